@@ -1,0 +1,309 @@
+"""``insightome.run``: from a dataset to an honest, documented performance estimate.
+
+The CLI's ``insightome run`` is a thin layer over :func:`run`; both take the same options.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+
+from insightome import __version__
+from insightome.evaluate.bbc import BBCResult, bbc_cv
+from insightome.evaluate.engine import cross_validated_predictions, n_units
+from insightome.evaluate.metrics import PRIMARY
+from insightome.evaluate.permutation import PermutationResult, best_cv_score, permutation_test
+from insightome.evaluate.splitters import make_plan
+from insightome.models.candidates import Candidate, candidates
+from insightome.runs import RESULTS_SCHEMA, Run, json_ready, write_run
+from insightome.study import Study, make_study
+
+VERSIONED_PACKAGES = (
+    "numpy", "pandas", "scipy", "scikit-learn", "anndata", "xgboost-cpu", "lifelines", "joblib",
+)
+
+
+def run(
+    data: ad.AnnData | str | Path,
+    target: str | None = None,
+    *,
+    annotations: str | Path | None = None,
+    id_column: str | None = None,
+    orient: str = "auto",
+    task: str = "auto",
+    time_col: str | None = None,
+    event: str | None = None,
+    sensitive: Sequence[str] = (),
+    use_sensitive: bool = False,
+    groups: str | None = None,
+    site: str | None = None,
+    exclude: Sequence[str] = (),
+    positive_class: str | None = None,
+    folds: int = 5,
+    repeats: int = 3,
+    n_bootstrap: int = 1000,
+    permutations: int = 0,
+    preset: str = "default",
+    seed: int = 0,
+    n_jobs: int = 1,
+    out_dir: str | Path | None = "runs",
+    name: str | None = None,
+    progress: bool = False,
+) -> Run:
+    """Run a study end to end and (unless ``out_dir`` is None) write its run directory.
+
+    Every candidate pipeline is cross-validated (``repeats`` × stratified ``folds``-fold,
+    group-aware with ``groups``); the winner is chosen on pooled out-of-fold predictions;
+    its performance is estimated with BBC-CV and a 95% CI; ``permutations`` > 0 reruns the
+    whole selection on shuffled outcomes for an empirical p-value; the winner is refitted
+    on all samples. Invalid input raises :class:`insightome.errors.UserError`.
+    """
+    _check_options(folds, repeats, n_bootstrap, permutations, n_jobs)
+    log = _Log()
+    t_start = time.perf_counter()
+    timings: dict[str, float] = {}
+    with _stage(timings, "load"):
+        if isinstance(data, ad.AnnData):
+            adata = data
+        else:
+            from insightome.io import read
+
+            keep = [c for c in (target, time_col, event, groups, site, *sensitive, *exclude) if c]
+            adata = read(data, annotations=annotations, id_column=id_column, orient=orient, keep_in_obs=keep)
+        study = make_study(
+            adata, target=target, task=task, time=time_col, event=event, sensitive=sensitive,
+            use_sensitive=use_sensitive, groups=groups, site=site, exclude=exclude,
+            positive_class=positive_class, folds=folds,
+        )
+    log(f"loaded {study.n_samples} samples x {study.features.shape[1]} features; task {study.spec.task}")
+    for note in study.notes:
+        log("note: " + note)
+    for warning in study.warnings:
+        log("warning: " + warning)
+
+    n_numeric = int(sum(pd.api.types.is_numeric_dtype(t) for t in study.features.dtypes))
+    cands = candidates(study.spec.task, n_numeric, preset)
+    plan = make_plan(study.y, study.spec.task, folds=folds, repeats=repeats, seed=seed, groups=study.groups)
+    n_classes = len(study.classes)
+    with _progress(progress) as bar, _stage(timings, "resampling"):
+        advance = bar(f"Cross-validating {len(cands)} configurations", n_units(cands, plan))
+        cv = cross_validated_predictions(
+            study.features, study.y, cands, plan, n_classes=n_classes, seed=seed, n_jobs=n_jobs,
+            progress=advance,
+        )
+    for c, err in cv.errors.items():
+        log(f"warning: {cands[c].name} failed on {cv.failed_folds[c]} fold(s): {err}")
+    with _stage(timings, "estimation"):
+        bbc = bbc_cv(cv.oof, study.y, study.spec.task, n_bootstrap=n_bootstrap, seed=seed, groups=study.groups)
+    winner = cands[bbc.winner]
+    log(f"winner {winner.name}; BBC-CV {bbc.metric} {bbc.estimate.value:.3f} {bbc.estimate.ci95}")
+
+    perm: PermutationResult | None = None
+    if permutations:
+        with _progress(progress) as bar, _stage(timings, "permutation"):
+            advance = bar(f"Permutation null ({permutations} reruns)", permutations * n_units(cands, plan))
+            perm = permutation_test(
+                study.features, study.y, cands, observed=best_cv_score(cv.oof, study.y, study.spec.task),
+                n_permutations=permutations, folds=folds, repeats=repeats, seed=seed,
+                n_classes=n_classes, groups=study.groups, n_jobs=n_jobs, progress=advance,
+            )
+        log(f"permutation p = {perm.p_value:.4f} ({permutations} permutations)")
+
+    with _stage(timings, "final_fit"):
+        model = winner.build(study.features, seed).fit(study.features, study.y)
+    results = _results(study, cands, cv, bbc, perm, plan, adata, name, seed, timings, n_bootstrap)
+    predictions = _oof_table(study, cv.oof[:, bbc.winner])
+    card = _model_card(study, winner)
+    result = Run(json_ready(results), predictions, model, card, log.lines)
+    if out_dir is not None:
+        from insightome.report import render_html
+
+        with _stage(timings, "report"):
+            timings["total"] = time.perf_counter() - t_start
+            result.results["timings"] = json_ready(timings)
+            html = render_html(result.results, predictions)
+        write_run(result, out_dir, html)
+    timings["total"] = time.perf_counter() - t_start
+    result.results["timings"] = json_ready(timings)
+    return result
+
+
+def _check_options(folds: int, repeats: int, n_bootstrap: int, permutations: int, n_jobs: int) -> None:
+    from insightome import errors
+    from insightome.errors import UserError
+
+    if folds < 2:
+        raise UserError(errors.OPTION_INVALID, option="--folds", reason=f"needs at least 2 folds, got {folds}")
+    if repeats < 1:
+        raise UserError(errors.OPTION_INVALID, option="--repeats", reason=f"needs at least 1, got {repeats}")
+    if n_bootstrap < 100:
+        raise UserError(errors.OPTION_INVALID, option="--bootstrap", reason=f"use at least 100 bootstraps for a CI, got {n_bootstrap}")
+    if permutations < 0:
+        raise UserError(errors.OPTION_INVALID, option="--permutations", reason=f"cannot be negative, got {permutations}")
+    if n_jobs == 0:
+        raise UserError(errors.OPTION_INVALID, option="--n-jobs", reason="0 is not a number of workers (use 1, 2, … or -1 for all cores)")
+
+
+class _Log:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __call__(self, message: str) -> None:
+        self.lines.append(f"{datetime.now(UTC).isoformat(timespec='seconds')} {message}")
+
+
+@contextmanager
+def _stage(timings: dict[str, float], name: str):  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
+
+
+@contextmanager
+def _progress(enabled: bool):  # type: ignore[no-untyped-def]
+    """Yield ``bar(description, total) -> advance`` (a rich progress bar, or nothing)."""
+    if not enabled:
+        yield lambda description, total: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        transient=False,
+    ) as prog:
+
+        def bar(description: str, total: int):  # type: ignore[no-untyped-def]
+            task_id = prog.add_task(description, total=total)
+            return lambda k: prog.advance(task_id, k)
+
+        yield bar
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "insightome": __version__}
+    for pkg in VERSIONED_PACKAGES:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _results(
+    study: Study, cands: list[Candidate], cv: Any, bbc: BBCResult, perm: PermutationResult | None,
+    plan: Any, adata: ad.AnnData, name: str | None, seed: int, timings: dict[str, float],
+    n_bootstrap: int,
+) -> dict[str, Any]:
+    spec = study.spec
+    est = bbc.estimate
+    prov = dict(adata.uns.get("provenance", {}))
+    data_name = name or _default_name(prov, spec)
+    winner = cands[bbc.winner]
+    return {
+        "schema": RESULTS_SCHEMA,
+        "schema_doc": "docs/results-schema.md",
+        "name": data_name,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "task": spec.task,
+        "task_detected": spec.task_detected,
+        "n_samples": study.n_samples,
+        "n_features": int(study.features.shape[1]),
+        "n_features_dropped": study.n_features_dropped,
+        "outcome": study.outcome_summary(),
+        "spec": spec.to_dict(),
+        "winner": winner.to_dict(),
+        "estimate": {
+            "metric": bbc.metric,
+            "value": est.value,
+            "ci95": list(est.ci95),
+            "plain_cv_value": est.plain_cv_value,
+            "optimism": est.plain_cv_value - est.value,
+            "permutation_p": perm.p_value if perm else None,
+            "method": "BBC-CV",
+            "n_bootstrap": n_bootstrap,
+            "chance_level": PRIMARY[spec.task].chance,
+        },
+        "secondary": {k: v.to_dict() for k, v in bbc.secondary.items()},
+        "configurations": [
+            {
+                **c.to_dict(),
+                "cv_value": bbc.cv_mean[i],
+                "cv_sd": bbc.cv_sd[i],
+                "bbc_selection_frequency": bbc.selection_frequency[i],
+                "failed_folds": int(cv.failed_folds[i]),
+                "fit_seconds": float(cv.fit_seconds[i]),
+            }
+            for i, c in enumerate(cands)
+        ],
+        "resampling": {**plan.to_dict(), "n_bootstrap": n_bootstrap, "seed": seed},
+        "permutation": perm.to_dict() if perm else {"n": 0, "p_value": None, "null": []},
+        "warnings": list(study.warnings),
+        "notes": list(study.notes),
+        "data": {
+            "files": prov.get("files", []),
+            "orientation": prov.get("orientation"),
+            "orientation_reason": prov.get("orientation_reason"),
+        },
+        "versions": _versions(),
+        "seeds": {
+            "seed": seed, "cv_seeds": list(plan.seeds), "bootstrap_seed": seed,
+            "permutation_seed": seed, "model_seed": seed,
+        },
+        "timings": dict(timings),
+    }
+
+
+def _default_name(prov: dict[str, Any], spec: Any) -> str:
+    files = prov.get("files", [])
+    stem = Path(files[0]["path"]).name.split(".")[0] if files else "study"
+    return f"{stem}-{spec.target or spec.event}"
+
+
+def _oof_table(study: Study, oof_winner: np.ndarray) -> pd.DataFrame:
+    """Winner's out-of-fold predictions averaged over repeats, one row per sample."""
+    mean = np.nanmean(oof_winner, axis=0)
+    idx = pd.Index(study.features.index.astype(str), name="sample_id")
+    task = study.spec.task
+    if task == "survival":
+        t, e = study.time_event
+        return pd.DataFrame({"time": t, "event": e, "risk": mean[:, 0]}, index=idx)
+    if task == "regression":
+        return pd.DataFrame({"y": study.y, "pred": mean[:, 0]}, index=idx)
+    classes = study.classes
+    out = pd.DataFrame({"y": [classes[i] for i in study.y]}, index=idx)
+    probs = np.column_stack([1 - mean[:, 0], mean[:, 0]]) if task == "binary" else mean
+    for j, c in enumerate(classes):
+        out[f"prob_{c}"] = probs[:, j]
+    out["predicted_class"] = [classes[i] for i in probs.argmax(axis=1)]
+    return out
+
+
+def _model_card(study: Study, winner: Candidate) -> dict[str, Any]:
+    f = study.features
+    return {
+        "schema": "insightome.model/1",
+        "task": study.spec.task,
+        "outcome": study.outcome_summary(),
+        "classes": study.classes,
+        "winner": winner.to_dict(),
+        "features": list(map(str, f.columns)),
+        "dtypes": {str(c): ("numeric" if pd.api.types.is_numeric_dtype(f[c]) else "categorical") for c in f.columns},
+        "categories": {
+            str(c): [str(v) for v in f[c].cat.categories]
+            for c in f.columns if isinstance(f[c].dtype, pd.CategoricalDtype)
+        },
+        "insightome_version": __version__,
+        "versions": _versions(),
+    }

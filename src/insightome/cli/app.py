@@ -1,0 +1,192 @@
+"""The ``insightome`` command line: parse → call the API → print.
+
+Every global option is also an environment variable (``INSIGHTOME_SEED``,
+``INSIGHTOME_N_JOBS``), named in ``--help``. A :class:`~insightome.errors.UserError` is
+printed as one line on stderr with exit code 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from insightome import __version__
+from insightome.errors import EXIT_USER_ERROR, UserError
+
+app = typer.Typer(
+    name="insightome",
+    help="Honest, audited, documented predictive modelling for biomedical data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+Seed = Annotated[int, typer.Option(help="Master random seed (splits, bootstraps, models).", envvar="INSIGHTOME_SEED")]
+NJobs = Annotated[int, typer.Option("--n-jobs", help="Parallel workers (-1 = all cores).", envvar="INSIGHTOME_N_JOBS")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the run directory.")]
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip()) if value else ()
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"insightome {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+) -> None:
+    """insightome: from a dataset to honest, audited, documented findings."""
+
+
+@app.command("run")
+def run_command(
+    data: Annotated[Path, typer.Argument(help="Data file: .csv .tsv .parquet .xlsx .h5ad .mat")],
+    target: Annotated[str | None, typer.Option(help="Outcome column (classification or regression).")] = None,
+    time: Annotated[str | None, typer.Option(help="Survival time column (with --event).")] = None,
+    event: Annotated[str | None, typer.Option(help="Survival event column, 1 = event, 0 = censored.")] = None,
+    task: Annotated[str, typer.Option(help="auto, binary, multiclass, regression or survival.")] = "auto",
+    annotations: Annotated[Path | None, typer.Option(help="Sample-annotation table joined on sample ID.")] = None,
+    id_column: Annotated[str | None, typer.Option(help="Sample-ID column.")] = None,
+    orient: Annotated[str, typer.Option(help="auto, samples-by-features or features-by-samples.")] = "auto",
+    sensitive: Annotated[str | None, typer.Option(help="Sensitive attributes, comma-separated (kept out of the features).")] = None,
+    use_sensitive: Annotated[bool, typer.Option(help="Also use the sensitive attributes as features.")] = False,
+    groups: Annotated[str | None, typer.Option(help="Group column (e.g. patient ID): a group never straddles folds.")] = None,
+    site: Annotated[str | None, typer.Option(help="Site/batch column (kept out of the features).")] = None,
+    exclude: Annotated[str | None, typer.Option(help="Columns to leave out of the features, comma-separated.")] = None,
+    positive_class: Annotated[str | None, typer.Option(help="Positive class label for a binary outcome.")] = None,
+    folds: Annotated[int, typer.Option(help="Cross-validation folds.")] = 5,
+    repeats: Annotated[int, typer.Option(help="Cross-validation repeats.")] = 3,
+    bootstrap: Annotated[int, typer.Option(help="BBC-CV bootstrap samples.")] = 1000,
+    permutations: Annotated[int, typer.Option(help="Label permutations for an empirical p-value (0 = off).")] = 0,
+    preset: Annotated[str, typer.Option(help="Candidate set: default, or fast (one configuration per family).")] = "default",
+    out_dir: Annotated[Path, typer.Option("--out", help="Parent directory of the run directory.")] = Path("runs"),
+    name: Annotated[str | None, typer.Option(help="Run name (default: data file and outcome).")] = None,
+    seed: Seed = 0,
+    n_jobs: NJobs = 1,
+    quiet: Quiet = False,
+) -> None:
+    """Select and honestly evaluate a model; write a run directory with report.html."""
+    from insightome.api import run
+
+    result = run(
+        data, target, annotations=annotations, id_column=id_column, orient=orient, task=task,
+        time_col=time, event=event, sensitive=_split(sensitive), use_sensitive=use_sensitive,
+        groups=groups, site=site, exclude=_split(exclude), positive_class=positive_class,
+        folds=folds, repeats=repeats, n_bootstrap=bootstrap, permutations=permutations,
+        preset=preset, seed=seed, n_jobs=n_jobs, out_dir=out_dir, name=name, progress=not quiet,
+    )
+    _print_summary(result, quiet)
+
+
+@app.command("predict")
+def predict_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory made by 'insightome run'.")],
+    data: Annotated[Path, typer.Argument(help="New samples (samples x features) with the training feature names.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="CSV to write (default: print).")] = None,
+    id_column: Annotated[str | None, typer.Option(help="Sample-ID column.")] = None,
+) -> None:
+    """Apply a saved model to new samples."""
+    from insightome.predict import predict
+
+    table = predict(run_dir, data, id_column=id_column)
+    if output is None:
+        sys.stdout.write(table.to_csv())
+        return
+    tmp = output.with_name(f".{output.name}.tmp")
+    table.to_csv(tmp)
+    tmp.replace(output)
+    err.print(f"wrote {len(table)} predictions to {output}")
+
+
+DEMO_EXCLUDE = ("days", "cd420", "cd496", "r", "cd820", "offtrt", "treat")
+
+
+def demo_data_path() -> Path:
+    """ACTG 175 (Hammer et al., NEJM 1996), shipped inside lifelines."""
+    return Path(str(resources.files("lifelines.datasets").joinpath("ACTG175.csv")))
+
+
+@app.command("demo")
+def demo_command(
+    out_dir: Annotated[Path, typer.Option("--out", help="Parent directory of the run directory.")] = Path("runs"),
+    seed: Seed = 0,
+    n_jobs: NJobs = -1,
+    quiet: Quiet = False,
+) -> None:
+    """Run end to end on ACTG 175 (HIV trial, 2,139 patients) shipped inside lifelines.
+
+    Outcome: 'cens' (AIDS-defining event, death or CD4 drop during follow-up) from
+    baseline variables; sensitive attributes: gender and race; post-baseline
+    measurements (cd420, cd496, cd820, r, offtrt) and follow-up time are excluded.
+    """
+    from insightome.api import run
+
+    if not quiet:
+        out.print("[bold]insightome demo[/] — ACTG 175 (lifelines), outcome 'cens', sensitive: gender, race")
+    result = run(
+        demo_data_path(), "cens", id_column="pidnum", task="binary", sensitive=("gender", "race"),
+        exclude=DEMO_EXCLUDE, folds=5, repeats=2, permutations=0, seed=seed, n_jobs=n_jobs,
+        out_dir=out_dir, name="demo-actg175", progress=not quiet,
+    )
+    _print_summary(result, quiet)
+
+
+def _print_summary(result: object, quiet: bool) -> None:
+    from insightome.runs import Run
+
+    assert isinstance(result, Run)
+    if quiet:
+        out.print(str(result.path))
+        return
+    e = result.estimate
+    lo, hi = e["ci95"]
+    out.print(f"\n[bold]Winner[/]: {result.results['winner']['name']}")
+    out.print(
+        f"[bold]Estimated {e['metric']}[/] (BBC-CV): [bold green]{e['value']:.3f}[/] "
+        f"(95% CI {lo:.3f}–{hi:.3f}); the winner's own CV score was {e['plain_cv_value']:.3f} "
+        f"(optimism removed: {e['optimism']:+.3f})"
+    )
+    if e.get("permutation_p") is not None:
+        out.print(f"Permutation p = {e['permutation_p']:.3g}")
+    for w in result.results.get("warnings", []):
+        out.print(f"[yellow]warning:[/] {w}")
+    out.print(f"\nReport: [bold]{result.report_path}[/]")
+
+
+def main() -> None:
+    """Console entry point: user errors become one line on stderr and exit code 2."""
+    try:
+        app(standalone_mode=False)
+    except UserError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(EXIT_USER_ERROR)
+    except KeyboardInterrupt:
+        err.print("interrupted; nothing was written.")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort,):
+        sys.exit(1)
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(EXIT_USER_ERROR)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""User-facing errors.
+
+A :class:`UserError` is a problem with what the user gave us (a file, a column, an
+option), never a bug. The CLI prints its message as one line and exits with code 2,
+without a traceback. Messages are module constants so tests assert on the same text
+the user reads (the fairlearn convention). Every message names the file, column or row
+and says what to do.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+EXIT_USER_ERROR = 2
+
+# -- files ----------------------------------------------------------------------------
+FILE_MISSING = "{path}: file not found. Check the path and try again."
+FILE_IS_DIRECTORY = "{path}: is a directory, not a data file. Give the path of a file."
+FILE_UNREADABLE = "{path}: cannot be read ({reason}). Check the file's permissions."
+FILE_EMPTY = "{path}: the file is empty (no rows or no columns). Check the export."
+FILE_CORRUPT = "{path}: cannot be parsed as {kind} ({reason}). Re-export the file or check its format."
+FILE_FORMAT_UNKNOWN = (
+    "{path}: unknown file type '{suffix}'. Use .csv, .tsv, .txt, .parquet, .xlsx, .h5ad or .mat."
+)
+MAT_MISSING_KEYS = (
+    "{path}: MATLAB file has no 'X' matrix (found: {keys}). Save the data as X (samples x "
+    "features) and the labels as Y."
+)
+
+# -- identifiers and orientation ----------------------------------------------------------
+DUPLICATE_IDS = (
+    "{path}: duplicate sample ID{s} {examples} ({n} in all). Sample IDs must be unique; "
+    "give each sample its own ID or aggregate the duplicates."
+)
+DUPLICATE_FEATURES = (
+    "{path}: duplicate feature name{s} {examples} ({n} in all). Rename or aggregate them."
+)
+ID_COLUMN_MISSING = (
+    "{path}: ID column '{column}' not found.{hint} Name the sample-ID column with --id-column."
+)
+IDS_DO_NOT_MATCH = (
+    "{path}: {n_missing} of {n_total} sample IDs in the data have no row in the annotation "
+    "table {annotations} (e.g. {examples}). Make the IDs match, or remove those samples."
+)
+ORIENT_UNDECIDABLE = (
+    "{path}: cannot tell whether rows are samples or features{why}. Say so with "
+    "--orient samples-by-features or --orient features-by-samples."
+)
+ORIENT_INVALID = "--orient must be auto, samples-by-features or features-by-samples, not '{value}'."
+
+# -- values ---------------------------------------------------------------------------
+NON_NUMERIC = (
+    "{path}: column '{column}' row {row} holds '{value}', which is not a number. Fix the value "
+    "or mark it missing (empty or NA)."
+)
+INFINITE_VALUE = (
+    "{path}: column '{column}' row {row} is infinite. Replace it with a finite value or "
+    "mark it missing."
+)
+NO_FEATURES = (
+    "{path}: no usable features remain after removing the outcome and annotation columns "
+    "{removed}. Check the file and --exclude."
+)
+
+# -- study specification ----------------------------------------------------------------
+TARGET_MISSING = "{path}: target column '{column}' not found.{hint} Choose it with --target."
+TARGET_REQUIRED = (
+    "{path}: no outcome given. Use --target COLUMN, or --time COLUMN --event COLUMN for survival."
+)
+TARGET_ALL_MISSING = "{path}: target column '{column}' has no values. Choose another --target."
+TARGET_SINGLE_CLASS = (
+    "{path}: target column '{column}' has a single class ('{value}'): there is nothing to "
+    "predict. Choose another --target or add samples of another class."
+)
+CLASS_TOO_SMALL = (
+    "{path}: class '{value}' of '{column}' has {count} sample{s}; {folds}-fold CV needs at "
+    "least {folds} per class. Use --folds {suggest} or merge/remove that class."
+)
+TASK_MISMATCH = "{path}: target column '{column}' cannot be used for a {task} task: {reason}."
+TASK_INVALID = "--task must be auto, binary, multiclass, regression or survival, not '{value}'."
+SURVIVAL_NEEDS_BOTH = "Survival needs both --time and --event (got only --{given})."
+TIME_NOT_POSITIVE = (
+    "{path}: survival time column '{column}' row {row} is {value}; times must be > 0. "
+    "Fix or remove that row."
+)
+EVENT_NOT_BINARY = (
+    "{path}: event column '{column}' row {row} is '{value}'; events must be 0 (censored) or "
+    "1 (event). Recode the column."
+)
+NO_EVENTS = "{path}: event column '{column}' has no events (all 0). Survival needs events."
+COLUMN_MISSING = "{path}: {role} column '{column}' not found.{hint} Check --{option}."
+ROLE_CONFLICT = "Column '{column}' is given both as {first} and as {second}. Give each column one role."
+GROUPS_TOO_FEW = (
+    "{path}: --groups '{column}' has {n_groups} groups; {folds}-fold CV needs at least "
+    "{folds}. Use fewer --folds."
+)
+OPTION_INVALID = "{option}: {reason}"
+
+# -- reuse of a run ---------------------------------------------------------------------
+RUN_DIR_INVALID = "{path}: not an insightome run directory (no {missing}). Give a directory made by 'insightome run'."
+PREDICT_MISSING_FEATURES = (
+    "{path}: {n} of the model's {n_expected} features are missing: {examples}. Add these "
+    "columns (same names as in training)."
+)
+
+
+class UserError(Exception):
+    """A problem with the user's input. The CLI prints ``str(self)`` and exits 2."""
+
+    exit_code = EXIT_USER_ERROR
+
+    def __init__(self, template: str, **fields: object) -> None:
+        self.template = template
+        self.fields = fields
+        super().__init__(template.format(**fields) if fields else template)
+
+
+def closest_names_hint(name: str, choices: Iterable[str], n: int = 3) -> str:
+    """Return ' Did you mean: a, b?' for the names closest to ``name``, or ''."""
+    choices = [str(c) for c in choices]
+    lowered = {c.lower(): c for c in choices}
+    matches = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.5)
+    if not matches:
+        return ""
+    return " Did you mean: " + ", ".join(repr(lowered[m]) for m in matches) + "?"
+
+
+def examples(values: Iterable[object], k: int = 5) -> str:
+    """Format the first ``k`` values for a message: 'a', 'b', 'c', …"""
+    values = list(values)
+    shown = ", ".join(repr(str(v)) for v in values[:k])
+    return shown + (", …" if len(values) > k else "")

@@ -1,0 +1,115 @@
+"""Out-of-fold predictions of every candidate over a resampling plan.
+
+Every (repeat, fold, candidate) fit is an independent unit of work dispatched through
+joblib, so the parallel backend is a setting (local processes by default). A fit that
+fails is recorded (NaN predictions) and its candidate is excluded from selection; the
+run never stops because one configuration could not be fitted.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+
+from insightome.evaluate.splitters import ResamplingPlan
+from insightome.models.candidates import Candidate
+
+ProgressFn = Callable[[int], None]
+
+
+@dataclass
+class CVPredictions:
+    """Out-of-fold predictions, shape (repeats, candidates, n_samples, k)."""
+
+    oof: np.ndarray
+    fit_seconds: np.ndarray  # (candidates,) summed over folds
+    failed_folds: np.ndarray  # (candidates,)
+    errors: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def usable(self) -> np.ndarray:
+        """Candidates with predictions for every sample in every repeat."""
+        return ~np.isnan(self.oof).any(axis=(0, 2, 3))
+
+
+def prediction_width(task: str, n_classes: int) -> int:
+    return n_classes if task == "multiclass" else 1
+
+
+def predict_matrix(model: object, X: pd.DataFrame, task: str, n_classes: int) -> np.ndarray:
+    """Predictions as an (n, k) array in insightome's convention for the task."""
+    if task in ("binary", "multiclass"):
+        proba = model.predict_proba(X)  # type: ignore[attr-defined]
+        full = np.zeros((len(X), n_classes))
+        full[:, np.asarray(model.classes_, dtype=int)] = proba  # type: ignore[attr-defined]
+        return full[:, 1:2] if task == "binary" else full
+    return np.asarray(model.predict(X), dtype=float).reshape(-1, 1)  # type: ignore[attr-defined]
+
+
+def _fit_predict(
+    candidate: Candidate, features: pd.DataFrame, y: np.ndarray, train: np.ndarray,
+    test: np.ndarray, n_classes: int, seed: int,
+) -> tuple[np.ndarray | None, float, str | None]:
+    start = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = candidate.build(features, seed).fit(features.iloc[train], y[train])
+            pred = predict_matrix(model, features.iloc[test], candidate.task, n_classes)
+        if not np.all(np.isfinite(pred)):
+            return None, time.perf_counter() - start, "non-finite predictions"
+        return pred, time.perf_counter() - start, None
+    except Exception as exc:  # a failing configuration must not stop the run
+        return None, time.perf_counter() - start, f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+
+
+def cross_validated_predictions(
+    features: pd.DataFrame,
+    y: np.ndarray,
+    candidates: list[Candidate],
+    plan: ResamplingPlan,
+    *,
+    n_classes: int = 0,
+    seed: int = 0,
+    n_jobs: int = 1,
+    progress: ProgressFn | None = None,
+) -> CVPredictions:
+    """Fit every candidate on every training fold; predict its test fold."""
+    task = candidates[0].task
+    k = prediction_width(task, n_classes)
+    oof = np.full((plan.repeats, len(candidates), len(y), k), np.nan)
+    seconds = np.zeros(len(candidates))
+    failed = np.zeros(len(candidates), dtype=int)
+    errors: dict[int, str] = {}
+    units = [
+        (r, c, test, train)
+        for r, folds in enumerate(plan.splits)
+        for train, test in folds
+        for c in range(len(candidates))
+    ]
+    jobs = (
+        delayed(_fit_predict)(candidates[c], features, y, train, test, n_classes, seed)
+        for r, c, test, train in units
+    )
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+    for (r, c, test, _), (pred, secs, err) in zip(units, results, strict=True):
+        seconds[c] += secs
+        if pred is None:
+            failed[c] += 1
+            errors.setdefault(c, err or "failed")
+        else:
+            oof[r, c, test] = pred
+        if progress is not None:
+            progress(1)
+    return CVPredictions(oof, seconds, failed, errors)
+
+
+def n_units(candidates: list[Candidate], plan: ResamplingPlan) -> int:
+    """Number of fits :func:`cross_validated_predictions` will run."""
+    return len(candidates) * plan.folds * plan.repeats

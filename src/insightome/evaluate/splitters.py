@@ -1,0 +1,68 @@
+"""Resampling plans: repeated, stratified, group-aware K-fold.
+
+Stratification follows the task: by class (classification), by event (survival), by
+outcome quintile (regression). With groups (patients with several samples), scikit-learn's
+:class:`~sklearn.model_selection.StratifiedGroupKFold` keeps every group in one fold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+Split = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class ResamplingPlan:
+    """``repeats`` × ``folds`` train/test splits; every sample is tested once per repeat."""
+
+    splits: tuple[tuple[Split, ...], ...]  # [repeat][fold] -> (train, test)
+    folds: int
+    repeats: int
+    seeds: tuple[int, ...]
+    grouped: bool
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "folds": self.folds, "repeats": self.repeats, "stratified": True,
+            "grouped": self.grouped, "cv_seeds": list(self.seeds),
+        }
+
+
+def stratification_labels(y: np.ndarray, task: str) -> np.ndarray:
+    """The labels to stratify on for each task."""
+    if task in ("binary", "multiclass"):
+        return np.asarray(y, dtype=int)
+    if task == "survival":
+        return (np.asarray(y) > 0).astype(int)
+    y = np.asarray(y, dtype=float)
+    edges = np.quantile(y, [0.2, 0.4, 0.6, 0.8])
+    return np.searchsorted(edges, y, side="right")
+
+
+def make_plan(
+    y: np.ndarray,
+    task: str,
+    *,
+    folds: int = 5,
+    repeats: int = 3,
+    seed: int = 0,
+    groups: np.ndarray | None = None,
+) -> ResamplingPlan:
+    """Build the resampling plan; seeds are derived from ``seed`` (one per repeat)."""
+    strata = stratification_labels(y, task)
+    seeds = tuple(int(s) for s in np.random.SeedSequence(seed).generate_state(repeats) % (2**31))
+    plan = []
+    X_dummy = np.zeros((len(y), 1))
+    for s in seeds:
+        if groups is None:
+            cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=s)
+            it = cv.split(X_dummy, strata)
+        else:
+            cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=s)
+            it = cv.split(X_dummy, strata, groups)
+        plan.append(tuple((np.asarray(tr), np.asarray(te)) for tr, te in it))
+    return ResamplingPlan(tuple(plan), folds, repeats, seeds, groups is not None)

@@ -1,0 +1,232 @@
+"""``read()``: any supported data file (+ optional annotation table) → AnnData."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import anndata
+import numpy as np
+import pandas as pd
+import scipy.sparse
+
+from insightome import errors
+from insightome.errors import UserError
+from insightome.io import arrays, formats, tables
+from insightome.io.annotations import Annotations, join, read_annotations
+from insightome.io.provenance import file_record
+from insightome.io.tables import SBF, Parsed
+
+#: Sparse .h5ad matrices up to this many cells are densified.
+MAX_DENSE_CELLS = 200_000_000
+
+
+def _move_vars_to_obs(parsed: Parsed, keep: Sequence[str], path: str) -> None:
+    """Move features named in ``keep`` out of X into obs (matrix formats)."""
+    names = [k for k in dict.fromkeys(keep) if k in set(parsed.var_names)]
+    if not names:
+        return
+    slot = {n: j for j, n in enumerate(parsed.var_names)}
+    for name in names:
+        parsed.obs[name] = parsed.X[:, slot[name]]
+    drop = {slot[n] for n in names}
+    kept = [j for j in range(len(parsed.var_names)) if j not in drop]
+    parsed.X = parsed.X[:, kept]
+    parsed.var_names = [parsed.var_names[j] for j in kept]
+    parsed.notes.append("moved to obs: " + errors.examples(names))
+    if not kept:
+        raise UserError(errors.NO_FEATURES, path=path, removed=errors.examples(names))
+
+
+def _from_mat(path: str, keep: Sequence[str]) -> tuple[Parsed, dict[str, Any]]:
+    mat = arrays.read_mat(path)
+    n, p = mat.X.shape
+    if n == 0 or p == 0:
+        raise UserError(errors.FILE_EMPTY, path=path)
+    notes = list(mat.notes)
+    obs_names = mat.sample_names or [f"S{i + 1}" for i in range(n)]
+    var_names = mat.feature_names or [f"F{j + 1}" for j in range(p)]
+    if mat.sample_names is None:
+        notes.append("no sample names in the MATLAB file: samples named S1..Sn")
+    if mat.feature_names is None:
+        notes.append("no feature names in the MATLAB file: features named F1..Fp")
+    tables.check_unique(obs_names, path, what="ids")
+    tables.check_unique(var_names, path, what="features")
+    index = pd.Index(obs_names, dtype=object)
+    obs = pd.DataFrame(index=index)
+    if mat.y is not None:
+        obs["Y"] = mat.y
+    tables.check_finite(mat.X, var_names, obs_names, path)
+    parsed = Parsed(obs_names, mat.X, var_names, pd.DataFrame(index=index), obs, notes)
+    _move_vars_to_obs(parsed, [k for k in keep if k != "Y"], path)
+    record = file_record(path, role="data", fmt="mat", n_rows=n, n_cols=p, read_options=mat.options)
+    return parsed, record
+
+
+def _from_h5ad(path: str, keep: Sequence[str]) -> tuple[anndata.AnnData, list[str], dict]:
+    adata = arrays.read_h5ad(path)
+    notes: list[str] = []
+    n_rows, n_cols = adata.shape
+    tables.check_unique(list(adata.obs_names), path, what="ids")
+    tables.check_unique(list(adata.var_names), path, what="features")
+    if adata.X is None:
+        raise formats.corrupt(path, "h5ad", "the file has no X matrix")
+    X = adata.X
+    if scipy.sparse.issparse(X):
+        if n_rows * n_cols > MAX_DENSE_CELLS:
+            raise UserError(
+                errors.OPTION_INVALID,
+                option=path,
+                reason=f"the sparse X matrix ({n_rows} × {n_cols}) is too large to use densely; "
+                "select features first (e.g. the most variable genes) and save again.",
+            )
+        X = X.toarray()
+        notes.append("X was stored sparse; converted to a dense matrix")
+    adata.X = np.asarray(X, dtype=np.float64)
+    names = [k for k in dict.fromkeys(keep) if k in set(adata.var_names)]
+    if names:
+        for name in names:
+            adata.obs[name] = adata[:, name].X.ravel()
+        adata = adata[:, [v not in set(names) for v in adata.var_names]].copy()
+        notes.append("moved to obs: " + errors.examples(names))
+        if adata.n_vars == 0:
+            raise UserError(errors.NO_FEATURES, path=path, removed=errors.examples(names))
+    tables.check_finite(adata.X, list(adata.var_names), list(adata.obs_names), path)
+    cat = adata.obsm.get("categorical") if "categorical" in adata.obsm else None
+    if not isinstance(cat, pd.DataFrame):
+        adata.obsm["categorical"] = pd.DataFrame(index=adata.obs_names.copy())
+    if "source" not in adata.var.columns:
+        adata.var["source"] = "data"
+    record = file_record(
+        path, role="data", fmt="h5ad", n_rows=n_rows, n_cols=n_cols, read_options={}
+    )
+    return adata, notes, record
+
+
+def _from_table(
+    path: str,
+    *,
+    annotations: Annotations | None,
+    id_column: str | None,
+    orient: str,
+    keep: Sequence[str],
+    sheet: str | int | None,
+) -> tuple[Parsed, dict[str, Any], str, str]:
+    table = formats.read_table(path, sheet=sheet, id_column=id_column)
+    orientation, reason = tables.decide_orientation(
+        table,
+        orient,
+        keep,
+        id_column=id_column,
+        annotation_ids=annotations.ids if annotations is not None else None,
+    )
+    if orientation == SBF:
+        parsed = tables.split_samples_by_features(table, path, id_column=id_column, keep=keep)
+    else:
+        parsed = tables.split_features_by_samples(table, path, keep=keep)
+    parsed.notes[:0] = table.notes
+    options = {
+        **table.options,
+        "id_column": parsed.id_column or None,
+        "orient": orient,
+        "keep_in_obs": list(keep),
+    }
+    n_rows, n_cols = table.frame.shape
+    record = file_record(
+        path, role="data", fmt=table.fmt, n_rows=n_rows, n_cols=n_cols, read_options=options
+    )
+    return parsed, record, orientation, reason
+
+
+def read(
+    path: str | os.PathLike[str],
+    *,
+    annotations: str | os.PathLike[str] | None = None,
+    id_column: str | None = None,
+    orient: str = "auto",
+    keep_in_obs: Sequence[str] = (),
+    sheet: str | int | None = None,
+) -> anndata.AnnData:
+    """Read a data file (samples × features or features × samples) into an AnnData.
+
+    Parameters
+    ----------
+    path
+        A .csv/.tsv/.txt/.tab (optionally .gz), .parquet/.pq, .xlsx, .h5ad or .mat file.
+    annotations
+        Optional per-sample table whose columns are joined onto ``obs`` by sample ID.
+    id_column
+        Name of the sample-ID column (also looked up in the annotation table).
+    orient
+        ``"auto"``, ``"samples-by-features"`` or ``"features-by-samples"``.
+    keep_in_obs
+        Columns (or, in features × samples files, rows) that are not features — the
+        target, survival time/event, groups, sensitive attributes — moved into ``obs``.
+        Names not found are ignored.
+    sheet
+        Sheet name or 0-based position for .xlsx files (default: the first sheet).
+
+    Returns
+    -------
+    AnnData with samples as rows: ``X`` float64 numeric features (NaN = missing),
+    ``obsm['categorical']`` the non-numeric features (pandas 'category' columns),
+    ``obs`` the ``keep_in_obs`` columns + annotation columns, ``var['source']``,
+    ``uns['provenance']`` and ``uns['notes']``.
+
+    Raises
+    ------
+    UserError
+        For any problem with the files, with a one-line message naming file, column and row.
+    """
+    tables.check_orient(orient)
+    shown = str(path)
+    keep = [keep_in_obs] if isinstance(keep_in_obs, str) else [str(k) for k in keep_in_obs]
+    formats.check_file(shown)
+    fmt, _ = formats.detect_format(shown)
+    ann = None
+    if annotations is not None:
+        ann = read_annotations(str(annotations), id_column=id_column, sheet=sheet)
+    notes: list[str] = []
+    if fmt in ("mat", "h5ad"):
+        orientation = SBF
+        reason = f"{formats.KIND[fmt]} files always store samples as rows"
+        if orient != "auto":
+            notes.append(f"orient={orient} ignored: {reason}")
+        if fmt == "mat":
+            parsed, record = _from_mat(shown, keep)
+            adata = _to_anndata(parsed)
+            notes.extend(parsed.notes)
+        else:
+            adata, h5_notes, record = _from_h5ad(shown, keep)
+            notes.extend(h5_notes)
+    else:
+        parsed, record, orientation, reason = _from_table(
+            shown, annotations=ann, id_column=id_column, orient=orient, keep=keep, sheet=sheet
+        )
+        adata = _to_anndata(parsed)
+        notes.extend(parsed.notes)
+    records = [record]
+    if ann is not None:
+        obs, join_notes = join(ann, adata.obs, shown)
+        adata.obs = obs
+        notes.extend(ann.notes)
+        notes.extend(join_notes)
+        records.append(ann.record)
+    adata.uns["provenance"] = {
+        "files": records,
+        "orientation": orientation,
+        "orientation_reason": reason,
+    }
+    adata.uns["notes"] = notes
+    return adata
+
+
+def _to_anndata(parsed: Parsed) -> anndata.AnnData:
+    index = pd.Index(parsed.obs_names, dtype=object)
+    obs = parsed.obs.copy()
+    obs.index = index
+    var = pd.DataFrame({"source": "data"}, index=pd.Index(parsed.var_names, dtype=object))
+    categorical = parsed.categorical.copy()
+    categorical.index = index.copy()
+    return anndata.AnnData(X=parsed.X, obs=obs, var=var, obsm={"categorical": categorical})

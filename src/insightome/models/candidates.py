@@ -1,0 +1,246 @@
+"""Candidate pipelines: a small, well-chosen set per task.
+
+Every candidate is a full scikit-learn :class:`~sklearn.pipeline.Pipeline` —
+imputation → scaling / one-hot encoding → univariate feature selection → model — so
+every step that learns from data is refitted inside each resampling fold and cannot leak.
+
+The set (per task) covers the families that win on small biomedical data: penalized
+linear models (L1 / elastic-net / ridge), a linear SVM for p ≫ n, a random forest and
+gradient boosting (XGBoost, which also has a Cox objective). Each has a small grid; the
+grid is deliberately small because every extra configuration adds selection optimism,
+which BBC-CV then has to remove.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.feature_selection import SelectKBest, f_classif, f_regression
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import ElasticNet, LogisticRegression, Ridge
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.svm import LinearSVC, LinearSVR
+
+from insightome.models.survival import CoxElasticNet, XGBCox, cox_score_test
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One configuration: a family, its hyper-parameters and its feature-selection size."""
+
+    family: str
+    params: dict[str, Any] = field(default_factory=dict)
+    k: int | None = None  # univariate selection size; None = all features
+    task: str = "binary"
+
+    @property
+    def name(self) -> str:
+        shown = ",".join(f"{k}={v}" for k, v in self.params.items())
+        sel = f"k={self.k}" if self.k else "k=all"
+        return f"{self.family}({shown}{',' if shown else ''}{sel})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "family": self.family, "params": {**self.params, "k": self.k or "all"}}
+
+    def build(self, features: pd.DataFrame, seed: int = 0) -> Pipeline:
+        """The unfitted pipeline for a feature table with these columns and dtypes."""
+        steps: list[tuple[str, Any]] = [("preprocess", preprocessor(features))]
+        if self.k is not None:
+            steps.append(("select", SelectKBest(_score_func(self.task), k=self.k)))
+        model = _MODELS[self.family](self.params, seed)
+        if self.task == "multiclass" and isinstance(model, LogisticRegression):
+            model = _logistic(self.params, seed, binary=False)
+        steps.append(("model", model))
+        return Pipeline(steps)
+
+
+def preprocessor(features: pd.DataFrame) -> ColumnTransformer:
+    """Median-impute + scale numeric columns; mode-impute + one-hot categorical columns."""
+    categorical = [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
+    numeric = [c for c in features.columns if c not in set(categorical)]
+    transformers: list[tuple[str, Any, list[str]]] = []
+    if numeric:
+        transformers.append(
+            ("numeric", make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()), numeric)
+        )
+    if categorical:
+        transformers.append((
+            "categorical",
+            make_pipeline(
+                SimpleImputer(strategy="most_frequent"),
+                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+            ),
+            categorical,
+        ))
+    return ColumnTransformer(transformers, sparse_threshold=0.0, verbose_feature_names_out=False)
+
+
+def _score_func(task: str) -> Callable[..., Any]:
+    return {
+        "binary": _quiet(f_classif),
+        "multiclass": _quiet(f_classif),
+        "regression": _quiet(f_regression),
+        "survival": cox_score_test,
+    }[task]
+
+
+def _quiet(func: Callable[..., Any]) -> Callable[..., Any]:
+    def scored(X: np.ndarray, y: np.ndarray) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return func(X, y)
+
+    scored.__name__ = func.__name__
+    return scored
+
+
+def _logistic(p: dict[str, Any], seed: int, binary: bool = True) -> BaseEstimator:
+    l1 = p.get("l1_ratio", 0.0)
+    # liblinear is fast and exact for binary L1; saga handles elastic-net and multinomial.
+    solver = "lbfgs" if not l1 else ("liblinear" if binary and l1 == 1.0 else "saga")
+    return LogisticRegression(
+        C=p["C"], l1_ratio=l1, solver=solver, max_iter=2000, class_weight="balanced",
+        random_state=seed,
+    )
+
+
+def _linear_svm(p: dict[str, Any], seed: int) -> BaseEstimator:
+    svm = LinearSVC(C=p["C"], class_weight="balanced", max_iter=5000, random_state=seed)
+    return CalibratedClassifierCV(svm, cv=3, method="sigmoid")
+
+
+def _forest_clf(p: dict[str, Any], seed: int) -> BaseEstimator:
+    return RandomForestClassifier(
+        n_estimators=500, max_features="sqrt", min_samples_leaf=p.get("min_samples_leaf", 1),
+        class_weight="balanced_subsample", n_jobs=1, random_state=seed,
+    )
+
+
+def _xgb_clf(p: dict[str, Any], seed: int) -> BaseEstimator:
+    from xgboost import XGBClassifier
+
+    return XGBClassifier(
+        n_estimators=200, learning_rate=0.05, max_depth=p["max_depth"], subsample=0.8,
+        colsample_bytree=0.5, min_child_weight=1, n_jobs=1, random_state=seed, tree_method="hist",
+    )
+
+
+def _scaled_y(model: BaseEstimator) -> BaseEstimator:
+    return TransformedTargetRegressor(regressor=model, transformer=StandardScaler())
+
+
+def _ridge(p: dict[str, Any], seed: int) -> BaseEstimator:
+    return _scaled_y(Ridge(alpha=p["alpha"]))
+
+
+def _enet(p: dict[str, Any], seed: int) -> BaseEstimator:
+    return _scaled_y(ElasticNet(alpha=p["alpha"], l1_ratio=p.get("l1_ratio", 0.5), max_iter=5000))
+
+
+def _linear_svr(p: dict[str, Any], seed: int) -> BaseEstimator:
+    return _scaled_y(LinearSVR(C=p["C"], max_iter=10000, random_state=seed))
+
+
+def _forest_reg(p: dict[str, Any], seed: int) -> BaseEstimator:
+    return RandomForestRegressor(n_estimators=500, max_features=0.33, n_jobs=1, random_state=seed)
+
+
+def _xgb_reg(p: dict[str, Any], seed: int) -> BaseEstimator:
+    from xgboost import XGBRegressor
+
+    return XGBRegressor(
+        n_estimators=200, learning_rate=0.05, max_depth=p["max_depth"], subsample=0.8,
+        colsample_bytree=0.5, n_jobs=1, random_state=seed, tree_method="hist",
+    )
+
+
+def _cox(p: dict[str, Any], seed: int) -> BaseEstimator:
+    return CoxElasticNet(penalizer=p["penalizer"], l1_ratio=p.get("l1_ratio", 0.5))
+
+
+def _xgb_cox(p: dict[str, Any], seed: int) -> BaseEstimator:
+    return XGBCox(max_depth=p["max_depth"], random_state=seed)
+
+
+_MODELS: dict[str, Callable[[dict[str, Any], int], BaseEstimator]] = {
+    "l1_logistic": _logistic,
+    "elastic_net_logistic": _logistic,
+    "ridge_logistic": _logistic,
+    "linear_svm": _linear_svm,
+    "random_forest": _forest_clf,
+    "xgboost": _xgb_clf,
+    "ridge": _ridge,
+    "elastic_net": _enet,
+    "linear_svr": _linear_svr,
+    "random_forest_regressor": _forest_reg,
+    "xgboost_regressor": _xgb_reg,
+    "cox_elastic_net": _cox,
+    "cox_ridge": _cox,
+    "xgboost_cox": _xgb_cox,
+}
+
+PRESETS = ("default", "fast")
+
+
+def candidates(task: str, n_numeric: int, preset: str = "default") -> list[Candidate]:
+    """The candidate configurations for a task.
+
+    ``n_numeric`` is the number of numeric input features; univariate selection sizes are
+    only used when they are smaller than that (otherwise all features are kept).
+    ``preset='fast'`` keeps one configuration per family (for tests and quick looks).
+    """
+
+    def k(size: int) -> int | None:
+        return size if size < n_numeric else None
+
+    wide = n_numeric > 200
+    if task in ("binary", "multiclass"):
+        grid = [
+            Candidate("l1_logistic", {"C": 0.1, "l1_ratio": 1.0}),
+            Candidate("l1_logistic", {"C": 1.0, "l1_ratio": 1.0}),
+            Candidate("elastic_net_logistic", {"C": 0.1, "l1_ratio": 0.5}, k(200) if wide else None),
+            Candidate("ridge_logistic", {"C": 0.01}, k(50)),
+            Candidate("linear_svm", {"C": 0.01}),
+            Candidate("linear_svm", {"C": 1.0}, k(200) if wide else None),
+            Candidate("random_forest", {"min_samples_leaf": 1}),
+            Candidate("random_forest", {"min_samples_leaf": 3}, k(500) if wide else None),
+            Candidate("xgboost", {"max_depth": 2}),
+            Candidate("xgboost", {"max_depth": 4}, k(500) if wide else None),
+        ]
+    elif task == "regression":
+        grid = [
+            Candidate("ridge", {"alpha": 1.0}, k(50)),
+            Candidate("ridge", {"alpha": 100.0}),
+            Candidate("elastic_net", {"alpha": 0.05, "l1_ratio": 0.5}),
+            Candidate("elastic_net", {"alpha": 0.2, "l1_ratio": 0.5}, k(200) if wide else None),
+            Candidate("linear_svr", {"C": 0.1}),
+            Candidate("random_forest_regressor"),
+            Candidate("xgboost_regressor", {"max_depth": 2}),
+            Candidate("xgboost_regressor", {"max_depth": 4}, k(500) if wide else None),
+        ]
+    elif task == "survival":
+        grid = [
+            Candidate("cox_elastic_net", {"penalizer": 0.05, "l1_ratio": 0.5}, k(20)),
+            Candidate("cox_elastic_net", {"penalizer": 0.2, "l1_ratio": 0.5}, k(50)),
+            Candidate("cox_ridge", {"penalizer": 0.5, "l1_ratio": 0.0}, k(50)),
+            Candidate("xgboost_cox", {"max_depth": 2}),
+            Candidate("xgboost_cox", {"max_depth": 4}, k(500) if wide else None),
+        ]
+    else:
+        raise ValueError(f"unknown task {task!r}")
+    if preset == "fast":
+        seen: set[str] = set()
+        grid = [c for c in grid if not (c.family in seen or seen.add(c.family))]
+    elif preset != "default":
+        raise ValueError(f"unknown preset {preset!r}; choose one of {PRESETS}")
+    return [Candidate(c.family, c.params, c.k, task) for c in grid]

@@ -1,0 +1,74 @@
+"""Apply a saved run's model to new samples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+
+from insightome import errors
+from insightome.errors import UserError
+from insightome.evaluate.engine import predict_matrix
+from insightome.runs import Run
+
+
+def feature_table(adata: ad.AnnData, run: Run, path: str) -> pd.DataFrame:
+    """The model's expected features, in training order and dtypes, from ``adata``."""
+    card = run.model_card
+    expected: list[str] = card["features"]
+    dtypes: dict[str, str] = card["dtypes"]
+    numeric = pd.DataFrame(np.asarray(adata.X, dtype=float), index=adata.obs_names, columns=adata.var_names.astype(str))
+    cat = adata.obsm.get("categorical")
+    pools = [numeric, adata.obs]
+    if isinstance(cat, pd.DataFrame):
+        pools.insert(1, cat)
+    columns: dict[str, pd.Series] = {}
+    missing = []
+    for name in expected:
+        source = next((p for p in pools if name in p.columns), None)
+        if source is None:
+            missing.append(name)
+            continue
+        col = source[name]
+        if dtypes.get(name) == "categorical":
+            col = pd.Categorical(col.astype(object).where(col.notna(), None), categories=card["categories"].get(name))
+        else:
+            col = pd.to_numeric(col, errors="coerce")
+        columns[name] = col
+    if missing:
+        raise UserError(
+            errors.PREDICT_MISSING_FEATURES, path=path, n=len(missing), n_expected=len(expected),
+            examples=errors.examples(missing, 10),
+        )
+    return pd.DataFrame(columns, index=adata.obs_names)[expected]
+
+
+def predict(run: Run | str | Path, data: ad.AnnData | str | Path, *, id_column: str | None = None) -> pd.DataFrame:
+    """Predictions of ``run``'s final model for the samples in ``data``.
+
+    Columns: ``prob_<class>`` and ``predicted_class`` (classification), ``pred``
+    (regression) or ``risk`` (survival log hazard; higher = earlier event).
+    """
+    run = run if isinstance(run, Run) else Run.load(run)
+    if isinstance(data, ad.AnnData):
+        adata, path = data, "data"
+    else:
+        from insightome.io import read
+
+        path = str(data)
+        adata = read(data, id_column=id_column, orient="samples-by-features")
+    X = feature_table(adata, run, path)
+    task = run.model_card["task"]
+    classes = run.model_card.get("classes", [])
+    pred = predict_matrix(run.model, X, task, len(classes))
+    index = pd.Index(X.index.astype(str), name="sample_id")
+    if task == "regression":
+        return pd.DataFrame({"pred": pred[:, 0]}, index=index)
+    if task == "survival":
+        return pd.DataFrame({"risk": pred[:, 0]}, index=index)
+    probs = np.column_stack([1 - pred[:, 0], pred[:, 0]]) if task == "binary" else pred
+    out = pd.DataFrame({f"prob_{c}": probs[:, j] for j, c in enumerate(classes)}, index=index)
+    out["predicted_class"] = [classes[i] for i in probs.argmax(axis=1)]
+    return out

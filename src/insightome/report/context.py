@@ -1,0 +1,271 @@
+"""Turn a ``results.json`` dict into the plain values the report template shows.
+
+The template does no arithmetic and no formatting: every number arrives here already
+formatted (:mod:`insightome.report.formatting`), and every optional key of the results
+schema (``docs/results-schema.md``) has a fallback, so a partial or older results dict
+still renders. Nothing row-level from the predictions is ever put in the context; they
+only feed the aggregated figures.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from insightome.report.figures import build_figures, permutation_p
+from insightome.report.formatting import (
+    METRIC_MEANINGS,
+    MISSING,
+    as_float,
+    compact,
+    fmt,
+    fmt_interval,
+    fmt_p,
+    fmt_raw,
+    fmt_seconds,
+    metric_label,
+    plural,
+)
+
+__all__ = ["build_context"]
+
+TIMING_ORDER = ("load", "resampling", "estimation", "permutation", "final_fit", "report", "total")
+SPEC_KEYS: dict[str, tuple[str, ...]] = {
+    "Sensitive attributes": ("sensitive", "sensitive_attributes", "sensitive_columns",
+                             "sensitive_features"),
+    "Groups (kept together in CV)": ("groups", "group", "group_column", "groups_column"),
+    "Site / batch": ("site", "site_column", "batch", "batch_column"),
+}
+Row = dict[str, str]
+
+
+def build_context(results: Mapping[str, Any], predictions: pd.DataFrame | None) -> dict[str, Any]:
+    """Everything ``report.html.j2`` needs, formatted and in display order."""
+    return {
+        "header": _header(results),
+        "warnings": _strings(results.get("warnings")),
+        "notes": _strings(results.get("notes")),
+        "study": _study(results),
+        "files": _files(results),
+        "orientation": _orientation(results),
+        "figures": build_figures(results, predictions),
+        "configurations": _configurations(results),
+        "secondary": _secondary(results),
+        "reproducibility": _reproducibility(results),
+    }
+
+
+def _strings(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value if v is not None and str(v).strip()]
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+# -- 1. header ------------------------------------------------------------------------
+
+
+def _header(results: Mapping[str, Any]) -> dict[str, Any]:
+    estimate = _mapping(results.get("estimate"))
+    metric = estimate.get("metric")
+    value = as_float(estimate.get("value"))
+    plain = as_float(estimate.get("plain_cv_value"))
+    optimism = as_float(estimate.get("optimism"))
+    if math.isnan(optimism) and not (math.isnan(value) or math.isnan(plain)):
+        optimism = plain - value
+    permutation = _mapping(results.get("permutation"))
+    p_value = permutation_p(results)
+    n_perm = permutation.get("n")
+    if n_perm is None and permutation.get("null"):
+        n_perm = len(permutation["null"])
+    n_configs = len(results.get("configurations") or [])
+    return {
+        "name": fmt(results.get("name")),
+        "created": fmt(results.get("created")),
+        "task": fmt(results.get("task")),
+        "metric": metric_label(metric),
+        "meaning": METRIC_MEANINGS.get(str(metric), ""),
+        "chance": fmt(as_float(estimate.get("chance_level"))),
+        "value": fmt(value),
+        "ci": fmt_interval(estimate.get("ci95")),
+        "method": fmt(estimate.get("method") or "BBC-CV"),
+        "n_bootstrap": fmt(estimate.get("n_bootstrap")),
+        "plain_cv_value": fmt(plain),
+        "optimism": fmt(optimism),
+        "n_configurations": n_configs,
+        "configurations_word": "configuration" if n_configs == 1 else "configurations",
+        "permutation_run": not math.isnan(p_value),
+        "permutation_p": fmt_p(p_value),
+        "permutation_n": fmt(n_perm),
+        "winner": fmt(_mapping(results.get("winner")).get("name")),
+        "winner_family": fmt(_mapping(results.get("winner")).get("family")),
+    }
+
+
+# -- 3. study and data ----------------------------------------------------------------
+
+
+def _study(results: Mapping[str, Any]) -> list[Row]:
+    outcome = _mapping(results.get("outcome"))
+    task = results.get("task")
+    detected = results.get("task_detected")
+    how = {True: " (detected from the outcome)", False: " (given by the user)"}.get(detected, "")
+    rows: list[Row] = [{"label": "Task", "value": fmt(task) + how}]
+    if task == "survival":
+        rows.append({"label": "Outcome", "value": f"time: {fmt(outcome.get('time'))}, "
+                     f"event: {fmt(outcome.get('event'))}"})
+        n_events = outcome.get("n_events")
+        n = results.get("n_samples")
+        events = fmt(n_events)
+        if isinstance(n_events, int) and isinstance(n, int) and n > 0:
+            events = (f"{n_events} of {n} samples ({100 * n_events / n:.1f}%), "
+                      f"{n - n_events} censored")
+        rows.append({"label": "Events", "value": events})
+    else:
+        rows.append({"label": "Outcome", "value": fmt(outcome.get("target"))})
+    counts = _mapping(outcome.get("class_counts"))
+    classes = outcome.get("classes") or list(counts)
+    if classes:
+        rows.append({"label": "Classes (samples)",
+                     "value": " · ".join(f"{c}: {fmt(counts.get(str(c), counts.get(c)))}"
+                                         for c in classes)})
+    if outcome.get("positive_class") is not None:
+        rows.append({"label": "Positive class", "value": fmt(str(outcome["positive_class"]))})
+    summary = _mapping(outcome.get("summary"))
+    if summary:
+        rows.append({"label": "Outcome summary",
+                     "value": ", ".join(f"{k} {fmt(as_float(summary.get(k)))}"
+                                        for k in ("mean", "sd", "min", "max") if k in summary)})
+    rows += [
+        {"label": "Samples", "value": fmt(results.get("n_samples"))},
+        {"label": "Features used", "value": fmt(results.get("n_features"))},
+        {"label": "Features dropped (constant or all-missing)",
+         "value": fmt(results.get("n_features_dropped"))},
+    ]
+    spec = _mapping(results.get("spec"))
+    for label, keys in SPEC_KEYS.items():
+        value = next((spec[k] for k in keys if k in spec and spec[k] not in (None, "", [])), None)
+        rows.append({"label": label, "value": "none" if value is None else _names(value)})
+    return rows
+
+
+def _names(value: Any) -> str:
+    """Column name(s) from the spec: a list joined by commas, anything else as configured."""
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return ", ".join(fmt_raw(v) for v in value)
+    return fmt_raw(value)
+
+
+def _files(results: Mapping[str, Any]) -> list[Row]:
+    rows = []
+    for f in _mapping(results.get("data")).get("files") or []:
+        f = _mapping(f)
+        sha = str(f.get("sha256") or "")
+        rows.append({
+            "role": fmt(f.get("role")),
+            "path": fmt(f.get("path")),
+            "format": fmt(f.get("format")),
+            "n_rows": fmt(f.get("n_rows")),
+            "n_cols": fmt(f.get("n_cols")),
+            "sha_short": sha[:12] + "…" if len(sha) > 12 else (sha or MISSING),
+            "sha": sha or MISSING,
+        })
+    return rows
+
+
+def _orientation(results: Mapping[str, Any]) -> Row:
+    data = _mapping(results.get("data"))
+    return {"value": fmt(data.get("orientation")), "reason": fmt(data.get("orientation_reason"))}
+
+
+# -- 5./6. tables ---------------------------------------------------------------------
+
+
+def _configurations(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    winner = _mapping(results.get("winner")).get("name")
+    configs = [_mapping(c) for c in results.get("configurations") or []]
+
+    def order(c: Mapping[str, Any]) -> tuple[bool, float]:
+        v = as_float(c.get("cv_value"))
+        return (math.isnan(v), -v if not math.isnan(v) else 0.0)
+
+    rows = []
+    for rank, c in enumerate(sorted(configs, key=order), start=1):
+        rows.append({
+            "rank": rank,
+            "name": fmt(c.get("name")),
+            "family": fmt(c.get("family")),
+            "params": fmt_raw(c.get("params")) if c.get("params") else "default parameters",
+            "cv_value": fmt(as_float(c.get("cv_value"))),
+            "cv_sd": fmt(as_float(c.get("cv_sd"))),
+            "failed_folds": fmt(c.get("failed_folds")),
+            "fit_seconds": fmt(as_float(c.get("fit_seconds"))),
+            "winner": winner is not None and c.get("name") == winner,
+        })
+    return rows
+
+
+def _secondary(results: Mapping[str, Any]) -> list[Row]:
+    rows = []
+    for name, entry in _mapping(results.get("secondary")).items():
+        entry = _mapping(entry)
+        rows.append({"metric": metric_label(name), "value": fmt(as_float(entry.get("value"))),
+                     "ci": fmt_interval(entry.get("ci95")),
+                     "plain": fmt(as_float(entry.get("plain_cv_value")))})
+    return rows
+
+
+# -- 7. reproducibility ---------------------------------------------------------------
+
+
+def _reproducibility(results: Mapping[str, Any]) -> dict[str, Any]:
+    resampling = _mapping(results.get("resampling"))
+    seeds = _mapping(results.get("seeds"))
+    winner = _mapping(results.get("winner"))
+    versions = _mapping(results.get("versions"))
+    timings = _mapping(results.get("timings"))
+    first = [k for k in ("python", "insightome") if k in versions]
+    version_rows = [{"name": k, "value": fmt(versions[k])}
+                    for k in first + sorted(k for k in versions if k not in first)]
+    timing_keys = [k for k in TIMING_ORDER if k in timings] + sorted(
+        k for k in timings if k not in TIMING_ORDER)
+    return {
+        "summary": _resampling_words(resampling),
+        "resampling": [{"name": k, "value": fmt(resampling.get(k))}
+                       for k in ("folds", "repeats", "stratified", "grouped", "n_bootstrap", "seed")
+                       if k in resampling],
+        "seeds": [{"name": k, "value": compact(seeds[k]) if isinstance(seeds[k], Sequence)
+                   and not isinstance(seeds[k], str) else fmt(seeds[k])} for k in seeds],
+        "winner_params": [{"name": str(k), "value": fmt_raw(v)}
+                          for k, v in _mapping(winner.get("params")).items()],
+        "spec": [{"name": str(k), "value": fmt_raw(v)}
+                 for k, v in _mapping(results.get("spec")).items()],
+        "versions": version_rows,
+        "timings": [{"name": k, "value": fmt_seconds(timings[k])} for k in timing_keys],
+        "schema": fmt(results.get("schema")),
+        "insightome_version": fmt(versions.get("insightome")),
+    }
+
+
+def _resampling_words(resampling: Mapping[str, Any]) -> str:
+    if not resampling:
+        return ""
+    folds, repeats = resampling.get("folds"), resampling.get("repeats")
+    text = f"{fmt(folds)}-fold cross-validation"
+    if isinstance(repeats, int):
+        text += f", repeated {plural(repeats, 'time')}"
+    kinds = [w for k, w in (("stratified", "stratified"), ("grouped", "grouped")) if
+             resampling.get(k)]
+    if kinds:
+        text += f" ({' and '.join(kinds)})"
+    if resampling.get("n_bootstrap") is not None:
+        text += f"; {fmt(resampling.get('n_bootstrap'))} bootstrap samples for BBC-CV"
+    return text + "."

@@ -1,0 +1,176 @@
+"""Number and label formatting shared by the report's text and tables.
+
+Everything the reader sees goes through :func:`fmt`: three decimals for floats, ``–``
+for anything missing (``None``, NaN, infinities), so a partial ``results.json`` never
+prints ``nan`` or ``None``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+
+MISSING = "–"
+
+#: Display names of the metrics named in the results schema (and common secondary ones).
+METRIC_LABELS: dict[str, str] = {
+    "auc": "AUC",
+    "auc_macro_ovr": "macro one-vs-rest AUC",
+    "r2": "R²",
+    "c_index": "C-index",
+    "accuracy": "accuracy",
+    "balanced_accuracy": "balanced accuracy",
+    "brier": "Brier score",
+    "neg_brier": "negative Brier score",
+    "log_loss": "log loss",
+    "neg_log_loss": "negative log loss",
+    "f1": "F1",
+    "f1_macro": "macro F1",
+    "mcc": "Matthews correlation",
+    "average_precision": "average precision",
+    "rmse": "RMSE",
+    "neg_rmse": "negative RMSE",
+    "mae": "MAE",
+    "neg_mae": "negative MAE",
+    "spearman": "Spearman correlation",
+    "pearson": "Pearson correlation",
+}
+
+#: One plain-language sentence per headline metric, for readers who are not statisticians.
+METRIC_MEANINGS: dict[str, str] = {
+    "auc": (
+        "AUC is the probability that a randomly chosen sample of the positive class gets a "
+        "higher score than a randomly chosen sample of the other class (0.5 = chance, "
+        "1 = perfect)."
+    ),
+    "auc_macro_ovr": (
+        "The macro one-vs-rest AUC averages, over the classes, how well each class is "
+        "separated from all the others (0.5 = chance, 1 = perfect)."
+    ),
+    "r2": (
+        "R² is the fraction of the outcome's variance explained by the predictions "
+        "(0 = no better than predicting the mean, 1 = perfect; it can be negative)."
+    ),
+    "c_index": (
+        "The C-index is the probability that, of two comparable samples, the one with the "
+        "higher predicted risk has the event first (0.5 = chance, 1 = perfect)."
+    ),
+}
+
+
+def is_missing(value: Any) -> bool:
+    """True for ``None`` and non-finite numbers."""
+    if value is None:
+        return True
+    if isinstance(value, Real) and not isinstance(value, Integral):
+        return not math.isfinite(float(value))
+    return False
+
+
+def as_float(value: Any) -> float:
+    """``value`` as a float, NaN when missing or not a number."""
+    if isinstance(value, bool | np.bool_) or value is None:
+        return math.nan
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return out if math.isfinite(out) else math.nan
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    """Format a value for display: floats to ``digits`` decimals, missing as ``–``."""
+    if is_missing(value):
+        return MISSING
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, Integral):
+        return str(int(value))
+    if isinstance(value, Real):
+        return f"{float(value):.{digits}f}"
+    if isinstance(value, str):
+        return value if value.strip() else MISSING
+    if isinstance(value, Mapping | Sequence):
+        return compact(value)
+    return str(value)
+
+
+def fmt_p(value: Any) -> str:
+    """Format a p-value: three decimals, ``< 0.001`` below that."""
+    p = as_float(value)
+    if math.isnan(p):
+        return MISSING
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def fmt_ci(ci: Any) -> tuple[str, str]:
+    """The two ends of a ``[lo, hi]`` interval, each formatted (``–`` when absent)."""
+    if isinstance(ci, Sequence) and not isinstance(ci, str) and len(ci) == 2:
+        return fmt(as_float(ci[0])), fmt(as_float(ci[1]))
+    return MISSING, MISSING
+
+
+def fmt_interval(ci: Any) -> str:
+    """``'0.870–0.930'`` for a ``[lo, hi]`` interval; ``–`` when both ends are missing."""
+    lo, hi = fmt_ci(ci)
+    return MISSING if lo == hi == MISSING else f"{lo}–{hi}"
+
+
+def fmt_seconds(value: Any) -> str:
+    """Seconds with three decimals and a unit, ``–`` when missing."""
+    text = fmt(as_float(value))
+    return text if text == MISSING else f"{text} s"
+
+
+def metric_label(name: Any) -> str:
+    """Display name of a metric (the raw name when unknown)."""
+    if not isinstance(name, str) or not name:
+        return "score"
+    return METRIC_LABELS.get(name, name.replace("_", " "))
+
+
+def compact(value: Any) -> str:
+    """A short one-line rendering of a JSON-like value (lists joined, dicts as JSON)."""
+    if value is None:
+        return MISSING
+    if isinstance(value, str):
+        return value or MISSING
+    if isinstance(value, Mapping):
+        if not value:
+            return MISSING
+        return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+    if isinstance(value, Sequence):
+        if len(value) == 0:
+            return "none"
+        return ", ".join(fmt(v) for v in value)
+    return fmt(value)
+
+
+def fmt_raw(value: Any) -> str:
+    """A value exactly as configured (parameters, specification): no rounding.
+
+    Strings print bare, numbers in their shortest form (``0.1``, ``1e-05``), containers
+    and booleans as JSON; missing values as ``–``.
+    """
+    if is_missing(value):
+        return MISSING
+    if isinstance(value, str):
+        return value if value.strip() else MISSING
+    if isinstance(value, Sequence) and len(value) == 0:
+        return "none"
+    if isinstance(value, np.generic):
+        value = value.item()
+    try:
+        return json.dumps(value, default=str, ensure_ascii=False, allow_nan=False)
+    except ValueError:  # NaN nested in a container
+        return str(value)
+
+
+def plural(n: int, word: str, plural_word: str | None = None) -> str:
+    """``'1 sample'`` / ``'3 samples'``."""
+    return f"{n} {word if n == 1 else (plural_word or word + 's')}"

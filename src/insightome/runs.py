@@ -1,0 +1,142 @@
+"""The run directory: the unit users keep.
+
+``runs/<timestamp>-<name>/`` holds ``results.json``, ``model.joblib`` + ``model.json``,
+``predictions.csv`` (out-of-fold), ``report.html`` and ``run.log``. It is written into a
+hidden temporary directory beside its destination and renamed into place only when every
+file is complete, so a crash never leaves a half-written run behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from insightome import errors
+from insightome.errors import UserError
+from insightome.study import StudySpec
+
+RESULTS_SCHEMA = "insightome.results/1"
+MODEL_SCHEMA = "insightome.model/1"
+RUN_FILES = ("results.json", "model.joblib", "model.json", "predictions.csv", "report.html", "run.log")
+
+
+@dataclass
+class Run:
+    """A finished run: results, out-of-fold predictions and the final fitted model."""
+
+    results: dict[str, Any]
+    predictions: pd.DataFrame
+    model: Any
+    model_card: dict[str, Any]
+    log: list[str] = field(default_factory=list)
+    path: Path | None = None
+
+    @property
+    def spec(self) -> StudySpec:
+        return StudySpec.from_dict(self.results["spec"])
+
+    @property
+    def estimate(self) -> dict[str, Any]:
+        return self.results["estimate"]
+
+    @property
+    def report_path(self) -> Path | None:
+        return None if self.path is None else self.path / "report.html"
+
+    def __repr__(self) -> str:
+        e = self.estimate
+        lo, hi = e["ci95"]
+        return (
+            f"Run({self.results['task']}, n={self.results['n_samples']}, "
+            f"winner={self.results['winner']['name']}, {e['metric']}={e['value']:.3f} "
+            f"[{lo:.3f}, {hi:.3f}], path={self.path})"
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> Run:
+        """Load a run directory written by :func:`write_run`."""
+        path = Path(path)
+        for name in ("results.json", "model.joblib", "model.json"):
+            if not (path / name).is_file():
+                raise UserError(errors.RUN_DIR_INVALID, path=str(path), missing=name)
+        results = json.loads((path / "results.json").read_text())
+        card = json.loads((path / "model.json").read_text())
+        digest = file_sha256(path / "model.joblib")
+        if card.get("model_sha256") and card["model_sha256"] != digest:
+            raise UserError(
+                errors.RUN_DIR_INVALID, path=str(path),
+                missing="model.joblib matching model.json's sha256 (the model file was changed)",
+            )
+        model = joblib.load(path / "model.joblib")
+        predictions = pd.read_csv(path / "predictions.csv", index_col=0) if (path / "predictions.csv").is_file() else pd.DataFrame()
+        log = (path / "run.log").read_text().splitlines() if (path / "run.log").is_file() else []
+        return cls(results, predictions, model, card, log, path)
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def json_ready(obj: Any) -> Any:
+    """Convert numpy scalars/arrays and NaN to JSON-safe values (NaN → null)."""
+    if isinstance(obj, dict):
+        return {str(k): json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_ready(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return json_ready(obj.tolist())
+    if isinstance(obj, np.integer | np.bool_):
+        return obj.item()
+    if isinstance(obj, float | np.floating):
+        v = float(obj)
+        return None if math.isnan(v) or math.isinf(v) else v
+    return obj
+
+
+def run_directory_name(name: str, when: datetime | None = None) -> str:
+    when = when or datetime.now(UTC)
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name).strip("-") or "run"
+    return f"{when.strftime('%Y%m%d-%H%M%S')}-{safe}"
+
+
+def write_run(run: Run, out_dir: str | Path, report_html: str) -> Path:
+    """Write ``run`` atomically under ``out_dir`` and return the final directory."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    final = out_dir / run_directory_name(run.results["name"])
+    suffix = 1
+    while final.exists():
+        suffix += 1
+        final = out_dir / f"{run_directory_name(run.results['name'])}-{suffix}"
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=out_dir))
+    try:
+        joblib.dump(run.model, tmp / "model.joblib")
+        card = {**run.model_card, "model_sha256": file_sha256(tmp / "model.joblib")}
+        (tmp / "model.json").write_text(json.dumps(json_ready(card), indent=2))
+        (tmp / "results.json").write_text(json.dumps(json_ready(run.results), indent=2))
+        run.predictions.to_csv(tmp / "predictions.csv")
+        (tmp / "report.html").write_text(report_html, encoding="utf-8")
+        (tmp / "run.log").write_text("\n".join(run.log) + "\n")
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    run.path = final
+    run.model_card = card
+    return final

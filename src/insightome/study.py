@@ -1,0 +1,427 @@
+"""The study specification: what is predicted, from what, and under which constraints.
+
+:class:`StudySpec` is a small frozen object saved with every run. :func:`make_study`
+validates the user's choices against the data (one clear :class:`UserError` per problem),
+infers the task when it is not given, and returns the spec together with the modelling
+table: the samples with a known outcome, the features offered to the models and the
+outcome vector in insightome's internal encoding.
+
+Internal outcome encoding (what the pipelines receive as ``y``):
+
+* binary / multiclass — integer class codes ``0..k-1`` (``classes`` gives the labels);
+* regression — float;
+* survival — *signed time*: ``time`` for an event, ``-time`` for a censored sample, the
+  convention of XGBoost's ``survival:cox`` objective, so a survival outcome is a plain
+  float vector that scikit-learn's Pipeline, splitters and selectors pass through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+
+from insightome import errors
+from insightome.errors import UserError, closest_names_hint
+
+Task = Literal["binary", "multiclass", "regression", "survival"]
+TASKS: tuple[str, ...] = ("binary", "multiclass", "regression", "survival")
+MAX_MULTICLASS_LEVELS = 10
+SMALL_N = 50
+MIN_EVENTS_PER_FEATURE = 10.0
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """What a run studies. Immutable; saved as ``spec`` in results.json."""
+
+    task: Task
+    target: str | None = None
+    time: str | None = None
+    event: str | None = None
+    sensitive: tuple[str, ...] = ()
+    use_sensitive: bool = False
+    groups: str | None = None
+    site: str | None = None
+    exclude: tuple[str, ...] = ()
+    positive_class: str | None = None
+    task_detected: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["sensitive"] = list(self.sensitive)
+        d["exclude"] = list(self.exclude)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> StudySpec:
+        d = dict(d)
+        d["sensitive"] = tuple(d.get("sensitive", ()))
+        d["exclude"] = tuple(d.get("exclude", ()))
+        return cls(**d)
+
+    @property
+    def outcome_columns(self) -> tuple[str, ...]:
+        cols = (self.target,) if self.task != "survival" else (self.time, self.event)
+        return tuple(c for c in cols if c)
+
+    @property
+    def role_columns(self) -> tuple[str, ...]:
+        """Columns that are never features (unless sensitive and ``use_sensitive``)."""
+        roles = [*self.outcome_columns, self.groups, self.site, *self.exclude]
+        if not self.use_sensitive:
+            roles.extend(self.sensitive)
+        return tuple(dict.fromkeys(c for c in roles if c))
+
+
+@dataclass
+class Study:
+    """A validated study: the spec plus the modelling table."""
+
+    spec: StudySpec
+    features: pd.DataFrame  # samples × features; numeric float, categorical as 'category'
+    y: np.ndarray  # internal encoding, see the module docstring
+    obs: pd.DataFrame  # sample annotations of the modelled samples (roles included)
+    classes: list[str] = field(default_factory=list)
+    groups: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    n_features_dropped: int = 0
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.y)
+
+    @property
+    def time_event(self) -> tuple[np.ndarray, np.ndarray]:
+        """Survival time and event (0/1) from the signed-time encoding."""
+        return np.abs(self.y), (self.y > 0).astype(int)
+
+    def outcome_summary(self) -> dict[str, Any]:
+        s = self.spec
+        out: dict[str, Any] = {"target": s.target, "time": s.time, "event": s.event}
+        if s.task in ("binary", "multiclass"):
+            counts = np.bincount(self.y.astype(int), minlength=len(self.classes))
+            out["classes"] = list(self.classes)
+            out["class_counts"] = {c: int(n) for c, n in zip(self.classes, counts, strict=True)}
+            if s.task == "binary":
+                out["positive_class"] = self.classes[1]
+        elif s.task == "regression":
+            out["summary"] = {
+                "mean": float(np.mean(self.y)),
+                "sd": float(np.std(self.y, ddof=1)),
+                "min": float(np.min(self.y)),
+                "max": float(np.max(self.y)),
+            }
+        else:
+            t, e = self.time_event
+            out["n_events"] = int(e.sum())
+            out["median_time"] = float(np.median(t))
+        return out
+
+
+def _column(
+    adata: ad.AnnData, name: str, role: str, option: str, path: str
+) -> pd.Series:
+    if name in adata.obs.columns:
+        return adata.obs[name]
+    cat = adata.obsm.get("categorical")
+    if isinstance(cat, pd.DataFrame) and name in cat.columns:
+        return cat[name]
+    if name in adata.var_names:
+        return pd.Series(np.asarray(adata[:, name].X).ravel(), index=adata.obs_names, name=name)
+    choices = [*adata.obs.columns, *adata.var_names[:5000]]
+    if isinstance(cat, pd.DataFrame):
+        choices.extend(cat.columns)
+    hint = closest_names_hint(name, choices)
+    if role == "target":
+        raise UserError(errors.TARGET_MISSING, path=path, column=name, hint=hint)
+    raise UserError(errors.COLUMN_MISSING, path=path, role=role, column=name, hint=hint, option=option)
+
+
+def _detect_task(y: pd.Series) -> Task:
+    values = y.dropna()
+    if values.dtype == bool or not pd.api.types.is_numeric_dtype(values):
+        return "binary" if values.nunique() <= 2 else "multiclass"
+    n_unique = values.nunique()
+    if n_unique <= 2:
+        return "binary"
+    integral = np.allclose(values.to_numpy(float), np.round(values.to_numpy(float)))
+    if integral and n_unique <= MAX_MULTICLASS_LEVELS and len(values) >= 5 * n_unique:
+        return "multiclass"
+    return "regression"
+
+
+def _row_label(index: pd.Index, pos: int) -> str:
+    return f"'{index[pos]}'"
+
+
+def _encode_classes(y: pd.Series, positive: str | None, path: str, column: str) -> tuple[np.ndarray, list[str]]:
+    labels = y.astype(str) if not pd.api.types.is_numeric_dtype(y) else y
+    uniques = sorted(pd.unique(labels), key=lambda v: (str(type(v)), v))
+    classes = [_label_str(v) for v in uniques]
+    if positive is not None:
+        if positive not in classes:
+            raise UserError(
+                errors.OPTION_INVALID,
+                option="--positive-class",
+                reason=f"'{positive}' is not a class of '{column}' in {path} (classes: {', '.join(classes)})",
+            )
+        if len(classes) == 2:
+            classes = [c for c in classes if c != positive] + [positive]
+    lookup = {c: i for i, c in enumerate(classes)}
+    codes = np.array([lookup[_label_str(v)] for v in labels], dtype=int)
+    return codes, classes
+
+
+def _label_str(v: object) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, np.floating) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def make_study(
+    adata: ad.AnnData,
+    *,
+    target: str | None = None,
+    task: str = "auto",
+    time: str | None = None,
+    event: str | None = None,
+    sensitive: tuple[str, ...] | list[str] = (),
+    use_sensitive: bool = False,
+    groups: str | None = None,
+    site: str | None = None,
+    exclude: tuple[str, ...] | list[str] = (),
+    positive_class: str | None = None,
+    folds: int = 5,
+) -> Study:
+    """Validate the study against ``adata`` and build the modelling table."""
+    path = _data_path(adata)
+    if task not in ("auto", *TASKS):
+        raise UserError(errors.TASK_INVALID, value=task)
+    if (time is None) != (event is None):
+        raise UserError(errors.SURVIVAL_NEEDS_BOTH, given="time" if time else "event")
+    if time is not None and task not in ("auto", "survival"):
+        raise UserError(errors.OPTION_INVALID, option="--task", reason=f"--time/--event imply survival, not {task}")
+    if time is None and target is None:
+        if "Y" in adata.obs.columns:
+            target = "Y"
+        else:
+            raise UserError(errors.TARGET_REQUIRED, path=path)
+    sensitive, exclude = tuple(sensitive), tuple(exclude)
+    _check_roles(target if time is None else None, time, event, sensitive, groups, site)
+
+    notes: list[str] = list(adata.uns.get("notes", []))
+    warnings: list[str] = []
+    obs = pd.DataFrame(index=adata.obs_names)
+    role_cols = [c for c in (target, time, event, groups, site, *sensitive) if c]
+    for col, role, option in _roles(target if time is None else None, time, event, sensitive, groups, site):
+        obs[col] = _column(adata, col, role, option, path).to_numpy()
+
+    if time is not None:
+        spec_task: Task = "survival"
+        detected = False
+        y, keep = _survival_outcome(obs, time, event, path)  # type: ignore[arg-type]
+        classes: list[str] = []
+    else:
+        yser = obs[target]
+        missing = yser.isna().to_numpy()
+        if missing.all():
+            raise UserError(errors.TARGET_ALL_MISSING, path=path, column=target)
+        keep = ~missing
+        if missing.any():
+            notes.append(f"removed {int(missing.sum())} samples with a missing '{target}'")
+        yser = yser[keep]
+        detected = task == "auto"
+        spec_task = _detect_task(yser) if detected else task  # type: ignore[assignment]
+        y, classes = _outcome(yser, spec_task, positive_class, path, target)  # type: ignore[arg-type]
+
+    spec = StudySpec(
+        task=spec_task, target=target if time is None else None, time=time, event=event,
+        sensitive=sensitive, use_sensitive=use_sensitive, groups=groups, site=site,
+        exclude=exclude, positive_class=classes[1] if spec_task == "binary" else None,
+        task_detected=detected,
+    )
+    features, n_dropped, drop_notes = _feature_table(adata, spec, keep, path)
+    notes.extend(drop_notes)
+    obs = obs.loc[keep].copy()
+    for col in role_cols:
+        if col in features.columns:
+            features = features.drop(columns=col)
+
+    group_codes = None
+    if groups is not None:
+        gser = obs[groups]
+        if gser.isna().any():
+            raise UserError(errors.OPTION_INVALID, option="--groups", reason=f"column '{groups}' in {path} has missing values; every sample needs a group")
+        group_codes = pd.factorize(gser.astype(str))[0]
+        n_groups = int(group_codes.max()) + 1
+        if n_groups < folds:
+            raise UserError(errors.GROUPS_TOO_FEW, path=path, column=groups, n_groups=n_groups, folds=folds)
+    study = Study(
+        spec=spec, features=features, y=y, obs=obs, classes=classes, groups=group_codes,
+        notes=notes, warnings=warnings, n_features_dropped=n_dropped,
+    )
+    _check_class_sizes(study, folds, path)
+    warnings.extend(_sample_size_warnings(study))
+    return study
+
+
+def _data_path(adata: ad.AnnData) -> str:
+    files = adata.uns.get("provenance", {}).get("files", [])
+    for f in files:
+        if f.get("role") == "data":
+            return str(f.get("display_path", f.get("path")))
+    return "data"
+
+
+def _roles(target, time, event, sensitive, groups, site):  # type: ignore[no-untyped-def]
+    if target:
+        yield target, "target", "target"
+    if time:
+        yield time, "time", "time"
+        yield event, "event", "event"
+    for s in sensitive:
+        yield s, "sensitive", "sensitive"
+    if groups:
+        yield groups, "groups", "groups"
+    if site:
+        yield site, "site", "site"
+
+
+def _check_roles(target, time, event, sensitive, groups, site) -> None:  # type: ignore[no-untyped-def]
+    seen: dict[str, str] = {}
+    for col, role, _ in _roles(target, time, event, sensitive, groups, site):
+        if col in seen and not (role == "sensitive" and seen[col] == "sensitive"):
+            raise UserError(errors.ROLE_CONFLICT, column=col, first=seen[col], second=role)
+        seen[col] = role
+
+
+def _outcome(y: pd.Series, task: Task, positive: str | None, path: str, column: str) -> tuple[np.ndarray, list[str]]:
+    if task in ("binary", "multiclass"):
+        codes, classes = _encode_classes(y, positive, path, column)
+        if len(classes) < 2:
+            raise UserError(errors.TARGET_SINGLE_CLASS, path=path, column=column, value=classes[0])
+        if task == "binary" and len(classes) > 2:
+            raise UserError(errors.TASK_MISMATCH, path=path, column=column, task=task,
+                            reason=f"it has {len(classes)} classes; use --task multiclass")
+        return codes, classes
+    values = pd.to_numeric(y, errors="coerce")
+    if values.isna().any():
+        bad = int(np.flatnonzero(values.isna().to_numpy())[0])
+        raise UserError(errors.TASK_MISMATCH, path=path, column=column, task=task,
+                        reason=f"sample {_row_label(y.index, bad)} holds '{y.iloc[bad]}', not a number")
+    if values.nunique() < 2:
+        raise UserError(errors.TARGET_SINGLE_CLASS, path=path, column=column, value=values.iloc[0])
+    return values.to_numpy(float), []
+
+
+def _survival_outcome(obs: pd.DataFrame, time: str, event: str, path: str) -> tuple[np.ndarray, np.ndarray]:
+    t = pd.to_numeric(obs[time], errors="coerce")
+    e_raw = obs[event]
+    bad_t = np.flatnonzero(obs[time].notna().to_numpy() & t.isna().to_numpy())
+    if len(bad_t):
+        i = int(bad_t[0])
+        raise UserError(errors.TIME_NOT_POSITIVE, path=path, column=time, row=_row_label(obs.index, i), value=repr(obs[time].iloc[i]))
+    e = pd.to_numeric(e_raw.replace({True: 1, False: 0}), errors="coerce")
+    bad_e = np.flatnonzero(e_raw.notna().to_numpy() & ~e.isin([0, 1]).to_numpy())
+    if len(bad_e):
+        i = int(bad_e[0])
+        raise UserError(errors.EVENT_NOT_BINARY, path=path, column=event, row=_row_label(obs.index, i), value=e_raw.iloc[i])
+    keep = (t.notna() & e.notna()).to_numpy()
+    if not keep.any():
+        raise UserError(errors.TARGET_ALL_MISSING, path=path, column=time)
+    nonpos = np.flatnonzero(keep & (t.to_numpy() <= 0))
+    if len(nonpos):
+        i = int(nonpos[0])
+        raise UserError(errors.TIME_NOT_POSITIVE, path=path, column=time, row=_row_label(obs.index, i), value=t.iloc[i])
+    if e[keep].sum() == 0:
+        raise UserError(errors.NO_EVENTS, path=path, column=event)
+    signed = np.where(e[keep].to_numpy() == 1, 1.0, -1.0) * t[keep].to_numpy(float)
+    return signed, keep
+
+
+def _feature_table(adata: ad.AnnData, spec: StudySpec, keep: np.ndarray, path: str) -> tuple[pd.DataFrame, int, list[str]]:
+    """Numeric + categorical features of the kept samples; drop constant/all-missing ones."""
+    notes: list[str] = []
+    drop = set(spec.role_columns)
+    X = np.asarray(adata.X, dtype=float)[keep]
+    numeric = pd.DataFrame(X, index=adata.obs_names[keep], columns=adata.var_names.astype(str))
+    numeric = numeric.loc[:, [c for c in numeric.columns if c not in drop]]
+    cat = adata.obsm.get("categorical")
+    parts = [numeric]
+    if isinstance(cat, pd.DataFrame) and cat.shape[1]:
+        cat = cat.loc[adata.obs_names[keep], [c for c in cat.columns if c not in drop]]
+        parts.append(cat.astype("category"))
+    if spec.use_sensitive:
+        for s in spec.sensitive:
+            if s in adata.obs.columns and s not in numeric.columns:
+                col = adata.obs.loc[adata.obs_names[keep], s]
+                parts.append(col.to_frame() if pd.api.types.is_numeric_dtype(col) else col.astype("category").to_frame())
+        notes.append("sensitive attributes used as features (--use-sensitive): " + ", ".join(spec.sensitive))
+    features = pd.concat(parts, axis=1)
+    missing_excl = [c for c in spec.exclude if c not in adata.var_names and c not in adata.obs.columns and not (isinstance(cat, pd.DataFrame) and c in cat.columns)]
+    if missing_excl:
+        notes.append("--exclude named columns that are not in the data: " + ", ".join(missing_excl))
+    all_missing = features.columns[features.isna().all().to_numpy()]
+    nunique = features.nunique(dropna=True)
+    constant = [c for c in features.columns if nunique[c] <= 1 and c not in set(all_missing)]
+    if len(all_missing):
+        notes.append(f"dropped {len(all_missing)} all-missing feature(s): " + errors.examples(all_missing))
+    if constant:
+        notes.append(f"dropped {len(constant)} constant feature(s): " + errors.examples(constant))
+    features = features.drop(columns=[*all_missing, *constant])
+    if features.shape[1] == 0:
+        raise UserError(errors.NO_FEATURES, path=path, removed=errors.examples(drop))
+    return features, len(all_missing) + len(constant), notes
+
+
+def _check_class_sizes(study: Study, folds: int, path: str) -> None:
+    s = study.spec
+    if s.task in ("binary", "multiclass"):
+        counts = np.bincount(study.y, minlength=len(study.classes))
+        smallest = int(np.argmin(counts))
+        if counts[smallest] < folds:
+            raise UserError(
+                errors.CLASS_TOO_SMALL, path=path, value=study.classes[smallest], column=s.target,
+                count=int(counts[smallest]), s="" if counts[smallest] == 1 else "s", folds=folds,
+                suggest=max(2, int(counts[smallest])),
+            )
+    elif s.task == "survival":
+        _, e = study.time_event
+        if e.sum() < folds:
+            raise UserError(
+                errors.CLASS_TOO_SMALL, path=path, value="event", column=s.event, count=int(e.sum()),
+                s="" if e.sum() == 1 else "s", folds=folds, suggest=max(2, int(e.sum())),
+            )
+
+
+def _sample_size_warnings(study: Study) -> list[str]:
+    out = []
+    n, p = study.n_samples, study.features.shape[1]
+    if n < SMALL_N:
+        out.append(
+            f"Small sample: n = {n} < {SMALL_N}. Estimates have wide uncertainty; read the CI, "
+            "not the point value, and seek an independent cohort."
+        )
+    s = study.spec
+    if s.task in ("binary", "multiclass", "survival"):
+        if s.task == "survival":
+            events = int(study.time_event[1].sum())
+            label = "events"
+        else:
+            events = int(np.bincount(study.y).min())
+            label = "samples in the smallest class"
+        epv = events / max(p, 1)
+        if epv < MIN_EVENTS_PER_FEATURE:
+            out.append(
+                f"Few events per feature: {events} {label} for {p} features "
+                f"({epv:.2g} per feature; < {MIN_EVENTS_PER_FEATURE:g} is the usual rule of thumb). "
+                "Models rely on penalization and selection inside CV; expect unstable feature lists."
+            )
+    return out

@@ -1,0 +1,63 @@
+"""The vectorized bootstrap metrics agree with scikit-learn and lifelines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from lifelines.utils import concordance_index
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import balanced_accuracy_score, brier_score_loss, r2_score, roc_auc_score
+from sklearn.model_selection import cross_val_predict
+
+from insightome.evaluate import metrics
+
+
+@pytest.fixture(scope="module")
+def binary_oof():
+    X, y = load_breast_cancer(return_X_y=True)
+    p = cross_val_predict(LogisticRegression(max_iter=5000), X[:, :5], y, cv=3, method="predict_proba")[:, 1]
+    return y, np.round(p, 2)  # rounding creates ties, which the AUC must count as one half
+
+
+def test_weighted_auc_matches_sklearn_on_bootstrap_samples(binary_oof):
+    y, p = binary_oof
+    rng = np.random.default_rng(0)
+    W = rng.multinomial(len(y), np.full(len(y), 1 / len(y)), size=5).astype(float)
+    got = metrics.auc(y, p[:, None], W)
+    for b in range(5):
+        idx = np.repeat(np.arange(len(y)), W[b].astype(int))
+        assert got[b] == pytest.approx(roc_auc_score(y[idx], p[idx]), abs=1e-12)
+
+
+def test_brier_and_balanced_accuracy_match_sklearn(binary_oof):
+    y, p = binary_oof
+    assert metrics.plain(metrics.brier, y, p[:, None]) == pytest.approx(brier_score_loss(y, p))
+    assert metrics.plain(metrics.balanced_accuracy, y, p[:, None]) == pytest.approx(
+        balanced_accuracy_score(y, (p >= 0.5).astype(int))
+    )
+
+
+def test_multiclass_macro_auc_matches_sklearn():
+    X, y = load_wine(return_X_y=True)
+    p = cross_val_predict(LogisticRegression(max_iter=5000), X[:, :3], y, cv=3, method="predict_proba")
+    assert metrics.plain(metrics.auc_macro_ovr, y, p) == pytest.approx(
+        roc_auc_score(y, p, multi_class="ovr", average="macro")
+    )
+
+
+def test_r2_matches_sklearn():
+    X, y = load_diabetes(return_X_y=True)
+    p = cross_val_predict(Ridge(), X, y, cv=3)
+    assert metrics.plain(metrics.r2, y, p[:, None]) == pytest.approx(r2_score(y, p))
+
+
+def test_c_index_matches_lifelines(actg175_path):
+    import pandas as pd
+
+    df = pd.read_csv(actg175_path).iloc[:600]
+    signed = np.where(df["cens"] == 1, 1.0, -1.0) * df["days"].to_numpy(float)
+    risk = -df["cd40"].to_numpy(float)  # low CD4 = high risk; many ties
+    got = metrics.harrell_c(signed, risk)
+    assert got == pytest.approx(concordance_index(df["days"], -risk, df["cens"]), abs=1e-9)
+    assert 0.55 < got < 0.8

@@ -1,0 +1,220 @@
+"""The HTML report: content, self-containedness, privacy and robustness to partial results."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from insightome.errors import UserError
+from insightome.report import render_html, write_report
+from insightome.report.formatting import fmt, fmt_p, fmt_raw
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+DATA_URI = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+Run = tuple[dict[str, Any], pd.DataFrame]
+
+# expected figure ids per task: task plots, candidates, permutation null (when run)
+EXPECTED = {
+    "binary_run": ["roc", "calibration", "candidates", "permutation"],
+    "multiclass_run": ["roc", "confusion", "candidates", "permutation"],
+    "regression_run": ["scatter", "residuals", "candidates", "permutation"],
+    "survival_run": ["km", "candidates"],
+}
+
+
+@pytest.fixture(scope="module", params=list(EXPECTED))
+def rendered(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any], pd.DataFrame, str]:
+    results, predictions = request.getfixturevalue(request.param)
+    return request.param, results, predictions, render_html(results, predictions)
+
+
+def _pngs(html: str) -> list[bytes]:
+    return [base64.b64decode(uri, validate=True) for uri in DATA_URI.findall(html)]
+
+
+def _text(html: str) -> str:
+    """The HTML without its data URIs, for searching text."""
+    return re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html)
+
+
+def test_headline_and_optimism(rendered: tuple[str, dict, pd.DataFrame, str]) -> None:
+    _, results, _, html = rendered
+    est = results["estimate"]
+    label = {"auc": "AUC", "auc_macro_ovr": "macro one-vs-rest AUC", "r2": "R²",
+             "c_index": "C-index"}[est["metric"]]
+    lo, hi = est["ci95"]
+    assert (f"Estimated {label}: <span class=\"value\">{est['value']:.3f}</span> "
+            f"(95% CI {lo:.3f}–{hi:.3f}), BBC-CV") in html
+    n = len(results["configurations"])
+    assert (f"The winning configuration's own cross-validated score was "
+            f"{est['plain_cv_value']:.3f}; the difference ({est['optimism']:.3f}) is the optimism "
+            f"of picking the best of {n} configurations, removed by the bootstrap "
+            "bias-corrected estimate.") in html
+    assert ("All estimates are from resampling on this dataset; they are not external "
+            "validation.") in html
+
+
+def test_permutation_sentence(rendered: tuple[str, dict, pd.DataFrame, str]) -> None:
+    name, _, _, html = rendered
+    if name == "survival_run":  # fixture: permutations not run
+        assert "not run (use --permutations N)" in html
+    else:
+        assert ("p = 0.010, from 99 label permutations: the whole selection was rerun on "
+                "shuffled outcomes") in html
+
+
+def test_one_png_per_expected_plot(rendered: tuple[str, dict, pd.DataFrame, str]) -> None:
+    name, _, _, html = rendered
+    pngs = _pngs(html)
+    assert len(pngs) == len(EXPECTED[name])
+    assert all(png.startswith(PNG_MAGIC) for png in pngs)
+    assert "Figure not available" not in html
+    ids = re.findall(r'<figure id="fig-([a-z]+)"', html)
+    assert ids == EXPECTED[name]
+
+
+def test_self_contained(rendered: tuple[str, dict, pd.DataFrame, str]) -> None:
+    html = rendered[3].lower()
+    for forbidden in ('src="http', "<link", "<script", "@import", "url(", "@font-face",
+                      'href="http'):
+        assert forbidden not in html
+    assert re.findall(r'\ssrc="([^"]*)"', html) and all(
+        s.startswith("data:image/png;base64,") for s in re.findall(r'\ssrc="([^"]*)"', html))
+
+
+def test_no_sample_ids(rendered: tuple[str, dict, pd.DataFrame, str]) -> None:
+    _, _, predictions, html = rendered
+    text = _text(html)
+    leaked = [sid for sid in predictions.index if sid in text]
+    assert leaked == []
+    assert text.count("<tr") < 60  # aggregate tables only, nothing near one row per sample
+
+
+def test_warnings_notes_and_escaping(rendered: tuple[str, dict, pd.DataFrame, str]) -> None:
+    _, results, _, html = rendered
+    assert 'class="warnings"' in html
+    # the warning's '<check>' is escaped, never interpreted as markup
+    warning = f"Only {results['n_samples']} samples: estimates have wide intervals"
+    assert f"{warning} &lt;check&gt;." in html
+    assert "<check>" not in html
+    for note in results["notes"]:
+        assert note in html
+
+
+def test_configuration_table(rendered: tuple[str, dict, pd.DataFrame, str]) -> None:
+    _, results, _, html = rendered
+    rows = re.findall(r"<tr( class=\"winner\")?><td class=\"num\">\d+</td><td title=\"[^\"]*\">"
+                      r"([^<]+)", html)
+    names = [name for _, name in rows]
+    valued = [c for c in results["configurations"] if c["cv_value"] is not None]
+    expected = [c["name"] for c in sorted(valued, key=lambda c: -c["cv_value"])]
+    assert names[: len(expected)] == expected  # sorted, best first; unscored last
+    winners = [name for marked, name in rows if marked]
+    assert winners == [results["winner"]["name"]]
+    assert "★ winner" in html
+
+
+def test_study_and_reproducibility(rendered: tuple[str, dict, pd.DataFrame, str]) -> None:
+    _, results, _, html = rendered
+    sha = results["data"]["files"][0]["sha256"]
+    assert f'title="{sha}">{sha[:12]}…' in html
+    assert "samples-by-features" in html
+    assert "detected from the outcome" in html
+    assert "<td>sex</td>" in html  # sensitive attribute from the spec
+    assert results["versions"]["numpy"] in html
+    assert "5-fold cross-validation, repeated 2 times" in html
+    assert "5.000 s" in html  # total time, three decimals
+    # parameters are shown as configured, not rounded to three decimals
+    for key, value in results["winner"]["params"].items():
+        assert f'<th scope="row">{key}</th><td class="mono">{value!r}</td>' in html
+
+
+def test_binary_specifics(binary_run: Run) -> None:
+    results, predictions = binary_run
+    html = render_html(results, predictions)
+    assert "malignant: 212 · benign: 357" in html
+    assert "Positive class" in html
+    # secondary metrics: values, and missing ones as a dash, never 'nan'/'None'
+    assert "<td>accuracy</td><td class=\"num\">0.900</td><td class=\"num\">0.870–0.930</td>" in html
+    assert "<td>Brier score</td><td class=\"num\">–</td><td class=\"num\">–</td>" in html
+    assert not re.search(r"\b(nan|NaN|None|inf)\b", _text(html))
+    assert not re.search(r">\s*null\s*<", html)
+    # the failed configuration is listed with dashes, last
+    assert re.search(r"broken svm</td><td>svm</td><td class=\"num\">–</td>", html)
+
+
+def test_survival_specifics(survival_run: Run) -> None:
+    results, predictions = survival_run
+    html = render_html(results, predictions)
+    n_events = results["outcome"]["n_events"]
+    assert f"{n_events} of 432 samples" in html
+    assert re.search(r"Log-rank p (&lt; 0\.001|= 0\.\d{3}): descriptive only", html)
+
+
+def test_minimal_results_do_not_crash(regression_run: Run) -> None:
+    results, predictions = regression_run
+    keep = ("schema", "name", "task", "estimate", "configurations", "winner")
+    minimal = {k: copy.deepcopy(results[k]) for k in keep}
+    minimal["estimate"] = {"metric": "r2", "value": None, "ci95": None,
+                           "plain_cv_value": float("nan")}
+    html = render_html(minimal, predictions)
+    assert "Estimated R²: <span class=\"value\">–</span> (95% CI –), BBC-CV" in html
+    assert "not run (use --permutations N)" in html
+    assert 'class="warnings"' not in html
+    assert "Secondary metrics" not in html
+    assert len(_pngs(html)) == 3  # scatter, residuals, candidates; no null distribution
+
+
+def test_missing_columns_become_a_message(binary_run: Run) -> None:
+    results, predictions = binary_run
+    html = render_html(results, predictions.drop(columns=["prob_benign"]))
+    assert html.count("Figure not available: KeyError") == 2
+    assert len(_pngs(html)) == 2  # candidates and null still drawn
+    html = render_html(results, None)
+    assert "no out-of-fold predictions were given" in html
+
+
+def test_unknown_schema_is_refused(binary_run: Run) -> None:
+    results, predictions = binary_run
+    with pytest.raises(UserError, match=r"insightome\.results/9"):
+        render_html({**results, "schema": "insightome.results/9"}, predictions)
+
+
+def test_write_report(tmp_path: Path, survival_run: Run) -> None:
+    results, predictions = survival_run
+    path = tmp_path / "report.html"
+    write_report(path, results, predictions)
+    html = path.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>")
+    assert '<meta charset="utf-8">' in html
+    assert "Kaplan–Meier" in html
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (None, "–"), (float("nan"), "–"), (float("inf"), "–"), (np.float64(0.12345), "0.123"),
+    (3, "3"), (np.int64(7), "7"), (True, "yes"), ("", "–"), ("abc", "abc"),
+])
+def test_fmt(value: object, text: str) -> None:
+    assert fmt(value) == text
+
+
+def test_fmt_raw() -> None:
+    assert fmt_raw(1e-05) == "1e-05"
+    assert fmt_raw(0.1) == "0.1"
+    assert fmt_raw(np.float64(2.5)) == "2.5"
+    assert fmt_raw({"a": [1, True]}) == '{"a": [1, true]}'
+    assert fmt_raw(None) == fmt_raw(float("nan")) == "–"
+    assert fmt_raw([]) == "none"
+
+
+def test_fmt_p() -> None:
+    assert fmt_p(0.0004) == "< 0.001"
+    assert fmt_p(0.0123) == "0.012"
+    assert fmt_p(None) == "–"
