@@ -29,7 +29,14 @@ from insightome.runs import RESULTS_SCHEMA, Run, json_ready, write_run
 from insightome.study import Study, make_study
 
 VERSIONED_PACKAGES = (
-    "numpy", "pandas", "scipy", "scikit-learn", "anndata", "xgboost-cpu", "lifelines", "joblib",
+    "numpy",
+    "pandas",
+    "scipy",
+    "scikit-learn",
+    "anndata",
+    "xgboost-cpu",
+    "lifelines",
+    "joblib",
 )
 
 
@@ -79,13 +86,27 @@ def run(
             from insightome.io import read
 
             keep = [c for c in (target, time_col, event, groups, site, *sensitive, *exclude) if c]
-            adata = read(data, annotations=annotations, id_column=id_column, orient=orient, keep_in_obs=keep)
+            adata = read(
+                data, annotations=annotations, id_column=id_column, orient=orient, keep_in_obs=keep
+            )
         study = make_study(
-            adata, target=target, task=task, time=time_col, event=event, sensitive=sensitive,
-            use_sensitive=use_sensitive, groups=groups, site=site, exclude=exclude,
-            positive_class=positive_class, folds=folds,
+            adata,
+            target=target,
+            task=task,
+            time=time_col,
+            event=event,
+            sensitive=sensitive,
+            use_sensitive=use_sensitive,
+            groups=groups,
+            site=site,
+            exclude=exclude,
+            positive_class=positive_class,
+            folds=folds,
         )
-    log(f"loaded {study.n_samples} samples x {study.features.shape[1]} features; task {study.spec.task}")
+    log(
+        f"loaded {study.n_samples} samples x {study.features.shape[1]} features; "
+        f"task {study.spec.task}"
+    )
     for note in study.notes:
         log("note: " + note)
     for warning in study.warnings:
@@ -93,29 +114,55 @@ def run(
 
     n_numeric = int(sum(pd.api.types.is_numeric_dtype(t) for t in study.features.dtypes))
     cands = candidates(study.spec.task, n_numeric, preset)
-    plan = make_plan(study.y, study.spec.task, folds=folds, repeats=repeats, seed=seed, groups=study.groups)
+    plan = make_plan(
+        study.y, study.spec.task, folds=folds, repeats=repeats, seed=seed, groups=study.groups
+    )
     n_classes = len(study.classes)
     with _progress(progress) as bar, _stage(timings, "resampling"):
         advance = bar(f"Cross-validating {len(cands)} configurations", n_units(cands, plan))
         cv = cross_validated_predictions(
-            study.features, study.y, cands, plan, n_classes=n_classes, seed=seed, n_jobs=n_jobs,
+            study.features,
+            study.y,
+            cands,
+            plan,
+            n_classes=n_classes,
+            seed=seed,
+            n_jobs=n_jobs,
             progress=advance,
         )
     for c, err in cv.errors.items():
         log(f"warning: {cands[c].name} failed on {cv.failed_folds[c]} fold(s): {err}")
     with _stage(timings, "estimation"):
-        bbc = bbc_cv(cv.oof, study.y, study.spec.task, n_bootstrap=n_bootstrap, seed=seed, groups=study.groups)
+        bbc = bbc_cv(
+            cv.oof,
+            study.y,
+            study.spec.task,
+            n_bootstrap=n_bootstrap,
+            seed=seed,
+            groups=study.groups,
+        )
     winner = cands[bbc.winner]
     log(f"winner {winner.name}; BBC-CV {bbc.metric} {bbc.estimate.value:.3f} {bbc.estimate.ci95}")
 
     perm: PermutationResult | None = None
     if permutations:
         with _progress(progress) as bar, _stage(timings, "permutation"):
-            advance = bar(f"Permutation null ({permutations} reruns)", permutations * n_units(cands, plan))
+            advance = bar(
+                f"Permutation null ({permutations} reruns)", permutations * n_units(cands, plan)
+            )
             perm = permutation_test(
-                study.features, study.y, cands, observed=best_cv_score(cv.oof, study.y, study.spec.task),
-                n_permutations=permutations, folds=folds, repeats=repeats, seed=seed,
-                n_classes=n_classes, groups=study.groups, n_jobs=n_jobs, progress=advance,
+                study.features,
+                study.y,
+                cands,
+                observed=best_cv_score(cv.oof, study.y, study.spec.task),
+                n_permutations=permutations,
+                folds=folds,
+                repeats=repeats,
+                seed=seed,
+                n_classes=n_classes,
+                groups=study.groups,
+                n_jobs=n_jobs,
+                progress=advance,
             )
         log(f"permutation p = {perm.p_value:.4f} ({permutations} permutations)")
 
@@ -138,20 +185,38 @@ def run(
     return result
 
 
-def _check_options(folds: int, repeats: int, n_bootstrap: int, permutations: int, n_jobs: int) -> None:
+def _check_options(
+    folds: int, repeats: int, n_bootstrap: int, permutations: int, n_jobs: int
+) -> None:
     from insightome import errors
     from insightome.errors import UserError
 
     if folds < 2:
-        raise UserError(errors.OPTION_INVALID, option="--folds", reason=f"needs at least 2 folds, got {folds}")
+        raise UserError(
+            errors.OPTION_INVALID, option="--folds", reason=f"needs at least 2 folds, got {folds}"
+        )
     if repeats < 1:
-        raise UserError(errors.OPTION_INVALID, option="--repeats", reason=f"needs at least 1, got {repeats}")
+        raise UserError(
+            errors.OPTION_INVALID, option="--repeats", reason=f"needs at least 1, got {repeats}"
+        )
     if n_bootstrap < 100:
-        raise UserError(errors.OPTION_INVALID, option="--bootstrap", reason=f"use at least 100 bootstraps for a CI, got {n_bootstrap}")
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="--bootstrap",
+            reason=f"use at least 100 bootstraps for a CI, got {n_bootstrap}",
+        )
     if permutations < 0:
-        raise UserError(errors.OPTION_INVALID, option="--permutations", reason=f"cannot be negative, got {permutations}")
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="--permutations",
+            reason=f"cannot be negative, got {permutations}",
+        )
     if n_jobs == 0:
-        raise UserError(errors.OPTION_INVALID, option="--n-jobs", reason="0 is not a number of workers (use 1, 2, … or -1 for all cores)")
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="--n-jobs",
+            reason="0 is not a number of workers (use 1, 2, … or -1 for all cores)",
+        )
 
 
 class _Log:
@@ -180,7 +245,10 @@ def _progress(enabled: bool):  # type: ignore[no-untyped-def]
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
         transient=False,
     ) as prog:
 
@@ -202,8 +270,16 @@ def _versions() -> dict[str, str]:
 
 
 def _results(
-    study: Study, cands: list[Candidate], cv: Any, bbc: BBCResult, perm: PermutationResult | None,
-    plan: Any, adata: ad.AnnData, name: str | None, seed: int, timings: dict[str, float],
+    study: Study,
+    cands: list[Candidate],
+    cv: Any,
+    bbc: BBCResult,
+    perm: PermutationResult | None,
+    plan: Any,
+    adata: ad.AnnData,
+    name: str | None,
+    seed: int,
+    timings: dict[str, float],
     n_bootstrap: int,
 ) -> dict[str, Any]:
     spec = study.spec
@@ -258,8 +334,11 @@ def _results(
         },
         "versions": _versions(),
         "seeds": {
-            "seed": seed, "cv_seeds": list(plan.seeds), "bootstrap_seed": seed,
-            "permutation_seed": seed, "model_seed": seed,
+            "seed": seed,
+            "cv_seeds": list(plan.seeds),
+            "bootstrap_seed": seed,
+            "permutation_seed": seed,
+            "model_seed": seed,
         },
         "timings": dict(timings),
     }
@@ -299,10 +378,14 @@ def _model_card(study: Study, winner: Candidate) -> dict[str, Any]:
         "classes": study.classes,
         "winner": winner.to_dict(),
         "features": list(map(str, f.columns)),
-        "dtypes": {str(c): ("numeric" if pd.api.types.is_numeric_dtype(f[c]) else "categorical") for c in f.columns},
+        "dtypes": {
+            str(c): ("numeric" if pd.api.types.is_numeric_dtype(f[c]) else "categorical")
+            for c in f.columns
+        },
         "categories": {
             str(c): [str(v) for v in f[c].cat.categories]
-            for c in f.columns if isinstance(f[c].dtype, pd.CategoricalDtype)
+            for c in f.columns
+            if isinstance(f[c].dtype, pd.CategoricalDtype)
         },
         "insightome_version": __version__,
         "versions": _versions(),

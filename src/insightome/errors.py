@@ -19,7 +19,9 @@ FILE_MISSING = "{path}: file not found. Check the path and try again."
 FILE_IS_DIRECTORY = "{path}: is a directory, not a data file. Give the path of a file."
 FILE_UNREADABLE = "{path}: cannot be read ({reason}). Check the file's permissions."
 FILE_EMPTY = "{path}: the file is empty (no rows or no columns). Check the export."
-FILE_CORRUPT = "{path}: cannot be parsed as {kind} ({reason}). Re-export the file or check its format."
+FILE_CORRUPT = (
+    "{path}: cannot be parsed as {kind} ({reason}). Re-export the file or check its format."
+)
 FILE_FORMAT_UNKNOWN = (
     "{path}: unknown file type '{suffix}'. Use .csv, .tsv, .txt, .parquet, .xlsx, .h5ad or .mat."
 )
@@ -90,7 +92,9 @@ EVENT_NOT_BINARY = (
 )
 NO_EVENTS = "{path}: event column '{column}' has no events (all 0). Survival needs events."
 COLUMN_MISSING = "{path}: {role} column '{column}' not found.{hint} Check --{option}."
-ROLE_CONFLICT = "Column '{column}' is given both as {first} and as {second}. Give each column one role."
+ROLE_CONFLICT = (
+    "Column '{column}' is given both as {first} and as {second}. Give each column one role."
+)
 GROUPS_TOO_FEW = (
     "{path}: --groups '{column}' has {n_groups} groups; {folds}-fold CV needs at least "
     "{folds}. Use fewer --folds."
@@ -98,7 +102,10 @@ GROUPS_TOO_FEW = (
 OPTION_INVALID = "{option}: {reason}"
 
 # -- reuse of a run ---------------------------------------------------------------------
-RUN_DIR_INVALID = "{path}: not an insightome run directory (no {missing}). Give a directory made by 'insightome run'."
+RUN_DIR_INVALID = (
+    "{path}: not an insightome run directory (no {missing}). Give a directory made by "
+    "'insightome run'."
+)
 PREDICT_MISSING_FEATURES = (
     "{path}: {n} of the model's {n_expected} features are missing: {examples}. Add these "
     "columns (same names as in training)."

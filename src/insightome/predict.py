@@ -19,7 +19,9 @@ def feature_table(adata: ad.AnnData, run: Run, path: str) -> pd.DataFrame:
     card = run.model_card
     expected: list[str] = card["features"]
     dtypes: dict[str, str] = card["dtypes"]
-    numeric = pd.DataFrame(np.asarray(adata.X, dtype=float), index=adata.obs_names, columns=adata.var_names.astype(str))
+    numeric = pd.DataFrame(
+        np.asarray(adata.X, dtype=float), index=adata.obs_names, columns=adata.var_names.astype(str)
+    )
     cat = adata.obsm.get("categorical")
     pools = [numeric, adata.obs]
     if isinstance(cat, pd.DataFrame):
@@ -33,19 +35,26 @@ def feature_table(adata: ad.AnnData, run: Run, path: str) -> pd.DataFrame:
             continue
         col = source[name]
         if dtypes.get(name) == "categorical":
-            col = pd.Categorical(col.astype(object).where(col.notna(), None), categories=card["categories"].get(name))
+            col = pd.Categorical(
+                col.astype(object).where(col.notna(), None), categories=card["categories"].get(name)
+            )
         else:
             col = pd.to_numeric(col, errors="coerce")
         columns[name] = col
     if missing:
         raise UserError(
-            errors.PREDICT_MISSING_FEATURES, path=path, n=len(missing), n_expected=len(expected),
+            errors.PREDICT_MISSING_FEATURES,
+            path=path,
+            n=len(missing),
+            n_expected=len(expected),
             examples=errors.examples(missing, 10),
         )
     return pd.DataFrame(columns, index=adata.obs_names)[expected]
 
 
-def predict(run: Run | str | Path, data: ad.AnnData | str | Path, *, id_column: str | None = None) -> pd.DataFrame:
+def predict(
+    run: Run | str | Path, data: ad.AnnData | str | Path, *, id_column: str | None = None
+) -> pd.DataFrame:
     """Predictions of ``run``'s final model for the samples in ``data``.
 
     Columns: ``prob_<class>`` and ``predicted_class`` (classification), ``pred``

@@ -29,7 +29,14 @@ from insightome.study import StudySpec
 
 RESULTS_SCHEMA = "insightome.results/1"
 MODEL_SCHEMA = "insightome.model/1"
-RUN_FILES = ("results.json", "model.joblib", "model.json", "predictions.csv", "report.html", "run.log")
+RUN_FILES = (
+    "results.json",
+    "model.joblib",
+    "model.json",
+    "predictions.csv",
+    "report.html",
+    "run.log",
+)
 
 
 @dataclass
@@ -76,11 +83,16 @@ class Run:
         digest = file_sha256(path / "model.joblib")
         if card.get("model_sha256") and card["model_sha256"] != digest:
             raise UserError(
-                errors.RUN_DIR_INVALID, path=str(path),
+                errors.RUN_DIR_INVALID,
+                path=str(path),
                 missing="model.joblib matching model.json's sha256 (the model file was changed)",
             )
         model = joblib.load(path / "model.joblib")
-        predictions = pd.read_csv(path / "predictions.csv", index_col=0) if (path / "predictions.csv").is_file() else pd.DataFrame()
+        predictions = (
+            pd.read_csv(path / "predictions.csv", index_col=0)
+            if (path / "predictions.csv").is_file()
+            else pd.DataFrame()
+        )
         log = (path / "run.log").read_text().splitlines() if (path / "run.log").is_file() else []
         return cls(results, predictions, model, card, log, path)
 

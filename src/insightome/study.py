@@ -120,12 +120,12 @@ class Study:
             t, e = self.time_event
             out["n_events"] = int(e.sum())
             out["median_time"] = float(np.median(t))
+            # horizon of the secondary metric 'time_dependent_auc' (median event time)
+            out["time_dependent_auc_horizon"] = float(np.median(t[e == 1]))
         return out
 
 
-def _column(
-    adata: ad.AnnData, name: str, role: str, option: str, path: str
-) -> pd.Series:
+def _column(adata: ad.AnnData, name: str, role: str, option: str, path: str) -> pd.Series:
     if name in adata.obs.columns:
         return adata.obs[name]
     cat = adata.obsm.get("categorical")
@@ -139,7 +139,9 @@ def _column(
     hint = closest_names_hint(name, choices)
     if role == "target":
         raise UserError(errors.TARGET_MISSING, path=path, column=name, hint=hint)
-    raise UserError(errors.COLUMN_MISSING, path=path, role=role, column=name, hint=hint, option=option)
+    raise UserError(
+        errors.COLUMN_MISSING, path=path, role=role, column=name, hint=hint, option=option
+    )
 
 
 def _detect_task(y: pd.Series) -> Task:
@@ -159,7 +161,9 @@ def _row_label(index: pd.Index, pos: int) -> str:
     return f"'{index[pos]}'"
 
 
-def _encode_classes(y: pd.Series, positive: str | None, path: str, column: str) -> tuple[np.ndarray, list[str]]:
+def _encode_classes(
+    y: pd.Series, positive: str | None, path: str, column: str
+) -> tuple[np.ndarray, list[str]]:
     labels = y.astype(str) if not pd.api.types.is_numeric_dtype(y) else y
     uniques = sorted(pd.unique(labels), key=lambda v: (str(type(v)), v))
     classes = [_label_str(v) for v in uniques]
@@ -168,7 +172,8 @@ def _encode_classes(y: pd.Series, positive: str | None, path: str, column: str) 
             raise UserError(
                 errors.OPTION_INVALID,
                 option="--positive-class",
-                reason=f"'{positive}' is not a class of '{column}' in {path} (classes: {', '.join(classes)})",
+                reason=f"'{positive}' is not a class of '{column}' in {path} "
+                f"(classes: {', '.join(classes)})",
             )
         if len(classes) == 2:
             classes = [c for c in classes if c != positive] + [positive]
@@ -207,7 +212,11 @@ def make_study(
     if (time is None) != (event is None):
         raise UserError(errors.SURVIVAL_NEEDS_BOTH, given="time" if time else "event")
     if time is not None and task not in ("auto", "survival"):
-        raise UserError(errors.OPTION_INVALID, option="--task", reason=f"--time/--event imply survival, not {task}")
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="--task",
+            reason=f"--time/--event imply survival, not {task}",
+        )
     if time is None and target is None:
         if "Y" in adata.obs.columns:
             target = "Y"
@@ -220,7 +229,9 @@ def make_study(
     warnings: list[str] = []
     obs = pd.DataFrame(index=adata.obs_names)
     role_cols = [c for c in (target, time, event, groups, site, *sensitive) if c]
-    for col, role, option in _roles(target if time is None else None, time, event, sensitive, groups, site):
+    for col, role, option in _roles(
+        target if time is None else None, time, event, sensitive, groups, site
+    ):
         obs[col] = _column(adata, col, role, option, path).to_numpy()
 
     if time is not None:
@@ -242,9 +253,16 @@ def make_study(
         y, classes = _outcome(yser, spec_task, positive_class, path, target)  # type: ignore[arg-type]
 
     spec = StudySpec(
-        task=spec_task, target=target if time is None else None, time=time, event=event,
-        sensitive=sensitive, use_sensitive=use_sensitive, groups=groups, site=site,
-        exclude=exclude, positive_class=classes[1] if spec_task == "binary" else None,
+        task=spec_task,
+        target=target if time is None else None,
+        time=time,
+        event=event,
+        sensitive=sensitive,
+        use_sensitive=use_sensitive,
+        groups=groups,
+        site=site,
+        exclude=exclude,
+        positive_class=classes[1] if spec_task == "binary" else None,
         task_detected=detected,
     )
     features, n_dropped, drop_notes = _feature_table(adata, spec, keep, path)
@@ -258,14 +276,28 @@ def make_study(
     if groups is not None:
         gser = obs[groups]
         if gser.isna().any():
-            raise UserError(errors.OPTION_INVALID, option="--groups", reason=f"column '{groups}' in {path} has missing values; every sample needs a group")
+            raise UserError(
+                errors.OPTION_INVALID,
+                option="--groups",
+                reason=f"column '{groups}' in {path} has missing values; "
+                "every sample needs a group",
+            )
         group_codes = pd.factorize(gser.astype(str))[0]
         n_groups = int(group_codes.max()) + 1
         if n_groups < folds:
-            raise UserError(errors.GROUPS_TOO_FEW, path=path, column=groups, n_groups=n_groups, folds=folds)
+            raise UserError(
+                errors.GROUPS_TOO_FEW, path=path, column=groups, n_groups=n_groups, folds=folds
+            )
     study = Study(
-        spec=spec, features=features, y=y, obs=obs, classes=classes, groups=group_codes,
-        notes=notes, warnings=warnings, n_features_dropped=n_dropped,
+        spec=spec,
+        features=features,
+        y=y,
+        obs=obs,
+        classes=classes,
+        groups=group_codes,
+        notes=notes,
+        warnings=warnings,
+        n_features_dropped=n_dropped,
     )
     _check_class_sizes(study, folds, path)
     warnings.extend(_sample_size_warnings(study))
@@ -302,51 +334,85 @@ def _check_roles(target, time, event, sensitive, groups, site) -> None:  # type:
         seen[col] = role
 
 
-def _outcome(y: pd.Series, task: Task, positive: str | None, path: str, column: str) -> tuple[np.ndarray, list[str]]:
+def _outcome(
+    y: pd.Series, task: Task, positive: str | None, path: str, column: str
+) -> tuple[np.ndarray, list[str]]:
     if task in ("binary", "multiclass"):
         codes, classes = _encode_classes(y, positive, path, column)
         if len(classes) < 2:
             raise UserError(errors.TARGET_SINGLE_CLASS, path=path, column=column, value=classes[0])
         if task == "binary" and len(classes) > 2:
-            raise UserError(errors.TASK_MISMATCH, path=path, column=column, task=task,
-                            reason=f"it has {len(classes)} classes; use --task multiclass")
+            raise UserError(
+                errors.TASK_MISMATCH,
+                path=path,
+                column=column,
+                task=task,
+                reason=f"it has {len(classes)} classes; use --task multiclass",
+            )
         return codes, classes
     values = pd.to_numeric(y, errors="coerce")
     if values.isna().any():
         bad = int(np.flatnonzero(values.isna().to_numpy())[0])
-        raise UserError(errors.TASK_MISMATCH, path=path, column=column, task=task,
-                        reason=f"sample {_row_label(y.index, bad)} holds '{y.iloc[bad]}', not a number")
+        raise UserError(
+            errors.TASK_MISMATCH,
+            path=path,
+            column=column,
+            task=task,
+            reason=f"sample {_row_label(y.index, bad)} holds '{y.iloc[bad]}', not a number",
+        )
     if values.nunique() < 2:
         raise UserError(errors.TARGET_SINGLE_CLASS, path=path, column=column, value=values.iloc[0])
     return values.to_numpy(float), []
 
 
-def _survival_outcome(obs: pd.DataFrame, time: str, event: str, path: str) -> tuple[np.ndarray, np.ndarray]:
+def _survival_outcome(
+    obs: pd.DataFrame, time: str, event: str, path: str
+) -> tuple[np.ndarray, np.ndarray]:
     t = pd.to_numeric(obs[time], errors="coerce")
     e_raw = obs[event]
     bad_t = np.flatnonzero(obs[time].notna().to_numpy() & t.isna().to_numpy())
     if len(bad_t):
         i = int(bad_t[0])
-        raise UserError(errors.TIME_NOT_POSITIVE, path=path, column=time, row=_row_label(obs.index, i), value=repr(obs[time].iloc[i]))
+        raise UserError(
+            errors.TIME_NOT_POSITIVE,
+            path=path,
+            column=time,
+            row=_row_label(obs.index, i),
+            value=repr(obs[time].iloc[i]),
+        )
     e = pd.to_numeric(e_raw.replace({True: 1, False: 0}), errors="coerce")
     bad_e = np.flatnonzero(e_raw.notna().to_numpy() & ~e.isin([0, 1]).to_numpy())
     if len(bad_e):
         i = int(bad_e[0])
-        raise UserError(errors.EVENT_NOT_BINARY, path=path, column=event, row=_row_label(obs.index, i), value=e_raw.iloc[i])
+        raise UserError(
+            errors.EVENT_NOT_BINARY,
+            path=path,
+            column=event,
+            row=_row_label(obs.index, i),
+            value=e_raw.iloc[i],
+        )
     keep = (t.notna() & e.notna()).to_numpy()
     if not keep.any():
         raise UserError(errors.TARGET_ALL_MISSING, path=path, column=time)
     nonpos = np.flatnonzero(keep & (t.to_numpy() <= 0))
     if len(nonpos):
         i = int(nonpos[0])
-        raise UserError(errors.TIME_NOT_POSITIVE, path=path, column=time, row=_row_label(obs.index, i), value=t.iloc[i])
+        raise UserError(
+            errors.TIME_NOT_POSITIVE,
+            path=path,
+            column=time,
+            row=_row_label(obs.index, i),
+            value=t.iloc[i],
+        )
     if e[keep].sum() == 0:
         raise UserError(errors.NO_EVENTS, path=path, column=event)
     signed = np.where(e[keep].to_numpy() == 1, 1.0, -1.0) * t[keep].to_numpy(float)
     return signed, keep
 
 
-def _feature_table(adata: ad.AnnData, spec: StudySpec, keep: np.ndarray, path: str) -> tuple[pd.DataFrame, int, list[str]]:
+def _feature_table(
+    adata: ad.AnnData, spec: StudySpec, keep: np.ndarray, path: str
+) -> tuple[pd.DataFrame, int, list[str]]:
     """Numeric + categorical features of the kept samples; drop constant/all-missing ones."""
     notes: list[str] = []
     drop = set(spec.role_columns)
@@ -362,17 +428,31 @@ def _feature_table(adata: ad.AnnData, spec: StudySpec, keep: np.ndarray, path: s
         for s in spec.sensitive:
             if s in adata.obs.columns and s not in numeric.columns:
                 col = adata.obs.loc[adata.obs_names[keep], s]
-                parts.append(col.to_frame() if pd.api.types.is_numeric_dtype(col) else col.astype("category").to_frame())
-        notes.append("sensitive attributes used as features (--use-sensitive): " + ", ".join(spec.sensitive))
+                parts.append(
+                    col.to_frame()
+                    if pd.api.types.is_numeric_dtype(col)
+                    else col.astype("category").to_frame()
+                )
+        notes.append(
+            "sensitive attributes used as features (--use-sensitive): " + ", ".join(spec.sensitive)
+        )
     features = pd.concat(parts, axis=1)
-    missing_excl = [c for c in spec.exclude if c not in adata.var_names and c not in adata.obs.columns and not (isinstance(cat, pd.DataFrame) and c in cat.columns)]
+    missing_excl = [
+        c
+        for c in spec.exclude
+        if c not in adata.var_names
+        and c not in adata.obs.columns
+        and not (isinstance(cat, pd.DataFrame) and c in cat.columns)
+    ]
     if missing_excl:
         notes.append("--exclude named columns that are not in the data: " + ", ".join(missing_excl))
     all_missing = features.columns[features.isna().all().to_numpy()]
     nunique = features.nunique(dropna=True)
     constant = [c for c in features.columns if nunique[c] <= 1 and c not in set(all_missing)]
     if len(all_missing):
-        notes.append(f"dropped {len(all_missing)} all-missing feature(s): " + errors.examples(all_missing))
+        notes.append(
+            f"dropped {len(all_missing)} all-missing feature(s): " + errors.examples(all_missing)
+        )
     if constant:
         notes.append(f"dropped {len(constant)} constant feature(s): " + errors.examples(constant))
     features = features.drop(columns=[*all_missing, *constant])
@@ -388,16 +468,27 @@ def _check_class_sizes(study: Study, folds: int, path: str) -> None:
         smallest = int(np.argmin(counts))
         if counts[smallest] < folds:
             raise UserError(
-                errors.CLASS_TOO_SMALL, path=path, value=study.classes[smallest], column=s.target,
-                count=int(counts[smallest]), s="" if counts[smallest] == 1 else "s", folds=folds,
+                errors.CLASS_TOO_SMALL,
+                path=path,
+                value=study.classes[smallest],
+                column=s.target,
+                count=int(counts[smallest]),
+                s="" if counts[smallest] == 1 else "s",
+                folds=folds,
                 suggest=max(2, int(counts[smallest])),
             )
     elif s.task == "survival":
         _, e = study.time_event
         if e.sum() < folds:
             raise UserError(
-                errors.CLASS_TOO_SMALL, path=path, value="event", column=s.event, count=int(e.sum()),
-                s="" if e.sum() == 1 else "s", folds=folds, suggest=max(2, int(e.sum())),
+                errors.CLASS_TOO_SMALL,
+                path=path,
+                value="event",
+                column=s.event,
+                count=int(e.sum()),
+                s="" if e.sum() == 1 else "s",
+                folds=folds,
+                suggest=max(2, int(e.sum())),
             )
 
 
@@ -421,7 +512,8 @@ def _sample_size_warnings(study: Study) -> list[str]:
         if epv < MIN_EVENTS_PER_FEATURE:
             out.append(
                 f"Few events per feature: {events} {label} for {p} features "
-                f"({epv:.2g} per feature; < {MIN_EVENTS_PER_FEATURE:g} is the usual rule of thumb). "
-                "Models rely on penalization and selection inside CV; expect unstable feature lists."
+                f"({epv:.2g} per feature; < {MIN_EVENTS_PER_FEATURE:g} is the usual rule of "
+                "thumb). Models rely on penalization and selection inside CV; expect unstable "
+                "feature lists."
             )
     return out

@@ -19,7 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from insightome.evaluate import bbc_cv, cross_validated_predictions, make_plan
-from insightome.evaluate.metrics import plain, auc
+from insightome.evaluate.metrics import auc, plain
 from insightome.models import candidates
 from tests.conftest import shared_data
 
@@ -41,7 +41,9 @@ def test_bbc_estimate_is_at_chance_on_permuted_labels(colon):
         cands = candidates("binary", X.shape[1], preset="fast")
         plan = make_plan(y_perm, "binary", folds=5, repeats=1, seed=seed)
         cv = cross_validated_predictions(X, y_perm, cands, plan, n_classes=2, seed=seed, n_jobs=1)
-        estimates.append(bbc_cv(cv.oof, y_perm, "binary", n_bootstrap=500, seed=seed).estimate.value)
+        estimates.append(
+            bbc_cv(cv.oof, y_perm, "binary", n_bootstrap=500, seed=seed).estimate.value
+        )
     assert abs(np.mean(estimates) - 0.5) <= 0.07, estimates
     assert max(estimates) < 0.75, estimates
 
@@ -55,7 +57,9 @@ def test_selection_before_cv_would_fail_the_canary(colon):
         top = SelectKBest(f_classif, k=20).fit(X, y_perm).get_support()
         p = cross_val_predict(
             make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000)),
-            X.loc[:, top], y_perm, cv=StratifiedKFold(5, shuffle=True, random_state=seed),
+            X.loc[:, top],
+            y_perm,
+            cv=StratifiedKFold(5, shuffle=True, random_state=seed),
             method="predict_proba",
         )[:, 1]
         leaky.append(plain(auc, y_perm, p[:, None]))

@@ -16,7 +16,9 @@ from insightome.evaluate import metrics
 @pytest.fixture(scope="module")
 def binary_oof():
     X, y = load_breast_cancer(return_X_y=True)
-    p = cross_val_predict(LogisticRegression(max_iter=5000), X[:, :5], y, cv=3, method="predict_proba")[:, 1]
+    p = cross_val_predict(
+        LogisticRegression(max_iter=5000), X[:, :5], y, cv=3, method="predict_proba"
+    )[:, 1]
     return y, np.round(p, 2)  # rounding creates ties, which the AUC must count as one half
 
 
@@ -40,7 +42,9 @@ def test_brier_and_balanced_accuracy_match_sklearn(binary_oof):
 
 def test_multiclass_macro_auc_matches_sklearn():
     X, y = load_wine(return_X_y=True)
-    p = cross_val_predict(LogisticRegression(max_iter=5000), X[:, :3], y, cv=3, method="predict_proba")
+    p = cross_val_predict(
+        LogisticRegression(max_iter=5000), X[:, :3], y, cv=3, method="predict_proba"
+    )
     assert metrics.plain(metrics.auc_macro_ovr, y, p) == pytest.approx(
         roc_auc_score(y, p, multi_class="ovr", average="macro")
     )
@@ -61,3 +65,25 @@ def test_c_index_matches_lifelines(actg175_path):
     got = metrics.harrell_c(signed, risk)
     assert got == pytest.approx(concordance_index(df["days"], -risk, df["cens"]), abs=1e-9)
     assert 0.55 < got < 0.8
+
+
+def test_time_dependent_auc_is_uno_ipcw_auc(actg175_path):
+    """Check against a direct, loop-based implementation of Uno's cumulative/dynamic AUC."""
+    import pandas as pd
+    from lifelines import KaplanMeierFitter
+
+    df = pd.read_csv(actg175_path).iloc[:400]
+    t, e = df["days"].to_numpy(float), df["cens"].to_numpy(bool)
+    signed = np.where(e, t, -t)
+    risk = -df["cd40"].to_numpy(float)
+    horizon = metrics.survival_horizon(signed)
+    km = KaplanMeierFitter().fit(t, ~e)
+    num = den = 0.0
+    for i in np.flatnonzero(e & (t <= horizon)):
+        w = 1.0 / km.survival_function_at_times(t[i] - 1e-9).iloc[0]
+        for j in np.flatnonzero(t > horizon):
+            den += w
+            num += w * ((risk[i] > risk[j]) + 0.5 * (risk[i] == risk[j]))
+    got = metrics.plain(metrics.time_dependent_auc, signed, risk[:, None])
+    assert got == pytest.approx(num / den, rel=1e-9)
+    assert got > 0.55

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from insightome import __version__
 from insightome.errors import EXIT_USER_ERROR, UserError
@@ -28,8 +29,14 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
-Seed = Annotated[int, typer.Option(help="Master random seed (splits, bootstraps, models).", envvar="INSIGHTOME_SEED")]
-NJobs = Annotated[int, typer.Option("--n-jobs", help="Parallel workers (-1 = all cores).", envvar="INSIGHTOME_N_JOBS")]
+Seed = Annotated[
+    int,
+    typer.Option(help="Master random seed (splits, bootstraps, models).", envvar="INSIGHTOME_SEED"),
+]
+NJobs = Annotated[
+    int,
+    typer.Option("--n-jobs", help="Parallel workers (-1 = all cores).", envvar="INSIGHTOME_N_JOBS"),
+]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the run directory.")]
 
 
@@ -45,7 +52,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
 ) -> None:
     """insightome: from a dataset to honest, audited, documented findings."""
 
@@ -53,26 +62,58 @@ def _main(
 @app.command("run")
 def run_command(
     data: Annotated[Path, typer.Argument(help="Data file: .csv .tsv .parquet .xlsx .h5ad .mat")],
-    target: Annotated[str | None, typer.Option(help="Outcome column (classification or regression).")] = None,
+    target: Annotated[
+        str | None, typer.Option(help="Outcome column (classification or regression).")
+    ] = None,
     time: Annotated[str | None, typer.Option(help="Survival time column (with --event).")] = None,
-    event: Annotated[str | None, typer.Option(help="Survival event column, 1 = event, 0 = censored.")] = None,
-    task: Annotated[str, typer.Option(help="auto, binary, multiclass, regression or survival.")] = "auto",
-    annotations: Annotated[Path | None, typer.Option(help="Sample-annotation table joined on sample ID.")] = None,
+    event: Annotated[
+        str | None, typer.Option(help="Survival event column, 1 = event, 0 = censored.")
+    ] = None,
+    task: Annotated[
+        str, typer.Option(help="auto, binary, multiclass, regression or survival.")
+    ] = "auto",
+    annotations: Annotated[
+        Path | None, typer.Option(help="Sample-annotation table joined on sample ID.")
+    ] = None,
     id_column: Annotated[str | None, typer.Option(help="Sample-ID column.")] = None,
-    orient: Annotated[str, typer.Option(help="auto, samples-by-features or features-by-samples.")] = "auto",
-    sensitive: Annotated[str | None, typer.Option(help="Sensitive attributes, comma-separated (kept out of the features).")] = None,
-    use_sensitive: Annotated[bool, typer.Option(help="Also use the sensitive attributes as features.")] = False,
-    groups: Annotated[str | None, typer.Option(help="Group column (e.g. patient ID): a group never straddles folds.")] = None,
-    site: Annotated[str | None, typer.Option(help="Site/batch column (kept out of the features).")] = None,
-    exclude: Annotated[str | None, typer.Option(help="Columns to leave out of the features, comma-separated.")] = None,
-    positive_class: Annotated[str | None, typer.Option(help="Positive class label for a binary outcome.")] = None,
+    orient: Annotated[
+        str, typer.Option(help="auto, samples-by-features or features-by-samples.")
+    ] = "auto",
+    sensitive: Annotated[
+        str | None,
+        typer.Option(help="Sensitive attributes, comma-separated (kept out of the features)."),
+    ] = None,
+    use_sensitive: Annotated[
+        bool, typer.Option(help="Also use the sensitive attributes as features.")
+    ] = False,
+    groups: Annotated[
+        str | None,
+        typer.Option(help="Group column (e.g. patient ID): a group never straddles folds."),
+    ] = None,
+    site: Annotated[
+        str | None, typer.Option(help="Site/batch column (kept out of the features).")
+    ] = None,
+    exclude: Annotated[
+        str | None, typer.Option(help="Columns to leave out of the features, comma-separated.")
+    ] = None,
+    positive_class: Annotated[
+        str | None, typer.Option(help="Positive class label for a binary outcome.")
+    ] = None,
     folds: Annotated[int, typer.Option(help="Cross-validation folds.")] = 5,
     repeats: Annotated[int, typer.Option(help="Cross-validation repeats.")] = 3,
     bootstrap: Annotated[int, typer.Option(help="BBC-CV bootstrap samples.")] = 1000,
-    permutations: Annotated[int, typer.Option(help="Label permutations for an empirical p-value (0 = off).")] = 0,
-    preset: Annotated[str, typer.Option(help="Candidate set: default, or fast (one configuration per family).")] = "default",
-    out_dir: Annotated[Path, typer.Option("--out", help="Parent directory of the run directory.")] = Path("runs"),
-    name: Annotated[str | None, typer.Option(help="Run name (default: data file and outcome).")] = None,
+    permutations: Annotated[
+        int, typer.Option(help="Label permutations for an empirical p-value (0 = off).")
+    ] = 0,
+    preset: Annotated[
+        str, typer.Option(help="Candidate set: default, or fast (one configuration per family).")
+    ] = "default",
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Parent directory of the run directory.")
+    ] = Path("runs"),
+    name: Annotated[
+        str | None, typer.Option(help="Run name (default: data file and outcome).")
+    ] = None,
     seed: Seed = 0,
     n_jobs: NJobs = 1,
     quiet: Quiet = False,
@@ -81,11 +122,30 @@ def run_command(
     from insightome.api import run
 
     result = run(
-        data, target, annotations=annotations, id_column=id_column, orient=orient, task=task,
-        time_col=time, event=event, sensitive=_split(sensitive), use_sensitive=use_sensitive,
-        groups=groups, site=site, exclude=_split(exclude), positive_class=positive_class,
-        folds=folds, repeats=repeats, n_bootstrap=bootstrap, permutations=permutations,
-        preset=preset, seed=seed, n_jobs=n_jobs, out_dir=out_dir, name=name, progress=not quiet,
+        data,
+        target,
+        annotations=annotations,
+        id_column=id_column,
+        orient=orient,
+        task=task,
+        time_col=time,
+        event=event,
+        sensitive=_split(sensitive),
+        use_sensitive=use_sensitive,
+        groups=groups,
+        site=site,
+        exclude=_split(exclude),
+        positive_class=positive_class,
+        folds=folds,
+        repeats=repeats,
+        n_bootstrap=bootstrap,
+        permutations=permutations,
+        preset=preset,
+        seed=seed,
+        n_jobs=n_jobs,
+        out_dir=out_dir,
+        name=name,
+        progress=not quiet,
     )
     _print_summary(result, quiet)
 
@@ -93,8 +153,13 @@ def run_command(
 @app.command("predict")
 def predict_command(
     run_dir: Annotated[Path, typer.Argument(help="A run directory made by 'insightome run'.")],
-    data: Annotated[Path, typer.Argument(help="New samples (samples x features) with the training feature names.")],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="CSV to write (default: print).")] = None,
+    data: Annotated[
+        Path,
+        typer.Argument(help="New samples (samples x features) with the training feature names."),
+    ],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="CSV to write (default: print).")
+    ] = None,
     id_column: Annotated[str | None, typer.Option(help="Sample-ID column.")] = None,
 ) -> None:
     """Apply a saved model to new samples."""
@@ -120,7 +185,9 @@ def demo_data_path() -> Path:
 
 @app.command("demo")
 def demo_command(
-    out_dir: Annotated[Path, typer.Option("--out", help="Parent directory of the run directory.")] = Path("runs"),
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Parent directory of the run directory.")
+    ] = Path("runs"),
     seed: Seed = 0,
     n_jobs: NJobs = -1,
     quiet: Quiet = False,
@@ -134,11 +201,25 @@ def demo_command(
     from insightome.api import run
 
     if not quiet:
-        out.print("[bold]insightome demo[/] — ACTG 175 (lifelines), outcome 'cens', sensitive: gender, race")
+        out.print(
+            "[bold]insightome demo[/] — ACTG 175 (lifelines), outcome 'cens', "
+            "sensitive: gender, race"
+        )
     result = run(
-        demo_data_path(), "cens", id_column="pidnum", task="binary", sensitive=("gender", "race"),
-        exclude=DEMO_EXCLUDE, folds=5, repeats=2, permutations=0, seed=seed, n_jobs=n_jobs,
-        out_dir=out_dir, name="demo-actg175", progress=not quiet,
+        demo_data_path(),
+        "cens",
+        id_column="pidnum",
+        task="binary",
+        sensitive=("gender", "race"),
+        exclude=DEMO_EXCLUDE,
+        folds=5,
+        repeats=2,
+        permutations=0,
+        seed=seed,
+        n_jobs=n_jobs,
+        out_dir=out_dir,
+        name="demo-actg175",
+        progress=not quiet,
     )
     _print_summary(result, quiet)
 
@@ -148,7 +229,7 @@ def _print_summary(result: object, quiet: bool) -> None:
 
     assert isinstance(result, Run)
     if quiet:
-        out.print(str(result.path))
+        print(result.path)  # machine-readable: exactly the run directory, never wrapped
         return
     e = result.estimate
     lo, hi = e["ci95"]
@@ -161,8 +242,8 @@ def _print_summary(result: object, quiet: bool) -> None:
     if e.get("permutation_p") is not None:
         out.print(f"Permutation p = {e['permutation_p']:.3g}")
     for w in result.results.get("warnings", []):
-        out.print(f"[yellow]warning:[/] {w}")
-    out.print(f"\nReport: [bold]{result.report_path}[/]")
+        out.print(f"[yellow]warning:[/] {escape(w)}")
+    out.print(f"\nReport: [bold]{result.report_path}[/]", soft_wrap=True)
 
 
 def main() -> None:
@@ -177,7 +258,7 @@ def main() -> None:
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except (typer.Abort,):
+    except typer.Abort:
         sys.exit(1)
     except Exception as exc:
         import click

@@ -88,9 +88,9 @@ def bbc_cv(
     usable = ~np.isnan(oof).any(axis=(0, 2, 3))
     if not usable.any():
         raise RuntimeError("no candidate configuration could be fitted on every fold")
-    per_repeat = cv_scores(oof, y, metric)
-    cv_mean = np.nanmean(per_repeat, axis=0) if R else per_repeat[0]
-    cv_sd = np.nanstd(per_repeat, axis=0, ddof=1) if R > 1 else np.zeros(C)
+    per_repeat = cv_scores(oof, y, metric)  # NaN only for unusable candidates
+    cv_mean = per_repeat.mean(axis=0)
+    cv_sd = per_repeat.std(axis=0, ddof=1) if R > 1 else np.zeros(C)
     oriented = cv_mean if metric.higher_is_better else -cv_mean
     winner = int(np.nanargmax(np.where(usable, oriented, -np.inf)))
 

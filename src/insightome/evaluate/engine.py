@@ -53,8 +53,13 @@ def predict_matrix(model: object, X: pd.DataFrame, task: str, n_classes: int) ->
 
 
 def _fit_predict(
-    candidate: Candidate, features: pd.DataFrame, y: np.ndarray, train: np.ndarray,
-    test: np.ndarray, n_classes: int, seed: int,
+    candidate: Candidate,
+    features: pd.DataFrame,
+    y: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    n_classes: int,
+    seed: int,
 ) -> tuple[np.ndarray | None, float, str | None]:
     start = time.perf_counter()
     try:
@@ -66,7 +71,11 @@ def _fit_predict(
             return None, time.perf_counter() - start, "non-finite predictions"
         return pred, time.perf_counter() - start, None
     except Exception as exc:  # a failing configuration must not stop the run
-        return None, time.perf_counter() - start, f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+        return (
+            None,
+            time.perf_counter() - start,
+            f"{type(exc).__name__}: {exc}".splitlines()[0][:200],
+        )
 
 
 def cross_validated_predictions(

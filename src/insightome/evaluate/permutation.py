@@ -19,7 +19,10 @@ from insightome.evaluate.metrics import PRIMARY
 from insightome.evaluate.splitters import make_plan
 from insightome.models.candidates import Candidate
 
-STATISTIC = "best candidate's pooled out-of-fold {metric} (mean over repeats), selection rerun on shuffled outcomes"
+STATISTIC = (
+    "best candidate's pooled out-of-fold {metric} (mean over repeats), "
+    "selection rerun on shuffled outcomes"
+)
 
 
 @dataclass(frozen=True)
@@ -32,8 +35,11 @@ class PermutationResult:
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "n": self.n, "observed": self.observed, "null": list(self.null),
-            "p_value": self.p_value, "statistic": self.statistic,
+            "n": self.n,
+            "observed": self.observed,
+            "null": list(self.null),
+            "p_value": self.p_value,
+            "statistic": self.statistic,
         }
 
 
@@ -64,9 +70,17 @@ def permutation_test(
     null = []
     for i in range(n_permutations):
         y_perm = rng.permutation(y)
-        plan = make_plan(y_perm, task, folds=folds, repeats=repeats, seed=seed + 1 + i, groups=groups)
+        plan = make_plan(
+            y_perm, task, folds=folds, repeats=repeats, seed=seed + 1 + i, groups=groups
+        )
         cv = cross_validated_predictions(
-            features, y_perm, candidates, plan, n_classes=n_classes, seed=seed, n_jobs=n_jobs,
+            features,
+            y_perm,
+            candidates,
+            plan,
+            n_classes=n_classes,
+            seed=seed,
+            n_jobs=n_jobs,
             progress=progress,
         )
         null.append(best_cv_score(cv.oof, y_perm, task))

@@ -27,8 +27,11 @@ class ResamplingPlan:
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "folds": self.folds, "repeats": self.repeats, "stratified": True,
-            "grouped": self.grouped, "cv_seeds": list(self.seeds),
+            "folds": self.folds,
+            "repeats": self.repeats,
+            "stratified": True,
+            "grouped": self.grouped,
+            "cv_seeds": list(self.seeds),
         }
 
 

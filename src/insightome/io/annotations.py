@@ -62,6 +62,8 @@ def read_annotations(
         n_rows, n_cols = raw.shape
         columns = list(raw.columns)
         pos = columns.index(id_column) if id_column and id_column in columns else 0
+        columns = [c or f"column_{i + 1}" if i != pos else c for i, c in enumerate(columns)]
+        raw = raw.set_axis(columns, axis=1)
         ids = tables.id_strings(raw.iloc[:, pos])
         rest = [i for i in range(len(columns)) if i != pos]
         tables.check_unique([columns[i] for i in rest], path, what="features")

@@ -25,8 +25,8 @@ from insightome.errors import UserError
 #: Extra tokens read as missing on top of pandas' defaults ('', NA, NaN, null, N/A, ...).
 NA_TOKENS = ["?", "na"]
 
-#: Tables with more columns than this are parsed in one piece (faster when wide).
-WIDE_COLUMNS = 1000
+#: Files whose header line is longer than this (characters) are parsed in one piece.
+LONG_LINE = 50_000
 
 _SUFFIXES: dict[str, tuple[str, str | None]] = {
     ".csv": ("csv", None),
@@ -142,17 +142,23 @@ def _open_text(path: str, compression: str | None) -> IO[str]:
     return open(path, encoding="utf-8-sig", newline="")
 
 
-def _first_line(path: str, fmt: str, compression: str | None) -> str:
+def _head(path: str, fmt: str, compression: str | None, n: int = 2) -> list[str]:
+    """The first ``n`` non-blank lines (at least one, else FILE_EMPTY)."""
+    lines: list[str] = []
     try:
         with _open_text(path, compression) as handle:
             for line in handle:
                 if line.strip():
-                    return line
+                    lines.append(line)
+                    if len(lines) == n:
+                        break
     except (UnicodeDecodeError, EOFError, gzip.BadGzipFile) as exc:
         raise corrupt(path, fmt, _decode_reason(exc)) from exc
     except OSError as exc:
         raise corrupt(path, fmt, exc) from exc
-    raise UserError(errors.FILE_EMPTY, path=path)
+    if not lines:
+        raise UserError(errors.FILE_EMPTY, path=path)
+    return lines
 
 
 def _decode_reason(exc: BaseException) -> str:
@@ -161,15 +167,17 @@ def _decode_reason(exc: BaseException) -> str:
     return reason_of(exc)
 
 
-def _choose_sep(first_line: str, fmt: str) -> tuple[str, str | None]:
+def _choose_sep(lines: list[str], fmt: str) -> tuple[str, str | None]:
     """The delimiter for this file, plus a note when it differs from the suffix's."""
+    first_line = lines[0]
     expected = "," if fmt == "csv" else "\t"
     if expected in first_line:
         return expected, None
     for sep, label in (("\t", "tab"), (",", "comma"), (";", "semicolon")):
         if sep != expected and sep in first_line:
             return sep, f"the file is {label}-separated, not as its suffix suggests; read it so"
-    if len(first_line.split()) > 1:
+    n_fields = len(first_line.split())
+    if n_fields > 1 and len(lines) > 1 and len(lines[1].split()) in (n_fields, n_fields + 1):
         return r"\s+", "the file is whitespace-separated, not as its suffix suggests; read it so"
     return expected, None
 
@@ -178,8 +186,9 @@ def read_delimited(
     path: str, fmt: str, compression: str | None, *, id_column: str | None = None
 ) -> RawTable:
     """Read CSV / TSV (optionally gzip-compressed) with the pandas C parser."""
-    line = _first_line(path, fmt, compression)
-    sep, note = _choose_sep(line, fmt)
+    lines = _head(path, fmt, compression)
+    line = lines[0]
+    sep, note = _choose_sep(lines, fmt)
     if sep == r"\s+":
         raw_fields = line.split()
     else:
@@ -204,8 +213,9 @@ def read_delimited(
                 encoding="utf-8-sig",
                 engine="c",
                 dtype=dtype,
-                # Whole-file parsing is faster for wide tables, chunked for long ones.
-                low_memory=len(header) <= WIDE_COLUMNS,
+                # pandas parses in 256 KiB chunks; with very long lines that means a
+                # handful of rows per chunk and a slow merge, so parse wide files whole.
+                low_memory=len(line) <= LONG_LINE,
             )
     except pd.errors.EmptyDataError as exc:
         raise UserError(errors.FILE_EMPTY, path=path) from exc
@@ -252,36 +262,42 @@ def read_parquet(path: str) -> RawTable:
     return RawTable(frame, "parquet", {}, first_is_index=first_is_index, row_offset=1)
 
 
+def _pick_sheet(path: str, sheets: list[str], sheet: str | int | None) -> str:
+    """The sheet to read: by name, by 0-based position, or the first one."""
+    chosen: str | int = 0 if sheet is None else sheet
+    if isinstance(chosen, str) and chosen not in sheets:
+        if not chosen.isdigit():
+            hint = errors.closest_names_hint(chosen, sheets)
+            raise UserError(
+                errors.OPTION_INVALID,
+                option="--sheet",
+                reason=f"{path} has no sheet '{chosen}'{hint} Sheets: {errors.examples(sheets)}.",
+            )
+        chosen = int(chosen)
+    if isinstance(chosen, int):
+        if not 0 <= chosen < len(sheets):
+            raise UserError(
+                errors.OPTION_INVALID,
+                option="--sheet",
+                reason=f"{path} has {len(sheets)} sheet(s), numbered from 0; "
+                f"{chosen} is out of range.",
+            )
+        return sheets[chosen]
+    return chosen
+
+
 def read_xlsx(path: str, sheet: str | int | None) -> RawTable:
     """Read one sheet of an .xlsx workbook (the first one by default)."""
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
-        sheets = list(book.sheet_names)
     except Exception as exc:  # zipfile.BadZipFile, KeyError, ...
         raise corrupt(path, "xlsx", exc) from exc
-    chosen: str | int = 0 if sheet is None else sheet
-    if isinstance(chosen, str) and chosen not in sheets:
-        if chosen.isdigit():
-            chosen = int(chosen)
-        else:
-            raise UserError(
-                errors.OPTION_INVALID,
-                option="--sheet",
-                reason=f"{path} has no sheet '{chosen}'"
-                f"{errors.closest_names_hint(chosen, sheets)} Sheets: {errors.examples(sheets)}.",
-            )
-    if isinstance(chosen, int) and not 0 <= chosen < len(sheets):
-        raise UserError(
-            errors.OPTION_INVALID,
-            option="--sheet",
-            reason=f"{path} has {len(sheets)} sheet(s), numbered from 0; {chosen} is out of range.",
-        )
-    try:
-        raw = book.parse(sheet_name=chosen, header=None, na_values=NA_TOKENS)
-    except Exception as exc:
-        raise corrupt(path, "xlsx", exc) from exc
-    finally:
-        book.close()
+    with book:
+        sheet_name = _pick_sheet(path, list(book.sheet_names), sheet)
+        try:
+            raw = book.parse(sheet_name=sheet_name, header=None, na_values=NA_TOKENS)
+        except Exception as exc:
+            raise corrupt(path, "xlsx", exc) from exc
     filled = np.flatnonzero(raw.notna().any(axis=1).to_numpy())
     if raw.shape[1] == 0 or filled.size == 0:
         raise UserError(errors.FILE_EMPTY, path=path)
@@ -289,7 +305,6 @@ def read_xlsx(path: str, sheet: str | int | None) -> RawTable:
     header = [name_of(v) for v in raw.iloc[top]]
     frame = raw.iloc[top + 1 :].reset_index(drop=True).infer_objects()
     frame.columns = header
-    sheet_name = sheets[chosen] if isinstance(chosen, int) else chosen
     return RawTable(frame, "xlsx", {"sheet": sheet_name}, row_offset=top + 2)
 
 

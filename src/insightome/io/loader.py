@@ -14,9 +14,11 @@ import scipy.sparse
 from insightome import errors
 from insightome.errors import UserError
 from insightome.io import arrays, formats, tables
+from insightome.io import orientation as layout
 from insightome.io.annotations import Annotations, join, read_annotations
+from insightome.io.orientation import SBF
 from insightome.io.provenance import file_record
-from insightome.io.tables import SBF, Parsed
+from insightome.io.tables import Parsed
 
 #: Sparse .h5ad matrices up to this many cells are densified.
 MAX_DENSE_CELLS = 200_000_000
@@ -60,7 +62,8 @@ def _from_mat(path: str, keep: Sequence[str]) -> tuple[Parsed, dict[str, Any]]:
     tables.check_finite(mat.X, var_names, obs_names, path)
     parsed = Parsed(obs_names, mat.X, var_names, pd.DataFrame(index=index), obs, notes)
     _move_vars_to_obs(parsed, [k for k in keep if k != "Y"], path)
-    record = file_record(path, role="data", fmt="mat", n_rows=n, n_cols=p, read_options=mat.options)
+    options = {**mat.options, "keep_in_obs": list(keep)}
+    record = file_record(path, role="data", fmt="mat", n_rows=n, n_cols=p, read_options=options)
     return parsed, record
 
 
@@ -68,6 +71,8 @@ def _from_h5ad(path: str, keep: Sequence[str]) -> tuple[anndata.AnnData, list[st
     adata = arrays.read_h5ad(path)
     notes: list[str] = []
     n_rows, n_cols = adata.shape
+    if n_rows == 0 or n_cols == 0:
+        raise UserError(errors.FILE_EMPTY, path=path)
     tables.check_unique(list(adata.obs_names), path, what="ids")
     tables.check_unique(list(adata.var_names), path, what="features")
     if adata.X is None:
@@ -83,12 +88,17 @@ def _from_h5ad(path: str, keep: Sequence[str]) -> tuple[anndata.AnnData, list[st
             )
         X = X.toarray()
         notes.append("X was stored sparse; converted to a dense matrix")
-    adata.X = np.asarray(X, dtype=np.float64)
+    try:
+        adata.X = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise formats.corrupt(path, "h5ad", f"X is not numeric: {formats.reason_of(exc)}") from exc
     names = [k for k in dict.fromkeys(keep) if k in set(adata.var_names)]
     if names:
+        slot = {v: j for j, v in enumerate(adata.var_names)}
         for name in names:
-            adata.obs[name] = adata[:, name].X.ravel()
-        adata = adata[:, [v not in set(names) for v in adata.var_names]].copy()
+            adata.obs[name] = np.array(adata.X[:, slot[name]], dtype=np.float64)
+        dropped = set(names)
+        adata = adata[:, [v not in dropped for v in adata.var_names]].copy()
         notes.append("moved to obs: " + errors.examples(names))
         if adata.n_vars == 0:
             raise UserError(errors.NO_FEATURES, path=path, removed=errors.examples(names))
@@ -98,8 +108,9 @@ def _from_h5ad(path: str, keep: Sequence[str]) -> tuple[anndata.AnnData, list[st
         adata.obsm["categorical"] = pd.DataFrame(index=adata.obs_names.copy())
     if "source" not in adata.var.columns:
         adata.var["source"] = "data"
+    options = {"keep_in_obs": list(keep)}
     record = file_record(
-        path, role="data", fmt="h5ad", n_rows=n_rows, n_cols=n_cols, read_options={}
+        path, role="data", fmt="h5ad", n_rows=n_rows, n_cols=n_cols, read_options=options
     )
     return adata, notes, record
 
@@ -114,7 +125,7 @@ def _from_table(
     sheet: str | int | None,
 ) -> tuple[Parsed, dict[str, Any], str, str]:
     table = formats.read_table(path, sheet=sheet, id_column=id_column)
-    orientation, reason = tables.decide_orientation(
+    orientation, reason = layout.decide_orientation(
         table,
         orient,
         keep,
@@ -124,7 +135,7 @@ def _from_table(
     if orientation == SBF:
         parsed = tables.split_samples_by_features(table, path, id_column=id_column, keep=keep)
     else:
-        parsed = tables.split_features_by_samples(table, path, keep=keep)
+        parsed = layout.split_features_by_samples(table, path, keep=keep)
     parsed.notes[:0] = table.notes
     options = {
         **table.options,
@@ -165,7 +176,8 @@ def read(
         target, survival time/event, groups, sensitive attributes — moved into ``obs``.
         Names not found are ignored.
     sheet
-        Sheet name or 0-based position for .xlsx files (default: the first sheet).
+        Sheet name or 0-based position for .xlsx files (default: the first sheet). It
+        applies to the data file if that is a workbook, else to an .xlsx annotation file.
 
     Returns
     -------
@@ -179,14 +191,15 @@ def read(
     UserError
         For any problem with the files, with a one-line message naming file, column and row.
     """
-    tables.check_orient(orient)
+    layout.check_orient(orient)
     shown = str(path)
     keep = [keep_in_obs] if isinstance(keep_in_obs, str) else [str(k) for k in keep_in_obs]
     formats.check_file(shown)
     fmt, _ = formats.detect_format(shown)
     ann = None
     if annotations is not None:
-        ann = read_annotations(str(annotations), id_column=id_column, sheet=sheet)
+        ann_sheet = sheet if fmt != "xlsx" else None  # --sheet belongs to the data workbook
+        ann = read_annotations(str(annotations), id_column=id_column, sheet=ann_sheet)
     notes: list[str] = []
     if fmt in ("mat", "h5ad"):
         orientation = SBF

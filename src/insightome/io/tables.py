@@ -1,4 +1,4 @@
-"""Interpret a raw table: orientation, sample IDs, numeric vs categorical features.
+"""Interpret a samples × features table: sample IDs, numeric vs categorical features.
 
 Rows named in error messages use the spreadsheet convention: the header is line 1,
 so the first data row is row 2 (``"{line} (sample '{id}')"``). Files without a header
@@ -7,7 +7,7 @@ line (Parquet) number data rows from 1.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -18,11 +18,9 @@ from insightome import errors
 from insightome.errors import UserError
 from insightome.io.formats import RawTable
 
-SBF = "samples-by-features"
-FBS = "features-by-samples"
-ORIENTS = ("auto", SBF, FBS)
 TYPO_SHARE = 0.8  # ≥ this share of numbers in a column → the rest are typos ...
 MAX_TYPO_VALUES = 5  # ... unless the non-numbers take more distinct values than this
+MIN_ROWS_ID_NOTE = 20  # from this many samples, flag all-distinct text columns as ID-like
 
 
 @dataclass
@@ -36,12 +34,6 @@ class Parsed:
     obs: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     id_column: str = ""
-
-
-def check_orient(orient: str) -> None:
-    """Raise ORIENT_INVALID unless ``orient`` is one of :data:`ORIENTS`."""
-    if orient not in ORIENTS:
-        raise UserError(errors.ORIENT_INVALID, value=orient)
 
 
 def id_strings(values: pd.Series) -> list[str | None]:
@@ -58,13 +50,14 @@ def id_strings(values: pd.Series) -> list[str | None]:
     return out
 
 
-def _is_numeric(series: pd.Series | np.dtype | pd.api.extensions.ExtensionDtype) -> bool:
+def is_numeric(series: pd.Series | np.dtype | pd.api.extensions.ExtensionDtype) -> bool:
+    """Numeric or boolean dtype."""
     return pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series)
 
 
-def _is_name_column(series: pd.Series) -> bool:
+def is_name_column(series: pd.Series) -> bool:
     """Unique, non-missing, not-all-numeric text values (sample or feature names)."""
-    if _is_numeric(series) or series.isna().any():
+    if is_numeric(series) or series.isna().any():
         return False
     if not series.is_unique:
         return False
@@ -90,57 +83,14 @@ def check_unique(names: Sequence[object], path: str, *, what: str) -> None:
         )
 
 
-def _missing_name(path: str, what: str) -> UserError:
+def missing_name(path: str, what: str) -> UserError:
+    """A one-line error for an empty sample ID or feature name."""
     return UserError(errors.OPTION_INVALID, option=path, reason=what)
 
 
 def row_label(line: int, name: str, kind: str = "sample") -> str:
     """How a row is named in messages: ``"12 (sample 'P07')"``."""
     return f"{line} ({kind} '{name}')"
-
-
-# -- orientation ----------------------------------------------------------------------------
-
-
-def decide_orientation(
-    table: RawTable,
-    orient: str,
-    keep: Sequence[str],
-    *,
-    id_column: str | None = None,
-    annotation_ids: set[str] | None = None,
-) -> tuple[str, str]:
-    """Return ``(orientation, reason)`` for a table read from a text/Parquet/Excel file."""
-    if orient != "auto":
-        return orient, f"set explicitly (orient={orient})"
-    frame = table.frame
-    columns = list(frame.columns)
-    header_hits = [k for k in keep if k in columns]
-    if header_hits:
-        return SBF, f"'{header_hits[0]}' is a column header, so columns are variables"
-    if id_column is not None and id_column in columns:
-        return SBF, f"the ID column '{id_column}' is a column header"
-    first = set(v for v in id_strings(frame.iloc[:, 0]) if v is not None)
-    if annotation_ids:
-        in_header = len(annotation_ids & set(columns[1:]))
-        in_rows = len(annotation_ids & first)
-        if in_header != in_rows:
-            orientation = FBS if in_header > in_rows else SBF
-            return orientation, (
-                f"{in_header} column headers vs {in_rows} first-column values match annotation IDs"
-            )
-    row_hits = [k for k in keep if k in first]
-    if row_hits:
-        return FBS, f"'{row_hits[0]}' is a first-column value, so rows are variables"
-    n_rows, n_cols = frame.shape
-    if (
-        n_cols > 1
-        and n_rows > 5 * n_cols
-        and _is_name_column(frame.iloc[:, 0])
-        and all(_is_numeric(dt) for dt in frame.dtypes.iloc[1:])
-    ):
-        return FBS, "more rows than columns, all numeric: looks like features × samples"
-    return SBF, "default: rows are samples, columns are variables"
 
 
 # -- samples × features ---------------------------------------------------------------------
@@ -160,7 +110,7 @@ def _choose_ids(
     if columns[0] == "" or table.first_is_index:
         label = f"'{columns[0]}'" if columns[0] else "(unnamed)"
         return 0, [f"used the first column {label} as sample ID"]
-    if columns[0] not in keep and _is_name_column(frame.iloc[:, 0]):
+    if columns[0] not in keep and is_name_column(frame.iloc[:, 0]):
         return 0, [f"used column '{columns[0]}' as sample ID"]
     return None, [
         "no sample-ID column found: samples are named by their data row number "
@@ -232,7 +182,7 @@ def split_samples_by_features(
         raw = id_strings(frame.iloc[:, id_pos])
         for i, value in enumerate(raw):
             if value is None:
-                raise _missing_name(
+                raise missing_name(
                     path,
                     f"the sample-ID column '{id_name or '(unnamed first column)'}' is empty in "
                     f"row {table.line(i)}. Give every sample an ID, or choose another "
@@ -244,7 +194,11 @@ def split_samples_by_features(
     moved = [k for k in dict.fromkeys(keep) if k in columns]
     obs = frame[moved].set_axis(index, axis=0) if moved else pd.DataFrame(index=index)
     moved_set = set(moved)
-    feature_pos = [i for i, c in enumerate(columns) if i != id_pos and c not in moved_set]
+    skip = {id_pos}
+    if table.first_is_index and id_pos not in (None, 0):
+        skip.add(0)  # a stored row index that is not the chosen ID: not data
+        notes.append(f"ignored the stored row index '{columns[0] or '(unnamed)'}'")
+    feature_pos = [i for i, c in enumerate(columns) if i not in skip and c not in moved_set]
     if not feature_pos:
         removed = [*([id_name] if id_name else []), *moved]
         raise UserError(errors.NO_FEATURES, path=path, removed=errors.examples(removed) or "-")
@@ -252,10 +206,10 @@ def split_samples_by_features(
     numeric_values: dict[str, np.ndarray] = {}
     categorical: dict[str, pd.Categorical] = {}
     dtypes = frame.dtypes.tolist()
-    native = [columns[i] for i in feature_pos if _is_numeric(dtypes[i])]
+    native = [columns[i] for i in feature_pos if is_numeric(dtypes[i])]
     for i in feature_pos:
         name = columns[i]
-        if _is_numeric(dtypes[i]):
+        if is_numeric(dtypes[i]):
             numeric_names.append(name)
             continue
         kind, values, row, note = _classify(frame.iloc[:, i], name)
@@ -275,6 +229,11 @@ def split_samples_by_features(
         else:
             text = values.map(lambda v: str(v).strip(), na_action="ignore")
             categorical[name] = pd.Categorical(text)
+            if len(ids) >= MIN_ROWS_ID_NOTE and text.notna().all() and text.is_unique:
+                notes.append(
+                    f"column '{name}' has a different value for every sample, like an ID; "
+                    "it is kept as a categorical feature, exclude it if it identifies samples"
+                )
     X = np.empty((len(ids), len(numeric_names)), dtype=np.float64)
     slot = {name: j for j, name in enumerate(numeric_names)}
     if native:
@@ -293,7 +252,7 @@ def check_finite(
     obs_names: Sequence[str],
     path: str,
     *,
-    line: object = None,
+    line: Callable[[int], int] | None = None,
     transposed: bool = False,
 ) -> None:
     """INFINITE_VALUE for the first ±inf in ``X`` (samples × features).
@@ -306,85 +265,9 @@ def check_finite(
     if not inf.any():
         return
     r, c = (int(v) for v in np.argwhere(inf)[0])
-    number = line if callable(line) else (lambda i: i + 1)
+    number = line if line is not None else (lambda i: i + 1)
     if transposed:
         column, row = obs_names[r], row_label(number(c), var_names[c], "feature")
     else:
         column, row = var_names[c], row_label(number(r), obs_names[r])
     raise UserError(errors.INFINITE_VALUE, path=path, column=column, row=row)
-
-
-# -- features × samples ---------------------------------------------------------------------
-
-
-def _obs_row(values: pd.Series) -> pd.Series:
-    """A metadata row of a features × samples file as a typed column."""
-    numbers = pd.to_numeric(values, errors="coerce")
-    if numbers.notna().sum() == values.notna().sum():
-        if numbers.notna().all() and np.all(numbers == np.round(numbers)):
-            return numbers.astype(np.int64)
-        return numbers.astype(np.float64)
-    return values.astype(object)
-
-
-def split_features_by_samples(table: RawTable, path: str, *, keep: Sequence[str]) -> Parsed:
-    """Rows are features (first column = names), columns are samples: transpose."""
-    frame = table.frame
-    columns = list(frame.columns)
-    samples = columns[1:]
-    for j, sample in enumerate(samples):
-        if not sample:
-            raise _missing_name(
-                path,
-                f"the header of column {j + 2} (a sample ID in this features × samples "
-                "layout) is empty. Give every sample an ID.",
-            )
-    check_unique(samples, path, what="ids")
-    names = id_strings(frame.iloc[:, 0])
-    for i, name in enumerate(names):
-        if name is None:
-            raise _missing_name(
-                path,
-                f"the feature name (first column) is empty in row {table.line(i)}. "
-                "Name every feature.",
-            )
-    feature_names = [str(n) for n in names]
-    check_unique(feature_names, path, what="features")
-    index = pd.Index(samples, dtype=object)
-    keep_set = set(keep)
-    meta_rows = [i for i, n in enumerate(feature_names) if n in keep_set]
-    obs = pd.DataFrame(index=index)
-    for name in [k for k in dict.fromkeys(keep) if k in set(feature_names)]:
-        i = feature_names.index(name)
-        obs[name] = _obs_row(frame.iloc[i, 1:].set_axis(index)).to_numpy()
-    meta_set = set(meta_rows)
-    data_rows = [i for i in range(len(feature_names)) if i not in meta_set]
-    if not data_rows:
-        raise UserError(errors.NO_FEATURES, path=path, removed=errors.examples(obs.columns) or "-")
-    take = np.asarray(data_rows) if meta_rows else slice(None)
-    X = np.empty((len(samples), len(data_rows)), dtype=np.float64)
-    dtypes = frame.dtypes.tolist()
-    for j in range(len(samples)):
-        col = frame.iloc[:, j + 1]
-        if _is_numeric(dtypes[j + 1]):
-            X[j] = col.to_numpy(dtype=np.float64, na_value=np.nan)[take]
-            continue
-        values = col.iloc[take]
-        parsed = pd.to_numeric(values, errors="coerce")
-        bad = np.flatnonzero((parsed.isna() & values.notna()).to_numpy())
-        if bad.size:
-            i = data_rows[int(bad[0])]
-            raise UserError(
-                errors.NON_NUMERIC,
-                path=path,
-                column=samples[j],
-                row=row_label(table.line(i), feature_names[i], "feature"),
-                value=str(values.iloc[int(bad[0])]).strip(),
-            )
-        X[j] = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
-    var_names = [feature_names[i] for i in data_rows]
-    lines = [table.line(i) for i in data_rows]
-    check_finite(X, var_names, samples, path, line=lines.__getitem__, transposed=True)
-    notes = ["features × samples layout: transposed so that rows are samples"]
-    categorical = pd.DataFrame(index=index)
-    return Parsed(list(samples), X, var_names, categorical, obs, notes)

@@ -50,7 +50,11 @@ class Candidate:
         return f"{self.family}({shown}{',' if shown else ''}{sel})"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "family": self.family, "params": {**self.params, "k": self.k or "all"}}
+        return {
+            "name": self.name,
+            "family": self.family,
+            "params": {**self.params, "k": self.k or "all"},
+        }
 
     def build(self, features: pd.DataFrame, seed: int = 0) -> Pipeline:
         """The unfitted pipeline for a feature table with these columns and dtypes."""
@@ -71,17 +75,25 @@ def preprocessor(features: pd.DataFrame) -> ColumnTransformer:
     transformers: list[tuple[str, Any, list[str]]] = []
     if numeric:
         transformers.append(
-            ("numeric", make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()), numeric)
+            (
+                "numeric",
+                make_pipeline(
+                    SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()
+                ),
+                numeric,
+            )
         )
     if categorical:
-        transformers.append((
-            "categorical",
-            make_pipeline(
-                SimpleImputer(strategy="most_frequent"),
-                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-            ),
-            categorical,
-        ))
+        transformers.append(
+            (
+                "categorical",
+                make_pipeline(
+                    SimpleImputer(strategy="most_frequent"),
+                    OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                ),
+                categorical,
+            )
+        )
     return ColumnTransformer(transformers, sparse_threshold=0.0, verbose_feature_names_out=False)
 
 
@@ -109,7 +121,11 @@ def _logistic(p: dict[str, Any], seed: int, binary: bool = True) -> BaseEstimato
     # liblinear is fast and exact for binary L1; saga handles elastic-net and multinomial.
     solver = "lbfgs" if not l1 else ("liblinear" if binary and l1 == 1.0 else "saga")
     return LogisticRegression(
-        C=p["C"], l1_ratio=l1, solver=solver, max_iter=2000, class_weight="balanced",
+        C=p["C"],
+        l1_ratio=l1,
+        solver=solver,
+        max_iter=2000,
+        class_weight="balanced",
         random_state=seed,
     )
 
@@ -121,8 +137,12 @@ def _linear_svm(p: dict[str, Any], seed: int) -> BaseEstimator:
 
 def _forest_clf(p: dict[str, Any], seed: int) -> BaseEstimator:
     return RandomForestClassifier(
-        n_estimators=500, max_features="sqrt", min_samples_leaf=p.get("min_samples_leaf", 1),
-        class_weight="balanced_subsample", n_jobs=1, random_state=seed,
+        n_estimators=500,
+        max_features="sqrt",
+        min_samples_leaf=p.get("min_samples_leaf", 1),
+        class_weight="balanced_subsample",
+        n_jobs=1,
+        random_state=seed,
     )
 
 
@@ -130,8 +150,15 @@ def _xgb_clf(p: dict[str, Any], seed: int) -> BaseEstimator:
     from xgboost import XGBClassifier
 
     return XGBClassifier(
-        n_estimators=200, learning_rate=0.05, max_depth=p["max_depth"], subsample=0.8,
-        colsample_bytree=0.5, min_child_weight=1, n_jobs=1, random_state=seed, tree_method="hist",
+        n_estimators=200,
+        learning_rate=0.05,
+        max_depth=p["max_depth"],
+        subsample=0.8,
+        colsample_bytree=0.5,
+        min_child_weight=1,
+        n_jobs=1,
+        random_state=seed,
+        tree_method="hist",
     )
 
 
@@ -159,8 +186,14 @@ def _xgb_reg(p: dict[str, Any], seed: int) -> BaseEstimator:
     from xgboost import XGBRegressor
 
     return XGBRegressor(
-        n_estimators=200, learning_rate=0.05, max_depth=p["max_depth"], subsample=0.8,
-        colsample_bytree=0.5, n_jobs=1, random_state=seed, tree_method="hist",
+        n_estimators=200,
+        learning_rate=0.05,
+        max_depth=p["max_depth"],
+        subsample=0.8,
+        colsample_bytree=0.5,
+        n_jobs=1,
+        random_state=seed,
+        tree_method="hist",
     )
 
 
@@ -208,7 +241,9 @@ def candidates(task: str, n_numeric: int, preset: str = "default") -> list[Candi
         grid = [
             Candidate("l1_logistic", {"C": 0.1, "l1_ratio": 1.0}),
             Candidate("l1_logistic", {"C": 1.0, "l1_ratio": 1.0}),
-            Candidate("elastic_net_logistic", {"C": 0.1, "l1_ratio": 0.5}, k(200) if wide else None),
+            Candidate(
+                "elastic_net_logistic", {"C": 0.1, "l1_ratio": 0.5}, k(200) if wide else None
+            ),
             Candidate("ridge_logistic", {"C": 0.01}, k(50)),
             Candidate("linear_svm", {"C": 0.01}),
             Candidate("linear_svm", {"C": 1.0}, k(200) if wide else None),

@@ -108,10 +108,15 @@ class XGBCox(RegressorMixin, BaseEstimator):
         from xgboost import XGBRegressor
 
         self.model_ = XGBRegressor(
-            objective="survival:cox", n_estimators=self.n_estimators,
-            learning_rate=self.learning_rate, max_depth=self.max_depth,
-            subsample=self.subsample, colsample_bytree=self.colsample_bytree,
-            random_state=self.random_state, n_jobs=1, tree_method="hist",
+            objective="survival:cox",
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            max_depth=self.max_depth,
+            subsample=self.subsample,
+            colsample_bytree=self.colsample_bytree,
+            random_state=self.random_state,
+            n_jobs=1,
+            tree_method="hist",
         )
         self.model_.fit(np.asarray(X, dtype=float), np.asarray(y, dtype=float))
         self.n_features_in_ = np.asarray(X).shape[1]

@@ -260,7 +260,7 @@ def _resampling_words(resampling: Mapping[str, Any]) -> str:
         return ""
     folds, repeats = resampling.get("folds"), resampling.get("repeats")
     text = f"{fmt(folds)}-fold cross-validation"
-    if isinstance(repeats, int):
+    if isinstance(repeats, int) and repeats > 1:
         text += f", repeated {plural(repeats, 'time')}"
     kinds = [w for k, w in (("stratified", "stratified"), ("grouped", "grouped")) if
              resampling.get(k)]

@@ -172,7 +172,8 @@ def multiclass_roc_plot(y_true: Sequence[str] | np.ndarray, probs: np.ndarray,
                 linestyle=LINESTYLES[(i // len(OKABE_ITO)) % len(LINESTYLES)],
                 label=f"{_short(str(cls), 18 if many else 22)} (AUC = {auc:.3f})")
     ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="False positive rate (1 − specificity)",
-           ylabel="True positive rate (sensitivity)", title="One-vs-rest ROC curves (class vs rest)")
+           ylabel="True positive rate (sensitivity)",
+           title="One-vs-rest ROC curves (class vs rest)")
     ax.set_aspect("equal")
     if many:
         fig.legend(loc="outside lower center", ncol=2, fontsize=7, frameon=False)
@@ -338,7 +339,7 @@ def candidates_plot(points: Sequence[CandidatePoint], estimate: float, ci: tuple
     pts = sorted((p for p in points if np.isfinite(p.value)), key=lambda p: p.value)
     n = len(pts)
     height = float(np.clip(1.8 + 0.22 * n, 4.0, 14.0))
-    fig = _new_figure((5.5, height))
+    fig = _new_figure((6.5, height))
     ax = fig.add_subplot()
     if np.isfinite(ci[0]) and np.isfinite(ci[1]):
         ax.axvspan(ci[0], ci[1], color=SKY, alpha=0.25, linewidth=0,
@@ -351,7 +352,7 @@ def candidates_plot(points: Sequence[CandidatePoint], estimate: float, ci: tuple
                     color=VERMILLION if p.winner else GREY,
                     markersize=8 if p.winner else 5, zorder=3,
                     label=f"winner's own CV score ({_f3(p.value)})" if p.winner else None)
-    ax.set_yticks(range(n), [_short(p.name, 28) for p in pts], fontsize=7 if n > 20 else 8)
+    ax.set_yticks(range(n), [_short(p.name, 40) for p in pts], fontsize=7 if n > 20 else 8)
     for tick, p in zip(ax.get_yticklabels(), pts, strict=True):
         if p.winner:
             tick.set_color(VERMILLION)
@@ -368,6 +369,7 @@ def candidates_plot(points: Sequence[CandidatePoint], estimate: float, ci: tuple
                 ha="center", va="bottom", fontsize=8, color=REFERENCE,
                 bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
     ax.set_ylim(-0.7, top)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
     ax.set_xlabel(f"Cross-validated {metric_label}\n(mean ± sd over repeats)")
     fig.suptitle(f"Candidates: best of {n} vs the BBC-CV estimate")
     fig.legend(loc="outside lower center", ncol=1, fontsize=8, frameon=False)

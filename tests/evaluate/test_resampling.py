@@ -1,0 +1,92 @@
+"""Resampling plans and BBC-CV on real data: groups stay together, optimism is removed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer
+
+from insightome.evaluate import bbc_cv, cross_validated_predictions, make_plan
+from insightome.evaluate.bbc import bootstrap_weights
+from insightome.models import candidates
+
+
+@pytest.fixture(scope="module")
+def breast():
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    return X, y.to_numpy()
+
+
+@pytest.mark.parametrize("task", ["binary", "survival", "regression"])
+def test_every_sample_is_tested_once_per_repeat(task, breast):
+    _, y = breast
+    yy = (
+        y
+        if task == "binary"
+        else (
+            np.where(y == 1, 1.0, -1.0) * np.arange(1, len(y) + 1)
+            if task == "survival"
+            else np.arange(len(y), dtype=float)
+        )
+    )
+    plan = make_plan(yy, task, folds=4, repeats=3, seed=7)
+    assert len(plan.splits) == 3 and all(len(r) == 4 for r in plan.splits)
+    for repeat in plan.splits:
+        tested = np.sort(np.concatenate([test for _, test in repeat]))
+        np.testing.assert_array_equal(tested, np.arange(len(yy)))
+        for train, test in repeat:
+            assert not set(train) & set(test)
+    # repeats differ, the same seed reproduces the same plan
+    assert not np.array_equal(plan.splits[0][0][1], plan.splits[1][0][1])
+    again = make_plan(yy, task, folds=4, repeats=3, seed=7)
+    np.testing.assert_array_equal(plan.splits[2][3][1], again.splits[2][3][1])
+
+
+def test_stratification_keeps_class_balance(breast):
+    _, y = breast
+    plan = make_plan(y, "binary", folds=5, repeats=1, seed=0)
+    rates = [y[test].mean() for _, test in plan.splits[0]]
+    assert max(rates) - min(rates) < 0.03
+
+
+def test_groups_never_straddle_folds_and_bootstrap_resamples_whole_groups(breast):
+    _, y = breast
+    groups = np.arange(len(y)) // 3  # three samples per patient
+    plan = make_plan(y, "binary", folds=5, repeats=2, seed=1, groups=groups)
+    assert plan.grouped
+    for repeat in plan.splits:
+        for train, test in repeat:
+            assert not set(groups[train]) & set(groups[test])
+    W = bootstrap_weights(len(y), 50, np.random.default_rng(0), groups)
+    for w in W:  # all samples of a patient get the same count
+        assert (pd.Series(w).groupby(groups).nunique() == 1).all()
+    assert W.sum(axis=1).std() > 0  # group bootstrap: sample size varies with group sizes
+
+
+def test_bbc_removes_selection_optimism_on_noise():
+    """Pure noise features: the best of many candidates looks better than chance, BBC does not."""
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame(rng.normal(size=(80, 300)), columns=[f"f{i}" for i in range(300)])
+    y = np.array([0, 1] * 40)
+    cands = candidates("binary", 300)
+    plan = make_plan(y, "binary", folds=5, repeats=1, seed=3)
+    cv = cross_validated_predictions(X, y, cands, plan, n_classes=2, seed=3)
+    res = bbc_cv(cv.oof, y, "binary", n_bootstrap=500, seed=3)
+    assert res.estimate.plain_cv_value == pytest.approx(np.nanmax(res.cv_mean))
+    assert res.estimate.plain_cv_value - res.estimate.value > 0.02
+    assert res.estimate.ci95[0] < 0.5 < res.estimate.ci95[1]
+    assert res.selection_frequency.sum() == pytest.approx(1.0)
+
+
+def test_failing_candidate_is_excluded_not_fatal(breast):
+    from insightome.models.candidates import Candidate
+
+    X, y = breast
+    good = candidates("binary", X.shape[1], preset="fast")[:1]
+    bad = Candidate("l1_logistic", {"C": -1.0, "l1_ratio": 1.0}, None, "binary")  # invalid C
+    plan = make_plan(y, "binary", folds=3, repeats=1, seed=0)
+    cv = cross_validated_predictions(X, y, [bad, *good], plan, n_classes=2)
+    assert cv.failed_folds.tolist() == [3, 0] and "C" in cv.errors[0]
+    res = bbc_cv(cv.oof, y, "binary", n_bootstrap=200)
+    assert res.winner == 1 and res.selection_frequency[0] == 0

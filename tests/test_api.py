@@ -1,0 +1,71 @@
+"""The Python API mirrors the CLI: insightome.run(adata, ...) -> Run; runs are atomic."""
+
+from __future__ import annotations
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer
+
+import insightome
+from insightome.runs import Run
+
+
+@pytest.fixture(scope="module")
+def adata():
+    bunch = load_breast_cancer(as_frame=True)
+    X = bunch.data.iloc[:, :10]
+    obs = pd.DataFrame(
+        {"diagnosis": np.where(bunch.target == 0, "malignant", "benign")}, index=X.index.astype(str)
+    )
+    return ad.AnnData(X.to_numpy(float), obs=obs, var=pd.DataFrame(index=X.columns))
+
+
+FAST = {"preset": "fast", "folds": 3, "repeats": 1, "n_bootstrap": 200}
+
+
+def test_run_on_anndata_returns_a_run_and_loads_back(adata, tmp_path):
+    run = insightome.run(adata, target="diagnosis", out_dir=tmp_path, seed=5, **FAST)
+    assert isinstance(run, Run) and run.path is not None and run.path.parent == tmp_path
+    assert run.spec.task == "binary" and run.spec.target == "diagnosis"
+    assert 0.9 < run.estimate["value"] <= 1.0
+    loaded = Run.load(run.path)
+    assert loaded.results["estimate"] == run.results["estimate"]
+    pd.testing.assert_frame_equal(insightome.predict(loaded, adata), insightome.predict(run, adata))
+    assert "Run(binary, n=569" in repr(loaded)
+
+
+def test_same_seed_same_results(adata):
+    a = insightome.run(adata, target="diagnosis", out_dir=None, seed=11, **FAST)
+    b = insightome.run(adata, target="diagnosis", out_dir=None, seed=11, **FAST)
+    assert a.results["estimate"] == b.results["estimate"]
+    assert a.results["configurations"][0]["cv_value"] == b.results["configurations"][0]["cv_value"]
+    pd.testing.assert_frame_equal(a.predictions, b.predictions)
+
+
+def test_failure_while_writing_leaves_nothing(adata, tmp_path, monkeypatch):
+    import insightome.runs as runs_module
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(runs_module.joblib, "dump", broken)
+    with pytest.raises(OSError, match="disk full"):
+        insightome.run(adata, target="diagnosis", out_dir=tmp_path, **FAST)
+    assert list(tmp_path.iterdir()) == []  # no run directory, no temporary directory
+
+
+def test_tampered_model_is_refused(adata, tmp_path):
+    run = insightome.run(adata, target="diagnosis", out_dir=tmp_path, **FAST)
+    with open(run.path / "model.joblib", "ab") as fh:
+        fh.write(b"tampered")
+    with pytest.raises(insightome.UserError, match="sha256"):
+        Run.load(run.path)
+
+
+def test_spec_is_frozen_and_round_trips(adata):
+    spec = insightome.make_study(adata, target="diagnosis", sensitive=[]).spec
+    with pytest.raises(AttributeError):
+        spec.task = "regression"  # type: ignore[misc]
+    assert insightome.StudySpec.from_dict(spec.to_dict()) == spec
