@@ -19,6 +19,7 @@ that wall time and peak memory are per run. Results go to ``benchmarks/results/o
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -161,11 +162,14 @@ def run_one(dataset: str, split: int, *, quick: bool, n_jobs: int) -> dict[str, 
     _, train_counts = np.unique(labels[train_idx], return_counts=True)
     if train_counts.min() < 2:
         values, counts = np.unique(labels, return_counts=True)
-        small = [f"{v} (n={c})" for v, c in zip(values, counts, strict=True) if c < MIN_CLASS_TOTAL]
-        keep = ~np.isin(labels, [v for v, c in zip(values, counts, strict=True) if c < MIN_CLASS_TOTAL])
+        rare = values[counts < MIN_CLASS_TOTAL]
+        rare_counts = counts[counts < MIN_CLASS_TOTAL]
+        small = [f"{v} (n={c})" for v, c in zip(rare, rare_counts, strict=True)]
+        keep = ~np.isin(labels, rare)
         notes.append(
             f"dropped class(es) {', '.join(small)} (< {MIN_CLASS_TOTAL} samples in the whole "
-            f"dataset; < 2 in a training half) before splitting: {int((~keep).sum())} samples removed"
+            f"dataset; < 2 in a training half) before splitting: {int((~keep).sum())} samples "
+            "removed"
         )
         train_idx, hold_idx = split_halves(keep)
     train, hold = adata[train_idx].copy(), adata[hold_idx].copy()
@@ -194,7 +198,10 @@ def run_one(dataset: str, split: int, *, quick: bool, n_jobs: int) -> dict[str, 
     res = run.results
     task = res["task"]
     classes: list[str] = list(res["outcome"]["classes"])
-    pred = insightome.predict(run, hold)
+    predict = insightome.predict
+    if not callable(predict):  # older src: submodule ``insightome.predict`` shadowed the function
+        predict = predict.predict
+    pred = predict(run, hold)
     pred = pred.loc[[str(s) for s in hold.obs_names]]
     y_hold = np.array([_label(v) for v in hold.obs[TARGET]])
     probs = pred[[f"prob_{c}" for c in classes]].to_numpy(float)
@@ -251,6 +258,12 @@ def run_one(dataset: str, split: int, *, quick: bool, n_jobs: int) -> dict[str, 
         "child_seconds": time.perf_counter() - t0,
         "insightome_warnings": res["warnings"],
         "insightome_notes": res["notes"],
+        "configurations": {
+            c["name"]: {"cv_value": c["cv_value"], "failed_folds": c["failed_folds"],
+                        "bbc_selection_frequency": c["bbc_selection_frequency"]}
+            for c in res["configurations"]
+        },
+        "insightome_log_warnings": [ln for ln in run.log if " warning: " in ln],
         "notes": notes,
     }
 
@@ -308,6 +321,23 @@ def machine_info() -> dict[str, Any]:
         "cpu": cpu, "logical_cores": os.cpu_count(), "usable_cores": usable,
         "ram_gib": round(ram_gib, 1), "os": platform.platform(),
     }
+
+
+def source_state() -> dict[str, Any]:
+    """The git commit of the code that was benchmarked, and whether src/ had local edits."""
+
+    def git(*args: str) -> str:
+        try:
+            out = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
+                                 check=False, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return out.stdout
+
+    dirty = [ln[3:] for ln in git("status", "--porcelain", "--", "src").splitlines() if ln]
+    commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
+    digest = hashlib.sha256(git("diff", "HEAD", "--", "src").encode()).hexdigest()[:12]
+    return {"commit": commit, "src_modified": dirty, "src_diff_sha256": digest}
 
 
 def versions() -> dict[str, str]:
@@ -394,7 +424,7 @@ def _pf(ok: bool) -> str:
 
 def render_markdown(meta: dict[str, Any], rows: list[dict[str, Any]],
                     summary: list[dict[str, Any]], tgt: dict[str, Any]) -> str:
-    m, v = meta["machine"], meta["versions"]
+    m, v, src = meta["machine"], meta["versions"], meta["source"]
     lines = ["# insightome omics benchmark (JADBio protocol)", ""]
     if meta["quick"]:
         lines += [
@@ -407,6 +437,14 @@ def render_markdown(meta: dict[str, Any], rows: list[dict[str, Any]],
         f"- Machine: {m['cpu']}, {m['logical_cores']} logical cores ({m['usable_cores']} usable), "
         f"{m['ram_gib']} GiB RAM; {m['os']}",
         "- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
+        f"- Source: git commit {src['commit']}"
+        + (f" with uncommitted edits in {len(src['src_modified'])} file(s) under src/ (other "
+           "engineers were editing concurrently): " + ", ".join(src["src_modified"])
+           if src["src_modified"] else " (src/ clean)")
+        + (" **src/ changed while the benchmark ran** (diff hash "
+           f"{meta['source_at_start']['src_diff_sha256']} at start, {src['src_diff_sha256']} at "
+           "end): splits may have run different code."
+           if meta["source_at_start"]["src_diff_sha256"] != src["src_diff_sha256"] else ""),
         f"- insightome settings: folds={FOLDS}, repeats={meta['repeats']}, "
         f"n_bootstrap={N_BOOTSTRAP}, preset={meta['preset']}, seed=0, n_jobs={meta['n_jobs']}",
         "",
@@ -414,15 +452,16 @@ def render_markdown(meta: dict[str, Any], rows: list[dict[str, Any]],
         "",
         "Each dataset is split into stratified 50/50 training and hold-out halves "
         "(`sklearn.model_selection.train_test_split(stratify=y)`, `random_state` = split "
-        f"number 0..{meta['splits'] - 1}). insightome runs on the training half only, with its "
-        f"defaults ({FOLDS}-fold x {REPEATS} repeated stratified CV over its candidate pipelines, "
-        f"BBC-CV with {N_BOOTSTRAP} bootstraps); where a class is too small for {FOLDS}-fold CV "
-        "(insightome raises `CLASS_TOO_SMALL`) folds is lowered to the smallest training class "
-        f"count, and classes with fewer than {MIN_CLASS_TOTAL} samples in the whole dataset are "
-        "dropped before splitting when a training half would hold fewer than 2 of them (both "
-        "stated in the notes). The refitted winner predicts the hold-out half, scored with "
-        "`sklearn.metrics.roc_auc_score` (binary: probability of insightome's positive class; "
-        "multiclass: macro one-vs-rest). "
+        f"number 0..{meta['splits'] - 1}). insightome runs on the training half only, with "
+        f"{'its defaults' if not meta['quick'] else 'the --quick settings'} ({FOLDS}-fold x "
+        f"{meta['repeats']} repeated stratified CV over its `{meta['preset']}` candidate "
+        f"pipelines, BBC-CV with {N_BOOTSTRAP} bootstraps); where a class is too small for "
+        f"{FOLDS}-fold CV (insightome raises `CLASS_TOO_SMALL`) folds is lowered to the "
+        f"smallest training class count, and classes with fewer than {MIN_CLASS_TOTAL} samples "
+        "in the whole dataset are dropped before splitting when a training half would hold "
+        "fewer than 2 of them (both stated in the notes). The refitted winner predicts the "
+        "hold-out half, scored with `sklearn.metrics.roc_auc_score` (binary: probability of "
+        "insightome's positive class; multiclass: macro one-vs-rest). "
         "**bias** = BBC-CV estimate - hold-out AUC (should be ~0); **plain-CV optimism** = "
         "the winner's plain CV AUC - hold-out AUC (the selection optimism BBC-CV removes). Each "
         "dataset x split runs in a fresh subprocess: time is that subprocess's wall clock "
@@ -540,6 +579,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit("--splits must be at least 1")
 
     start = time.perf_counter()
+    source_at_start = source_state()
     rows = []
     for ds in names:
         for split in range(args.splits):
@@ -569,6 +609,8 @@ def main(argv: list[str] | None = None) -> int:
         "datasets": names,
         "machine": machine_info(),
         "versions": versions(),
+        "source": source_state(),
+        "source_at_start": source_at_start,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(render_markdown(meta, rows, summary, tgt))

@@ -22,7 +22,7 @@ _LAZY = {
     "read": ("insightome.io", "read"),
     "run": ("insightome.api", "run"),
     "Run": ("insightome.runs", "Run"),
-    "predict": ("insightome.predict", "predict"),
+    "predict": ("insightome.scoring", "predict"),
     "StudySpec": ("insightome.study", "StudySpec"),
     "make_study": ("insightome.study", "make_study"),
     "UserError": ("insightome.errors", "UserError"),

@@ -21,11 +21,12 @@ import pandas as pd
 from insightome import __version__
 from insightome.evaluate.bbc import BBCResult, bbc_cv
 from insightome.evaluate.engine import cross_validated_predictions, n_units
-from insightome.evaluate.metrics import PRIMARY
+from insightome.evaluate.metrics import PRIMARY, decision_threshold
 from insightome.evaluate.permutation import PermutationResult, best_cv_score, permutation_test
 from insightome.evaluate.splitters import make_plan
 from insightome.models.candidates import Candidate, candidates
 from insightome.runs import RESULTS_SCHEMA, Run, json_ready, write_run
+from insightome.scoring import class_table
 from insightome.study import Study, make_study
 
 VERSIONED_PACKAGES = (
@@ -312,6 +313,7 @@ def _results(
             "chance_level": PRIMARY[spec.task].chance,
         },
         "secondary": {k: v.to_dict() for k, v in bbc.secondary.items()},
+        "decision_threshold": (decision_threshold(study.y) if spec.task == "binary" else None),
         "configurations": [
             {
                 **c.to_dict(),
@@ -360,13 +362,9 @@ def _oof_table(study: Study, oof_winner: np.ndarray) -> pd.DataFrame:
         return pd.DataFrame({"time": t, "event": e, "risk": mean[:, 0]}, index=idx)
     if task == "regression":
         return pd.DataFrame({"y": study.y, "pred": mean[:, 0]}, index=idx)
-    classes = study.classes
-    out = pd.DataFrame({"y": [classes[i] for i in study.y]}, index=idx)
-    probs = np.column_stack([1 - mean[:, 0], mean[:, 0]]) if task == "binary" else mean
-    for j, c in enumerate(classes):
-        out[f"prob_{c}"] = probs[:, j]
-    out["predicted_class"] = [classes[i] for i in probs.argmax(axis=1)]
-    return out
+    observed = pd.DataFrame({"y": [study.classes[i] for i in study.y]}, index=idx)
+    table = class_table(mean, study.classes, decision_threshold(study.y), idx)
+    return pd.concat([observed, table], axis=1)
 
 
 def _model_card(study: Study, winner: Candidate) -> dict[str, Any]:
@@ -376,6 +374,7 @@ def _model_card(study: Study, winner: Candidate) -> dict[str, Any]:
         "task": study.spec.task,
         "outcome": study.outcome_summary(),
         "classes": study.classes,
+        "decision_threshold": decision_threshold(study.y) if study.spec.task == "binary" else None,
         "winner": winner.to_dict(),
         "features": list(map(str, f.columns)),
         "dtypes": {

@@ -4,6 +4,12 @@ colon.mat (62 samples x 2,000 genes) with shuffled labels has no signal. If any 
 learns from data (scaling, imputation, univariate selection, tuning) leaked across folds,
 the estimate would rise well above 0.5 — as the second test shows by selecting features
 on all samples before CV, which lifts the AUC out of the band on the same shuffled data.
+
+The permutations are *balanced against the true labels*: exactly the expected number of
+positive samples keep a positive label. A plain permutation of colon's labels keeps, by chance, a
+realized correlation with the strong tumour-versus-normal axis of the data, and that correlation
+is genuinely learnable within the realization (measured: over 10 plain permutations the
+average candidate scored AUC 0.536 and BBC-CV 0.564; over 10 balanced ones 0.52 and 0.53).
 """
 
 from __future__ import annotations
@@ -23,7 +29,17 @@ from insightome.evaluate.metrics import auc, plain
 from insightome.models import candidates
 from tests.conftest import shared_data
 
-SEEDS = range(6)
+SEEDS = range(8)
+
+
+def balanced_permutation(y: np.ndarray, seed: int) -> np.ndarray:
+    """A permutation of ``y`` whose overlap with ``y`` is exactly the chance expectation."""
+    rng = np.random.default_rng(seed)
+    expected = round(y.sum() ** 2 / len(y))
+    while True:
+        y_perm = rng.permutation(y)
+        if int((y_perm & y).sum()) == expected:
+            return y_perm
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +53,7 @@ def test_bbc_estimate_is_at_chance_on_permuted_labels(colon):
     X, y = colon
     estimates = []
     for seed in SEEDS:
-        y_perm = np.random.default_rng(seed).permutation(y)
+        y_perm = balanced_permutation(y, seed)
         cands = candidates("binary", X.shape[1], preset="fast")
         plan = make_plan(y_perm, "binary", folds=5, repeats=1, seed=seed)
         cv = cross_validated_predictions(X, y_perm, cands, plan, n_classes=2, seed=seed, n_jobs=1)
@@ -53,7 +69,7 @@ def test_selection_before_cv_would_fail_the_canary(colon):
     X, y = colon
     leaky = []
     for seed in SEEDS[:3]:
-        y_perm = np.random.default_rng(seed).permutation(y)
+        y_perm = balanced_permutation(y, seed)
         top = SelectKBest(f_classif, k=20).fit(X, y_perm).get_support()
         p = cross_val_predict(
             make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000)),

@@ -100,7 +100,7 @@ def test_csv_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "latin.csv"
     path.write_bytes("id,name\nx,Jos\xe9\n".encode("latin-1"))
     assert _error(path) == errors.FILE_CORRUPT.format(
-        path=str(path), kind="CSV", reason="not UTF-8 text at byte 13; save it as UTF-8"
+        path=str(path), kind="CSV", reason="not UTF-8 text; save it as UTF-8"
     )
 
 

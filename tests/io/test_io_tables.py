@@ -283,3 +283,28 @@ def test_typo_row_numbers_in_xlsx_and_parquet(tmp_path: Path) -> None:
     frame.to_parquet(parquet, index=False)
     with pytest.raises(UserError, match=r"column 'v' row 7 \(sample 'P6'\) holds '6,5'"):
         read(parquet)
+
+
+def test_blank_lines_keep_row_numbers_exact(tmp_path: Path) -> None:
+    from insightome.errors import UserError
+
+    rows = "".join(f"P{i},{i}\n" for i in range(1, 9))
+    text = "\n\npid,v\n" + rows.replace("P5,5\n", "\nP5,5o\n") + "\n\n"
+    path = _write(tmp_path / "blank.csv", text)
+    with pytest.raises(UserError, match=r"row 9 \(sample 'P5'\) holds '5o'"):
+        read(path)
+    adata = read(_write(tmp_path / "ok.csv", text.replace("5o", "5")))
+    assert adata.n_obs == 8
+    assert adata.uns["notes"][0].endswith("1 row with no data; ignored")
+
+
+def test_unnamed_row_names_column_is_not_a_feature(tmp_path):
+    """R's write.csv puts unnamed row numbers first; with a real ID column they are dropped."""
+    from insightome.io import read
+
+    path = tmp_path / "r_export.csv"
+    path.write_text('"","pid","age","label"\n"1",101,50,"a"\n"2",102,61,"b"\n"3",103,47,"a"\n')
+    adata = read(path, id_column="pid", keep_in_obs=["label"])
+    assert list(adata.var_names) == ["age"]
+    assert list(adata.obs_names) == ["101", "102", "103"]
+    assert any("row names" in n for n in adata.uns["notes"])

@@ -163,7 +163,7 @@ def predict_command(
     id_column: Annotated[str | None, typer.Option(help="Sample-ID column.")] = None,
 ) -> None:
     """Apply a saved model to new samples."""
-    from insightome.predict import predict
+    from insightome.scoring import predict
 
     table = predict(run_dir, data, id_column=id_column)
     if output is None:

@@ -90,7 +90,7 @@ def bbc_cv(
         raise RuntimeError("no candidate configuration could be fitted on every fold")
     per_repeat = cv_scores(oof, y, metric)  # NaN only for unusable candidates
     cv_mean = per_repeat.mean(axis=0)
-    cv_sd = per_repeat.std(axis=0, ddof=1) if R > 1 else np.zeros(C)
+    cv_sd = per_repeat.std(axis=0, ddof=1) if R > 1 else np.full(C, np.nan)
     oriented = cv_mean if metric.higher_is_better else -cv_mean
     winner = int(np.nanargmax(np.where(usable, oriented, -np.inf)))
 

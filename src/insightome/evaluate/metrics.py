@@ -46,10 +46,24 @@ def auc_macro_ovr(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
     return np.nanmean(np.vstack(per_class), axis=0) if per_class else np.full(len(W), np.nan)
 
 
+def decision_threshold(y: np.ndarray) -> float:
+    """Binary decision threshold: the prevalence of the positive class.
+
+    Calling a sample positive when its predicted risk exceeds the base rate balances
+    sensitivity and specificity for calibrated probabilities, whatever the imbalance.
+    """
+    return float(np.mean(np.asarray(y) == 1))
+
+
+def predicted_classes(pred: np.ndarray, threshold: float) -> np.ndarray:
+    """Class codes from an (n × k) prediction matrix (binary: probability ≥ threshold)."""
+    return (pred[:, 0] >= threshold).astype(int) if pred.shape[1] == 1 else pred.argmax(axis=1)
+
+
 def balanced_accuracy(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """Mean recall over classes (threshold 0.5 for binary, arg-max for multiclass)."""
+    """Mean recall over classes (binary: threshold at the prevalence; multiclass: arg-max)."""
     y = np.asarray(y, dtype=int)
-    hat = (pred[:, 0] >= 0.5).astype(int) if pred.shape[1] == 1 else pred.argmax(axis=1)
+    hat = predicted_classes(pred, decision_threshold(y))
     recalls = []
     for c in np.unique(y):
         in_c = y == c

@@ -142,9 +142,11 @@ def _open_text(path: str, compression: str | None) -> IO[str]:
     return open(path, encoding="utf-8-sig", newline="")
 
 
-def _head(path: str, fmt: str, compression: str | None, n: int = 2) -> list[str]:
-    """The first ``n`` non-blank lines (at least one, else FILE_EMPTY)."""
+def _head(path: str, fmt: str, compression: str | None, n: int = 2) -> tuple[list[str], int]:
+    """The first ``n`` non-blank lines (at least one, else FILE_EMPTY) and the number of
+    blank lines above the first one."""
     lines: list[str] = []
+    leading = 0
     try:
         with _open_text(path, compression) as handle:
             for line in handle:
@@ -152,18 +154,20 @@ def _head(path: str, fmt: str, compression: str | None, n: int = 2) -> list[str]
                     lines.append(line)
                     if len(lines) == n:
                         break
+                elif not lines:
+                    leading += 1
     except (UnicodeDecodeError, EOFError, gzip.BadGzipFile) as exc:
         raise corrupt(path, fmt, _decode_reason(exc)) from exc
     except OSError as exc:
         raise corrupt(path, fmt, exc) from exc
     if not lines:
         raise UserError(errors.FILE_EMPTY, path=path)
-    return lines
+    return lines, leading
 
 
 def _decode_reason(exc: BaseException) -> str:
     if isinstance(exc, UnicodeDecodeError):
-        return f"not UTF-8 text at byte {exc.start}; save it as UTF-8"
+        return "not UTF-8 text; save it as UTF-8"
     return reason_of(exc)
 
 
@@ -186,7 +190,7 @@ def read_delimited(
     path: str, fmt: str, compression: str | None, *, id_column: str | None = None
 ) -> RawTable:
     """Read CSV / TSV (optionally gzip-compressed) with the pandas C parser."""
-    lines = _head(path, fmt, compression)
+    lines, leading = _head(path, fmt, compression)
     line = lines[0]
     sep, note = _choose_sep(lines, fmt)
     if sep == r"\s+":
@@ -208,6 +212,8 @@ def read_delimited(
                 path,
                 sep=sep,
                 header=0,
+                skiprows=leading,
+                skip_blank_lines=False,  # blank lines stay rows: row numbers match the file
                 compression=compression,
                 na_values=NA_TOKENS,
                 encoding="utf-8-sig",
@@ -237,7 +243,7 @@ def read_delimited(
     options: dict[str, Any] = {"sep": sep}
     if compression:
         options["compression"] = compression
-    table = RawTable(frame, fmt, options, first_is_index=first_is_index)
+    table = RawTable(frame, fmt, options, first_is_index=first_is_index, row_offset=leading + 2)
     if note:
         table.notes.append(f"{path}: {note}")
     return table
@@ -334,10 +340,14 @@ def read_table(
         raise UserError(errors.FILE_EMPTY, path=path)
     empty_rows = frame.isna().all(axis=1)
     if empty_rows.any():
-        n = int(empty_rows.sum())
-        if n == frame.shape[0]:
+        flags = empty_rows.to_numpy()
+        if flags.all():
             raise UserError(errors.FILE_EMPTY, path=path)
-        table.notes.append(f"{path}: {n} row{'s' if n > 1 else ''} with no data; ignored")
+        inner = int(flags[: np.flatnonzero(~flags)[-1]].sum())  # trailing blanks are silent
+        if inner:
+            table.notes.append(
+                f"{path}: {inner} row{'s' if inner > 1 else ''} with no data; ignored"
+            )
         # Keep the original positions so that reported row numbers match the file.
         table.positions = np.flatnonzero(~empty_rows.to_numpy())
         frame = frame.iloc[table.positions].reset_index(drop=True)

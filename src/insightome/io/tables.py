@@ -167,6 +167,13 @@ def split_samples_by_features(
     columns = list(frame.columns)
     id_pos, notes = _choose_ids(table, path, id_column, keep)
     blank = [i for i, c in enumerate(columns) if c == "" and i != id_pos]
+    # An unnamed, unique first column next to a chosen ID column holds row names (as R's
+    # write.csv writes them): it is not a measurement, and as a feature it could leak the
+    # row order. It is left out, with a note.
+    row_names = bool(blank) and blank[0] == 0 and frame.iloc[:, 0].is_unique
+    if row_names:
+        blank = blank[1:]
+        notes.append("ignored the unnamed first column (row names, not a measurement)")
     if blank:
         for i in blank:
             columns[i] = f"column_{i + 1}"
@@ -194,7 +201,7 @@ def split_samples_by_features(
     moved = [k for k in dict.fromkeys(keep) if k in columns]
     obs = frame[moved].set_axis(index, axis=0) if moved else pd.DataFrame(index=index)
     moved_set = set(moved)
-    skip = {id_pos}
+    skip = {id_pos, 0} if row_names else {id_pos}
     if table.first_is_index and id_pos not in (None, 0):
         skip.add(0)  # a stored row index that is not the chosen ID: not data
         notes.append(f"ignored the stored row index '{columns[0] or '(unnamed)'}'")

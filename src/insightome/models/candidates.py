@@ -9,6 +9,11 @@ linear models (L1 / elastic-net / ridge), a linear SVM for p ≫ n, a random for
 gradient boosting (XGBoost, which also has a Cox objective). Each has a small grid; the
 grid is deliberately small because every extra configuration adds selection optimism,
 which BBC-CV then has to remove.
+
+Probabilistic models are fitted without class re-weighting so their probabilities stay
+calibrated to the data's prevalence (re-weighting inflates minority-class risks, which
+a clinician would read as real); the binary decision threshold is the prevalence instead
+(:func:`insightome.evaluate.metrics.decision_threshold`).
 """
 
 from __future__ import annotations
@@ -125,7 +130,6 @@ def _logistic(p: dict[str, Any], seed: int, binary: bool = True) -> BaseEstimato
         l1_ratio=l1,
         solver=solver,
         max_iter=2000,
-        class_weight="balanced",
         random_state=seed,
     )
 
@@ -140,7 +144,6 @@ def _forest_clf(p: dict[str, Any], seed: int) -> BaseEstimator:
         n_estimators=500,
         max_features="sqrt",
         min_samples_leaf=p.get("min_samples_leaf", 1),
-        class_weight="balanced_subsample",
         n_jobs=1,
         random_state=seed,
     )

@@ -1,4 +1,4 @@
-"""Apply a saved run's model to new samples."""
+"""Apply a saved run's model to new samples (`insightome predict`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pandas as pd
 from insightome import errors
 from insightome.errors import UserError
 from insightome.evaluate.engine import predict_matrix
+from insightome.evaluate.metrics import predicted_classes
 from insightome.runs import Run
 
 
@@ -77,7 +78,18 @@ def predict(
         return pd.DataFrame({"pred": pred[:, 0]}, index=index)
     if task == "survival":
         return pd.DataFrame({"risk": pred[:, 0]}, index=index)
-    probs = np.column_stack([1 - pred[:, 0], pred[:, 0]]) if task == "binary" else pred
+    return class_table(pred, classes, run.model_card.get("decision_threshold") or 0.5, index)
+
+
+def class_table(
+    pred: np.ndarray, classes: list[str], threshold: float, index: pd.Index
+) -> pd.DataFrame:
+    """``prob_<class>`` columns and ``predicted_class`` from an (n × k) prediction matrix.
+
+    Binary: ``pred[:, 0]`` is the positive-class probability and the class is positive
+    when it reaches ``threshold`` (the training prevalence); multiclass: arg-max.
+    """
+    probs = np.column_stack([1 - pred[:, 0], pred[:, 0]]) if pred.shape[1] == 1 else pred
     out = pd.DataFrame({f"prob_{c}": probs[:, j] for j, c in enumerate(classes)}, index=index)
-    out["predicted_class"] = [classes[i] for i in probs.argmax(axis=1)]
+    out["predicted_class"] = [classes[i] for i in predicted_classes(pred, threshold)]
     return out
