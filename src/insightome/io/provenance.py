@@ -35,11 +35,13 @@ def file_record(
     """One entry of ``uns['provenance']['files']``.
 
     ``n_rows`` / ``n_cols`` are the shape of the table as stored in the file (before any
-    transposition or column moves); ``path`` is absolute.
+    transposition or column moves); ``path`` is absolute, ``display_path`` is the path as
+    the user gave it (what error messages name).
     """
     return {
         "role": role,
         "path": os.path.abspath(os.fspath(path)),
+        "display_path": os.fspath(path),
         "sha256": file_sha256(path),
         "format": fmt,
         "n_rows": int(n_rows),
