@@ -173,16 +173,19 @@ def run(
     predictions = _oof_table(study, cv.oof[:, bbc.winner])
     card = _model_card(study, winner)
     result = Run(json_ready(results), predictions, model, card, log.lines)
+    html = None
     if out_dir is not None:
         from insightome.report import render_html
 
+        # the report shows the timings up to here; results.json also gets its own time
+        result.results["timings"] = json_ready({**timings, "total": time.perf_counter() - t_start})
         with _stage(timings, "report"):
-            timings["total"] = time.perf_counter() - t_start
-            result.results["timings"] = json_ready(timings)
             html = render_html(result.results, predictions)
-        write_run(result, out_dir, html)
     timings["total"] = time.perf_counter() - t_start
     result.results["timings"] = json_ready(timings)
+    log("timings (s): " + ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))
+    if html is not None:
+        write_run(result, out_dir, html)
     return result
 
 

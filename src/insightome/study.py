@@ -251,6 +251,11 @@ def make_study(
         detected = task == "auto"
         spec_task = _detect_task(yser) if detected else task  # type: ignore[assignment]
         y, classes = _outcome(yser, spec_task, positive_class, path, target)  # type: ignore[arg-type]
+        if detected:
+            notes.append(
+                f"task detected as {spec_task} from '{target}' ({yser.nunique()} distinct "
+                "values); override with --task"
+            )
 
     spec = StudySpec(
         task=spec_task,
@@ -368,42 +373,23 @@ def _outcome(
 def _survival_outcome(
     obs: pd.DataFrame, time: str, event: str, path: str
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Signed time for the samples with both time and event; one error per bad row."""
+
+    def refuse(template: str, column: str, bad: np.ndarray, values: pd.Series) -> None:
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            row = _row_label(obs.index, i)
+            raise UserError(template, path=path, column=column, row=row, value=values.iloc[i])
+
     t = pd.to_numeric(obs[time], errors="coerce")
     e_raw = obs[event]
-    bad_t = np.flatnonzero(obs[time].notna().to_numpy() & t.isna().to_numpy())
-    if len(bad_t):
-        i = int(bad_t[0])
-        raise UserError(
-            errors.TIME_NOT_POSITIVE,
-            path=path,
-            column=time,
-            row=_row_label(obs.index, i),
-            value=repr(obs[time].iloc[i]),
-        )
     e = pd.to_numeric(e_raw.replace({True: 1, False: 0}), errors="coerce")
-    bad_e = np.flatnonzero(e_raw.notna().to_numpy() & ~e.isin([0, 1]).to_numpy())
-    if len(bad_e):
-        i = int(bad_e[0])
-        raise UserError(
-            errors.EVENT_NOT_BINARY,
-            path=path,
-            column=event,
-            row=_row_label(obs.index, i),
-            value=e_raw.iloc[i],
-        )
+    refuse(errors.TIME_NOT_POSITIVE, time, (obs[time].notna() & t.isna()).to_numpy(), obs[time])
+    refuse(errors.EVENT_NOT_BINARY, event, (e_raw.notna() & ~e.isin([0, 1])).to_numpy(), e_raw)
     keep = (t.notna() & e.notna()).to_numpy()
     if not keep.any():
         raise UserError(errors.TARGET_ALL_MISSING, path=path, column=time)
-    nonpos = np.flatnonzero(keep & (t.to_numpy() <= 0))
-    if len(nonpos):
-        i = int(nonpos[0])
-        raise UserError(
-            errors.TIME_NOT_POSITIVE,
-            path=path,
-            column=time,
-            row=_row_label(obs.index, i),
-            value=t.iloc[i],
-        )
+    refuse(errors.TIME_NOT_POSITIVE, time, keep & (t.to_numpy() <= 0), t)
     if e[keep].sum() == 0:
         raise UserError(errors.NO_EVENTS, path=path, column=event)
     signed = np.where(e[keep].to_numpy() == 1, 1.0, -1.0) * t[keep].to_numpy(float)

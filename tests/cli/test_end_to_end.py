@@ -208,3 +208,25 @@ def test_permutation_p_value_and_demo_dataset(cli, tmp_path, actg175_path):
     assert max(perm["null"]) < perm["observed"]  # ACTG 175 baseline variables carry real signal
     assert res["estimate"]["permutation_p"] == pytest.approx(0.25)
     assert all(0.4 < v < 0.6 for v in perm["null"])
+
+
+def test_groups_keep_repeated_samples_of_a_patient_together(cli, tmp_path, actg175_path):
+    """Two near-identical samples per patient: without --groups the copies leak across folds."""
+    df = pd.read_csv(actg175_path).drop(columns=["Unnamed: 0"], errors="ignore").iloc[:400]
+    df = df.drop(columns=["days", "cd420", "cd496", "r", "cd820", "offtrt", "treat"])
+    rng = np.random.default_rng(0)
+    copy = df.copy()
+    copy["wtkg"] = copy["wtkg"] + rng.normal(0, 0.01, len(copy))
+    both = pd.concat([df, copy], ignore_index=True)
+    both.insert(0, "sample", [f"s{i}" for i in range(len(both))])
+    path = tmp_path / "repeated.csv"
+    both.to_csv(path, index=False)
+    common = ("--target", "cens", "--exclude", "pidnum", "--id-column", "sample", *FAST)
+    grouped = cli("run", path, "--groups", "pidnum", *common, "--out", tmp_path / "g")
+    naive = cli("run", path, *common, "--out", tmp_path / "n")
+    assert grouped.code == 0 and naive.code == 0, grouped.err + naive.err
+    _, res_g = single_run(tmp_path / "g")
+    _, res_n = single_run(tmp_path / "n")
+    assert res_g["resampling"]["grouped"] and not res_n["resampling"]["grouped"]
+    assert res_g["estimate"]["value"] < 0.8  # ACTG 175 from baseline: AUC about 0.7
+    assert res_n["estimate"]["value"] > res_g["estimate"]["value"] + 0.1  # memorized copies
