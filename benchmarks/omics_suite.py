@@ -382,29 +382,46 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def targets(summary: list[dict[str, Any]], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The target check. |bias| is read three ways, because with 2 splits per dataset it matters.
+
+    Primary (the brief's wording, "over the six sets"): median over datasets of |mean bias
+    over the splits|. Stricter readings, also reported with PASS/FAIL: median over datasets
+    of the mean |bias| per split, and median |bias| over all individual splits (the latter two
+    include the hold-out half's own sampling noise, SE ~0.02-0.08 for 25-51 samples).
+    """
     done = [s for s in summary if s.get("n_splits")]
     ok = [r for r in rows if "error" not in r]
-    med_abs_bias = statistics.median([s["abs_bias"] for s in done]) if done else math.nan
-    med_auc = statistics.median([s["holdout_auc"] for s in done]) if done else math.nan
+
+    def med(values: list[float]) -> float:
+        return float(statistics.median(values)) if values else math.nan
+
+    abs_mean_bias = med([abs(s["bias"]) for s in done])
+    mean_abs_bias = med([s["abs_bias"] for s in done])
+    split_abs_bias = med([abs(r["bias"]) for r in ok])
+    med_auc = med([s["holdout_auc"] for s in done])
     worst = max((s["max_wall_seconds"] for s in done), default=math.nan)
     return {
-        "median_abs_bias": med_abs_bias,
-        "median_abs_bias_pass": bool(med_abs_bias <= TARGET_BIAS),
+        "median_abs_bias": abs_mean_bias,
+        "median_abs_bias_pass": bool(abs_mean_bias <= TARGET_BIAS),
+        "median_mean_abs_bias": mean_abs_bias,
+        "median_mean_abs_bias_pass": bool(mean_abs_bias <= TARGET_BIAS),
+        "median_abs_bias_over_splits": split_abs_bias,
+        "median_abs_bias_over_splits_pass": bool(split_abs_bias <= TARGET_BIAS),
         "median_holdout_auc": med_auc,
         "median_holdout_auc_pass": bool(med_auc >= TARGET_AUC),
+        "median_holdout_auc_over_splits": med([r["holdout_auc"] for r in ok]),
         "max_seconds_per_dataset": worst,
         "time_pass": bool(worst <= TARGET_SECONDS),
-        "median_bias_over_splits": statistics.median([r["bias"] for r in ok]) if ok else math.nan,
-        "median_abs_bias_over_splits": (
-            statistics.median([abs(r["bias"]) for r in ok]) if ok else math.nan
+        "max_seconds_per_dataset_all_splits": max(
+            (s["wall_seconds"] * s["n_splits"] for s in done), default=math.nan
         ),
-        "median_plain_cv_optimism": (
-            statistics.median([s["plain_cv_optimism"] for s in done]) if done else math.nan
-        ),
-        "median_bbc_bias": statistics.median([s["bias"] for s in done]) if done else math.nan,
-        "median_plain_cv_optimism_over_splits": (
-            statistics.median([r["plain_cv_optimism"] for r in ok]) if ok else math.nan
-        ),
+        "median_bbc_bias": med([s["bias"] for s in done]),
+        "median_plain_cv_optimism": med([s["plain_cv_optimism"] for s in done]),
+        "median_bias_over_splits": med([r["bias"] for r in ok]),
+        "median_plain_cv_optimism_over_splits": med([r["plain_cv_optimism"] for r in ok]),
+        "median_bbc_correction": med([r["plain_cv"] - r["bbc_estimate"] for r in ok]),
+        "n_negative_bias": sum(r["bias"] < 0 for r in ok),
+        "n_negative_optimism": sum(r["plain_cv_optimism"] < 0 for r in ok),
         "ci_coverage_over_splits": _mean([float(r["ci_covers_holdout"]) for r in ok]),
         "n_datasets": len(done),
         "n_splits_ok": len(ok),
@@ -526,19 +543,29 @@ def render_markdown(meta: dict[str, Any], rows: list[dict[str, Any]],
         f"Over {t['n_datasets']} dataset(s) ({t['n_splits_ok']} splits ok, "
         f"{t['n_splits_failed']} failed); medians are over the per-dataset means above.",
         "",
-        f"- median |bias| = {_f(t['median_abs_bias'])} (target <= {TARGET_BIAS}): "
-        f"**{_pf(t['median_abs_bias_pass'])}**",
+        f"- median |bias| = {_f(t['median_abs_bias'])} (target <= {TARGET_BIAS}; |mean bias| "
+        f"per dataset, median over datasets): **{_pf(t['median_abs_bias_pass'])}**",
+        f"  - stricter: median of the per-dataset mean |bias| = "
+        f"{_f(t['median_mean_abs_bias'])}: **{_pf(t['median_mean_abs_bias_pass'])}**; median "
+        f"|bias| over all {t['n_splits_ok']} splits = {_f(t['median_abs_bias_over_splits'])}: "
+        f"**{_pf(t['median_abs_bias_over_splits_pass'])}** (both include the hold-out half's "
+        "own sampling noise)",
         f"- median hold-out AUC = {_f(t['median_holdout_auc'])} (target >= {TARGET_AUC}): "
-        f"**{_pf(t['median_holdout_auc_pass'])}**",
+        f"**{_pf(t['median_holdout_auc_pass'])}** (over all splits: "
+        f"{_f(t['median_holdout_auc_over_splits'])})",
         f"- slowest dataset = {t['max_seconds_per_dataset']:.0f} s per run on "
         f"{meta['n_jobs']} cores (target <= {TARGET_SECONDS:.0f} s each): "
-        f"**{_pf(t['time_pass'])}**",
+        f"**{_pf(t['time_pass'])}** (both splits of the slowest dataset together: "
+        f"{t['max_seconds_per_dataset_all_splits']:.0f} s)",
         "",
         f"- median BBC-CV bias = {_f(t['median_bbc_bias'], signed=True)} vs median plain-CV "
         f"optimism = {_f(t['median_plain_cv_optimism'], signed=True)} (per-dataset means; "
         f"over all splits: bias {_f(t['median_bias_over_splits'], signed=True)}, optimism "
         f"{_f(t['median_plain_cv_optimism_over_splits'], signed=True)}). The optimism is what "
-        "BBC-CV removes.",
+        "BBC-CV removes; the median correction it applied (plain CV - BBC-CV) was "
+        f"{_f(t['median_bbc_correction'])}.",
+        f"- bias < 0 (conservative estimate) in {t['n_negative_bias']} of {t['n_splits_ok']} "
+        f"splits; plain-CV optimism < 0 in {t['n_negative_optimism']} of {t['n_splits_ok']}.",
         f"- 95% CI covered the hold-out AUC in {t['ci_coverage_over_splits']:.0%} of splits "
         "(the CI is for the estimate's sampling error, and the hold-out AUC of ~30-50 samples "
         "is itself noisy, so this is only indicative).",

@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.feature_selection import SelectKBest, f_classif, f_regression
@@ -34,8 +33,9 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import ElasticNet, LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from sklearn.svm import LinearSVC, LinearSVR
+from sklearn.svm import LinearSVR
 
+from insightome.models.calibrated_svm import CalibratedLinearSVC
 from insightome.models.survival import CoxElasticNet, XGBCox, cox_score_test
 
 
@@ -135,8 +135,7 @@ def _logistic(p: dict[str, Any], seed: int, binary: bool = True) -> BaseEstimato
 
 
 def _linear_svm(p: dict[str, Any], seed: int) -> BaseEstimator:
-    svm = LinearSVC(C=p["C"], class_weight="balanced", max_iter=5000, random_state=seed)
-    return CalibratedClassifierCV(svm, cv=3, method="sigmoid")
+    return CalibratedLinearSVC(C=p["C"], random_state=seed)
 
 
 def _forest_clf(p: dict[str, Any], seed: int) -> BaseEstimator:
@@ -242,7 +241,7 @@ def candidates(task: str, n_numeric: int, preset: str = "default") -> list[Candi
     wide = n_numeric > 200
     if task in ("binary", "multiclass"):
         grid = [
-            Candidate("l1_logistic", {"C": 0.1, "l1_ratio": 1.0}),
+            Candidate("l1_logistic", {"C": 0.3, "l1_ratio": 1.0}),
             Candidate("l1_logistic", {"C": 1.0, "l1_ratio": 1.0}),
             Candidate(
                 "elastic_net_logistic", {"C": 0.1, "l1_ratio": 0.5}, k(200) if wide else None

@@ -1,0 +1,58 @@
+"""Candidate pipelines fit on awkward but legal data and keep preprocessing inside."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_wine
+from sklearn.utils.estimator_checks import check_estimator
+
+from insightome.models import candidates
+from insightome.models.calibrated_svm import CalibratedLinearSVC
+from insightome.models.survival import CoxElasticNet, XGBCox
+
+
+@pytest.mark.parametrize("n_small", [1, 2, 5])
+def test_calibrated_svm_fits_classes_of_any_size(n_small):
+    X, y = load_wine(return_X_y=True)
+    keep = np.r_[np.flatnonzero(y != 2), np.flatnonzero(y == 2)[:n_small]]
+    model = CalibratedLinearSVC(C=0.1).fit(X[keep] / X.std(0), y[keep])
+    proba = model.predict_proba(X / X.std(0))
+    assert proba.shape == (len(y), 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert (model.predict(X[y != 2] / X.std(0)) == y[y != 2]).mean() > 0.8
+
+
+def test_every_candidate_fits_mixed_numeric_categorical_and_missing_values():
+    rng = np.random.default_rng(0)
+    n = 120
+    df = pd.DataFrame(rng.normal(size=(n, 6)), columns=[f"g{i}" for i in range(6)])
+    df.loc[rng.choice(n, 15, replace=False), "g1"] = np.nan
+    df["stage"] = pd.Categorical(rng.choice(["I", "II", "III", None], n))
+    y = (df["g0"] + (df["stage"] == "III") + rng.normal(0, 0.5, n) > 0.5).astype(int).to_numpy()
+    for cand in candidates("binary", 6):
+        model = cand.build(df, seed=0).fit(df.iloc[:90], y[:90])
+        proba = model.predict_proba(df.iloc[90:])
+        assert proba.shape == (30, 2) and np.isfinite(proba).all(), cand.name
+        assert model.named_steps["preprocess"].n_features_in_ == 7
+
+
+def test_unknown_category_at_prediction_time_is_ignored():
+    df = pd.DataFrame({"x": np.arange(40.0), "site": pd.Categorical(["a", "b"] * 20)})
+    y = np.r_[np.zeros(20), np.ones(20)].astype(int)
+    model = candidates("binary", 1, preset="fast")[0].build(df).fit(df, y)
+    new = pd.DataFrame({"x": [1.0, 39.0], "site": pd.Categorical(["c", "a"])})
+    assert model.predict_proba(new).shape == (2, 2)
+
+
+@pytest.mark.parametrize("estimator", [CoxElasticNet(), XGBCox(n_estimators=20)])
+def test_survival_estimators_follow_sklearn_conventions(estimator):
+    from sklearn.base import clone
+
+    params = estimator.get_params()
+    assert clone(estimator).get_params() == params
+
+
+def test_calibrated_svm_passes_sklearn_estimator_checks():
+    check_estimator(CalibratedLinearSVC(), expected_failed_checks={})
