@@ -69,3 +69,25 @@ def test_spec_is_frozen_and_round_trips(adata):
     with pytest.raises(AttributeError):
         spec.task = "regression"  # type: ignore[misc]
     assert insightome.StudySpec.from_dict(spec.to_dict()) == spec
+
+
+def test_in_memory_anndata_gets_a_data_hash(adata):
+    a = insightome.run(adata, target="diagnosis", out_dir=None, **FAST)
+    files = a.results["data"]["files"]
+    assert files[0]["format"] == "anndata" and len(files[0]["sha256"]) == 64
+    changed = adata.copy()
+    changed.X[0, 0] += 1.0
+    b = insightome.run(changed, target="diagnosis", out_dir=None, **FAST)
+    assert b.results["data"]["files"][0]["sha256"] != files[0]["sha256"]
+    assert "provenance" not in adata.uns  # the caller's object is not modified
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "fragment"),
+    [("preset", "huge", "--preset"), ("folds", 1, "--folds"), ("n_bootstrap", 10, "--bootstrap")],
+)
+def test_invalid_options_are_user_errors(adata, tmp_path, option, value, fragment):
+    kwargs = {**FAST, option: value}
+    with pytest.raises(insightome.UserError, match=fragment):
+        insightome.run(adata, target="diagnosis", out_dir=tmp_path, **kwargs)
+    assert list(tmp_path.iterdir()) == []

@@ -5,6 +5,7 @@ The CLI's ``insightome run`` is a thin layer over :func:`run`; both take the sam
 
 from __future__ import annotations
 
+import hashlib
 import platform
 import time
 from collections.abc import Sequence
@@ -18,13 +19,14 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-from insightome import __version__
+from insightome import __version__, errors
+from insightome.errors import UserError
 from insightome.evaluate.bbc import BBCResult, bbc_cv
 from insightome.evaluate.engine import cross_validated_predictions, n_units
 from insightome.evaluate.metrics import PRIMARY, decision_threshold
 from insightome.evaluate.permutation import PermutationResult, best_cv_score, permutation_test
 from insightome.evaluate.splitters import make_plan
-from insightome.models.candidates import Candidate, candidates
+from insightome.models.candidates import PRESETS, Candidate, candidates
 from insightome.runs import RESULTS_SCHEMA, Run, json_ready, write_run
 from insightome.scoring import class_table
 from insightome.study import Study, make_study
@@ -76,13 +78,16 @@ def run(
     whole selection on shuffled outcomes for an empirical p-value; the winner is refitted
     on all samples. Invalid input raises :class:`insightome.errors.UserError`.
     """
-    _check_options(folds, repeats, n_bootstrap, permutations, n_jobs)
+    _check_options(folds, repeats, n_bootstrap, permutations, n_jobs, preset)
     log = _Log()
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
     with _stage(timings, "load"):
         if isinstance(data, ad.AnnData):
             adata = data
+            if not adata.uns.get("provenance"):
+                adata = adata.copy()
+                adata.uns["provenance"] = {"files": [in_memory_provenance(adata)]}
         else:
             from insightome.io import read
 
@@ -132,7 +137,12 @@ def run(
             progress=advance,
         )
     for c, err in cv.errors.items():
-        log(f"warning: {cands[c].name} failed on {cv.failed_folds[c]} fold(s): {err}")
+        message = (
+            f"{cands[c].name} failed on {cv.failed_folds[c]} fold(s) and was excluded from "
+            f"selection ({err})"
+        )
+        study.warnings.append(message)
+        log("warning: " + message)
     with _stage(timings, "estimation"):
         bbc = bbc_cv(
             cv.oof,
@@ -190,37 +200,20 @@ def run(
 
 
 def _check_options(
-    folds: int, repeats: int, n_bootstrap: int, permutations: int, n_jobs: int
+    folds: int, repeats: int, n_bootstrap: int, permutations: int, n_jobs: int, preset: str
 ) -> None:
-    from insightome import errors
-    from insightome.errors import UserError
-
-    if folds < 2:
-        raise UserError(
-            errors.OPTION_INVALID, option="--folds", reason=f"needs at least 2 folds, got {folds}"
-        )
-    if repeats < 1:
-        raise UserError(
-            errors.OPTION_INVALID, option="--repeats", reason=f"needs at least 1, got {repeats}"
-        )
-    if n_bootstrap < 100:
-        raise UserError(
-            errors.OPTION_INVALID,
-            option="--bootstrap",
-            reason=f"use at least 100 bootstraps for a CI, got {n_bootstrap}",
-        )
-    if permutations < 0:
-        raise UserError(
-            errors.OPTION_INVALID,
-            option="--permutations",
-            reason=f"cannot be negative, got {permutations}",
-        )
-    if n_jobs == 0:
-        raise UserError(
-            errors.OPTION_INVALID,
-            option="--n-jobs",
-            reason="0 is not a number of workers (use 1, 2, … or -1 for all cores)",
-        )
+    """One clear line for an option out of range (before anything is read or written)."""
+    problems = [
+        ("--folds", folds < 2, f"needs at least 2 folds, got {folds}"),
+        ("--repeats", repeats < 1, f"needs at least 1, got {repeats}"),
+        ("--bootstrap", n_bootstrap < 100, f"use at least 100 for a CI, got {n_bootstrap}"),
+        ("--permutations", permutations < 0, f"cannot be negative, got {permutations}"),
+        ("--n-jobs", n_jobs == 0, "0 is not a number of workers (use 1, 2, … or -1 for all)"),
+        ("--preset", preset not in PRESETS, f"choose {' or '.join(PRESETS)}, not '{preset}'"),
+    ]
+    for option, bad, reason in problems:
+        if bad:
+            raise UserError(errors.OPTION_INVALID, option=option, reason=reason)
 
 
 class _Log:
@@ -261,6 +254,25 @@ def _progress(enabled: bool):  # type: ignore[no-untyped-def]
             return lambda k: prog.advance(task_id, k)
 
         yield bar
+
+
+def in_memory_provenance(adata: ad.AnnData) -> dict[str, Any]:
+    """Provenance of an AnnData given in memory: a sha256 over X, names and annotations."""
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(np.asarray(adata.X, dtype=float)).tobytes())
+    for names in (adata.obs_names, adata.var_names):
+        h.update("\x1f".join(map(str, names)).encode())
+    h.update(adata.obs.to_csv().encode())
+    return {
+        "role": "data",
+        "path": "<AnnData in memory>",
+        "display_path": "AnnData",
+        "sha256": h.hexdigest(),
+        "format": "anndata",
+        "n_rows": adata.n_obs,
+        "n_cols": adata.n_vars,
+        "read_options": {},
+    }
 
 
 def _versions() -> dict[str, str]:
@@ -351,7 +363,8 @@ def _results(
 
 def _default_name(prov: dict[str, Any], spec: Any) -> str:
     files = prov.get("files", [])
-    stem = Path(files[0]["path"]).name.split(".")[0] if files else "study"
+    shown = files[0].get("display_path", files[0]["path"]) if files else "study"
+    stem = Path(shown).name.split(".")[0]
     return f"{stem}-{spec.target or spec.event}"
 
 
