@@ -136,6 +136,18 @@ def test_survival_end_to_end(cli, tmp_path):
     assert 0.55 < res["estimate"]["value"] < 0.75  # Rossi recidivism: C ≈ 0.64 for the Cox model
     oof = pd.read_csv(run_dir / "predictions.csv", index_col=0)
     assert list(oof.columns) == ["time", "event", "risk"]
+    new_path = tmp_path / "rossi_new.csv"
+    pd.read_csv(rossi).drop(columns=["week", "arrest"]).to_csv(new_path, index=False)
+    p = cli("predict", run_dir, new_path)
+    assert p.code == 0, p.err
+    from io import StringIO
+
+    from lifelines.utils import concordance_index
+
+    risk = pd.read_csv(StringIO(p.out), index_col=0)["risk"].to_numpy()
+    full = pd.read_csv(rossi)
+    # in-sample concordance of the refitted model: better than its out-of-fold estimate
+    assert concordance_index(full["week"], -risk, full["arrest"]) > res["estimate"]["value"] - 0.02
 
 
 def test_omics_mat_end_to_end_warns_on_few_events_per_feature(cli, tmp_path):
