@@ -53,7 +53,10 @@ def test_failure_while_writing_leaves_nothing(adata, tmp_path, monkeypatch):
     monkeypatch.setattr(runs_module.joblib, "dump", broken)
     with pytest.raises(OSError, match="disk full"):
         insightome.run(adata, target="diagnosis", out_dir=tmp_path, **FAST)
-    assert list(tmp_path.iterdir()) == []  # no run directory, no temporary directory
+    # no run directory and no temporary directory: only the checkpoint of finished fits
+    (left,) = tmp_path.iterdir()
+    assert left.name.endswith(".partial") and not (left / "results.json").exists()
+    assert len(list((left / "cache").glob("*.npz"))) == 6 * 3  # every fit is kept for --resume
 
 
 def test_tampered_model_is_refused(adata, tmp_path):

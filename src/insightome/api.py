@@ -20,6 +20,9 @@ import numpy as np
 import pandas as pd
 
 from insightome import __version__, errors
+from insightome.compute.backends import SlurmConfig, describe_backend, parallel_backend
+from insightome.compute.cache import data_fingerprint
+from insightome.compute.checkpoint import Checkpoint
 from insightome.errors import UserError
 from insightome.evaluate.bbc import BBCResult, bbc_cv
 from insightome.evaluate.engine import cross_validated_predictions, n_units
@@ -27,7 +30,7 @@ from insightome.evaluate.metrics import PRIMARY, decision_threshold
 from insightome.evaluate.permutation import PermutationResult, best_cv_score, permutation_test
 from insightome.evaluate.splitters import make_plan
 from insightome.models.candidates import PRESETS, Candidate, candidates
-from insightome.runs import RESULTS_SCHEMA, Run, json_ready, write_run
+from insightome.runs import RESULTS_SCHEMA, Run, json_ready, run_directory_name, write_run
 from insightome.scoring import class_table
 from insightome.study import Study, make_study
 
@@ -69,6 +72,9 @@ def run(
     out_dir: str | Path | None = "runs",
     name: str | None = None,
     progress: bool = False,
+    scheduler: str | None = None,
+    slurm: SlurmConfig | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> Run:
     """Run a study end to end and (unless ``out_dir`` is None) write its run directory.
 
@@ -77,8 +83,36 @@ def run(
     its performance is estimated with BBC-CV and a 95% CI; ``permutations`` > 0 reruns the
     whole selection on shuffled outcomes for an empirical p-value; the winner is refitted
     on all samples. Invalid input raises :class:`insightome.errors.UserError`.
+
+    ``scheduler`` (a Dask scheduler address) or ``slurm`` send the fits to a cluster.
+    With ``out_dir``, finished fits are checkpointed in ``<run>.partial/`` so an
+    interrupted run can be finished by :func:`resume`; ``checkpoint`` is how
+    :func:`resume` passes that directory back in.
     """
     _check_options(folds, repeats, n_bootstrap, permutations, n_jobs, preset)
+    invocation = {
+        "data": None if isinstance(data, ad.AnnData) else str(Path(data).resolve()),
+        "target": target,
+        "annotations": None if annotations is None else str(Path(annotations).resolve()),
+        "id_column": id_column,
+        "orient": orient,
+        "task": task,
+        "time_col": time_col,
+        "event": event,
+        "sensitive": list(sensitive),
+        "use_sensitive": use_sensitive,
+        "groups": groups,
+        "site": site,
+        "exclude": list(exclude),
+        "positive_class": positive_class,
+        "folds": folds,
+        "repeats": repeats,
+        "n_bootstrap": n_bootstrap,
+        "permutations": permutations,
+        "preset": preset,
+        "seed": seed,
+        "name": name,
+    }
     log = _Log()
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
@@ -118,13 +152,36 @@ def run(
     for warning in study.warnings:
         log("warning: " + warning)
 
+    run_name = name or _default_name(dict(adata.uns.get("provenance", {})), study.spec)
+    data_sha = [f["sha256"] for f in adata.uns.get("provenance", {}).get("files", [])]
+    if checkpoint is not None and checkpoint.invocation.get("data_sha256") != data_sha:
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="--resume",
+            reason=f"the data changed since the interrupted run in {checkpoint.directory} "
+            "(sha256 differs); start a new run instead",
+        )
+    if checkpoint is None and out_dir is not None:
+        invocation["data_sha256"] = data_sha
+        checkpoint = Checkpoint.create(out_dir, run_directory_name(run_name), invocation)
+        log(f"checkpoint: {checkpoint.directory} (resume with: insightome run --resume DIR)")
+    cache = (
+        checkpoint.cache(data_fingerprint(study.features, study.y, study.spec.task))
+        if checkpoint
+        else None
+    )
+
     n_numeric = int(sum(pd.api.types.is_numeric_dtype(t) for t in study.features.dtypes))
     cands = candidates(study.spec.task, n_numeric, preset)
     plan = make_plan(
         study.y, study.spec.task, folds=folds, repeats=repeats, seed=seed, groups=study.groups
     )
     n_classes = len(study.classes)
-    with _progress(progress) as bar, _stage(timings, "resampling"):
+    with (
+        _progress(progress) as bar,
+        _stage(timings, "resampling"),
+        parallel_backend(scheduler, slurm),
+    ):
         advance = bar(f"Cross-validating {len(cands)} configurations", n_units(cands, plan))
         cv = cross_validated_predictions(
             study.features,
@@ -135,6 +192,7 @@ def run(
             seed=seed,
             n_jobs=n_jobs,
             progress=advance,
+            cache=cache,
         )
     for c, err in cv.errors.items():
         message = (
@@ -157,7 +215,11 @@ def run(
 
     perm: PermutationResult | None = None
     if permutations:
-        with _progress(progress) as bar, _stage(timings, "permutation"):
+        with (
+            _progress(progress) as bar,
+            _stage(timings, "permutation"),
+            parallel_backend(scheduler, slurm),
+        ):
             advance = bar(
                 f"Permutation null ({permutations} reruns)", permutations * n_units(cands, plan)
             )
@@ -174,6 +236,7 @@ def run(
                 groups=study.groups,
                 n_jobs=n_jobs,
                 progress=advance,
+                cache=cache,
             )
         log(f"permutation p = {perm.p_value:.4f} ({permutations} permutations)")
 
@@ -194,9 +257,49 @@ def run(
     timings["total"] = time.perf_counter() - t_start
     result.results["timings"] = json_ready(timings)
     log("timings (s): " + ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))
-    if html is not None:
-        write_run(result, out_dir, html)
+    if cache is not None:
+        log(f"fit cache: reused {cache.hits} fit(s), stored {cache.stored}")
+    result.results["compute"] = {"backend": describe_backend(scheduler, slurm, n_jobs)}
+    if html is not None and checkpoint is not None:
+        write_run(result, checkpoint.directory.parent, html, dirname=checkpoint.final_name)
+        checkpoint.discard()
     return result
+
+
+def resume(
+    partial_dir: str | Path,
+    *,
+    n_jobs: int = 1,
+    progress: bool = False,
+    scheduler: str | None = None,
+    slurm: SlurmConfig | None = None,
+) -> Run:
+    """Finish an interrupted run from its ``.partial`` directory, reusing its cached fits.
+
+    The data file is read again and must have the same sha256; every option is taken from
+    the interrupted invocation, so the results equal those of an uninterrupted run.
+    """
+    checkpoint = Checkpoint.open(partial_dir)
+    options = dict(checkpoint.invocation)
+    options.pop("data_sha256", None)
+    data = options.pop("data")
+    if data is None:
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="--resume",
+            reason="the interrupted run was given an in-memory AnnData; rerun it with the "
+            "same object instead",
+        )
+    return run(
+        data,
+        **options,
+        n_jobs=n_jobs,
+        progress=progress,
+        scheduler=scheduler,
+        slurm=slurm,
+        out_dir=checkpoint.directory.parent,
+        checkpoint=checkpoint,
+    )
 
 
 def _check_options(

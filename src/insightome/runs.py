@@ -127,15 +127,16 @@ def run_directory_name(name: str, when: datetime | None = None) -> str:
     return f"{when.strftime('%Y%m%d-%H%M%S')}-{safe}"
 
 
-def write_run(run: Run, out_dir: str | Path, report_html: str) -> Path:
+def write_run(run: Run, out_dir: str | Path, report_html: str, dirname: str | None = None) -> Path:
     """Write ``run`` atomically under ``out_dir`` and return the final directory."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    final = out_dir / run_directory_name(run.results["name"])
+    base = dirname or run_directory_name(run.results["name"])
+    final = out_dir / base
     suffix = 1
     while final.exists():
         suffix += 1
-        final = out_dir / f"{run_directory_name(run.results['name'])}-{suffix}"
+        final = out_dir / f"{base}-{suffix}"
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=out_dir))
     try:
         joblib.dump(run.model, tmp / "model.joblib")

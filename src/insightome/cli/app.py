@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from insightome import __version__
+from insightome import __version__, errors
 from insightome.errors import EXIT_USER_ERROR, UserError
 
 app = typer.Typer(
@@ -61,7 +61,9 @@ def _main(
 
 @app.command("run")
 def run_command(
-    data: Annotated[Path, typer.Argument(help="Data file: .csv .tsv .parquet .xlsx .h5ad .mat")],
+    data: Annotated[
+        Path | None, typer.Argument(help="Data file: .csv .tsv .parquet .xlsx .h5ad .mat")
+    ] = None,
     target: Annotated[
         str | None, typer.Option(help="Outcome column (classification or regression).")
     ] = None,
@@ -117,9 +119,51 @@ def run_command(
     seed: Seed = 0,
     n_jobs: NJobs = 1,
     quiet: Quiet = False,
+    resume: Annotated[
+        Path | None,
+        typer.Option(help="Finish an interrupted run from its .partial directory (same options)."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler address (tcp://host:8786) to run the fits on.",
+            envvar="INSIGHTOME_SCHEDULER",
+        ),
+    ] = None,
+    slurm_config: Annotated[
+        Path | None, typer.Option(help="YAML file describing SLURM jobs (see docs/compute.md).")
+    ] = None,
+    slurm_queue: Annotated[str | None, typer.Option(help="SLURM partition.")] = None,
+    slurm_cores: Annotated[int | None, typer.Option(help="Cores per SLURM job.")] = None,
+    slurm_memory: Annotated[
+        str | None, typer.Option(help="Memory per SLURM job, e.g. 16GB.")
+    ] = None,
+    slurm_walltime: Annotated[str | None, typer.Option(help="Walltime, HH:MM:SS.")] = None,
+    slurm_jobs: Annotated[int | None, typer.Option(help="Number of SLURM jobs (workers).")] = None,
 ) -> None:
     """Select and honestly evaluate a model; write a run directory with report.html."""
+    from insightome.api import resume as resume_run
     from insightome.api import run
+    from insightome.compute.backends import slurm_from_options
+
+    slurm = slurm_from_options(
+        slurm_config,
+        queue=slurm_queue,
+        cores=slurm_cores,
+        memory=slurm_memory,
+        walltime=slurm_walltime,
+        jobs=slurm_jobs,
+    )
+    if resume is not None:
+        result = resume_run(
+            resume, n_jobs=n_jobs, progress=not quiet, scheduler=scheduler, slurm=slurm
+        )
+        _print_summary(result, quiet)
+        return
+    if data is None:
+        raise UserError(
+            errors.OPTION_INVALID, option="DATA", reason="give a data file (or --resume DIR)"
+        )
 
     result = run(
         data,
@@ -146,6 +190,8 @@ def run_command(
         out_dir=out_dir,
         name=name,
         progress=not quiet,
+        scheduler=scheduler,
+        slurm=slurm,
     )
     _print_summary(result, quiet)
 
@@ -254,7 +300,10 @@ def main() -> None:
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(EXIT_USER_ERROR)
     except KeyboardInterrupt:
-        err.print("interrupted; nothing was written.")
+        err.print(
+            "interrupted: no run directory was written; finished fits are kept in the run's "
+            ".partial directory — finish it with: insightome run --resume DIR"
+        )
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

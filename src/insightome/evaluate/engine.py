@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
+from insightome.compute.cache import CacheEntry, FitCache
 from insightome.evaluate.splitters import ResamplingPlan
 from insightome.models.candidates import Candidate
 
@@ -88,26 +89,22 @@ def cross_validated_predictions(
     seed: int = 0,
     n_jobs: int = 1,
     progress: ProgressFn | None = None,
+    cache: FitCache | None = None,
 ) -> CVPredictions:
-    """Fit every candidate on every training fold; predict its test fold."""
+    """Fit every candidate on every training fold; predict its test fold.
+
+    With a ``cache``, fits found there are reused and every new fit is stored as soon as
+    it finishes (so an interrupted run loses at most the fits in flight).
+    """
     task = candidates[0].task
     k = prediction_width(task, n_classes)
     oof = np.full((plan.repeats, len(candidates), len(y), k), np.nan)
     seconds = np.zeros(len(candidates))
     failed = np.zeros(len(candidates), dtype=int)
     errors: dict[int, str] = {}
-    units = [
-        (r, c, test, train)
-        for r, folds in enumerate(plan.splits)
-        for train, test in folds
-        for c in range(len(candidates))
-    ]
-    jobs = (
-        delayed(_fit_predict)(candidates[c], features, y, train, test, n_classes, seed)
-        for r, c, test, train in units
-    )
-    results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
-    for (r, c, test, _), (pred, secs, err) in zip(units, results, strict=True):
+
+    def record(r: int, c: int, test: np.ndarray, entry: CacheEntry) -> None:
+        pred, secs, err = entry
         seconds[c] += secs
         if pred is None:
             failed[c] += 1
@@ -116,6 +113,26 @@ def cross_validated_predictions(
             oof[r, c, test] = pred
         if progress is not None:
             progress(1)
+
+    todo = []
+    for r, folds in enumerate(plan.splits):
+        for train, test in folds:
+            for c, cand in enumerate(candidates):
+                key = cache.key(cand, y, train, test, seed) if cache is not None else ""
+                cached = cache.get(key) if cache is not None else None
+                if cached is not None:
+                    record(r, c, test, cached)
+                else:
+                    todo.append((r, c, train, test, key))
+    jobs = (
+        delayed(_fit_predict)(candidates[c], features, y, train, test, n_classes, seed)
+        for r, c, train, test, _ in todo
+    )
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+    for (r, c, _, test, key), entry in zip(todo, results, strict=True):
+        if cache is not None:
+            cache.put(key, entry)
+        record(r, c, test, entry)
     return CVPredictions(oof, seconds, failed, errors)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from insightome.compute.cache import FitCache
 from insightome.evaluate.bbc import cv_scores
 from insightome.evaluate.engine import ProgressFn, cross_validated_predictions
 from insightome.evaluate.metrics import PRIMARY
@@ -63,6 +64,7 @@ def permutation_test(
     groups: np.ndarray | None = None,
     n_jobs: int = 1,
     progress: ProgressFn | None = None,
+    cache: FitCache | None = None,
 ) -> PermutationResult:
     """Rerun the selection on ``n_permutations`` label permutations."""
     task = candidates[0].task
@@ -82,6 +84,7 @@ def permutation_test(
             seed=seed,
             n_jobs=n_jobs,
             progress=progress,
+            cache=cache,
         )
         null.append(best_cv_score(cv.oof, y_perm, task))
     exceed = sum(v >= observed for v in null)

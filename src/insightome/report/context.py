@@ -34,8 +34,12 @@ __all__ = ["build_context"]
 
 TIMING_ORDER = ("load", "resampling", "estimation", "permutation", "final_fit", "report", "total")
 SPEC_KEYS: dict[str, tuple[str, ...]] = {
-    "Sensitive attributes": ("sensitive", "sensitive_attributes", "sensitive_columns",
-                             "sensitive_features"),
+    "Sensitive attributes": (
+        "sensitive",
+        "sensitive_attributes",
+        "sensitive_columns",
+        "sensitive_features",
+    ),
     "Groups (kept together in CV)": ("groups", "group", "group_column", "groups_column"),
     "Site / batch": ("site", "site_column", "batch", "batch_column"),
 }
@@ -120,35 +124,54 @@ def _study(results: Mapping[str, Any]) -> list[Row]:
     how = {True: " (detected from the outcome)", False: " (given by the user)"}.get(detected, "")
     rows: list[Row] = [{"label": "Task", "value": fmt(task) + how}]
     if task == "survival":
-        rows.append({"label": "Outcome", "value": f"time: {fmt(outcome.get('time'))}, "
-                     f"event: {fmt(outcome.get('event'))}"})
+        rows.append(
+            {
+                "label": "Outcome",
+                "value": f"time: {fmt(outcome.get('time'))}, event: {fmt(outcome.get('event'))}",
+            }
+        )
         n_events = outcome.get("n_events")
         n = results.get("n_samples")
         events = fmt(n_events)
         if isinstance(n_events, int) and isinstance(n, int) and n > 0:
-            events = (f"{n_events} of {n} samples ({100 * n_events / n:.1f}%), "
-                      f"{n - n_events} censored")
+            events = (
+                f"{n_events} of {n} samples ({100 * n_events / n:.1f}%), {n - n_events} censored"
+            )
         rows.append({"label": "Events", "value": events})
     else:
         rows.append({"label": "Outcome", "value": fmt(outcome.get("target"))})
     counts = _mapping(outcome.get("class_counts"))
     classes = outcome.get("classes") or list(counts)
     if classes:
-        rows.append({"label": "Classes (samples)",
-                     "value": " · ".join(f"{c}: {fmt(counts.get(str(c), counts.get(c)))}"
-                                         for c in classes)})
+        rows.append(
+            {
+                "label": "Classes (samples)",
+                "value": " · ".join(
+                    f"{c}: {fmt(counts.get(str(c), counts.get(c)))}" for c in classes
+                ),
+            }
+        )
     if outcome.get("positive_class") is not None:
         rows.append({"label": "Positive class", "value": fmt(str(outcome["positive_class"]))})
     summary = _mapping(outcome.get("summary"))
     if summary:
-        rows.append({"label": "Outcome summary",
-                     "value": ", ".join(f"{k} {fmt(as_float(summary.get(k)))}"
-                                        for k in ("mean", "sd", "min", "max") if k in summary)})
+        rows.append(
+            {
+                "label": "Outcome summary",
+                "value": ", ".join(
+                    f"{k} {fmt(as_float(summary.get(k)))}"
+                    for k in ("mean", "sd", "min", "max")
+                    if k in summary
+                ),
+            }
+        )
     rows += [
         {"label": "Samples", "value": fmt(results.get("n_samples"))},
         {"label": "Features used", "value": fmt(results.get("n_features"))},
-        {"label": "Features dropped (constant or all-missing)",
-         "value": fmt(results.get("n_features_dropped"))},
+        {
+            "label": "Features dropped (constant or all-missing)",
+            "value": fmt(results.get("n_features_dropped")),
+        },
     ]
     spec = _mapping(results.get("spec"))
     for label, keys in SPEC_KEYS.items():
@@ -169,15 +192,17 @@ def _files(results: Mapping[str, Any]) -> list[Row]:
     for f in _mapping(results.get("data")).get("files") or []:
         f = _mapping(f)
         sha = str(f.get("sha256") or "")
-        rows.append({
-            "role": fmt(f.get("role")),
-            "path": fmt(f.get("path")),
-            "format": fmt(f.get("format")),
-            "n_rows": fmt(f.get("n_rows")),
-            "n_cols": fmt(f.get("n_cols")),
-            "sha_short": sha[:12] + "…" if len(sha) > 12 else (sha or MISSING),
-            "sha": sha or MISSING,
-        })
+        rows.append(
+            {
+                "role": fmt(f.get("role")),
+                "path": fmt(f.get("path")),
+                "format": fmt(f.get("format")),
+                "n_rows": fmt(f.get("n_rows")),
+                "n_cols": fmt(f.get("n_cols")),
+                "sha_short": sha[:12] + "…" if len(sha) > 12 else (sha or MISSING),
+                "sha": sha or MISSING,
+            }
+        )
     return rows
 
 
@@ -199,17 +224,19 @@ def _configurations(results: Mapping[str, Any]) -> list[dict[str, Any]]:
 
     rows = []
     for rank, c in enumerate(sorted(configs, key=order), start=1):
-        rows.append({
-            "rank": rank,
-            "name": fmt(c.get("name")),
-            "family": fmt(c.get("family")),
-            "params": fmt_raw(c.get("params")) if c.get("params") else "default parameters",
-            "cv_value": fmt(as_float(c.get("cv_value"))),
-            "cv_sd": fmt(as_float(c.get("cv_sd"))),
-            "failed_folds": fmt(c.get("failed_folds")),
-            "fit_seconds": fmt(as_float(c.get("fit_seconds"))),
-            "winner": winner is not None and c.get("name") == winner,
-        })
+        rows.append(
+            {
+                "rank": rank,
+                "name": fmt(c.get("name")),
+                "family": fmt(c.get("family")),
+                "params": fmt_raw(c.get("params")) if c.get("params") else "default parameters",
+                "cv_value": fmt(as_float(c.get("cv_value"))),
+                "cv_sd": fmt(as_float(c.get("cv_sd"))),
+                "failed_folds": fmt(c.get("failed_folds")),
+                "fit_seconds": fmt(as_float(c.get("fit_seconds"))),
+                "winner": winner is not None and c.get("name") == winner,
+            }
+        )
     return rows
 
 
@@ -217,9 +244,14 @@ def _secondary(results: Mapping[str, Any]) -> list[Row]:
     rows = []
     for name, entry in _mapping(results.get("secondary")).items():
         entry = _mapping(entry)
-        rows.append({"metric": metric_label(name), "value": fmt(as_float(entry.get("value"))),
-                     "ci": fmt_interval(entry.get("ci95")),
-                     "plain": fmt(as_float(entry.get("plain_cv_value")))})
+        rows.append(
+            {
+                "metric": metric_label(name),
+                "value": fmt(as_float(entry.get("value"))),
+                "ci": fmt_interval(entry.get("ci95")),
+                "plain": fmt(as_float(entry.get("plain_cv_value"))),
+            }
+        )
     return rows
 
 
@@ -233,21 +265,35 @@ def _reproducibility(results: Mapping[str, Any]) -> dict[str, Any]:
     versions = _mapping(results.get("versions"))
     timings = _mapping(results.get("timings"))
     first = [k for k in ("python", "insightome") if k in versions]
-    version_rows = [{"name": k, "value": fmt(versions[k])}
-                    for k in first + sorted(k for k in versions if k not in first)]
+    version_rows = [
+        {"name": k, "value": fmt(versions[k])}
+        for k in first + sorted(k for k in versions if k not in first)
+    ]
     timing_keys = [k for k in TIMING_ORDER if k in timings] + sorted(
-        k for k in timings if k not in TIMING_ORDER)
+        k for k in timings if k not in TIMING_ORDER
+    )
     return {
         "summary": _resampling_words(resampling),
-        "resampling": [{"name": k, "value": fmt(resampling.get(k))}
-                       for k in ("folds", "repeats", "stratified", "grouped", "n_bootstrap", "seed")
-                       if k in resampling],
-        "seeds": [{"name": k, "value": compact(seeds[k]) if isinstance(seeds[k], Sequence)
-                   and not isinstance(seeds[k], str) else fmt(seeds[k])} for k in seeds],
-        "winner_params": [{"name": str(k), "value": fmt_raw(v)}
-                          for k, v in _mapping(winner.get("params")).items()],
-        "spec": [{"name": str(k), "value": fmt_raw(v)}
-                 for k, v in _mapping(results.get("spec")).items()],
+        "resampling": [
+            {"name": k, "value": fmt(resampling.get(k))}
+            for k in ("folds", "repeats", "stratified", "grouped", "n_bootstrap", "seed")
+            if k in resampling
+        ],
+        "seeds": [
+            {
+                "name": k,
+                "value": compact(seeds[k])
+                if isinstance(seeds[k], Sequence) and not isinstance(seeds[k], str)
+                else fmt(seeds[k]),
+            }
+            for k in seeds
+        ],
+        "winner_params": [
+            {"name": str(k), "value": fmt_raw(v)} for k, v in _mapping(winner.get("params")).items()
+        ],
+        "spec": [
+            {"name": str(k), "value": fmt_raw(v)} for k, v in _mapping(results.get("spec")).items()
+        ],
         "versions": version_rows,
         "timings": [{"name": k, "value": fmt_seconds(timings[k])} for k in timing_keys],
         "schema": fmt(results.get("schema")),
@@ -262,8 +308,9 @@ def _resampling_words(resampling: Mapping[str, Any]) -> str:
     text = f"{fmt(folds)}-fold cross-validation"
     if isinstance(repeats, int) and repeats > 1:
         text += f", repeated {plural(repeats, 'time')}"
-    kinds = [w for k, w in (("stratified", "stratified"), ("grouped", "grouped")) if
-             resampling.get(k)]
+    kinds = [
+        w for k, w in (("stratified", "stratified"), ("grouped", "grouped")) if resampling.get(k)
+    ]
     if kinds:
         text += f" ({' and '.join(kinds)})"
     if resampling.get("n_bootstrap") is not None:

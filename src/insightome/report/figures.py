@@ -40,8 +40,7 @@ class FigureItem:
     error: str | None = None
 
 
-def _attempt(key: str, title: str, caption: str, alt: str,
-             draw: Callable[[], str]) -> FigureItem:
+def _attempt(key: str, title: str, caption: str, alt: str, draw: Callable[[], str]) -> FigureItem:
     """Run ``draw``; turn any failure into a figure that says why it is missing."""
     try:
         return FigureItem(key, title, caption, alt, uri=draw())
@@ -55,8 +54,15 @@ def build_figures(results: Mapping[str, Any], predictions: pd.DataFrame | None) 
     outcome = results.get("outcome") or {}
     figures: list[FigureItem] = []
     if predictions is None or len(predictions) == 0:
-        figures.append(FigureItem("predictions", "Out-of-fold predictions", "", "",
-                                  error="no out-of-fold predictions were given"))
+        figures.append(
+            FigureItem(
+                "predictions",
+                "Out-of-fold predictions",
+                "",
+                "",
+                error="no out-of-fold predictions were given",
+            )
+        )
     elif task == "binary":
         figures += _binary(predictions, outcome)
     elif task == "multiclass":
@@ -88,7 +94,7 @@ def _classes(predictions: pd.DataFrame, outcome: Mapping[str, Any]) -> list[str]
     classes = outcome.get("classes")
     if classes:
         return [str(c) for c in classes]
-    return [str(c)[len("prob_"):] for c in predictions.columns if str(c).startswith("prob_")]
+    return [str(c)[len("prob_") :] for c in predictions.columns if str(c).startswith("prob_")]
 
 
 def _prob_column(predictions: pd.DataFrame, cls: str) -> str:
@@ -101,8 +107,10 @@ def _prob_column(predictions: pd.DataFrame, cls: str) -> str:
 def _require(predictions: pd.DataFrame, *columns: str) -> pd.DataFrame:
     missing = [c for c in columns if c not in predictions.columns]
     if missing:
-        raise KeyError(f"predictions have no column{'s' if len(missing) > 1 else ''} "
-                       + ", ".join(repr(c) for c in missing))
+        raise KeyError(
+            f"predictions have no column{'s' if len(missing) > 1 else ''} "
+            + ", ".join(repr(c) for c in missing)
+        )
     return predictions.dropna(subset=list(columns))
 
 
@@ -120,19 +128,23 @@ def _binary(predictions: pd.DataFrame, outcome: Mapping[str, Any]) -> list[Figur
         return (frame["y"].astype(str) == positive).to_numpy(int), frame[column].to_numpy(float)
 
     roc = _attempt(
-        "roc", "ROC curve",
+        "roc",
+        "ROC curve",
         "Sensitivity against 1 − specificity as the decision threshold moves; the dashed "
         "diagonal is a model that guesses. " + OOF_NOTE,
         f"ROC curve of out-of-fold predicted probabilities of {positive}",
-        lambda: plots.roc_plot(*data(), positive_label=positive))
+        lambda: plots.roc_plot(*data(), positive_label=positive),
+    )
     calibration = _attempt(
-        "calibration", "Calibration",
+        "calibration",
+        "Calibration",
         "Do the predicted probabilities match what happened? Samples are grouped into ten "
         "equal-sized bins by predicted probability; each point compares the bin's mean "
         "prediction with its observed fraction (95% interval). Points on the diagonal mean "
         "well-calibrated probabilities. The lower panel counts samples per probability range.",
         "Reliability diagram of out-of-fold predicted probabilities",
-        lambda: plots.calibration_plot(*data(), positive_label=positive))
+        lambda: plots.calibration_plot(*data(), positive_label=positive),
+    )
     return [roc, calibration]
 
 
@@ -142,24 +154,35 @@ def _multiclass(predictions: pd.DataFrame, outcome: Mapping[str, Any]) -> list[F
     def roc() -> str:
         columns = [_prob_column(predictions, c) for c in classes]
         frame = _require(predictions, "y", *columns)
-        return plots.multiclass_roc_plot(frame["y"].astype(str).to_numpy(),
-                                         frame[columns].to_numpy(float), classes)
+        return plots.multiclass_roc_plot(
+            frame["y"].astype(str).to_numpy(), frame[columns].to_numpy(float), classes
+        )
 
     def matrix() -> str:
         frame = _require(predictions, "y", "predicted_class")
-        return plots.confusion_matrix_plot(frame["y"].astype(str).to_numpy(),
-                                           frame["predicted_class"].astype(str).to_numpy(),
-                                           classes)
+        return plots.confusion_matrix_plot(
+            frame["y"].astype(str).to_numpy(),
+            frame["predicted_class"].astype(str).to_numpy(),
+            classes,
+        )
 
     return [
-        _attempt("roc", "One-vs-rest ROC curves",
-                 "How well each class is told apart from all the others; the dashed diagonal "
-                 "is chance. " + OOF_NOTE,
-                 "One-vs-rest ROC curves of out-of-fold class probabilities", roc),
-        _attempt("confusion", "Confusion matrix",
-                 "Rows are the observed classes, columns the predicted ones (the most probable "
-                 "class out-of-fold); the diagonal counts correct predictions.",
-                 "Confusion matrix of out-of-fold predicted classes", matrix),
+        _attempt(
+            "roc",
+            "One-vs-rest ROC curves",
+            "How well each class is told apart from all the others; the dashed diagonal "
+            "is chance. " + OOF_NOTE,
+            "One-vs-rest ROC curves of out-of-fold class probabilities",
+            roc,
+        ),
+        _attempt(
+            "confusion",
+            "Confusion matrix",
+            "Rows are the observed classes, columns the predicted ones (the most probable "
+            "class out-of-fold); the diagonal counts correct predictions.",
+            "Confusion matrix of out-of-fold predicted classes",
+            matrix,
+        ),
     ]
 
 
@@ -171,18 +194,24 @@ def _regression(predictions: pd.DataFrame, outcome: Mapping[str, Any]) -> list[F
         return frame["y"].to_numpy(float), frame["pred"].to_numpy(float)
 
     return [
-        _attempt("scatter", "Predicted vs observed",
-                 "Each point is a sample; points on the dashed identity line are predicted "
-                 "exactly. A cloud flatter than the line means predictions shrink towards the "
-                 "mean. " + OOF_NOTE,
-                 "Scatter plot of out-of-fold predicted against observed values",
-                 lambda: plots.scatter_plot(*data(), target=target)),
-        _attempt("residuals", "Residuals",
-                 "Distribution of prediction errors (observed − predicted). A histogram "
-                 "centred on zero means no systematic bias; long tails point to samples the "
-                 "model gets badly wrong.",
-                 "Histogram of out-of-fold residuals",
-                 lambda: plots.residual_histogram_plot(*data(), target=target)),
+        _attempt(
+            "scatter",
+            "Predicted vs observed",
+            "Each point is a sample; points on the dashed identity line are predicted "
+            "exactly. A cloud flatter than the line means predictions shrink towards the "
+            "mean. " + OOF_NOTE,
+            "Scatter plot of out-of-fold predicted against observed values",
+            lambda: plots.scatter_plot(*data(), target=target),
+        ),
+        _attempt(
+            "residuals",
+            "Residuals",
+            "Distribution of prediction errors (observed − predicted). A histogram "
+            "centred on zero means no systematic bias; long tails point to samples the "
+            "model gets badly wrong.",
+            "Histogram of out-of-fold residuals",
+            lambda: plots.residual_histogram_plot(*data(), target=target),
+        ),
     ]
 
 
@@ -191,15 +220,22 @@ def _survival(predictions: pd.DataFrame, time_name: str) -> list[FigureItem]:
 
     def km() -> str:
         frame = _require(predictions, "time", "event", "risk")
-        uri, p_value = plots.kaplan_meier_plot(frame["time"].to_numpy(float),
-                                               frame["event"].to_numpy(float).astype(int),
-                                               frame["risk"].to_numpy(float), time_name)
+        uri, p_value = plots.kaplan_meier_plot(
+            frame["time"].to_numpy(float),
+            frame["event"].to_numpy(float).astype(int),
+            frame["risk"].to_numpy(float),
+            time_name,
+        )
         logrank["p"] = p_value
         return uri
 
     item = _attempt(
-        "km", "Kaplan–Meier curves by predicted risk", "",
-        "Kaplan–Meier survival curves of the low- and high-risk halves", km)
+        "km",
+        "Kaplan–Meier curves by predicted risk",
+        "",
+        "Kaplan–Meier survival curves of the low- and high-risk halves",
+        km,
+    )
     caption = (
         "Samples are split at the median of the winner's out-of-fold risk score into a "
         "low- and a high-risk half; shaded bands are 95% intervals and the numbers under "
@@ -209,8 +245,10 @@ def _survival(predictions: pd.DataFrame, time_name: str) -> list[FigureItem]:
     if "p" in logrank:
         p_text = fmt_p(logrank["p"])
         p_text = p_text if p_text.startswith("<") else f"= {p_text}"
-        caption += (f"Log-rank p {p_text}: descriptive only, the C-index "
-                    "above is the estimate of performance. ")
+        caption += (
+            f"Log-rank p {p_text}: descriptive only, the C-index "
+            "above is the estimate of performance. "
+        )
     return [FigureItem(item.key, item.title, caption + OOF_NOTE, item.alt, item.uri, item.error)]
 
 
@@ -226,13 +264,20 @@ def _candidates(results: Mapping[str, Any]) -> FigureItem:
     n = len(configurations)
 
     def draw() -> str:
-        points = [plots.CandidatePoint(str(c.get("name", "?")), as_float(c.get("cv_value")),
-                                       as_float(c.get("cv_sd")), c.get("name") == winner)
-                  for c in configurations]
+        points = [
+            plots.CandidatePoint(
+                str(c.get("name", "?")),
+                as_float(c.get("cv_value")),
+                as_float(c.get("cv_sd")),
+                c.get("name") == winner,
+            )
+            for c in configurations
+        ]
         if not any(np.isfinite(p.value) for p in points):
             raise ValueError("no configuration has a cross-validated score")
-        return plots.candidates_plot(points, as_float(estimate.get("value")),
-                                     (as_float(ci[0]), as_float(ci[1])), label)
+        return plots.candidates_plot(
+            points, as_float(estimate.get("value")), (as_float(ci[0]), as_float(ci[1])), label
+        )
 
     caption = (
         f"Each dot is one of the {n} candidate configurations: its cross-validated {label} "
@@ -241,8 +286,13 @@ def _candidates(results: Mapping[str, Any]) -> FigureItem:
         f"(BBC-CV) estimate, {fmt(as_float(estimate.get('value')))}, and its 95% interval: "
         "the gap between the winner's dot and the line is the optimism removed."
     )
-    return _attempt("candidates", "Candidate configurations and the optimism of choosing",
-                    caption, f"Dot plot of the {n} candidates' cross-validated {label}", draw)
+    return _attempt(
+        "candidates",
+        "Candidate configurations and the optimism of choosing",
+        caption,
+        f"Dot plot of the {n} candidates' cross-validated {label}",
+        draw,
+    )
 
 
 def _null(results: Mapping[str, Any]) -> FigureItem:
@@ -260,7 +310,12 @@ def _null(results: Mapping[str, Any]) -> FigureItem:
     )
     if statistic:
         caption += f" Statistic: {statistic}."
-    return _attempt("permutation", "Permutation null distribution", caption,
-                    "Histogram of the permutation null distribution",
-                    lambda: plots.permutation_null_plot(permutation.get("null") or [], observed,
-                                                        label, p_value))
+    return _attempt(
+        "permutation",
+        "Permutation null distribution",
+        caption,
+        "Histogram of the permutation null distribution",
+        lambda: plots.permutation_null_plot(
+            permutation.get("null") or [], observed, label, p_value
+        ),
+    )

@@ -56,7 +56,8 @@ def render_html(results: Mapping[str, Any], predictions: pd.DataFrame | None) ->
     return _environment().get_template(TEMPLATE).render(**context)
 
 
-def write_report(path: str | os.PathLike[str], results: Mapping[str, Any],
-                 predictions: pd.DataFrame | None) -> None:
+def write_report(
+    path: str | os.PathLike[str], results: Mapping[str, Any], predictions: pd.DataFrame | None
+) -> None:
     """Render the report and write it to ``path`` as UTF-8."""
     Path(path).write_text(render_html(results, predictions), encoding="utf-8")

@@ -81,8 +81,9 @@ def _f3(value: float) -> str:
 # -- classification -------------------------------------------------------------------
 
 
-def roc_plot(y_true: Sequence[int] | np.ndarray, score: Sequence[float] | np.ndarray,
-             positive_label: str) -> str:
+def roc_plot(
+    y_true: Sequence[int] | np.ndarray, score: Sequence[float] | np.ndarray, positive_label: str
+) -> str:
     """ROC curve of out-of-fold scores for the binary outcome ``y_true`` (1 = positive)."""
     y = np.asarray(y_true, dtype=int)
     s = np.asarray(score, dtype=float)
@@ -90,20 +91,29 @@ def roc_plot(y_true: Sequence[int] | np.ndarray, score: Sequence[float] | np.nda
     auc = roc_auc_score(y, s)
     fig = _new_figure()
     ax = fig.add_subplot()
-    ax.plot([0, 1], [0, 1], linestyle="--", color=REFERENCE, linewidth=1,
-            label="chance (AUC = 0.5)")
+    ax.plot(
+        [0, 1], [0, 1], linestyle="--", color=REFERENCE, linewidth=1, label="chance (AUC = 0.5)"
+    )
     ax.plot(fpr, tpr, color=BLUE, linewidth=2, label=f"out-of-fold (AUC = {auc:.3f})")
-    ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="False positive rate (1 − specificity)",
-           ylabel="True positive rate (sensitivity)",
-           title=f"ROC curve, positive class '{positive_label}'")
+    ax.set(
+        xlim=(0, 1),
+        ylim=(0, 1.01),
+        xlabel="False positive rate (1 − specificity)",
+        ylabel="True positive rate (sensitivity)",
+        title=f"ROC curve, positive class '{positive_label}'",
+    )
     ax.set_aspect("equal")
     ax.legend(loc="lower right", fontsize=8, frameon=False)
     _style(ax)
     return _to_data_uri(fig)
 
 
-def calibration_plot(y_true: Sequence[int] | np.ndarray, prob: Sequence[float] | np.ndarray,
-                     positive_label: str, n_bins: int = 10) -> str:
+def calibration_plot(
+    y_true: Sequence[int] | np.ndarray,
+    prob: Sequence[float] | np.ndarray,
+    positive_label: str,
+    n_bins: int = 10,
+) -> str:
     """Reliability diagram with ``n_bins`` quantile bins and a histogram of the probabilities.
 
     Each point is the mean predicted probability and the observed fraction of positives in
@@ -127,13 +137,26 @@ def calibration_plot(y_true: Sequence[int] | np.ndarray, prob: Sequence[float] |
         counts.append(n)
     fig = _new_figure((5.0, 4.6))
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1))
-    top.plot([0, 1], [0, 1], linestyle="--", color=REFERENCE, linewidth=1,
-             label="perfect calibration")
-    top.errorbar(mean_p, frac, yerr=[lo, hi], color=VERMILLION, marker="o", markersize=5,
-                 linewidth=1.5, capsize=2,
-                 label=f"{len(counts)} quantile bins (n = {min(counts)}–{max(counts)} each)")
-    top.set(xlim=(0, 1), ylim=(-0.02, 1.02), ylabel=f"Observed fraction '{positive_label}'",
-            title="Calibration (reliability diagram)")
+    top.plot(
+        [0, 1], [0, 1], linestyle="--", color=REFERENCE, linewidth=1, label="perfect calibration"
+    )
+    top.errorbar(
+        mean_p,
+        frac,
+        yerr=[lo, hi],
+        color=VERMILLION,
+        marker="o",
+        markersize=5,
+        linewidth=1.5,
+        capsize=2,
+        label=f"{len(counts)} quantile bins (n = {min(counts)}–{max(counts)} each)",
+    )
+    top.set(
+        xlim=(0, 1),
+        ylim=(-0.02, 1.02),
+        ylabel=f"Observed fraction '{positive_label}'",
+        title="Calibration (reliability diagram)",
+    )
     top.legend(loc="upper left", fontsize=8, frameon=False)
     _style(top)
     bottom.hist(p, bins=np.linspace(0, 1, 21), color=BLUE, edgecolor="white")
@@ -154,8 +177,9 @@ def _wilson(k: float, n: int, z: float = 1.959964) -> tuple[float, float]:
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def multiclass_roc_plot(y_true: Sequence[str] | np.ndarray, probs: np.ndarray,
-                        classes: Sequence[str]) -> str:
+def multiclass_roc_plot(
+    y_true: Sequence[str] | np.ndarray, probs: np.ndarray, classes: Sequence[str]
+) -> str:
     """One-vs-rest ROC curves, one per class; ``probs`` has one column per class."""
     y = np.asarray(y_true, dtype=str)
     many = len(classes) > 6
@@ -168,12 +192,21 @@ def multiclass_roc_plot(y_true: Sequence[str] | np.ndarray, probs: np.ndarray,
             continue  # class absent (or the only one): no curve
         fpr, tpr, _ = roc_curve(positive, probs[:, i])
         auc = roc_auc_score(positive, probs[:, i])
-        ax.plot(fpr, tpr, linewidth=1.8, color=OKABE_ITO[i % len(OKABE_ITO)],
-                linestyle=LINESTYLES[(i // len(OKABE_ITO)) % len(LINESTYLES)],
-                label=f"{_short(str(cls), 18 if many else 22)} (AUC = {auc:.3f})")
-    ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="False positive rate (1 − specificity)",
-           ylabel="True positive rate (sensitivity)",
-           title="One-vs-rest ROC curves (class vs rest)")
+        ax.plot(
+            fpr,
+            tpr,
+            linewidth=1.8,
+            color=OKABE_ITO[i % len(OKABE_ITO)],
+            linestyle=LINESTYLES[(i // len(OKABE_ITO)) % len(LINESTYLES)],
+            label=f"{_short(str(cls), 18 if many else 22)} (AUC = {auc:.3f})",
+        )
+    ax.set(
+        xlim=(0, 1),
+        ylim=(0, 1.01),
+        xlabel="False positive rate (1 − specificity)",
+        ylabel="True positive rate (sensitivity)",
+        title="One-vs-rest ROC curves (class vs rest)",
+    )
     ax.set_aspect("equal")
     if many:
         fig.legend(loc="outside lower center", ncol=2, fontsize=7, frameon=False)
@@ -183,12 +216,14 @@ def multiclass_roc_plot(y_true: Sequence[str] | np.ndarray, probs: np.ndarray,
     return _to_data_uri(fig)
 
 
-def confusion_matrix_plot(y_true: Sequence[str] | np.ndarray,
-                          y_pred: Sequence[str] | np.ndarray, classes: Sequence[str]) -> str:
+def confusion_matrix_plot(
+    y_true: Sequence[str] | np.ndarray, y_pred: Sequence[str] | np.ndarray, classes: Sequence[str]
+) -> str:
     """Heatmap of the confusion matrix counts (rows observed, columns predicted)."""
     labels = [str(c) for c in classes]
-    cm = confusion_matrix(np.asarray(y_true, dtype=str), np.asarray(y_pred, dtype=str),
-                          labels=labels)
+    cm = confusion_matrix(
+        np.asarray(y_true, dtype=str), np.asarray(y_pred, dtype=str), labels=labels
+    )
     k = len(labels)
     side = float(np.clip(3.2 + 0.35 * k, 4.0, 8.0))
     fig = _new_figure((side + 1.0, side))
@@ -199,21 +234,32 @@ def confusion_matrix_plot(y_true: Sequence[str] | np.ndarray,
     fontsize = 9 if k <= 8 else 7
     for i in range(k):
         for j in range(k):
-            ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=fontsize,
-                    color="white" if cm[i, j] > threshold else "black")
+            ax.text(
+                j,
+                i,
+                str(cm[i, j]),
+                ha="center",
+                va="center",
+                fontsize=fontsize,
+                color="white" if cm[i, j] > threshold else "black",
+            )
     ticks = [_short(lab, 16) for lab in labels]
     ax.set_xticks(range(k), ticks, rotation=45 if k > 3 else 0, ha="right" if k > 3 else "center")
     ax.set_yticks(range(k), ticks)
-    ax.set(xlabel="Predicted class (out-of-fold)", ylabel="Observed class",
-           title="Confusion matrix (counts)")
+    ax.set(
+        xlabel="Predicted class (out-of-fold)",
+        ylabel="Observed class",
+        title="Confusion matrix (counts)",
+    )
     return _to_data_uri(fig)
 
 
 # -- regression -----------------------------------------------------------------------
 
 
-def scatter_plot(observed: Sequence[float] | np.ndarray,
-                 predicted: Sequence[float] | np.ndarray, target: str) -> str:
+def scatter_plot(
+    observed: Sequence[float] | np.ndarray, predicted: Sequence[float] | np.ndarray, target: str
+) -> str:
     """Out-of-fold predicted against observed values, with the identity line."""
     y = np.asarray(observed, dtype=float)
     p = np.asarray(predicted, dtype=float)
@@ -226,30 +272,55 @@ def scatter_plot(observed: Sequence[float] | np.ndarray,
     hi = float(max(y.max(), p.max()))
     pad = 0.04 * (hi - lo or 1.0)
     alpha = float(np.clip(60 / max(len(y), 1), 0.25, 0.8))
-    ax.scatter(y, p, s=14, color=BLUE, alpha=alpha, edgecolors="none",
-               label=f"samples (pooled R² = {_f3(r2)})")
-    ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], linestyle="--", color=REFERENCE,
-            linewidth=1, label="identity (perfect prediction)")
-    ax.set(xlim=(lo - pad, hi + pad), ylim=(lo - pad, hi + pad),
-           xlabel=f"Observed {_short(target, 30)}", ylabel=f"Predicted {_short(target, 30)}",
-           title="Out-of-fold predicted vs observed")
+    ax.scatter(
+        y,
+        p,
+        s=14,
+        color=BLUE,
+        alpha=alpha,
+        edgecolors="none",
+        label=f"samples (pooled R² = {_f3(r2)})",
+    )
+    ax.plot(
+        [lo - pad, hi + pad],
+        [lo - pad, hi + pad],
+        linestyle="--",
+        color=REFERENCE,
+        linewidth=1,
+        label="identity (perfect prediction)",
+    )
+    ax.set(
+        xlim=(lo - pad, hi + pad),
+        ylim=(lo - pad, hi + pad),
+        xlabel=f"Observed {_short(target, 30)}",
+        ylabel=f"Predicted {_short(target, 30)}",
+        title="Out-of-fold predicted vs observed",
+    )
     ax.legend(loc="upper left", fontsize=8, frameon=False)
     _style(ax)
     return _to_data_uri(fig)
 
 
-def residual_histogram_plot(observed: Sequence[float] | np.ndarray,
-                            predicted: Sequence[float] | np.ndarray, target: str) -> str:
+def residual_histogram_plot(
+    observed: Sequence[float] | np.ndarray, predicted: Sequence[float] | np.ndarray, target: str
+) -> str:
     """Histogram of out-of-fold residuals (observed − predicted)."""
     resid = np.asarray(observed, dtype=float) - np.asarray(predicted, dtype=float)
     fig = _new_figure()
     ax = fig.add_subplot()
     ax.hist(resid, bins="auto", color=BLUE, edgecolor="white")
     ax.axvline(0, color=REFERENCE, linestyle="--", linewidth=1, label="zero error")
-    ax.axvline(float(resid.mean()), color=VERMILLION, linewidth=1.5,
-               label=f"mean = {_f3(float(resid.mean()))}, sd = {_f3(float(resid.std(ddof=1)))}")
-    ax.set(xlabel=f"Residual: observed − predicted {_short(target, 24)}", ylabel="Samples",
-           title="Out-of-fold residuals")
+    ax.axvline(
+        float(resid.mean()),
+        color=VERMILLION,
+        linewidth=1.5,
+        label=f"mean = {_f3(float(resid.mean()))}, sd = {_f3(float(resid.std(ddof=1)))}",
+    )
+    ax.set(
+        xlabel=f"Residual: observed − predicted {_short(target, 24)}",
+        ylabel="Samples",
+        title="Out-of-fold residuals",
+    )
     ax.set_ylim(top=ax.get_ylim()[1] * 1.2)  # headroom for the legend
     ax.legend(loc="upper left", fontsize=8, frameon=False)
     _style(ax)
@@ -259,8 +330,12 @@ def residual_histogram_plot(observed: Sequence[float] | np.ndarray,
 # -- survival -------------------------------------------------------------------------
 
 
-def kaplan_meier_plot(time: Sequence[float] | np.ndarray, event: Sequence[int] | np.ndarray,
-                      risk: Sequence[float] | np.ndarray, time_name: str = "") -> tuple[str, float]:
+def kaplan_meier_plot(
+    time: Sequence[float] | np.ndarray,
+    event: Sequence[int] | np.ndarray,
+    risk: Sequence[float] | np.ndarray,
+    time_name: str = "",
+) -> tuple[str, float]:
     """Kaplan–Meier curves of the low- and high-risk halves (split at the median risk).
 
     Returns the data URI and the log-rank p-value of the two groups. Samples at exactly
@@ -273,8 +348,10 @@ def kaplan_meier_plot(time: Sequence[float] | np.ndarray, event: Sequence[int] |
     e = np.asarray(event, dtype=int)
     r = np.asarray(risk, dtype=float)
     high = r > np.median(r)
-    groups = [("low risk (≤ median)", ~high, BLUE, "-"),
-              ("high risk (> median)", high, VERMILLION, "--")]
+    groups = [
+        ("low risk (≤ median)", ~high, BLUE, "-"),
+        ("high risk (> median)", high, VERMILLION, "--"),
+    ]
     if high.all() or not high.any():
         raise ValueError("the risk score does not split the samples at its median")
     p_value = float(logrank_test(t[~high], t[high], e[~high], e[high]).p_value)
@@ -287,27 +364,71 @@ def kaplan_meier_plot(time: Sequence[float] | np.ndarray, event: Sequence[int] |
         kmf = KaplanMeierFitter(label=label).fit(t[mask], e[mask])
         sf = kmf.survival_function_.iloc[:, 0]
         ci = kmf.confidence_interval_survival_function_
-        ax.step(sf.index, sf.to_numpy(), where="post", color=colour, linestyle=style,
-                linewidth=2, label=f"{label}, n = {int(mask.sum())}, events = {int(e[mask].sum())}")
-        ax.fill_between(ci.index, ci.iloc[:, 0], ci.iloc[:, 1], step="post", color=colour,
-                        alpha=0.15, linewidth=0)
+        ax.step(
+            sf.index,
+            sf.to_numpy(),
+            where="post",
+            color=colour,
+            linestyle=style,
+            linewidth=2,
+            label=f"{label}, n = {int(mask.sum())}, events = {int(e[mask].sum())}",
+        )
+        ax.fill_between(
+            ci.index,
+            ci.iloc[:, 0],
+            ci.iloc[:, 1],
+            step="post",
+            color=colour,
+            alpha=0.15,
+            linewidth=0,
+        )
     xlabel = f"Time ({_short(time_name, 30)})" if time_name else "Time"
-    ax.set(xlim=(0, t_max), ylim=(0, 1.02), xlabel=xlabel, ylabel="Survival probability",
-           title=f"Kaplan–Meier by out-of-fold risk (log-rank p {_p_text(p_value)})")
+    ax.set(
+        xlim=(0, t_max),
+        ylim=(0, 1.02),
+        xlabel=xlabel,
+        ylabel="Survival probability",
+        title=f"Kaplan–Meier by out-of-fold risk (log-rank p {_p_text(p_value)})",
+    )
     ax.set_xticks(ticks)
     ax.legend(loc="lower left", fontsize=8, frameon=False)
     _style(ax)
     # number-at-risk table under the x axis, one coloured row per group
     transform = ax.get_xaxis_transform()
-    ax.text(-0.05, -0.19, "At risk", transform=ax.transAxes, ha="right", va="top",
-            fontsize=7, color=REFERENCE, fontweight="bold")
+    ax.text(
+        -0.05,
+        -0.19,
+        "At risk",
+        transform=ax.transAxes,
+        ha="right",
+        va="top",
+        fontsize=7,
+        color=REFERENCE,
+        fontweight="bold",
+    )
     for row, (label, mask, colour, _) in enumerate(groups):
         y_text = -0.25 - 0.06 * row
-        ax.text(-0.05, y_text, label.split(" ")[0], transform=ax.transAxes, ha="right",
-                va="top", fontsize=7, color=colour)
+        ax.text(
+            -0.05,
+            y_text,
+            label.split(" ")[0],
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=7,
+            color=colour,
+        )
         for tick in ticks:
-            ax.text(tick, y_text, str(int((t[mask] >= tick).sum())), transform=transform,
-                    ha="center", va="top", fontsize=7, color=colour)
+            ax.text(
+                tick,
+                y_text,
+                str(int((t[mask] >= tick).sum())),
+                transform=transform,
+                ha="center",
+                va="top",
+                fontsize=7,
+                color=colour,
+            )
     return _to_data_uri(fig), p_value
 
 
@@ -329,8 +450,9 @@ class CandidatePoint:
     winner: bool
 
 
-def candidates_plot(points: Sequence[CandidatePoint], estimate: float, ci: tuple[float, float],
-                    metric_label: str) -> str:
+def candidates_plot(
+    points: Sequence[CandidatePoint], estimate: float, ci: tuple[float, float], metric_label: str
+) -> str:
     """Dot plot of each configuration's CV score ± sd against the BBC-CV estimate.
 
     The winner's own score is the maximum over the candidates; the gap between it and the
@@ -342,16 +464,29 @@ def candidates_plot(points: Sequence[CandidatePoint], estimate: float, ci: tuple
     fig = _new_figure((6.5, height))
     ax = fig.add_subplot()
     if np.isfinite(ci[0]) and np.isfinite(ci[1]):
-        ax.axvspan(ci[0], ci[1], color=SKY, alpha=0.25, linewidth=0,
-                   label=f"BBC-CV 95% CI ({_f3(ci[0])}–{_f3(ci[1])})")
+        ax.axvspan(
+            ci[0],
+            ci[1],
+            color=SKY,
+            alpha=0.25,
+            linewidth=0,
+            label=f"BBC-CV 95% CI ({_f3(ci[0])}–{_f3(ci[1])})",
+        )
     if np.isfinite(estimate):
         ax.axvline(estimate, color=BLUE, linewidth=2, label=f"BBC-CV estimate ({_f3(estimate)})")
     for i, p in enumerate(pts):
         sd = p.sd if np.isfinite(p.sd) else 0.0
-        ax.errorbar(p.value, i, xerr=sd, fmt="o", capsize=2,
-                    color=VERMILLION if p.winner else GREY,
-                    markersize=8 if p.winner else 5, zorder=3,
-                    label=f"winner's own CV score ({_f3(p.value)})" if p.winner else None)
+        ax.errorbar(
+            p.value,
+            i,
+            xerr=sd,
+            fmt="o",
+            capsize=2,
+            color=VERMILLION if p.winner else GREY,
+            markersize=8 if p.winner else 5,
+            zorder=3,
+            label=f"winner's own CV score ({_f3(p.value)})" if p.winner else None,
+        )
     ax.set_yticks(range(n), [_short(p.name, 40) for p in pts], fontsize=7 if n > 20 else 8)
     for tick, p in zip(ax.get_yticklabels(), pts, strict=True):
         if p.winner:
@@ -363,11 +498,22 @@ def candidates_plot(points: Sequence[CandidatePoint], estimate: float, ci: tuple
         # the optimism: an arrow from the BBC-CV estimate to the winner's own score
         top = n + 0.9
         best = pts[winners[0]].value
-        ax.annotate("", xy=(best, n + 0.1), xytext=(estimate, n + 0.1),
-                    arrowprops={"arrowstyle": "<->", "color": REFERENCE, "linewidth": 1.2})
-        ax.text((best + estimate) / 2, n + 0.3, f"optimism {_f3(best - estimate)}",
-                ha="center", va="bottom", fontsize=8, color=REFERENCE,
-                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+        ax.annotate(
+            "",
+            xy=(best, n + 0.1),
+            xytext=(estimate, n + 0.1),
+            arrowprops={"arrowstyle": "<->", "color": REFERENCE, "linewidth": 1.2},
+        )
+        ax.text(
+            (best + estimate) / 2,
+            n + 0.3,
+            f"optimism {_f3(best - estimate)}",
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            color=REFERENCE,
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 1},
+        )
     ax.set_ylim(-0.7, top)
     ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
     ax.set_xlabel(f"Cross-validated {metric_label}\n(mean ± sd over repeats)")
@@ -378,18 +524,23 @@ def candidates_plot(points: Sequence[CandidatePoint], estimate: float, ci: tuple
     return _to_data_uri(fig)
 
 
-def permutation_null_plot(null: Sequence[float] | np.ndarray, observed: float,
-                          metric_label: str, p_value: float | None) -> str:
+def permutation_null_plot(
+    null: Sequence[float] | np.ndarray, observed: float, metric_label: str, p_value: float | None
+) -> str:
     """Histogram of the permutation null distribution with the observed value marked."""
     values = np.asarray(null, dtype=float)
     values = values[np.isfinite(values)]
     fig = _new_figure()
     ax = fig.add_subplot()
-    ax.hist(values, bins=min(30, max(5, len(values) // 5)), color=GREY, edgecolor="white",
-            label=f"shuffled outcomes (n = {len(values)})")
+    ax.hist(
+        values,
+        bins=min(30, max(5, len(values) // 5)),
+        color=GREY,
+        edgecolor="white",
+        label=f"shuffled outcomes (n = {len(values)})",
+    )
     if observed is not None and np.isfinite(observed):
-        ax.axvline(observed, color=VERMILLION, linewidth=2,
-                   label=f"observed ({_f3(observed)})")
+        ax.axvline(observed, color=VERMILLION, linewidth=2, label=f"observed ({_f3(observed)})")
         lo = float(min(values.min(initial=observed), observed))
         hi = float(max(values.max(initial=observed), observed))
         pad = 0.05 * (hi - lo or 1.0)
@@ -398,8 +549,11 @@ def permutation_null_plot(null: Sequence[float] | np.ndarray, observed: float,
     if p_value is not None and np.isfinite(p_value):
         title += f" (p {_p_text(p_value)})"
     ax.set_ylim(top=ax.get_ylim()[1] * 1.2)  # headroom for the legend
-    ax.set(xlabel=f"{metric_label} of the whole selection procedure",
-           ylabel="Permutations", title=title)
+    ax.set(
+        xlabel=f"{metric_label} of the whole selection procedure",
+        ylabel="Permutations",
+        title=title,
+    )
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(loc="upper left", fontsize=8, frameon=False)
     _style(ax)
@@ -411,4 +565,4 @@ def _short(text: str, width: int) -> str:
     if len(text) <= width:
         return text
     head = (width - 1) // 2 + (width - 1) % 2
-    return text[:head] + "…" + text[len(text) - (width - 1 - head):]
+    return text[:head] + "…" + text[len(text) - (width - 1 - head) :]

@@ -1,0 +1,91 @@
+"""A cache of finished fits, so an interrupted run resumes where it stopped.
+
+One small ``.npz`` file per (data, configuration, resampling split) fit holds the
+out-of-fold predictions of that fit (or the error it raised) and its fit time. Files are
+written to a temporary name and renamed, so a kill -9 leaves either a whole entry or none.
+The key hashes everything the predictions depend on: the modelling table and outcome,
+the task, the configuration, the train/test indices, the seed and insightome's version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from insightome import __version__
+from insightome.models.candidates import Candidate
+
+CacheEntry = tuple[np.ndarray | None, float, str | None]
+
+
+def data_fingerprint(features: pd.DataFrame, y: np.ndarray, task: str) -> str:
+    """sha256 of the modelling table (values, names, dtypes), the outcome and the task."""
+    h = hashlib.sha256()
+    h.update(pd.util.hash_pandas_object(features, index=True).to_numpy().tobytes())
+    h.update("\x1f".join(map(str, features.columns)).encode())
+    h.update("\x1f".join(map(str, features.dtypes)).encode())
+    h.update(np.ascontiguousarray(y, dtype=float).tobytes())
+    h.update(task.encode())
+    return h.hexdigest()
+
+
+class FitCache:
+    """Finished fits under ``directory`` for one modelling table (``fingerprint``)."""
+
+    def __init__(self, directory: str | Path, fingerprint: str) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.fingerprint = fingerprint
+        self.hits = 0
+        self.stored = 0
+
+    def key(
+        self, candidate: Candidate, y: np.ndarray, train: np.ndarray, test: np.ndarray, seed: int
+    ) -> str:
+        h = hashlib.sha256()
+        for part in (self.fingerprint, candidate.task, candidate.name, str(seed), __version__):
+            h.update(part.encode() + b"\x1f")
+        h.update(np.ascontiguousarray(train, dtype=np.int64).tobytes() + b"\x1f")
+        h.update(np.ascontiguousarray(test, dtype=np.int64).tobytes() + b"\x1f")
+        # the outcome itself, so permutation reruns (shuffled outcomes) get their own entries
+        h.update(np.ascontiguousarray(y, dtype=float).tobytes())
+        return h.hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.directory / f"{key}.npz"
+
+    def get(self, key: str) -> CacheEntry | None:
+        path = self._path(key)
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                pred = f["pred"] if f["ok"] else None
+                entry = (pred, float(f["seconds"]), None if f["ok"] else str(f["error"]))
+        except (OSError, ValueError, KeyError):
+            return None  # unreadable entry: refit
+        self.hits += 1
+        return entry
+
+    def put(self, key: str, entry: CacheEntry) -> None:
+        pred, seconds, error = entry
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=self.directory)
+        os.close(fd)
+        try:
+            np.savez(
+                tmp,
+                ok=pred is not None,
+                pred=pred if pred is not None else np.empty((0, 0)),
+                seconds=seconds,
+                error=error or "",
+            )
+            os.replace(tmp, self._path(key))
+            self.stored += 1
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)

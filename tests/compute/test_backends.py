@@ -1,0 +1,87 @@
+"""Same seeds, same results on every backend; SLURM configurations are validated."""
+
+from __future__ import annotations
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer
+
+import insightome
+from insightome.compute.backends import SlurmConfig, slurm_from_options
+from insightome.errors import UserError
+
+
+@pytest.fixture(scope="module")
+def adata():
+    bunch = load_breast_cancer(as_frame=True)
+    X = bunch.data.iloc[:300, :12]
+    labels = np.where(bunch.target[:300] == 0, "malignant", "benign")
+    obs = pd.DataFrame({"diagnosis": labels}, index=X.index.astype(str))
+    return ad.AnnData(X.to_numpy(float), obs=obs, var=pd.DataFrame(index=X.columns))
+
+
+def test_dask_localcluster_gives_identical_results(adata):
+    from distributed import LocalCluster
+
+    opts = {"target": "diagnosis", "preset": "fast", "folds": 3, "repeats": 2, "n_bootstrap": 200}
+    local = insightome.run(adata, out_dir=None, n_jobs=1, seed=4, **opts)
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        host="127.0.0.1",
+    ) as cluster:
+        remote = insightome.run(adata, out_dir=None, scheduler=cluster.scheduler_address, seed=4, **opts)
+    assert remote.results["compute"]["backend"]["backend"] == "dask.distributed"
+    assert remote.results["estimate"] == local.results["estimate"]
+    for a, b in zip(remote.results["configurations"], local.results["configurations"], strict=True):
+        assert a["cv_value"] == b["cv_value"]
+    pd.testing.assert_frame_equal(remote.predictions, local.predictions)
+
+
+def test_unreachable_scheduler_is_a_user_error(adata):
+    with pytest.raises(UserError, match="cannot reach the Dask scheduler"):
+        insightome.run(
+            adata, target="diagnosis", out_dir=None, preset="fast", folds=3, repeats=1,
+            n_bootstrap=200, scheduler="tcp://127.0.0.1:9",
+        )
+
+
+def test_slurm_job_script_for_a_marenostrum_style_partition(tmp_path):
+    config = tmp_path / "slurm.yaml"
+    config.write_text(
+        "slurm:\n  queue: gpp\n  account: bsc99\n  cores: 8\n  memory: 32GB\n"
+        "  walltime: '01:30:00'\n  jobs: 4\n  interface: lo\n"
+        "  job_script_prologue: ['module load python/3.11']\n"
+    )
+    slurm = slurm_from_options(config, cores=16)  # command-line options override the file
+    assert slurm.cores == 16 and slurm.jobs == 4
+    cluster = slurm.make_cluster()
+    try:
+        script = cluster.job_script()
+    finally:
+        cluster.close()
+    for line in ("#SBATCH -p gpp", "#SBATCH -A bsc99", "--cpus-per-task=16", "-t 01:30:00",
+                 "module load python/3.11"):
+        assert line in script
+
+
+@pytest.mark.parametrize(
+    ("fields", "fragment"),
+    [
+        ({"queue": "gpp", "walltime": "90 minutes"}, "--slurm-walltime"),
+        ({"queue": "gpp", "memory": "lots"}, "--slurm-memory"),
+        ({"queue": "gpp", "cores": 0}, "--slurm-cores"),
+        ({"cores": 4}, "--slurm-queue"),
+    ],
+)
+def test_invalid_slurm_settings_are_refused(fields, fragment):
+    with pytest.raises(UserError, match=fragment):
+        slurm_from_options(None, **fields)
+
+
+def test_unknown_yaml_key_is_named(tmp_path):
+    config = tmp_path / "slurm.yaml"
+    config.write_text("queue: gpp\nwall_time: '01:00:00'\n")
+    with pytest.raises(UserError, match="wall_time"):
+        SlurmConfig.from_yaml(config)

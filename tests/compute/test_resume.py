@@ -1,0 +1,93 @@
+"""A run killed with SIGKILL resumes from its checkpoint and ends where an uninterrupted run ends."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer
+
+OPTIONS = ["--target", "diagnosis", "--preset", "fast", "--folds", "5", "--repeats", "2",
+           "--bootstrap", "200", "--seed", "3", "--n-jobs", "1", "--quiet"]
+
+
+def cli(*args: object, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "insightome.cli.app", *map(str, args)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs,
+    )
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    bunch = load_breast_cancer(as_frame=True)
+    df = bunch.data.iloc[:240, :10].copy()
+    df["diagnosis"] = bunch.target[:240].map({0: "malignant", 1: "benign"})
+    path = tmp_path_factory.mktemp("resume") / "breast240.csv"
+    df.to_csv(path, index_label="sample")
+    return path
+
+
+def test_resume_after_kill_9_equals_uninterrupted_run(data, tmp_path):
+    reference = cli("run", data, *OPTIONS, "--out", tmp_path / "ref")
+    out, err = reference.communicate(timeout=300)
+    assert reference.returncode == 0, err
+
+    victim = cli("run", data, *OPTIONS, "--out", tmp_path / "killed")
+    deadline = time.time() + 120
+    partial = None
+    while time.time() < deadline:
+        partials = list((tmp_path / "killed").glob("*.partial"))
+        if partials and len(list((partials[0] / "cache").glob("*.npz"))) >= 12:
+            partial = partials[0]
+            break
+        time.sleep(0.05)
+    assert partial is not None, "the run never checkpointed 12 fits"
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.communicate(timeout=30)
+    assert victim.returncode == -signal.SIGKILL
+    assert not [p for p in (tmp_path / "killed").iterdir() if not p.name.endswith(".partial")]
+    cached = len(list((partial / "cache").glob("*.npz")))
+    assert 12 <= cached < 60  # killed part-way through the 6 x 5 x 2 fits
+
+    resumed = cli("run", "--resume", partial, "--quiet")
+    out2, err2 = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err2
+    final = tmp_path / "killed" / partial.name.removesuffix(".partial")
+    assert out2.strip() == str(final) and not partial.exists()
+
+    ref_dir = next((tmp_path / "ref").iterdir())
+    ref, res = (json.loads((d / "results.json").read_text()) for d in (ref_dir, final))
+    assert res["estimate"] == ref["estimate"] and res["winner"] == ref["winner"]
+    assert [c["cv_value"] for c in res["configurations"]] == [
+        c["cv_value"] for c in ref["configurations"]
+    ]
+    pd.testing.assert_frame_equal(
+        pd.read_csv(final / "predictions.csv"), pd.read_csv(ref_dir / "predictions.csv")
+    )
+    log = (final / "run.log").read_text()
+    assert f"reused {cached} fit(s)" in log
+
+
+def test_resume_refuses_changed_data(data, tmp_path):
+    changed = tmp_path / "breast240.csv"
+    changed.write_text(data.read_text())
+    victim = cli("run", changed, *OPTIONS, "--out", tmp_path / "runs")
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((tmp_path / "runs").glob("*.partial/cache/*.npz")):
+        time.sleep(0.05)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.communicate(timeout=30)
+    (partial,) = (tmp_path / "runs").glob("*.partial")
+    df = pd.read_csv(changed)
+    df.loc[0, "mean radius"] += 1.0
+    df.to_csv(changed, index=False)
+    resumed = cli("run", "--resume", partial)
+    _, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 2 and "data changed" in err and "Traceback" not in err
