@@ -21,14 +21,16 @@ import pandas as pd
 
 from insightome import __version__, errors
 from insightome.compute.backends import SlurmConfig, describe_backend, parallel_backend
+from insightome.compute.budget import Budget, fit_to_budget
 from insightome.compute.cache import data_fingerprint
 from insightome.compute.checkpoint import Checkpoint
+from insightome.compute.ledger import EnergyLedger
 from insightome.errors import UserError
 from insightome.evaluate.bbc import BBCResult, bbc_cv
 from insightome.evaluate.engine import cross_validated_predictions, n_units
 from insightome.evaluate.metrics import PRIMARY, decision_threshold
 from insightome.evaluate.permutation import PermutationResult, best_cv_score, permutation_test
-from insightome.evaluate.splitters import make_plan
+from insightome.evaluate.splitters import ResamplingPlan, make_plan
 from insightome.models.candidates import PRESETS, Candidate, candidates
 from insightome.runs import RESULTS_SCHEMA, Run, json_ready, run_directory_name, write_run
 from insightome.scoring import class_table
@@ -75,6 +77,9 @@ def run(
     scheduler: str | None = None,
     slurm: SlurmConfig | None = None,
     checkpoint: Checkpoint | None = None,
+    budget: str | None = None,
+    carbon_intensity: float | None = None,
+    pue: float | None = None,
 ) -> Run:
     """Run a study end to end and (unless ``out_dir`` is None) write its run directory.
 
@@ -112,11 +117,16 @@ def run(
         "preset": preset,
         "seed": seed,
         "name": name,
+        "budget": budget,
+        "carbon_intensity": carbon_intensity,
+        "pue": pue,
     }
     log = _Log()
     t_start = time.perf_counter()
-    timings: dict[str, float] = {}
-    with _stage(timings, "load"):
+    ledger = EnergyLedger(carbon_intensity=carbon_intensity, pue=pue)
+    stages = _Stages(ledger)
+    timings = stages.timings
+    with stages("load"):
         if isinstance(data, ad.AnnData):
             adata = data
             if not adata.uns.get("provenance"):
@@ -173,13 +183,46 @@ def run(
 
     n_numeric = int(sum(pd.api.types.is_numeric_dtype(t) for t in study.features.dtypes))
     cands = candidates(study.spec.task, n_numeric, preset)
+    n_classes = len(study.classes)
     plan = make_plan(
         study.y, study.spec.task, folds=folds, repeats=repeats, seed=seed, groups=study.groups
     )
-    n_classes = len(study.classes)
+    budget_info = None
+    if budget is not None:
+        limit = Budget.parse(budget, core_power_w=ledger.core_power_w, pue=ledger.pue)
+        # pilot: every candidate once, on the first fold (the full run reuses these fits)
+        pilot_plan = ResamplingPlan((plan.splits[0][:1],), 1, 1, plan.seeds[:1], plan.grouped)
+        with stages("resampling"), parallel_backend(scheduler, slurm):
+            pilot = cross_validated_predictions(
+                study.features,
+                study.y,
+                cands,
+                pilot_plan,
+                n_classes=n_classes,
+                seed=seed,
+                n_jobs=n_jobs,
+                cache=cache,
+            )
+        fitted = fit_to_budget(
+            pilot.fit_seconds,
+            [c.name for c in cands],
+            folds=folds,
+            repeats=repeats,
+            permutations=permutations,
+            budget=limit,
+        )
+        budget_info = fitted.to_dict(limit, float(pilot.fit_seconds.sum()))
+        cands = [cands[i] for i in fitted.keep]
+        repeats, permutations = fitted.repeats, fitted.permutations
+        plan = make_plan(
+            study.y, study.spec.task, folds=folds, repeats=repeats, seed=seed, groups=study.groups
+        )
+        for skipped in fitted.skipped:
+            study.warnings.append(f"compute budget {budget}: skipped {skipped}")
+        log(f"budget {budget}: projected {fitted.projected_cpu_seconds:.0f} CPU-s")
     with (
         _progress(progress) as bar,
-        _stage(timings, "resampling"),
+        stages("resampling"),
         parallel_backend(scheduler, slurm),
     ):
         advance = bar(f"Cross-validating {len(cands)} configurations", n_units(cands, plan))
@@ -201,7 +244,7 @@ def run(
         )
         study.warnings.append(message)
         log("warning: " + message)
-    with _stage(timings, "estimation"):
+    with stages("estimation"):
         bbc = bbc_cv(
             cv.oof,
             study.y,
@@ -217,7 +260,7 @@ def run(
     if permutations:
         with (
             _progress(progress) as bar,
-            _stage(timings, "permutation"),
+            stages("permutation"),
             parallel_backend(scheduler, slurm),
         ):
             advance = bar(
@@ -240,26 +283,35 @@ def run(
             )
         log(f"permutation p = {perm.p_value:.4f} ({permutations} permutations)")
 
-    with _stage(timings, "final_fit"):
+    with stages("final_fit"):
         model = winner.build(study.features, seed).fit(study.features, study.y)
     results = _results(study, cands, cv, bbc, perm, plan, adata, name, seed, timings, n_bootstrap)
     predictions = _oof_table(study, cv.oof[:, bbc.winner])
     card = _model_card(study, winner)
     result = Run(json_ready(results), predictions, model, card, log.lines)
+
+    def account() -> None:  # timings and compute ledger so far, into the results
+        timings["total"] = time.perf_counter() - t_start
+        result.results["timings"] = json_ready(timings)
+        result.results["compute"] = json_ready(
+            {
+                **ledger.to_dict(),
+                "backend": describe_backend(scheduler, slurm, n_jobs),
+                "budget": budget_info,
+            }
+        )
+
     html = None
     if out_dir is not None:
         from insightome.report import render_html
 
-        # the report shows the timings up to here; results.json also gets its own time
-        result.results["timings"] = json_ready({**timings, "total": time.perf_counter() - t_start})
-        with _stage(timings, "report"):
+        account()  # the report shows the cost up to here; results.json also gets its own
+        with stages("report"):
             html = render_html(result.results, predictions)
-    timings["total"] = time.perf_counter() - t_start
-    result.results["timings"] = json_ready(timings)
+    account()
     log("timings (s): " + ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))
     if cache is not None:
         log(f"fit cache: reused {cache.hits} fit(s), stored {cache.stored}")
-    result.results["compute"] = {"backend": describe_backend(scheduler, slurm, n_jobs)}
     if html is not None and checkpoint is not None:
         write_run(result, checkpoint.directory.parent, html, dirname=checkpoint.final_name)
         checkpoint.discard()
@@ -327,13 +379,21 @@ class _Log:
         self.lines.append(f"{datetime.now(UTC).isoformat(timespec='seconds')} {message}")
 
 
-@contextmanager
-def _stage(timings: dict[str, float], name: str):  # type: ignore[no-untyped-def]
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
+class _Stages:
+    """Times each stage and charges it to the energy ledger."""
+
+    def __init__(self, ledger: EnergyLedger) -> None:
+        self.ledger = ledger
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str):  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        try:
+            with self.ledger.stage(name):
+                yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
 
 
 @contextmanager

@@ -28,10 +28,15 @@ def test_dask_localcluster_gives_identical_results(adata):
     opts = {"target": "diagnosis", "preset": "fast", "folds": 3, "repeats": 2, "n_bootstrap": 200}
     local = insightome.run(adata, out_dir=None, n_jobs=1, seed=4, **opts)
     with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
         host="127.0.0.1",
     ) as cluster:
-        remote = insightome.run(adata, out_dir=None, scheduler=cluster.scheduler_address, seed=4, **opts)
+        remote = insightome.run(
+            adata, out_dir=None, scheduler=cluster.scheduler_address, seed=4, **opts
+        )
     assert remote.results["compute"]["backend"]["backend"] == "dask.distributed"
     assert remote.results["estimate"] == local.results["estimate"]
     for a, b in zip(remote.results["configurations"], local.results["configurations"], strict=True):
@@ -42,8 +47,14 @@ def test_dask_localcluster_gives_identical_results(adata):
 def test_unreachable_scheduler_is_a_user_error(adata):
     with pytest.raises(UserError, match="cannot reach the Dask scheduler"):
         insightome.run(
-            adata, target="diagnosis", out_dir=None, preset="fast", folds=3, repeats=1,
-            n_bootstrap=200, scheduler="tcp://127.0.0.1:9",
+            adata,
+            target="diagnosis",
+            out_dir=None,
+            preset="fast",
+            folds=3,
+            repeats=1,
+            n_bootstrap=200,
+            scheduler="tcp://127.0.0.1:9",
         )
 
 
@@ -61,8 +72,13 @@ def test_slurm_job_script_for_a_marenostrum_style_partition(tmp_path):
         script = cluster.job_script()
     finally:
         cluster.close()
-    for line in ("#SBATCH -p gpp", "#SBATCH -A bsc99", "--cpus-per-task=16", "-t 01:30:00",
-                 "module load python/3.11"):
+    for line in (
+        "#SBATCH -p gpp",
+        "#SBATCH -A bsc99",
+        "--cpus-per-task=16",
+        "-t 01:30:00",
+        "module load python/3.11",
+    ):
         assert line in script
 
 

@@ -306,3 +306,19 @@ def test_stages_do_not_nest_and_failures_are_still_recorded(tmp_path: Path) -> N
 def test_invalid_settings_are_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         EnergyLedger(**kwargs)
+
+
+def test_without_proc_or_psutil_only_this_process_is_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from insightome.compute import probes
+
+    monkeypatch.setattr(probes, "_USE_PROC", False)
+    monkeypatch.setitem(sys.modules, "psutil", None)  # import psutil -> ImportError
+    ledger = _estimated(tmp_path)
+    with ledger.stage("alone"):
+        burn(0.1)
+    alone = ledger.to_dict()["stages"]["alone"]
+    assert alone["cpu_s"] >= 0.08
+    assert alone["peak_rss_mb"] > 10  # this process's peak RSS (ru_maxrss)
+    assert alone["energy_kwh"] > 0

@@ -1,4 +1,4 @@
-"""A run killed with SIGKILL resumes from its checkpoint and ends where an uninterrupted run ends."""
+"""A run killed with SIGKILL resumes from its checkpoint and ends as an uninterrupted run."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def data(tmp_path_factory):
 
 def test_resume_after_kill_9_equals_uninterrupted_run(data, tmp_path):
     reference = cli("run", data, *OPTIONS, "--out", tmp_path / "ref")
-    out, err = reference.communicate(timeout=300)
+    _, err = reference.communicate(timeout=300)
     assert reference.returncode == 0, err
 
     victim = cli("run", data, *OPTIONS, "--out", tmp_path / "killed")

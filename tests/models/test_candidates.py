@@ -56,3 +56,26 @@ def test_survival_estimators_follow_sklearn_conventions(estimator):
 
 def test_calibrated_svm_passes_sklearn_estimator_checks():
     check_estimator(CalibratedLinearSVC(), expected_failed_checks={})
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression", "survival"])
+def test_every_fitted_candidate_survives_joblib_dump_and_load(task, tmp_path):
+    """The final model is saved with joblib.dump: no closures or lambdas in any pipeline."""
+    import joblib
+
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(rng.normal(size=(60, 600)), columns=[f"g{i}" for i in range(600)])
+    signal = X["g0"] - X["g1"]
+    y = {
+        "binary": (signal > 0).astype(int).to_numpy(),
+        "multiclass": np.digitize(signal, [-0.5, 0.5]),
+        "regression": signal.to_numpy(),
+        "survival": np.where(rng.random(60) < 0.7, 1.0, -1.0) * np.exp(-signal.to_numpy()),
+    }[task]
+    for cand in candidates(task, X.shape[1]):
+        model = cand.build(X, seed=0).fit(X, y)
+        path = tmp_path / "model.joblib"
+        joblib.dump(model, path)
+        np.testing.assert_allclose(
+            joblib.load(path).predict(X.iloc[:5]), model.predict(X.iloc[:5]), err_msg=cand.name
+        )

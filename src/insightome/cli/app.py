@@ -140,6 +140,18 @@ def run_command(
     ] = None,
     slurm_walltime: Annotated[str | None, typer.Option(help="Walltime, HH:MM:SS.")] = None,
     slurm_jobs: Annotated[int | None, typer.Option(help="Number of SLURM jobs (workers).")] = None,
+    budget: Annotated[
+        str | None,
+        typer.Option(help="Compute budget: CPU time (30min, 2h, 900s) or energy (0.05kWh)."),
+    ] = None,
+    carbon_intensity: Annotated[
+        float | None,
+        typer.Option(help="Grid carbon intensity, gCO2e/kWh (default: world average, see docs)."),
+    ] = None,
+    pue: Annotated[
+        float | None,
+        typer.Option(help="Power usage effectiveness (1.0 for a laptop; default 1.67)."),
+    ] = None,
 ) -> None:
     """Select and honestly evaluate a model; write a run directory with report.html."""
     from insightome.api import resume as resume_run
@@ -192,6 +204,9 @@ def run_command(
         progress=not quiet,
         scheduler=scheduler,
         slurm=slurm,
+        budget=budget,
+        carbon_intensity=carbon_intensity,
+        pue=pue,
     )
     _print_summary(result, quiet)
 

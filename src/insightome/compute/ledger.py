@@ -246,7 +246,11 @@ class EnergyLedger:
         try:
             yield
         finally:
-            wall, cpu, peak, energy_uj = recorder.finish()
+            try:
+                wall, cpu, peak, energy_uj = recorder.finish()
+            except BaseException:
+                self._active = None
+                raise
             with self._lock:
                 t = self._stages.setdefault(name, _Totals())
                 t.wall_s += wall

@@ -61,10 +61,13 @@ class TreeSnapshot:
 def snapshot() -> TreeSnapshot:
     """CPU time and resident memory of this process tree, now."""
     self_cpu, children_cpu = _rusage()
-    if _USE_PROC:
-        self_rss, desc, direct, desc_rss = _proc_tree(os.getpid())
-    else:
-        self_rss, desc, direct, desc_rss = _psutil_tree()
+    try:
+        if _USE_PROC:
+            self_rss, desc, direct, desc_rss = _proc_tree(os.getpid())
+        else:
+            self_rss, desc, direct, desc_rss = _psutil_tree()
+    except Exception:  # an unreadable /proc must not break a run: this process only
+        self_rss, desc, direct, desc_rss = _self_maxrss(), {}, [], 0
     return TreeSnapshot(self_cpu, children_cpu, desc, frozenset(direct), self_rss + desc_rss)
 
 
@@ -299,6 +302,7 @@ def core_power(model: str) -> tuple[float, str]:
 
 
 def cores_available() -> int:
+    """Logical CPUs this process may run on (its affinity mask), else all of them."""
     try:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from insightome.report.compute import build_compute
 from insightome.report.figures import build_figures, permutation_p
 from insightome.report.formatting import (
     METRIC_MEANINGS,
@@ -58,6 +59,7 @@ def build_context(results: Mapping[str, Any], predictions: pd.DataFrame | None) 
         "figures": build_figures(results, predictions),
         "configurations": _configurations(results),
         "secondary": _secondary(results),
+        "compute": build_compute(results),
         "reproducibility": _reproducibility(results),
     }
 

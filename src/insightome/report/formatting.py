@@ -127,6 +127,27 @@ def fmt_seconds(value: Any) -> str:
     return text if text == MISSING else f"{text} s"
 
 
+def fmt_sig(value: Any, digits: int = 3) -> str:
+    """A positive quantity to ``digits`` significant digits, without exponent notation.
+
+    ``0.0000123`` → ``'0.0000123'``, ``1234.6`` → ``'1,235'``; zero as ``'0'``; missing as
+    ``–``; below 1e-10 in exponent notation. For energies and masses that span many orders
+    of magnitude.
+    """
+    v = as_float(value)
+    if math.isnan(v):
+        return MISSING
+    if v == 0:
+        return "0"
+    magnitude = math.floor(math.log10(abs(v)))
+    if abs(round(v, digits - 1 - magnitude)) >= 10 ** (magnitude + 1):  # 0.9995 -> 1.00
+        magnitude += 1
+    decimals = max(digits - 1 - magnitude, 0)
+    if decimals > 12:
+        return f"{v:.{digits - 1}e}"
+    return f"{v:,.{decimals}f}"
+
+
 def metric_label(name: Any) -> str:
     """Display name of a metric (the raw name when unknown)."""
     if not isinstance(name, str) or not name:

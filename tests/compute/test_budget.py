@@ -1,0 +1,98 @@
+"""Budgets prune work in the documented order and say what they skipped."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from insightome.compute.budget import Budget, fit_to_budget
+from insightome.errors import UserError
+
+NAMES = ["cheap_a", "cheap_b", "costly", "medium"]
+COST = np.array([0.1, 0.1, 2.0, 0.5])  # CPU seconds per fit
+
+
+def plan(seconds: float, repeats: int = 3, permutations: int = 4):
+    return fit_to_budget(
+        COST,
+        NAMES,
+        folds=5,
+        repeats=repeats,
+        permutations=permutations,
+        budget=Budget(seconds, f"{seconds}s"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30min", 1800), ("2h", 7200), ("900s", 900), ("90 m", 5400)]
+)
+def test_parse_cpu_time(text, seconds):
+    assert Budget.parse(text, core_power_w=10, pue=1.5).cpu_seconds == seconds
+
+
+def test_energy_budget_converts_with_core_power_and_pue():
+    # 0.01 kWh at 10 W per busy core and PUE 1.5 = 36,000 J / 15 W = 2,400 CPU seconds
+    assert Budget.parse("0.01kWh", core_power_w=10, pue=1.5).cpu_seconds == pytest.approx(2400)
+    assert Budget.parse("10Wh", core_power_w=10, pue=1.5).cpu_seconds == pytest.approx(2400)
+
+
+@pytest.mark.parametrize("text", ["", "fast", "-5min", "0s", "3 parsecs"])
+def test_bad_budget_is_a_user_error(text):
+    with pytest.raises(UserError, match="--budget"):
+        Budget.parse(text, core_power_w=10, pue=1.5)
+
+
+def test_generous_budget_skips_nothing():
+    full = 2.7 * 5 * 3 * 5
+    p = plan(full + 1)
+    assert p.keep == [0, 1, 2, 3] and p.repeats == 3 and p.permutations == 4 and not p.skipped
+
+
+def test_permutations_go_first_then_repeats_then_costliest_candidates():
+    p = plan(2.7 * 5 * 3 * 2)  # room for one permutation rerun at full size
+    assert (p.permutations, p.repeats, p.keep) == (1, 3, [0, 1, 2, 3])
+    p = plan(2.7 * 5 * 2)  # no permutations, two repeats
+    assert (p.permutations, p.repeats, p.keep) == (0, 2, [0, 1, 2, 3])
+    p = plan(0.7 * 5)  # one repeat; drop the 2.0 s candidate
+    assert (p.repeats, p.keep) == (1, [0, 1, 3])
+    assert p.skipped == [
+        "permutations: 0 of 4 run",
+        "CV repeats: 1 of 3 run",
+        "candidate costly (2 CPU-s per fit)",
+    ]
+
+
+def test_never_fewer_than_two_candidates_and_says_when_over():
+    p = plan(0.01)
+    assert p.keep == [0, 1] and p.repeats == 1 and p.permutations == 0
+    assert "still exceeds the budget" in p.skipped[-1]
+
+
+def test_budget_in_a_real_run_is_reported():
+    import anndata as ad
+    import pandas as pd
+    from sklearn.datasets import load_breast_cancer
+
+    import insightome
+
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    adata = ad.AnnData(
+        X.to_numpy(float),
+        obs=pd.DataFrame({"y": y.astype(str).to_numpy()}, index=X.index.astype(str)),
+        var=pd.DataFrame(index=X.columns),
+    )
+    run = insightome.run(
+        adata,
+        target="y",
+        out_dir=None,
+        preset="fast",
+        folds=3,
+        repeats=3,
+        n_bootstrap=200,
+        budget="1s",
+    )
+    info = run.results["compute"]["budget"]
+    assert info["repeats"] < 3 and info["skipped"]
+    assert run.results["resampling"]["repeats"] == info["repeats"]
+    assert len(run.results["configurations"]) >= 2
+    assert any(w.startswith("compute budget 1s: skipped") for w in run.results["warnings"])
