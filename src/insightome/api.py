@@ -5,47 +5,36 @@ The CLI's ``insightome run`` is a thin layer over :func:`run`; both take the sam
 
 from __future__ import annotations
 
-import hashlib
-import platform
 import time
 from collections.abc import Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 import anndata as ad
-import numpy as np
 import pandas as pd
 
-from insightome import __version__, errors
+from insightome import errors
 from insightome.compute.backends import SlurmConfig, describe_backend, parallel_backend
 from insightome.compute.budget import Budget, fit_to_budget
 from insightome.compute.cache import data_fingerprint
 from insightome.compute.checkpoint import Checkpoint
 from insightome.compute.ledger import EnergyLedger
 from insightome.errors import UserError
-from insightome.evaluate.bbc import BBCResult, bbc_cv
+from insightome.evaluate.bbc import bbc_cv
 from insightome.evaluate.engine import cross_validated_predictions, n_units
-from insightome.evaluate.metrics import PRIMARY, decision_threshold
 from insightome.evaluate.permutation import PermutationResult, best_cv_score, permutation_test
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
-from insightome.models.candidates import PRESETS, Candidate, candidates
-from insightome.runs import RESULTS_SCHEMA, Run, json_ready, run_directory_name, write_run
-from insightome.scoring import class_table
-from insightome.study import Study, make_study
-
-VERSIONED_PACKAGES = (
-    "numpy",
-    "pandas",
-    "scipy",
-    "scikit-learn",
-    "anndata",
-    "xgboost-cpu",
-    "lifelines",
-    "joblib",
+from insightome.models.candidates import PRESETS, candidates
+from insightome.run_record import (
+    build_results,
+    default_name,
+    in_memory_provenance,
+    model_card,
+    oof_table,
 )
+from insightome.runs import Run, json_ready, run_directory_name, write_run
+from insightome.study import make_study
 
 
 def run(
@@ -162,7 +151,7 @@ def run(
     for warning in study.warnings:
         log("warning: " + warning)
 
-    run_name = name or _default_name(dict(adata.uns.get("provenance", {})), study.spec)
+    run_name = name or default_name(dict(adata.uns.get("provenance", {})), study.spec)
     data_sha = [f["sha256"] for f in adata.uns.get("provenance", {}).get("files", [])]
     if checkpoint is not None and checkpoint.invocation.get("data_sha256") != data_sha:
         raise UserError(
@@ -285,9 +274,11 @@ def run(
 
     with stages("final_fit"):
         model = winner.build(study.features, seed).fit(study.features, study.y)
-    results = _results(study, cands, cv, bbc, perm, plan, adata, name, seed, timings, n_bootstrap)
-    predictions = _oof_table(study, cv.oof[:, bbc.winner])
-    card = _model_card(study, winner)
+    results = build_results(
+        study, cands, cv, bbc, perm, plan, adata, run_name, seed, timings, n_bootstrap
+    )
+    predictions = oof_table(study, cv.oof[:, bbc.winner])
+    card = model_card(study, winner)
     result = Run(json_ready(results), predictions, model, card, log.lines)
 
     def account() -> None:  # timings and compute ledger so far, into the results
@@ -417,154 +408,3 @@ def _progress(enabled: bool):  # type: ignore[no-untyped-def]
             return lambda k: prog.advance(task_id, k)
 
         yield bar
-
-
-def in_memory_provenance(adata: ad.AnnData) -> dict[str, Any]:
-    """Provenance of an AnnData given in memory: a sha256 over X, names and annotations."""
-    h = hashlib.sha256()
-    h.update(np.ascontiguousarray(np.asarray(adata.X, dtype=float)).tobytes())
-    for names in (adata.obs_names, adata.var_names):
-        h.update("\x1f".join(map(str, names)).encode())
-    h.update(adata.obs.to_csv().encode())
-    return {
-        "role": "data",
-        "path": "<AnnData in memory>",
-        "display_path": "AnnData",
-        "sha256": h.hexdigest(),
-        "format": "anndata",
-        "n_rows": adata.n_obs,
-        "n_cols": adata.n_vars,
-        "read_options": {},
-    }
-
-
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version(), "insightome": __version__}
-    for pkg in VERSIONED_PACKAGES:
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
-
-
-def _results(
-    study: Study,
-    cands: list[Candidate],
-    cv: Any,
-    bbc: BBCResult,
-    perm: PermutationResult | None,
-    plan: Any,
-    adata: ad.AnnData,
-    name: str | None,
-    seed: int,
-    timings: dict[str, float],
-    n_bootstrap: int,
-) -> dict[str, Any]:
-    spec = study.spec
-    est = bbc.estimate
-    prov = dict(adata.uns.get("provenance", {}))
-    data_name = name or _default_name(prov, spec)
-    winner = cands[bbc.winner]
-    return {
-        "schema": RESULTS_SCHEMA,
-        "schema_doc": "docs/results-schema.md",
-        "name": data_name,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "task": spec.task,
-        "task_detected": spec.task_detected,
-        "n_samples": study.n_samples,
-        "n_features": int(study.features.shape[1]),
-        "n_features_dropped": study.n_features_dropped,
-        "outcome": study.outcome_summary(),
-        "spec": spec.to_dict(),
-        "winner": winner.to_dict(),
-        "estimate": {
-            "metric": bbc.metric,
-            "value": est.value,
-            "ci95": list(est.ci95),
-            "plain_cv_value": est.plain_cv_value,
-            "optimism": est.plain_cv_value - est.value,
-            "permutation_p": perm.p_value if perm else None,
-            "method": "BBC-CV",
-            "n_bootstrap": n_bootstrap,
-            "chance_level": PRIMARY[spec.task].chance,
-        },
-        "secondary": {k: v.to_dict() for k, v in bbc.secondary.items()},
-        "decision_threshold": (decision_threshold(study.y) if spec.task == "binary" else None),
-        "configurations": [
-            {
-                **c.to_dict(),
-                "cv_value": bbc.cv_mean[i],
-                "cv_sd": bbc.cv_sd[i],
-                "bbc_selection_frequency": bbc.selection_frequency[i],
-                "failed_folds": int(cv.failed_folds[i]),
-                "fit_seconds": float(cv.fit_seconds[i]),
-            }
-            for i, c in enumerate(cands)
-        ],
-        "resampling": {**plan.to_dict(), "n_bootstrap": n_bootstrap, "seed": seed},
-        "permutation": perm.to_dict() if perm else {"n": 0, "p_value": None, "null": []},
-        "warnings": list(study.warnings),
-        "notes": list(study.notes),
-        "data": {
-            "files": prov.get("files", []),
-            "orientation": prov.get("orientation"),
-            "orientation_reason": prov.get("orientation_reason"),
-        },
-        "versions": _versions(),
-        "seeds": {
-            "seed": seed,
-            "cv_seeds": list(plan.seeds),
-            "bootstrap_seed": seed,
-            "permutation_seed": seed,
-            "model_seed": seed,
-        },
-        "timings": dict(timings),
-    }
-
-
-def _default_name(prov: dict[str, Any], spec: Any) -> str:
-    files = prov.get("files", [])
-    shown = files[0].get("display_path", files[0]["path"]) if files else "study"
-    stem = Path(shown).name.split(".")[0]
-    return f"{stem}-{spec.target or spec.event}"
-
-
-def _oof_table(study: Study, oof_winner: np.ndarray) -> pd.DataFrame:
-    """Winner's out-of-fold predictions averaged over repeats, one row per sample."""
-    mean = np.nanmean(oof_winner, axis=0)
-    idx = pd.Index(study.features.index.astype(str), name="sample_id")
-    task = study.spec.task
-    if task == "survival":
-        t, e = study.time_event
-        return pd.DataFrame({"time": t, "event": e, "risk": mean[:, 0]}, index=idx)
-    if task == "regression":
-        return pd.DataFrame({"y": study.y, "pred": mean[:, 0]}, index=idx)
-    observed = pd.DataFrame({"y": [study.classes[i] for i in study.y]}, index=idx)
-    table = class_table(mean, study.classes, decision_threshold(study.y), idx)
-    return pd.concat([observed, table], axis=1)
-
-
-def _model_card(study: Study, winner: Candidate) -> dict[str, Any]:
-    f = study.features
-    return {
-        "schema": "insightome.model/1",
-        "task": study.spec.task,
-        "outcome": study.outcome_summary(),
-        "classes": study.classes,
-        "decision_threshold": decision_threshold(study.y) if study.spec.task == "binary" else None,
-        "winner": winner.to_dict(),
-        "features": list(map(str, f.columns)),
-        "dtypes": {
-            str(c): ("numeric" if pd.api.types.is_numeric_dtype(f[c]) else "categorical")
-            for c in f.columns
-        },
-        "categories": {
-            str(c): [str(v) for v in f[c].cat.categories]
-            for c in f.columns
-            if isinstance(f[c].dtype, pd.CategoricalDtype)
-        },
-        "insightome_version": __version__,
-        "versions": _versions(),
-    }

@@ -161,7 +161,9 @@ def _tree_cpu(
     last sample, and processes that lived less than one interval), and the increase of
     ``RUSAGE_CHILDREN`` (exact for children this process reaped, with what they reaped,
     minus what those children had already used at the start). They overlap, so the larger
-    is taken rather than their sum: a lower bound, never a double count.
+    is taken rather than their sum. Approximate at the edges: a grandchild that lived less
+    than one interval and was not reaped here is missed; when a worker is reaped, what its
+    own reaped children used in *earlier* stages is counted again.
     """
     before = start.descendants
     own = end.self_cpu_s - start.self_cpu_s

@@ -1,0 +1,190 @@
+"""The record of a run: results.json content, out-of-fold table, model card, provenance.
+
+Pure functions from the objects a run produced (study, candidates, CV predictions,
+BBC-CV result, permutation result) to JSON-ready dictionaries and tables; the schema is
+documented in docs/results-schema.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+
+from insightome import __version__
+from insightome.evaluate.bbc import BBCResult
+from insightome.evaluate.metrics import PRIMARY, decision_threshold
+from insightome.evaluate.permutation import PermutationResult
+from insightome.models.candidates import Candidate
+from insightome.runs import RESULTS_SCHEMA
+from insightome.scoring import class_table
+from insightome.study import Study
+
+VERSIONED_PACKAGES = (
+    "numpy",
+    "pandas",
+    "scipy",
+    "scikit-learn",
+    "anndata",
+    "xgboost-cpu",
+    "lifelines",
+    "joblib",
+)
+
+
+def in_memory_provenance(adata: ad.AnnData) -> dict[str, Any]:
+    """Provenance of an AnnData given in memory: a sha256 over X, names and annotations."""
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(np.asarray(adata.X, dtype=float)).tobytes())
+    for names in (adata.obs_names, adata.var_names):
+        h.update("\x1f".join(map(str, names)).encode())
+    h.update(adata.obs.to_csv().encode())
+    return {
+        "role": "data",
+        "path": "<AnnData in memory>",
+        "display_path": "AnnData",
+        "sha256": h.hexdigest(),
+        "format": "anndata",
+        "n_rows": adata.n_obs,
+        "n_cols": adata.n_vars,
+        "read_options": {},
+    }
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "insightome": __version__}
+    for pkg in VERSIONED_PACKAGES:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def build_results(
+    study: Study,
+    cands: list[Candidate],
+    cv: Any,
+    bbc: BBCResult,
+    perm: PermutationResult | None,
+    plan: Any,
+    adata: ad.AnnData,
+    name: str | None,
+    seed: int,
+    timings: dict[str, float],
+    n_bootstrap: int,
+) -> dict[str, Any]:
+    spec = study.spec
+    est = bbc.estimate
+    prov = dict(adata.uns.get("provenance", {}))
+    data_name = name or default_name(prov, spec)
+    winner = cands[bbc.winner]
+    return {
+        "schema": RESULTS_SCHEMA,
+        "schema_doc": "docs/results-schema.md",
+        "name": data_name,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "task": spec.task,
+        "task_detected": spec.task_detected,
+        "n_samples": study.n_samples,
+        "n_features": int(study.features.shape[1]),
+        "n_features_dropped": study.n_features_dropped,
+        "outcome": study.outcome_summary(),
+        "spec": spec.to_dict(),
+        "winner": winner.to_dict(),
+        "estimate": {
+            "metric": bbc.metric,
+            "value": est.value,
+            "ci95": list(est.ci95),
+            "plain_cv_value": est.plain_cv_value,
+            "optimism": est.plain_cv_value - est.value,
+            "permutation_p": perm.p_value if perm else None,
+            "method": "BBC-CV",
+            "n_bootstrap": n_bootstrap,
+            "chance_level": PRIMARY[spec.task].chance,
+        },
+        "secondary": {k: v.to_dict() for k, v in bbc.secondary.items()},
+        "decision_threshold": (decision_threshold(study.y) if spec.task == "binary" else None),
+        "configurations": [
+            {
+                **c.to_dict(),
+                "cv_value": bbc.cv_mean[i],
+                "cv_sd": bbc.cv_sd[i],
+                "bbc_selection_frequency": bbc.selection_frequency[i],
+                "failed_folds": int(cv.failed_folds[i]),
+                "fit_seconds": float(cv.fit_seconds[i]),
+            }
+            for i, c in enumerate(cands)
+        ],
+        "resampling": {**plan.to_dict(), "n_bootstrap": n_bootstrap, "seed": seed},
+        "permutation": perm.to_dict() if perm else {"n": 0, "p_value": None, "null": []},
+        "warnings": list(study.warnings),
+        "notes": list(study.notes),
+        "data": {
+            "files": prov.get("files", []),
+            "orientation": prov.get("orientation"),
+            "orientation_reason": prov.get("orientation_reason"),
+        },
+        "versions": versions(),
+        "seeds": {
+            "seed": seed,
+            "cv_seeds": list(plan.seeds),
+            "bootstrap_seed": seed,
+            "permutation_seed": seed,
+            "model_seed": seed,
+        },
+        "timings": dict(timings),
+    }
+
+
+def default_name(prov: dict[str, Any], spec: Any) -> str:
+    files = prov.get("files", [])
+    shown = files[0].get("display_path", files[0]["path"]) if files else "study"
+    stem = Path(shown).name.split(".")[0]
+    return f"{stem}-{spec.target or spec.event}"
+
+
+def oof_table(study: Study, oof_winner: np.ndarray) -> pd.DataFrame:
+    """Winner's out-of-fold predictions averaged over repeats, one row per sample."""
+    mean = np.nanmean(oof_winner, axis=0)
+    idx = pd.Index(study.features.index.astype(str), name="sample_id")
+    task = study.spec.task
+    if task == "survival":
+        t, e = study.time_event
+        return pd.DataFrame({"time": t, "event": e, "risk": mean[:, 0]}, index=idx)
+    if task == "regression":
+        return pd.DataFrame({"y": study.y, "pred": mean[:, 0]}, index=idx)
+    observed = pd.DataFrame({"y": [study.classes[i] for i in study.y]}, index=idx)
+    table = class_table(mean, study.classes, decision_threshold(study.y), idx)
+    return pd.concat([observed, table], axis=1)
+
+
+def model_card(study: Study, winner: Candidate) -> dict[str, Any]:
+    f = study.features
+    return {
+        "schema": "insightome.model/1",
+        "task": study.spec.task,
+        "outcome": study.outcome_summary(),
+        "classes": study.classes,
+        "decision_threshold": decision_threshold(study.y) if study.spec.task == "binary" else None,
+        "winner": winner.to_dict(),
+        "features": list(map(str, f.columns)),
+        "dtypes": {
+            str(c): ("numeric" if pd.api.types.is_numeric_dtype(f[c]) else "categorical")
+            for c in f.columns
+        },
+        "categories": {
+            str(c): [str(v) for v in f[c].cat.categories]
+            for c in f.columns
+            if isinstance(f[c].dtype, pd.CategoricalDtype)
+        },
+        "insightome_version": __version__,
+        "versions": versions(),
+    }
