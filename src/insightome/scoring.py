@@ -13,6 +13,7 @@ from insightome.errors import UserError
 from insightome.evaluate.engine import predict_matrix
 from insightome.evaluate.metrics import predicted_classes
 from insightome.runs import Run
+from insightome.study import label_string
 
 
 def feature_table(adata: ad.AnnData, run: Run, path: str) -> pd.DataFrame:
@@ -36,9 +37,8 @@ def feature_table(adata: ad.AnnData, run: Run, path: str) -> pd.DataFrame:
             continue
         col = source[name]
         if dtypes.get(name) == "categorical":
-            col = pd.Categorical(
-                col.astype(object).where(col.notna(), None), categories=card["categories"].get(name)
-            )
+            text = [label_string(v) if pd.notna(v) else None for v in col]
+            col = pd.Categorical(text, categories=card["categories"].get(name))
         else:
             col = pd.to_numeric(col, errors="coerce")
         columns[name] = col

@@ -166,7 +166,7 @@ def _encode_classes(
 ) -> tuple[np.ndarray, list[str]]:
     labels = y.astype(str) if not pd.api.types.is_numeric_dtype(y) else y
     uniques = sorted(pd.unique(labels), key=lambda v: (str(type(v)), v))
-    classes = [_label_str(v) for v in uniques]
+    classes = [label_string(v) for v in uniques]
     if positive is not None:
         if positive not in classes:
             raise UserError(
@@ -178,11 +178,12 @@ def _encode_classes(
         if len(classes) == 2:
             classes = [c for c in classes if c != positive] + [positive]
     lookup = {c: i for i, c in enumerate(classes)}
-    codes = np.array([lookup[_label_str(v)] for v in labels], dtype=int)
+    codes = np.array([lookup[label_string(v)] for v in labels], dtype=int)
     return codes, classes
 
 
-def _label_str(v: object) -> str:
+def label_string(v: object) -> str:
+    """A class or category label as text: 1.0 → '1', so numeric and text files agree."""
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     if isinstance(v, np.floating) and float(v).is_integer():

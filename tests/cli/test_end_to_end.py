@@ -242,3 +242,32 @@ def test_groups_keep_repeated_samples_of_a_patient_together(cli, tmp_path, actg1
     assert res_g["resampling"]["grouped"] and not res_n["resampling"]["grouped"]
     assert res_g["estimate"]["value"] < 0.8  # ACTG 175 from baseline: AUC about 0.7
     assert res_n["estimate"]["value"] > res_g["estimate"]["value"] + 0.1  # memorized copies
+
+
+def test_predict_aligns_categorical_columns_with_training(cli, tmp_path):
+    """A categorical training column read as numbers in a new file still maps to its levels."""
+    rng = np.random.default_rng(2)
+    n = 120
+    ecog = rng.choice(["0", "1", "2", "unknown"], n)
+    risk = np.select([ecog == "2", ecog == "1"], [2.0, 1.0], 0.0) + rng.normal(0, 0.7, n)
+    df = pd.DataFrame(
+        {"id": [f"p{i}" for i in range(n)], "ecog": ecog, "age": rng.normal(60, 8, n)}
+    )
+    df["outcome"] = np.where(risk > 1.0, "poor", "good")
+    train = tmp_path / "train.csv"
+    df.to_csv(train, index=False)
+    out = tmp_path / "runs"
+    r = cli("run", train, "--target", "outcome", "--out", out, *FAST)
+    assert r.code == 0, r.err
+    run_dir, _ = single_run(out)
+    assert json.loads((run_dir / "model.json").read_text())["dtypes"]["ecog"] == "categorical"
+    new = pd.DataFrame({"id": ["a", "b", "c"], "ecog": [2, 0, 2], "age": [60.0, 60.0, 61.0]})
+    new_path = tmp_path / "new.csv"
+    new.to_csv(new_path, index=False)  # ecog is all numbers here: read as a numeric column
+    p = cli("predict", run_dir, new_path)
+    assert p.code == 0, p.err
+    from io import StringIO
+
+    pred = pd.read_csv(StringIO(p.out), index_col=0)
+    # ECOG 2 carries the risk: both ECOG-2 patients score above the ECOG-0 patient
+    assert pred.loc["a", "prob_poor"] > pred.loc["b", "prob_poor"] < pred.loc["c", "prob_poor"]
