@@ -94,3 +94,9 @@ def test_invalid_options_are_user_errors(adata, tmp_path, option, value, fragmen
     with pytest.raises(insightome.UserError, match=fragment):
         insightome.run(adata, target="diagnosis", out_dir=tmp_path, **kwargs)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("option", "value"), [("pue", 0.5), ("carbon_intensity", -1.0)])
+def test_invalid_energy_constants_are_user_errors(adata, option, value):
+    with pytest.raises(insightome.UserError, match=option.replace("_", "-")):
+        insightome.run(adata, target="diagnosis", out_dir=None, **FAST, **{option: value})

@@ -84,6 +84,11 @@ def run(
     :func:`resume` passes that directory back in.
     """
     _check_options(folds, repeats, n_bootstrap, permutations, n_jobs, preset)
+    for option, value, low in (("--pue", pue, 1.0), ("--carbon-intensity", carbon_intensity, 0.0)):
+        if value is not None and not value >= low:
+            raise UserError(
+                errors.OPTION_INVALID, option=option, reason=f"must be >= {low:g}, got {value}"
+            )
     invocation = {
         "data": None if isinstance(data, ad.AnnData) else str(Path(data).resolve()),
         "target": target,
