@@ -25,7 +25,7 @@ from insightome.evaluate.bbc import bbc_cv
 from insightome.evaluate.engine import cross_validated_predictions, n_units
 from insightome.evaluate.permutation import PermutationResult, best_cv_score, permutation_test
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
-from insightome.models.candidates import PRESETS, candidates
+from insightome.models.candidates import LARGE_N, PRESETS, candidates
 from insightome.run_record import (
     build_results,
     default_name,
@@ -54,7 +54,7 @@ def run(
     exclude: Sequence[str] = (),
     positive_class: str | None = None,
     folds: int = 5,
-    repeats: int = 3,
+    repeats: int | None = None,
     n_bootstrap: int = 1000,
     permutations: int = 0,
     preset: str = "default",
@@ -175,8 +175,15 @@ def run(
         else None
     )
 
+    if repeats is None:
+        repeats = 3 if study.n_samples < LARGE_N else 1
+        if repeats == 1:
+            study.notes.append(
+                f"1 CV repeat (n = {study.n_samples} >= {LARGE_N}: the fold-to-fold variance "
+                "is small; use --repeats to ask for more)"
+            )
     n_numeric = int(sum(pd.api.types.is_numeric_dtype(t) for t in study.features.dtypes))
-    cands = candidates(study.spec.task, n_numeric, preset)
+    cands = candidates(study.spec.task, n_numeric, preset, n_samples=study.n_samples)
     n_classes = len(study.classes)
     plan = make_plan(
         study.y, study.spec.task, folds=folds, repeats=repeats, seed=seed, groups=study.groups
@@ -351,12 +358,12 @@ def resume(
 
 
 def _check_options(
-    folds: int, repeats: int, n_bootstrap: int, permutations: int, n_jobs: int, preset: str
+    folds: int, repeats: int | None, n_bootstrap: int, permutations: int, n_jobs: int, preset: str
 ) -> None:
     """One clear line for an option out of range (before anything is read or written)."""
     problems = [
         ("--folds", folds < 2, f"needs at least 2 folds, got {folds}"),
-        ("--repeats", repeats < 1, f"needs at least 1, got {repeats}"),
+        ("--repeats", repeats is not None and repeats < 1, f"needs at least 1, got {repeats}"),
         ("--bootstrap", n_bootstrap < 100, f"use at least 100 for a CI, got {n_bootstrap}"),
         ("--permutations", permutations < 0, f"cannot be negative, got {permutations}"),
         ("--n-jobs", n_jobs == 0, "0 is not a number of workers (use 1, 2, … or -1 for all)"),

@@ -32,6 +32,7 @@ TASKS: tuple[str, ...] = ("binary", "multiclass", "regression", "survival")
 MAX_MULTICLASS_LEVELS = 10
 SMALL_N = 50
 MIN_EVENTS_PER_FEATURE = 10.0
+FLOAT32_CELLS = 50_000_000  # from 400 MB of float64 on, the modelling table is float32
 
 
 @dataclass(frozen=True)
@@ -403,7 +404,12 @@ def _feature_table(
     """Numeric + categorical features of the kept samples; drop constant/all-missing ones."""
     notes: list[str] = []
     drop = set(spec.role_columns)
-    X = np.asarray(adata.X, dtype=float)[keep]
+    # float32 halves the memory of large tables; every model casts as it needs and 7
+    # significant digits exceed the precision of any omics or clinical measurement.
+    large = adata.n_obs * adata.n_vars >= FLOAT32_CELLS
+    X = np.asarray(adata.X)[keep].astype(np.float32 if large else np.float64, copy=False)
+    if large:
+        notes.append(f"features stored as float32 ({adata.n_obs} x {adata.n_vars} values)")
     numeric = pd.DataFrame(X, index=adata.obs_names[keep], columns=adata.var_names.astype(str))
     numeric = numeric.loc[:, [c for c in numeric.columns if c not in drop]]
     cat = adata.obsm.get("categorical")

@@ -90,3 +90,20 @@ def test_failing_candidate_is_excluded_not_fatal(breast):
     assert cv.failed_folds.tolist() == [3, 0] and "C" in cv.errors[0]
     res = bbc_cv(cv.oof, y, "binary", n_bootstrap=200)
     assert res.winner == 1 and res.selection_frequency[0] == 0
+
+
+def test_bbc_is_the_same_whatever_the_bootstrap_chunk_size(breast, monkeypatch):
+    """Large n is scored in chunks of bootstraps; the chunking must not change the result."""
+    import insightome.evaluate.bbc as bbc_module
+
+    X, y = breast
+    cands = candidates("binary", X.shape[1], preset="fast")[:3]
+    plan = make_plan(y, "binary", folds=3, repeats=2, seed=0)
+    oof = cross_validated_predictions(X, y, cands, plan, n_classes=2).oof
+    groups = np.arange(len(y)) // 2
+    whole = [bbc_cv(oof, y, "binary", n_bootstrap=300, seed=1, groups=g) for g in (None, groups)]
+    monkeypatch.setattr(bbc_module, "CHUNK_CELLS", len(y) * 7)  # 7 bootstraps per chunk
+    chunked = [bbc_cv(oof, y, "binary", n_bootstrap=300, seed=1, groups=g) for g in (None, groups)]
+    for a, b in zip(whole, chunked, strict=True):
+        assert a.estimate == b.estimate and a.secondary == b.secondary
+        np.testing.assert_array_equal(a.selection_frequency, b.selection_frequency)

@@ -102,7 +102,10 @@ def run_command(
         str | None, typer.Option(help="Positive class label for a binary outcome.")
     ] = None,
     folds: Annotated[int, typer.Option(help="Cross-validation folds.")] = 5,
-    repeats: Annotated[int, typer.Option(help="Cross-validation repeats.")] = 3,
+    repeats: Annotated[
+        int | None,
+        typer.Option(help="Cross-validation repeats (default 3; 1 from 20,000 samples on)."),
+    ] = None,
     bootstrap: Annotated[int, typer.Option(help="BBC-CV bootstrap samples.")] = 1000,
     permutations: Annotated[
         int, typer.Option(help="Label permutations for an empirical p-value (0 = off).")

@@ -20,6 +20,8 @@ import numpy as np
 
 from insightome.evaluate.metrics import PRIMARY, SECONDARY, MetricSpec
 
+CHUNK_CELLS = 20_000_000  # bootstrap weights held at once (160 MB of float64)
+
 
 @dataclass(frozen=True)
 class MetricEstimate:
@@ -95,26 +97,34 @@ def bbc_cv(
     winner = int(np.nanargmax(np.where(usable, oriented, -np.inf)))
 
     rng = np.random.default_rng(seed)
-    W_in = bootstrap_weights(n, n_bootstrap, rng, groups)
-    W_out = (W_in == 0).astype(float)
     repeat_of = np.arange(n_bootstrap) % R
     chosen = np.zeros(n_bootstrap, dtype=int)
     oob = np.full(n_bootstrap, np.nan)
     secondary_specs = SECONDARY[task]
     oob_secondary = {m.name: np.full(n_bootstrap, np.nan) for m in secondary_specs}
-    for r in range(R):
-        rows = np.flatnonzero(repeat_of == r)
-        oof_r = np.nan_to_num(oof[r])  # unusable candidates are never picked (below)
-        in_bag = _scores(metric, y, oof_r, W_in[rows])
-        in_bag[:, ~usable] = -np.inf
-        in_bag = np.where(np.isnan(in_bag), -np.inf, in_bag)
-        pick = in_bag.argmax(axis=1)
-        chosen[rows] = pick
-        out_bag = _scores(metric, y, oof_r, W_out[rows])
-        oob[rows] = out_bag[np.arange(len(rows)), pick] * (1 if metric.higher_is_better else -1)
-        for m in secondary_specs:
-            vals = np.column_stack([m.fn(y, oof_r[c], W_out[rows]) for c in range(C)])
-            oob_secondary[m.name][rows] = vals[np.arange(len(rows)), pick]
+    oof_clean = np.nan_to_num(oof)  # unusable candidates are never picked (below)
+    # Bootstraps are drawn and scored in chunks of at most ~CHUNK_CELLS weights, in order,
+    # so memory stays bounded for large n and the draws are the same as in one batch.
+    chunk = max(1, CHUNK_CELLS // max(n, 1))
+    for start in range(0, n_bootstrap, chunk):
+        block = np.arange(start, min(start + chunk, n_bootstrap))
+        W_in = bootstrap_weights(n, len(block), rng, groups)
+        W_out = (W_in == 0).astype(float)
+        for r in range(R):
+            local = np.flatnonzero(repeat_of[block] == r)
+            if not len(local):
+                continue
+            rows = block[local]
+            in_bag = _scores(metric, y, oof_clean[r], W_in[local])
+            in_bag[:, ~usable] = -np.inf
+            pick = np.where(np.isnan(in_bag), -np.inf, in_bag).argmax(axis=1)
+            chosen[rows] = pick
+            out_bag = _scores(metric, y, oof_clean[r], W_out[local])
+            sign = 1 if metric.higher_is_better else -1
+            oob[rows] = out_bag[np.arange(len(rows)), pick] * sign
+            for m in secondary_specs:
+                vals = np.column_stack([m.fn(y, oof_clean[r, c], W_out[local]) for c in range(C)])
+                oob_secondary[m.name][rows] = vals[np.arange(len(rows)), pick]
 
     def summarize(values: np.ndarray, plain: float) -> MetricEstimate:
         lo, hi = np.nanpercentile(values, [2.5, 97.5])
