@@ -193,7 +193,7 @@ def run(
         limit = Budget.parse(budget, core_power_w=ledger.core_power_w, pue=ledger.pue)
         # pilot: every candidate once, on the first fold (the full run reuses these fits)
         pilot_plan = ResamplingPlan((plan.splits[0][:1],), 1, 1, plan.seeds[:1], plan.grouped)
-        with stages("resampling"), parallel_backend(scheduler, slurm):
+        with stages("resampling"), parallel_backend(scheduler, slurm, [study.features]):
             pilot = cross_validated_predictions(
                 study.features,
                 study.y,
@@ -224,7 +224,7 @@ def run(
     with (
         _progress(progress) as bar,
         stages("resampling"),
-        parallel_backend(scheduler, slurm),
+        parallel_backend(scheduler, slurm, [study.features]),
     ):
         advance = bar(f"Cross-validating {len(cands)} configurations", n_units(cands, plan))
         cv = cross_validated_predictions(
@@ -262,7 +262,7 @@ def run(
         with (
             _progress(progress) as bar,
             stages("permutation"),
-            parallel_backend(scheduler, slurm),
+            parallel_backend(scheduler, slurm, [study.features]),
         ):
             advance = bar(
                 f"Permutation null ({permutations} reruns)", permutations * n_units(cands, plan)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
+from threadpoolctl import threadpool_limits
 
 from insightome.compute.cache import CacheEntry, FitCache
 from insightome.evaluate.splitters import ResamplingPlan
@@ -64,7 +65,9 @@ def _fit_predict(
 ) -> tuple[np.ndarray | None, float, str | None]:
     start = time.perf_counter()
     try:
-        with warnings.catch_warnings():
+        # one fit = one core: BLAS/OpenMP pools inside a fit would oversubscribe the cores
+        # when several fits run at once (Dask workers do not limit them as loky does)
+        with threadpool_limits(limits=1), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = candidate.build(features, seed).fit(features.iloc[train], y[train])
             pred = predict_matrix(model, features.iloc[test], candidate.task, n_classes)
