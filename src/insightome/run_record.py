@@ -23,7 +23,7 @@ from insightome.evaluate.bbc import BBCResult
 from insightome.evaluate.metrics import PRIMARY, decision_threshold
 from insightome.evaluate.permutation import PermutationResult
 from insightome.models.candidates import Candidate
-from insightome.runs import RESULTS_SCHEMA
+from insightome.runs import MODEL_SCHEMA, RESULTS_SCHEMA
 from insightome.scoring import class_table
 from insightome.study import Study
 
@@ -169,7 +169,7 @@ def oof_table(study: Study, oof_winner: np.ndarray) -> pd.DataFrame:
 def model_card(study: Study, winner: Candidate) -> dict[str, Any]:
     f = study.features
     return {
-        "schema": "insightome.model/1",
+        "schema": MODEL_SCHEMA,
         "task": study.spec.task,
         "outcome": study.outcome_summary(),
         "classes": study.classes,

@@ -29,14 +29,6 @@ from insightome.study import StudySpec
 
 RESULTS_SCHEMA = "insightome.results/1"
 MODEL_SCHEMA = "insightome.model/1"
-RUN_FILES = (
-    "results.json",
-    "model.joblib",
-    "model.json",
-    "predictions.csv",
-    "report.html",
-    "run.log",
-)
 
 
 @dataclass

@@ -34,11 +34,6 @@ class CVPredictions:
     failed_folds: np.ndarray  # (candidates,)
     errors: dict[int, str] = field(default_factory=dict)
 
-    @property
-    def usable(self) -> np.ndarray:
-        """Candidates with predictions for every sample in every repeat."""
-        return ~np.isnan(self.oof).any(axis=(0, 2, 3))
-
 
 def prediction_width(task: str, n_classes: int) -> int:
     return n_classes if task == "multiclass" else 1
@@ -65,8 +60,8 @@ def _fit_predict(
 ) -> tuple[np.ndarray | None, float, str | None]:
     start = time.perf_counter()
     try:
-        # one fit = one core: BLAS/OpenMP pools inside a fit would oversubscribe the cores
-        # when several fits run at once (Dask workers do not limit them as loky does)
+        # one fit = one core on every backend: BLAS/OpenMP pools inside a fit would
+        # oversubscribe the cores when several fits run at once
         with threadpool_limits(limits=1), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = candidate.build(features, seed).fit(features.iloc[train], y[train])
