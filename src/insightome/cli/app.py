@@ -307,7 +307,7 @@ def _print_summary(result: object, quiet: bool) -> None:
         out.print(f"Permutation p = {e['permutation_p']:.3g}")
     for w in result.results.get("warnings", []):
         out.print(f"[yellow]warning:[/] {escape(w)}")
-    out.print(f"\nReport: [bold]{result.report_path}[/]", soft_wrap=True)
+    out.print(f"\nReport: [bold]{result.report_path.resolve()}[/]", soft_wrap=True)
 
 
 def main() -> None:
