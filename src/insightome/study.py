@@ -17,6 +17,7 @@ Internal outcome encoding (what the pipelines receive as ``y``):
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -230,7 +231,6 @@ def make_study(
     notes: list[str] = list(adata.uns.get("notes", []))
     warnings: list[str] = []
     obs = pd.DataFrame(index=adata.obs_names)
-    role_cols = [c for c in (target, time, event, groups, site, *sensitive) if c]
     for col, role, option in _roles(
         target if time is None else None, time, event, sensitive, groups, site
     ):
@@ -275,9 +275,6 @@ def make_study(
     features, n_dropped, drop_notes = _feature_table(adata, spec, keep, path)
     notes.extend(drop_notes)
     obs = obs.loc[keep].copy()
-    for col in role_cols:
-        if col in features.columns:
-            features = features.drop(columns=col)
 
     group_codes = None
     if groups is not None:
@@ -308,6 +305,7 @@ def make_study(
     )
     _check_class_sizes(study, folds, path)
     warnings.extend(_sample_size_warnings(study))
+    warnings.extend(_identifier_warnings(study.features))
     return study
 
 
@@ -483,6 +481,39 @@ def _check_class_sizes(study: Study, folds: int, path: str) -> None:
                 folds=folds,
                 suggest=max(2, int(e.sum())),
             )
+
+
+_ID_TOKENS = {"id", "ids", "pid", "pidnum", "num", "no", "nr", "number", "idx", "index", "key"}
+_ID_PREFIXES = ("pid", "patientid", "sampleid", "subjectid", "caseid")
+
+
+def _looks_like_id_name(name: str) -> bool:
+    lowered = str(name).lower()
+    tokens = [t for t in re.split(r"[^a-z0-9]+", lowered) if t]
+    return bool(tokens) and (tokens[-1] in _ID_TOKENS or lowered.startswith(_ID_PREFIXES))
+
+
+def _identifier_warnings(features: pd.DataFrame) -> list[str]:
+    """Numeric features that look like sample identifiers (unique integers, ID-like name).
+
+    A patient or sample number used as a feature can carry recruitment order, site or
+    batch, and lets a model score on bookkeeping rather than biology.
+    """
+    out = []
+    if len(features) < 20:
+        return out
+    for name in features.columns:
+        col = features[name]
+        if not pd.api.types.is_numeric_dtype(col) or not _looks_like_id_name(name):
+            continue
+        values = col.dropna().to_numpy(dtype=float)
+        if len(values) == len(col) and np.all(values == np.round(values)) and col.is_unique:
+            out.append(
+                f"Feature '{name}' looks like an identifier (a unique whole number per sample). "
+                "Identifiers can encode recruitment order or site; name it with --id-column or "
+                "leave it out with --exclude."
+            )
+    return out
 
 
 def _sample_size_warnings(study: Study) -> list[str]:
