@@ -21,3 +21,17 @@ def shared_data(*parts: str) -> Path:
 @pytest.fixture(scope="session")
 def actg175_path() -> Path:
     return Path(str(resources.files("lifelines.datasets").joinpath("ACTG175.csv")))
+
+
+def breast_cancer_adata(n_rows: int | None = None, n_cols: int | None = None):
+    """scikit-learn's breast-cancer data as an AnnData; obs['diagnosis'] is the outcome."""
+    import anndata as ad
+    import numpy as np
+    import pandas as pd
+    from sklearn.datasets import load_breast_cancer
+
+    bunch = load_breast_cancer(as_frame=True)
+    X = bunch.data.iloc[:n_rows, :n_cols]
+    labels = np.where(bunch.target.iloc[:n_rows] == 0, "malignant", "benign")
+    obs = pd.DataFrame({"diagnosis": labels}, index=X.index.astype(str))
+    return ad.AnnData(X.to_numpy(float), obs=obs, var=pd.DataFrame(index=X.columns))

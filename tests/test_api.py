@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import anndata as ad
-import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import load_breast_cancer
 
 import insightome
 from insightome.runs import Run
+from tests.conftest import breast_cancer_adata
 
 
 @pytest.fixture(scope="module")
 def adata():
-    bunch = load_breast_cancer(as_frame=True)
-    X = bunch.data.iloc[:, :10]
-    obs = pd.DataFrame(
-        {"diagnosis": np.where(bunch.target == 0, "malignant", "benign")}, index=X.index.astype(str)
-    )
-    return ad.AnnData(X.to_numpy(float), obs=obs, var=pd.DataFrame(index=X.columns))
+    return breast_cancer_adata(n_cols=10)
 
 
 FAST = {"preset": "fast", "folds": 3, "repeats": 1, "n_bootstrap": 200}

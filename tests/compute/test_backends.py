@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import anndata as ad
-import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import load_breast_cancer
 
 import insightome
 from insightome.compute.backends import SlurmConfig, slurm_from_options
 from insightome.errors import UserError
+from tests.conftest import breast_cancer_adata
 
 
 @pytest.fixture(scope="module")
 def adata():
-    bunch = load_breast_cancer(as_frame=True)
-    X = bunch.data.iloc[:300, :12]
-    labels = np.where(bunch.target[:300] == 0, "malignant", "benign")
-    obs = pd.DataFrame({"diagnosis": labels}, index=X.index.astype(str))
-    return ad.AnnData(X.to_numpy(float), obs=obs, var=pd.DataFrame(index=X.columns))
+    return breast_cancer_adata(n_rows=300, n_cols=12)
 
 
 def test_dask_localcluster_gives_identical_results(adata):

@@ -69,21 +69,13 @@ def test_never_fewer_than_two_candidates_and_says_when_over():
 
 
 def test_budget_in_a_real_run_is_reported():
-    import anndata as ad
-    import pandas as pd
-    from sklearn.datasets import load_breast_cancer
-
     import insightome
+    from tests.conftest import breast_cancer_adata
 
-    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
-    adata = ad.AnnData(
-        X.to_numpy(float),
-        obs=pd.DataFrame({"y": y.astype(str).to_numpy()}, index=X.index.astype(str)),
-        var=pd.DataFrame(index=X.columns),
-    )
+    adata = breast_cancer_adata()
     run = insightome.run(
         adata,
-        target="y",
+        target="diagnosis",
         out_dir=None,
         preset="fast",
         folds=3,

@@ -13,14 +13,32 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer
 
-OPTIONS = ["--target", "diagnosis", "--preset", "fast", "--folds", "5", "--repeats", "2",
-           "--bootstrap", "200", "--seed", "3", "--n-jobs", "1", "--quiet"]
+OPTIONS = [
+    "--target",
+    "diagnosis",
+    "--preset",
+    "fast",
+    "--folds",
+    "5",
+    "--repeats",
+    "2",
+    "--bootstrap",
+    "200",
+    "--seed",
+    "3",
+    "--n-jobs",
+    "1",
+    "--quiet",
+]
 
 
 def cli(*args: object, **kwargs) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "insightome.cli.app", *map(str, args)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
     )
 
 
