@@ -69,6 +69,9 @@ def run(
     budget: str | None = None,
     carbon_intensity: float | None = None,
     pue: float | None = None,
+    discover: bool = True,
+    genesets: Sequence[str | Path] = (),
+    signature_tolerance: float = 0.02,
 ) -> Run:
     """Run a study end to end and (unless ``out_dir`` is None) write its run directory.
 
@@ -82,8 +85,24 @@ def run(
     With ``out_dir``, finished fits are checkpointed in ``<run>.partial/`` so an
     interrupted run can be finished by :func:`resume`; ``checkpoint`` is how
     :func:`resume` passes that directory back in.
+
+    With ``discover`` (the default) the run goes on to discovery
+    (:mod:`insightome.discover`): the minimal signature (within ``signature_tolerance`` of
+    the full model), effects, attributions, subgroups, pathways from ``genesets`` (GMT
+    files) and the ranked ``hypotheses.tsv``.
     """
     _check_options(folds, repeats, n_bootstrap, permutations, n_jobs, preset)
+    if not 0 <= signature_tolerance < 1:
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="--signature-tolerance",
+            reason=f"must be in [0, 1), got {signature_tolerance}",
+        )
+    gene_sets = None
+    if genesets:
+        from insightome.io.genesets import read_gmt
+
+        gene_sets = read_gmt(genesets)
     for option, value, low in (("--pue", pue, 1.0), ("--carbon-intensity", carbon_intensity, 0.0)):
         if value is not None and not value >= low:
             raise UserError(
@@ -114,6 +133,9 @@ def run(
         "budget": budget,
         "carbon_intensity": carbon_intensity,
         "pue": pue,
+        "discover": discover,
+        "genesets": [str(Path(g).resolve()) for g in genesets],
+        "signature_tolerance": signature_tolerance,
     }
     log = _Log()
     t_start = time.perf_counter()
@@ -286,12 +308,50 @@ def run(
 
     with stages("final_fit"):
         model = winner.build(study.features, seed).fit(study.features, study.y)
+    found = None
+    if discover:
+        from insightome.discover.discovery import discover as run_discovery
+
+        with stages("discovery"):
+            found = run_discovery(
+                study,
+                winner,
+                plan,
+                cv.oof[:, bbc.winner],
+                gene_sets=gene_sets,
+                tolerance=signature_tolerance,
+                n_bootstrap=n_bootstrap,
+                seed=seed,
+                n_jobs=n_jobs,
+            )
+        for note in found.notes:
+            log("discovery: " + note)
+        if found.signature is not None:
+            sig = found.signature
+            log(
+                f"minimal signature: {sig.size} feature(s), BBC-CV {sig.bbc.metric} "
+                f"{sig.bbc.estimate.value:.3f}; {len(sig.stability.stable)} stable feature(s); "
+                f"{len(found.hypotheses)} hypotheses"
+            )
     results = build_results(
         study, cands, cv, bbc, perm, plan, adata, run_name, seed, timings, n_bootstrap
     )
+    results["invocation"] = {k: v for k, v in invocation.items() if k != "data_sha256"}
+    if found is not None:
+        results["discovery"] = found.to_dict()
+        if gene_sets is not None:
+            results["discovery"]["gene_set_files"] = gene_sets.files
     predictions = oof_table(study, cv.oof[:, bbc.winner])
     card = model_card(study, winner)
     result = Run(json_ready(results), predictions, model, card, log.lines)
+    if found is not None:
+        result.hypotheses = found.hypotheses
+        if found.signature is not None:
+            result.signature_model = found.signature.model
+            card["signature"] = {
+                "features": found.signature.features,
+                "winner": winner.to_dict(),
+            }
 
     def account() -> None:  # timings and compute ledger so far, into the results
         timings["total"] = time.perf_counter() - t_start

@@ -110,6 +110,25 @@ PREDICT_MISSING_FEATURES = (
     "{path}: {n} of the model's {n_expected} features are missing: {examples}. Add these "
     "columns (same names as in training)."
 )
+VALIDATE_MOST_MISSING = (
+    "{path}: {n} of the model's {n_expected} features are missing (e.g. {examples}); a "
+    "validation needs most of them. Check that the cohort uses the training feature names."
+)
+VALIDATE_UNKNOWN_CLASSES = (
+    "{path}: column '{column}' has labels the model does not know: {unknown}. Recode them to "
+    "the training classes ({classes})."
+)
+VALIDATE_EVENT_CODES = (
+    "{path}: event column '{column}' has {n} value(s) other than 0/1. Code events as 1 and "
+    "censoring as 0."
+)
+VALIDATE_TOO_FEW = (
+    "{path}: only {n} samples have an outcome in '{column}'; a validation needs at least 10."
+)
+VALIDATE_ONE_CLASS = (
+    "{path}: every sample with an outcome in '{column}' has the same class; discrimination "
+    "cannot be validated on one class."
+)
 
 
 class UserError(Exception):
@@ -138,3 +157,27 @@ def examples(values: Iterable[object], k: int = 5) -> str:
     values = list(values)
     shown = ", ".join(repr(str(v)) for v in values[:k])
     return shown + (", …" if len(values) > k else "")
+
+
+# -- gene sets ---------------------------------------------------------------------------
+GMT_NO_FILES = "no gene-set files given. Give at least one GMT file (e.g. from MSigDB or Reactome)."
+GMT_EMPTY = (
+    "{path}: the gene-set file is empty. Give a GMT file: one set per line, with the name, a "
+    "description and the genes separated by tabs."
+)
+GMT_SHORT_LINE = (
+    "{path}, line {line}: {n} field{s} found, but a GMT line needs a set name, a description "
+    "and at least one gene, separated by tabs. Fix or remove the line."
+)
+GMT_NO_NAME = (
+    "{path}, line {line}: the gene-set name (first field) is empty. Name the set or remove "
+    "the line."
+)
+GMT_DUPLICATE_SET = (
+    "{path}, line {line}: gene set '{name}' is already defined on line {first}. Rename or "
+    "merge the two sets."
+)
+GMT_NO_SETS = (
+    "{path}: no gene sets found (the file holds only blank lines). Give a GMT file with one "
+    "gene set per line."
+)

@@ -1,7 +1,8 @@
 """The run directory: the unit users keep.
 
 ``runs/<timestamp>-<name>/`` holds ``results.json``, ``model.joblib`` + ``model.json``,
-``predictions.csv`` (out-of-fold), ``report.html`` and ``run.log``. It is written into a
+``predictions.csv`` (out-of-fold), ``report.html``, ``run.log`` and, with discovery,
+``hypotheses.tsv`` and ``signature_model.joblib``. It is written into a
 hidden temporary directory beside its destination and renamed into place only when every
 file is complete, so a crash never leaves a half-written run behind.
 """
@@ -41,6 +42,8 @@ class Run:
     model_card: dict[str, Any]
     log: list[str] = field(default_factory=list)
     path: Path | None = None
+    hypotheses: pd.DataFrame | None = None  # hypotheses.tsv
+    signature_model: Any = None  # the minimal signature's model (signature_model.joblib)
 
     @property
     def spec(self) -> StudySpec:
@@ -86,7 +89,23 @@ class Run:
             else pd.DataFrame()
         )
         log = (path / "run.log").read_text().splitlines() if (path / "run.log").is_file() else []
-        return cls(results, predictions, model, card, log, path)
+        hypotheses = (
+            pd.read_csv(path / "hypotheses.tsv", sep="\t")
+            if (path / "hypotheses.tsv").is_file()
+            else None
+        )
+        signature_model = None
+        signature = card.get("signature") or {}
+        if (path / "signature_model.joblib").is_file():
+            if signature.get("model_sha256") != file_sha256(path / "signature_model.joblib"):
+                raise UserError(
+                    errors.RUN_DIR_INVALID,
+                    path=str(path),
+                    missing="signature_model.joblib matching model.json's sha256 (the file "
+                    "was changed)",
+                )
+            signature_model = joblib.load(path / "signature_model.joblib")
+        return cls(results, predictions, model, card, log, path, hypotheses, signature_model)
 
 
 def file_sha256(path: str | Path) -> str:
@@ -119,6 +138,26 @@ def run_directory_name(name: str, when: datetime | None = None) -> str:
     return f"{when.strftime('%Y%m%d-%H%M%S')}-{safe}"
 
 
+def _write_files(run: Run, directory: Path, report_html: str) -> dict[str, Any]:
+    """Every file of a run into ``directory``; returns the model card with checksums."""
+    joblib.dump(run.model, directory / "model.joblib")
+    card = {**run.model_card, "model_sha256": file_sha256(directory / "model.joblib")}
+    if run.signature_model is not None:
+        joblib.dump(run.signature_model, directory / "signature_model.joblib")
+        card["signature"] = {
+            **card.get("signature", {}),
+            "model_sha256": file_sha256(directory / "signature_model.joblib"),
+        }
+    if run.hypotheses is not None:
+        run.hypotheses.to_csv(directory / "hypotheses.tsv", sep="\t", index=False)
+    (directory / "model.json").write_text(json.dumps(json_ready(card), indent=2))
+    (directory / "results.json").write_text(json.dumps(json_ready(run.results), indent=2))
+    run.predictions.to_csv(directory / "predictions.csv")
+    (directory / "report.html").write_text(report_html, encoding="utf-8")
+    (directory / "run.log").write_text("\n".join(run.log) + "\n")
+    return card
+
+
 def write_run(run: Run, out_dir: str | Path, report_html: str, dirname: str | None = None) -> Path:
     """Write ``run`` atomically under ``out_dir`` and return the final directory."""
     out_dir = Path(out_dir)
@@ -131,13 +170,7 @@ def write_run(run: Run, out_dir: str | Path, report_html: str, dirname: str | No
         final = out_dir / f"{base}-{suffix}"
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=out_dir))
     try:
-        joblib.dump(run.model, tmp / "model.joblib")
-        card = {**run.model_card, "model_sha256": file_sha256(tmp / "model.joblib")}
-        (tmp / "model.json").write_text(json.dumps(json_ready(card), indent=2))
-        (tmp / "results.json").write_text(json.dumps(json_ready(run.results), indent=2))
-        run.predictions.to_csv(tmp / "predictions.csv")
-        (tmp / "report.html").write_text(report_html, encoding="utf-8")
-        (tmp / "run.log").write_text("\n".join(run.log) + "\n")
+        card = _write_files(run, tmp, report_html)
         os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -145,3 +178,78 @@ def write_run(run: Run, out_dir: str | Path, report_html: str, dirname: str | No
     run.path = final
     run.model_card = card
     return final
+
+
+def rewrite_run(run: Run, report_html: str) -> Path:
+    """Replace a loaded run's directory with its updated content (e.g. rerun discovery).
+
+    The new directory is written completely beside the old one first; the two are then
+    swapped by renames, so a crash leaves either the old or the new run, never a mix.
+    Sub-directories the run has gained (validations) are carried over.
+    """
+    if run.path is None:
+        raise ValueError("rewrite_run needs a run loaded from disk")
+    final = run.path
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    old = final.parent / f".{final.name}.replaced"
+    try:
+        card = _write_files(run, tmp, report_html)
+        for extra in final.iterdir():
+            if extra.is_dir():
+                shutil.copytree(extra, tmp / extra.name)
+        os.replace(final, old)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists() and not final.exists():
+            os.replace(old, final)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    run.model_card = card
+    return final
+
+
+def write_validation(
+    run: Run, report: dict[str, Any], cohort: str | Path, out_dir: str | Path | None = None
+) -> Path:
+    """Write ``validation.json`` + ``validation.md`` atomically; return their directory.
+
+    The default place is ``<run>/validations/<timestamp>-<cohort name>/``.
+    """
+    parent = Path(out_dir) if out_dir is not None else Path(run.path or ".") / "validations"
+    parent.mkdir(parents=True, exist_ok=True)
+    final = parent / run_directory_name(Path(cohort).stem)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=parent))
+    try:
+        (tmp / "validation.json").write_text(json.dumps(json_ready(report), indent=2))
+        (tmp / "validation.md").write_text(validation_markdown(report), encoding="utf-8")
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def validation_markdown(report: dict[str, Any]) -> str:
+    c = report["cohort"]
+    dev = report["development_estimate"]
+    lines = [
+        "# External validation",
+        "",
+        f"Cohort: `{c['path']}` (sha256 `{c['sha256'][:16]}…`), {c['n_samples']} samples "
+        f"with an outcome ({c['n_without_outcome']} without, left out). {report['status']}.",
+        "",
+        "| model | metric | development (BBC-CV) | external | 95% CI |",
+        "|---|---|---|---|---|",
+    ]
+    for name, m in report["models"].items():
+        ref = dev if name == "full" else (m.get("development_estimate") or {})
+        for metric, v in m["metrics"].items():
+            dev_value = ref.get("value") if ref.get("metric") == metric else None
+            shown = "" if dev_value is None else f"{dev_value:.3f}"
+            lo, hi = v["ci95"]
+            lines.append(f"| {name} | {metric} | {shown} | {v['value']:.3f} | {lo:.3f}–{hi:.3f} |")
+    for name, m in report["models"].items():
+        if m["features_missing"]:
+            lines += ["", f"{name}: missing features (imputed): {', '.join(m['features_missing'])}"]
+    return "\n".join(lines) + "\n"

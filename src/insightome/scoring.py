@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import anndata as ad
 import numpy as np
@@ -16,8 +17,13 @@ from insightome.runs import Run
 from insightome.study import label_string
 
 
-def feature_table(adata: ad.AnnData, run: Run, path: str) -> pd.DataFrame:
-    """The model's expected features, in training order and dtypes, from ``adata``."""
+def feature_table(adata: ad.AnnData, run: Run, path: str, *, allow_missing: bool = False) -> Any:
+    """The model's expected features, in training order and dtypes, from ``adata``.
+
+    Missing features raise a :class:`UserError`; with ``allow_missing`` (validation) they
+    become empty columns, which the model's imputers fill, and ``(table, missing)`` is
+    returned — unless more than half are missing, which is almost always a naming problem.
+    """
     card = run.model_card
     expected: list[str] = card["features"]
     dtypes: dict[str, str] = card["dtypes"]
@@ -42,15 +48,24 @@ def feature_table(adata: ad.AnnData, run: Run, path: str) -> pd.DataFrame:
         else:
             col = pd.to_numeric(col, errors="coerce")
         columns[name] = col
+    if missing and allow_missing and len(missing) <= len(expected) / 2:
+        for name in missing:
+            columns[name] = (
+                pd.Categorical([None] * adata.n_obs, categories=card["categories"].get(name))
+                if dtypes.get(name) == "categorical"
+                else pd.Series(np.nan, index=adata.obs_names)
+            )
+        return pd.DataFrame(columns, index=adata.obs_names)[expected], missing
     if missing:
         raise UserError(
-            errors.PREDICT_MISSING_FEATURES,
+            errors.VALIDATE_MOST_MISSING if allow_missing else errors.PREDICT_MISSING_FEATURES,
             path=path,
             n=len(missing),
             n_expected=len(expected),
             examples=errors.examples(missing, 10),
         )
-    return pd.DataFrame(columns, index=adata.obs_names)[expected]
+    table = pd.DataFrame(columns, index=adata.obs_names)[expected]
+    return (table, []) if allow_missing else table
 
 
 def predict(

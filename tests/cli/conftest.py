@@ -35,7 +35,10 @@ def cli(capsys, monkeypatch) -> Callable[..., Result]:
     return invoke
 
 
-FAST = ("--preset", "fast", "--folds", "3", "--repeats", "1", "--bootstrap", "200", "--quiet")
+FAST = (
+    "--preset", "fast", "--folds", "3", "--repeats", "1", "--bootstrap", "200", "--quiet",
+    "--no-discover",
+)  # fmt: skip
 
 
 @pytest.fixture(scope="session")

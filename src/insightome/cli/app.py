@@ -38,6 +38,18 @@ NJobs = Annotated[
     typer.Option("--n-jobs", help="Parallel workers (-1 = all cores).", envvar="INSIGHTOME_N_JOBS"),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the run directory.")]
+GeneSetFiles = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--genesets", help="Gene-set file (.gmt) for pathway enrichment; repeat for several."
+    ),
+]
+SignatureTolerance = Annotated[
+    float,
+    typer.Option(
+        help="Minimal signature: largest allowed drop of the CV metric vs the full model."
+    ),
+]
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -155,6 +167,12 @@ def run_command(
         float | None,
         typer.Option(help="Power usage effectiveness (1.0 for a laptop; default 1.67)."),
     ] = None,
+    genesets: GeneSetFiles = None,
+    discover: Annotated[
+        bool,
+        typer.Option(help="Discovery: signature, effects, subgroups, pathways, hypotheses.tsv."),
+    ] = True,
+    signature_tolerance: SignatureTolerance = 0.02,
 ) -> None:
     """Select and honestly evaluate a model; write a run directory with report.html."""
     from insightome.api import resume as resume_run
@@ -210,6 +228,9 @@ def run_command(
         budget=budget,
         carbon_intensity=carbon_intensity,
         pue=pue,
+        discover=discover,
+        genesets=genesets or (),
+        signature_tolerance=signature_tolerance,
     )
     _print_summary(result, quiet)
 
@@ -237,6 +258,56 @@ def predict_command(
     table.to_csv(tmp)
     tmp.replace(output)
     err.print(f"wrote {len(table)} predictions to {output}")
+
+
+@app.command("discover")
+def discover_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory made by 'insightome run'.")],
+    genesets: GeneSetFiles = None,
+    signature_tolerance: Annotated[
+        float | None,
+        typer.Option(help="Signature tolerance (default: the run's own)."),
+    ] = None,
+    n_jobs: NJobs = 1,
+) -> None:
+    """Rerun discovery on a saved run (e.g. with gene sets); rewrites it in place."""
+    from insightome.followup import rediscover
+
+    result = rediscover(
+        run_dir, genesets=genesets or (), signature_tolerance=signature_tolerance, n_jobs=n_jobs
+    )
+    _print_discovery(result.results.get("discovery"))
+    out.print(f"\nReport: [bold]{result.report_path.resolve()}[/]", soft_wrap=True)
+
+
+@app.command("validate")
+def validate_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory made by 'insightome run'.")],
+    cohort: Annotated[
+        Path, typer.Argument(help="Independent cohort: samples x features plus the outcome.")
+    ],
+    id_column: Annotated[str | None, typer.Option(help="Sample-ID column.")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Where to write (default: RUN_DIR/validations).")
+    ] = None,
+    seed: Seed = 0,
+) -> None:
+    """Score the saved model and minimal signature on an independent cohort, with CIs."""
+    from insightome.followup import validate
+
+    report = validate(run_dir, cohort, id_column=id_column, out_dir=out_dir, seed=seed)
+    c = report["cohort"]
+    out.print(f"[bold]External validation[/] on {c['n_samples']} samples")
+    for name, m in report["models"].items():
+        for metric, v in m["metrics"].items():
+            lo, hi = v["ci95"]
+            out.print(f"  {name:9s} {metric:20s} {v['value']:.3f} (95% CI {lo:.3f}–{hi:.3f})")
+        if m["features_missing"]:
+            out.print(
+                f"  [yellow]{name}: {len(m['features_missing'])} missing feature(s) imputed:[/] "
+                + escape(", ".join(m["features_missing"][:10]))
+            )
+    out.print(f"\nWritten: [bold]{report['path']}[/]", soft_wrap=True)
 
 
 DEMO_EXCLUDE = ("days", "cd420", "cd496", "r", "cd820", "offtrt", "treat")
@@ -305,9 +376,30 @@ def _print_summary(result: object, quiet: bool) -> None:
     )
     if e.get("permutation_p") is not None:
         out.print(f"Permutation p = {e['permutation_p']:.3g}")
+    _print_discovery(result.results.get("discovery"))
     for w in result.results.get("warnings", []):
         out.print(f"[yellow]warning:[/] {escape(w)}")
     out.print(f"\nReport: [bold]{result.report_path.resolve()}[/]", soft_wrap=True)
+
+
+def _print_discovery(found: dict | None) -> None:
+    if not found:
+        return
+    sig = found.get("signature")
+    if sig:
+        est = sig["estimate"]
+        lo, hi = est["ci95"]
+        shown = ", ".join(sig["features"][:8]) + (" …" if len(sig["features"]) > 8 else "")
+        out.print(
+            f"[bold]Minimal signature[/] ({sig['size']} feature(s)): {escape(shown)} — "
+            f"{est['metric']} {est['value']:.3f} (95% CI {lo:.3f}–{hi:.3f})"
+        )
+    hyp = found.get("hypotheses") or {}
+    kinds = ", ".join(f"{n} {k}" for k, n in (hyp.get("by_kind") or {}).items())
+    out.print(
+        f"[bold]Hypotheses[/]: {hyp.get('n', 0)} ({kinds}) — data-driven, unvalidated; "
+        "see hypotheses.tsv"
+    )
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ With groups (several samples per patient), whole groups are resampled.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +22,13 @@ import numpy as np
 from insightome.evaluate.metrics import PRIMARY, SECONDARY, MetricSpec
 
 CHUNK_CELLS = 20_000_000  # bootstrap weights held at once (160 MB of float64)
+
+SelectionRule = Callable[[np.ndarray], np.ndarray]
+
+
+def select_best(scores: np.ndarray) -> np.ndarray:
+    """The default selection rule: the best column of each row of (B × C) oriented scores."""
+    return np.where(np.isnan(scores), -np.inf, scores).argmax(axis=1)
 
 
 @dataclass(frozen=True)
@@ -83,8 +91,16 @@ def bbc_cv(
     n_bootstrap: int = 1000,
     seed: int = 0,
     groups: np.ndarray | None = None,
+    select: SelectionRule = select_best,
 ) -> BBCResult:
-    """BBC-CV estimate of the select-the-best procedure's performance, with a 95% CI."""
+    """BBC-CV estimate of the select-the-best procedure's performance, with a 95% CI.
+
+    ``select`` is the selection procedure being estimated: it maps (B × C) scores (higher
+    is better; ``-inf`` for unusable candidates) to the chosen column of each row. It is
+    applied to the plain CV scores (the reported choice) and, in-bag, to every bootstrap,
+    so any rule — e.g. "the smallest signature within a tolerance of the full model" — is
+    bias-corrected exactly as the default "pick the best" is.
+    """
     metric = PRIMARY[task]
     R, C, n, _ = oof.shape
     usable = ~np.isnan(oof).any(axis=(0, 2, 3))
@@ -94,7 +110,7 @@ def bbc_cv(
     cv_mean = per_repeat.mean(axis=0)
     cv_sd = per_repeat.std(axis=0, ddof=1) if R > 1 else np.full(C, np.nan)
     oriented = cv_mean if metric.higher_is_better else -cv_mean
-    winner = int(np.nanargmax(np.where(usable, oriented, -np.inf)))
+    winner = int(select(np.where(usable, oriented, -np.inf)[None, :])[0])
 
     rng = np.random.default_rng(seed)
     repeat_of = np.arange(n_bootstrap) % R
@@ -117,7 +133,7 @@ def bbc_cv(
             rows = block[local]
             in_bag = _scores(metric, y, oof_clean[r], W_in[local])
             in_bag[:, ~usable] = -np.inf
-            pick = np.where(np.isnan(in_bag), -np.inf, in_bag).argmax(axis=1)
+            pick = select(np.where(np.isnan(in_bag), -np.inf, in_bag))
             chosen[rows] = pick
             out_bag = _scores(metric, y, oof_clean[r], W_out[local])
             sign = 1 if metric.higher_is_better else -1

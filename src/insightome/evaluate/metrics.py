@@ -20,7 +20,7 @@ MetricFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 PAIRWISE_MAX_N = 4000
 
 
-def _weighted_auc(y01: np.ndarray, score: np.ndarray, W: np.ndarray) -> np.ndarray:
+def weighted_auc(y01: np.ndarray, score: np.ndarray, W: np.ndarray) -> np.ndarray:
     """Weighted Mann–Whitney AUC for each row of W (ties count one half), O(B·n)."""
     order = np.argsort(score, kind="stable")
     s, pos = score[order], y01[order].astype(bool)
@@ -37,12 +37,12 @@ def _weighted_auc(y01: np.ndarray, score: np.ndarray, W: np.ndarray) -> np.ndarr
 
 def auc(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
     """Binary ROC AUC; ``pred[:, 0]`` is the probability of the positive class (code 1)."""
-    return _weighted_auc(np.asarray(y) == 1, pred[:, 0], W)
+    return weighted_auc(np.asarray(y) == 1, pred[:, 0], W)
 
 
 def auc_macro_ovr(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
     """Multiclass one-vs-rest AUC, unweighted mean over classes."""
-    per_class = [_weighted_auc(np.asarray(y) == c, pred[:, c], W) for c in range(pred.shape[1])]
+    per_class = [weighted_auc(np.asarray(y) == c, pred[:, c], W) for c in range(pred.shape[1])]
     return np.nanmean(np.vstack(per_class), axis=0) if per_class else np.full(len(W), np.nan)
 
 
@@ -163,7 +163,7 @@ def time_dependent_auc(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.nda
     case = event & (time <= horizon)
     control = time > horizon
     ipcw = np.where(case, 1.0 / np.maximum(g, 1e-8), 0.0) + control
-    return _weighted_auc(case, pred[:, 0], W * ipcw)
+    return weighted_auc(case, pred[:, 0], W * ipcw)
 
 
 def harrell_c(y_signed: np.ndarray, risk: np.ndarray) -> float:

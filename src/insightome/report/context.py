@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from insightome.report.compute import build_compute
+from insightome.report.discovery import build_discovery
 from insightome.report.figures import build_figures, permutation_p
 from insightome.report.formatting import (
     METRIC_MEANINGS,
@@ -33,7 +34,16 @@ from insightome.report.formatting import (
 
 __all__ = ["build_context"]
 
-TIMING_ORDER = ("load", "resampling", "estimation", "permutation", "final_fit", "report", "total")
+TIMING_ORDER = (
+    "load",
+    "resampling",
+    "estimation",
+    "permutation",
+    "final_fit",
+    "discovery",
+    "report",
+    "total",
+)
 SPEC_KEYS: dict[str, tuple[str, ...]] = {
     "Sensitive attributes": (
         "sensitive",
@@ -59,6 +69,7 @@ def build_context(results: Mapping[str, Any], predictions: pd.DataFrame | None) 
         "figures": build_figures(results, predictions),
         "configurations": _configurations(results),
         "secondary": _secondary(results),
+        "discovery": build_discovery(results),
         "compute": build_compute(results),
         "reproducibility": _reproducibility(results),
     }

@@ -40,7 +40,9 @@ class FigureItem:
     error: str | None = None
 
 
-def _attempt(key: str, title: str, caption: str, alt: str, draw: Callable[[], str]) -> FigureItem:
+def attempt_figure(
+    key: str, title: str, caption: str, alt: str, draw: Callable[[], str]
+) -> FigureItem:
     """Run ``draw``; turn any failure into a figure that says why it is missing."""
     try:
         return FigureItem(key, title, caption, alt, uri=draw())
@@ -127,7 +129,7 @@ def _binary(predictions: pd.DataFrame, outcome: Mapping[str, Any]) -> list[Figur
         frame = _require(predictions, "y", column)
         return (frame["y"].astype(str) == positive).to_numpy(int), frame[column].to_numpy(float)
 
-    roc = _attempt(
+    roc = attempt_figure(
         "roc",
         "ROC curve",
         "Sensitivity against 1 − specificity as the decision threshold moves; the dashed "
@@ -135,7 +137,7 @@ def _binary(predictions: pd.DataFrame, outcome: Mapping[str, Any]) -> list[Figur
         f"ROC curve of out-of-fold predicted probabilities of {positive}",
         lambda: plots.roc_plot(*data(), positive_label=positive),
     )
-    calibration = _attempt(
+    calibration = attempt_figure(
         "calibration",
         "Calibration",
         "Do the predicted probabilities match what happened? Samples are grouped into ten "
@@ -167,7 +169,7 @@ def _multiclass(predictions: pd.DataFrame, outcome: Mapping[str, Any]) -> list[F
         )
 
     return [
-        _attempt(
+        attempt_figure(
             "roc",
             "One-vs-rest ROC curves",
             "How well each class is told apart from all the others; the dashed diagonal "
@@ -175,7 +177,7 @@ def _multiclass(predictions: pd.DataFrame, outcome: Mapping[str, Any]) -> list[F
             "One-vs-rest ROC curves of out-of-fold class probabilities",
             roc,
         ),
-        _attempt(
+        attempt_figure(
             "confusion",
             "Confusion matrix",
             "Rows are the observed classes, columns the predicted ones (the most probable "
@@ -194,7 +196,7 @@ def _regression(predictions: pd.DataFrame, outcome: Mapping[str, Any]) -> list[F
         return frame["y"].to_numpy(float), frame["pred"].to_numpy(float)
 
     return [
-        _attempt(
+        attempt_figure(
             "scatter",
             "Predicted vs observed",
             "Each point is a sample; points on the dashed identity line are predicted "
@@ -203,7 +205,7 @@ def _regression(predictions: pd.DataFrame, outcome: Mapping[str, Any]) -> list[F
             "Scatter plot of out-of-fold predicted against observed values",
             lambda: plots.scatter_plot(*data(), target=target),
         ),
-        _attempt(
+        attempt_figure(
             "residuals",
             "Residuals",
             "Distribution of prediction errors (observed − predicted). A histogram "
@@ -229,7 +231,7 @@ def _survival(predictions: pd.DataFrame, time_name: str) -> list[FigureItem]:
         logrank["p"] = p_value
         return uri
 
-    item = _attempt(
+    item = attempt_figure(
         "km",
         "Kaplan–Meier curves by predicted risk",
         "",
@@ -286,7 +288,7 @@ def _candidates(results: Mapping[str, Any]) -> FigureItem:
         f"(BBC-CV) estimate, {fmt(as_float(estimate.get('value')))}, and its 95% interval: "
         "the gap between the winner's dot and the line is the optimism removed."
     )
-    return _attempt(
+    return attempt_figure(
         "candidates",
         "Candidate configurations and the optimism of choosing",
         caption,
@@ -310,7 +312,7 @@ def _null(results: Mapping[str, Any]) -> FigureItem:
     )
     if statistic:
         caption += f" Statistic: {statistic}."
-    return _attempt(
+    return attempt_figure(
         "permutation",
         "Permutation null distribution",
         caption,

@@ -55,18 +55,18 @@ FIGSIZE: tuple[float, float] = (5.0, 4.0)
 DPI = 110
 
 
-def _new_figure(size: tuple[float, float] = FIGSIZE) -> Figure:
+def new_figure(size: tuple[float, float] = FIGSIZE) -> Figure:
     return Figure(figsize=size, dpi=DPI, layout="constrained")
 
 
-def _to_data_uri(fig: Figure) -> str:
+def to_data_uri(fig: Figure) -> str:
     """Render ``fig`` to PNG and return it as a base64 data URI."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _style(ax: Axes) -> None:
+def style_axes(ax: Axes) -> None:
     """Light grid behind the data, no top/right spines."""
     ax.grid(True, color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
@@ -89,7 +89,7 @@ def roc_plot(
     s = np.asarray(score, dtype=float)
     fpr, tpr, _ = roc_curve(y, s)
     auc = roc_auc_score(y, s)
-    fig = _new_figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     ax.plot(
         [0, 1], [0, 1], linestyle="--", color=REFERENCE, linewidth=1, label="chance (AUC = 0.5)"
@@ -104,8 +104,8 @@ def roc_plot(
     )
     ax.set_aspect("equal")
     ax.legend(loc="lower right", fontsize=8, frameon=False)
-    _style(ax)
-    return _to_data_uri(fig)
+    style_axes(ax)
+    return to_data_uri(fig)
 
 
 def calibration_plot(
@@ -135,7 +135,7 @@ def calibration_plot(
         lo.append(k / n - w_lo)
         hi.append(w_hi - k / n)
         counts.append(n)
-    fig = _new_figure((5.0, 4.6))
+    fig = new_figure((5.0, 4.6))
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1))
     top.plot(
         [0, 1], [0, 1], linestyle="--", color=REFERENCE, linewidth=1, label="perfect calibration"
@@ -158,12 +158,12 @@ def calibration_plot(
         title="Calibration (reliability diagram)",
     )
     top.legend(loc="upper left", fontsize=8, frameon=False)
-    _style(top)
+    style_axes(top)
     bottom.hist(p, bins=np.linspace(0, 1, 21), color=BLUE, edgecolor="white")
     bottom.set(xlabel=f"Predicted probability of '{positive_label}'", ylabel="Samples")
     bottom.yaxis.set_major_locator(MaxNLocator(3, integer=True))
-    _style(bottom)
-    return _to_data_uri(fig)
+    style_axes(bottom)
+    return to_data_uri(fig)
 
 
 def _wilson(k: float, n: int, z: float = 1.959964) -> tuple[float, float]:
@@ -183,7 +183,7 @@ def multiclass_roc_plot(
     """One-vs-rest ROC curves, one per class; ``probs`` has one column per class."""
     y = np.asarray(y_true, dtype=str)
     many = len(classes) > 6
-    fig = _new_figure((5.0, 4.0 + 0.16 * ((len(classes) + 2) // 2)) if many else FIGSIZE)
+    fig = new_figure((5.0, 4.0 + 0.16 * ((len(classes) + 2) // 2)) if many else FIGSIZE)
     ax = fig.add_subplot()
     ax.plot([0, 1], [0, 1], linestyle="--", color=REFERENCE, linewidth=1, label="chance")
     for i, cls in enumerate(classes):
@@ -212,8 +212,8 @@ def multiclass_roc_plot(
         fig.legend(loc="outside lower center", ncol=2, fontsize=7, frameon=False)
     else:
         ax.legend(loc="lower right", fontsize=8, frameon=False)
-    _style(ax)
-    return _to_data_uri(fig)
+    style_axes(ax)
+    return to_data_uri(fig)
 
 
 def confusion_matrix_plot(
@@ -226,7 +226,7 @@ def confusion_matrix_plot(
     )
     k = len(labels)
     side = float(np.clip(3.2 + 0.35 * k, 4.0, 8.0))
-    fig = _new_figure((side + 1.0, side))
+    fig = new_figure((side + 1.0, side))
     ax = fig.add_subplot()
     image = ax.imshow(cm, cmap="Blues", vmin=0)
     fig.colorbar(image, ax=ax, shrink=0.8, label="Samples")
@@ -251,7 +251,7 @@ def confusion_matrix_plot(
         ylabel="Observed class",
         title="Confusion matrix (counts)",
     )
-    return _to_data_uri(fig)
+    return to_data_uri(fig)
 
 
 # -- regression -----------------------------------------------------------------------
@@ -266,7 +266,7 @@ def scatter_plot(
     ss_res = float(np.sum((y - p) ** 2))
     ss_tot = float(np.sum((y - y.mean()) ** 2))
     r2 = 1 - ss_res / ss_tot if ss_tot > 0 else float("nan")
-    fig = _new_figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     lo = float(min(y.min(), p.min()))
     hi = float(max(y.max(), p.max()))
@@ -297,8 +297,8 @@ def scatter_plot(
         title="Out-of-fold predicted vs observed",
     )
     ax.legend(loc="upper left", fontsize=8, frameon=False)
-    _style(ax)
-    return _to_data_uri(fig)
+    style_axes(ax)
+    return to_data_uri(fig)
 
 
 def residual_histogram_plot(
@@ -306,7 +306,7 @@ def residual_histogram_plot(
 ) -> str:
     """Histogram of out-of-fold residuals (observed − predicted)."""
     resid = np.asarray(observed, dtype=float) - np.asarray(predicted, dtype=float)
-    fig = _new_figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     ax.hist(resid, bins="auto", color=BLUE, edgecolor="white")
     ax.axvline(0, color=REFERENCE, linestyle="--", linewidth=1, label="zero error")
@@ -323,8 +323,8 @@ def residual_histogram_plot(
     )
     ax.set_ylim(top=ax.get_ylim()[1] * 1.2)  # headroom for the legend
     ax.legend(loc="upper left", fontsize=8, frameon=False)
-    _style(ax)
-    return _to_data_uri(fig)
+    style_axes(ax)
+    return to_data_uri(fig)
 
 
 # -- survival -------------------------------------------------------------------------
@@ -356,7 +356,7 @@ def kaplan_meier_plot(
         raise ValueError("the risk score does not split the samples at its median")
     p_value = float(logrank_test(t[~high], t[high], e[~high], e[high]).p_value)
 
-    fig = _new_figure((5.0, 4.6))
+    fig = new_figure((5.0, 4.6))
     ax = fig.add_subplot()
     t_max = float(t.max())
     ticks = [x for x in MaxNLocator(nbins=6).tick_values(0, t_max) if 0 <= x <= t_max]
@@ -392,7 +392,7 @@ def kaplan_meier_plot(
     )
     ax.set_xticks(ticks)
     ax.legend(loc="lower left", fontsize=8, frameon=False)
-    _style(ax)
+    style_axes(ax)
     # number-at-risk table under the x axis, one coloured row per group
     transform = ax.get_xaxis_transform()
     ax.text(
@@ -429,7 +429,7 @@ def kaplan_meier_plot(
                 fontsize=7,
                 color=colour,
             )
-    return _to_data_uri(fig), p_value
+    return to_data_uri(fig), p_value
 
 
 def _p_text(p: float) -> str:
@@ -461,7 +461,7 @@ def candidates_plot(
     pts = sorted((p for p in points if np.isfinite(p.value)), key=lambda p: p.value)
     n = len(pts)
     height = float(np.clip(1.8 + 0.22 * n, 4.0, 14.0))
-    fig = _new_figure((6.5, height))
+    fig = new_figure((6.5, height))
     ax = fig.add_subplot()
     if np.isfinite(ci[0]) and np.isfinite(ci[1]):
         ax.axvspan(
@@ -519,9 +519,9 @@ def candidates_plot(
     ax.set_xlabel(f"Cross-validated {metric_label}\n(mean ± sd over repeats)")
     fig.suptitle(f"Candidates: best of {n} vs the BBC-CV estimate")
     fig.legend(loc="outside lower center", ncol=1, fontsize=8, frameon=False)
-    _style(ax)
+    style_axes(ax)
     ax.grid(False, axis="y")
-    return _to_data_uri(fig)
+    return to_data_uri(fig)
 
 
 def permutation_null_plot(
@@ -530,7 +530,7 @@ def permutation_null_plot(
     """Histogram of the permutation null distribution with the observed value marked."""
     values = np.asarray(null, dtype=float)
     values = values[np.isfinite(values)]
-    fig = _new_figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     ax.hist(
         values,
@@ -556,8 +556,8 @@ def permutation_null_plot(
     )
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(loc="upper left", fontsize=8, frameon=False)
-    _style(ax)
-    return _to_data_uri(fig)
+    style_axes(ax)
+    return to_data_uri(fig)
 
 
 def _short(text: str, width: int) -> str:

@@ -1,0 +1,218 @@
+"""Discovery for one study: signature, effects, attributions, pathways, subgroups, hypotheses.
+
+:func:`discover` runs after the main run's model selection and reuses its resampling
+plan and the winner's out-of-fold predictions; it is what ``insightome run`` does after
+estimation and what ``insightome discover RUN_DIR`` repeats (e.g. with new gene sets).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from insightome.discover.attribution import held_out_importance
+from insightome.discover.effects import univariate_effects
+from insightome.discover.equivalents import equivalent_features
+from insightome.discover.hypotheses import (
+    feature_rows,
+    hypotheses_table,
+    pathway_rows,
+    subgroup_rows,
+)
+from insightome.discover.signature import SignatureResult, minimal_signature, restricted
+from insightome.evaluate.splitters import ResamplingPlan
+from insightome.models.candidates import Candidate
+from insightome.runs import json_ready
+from insightome.study import Study
+
+TOP_EFFECTS = 50  # rows of the univariate table kept in results.json
+
+
+@dataclass
+class Discovery:
+    signature: SignatureResult | None
+    effects: pd.DataFrame | None
+    attribution: pd.DataFrame | None
+    equivalents: pd.DataFrame
+    pathways: Any  # discover.pathways.PathwayResult | None
+    subgroups: Any  # discover.subgroups.SubgroupResult | None
+    hypotheses: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        effects = None
+        if self.effects is not None:
+            top = self.effects.sort_values("p_value").head(TOP_EFFECTS)
+            effects = {
+                "n_tested": int(self.effects["p_value"].notna().sum()),
+                "n_fdr_0_05": int((self.effects["q_value"] < 0.05).sum()),
+                "top": top.reset_index(names="feature").to_dict(orient="records"),
+            }
+        return json_ready(
+            {
+                "status": "data-driven, unvalidated",
+                "signature": None if self.signature is None else self.signature.to_dict(),
+                "stability": (
+                    None if self.signature is None else self.signature.stability.to_dict()
+                ),
+                "effects": effects,
+                "attribution": (
+                    None
+                    if self.attribution is None
+                    else {
+                        "metric": self.attribution.attrs.get("metric"),
+                        "method": "held-out permutation importance, per CV repeat",
+                        "features": self.attribution.reset_index().to_dict(orient="records"),
+                    }
+                ),
+                "equivalents": self.equivalents.to_dict(orient="records"),
+                "pathways": None if self.pathways is None else self.pathways.to_dict(),
+                "subgroups": None if self.subgroups is None else self.subgroups.to_dict(),
+                "hypotheses": {
+                    "n": len(self.hypotheses),
+                    "by_kind": self.hypotheses["kind"].value_counts().to_dict(),
+                    "top": self.hypotheses.head(30).to_dict(orient="records"),
+                },
+                "notes": self.notes,
+                "seconds": self.seconds,
+            }
+        )
+
+
+def outcome_label(study: Study) -> str:
+    s = study.spec
+    if s.task == "binary":
+        return f"{s.target} = {study.classes[1]}"
+    if s.task == "survival":
+        return f"time to {s.event or 'event'}"
+    return str(s.target)
+
+
+def discover(
+    study: Study,
+    winner: Candidate,
+    plan: ResamplingPlan,
+    winner_oof: np.ndarray,
+    *,
+    gene_sets: Any = None,
+    tolerance: float = 0.02,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    n_jobs: int = 1,
+    pathway_permutations: int = 1000,
+) -> Discovery:
+    """Every discovery step for ``study`` (see the package docstring and docs/hypotheses.md)."""
+    seconds: dict[str, float] = {}
+    notes: list[str] = []
+    features, y, task = study.features, study.y, study.spec.task
+    n_classes = len(study.classes)
+
+    def timed(name: str, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            seconds[name] = time.perf_counter() - start
+
+    signature = timed(
+        "signature",
+        minimal_signature,
+        winner,
+        features,
+        y,
+        plan,
+        winner_oof,
+        n_classes=n_classes,
+        groups=study.groups,
+        tolerance=tolerance,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+        n_jobs=n_jobs,
+    )
+    members = [] if signature is None else signature.features
+    stable = [] if signature is None else signature.stability.stable
+    if signature is None:
+        notes.append("one feature only: no signature search")
+    else:
+        notes += signature.notes
+    effects = timed(
+        "effects",
+        univariate_effects,
+        features,
+        y,
+        task,
+        classes=study.classes,
+        # per-feature model fits (survival: lifelines) only for the features reported
+        detail=list(dict.fromkeys([*members, *stable]))[: 20 if len(y) > 20_000 else 100],
+        seed=seed,
+    )
+    attribution = None
+    if members:
+        attribution = timed(
+            "attribution",
+            held_out_importance,
+            restricted(winner, len(members)),
+            features[members],
+            y,
+            plan,
+            members,
+            n_classes=n_classes,
+            seed=seed,
+            n_jobs=n_jobs,
+        )
+    equivalents = timed("equivalents", equivalent_features, features, y, task, members, seed=seed)
+    pathways = None
+    if gene_sets is not None:
+        from insightome.discover.pathways import pathway_enrichment
+        from insightome.discover.rank_statistics import association_statistics
+
+        start = time.perf_counter()
+        # the same rank statistic for the outcome and its permutations: a calibrated,
+        # correlation-preserving null for the pre-ranked test (docs/hypotheses.md)
+        ranking, null = association_statistics(
+            features, y, task, n_permutations=pathway_permutations, seed=seed
+        )
+        pathways = pathway_enrichment(members, ranking, gene_sets, null_rankings=null)
+        seconds["pathways"] = time.perf_counter() - start
+        notes += list(pathways.warnings)
+    from insightome.discover.subgroups import find_subgroups
+
+    sensitive = [c for c in study.spec.sensitive if c in study.obs.columns]
+    subgroups = timed(
+        "subgroups",
+        find_subgroups,
+        features,
+        y,
+        task,
+        classes=study.classes,
+        sensitive=study.obs[sensitive] if sensitive else None,
+        seed=seed,
+    )
+    notes += list(subgroups.notes)
+    outcome = outcome_label(study)
+    rows = feature_rows(
+        effects,
+        None if signature is None else signature.stability.frequency,
+        members,
+        stable,
+        attribution,
+        equivalents,
+        outcome,
+    )
+    rows += pathway_rows(pathways) + subgroup_rows(subgroups, outcome)
+    return Discovery(
+        signature=signature,
+        effects=effects,
+        attribution=attribution,
+        equivalents=equivalents,
+        pathways=pathways,
+        subgroups=subgroups,
+        hypotheses=hypotheses_table(rows),
+        notes=notes,
+        seconds=seconds,
+    )

@@ -1,0 +1,279 @@
+"""Follow-up analyses of a saved run: repeat discovery, validate on an independent cohort.
+
+* :func:`rediscover` (``insightome discover RUN_DIR``) reads the run's data again (its
+  sha256 must match), rebuilds the study and the resampling plan from the saved spec and
+  seeds, re-creates the winner's out-of-fold predictions and reruns discovery — e.g. with
+  other gene-set files — then rewrites the run directory atomically.
+* :func:`validate` (``insightome validate RUN_DIR cohort.csv``) scores the saved model and
+  the minimal-signature model on an independent cohort, with bootstrap 95% CIs. A
+  hypothesis becomes evidence only here: the cohort played no part in any choice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from insightome import errors
+from insightome.errors import UserError
+from insightome.evaluate.bbc import bootstrap_weights
+from insightome.evaluate.engine import cross_validated_predictions, predict_matrix
+from insightome.evaluate.metrics import PRIMARY, SECONDARY
+from insightome.evaluate.splitters import make_plan
+from insightome.models.candidates import Candidate
+from insightome.runs import Run, file_sha256, json_ready, rewrite_run
+from insightome.study import label_string, make_study
+
+N_BOOTSTRAP = 1000
+
+
+def winner_candidate(results: dict[str, Any]) -> Candidate:
+    w = results["winner"]
+    params = {k: v for k, v in w["params"].items() if k != "k"}
+    k = w["params"].get("k")
+    return Candidate(w["family"], params, None if k in (None, "all") else int(k), results["task"])
+
+
+def rediscover(
+    run_dir: str | Path,
+    *,
+    genesets: list[str | Path] | tuple[str | Path, ...] = (),
+    signature_tolerance: float | None = None,
+    n_jobs: int = 1,
+) -> Run:
+    """Rerun discovery on a saved run (module docstring); returns the updated run."""
+    from insightome.discover.discovery import discover
+    from insightome.io import read
+    from insightome.report import render_html
+
+    run = Run.load(run_dir)
+    results = run.results
+    inv = results.get("invocation") or {}
+    if not inv.get("data"):
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="discover",
+            reason=f"{run_dir} was made from an in-memory AnnData; call "
+            "insightome.discover.discovery.discover on the same object instead",
+        )
+    files = results["data"]["files"]
+    for f in files:
+        if Path(f["path"]).is_file() and file_sha256(f["path"]) != f["sha256"]:
+            raise UserError(
+                errors.OPTION_INVALID,
+                option="discover",
+                reason=f"{f['path']} changed since the run (sha256 differs); start a new run",
+            )
+    spec = run.spec
+    keep = [
+        c
+        for c in (spec.target, spec.time, spec.event, spec.groups, spec.site, *spec.sensitive)
+        if c
+    ] + list(spec.exclude)
+    adata = read(
+        inv["data"],
+        annotations=inv.get("annotations"),
+        id_column=inv.get("id_column"),
+        orient=inv.get("orient", "auto"),
+        keep_in_obs=keep,
+    )
+    study = make_study(
+        adata,
+        target=spec.target,
+        task=spec.task,
+        time=spec.time,
+        event=spec.event,
+        sensitive=spec.sensitive,
+        use_sensitive=spec.use_sensitive,
+        groups=spec.groups,
+        site=spec.site,
+        exclude=spec.exclude,
+        positive_class=spec.positive_class,
+        folds=results["resampling"]["folds"],
+    )
+    rs = results["resampling"]
+    plan = make_plan(
+        study.y,
+        spec.task,
+        folds=rs["folds"],
+        repeats=rs["repeats"],
+        seed=rs["seed"],
+        groups=study.groups,
+    )
+    winner = winner_candidate(results)
+    cv = cross_validated_predictions(
+        study.features,
+        study.y,
+        [winner],
+        plan,
+        n_classes=len(study.classes),
+        seed=rs["seed"],
+        n_jobs=n_jobs,
+    )
+    gene_sets = None
+    if genesets:
+        from insightome.io.genesets import read_gmt
+
+        gene_sets = read_gmt(genesets)
+    tolerance = (
+        signature_tolerance
+        if signature_tolerance is not None
+        else inv.get("signature_tolerance", 0.02)
+    )
+    found = discover(
+        study,
+        winner,
+        plan,
+        cv.oof[:, 0],
+        gene_sets=gene_sets,
+        tolerance=tolerance,
+        n_bootstrap=rs["n_bootstrap"],
+        seed=rs["seed"],
+        n_jobs=n_jobs,
+    )
+    results["discovery"] = found.to_dict()
+    if gene_sets is not None:
+        results["discovery"]["gene_set_files"] = gene_sets.files
+    results["invocation"] = {
+        **inv,
+        "genesets": [str(Path(g).resolve()) for g in genesets],
+        "signature_tolerance": tolerance,
+    }
+    run.hypotheses = found.hypotheses
+    if found.signature is not None:
+        run.signature_model = found.signature.model
+        run.model_card["signature"] = {
+            "features": found.signature.features,
+            "winner": winner.to_dict(),
+        }
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    run.log.append(f"{stamp} discovery rerun: {len(found.hypotheses)} hypotheses")
+    rewrite_run(run, render_html(results, run.predictions))
+    return run
+
+
+def cohort_outcome(adata: Any, run: Run, path: str) -> np.ndarray:
+    """The cohort's outcome in the run's internal encoding (NaN where unknown)."""
+    spec = run.spec
+    obs = adata.obs
+    needed = [spec.time, spec.event] if spec.task == "survival" else [spec.target]
+    for col in needed:
+        if col not in obs.columns:
+            raise UserError(
+                errors.COLUMN_MISSING,
+                path=path,
+                role="outcome",
+                column=col,
+                hint="",
+                option=("time" if col == spec.time else "event" if col == spec.event else "target"),
+            )
+    if spec.task in ("binary", "multiclass"):
+        classes = run.model_card["classes"]
+        labels = [None if pd.isna(v) else label_string(v) for v in obs[spec.target]]
+        unknown = sorted({v for v in labels if v is not None and v not in classes})
+        if unknown:
+            raise UserError(
+                errors.VALIDATE_UNKNOWN_CLASSES,
+                path=path,
+                column=spec.target,
+                unknown=errors.examples(unknown, 5),
+                classes=", ".join(classes),
+            )
+        return np.array([np.nan if v is None else classes.index(v) for v in labels])
+    if spec.task == "regression":
+        return pd.to_numeric(obs[spec.target], errors="coerce").to_numpy(float)
+    time = pd.to_numeric(obs[spec.time], errors="coerce").to_numpy(float)
+    event = pd.to_numeric(obs[spec.event], errors="coerce").to_numpy(float)
+    bad = ~np.isnan(event) & ~np.isin(event, (0, 1))
+    if bad.any():
+        raise UserError(errors.VALIDATE_EVENT_CODES, path=path, column=spec.event, n=int(bad.sum()))
+    return np.where(event == 1, time, -time)
+
+
+def _metrics(task: str, y: np.ndarray, pred: np.ndarray, seed: int) -> dict[str, Any]:
+    W = bootstrap_weights(len(y), N_BOOTSTRAP, np.random.default_rng(seed))
+    ones = np.ones((1, len(y)))
+    out = {}
+    for m in (PRIMARY[task], *SECONDARY[task]):
+        boot = m.fn(y, pred, W)
+        lo, hi = np.nanpercentile(boot, [2.5, 97.5])
+        out[m.name] = {"value": float(m.fn(y, pred, ones)[0]), "ci95": [float(lo), float(hi)]}
+    return out
+
+
+def validate(
+    run_dir: str | Path,
+    cohort: str | Path,
+    *,
+    id_column: str | None = None,
+    out_dir: str | Path | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Score the run's model and minimal signature on ``cohort``; write validation.json."""
+    from insightome.io import read
+    from insightome.scoring import feature_table
+
+    run = Run.load(run_dir)
+    spec = run.spec
+    keep = [c for c in (spec.target, spec.time, spec.event) if c]
+    adata = read(cohort, id_column=id_column, orient="samples-by-features", keep_in_obs=keep)
+    y = cohort_outcome(adata, run, str(cohort))
+    X, missing = feature_table(adata, run, str(cohort), allow_missing=True)
+    known = ~np.isnan(y)
+    if known.sum() < 10:
+        raise UserError(
+            errors.VALIDATE_TOO_FEW, path=str(cohort), n=int(known.sum()), column=keep[0]
+        )
+    task = run.results["task"]
+    n_classes = len(run.model_card.get("classes", []))
+    X, y = X[known], y[known]
+    if task in ("binary", "multiclass"):
+        y = y.astype(int)
+        if len(np.unique(y)) < 2:
+            raise UserError(errors.VALIDATE_ONE_CLASS, path=str(cohort), column=spec.target)
+    report: dict[str, Any] = {
+        "cohort": {
+            "path": str(Path(cohort).resolve()),
+            "sha256": file_sha256(cohort),
+            "n_samples": len(y),
+            "n_without_outcome": int((~known).sum()),
+        },
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "development_estimate": run.results["estimate"],
+        "models": {},
+        "status": "external validation (the cohort played no part in model or signature choice)",
+    }
+    full_missing = [m for m in missing if m in X.columns]
+    report["models"]["full"] = {
+        "features_expected": len(run.model_card["features"]),
+        "features_missing": full_missing,
+        "note": (
+            f"{len(full_missing)} feature(s) missing in the cohort were imputed with the "
+            "training median/mode: the estimate is for the model with those features absent"
+            if full_missing
+            else "all features present"
+        ),
+        "metrics": _metrics(task, y, predict_matrix(run.model, X, task, n_classes), seed),
+    }
+    sig = (run.model_card.get("signature") or {}).get("features")
+    if run.signature_model is not None and sig:
+        sig_missing = [f for f in sig if f in set(full_missing)]
+        report["models"]["signature"] = {
+            "features": sig,
+            "features_missing": sig_missing,
+            "development_estimate": (run.results.get("discovery") or {})
+            .get("signature", {})
+            .get("estimate"),
+            "metrics": _metrics(
+                task, y, predict_matrix(run.signature_model, X[sig], task, n_classes), seed
+            ),
+        }
+    report = json_ready(report)
+    from insightome.runs import write_validation
+
+    report["path"] = str(write_validation(run, report, cohort, out_dir))
+    return report

@@ -1,0 +1,288 @@
+"""The report's "Discovery" section, from ``results["discovery"]`` (docs/hypotheses.md).
+
+Every number is formatted here; the template only lays it out. Nothing row-level is
+shown: subgroup tables are counts with small cells suppressed upstream, and features are
+named, patients never.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from insightome.report import discovery_plots
+from insightome.report.figures import FigureItem, attempt_figure
+from insightome.report.formatting import MISSING, as_float, fmt, fmt_p, metric_label
+
+__all__ = ["build_discovery"]
+
+TOP_HYPOTHESES = 25
+TOP_STABILITY = 20
+TOP_PATHWAYS = 15
+
+
+def _num(value: Any, default: float) -> float:
+    v = as_float(value)
+    return v if math.isfinite(v) else default
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _ci(values: Any) -> str:
+    if not isinstance(values, list | tuple) or len(values) != 2:
+        return MISSING
+    return f"{fmt(values[0])} – {fmt(values[1])}"
+
+
+def build_discovery(results: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Everything the discovery section shows, or None when the run had no discovery."""
+    found = _mapping(results.get("discovery"))
+    if not found:
+        return None
+    metric = metric_label(str(_mapping(results.get("estimate")).get("metric", "")))
+    return {
+        "status": found.get("status", "data-driven, unvalidated"),
+        "signature": _signature(_mapping(found.get("signature")), metric),
+        "stability": _stability(_mapping(found.get("stability"))),
+        "figures": _figures(found, metric),
+        "effects": _effects(_mapping(found.get("effects"))),
+        "equivalents": [
+            {
+                "member": str(e.get("member")),
+                "equivalent": str(e.get("equivalent")),
+                "correlation": fmt(e.get("correlation")),
+                "strength": f"{fmt(e.get('strength'))} vs {fmt(e.get('member_strength'))}",
+            }
+            for e in found.get("equivalents") or []
+        ],
+        "attribution": _attribution(_mapping(found.get("attribution"))),
+        "pathways": _pathways(found.get("pathways")),
+        "subgroups": _subgroups(found.get("subgroups")),
+        "hypotheses": _hypotheses(_mapping(found.get("hypotheses"))),
+        "notes": [str(n) for n in found.get("notes") or []],
+    }
+
+
+def _signature(sig: Mapping[str, Any], metric: str) -> dict[str, Any] | None:
+    if not sig:
+        return None
+    est = _mapping(sig.get("estimate"))
+    return {
+        "size": sig.get("size"),
+        "features": [str(f) for f in sig.get("features") or []],
+        "estimate": fmt(est.get("value")),
+        "ci": _ci(est.get("ci95")),
+        "plain": fmt(est.get("plain_cv_value")),
+        "full": fmt(sig.get("full_model_cv_value")),
+        "tolerance": fmt(sig.get("tolerance")),
+        "within": bool(sig.get("within_tolerance")),
+        "fold_stability": fmt(sig.get("fold_signature_stability")),
+        "metric": metric,
+        "notes": [str(n) for n in sig.get("notes") or []],
+    }
+
+
+def _stability(stab: Mapping[str, Any]) -> dict[str, Any] | None:
+    if not stab:
+        return None
+    return {
+        "q": stab.get("q"),
+        "threshold": fmt(stab.get("threshold")),
+        "n_subsamples": stab.get("n_subsamples"),
+        "n_stable": stab.get("n_stable", 0),
+        "stable": [str(s) for s in stab.get("stable") or []],
+        "bound": fmt(stab.get("expected_false_stable_bound")),
+        "nogueira": fmt(stab.get("nogueira_stability")),
+    }
+
+
+def _figures(found: Mapping[str, Any], metric: str) -> list[FigureItem]:
+    figures = []
+    sig = _mapping(found.get("signature"))
+    if sig.get("cv_by_size"):
+        rows = sig["cv_by_size"]
+        figures.append(
+            attempt_figure(
+                "signature-size",
+                "Signature size against performance",
+                "Each point is a model refitted on the top-m features of each training fold "
+                "(ranked there by stability selection) and scored on the held-out fold; the "
+                "dashed line is the full model and the band the tolerance "
+                f"({fmt(sig.get('tolerance'))}).",
+                "Line plot of cross-validated performance by signature size",
+                lambda: discovery_plots.signature_size_plot(
+                    [r["size"] for r in rows],
+                    [as_float(r.get("cv_value")) for r in rows],
+                    _num(sig.get("full_model_cv_value"), 0.0),
+                    _num(sig.get("tolerance"), 0.0),
+                    int(sig.get("size") or 0),
+                    metric,
+                ),
+            )
+        )
+    stab = _mapping(found.get("stability"))
+    top = list(stab.get("top") or [])[:TOP_STABILITY]
+    if top:
+        figures.append(
+            attempt_figure(
+                "stability",
+                "Selection frequency of the top features",
+                "How often each feature is among the first q to enter a sparse model fitted on "
+                "half of the samples; blue bars reach the stability threshold.",
+                "Bar chart of selection frequencies",
+                lambda: discovery_plots.stability_plot(
+                    [str(t["feature"]) for t in top],
+                    [_num(t.get("frequency"), 0.0) for t in top],
+                    _num(stab.get("threshold"), 0.75),
+                ),
+            )
+        )
+    return figures
+
+
+def _effects(effects: Mapping[str, Any]) -> dict[str, Any] | None:
+    if not effects:
+        return None
+    rows = [
+        {
+            "feature": str(e.get("feature")),
+            "effect_name": str(e.get("effect_name") or MISSING),
+            "effect": fmt(e.get("effect")),
+            "ci": f"{fmt(e.get('ci_low'))} – {fmt(e.get('ci_high'))}",
+            "q": fmt_p(as_float(e.get("q_value"))),
+            "direction": str(e.get("direction") or ""),
+        }
+        for e in (effects.get("top") or [])[:20]
+    ]
+    return {"n_tested": effects.get("n_tested"), "n_fdr": effects.get("n_fdr_0_05"), "top": rows}
+
+
+def _attribution(attr: Mapping[str, Any]) -> dict[str, Any] | None:
+    if not attr:
+        return None
+    rows = [
+        {
+            "feature": str(a.get("feature")),
+            "importance": fmt(a.get("importance")),
+            "sd": fmt(a.get("sd")),
+            "positive": fmt(a.get("positive_fraction")),
+        }
+        for a in attr.get("features") or []
+    ]
+    return {"metric": metric_label(str(attr.get("metric") or "")), "rows": rows}
+
+
+def _pathways(pathways: Any) -> dict[str, Any] | None:
+    p = _mapping(pathways)
+    if not p:
+        return None
+
+    def rows(table: Any, enrichment: str, genes: str) -> list[dict[str, str]]:
+        return [
+            {
+                "pathway": str(r.get("pathway")),
+                "size": fmt(r.get("set_size")),
+                "enrichment": fmt(r.get(enrichment)),
+                "fdr": fmt_p(as_float(r.get("fdr"))),
+                "genes": ", ".join(str(r.get(genes) or "").split(";")[:8]),
+            }
+            for r in (table or [])[:TOP_PATHWAYS]
+        ]
+
+    mapping = _mapping(p.get("mapping"))
+    return {
+        "ora": rows(p.get("ora"), "fold_enrichment", "genes"),
+        "prerank": rows(p.get("prerank"), "nes", "leading_edge"),
+        "mapped": f"{mapping.get('n_mapped', MISSING)} of {mapping.get('n_features', MISSING)}",
+        "warnings": [str(w) for w in p.get("warnings") or []],
+    }
+
+
+def _subgroups(subgroups: Any) -> dict[str, Any] | None:
+    s = _mapping(subgroups)
+    if not s:
+        return None
+    test = _mapping(_mapping(s.get("outcome")).get("test"))
+    chosen = next((r for r in s.get("stability") or [] if r.get("k") == s.get("k")), {})
+    return {
+        "k": s.get("k"),
+        "stability": fmt(chosen.get("mean_ari")),
+        "by_k": [
+            {"k": r.get("k"), "ari": fmt(r.get("mean_ari")), "sd": fmt(r.get("sd"))}
+            for r in s.get("stability") or []
+        ],
+        "sizes": s.get("sizes") or [],
+        "outcome": [
+            _outcome_row(row, int(_mapping(s.get("settings")).get("min_cell") or 10))
+            for row in _mapping(s.get("outcome")).get("table") or []
+        ],
+        "test": f"{test.get('name', MISSING)}: p = {fmt_p(as_float(test.get('p_value')))}",
+        "features_used": len(s.get("features_used") or []),
+        "composition": {
+            str(col): [
+                _suppressed_row(row, c.get("suppressed_below")) for row in c.get("table") or []
+            ]
+            for col, c in _mapping(s.get("composition")).items()
+        },
+        "notes": [str(n) for n in s.get("notes") or []],
+    }
+
+
+def _outcome_row(row: Mapping[str, Any], min_cell: int) -> dict[str, str]:
+    """One subgroup's outcome, readable: 'rate (95% CI)' per class, median or mean (CI).
+
+    Counts under ``min_cell`` are suppressed, and so is any rate computed from them (a rate
+    and the subgroup size would give the count back).
+    """
+    out = {"subgroup": str(row.get("subgroup")), "n": fmt_count(row.get("n"), min_cell)}
+    for key, value in row.items():
+        if key.startswith("rate_") and not key.endswith(("_lo", "_hi")):
+            cls = key[len("rate_") :]
+            count = as_float(row.get(f"n_{cls}"))
+            if math.isfinite(count) and count < min_cell:
+                out[f"{cls}: rate"] = f"suppressed (n < {min_cell})"
+            else:
+                lo, hi = row.get(f"{key}_lo"), row.get(f"{key}_hi")
+                out[f"{cls}: rate"] = f"{fmt(value)} ({fmt(lo)}–{fmt(hi)})"
+    if "events" in row:
+        out["events"] = fmt_count(row.get("events"), min_cell)
+    for name in ("median_time", "mean"):
+        if name in row:
+            stem = "median" if name == "median_time" else "mean"
+            lo, hi = row.get(f"{stem}_lo"), row.get(f"{stem}_hi")
+            label = "median time (95% CI)" if stem == "median" else "mean (95% CI)"
+            shown = "not reached" if stem == "median" and row.get(name) is None else fmt(row[name])
+            out[label] = f"{shown} ({fmt(lo)}–{fmt(hi)})"
+    return out
+
+
+def fmt_count(value: Any, min_cell: int) -> str:
+    v = as_float(value)
+    if not math.isfinite(v):
+        return MISSING
+    return f"<{min_cell}" if v < min_cell else str(int(v))
+
+
+def _suppressed_row(row: Mapping[str, Any], below: Any) -> dict[str, str]:
+    return {str(k): (f"<{below}" if v is None else str(v)) for k, v in row.items()}
+
+
+def _hypotheses(h: Mapping[str, Any]) -> dict[str, Any] | None:
+    if not h:
+        return None
+    return {
+        "n": h.get("n", 0),
+        "rows": [
+            {
+                "rank": r.get("rank"),
+                "kind": str(r.get("kind")),
+                "statement": str(r.get("statement")),
+                "score": fmt(r.get("score")),
+                "how": str(r.get("how_to_test")),
+            }
+            for r in (h.get("top") or [])[:TOP_HYPOTHESES]
+        ],
+    }

@@ -1,0 +1,123 @@
+"""Discovery through the CLI: hypotheses.tsv, the report section, validate and discover."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from insightome.discover.hypotheses import COLUMNS, STATUS
+from tests.cli.conftest import run_dirs
+
+QUICK = ("--preset", "fast", "--folds", "3", "--repeats", "2", "--bootstrap", "300", "--quiet")
+
+
+@pytest.fixture(scope="module")
+def cohorts(tmp_path_factory, breast_csv) -> tuple[Path, Path]:
+    """Development (first 380 tumours) and an independent validation cohort (the rest)."""
+    df = pd.read_csv(breast_csv)
+    folder = tmp_path_factory.mktemp("cohorts")
+    dev, val = folder / "development.csv", folder / "validation.csv"
+    df.iloc[:380].to_csv(dev, index=False)
+    df.iloc[380:].to_csv(val, index=False)
+    return dev, val
+
+
+@pytest.fixture(scope="module")
+def run_dir(cohorts, tmp_path_factory) -> Path:
+    import sys
+
+    from insightome.cli.app import main
+
+    out = tmp_path_factory.mktemp("runs")
+    argv = sys.argv
+    sys.argv = ["insightome", "run", str(cohorts[0]), "--target", "diagnosis",
+                "--positive-class", "malignant", "--out", str(out), *QUICK]  # fmt: skip
+    try:
+        main()
+    except SystemExit as exc:
+        assert not exc.code
+    finally:
+        sys.argv = argv
+    (found,) = run_dirs(out)
+    return found
+
+
+def test_run_writes_hypotheses_signature_and_report_section(run_dir) -> None:
+    table = pd.read_csv(run_dir / "hypotheses.tsv", sep="\t")
+    assert list(table.columns) == COLUMNS
+    assert len(table) >= 3
+    assert (table["status"] == STATUS).all()
+    assert table["rank"].tolist() == list(range(1, len(table) + 1))
+    assert table["score"].is_monotonic_decreasing
+    assert table["score"].between(0, 1).all()
+    assert set(table["kind"]) >= {"feature", "subgroup"}
+    res = json.loads((run_dir / "results.json").read_text())
+    sig = res["discovery"]["signature"]
+    assert 1 <= sig["size"] <= 13
+    assert sig["estimate"]["value"] > 0.9
+    features = table.loc[table["in_signature"], "candidate"].tolist()
+    assert set(sig["features"]) <= set(features)
+    card = json.loads((run_dir / "model.json").read_text())
+    assert card["signature"]["features"] == sig["features"]
+    assert len(card["signature"]["model_sha256"]) == 64
+    html = (run_dir / "report.html").read_text()
+    assert 'id="discovery"' in html and "data-driven, unvalidated" in html
+    assert "Minimal signature" in html and "Ranked hypotheses" in html
+
+
+def test_validate_on_an_independent_cohort(cli, run_dir, cohorts, tmp_path) -> None:
+    r = cli("validate", run_dir, cohorts[1], "--out", tmp_path)
+    assert r.code == 0, r.err
+    (found,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    report = json.loads((found / "validation.json").read_text())
+    assert report["cohort"]["n_samples"] == 189
+    for model in ("full", "signature"):
+        auc = report["models"][model]["metrics"]["auc"]
+        assert auc["value"] > 0.9
+        assert auc["ci95"][0] <= auc["value"] <= auc["ci95"][1]
+        assert report["models"][model]["features_missing"] == []
+    assert "| signature | auc |" in (found / "validation.md").read_text()
+
+
+def test_validate_reports_missing_features_and_still_scores(cli, run_dir, cohorts, tmp_path):
+    res = json.loads((run_dir / "results.json").read_text())
+    member = res["discovery"]["signature"]["features"][0]
+    df = pd.read_csv(cohorts[1]).drop(columns=[member, "mean_symmetry"])
+    path = tmp_path / "partial.csv"
+    df.to_csv(path, index=False)
+    r = cli("validate", run_dir, path, "--out", tmp_path / "v")
+    assert r.code == 0, r.err
+    assert "missing feature(s) imputed" in r.out
+    (found,) = list((tmp_path / "v").iterdir())
+    report = json.loads((found / "validation.json").read_text())
+    assert set(report["models"]["full"]["features_missing"]) == {member, "mean_symmetry"}
+    assert report["models"]["signature"]["features_missing"] == [member]
+
+
+def test_validate_rejects_unknown_classes_with_one_line(cli, run_dir, cohorts, tmp_path):
+    df = pd.read_csv(cohorts[1])
+    df.loc[df.index[:3], "diagnosis"] = "unknown"
+    path = tmp_path / "bad.csv"
+    df.to_csv(path, index=False)
+    r = cli("validate", run_dir, path)
+    assert r.code == 2
+    assert len(r.err.strip().splitlines()) == 1
+    assert "'diagnosis'" in r.err and "unknown" in r.err and "Recode" in r.err
+    assert "labels the model does not know" in r.err
+
+
+def test_discover_rerun_is_reproducible_and_rejects_bad_gene_sets(cli, run_dir, tmp_path):
+    before = pd.read_csv(run_dir / "hypotheses.tsv", sep="\t")
+    r = cli("discover", run_dir)
+    assert r.code == 0, r.err
+    after = pd.read_csv(run_dir / "hypotheses.tsv", sep="\t")
+    pd.testing.assert_frame_equal(before, after)  # same data, seeds and plan
+    bad = tmp_path / "bad.gmt"
+    bad.write_text("ONLY_A_NAME\n")
+    r = cli("discover", run_dir, "--genesets", bad)
+    assert r.code == 2 and "bad.gmt" in r.err
+    assert len(r.err.strip().splitlines()) == 1
+    pd.testing.assert_frame_equal(before, pd.read_csv(run_dir / "hypotheses.tsv", sep="\t"))

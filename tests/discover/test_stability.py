@@ -1,0 +1,106 @@
+"""Stability selection on real data: known markers are stable, permuted labels give none."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines.datasets import load_rossi
+from sklearn.datasets import load_breast_cancer
+
+from insightome.discover.stability import (
+    complementary_halves,
+    default_q,
+    martingale_residuals,
+    nogueira_stability,
+    stability_selection,
+)
+from tests.conftest import shared_data
+
+
+@pytest.fixture(scope="module")
+def breast_cancer() -> tuple[pd.DataFrame, np.ndarray]:
+    bunch = load_breast_cancer(as_frame=True)
+    return bunch.data, (bunch.target.to_numpy() == 0).astype(int)  # 1 = malignant
+
+
+def test_nogueira_index_identical_random_and_known_value() -> None:
+    same = np.tile(np.r_[np.ones(5), np.zeros(15)].astype(bool), (10, 1))
+    assert nogueira_stability(same) == pytest.approx(1.0)
+    rng = np.random.default_rng(0)
+    random_sets = np.zeros((300, 100), dtype=bool)
+    for row in random_sets:
+        row[rng.choice(100, 10, replace=False)] = True
+    assert abs(nogueira_stability(random_sets)) < 0.02
+    # two sets {0,1} and {0,2} of p = 4: hand computation of the Nogueira formula
+    Z = np.array([[1, 1, 0, 0], [1, 0, 1, 0]], dtype=bool)
+    k_bar, p = 2.0, 4
+    var = 2 / 1 * np.array([0, 0.25, 0.25, 0])
+    expected = 1 - var.mean() / ((k_bar / p) * (1 - k_bar / p))
+    assert nogueira_stability(Z) == pytest.approx(expected)
+    assert nogueira_stability(Z[:1]) is None
+
+
+def test_default_q_bounds_expected_false_selections_by_one() -> None:
+    for p in (10, 30, 2000, 20000):
+        q = default_q(p)
+        assert q**2 / (0.5 * p) <= 1.0 + 1e-12 or q == 1
+
+
+def test_breast_cancer_known_markers_are_stable(breast_cancer) -> None:
+    X, y = breast_cancer
+    res = stability_selection(X, y, "binary", seed=0)
+    assert res.q == default_q(30) == 3
+    assert res.expected_false_bound <= 1.0
+    # the concave-points / perimeter measurements are the textbook malignancy markers
+    assert set(res.stable) & {"worst concave points", "worst perimeter", "worst radius"}
+    assert res.ranking[0] in res.stable
+    assert res.frequency.between(0, 1).all()
+    assert res.selections.shape == (100, 30)
+
+
+def test_null_calibration_no_stable_features_on_permuted_labels(breast_cancer) -> None:
+    X, y = breast_cancer
+    rng = np.random.default_rng(1)
+    counts = [
+        len(stability_selection(X, rng.permutation(y), "binary", n_pairs=25, seed=s).stable)
+        for s in range(5)
+    ]
+    assert sum(counts) <= 1, counts
+
+
+def test_null_calibration_omics_permuted(tmp_path) -> None:
+    import scipy.io
+
+    mat = scipy.io.loadmat(shared_data("omics", "colon.mat"))
+    X = pd.DataFrame(mat["X"].astype(float)).add_prefix("g")
+    y = (mat["Y"].ravel() == 2).astype(int)
+    rng = np.random.default_rng(2)
+    counts = [
+        len(stability_selection(X, rng.permutation(y), "binary", n_pairs=25, seed=s).stable)
+        for s in range(3)
+    ]
+    assert np.mean(counts) <= 1.0, counts
+
+
+def test_complementary_halves_are_disjoint_balanced_and_keep_groups() -> None:
+    rng = np.random.default_rng(0)
+    strata = np.r_[np.zeros(30, int), np.ones(11, int)]
+    a, b = complementary_halves(strata, None, rng)
+    assert not set(a) & set(b) and len(a) + len(b) == 41
+    assert abs(strata[a].sum() - strata[b].sum()) <= 1
+    groups = np.repeat(np.arange(20), 2)
+    a, b = complementary_halves(np.zeros(40, int), groups, rng)
+    assert not set(groups[a]) & set(groups[b])
+
+
+def test_martingale_residuals_sum_to_zero_and_survival_selection() -> None:
+    rossi = load_rossi()
+    y = np.where(rossi["arrest"] == 1, rossi["week"], -rossi["week"]).astype(float)
+    r = martingale_residuals(y)
+    assert r.sum() == pytest.approx(0.0, abs=1e-9)  # Nelson–Aalen: Σ δ = Σ Λ̂(t)
+    assert (r <= 1).all()
+    X = rossi.drop(columns=["week", "arrest"])
+    res = stability_selection(X, y, "survival", seed=0)
+    # age and prior convictions are the covariates with the strongest hazard effects
+    assert set(res.ranking[:2]) & {"age", "prio"}
