@@ -7,6 +7,7 @@ Public API (mirrors the CLI)::
     adata = insightome.read("expression.csv", annotations="samples.tsv")
     run = insightome.run(adata, target="response", sensitive=["sex"])
     insightome.predict(run, "new_samples.csv")
+    insightome.validate(run.path, "independent_cohort.csv")
 
 Heavy modules are imported on first use, so ``import insightome`` stays fast.
 """
@@ -23,12 +24,25 @@ _LAZY = {
     "run": ("insightome.api", "run"),
     "Run": ("insightome.runs", "Run"),
     "predict": ("insightome.scoring", "predict"),
+    "validate": ("insightome.followup", "validate"),
+    "rediscover": ("insightome.followup", "rediscover"),
     "StudySpec": ("insightome.study", "StudySpec"),
     "make_study": ("insightome.study", "make_study"),
     "UserError": ("insightome.errors", "UserError"),
 }
 
-__all__ = ["Run", "StudySpec", "UserError", "__version__", "make_study", "predict", "read", "run"]
+__all__ = [
+    "Run",
+    "StudySpec",
+    "UserError",
+    "__version__",
+    "make_study",
+    "predict",
+    "read",
+    "rediscover",
+    "run",
+    "validate",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -38,6 +38,7 @@ from insightome.models.candidates import Candidate
 SIZES = (1, 2, 3, 5, 8, 13, 21, 34)
 TOLERANCE = 0.02
 FOLD_PAIRS = 25  # complementary pairs per training fold (all samples: stability.N_PAIRS)
+SIGNATURE_TREES = 150
 SEARCH_REPEATS = 1  # CV repeats the search uses: its cost is sizes x folds x this
 
 
@@ -53,6 +54,7 @@ class SignatureResult:
     features: list[str]  # the minimal signature (top-``size`` on all samples)
     stability: StabilityResult  # on all samples
     fold_stability: float | None  # Nogueira index of the per-fold signatures
+    fold_signatures: list[list[str]] = field(default_factory=list)  # top-``size`` per fold
     model: Any = None  # winning configuration refitted on ``features``
     notes: list[str] = field(default_factory=list)
 
@@ -80,6 +82,7 @@ class SignatureResult:
                 "method": "BBC-CV (selection rule applied in-bag)",
             },
             "fold_signature_stability": self.fold_stability,
+            "fold_signatures": self.fold_signatures,
             "notes": self.notes,
         }
 
@@ -101,9 +104,17 @@ def smallest_within(tolerance: float):  # type: ignore[no-untyped-def]
 
 
 def restricted(candidate: Candidate, m: int) -> Candidate:
-    """The same configuration on m features (its univariate pre-selection dropped if k ≥ m)."""
+    """The same configuration on m features.
+
+    Its univariate pre-selection is dropped when k ≥ m, and a random forest grows
+    :data:`SIGNATURE_TREES` trees instead of 500: on at most a few dozen features the
+    extra trees change the predictions little and would dominate discovery's cost.
+    """
     k = candidate.k if candidate.k is not None and candidate.k < m else None
-    return Candidate(candidate.family, candidate.params, k, candidate.task)
+    params = dict(candidate.params)
+    if candidate.family in ("random_forest", "random_forest_regressor"):
+        params["n_estimators"] = min(params.get("n_estimators", 500), SIGNATURE_TREES)
+    return Candidate(candidate.family, params, k, candidate.task)
 
 
 def _fold(
@@ -217,6 +228,7 @@ def minimal_signature(
         features=chosen_features,
         stability=stab,
         fold_stability=nogueira_stability(fold_sets),
+        fold_signatures=[list(r[:size]) for r in fold_rankings],
         model=model,
         notes=notes,
     )

@@ -43,7 +43,12 @@ def auc(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
 def auc_macro_ovr(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
     """Multiclass one-vs-rest AUC, unweighted mean over classes."""
     per_class = [weighted_auc(np.asarray(y) == c, pred[:, c], W) for c in range(pred.shape[1])]
-    return np.nanmean(np.vstack(per_class), axis=0) if per_class else np.full(len(W), np.nan)
+    if not per_class:
+        return np.full(len(W), np.nan)
+    stacked = np.vstack(per_class)
+    counts = np.isfinite(stacked).sum(axis=0)  # a bootstrap may miss a class entirely
+    total = np.where(np.isfinite(stacked), stacked, 0.0).sum(axis=0)
+    return np.where(counts > 0, total / np.maximum(counts, 1), np.nan)
 
 
 def decision_threshold(y: np.ndarray) -> float:

@@ -124,14 +124,15 @@ def _figures(found: Mapping[str, Any], metric: str) -> list[FigureItem]:
             )
         )
     stab = _mapping(found.get("stability"))
-    top = list(stab.get("top") or [])[:TOP_STABILITY]
+    top = [t for t in stab.get("top") or [] if _num(t.get("frequency"), 0.0) > 0][:TOP_STABILITY]
     if top:
         figures.append(
             attempt_figure(
                 "stability",
                 "Selection frequency of the top features",
                 "How often each feature is among the first q to enter a sparse model fitted on "
-                "half of the samples; blue bars reach the stability threshold.",
+                "half of the samples (features never selected are not shown); blue bars reach "
+                "the stability threshold.",
                 "Bar chart of selection frequencies",
                 lambda: discovery_plots.stability_plot(
                     [str(t["feature"]) for t in top],
