@@ -6,7 +6,7 @@ The CLI's ``insightome run`` is a thin layer over :func:`run`; both take the sam
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,6 +72,11 @@ def run(
     discover: bool = True,
     genesets: Sequence[str | Path] = (),
     signature_tolerance: float = 0.02,
+    audit: bool = True,
+    justify: Mapping[str, str] | None = None,
+    min_group_size: int = 30,
+    min_cell: int = 10,
+    conformal_level: float = 0.9,
 ) -> Run:
     """Run a study end to end and (unless ``out_dir`` is None) write its run directory.
 
@@ -90,6 +95,14 @@ def run(
     (:mod:`insightome.discover`): the minimal signature (within ``signature_tolerance`` of
     the full model), effects, attributions, subgroups, pathways from ``genesets`` (GMT
     files) and the ranked ``hypotheses.tsv``.
+
+    With ``audit`` (the default) the run audits the data (representation, missingness,
+    proxies, site confounding) and the model per sensitive group and intersection
+    (fairlearn MetricFrame, bootstrap CIs, verdicts; groups under ``min_group_size`` get
+    "insufficient evidence"), checks conformal coverage per group at ``conformal_level``,
+    explains the model (``justify`` maps a sensitive attribute to the clinical reason for
+    using it) and writes the Model Card, TRIPOD+AI, EU AI Act Annex IV and FUTURE-AI
+    documents. Table cells under ``min_cell`` are suppressed.
     """
     _check_options(folds, repeats, n_bootstrap, permutations, n_jobs, preset)
     if not 0 <= signature_tolerance < 1:
@@ -97,6 +110,20 @@ def run(
             errors.OPTION_INVALID,
             option="--signature-tolerance",
             reason=f"must be in [0, 1), got {signature_tolerance}",
+        )
+    for option, value, low, high in (
+        ("--min-group-size", min_group_size, 2, 10**9),
+        ("--min-cell", min_cell, 0, 10**9),
+    ):
+        if not low <= value <= high:
+            raise UserError(
+                errors.OPTION_INVALID, option=option, reason=f"must be >= {low}, got {value}"
+            )
+    if not 0.5 <= conformal_level < 1:
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="--conformal-level",
+            reason=f"must be in [0.5, 1), got {conformal_level}",
         )
     gene_sets = None
     if genesets:
@@ -136,6 +163,11 @@ def run(
         "discover": discover,
         "genesets": [str(Path(g).resolve()) for g in genesets],
         "signature_tolerance": signature_tolerance,
+        "audit": audit,
+        "justify": dict(justify or {}),
+        "min_group_size": min_group_size,
+        "min_cell": min_cell,
+        "conformal_level": conformal_level,
     }
     log = _Log()
     t_start = time.perf_counter()
@@ -177,6 +209,24 @@ def run(
         log("note: " + note)
     for warning in study.warnings:
         log("warning: " + warning)
+    audit_settings = None
+    data_audit_result = None
+    if audit:
+        from insightome.audit.auditing import AuditSettings, audit_data
+
+        audit_settings = AuditSettings(
+            min_group_size, min_cell, conformal_level, dict(justify or {})
+        )
+        unknown = [j for j in audit_settings.justify if j not in study.spec.sensitive]
+        if unknown:
+            raise UserError(
+                errors.OPTION_INVALID,
+                option="--justify",
+                reason=f"{', '.join(unknown)} is not a sensitive attribute of this run "
+                f"(sensitive: {', '.join(study.spec.sensitive) or 'none'})",
+            )
+        with stages("audit"):
+            data_audit_result = audit_data(study, audit_settings, seed)
 
     run_name = name or default_name(dict(adata.uns.get("provenance", {})), study.spec)
     data_sha = [f["sha256"] for f in adata.uns.get("provenance", {}).get("files", [])]
@@ -333,9 +383,36 @@ def run(
                 f"{sig.bbc.estimate.value:.3f}; {len(sig.stability.stable)} stable feature(s); "
                 f"{len(found.hypotheses)} hypotheses"
             )
+    audit_result = None
+    conformal_thresholds = None
+    if audit_settings is not None:
+        from insightome.audit.auditing import audit_model
+
+        ranking = (
+            found.signature.stability.ranking
+            if found is not None and found.signature is not None
+            else []
+        )
+        with stages("audit"):
+            model_part, conformal_thresholds = audit_model(
+                study,
+                winner,
+                plan,
+                cv.oof[:, bbc.winner],
+                audit_settings,
+                ranking=ranking,
+                n_bootstrap=n_bootstrap,
+                seed=seed,
+                n_jobs=n_jobs,
+            )
+        audit_result = {"data": data_audit_result, **model_part}
+        flags = (model_part.get("model") or {}).get("flags") or []
+        log(f"audit: {len(flags)} group disparity flag(s)")
     results = build_results(
         study, cands, cv, bbc, perm, plan, adata, run_name, seed, timings, n_bootstrap
     )
+    if audit_result is not None:
+        results["audit"] = audit_result
     results["invocation"] = {k: v for k, v in invocation.items() if k != "data_sha256"}
     if found is not None:
         results["discovery"] = found.to_dict()
@@ -343,6 +420,12 @@ def run(
             results["discovery"]["gene_set_files"] = gene_sets.files
     predictions = oof_table(study, cv.oof[:, bbc.winner])
     card = model_card(study, winner)
+    from insightome.audit.monitor import reference_profile
+
+    card["reference_profile"] = reference_profile(study.features)  # for insightome monitor
+    card["sensitive"] = list(study.spec.sensitive)
+    if conformal_thresholds is not None:
+        card["conformal"] = conformal_thresholds
     result = Run(json_ready(results), predictions, model, card, log.lines)
     if found is not None:
         result.hypotheses = found.hypotheses
@@ -370,6 +453,11 @@ def run(
 
         account()  # the report shows the cost up to here; results.json also gets its own
         with stages("report"):
+            if audit_settings is not None:
+                from insightome.audit.documents import documents_markdown, documents_summary
+
+                result.results["documents"] = documents_summary(result.results, card)
+                result.documents = documents_markdown(result.results, card)
             html = render_html(result.results, predictions)
     account()
     log("timings (s): " + ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,17 +39,24 @@ def winner_candidate(results: dict[str, Any]) -> Candidate:
     return Candidate(w["family"], params, None if k in (None, "all") else int(k), results["task"])
 
 
-def rediscover(
-    run_dir: str | Path,
-    *,
-    genesets: list[str | Path] | tuple[str | Path, ...] = (),
-    signature_tolerance: float | None = None,
-    n_jobs: int = 1,
-) -> Run:
-    """Rerun discovery on a saved run (module docstring); returns the updated run."""
-    from insightome.discover.discovery import discover
+@dataclass
+class Reloaded:
+    """A saved run with its study, plan and the winner's out-of-fold predictions rebuilt."""
+
+    run: Run
+    study: Any
+    plan: Any
+    winner: Candidate
+    winner_oof: np.ndarray  # (repeats, n, k)
+
+
+def reload(run_dir: str | Path, *, command: str, n_jobs: int = 1) -> Reloaded:
+    """Read a run's data again (sha256 checked) and rebuild what a rerun step needs.
+
+    Same spec, same seeds, same plan: the winner's out-of-fold predictions are refitted
+    and equal the original run's.
+    """
     from insightome.io import read
-    from insightome.report import render_html
 
     run = Run.load(run_dir)
     results = run.results
@@ -56,16 +64,15 @@ def rediscover(
     if not inv.get("data"):
         raise UserError(
             errors.OPTION_INVALID,
-            option="discover",
-            reason=f"{run_dir} was made from an in-memory AnnData; call "
-            "insightome.discover.discovery.discover on the same object instead",
+            option=command,
+            reason=f"{run_dir} was made from an in-memory AnnData; rerun "
+            "insightome.run on the same object instead",
         )
-    files = results["data"]["files"]
-    for f in files:
+    for f in results["data"]["files"]:
         if Path(f["path"]).is_file() and file_sha256(f["path"]) != f["sha256"]:
             raise UserError(
                 errors.OPTION_INVALID,
-                option="discover",
+                option=command,
                 reason=f"{f['path']} changed since the run (sha256 differs); start a new run",
             )
     spec = run.spec
@@ -81,6 +88,7 @@ def rediscover(
         orient=inv.get("orient", "auto"),
         keep_in_obs=keep,
     )
+    rs = results["resampling"]
     study = make_study(
         adata,
         target=spec.target,
@@ -93,27 +101,36 @@ def rediscover(
         site=spec.site,
         exclude=spec.exclude,
         positive_class=spec.positive_class,
-        folds=results["resampling"]["folds"],
-    )
-    rs = results["resampling"]
-    plan = make_plan(
-        study.y,
-        spec.task,
         folds=rs["folds"],
-        repeats=rs["repeats"],
-        seed=rs["seed"],
-        groups=study.groups,
     )
+    plan = make_plan(
+        study.y, spec.task, folds=rs["folds"], repeats=rs["repeats"], seed=rs["seed"],
+        groups=study.groups,
+    )  # fmt: skip
     winner = winner_candidate(results)
     cv = cross_validated_predictions(
-        study.features,
-        study.y,
-        [winner],
-        plan,
-        n_classes=len(study.classes),
-        seed=rs["seed"],
-        n_jobs=n_jobs,
-    )
+        study.features, study.y, [winner], plan, n_classes=len(study.classes),
+        seed=rs["seed"], n_jobs=n_jobs,
+    )  # fmt: skip
+    return Reloaded(run, study, plan, winner, cv.oof[:, 0])
+
+
+def rediscover(
+    run_dir: str | Path,
+    *,
+    genesets: list[str | Path] | tuple[str | Path, ...] = (),
+    signature_tolerance: float | None = None,
+    n_jobs: int = 1,
+) -> Run:
+    """Rerun discovery on a saved run (module docstring); returns the updated run."""
+    from insightome.discover.discovery import discover
+    from insightome.report import render_html
+
+    loaded = reload(run_dir, command="discover", n_jobs=n_jobs)
+    run, study, plan, winner = loaded.run, loaded.study, loaded.plan, loaded.winner
+    results = run.results
+    inv = results.get("invocation") or {}
+    rs = results["resampling"]
     gene_sets = None
     if genesets:
         from insightome.io.genesets import read_gmt
@@ -128,7 +145,7 @@ def rediscover(
         study,
         winner,
         plan,
-        cv.oof[:, 0],
+        loaded.winner_oof,
         gene_sets=gene_sets,
         tolerance=tolerance,
         n_bootstrap=rs["n_bootstrap"],
@@ -153,6 +170,46 @@ def rediscover(
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     run.log.append(f"{stamp} discovery rerun: {len(found.hypotheses)} hypotheses")
     rewrite_run(run, render_html(results, run.predictions))
+    return run
+
+
+def reaudit(run_dir: str | Path, settings: Any, *, n_jobs: int = 1) -> Run:
+    """Rerun the audit of a saved run with ``settings`` (an ``AuditSettings``); rewrite it."""
+    from insightome.audit.auditing import audit_data, audit_model
+    from insightome.audit.documents import documents_markdown, documents_summary
+    from insightome.audit.monitor import reference_profile
+    from insightome.report import render_html
+
+    loaded = reload(run_dir, command="audit", n_jobs=n_jobs)
+    run, study = loaded.run, loaded.study
+    unknown = [j for j in settings.justify if j not in study.spec.sensitive]
+    if unknown:
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="--justify",
+            reason=f"{', '.join(unknown)} is not a sensitive attribute of this run "
+            f"(sensitive: {', '.join(study.spec.sensitive) or 'none'})",
+        )
+    rs = run.results["resampling"]
+    stability = (run.results.get("discovery") or {}).get("stability") or {}
+    ranking = [t["feature"] for t in stability.get("top") or []]
+    data_part = audit_data(study, settings, rs["seed"])
+    model_part, thresholds = audit_model(
+        study, loaded.winner, loaded.plan, loaded.winner_oof, settings, ranking=ranking,
+        n_bootstrap=rs["n_bootstrap"], seed=rs["seed"], n_jobs=n_jobs,
+    )  # fmt: skip
+    run.results["audit"] = {"data": data_part, **model_part}
+    run.results.setdefault("invocation", {}).update(
+        {"audit": True, **{k: v for k, v in settings.to_dict().items()}}
+    )
+    run.model_card["reference_profile"] = reference_profile(study.features)
+    run.model_card["conformal"] = thresholds
+    run.model_card["sensitive"] = list(study.spec.sensitive)
+    run.results["documents"] = documents_summary(run.results, run.model_card)
+    run.documents = documents_markdown(run.results, run.model_card)
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    run.log.append(f"{stamp} audit rerun: settings {settings.to_dict()}")
+    rewrite_run(run, render_html(run.results, run.predictions))
     return run
 
 

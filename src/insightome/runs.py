@@ -44,6 +44,7 @@ class Run:
     path: Path | None = None
     hypotheses: pd.DataFrame | None = None  # hypotheses.tsv
     signature_model: Any = None  # the minimal signature's model (signature_model.joblib)
+    documents: dict[str, str] = field(default_factory=dict)  # file name → Markdown
 
     @property
     def spec(self) -> StudySpec:
@@ -105,7 +106,12 @@ class Run:
                     "was changed)",
                 )
             signature_model = joblib.load(path / "signature_model.joblib")
-        return cls(results, predictions, model, card, log, path, hypotheses, signature_model)
+        documents = {
+            p.name: p.read_text(encoding="utf-8") for p in sorted(path.glob("*.md")) if p.is_file()
+        }
+        return cls(
+            results, predictions, model, card, log, path, hypotheses, signature_model, documents
+        )
 
 
 def file_sha256(path: str | Path) -> str:
@@ -150,6 +156,8 @@ def _write_files(run: Run, directory: Path, report_html: str) -> dict[str, Any]:
         }
     if run.hypotheses is not None:
         run.hypotheses.to_csv(directory / "hypotheses.tsv", sep="\t", index=False)
+    for name, text in run.documents.items():
+        (directory / name).write_text(text, encoding="utf-8")
     (directory / "model.json").write_text(json.dumps(json_ready(card), indent=2))
     (directory / "results.json").write_text(json.dumps(json_ready(run.results), indent=2))
     run.predictions.to_csv(directory / "predictions.csv")
@@ -185,7 +193,8 @@ def rewrite_run(run: Run, report_html: str) -> Path:
 
     The new directory is written completely beside the old one first; the two are then
     swapped by renames, so a crash leaves either the old or the new run, never a mix.
-    Sub-directories the run has gained (validations) are carried over.
+    What the run has gained since it was written (``validations/``, ``monitoring/``, the
+    prediction log) is carried over; files that the new content regenerates are not.
     """
     if run.path is None:
         raise ValueError("rewrite_run needs a run loaded from disk")
@@ -194,9 +203,13 @@ def rewrite_run(run: Run, report_html: str) -> Path:
     old = final.parent / f".{final.name}.replaced"
     try:
         card = _write_files(run, tmp, report_html)
-        for extra in final.iterdir():
+        for extra in final.iterdir():  # what the run gained since: validations, the log
+            if (tmp / extra.name).exists() or _regenerated(extra):
+                continue
             if extra.is_dir():
                 shutil.copytree(extra, tmp / extra.name)
+            else:
+                shutil.copy2(extra, tmp / extra.name)
         os.replace(final, old)
         os.replace(tmp, final)
     except BaseException:
@@ -207,6 +220,13 @@ def rewrite_run(run: Run, report_html: str) -> Path:
     shutil.rmtree(old, ignore_errors=True)
     run.model_card = card
     return final
+
+
+def _regenerated(path: Path) -> bool:
+    """A file :func:`_write_files` may or may not write again (so a stale copy must go)."""
+    return path.is_file() and (
+        path.suffix == ".md" or path.name in ("hypotheses.tsv", "signature_model.joblib")
+    )
 
 
 def write_validation(

@@ -69,31 +69,70 @@ def feature_table(adata: ad.AnnData, run: Run, path: str, *, allow_missing: bool
 
 
 def predict(
-    run: Run | str | Path, data: ad.AnnData | str | Path, *, id_column: str | None = None
+    run: Run | str | Path,
+    data: ad.AnnData | str | Path,
+    *,
+    id_column: str | None = None,
+    log: bool = True,
+    user: str | None = None,
 ) -> pd.DataFrame:
     """Predictions of ``run``'s final model for the samples in ``data``.
 
     Columns: ``prob_<class>`` and ``predicted_class`` (classification), ``pred``
-    (regression) or ``risk`` (survival log hazard; higher = earlier event).
+    (regression) or ``risk`` (survival log hazard; higher = earlier event). When the run
+    holds conformal thresholds, ``prediction_set_<level>`` (classification: the classes
+    that cannot be excluded at that coverage) or ``interval_<level>_low/high`` (regression)
+    are added; they use the marginal threshold, whose coverage was checked per group at
+    training time (report, "Uncertainty"). With ``log`` and a run loaded from a directory,
+    every prediction is appended to ``<run>/prediction_log.jsonl`` (EU AI Act Art. 12).
     """
     run = run if isinstance(run, Run) else Run.load(run)
     if isinstance(data, ad.AnnData):
-        adata, path = data, "data"
+        from insightome.run_record import in_memory_provenance
+
+        adata, path, input_file = data, "data", None
+        input_sha = in_memory_provenance(data)["sha256"]
     else:
         from insightome.io import read
+        from insightome.runs import file_sha256
 
-        path = str(data)
+        path = input_file = str(data)
         adata = read(data, id_column=id_column, orient="samples-by-features")
+        input_sha = file_sha256(data)
     X = feature_table(adata, run, path)
     task = run.model_card["task"]
     classes = run.model_card.get("classes", [])
     pred = predict_matrix(run.model, X, task, len(classes))
     index = pd.Index(X.index.astype(str), name="sample_id")
     if task == "regression":
-        return pd.DataFrame({"pred": pred[:, 0]}, index=index)
-    if task == "survival":
-        return pd.DataFrame({"risk": pred[:, 0]}, index=index)
-    return class_table(pred, classes, run.model_card.get("decision_threshold") or 0.5, index)
+        table = pd.DataFrame({"pred": pred[:, 0]}, index=index)
+    elif task == "survival":
+        table = pd.DataFrame({"risk": pred[:, 0]}, index=index)
+    else:
+        threshold = run.model_card.get("decision_threshold") or 0.5
+        table = class_table(pred, classes, threshold, index)
+    conformal = run.model_card.get("conformal")
+    if conformal and task in ("binary", "multiclass", "regression"):
+        from insightome.audit.conformal import apply_thresholds
+
+        level = f"{round(100 * conformal['level'])}"
+        out = apply_thresholds(pred, task, conformal, classes)
+        if task == "regression":
+            table[f"interval_{level}_low"], table[f"interval_{level}_high"] = out[:, 0], out[:, 1]
+        else:
+            table[f"prediction_set_{level}"] = out
+    if log and run.path is not None:
+        from insightome.audit.prediction_log import log_predictions
+
+        log_predictions(
+            run.path,
+            table,
+            input_path=input_file,
+            input_sha256=input_sha,
+            model_sha256=run.model_card.get("model_sha256", ""),
+            user=user,
+        )
+    return table
 
 
 def class_table(

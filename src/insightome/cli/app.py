@@ -7,6 +7,7 @@ printed as one line on stderr with exit code 2 and no traceback.
 
 from __future__ import annotations
 
+import json
 import sys
 from importlib import resources
 from pathlib import Path
@@ -44,6 +45,16 @@ GeneSetFiles = Annotated[
         "--genesets", help="Gene-set file (.gmt) for pathway enrichment; repeat for several."
     ),
 ]
+Justify = Annotated[
+    list[str] | None,
+    typer.Option(
+        help='Declare a sensitive attribute\'s use clinically justified: sex="reason". Repeatable.'
+    ),
+]
+MinGroupSize = Annotated[
+    int, typer.Option(help="Groups smaller than this get 'insufficient evidence' in the audit.")
+]
+MinCell = Annotated[int, typer.Option(help="Table cells with fewer samples are suppressed.")]
 SignatureTolerance = Annotated[
     float,
     typer.Option(
@@ -173,10 +184,21 @@ def run_command(
         typer.Option(help="Discovery: signature, effects, subgroups, pathways, hypotheses.tsv."),
     ] = True,
     signature_tolerance: SignatureTolerance = 0.02,
+    audit: Annotated[
+        bool,
+        typer.Option(help="Audit: data, model per group, conformal coverage, documents."),
+    ] = True,
+    justify: Justify = None,
+    min_group_size: MinGroupSize = 30,
+    min_cell: MinCell = 10,
+    conformal_level: Annotated[
+        float, typer.Option(help="Coverage of the conformal prediction sets / intervals.")
+    ] = 0.9,
 ) -> None:
     """Select and honestly evaluate a model; write a run directory with report.html."""
     from insightome.api import resume as resume_run
     from insightome.api import run
+    from insightome.audit.auditing import parse_justifications
     from insightome.compute.backends import slurm_from_options
 
     slurm = slurm_from_options(
@@ -231,6 +253,11 @@ def run_command(
         discover=discover,
         genesets=genesets or (),
         signature_tolerance=signature_tolerance,
+        audit=audit,
+        justify=parse_justifications(justify or []),
+        min_group_size=min_group_size,
+        min_cell=min_cell,
+        conformal_level=conformal_level,
     )
     _print_summary(result, quiet)
 
@@ -246,11 +273,15 @@ def predict_command(
         Path | None, typer.Option("--output", "-o", help="CSV to write (default: print).")
     ] = None,
     id_column: Annotated[str | None, typer.Option(help="Sample-ID column.")] = None,
+    log: Annotated[
+        bool, typer.Option(help="Append the predictions to RUN_DIR/prediction_log.jsonl.")
+    ] = True,
+    user: Annotated[str | None, typer.Option(help="Who asked for the predictions (log).")] = None,
 ) -> None:
-    """Apply a saved model to new samples."""
+    """Apply a saved model to new samples (logged in the run's prediction log)."""
     from insightome.scoring import predict
 
-    table = predict(run_dir, data, id_column=id_column)
+    table = predict(run_dir, data, id_column=id_column, log=log, user=user)
     if output is None:
         sys.stdout.write(table.to_csv())
         return
@@ -308,6 +339,83 @@ def validate_command(
                 + escape(", ".join(m["features_missing"][:10]))
             )
     out.print(f"\nWritten: [bold]{report['path']}[/]", soft_wrap=True)
+
+
+@app.command("review")
+def review_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory made by 'insightome run'.")],
+    sample_id: Annotated[str, typer.Argument(help="The sample whose prediction is overridden.")],
+    reviewer: Annotated[str, typer.Option(help="Who overrides (name or staff ID).")],
+    override: Annotated[str, typer.Option(help="The decision that replaces the model's output.")],
+    reason: Annotated[str, typer.Option(help="Why (required: it is what a review reads).")],
+) -> None:
+    """Record a human override of a logged prediction (EU AI Act Art. 14)."""
+    from insightome.audit.prediction_log import log_override
+    from insightome.runs import Run
+
+    run = Run.load(run_dir)
+    log_override(
+        run_dir,
+        sample_id,
+        reviewer=reviewer,
+        override=override,
+        reason=reason,
+        model_sha256=run.model_card.get("model_sha256", ""),
+    )
+    err.print(f"override of {escape(sample_id)} recorded in {run_dir}/prediction_log.jsonl")
+
+
+@app.command("monitor")
+def monitor_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory made by 'insightome run'.")],
+    data: Annotated[Path, typer.Argument(help="New samples (deployment data).")],
+    labels: Annotated[
+        str | None, typer.Option(help="Outcome column in the new data, if known.")
+    ] = None,
+    time: Annotated[str | None, typer.Option(help="Survival time column, if known.")] = None,
+    event: Annotated[str | None, typer.Option(help="Survival event column, if known.")] = None,
+    id_column: Annotated[str | None, typer.Option(help="Sample-ID column.")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Where to write (default: RUN_DIR/monitoring).")
+    ] = None,
+    seed: Seed = 0,
+) -> None:
+    """Data drift (SMD, PSI) and, with labels, performance per group against development."""
+    from insightome.audit.monitor import monitor, write_monitor_report
+
+    report = monitor(run_dir, data, labels=labels, time=time, event=event, id_column=id_column,
+                     seed=seed)  # fmt: skip
+    written = write_monitor_report(report, out_dir)
+    summary = report.to_dict()
+    overall = (summary.get("drift") or {}).get("overall") or {}
+    out.print(f"[bold]Drift[/]: {escape(json.dumps(overall, default=str))}")
+    perf = summary.get("performance")
+    if perf:
+        out.print(f"[bold]Performance[/]: {escape(json.dumps(perf.get('overall'), default=str))}")
+    out.print(f"\nWritten: [bold]{written}[/]", soft_wrap=True)
+
+
+@app.command("audit")
+def audit_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory made by 'insightome run'.")],
+    justify: Justify = None,
+    min_group_size: MinGroupSize = 30,
+    min_cell: MinCell = 10,
+    conformal_level: Annotated[
+        float, typer.Option(help="Coverage of the conformal prediction sets / intervals.")
+    ] = 0.9,
+    n_jobs: NJobs = 1,
+) -> None:
+    """Rerun the audit on a saved run (e.g. with --justify); rewrites it in place."""
+    from insightome.audit.auditing import AuditSettings, parse_justifications
+    from insightome.followup import reaudit
+
+    settings = AuditSettings(
+        min_group_size, min_cell, conformal_level, parse_justifications(justify or [])
+    )
+    result = reaudit(run_dir, settings, n_jobs=n_jobs)
+    _print_audit(result.results.get("audit"))
+    out.print(f"\nReport: [bold]{result.report_path.resolve()}[/]", soft_wrap=True)
 
 
 DEMO_EXCLUDE = ("days", "cd420", "cd496", "r", "cd820", "offtrt", "treat")
@@ -377,6 +485,7 @@ def _print_summary(result: object, quiet: bool) -> None:
     if e.get("permutation_p") is not None:
         out.print(f"Permutation p = {e['permutation_p']:.3g}")
     _print_discovery(result.results.get("discovery"))
+    _print_audit(result.results.get("audit"))
     for w in result.results.get("warnings", []):
         out.print(f"[yellow]warning:[/] {escape(w)}")
     out.print(f"\nReport: [bold]{result.report_path.resolve()}[/]", soft_wrap=True)
@@ -400,6 +509,24 @@ def _print_discovery(found: dict | None) -> None:
         f"[bold]Hypotheses[/]: {hyp.get('n', 0)} ({kinds}) — data-driven, unvalidated; "
         "see hypotheses.tsv"
     )
+
+
+def _print_audit(audit: dict | None) -> None:
+    if not audit:
+        return
+    model = audit.get("model") or {}
+    flags = model.get("flags") or []
+    verdicts: dict[str, int] = {}
+    for row in model.get("groups") or []:
+        verdicts[row.get("verdict")] = verdicts.get(row.get("verdict"), 0) + 1
+    shown = ", ".join(f"{n} {v}" for v, n in verdicts.items()) or "no sensitive groups"
+    out.print(f"[bold]Audit[/]: {len(flags)} flag(s); group checks: {escape(shown)}")
+    for f in flags[:5]:
+        out.print(
+            f"  [yellow]flag:[/] {escape(str(f.get('attribute')))} = "
+            f"{escape(str(f.get('group')))}, {escape(str(f.get('metric')))}: "
+            f"{escape(str(f.get('reason')))}"
+        )
 
 
 def main() -> None:

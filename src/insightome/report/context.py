@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from insightome.report.audit import build_audit, build_documents, group_metric_labels
 from insightome.report.compute import build_compute
 from insightome.report.discovery import build_discovery
 from insightome.report.figures import build_figures, permutation_p
@@ -36,6 +37,7 @@ __all__ = ["build_context"]
 
 TIMING_ORDER = (
     "load",
+    "audit",
     "resampling",
     "estimation",
     "permutation",
@@ -69,6 +71,9 @@ def build_context(results: Mapping[str, Any], predictions: pd.DataFrame | None) 
         "figures": build_figures(results, predictions),
         "configurations": _configurations(results),
         "secondary": _secondary(results),
+        "audit": build_audit(results),
+        "audit_metrics": group_metric_labels(results),
+        "documents": build_documents(results),
         "discovery": build_discovery(results),
         "compute": build_compute(results),
         "reproducibility": _reproducibility(results),

@@ -1,0 +1,1 @@
+"""Responsible-AI audit across the lifecycle: data, model, uncertainty, deployment, documents."""

@@ -1,0 +1,395 @@
+"""Data audit: who is in the data, what is missing for whom, and what encodes whom.
+
+For each sensitive attribute (labels from :func:`insightome.audit.groups.group_labels`):
+
+1. **Representation.** Per group: the number and percentage of samples and an outcome
+   summary — binary: prevalence of the positive class with a Wilson (1927) 95% score
+   interval; multiclass: the class distribution; regression: mean and SD; survival: the
+   number of events and the event rate (events / samples; not a survival probability).
+2. **Missingness.** Per group, the mean percentage of missing values over the features; and
+   the five features whose missingness differs most between groups, with the highest and
+   lowest group rates. Missing-not-at-random by group is a classic route to biased models.
+3. **Proxies.** A model can learn a sensitive attribute through features that encode it,
+   even when the attribute itself is excluded ("fairness through unawareness" fails:
+   Dwork et al. 2012; Pedreschi, Ruggieri & Turini 2008 on redlining). Per feature, the
+   univariate AUC of the feature for the attribute (orientation-free: max(AUC, 1 − AUC);
+   multi-level attributes: the largest one-vs-rest AUC); and the 5-fold cross-validated
+   AUC of an L2 logistic regression (median imputation and scaling fitted in each training
+   fold) on all features, with the same definition. AUCs ≥ ``proxy_auc`` (default 0.8) are
+   flagged. Only known groups of at least ``min_group_size`` samples enter this analysis.
+4. **Confounding with site/batch** (when ``site`` is given): the association of the outcome
+   with site — chi-square test of independence and Cramér's V (binary/multiclass),
+   Kruskal–Wallis (regression) or the multivariate log-rank test (survival). Sites with
+   fewer than ``min_cell`` samples are pooled. A site-associated outcome lets a model score
+   well by recognising the site (batch effects) rather than the biology.
+
+Privacy: only aggregates leave this module; every count below ``min_cell`` is suppressed
+(``None``), and so is any rate from which such a count could be recovered (a prevalence
+when the positives or the negatives number fewer than ``min_cell``).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from lifelines.statistics import multivariate_logrank_test
+from scipy import stats
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from insightome.audit.groups import UNKNOWN, aligned_labels
+from insightome.errors import UserError
+
+TASKS = ("binary", "multiclass", "regression", "survival")
+PROXY_AUC = 0.8
+PROXY_FOLDS = 5
+TOP_FEATURES = 5
+MAX_LISTED = 50  # flagged proxy features listed by name (all are counted)
+PROXY_RATIONALE = (
+    "A model can learn a sensitive attribute through features that encode it even when the "
+    "attribute itself is excluded from the inputs; features (or the feature set) that "
+    "predict the attribute with AUC ≥ {threshold} are flagged as potential proxies."
+)
+OTHER_SITES = "other sites (<{min_cell} each)"
+
+AUDIT_TASK_INVALID = "audit task must be binary, multiclass, regression or survival, not '{value}'."
+AUDIT_LENGTH = (
+    "{what} has {n_values} values for {n} samples. Give one value per sample, in the order of "
+    "the features."
+)
+
+
+@dataclass(frozen=True)
+class DataAudit:
+    """Aggregate, privacy-preserving description of the data by sensitive group."""
+
+    n: int
+    task: str
+    min_cell: int
+    representation: list[dict[str, Any]]
+    missingness: list[dict[str, Any]]
+    proxies: dict[str, Any]
+    confounding: dict[str, Any] | None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(
+            {
+                "n": self.n,
+                "task": self.task,
+                "min_cell": self.min_cell,
+                "representation": self.representation,
+                "missingness": self.missingness,
+                "proxies": self.proxies,
+                "confounding": self.confounding,
+                "notes": self.notes,
+            }
+        )
+
+
+def data_audit(
+    features: pd.DataFrame,
+    y: np.ndarray,
+    task: str,
+    groups: Mapping[str, pd.Series],
+    *,
+    classes: Sequence[str] = (),
+    site: pd.Series | None = None,
+    min_cell: int = 10,
+    seed: int = 0,
+    proxy_auc: float = PROXY_AUC,
+    min_group_size: int = 30,
+) -> DataAudit:
+    """Audit ``features``/``y`` by the groups in ``groups`` (see the module docstring).
+
+    ``groups`` maps attribute → one label per sample (indexed like ``features``, or in its
+    order), e.g. from :func:`insightome.audit.groups.group_labels`; ``site`` likewise.
+    ``proxy_auc`` is the AUC at which proxies are flagged; groups smaller than
+    ``min_group_size`` are left out of the proxy analysis (a tiny group's AUC is noise, and
+    the largest of several noisy one-vs-rest AUCs is biased upwards).
+    """
+    if task not in TASKS:
+        raise UserError(AUDIT_TASK_INVALID, value=task)
+    y = np.asarray(y)
+    n = len(features)
+    if len(y) != n:
+        raise UserError(AUDIT_LENGTH, what="the outcome", n_values=len(y), n=n)
+    labels = aligned_labels(groups, n, features.index)
+    if task in ("binary", "multiclass") and not classes:
+        classes = [str(c) for c in range(int(y.max()) + 1 if n else 0)]
+    classes = list(classes)
+    notes: list[str] = []
+    representation, missingness = [], []
+    X = _numeric(features)
+    missing = features.isna().to_numpy()
+    for name, lab in labels.items():
+        values, counts = np.unique(lab, return_counts=True)
+        small = [str(v) for v, c in zip(values, counts, strict=True) if c < min_cell]
+        if small:
+            notes.append(
+                f"'{name}': {len(small)} group(s) with fewer than {min_cell} samples; their "
+                "counts and estimates are suppressed."
+            )
+        if len(values) < 2:
+            notes.append(f"'{name}' has a single group: nothing to compare.")
+        n_unknown = int(np.sum(lab == UNKNOWN))
+        if n_unknown:
+            share = f"{100 * n_unknown / n:.1f}%" if n_unknown >= min_cell else "a few"
+            notes.append(f"'{name}' is unknown for {share} of samples (group 'unknown').")
+        for v, c in zip(values, counts, strict=True):
+            mask = lab == v
+            row = {"attribute": name, "group": str(v), "n": None, "percent": None}
+            row["outcome"] = None
+            if c >= min_cell:
+                row |= {"n": int(c), "percent": 100 * c / n}
+                row["outcome"] = _outcome_summary(y[mask], task, classes, min_cell)
+            representation.append(row)
+        missingness.append(_missingness(name, lab, values, counts, missing, features, min_cell))
+    proxies = _proxies(X, labels, max(min_cell, min_group_size), proxy_auc, seed, notes)
+    confounding = None
+    if site is not None:
+        site_values = aligned_labels({"site": site}, n, features.index)["site"]
+        confounding = _confounding(y, task, site_values, classes, min_cell, notes)
+    return DataAudit(n, task, min_cell, representation, missingness, proxies, confounding, notes)
+
+
+def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """95% Wilson (1927) score interval for ``k`` successes out of ``n``."""
+    if n == 0:
+        return (math.nan, math.nan)
+    p = k / n
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    return (centre - half, centre + half)
+
+
+def _count(k: int, min_cell: int) -> int | None:
+    return int(k) if k >= min_cell else None
+
+
+def _outcome_summary(y: np.ndarray, task: str, classes: list[str], min_cell: int) -> dict[str, Any]:
+    n = len(y)
+    if task == "binary":
+        k = int(np.sum(y == 1))
+        shown = k >= min_cell and n - k >= min_cell  # complementary suppression
+        return {
+            "positive_class": classes[1] if len(classes) > 1 else "1",
+            "n_positive": _count(k, min_cell),
+            "prevalence": k / n if shown else None,
+            "prevalence_ci95": list(wilson(k, n)) if shown else None,
+        }
+    if task == "multiclass":
+        counts = np.bincount(y.astype(int), minlength=len(classes))
+        return {
+            "classes": {
+                name: {
+                    "n": _count(c, min_cell),
+                    "percent": 100 * c / n if min_cell <= c <= n - min_cell else None,
+                }
+                for name, c in zip(classes, counts, strict=False)
+            }
+        }
+    if task == "regression":
+        v = y.astype(float)
+        return {"mean": float(np.mean(v)), "sd": float(np.std(v, ddof=1)) if n > 1 else None}
+    events = int(np.sum(y > 0))
+    shown = events >= min_cell and n - events >= min_cell
+    return {"events": _count(events, min_cell), "event_rate": events / n if shown else None}
+
+
+def _missingness(
+    name: str,
+    lab: np.ndarray,
+    values: np.ndarray,
+    counts: np.ndarray,
+    missing: np.ndarray,
+    features: pd.DataFrame,
+    min_cell: int,
+) -> dict[str, Any]:
+    by_group, rates, shown = [], [], []
+    for v, c in zip(values, counts, strict=True):
+        ok = c >= min_cell
+        rate = 100 * missing[lab == v].mean(axis=0) if ok and missing.shape[1] else None
+        mean = float(rate.mean()) if rate is not None else None
+        by_group.append(
+            {"group": str(v), "n": int(c) if ok else None, "mean_percent_missing": mean}
+        )
+        if rate is not None and v != UNKNOWN:
+            rates.append(rate)
+            shown.append(str(v))
+    most_different = []
+    if len(rates) >= 2:
+        R = np.vstack(rates)  # groups × features
+        spread = R.max(axis=0) - R.min(axis=0)
+        for j in np.argsort(-spread, kind="stable")[:TOP_FEATURES]:
+            if spread[j] <= 0:
+                break
+            hi, lo = int(R[:, j].argmax()), int(R[:, j].argmin())
+            most_different.append(
+                {
+                    "feature": str(features.columns[j]),
+                    "highest": {"group": shown[hi], "percent_missing": float(R[hi, j])},
+                    "lowest": {"group": shown[lo], "percent_missing": float(R[lo, j])},
+                    "difference": float(spread[j]),
+                }
+            )
+    return {"attribute": name, "by_group": by_group, "most_different": most_different}
+
+
+def _numeric(features: pd.DataFrame) -> pd.DataFrame:
+    """Numeric features; other columns one-hot encoded (missing stays missing)."""
+    numeric = features.select_dtypes(include=["number", "bool"]).astype(float)
+    other = features.drop(columns=numeric.columns)
+    if other.shape[1] == 0:
+        return numeric
+    dummies = pd.get_dummies(other.astype("category"), prefix_sep="=", dtype=float)
+    for col in other.columns:
+        cols = [c for c in dummies.columns if str(c).startswith(f"{col}=")]
+        dummies.loc[other[col].isna(), cols] = np.nan
+    return pd.concat([numeric, dummies], axis=1)
+
+
+def rank_auc(X: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Mann–Whitney AUC of every column of ``X`` for the 0/1 ``target`` (NaN rows omitted)."""
+    ranks = stats.rankdata(X, axis=0, nan_policy="omit")
+    ok, is_pos = ~np.isnan(X), target[:, None].astype(bool)
+    n1, n0 = (ok & is_pos).sum(axis=0), (ok & ~is_pos).sum(axis=0)
+    r1 = np.where(ok & is_pos, ranks, 0.0).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (r1 - n1 * (n1 + 1) / 2) / (n1 * n0)
+
+
+def _proxies(
+    X: pd.DataFrame,
+    labels: Mapping[str, np.ndarray],
+    min_size: int,
+    threshold: float,
+    seed: int,
+    notes: list[str],
+) -> dict[str, Any]:
+    rows = []
+    usable = X.loc[:, X.notna().any() & (X.nunique() > 1)]
+    for name, lab in labels.items():
+        values, counts = np.unique(lab, return_counts=True)
+        kept = [v for v, c in zip(values, counts, strict=True) if v != UNKNOWN and c >= min_size]
+        keep = np.isin(lab, kept)
+        row: dict[str, Any] = {"attribute": name, "n_used": int(keep.sum()), "groups": kept}
+        row |= dict.fromkeys(("multivariate_auc", "multivariate_auc_by_group"))
+        row |= {"max_univariate_auc": None, "n_flagged_features": 0}
+        row |= {"top_features": [], "flagged_features": [], "flagged": False}
+        rows.append(row)
+        if len(kept) < 2 or usable.shape[1] == 0:
+            notes.append(f"'{name}': no proxy analysis (fewer than 2 known groups of {min_size}+).")
+            continue
+        Xk, codes = usable.to_numpy()[keep], np.searchsorted(kept, lab[keep])
+        levels = [1] if len(kept) == 2 else list(range(len(kept)))  # one-vs-rest if multi-level
+        raw = np.vstack([rank_auc(Xk, codes == g) for g in levels])
+        uni = np.nanmax(np.maximum(raw, 1 - raw), axis=0)  # orientation-free
+        order = np.argsort(-np.nan_to_num(uni), kind="stable")
+        flagged = [str(usable.columns[j]) for j in order if uni[j] >= threshold]
+        row["top_features"] = [
+            {"feature": str(usable.columns[j]), "auc": float(uni[j])} for j in order[:TOP_FEATURES]
+        ]
+        row |= {"n_flagged_features": len(flagged), "flagged_features": flagged[:MAX_LISTED]}
+        row["max_univariate_auc"] = float(np.nanmax(uni))
+        by_level = _multivariate_auc(Xk, codes, levels, seed)
+        if by_level is not None:
+            row["multivariate_auc"] = float(np.nanmax(by_level))
+            if len(kept) > 2:
+                row["multivariate_auc_by_group"] = dict(zip(kept, by_level, strict=True))
+        multi = row["multivariate_auc"]
+        row["flagged"] = bool(flagged) or (multi is not None and multi >= threshold)
+    return {
+        "threshold": threshold,
+        "rationale": PROXY_RATIONALE.format(threshold=threshold),
+        "method": "univariate AUC per feature (orientation-free); 5-fold cross-validated AUC of "
+        "an L2 logistic regression on all features; multi-level attributes: the largest "
+        "one-vs-rest AUC. Only known groups of at least min_group_size samples.",
+        "attributes": rows,
+    }
+
+
+def _multivariate_auc(
+    X: np.ndarray, codes: np.ndarray, levels: list[int], seed: int
+) -> list[float] | None:
+    """Cross-validated AUC of all features for each level (one-vs-rest)."""
+    folds = min(PROXY_FOLDS, int(np.bincount(codes).min()))
+    if folds < 2:
+        return None
+    model = make_pipeline(
+        SimpleImputer(strategy="median"), StandardScaler(), LogisticRegression(max_iter=2000)
+    )
+    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prob = cross_val_predict(model, X, codes, cv=cv, method="predict_proba")
+    return [float(rank_auc(prob[:, [g]], codes == g)[0]) for g in levels]
+
+
+def _confounding(
+    y: np.ndarray,
+    task: str,
+    site: np.ndarray,
+    classes: list[str],
+    min_cell: int,
+    notes: list[str],
+) -> dict[str, Any]:
+    known = site != UNKNOWN
+    values, counts = np.unique(site[known], return_counts=True)
+    small = values[counts < min_cell]
+    other = OTHER_SITES.format(min_cell=min_cell)
+    site = np.where(np.isin(site, small), other, site)
+    if len(small):
+        notes.append(f"site: {len(small)} site(s) with fewer than {min_cell} samples pooled.")
+    if 0 < int((site == other).sum()) < min_cell:  # the pool itself is too small to report
+        known &= site != other
+    if (~known).any():
+        notes.append("site: samples of unknown (or too rare, pooled) sites left out of the test.")
+    y_k, s_k = y[known], site[known]
+    sites = sorted(np.unique(s_k))
+    out: dict[str, Any] = {"n_used": int(known.sum()), "n_sites": len(sites), "sites": []}
+    for s in sites:
+        summary = _outcome_summary(y_k[s_k == s], task, classes, min_cell)
+        out["sites"].append({"site": s, "n": int((s_k == s).sum()), "outcome": summary})
+    out |= dict.fromkeys(("test", "statistic", "dof", "p_value", "cramers_v"))
+    if len(sites) < 2:
+        notes.append("site: fewer than two sites with enough samples; no confounding test.")
+    elif task in ("binary", "multiclass"):
+        table = pd.crosstab(s_k, y_k).to_numpy()
+        chi2, p, dof, _ = stats.chi2_contingency(table, correction=False)
+        v = math.sqrt(chi2 / (table.sum() * (min(table.shape) - 1))) if min(table.shape) > 1 else 0
+        out |= {"test": "chi-square", "statistic": chi2, "dof": int(dof), "p_value": p}
+        out["cramers_v"] = v
+    elif task == "regression":
+        res = stats.kruskal(*[y_k[s_k == s].astype(float) for s in sites])
+        out |= {"test": "Kruskal–Wallis", "statistic": res.statistic, "p_value": res.pvalue}
+        out["dof"] = len(sites) - 1
+    else:
+        res = multivariate_logrank_test(np.abs(y_k.astype(float)), s_k, y_k > 0)
+        out |= {"test": "log-rank", "statistic": res.test_statistic, "p_value": res.p_value}
+        out["dof"] = len(sites) - 1
+    return out
+
+
+def jsonable(obj: Any) -> Any:
+    """Plain JSON types; NaN/inf become None."""
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | np.ndarray):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, bool | np.bool_):
+        return bool(obj)
+    if isinstance(obj, int | np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        return float(obj) if math.isfinite(obj) else None
+    return obj

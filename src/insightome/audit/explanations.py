@@ -1,0 +1,98 @@
+"""Global explanations of the winning model, with a stability check and sensitive-attribute flags.
+
+What the model relies on is measured by held-out permutation importance
+(:func:`insightome.discover.attribution.held_out_importance`): the winner is refitted on the
+training folds of two CV repeats and each explained feature is shuffled in the held-out
+folds; the drop in the primary metric is its importance, and its spread over the repeats
+is the stability check (an importance whose sign changes between repeats is "unstable").
+
+Explained features: the top of the discovery ranking (stability selection) plus every
+sensitive attribute that the model was allowed to use (``--use-sensitive``). A sensitive
+attribute the model relies on (importance > 0 in every repeat) is **flagged**, unless the
+user declared its use clinically justified (``--justify sex="reference ranges differ by
+sex"``); the declaration and its reason are stored in the run and shown in the report and
+the documentation. A sensitive attribute kept out of the features cannot be used directly
+— but proxies can carry it: see the data audit's proxy check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from insightome.discover.attribution import held_out_importance
+from insightome.evaluate.splitters import ResamplingPlan
+from insightome.models.candidates import Candidate
+
+TOP_FEATURES = 15
+
+
+def explain(
+    winner: Candidate,
+    features: pd.DataFrame,
+    y: np.ndarray,
+    plan: ResamplingPlan,
+    *,
+    ranking: Sequence[str] = (),
+    sensitive_features: Sequence[str] = (),
+    justify: Mapping[str, str] | None = None,
+    n_classes: int = 0,
+    seed: int = 0,
+    n_jobs: int = 1,
+) -> dict[str, Any]:
+    """Importances of the top-ranked features and the sensitive attributes used as features."""
+    justify = dict(justify or {})
+    used_sensitive = [s for s in sensitive_features if s in features.columns]
+    top = [f for f in ranking if f in features.columns][:TOP_FEATURES]
+    columns = list(dict.fromkeys([*top, *used_sensitive]))
+    if not columns:
+        return {"features": [], "flags": [], "justifications": justify, "notes": []}
+    table = held_out_importance(
+        winner, features, y, plan, columns, n_classes=n_classes, seed=seed, n_jobs=n_jobs
+    )
+    rows, flags = [], []
+    for name, r in table.iterrows():
+        stable = bool(r["positive_fraction"] in (0.0, 1.0))
+        sensitive = name in used_sensitive
+        relied_on = bool(r["positive_fraction"] == 1.0 and r["importance"] > 0)
+        rows.append(
+            {
+                "feature": name,
+                "importance": r["importance"],
+                "sd": r["sd"],
+                "positive_fraction": r["positive_fraction"],
+                "stable": stable,
+                "sensitive": sensitive,
+            }
+        )
+        if sensitive and relied_on:
+            flags.append(
+                {
+                    "feature": name,
+                    "importance": r["importance"],
+                    "status": "justified" if name in justify else "flagged",
+                    "reason": justify.get(
+                        name,
+                        "the model relies on a sensitive attribute; declare a clinical "
+                        "justification with --justify if this use is intended",
+                    ),
+                }
+            )
+    notes = []
+    unused = [j for j in justify if j not in used_sensitive]
+    if unused:
+        notes.append(
+            f"--justify given for {', '.join(unused)}, which the model does not use as a "
+            "feature (kept out of the features, or not a sensitive attribute)"
+        )
+    return {
+        "metric": table.attrs.get("metric"),
+        "method": "held-out permutation importance, 2 CV repeats",
+        "features": rows,
+        "flags": flags,
+        "justifications": justify,
+        "notes": notes,
+    }

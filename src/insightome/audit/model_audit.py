@@ -1,0 +1,502 @@
+"""Model audit: performance, error rates and calibration by group, with honest uncertainty.
+
+Everything is computed from the run's **out-of-fold** predictions (each sample scored by a
+model that never saw it).
+
+* **Point estimates by group**: fairlearn's :class:`~fairlearn.metrics.MetricFrame` (Weerts
+  et al. 2023, JMLR 24:257), one per attribute, with sklearn/fairlearn metrics
+  (``roc_auc_score``, ``true_positive_rate``, ``false_positive_rate``,
+  ``false_negative_rate``, ``selection_rate``, ``r2_score``, ``mean_absolute_error``) and
+  callables where they have none (Harrell's C, macro one-vs-rest AUC, calibration). Binary
+  error rates use one decision threshold for all groups (default: the prevalence).
+* **Calibration** (binary), after the hierarchy of Van Calster et al. (2019, BMC Med
+  17:230): calibration-in-the-large = observed − mean predicted risk; calibration intercept
+  = ``a`` in logit P(y) = a + logit(p) (slope fixed at 1; target 0); calibration slope = ``b``
+  in logit P(y) = a + b·logit(p) (target 1), by a Newton solver vectorized over bootstraps.
+* **Uncertainty**: B bootstrap samples of the *whole* data (weight matrices, as in
+  :mod:`insightome.evaluate.bbc`); a group's metric in bootstrap b uses its weights in b, so
+  group sizes vary as in a new sample. 95% percentile intervals. **Disparities**: each group
+  against the reference (the largest known group), as difference and ratio, paired on the
+  same bootstrap samples.
+* **Verdicts** per group × metric. "insufficient evidence" — never a pass — when the group or
+  the reference has fewer than ``min_group_size`` samples or ``min_events`` positives /
+  negatives / events for the metric; for error rates, when the two groups together have
+  fewer than ``min_events`` hits or misses (a rate of 0/90 resamples to 0 every time, so its
+  bootstrap interval is degenerate); for calibration fits, when Σ p(1 − p) (the intercept's
+  Fisher information) is below ``min_events`` (near-perfect discrimination: a few confident
+  errors drive the fit). Otherwise "flag" when the point disparity lies outside its band
+  (ratio band for rates — the four-fifths rule as used by Aequitas, Saleiro et al. 2018;
+  absolute differences for AUC/C-index, R² and calibration) **and** no difference is
+  excluded with 95% confidence; else "no disparity detected", which is absence of evidence,
+  not proof of fairness. Selection rate (demographic parity) is reported but not judged
+  ("reported, not judged"): with different outcome rates, a calibrated model should
+  select groups at different rates. The confidence requirement is family-wise by default: the
+  bootstrap p-value (the level at which the paired interval meets 0) must survive Holm's
+  (1979) adjustment over the attribute's comparisons. Per-comparison intervals over eight
+  metrics flagged 9 of 40 random three-level attributes (ACTG175), Holm none;
+  ``multiplicity="none"`` restores them. The reference's own rows say "reference".
+
+Privacy: a group with fewer than :data:`MIN_CELL` samples has ``n`` suppressed and no
+metrics reported (verdict "insufficient evidence").
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from fairlearn import metrics as fm
+from scipy.special import expit
+from sklearn.metrics import mean_absolute_error, r2_score, roc_auc_score
+
+from insightome.audit.data_audit import AUDIT_LENGTH, AUDIT_TASK_INVALID, TASKS, jsonable
+from insightome.audit.groups import aligned_labels, reference_group
+from insightome.errors import UserError
+from insightome.evaluate import metrics as M
+from insightome.evaluate.bbc import CHUNK_CELLS, bootstrap_weights
+
+MIN_CELL, ALPHA = 10, 0.05
+REFERENCE, FLAG = "reference", "flag"
+INSUFFICIENT, NO_DISPARITY = "insufficient evidence", "no disparity detected"
+# Demographic parity is reported, not judged: when outcome rates differ between groups, a
+# calibrated model *should* select them at different rates, and forcing equal selection
+# would worsen calibration or error rates (Kleinberg et al. 2016; Chouldechova 2017).
+NOT_JUDGED, NOT_JUDGED_METRICS = "reported, not judged", frozenset({"selection_rate"})
+ROW_KEYS = ("attribute", "group", "n", "metric", "value", "ci95", "difference")
+ROW_KEYS += ("difference_ci95", "ratio", "ratio_ci95", "verdict")
+NEWTON_ITER, NEWTON_TOL, LOGIT_CLIP = 50, 1e-7, 1e-6
+
+THRESHOLD_INVALID = "audit threshold '{name}': {reason}"
+FOUR_FIFTHS = (
+    "Four-fifths (80%) rule, Uniform Guidelines on Employee Selection Procedures, US EEOC "
+    "1978 (29 CFR 1607.4D), applied to group metric ratios as in Aequitas (Saleiro et al. "
+    "2018, arXiv:1811.05577); 1.25 = 1/0.8 makes the band symmetric."
+)
+AUC_CONVENTION = (
+    "Convention, not a standard: AUC gaps of about 0.05 are treated as relevant in studies "
+    "of subgroup performance of clinical models (e.g. Seyyed-Kalantari et al. 2021, Nat Med "
+    "27:2176; Pfohl et al. 2021, J Biomed Inform 113:103621). A choice; set your own."
+)
+R2_CONVENTION = "Convention (a choice): 0.05 of explained variance."
+SLOPE_CONVENTION = (
+    "Convention (a choice): ±0.2 around the reference group's calibration slope; Van Calster "
+    "et al. 2019 (BMC Med 17:230) set the target slope to 1 but give no tolerance."
+)
+INTERCEPT_CONVENTION = (
+    "A choice: log(1.25), the odds-ratio counterpart of the four-fifths band, on the logit "
+    "scale of the calibration intercept (Van Calster et al. 2019)."
+)
+CITL_CONVENTION = "Convention (a choice): 5 percentage points of observed − predicted risk."
+MIN_EVENTS_SOURCE = (
+    "Rule of thumb: at least 10 positives/negatives/events per estimate (after Peduzzi et "
+    "al. 1996, J Clin Epidemiol 49:1373); fewer make the estimate too unstable to judge."
+)
+HOLM_SOURCE = (
+    "Holm 1979 (Scand J Stat 6:65) step-down adjustment of the bootstrap p-values over an "
+    "attribute's comparisons ('holm'), or none ('none': per-comparison 95% intervals)."
+)
+USER_SET = "set by the user"
+
+
+@dataclass(frozen=True)
+class Threshold:
+    value: float | str | tuple[float, float]
+    source: str
+
+
+@dataclass(frozen=True)
+class AuditThresholds:
+    """Bands outside which a disparity is flagged; each value carries its source.
+
+    Plain values (a number; a (low, high) pair for ``ratio_band``; "holm"/"none" for
+    ``multiplicity``) are accepted and recorded with the source "set by the user".
+    """
+
+    ratio_band: Threshold = Threshold((0.8, 1.25), FOUR_FIFTHS)
+    max_auc_difference: Threshold = Threshold(0.05, AUC_CONVENTION)
+    max_r2_difference: Threshold = Threshold(0.05, R2_CONVENTION)
+    max_calibration_slope_deviation: Threshold = Threshold(0.2, SLOPE_CONVENTION)
+    max_calibration_intercept_difference: Threshold = Threshold(
+        math.log(1.25), INTERCEPT_CONVENTION
+    )
+    max_calibration_in_the_large_difference: Threshold = Threshold(0.05, CITL_CONVENTION)
+    min_events: Threshold = Threshold(10, MIN_EVENTS_SOURCE)
+    multiplicity: Threshold = Threshold("holm", HOLM_SOURCE)
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            t = getattr(self, f.name)
+            if not isinstance(t, Threshold):
+                value = tuple(t) if isinstance(t, Sequence) and not isinstance(t, str) else t
+                object.__setattr__(self, f.name, t := Threshold(value, USER_SET))
+            if f.name == "multiplicity" and t.value not in ("holm", "none"):
+                raise UserError(THRESHOLD_INVALID, name=f.name, reason="use 'holm' or 'none'")
+            band = t.value if f.name == "ratio_band" else (0, 1)
+            if not (isinstance(band, tuple) and len(band) == 2 and 0 <= band[0] < band[1]):
+                raise UserError(THRESHOLD_INVALID, name=f.name, reason="give (low, high)")
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {k: {"value": t.value, "source": t.source} for k, t in out.items()}
+
+
+@dataclass(frozen=True)
+class _Metric:
+    name: str
+    point: Callable[[np.ndarray, np.ndarray], float]  # MetricFrame: (y_true, y_pred)
+    boot: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (y, pred, W) → B
+    band: str  # "ratio", or the AuditThresholds field bounding |difference|
+    needs: str  # evidence needed: "n", "pos", "neg", "both", "events" or "classes"
+    has_ratio: bool = True
+    enough: Callable[..., bool] | None = None  # (y, pred, y_ref, pred_ref, min_events) → bool
+
+
+@dataclass(frozen=True)
+class ModelAudit:
+    metrics: tuple[str, ...]
+    reference: dict[str, str | None]
+    overall: dict[str, dict[str, Any]]
+    groups: list[dict[str, Any]]
+    flags: list[dict[str, Any]]
+    thresholds: AuditThresholds
+    min_group_size: int
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in ("metrics", "reference", "overall", "groups")}
+        out |= {"flags": self.flags, "thresholds": self.thresholds.to_dict()}
+        return jsonable(out | {"min_group_size": self.min_group_size, "notes": self.notes})
+
+
+def model_audit(
+    y: np.ndarray,
+    pred: np.ndarray,
+    task: str,
+    groups: Mapping[str, pd.Series],
+    *,
+    classes: Sequence[str] = (),
+    threshold: float | None = None,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    min_group_size: int = 30,
+    thresholds: AuditThresholds | None = None,
+) -> ModelAudit:
+    """Audit out-of-fold predictions ``pred`` of ``y`` by group (see the module docstring).
+
+    ``groups`` holds one label per sample (in the order of ``y``) per attribute, e.g. from
+    :func:`insightome.audit.groups.group_labels`; ``classes`` names the class codes in the
+    notes; ``threshold`` is the binary decision threshold (default: the prevalence).
+    """
+    if task not in TASKS:
+        raise UserError(AUDIT_TASK_INVALID, value=task)
+    y, pred = np.asarray(y), np.asarray(pred, dtype=float)
+    pred = pred.reshape(-1, 1) if pred.ndim == 1 else pred
+    n = len(y)
+    if len(pred) != n:
+        raise UserError(AUDIT_LENGTH, what="the predictions", n_values=len(pred), n=n)
+    th = thresholds or AuditThresholds()
+    cut = M.decision_threshold(y) if threshold is None and task == "binary" else threshold
+    specs = _metrics(task, pred, cut)
+    labels = aligned_labels(groups, n)
+    y_pred = np.arange(n) if task == "multiclass" else pred[:, 0]  # what MetricFrame passes
+    notes = [f"{n_bootstrap} bootstrap samples of all {n} samples; 95% percentile intervals."]
+    if task == "binary":
+        positive = f" '{classes[1]}'" if len(classes) > 1 else ""
+        notes.append(
+            f"Error rates of the positive class{positive} at decision threshold {cut:.4g}."
+        )
+    boot = _bootstrap(y, pred, specs, labels, n_bootstrap, seed)
+    whole = _frame(specs, y, y_pred, np.zeros(n, dtype=int)).overall
+    overall = {m.name: {"value": float(whole[m.name])} for m in specs}
+    for m in specs:
+        overall[m.name]["ci95"] = _ci(boot[None][m.name])
+    rows: list[dict[str, Any]] = []
+    flags: list[dict[str, Any]] = []
+    reference: dict[str, str | None] = {}
+    for attr, lab in labels.items():
+        ref = reference_group(lab)
+        ref = reference[attr] = ref if ref is not None and np.sum(lab == ref) >= MIN_CELL else None
+        by_group = _frame(specs, y, y_pred, lab).by_group
+        tests = []  # (row, p-value, outside the band, reason, reference value)
+        for g, size in zip(*np.unique(lab, return_counts=True), strict=True):
+            for m in specs:
+                row = dict.fromkeys(ROW_KEYS) | {"attribute": attr, "group": str(g)}
+                rows.append(row := row | {"metric": m.name, "verdict": INSUFFICIENT})
+                if size < MIN_CELL:
+                    continue
+                value, b_g = float(by_group.loc[g, m.name]), boot[attr, g][m.name]
+                row |= {"n": int(size), "value": value, "ci95": _ci(b_g)}
+                if ref is None:
+                    continue
+                if g == ref:
+                    ratio = 1.0 if m.has_ratio else None
+                    row |= {"difference": 0.0, "ratio": ratio, "verdict": REFERENCE}
+                    continue
+                ref_value, b_ref = float(by_group.loc[ref, m.name]), boot[attr, ref][m.name]
+                row |= {"difference": value - ref_value, "difference_ci95": _ci(b_g - b_ref)}
+                if m.has_ratio:
+                    row |= {"ratio": _ratio(value, ref_value), "ratio_ci95": _ratio_ci(b_g, b_ref)}
+                finite = np.isfinite([value, ref_value, *row["difference_ci95"]]).all()
+                sides = [(y[lab == x], pred[lab == x]) for x in (g, ref)]
+                if finite and _testable(m, sides, task, th, min_group_size):
+                    outside, reason = _band(m, row, th)
+                    tests.append((row, _p_value(b_g - b_ref), outside, reason, ref_value))
+        flags += _decide(tests, th, ref, n_bootstrap)
+        if np.any(np.unique(lab, return_counts=True)[1] < MIN_CELL):
+            notes.append(f"'{attr}': groups under {MIN_CELL} samples are not reported.")
+        if ref is None:
+            notes.append(f"'{attr}': no known group of {MIN_CELL}+ samples to compare against.")
+    if n_tests := sum(r["verdict"] in (FLAG, NO_DISPARITY) for r in rows):
+        how = "Holm-adjusted per attribute" if th.multiplicity.value == "holm" else "unadjusted"
+        notes.append(f"{n_tests} group × metric comparisons tested; p-values {how}.")
+    names = tuple(m.name for m in specs)
+    return ModelAudit(names, reference, overall, rows, flags, th, min_group_size, notes)
+
+
+def _frame(specs: list[_Metric], y: np.ndarray, y_pred: np.ndarray, lab: np.ndarray):
+    """fairlearn MetricFrame of every metric by group (and overall)."""
+    metrics = {m.name: m.point for m in specs}
+    return fm.MetricFrame(metrics=metrics, y_true=y, y_pred=y_pred, sensitive_features=lab)
+
+
+def _ratio_ci(b_g: np.ndarray, b_ref: np.ndarray) -> list[float]:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _ci(b_g / b_ref)
+
+
+def _ratio(value: float, ref_value: float) -> float:
+    if ref_value:
+        return value / ref_value
+    return math.inf if value > 0 else math.nan
+
+
+def _testable(
+    m: _Metric,
+    sides: list[tuple[np.ndarray, np.ndarray]],
+    task: str,
+    th: AuditThresholds,
+    min_n: int,
+) -> bool:
+    """Enough data in the group and the reference (``sides``) for a verdict on ``m``."""
+    k = int(th.min_events.value)
+    for y, _ in sides:
+        pos = int(np.sum(y == 1)) if task == "binary" else 0
+        classes = np.bincount(y.astype(int)) if task == "multiclass" else np.zeros(1)
+        count = {"n": k, "pos": pos, "neg": len(y) - pos, "both": min(pos, len(y) - pos)}
+        count |= {"events": int(np.sum(y > 0)), "classes": k * int(np.sum(classes >= k) >= 2)}
+        if len(y) < min_n or count[m.needs] < k:
+            return False
+    return m.enough is None or m.enough(*sides[0], *sides[1], k)
+
+
+def _p_value(d_boot: np.ndarray) -> float:
+    """Two-sided bootstrap p-value of no difference (where the paired interval meets 0)."""
+    d = d_boot[np.isfinite(d_boot)]
+    return float(min(1.0, 2 * min(np.mean(d <= 0), np.mean(d >= 0))))
+
+
+def _band(m: _Metric, row: dict[str, Any], th: AuditThresholds) -> tuple[bool, str]:
+    """Whether the point disparity lies outside the configured band, and how to say so."""
+    lo, hi = row["difference_ci95"]
+    ci = f"difference 95% CI {lo:.3g} to {hi:.3g}"
+    if m.band == "ratio":
+        low, high = th.ratio_band.value  # type: ignore[misc]
+        outside = bool(row["ratio"] < low or row["ratio"] > high)  # NaN ratio: not outside
+        return outside, f"ratio {row['ratio']:.3g} outside {low:g}–{high:g}; {ci}"
+    limit = float(getattr(th, m.band).value)
+    return abs(row["difference"]) > limit, f"{row['difference']:+.3g} beyond ±{limit:.3g}; {ci}"
+
+
+def _decide(
+    tests: list[tuple], th: AuditThresholds, ref: str | None, n_bootstrap: int
+) -> list[dict[str, Any]]:
+    """Verdicts of one attribute's comparisons (Holm step-down when configured)."""
+    for t in tests:
+        if t[0]["metric"] in NOT_JUDGED_METRICS:
+            t[0]["verdict"] = NOT_JUDGED
+    tests = [t for t in tests if t[0]["metric"] not in NOT_JUDGED_METRICS]
+    p = np.array([t[1] for t in tests])
+    adjusted, holm = p, th.multiplicity.value == "holm"
+    if holm and len(p):
+        order = np.argsort(p, kind="stable")
+        adjusted = np.empty_like(p)
+        steps = np.minimum(1.0, (len(p) - np.arange(len(p))) * p[order])
+        adjusted[order] = np.maximum.accumulate(steps)
+    flags = []
+    for (row, _, outside, reason, ref_value), p_adj in zip(tests, adjusted, strict=True):
+        row["verdict"] = FLAG if outside and p_adj <= ALPHA else NO_DISPARITY
+        if row["verdict"] == FLAG:
+            text = f"{row['metric']} {row['value']:.3g} vs {ref_value:.3g} in reference '{ref}'"
+            shown = f"{p_adj:.2g}" if p_adj > 0 else f"< {1 / n_bootstrap:.2g}"
+            reason = f"{text}: {reason}; {'Holm-adjusted ' * holm}p {shown}"
+            flags.append({k: row[k] for k in ("attribute", "group", "metric")} | {"reason": reason})
+    return flags
+
+
+def _ci(values: np.ndarray) -> list[float]:
+    finite = values[~np.isnan(values)]
+    if len(finite) < 0.5 * len(values):  # mostly undefined: no interval
+        return [math.nan, math.nan]
+    with np.errstate(invalid="ignore"):  # ratios may be infinite
+        return [float(v) for v in np.percentile(finite, [2.5, 97.5])]
+
+
+def _bootstrap(
+    y: np.ndarray,
+    pred: np.ndarray,
+    specs: list[_Metric],
+    labels: Mapping[str, np.ndarray],
+    n_bootstrap: int,
+    seed: int,
+) -> dict[Any, dict[str, np.ndarray]]:
+    """Bootstrap values: key None (all samples) or (attribute, group) → metric → (B,)."""
+    n = len(y)
+    cells: dict[Any, np.ndarray] = {None: np.arange(n)}
+    for attr, lab in labels.items():
+        for g, c in zip(*np.unique(lab, return_counts=True), strict=True):
+            if c >= MIN_CELL:
+                cells[attr, g] = np.flatnonzero(lab == g)
+    out: dict[Any, dict[str, list[np.ndarray]]] = {k: {m.name: [] for m in specs} for k in cells}
+    rng = np.random.default_rng(seed)
+    chunk = max(1, CHUNK_CELLS // max(n, 1))  # bounded memory, same draws as one batch
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for start in range(0, n_bootstrap, chunk):
+            W = bootstrap_weights(n, min(chunk, n_bootstrap - start), rng)
+            for key, idx in cells.items():
+                for m in specs:
+                    out[key][m.name].append(m.boot(y[idx], pred[idx], W[:, idx]))
+    return {k: {name: np.concatenate(v) for name, v in d.items()} for k, d in out.items()}
+
+
+def recalibration(y: np.ndarray, p: np.ndarray, W: np.ndarray, slope: bool) -> np.ndarray:
+    """Weighted logistic recalibration on logit(p), one fit per row of W (Newton–Raphson).
+
+    ``slope=True``: (B × 2) [a, b] of logit P(y) = a + b·logit(p); ``slope=False``: (B × 1)
+    [a] of logit P(y) = a + logit(p). Rows that do not converge (e.g. separation) are NaN.
+    """
+    y = (np.asarray(y) == 1).astype(float)
+    p = np.clip(np.asarray(p, float), LOGIT_CLIP, 1 - LOGIT_CLIP)
+    lp = np.log(p / (1 - p))
+    a, b = np.zeros(len(W)), np.ones(len(W))
+    step = np.full(len(W), np.inf)
+    for _ in range(NEWTON_ITER):
+        mu = expit(a[:, None] + b[:, None] * lp[None, :])
+        r, v = W * (y - mu), W * mu * (1 - mu)
+        ga, haa = r.sum(axis=1), v.sum(axis=1) + 1e-12
+        if slope:
+            gb, hab, hbb = r @ lp, v @ lp, v @ lp**2 + 1e-12
+            det = haa * hbb - hab**2
+            da, db = (hbb * ga - hab * gb) / det, (haa * gb - hab * ga) / det
+        else:
+            da, db = ga / haa, np.zeros_like(ga)
+        step = np.maximum(np.abs(da), np.abs(db))
+        scale = np.minimum(1.0, 5.0 / np.where(step > 0, step, 1.0))  # damp huge steps
+        a, b = a + scale * da, b + scale * db
+        if np.all((step < NEWTON_TOL) | ~np.isfinite(step)):
+            break
+    est = np.column_stack([a, b]) if slope else a[:, None]
+    est[~(step < 1e-4)] = np.nan
+    return est
+
+
+def _rate(among: Callable[[np.ndarray], np.ndarray], called: int, cut: float) -> dict:
+    """A rate's bootstrap (weighted share called ``called`` ``among``) and evidence rule:
+    at least ``k`` hits and ``k`` misses in the group and the reference together."""
+
+    def hits(y: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        den = among(np.asarray(y)).astype(float)
+        return den * ((pred[:, 0] >= cut) == called), den
+
+    def boot(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
+        hit, den = hits(y, pred)
+        return (W @ hit) / (W @ den)
+
+    def enough(y: np.ndarray, pred: np.ndarray, y_r: np.ndarray, pred_r: np.ndarray, k: int):
+        (hit, den), (hit_r, den_r) = hits(y, pred), hits(y_r, pred_r)
+        n_hits = hit.sum() + hit_r.sum()
+        return min(n_hits, den.sum() + den_r.sum() - n_hits) >= k
+
+    return {"boot": boot, "enough": enough}
+
+
+def _informative(y: np.ndarray, pred: np.ndarray, y_r: np.ndarray, pred_r: np.ndarray, k: int):
+    """Calibration fits: Σ p(1 − p), the intercept's information, ≥ ``k`` on both sides."""
+    return min(np.sum(p[:, 0] * (1 - p[:, 0])) for p in (pred, pred_r)) >= k
+
+
+def _defined(fn: Callable[..., float], needs: str) -> Callable[[np.ndarray, np.ndarray], float]:
+    """A MetricFrame metric that is NaN (not an error, nor fairlearn's 0) when undefined."""
+
+    def point(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+        pos = int(np.sum(y_true == 1))
+        no_pos = needs in ("pos", "both") and not pos
+        if no_pos or (needs in ("neg", "both") and pos == len(y_true)):
+            return math.nan
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                return float(fn(y_true, y_pred))
+        except ValueError:
+            return math.nan
+
+    return point
+
+
+def _binary_metrics(cut: float) -> list[_Metric]:
+    def rate(name: str, fn: Callable[..., float], among: Callable, called: int, needs: str):
+        point = _defined(lambda y, p: fn(y, (p >= cut).astype(int), pos_label=1), needs)
+        return _Metric(name, point, band="ratio", needs=needs, **_rate(among, called, cut))
+
+    def calibration(name: str, slope: bool, band: str) -> _Metric:
+        def point(y: np.ndarray, p: np.ndarray) -> float:
+            return recalibration(y, p, np.ones((1, len(p))), slope)[0, int(slope)]
+
+        def boot(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
+            return recalibration(y, pred[:, 0], W, slope)[:, int(slope)]
+
+        return _Metric(name, _defined(point, "both"), boot, band, "both", slope, _informative)
+
+    def citl(y: np.ndarray, p: np.ndarray) -> float:
+        return float(np.mean(y == 1) - np.mean(p))
+
+    def citl_boot(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
+        return (W @ (y == 1) - W @ pred[:, 0]) / W.sum(axis=1)
+
+    pos, neg, everyone = (lambda y: y == 1), (lambda y: y != 1), (lambda y: y >= 0)
+    return [
+        _Metric("auc", _defined(roc_auc_score, "both"), M.auc, "max_auc_difference", "both"),
+        rate("tpr", fm.true_positive_rate, pos, 1, "pos"),
+        rate("fpr", fm.false_positive_rate, neg, 1, "neg"),
+        rate("fnr", fm.false_negative_rate, pos, 0, "pos"),
+        rate("selection_rate", fm.selection_rate, everyone, 1, "n"),
+        calibration("calibration_slope", True, "max_calibration_slope_deviation"),
+        calibration("calibration_intercept", False, "max_calibration_intercept_difference"),
+        _Metric("calibration_in_the_large", _defined(citl, "n"), citl_boot,
+                "max_calibration_in_the_large_difference", "n", has_ratio=False),
+    ]  # fmt: skip
+
+
+def _metrics(task: str, pred: np.ndarray, cut: float | None) -> list[_Metric]:
+    if task == "binary":
+        return _binary_metrics(float(cut))  # type: ignore[arg-type]
+    if task == "multiclass":
+
+        def macro(y_true: np.ndarray, idx: np.ndarray) -> float:
+            return M.plain(M.auc_macro_ovr, y_true, pred[np.asarray(idx, dtype=int)])
+
+        point = _defined(macro, "n")
+        return [_Metric("auc_macro_ovr", point, M.auc_macro_ovr, "max_auc_difference", "classes")]
+    if task == "regression":
+        return [
+            _Metric("r2", _defined(r2_score, "n"), M.r2, "max_r2_difference", "n", False),
+            _Metric("mae", _defined(mean_absolute_error, "n"), M.mae, "ratio", "n"),
+        ]
+    point = _defined(M.harrell_c, "n")
+    return [_Metric("c_index", point, M.c_index, "max_auc_difference", "events")]

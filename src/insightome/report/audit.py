@@ -1,0 +1,232 @@
+"""The report's "Audit" and "Documentation" sections, from ``results["audit"]``/``["documents"]``.
+
+Counts under the run's ``min_cell`` arrive suppressed (None) and are shown as "<10";
+nothing row-level is ever shown.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from insightome.report import audit_plots
+from insightome.report.figures import FigureItem, attempt_figure
+from insightome.report.formatting import MISSING, as_float, fmt, metric_label
+
+__all__ = ["build_audit", "build_documents"]
+
+DOCUMENT_FILES = {
+    "model_card": ("MODEL_CARD.md", "Model Card (Mitchell et al. 2019)"),
+    "tripod_ai": ("TRIPOD_AI.md", "TRIPOD+AI checklist (Collins et al. 2024)"),
+    "ai_act_annex_iv": ("AI_ACT_ANNEX_IV.md", "EU AI Act Annex IV technical documentation"),
+    "future_ai": ("FUTURE_AI.md", "FUTURE-AI checklist (Lekadir et al. 2025)"),
+}
+VERDICT_CLASS = {
+    "flag": "verdict-flag",
+    "coverage below target": "verdict-flag",
+    "insufficient evidence": "verdict-unknown",
+    "no disparity detected": "verdict-ok",
+    "coverage consistent with target": "verdict-ok",
+    "reference": "verdict-ref",
+    "reported, not judged": "",
+}
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _ci(values: Any) -> str:
+    if not isinstance(values, list | tuple) or len(values) != 2:
+        return MISSING
+    return f"{fmt(values[0])} – {fmt(values[1])}"
+
+
+def _n(value: Any, min_cell: int) -> str:
+    v = as_float(value)
+    return f"<{min_cell}" if not math.isfinite(v) else str(int(v))
+
+
+def build_audit(results: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Everything the audit section shows, or None when the run was not audited."""
+    audit = _mapping(results.get("audit"))
+    if not audit:
+        return None
+    settings = _mapping(audit.get("settings"))
+    min_cell = int(as_float(settings.get("min_cell")) if settings.get("min_cell") else 10)
+    model = _mapping(audit.get("model"))
+    return {
+        "settings": {
+            "min_group_size": settings.get("min_group_size", MISSING),
+            "min_cell": min_cell,
+            "level": fmt(settings.get("conformal_level")),
+        },
+        "flags": [
+            {k: str(f.get(k, "")) for k in ("attribute", "group", "metric", "reason")}
+            for f in model.get("flags") or []
+        ],
+        "representation": _representation(_mapping(audit.get("data")), min_cell),
+        "proxies": _proxies(_mapping(audit.get("data"))),
+        "confounding": _mapping(_mapping(audit.get("data")).get("confounding")),
+        "groups": _groups(model, min_cell),
+        "thresholds": [
+            {"name": name, "value": str(t.get("value")), "source": str(t.get("source", ""))}
+            for name, t in _mapping(model.get("thresholds")).items()
+        ],
+        "conformal": _conformal(_mapping(audit.get("conformal")), min_cell),
+        "explanations": _mapping(audit.get("explanations")),
+        "figures": _figures(model),
+        "notes": [str(n) for n in audit.get("notes") or []]
+        + [str(n) for n in model.get("notes") or []]
+        + [str(n) for n in _mapping(audit.get("data")).get("notes") or []],
+    }
+
+
+def _representation(data: Mapping[str, Any], min_cell: int) -> list[dict[str, str]]:
+    rows = []
+    for r in data.get("representation") or []:
+        outcome = _mapping(r.get("outcome"))
+        if "prevalence" in outcome:
+            shown = f"{fmt(outcome['prevalence'])} ({_ci(outcome.get('prevalence_ci95'))})"
+        elif "event_rate" in outcome:
+            shown = f"event rate {fmt(outcome['event_rate'])}"
+        elif "mean" in outcome:
+            shown = f"mean {fmt(outcome['mean'])}"
+        else:
+            shown = ", ".join(f"{k} {fmt(v)}" for k, v in outcome.items() if k != "n")[:120]
+        rows.append(
+            {
+                "attribute": str(r.get("attribute")),
+                "group": str(r.get("group")),
+                "n": _n(r.get("n"), min_cell),
+                "percent": fmt(r.get("percent"), 1) if r.get("percent") is not None else MISSING,
+                "outcome": shown or MISSING,
+            }
+        )
+    return rows
+
+
+def _proxies(data: Mapping[str, Any]) -> dict[str, Any] | None:
+    proxies = _mapping(data.get("proxies"))
+    if not proxies:
+        return None
+    return {
+        "threshold": fmt(proxies.get("threshold")),
+        "rationale": str(proxies.get("rationale", "")),
+        "rows": [
+            {
+                "attribute": str(a.get("attribute")),
+                "multivariate": fmt(a.get("multivariate_auc")),
+                "max_univariate": fmt(a.get("max_univariate_auc")),
+                "n_flagged": str(a.get("n_flagged_features", 0)),
+                "top": ", ".join(
+                    f"{t.get('feature')} ({fmt(t.get('auc'))})"
+                    for t in (a.get("top_features") or [])[:3]
+                ),
+            }
+            for a in proxies.get("attributes") or []
+        ],
+    }
+
+
+def _groups(model: Mapping[str, Any], min_cell: int) -> list[dict[str, Any]]:
+    """One row per attribute × group, one cell per metric: 'value (CI)' + verdict class."""
+    metrics = [str(m) for m in model.get("metrics") or []]
+    table: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in model.get("groups") or []:
+        key = (str(r.get("attribute")), str(r.get("group")))
+        row = table.setdefault(
+            key,
+            {"attribute": key[0], "group": key[1], "n": _n(r.get("n"), min_cell), "cells": {}},
+        )
+        verdict = str(r.get("verdict") or "")
+        value = r.get("value")
+        text = (
+            MISSING
+            if value is None
+            else f"{fmt(value)} ({_ci(r.get('ci95'))})"
+            + (f"; Δ {fmt(r.get('difference'))}" if r.get("difference") is not None else "")
+        )
+        row["cells"][str(r.get("metric"))] = {
+            "text": text,
+            "verdict": verdict,
+            "css": VERDICT_CLASS.get(verdict, ""),
+        }
+    return [
+        {**row, "cells": [row["cells"].get(m, {"text": MISSING, "verdict": "", "css": ""})
+                          for m in metrics]}
+        for row in table.values()
+    ] if metrics else []  # fmt: skip
+
+
+def group_metric_labels(results: Mapping[str, Any]) -> list[str]:
+    model = _mapping(_mapping(results.get("audit")).get("model"))
+    return [metric_label(str(m)) for m in model.get("metrics") or []]
+
+
+def _conformal(conformal: Mapping[str, Any], min_cell: int) -> dict[str, Any] | None:
+    if not conformal or "marginal" not in conformal:
+        return {"notes": [str(n) for n in conformal.get("notes") or []]} if conformal else None
+    marginal = _mapping(conformal.get("marginal"))
+    size_key = "mean_size" if "mean_size" in marginal else "mean_width"
+    return {
+        "level": fmt(conformal.get("level")),
+        "marginal": f"{fmt(marginal.get('coverage'))} ({_ci(marginal.get('ci95'))})",
+        "size_label": "mean set size" if size_key == "mean_size" else "mean interval width",
+        "size": fmt(marginal.get(size_key)),
+        "rows": [
+            {
+                "attribute": str(g.get("attribute")),
+                "group": str(g.get("group")),
+                "n": _n(g.get("n"), min_cell),
+                "coverage": f"{fmt(g.get('coverage'))} ({_ci(g.get('ci95'))})",
+                "mondrian": f"{fmt(g.get('mondrian_coverage'))} ({_ci(g.get('mondrian_ci95'))})",
+                "size": fmt(g.get(size_key)),
+                "verdict": str(g.get("verdict", "")),
+                "css": VERDICT_CLASS.get(str(g.get("verdict", "")), ""),
+            }
+            for g in conformal.get("groups") or []
+        ],
+        "notes": [str(n) for n in conformal.get("notes") or []],
+    }
+
+
+def _figures(model: Mapping[str, Any]) -> list[FigureItem]:
+    metrics = [str(m) for m in model.get("metrics") or []]
+    if not metrics or not model.get("groups"):
+        return []
+    primary = metrics[0]
+    rows = [r for r in model.get("groups") or [] if r.get("metric") == primary]
+    overall = _mapping(_mapping(model.get("overall")).get(primary))
+    return [
+        attempt_figure(
+            "audit-forest",
+            f"{metric_label(primary)} by group",
+            "Each group's out-of-fold performance with its bootstrap 95% CI; the dashed line "
+            "is the whole cohort. Groups too small for a verdict are drawn hollow.",
+            f"Forest plot of {metric_label(primary)} per sensitive group",
+            lambda: audit_plots.group_forest_plot(rows, overall, metric_label(primary)),
+        )
+    ]
+
+
+def build_documents(results: Mapping[str, Any]) -> list[dict[str, str]]:
+    """One row per generated document: file, title and how much the run could fill."""
+    docs = _mapping(results.get("documents"))
+    rows = []
+    for key, (filename, title) in DOCUMENT_FILES.items():
+        d = _mapping(docs.get(key))
+        if not d:
+            continue
+        rows.append(
+            {
+                "file": filename,
+                "title": title,
+                "n_items": str(d.get("n_items", MISSING)),
+                "filled": str(d.get("n_filled", MISSING)),
+                "partial": str(d.get("n_partial", MISSING)),
+                "to_complete": str(d.get("n_to_complete", MISSING)),
+            }
+        )
+    return rows

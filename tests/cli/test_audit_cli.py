@@ -1,0 +1,130 @@
+"""The audit through the CLI: run sections and documents, audit --justify, predict log,
+review, monitor — on ACTG 175 (lifelines) with gender and race as sensitive attributes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from insightome.audit.prediction_log import read_log
+from tests.cli.conftest import run_dirs
+
+EXCLUDE = "days,cd420,cd496,r,cd820,offtrt,treat"
+QUICK = ("--preset", "fast", "--folds", "3", "--repeats", "2", "--bootstrap", "300", "--quiet",
+         "--no-discover")  # fmt: skip
+DOCUMENTS = ("MODEL_CARD.md", "TRIPOD_AI.md", "AI_ACT_ANNEX_IV.md", "FUTURE_AI.md")
+
+
+@pytest.fixture(scope="module")
+def cohorts(tmp_path_factory, actg175_path) -> tuple[Path, Path]:
+    df = pd.read_csv(actg175_path)
+    folder = tmp_path_factory.mktemp("actg")
+    dev, new = folder / "development.csv", folder / "new_patients.csv"
+    df.iloc[:1600].to_csv(dev, index=False)
+    df.iloc[1600:].to_csv(new, index=False)
+    return dev, new
+
+
+@pytest.fixture(scope="module")
+def run_dir(cohorts, tmp_path_factory) -> Path:
+    from insightome.cli.app import main
+
+    out = tmp_path_factory.mktemp("runs")
+    argv = sys.argv
+    sys.argv = ["insightome", "run", str(cohorts[0]), "--target", "cens", "--task", "binary",
+                "--id-column", "pidnum", "--sensitive", "gender,race", "--exclude", EXCLUDE,
+                "--out", str(out), *QUICK]  # fmt: skip
+    try:
+        main()
+    except SystemExit as exc:
+        assert not exc.code
+    finally:
+        sys.argv = argv
+    (found,) = run_dirs(out)
+    return found
+
+
+def _table_rows_consistent(markdown: str) -> None:
+    """Every Markdown table row has as many cells as its header."""
+    lines = markdown.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("|") and i + 1 < len(lines) and set(lines[i + 1]) <= set("|-: "):
+            width = line.replace("\\|", "").count("|")
+            j = i + 2
+            while j < len(lines) and lines[j].startswith("|"):
+                assert lines[j].replace("\\|", "").count("|") == width, lines[j]
+                j += 1
+
+
+def test_run_has_audit_documents_and_report_sections(run_dir) -> None:
+    res = json.loads((run_dir / "results.json").read_text())
+    audit = res["audit"]
+    assert set(audit["attributes"]) >= {"gender", "race"}
+    groups = audit["model"]["groups"]
+    assert {g["attribute"] for g in groups} >= {"gender", "race"}
+    for g in groups:
+        if g["n"] is not None and g["value"] is not None and g.get("ci95"):
+            lo, hi = g["ci95"]
+            assert lo <= g["value"] <= hi
+    assert audit["data"]["representation"]
+    assert audit["conformal"]["marginal"]["coverage"] > 0.85
+    for name in DOCUMENTS:
+        text = (run_dir / name).read_text()
+        assert "to be completed by the authors" in text
+        _table_rows_consistent(text)
+    assert f"{res['estimate']['value']:.3f}" in (run_dir / "MODEL_CARD.md").read_text()
+    assert res["documents"]["tripod_ai"]["n_filled"] > 5
+    card = json.loads((run_dir / "model.json").read_text())
+    assert card["reference_profile"]["n_samples"] == res["n_samples"]
+    assert card["conformal"]["level"] == 0.9
+    html = (run_dir / "report.html").read_text()
+    for anchor in ('id="audit"', 'id="documentation"', "Model performance by group"):
+        assert anchor in html
+
+
+def test_audit_rerun_with_justify_and_bad_justify(cli, run_dir) -> None:
+    r = cli("audit", run_dir, "--justify", "treat=not sensitive")
+    assert r.code == 2 and "--justify" in r.err and len(r.err.strip().splitlines()) == 1
+    r = cli("audit", run_dir, "--justify", "gender=dosing differs by sex", "--min-group-size", "50")
+    assert r.code == 0, r.err
+    res = json.loads((run_dir / "results.json").read_text())
+    assert res["audit"]["settings"]["justify"] == {"gender": "dosing differs by sex"}
+    assert res["audit"]["settings"]["min_group_size"] == 50
+    assert res["invocation"]["min_group_size"] == 50
+
+
+def test_predict_logs_review_overrides_and_log_round_trips(cli, run_dir, cohorts, tmp_path):
+    out = tmp_path / "pred.csv"
+    r = cli("predict", run_dir, cohorts[1], "--id-column", "pidnum", "-o", out, "--user", "dr.a")
+    assert r.code == 0, r.err
+    pred = pd.read_csv(out, index_col=0)
+    assert "prediction_set_90" in pred.columns
+    sample = str(pred.index[0])
+    r = cli("review", run_dir, sample, "--reviewer", "dr.b", "--override", "1",
+            "--reason", "CD4 count dropped at week 8")  # fmt: skip
+    assert r.code == 0, r.err
+    r = cli("review", run_dir, sample, "--reviewer", "dr.b", "--override", "1", "--reason", " ")
+    assert r.code == 2
+    log = read_log(run_dir)
+    assert (log["event"] == "prediction").sum() == len(pred)
+    assert (log["event"] == "override").sum() == 1
+    assert set(log.loc[log["event"] == "prediction", "user"]) == {"dr.a"}
+    card = json.loads((run_dir / "model.json").read_text())
+    assert set(log["model_sha256"]) == {card["model_sha256"]}
+
+
+def test_monitor_new_patients_with_labels(cli, run_dir, cohorts, tmp_path) -> None:
+    r = cli("monitor", run_dir, cohorts[1], "--labels", "cens", "--id-column", "pidnum",
+            "--out", tmp_path)  # fmt: skip
+    assert r.code == 0, r.err
+    (found,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    report = json.loads((found / "monitor.json").read_text())
+    assert report["performance"] is not None
+    text = (found / "monitor.md").read_text()
+    assert "PSI" in text
+    new_ids = pd.read_csv(cohorts[1])["pidnum"].astype(str)
+    assert not any(f"| {i} |" in text for i in new_ids[:50])  # no row-level data
