@@ -20,6 +20,10 @@ RUN_FILES = {
     "predictions.csv",
     "report.html",
     "run.log",
+    "MODEL_CARD.md",
+    "TRIPOD_AI.md",
+    "AI_ACT_ANNEX_IV.md",
+    "FUTURE_AI.md",
 }
 
 

@@ -23,7 +23,9 @@ Documents (requirements are short paraphrases, not the guidelines' text):
   guideline for trustworthy and deployable artificial intelligence in healthcare.
   BMJ 2025;388:e081554. doi:10.1136/bmj-2024-081554.
 
-The item builders live in :mod:`insightome.audit.checklists` and are re-exported here.
+The item builders live in :mod:`insightome.audit.model_card_doc`,
+:mod:`insightome.audit.tripod_ai`, :mod:`insightome.audit.ai_act` and
+:mod:`insightome.audit.future_ai` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from insightome.audit.checklists import (
+from insightome.audit.ai_act import ai_act_annex_iv
+from insightome.audit.audit_facts import flag_rows, group_rows, threshold_rows
+from insightome.audit.checklist_items import (
     AI_ACT,
     FILLED,
     FUTURE_AI,
@@ -42,17 +46,13 @@ from insightome.audit.checklists import (
     TO_COMPLETE,
     TRIPOD_AI,
     ChecklistItem,
-    ai_act_annex_iv,
     count_cell,
-    flag_rows,
-    future_ai,
-    group_rows,
     metric_name,
-    model_card,
-    threshold_rows,
-    tripod_ai,
     visible,
 )
+from insightome.audit.future_ai import future_ai
+from insightome.audit.model_card_doc import model_card
+from insightome.audit.tripod_ai import tripod_ai
 
 __all__ = [
     "DOCUMENTS",

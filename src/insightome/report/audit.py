@@ -167,7 +167,9 @@ def group_metric_labels(results: Mapping[str, Any]) -> list[str]:
 
 def _conformal(conformal: Mapping[str, Any], min_cell: int) -> dict[str, Any] | None:
     if not conformal or "marginal" not in conformal:
-        return {"notes": [str(n) for n in conformal.get("notes") or []]} if conformal else None
+        if not conformal:
+            return None
+        return {"rows": [], "notes": [str(n) for n in conformal.get("notes") or []]}
     marginal = _mapping(conformal.get("marginal"))
     size_key = "mean_size" if "mean_size" in marginal else "mean_width"
     return {

@@ -1,0 +1,195 @@
+"""Checklist items and the vocabulary shared by the four generated documents.
+
+:class:`ChecklistItem` is one item of a documentation checklist; :class:`ChecklistBuilder`
+collects a document's items section by section and gives each its status: ``filled`` (the
+run's own numbers), ``partially filled`` (what is still missing is named) or exactly
+:data:`TO_COMPLETE`. Also here: the document names, the fixed descriptions of the pipeline,
+BBC-CV, oversight and monitoring, and the number formatting used by every item. Group counts
+suppressed by the audit (``None``) or below 10 are shown as ``<10``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+TO_COMPLETE = "to be completed by the authors"
+FILLED = "filled"
+PARTIAL = "partially filled"
+STATUSES = (FILLED, PARTIAL, TO_COMPLETE)
+SOFTWARE_LICENCE = "BSD-3-Clause"
+MIN_CELL = 10
+SUPPRESSED = "<10"
+
+MODEL_CARD = "Model card"
+TRIPOD_AI = "TRIPOD+AI"
+AI_ACT = "EU AI Act Annex IV"
+FUTURE_AI = "FUTURE-AI"
+
+METRICS = {
+    "auc": ("AUC", "discrimination: how often a random positive is scored above a random negative"),
+    "auc_macro_ovr": ("macro one-vs-rest AUC", "discrimination, averaged over the classes"),
+    "r2": ("R²", "share of the outcome's variance explained"),
+    "c_index": ("C-index (Harrell)", "concordance of predicted risk with event order"),
+    "balanced_accuracy": ("balanced accuracy", "mean per-class recall at the threshold"),
+    "tpr": ("TPR", "true-positive rate (sensitivity) at the threshold"),
+    "fpr": ("FPR", "false-positive rate at the threshold"),
+    "fnr": ("FNR", "false-negative rate at the threshold"),
+    "brier": ("Brier score", "mean squared error of the probabilities (calibration)"),
+    "rmse": ("RMSE", "typical prediction error, in the outcome's units"),
+    "mae": ("MAE", "mean absolute error, in the outcome's units"),
+    "time_dependent_auc": ("time-dependent AUC", "discrimination at the median event time"),
+}
+PIPELINE = (
+    "Each candidate is one scikit-learn pipeline refitted inside every training fold: numeric "
+    "features median-imputed and standardised, categorical features mode-imputed and one-hot "
+    "encoded (unseen levels ignored), optional univariate selection of the top k features "
+    "(k=all: none), then the model; nothing learnt from the data crosses a fold boundary."
+)
+BBC_WHY = (
+    "BBC-CV (bootstrap bias-corrected CV, Tsamardinos et al. 2018) removes the optimism of "
+    "reporting the best of several configurations scored on the same folds, without the cost "
+    "of nested CV: each bootstrap selects the best configuration in-bag and scores it out-of-bag;"
+    " the 95% CI is the 2.5th–97.5th percentile of those out-of-bag scores."
+)
+OVERSIGHT = (
+    "`insightome predict` appends every prediction to the run's prediction log "
+    "(prediction_log.jsonl: time, model sha256, input sha256, sample ID, output), and "
+    "`insightome review` records a reviewer's override of a prediction, with name and reason, "
+    "in the same log."
+)
+MONITOR = (
+    "`insightome monitor` compares a new batch with this run's development data (population "
+    "stability index, standardised mean differences, missingness) and, when outcomes are "
+    "known, its performance overall and per sensitive group against the BBC-CV estimate."
+)
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    """One item of a documentation checklist, as filled from a run."""
+
+    document: str
+    section: str
+    item_id: str
+    requirement: str
+    status: str
+    content: str
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, not {self.status!r}")
+
+
+class ChecklistBuilder:
+    """Collects the items of one document, section by section."""
+
+    def __init__(self, document: str) -> None:
+        self.document, self.section, self.items = document, "", []
+
+    def add(
+        self,
+        item_id: str,
+        requirement: str,
+        content: str | None = None,
+        *,
+        todo: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        """``content`` None: to complete (``hint`` says why); ``todo``: what is still missing."""
+        if content is None:
+            status, text = TO_COMPLETE, TO_COMPLETE + (f" ({hint})" if hint else "")
+        elif todo:
+            status, text = PARTIAL, f"{content} Still {TO_COMPLETE}: {todo}."
+        else:
+            status, text = FILLED, content
+        self.items.append(
+            ChecklistItem(self.document, self.section, item_id, requirement, status, text)
+        )
+
+
+# ----------------------------------------------------------------------------- formatting
+
+
+def nested(obj: Any, *keys: str) -> Any:
+    """``obj[k1][k2]…`` through mappings only; None where any level is missing."""
+    for key in keys:
+        if not isinstance(obj, Mapping):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def decimals(value: Any, digits: int = 3) -> str:
+    """A number with ``digits`` decimals; ints as they are; n/a for None, NaN and the like."""
+    if isinstance(value, bool) or value is None:
+        return "n/a"
+    if isinstance(value, int):
+        return str(value)
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return f"{x:.{digits}f}" if math.isfinite(x) else "n/a"
+
+
+def significant(value: Any) -> str:
+    """Three significant digits (energies, p-values, seconds)."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return "n/a"
+    if not math.isfinite(x):
+        return "n/a"
+    rounded = float(f"{x:.3g}")
+    return f"{rounded:g}" if rounded == 0 or 1e-4 <= abs(rounded) < 1e6 else f"{x:.3g}"
+
+
+def ci_text(ci: Any) -> str:
+    """A 95% interval as ``[low, high]``; ``[n/a]`` when it is not a pair."""
+    if isinstance(ci, list | tuple) and len(ci) == 2:
+        return f"[{decimals(ci[0])}, {decimals(ci[1])}]"
+    return "[n/a]"
+
+
+def count_cell(n: Any) -> str:
+    """A group count as it may be shown: ``<10`` when suppressed (None) or below 10."""
+    if isinstance(n, bool) or not isinstance(n, int | float) or n < MIN_CELL:
+        return SUPPRESSED
+    return str(int(n))
+
+
+def visible(row: Mapping[str, Any]) -> bool:
+    """Whether a group's estimates may be shown (its count is not suppressed)."""
+    return count_cell(row.get("n")) != SUPPRESSED
+
+
+def metric_name(name: Any) -> str:
+    """The readable name of a metric key (``auc`` → AUC); unknown keys with spaces."""
+    return METRICS.get(str(name), (str(name).replace("_", " "), ""))[0]
+
+
+def name_list(values: Iterable[Any], limit: int = 12) -> str:
+    """Values joined by commas, the ones past ``limit`` counted as "and N more"."""
+    items = [str(v) for v in values]
+    if len(items) <= limit:
+        return ", ".join(items)
+    return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
+
+
+def mapping_rows(value: Any) -> list[Mapping[str, Any]]:
+    """The mappings of a list (a results table); empty when it is not a list."""
+    return [r for r in value if isinstance(r, Mapping)] if isinstance(value, list) else []
+
+
+def join_texts(*parts: str | None) -> str | None:
+    """Sentences joined by spaces, empty ones skipped; None when all are empty."""
+    kept = [p for p in parts if p]
+    return " ".join(kept) if kept else None
+
+
+def as_mappings(r: Mapping[str, Any], card: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
+    """The results and the model card, each as itself when a mapping, else empty."""
+    return (r if isinstance(r, Mapping) else {}), (card if isinstance(card, Mapping) else {})
