@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import anndata as ad
 import pandas as pd
@@ -25,7 +24,9 @@ from insightome.evaluate.bbc import bbc_cv
 from insightome.evaluate.engine import cross_validated_predictions, n_units
 from insightome.evaluate.permutation import PermutationResult, best_cv_score, permutation_test
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
-from insightome.models.candidates import LARGE_N, PRESETS, candidates
+from insightome.models.candidates import LARGE_N, candidates
+from insightome.run_options import check_run_options
+from insightome.run_progress import RunLog, Stages, progress_bar
 from insightome.run_record import (
     build_results,
     default_name,
@@ -77,6 +78,7 @@ def run(
     min_group_size: int = 30,
     min_cell: int = 10,
     conformal_level: float = 0.9,
+    audit_thresholds: Mapping[str, Any] | None = None,
 ) -> Run:
     """Run a study end to end and (unless ``out_dir`` is None) write its run directory.
 
@@ -104,37 +106,25 @@ def run(
     using it) and writes the Model Card, TRIPOD+AI, EU AI Act Annex IV and FUTURE-AI
     documents. Table cells under ``min_cell`` are suppressed.
     """
-    _check_options(folds, repeats, n_bootstrap, permutations, n_jobs, preset)
-    if not 0 <= signature_tolerance < 1:
-        raise UserError(
-            errors.OPTION_INVALID,
-            option="--signature-tolerance",
-            reason=f"must be in [0, 1), got {signature_tolerance}",
-        )
-    for option, value, low, high in (
-        ("--min-group-size", min_group_size, 2, 10**9),
-        ("--min-cell", min_cell, 0, 10**9),
-    ):
-        if not low <= value <= high:
-            raise UserError(
-                errors.OPTION_INVALID, option=option, reason=f"must be >= {low}, got {value}"
-            )
-    if not 0.5 <= conformal_level < 1:
-        raise UserError(
-            errors.OPTION_INVALID,
-            option="--conformal-level",
-            reason=f"must be in [0.5, 1), got {conformal_level}",
-        )
+    check_run_options(
+        folds=folds,
+        repeats=repeats,
+        n_bootstrap=n_bootstrap,
+        permutations=permutations,
+        n_jobs=n_jobs,
+        preset=preset,
+        signature_tolerance=signature_tolerance,
+        min_group_size=min_group_size,
+        min_cell=min_cell,
+        conformal_level=conformal_level,
+        pue=pue,
+        carbon_intensity=carbon_intensity,
+    )
     gene_sets = None
     if genesets:
         from insightome.io.genesets import read_gmt
 
         gene_sets = read_gmt(genesets)
-    for option, value, low in (("--pue", pue, 1.0), ("--carbon-intensity", carbon_intensity, 0.0)):
-        if value is not None and not value >= low:
-            raise UserError(
-                errors.OPTION_INVALID, option=option, reason=f"must be >= {low:g}, got {value}"
-            )
     invocation = {
         "data": None if isinstance(data, ad.AnnData) else str(Path(data).resolve()),
         "target": target,
@@ -168,11 +158,12 @@ def run(
         "min_group_size": min_group_size,
         "min_cell": min_cell,
         "conformal_level": conformal_level,
+        "audit_thresholds": dict(audit_thresholds or {}),
     }
-    log = _Log()
+    log = RunLog()
     t_start = time.perf_counter()
     ledger = EnergyLedger(carbon_intensity=carbon_intensity, pue=pue)
-    stages = _Stages(ledger)
+    stages = Stages(ledger)
     timings = stages.timings
     with stages("load"):
         if isinstance(data, ad.AnnData):
@@ -215,8 +206,13 @@ def run(
         from insightome.audit.auditing import AuditSettings, audit_data
 
         audit_settings = AuditSettings(
-            min_group_size, min_cell, conformal_level, dict(justify or {})
+            min_group_size,
+            min_cell,
+            conformal_level,
+            dict(justify or {}),
+            dict(audit_thresholds or {}),
         )
+        audit_settings.audit_thresholds()  # an unknown or invalid threshold stops here
         unknown = [j for j in audit_settings.justify if j not in study.spec.sensitive]
         if unknown:
             raise UserError(
@@ -294,7 +290,7 @@ def run(
             study.warnings.append(f"compute budget {budget}: skipped {skipped}")
         log(f"budget {budget}: projected {fitted.projected_cpu_seconds:.0f} CPU-s")
     with (
-        _progress(progress) as bar,
+        progress_bar(progress) as bar,
         stages("resampling"),
         parallel_backend(scheduler, slurm, [study.features]),
     ):
@@ -332,7 +328,7 @@ def run(
     perm: PermutationResult | None = None
     if permutations:
         with (
-            _progress(progress) as bar,
+            progress_bar(progress) as bar,
             stages("permutation"),
             parallel_backend(scheduler, slurm, [study.features]),
         ):
@@ -503,68 +499,3 @@ def resume(
         out_dir=checkpoint.directory.parent,
         checkpoint=checkpoint,
     )
-
-
-def _check_options(
-    folds: int, repeats: int | None, n_bootstrap: int, permutations: int, n_jobs: int, preset: str
-) -> None:
-    """One clear line for an option out of range (before anything is read or written)."""
-    problems = [
-        ("--folds", folds < 2, f"needs at least 2 folds, got {folds}"),
-        ("--repeats", repeats is not None and repeats < 1, f"needs at least 1, got {repeats}"),
-        ("--bootstrap", n_bootstrap < 100, f"use at least 100 for a CI, got {n_bootstrap}"),
-        ("--permutations", permutations < 0, f"cannot be negative, got {permutations}"),
-        ("--n-jobs", n_jobs == 0, "0 is not a number of workers (use 1, 2, … or -1 for all)"),
-        ("--preset", preset not in PRESETS, f"choose {' or '.join(PRESETS)}, not '{preset}'"),
-    ]
-    for option, bad, reason in problems:
-        if bad:
-            raise UserError(errors.OPTION_INVALID, option=option, reason=reason)
-
-
-class _Log:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def __call__(self, message: str) -> None:
-        self.lines.append(f"{datetime.now(UTC).isoformat(timespec='seconds')} {message}")
-
-
-class _Stages:
-    """Times each stage and charges it to the energy ledger."""
-
-    def __init__(self, ledger: EnergyLedger) -> None:
-        self.ledger = ledger
-        self.timings: dict[str, float] = {}
-
-    @contextmanager
-    def __call__(self, name: str):  # type: ignore[no-untyped-def]
-        start = time.perf_counter()
-        try:
-            with self.ledger.stage(name):
-                yield
-        finally:
-            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
-
-
-@contextmanager
-def _progress(enabled: bool):  # type: ignore[no-untyped-def]
-    """Yield ``bar(description, total) -> advance`` (a rich progress bar, or nothing)."""
-    if not enabled:
-        yield lambda description, total: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        transient=False,
-    ) as prog:
-
-        def bar(description: str, total: int):  # type: ignore[no-untyped-def]
-            task_id = prog.add_task(description, total=total)
-            return lambda k: prog.advance(task_id, k)
-
-        yield bar

@@ -128,3 +128,17 @@ def test_monitor_new_patients_with_labels(cli, run_dir, cohorts, tmp_path) -> No
     assert "PSI" in text
     new_ids = pd.read_csv(cohorts[1])["pidnum"].astype(str)
     assert not any(f"| {i} |" in text for i in new_ids[:50])  # no row-level data
+
+
+def test_audit_thresholds_and_min_cell_are_configurable(cli, run_dir) -> None:
+    r = cli("audit", run_dir, "--audit-threshold", "bogus=1")
+    assert r.code == 2 and "unknown threshold bogus" in r.err
+    r = cli("audit", run_dir, "--audit-threshold", "max_auc_difference=0.01", "--min-cell", "400")
+    assert r.code == 0, r.err
+    res = json.loads((run_dir / "results.json").read_text())
+    model = res["audit"]["model"]
+    assert model["thresholds"]["max_auc_difference"]["value"] == 0.01
+    assert "user" in model["thresholds"]["max_auc_difference"]["source"]
+    female = [g for g in model["groups"] if g["attribute"] == "gender" and g["group"] == "0"]
+    assert female and all(g["n"] is None and g["value"] is None for g in female)  # < 400
+    assert "&lt;400" in (run_dir / "report.html").read_text()  # "<400", HTML-escaped

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from insightome import errors
 from insightome.audit.conformal import conformal_audit
 from insightome.audit.data_audit import data_audit
 from insightome.audit.explanations import explain
 from insightome.audit.groups import group_labels
-from insightome.audit.model_audit import model_audit
+from insightome.audit.model_audit import AuditThresholds, model_audit
+from insightome.errors import UserError
 from insightome.evaluate.metrics import decision_threshold
 from insightome.evaluate.splitters import ResamplingPlan
 from insightome.models.candidates import Candidate
@@ -40,6 +42,7 @@ class AuditSettings:
     min_cell: int = MIN_CELL
     conformal_level: float = CONFORMAL_LEVEL
     justify: dict[str, str] = field(default_factory=dict)
+    thresholds: dict[str, Any] = field(default_factory=dict)  # AuditThresholds overrides
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -47,7 +50,21 @@ class AuditSettings:
             "min_cell": self.min_cell,
             "conformal_level": self.conformal_level,
             "justify": dict(self.justify),
+            "thresholds": dict(self.thresholds),
         }
+
+    def audit_thresholds(self) -> AuditThresholds:
+        """The verdict bands, with the user's overrides (recorded as "set by the user")."""
+        names = {f.name for f in fields(AuditThresholds)}
+        unknown = sorted(set(self.thresholds) - names)
+        if unknown:
+            raise UserError(
+                errors.OPTION_INVALID,
+                option="--audit-threshold",
+                reason=f"unknown threshold {', '.join(unknown)} "
+                f"(known: {', '.join(sorted(names))})",
+            )
+        return AuditThresholds(**self.thresholds)
 
 
 def sensitive_groups(study: Study, settings: AuditSettings) -> dict[str, pd.Series]:
@@ -63,8 +80,11 @@ def audit_data(study: Study, settings: AuditSettings, seed: int = 0) -> dict[str
     start = time.perf_counter()
     groups = sensitive_groups(study, settings)
     site = study.obs[study.spec.site] if study.spec.site in study.obs.columns else None
+    # proxies are sought among the other features: with --use-sensitive the attributes
+    # themselves are features, and would "predict" themselves perfectly
+    own = [c for c in study.spec.sensitive if c in study.features.columns]
     result = data_audit(
-        study.features,
+        study.features.drop(columns=own),
         study.y,
         study.spec.task,
         groups,
@@ -106,6 +126,8 @@ def audit_model(
         n_bootstrap=n_bootstrap,
         seed=seed,
         min_group_size=settings.min_group_size,
+        thresholds=settings.audit_thresholds(),
+        min_cell=settings.min_cell,
     )
     seconds["model"] = time.perf_counter() - start
     start = time.perf_counter()
@@ -126,6 +148,7 @@ def audit_model(
             level=settings.conformal_level,
             min_group_size=settings.min_group_size,
             seed=seed,
+            min_cell=settings.min_cell,
         )
         conformal, thresholds = conf.to_dict(), conf.thresholds()
         if len(rows) < len(study.y):
@@ -136,6 +159,11 @@ def audit_model(
     seconds["conformal"] = time.perf_counter() - start
     start = time.perf_counter()
     used = [s for s in study.spec.sensitive if s in study.features.columns]
+    if not ranking:  # no discovery ranking: the strongest univariate associations
+        from insightome.discover.rank_statistics import association_statistics
+
+        strength, _ = association_statistics(study.features, study.y, task)
+        ranking = list(strength.abs().sort_values(ascending=False, kind="stable").index)
     explanations = explain(
         winner,
         study.features,
@@ -176,15 +204,31 @@ def parse_justifications(items: Sequence[str]) -> dict[str, str]:
         name, sep, reason = item.partition("=")
         reason = reason.strip().strip('"').strip("'")
         if not sep or not name.strip() or not reason:
-            from insightome import errors
-            from insightome.errors import UserError
-
             raise UserError(
                 errors.OPTION_INVALID,
                 option="--justify",
-                reason=f"expected ATTRIBUTE=\"clinical reason\", got {item!r}",
+                reason=f'expected ATTRIBUTE="clinical reason", got {item!r}',
             )
         out[name.strip()] = reason
+    return out
+
+
+def parse_thresholds(items: Sequence[str]) -> dict[str, Any]:
+    """``['max_auc_difference=0.03', 'ratio_band=0.75,1.33']`` → override values."""
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            parts = [float(v) for v in value.split(",")] if value not in ("holm", "none") else []
+        except ValueError:
+            parts = []
+        if not sep or (not parts and value not in ("holm", "none")):
+            raise UserError(
+                errors.OPTION_INVALID,
+                option="--audit-threshold",
+                reason=f"expected NAME=VALUE (e.g. max_auc_difference=0.03), got {item!r}",
+            )
+        out[name.strip()] = value if not parts else (tuple(parts) if len(parts) > 1 else parts[0])
     return out
 
 

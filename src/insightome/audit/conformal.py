@@ -107,6 +107,7 @@ def conformal_audit(
     n_splits: int = 20,
     seed: int = 0,
     difficulty: np.ndarray | None = None,
+    min_cell: int = MIN_CELL,
 ) -> ConformalAudit:
     """Audit split-conformal coverage, marginal and Mondrian, per sensitive group.
 
@@ -164,13 +165,13 @@ def conformal_audit(
             if np.any(ok & ~cal):
                 m_cov[a][s, ok & ~cal], m_size[a][s, ok & ~cal] = run(cal & ok, ~cal & ok, lab)
     marginal = {**_summary(cov, size, k), "n": n}
-    marginal = marginal if n >= MIN_CELL else dict.fromkeys(marginal)  # suppress small data
+    marginal = marginal if n >= min_cell else dict.fromkeys(marginal)  # suppress small data
     rows = []
     for a, lab in labels.items():
         for g in np.unique(lab):
             m = lab == g
             mond = (m_cov[a][:, m], m_size[a][:, m]) if g in eligible[a] else None
-            rows.append(_group_row(a, g, cov[:, m], size[:, m], mond, level, k))
+            rows.append(_group_row(a, g, cov[:, m], size[:, m], mond, level, k, min_cell))
     score = "absolute residual" if sig is None else "absolute residual / difficulty"
     score = "1 - p(true class)" if k else score
     thresholds = {
@@ -284,6 +285,7 @@ def _group_row(
     mondrian: tuple[np.ndarray, np.ndarray] | None,
     level: float,
     k: int,
+    min_cell: int = MIN_CELL,
 ) -> dict[str, Any]:
     size_key = "mean_size" if k else "mean_width"
     keys = ("n", "coverage", "ci95", "coverage_sd", size_key, "mondrian_coverage", "mondrian_ci95")
@@ -291,7 +293,7 @@ def _group_row(
     row.update({"mondrian_" + size_key: None, "verdict": SMALL, "mondrian_verdict": SMALL})
     row["small"] = mondrian is None
     n = cov.shape[1]
-    if n < MIN_CELL:  # suppressed: the count and every rate computed from it
+    if n < min_cell:  # suppressed: the count and every rate computed from it
         return row
     s = _summary(cov, size, k)
     row.update(n=n, coverage=s["coverage"], ci95=s["ci95"], coverage_sd=s["coverage_sd"])

@@ -185,6 +185,7 @@ def model_audit(
     seed: int = 0,
     min_group_size: int = 30,
     thresholds: AuditThresholds | None = None,
+    min_cell: int = MIN_CELL,
 ) -> ModelAudit:
     """Audit out-of-fold predictions ``pred`` of ``y`` by group (see the module docstring).
 
@@ -210,7 +211,7 @@ def model_audit(
         notes.append(
             f"Error rates of the positive class{positive} at decision threshold {cut:.4g}."
         )
-    boot = _bootstrap(y, pred, specs, labels, n_bootstrap, seed)
+    boot = _bootstrap(y, pred, specs, labels, n_bootstrap, seed, min_cell)
     whole = _frame(specs, y, y_pred, np.zeros(n, dtype=int)).overall
     overall = {m.name: {"value": float(whole[m.name])} for m in specs}
     for m in specs:
@@ -220,14 +221,14 @@ def model_audit(
     reference: dict[str, str | None] = {}
     for attr, lab in labels.items():
         ref = reference_group(lab)
-        ref = reference[attr] = ref if ref is not None and np.sum(lab == ref) >= MIN_CELL else None
+        ref = reference[attr] = ref if ref is not None and np.sum(lab == ref) >= min_cell else None
         by_group = _frame(specs, y, y_pred, lab).by_group
         tests = []  # (row, p-value, outside the band, reason, reference value)
         for g, size in zip(*np.unique(lab, return_counts=True), strict=True):
             for m in specs:
                 row = dict.fromkeys(ROW_KEYS) | {"attribute": attr, "group": str(g)}
                 rows.append(row := row | {"metric": m.name, "verdict": INSUFFICIENT})
-                if size < MIN_CELL:
+                if size < min_cell:
                     continue
                 value, b_g = float(by_group.loc[g, m.name]), boot[attr, g][m.name]
                 row |= {"n": int(size), "value": value, "ci95": _ci(b_g)}
@@ -247,10 +248,10 @@ def model_audit(
                     outside, reason = _band(m, row, th)
                     tests.append((row, _p_value(b_g - b_ref), outside, reason, ref_value))
         flags += _decide(tests, th, ref, n_bootstrap)
-        if np.any(np.unique(lab, return_counts=True)[1] < MIN_CELL):
-            notes.append(f"'{attr}': groups under {MIN_CELL} samples are not reported.")
+        if np.any(np.unique(lab, return_counts=True)[1] < min_cell):
+            notes.append(f"'{attr}': groups under {min_cell} samples are not reported.")
         if ref is None:
-            notes.append(f"'{attr}': no known group of {MIN_CELL}+ samples to compare against.")
+            notes.append(f"'{attr}': no known group of {min_cell}+ samples to compare against.")
     if n_tests := sum(r["verdict"] in (FLAG, NO_DISPARITY) for r in rows):
         how = "Holm-adjusted per attribute" if th.multiplicity.value == "holm" else "unadjusted"
         notes.append(f"{n_tests} group × metric comparisons tested; p-values {how}.")
@@ -353,13 +354,14 @@ def _bootstrap(
     labels: Mapping[str, np.ndarray],
     n_bootstrap: int,
     seed: int,
+    min_cell: int = MIN_CELL,
 ) -> dict[Any, dict[str, np.ndarray]]:
     """Bootstrap values: key None (all samples) or (attribute, group) → metric → (B,)."""
     n = len(y)
     cells: dict[Any, np.ndarray] = {None: np.arange(n)}
     for attr, lab in labels.items():
         for g, c in zip(*np.unique(lab, return_counts=True), strict=True):
-            if c >= MIN_CELL:
+            if c >= min_cell:
                 cells[attr, g] = np.flatnonzero(lab == g)
     out: dict[Any, dict[str, list[np.ndarray]]] = {k: {m.name: [] for m in specs} for k in cells}
     rng = np.random.default_rng(seed)

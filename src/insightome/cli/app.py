@@ -7,7 +7,6 @@ printed as one line on stderr with exit code 2 and no traceback.
 
 from __future__ import annotations
 
-import json
 import sys
 from importlib import resources
 from pathlib import Path
@@ -18,6 +17,18 @@ from rich.console import Console
 from rich.markup import escape
 
 from insightome import __version__, errors
+from insightome.cli.options import (
+    AuditThreshold,
+    GeneSetFiles,
+    Justify,
+    MinCell,
+    MinGroupSize,
+    NJobs,
+    Quiet,
+    Seed,
+    SignatureTolerance,
+)
+from insightome.cli.printing import print_audit, print_discovery
 from insightome.errors import EXIT_USER_ERROR, UserError
 
 app = typer.Typer(
@@ -29,38 +40,6 @@ app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
-
-Seed = Annotated[
-    int,
-    typer.Option(help="Master random seed (splits, bootstraps, models).", envvar="INSIGHTOME_SEED"),
-]
-NJobs = Annotated[
-    int,
-    typer.Option("--n-jobs", help="Parallel workers (-1 = all cores).", envvar="INSIGHTOME_N_JOBS"),
-]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the run directory.")]
-GeneSetFiles = Annotated[
-    list[Path] | None,
-    typer.Option(
-        "--genesets", help="Gene-set file (.gmt) for pathway enrichment; repeat for several."
-    ),
-]
-Justify = Annotated[
-    list[str] | None,
-    typer.Option(
-        help='Declare a sensitive attribute\'s use clinically justified: sex="reason". Repeatable.'
-    ),
-]
-MinGroupSize = Annotated[
-    int, typer.Option(help="Groups smaller than this get 'insufficient evidence' in the audit.")
-]
-MinCell = Annotated[int, typer.Option(help="Table cells with fewer samples are suppressed.")]
-SignatureTolerance = Annotated[
-    float,
-    typer.Option(
-        help="Minimal signature: largest allowed drop of the CV metric vs the full model."
-    ),
-]
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -194,11 +173,12 @@ def run_command(
     conformal_level: Annotated[
         float, typer.Option(help="Coverage of the conformal prediction sets / intervals.")
     ] = 0.9,
+    audit_threshold: AuditThreshold = None,
 ) -> None:
     """Select and honestly evaluate a model; write a run directory with report.html."""
     from insightome.api import resume as resume_run
     from insightome.api import run
-    from insightome.audit.auditing import parse_justifications
+    from insightome.audit.auditing import parse_justifications, parse_thresholds
     from insightome.compute.backends import slurm_from_options
 
     slurm = slurm_from_options(
@@ -258,6 +238,7 @@ def run_command(
         min_group_size=min_group_size,
         min_cell=min_cell,
         conformal_level=conformal_level,
+        audit_thresholds=parse_thresholds(audit_threshold or []),
     )
     _print_summary(result, quiet)
 
@@ -289,133 +270,6 @@ def predict_command(
     table.to_csv(tmp)
     tmp.replace(output)
     err.print(f"wrote {len(table)} predictions to {output}")
-
-
-@app.command("discover")
-def discover_command(
-    run_dir: Annotated[Path, typer.Argument(help="A run directory made by 'insightome run'.")],
-    genesets: GeneSetFiles = None,
-    signature_tolerance: Annotated[
-        float | None,
-        typer.Option(help="Signature tolerance (default: the run's own)."),
-    ] = None,
-    n_jobs: NJobs = 1,
-) -> None:
-    """Rerun discovery on a saved run (e.g. with gene sets); rewrites it in place."""
-    from insightome.followup import rediscover
-
-    result = rediscover(
-        run_dir, genesets=genesets or (), signature_tolerance=signature_tolerance, n_jobs=n_jobs
-    )
-    _print_discovery(result.results.get("discovery"))
-    out.print(f"\nReport: [bold]{result.report_path.resolve()}[/]", soft_wrap=True)
-
-
-@app.command("validate")
-def validate_command(
-    run_dir: Annotated[Path, typer.Argument(help="A run directory made by 'insightome run'.")],
-    cohort: Annotated[
-        Path, typer.Argument(help="Independent cohort: samples x features plus the outcome.")
-    ],
-    id_column: Annotated[str | None, typer.Option(help="Sample-ID column.")] = None,
-    out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Where to write (default: RUN_DIR/validations).")
-    ] = None,
-    seed: Seed = 0,
-) -> None:
-    """Score the saved model and minimal signature on an independent cohort, with CIs."""
-    from insightome.followup import validate
-
-    report = validate(run_dir, cohort, id_column=id_column, out_dir=out_dir, seed=seed)
-    c = report["cohort"]
-    out.print(f"[bold]External validation[/] on {c['n_samples']} samples")
-    for name, m in report["models"].items():
-        for metric, v in m["metrics"].items():
-            lo, hi = v["ci95"]
-            out.print(f"  {name:9s} {metric:20s} {v['value']:.3f} (95% CI {lo:.3f}–{hi:.3f})")
-        if m["features_missing"]:
-            out.print(
-                f"  [yellow]{name}: {len(m['features_missing'])} missing feature(s) imputed:[/] "
-                + escape(", ".join(m["features_missing"][:10]))
-            )
-    out.print(f"\nWritten: [bold]{report['path']}[/]", soft_wrap=True)
-
-
-@app.command("review")
-def review_command(
-    run_dir: Annotated[Path, typer.Argument(help="A run directory made by 'insightome run'.")],
-    sample_id: Annotated[str, typer.Argument(help="The sample whose prediction is overridden.")],
-    reviewer: Annotated[str, typer.Option(help="Who overrides (name or staff ID).")],
-    override: Annotated[str, typer.Option(help="The decision that replaces the model's output.")],
-    reason: Annotated[str, typer.Option(help="Why (required: it is what a review reads).")],
-) -> None:
-    """Record a human override of a logged prediction (EU AI Act Art. 14)."""
-    from insightome.audit.prediction_log import log_override
-    from insightome.runs import Run
-
-    run = Run.load(run_dir)
-    log_override(
-        run_dir,
-        sample_id,
-        reviewer=reviewer,
-        override=override,
-        reason=reason,
-        model_sha256=run.model_card.get("model_sha256", ""),
-    )
-    err.print(f"override of {escape(sample_id)} recorded in {run_dir}/prediction_log.jsonl")
-
-
-@app.command("monitor")
-def monitor_command(
-    run_dir: Annotated[Path, typer.Argument(help="A run directory made by 'insightome run'.")],
-    data: Annotated[Path, typer.Argument(help="New samples (deployment data).")],
-    labels: Annotated[
-        str | None, typer.Option(help="Outcome column in the new data, if known.")
-    ] = None,
-    time: Annotated[str | None, typer.Option(help="Survival time column, if known.")] = None,
-    event: Annotated[str | None, typer.Option(help="Survival event column, if known.")] = None,
-    id_column: Annotated[str | None, typer.Option(help="Sample-ID column.")] = None,
-    out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Where to write (default: RUN_DIR/monitoring).")
-    ] = None,
-    seed: Seed = 0,
-) -> None:
-    """Data drift (SMD, PSI) and, with labels, performance per group against development."""
-    from insightome.audit.monitor import monitor, write_monitor_report
-
-    report = monitor(run_dir, data, labels=labels, time=time, event=event, id_column=id_column,
-                     seed=seed)  # fmt: skip
-    written = write_monitor_report(report, out_dir)
-    summary = report.to_dict()
-    overall = (summary.get("drift") or {}).get("overall") or {}
-    out.print(f"[bold]Drift[/]: {escape(json.dumps(overall, default=str))}")
-    perf = summary.get("performance")
-    if perf:
-        out.print(f"[bold]Performance[/]: {escape(json.dumps(perf.get('overall'), default=str))}")
-    out.print(f"\nWritten: [bold]{written}[/]", soft_wrap=True)
-
-
-@app.command("audit")
-def audit_command(
-    run_dir: Annotated[Path, typer.Argument(help="A run directory made by 'insightome run'.")],
-    justify: Justify = None,
-    min_group_size: MinGroupSize = 30,
-    min_cell: MinCell = 10,
-    conformal_level: Annotated[
-        float, typer.Option(help="Coverage of the conformal prediction sets / intervals.")
-    ] = 0.9,
-    n_jobs: NJobs = 1,
-) -> None:
-    """Rerun the audit on a saved run (e.g. with --justify); rewrites it in place."""
-    from insightome.audit.auditing import AuditSettings, parse_justifications
-    from insightome.followup import reaudit
-
-    settings = AuditSettings(
-        min_group_size, min_cell, conformal_level, parse_justifications(justify or [])
-    )
-    result = reaudit(run_dir, settings, n_jobs=n_jobs)
-    _print_audit(result.results.get("audit"))
-    out.print(f"\nReport: [bold]{result.report_path.resolve()}[/]", soft_wrap=True)
 
 
 DEMO_EXCLUDE = ("days", "cd420", "cd496", "r", "cd820", "offtrt", "treat")
@@ -484,49 +338,11 @@ def _print_summary(result: object, quiet: bool) -> None:
     )
     if e.get("permutation_p") is not None:
         out.print(f"Permutation p = {e['permutation_p']:.3g}")
-    _print_discovery(result.results.get("discovery"))
-    _print_audit(result.results.get("audit"))
+    print_discovery(result.results.get("discovery"))
+    print_audit(result.results.get("audit"))
     for w in result.results.get("warnings", []):
         out.print(f"[yellow]warning:[/] {escape(w)}")
     out.print(f"\nReport: [bold]{result.report_path.resolve()}[/]", soft_wrap=True)
-
-
-def _print_discovery(found: dict | None) -> None:
-    if not found:
-        return
-    sig = found.get("signature")
-    if sig:
-        est = sig["estimate"]
-        lo, hi = est["ci95"]
-        shown = ", ".join(sig["features"][:8]) + (" …" if len(sig["features"]) > 8 else "")
-        out.print(
-            f"[bold]Minimal signature[/] ({sig['size']} feature(s)): {escape(shown)} — "
-            f"{est['metric']} {est['value']:.3f} (95% CI {lo:.3f}–{hi:.3f})"
-        )
-    hyp = found.get("hypotheses") or {}
-    kinds = ", ".join(f"{n} {k}" for k, n in (hyp.get("by_kind") or {}).items())
-    out.print(
-        f"[bold]Hypotheses[/]: {hyp.get('n', 0)} ({kinds}) — data-driven, unvalidated; "
-        "see hypotheses.tsv"
-    )
-
-
-def _print_audit(audit: dict | None) -> None:
-    if not audit:
-        return
-    model = audit.get("model") or {}
-    flags = model.get("flags") or []
-    verdicts: dict[str, int] = {}
-    for row in model.get("groups") or []:
-        verdicts[row.get("verdict")] = verdicts.get(row.get("verdict"), 0) + 1
-    shown = ", ".join(f"{n} {v}" for v, n in verdicts.items()) or "no sensitive groups"
-    out.print(f"[bold]Audit[/]: {len(flags)} flag(s); group checks: {escape(shown)}")
-    for f in flags[:5]:
-        out.print(
-            f"  [yellow]flag:[/] {escape(str(f.get('attribute')))} = "
-            f"{escape(str(f.get('group')))}, {escape(str(f.get('metric')))}: "
-            f"{escape(str(f.get('reason')))}"
-        )
 
 
 def main() -> None:
@@ -554,6 +370,9 @@ def main() -> None:
             sys.exit(EXIT_USER_ERROR)
         raise
 
+
+# the commands that work on a saved run directory register themselves on ``app``
+from insightome.cli import saved_runs  # noqa: E402,F401
 
 if __name__ == "__main__":
     main()

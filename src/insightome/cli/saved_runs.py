@@ -1,0 +1,160 @@
+"""Commands on a saved run directory: discover, validate, audit, monitor, review.
+
+They register on the one Typer ``app`` of :mod:`insightome.cli.app` (imported there), so
+``insightome --help`` lists every command; domain code is imported inside each command.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from insightome.cli.app import app, err, out
+from insightome.cli.options import (
+    AuditThreshold,
+    GeneSetFiles,
+    Justify,
+    MinCell,
+    MinGroupSize,
+    NJobs,
+    RunDir,
+    Seed,
+)
+from insightome.cli.printing import print_audit, print_discovery
+
+
+@app.command("discover")
+def discover_command(
+    run_dir: RunDir,
+    genesets: GeneSetFiles = None,
+    signature_tolerance: Annotated[
+        float | None,
+        typer.Option(help="Signature tolerance (default: the run's own)."),
+    ] = None,
+    n_jobs: NJobs = 1,
+) -> None:
+    """Rerun discovery on a saved run (e.g. with gene sets); rewrites it in place."""
+    from insightome.followup import rediscover
+
+    result = rediscover(
+        run_dir, genesets=genesets or (), signature_tolerance=signature_tolerance, n_jobs=n_jobs
+    )
+    print_discovery(result.results.get("discovery"))
+    out.print(f"\nReport: [bold]{result.report_path.resolve()}[/]", soft_wrap=True)
+
+
+@app.command("validate")
+def validate_command(
+    run_dir: RunDir,
+    cohort: Annotated[
+        Path, typer.Argument(help="Independent cohort: samples x features plus the outcome.")
+    ],
+    id_column: Annotated[str | None, typer.Option(help="Sample-ID column.")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Where to write (default: RUN_DIR/validations).")
+    ] = None,
+    seed: Seed = 0,
+) -> None:
+    """Score the saved model and minimal signature on an independent cohort, with CIs."""
+    from insightome.followup import validate
+
+    report = validate(run_dir, cohort, id_column=id_column, out_dir=out_dir, seed=seed)
+    c = report["cohort"]
+    out.print(f"[bold]External validation[/] on {c['n_samples']} samples")
+    for name, m in report["models"].items():
+        for metric, v in m["metrics"].items():
+            lo, hi = v["ci95"]
+            out.print(f"  {name:9s} {metric:20s} {v['value']:.3f} (95% CI {lo:.3f}–{hi:.3f})")
+        if m["features_missing"]:
+            out.print(
+                f"  [yellow]{name}: {len(m['features_missing'])} missing feature(s) imputed:[/] "
+                + escape(", ".join(m["features_missing"][:10]))
+            )
+    out.print(f"\nWritten: [bold]{report['path']}[/]", soft_wrap=True)
+
+
+@app.command("review")
+def review_command(
+    run_dir: RunDir,
+    sample_id: Annotated[str, typer.Argument(help="The sample whose prediction is overridden.")],
+    reviewer: Annotated[str, typer.Option(help="Who overrides (name or staff ID).")],
+    override: Annotated[str, typer.Option(help="The decision that replaces the model's output.")],
+    reason: Annotated[str, typer.Option(help="Why (required: it is what a review reads).")],
+) -> None:
+    """Record a human override of a logged prediction (EU AI Act Art. 14)."""
+    from insightome.audit.prediction_log import log_override
+    from insightome.runs import Run
+
+    run = Run.load(run_dir)
+    log_override(
+        run_dir,
+        sample_id,
+        reviewer=reviewer,
+        override=override,
+        reason=reason,
+        model_sha256=run.model_card.get("model_sha256", ""),
+    )
+    err.print(f"override of {escape(sample_id)} recorded in {run_dir}/prediction_log.jsonl")
+
+
+@app.command("monitor")
+def monitor_command(
+    run_dir: RunDir,
+    data: Annotated[Path, typer.Argument(help="New samples (deployment data).")],
+    labels: Annotated[
+        str | None, typer.Option(help="Outcome column in the new data, if known.")
+    ] = None,
+    time: Annotated[str | None, typer.Option(help="Survival time column, if known.")] = None,
+    event: Annotated[str | None, typer.Option(help="Survival event column, if known.")] = None,
+    id_column: Annotated[str | None, typer.Option(help="Sample-ID column.")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Where to write (default: RUN_DIR/monitoring).")
+    ] = None,
+    seed: Seed = 0,
+) -> None:
+    """Data drift (SMD, PSI) and, with labels, performance per group against development."""
+    from insightome.audit.monitor import monitor, write_monitor_report
+
+    report = monitor(run_dir, data, labels=labels, time=time, event=event, id_column=id_column,
+                     seed=seed)  # fmt: skip
+    written = write_monitor_report(report, out_dir)
+    summary = report.to_dict()
+    overall = (summary.get("drift") or {}).get("overall") or {}
+    out.print(f"[bold]Drift[/]: {escape(json.dumps(overall, default=str))}")
+    perf = summary.get("performance")
+    if perf:
+        out.print(f"[bold]Performance[/]: {escape(json.dumps(perf.get('overall'), default=str))}")
+    out.print(f"\nWritten: [bold]{written}[/]", soft_wrap=True)
+
+
+@app.command("audit")
+def audit_command(
+    run_dir: RunDir,
+    justify: Justify = None,
+    min_group_size: MinGroupSize = 30,
+    min_cell: MinCell = 10,
+    conformal_level: Annotated[
+        float, typer.Option(help="Coverage of the conformal prediction sets / intervals.")
+    ] = 0.9,
+    audit_threshold: AuditThreshold = None,
+    n_jobs: NJobs = 1,
+) -> None:
+    """Rerun the audit on a saved run (e.g. with --justify); rewrites it in place."""
+    from insightome.audit.auditing import AuditSettings, parse_justifications, parse_thresholds
+    from insightome.followup import reaudit
+
+    settings = AuditSettings(
+        min_group_size,
+        min_cell,
+        conformal_level,
+        parse_justifications(justify or []),
+        parse_thresholds(audit_threshold or []),
+    )
+    settings.audit_thresholds()
+    result = reaudit(run_dir, settings, n_jobs=n_jobs)
+    print_audit(result.results.get("audit"))
+    out.print(f"\nReport: [bold]{result.report_path.resolve()}[/]", soft_wrap=True)

@@ -1,0 +1,57 @@
+"""A run's log lines, stage timings (charged to the energy ledger) and progress bars."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from insightome.compute.ledger import EnergyLedger
+
+
+class RunLog:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __call__(self, message: str) -> None:
+        self.lines.append(f"{datetime.now(UTC).isoformat(timespec='seconds')} {message}")
+
+
+class Stages:
+    """Times each stage and charges it to the energy ledger."""
+
+    def __init__(self, ledger: EnergyLedger) -> None:
+        self.ledger = ledger
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str):  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        try:
+            with self.ledger.stage(name):
+                yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+
+
+@contextmanager
+def progress_bar(enabled: bool):  # type: ignore[no-untyped-def]
+    """Yield ``bar(description, total) -> advance`` (a rich progress bar, or nothing)."""
+    if not enabled:
+        yield lambda description, total: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=False,
+    ) as prog:
+
+        def bar(description: str, total: int):  # type: ignore[no-untyped-def]
+            task_id = prog.add_task(description, total=total)
+            return lambda k: prog.advance(task_id, k)
+
+        yield bar
