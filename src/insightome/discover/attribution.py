@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -74,6 +75,16 @@ def _split_predictions(
     return base, shuffled
 
 
+def _drops(metric: Any, y: np.ndarray, base: np.ndarray, shuffled: np.ndarray) -> np.ndarray:
+    """Drop of the (higher-is-better oriented) metric when each column is shuffled."""
+    reference = plain(metric.fn, y, base)
+    out = np.empty(len(shuffled))
+    for j, copies in enumerate(shuffled):
+        drop = reference - float(np.mean([plain(metric.fn, y, c) for c in copies]))
+        out[j] = drop if metric.higher_is_better else -drop
+    return out
+
+
 def held_out_importance(
     candidate: Candidate,
     features: pd.DataFrame,
@@ -84,6 +95,7 @@ def held_out_importance(
     n_classes: int = 0,
     n_shuffles: int = N_SHUFFLES,
     max_repeats: int = MAX_REPEATS,
+    per_fold: bool = False,
     seed: int = 0,
     n_jobs: int = 1,
 ) -> pd.DataFrame:
@@ -91,7 +103,9 @@ def held_out_importance(
 
     Returns one row per column: ``importance`` (mean drop of the primary metric over
     repeats), ``sd`` over repeats, ``positive_fraction`` (share of repeats with a drop > 0)
-    and ``rank`` (1 = most important).
+    and ``rank`` (1 = most important). With ``per_fold`` the drop is measured on each
+    held-out fold separately, so the spread is over folds (cheaper: one repeat is enough
+    for a stability check; noisier on small folds).
     """
     columns = list(columns)
     repeats = min(max_repeats, plan.repeats)
@@ -109,24 +123,26 @@ def held_out_importance(
         for r, f, train, test in units
     )
     n = len(y)
-    drops = np.full((repeats, len(columns)), np.nan)
-    for r in range(repeats):
-        base = np.full((n, k), np.nan)
-        shuffled = np.full((len(columns), n_shuffles, n, k), np.nan)
-        for (rr, _, _, test), res in zip(units, results, strict=True):
-            if rr == r and res is not None:
-                base[test], shuffled[:, :, test] = res
-        if np.isnan(base).any():
-            continue
-        reference = plain(metric.fn, y, base)
-        for j in range(len(columns)):
-            vals = [plain(metric.fn, y, shuffled[j, s]) for s in range(n_shuffles)]
-            drop = reference - float(np.mean(vals))
-            drops[r, j] = drop if metric.higher_is_better else -drop
+    if per_fold:
+        drops = np.full((len(units), len(columns)), np.nan)
+        for i, ((_, _, _, test), res) in enumerate(zip(units, results, strict=True)):
+            if res is not None:
+                drops[i] = _drops(metric, y[test], res[0], res[1])
+    else:
+        drops = np.full((repeats, len(columns)), np.nan)
+        for r in range(repeats):
+            base = np.full((n, k), np.nan)
+            shuffled = np.full((len(columns), n_shuffles, n, k), np.nan)
+            for (rr, _, _, test), res in zip(units, results, strict=True):
+                if rr == r and res is not None:
+                    base[test], shuffled[:, :, test] = res
+            if not np.isnan(base).any():
+                drops[r] = _drops(metric, y, base, shuffled)
+    spread = len(drops) > 1
     table = pd.DataFrame(
         {
             "importance": np.nanmean(drops, axis=0) if np.isfinite(drops).any() else np.nan,
-            "sd": np.nanstd(drops, axis=0, ddof=1) if repeats > 1 else np.nan,
+            "sd": np.nanstd(drops, axis=0, ddof=1) if spread else np.nan,
             "positive_fraction": np.mean(drops > 0, axis=0),
         },
         index=pd.Index(columns, name="feature"),
