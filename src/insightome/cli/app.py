@@ -300,7 +300,7 @@ def demo_command(
     if not quiet:
         out.print(
             "[bold]insightome demo[/] — ACTG 175 (lifelines), outcome 'cens', "
-            "sensitive: gender, race"
+            "sensitive: gender, race (codebook: gender 1 = male, race 1 = non-white)"
         )
     result = run(
         demo_data_path(),
