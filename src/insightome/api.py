@@ -79,6 +79,7 @@ def run(
     min_cell: int = 10,
     conformal_level: float = 0.9,
     audit_thresholds: Mapping[str, Any] | None = None,
+    max_features: int | None = None,
 ) -> Run:
     """Run a study end to end and (unless ``out_dir`` is None) write its run directory.
 
@@ -87,6 +88,10 @@ def run(
     its performance is estimated with BBC-CV and a 95% CI; ``permutations`` > 0 reruns the
     whole selection on shuffled outcomes for an empirical p-value; the winner is refitted
     on all samples. Invalid input raises :class:`insightome.errors.UserError`.
+
+    ``max_features`` keeps the features with the largest variance (outcome-blind, so
+    before resampling); an ``.h5ad`` file is then read from disk in blocks, so its X may
+    be larger than memory (docs/compute.md).
 
     ``scheduler`` (a Dask scheduler address) or ``slurm`` send the fits to a cluster.
     With ``out_dir``, finished fits are checkpointed in ``<run>.partial/`` so an
@@ -159,6 +164,7 @@ def run(
         "min_cell": min_cell,
         "conformal_level": conformal_level,
         "audit_thresholds": dict(audit_thresholds or {}),
+        "max_features": max_features,
     }
     log = RunLog()
     t_start = time.perf_counter()
@@ -171,12 +177,24 @@ def run(
             if not adata.uns.get("provenance"):
                 adata = adata.copy()
                 adata.uns["provenance"] = {"files": [in_memory_provenance(adata)]}
+            if max_features is not None and max_features < adata.n_vars:
+                from insightome.io.streaming import selected_columns
+
+                names = [str(v) for v in adata.var_names]
+                columns, note = selected_columns(adata.X, names, max_features)
+                adata = adata[:, columns].copy()
+                adata.uns["notes"] = [*adata.uns.get("notes", []), note]
         else:
             from insightome.io import read
 
             keep = [c for c in (target, time_col, event, groups, site, *sensitive, *exclude) if c]
             adata = read(
-                data, annotations=annotations, id_column=id_column, orient=orient, keep_in_obs=keep
+                data,
+                annotations=annotations,
+                id_column=id_column,
+                orient=orient,
+                keep_in_obs=keep,
+                max_features=max_features,
             )
         study = make_study(
             adata,

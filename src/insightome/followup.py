@@ -87,6 +87,7 @@ def reload(run_dir: str | Path, *, command: str, n_jobs: int = 1) -> Reloaded:
         id_column=inv.get("id_column"),
         orient=inv.get("orient", "auto"),
         keep_in_obs=keep,
+        max_features=inv.get("max_features"),
     )
     rs = results["resampling"]
     study = make_study(

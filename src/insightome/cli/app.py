@@ -174,6 +174,13 @@ def run_command(
         float, typer.Option(help="Coverage of the conformal prediction sets / intervals.")
     ] = 0.9,
     audit_threshold: AuditThreshold = None,
+    max_features: Annotated[
+        int | None,
+        typer.Option(
+            help="Keep the N features with the largest variance (outcome-blind); .h5ad is "
+            "then read from disk in blocks, so it may be larger than memory."
+        ),
+    ] = None,
 ) -> None:
     """Select and honestly evaluate a model; write a run directory with report.html."""
     from insightome.api import resume as resume_run
@@ -239,6 +246,7 @@ def run_command(
         min_cell=min_cell,
         conformal_level=conformal_level,
         audit_thresholds=parse_thresholds(audit_threshold or []),
+        max_features=max_features,
     )
     _print_summary(result, quiet)
 

@@ -179,6 +179,14 @@ def read_mat(path: str) -> MatData:
     return MatData(x, y, feature_names, sample_names, options)
 
 
+def read_h5ad_backed(path: str) -> anndata.AnnData:
+    """Open an AnnData file with X left on disk (``backed="r"``)."""
+    try:
+        return anndata.read_h5ad(path, backed="r")
+    except Exception as exc:  # OSError from h5py, KeyError, ValueError, ...
+        raise corrupt(path, "h5ad", exc) from exc
+
+
 def read_h5ad(path: str) -> anndata.AnnData:
     """Read an AnnData file fully into memory."""
     try:

@@ -9,11 +9,12 @@ from typing import Any
 import anndata
 import numpy as np
 import pandas as pd
+import psutil
 import scipy.sparse
 
 from insightome import errors
 from insightome.errors import UserError
-from insightome.io import arrays, formats, tables
+from insightome.io import arrays, formats, streaming, tables
 from insightome.io import orientation as layout
 from insightome.io.annotations import Annotations, join, read_annotations
 from insightome.io.orientation import SBF
@@ -22,6 +23,7 @@ from insightome.io.tables import Parsed
 
 #: Sparse .h5ad matrices up to this many cells are densified.
 MAX_DENSE_CELLS = 200_000_000
+MEMORY_FRACTION = 0.25  # a dense X larger than this share of free memory is streamed
 
 
 def _move_vars_to_obs(parsed: Parsed, keep: Sequence[str], path: str) -> None:
@@ -67,16 +69,44 @@ def _from_mat(path: str, keep: Sequence[str]) -> tuple[Parsed, dict[str, Any]]:
     return parsed, record
 
 
-def _from_h5ad(path: str, keep: Sequence[str]) -> tuple[anndata.AnnData, list[str], dict]:
-    adata = arrays.read_h5ad(path)
+def _from_h5ad(
+    path: str, keep: Sequence[str], max_features: int | None = None
+) -> tuple[anndata.AnnData, list[str], dict]:
     notes: list[str] = []
-    n_rows, n_cols = adata.shape
+    backed = arrays.read_h5ad_backed(path)
+    n_rows, n_cols = backed.shape
     if n_rows == 0 or n_cols == 0:
         raise UserError(errors.FILE_EMPTY, path=path)
-    tables.check_unique(list(adata.obs_names), path, what="ids")
-    tables.check_unique(list(adata.var_names), path, what="features")
-    if adata.X is None:
+    if backed.X is None:
         raise formats.corrupt(path, "h5ad", "the file has no X matrix")
+    tables.check_unique(list(backed.obs_names), path, what="ids")
+    tables.check_unique(list(backed.var_names), path, what="features")
+    available = psutil.virtual_memory().available
+    too_big = n_rows * n_cols * 8 > MEMORY_FRACTION * available or (
+        n_rows * n_cols > MAX_DENSE_CELLS
+    )
+    k = max_features
+    if k is None and too_big:
+        k = min(streaming.memory_budget_features(n_rows, available), MAX_DENSE_CELLS // n_rows)
+        notes.append(
+            f"X ({n_rows} × {n_cols}) is larger than a quarter of the free memory "
+            f"({available / 2**30:.1f} GiB): read from disk in blocks, features filtered by "
+            "variance (set --max-features to choose how many)"
+        )
+    if k is not None and k < n_cols:
+        var_names = [str(v) for v in backed.var_names]
+        columns, note = streaming.selected_columns(backed.X, var_names, k, keep)
+        notes.append(note)
+        adata = anndata.AnnData(
+            X=streaming.load_columns(backed.X, columns),
+            obs=backed.obs.copy(),
+            var=backed.var.iloc[columns].copy(),
+            obsm={key: value for key, value in backed.obsm.items()},
+        )
+        backed.file.close()
+    else:
+        backed.file.close()
+        adata = arrays.read_h5ad(path)
     X = adata.X
     if scipy.sparse.issparse(X):
         if n_rows * n_cols > MAX_DENSE_CELLS:
@@ -108,7 +138,7 @@ def _from_h5ad(path: str, keep: Sequence[str]) -> tuple[anndata.AnnData, list[st
         adata.obsm["categorical"] = pd.DataFrame(index=adata.obs_names.copy())
     if "source" not in adata.var.columns:
         adata.var["source"] = "data"
-    options = {"keep_in_obs": list(keep)}
+    options = {"keep_in_obs": list(keep), "max_features": max_features}
     record = file_record(
         path, role="data", fmt="h5ad", n_rows=n_rows, n_cols=n_cols, read_options=options
     )
@@ -158,6 +188,7 @@ def read(
     orient: str = "auto",
     keep_in_obs: Sequence[str] = (),
     sheet: str | int | None = None,
+    max_features: int | None = None,
 ) -> anndata.AnnData:
     """Read a data file (samples × features or features × samples) into an AnnData.
 
@@ -178,6 +209,11 @@ def read(
     sheet
         Sheet name or 0-based position for .xlsx files (default: the first sheet). It
         applies to the data file if that is a workbook, else to an .xlsx annotation file.
+    max_features
+        Keep only this many numeric features, those with the largest variance (an
+        outcome-blind filter, see :mod:`insightome.io.streaming`). For ``.h5ad`` the file
+        is read from disk in blocks, so X may be larger than memory; such a file is
+        filtered automatically when its dense X would not fit in a quarter of free memory.
 
     Returns
     -------
@@ -192,6 +228,12 @@ def read(
         For any problem with the files, with a one-line message naming file, column and row.
     """
     layout.check_orient(orient)
+    if max_features is not None and max_features < 1:
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="--max-features",
+            reason=f"keep at least 1 feature, got {max_features}",
+        )
     shown = str(path)
     keep = [keep_in_obs] if isinstance(keep_in_obs, str) else [str(k) for k in keep_in_obs]
     formats.check_file(shown)
@@ -211,7 +253,7 @@ def read(
             adata = _to_anndata(parsed)
             notes.extend(parsed.notes)
         else:
-            adata, h5_notes, record = _from_h5ad(shown, keep)
+            adata, h5_notes, record = _from_h5ad(shown, keep, max_features)
             notes.extend(h5_notes)
     else:
         parsed, record, orientation, reason = _from_table(
@@ -219,6 +261,13 @@ def read(
         )
         adata = _to_anndata(parsed)
         notes.extend(parsed.notes)
+    if max_features is not None and fmt != "h5ad" and max_features < adata.n_vars:
+        var_names = [str(v) for v in adata.var_names]
+        columns, note = streaming.selected_columns(adata.X, var_names, max_features)
+        adata = adata[:, columns].copy()
+        notes.append(note)
+    if max_features is not None:
+        record["read_options"] = {**record.get("read_options", {}), "max_features": max_features}
     records = [record]
     if ann is not None:
         obs, join_notes = join(ann, adata.obs, shown)
