@@ -170,6 +170,11 @@ def rediscover(
         }
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     run.log.append(f"{stamp} discovery rerun: {len(found.hypotheses)} hypotheses")
+    if "documents" in results:  # the documents cite discovery: regenerate them too
+        from insightome.audit.documents import documents_markdown, documents_summary
+
+        results["documents"] = documents_summary(results, run.model_card)
+        run.documents = documents_markdown(results, run.model_card)
     rewrite_run(run, render_html(results, run.predictions))
     return run
 
