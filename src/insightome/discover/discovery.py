@@ -137,7 +137,10 @@ def discover(
     members = [] if signature is None else signature.features
     stable = [] if signature is None else signature.stability.stable
     if signature is None:
-        notes.append("one feature only: no signature search")
+        notes.append(
+            "no minimal signature: fewer than 2 features, or no signature size could be "
+            "fitted on every fold"
+        )
     else:
         notes += signature.notes
     effects = timed(

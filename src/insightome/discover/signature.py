@@ -167,7 +167,10 @@ def minimal_signature(
     seed: int = 0,
     n_jobs: int = 1,
 ) -> SignatureResult | None:
-    """Search, estimate and fit the minimal signature (module docstring); None if p < 2.
+    """Search, estimate and fit the minimal signature (module docstring).
+
+    None when there is nothing to search (fewer than 2 features) or when no signature size
+    could be fitted on every fold.
 
     ``full_oof`` (R × n × k) are the winning configuration's out-of-fold predictions on
     all features, from the main run: the reference the tolerance is measured against.
@@ -194,6 +197,8 @@ def minimal_signature(
         for s, pred in enumerate(preds):
             if pred is not None:
                 oof[r, s, test] = pred
+    if np.isnan(oof[:, :-1]).any(axis=(0, 2, 3)).all():
+        return None  # no signature size could be fitted on every fold
     rule = smallest_within(tolerance)
     bbc = bbc_cv(oof, y, task, n_bootstrap=n_bootstrap, seed=seed, groups=groups, select=rule)
     chosen = bbc.winner
