@@ -104,3 +104,23 @@ def test_martingale_residuals_sum_to_zero_and_survival_selection() -> None:
     res = stability_selection(X, y, "survival", seed=0)
     # age and prior convictions are the covariates with the strongest hazard effects
     assert set(res.ranking[:2]) & {"age", "prio"}
+
+
+def test_large_n_pairs_split_a_subsample(breast_cancer, monkeypatch) -> None:
+    """Above 2·HALF_MAX samples each pair splits a random subsample: the halves are that
+    small, and the known markers are still found."""
+    import insightome.discover.stability as stability
+
+    X, y = breast_cancer
+    seen: list[int] = []
+    original = stability.entry_positions
+
+    def spy(Xh, *args):  # type: ignore[no-untyped-def]
+        seen.append(len(Xh))
+        return original(Xh, *args)
+
+    monkeypatch.setattr(stability, "HALF_MAX", 100)
+    monkeypatch.setattr(stability, "entry_positions", spy)
+    res = stability.stability_selection(X, y, "binary", n_pairs=20, seed=0)
+    assert max(seen) <= 101 and len(seen) == 40
+    assert set(res.ranking[:3]) & {"worst concave points", "worst perimeter", "worst radius"}

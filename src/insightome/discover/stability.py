@@ -11,6 +11,8 @@ or the martingale residuals of the null Cox model (survival; Therneau et al. 199
 
 * A feature is *selected* on a half when it is among the first ``q`` to enter; its
   **selection frequency** is the fraction of the ``2·n_pairs`` halves that selected it.
+* With more than ``2·HALF_MAX`` samples, each pair splits a fresh random subsample of
+  that size, so the cost stops growing with n.
 * Features with frequency ≥ ``threshold`` (0.75) are **stable**. ``q`` defaults to
   ⌊√((2·threshold − 1)·p)⌋, which bounds the expected number of falsely stable features
   by Meinshausen & Bühlmann's E[V] ≤ q² / ((2·threshold − 1)·p) ≤ 1.
@@ -38,6 +40,7 @@ from insightome.models.candidates import preprocessor
 THRESHOLD = 0.75
 N_PAIRS = 50
 MAX_Q = 50
+HALF_MAX = 2500  # samples per half at most (large n: each pair splits a subsample)
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ def stability_selection(
     p = len(names)
     X, column_feature = design_matrix(features)
     q = q or default_q(p, threshold)
-    half = len(y) // 2
+    half = min(len(y), 2 * HALF_MAX) // 2
     L = max(q, min(path_length or q, p))
     L = max(1, min(L, p, half - 1))
     q = min(q, L)
@@ -112,8 +115,16 @@ def stability_selection(
     strata = stratification_labels(y, task)
     rng = np.random.default_rng(seed)
     positions = np.full((2 * n_pairs, p), np.inf)
+    n = len(y)
     for b in range(n_pairs):
-        for h, rows in enumerate(complementary_halves(strata, groups, rng)):
+        # large n: each pair splits a fresh random subsample of 2·HALF_MAX samples (the
+        # halves stay complementary; the LARS cost stops growing with n)
+        pool = np.arange(n)
+        if n > 2 * HALF_MAX:
+            pool = np.sort(rng.choice(n, 2 * HALF_MAX, replace=False))
+        sub_groups = None if groups is None else groups[pool]
+        for h, rows in enumerate(complementary_halves(strata[pool], sub_groups, rng)):
+            rows = pool[rows]
             positions[2 * b + h] = entry_positions(X[rows], response[rows], column_feature, p, L)
     selections = positions < q
     frequency = selections.mean(axis=0)
