@@ -230,15 +230,7 @@ def run(
             dict(justify or {}),
             dict(audit_thresholds or {}),
         )
-        audit_settings.audit_thresholds()  # an unknown or invalid threshold stops here
-        unknown = [j for j in audit_settings.justify if j not in study.spec.sensitive]
-        if unknown:
-            raise UserError(
-                errors.OPTION_INVALID,
-                option="--justify",
-                reason=f"{', '.join(unknown)} is not a sensitive attribute of this run "
-                f"(sensitive: {', '.join(study.spec.sensitive) or 'none'})",
-            )
+        audit_settings.check(study.spec.sensitive)
         with stages("audit"):
             data_audit_result = audit_data(study, audit_settings, seed)
 

@@ -186,16 +186,10 @@ def reaudit(run_dir: str | Path, settings: Any, *, n_jobs: int = 1) -> Run:
     from insightome.audit.monitor import reference_profile
     from insightome.report import render_html
 
+    settings.audit_thresholds()  # a bad threshold stops before any data is read
     loaded = reload(run_dir, command="audit", n_jobs=n_jobs)
     run, study = loaded.run, loaded.study
-    unknown = [j for j in settings.justify if j not in study.spec.sensitive]
-    if unknown:
-        raise UserError(
-            errors.OPTION_INVALID,
-            option="--justify",
-            reason=f"{', '.join(unknown)} is not a sensitive attribute of this run "
-            f"(sensitive: {', '.join(study.spec.sensitive) or 'none'})",
-        )
+    settings.check(study.spec.sensitive)
     rs = run.results["resampling"]
     stability = (run.results.get("discovery") or {}).get("stability") or {}
     ranking = [t["feature"] for t in stability.get("top") or []]
@@ -278,14 +272,14 @@ def validate(
 ) -> dict[str, Any]:
     """Score the run's model and minimal signature on ``cohort``; write validation.json."""
     from insightome.io import read
-    from insightome.scoring import feature_table
+    from insightome.scoring import feature_table_with_missing
 
     run = Run.load(run_dir)
     spec = run.spec
     keep = [c for c in (spec.target, spec.time, spec.event) if c]
     adata = read(cohort, id_column=id_column, orient="samples-by-features", keep_in_obs=keep)
     y = cohort_outcome(adata, run, str(cohort))
-    X, missing = feature_table(adata, run, str(cohort), allow_missing=True)
+    X, missing = feature_table_with_missing(adata, run, str(cohort))
     known = ~np.isnan(y)
     if known.sum() < 10:
         raise UserError(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import anndata as ad
 import numpy as np
@@ -17,13 +16,30 @@ from insightome.runs import Run
 from insightome.study import label_string
 
 
-def feature_table(adata: ad.AnnData, run: Run, path: str, *, allow_missing: bool = False) -> Any:
+def feature_table(adata: ad.AnnData, run: Run, path: str) -> pd.DataFrame:
     """The model's expected features, in training order and dtypes, from ``adata``.
 
-    Missing features raise a :class:`UserError`; with ``allow_missing`` (validation) they
-    become empty columns, which the model's imputers fill, and ``(table, missing)`` is
-    returned — unless more than half are missing, which is almost always a naming problem.
+    A missing feature raises a :class:`UserError` naming it.
     """
+    table, _ = _aligned(adata, run, path, allow_missing=False)
+    return table
+
+
+def feature_table_with_missing(
+    adata: ad.AnnData, run: Run, path: str
+) -> tuple[pd.DataFrame, list[str]]:
+    """As :func:`feature_table`, but missing features become empty columns.
+
+    For validation and monitoring: the model's imputers fill them, and the names are
+    returned so they can be reported. More than half missing is still a
+    :class:`UserError` (it is almost always a naming problem).
+    """
+    return _aligned(adata, run, path, allow_missing=True)
+
+
+def _aligned(
+    adata: ad.AnnData, run: Run, path: str, *, allow_missing: bool
+) -> tuple[pd.DataFrame, list[str]]:
     card = run.model_card
     expected: list[str] = card["features"]
     dtypes: dict[str, str] = card["dtypes"]
@@ -64,8 +80,7 @@ def feature_table(adata: ad.AnnData, run: Run, path: str, *, allow_missing: bool
             n_expected=len(expected),
             examples=errors.examples(missing, 10),
         )
-    table = pd.DataFrame(columns, index=adata.obs_names)[expected]
-    return (table, []) if allow_missing else table
+    return pd.DataFrame(columns, index=adata.obs_names)[expected], []
 
 
 def predict(

@@ -55,3 +55,33 @@ def breast_csv(tmp_path_factory) -> Path:
 
 def run_dirs(parent: Path) -> list[Path]:
     return [p for p in parent.glob("*") if p.is_dir()] if parent.exists() else []
+
+
+def split_csv(
+    source: Path, folder: Path, n_first: int, names: tuple[str, str]
+) -> tuple[Path, Path]:
+    """The first ``n_first`` rows and the rest of a CSV, as two cohorts (e.g. dev / new)."""
+    import pandas as pd
+
+    df = pd.read_csv(source)
+    first, rest = folder / names[0], folder / names[1]
+    df.iloc[:n_first].to_csv(first, index=False)
+    df.iloc[n_first:].to_csv(rest, index=False)
+    return first, rest
+
+
+def run_once(out: Path, *args: object) -> Path:
+    """``insightome run ARGS --out OUT`` through the real entry point; its run directory.
+
+    For module-scoped fixtures, where the function-scoped ``cli`` fixture is not available.
+    """
+    argv = sys.argv
+    sys.argv = ["insightome", "run", *map(str, args), "--out", str(out)]
+    try:
+        main()
+    except SystemExit as exc:
+        assert not exc.code, f"insightome run exited with {exc.code}"
+    finally:
+        sys.argv = argv
+    (found,) = run_dirs(out)
+    return found

@@ -4,14 +4,13 @@ review, monitor — on ACTG 175 (lifelines) with gender and race as sensitive at
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from insightome.audit.prediction_log import read_log
-from tests.cli.conftest import run_dirs
+from tests.cli.conftest import run_once, split_csv
 
 EXCLUDE = "days,cd420,cd496,r,cd820,offtrt,treat"
 QUICK = ("--preset", "fast", "--folds", "3", "--repeats", "2", "--bootstrap", "300", "--quiet",
@@ -21,31 +20,15 @@ DOCUMENTS = ("MODEL_CARD.md", "TRIPOD_AI.md", "AI_ACT_ANNEX_IV.md", "FUTURE_AI.m
 
 @pytest.fixture(scope="module")
 def cohorts(tmp_path_factory, actg175_path) -> tuple[Path, Path]:
-    df = pd.read_csv(actg175_path)
-    folder = tmp_path_factory.mktemp("actg")
-    dev, new = folder / "development.csv", folder / "new_patients.csv"
-    df.iloc[:1600].to_csv(dev, index=False)
-    df.iloc[1600:].to_csv(new, index=False)
-    return dev, new
+    names = ("development.csv", "new_patients.csv")
+    return split_csv(actg175_path, tmp_path_factory.mktemp("actg"), 1600, names)
 
 
 @pytest.fixture(scope="module")
 def run_dir(cohorts, tmp_path_factory) -> Path:
-    from insightome.cli.app import main
-
-    out = tmp_path_factory.mktemp("runs")
-    argv = sys.argv
-    sys.argv = ["insightome", "run", str(cohorts[0]), "--target", "cens", "--task", "binary",
-                "--id-column", "pidnum", "--sensitive", "gender,race", "--exclude", EXCLUDE,
-                "--out", str(out), *QUICK]  # fmt: skip
-    try:
-        main()
-    except SystemExit as exc:
-        assert not exc.code
-    finally:
-        sys.argv = argv
-    (found,) = run_dirs(out)
-    return found
+    return run_once(tmp_path_factory.mktemp("runs"), cohorts[0], "--target", "cens",
+                    "--task", "binary", "--id-column", "pidnum", "--sensitive", "gender,race",
+                    "--exclude", EXCLUDE, *QUICK)  # fmt: skip
 
 
 def _table_rows_consistent(markdown: str) -> None:

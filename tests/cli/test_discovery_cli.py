@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from insightome.discover.hypotheses import COLUMNS, STATUS
-from tests.cli.conftest import run_dirs
+from tests.cli.conftest import run_once, split_csv
 
 QUICK = ("--preset", "fast", "--folds", "3", "--repeats", "2", "--bootstrap", "300", "--quiet")
 
@@ -17,32 +17,14 @@ QUICK = ("--preset", "fast", "--folds", "3", "--repeats", "2", "--bootstrap", "3
 @pytest.fixture(scope="module")
 def cohorts(tmp_path_factory, breast_csv) -> tuple[Path, Path]:
     """Development (first 380 tumours) and an independent validation cohort (the rest)."""
-    df = pd.read_csv(breast_csv)
-    folder = tmp_path_factory.mktemp("cohorts")
-    dev, val = folder / "development.csv", folder / "validation.csv"
-    df.iloc[:380].to_csv(dev, index=False)
-    df.iloc[380:].to_csv(val, index=False)
-    return dev, val
+    names = ("development.csv", "validation.csv")
+    return split_csv(breast_csv, tmp_path_factory.mktemp("cohorts"), 380, names)
 
 
 @pytest.fixture(scope="module")
 def run_dir(cohorts, tmp_path_factory) -> Path:
-    import sys
-
-    from insightome.cli.app import main
-
-    out = tmp_path_factory.mktemp("runs")
-    argv = sys.argv
-    sys.argv = ["insightome", "run", str(cohorts[0]), "--target", "diagnosis",
-                "--positive-class", "malignant", "--out", str(out), *QUICK]  # fmt: skip
-    try:
-        main()
-    except SystemExit as exc:
-        assert not exc.code
-    finally:
-        sys.argv = argv
-    (found,) = run_dirs(out)
-    return found
+    return run_once(tmp_path_factory.mktemp("runs"), cohorts[0], "--target", "diagnosis",
+                    "--positive-class", "malignant", *QUICK)  # fmt: skip
 
 
 def test_run_writes_hypotheses_signature_and_report_section(run_dir) -> None:

@@ -53,6 +53,18 @@ class AuditSettings:
             "thresholds": dict(self.thresholds),
         }
 
+    def check(self, sensitive: Sequence[str]) -> None:
+        """One clear line for a bad threshold or a ``--justify`` of a non-sensitive column."""
+        self.audit_thresholds()
+        unknown = [j for j in self.justify if j not in sensitive]
+        if unknown:
+            raise UserError(
+                errors.OPTION_INVALID,
+                option="--justify",
+                reason=f"{', '.join(unknown)} is not a sensitive attribute of this run "
+                f"(sensitive: {', '.join(sensitive) or 'none'})",
+            )
+
     def audit_thresholds(self) -> AuditThresholds:
         """The verdict bands, with the user's overrides (recorded as "set by the user")."""
         names = {f.name for f in fields(AuditThresholds)}

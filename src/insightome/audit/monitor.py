@@ -409,7 +409,7 @@ def monitor(
     (``model.json``'s ``reference_profile``, see :func:`reference_profile`).
     """
     from insightome.io import read
-    from insightome.scoring import feature_table
+    from insightome.scoring import feature_table_with_missing
 
     for option, value in (("n_bootstrap", n_bootstrap), ("min_cell", min_cell)):
         if not isinstance(value, int | np.integer) or value < 1:
@@ -428,7 +428,7 @@ def monitor(
         path, sha = str(new_data), file_sha256(new_data)
     if adata.n_obs < min_cell:
         raise UserError(MONITOR_TOO_FEW, path=path, n=adata.n_obs, min_cell=min_cell)
-    X, absent = feature_table(adata, run, path, allow_missing=True)
+    X, absent = feature_table_with_missing(adata, run, path)
     notes = [
         f"{len(absent)} feature(s) absent from the new data; the model imputes them with the "
         "training median/mode, itself a change in what it sees"

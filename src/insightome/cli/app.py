@@ -19,6 +19,7 @@ from rich.markup import escape
 from insightome import __version__, errors
 from insightome.cli.options import (
     AuditThreshold,
+    ConformalLevel,
     GeneSetFiles,
     Justify,
     MinCell,
@@ -170,9 +171,7 @@ def run_command(
     justify: Justify = None,
     min_group_size: MinGroupSize = 30,
     min_cell: MinCell = 10,
-    conformal_level: Annotated[
-        float, typer.Option(help="Coverage of the conformal prediction sets / intervals.")
-    ] = 0.9,
+    conformal_level: ConformalLevel = 0.9,
     audit_threshold: AuditThreshold = None,
     max_features: Annotated[
         int | None,

@@ -9,6 +9,7 @@ import typer
 
 __all__ = [
     "AuditThreshold",
+    "ConformalLevel",
     "GeneSetFiles",
     "Justify",
     "MinCell",
@@ -58,4 +59,7 @@ SignatureTolerance = Annotated[
     typer.Option(
         help="Minimal signature: largest allowed drop of the CV metric vs the full model."
     ),
+]
+ConformalLevel = Annotated[
+    float, typer.Option(help="Coverage of the conformal prediction sets / intervals.")
 ]

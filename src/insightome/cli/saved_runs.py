@@ -16,6 +16,7 @@ from rich.markup import escape
 from insightome.cli.app import app, err, out
 from insightome.cli.options import (
     AuditThreshold,
+    ConformalLevel,
     GeneSetFiles,
     Justify,
     MinCell,
@@ -137,9 +138,7 @@ def audit_command(
     justify: Justify = None,
     min_group_size: MinGroupSize = 30,
     min_cell: MinCell = 10,
-    conformal_level: Annotated[
-        float, typer.Option(help="Coverage of the conformal prediction sets / intervals.")
-    ] = 0.9,
+    conformal_level: ConformalLevel = 0.9,
     audit_threshold: AuditThreshold = None,
     n_jobs: NJobs = 1,
 ) -> None:
@@ -154,7 +153,7 @@ def audit_command(
         parse_justifications(justify or []),
         parse_thresholds(audit_threshold or []),
     )
-    settings.audit_thresholds()
+
     result = reaudit(run_dir, settings, n_jobs=n_jobs)
     print_audit(result.results.get("audit"))
     out.print(f"\nReport: [bold]{result.report_path.resolve()}[/]", soft_wrap=True)

@@ -12,7 +12,14 @@ from typing import Any
 
 from insightome.report import audit_plots
 from insightome.report.figures import FigureItem, attempt_figure
-from insightome.report.formatting import MISSING, as_float, fmt, metric_label
+from insightome.report.formatting import (
+    MISSING,
+    as_float,
+    as_mapping,
+    fmt,
+    fmt_interval,
+    metric_label,
+)
 
 __all__ = ["build_audit", "build_documents"]
 
@@ -33,16 +40,6 @@ VERDICT_CLASS = {
 }
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _ci(values: Any) -> str:
-    if not isinstance(values, list | tuple) or len(values) != 2:
-        return MISSING
-    return f"{fmt(values[0])} – {fmt(values[1])}"
-
-
 def _n(value: Any, min_cell: int) -> str:
     v = as_float(value)
     return f"<{min_cell}" if not math.isfinite(v) else str(int(v))
@@ -50,12 +47,12 @@ def _n(value: Any, min_cell: int) -> str:
 
 def build_audit(results: Mapping[str, Any]) -> dict[str, Any] | None:
     """Everything the audit section shows, or None when the run was not audited."""
-    audit = _mapping(results.get("audit"))
+    audit = as_mapping(results.get("audit"))
     if not audit:
         return None
-    settings = _mapping(audit.get("settings"))
+    settings = as_mapping(audit.get("settings"))
     min_cell = int(as_float(settings.get("min_cell")) if settings.get("min_cell") else 10)
-    model = _mapping(audit.get("model"))
+    model = as_mapping(audit.get("model"))
     return {
         "settings": {
             "min_group_size": settings.get("min_group_size", MISSING),
@@ -66,29 +63,29 @@ def build_audit(results: Mapping[str, Any]) -> dict[str, Any] | None:
             {k: str(f.get(k, "")) for k in ("attribute", "group", "metric", "reason")}
             for f in model.get("flags") or []
         ],
-        "representation": _representation(_mapping(audit.get("data")), min_cell),
-        "proxies": _proxies(_mapping(audit.get("data"))),
-        "confounding": _mapping(_mapping(audit.get("data")).get("confounding")),
+        "representation": _representation(as_mapping(audit.get("data")), min_cell),
+        "proxies": _proxies(as_mapping(audit.get("data"))),
+        "confounding": as_mapping(as_mapping(audit.get("data")).get("confounding")),
         "groups": _groups(model, min_cell),
         "thresholds": [
             {"name": name, "value": str(t.get("value")), "source": str(t.get("source", ""))}
-            for name, t in _mapping(model.get("thresholds")).items()
+            for name, t in as_mapping(model.get("thresholds")).items()
         ],
-        "conformal": _conformal(_mapping(audit.get("conformal")), min_cell),
-        "explanations": _mapping(audit.get("explanations")),
+        "conformal": _conformal(as_mapping(audit.get("conformal")), min_cell),
+        "explanations": as_mapping(audit.get("explanations")),
         "figures": _figures(model),
         "notes": [str(n) for n in audit.get("notes") or []]
         + [str(n) for n in model.get("notes") or []]
-        + [str(n) for n in _mapping(audit.get("data")).get("notes") or []],
+        + [str(n) for n in as_mapping(audit.get("data")).get("notes") or []],
     }
 
 
 def _representation(data: Mapping[str, Any], min_cell: int) -> list[dict[str, str]]:
     rows = []
     for r in data.get("representation") or []:
-        outcome = _mapping(r.get("outcome"))
+        outcome = as_mapping(r.get("outcome"))
         if "prevalence" in outcome:
-            shown = f"{fmt(outcome['prevalence'])} ({_ci(outcome.get('prevalence_ci95'))})"
+            shown = f"{fmt(outcome['prevalence'])} ({fmt_interval(outcome.get('prevalence_ci95'))})"
         elif "event_rate" in outcome:
             shown = f"event rate {fmt(outcome['event_rate'])}"
         elif "mean" in outcome:
@@ -108,7 +105,7 @@ def _representation(data: Mapping[str, Any], min_cell: int) -> list[dict[str, st
 
 
 def _proxies(data: Mapping[str, Any]) -> dict[str, Any] | None:
-    proxies = _mapping(data.get("proxies"))
+    proxies = as_mapping(data.get("proxies"))
     if not proxies:
         return None
     return {
@@ -145,7 +142,7 @@ def _groups(model: Mapping[str, Any], min_cell: int) -> list[dict[str, Any]]:
         text = (
             MISSING
             if value is None
-            else f"{fmt(value)} ({_ci(r.get('ci95'))})"
+            else f"{fmt(value)} ({fmt_interval(r.get('ci95'))})"
             + (f"; Δ {fmt(r.get('difference'))}" if r.get("difference") is not None else "")
         )
         row["cells"][str(r.get("metric"))] = {
@@ -161,7 +158,7 @@ def _groups(model: Mapping[str, Any], min_cell: int) -> list[dict[str, Any]]:
 
 
 def group_metric_labels(results: Mapping[str, Any]) -> list[str]:
-    model = _mapping(_mapping(results.get("audit")).get("model"))
+    model = as_mapping(as_mapping(results.get("audit")).get("model"))
     return [metric_label(str(m)) for m in model.get("metrics") or []]
 
 
@@ -170,11 +167,11 @@ def _conformal(conformal: Mapping[str, Any], min_cell: int) -> dict[str, Any] | 
         if not conformal:
             return None
         return {"rows": [], "notes": [str(n) for n in conformal.get("notes") or []]}
-    marginal = _mapping(conformal.get("marginal"))
+    marginal = as_mapping(conformal.get("marginal"))
     size_key = "mean_size" if "mean_size" in marginal else "mean_width"
     return {
         "level": fmt(conformal.get("level")),
-        "marginal": f"{fmt(marginal.get('coverage'))} ({_ci(marginal.get('ci95'))})",
+        "marginal": f"{fmt(marginal.get('coverage'))} ({fmt_interval(marginal.get('ci95'))})",
         "size_label": "mean set size" if size_key == "mean_size" else "mean interval width",
         "size": fmt(marginal.get(size_key)),
         "rows": [
@@ -182,8 +179,10 @@ def _conformal(conformal: Mapping[str, Any], min_cell: int) -> dict[str, Any] | 
                 "attribute": str(g.get("attribute")),
                 "group": str(g.get("group")),
                 "n": _n(g.get("n"), min_cell),
-                "coverage": f"{fmt(g.get('coverage'))} ({_ci(g.get('ci95'))})",
-                "mondrian": f"{fmt(g.get('mondrian_coverage'))} ({_ci(g.get('mondrian_ci95'))})",
+                "coverage": f"{fmt(g.get('coverage'))} ({fmt_interval(g.get('ci95'))})",
+                "mondrian": (
+                    f"{fmt(g.get('mondrian_coverage'))} ({fmt_interval(g.get('mondrian_ci95'))})"
+                ),
                 "size": fmt(g.get(size_key)),
                 "verdict": str(g.get("verdict", "")),
                 "css": VERDICT_CLASS.get(str(g.get("verdict", "")), ""),
@@ -200,7 +199,7 @@ def _figures(model: Mapping[str, Any]) -> list[FigureItem]:
         return []
     primary = metrics[0]
     rows = [r for r in model.get("groups") or [] if r.get("metric") == primary]
-    overall = _mapping(_mapping(model.get("overall")).get(primary))
+    overall = as_mapping(as_mapping(model.get("overall")).get(primary))
     return [
         attempt_figure(
             "audit-forest",
@@ -215,10 +214,10 @@ def _figures(model: Mapping[str, Any]) -> list[FigureItem]:
 
 def build_documents(results: Mapping[str, Any]) -> list[dict[str, str]]:
     """One row per generated document: file, title and how much the run could fill."""
-    docs = _mapping(results.get("documents"))
+    docs = as_mapping(results.get("documents"))
     rows = []
     for key, (filename, title) in DOCUMENT_FILES.items():
-        d = _mapping(docs.get(key))
+        d = as_mapping(docs.get(key))
         if not d:
             continue
         rows.append(

@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from insightome.report.formatting import MISSING, as_float, fmt, fmt_sig
+from insightome.report.formatting import MISSING, as_float, as_mapping, fmt, fmt_sig
 
 __all__ = ["CAR_G_PER_KM", "build_compute"]
 
@@ -35,29 +35,25 @@ ESTIMATED_TEXT = (
 )
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
 def build_compute(results: Mapping[str, Any]) -> dict[str, Any] | None:
     """Everything the "Compute cost" section shows, or ``None`` when there is no ledger."""
-    compute = _mapping(results.get("compute"))
-    stages = _mapping(compute.get("stages"))
+    compute = as_mapping(results.get("compute"))
+    stages = as_mapping(compute.get("stages"))
     if not compute.get("method") and not stages:
         return None
     method = str(compute.get("method") or "unknown method")
     measured = method.startswith("measured")
-    total = _mapping(compute.get("total"))
+    total = as_mapping(compute.get("total"))
     return {
         "method": method,
         "measured": measured,
         "explanation": MEASURED_TEXT if measured else ESTIMATED_TEXT,
         "scope": fmt(compute.get("scope")) if compute.get("scope") else "",
-        "stages": [_row(str(name), _mapping(rec)) for name, rec in stages.items()],
+        "stages": [_row(str(name), as_mapping(rec)) for name, rec in stages.items()],
         "total": _row("total", total) if total else None,
         "constants": _constants(compute, measured),
         "summary": _summary(total),
-        "backend_note": _backend_note(_mapping(compute.get("backend"))),
+        "backend_note": _backend_note(as_mapping(compute.get("backend"))),
     }
 
 
@@ -75,7 +71,7 @@ def _row(name: str, record: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _constants(compute: Mapping[str, Any], measured: bool) -> list[dict[str, str]]:
-    c = _mapping(compute.get("constants"))
+    c = as_mapping(compute.get("constants"))
     rows = [
         (
             "CPU",

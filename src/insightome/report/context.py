@@ -23,6 +23,7 @@ from insightome.report.formatting import (
     METRIC_MEANINGS,
     MISSING,
     as_float,
+    as_mapping,
     compact,
     fmt,
     fmt_interval,
@@ -88,22 +89,18 @@ def _strings(value: Any) -> list[str]:
     return [str(v) for v in value if v is not None and str(v).strip()]
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
 # -- 1. header ------------------------------------------------------------------------
 
 
 def _header(results: Mapping[str, Any]) -> dict[str, Any]:
-    estimate = _mapping(results.get("estimate"))
+    estimate = as_mapping(results.get("estimate"))
     metric = estimate.get("metric")
     value = as_float(estimate.get("value"))
     plain = as_float(estimate.get("plain_cv_value"))
     optimism = as_float(estimate.get("optimism"))
     if math.isnan(optimism) and not (math.isnan(value) or math.isnan(plain)):
         optimism = plain - value
-    permutation = _mapping(results.get("permutation"))
+    permutation = as_mapping(results.get("permutation"))
     p_value = permutation_p(results)
     n_perm = permutation.get("n")
     if n_perm is None and permutation.get("null"):
@@ -127,8 +124,8 @@ def _header(results: Mapping[str, Any]) -> dict[str, Any]:
         "permutation_run": not math.isnan(p_value),
         "permutation_p": fmt_p(p_value),
         "permutation_n": fmt(n_perm),
-        "winner": fmt(_mapping(results.get("winner")).get("name")),
-        "winner_family": fmt(_mapping(results.get("winner")).get("family")),
+        "winner": fmt(as_mapping(results.get("winner")).get("name")),
+        "winner_family": fmt(as_mapping(results.get("winner")).get("family")),
     }
 
 
@@ -136,7 +133,7 @@ def _header(results: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _study(results: Mapping[str, Any]) -> list[Row]:
-    outcome = _mapping(results.get("outcome"))
+    outcome = as_mapping(results.get("outcome"))
     task = results.get("task")
     detected = results.get("task_detected")
     how = {True: " (detected from the outcome)", False: " (given by the user)"}.get(detected, "")
@@ -158,7 +155,7 @@ def _study(results: Mapping[str, Any]) -> list[Row]:
         rows.append({"label": "Events", "value": events})
     else:
         rows.append({"label": "Outcome", "value": fmt(outcome.get("target"))})
-    counts = _mapping(outcome.get("class_counts"))
+    counts = as_mapping(outcome.get("class_counts"))
     classes = outcome.get("classes") or list(counts)
     if classes:
         rows.append(
@@ -171,7 +168,7 @@ def _study(results: Mapping[str, Any]) -> list[Row]:
         )
     if outcome.get("positive_class") is not None:
         rows.append({"label": "Positive class", "value": fmt(str(outcome["positive_class"]))})
-    summary = _mapping(outcome.get("summary"))
+    summary = as_mapping(outcome.get("summary"))
     if summary:
         rows.append(
             {
@@ -191,7 +188,7 @@ def _study(results: Mapping[str, Any]) -> list[Row]:
             "value": fmt(results.get("n_features_dropped")),
         },
     ]
-    spec = _mapping(results.get("spec"))
+    spec = as_mapping(results.get("spec"))
     for label, keys in SPEC_KEYS.items():
         value = next((spec[k] for k in keys if k in spec and spec[k] not in (None, "", [])), None)
         rows.append({"label": label, "value": "none" if value is None else _names(value)})
@@ -207,8 +204,8 @@ def _names(value: Any) -> str:
 
 def _files(results: Mapping[str, Any]) -> list[Row]:
     rows = []
-    for f in _mapping(results.get("data")).get("files") or []:
-        f = _mapping(f)
+    for f in as_mapping(results.get("data")).get("files") or []:
+        f = as_mapping(f)
         sha = str(f.get("sha256") or "")
         rows.append(
             {
@@ -225,7 +222,7 @@ def _files(results: Mapping[str, Any]) -> list[Row]:
 
 
 def _orientation(results: Mapping[str, Any]) -> Row:
-    data = _mapping(results.get("data"))
+    data = as_mapping(results.get("data"))
     return {"value": fmt(data.get("orientation")), "reason": fmt(data.get("orientation_reason"))}
 
 
@@ -233,8 +230,8 @@ def _orientation(results: Mapping[str, Any]) -> Row:
 
 
 def _configurations(results: Mapping[str, Any]) -> list[dict[str, Any]]:
-    winner = _mapping(results.get("winner")).get("name")
-    configs = [_mapping(c) for c in results.get("configurations") or []]
+    winner = as_mapping(results.get("winner")).get("name")
+    configs = [as_mapping(c) for c in results.get("configurations") or []]
 
     def order(c: Mapping[str, Any]) -> tuple[bool, float]:
         v = as_float(c.get("cv_value"))
@@ -260,8 +257,8 @@ def _configurations(results: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def _secondary(results: Mapping[str, Any]) -> list[Row]:
     rows = []
-    for name, entry in _mapping(results.get("secondary")).items():
-        entry = _mapping(entry)
+    for name, entry in as_mapping(results.get("secondary")).items():
+        entry = as_mapping(entry)
         rows.append(
             {
                 "metric": metric_label(name),
@@ -277,11 +274,11 @@ def _secondary(results: Mapping[str, Any]) -> list[Row]:
 
 
 def _reproducibility(results: Mapping[str, Any]) -> dict[str, Any]:
-    resampling = _mapping(results.get("resampling"))
-    seeds = _mapping(results.get("seeds"))
-    winner = _mapping(results.get("winner"))
-    versions = _mapping(results.get("versions"))
-    timings = _mapping(results.get("timings"))
+    resampling = as_mapping(results.get("resampling"))
+    seeds = as_mapping(results.get("seeds"))
+    winner = as_mapping(results.get("winner"))
+    versions = as_mapping(results.get("versions"))
+    timings = as_mapping(results.get("timings"))
     first = [k for k in ("python", "insightome") if k in versions]
     version_rows = [
         {"name": k, "value": fmt(versions[k])}
@@ -307,10 +304,12 @@ def _reproducibility(results: Mapping[str, Any]) -> dict[str, Any]:
             for k in seeds
         ],
         "winner_params": [
-            {"name": str(k), "value": fmt_raw(v)} for k, v in _mapping(winner.get("params")).items()
+            {"name": str(k), "value": fmt_raw(v)}
+            for k, v in as_mapping(winner.get("params")).items()
         ],
         "spec": [
-            {"name": str(k), "value": fmt_raw(v)} for k, v in _mapping(results.get("spec")).items()
+            {"name": str(k), "value": fmt_raw(v)}
+            for k, v in as_mapping(results.get("spec")).items()
         ],
         "versions": version_rows,
         "timings": [{"name": k, "value": fmt_seconds(timings[k])} for k in timing_keys],

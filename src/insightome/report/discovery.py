@@ -13,7 +13,15 @@ from typing import Any
 
 from insightome.report import discovery_plots
 from insightome.report.figures import FigureItem, attempt_figure
-from insightome.report.formatting import MISSING, as_float, fmt, fmt_p, metric_label
+from insightome.report.formatting import (
+    MISSING,
+    as_float,
+    as_mapping,
+    fmt,
+    fmt_interval,
+    fmt_p,
+    metric_label,
+)
 
 __all__ = ["build_discovery"]
 
@@ -27,28 +35,18 @@ def _num(value: Any, default: float) -> float:
     return v if math.isfinite(v) else default
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _ci(values: Any) -> str:
-    if not isinstance(values, list | tuple) or len(values) != 2:
-        return MISSING
-    return f"{fmt(values[0])} – {fmt(values[1])}"
-
-
 def build_discovery(results: Mapping[str, Any]) -> dict[str, Any] | None:
     """Everything the discovery section shows, or None when the run had no discovery."""
-    found = _mapping(results.get("discovery"))
+    found = as_mapping(results.get("discovery"))
     if not found:
         return None
-    metric = metric_label(str(_mapping(results.get("estimate")).get("metric", "")))
+    metric = metric_label(str(as_mapping(results.get("estimate")).get("metric", "")))
     return {
         "status": found.get("status", "data-driven, unvalidated"),
-        "signature": _signature(_mapping(found.get("signature")), metric),
-        "stability": _stability(_mapping(found.get("stability"))),
+        "signature": _signature(as_mapping(found.get("signature")), metric),
+        "stability": _stability(as_mapping(found.get("stability"))),
         "figures": _figures(found, metric),
-        "effects": _effects(_mapping(found.get("effects"))),
+        "effects": _effects(as_mapping(found.get("effects"))),
         "equivalents": [
             {
                 "member": str(e.get("member")),
@@ -58,10 +56,10 @@ def build_discovery(results: Mapping[str, Any]) -> dict[str, Any] | None:
             }
             for e in found.get("equivalents") or []
         ],
-        "attribution": _attribution(_mapping(found.get("attribution"))),
+        "attribution": _attribution(as_mapping(found.get("attribution"))),
         "pathways": _pathways(found.get("pathways")),
         "subgroups": _subgroups(found.get("subgroups")),
-        "hypotheses": _hypotheses(_mapping(found.get("hypotheses"))),
+        "hypotheses": _hypotheses(as_mapping(found.get("hypotheses"))),
         "notes": [str(n) for n in found.get("notes") or []],
     }
 
@@ -69,12 +67,12 @@ def build_discovery(results: Mapping[str, Any]) -> dict[str, Any] | None:
 def _signature(sig: Mapping[str, Any], metric: str) -> dict[str, Any] | None:
     if not sig:
         return None
-    est = _mapping(sig.get("estimate"))
+    est = as_mapping(sig.get("estimate"))
     return {
         "size": sig.get("size"),
         "features": [str(f) for f in sig.get("features") or []],
         "estimate": fmt(est.get("value")),
-        "ci": _ci(est.get("ci95")),
+        "ci": fmt_interval(est.get("ci95")),
         "plain": fmt(est.get("plain_cv_value")),
         "full": fmt(sig.get("full_model_cv_value")),
         "tolerance": fmt(sig.get("tolerance")),
@@ -101,7 +99,7 @@ def _stability(stab: Mapping[str, Any]) -> dict[str, Any] | None:
 
 def _figures(found: Mapping[str, Any], metric: str) -> list[FigureItem]:
     figures = []
-    sig = _mapping(found.get("signature"))
+    sig = as_mapping(found.get("signature"))
     if sig.get("cv_by_size"):
         rows = sig["cv_by_size"]
         figures.append(
@@ -123,7 +121,7 @@ def _figures(found: Mapping[str, Any], metric: str) -> list[FigureItem]:
                 ),
             )
         )
-    stab = _mapping(found.get("stability"))
+    stab = as_mapping(found.get("stability"))
     top = [t for t in stab.get("top") or [] if _num(t.get("frequency"), 0.0) > 0][:TOP_STABILITY]
     if top:
         figures.append(
@@ -177,7 +175,7 @@ def _attribution(attr: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def _pathways(pathways: Any) -> dict[str, Any] | None:
-    p = _mapping(pathways)
+    p = as_mapping(pathways)
     if not p:
         return None
 
@@ -193,7 +191,7 @@ def _pathways(pathways: Any) -> dict[str, Any] | None:
             for r in (table or [])[:TOP_PATHWAYS]
         ]
 
-    mapping = _mapping(p.get("mapping"))
+    mapping = as_mapping(p.get("mapping"))
     return {
         "ora": rows(p.get("ora"), "fold_enrichment", "genes"),
         "prerank": rows(p.get("prerank"), "nes", "leading_edge"),
@@ -203,10 +201,10 @@ def _pathways(pathways: Any) -> dict[str, Any] | None:
 
 
 def _subgroups(subgroups: Any) -> dict[str, Any] | None:
-    s = _mapping(subgroups)
+    s = as_mapping(subgroups)
     if not s:
         return None
-    test = _mapping(_mapping(s.get("outcome")).get("test"))
+    test = as_mapping(as_mapping(s.get("outcome")).get("test"))
     chosen = next((r for r in s.get("stability") or [] if r.get("k") == s.get("k")), {})
     return {
         "k": s.get("k"),
@@ -217,8 +215,8 @@ def _subgroups(subgroups: Any) -> dict[str, Any] | None:
         ],
         "sizes": s.get("sizes") or [],
         "outcome": [
-            _outcome_row(row, int(_mapping(s.get("settings")).get("min_cell") or 10))
-            for row in _mapping(s.get("outcome")).get("table") or []
+            _outcome_row(row, int(as_mapping(s.get("settings")).get("min_cell") or 10))
+            for row in as_mapping(s.get("outcome")).get("table") or []
         ],
         "test": f"{test.get('name', MISSING)}: p = {fmt_p(as_float(test.get('p_value')))}",
         "features_used": len(s.get("features_used") or []),
@@ -226,7 +224,7 @@ def _subgroups(subgroups: Any) -> dict[str, Any] | None:
             str(col): [
                 _suppressed_row(row, c.get("suppressed_below")) for row in c.get("table") or []
             ]
-            for col, c in _mapping(s.get("composition")).items()
+            for col, c in as_mapping(s.get("composition")).items()
         },
         "notes": [str(n) for n in s.get("notes") or []],
     }

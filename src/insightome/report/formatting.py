@@ -115,6 +115,11 @@ def fmt_ci(ci: Any) -> tuple[str, str]:
     return MISSING, MISSING
 
 
+def as_mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` when it is a mapping, else an empty one (optional keys of the results)."""
+    return value if isinstance(value, Mapping) else {}
+
+
 def fmt_interval(ci: Any) -> str:
     """``'0.870–0.930'`` for a ``[lo, hi]`` interval; ``–`` when both ends are missing."""
     lo, hi = fmt_ci(ci)
