@@ -175,9 +175,14 @@ def run_one(dataset: str, split: int, *, quick: bool, n_jobs: int) -> dict[str, 
     train, hold = adata[train_idx].copy(), adata[hold_idx].copy()
 
     options: dict[str, Any] = {
-        "target": TARGET, "folds": FOLDS, "repeats": 1 if quick else REPEATS,
-        "n_bootstrap": N_BOOTSTRAP, "preset": "fast" if quick else "default", "seed": 0,
-        "n_jobs": n_jobs, "out_dir": None,
+        "target": TARGET,
+        "folds": FOLDS,
+        "repeats": 1 if quick else REPEATS,
+        "n_bootstrap": N_BOOTSTRAP,
+        "preset": "fast" if quick else "default",
+        "seed": 0,
+        "n_jobs": n_jobs,
+        "out_dir": None,
     }
     t_fit = time.perf_counter()
     try:
@@ -259,8 +264,11 @@ def run_one(dataset: str, split: int, *, quick: bool, n_jobs: int) -> dict[str, 
         "insightome_warnings": res["warnings"],
         "insightome_notes": res["notes"],
         "configurations": {
-            c["name"]: {"cv_value": c["cv_value"], "failed_folds": c["failed_folds"],
-                        "bbc_selection_frequency": c["bbc_selection_frequency"]}
+            c["name"]: {
+                "cv_value": c["cv_value"],
+                "failed_folds": c["failed_folds"],
+                "bbc_selection_frequency": c["bbc_selection_frequency"],
+            }
             for c in res["configurations"]
         },
         "insightome_log_warnings": [ln for ln in run.log if " warning: " in ln],
@@ -283,8 +291,15 @@ def child_main(dataset: str, split: int, quick: bool, n_jobs: int) -> None:
 # orchestration
 # --------------------------------------------------------------------------------------
 def spawn_one(dataset: str, split: int, quick: bool, n_jobs: int) -> dict[str, Any]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--one", dataset, str(split),
-           "--n-jobs", str(n_jobs)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--one",
+        dataset,
+        str(split),
+        "--n-jobs",
+        str(n_jobs),
+    ]
     if quick:
         cmd.append("--quick")
     start = time.perf_counter()
@@ -294,7 +309,7 @@ def spawn_one(dataset: str, split: int, quick: bool, n_jobs: int) -> dict[str, A
     if proc.returncode != 0 or not lines:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-15:]
         return {"dataset": dataset, "split": split, "error": "\n".join(tail), "wall_seconds": wall}
-    row = json.loads(lines[-1][len(RESULT_MARKER):])
+    row = json.loads(lines[-1][len(RESULT_MARKER) :])
     row["wall_seconds"] = wall  # whole subprocess: interpreter start, load, run, predict
     return row
 
@@ -318,8 +333,11 @@ def machine_info() -> dict[str, Any]:
         pass
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
-        "cpu": cpu, "logical_cores": os.cpu_count(), "usable_cores": usable,
-        "ram_gib": round(ram_gib, 1), "os": platform.platform(),
+        "cpu": cpu,
+        "logical_cores": os.cpu_count(),
+        "usable_cores": usable,
+        "ram_gib": round(ram_gib, 1),
+        "os": platform.platform(),
     }
 
 
@@ -328,8 +346,9 @@ def source_state() -> dict[str, Any]:
 
     def git(*args: str) -> str:
         try:
-            out = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
-                                 check=False, timeout=30)
+            out = subprocess.run(
+                ["git", *args], cwd=REPO, capture_output=True, text=True, check=False, timeout=30
+            )
         except (OSError, subprocess.SubprocessError):
             return ""
         return out.stdout
@@ -361,23 +380,25 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not ok:
             out.append({"dataset": ds, "n_splits": 0})
             continue
-        out.append({
-            "dataset": ds,
-            "n_splits": len(ok),
-            "task": ok[0]["task"],
-            "bbc_estimate": _mean([r["bbc_estimate"] for r in ok]),
-            "plain_cv": _mean([r["plain_cv"] for r in ok]),
-            "holdout_auc": _mean([r["holdout_auc"] for r in ok]),
-            "bias": _mean([r["bias"] for r in ok]),
-            "abs_bias": _mean([abs(r["bias"]) for r in ok]),
-            "plain_cv_optimism": _mean([r["plain_cv_optimism"] for r in ok]),
-            "ci_coverage": _mean([float(r["ci_covers_holdout"]) for r in ok]),
-            "fit_seconds": _mean([r["fit_seconds"] for r in ok]),
-            "wall_seconds": _mean([r["wall_seconds"] for r in ok]),
-            "max_wall_seconds": max(r["wall_seconds"] for r in ok),
-            "peak_rss_tree_mb": max(r["peak_rss_tree_mb"] for r in ok),
-            "winners": sorted({r["winner"] for r in ok}),
-        })
+        out.append(
+            {
+                "dataset": ds,
+                "n_splits": len(ok),
+                "task": ok[0]["task"],
+                "bbc_estimate": _mean([r["bbc_estimate"] for r in ok]),
+                "plain_cv": _mean([r["plain_cv"] for r in ok]),
+                "holdout_auc": _mean([r["holdout_auc"] for r in ok]),
+                "bias": _mean([r["bias"] for r in ok]),
+                "abs_bias": _mean([abs(r["bias"]) for r in ok]),
+                "plain_cv_optimism": _mean([r["plain_cv_optimism"] for r in ok]),
+                "ci_coverage": _mean([float(r["ci_covers_holdout"]) for r in ok]),
+                "fit_seconds": _mean([r["fit_seconds"] for r in ok]),
+                "wall_seconds": _mean([r["wall_seconds"] for r in ok]),
+                "max_wall_seconds": max(r["wall_seconds"] for r in ok),
+                "peak_rss_tree_mb": max(r["peak_rss_tree_mb"] for r in ok),
+                "winners": sorted({r["winner"] for r in ok}),
+            }
+        )
     return out
 
 
@@ -439,14 +460,19 @@ def _pf(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def render_markdown(meta: dict[str, Any], rows: list[dict[str, Any]],
-                    summary: list[dict[str, Any]], tgt: dict[str, Any]) -> str:
+def render_markdown(
+    meta: dict[str, Any],
+    rows: list[dict[str, Any]],
+    summary: list[dict[str, Any]],
+    tgt: dict[str, Any],
+) -> str:
     m, v, src = meta["machine"], meta["versions"], meta["source"]
     lines = ["# insightome omics benchmark (JADBio protocol)", ""]
     if meta["quick"]:
         lines += [
             "> **QUICK SMOKE TEST** (`--quick`: preset `fast`, 1 repeat). These numbers are NOT "
-            "the benchmark; rerun without `--quick`.", "",
+            "the benchmark; rerun without `--quick`.",
+            "",
         ]
     lines += [
         f"- Command: `{meta['command']}`",
@@ -455,13 +481,19 @@ def render_markdown(meta: dict[str, Any], rows: list[dict[str, Any]],
         f"{m['ram_gib']} GiB RAM; {m['os']}",
         "- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
         f"- Source: git commit {src['commit']}"
-        + (f" with uncommitted edits in {len(src['src_modified'])} file(s) under src/ (other "
-           "engineers were editing concurrently): " + ", ".join(src["src_modified"])
-           if src["src_modified"] else " (src/ clean)")
-        + (" **src/ changed while the benchmark ran** (diff hash "
-           f"{meta['source_at_start']['src_diff_sha256']} at start, {src['src_diff_sha256']} at "
-           "end): splits may have run different code."
-           if meta["source_at_start"]["src_diff_sha256"] != src["src_diff_sha256"] else ""),
+        + (
+            f" with uncommitted edits in {len(src['src_modified'])} file(s) under src/ (other "
+            "engineers were editing concurrently): " + ", ".join(src["src_modified"])
+            if src["src_modified"]
+            else " (src/ clean)"
+        )
+        + (
+            " **src/ changed while the benchmark ran** (diff hash "
+            f"{meta['source_at_start']['src_diff_sha256']} at start, {src['src_diff_sha256']} at "
+            "end): splits may have run different code."
+            if meta["source_at_start"]["src_diff_sha256"] != src["src_diff_sha256"]
+            else ""
+        ),
         f"- insightome settings: folds={FOLDS}, repeats={meta['repeats']}, "
         f"n_bootstrap={N_BOOTSTRAP}, preset={meta['preset']}, seed=0, n_jobs={meta['n_jobs']}",
         "",
@@ -500,8 +532,10 @@ def render_markdown(meta: dict[str, Any], rows: list[dict[str, Any]],
     for r in rows:
         if "error" in r:
             err = r["error"].splitlines()[-1] if r["error"] else "failed"
-            lines.append(f"| {r['dataset']} | {r['split']} | | | | | | **ERROR** | | | | | "
-                         f"| {r['wall_seconds']:.0f} | | {err.replace('|', '/')} |")
+            lines.append(
+                f"| {r['dataset']} | {r['split']} | | | | | | **ERROR** | | | | | "
+                f"| {r['wall_seconds']:.0f} | | {err.replace('|', '/')} |"
+            )
             continue
         lo, hi = r["bbc_ci95"]
         ncls = f"{len(r['classes_used'])}" + (
@@ -578,14 +612,24 @@ def render_markdown(meta: dict[str, Any], rows: list[dict[str, Any]],
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--datasets", default=",".join(DATASETS),
-                    help="comma-separated dataset names (default: all six)")
+    ap.add_argument(
+        "--datasets",
+        default=",".join(DATASETS),
+        help="comma-separated dataset names (default: all six)",
+    )
     ap.add_argument("--splits", type=int, default=2, help="number of 50/50 splits (seeds 0..)")
-    ap.add_argument("--quick", action="store_true",
-                    help="smoke test only: preset fast, 1 repeat (marked in the results)")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke test only: preset fast, 1 repeat (marked in the results)",
+    )
     ap.add_argument("--n-jobs", type=int, default=2, help="insightome n_jobs (default 2)")
-    ap.add_argument("--output", type=Path, default=RESULTS_DIR / "omics_suite.md",
-                    help="Markdown results file (JSON written beside it)")
+    ap.add_argument(
+        "--output",
+        type=Path,
+        default=RESULTS_DIR / "omics_suite.md",
+        help="Markdown results file (JSON written beside it)",
+    )
     ap.add_argument("--one", nargs=2, metavar=("DATASET", "SPLIT"), help=argparse.SUPPRESS)
     return ap.parse_args(argv)
 
@@ -593,8 +637,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if not DATA_DIR.is_dir():
-        sys.exit(f"omics data not found: {DATA_DIR} (expected ../shared/data/omics/*.mat "
-                 "next to the repository)")
+        sys.exit(
+            f"omics data not found: {DATA_DIR} (expected ../shared/data/omics/*.mat "
+            "next to the repository)"
+        )
     if args.one:
         child_main(args.one[0], int(args.one[1]), args.quick, args.n_jobs)
         return 0
@@ -615,17 +661,21 @@ def main(argv: list[str] | None = None) -> int:
             if "error" in row:
                 print(f"  ERROR after {row['wall_seconds']:.0f} s:\n{row['error']}", flush=True)
             else:
-                print(f"  {row['wall_seconds']:.0f} s, winner {row['winner']}, BBC "
-                      f"{row['bbc_estimate']:.3f}, plain CV {row['plain_cv']:.3f}, hold-out "
-                      f"{row['holdout_auc']:.3f}, bias {row['bias']:+.3f}, tree "
-                      f"{row['peak_rss_tree_mb']:.0f} MB", flush=True)
+                print(
+                    f"  {row['wall_seconds']:.0f} s, winner {row['winner']}, BBC "
+                    f"{row['bbc_estimate']:.3f}, plain CV {row['plain_cv']:.3f}, hold-out "
+                    f"{row['holdout_auc']:.3f}, bias {row['bias']:+.3f}, tree "
+                    f"{row['peak_rss_tree_mb']:.0f} MB",
+                    flush=True,
+                )
             rows.append(row)
     summary = summarize(rows)
     tgt = targets(summary, rows)
     meta = {
-        "command": "python " + shlex.join(
-            [os.path.relpath(Path(sys.argv[0]).resolve(), REPO), *sys.argv[1:]]
-        ) if argv is None else "python benchmarks/omics_suite.py " + shlex.join(argv),
+        "command": "python "
+        + shlex.join([os.path.relpath(Path(sys.argv[0]).resolve(), REPO), *sys.argv[1:]])
+        if argv is None
+        else "python benchmarks/omics_suite.py " + shlex.join(argv),
         "date": datetime.now(UTC).astimezone().isoformat(timespec="seconds"),
         "total_seconds": time.perf_counter() - start,
         "quick": args.quick,

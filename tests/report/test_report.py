@@ -47,18 +47,27 @@ def _text(html: str) -> str:
 def test_headline_and_optimism(rendered: tuple[str, dict, pd.DataFrame, str]) -> None:
     _, results, _, html = rendered
     est = results["estimate"]
-    label = {"auc": "AUC", "auc_macro_ovr": "macro one-vs-rest AUC", "r2": "R²",
-             "c_index": "C-index"}[est["metric"]]
+    label = {
+        "auc": "AUC",
+        "auc_macro_ovr": "macro one-vs-rest AUC",
+        "r2": "R²",
+        "c_index": "C-index",
+    }[est["metric"]]
     lo, hi = est["ci95"]
-    assert (f"Estimated {label}: <span class=\"value\">{est['value']:.3f}</span> "
-            f"(95% CI {lo:.3f}–{hi:.3f}), BBC-CV") in html
+    assert (
+        f'Estimated {label}: <span class="value">{est["value"]:.3f}</span> '
+        f"(95% CI {lo:.3f}–{hi:.3f}), BBC-CV"
+    ) in html
     n = len(results["configurations"])
-    assert (f"The winning configuration's own cross-validated score was "
-            f"{est['plain_cv_value']:.3f}; the difference ({est['optimism']:.3f}) is the optimism "
-            f"of picking the best of {n} configurations, removed by the bootstrap "
-            "bias-corrected estimate.") in html
-    assert ("All estimates are from resampling on this dataset; they are not external "
-            "validation.") in html
+    assert (
+        f"The winning configuration's own cross-validated score was "
+        f"{est['plain_cv_value']:.3f}; the difference ({est['optimism']:.3f}) is the optimism "
+        f"of picking the best of {n} configurations, removed by the bootstrap "
+        "bias-corrected estimate."
+    ) in html
+    assert (
+        "All estimates are from resampling on this dataset; they are not external validation."
+    ) in html
 
 
 def test_permutation_sentence(rendered: tuple[str, dict, pd.DataFrame, str]) -> None:
@@ -66,8 +75,10 @@ def test_permutation_sentence(rendered: tuple[str, dict, pd.DataFrame, str]) -> 
     if name == "survival_run":  # fixture: permutations not run
         assert "not run (use --permutations N)" in html
     else:
-        assert ("p = 0.010, from 99 label permutations: the whole selection was rerun on "
-                "shuffled outcomes") in html
+        assert (
+            "p = 0.010, from 99 label permutations: the whole selection was rerun on "
+            "shuffled outcomes"
+        ) in html
 
 
 def test_one_png_per_expected_plot(rendered: tuple[str, dict, pd.DataFrame, str]) -> None:
@@ -82,11 +93,19 @@ def test_one_png_per_expected_plot(rendered: tuple[str, dict, pd.DataFrame, str]
 
 def test_self_contained(rendered: tuple[str, dict, pd.DataFrame, str]) -> None:
     html = rendered[3].lower()
-    for forbidden in ('src="http', "<link", "<script", "@import", "url(", "@font-face",
-                      'href="http'):
+    for forbidden in (
+        'src="http',
+        "<link",
+        "<script",
+        "@import",
+        "url(",
+        "@font-face",
+        'href="http',
+    ):
         assert forbidden not in html
     assert re.findall(r'\ssrc="([^"]*)"', html) and all(
-        s.startswith("data:image/png;base64,") for s in re.findall(r'\ssrc="([^"]*)"', html))
+        s.startswith("data:image/png;base64,") for s in re.findall(r'\ssrc="([^"]*)"', html)
+    )
 
 
 def test_no_sample_ids(rendered: tuple[str, dict, pd.DataFrame, str]) -> None:
@@ -110,8 +129,11 @@ def test_warnings_notes_and_escaping(rendered: tuple[str, dict, pd.DataFrame, st
 
 def test_configuration_table(rendered: tuple[str, dict, pd.DataFrame, str]) -> None:
     _, results, _, html = rendered
-    rows = re.findall(r"<tr( class=\"winner\")?><td class=\"num\">\d+</td><td title=\"[^\"]*\">"
-                      r"([^<]+)", html)
+    rows = re.findall(
+        r"<tr( class=\"winner\")?><td class=\"num\">\d+</td><td title=\"[^\"]*\">"
+        r"([^<]+)",
+        html,
+    )
     names = [name for _, name in rows]
     valued = [c for c in results["configurations"] if c["cv_value"] is not None]
     expected = [c["name"] for c in sorted(valued, key=lambda c: -c["cv_value"])]
@@ -142,8 +164,8 @@ def test_binary_specifics(binary_run: Run) -> None:
     assert "malignant: 212 · benign: 357" in html
     assert "Positive class" in html
     # secondary metrics: values, and missing ones as a dash, never 'nan'/'None'
-    assert "<td>accuracy</td><td class=\"num\">0.900</td><td class=\"num\">0.870–0.930</td>" in html
-    assert "<td>Brier score</td><td class=\"num\">–</td><td class=\"num\">–</td>" in html
+    assert '<td>accuracy</td><td class="num">0.900</td><td class="num">0.870–0.930</td>' in html
+    assert '<td>Brier score</td><td class="num">–</td><td class="num">–</td>' in html
     assert not re.search(r"\b(nan|NaN|None|inf)\b", _text(html))
     assert not re.search(r">\s*null\s*<", html)
     # the failed configuration is listed with dashes, last
@@ -162,10 +184,14 @@ def test_minimal_results_do_not_crash(regression_run: Run) -> None:
     results, predictions = regression_run
     keep = ("schema", "name", "task", "estimate", "configurations", "winner")
     minimal = {k: copy.deepcopy(results[k]) for k in keep}
-    minimal["estimate"] = {"metric": "r2", "value": None, "ci95": None,
-                           "plain_cv_value": float("nan")}
+    minimal["estimate"] = {
+        "metric": "r2",
+        "value": None,
+        "ci95": None,
+        "plain_cv_value": float("nan"),
+    }
     html = render_html(minimal, predictions)
-    assert "Estimated R²: <span class=\"value\">–</span> (95% CI –), BBC-CV" in html
+    assert 'Estimated R²: <span class="value">–</span> (95% CI –), BBC-CV' in html
     assert "not run (use --permutations N)" in html
     assert 'class="warnings"' not in html
     assert "Secondary metrics" not in html
@@ -197,10 +223,20 @@ def test_write_report(tmp_path: Path, survival_run: Run) -> None:
     assert "Kaplan–Meier" in html
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    (None, "–"), (float("nan"), "–"), (float("inf"), "–"), (np.float64(0.12345), "0.123"),
-    (3, "3"), (np.int64(7), "7"), (True, "yes"), ("", "–"), ("abc", "abc"),
-])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, "–"),
+        (float("nan"), "–"),
+        (float("inf"), "–"),
+        (np.float64(0.12345), "0.123"),
+        (3, "3"),
+        (np.int64(7), "7"),
+        (True, "yes"),
+        ("", "–"),
+        ("abc", "abc"),
+    ],
+)
 def test_fmt(value: object, text: str) -> None:
     assert fmt(value) == text
 

@@ -92,6 +92,7 @@ def bbc_cv(
     seed: int = 0,
     groups: np.ndarray | None = None,
     select: SelectionRule = select_best,
+    metric: MetricSpec | None = None,
 ) -> BBCResult:
     """BBC-CV estimate of the select-the-best procedure's performance, with a 95% CI.
 
@@ -99,9 +100,10 @@ def bbc_cv(
     is better; ``-inf`` for unusable candidates) to the chosen column of each row. It is
     applied to the plain CV scores (the reported choice) and, in-bag, to every bootstrap,
     so any rule — e.g. "the smallest signature within a tolerance of the full model" — is
-    bias-corrected exactly as the default "pick the best" is.
+    bias-corrected exactly as the default "pick the best" is. ``metric`` replaces the
+    task's primary metric (e.g. a benchmark's own metric, such as TDC's MAE or AUPRC).
     """
-    metric = PRIMARY[task]
+    metric = metric or PRIMARY[task]
     R, C, n, _ = oof.shape
     usable = ~np.isnan(oof).any(axis=(0, 2, 3))
     if not usable.any():

@@ -108,6 +108,44 @@ def mae(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
     return (W @ np.abs(np.asarray(y, float) - pred[:, 0])) / W.sum(axis=1)
 
 
+def average_precision(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Area under the precision–recall curve as average precision (scikit-learn's
+    ``average_precision_score``: the sum over thresholds of precision × recall increment),
+    for each row of W. Tied scores form one threshold, as in scikit-learn."""
+    y01 = np.asarray(y) == 1
+    score = pred[:, 0]
+    order = np.argsort(-score, kind="stable")
+    s, pos = score[order], y01[order]
+    Ws = W[:, order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    tp = np.cumsum(np.add.reduceat(Ws * pos, starts, axis=1), axis=1)
+    fp = np.cumsum(np.add.reduceat(Ws * ~pos, starts, axis=1), axis=1)
+    total = tp[:, -1:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
+        gained = np.diff(np.concatenate([np.zeros_like(total), tp], axis=1), axis=1)
+        value = (gained * precision).sum(axis=1) / total[:, 0]
+    return np.where(total[:, 0] > 0, value, np.nan)
+
+
+def spearman(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Spearman's rank correlation for each row of W: the weighted Pearson correlation of
+    the full-sample mid-ranks. Exact for the plain metric (one row of ones); under
+    bootstrap weights the ranks are not recomputed within each resample, which leaves the
+    ordering of the values — all Spearman measures — unchanged."""
+    from scipy.stats import rankdata
+
+    ry = rankdata(np.asarray(y, float))
+    rp = rankdata(pred[:, 0])
+    w = W / W.sum(axis=1, keepdims=True)
+    my, mp = w @ ry, w @ rp
+    cov = w @ (ry * rp) - my * mp
+    vy = w @ (ry * ry) - my**2
+    vp = w @ (rp * rp) - mp**2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((vy > 0) & (vp > 0), cov / np.sqrt(vy * vp), np.nan)
+
+
 def c_index(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
     """Harrell's concordance index (risk scores: higher = earlier event).
 

@@ -1,0 +1,360 @@
+"""ADMET benchmark: insightome's endpoint models on the 22 TDC ADMET Benchmark Group tasks.
+
+Protocol (TDC's, https://tdcommons.ai/benchmark/admet_group/overview/): for each endpoint
+the test set is TDC's scaffold split (Bemis–Murcko, seed 42, 70/10/20 — reproduced by
+:func:`insightome.apps.admet.tdc_data.benchmark_split` on the full datasets in TDC's row
+order, or read from TDC's ``admet_group`` files when given); the model is trained on the
+rest (train_val) five times with seeds 1–5 and scored on the test set with TDC's metric
+(MAE, Spearman, AUROC or AUPRC, as scikit-learn/SciPy compute them in TDC's evaluator).
+Each training run is exactly what ``insightome admet fit`` does for that endpoint:
+standardize and merge duplicates, featurize, scaffold 5-fold CV over two LightGBM
+configurations, BBC-CV estimate, final fit, conformal calibration.
+
+Also measured on the test set: conformal coverage (interval or prediction set at 90%),
+the share of test molecules inside the applicability domain, and the error inside vs
+outside it. Reference scores (ADMET-AI, TDC leaderboard best, MapLight) are read from
+``benchmarks/admet_reference.csv`` with their sources.
+
+    python benchmarks/admet.py                              # 22 endpoints x 5 seeds
+    python benchmarks/admet.py --endpoints caco2_wang,herg --seeds 1,2
+    python benchmarks/admet.py --report-only                # table from saved results
+    python benchmarks/admet.py --throughput                 # molecules/s, 22 endpoints
+
+Results accumulate in ``benchmarks/results/admet.json`` (an interrupted run resumes);
+the table is ``benchmarks/results/admet.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+DATA_DIR = REPO.parent / "shared" / "data" / "tdc_admet_full"
+RESULTS = REPO / "benchmarks" / "results"
+REFERENCE = REPO / "benchmarks" / "admet_reference.csv"
+PEER_JSON = RESULTS / "admet_ai_throughput.json"
+THROUGHPUT_N = 1000
+TARGET_WINS, TARGET_SPEEDUP, TARGET_COVERAGE_BAND = 11, 5.0, 0.03
+
+
+def tdc_score(metric: str, y: np.ndarray, pred: np.ndarray) -> float:
+    """The score as TDC's Evaluator computes it."""
+    from scipy.stats import spearmanr
+    from sklearn.metrics import average_precision_score, mean_absolute_error, roc_auc_score
+
+    if metric == "MAE":
+        return float(mean_absolute_error(y, pred))
+    if metric == "Spearman":
+        return float(spearmanr(y, pred)[0])
+    if metric == "AUROC":
+        return float(roc_auc_score(y, pred))
+    return float(average_precision_score(y, pred))
+
+
+def run_endpoint(name: str, data_dir: Path, seeds: list[int], n_jobs: int, done: dict) -> list:
+    from insightome.apps.admet.endpoints import endpoint
+    from insightome.apps.admet.inputs import prediction_inputs, training_set
+    from insightome.apps.admet.model import fit_endpoint
+    from insightome.apps.admet.tdc_data import benchmark_split, load_endpoint
+
+    ep = endpoint(name)
+    name = ep.stem
+    frame = load_endpoint(name, data_dir)
+    split = benchmark_split(frame)
+    train = frame[(split == "train_val").fillna(False).to_numpy(bool)]
+    test = frame[(split == "test").fillna(False).to_numpy(bool)]
+    data = training_set(train["Drug"], train["Y"], binary=ep.is_binary, n_jobs=n_jobs)
+    _, features = prediction_inputs(test["Drug"], n_jobs=n_jobs)
+    y_test = test["Y"].to_numpy(float)
+    rows = []
+    for seed in seeds:
+        key = f"{name}/{seed}"
+        if key in done:
+            rows.append(done[key])
+            continue
+        start = time.perf_counter()
+        model = fit_endpoint(name, data.smiles, data.y, data.features, seed=seed, n_jobs=n_jobs)
+        fit_s = time.perf_counter() - start
+        pred = model.predict(features)
+        value = pred[name].to_numpy(float)
+        missing = np.isnan(value)
+        fallback = float(np.mean(data.y))  # TDC drops unparsable test SMILES; we score them
+        score = tdc_score(ep.metric, y_test, np.where(missing, fallback, value))
+        if ep.is_binary:
+            sets = pred[f"{name}_set"].astype(str)
+            covered = np.array(
+                [str(int(t)) in s.split(",") for t, s in zip(y_test, sets, strict=True)]
+            )
+            size = sets.map(lambda s: 0 if s == "" else len(s.split(","))).to_numpy()
+            err = np.abs(y_test - value)  # Brier-like absolute error, for the domain split
+        else:
+            lo, hi = pred[f"{name}_lower"].to_numpy(), pred[f"{name}_upper"].to_numpy()
+            covered = (y_test >= lo) & (y_test <= hi)
+            size = hi - lo
+            err = np.abs(y_test - value)
+        inside = pred[f"{name}_in_domain"].to_numpy(bool)
+        row = {
+            "endpoint": name,
+            "metric": ep.metric,
+            "seed": seed,
+            "score": score,
+            "cv_estimate": model.estimate,
+            "winner": model.winner,
+            "coverage": float(np.mean(covered[~missing])),
+            "set_or_width_median": float(np.nanmedian(size)),
+            "singleton_share": float(np.mean(size == 1)) if ep.is_binary else None,
+            "in_domain_share": float(np.mean(inside)),
+            "abs_error_in_domain": float(np.nanmean(err[inside])) if inside.any() else None,
+            "abs_error_out_of_domain": float(np.nanmean(err[~inside])) if (~inside).any() else None,
+            "clipped": int(pred[f"{name}_clipped"].sum()),
+            "n_train_rows": len(train),
+            "n_train_molecules": len(data.smiles),
+            "n_test": len(test),
+            "n_test_invalid": int(missing.sum()),
+            "split_source": split.attrs.get("source"),
+            "fit_seconds": fit_s,
+        }
+        print(
+            f"{name} seed {seed}: {ep.metric} {score:.3f}, coverage {row['coverage']:.3f}, "
+            f"in domain {row['in_domain_share']:.2f}, fit {fit_s:.0f} s",
+            flush=True,
+        )
+        done[key] = row
+        rows.append(row)
+    return rows
+
+
+def read_reference() -> dict[str, dict[str, str]]:
+    with REFERENCE.open() as handle:
+        return {row["endpoint"]: row for row in csv.DictReader(handle)}
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for pkg in ("insightome", "rdkit", "lightgbm", "scikit-learn", "numpy", "crepes"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+
+
+def better(metric: str, ours: float, theirs: float) -> bool:
+    return ours <= theirs if metric == "MAE" else ours >= theirs
+
+
+def write_report(results: dict[str, Any], path: Path) -> None:
+    from insightome.apps.admet.endpoints import ENDPOINTS
+
+    reference = read_reference()
+    runs = results["runs"]
+    lines = [
+        "# ADMET: insightome on the 22 TDC ADMET Benchmark Group endpoints",
+        "",
+        f"Command: `{results['command']}`  ",
+        f"Date: {results['date']} · commit {results['commit']} · machine: {results['machine']}  ",
+        f"Versions: {', '.join(f'{k} {v}' for k, v in results['versions'].items())}",
+        "",
+        "Protocol: TDC's scaffold test split (reproduced: Bemis–Murcko, seed 42, 70/10/20, "
+        "in TDC's row order); training on train_val with seeds 1–5; TDC's metric per "
+        "endpoint. Scores are mean ± sd over the seeds. ADMET-AI = the 'Chemprop-RDKit' "
+        "leaderboard entry (the ADMET-AI paper's models); TDC best = rank 1 on TDC's "
+        "leaderboard data; sources in `benchmarks/admet_reference.csv` and "
+        "`benchmarks/admet_reference.md`. ↓ lower is better (MAE), otherwise higher.",
+        "",
+        "| endpoint | metric | n test | insightome | ADMET-AI | ≥ ADMET-AI | TDC best (model) "
+        "| scaffold-CV estimate (95% CI) | coverage @90% | in domain | |err| in / out of domain "
+        "| fit s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    wins = compared = 0
+    coverages = []
+    for ep in ENDPOINTS.values():
+        rows = [r for r in runs.values() if r["endpoint"] == ep.stem]
+        if not rows:
+            continue
+        scores = [r["score"] for r in rows]
+        mean = statistics.fmean(scores)
+        sd = statistics.stdev(scores) if len(scores) > 1 else 0.0
+        ref = reference.get(ep.stem, {})
+        ai = ref.get("admet_ai_mean") or ""
+        win = ""
+        if ai:
+            compared += 1
+            ok = better(ep.metric, round(mean, 3), float(ai))
+            wins += ok
+            win = "yes" if ok else "no"
+        cov = statistics.fmean(r["coverage"] for r in rows)
+        coverages.append((ep.stem, cov))
+        est = rows[0]["cv_estimate"]
+        err_in = [r["abs_error_in_domain"] for r in rows if r["abs_error_in_domain"] is not None]
+        err_out = [
+            r["abs_error_out_of_domain"] for r in rows if r["abs_error_out_of_domain"] is not None
+        ]
+        arrow = " ↓" if ep.metric == "MAE" else ""
+        lines.append(
+            f"| {ep.stem} | {ep.metric}{arrow} | {rows[0]['n_test']} | {mean:.3f} ± {sd:.3f} "
+            f"| {ai} ± {ref.get('admet_ai_sd', '')} | {win} "
+            f"| {ref.get('tdc_best_mean', '')} ({ref.get('tdc_best_model', '')}) "
+            f"| {est['value']:.3f} ({est['ci95'][0]:.3f}–{est['ci95'][1]:.3f}) "
+            f"| {cov:.3f} | {statistics.fmean(r['in_domain_share'] for r in rows):.2f} "
+            f"| {statistics.fmean(err_in):.3f} / "
+            f"{statistics.fmean(err_out) if err_out else float('nan'):.3f} "
+            f"| {statistics.fmean(r['fit_seconds'] for r in rows):.0f} |"
+        )
+    off = [(n, c) for n, c in coverages if abs(c - 0.9) > TARGET_COVERAGE_BAND]
+    lines += [
+        "",
+        "## Targets",
+        "",
+        f"- At least {TARGET_WINS} of 22 endpoints ≥ ADMET-AI's published score: "
+        f"**{wins} of {compared}** ({'PASS' if wins >= TARGET_WINS else 'FAIL'}).",
+        f"- Coverage within ±3 points of 90%: **{len(coverages) - len(off)} of "
+        f"{len(coverages)}** endpoints"
+        + (f"; outside: {', '.join(f'{n} {c:.3f}' for n, c in off)}" if off else "")
+        + ".",
+    ]
+    tp = results.get("throughput")
+    if tp:
+        lines += ["", "## Throughput (22 endpoints, intervals/sets, domain flags)", ""]
+        lines += tp["lines"]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def measure_throughput(models: dict[str, Any], smiles: list[str], n_jobs: int) -> dict[str, Any]:
+    from insightome.apps.admet.bundle import AdmetBundle
+
+    bundle = AdmetBundle.from_models(models)
+    bundle.predict(smiles[:10], n_jobs=n_jobs)  # warm-up
+    start, cpu = time.perf_counter(), time.process_time()
+    table = bundle.predict(smiles, n_jobs=n_jobs)
+    wall = time.perf_counter() - start
+    return {
+        "n_molecules": len(smiles),
+        "seconds": wall,
+        "molecules_per_second": len(smiles) / wall,
+        "cpu_seconds_main_process": time.process_time() - cpu,
+        "n_columns": table.shape[1],
+        "n_jobs": n_jobs,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    parser.add_argument("--endpoints", default="all")
+    parser.add_argument("--seeds", default="1,2,3,4,5")
+    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--throughput", action="store_true")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    from insightome.apps.admet.endpoints import ENDPOINTS
+
+    store = RESULTS / "admet.json"
+    results: dict[str, Any] = json.loads(store.read_text()) if store.exists() else {"runs": {}}
+    results.update(
+        command="python benchmarks/admet.py " + " ".join(sys.argv[1:]),
+        date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        commit=_commit(),
+        machine=f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
+        versions=_versions(),
+    )
+    if not args.report_only and not args.throughput:
+        if not args.data_dir.is_dir():
+            sys.exit(f"{args.data_dir}: TDC ADMET data not found (see ../shared/data).")
+        names = (
+            [e.stem for e in ENDPOINTS.values()]
+            if args.endpoints == "all"
+            else args.endpoints.split(",")
+        )
+        seeds = [int(s) for s in args.seeds.split(",")]
+        for name in names:
+            run_endpoint(name, args.data_dir, seeds, args.n_jobs, results["runs"])
+            store.write_text(json.dumps(results, indent=1))
+            write_report(results, RESULTS / "admet.md")
+    if args.throughput:
+        results["throughput"] = throughput_section(args)
+        store.write_text(json.dumps(results, indent=1))
+    write_report(results, RESULTS / "admet.md")
+    print(f"wrote {RESULTS / 'admet.md'}")
+
+
+def throughput_section(args: argparse.Namespace) -> dict[str, Any]:
+    """Fit every endpoint once (seed 1) on its full data, then time 1,000 molecules."""
+    import pandas as pd
+
+    from insightome.apps.admet.endpoints import ENDPOINTS
+    from insightome.apps.admet.inputs import training_set
+    from insightome.apps.admet.model import fit_endpoint
+    from insightome.apps.admet.tdc_data import load_endpoint
+
+    models = {}
+    for ep in ENDPOINTS.values():
+        frame = load_endpoint(ep.stem, args.data_dir)
+        data = training_set(frame["Drug"], frame["Y"], binary=ep.is_binary, n_jobs=args.n_jobs)
+        models[ep.stem] = fit_endpoint(
+            ep.stem,
+            data.smiles,
+            data.y,
+            data.features,
+            seed=1,
+            n_jobs=args.n_jobs,
+            n_bootstrap=200,
+        )
+        print(f"fitted {ep.stem}", flush=True)
+    frame = pd.read_csv(args.data_dir / "solubility_aqsoldb.csv")
+    smiles = list(dict.fromkeys(frame["Drug"]))[:THROUGHPUT_N]
+    ours = measure_throughput(models, smiles, args.n_jobs)
+    peer = json.loads(PEER_JSON.read_text()) if PEER_JSON.exists() else None
+    lines = [
+        f"Same {len(smiles)} molecules (the first unique SMILES of AqSolDB) for both tools, "
+        f"{args.n_jobs} cores, on an otherwise idle machine.",
+        "",
+        "| tool | endpoints | molecules/s | seconds |",
+        "|---|---|---|---|",
+        f"| insightome | 22, with intervals/sets, domain flags | "
+        f"{ours['molecules_per_second']:.1f} | {ours['seconds']:.1f} |",
+    ]
+    if peer:
+        lines.append(
+            f"| admet-ai {peer.get('versions', {}).get('admet_ai', '')} | "
+            f"{peer.get('n_properties', '')} columns, no uncertainty | "
+            f"{peer['molecules_per_second']:.1f} | {peer['predict_seconds']:.1f} |"
+        )
+        ratio = ours["molecules_per_second"] / peer["molecules_per_second"]
+        lines += [
+            "",
+            f"Speed-up: **{ratio:.2f}×** (target ≥ {TARGET_SPEEDUP}×: "
+            f"{'PASS' if ratio >= TARGET_SPEEDUP else 'FAIL'}).",
+        ]
+    return {"ours": ours, "peer": peer, "lines": lines}
+
+
+if __name__ == "__main__":
+    main()
