@@ -9,6 +9,10 @@ Public API (mirrors the CLI)::
     insightome.predict(run, "new_samples.csv")
     insightome.validate(run.path, "independent_cohort.csv")
 
+    bundle = insightome.admet_fit("tdc_data/")          # 22 TDC ADMET endpoint models
+    table = insightome.admet_predict(["CCO", "c1ccccc1O"])  # intervals, domain, alerts
+    result = insightome.optimize(seeds, insightome.read_objective("objective.yaml"), bundle)
+
 Heavy modules are imported on first use, so ``import insightome`` stays fast.
 """
 
@@ -32,6 +36,11 @@ _LAZY = {
     "StudySpec": ("insightome.study", "StudySpec"),
     "make_study": ("insightome.study", "make_study"),
     "UserError": ("insightome.errors", "UserError"),
+    "admet_fit": ("insightome.apps.admet.api", "admet_fit"),
+    "admet_predict": ("insightome.apps.admet.api", "admet_predict"),
+    "load_admet_bundle": ("insightome.apps.admet.bundle", "load_bundle"),
+    "optimize": ("insightome.apps.admet.optimize", "optimize"),
+    "read_objective": ("insightome.apps.admet.optimize", "read_objective"),
 }
 
 __all__ = [
@@ -39,10 +48,15 @@ __all__ = [
     "StudySpec",
     "UserError",
     "__version__",
+    "admet_fit",
+    "admet_predict",
+    "load_admet_bundle",
     "make_study",
     "monitor",
+    "optimize",
     "predict",
     "read",
+    "read_objective",
     "read_prediction_log",
     "reaudit",
     "rediscover",

@@ -185,3 +185,10 @@ def test_entry_point_prints_no_traceback(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0
     assert "missing.tsv" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_option_value_of_the_wrong_type_is_a_usage_error(cli, tmp_path, small):
+    small.to_csv(tmp_path / "study.csv", index=False)
+    result = cli("run", tmp_path / "study.csv", "--target", "response", "--folds", "abc")
+    assert result.code == 2
+    assert "Traceback" not in result.err and "folds" in result.err

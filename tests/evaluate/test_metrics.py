@@ -87,3 +87,26 @@ def test_time_dependent_auc_is_uno_ipcw_auc(actg175_path):
     got = metrics.plain(metrics.time_dependent_auc, signed, risk[:, None])
     assert got == pytest.approx(num / den, rel=1e-9)
     assert got > 0.55
+
+
+def test_average_precision_and_spearman_match_sklearn_and_scipy():
+    from scipy.stats import spearmanr
+    from sklearn.metrics import average_precision_score
+
+    from insightome.evaluate.metrics import average_precision, spearman
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 300)
+    score = np.round(y * 0.5 + rng.normal(size=300), 1)  # rounded: tied scores too
+    ones = np.ones((1, 300))
+    ap = average_precision(y, score.reshape(-1, 1), ones)[0]
+    assert ap == pytest.approx(average_precision_score(y, score), abs=1e-12)
+    t = rng.normal(size=300)
+    p = np.round(t + rng.normal(size=300), 1)
+    assert spearman(t, p.reshape(-1, 1), ones)[0] == pytest.approx(spearmanr(t, p)[0], abs=1e-12)
+    # bootstrap weights: a weight of 2 counts the sample twice
+    w = rng.integers(0, 3, (1, 300)).astype(float)
+    rows = np.repeat(np.arange(300), w[0].astype(int))
+    assert average_precision(y, score.reshape(-1, 1), w)[0] == pytest.approx(
+        average_precision_score(y[rows], score[rows]), abs=1e-12
+    )

@@ -352,10 +352,24 @@ def _print_summary(result: object, quiet: bool) -> None:
     out.print(f"\nReport: [bold]{result.report_path.resolve()}[/]", soft_wrap=True)
 
 
+def _click_errors() -> tuple[type[Exception], ...]:
+    """Click's usage-error class, and the copy of it that newer Typer releases vendor."""
+    import click
+
+    classes: list[type[Exception]] = [click.ClickException]
+    try:
+        from typer._click.exceptions import ClickException as vendored
+    except ImportError:  # Typer releases that use click itself
+        pass
+    else:
+        classes.append(vendored)
+    return tuple(classes)
+
+
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit code 2."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except UserError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(EXIT_USER_ERROR)
@@ -370,16 +384,20 @@ def main() -> None:
     except typer.Abort:
         sys.exit(1)
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
+        if isinstance(exc, _click_errors()):
+            exc.show()  # type: ignore[attr-defined]
             sys.exit(EXIT_USER_ERROR)
         raise
+    # without standalone mode, click returns a typer.Exit's code instead of raising it
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 # the commands that work on a saved run directory register themselves on ``app``
-from insightome.cli import saved_runs  # noqa: E402,F401
+from insightome.cli import admet, saved_runs  # noqa: E402,F401
+from insightome.cli.optimize import optimize_command  # noqa: E402
+
+app.command("optimize")(optimize_command)
 
 if __name__ == "__main__":
     main()

@@ -46,7 +46,10 @@ MORGAN_RADIUS = 2
 MORGAN_BITS = 2048
 AVALON_BITS = 512
 HUGE = 1e30  # larger descriptor values are numerical garbage (float32 overflows at 3.4e38)
-FEATURIZER_VERSION = 1  # bump when a kind's definition changes: old cache entries are unused
+# bump when a kind's definition changes: old cache entries are unused. v2: every kind sees a
+# fresh copy of the molecule (descriptor calculators leave computed properties on it, which
+# changed ErG fingerprints computed afterwards in the same process)
+FEATURIZER_VERSION = 2
 MIN_PARALLEL = 64  # fewer molecules than this are featurized in-process whatever n_jobs
 CHUNKS_PER_JOB = 4
 MAX_CACHE_PARTS = 16  # merge a kind's cache parts into one beyond this many
@@ -145,7 +148,7 @@ def _calculator(kind: str) -> Callable[[Any], np.ndarray]:
 
 def _compute(kind: str, mols: Sequence[Any]) -> tuple[np.ndarray, list[int]]:
     """Features of one kind for molecules (a chunk), and the positions that failed."""
-    from rdkit import rdBase
+    from rdkit import Chem, rdBase
 
     calculate = _calculator(kind)
     out = np.full((len(mols), len(_names(kind))), np.nan, dtype=_dtype(kind))
@@ -154,7 +157,8 @@ def _compute(kind: str, mols: Sequence[Any]) -> tuple[np.ndarray, list[int]]:
         warnings.simplefilter("ignore", RuntimeWarning)  # e.g. overflow inside Ipc
         for i, mol in enumerate(mols):
             try:
-                out[i] = calculate(mol)
+                # a copy: calculators cache properties on the molecule they are given
+                out[i] = calculate(Chem.Mol(mol))
             except Exception:  # RDKit raises assorted errors on exotic structures
                 failed.append(i)
     if kind == "rdkit2d":

@@ -47,6 +47,9 @@ class Candidate:
     params: dict[str, Any] = field(default_factory=dict)
     k: int | None = None  # univariate selection size; None = all features
     task: str = "binary"
+    # impute + scale first; off for learners that take NaN and are scale-free (boosted
+    # trees on molecular features), where it only costs time
+    preprocess: bool = True
 
     @property
     def name(self) -> str:
@@ -63,7 +66,9 @@ class Candidate:
 
     def build(self, features: pd.DataFrame, seed: int = 0) -> Pipeline:
         """The unfitted pipeline for a feature table with these columns and dtypes."""
-        steps: list[tuple[str, Any]] = [("preprocess", preprocessor(features))]
+        steps: list[tuple[str, Any]] = []
+        if self.preprocess:
+            steps.append(("preprocess", preprocessor(features)))
         if self.k is not None:
             steps.append(("select", SelectKBest(_score_func(self.task), k=self.k)))
         model = _MODELS[self.family](self.params, seed)

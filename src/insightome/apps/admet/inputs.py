@@ -77,22 +77,25 @@ def prediction_inputs(
     """(records, features), one row per input: ``records`` has ``input``, ``smiles``
     (standardized), ``valid`` and ``reason``; invalid rows have all-NaN features.
 
+    Repeated molecules (same canonical SMILES after standardization) are featurized once.
     The feature cache is off by default here: keying the cache costs an InChIKey per
     molecule, which pays off for training sets that are featurized again and again, not
     for one-off screening.
     """
-    result = standardize(list(smiles))
+    result = standardize(list(smiles), inchikeys=False)
     records = result.records[["input", "smiles", "valid", "reason"]].reset_index(drop=True)
-    mols = [m if ok else None for m, ok in zip(_record_mols(result), records["valid"], strict=True)]
-    features = featurize(mols, kinds=FEATURE_KINDS, n_jobs=n_jobs, cache_dir=cache_dir)
-    return records, features.reset_index(drop=True)
-
-
-def _record_mols(result: Any) -> list[Any]:
-    """One RDKit molecule (or None) per input row of a standardization result."""
-    from rdkit import Chem
-
-    return [
-        Chem.MolFromSmiles(s) if ok else None
-        for s, ok in zip(result.records["smiles"], result.records["valid"], strict=True)
-    ]
+    unique = featurize(result, kinds=FEATURE_KINDS, n_jobs=n_jobs, cache_dir=cache_dir)
+    position = {s: i for i, s in enumerate(result.molecules["smiles"])}
+    ok = records["valid"].to_numpy(bool)
+    index = np.array(
+        [position.get(s, 0) if v else 0 for s, v in zip(records["smiles"], ok, strict=True)],
+        dtype=np.intp,
+    )
+    features = (
+        unique.iloc[index].reset_index(drop=True)
+        if len(unique)
+        else pd.DataFrame(np.nan, index=range(len(records)), columns=unique.columns)
+    )
+    if (~ok).any():
+        features.loc[~ok] = np.nan
+    return records, features

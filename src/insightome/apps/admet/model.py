@@ -2,9 +2,10 @@
 
 The model is built with the same machinery as ``insightome run``, not a fork of it:
 
-1. **Resampling.** A 5-fold Bemis–Murcko scaffold cross-validation of the training
-   molecules (:class:`~insightome.evaluate.scaffold.ScaffoldKFold`): molecules sharing a
-   scaffold are never on both sides of a split, as in TDC's scaffold split.
+1. **Resampling.** A 5-fold (3-fold from 5,000 molecules on) Bemis–Murcko scaffold
+   cross-validation of the training molecules
+   (:class:`~insightome.evaluate.scaffold.ScaffoldKFold`): molecules sharing a scaffold are
+   never on both sides of a split, as in TDC's scaffold split.
 2. **Candidates** (:func:`admet_candidates`) are :class:`~insightome.models.candidates.
    Candidate` pipelines — gradient-boosted trees on RDKit 2D descriptors, Morgan counts,
    Avalon and ErG fingerprints — fitted fold by fold with
@@ -58,6 +59,8 @@ from insightome.evaluate.splitters import ResamplingPlan
 from insightome.models.candidates import Candidate
 
 FOLDS = 5
+LARGE = 5000  # from this many training molecules on: 3 folds and one configuration
+LARGE_FOLDS = 3
 LEVEL = 0.9
 NEIGHBOURS = 10
 SIGMA_FLOOR = 0.1  # σ floor, as a share of the median absolute out-of-fold residual
@@ -76,16 +79,29 @@ METRICS: dict[str, MetricSpec] = {
 ProgressFn = Callable[[int], None]
 
 
-def admet_candidates(task: str) -> list[Candidate]:
+PRESETS = ("default", "fast")
+
+
+def admet_candidates(task: str, preset: str = "default", n: int = 0) -> list[Candidate]:
     """Two LightGBM configurations: 31-leaf trees with 500 rounds, and 15-leaf trees with
     1,000. Column subsampling (30%) suits the ~3,000 sparse, redundant fingerprint and
     descriptor columns. (On AqSolDB's TDC split LightGBM fitted in 15.5 s with MAE 0.726,
-    XGBoost depth 6 in 28.8 s with MAE 0.742, one core each.)"""
+    XGBoost depth 6 in 28.8 s with MAE 0.742, one core each.) ``preset="fast"`` is one
+    configuration of 150 rounds, for quick looks and tests. From :data:`LARGE` molecules
+    on only the first configuration is fitted: with thousands of molecules the two differ
+    little (AqSolDB: MAE 0.726 vs 0.727) and each fit costs tens of seconds."""
     family = "lightgbm" if task == "binary" else "lightgbm_regressor"
-    return [
-        Candidate(family, {"num_leaves": 31, "n_estimators": 500}, task=task),
-        Candidate(family, {"num_leaves": 15, "n_estimators": 1000}, task=task),
+    if preset == "fast":
+        return [
+            Candidate(family, {"num_leaves": 31, "n_estimators": 150}, task=task, preprocess=False)
+        ]
+    if preset != "default":
+        raise ValueError(f"unknown preset {preset!r}; choose one of {PRESETS}")
+    grid = [
+        Candidate(family, {"num_leaves": 31, "n_estimators": 500}, task=task, preprocess=False),
+        Candidate(family, {"num_leaves": 15, "n_estimators": 1000}, task=task, preprocess=False),
     ]
+    return grid[:1] if n >= LARGE else grid
 
 
 @dataclass
@@ -119,30 +135,29 @@ class EndpointModel:
         return endpoint(self.name)
 
     # -- prediction -------------------------------------------------------------------
-    def predict(self, features: pd.DataFrame) -> pd.DataFrame:
+    def predict(
+        self,
+        features: pd.DataFrame,
+        neighbours: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> pd.DataFrame:
         """Predictions with uncertainty, domain and clipping flags (one row per input).
 
         Columns: ``<name>`` (value in TDC units, or calibrated P(Y = 1)); ``_lower`` and
         ``_upper`` (regression interval at :attr:`level`); ``_set`` (binary prediction
         set "0", "1", "0,1" or ""); ``_similarity``; ``_in_domain``; ``_clipped``. Rows
         with missing features (invalid molecules) are NaN / empty / False.
+        ``neighbours`` — (nearest-neighbour similarity, neighbours' mean out-of-fold
+        residual) of every row — is given by a bundle that compares molecules with all its
+        endpoints' training sets at once; otherwise it is computed here.
         """
         n = len(features)
         ok = ~features[self.columns].isna().all(axis=1).to_numpy()
         X = features.loc[ok, self.columns] if not ok.all() else features[self.columns]
-        bits = fingerprint_bits(X)
-        sim = np.full(n, np.nan)
-        similarity = np.zeros(len(X), dtype=np.float32)
-        difficulty = np.zeros(len(X))
-        if len(X):
-            raw = predict_matrix(self.pipeline, X, self.task, 2)[:, 0]
-            for rows, block in self.reference.blocks(bits):
-                similarity[rows] = block.max(axis=1)
-                if self.task == "regression":
-                    difficulty[rows] = neighbour_mean(block, self.residuals, NEIGHBOURS)
-        else:
-            raw = np.zeros(0)
-        sim[ok] = similarity
+        if neighbours is None:
+            neighbours = self.neighbours(fingerprint_bits(features[self.columns]))
+        sim = np.where(ok, neighbours[0], np.nan)
+        difficulty = neighbours[1][ok]
+        raw = predict_matrix(self.pipeline, X, self.task, 2)[:, 0] if len(X) else np.zeros(0)
         name = self.name
         out = pd.DataFrame(index=features.index)
         value = np.full(n, np.nan)
@@ -172,6 +187,17 @@ class EndpointModel:
         out[f"{name}_in_domain"] = ok & (np.nan_to_num(sim) >= self.ad_threshold)
         out[f"{name}_clipped"] = clipped
         return out
+
+    def neighbours(self, bits: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(similarity to the nearest training molecule, mean out-of-fold |residual| of the
+        nearest :data:`NEIGHBOURS` training molecules) of each fingerprint."""
+        similarity = np.zeros(bits.shape[0])
+        difficulty = np.zeros(bits.shape[0])
+        for rows, block in self.reference.blocks(bits):
+            similarity[rows] = block.max(axis=1)
+            if self.task == "regression":
+                difficulty[rows] = neighbour_mean(block, self.residuals, NEIGHBOURS)
+        return similarity, difficulty
 
     def calibrated(self, p: np.ndarray) -> np.ndarray:
         """Platt-recalibrated probabilities."""
@@ -236,6 +262,7 @@ def fit_endpoint(
     level: float = LEVEL,
     n_jobs: int = 1,
     n_bootstrap: int = 1000,
+    preset: str = "default",
     progress: ProgressFn | None = None,
 ) -> EndpointModel:
     """Select, estimate, fit and calibrate one endpoint's model (see the module doc).
@@ -253,8 +280,9 @@ def fit_endpoint(
     if task == "binary":
         y_model = y_model.astype(int)
     X = features.reset_index(drop=True)
-    cands = admet_candidates(task)
-    plan = scaffold_plan(smiles, seed)
+    cands = admet_candidates(task, preset, len(y))
+    folds = LARGE_FOLDS if len(y) >= LARGE else FOLDS
+    plan = scaffold_plan(smiles, seed, folds)
     cv = cross_validated_predictions(
         X,
         y_model,
@@ -298,7 +326,7 @@ def fit_endpoint(
             "value": bbc.estimate.value,
             "ci95": list(bbc.estimate.ci95),
             "cv_plain": bbc.estimate.plain_cv_value,
-            "folds": FOLDS,
+            "folds": folds,
             "bootstraps": n_bootstrap,
         },
         candidates=[
