@@ -191,8 +191,19 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         "leaderboard data; sources in `benchmarks/admet_reference.csv` and "
         "`benchmarks/admet_reference.md`. ↓ lower is better (MAE), otherwise higher.",
         "",
+        "Test-set sizes (n test) follow TDC's construction for every endpoint (all valid "
+        "molecules minus ⌊0.7n⌋ train minus ⌊0.1n⌋ valid) and equal TDC's published sizes where "
+        "the source data state them (Caco2 182, CYP2D6 substrate 135); both are asserted by "
+        "`tests/evaluate/test_scaffold.py`. Coverage is the share of test molecules whose "
+        "measured value lies in the 90% interval (regression) or whose class is in the "
+        "prediction set (binary), averaged over the seeds; ± is the 95% binomial half-width "
+        "for that many test molecules. 'abs. error in / out of domain' compares test molecules "
+        "with a training neighbour at Tanimoto ≥ 0.3 and those without (for binary endpoints, "
+        "|y − p|).",
+        "",
         "| endpoint | metric | n test | insightome | ADMET-AI | ≥ ADMET-AI | TDC best (model) "
-        "| scaffold-CV estimate (95% CI) | coverage @90% | in domain | |err| in / out of domain "
+        "| scaffold-CV estimate (95% CI) | coverage @90% (binomial ±) | in domain "
+        "| abs. error in / out of domain "
         "| fit s |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -214,7 +225,8 @@ def write_report(results: dict[str, Any], path: Path) -> None:
             wins += ok
             win = "yes" if ok else "no"
         cov = statistics.fmean(r["coverage"] for r in rows)
-        coverages.append((ep.stem, cov))
+        band = 1.96 * (0.9 * 0.1 / rows[0]["n_test"]) ** 0.5  # binomial sd of one test set
+        coverages.append((ep.stem, cov, band))
         est = rows[0]["cv_estimate"]
         err_in = [r["abs_error_in_domain"] for r in rows if r["abs_error_in_domain"] is not None]
         err_out = [
@@ -226,12 +238,14 @@ def write_report(results: dict[str, Any], path: Path) -> None:
             f"| {ai} ± {ref.get('admet_ai_sd', '')} | {win} "
             f"| {ref.get('tdc_best_mean', '')} ({ref.get('tdc_best_model', '')}) "
             f"| {est['value']:.3f} ({est['ci95'][0]:.3f}–{est['ci95'][1]:.3f}) "
-            f"| {cov:.3f} | {statistics.fmean(r['in_domain_share'] for r in rows):.2f} "
+            f"| {cov:.3f} (±{band:.3f}) "
+            f"| {statistics.fmean(r['in_domain_share'] for r in rows):.2f} "
             f"| {statistics.fmean(err_in):.3f} / "
             f"{statistics.fmean(err_out) if err_out else float('nan'):.3f} "
             f"| {statistics.fmean(r['fit_seconds'] for r in rows):.0f} |"
         )
-    off = [(n, c) for n, c in coverages if abs(c - 0.9) > TARGET_COVERAGE_BAND]
+    off = [(n, c, b) for n, c, b in coverages if abs(c - 0.9) > TARGET_COVERAGE_BAND]
+    beyond_noise = [n for n, c, b in off if abs(c - 0.9) > b]
     lines += [
         "",
         "## Targets",
@@ -240,8 +254,9 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         f"**{wins} of {compared}** ({'PASS' if wins >= TARGET_WINS else 'FAIL'}).",
         f"- Coverage within ±3 points of 90%: **{len(coverages) - len(off)} of "
         f"{len(coverages)}** endpoints"
-        + (f"; outside: {', '.join(f'{n} {c:.3f}' for n, c in off)}" if off else "")
-        + ".",
+        + (f"; outside: {', '.join(f'{n} {c:.3f}' for n, c, _ in off)}" if off else "")
+        + f". Outside its test set's 95% binomial band (±1.96·√(0.09/n), shown after each "
+        f"coverage): {', '.join(beyond_noise) if beyond_noise else 'none'}.",
     ]
     tp = results.get("throughput")
     if tp:

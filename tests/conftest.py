@@ -2,10 +2,40 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import pytest
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch) -> Callable[..., Result]:
+    """``cli(*args)`` runs ``insightome ARGS`` through the real entry point, in-process:
+    exit code, stdout and stderr, as a user would see them."""
+    from insightome.cli.app import main
+
+    def invoke(*args: object) -> Result:
+        monkeypatch.setattr(sys, "argv", ["insightome", *map(str, args)])
+        code = 0
+        try:
+            main()
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return invoke
+
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

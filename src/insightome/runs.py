@@ -26,6 +26,7 @@ import pandas as pd
 
 from insightome import errors
 from insightome.errors import UserError
+from insightome.io.atomic import replacing_directory
 from insightome.study import StudySpec
 
 RESULTS_SCHEMA = "insightome.results/1"
@@ -199,9 +200,7 @@ def rewrite_run(run: Run, report_html: str) -> Path:
     if run.path is None:
         raise ValueError("rewrite_run needs a run loaded from disk")
     final = run.path
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
-    old = final.parent / f".{final.name}.replaced"
-    try:
+    with replacing_directory(final) as tmp:
         card = _write_files(run, tmp, report_html)
         for extra in final.iterdir():  # what the run gained since: validations, the log
             if (tmp / extra.name).exists() or _regenerated(extra):
@@ -210,14 +209,6 @@ def rewrite_run(run: Run, report_html: str) -> Path:
                 shutil.copytree(extra, tmp / extra.name)
             else:
                 shutil.copy2(extra, tmp / extra.name)
-        os.replace(final, old)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old.exists() and not final.exists():
-            os.replace(old, final)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
     run.model_card = card
     return final
 

@@ -15,7 +15,6 @@ import io
 import json
 import os
 import sys
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,15 +22,9 @@ import pandas as pd
 import pytest
 
 from insightome.cli.app import main
+from tests.conftest import Result
 
 SOLUBILITY = "solubility_aqsoldb"
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
 
 
 def run_main(*args: object) -> Result:
@@ -51,23 +44,6 @@ def run_main(*args: object) -> Result:
     finally:
         sys.argv = argv
     return Result(code, stdout.getvalue(), stderr.getvalue())
-
-
-@pytest.fixture
-def cli(capsys, monkeypatch) -> Callable[..., Result]:
-    """``cli(*args)`` runs ``insightome ARGS`` in-process: exit code, stdout, stderr."""
-
-    def invoke(*args: object) -> Result:
-        monkeypatch.setattr(sys, "argv", ["insightome", *map(str, args)])
-        code = 0
-        try:
-            main()
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return invoke
 
 
 def solubility_dir(root: Path) -> Path:

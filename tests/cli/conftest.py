@@ -1,39 +1,14 @@
-"""Run the real CLI entry point in-process and capture what a user would see."""
+"""CLI test data; the in-process runner ``cli`` is in tests/conftest.py."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sklearn import datasets
 
 from insightome.cli.app import main
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def cli(capsys, monkeypatch) -> Callable[..., Result]:
-    def invoke(*args: object) -> Result:
-        monkeypatch.setattr(sys, "argv", ["insightome", *map(str, args)])
-        code = 0
-        try:
-            main()
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return invoke
-
 
 FAST = (
     "--preset", "fast", "--folds", "3", "--repeats", "1", "--bootstrap", "200", "--quiet",

@@ -30,7 +30,8 @@ TEMPLATE = "report.html.j2"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 
-def _environment() -> jinja2.Environment:
+def template_environment() -> jinja2.Environment:
+    """The Jinja2 environment of every insightome report template (autoescaping on)."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         autoescape=True,
@@ -53,7 +54,7 @@ def render_html(results: Mapping[str, Any], predictions: pd.DataFrame | None) ->
     if schema is not None and schema != SCHEMA:
         raise UserError(SCHEMA_UNKNOWN, schema=schema, expected=SCHEMA)
     context = build_context(results, predictions)
-    return _environment().get_template(TEMPLATE).render(**context)
+    return template_environment().get_template(TEMPLATE).render(**context)
 
 
 def write_report(

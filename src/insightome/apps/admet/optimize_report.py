@@ -17,14 +17,10 @@ from __future__ import annotations
 import base64
 import json
 import math
-import os
-import shutil
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import numpy as np
 import pandas as pd
 
@@ -32,6 +28,8 @@ from insightome import __version__
 from insightome.apps.admet.objective import ObjectiveTerm
 from insightome.apps.admet.optimize import MORGAN_BITS, MORGAN_RADIUS, OptimizationResult
 from insightome.errors import UserError
+from insightome.io.atomic import replacing_directory
+from insightome.report.html import template_environment
 
 __all__ = ["DISCLAIMER", "SCHEMA", "render_optimization_html", "write_optimization"]
 
@@ -61,10 +59,7 @@ def write_optimization(
         raise UserError(OUT_IS_FILE, path=final)
     if final.is_dir() and any(final.iterdir()) and not _is_ours(final):
         raise UserError(OUT_NOT_OURS, path=final, schema=SCHEMA)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
-    old = final.parent / f".{final.name}.replaced"
-    try:
+    with replacing_directory(final) as tmp:
         result.pareto.to_csv(tmp / "pareto.csv", index=False)
         result.history.to_csv(tmp / "history.csv", index=False)
         result.seeds.to_csv(tmp / "seeds.csv", index=False)
@@ -72,16 +67,6 @@ def write_optimization(
         (tmp / "result.json").write_text(payload + "\n", encoding="utf-8")
         html = render_optimization_html(result, max_structures=max_structures)
         (tmp / "report.html").write_text(html, encoding="utf-8")
-        if final.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(final, old)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old.exists() and not final.exists():
-            os.replace(old, final)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
     return final / "report.html"
 
 
@@ -130,14 +115,7 @@ def render_optimization_html(
     result: OptimizationResult, *, max_structures: int = MAX_STRUCTURES
 ) -> str:
     """The report as one self-contained HTML string (Jinja2 autoescaping on)."""
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    environment = template_environment()
     return environment.get_template(TEMPLATE).render(**_context(result, max_structures))
 
 

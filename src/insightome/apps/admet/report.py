@@ -27,23 +27,21 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jinja2
 import numpy as np
 import pandas as pd
 
 from insightome import __version__
 from insightome.apps.admet.endpoints import ENDPOINTS, Endpoint, endpoint
-from insightome.apps.admet.optimize_report import TEMPLATES_DIR, _f, _json_ready, _structure
+from insightome.apps.admet.optimize_report import _f, _json_ready, _structure
 from insightome.errors import UserError
+from insightome.io.atomic import replacing_directory
+from insightome.report.html import template_environment
 
 if TYPE_CHECKING:
     from insightome.apps.admet.bundle import AdmetBundle
@@ -126,28 +124,15 @@ def write_admet_predictions(
     the first ``max_molecules`` valid molecules; every row is in ``predictions.csv``.
     """
     final = check_out_dir(out_dir)
-    final.parent.mkdir(parents=True, exist_ok=True)
     summary = predictions_summary(
         table, bundle, source=source, input_sha256=input_sha256, invalid=invalid
     )
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
-    old = final.parent / f".{final.name}.replaced"
-    try:
+    with replacing_directory(final) as tmp:
         table.to_csv(tmp / PREDICTIONS_FILE, index=False)
         payload = json.dumps(_json_ready(summary), indent=2, allow_nan=False)
         (tmp / SUMMARY_FILE).write_text(payload + "\n", encoding="utf-8")
         html = render_admet_html(table, summary, max_molecules=max_molecules)
         (tmp / REPORT_FILE).write_text(html, encoding="utf-8")
-        if final.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(final, old)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old.exists() and not final.exists():
-            os.replace(old, final)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
     return final / REPORT_FILE
 
 
@@ -286,14 +271,7 @@ def render_admet_html(
 ) -> str:
     """The report as one self-contained HTML string (Jinja2 autoescaping on), from the
     prediction table and its :func:`predictions_summary`."""
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    environment = template_environment()
     context = _context(table, summary, max_molecules)
     return environment.get_template(TEMPLATE).render(**context)
 

@@ -1,0 +1,41 @@
+"""Directories that appear whole or not at all.
+
+Every output folder insightome writes (run directories, reports, prediction folders) is
+built in a temporary directory beside its destination and renamed into place, so a crash
+or Ctrl-C leaves either the previous content or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def replacing_directory(final: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield an empty temporary directory beside ``final``; fill it in the ``with`` block.
+
+    When the block ends normally the temporary directory takes ``final``'s place by
+    renames (an existing ``final`` is moved aside first and deleted only after the swap).
+    When it raises, the temporary directory is removed and ``final`` is left as it was.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    old = final.parent / f".{final.name}.replaced"
+    try:
+        yield tmp
+        if final.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(final, old)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists() and not final.exists():
+            os.replace(old, final)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
