@@ -24,6 +24,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -33,6 +34,7 @@ from typing import Any
 import joblib
 import numpy as np
 import pandas as pd
+from joblib import effective_n_jobs
 from scipy import sparse
 
 from insightome.apps.admet.endpoints import ENDPOINTS, endpoint
@@ -46,6 +48,7 @@ BUNDLE_FILE = "bundle.joblib"
 MANIFEST_FILE = "manifest.json"
 CURRENT_FILE = "CURRENT"
 CHUNK = 2000  # molecules per prediction chunk (features of a chunk are ~50 MB)
+NEIGHBOUR_CHUNK = 250  # queries per similarity block (250 × 41,000 union molecules: 41 MB)
 
 NO_BUNDLE = (
     "no ADMET model bundle found in {root}. Build one with 'insightome admet fit --data-dir "
@@ -120,26 +123,40 @@ class AdmetBundle:
         parts = []
         for start in range(0, max(len(values), 1), chunk):
             records, features = prediction_inputs(values[start : start + chunk], n_jobs=n_jobs)
-            neighbours = self.neighbours(fingerprint_bits(features))
-            blocks = [records] + [
-                m.predict(features, neighbours[name]) for name, m in self.models.items()
-            ]
-            parts.append(pd.concat(blocks, axis=1))
+            neighbours = self.neighbours(fingerprint_bits(features), n_jobs=n_jobs)
+            # LightGBM releases the GIL while it predicts: one thread per core
+            with ThreadPoolExecutor(max_workers=max(1, effective_n_jobs(n_jobs))) as pool:
+                futures = [
+                    pool.submit(m.predict, features, neighbours[name])
+                    for name, m in self.models.items()
+                ]
+                predicted = [f.result() for f in futures]
+            parts.append(pd.concat([records, *predicted], axis=1))
         table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
         return table.iloc[: len(values)].reset_index(drop=True)
 
-    def neighbours(self, bits: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    def neighbours(self, bits: Any, n_jobs: int = 1) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Each endpoint's (nearest-neighbour similarity, neighbours' mean out-of-fold
         residual) for each fingerprint, from one comparison with the union of all training
-        sets (the CYP sets, for instance, share most of their molecules)."""
+        sets (the CYP sets, for instance, share most of their molecules). Chunks of
+        queries run in threads: the sparse products and reductions release the GIL."""
         index, columns = self._union()
-        out = {name: (np.zeros(bits.shape[0]), np.zeros(bits.shape[0])) for name in self.models}
-        for rows, block in index.blocks(bits):
+        n = bits.shape[0]
+        out = {name: (np.zeros(n), np.zeros(n)) for name in self.models}
+
+        def chunk(rows: slice) -> None:
+            block = index.similarity(bits[rows])
             for name, model in self.models.items():
                 part = block[:, columns[name]]
                 out[name][0][rows] = part.max(axis=1) if part.shape[1] else 0.0
                 if model.task == "regression":
                     out[name][1][rows] = neighbour_mean(part, model.residuals, NEIGHBOURS)
+
+        step = NEIGHBOUR_CHUNK
+        chunks = [slice(a, min(a + step, n)) for a in range(0, n, step)]
+        with ThreadPoolExecutor(max_workers=max(1, effective_n_jobs(n_jobs))) as pool:
+            for future in [pool.submit(chunk, rows) for rows in chunks]:
+                future.result()
         return out
 
     def _union(self) -> tuple[TanimotoIndex, dict[str, np.ndarray]]:

@@ -131,6 +131,10 @@ class EndpointModel:
     fit_seconds: float = 0.0
 
     @property
+    def _index(self) -> pd.Index:
+        return pd.Index(self.columns)
+
+    @property
     def endpoint(self) -> Endpoint:
         return endpoint(self.name)
 
@@ -151,10 +155,12 @@ class EndpointModel:
         endpoints' training sets at once; otherwise it is computed here.
         """
         n = len(features)
-        ok = ~features[self.columns].isna().all(axis=1).to_numpy()
-        X = features.loc[ok, self.columns] if not ok.all() else features[self.columns]
+        # a bundle passes the same table (these exact columns) to every model: no copies
+        table = features if features.columns.equals(self._index) else features[self.columns]
+        ok = ~np.isnan(table.to_numpy(dtype=np.float32)).all(axis=1)
+        X = table if ok.all() else table.loc[ok]
         if neighbours is None:
-            neighbours = self.neighbours(fingerprint_bits(features[self.columns]))
+            neighbours = self.neighbours(fingerprint_bits(table))
         sim = np.where(ok, neighbours[0], np.nan)
         difficulty = neighbours[1][ok]
         raw = predict_matrix(self.pipeline, X, self.task, 2)[:, 0] if len(X) else np.zeros(0)

@@ -53,19 +53,23 @@ class TanimotoIndex:
     def __len__(self) -> int:
         return self.bits.shape[0]
 
+    def similarity(self, query: sparse.csr_matrix) -> np.ndarray:
+        """The dense (queries × references) Tanimoto matrix of a few queries."""
+        query = sparse.csr_matrix(query, dtype=np.float32)
+        q_counts = np.asarray(query.sum(axis=1)).ravel()
+        shared = (query @ self._transposed).toarray()
+        union = q_counts[:, None] + self.counts[None, :] - shared
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(union > 0, shared / union, 0.0).astype(np.float32)
+
     def blocks(
         self, query: sparse.csr_matrix, chunk: int = CHUNK
     ) -> Iterator[tuple[slice, np.ndarray]]:
         """Yield (query rows, similarity block of shape rows × len(self))."""
         query = sparse.csr_matrix(query, dtype=np.float32)
-        q_counts = np.asarray(query.sum(axis=1)).ravel()
         for start in range(0, query.shape[0], chunk):
             rows = slice(start, min(start + chunk, query.shape[0]))
-            shared = (query[rows] @ self._transposed).toarray()
-            union = q_counts[rows, None] + self.counts[None, :] - shared
-            with np.errstate(invalid="ignore", divide="ignore"):
-                block = np.where(union > 0, shared / union, 0.0).astype(np.float32)
-            yield rows, block
+            yield rows, self.similarity(query[rows])
 
     def max_similarity(self, query: sparse.csr_matrix) -> np.ndarray:
         """Each query's similarity to its nearest reference molecule."""
