@@ -48,7 +48,8 @@ class FitCache:
         self, candidate: Candidate, y: np.ndarray, train: np.ndarray, test: np.ndarray, seed: int
     ) -> str:
         h = hashlib.sha256()
-        for part in (self.fingerprint, candidate.task, candidate.name, str(seed), __version__):
+        name = candidate.name if candidate.preprocess else candidate.name + "|unprocessed"
+        for part in (self.fingerprint, candidate.task, name, str(seed), __version__):
             h.update(part.encode() + b"\x1f")
         h.update(np.ascontiguousarray(train, dtype=np.int64).tobytes() + b"\x1f")
         h.update(np.ascontiguousarray(test, dtype=np.int64).tobytes() + b"\x1f")

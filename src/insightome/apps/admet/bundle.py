@@ -90,10 +90,6 @@ class AdmetBundle:
         default=None, repr=False, compare=False
     )
 
-    @classmethod
-    def from_models(cls, models: dict[str, EndpointModel]) -> AdmetBundle:
-        return cls({endpoint(k).stem: m for k, m in models.items()})
-
     @property
     def endpoints(self) -> list[str]:
         return list(self.models)
