@@ -42,7 +42,6 @@ import sys
 import time
 import warnings
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -150,13 +149,10 @@ def read_reference() -> dict[str, dict[str, str]]:
 
 
 def _versions() -> dict[str, str]:
-    out = {}
-    for pkg in ("insightome", "rdkit", "lightgbm", "scikit-learn", "numpy", "crepes"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
+    from insightome.apps.admet.bundle import ADMET_PACKAGES
+    from insightome.run_record import versions
+
+    return versions((*ADMET_PACKAGES, "crepes"))
 
 
 def _commit() -> str:

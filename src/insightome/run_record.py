@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import platform
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -58,9 +59,10 @@ def in_memory_provenance(adata: ad.AnnData) -> dict[str, Any]:
     }
 
 
-def versions() -> dict[str, str]:
+def versions(packages: Sequence[str] = VERSIONED_PACKAGES) -> dict[str, str]:
+    """Python's, insightome's and each installed package's version (missing ones left out)."""
     out = {"python": platform.python_version(), "insightome": __version__}
-    for pkg in VERSIONED_PACKAGES:
+    for pkg in packages:
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:

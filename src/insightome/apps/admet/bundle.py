@@ -27,7 +27,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +41,14 @@ from insightome.apps.admet.inputs import FEATURE_KINDS, prediction_inputs, train
 from insightome.apps.admet.model import LEVEL, NEIGHBOURS, EndpointModel, fit_endpoint
 from insightome.apps.admet.similarity import TanimotoIndex, fingerprint_bits, neighbour_mean
 from insightome.errors import UserError
+from insightome.run_record import versions
 
 BUNDLE_FORMAT = 1
 BUNDLE_FILE = "bundle.joblib"
 MANIFEST_FILE = "manifest.json"
 CURRENT_FILE = "CURRENT"
 CHUNK = 2000  # molecules per prediction chunk (features of a chunk are ~50 MB)
+ADMET_PACKAGES = ("rdkit", "datamol", "lightgbm", "scikit-learn", "numpy", "pandas", "scipy")
 NEIGHBOUR_CHUNK = 250  # queries per similarity block (250 × 41,000 union molecules: 41 MB)
 
 NO_BUNDLE = (
@@ -293,7 +294,7 @@ def fit_bundle(
         "preset": preset,
         "conformal_level": level,
         "feature_kinds": list(FEATURE_KINDS),
-        "versions": _versions(),
+        "versions": versions(ADMET_PACKAGES),
         "data_dir": str(Path(data_dir).resolve()),
         "files": files,
         "notes": notes,
@@ -305,16 +306,6 @@ def fit_bundle(
         "fit_seconds": round(time.perf_counter() - started, 1),
     }
     return bundle
-
-
-def _versions() -> dict[str, str]:
-    out = {}
-    for pkg in ("insightome", "rdkit", "lightgbm", "scikit-learn", "numpy", "pandas", "datamol"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
 
 
 # -- storage ---------------------------------------------------------------------------

@@ -29,7 +29,6 @@ import json
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,11 +36,13 @@ import numpy as np
 import pandas as pd
 
 from insightome import __version__
+from insightome.apps.admet.bundle import ADMET_PACKAGES
 from insightome.apps.admet.endpoints import ENDPOINTS, Endpoint, endpoint
 from insightome.apps.admet.optimize_report import _f, _json_ready, _structure
 from insightome.errors import UserError
 from insightome.io.atomic import replacing_directory
 from insightome.report.html import template_environment
+from insightome.run_record import versions
 
 if TYPE_CHECKING:
     from insightome.apps.admet.bundle import AdmetBundle
@@ -184,16 +185,6 @@ def _bundle_sha256(bundle: AdmetBundle) -> str | None:
     return found
 
 
-def _versions_now() -> dict[str, str]:
-    out = {}
-    for pkg in ("insightome", "rdkit", "lightgbm", "scikit-learn", "numpy", "pandas"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
-
-
 def predictions_summary(
     table: pd.DataFrame,
     bundle: AdmetBundle,
@@ -238,7 +229,7 @@ def predictions_summary(
             "versions": manifest.get("versions", {}),
             "drug_reference": manifest.get("drug_reference", {}),
         },
-        "versions_at_prediction": _versions_now(),
+        "versions_at_prediction": versions(ADMET_PACKAGES),
         "input": {
             "path": str(Path(source).resolve()),
             "name": Path(source).name,
