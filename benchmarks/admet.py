@@ -73,7 +73,7 @@ def tdc_score(metric: str, y: np.ndarray, pred: np.ndarray) -> float:
 def run_endpoint(name: str, data_dir: Path, seeds: list[int], n_jobs: int, done: dict) -> list:
     from insightome.apps.admet.endpoints import endpoint
     from insightome.apps.admet.inputs import prediction_inputs, training_set
-    from insightome.apps.admet.model import fit_endpoint
+    from insightome.apps.admet.model import KEEP_FRAGMENTS, fit_endpoint
     from insightome.apps.admet.tdc_data import benchmark_split, load_endpoint
 
     ep = endpoint(name)
@@ -82,8 +82,11 @@ def run_endpoint(name: str, data_dir: Path, seeds: list[int], n_jobs: int, done:
     split = benchmark_split(frame)
     train = frame[(split == "train_val").fillna(False).to_numpy(bool)]
     test = frame[(split == "test").fillna(False).to_numpy(bool)]
-    data = training_set(train["Drug"], train["Y"], binary=ep.is_binary, n_jobs=n_jobs)
-    _, features = prediction_inputs(test["Drug"], n_jobs=n_jobs)
+    salts = name in KEEP_FRAGMENTS
+    data = training_set(
+        train["Drug"], train["Y"], binary=ep.is_binary, n_jobs=n_jobs, keep_fragments=salts
+    )
+    _, features = prediction_inputs(test["Drug"], n_jobs=n_jobs, keep_fragments=salts)
     y_test = test["Y"].to_numpy(float)
     rows = []
     for seed in seeds:

@@ -229,3 +229,19 @@ def test_optimize_with_the_bundle_raises_predicted_solubility(bundle, tmp_path):
     assert pareto["solubility_aqsoldb"].max() > result.seeds["solubility_aqsoldb"].max()
     again = optimize(seeds, read_objective(spec), bundle)
     assert again.pareto["smiles"].tolist() == pareto["smiles"].tolist()
+
+
+def test_solubility_sees_the_salt_other_endpoints_the_parent(bundle):
+    from insightome.featurize.standardization import standardize
+
+    kept = standardize(["[Na+].[O-]C(=O)c1ccccc1"], keep_fragments=True, inchikeys=False)
+    assert "." in kept.molecules["smiles"].iloc[0]  # the counter-ion stays
+    parent = standardize(["[Na+].[O-]C(=O)c1ccccc1"], inchikeys=False)
+    assert parent.molecules["smiles"].iloc[0] == "O=C(O)c1ccccc1"
+    table = bundle.predict(["[Na+].[O-]C(=O)c1ccccc1", "OC(=O)c1ccccc1", "CCCCCC"])
+    value, sim = table["solubility_aqsoldb"], table["solubility_aqsoldb_similarity"]
+    assert bundle.models["solubility_aqsoldb"].keep_fragments
+    assert value[0] != value[1] and sim[0] < sim[1]  # the salt is its own molecule
+    # rows without a counter-ion are predicted exactly as before
+    alone = bundle.predict(["OC(=O)c1ccccc1", "CCCCCC"])
+    pd.testing.assert_frame_equal(table.iloc[1:].reset_index(drop=True), alone)

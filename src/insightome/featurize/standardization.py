@@ -101,6 +101,7 @@ def standardize(
     task: Task = "auto",
     ids: Sequence[Any] | None = None,
     inchikeys: bool = True,
+    keep_fragments: bool = False,
 ) -> StandardizeResult:
     """Standardize molecules (SMILES, RDKit molecules or a :class:`MoleculeTable`).
 
@@ -109,6 +110,8 @@ def standardize(
     ten values are classes, other numbers are regression). ``ids`` names the rows
     when the input is not a table. ``inchikeys=False`` skips the InChIKey (about a third of
     the time per molecule); duplicates are then merged by canonical SMILES.
+    ``keep_fragments=True`` skips the largest-fragment step, for properties of the whole
+    substance as measured (a salt's solubility depends on its counter-ion).
     See the module docstring for the steps.
     """
     require_rdkit()
@@ -118,7 +121,7 @@ def standardize(
     items, row_numbers, row_ids, texts, source = _inputs(smiles_or_mols, ids)
     label_name, label_values = _labels(smiles_or_mols, labels, len(items))
     steps = _Steps(
-        rdMolStandardize.LargestFragmentChooser(),
+        None if keep_fragments else rdMolStandardize.LargestFragmentChooser(),
         rdMolStandardize.Uncharger(),
         rdMolStandardize.TautomerEnumerator() if tautomers else None,
     )
@@ -290,7 +293,8 @@ def _standardize_one(
         return "", "", None, reason
     try:
         mol = rdMolStandardize.Cleanup(mol)
-        mol = steps.largest.choose(mol)
+        if steps.largest is not None:
+            mol = steps.largest.choose(mol)
         mol = steps.uncharger.uncharge(mol)
         if steps.tautomers is not None:
             mol = steps.tautomers.Canonicalize(mol)

@@ -38,7 +38,13 @@ from scipy import sparse
 
 from insightome.apps.admet.endpoints import ENDPOINTS, endpoint
 from insightome.apps.admet.inputs import FEATURE_KINDS, prediction_inputs, training_set
-from insightome.apps.admet.model import LEVEL, NEIGHBOURS, EndpointModel, fit_endpoint
+from insightome.apps.admet.model import (
+    KEEP_FRAGMENTS,
+    LEVEL,
+    NEIGHBOURS,
+    EndpointModel,
+    fit_endpoint,
+)
 from insightome.apps.admet.similarity import TanimotoIndex, fingerprint_bits, neighbour_mean
 from insightome.errors import UserError
 from insightome.run_record import versions
@@ -119,12 +125,18 @@ class AdmetBundle:
         values = list(smiles)
         parts = []
         for start in range(0, max(len(values), 1), chunk):
-            records, features = prediction_inputs(values[start : start + chunk], n_jobs=n_jobs)
+            part = values[start : start + chunk]
+            records, features = prediction_inputs(part, n_jobs=n_jobs)
             neighbours = self.neighbours(fingerprint_bits(features), n_jobs=n_jobs)
+            whole, whole_neighbours = self._whole_substances(
+                part, records, features, neighbours, n_jobs
+            )
             # LightGBM releases the GIL while it predicts: one thread per core
             with ThreadPoolExecutor(max_workers=max(1, effective_n_jobs(n_jobs))) as pool:
                 futures = [
-                    pool.submit(m.predict, features, neighbours[name])
+                    pool.submit(m.predict, whole, whole_neighbours[name])
+                    if m.keep_fragments
+                    else pool.submit(m.predict, features, neighbours[name])
                     for name, m in self.models.items()
                 ]
                 predicted = [f.result() for f in futures]
@@ -132,18 +144,50 @@ class AdmetBundle:
         table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
         return table.iloc[: len(values)].reset_index(drop=True)
 
-    def neighbours(self, bits: Any, n_jobs: int = 1) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    def _whole_substances(
+        self,
+        smiles: list[Any],
+        records: pd.DataFrame,
+        features: pd.DataFrame,
+        neighbours: dict[str, tuple[np.ndarray, np.ndarray]],
+        n_jobs: int,
+    ) -> tuple[pd.DataFrame, dict[str, tuple[np.ndarray, np.ndarray]]]:
+        """Features and neighbours for the models that keep counter-ions: only inputs with
+        several fragments differ from their parent, so only those are featurized again."""
+        keep = [name for name, m in self.models.items() if m.keep_fragments]
+        rows = np.flatnonzero(
+            [isinstance(v, str) and "." in v for v in smiles] & records["valid"].to_numpy(bool)
+        )
+        if not keep or not len(rows):
+            return features, neighbours
+        _, salts = prediction_inputs([smiles[i] for i in rows], keep_fragments=True)
+        index = features.index[rows]
+        salts = salts.set_axis(index).astype(features.dtypes.to_dict())
+        whole = pd.concat([features.drop(index=index), salts]).loc[features.index]
+        found = self.neighbours(fingerprint_bits(salts), n_jobs=n_jobs, names=keep)
+        patched = {}
+        for name in keep:
+            similarity, difficulty = neighbours[name][0].copy(), neighbours[name][1].copy()
+            similarity[rows], difficulty[rows] = found[name]
+            patched[name] = (similarity, difficulty)
+        return whole, patched
+
+    def neighbours(
+        self, bits: Any, n_jobs: int = 1, names: Sequence[str] | None = None
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Each endpoint's (nearest-neighbour similarity, neighbours' mean out-of-fold
         residual) for each fingerprint, from one comparison with the union of all training
         sets (the CYP sets, for instance, share most of their molecules). Chunks of
-        queries run in threads: the sparse products and reductions release the GIL."""
+        queries run in threads: the sparse products and reductions release the GIL.
+        ``names`` limits the endpoints (default: all)."""
         index, columns = self._union()
         n = bits.shape[0]
-        out = {name: (np.zeros(n), np.zeros(n)) for name in self.models}
+        wanted = {name: self.models[name] for name in (names or self.models)}
+        out = {name: (np.zeros(n), np.zeros(n)) for name in wanted}
 
         def chunk(rows: slice) -> None:
             block = index.similarity(bits[rows])
-            for name, model in self.models.items():
+            for name, model in wanted.items():
                 part = block[:, columns[name]]
                 out[name][0][rows] = part.max(axis=1) if part.shape[1] else 0.0
                 if model.task == "regression":
@@ -264,7 +308,13 @@ def fit_bundle(
         ep = endpoint(name)
         frame = frames.pop(name)
         files.extend(frame.attrs.get("files", []))
-        data = training_set(frame["Drug"], frame["Y"], binary=ep.is_binary, n_jobs=n_jobs)
+        data = training_set(
+            frame["Drug"],
+            frame["Y"],
+            binary=ep.is_binary,
+            n_jobs=n_jobs,
+            keep_fragments=name in KEEP_FRAGMENTS,
+        )
         models[name] = fit_endpoint(
             name,
             data.smiles,

@@ -44,12 +44,15 @@ def training_set(
     binary: bool,
     n_jobs: int = 1,
     cache_dir: CacheDir = None,
+    keep_fragments: bool = False,
 ) -> TrainingSet:
-    """Standardize, merge duplicates, drop unusable rows and featurize."""
+    """Standardize, merge duplicates, drop unusable rows and featurize (``keep_fragments``:
+    see :func:`~insightome.featurize.standardization.standardize`)."""
     result = standardize(
         list(smiles),
         labels=np.asarray(y, dtype=float),
         task="classification" if binary else "regression",
+        keep_fragments=keep_fragments,
     )
     label = result.label_column or "label"
     molecules = result.molecules
@@ -72,7 +75,11 @@ def training_set(
 
 
 def prediction_inputs(
-    smiles: Sequence[Any], *, n_jobs: int = 1, cache_dir: CacheDir = False
+    smiles: Sequence[Any],
+    *,
+    n_jobs: int = 1,
+    cache_dir: CacheDir = False,
+    keep_fragments: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(records, features), one row per input: ``records`` has ``input``, ``smiles``
     (standardized), ``valid`` and ``reason``; invalid rows have all-NaN features.
@@ -82,7 +89,7 @@ def prediction_inputs(
     molecule, which pays off for training sets that are featurized again and again, not
     for one-off screening.
     """
-    result = standardize(list(smiles), inchikeys=False)
+    result = standardize(list(smiles), inchikeys=False, keep_fragments=keep_fragments)
     records = result.records[["input", "smiles", "valid", "reason"]].reset_index(drop=True)
     unique = featurize(result, kinds=FEATURE_KINDS, n_jobs=n_jobs, cache_dir=cache_dir)
     position = {s: i for i, s in enumerate(result.molecules["smiles"])}
