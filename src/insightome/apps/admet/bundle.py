@@ -160,7 +160,7 @@ class AdmetBundle:
         )
         if not keep or not len(rows):
             return features, neighbours
-        _, salts = prediction_inputs([smiles[i] for i in rows], keep_fragments=True)
+        _, salts = prediction_inputs([smiles[i] for i in rows], n_jobs=n_jobs, keep_fragments=True)
         index = features.index[rows]
         salts = salts.set_axis(index).astype(features.dtypes.to_dict())
         whole = pd.concat([features.drop(index=index), salts]).loc[features.index]
