@@ -41,11 +41,10 @@ from insightome.apps.admet.inputs import FEATURE_KINDS, prediction_inputs, train
 from insightome.apps.admet.model import (
     KEEP_FRAGMENTS,
     LEVEL,
-    NEIGHBOURS,
     EndpointModel,
     fit_endpoint,
 )
-from insightome.apps.admet.similarity import TanimotoIndex, fingerprint_bits, neighbour_mean
+from insightome.apps.admet.similarity import TanimotoIndex, fingerprint_bits
 from insightome.errors import UserError
 from insightome.run_record import versions
 
@@ -188,10 +187,9 @@ class AdmetBundle:
         def chunk(rows: slice) -> None:
             block = index.similarity(bits[rows])
             for name, model in wanted.items():
-                part = block[:, columns[name]]
-                out[name][0][rows] = part.max(axis=1) if part.shape[1] else 0.0
-                if model.task == "regression":
-                    out[name][1][rows] = neighbour_mean(part, model.residuals, NEIGHBOURS)
+                out[name][0][rows], out[name][1][rows] = model.from_similarities(
+                    block[:, columns[name]]
+                )
 
         step = NEIGHBOUR_CHUNK
         chunks = [slice(a, min(a + step, n)) for a in range(0, n, step)]

@@ -211,10 +211,21 @@ class EndpointModel:
         similarity = np.zeros(bits.shape[0])
         difficulty = np.zeros(bits.shape[0])
         for rows, block in self.reference.blocks(bits):
-            similarity[rows] = block.max(axis=1)
-            if self.task == "regression":
-                difficulty[rows] = neighbour_mean(block, self.residuals, NEIGHBOURS)
+            similarity[rows], difficulty[rows] = self.from_similarities(block)
         return similarity, difficulty
+
+    def from_similarities(self, block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(nearest similarity, neighbours' mean out-of-fold |residual|) from a block of
+        similarities to the training molecules, columns in training order (0 for binary
+        endpoints, which have no residuals)."""
+        if block.shape[1] == 0:
+            return np.zeros(len(block)), np.zeros(len(block))
+        difficulty = (
+            neighbour_mean(block, self.residuals, NEIGHBOURS)
+            if self.task == "regression"
+            else np.zeros(len(block))
+        )
+        return block.max(axis=1), difficulty
 
     def calibrated(self, p: np.ndarray) -> np.ndarray:
         """Platt-recalibrated probabilities."""

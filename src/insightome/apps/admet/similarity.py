@@ -71,15 +71,6 @@ class TanimotoIndex:
             rows = slice(start, min(start + chunk, query.shape[0]))
             yield rows, self.similarity(query[rows])
 
-    def max_similarity(self, query: sparse.csr_matrix) -> np.ndarray:
-        """Each query's similarity to its nearest reference molecule."""
-        out = np.zeros(query.shape[0], dtype=np.float32)
-        if len(self) == 0:
-            return out
-        for rows, block in self.blocks(query):
-            out[rows] = block.max(axis=1)
-        return out
-
 
 def neighbour_mean(
     block: np.ndarray, values: np.ndarray, k: int, exclude: np.ndarray | None = None
