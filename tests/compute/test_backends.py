@@ -31,6 +31,13 @@ def test_dask_localcluster_gives_identical_results(adata):
         remote = insightome.run(
             adata, out_dir=None, scheduler=cluster.scheduler_address, seed=4, **opts
         )
+        prefixes = set(cluster.scheduler.task_prefixes)
+    # one task per fit: scikit-learn's own joblib calls inside a fit (ColumnTransformer,
+    # forest trees, calibration) must run in the fit, not come back to the scheduler as
+    # nested tasks (they did, and made two workers slower than one)
+    assert any(p.startswith("batch_of__fit_predict") for p in prefixes)
+    nested = ("_fit_transform_one", "_transform_one", "_parallel_build_trees", "calibrator")
+    assert not [p for p in prefixes if any(name in p for name in nested)], prefixes
     assert remote.results["compute"]["backend"]["backend"] == "dask.distributed"
     assert remote.results["estimate"] == local.results["estimate"]
     for a, b in zip(remote.results["configurations"], local.results["configurations"], strict=True):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, parallel_config
 from threadpoolctl import threadpool_limits
 
 from insightome.compute.cache import CacheEntry, FitCache
@@ -61,8 +61,14 @@ def _fit_predict(
     start = time.perf_counter()
     try:
         # one fit = one core on every backend: BLAS/OpenMP pools inside a fit would
-        # oversubscribe the cores when several fits run at once
-        with threadpool_limits(limits=1), warnings.catch_warnings():
+        # oversubscribe the cores when several fits run at once, and joblib calls inside
+        # scikit-learn (ColumnTransformer, forests) must not inherit the Dask backend,
+        # which would send each of them back through the scheduler as nested tasks
+        with (
+            threadpool_limits(limits=1),
+            parallel_config(backend="sequential"),
+            warnings.catch_warnings(),
+        ):
             warnings.simplefilter("ignore")
             model = candidate.build(features, seed).fit(features.iloc[train], y[train])
             pred = predict_matrix(model, features.iloc[test], candidate.task, n_classes)
