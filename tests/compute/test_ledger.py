@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import mmap
 import multiprocessing
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -13,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from insightome.compute import METHOD_ESTIMATED, METHOD_MEASURED, EnergyLedger
+from insightome.compute import METHOD_ESTIMATED, METHOD_MEASURED, EnergyLedger, probes
 from insightome.compute.ledger import (
     DEFAULT_CARBON_INTENSITY,
     DEFAULT_PUE,
@@ -42,7 +44,7 @@ def _expected_kwh(stage: dict[str, float], constants: dict[str, float]) -> float
     """Green Algorithms by hand: (CPU s x W/core + wall s x GB x W/GB) x PUE, in kWh."""
     joules = (
         stage["cpu_s"] * constants["core_power_w"]
-        + stage["wall_s"] * stage["peak_rss_mb"] / 1024 * constants["memory_power_w_per_gb"]
+        + stage["wall_s"] * stage["peak_memory_mb"] / 1024 * constants["memory_power_w_per_gb"]
     )
     return joules * constants["pue"] / 3.6e6
 
@@ -116,6 +118,40 @@ def test_peak_memory_of_an_allocation_inside_a_stage(tmp_path: Path) -> None:
     assert stages["allocate"]["peak_rss_mb"] - stages["baseline"]["peak_rss_mb"] >= 150
 
 
+@linux_only
+def test_memory_shared_with_a_worker_counts_once(tmp_path: Path) -> None:
+    """PSS counts a page mapped by two processes once; summed RSS counts it twice."""
+    if probes._pss(os.getpid()) is None:
+        pytest.skip("no /proc/<pid>/smaps_rollup on this kernel")
+    size = 200 * 2**20
+    path = tmp_path / "shared.bin"
+    path.write_bytes(b"\1" * size)
+    child_code = (
+        "import mmap, sys, time\n"
+        f"f = open({str(path)!r}, 'rb'); m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)\n"
+        "sum(m[i] for i in range(0, len(m), 4096)); print('ready', flush=True); time.sleep(30)"
+    )
+    ledger = _estimated(tmp_path)
+    with ledger.stage("baseline"):
+        time.sleep(0.2)
+    with ledger.stage("shared"):
+        child = subprocess.Popen([sys.executable, "-c", child_code], stdout=subprocess.PIPE)
+        try:
+            assert child.stdout is not None and child.stdout.readline().startswith(b"ready")
+            with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+                sum(m[i] for i in range(0, len(m), 4096))  # touch every page here too
+                time.sleep(0.4)  # several samples while both processes map it
+        finally:
+            child.kill()
+            child.wait()
+    stages = ledger.to_dict()["stages"]
+    assert stages["shared"]["memory_measure"] == "PSS"
+    extra_rss = stages["shared"]["peak_rss_mb"] - stages["baseline"]["peak_rss_mb"]
+    extra_pss = stages["shared"]["peak_memory_mb"] - stages["baseline"]["peak_memory_mb"]
+    assert extra_rss >= 380  # 200 MiB in each of the two processes
+    assert 180 <= extra_pss <= 260  # 200 MiB once, plus the child interpreter
+
+
 def test_repeated_stage_names_accumulate(tmp_path: Path) -> None:
     ledger = _estimated(tmp_path)
     with ledger.stage("fit"):
@@ -162,7 +198,7 @@ def test_formula_matches_a_hand_computation(tmp_path: Path) -> None:
     cpu_joules = work["cpu_s"] * 5.0 * 1.2
     assert cpu_joules >= 0.2 * 5.0 * 1.2 * 0.95
     assert work["energy_kwh"] * 3.6e6 - cpu_joules == pytest.approx(
-        work["wall_s"] * work["peak_rss_mb"] / 1024 * 0.3725 * 1.2, rel=1e-9
+        work["wall_s"] * work["peak_memory_mb"] / 1024 * 0.3725 * 1.2, rel=1e-9
     )
 
 

@@ -299,7 +299,8 @@ def compute(r: Mapping[str, Any]) -> str | None:
         f"energy {significant(t.get('energy_kwh'))} kWh, "
         f"{significant(t.get('carbon_g'))} g CO2e, CPU time {significant(t.get('cpu_s'))} s, "
         f"wall time {significant(t.get('wall_s'))} s, "
-        f"peak memory {significant(t.get('peak_rss_mb'))} MB"
+        f"peak memory {significant(t.get('peak_memory_mb', t.get('peak_rss_mb')))} MB "
+        f"({t.get('memory_measure', 'RSS')})"
     )
     if c.get("cpu_model"):
         text += f", on {c['cpu_model']} ({c.get('n_cores_available', 'n/a')} cores available)"

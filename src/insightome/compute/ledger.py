@@ -65,7 +65,7 @@ CARBON_INTENSITY_SOURCE = (
     "your grid"
 )
 FORMULA_ESTIMATED = (
-    "energy_kwh = (cpu_s * core_power_w + wall_s * peak_rss_gb * memory_power_w_per_gb) "
+    "energy_kwh = (cpu_s * core_power_w + wall_s * peak_memory_gb * memory_power_w_per_gb) "
     "* pue / 3.6e6; carbon_g = energy_kwh * carbon_intensity_g_per_kwh"
 )
 FORMULA_MEASURED = (
@@ -73,9 +73,10 @@ FORMULA_MEASURED = (
     "carbon_g = energy_kwh * carbon_intensity_g_per_kwh"
 )
 SCOPE_ESTIMATED = (
-    "this process and its descendants: CPU seconds and peak resident memory (summed over "
-    "the processes) of the run; memory is a measured lower bound of what Green Algorithms "
-    "calls memory requested"
+    "this process and its descendants: CPU seconds and peak memory of the run (summed "
+    "proportional set size, PSS, which counts pages shared between the processes once; "
+    "summed resident set size where PSS is unreadable); memory is a measured lower bound "
+    "of what Green Algorithms calls memory requested"
 )
 SCOPE_MEASURED = (
     "the whole CPU package(s), read from Intel RAPL: every process on the machine and idle "
@@ -95,6 +96,7 @@ class _Totals:
     wall_s: float = 0.0
     cpu_s: float = 0.0
     peak_rss_bytes: int = 0
+    peak_pss_bytes: int | None = 0  # None once an occurrence could not read PSS
     mem_gb_s: float = 0.0  # sum over occurrences of wall_s * peak GB (the memory term)
     rapl_uj: float | None = 0.0  # None once an occurrence could not be measured
 
@@ -110,6 +112,7 @@ class _Recorder:
         self._start = probes.snapshot()
         self._seen: dict[probes.ProcKey, float] = dict(self._start.descendants)
         self._peak = self._start.rss_bytes
+        self._peak_pss = self._start.pss_bytes
         self._rapl: probes.RaplCounter | None = None
         if rapl:
             try:
@@ -131,6 +134,10 @@ class _Recorder:
         snap = probes.snapshot()
         with self._lock:
             self._peak = max(self._peak, snap.rss_bytes)
+            if self._peak_pss is not None:
+                self._peak_pss = (
+                    None if snap.pss_bytes is None else max(self._peak_pss, snap.pss_bytes)
+                )
             self._seen.update(snap.descendants)
             if self._rapl is not None:
                 try:
@@ -139,15 +146,15 @@ class _Recorder:
                     self._rapl, self._rapl_ok = None, False
         return snap
 
-    def finish(self) -> tuple[float, float, int, float | None]:
-        """(wall s, CPU s, peak RSS bytes, RAPL µJ or None) of the occurrence."""
+    def finish(self) -> tuple[float, float, int, int | None, float | None]:
+        """(wall s, CPU s, peak RSS bytes, peak PSS bytes or None, RAPL µJ or None)."""
         wall = time.perf_counter() - self._t0
         self._stop.set()
         self._thread.join()
         end = self._sample()
         cpu = _tree_cpu(self._start, end, self._seen)
         energy = self._rapl.total_uj if self._rapl is not None and self._rapl_ok else None
-        return wall, cpu, self._peak, energy
+        return wall, cpu, self._peak, self._peak_pss, energy
 
 
 def _tree_cpu(
@@ -249,7 +256,7 @@ class EnergyLedger:
             yield
         finally:
             try:
-                wall, cpu, peak, energy_uj = recorder.finish()
+                wall, cpu, peak, peak_pss, energy_uj = recorder.finish()
             except BaseException:
                 self._active = None
                 raise
@@ -258,7 +265,12 @@ class EnergyLedger:
                 t.wall_s += wall
                 t.cpu_s += cpu
                 t.peak_rss_bytes = max(t.peak_rss_bytes, peak)
-                t.mem_gb_s += wall * peak / _GIB
+                t.peak_pss_bytes = (
+                    None
+                    if peak_pss is None or t.peak_pss_bytes is None
+                    else max(t.peak_pss_bytes, peak_pss)
+                )
+                t.mem_gb_s += wall * (peak if peak_pss is None else peak_pss) / _GIB
                 t.rapl_uj = (
                     None if energy_uj is None or t.rapl_uj is None else (t.rapl_uj + energy_uj)
                 )
@@ -289,6 +301,11 @@ class EnergyLedger:
                 "wall_s": t.wall_s,
                 "cpu_s": t.cpu_s,
                 "peak_rss_mb": t.peak_rss_bytes / _MIB,
+                "peak_memory_mb": (
+                    t.peak_rss_bytes if t.peak_pss_bytes is None else t.peak_pss_bytes
+                )
+                / _MIB,
+                "memory_measure": "RSS" if t.peak_pss_bytes is None else "PSS",
                 "energy_kwh": energy,
                 "carbon_g": energy * self.carbon_intensity,
             }
@@ -327,6 +344,10 @@ class EnergyLedger:
             "wall_s": sum(r["wall_s"] for r in rows),
             "cpu_s": sum(r["cpu_s"] for r in rows),
             "peak_rss_mb": max((r["peak_rss_mb"] for r in rows), default=0.0),
+            "peak_memory_mb": max((r["peak_memory_mb"] for r in rows), default=0.0),
+            "memory_measure": "PSS"
+            if rows and all(r["memory_measure"] == "PSS" for r in rows)
+            else "RSS",
             "energy_kwh": sum(r["energy_kwh"] for r in rows),
             "carbon_g": sum(r["carbon_g"] for r in rows),
         }

@@ -56,19 +56,48 @@ class TreeSnapshot:
     descendants: Mapping[ProcKey, float]  #: live descendants → CPU seconds (user + system)
     direct_children: frozenset[ProcKey]  #: the descendants whose parent is this process
     rss_bytes: int  #: resident memory of this process + live descendants (summed)
+    #: proportional set size of the same processes: a page shared by k of them (libraries,
+    #: memory-mapped data) counts 1/k in each, so the sum counts it once; None where
+    #: ``/proc/<pid>/smaps_rollup`` is unreadable (not Linux, kernel < 4.14)
+    pss_bytes: int | None = None
 
 
 def snapshot() -> TreeSnapshot:
     """CPU time and resident memory of this process tree, now."""
     self_cpu, children_cpu = _rusage()
+    pss: int | None = None
     try:
         if _USE_PROC:
             self_rss, desc, direct, desc_rss = _proc_tree(os.getpid())
+            pss = _tree_pss(os.getpid(), desc)
         else:
             self_rss, desc, direct, desc_rss = _psutil_tree()
     except Exception:  # an unreadable /proc must not break a run: this process only
         self_rss, desc, direct, desc_rss = _self_maxrss(), {}, [], 0
-    return TreeSnapshot(self_cpu, children_cpu, desc, frozenset(direct), self_rss + desc_rss)
+    return TreeSnapshot(self_cpu, children_cpu, desc, frozenset(direct), self_rss + desc_rss, pss)
+
+
+def _pss(pid: int) -> int | None:
+    """Proportional set size of one process in bytes (``Pss:`` of smaps_rollup)."""
+    try:
+        with open(PROC / str(pid) / "smaps_rollup", "rb") as f:
+            for line in f:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _tree_pss(root: int, descendants: Mapping[ProcKey, float]) -> int | None:
+    """Summed PSS of ``root`` and its descendants; None when the root's is unreadable.
+
+    A descendant that exited between the scan and this read holds no memory any more.
+    """
+    own = _pss(root)
+    if own is None:
+        return None
+    return own + sum(_pss(pid) or 0 for pid, _start in descendants)
 
 
 def _rusage() -> tuple[float, float]:

@@ -59,7 +59,8 @@ def build_compute(results: Mapping[str, Any]) -> dict[str, Any] | None:
 
 def _row(name: str, record: Mapping[str, Any]) -> dict[str, str]:
     energy_kwh = as_float(record.get("energy_kwh"))
-    peak = as_float(record.get("peak_rss_mb"))
+    # PSS (shared pages counted once) where the run could read it; older runs: RSS
+    peak = as_float(record.get("peak_memory_mb", record.get("peak_rss_mb")))
     return {
         "name": name,
         "wall": fmt(as_float(record.get("wall_s")), 2),
