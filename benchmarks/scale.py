@@ -4,12 +4,17 @@ Simulated data with realistic correlation structure (a 10-factor latent model pl
 independent noise, as gene-expression modules are), a binary outcome driven by 10
 features. Each point is a default ``insightome.run`` (5-fold CV, repeats chosen by
 insightome, BBC-CV with 1,000 bootstraps) in a fresh subprocess with ``n_jobs=2``;
-memory is the peak summed RSS of the run's process tree sampled by the energy ledger
-(shared pages of memory-mapped data are counted once per process, so it is an upper
-bound). Also measured: the speed-up from one to two Dask workers on the same point.
+memory is the peak summed PSS (proportional set size: pages shared by the processes,
+such as libraries and memory-mapped data, counted once) of the run's process tree,
+sampled by the energy ledger every 0.25 s; summed RSS is shown beside it. Also measured:
+the speed-up from one to two Dask workers on the same point.
 
     python benchmarks/scale.py                 # the full grid (several hours on 2 cores)
     python benchmarks/scale.py --quick         # a smoke test of the script (~10 minutes)
+    python benchmarks/scale.py --only 100000x1000 --keep   # one point, others kept
+
+Every finished point is saved at once in scale.json; ``--keep`` reuses the points already
+there (same n, p and workers), so an interrupted grid resumes.
 Writes benchmarks/results/scale.md and scale.json.
 """
 
@@ -83,10 +88,11 @@ def one_point(n: int, p: int, scheduler_workers: int = 0) -> dict:
     return {
         "n": n,
         "p": p,
-        "workers": scheduler_workers or "loky-2",
         "wall_s": wall,
         "cpu_s": total["cpu_s"],
         "peak_rss_mb": total["peak_rss_mb"],
+        "peak_memory_mb": total.get("peak_memory_mb", total["peak_rss_mb"]),
+        "memory_measure": total.get("memory_measure", "RSS"),
         "energy_kwh": total["energy_kwh"],
         "carbon_g": total["carbon_g"],
         "energy_method": run.results["compute"]["method"],
@@ -103,37 +109,59 @@ def in_subprocess(n: int, p: int, workers: int = 0) -> dict:
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=4 * 3600)
     if proc.returncode:
         return {"n": n, "p": p, "workers": workers, "error": proc.stderr.strip()[-400:]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out["workers"] = workers
+    return out
 
 
-def exponent(points: list[dict], axis: str) -> float | None:
+def key(pt: dict) -> tuple[int, int, int]:
+    return int(pt["n"]), int(pt["p"]), int(pt["workers"])
+
+
+def exponent(points: list[dict], axis: str, value: str = "wall_s") -> float | None:
+    """Slope of log(value) against log(axis): the growth exponent."""
     ok = [pt for pt in points if "error" not in pt]
     if len(ok) < 3:
         return None
     x = np.log([pt[axis] for pt in ok])
-    t = np.log([pt["wall_s"] for pt in ok])
+    t = np.log([pt[value] for pt in ok])
     return float(np.polyfit(x, t, 1)[0])
 
 
-def write(
-    points_n: list[dict], points_p: list[dict], dask: list[dict], args, seconds: float
-) -> None:
+def memory_slope(points: list[dict]) -> float | None:
+    """Extra peak memory per extra MB of float64 matrix (least squares over the points)."""
+    ok = [pt for pt in points if "error" not in pt]
+    if len(ok) < 3:
+        return None
+    x = np.array([pt["matrix_mb_float64"] for pt in ok])
+    y = np.array([pt["peak_memory_mb"] for pt in ok])
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def write(points: dict, n_grid, p_grid, dask_n: int, args, seconds: float) -> None:
     from importlib import metadata
 
     def row(pt: dict) -> str:
         if "error" in pt:
-            return f"| {pt['n']:,} | {pt['p']:,} | failed: {pt['error'][:120]} |||||||||"
-        ratio = pt["peak_rss_mb"] / pt["matrix_mb_float64"]
+            return f"| {pt['n']:,} | {pt['p']:,} | failed: {pt['error'][:120]} ||||||||||"
+        ratio = pt["peak_memory_mb"] / pt["matrix_mb_float64"]
         return (
             f"| {pt['n']:,} | {pt['p']:,} | {pt['matrix_mb_float64']:,.0f} | {pt['repeats']} | "
             f"{pt['n_candidates']} | {pt['wall_s']:,.0f} | {pt['cpu_s']:,.0f} | "
-            f"{pt['peak_rss_mb']:,.0f} | {ratio:.1f} | {pt['energy_kwh'] * 1000:.2f} | "
-            f"{pt['auc']:.3f} |"
+            f"{pt['peak_memory_mb']:,.0f} | {pt['peak_rss_mb']:,.0f} | {ratio:.1f} | "
+            f"{pt['energy_kwh'] * 1000:.2f} | {pt['auc']:.3f} |"
         )
 
+    def stages(pt: dict) -> str:
+        if "error" in pt:
+            return ""
+        parts = ", ".join(f"{k} {v:,.0f}" for k, v in pt["stages_s"].items())
+        return f"- {pt['n']:,} x {pt['p']:,}: {parts}"
+
     head = (
-        "| n | p | matrix MB (float64) | repeats | candidates | wall s | CPU s | peak tree MB "
-        "| peak / matrix | energy Wh | BBC AUC |\n|---|---|---|---|---|---|---|---|---|---|---|"
+        "| n | p | matrix MB (float64) | repeats | candidates | wall s | CPU s | peak PSS MB "
+        "| peak RSS MB (summed) | PSS / matrix | energy Wh | BBC AUC |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     cpu = next(
         (
@@ -147,13 +175,22 @@ def write(
         f"{pkg} {metadata.version(pkg)}"
         for pkg in ("insightome", "numpy", "scikit-learn", "xgboost-cpu")
     )
-    big = next((pt for pt in points_n if pt["n"] == TARGET_N and pt["p"] == TARGET_P), None)
+    points_n = [points[k] for k in ((n, TARGET_P, 0) for n in n_grid) if k in points]
+    points_p = [points[k] for k in ((1_000, p, 0) for p in p_grid) if k in points]
+    dask = [points[k] for k in ((dask_n, 1_000, w) for w in (1, 2)) if k in points]
+    big = points.get((TARGET_N, TARGET_P, 0))
     e_n, e_p = exponent(points_n, "n"), exponent(points_p, "p")
     lines = [
         "# insightome scale benchmark",
         "",
-        f"- Command: `python benchmarks/scale.py{' --quick' if args.quick else ''}`",
-        f"- Date: {datetime.now(UTC).isoformat(timespec='seconds')} (total {seconds / 60:.1f} min)",
+        f"- Command: `python benchmarks/scale.py{' --quick' if args.quick else ''}`"
+        + (
+            " (points measured in several invocations with `--only ... --keep`)"
+            if args.keep
+            else ""
+        ),
+        f"- Date: {datetime.now(UTC).isoformat(timespec='seconds')} "
+        f"(this invocation {seconds / 60:.1f} min)",
         f"- Machine: {cpu}, 2 cores, {platform.platform()}",
         f"- Versions: python {platform.python_version()}, {versions}",
         "",
@@ -169,29 +206,39 @@ def write(
         head,
         *[row(pt) for pt in points_p],
         "",
-        "## Dask workers (same point, LocalCluster, processes, 1 thread each)",
+        f"## Dask workers ({dask_n:,} x 1,000, LocalCluster, processes, 1 thread each)",
         "",
         head,
         *[row(pt) for pt in dask],
+        "",
+        "## Wall seconds per stage",
+        "",
+        *[stages(pt) for pt in [*points_n, *points_p[1:], *dask]],
         "",
         "## Targets",
         "",
     ]
     if big and "error" not in big:
         ok_t = big["wall_s"] <= 1800
-        ok_m = big["peak_rss_mb"] <= 24 * 1024
+        ok_m = big["peak_memory_mb"] <= 24 * 1024
         lines.append(
             f"- 100k x 1k run: {big['wall_s'] / 60:.1f} min (target <= 30): "
-            f"**{'PASS' if ok_t else 'FAIL'}**; peak {big['peak_rss_mb'] / 1024:.1f} GB "
+            f"**{'PASS' if ok_t else 'FAIL'}**; peak {big['peak_memory_mb'] / 1024:.1f} GB "
             f"(target <= 24 GB): **{'PASS' if ok_m else 'FAIL'}**"
         )
-        ratio = big["peak_rss_mb"] / big["matrix_mb_float64"]
+        ratio = big["peak_memory_mb"] / big["matrix_mb_float64"]
         lines.append(
-            f"- peak memory / matrix size (float64) at 100k x 1k = {ratio:.1f} (target <= 3): "
-            f"**{'PASS' if ratio <= 3 else 'FAIL'}**"
+            f"- peak memory (PSS) / matrix size (float64) at 100k x 1k = {ratio:.1f} "
+            f"(target <= 3): **{'PASS' if ratio <= 3 else 'FAIL'}**"
         )
     else:
         lines.append("- 100k x 1k: not run (--quick) or failed")
+    slope = memory_slope(points_n)
+    if slope is not None:
+        lines.append(
+            f"- extra peak memory per extra MB of matrix over the n grid: {slope:.2f} MB "
+            "(least-squares slope; the intercept is the fixed cost of the interpreters)"
+        )
     if e_n is not None:
         lines.append(f"- time ~ n^{e_n:.2f} (log-log fit over the n grid; target close to 1)")
     if e_p is not None:
@@ -202,36 +249,45 @@ def write(
         lines.append(f"- speed-up from 1 to 2 Dask workers: {speedup:.2f}x")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "scale.md").write_text("\n".join(lines) + "\n")
-    (RESULTS / "scale.json").write_text(
-        json.dumps({"n_grid": points_n, "p_grid": points_p, "dask": dask}, indent=2)
-    )
+
+
+def save(points: dict) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    tmp = RESULTS / "scale.json.tmp"
+    tmp.write_text(json.dumps(sorted(points.values(), key=key), indent=2))
+    tmp.replace(RESULTS / "scale.json")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--one", nargs=3, type=int, metavar=("N", "P", "WORKERS"))
+    parser.add_argument(
+        "--only", default="", help="comma-separated NxP[xWORKERS] points, e.g. 100000x1000"
+    )
+    parser.add_argument("--keep", action="store_true", help="reuse points in scale.json")
     args = parser.parse_args()
     if args.one:
         print(json.dumps(one_point(*args.one)))
         return
     start = time.perf_counter()
     n_grid, p_grid = (QUICK_N, QUICK_P) if args.quick else (N_GRID, P_GRID)
-    points_n, points_p, dask = [], [], []
-    for n in n_grid:
-        points_n.append(in_subprocess(n, 1_000))
-        print(points_n[-1], flush=True)
-    for p in p_grid:
-        if p == 1_000 and any(pt["n"] == 1_000 and pt["p"] == 1_000 for pt in points_n):
-            points_p.append(next(pt for pt in points_n if pt["n"] == 1_000))
-            continue
-        points_p.append(in_subprocess(1_000, p))
-        print(points_p[-1], flush=True)
     dask_n = 500 if args.quick else 3_000
-    for workers in (1, 2):
-        dask.append(in_subprocess(dask_n, 1_000, workers))
-        print(dask[-1], flush=True)
-    write(points_n, points_p, dask, args, time.perf_counter() - start)
+    wanted = [(n, 1_000, 0) for n in n_grid] + [(1_000, p, 0) for p in p_grid]
+    wanted += [(dask_n, 1_000, w) for w in (1, 2)]
+    if args.only:
+        wanted = [(*(int(v) for v in item.split("x")), 0)[:3] for item in args.only.split(",")]
+    points: dict = {}
+    if args.keep and (RESULTS / "scale.json").exists():
+        saved = json.loads((RESULTS / "scale.json").read_text())
+        points = {key(pt): pt for pt in saved if isinstance(pt, dict) and "error" not in pt}
+    for n, p, w in dict.fromkeys(wanted):
+        if (n, p, w) in points:
+            continue
+        points[(n, p, w)] = in_subprocess(n, p, w)
+        print(points[(n, p, w)], flush=True)
+        save(points)
+    write(points, n_grid, p_grid, dask_n, args, time.perf_counter() - start)
     print(f"wrote {RESULTS / 'scale.md'}")
 
 
