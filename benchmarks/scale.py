@@ -101,6 +101,11 @@ def one_point(n: int, p: int, scheduler_workers: int = 0) -> dict:
         "n_candidates": len(run.results["configurations"]),
         "auc": run.results["estimate"]["value"],
         "stages_s": {k: v["wall_s"] for k, v in run.results["compute"]["stages"].items()},
+        "stages_peak_mb": {
+            k: v.get("peak_memory_mb", v["peak_rss_mb"])
+            for k, v in run.results["compute"]["stages"].items()
+        },
+        "discovery_s": (run.results.get("discovery") or {}).get("seconds", {}),
     }
 
 
@@ -155,8 +160,15 @@ def write(points: dict, n_grid, p_grid, dask_n: int, args, seconds: float) -> No
     def stages(pt: dict) -> str:
         if "error" in pt:
             return ""
-        parts = ", ".join(f"{k} {v:,.0f}" for k, v in pt["stages_s"].items())
-        return f"- {pt['n']:,} x {pt['p']:,}: {parts}"
+        peaks = pt.get("stages_peak_mb", {})
+        parts = ", ".join(
+            f"{k} {v:,.0f} s" + (f" / {peaks[k]:,.0f} MB" if k in peaks else "")
+            for k, v in pt["stages_s"].items()
+        )
+        inner = ", ".join(f"{k} {v:,.0f}" for k, v in pt.get("discovery_s", {}).items())
+        return f"- {pt['n']:,} x {pt['p']:,}: {parts}" + (
+            f" (discovery, s: {inner})" if inner else ""
+        )
 
     head = (
         "| n | p | matrix MB (float64) | repeats | candidates | wall s | CPU s | peak PSS MB "
@@ -211,7 +223,7 @@ def write(points: dict, n_grid, p_grid, dask_n: int, args, seconds: float) -> No
         head,
         *[row(pt) for pt in dask],
         "",
-        "## Wall seconds per stage",
+        "## Wall seconds and peak memory (PSS) per stage",
         "",
         *[stages(pt) for pt in [*points_n, *points_p[1:], *dask]],
         "",
