@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import signal
 import subprocess
 import sys
 import time
@@ -109,12 +111,22 @@ def one_point(n: int, p: int, scheduler_workers: int = 0) -> dict:
     }
 
 
-def in_subprocess(n: int, p: int, workers: int = 0) -> dict:
+def in_subprocess(n: int, p: int, workers: int = 0, timeout: float = 4 * 3600) -> dict:
+    """One point in a fresh process group: on a timeout or Ctrl-C its joblib/Dask workers
+    are killed with it instead of running on as orphans."""
     cmd = [sys.executable, __file__, "--one", str(n), str(p), str(workers)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=4 * 3600)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
     if proc.returncode:
-        return {"n": n, "p": p, "workers": workers, "error": proc.stderr.strip()[-400:]}
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+        return {"n": n, "p": p, "workers": workers, "error": stderr.strip()[-400:]}
+    out = json.loads(stdout.strip().splitlines()[-1])
     out["workers"] = workers
     return out
 
@@ -149,7 +161,9 @@ def memory_slope(points: list[dict]) -> float | None:
     return float(np.polyfit(x, y, 1)[0])
 
 
-def write(points: dict, n_grid, p_grid, dask_n: int, args, seconds: float) -> None:
+def write(
+    points: dict, notes: list[str], n_grid, p_grid, dask_n: int, args, seconds: float
+) -> None:
     from importlib import metadata
 
     def row(pt: dict) -> str:
@@ -172,7 +186,8 @@ def write(points: dict, n_grid, p_grid, dask_n: int, args, seconds: float) -> No
             for k, v in pt["stages_s"].items()
         )
         inner = ", ".join(f"{k} {v:,.0f}" for k, v in pt.get("discovery_s", {}).items())
-        return f"- {pt['n']:,} x {pt['p']:,}: {parts}" + (
+        where = f" ({pt['workers']} Dask worker(s))" if pt.get("workers") else ""
+        return f"- {pt['n']:,} x {pt['p']:,}{where}: {parts}" + (
             f" (discovery, s: {inner})" if inner else ""
         )
 
@@ -262,25 +277,40 @@ def write(points: dict, n_grid, p_grid, dask_n: int, args, seconds: float) -> No
             f"- time ~ n^{e_n:.2f} (log-log fit of total wall time over the n grid; target "
             "close to 1)"
         )
-        e_fit = exponent(points_n, "n", per_repeat)
-        lines.append(
-            f"- resampling time per CV repeat ~ n^{e_fit:.2f} (the same work at every n: "
-            "insightome runs 3 repeats below 20,000 samples and 1 from there on)"
-        )
+        small = [pt for pt in points_n if pt["n"] < 20_000]
+        large = [pt for pt in points_n if pt["n"] >= 20_000 and "error" not in pt]
+        e_small = exponent(small, "n", per_repeat)
+        if e_small is not None:
+            lines.append(
+                f"- resampling time per CV repeat ~ n^{e_small:.2f} below 20,000 samples "
+                "(total time mixes two regimes: below 20,000 samples insightome runs 3 CV "
+                "repeats and full random forests; from 20,000 on, 1 repeat and forests of "
+                "100 trees on 20% subsamples)"
+            )
+        if len(large) == 2:
+            a, b = large
+            e_large = np.log(per_repeat(b) / per_repeat(a)) / np.log(b["n"] / a["n"])
+            lines.append(
+                f"- resampling time per CV repeat ~ n^{e_large:.2f} from "
+                f"{a['n']:,} to {b['n']:,} samples (two points)"
+            )
     if e_p is not None:
         lines.append(f"- time ~ p^{e_p:.2f} (log-log fit over the p grid)")
     ok_dask = [pt for pt in dask if "error" not in pt]
     if len(ok_dask) == 2:
         speedup = ok_dask[0]["wall_s"] / ok_dask[1]["wall_s"]
         lines.append(f"- speed-up from 1 to 2 Dask workers: {speedup:.2f}x")
+    if notes:
+        lines += ["", "## Notes", "", *[f"- {note}" for note in notes]]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "scale.md").write_text("\n".join(lines) + "\n")
 
 
-def save(points: dict) -> None:
+def save(points: dict, notes: list[str]) -> None:
     RESULTS.mkdir(exist_ok=True)
     tmp = RESULTS / "scale.json.tmp"
-    tmp.write_text(json.dumps(sorted(points.values(), key=key), indent=2))
+    data = {"points": sorted(points.values(), key=key), "notes": notes}
+    tmp.write_text(json.dumps(data, indent=2))
     tmp.replace(RESULTS / "scale.json")
 
 
@@ -292,6 +322,9 @@ def main() -> None:
         "--only", default="", help="comma-separated NxP[xWORKERS] points, e.g. 100000x1000"
     )
     parser.add_argument("--keep", action="store_true", help="reuse points in scale.json")
+    parser.add_argument(
+        "--note", action="append", default=[], help="a note for the results file (repeatable)"
+    )
     args = parser.parse_args()
     if args.one:
         print(json.dumps(one_point(*args.one)))
@@ -304,16 +337,22 @@ def main() -> None:
     if args.only:
         wanted = [(*(int(v) for v in item.split("x")), 0)[:3] for item in args.only.split(",")]
     points: dict = {}
+    notes: list[str] = []
     if args.keep and (RESULTS / "scale.json").exists():
         saved = json.loads((RESULTS / "scale.json").read_text())
-        points = {key(pt): pt for pt in saved if isinstance(pt, dict) and "error" not in pt}
+        if isinstance(saved, list):  # the first format: a list of points
+            saved = {"points": saved, "notes": []}
+        points = {key(pt): pt for pt in saved["points"] if "error" not in pt}
+        notes = list(saved.get("notes", []))
+    notes += [note for note in args.note if note not in notes]
     for n, p, w in dict.fromkeys(wanted):
         if (n, p, w) in points:
             continue
         points[(n, p, w)] = in_subprocess(n, p, w)
         print(points[(n, p, w)], flush=True)
-        save(points)
-    write(points, n_grid, p_grid, dask_n, args, time.perf_counter() - start)
+        save(points, notes)
+    save(points, notes)
+    write(points, notes, n_grid, p_grid, dask_n, args, time.perf_counter() - start)
     print(f"wrote {RESULTS / 'scale.md'}")
 
 
