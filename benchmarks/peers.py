@@ -852,14 +852,8 @@ def projected_seconds(n_splits_per_dataset: dict[str, int], tools: Sequence[str]
 # --------------------------------------------------------------------------------------
 # report
 # --------------------------------------------------------------------------------------
-def _f(x: Any, nd: int = 3, signed: bool = False) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
-    return f"{x:+.{nd}f}" if signed else f"{x:.{nd}f}"
-
-
-def _pf(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
+_f = omics_suite._f  # number formatting and PASS/FAIL, as in the omics suite's report
+_pf = omics_suite._pf
 
 
 def describe_budget(tool: str, budget: dict[str, Any], n_jobs: int) -> str:
