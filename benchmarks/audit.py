@@ -34,7 +34,7 @@ def actg175() -> tuple[Any, dict[str, Any]]:
     import pandas as pd
 
     path = Path(str(resources.files("lifelines.datasets").joinpath("ACTG175.csv")))
-    df = pd.read_csv(path)
+    df = pd.read_csv(path, index_col=0)  # the first column is the CSV's row number
     df["gender"] = df["gender"].map({0: "female", 1: "male"})
     df["race"] = df["race"].map({0: "white", 1: "non-white"})
     exclude = ("days", "cd420", "cd496", "r", "cd820", "offtrt", "treat")

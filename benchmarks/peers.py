@@ -117,6 +117,7 @@ EXPECTED_RUN_SECONDS = {
 HARD_TIMEOUT_FLOOR_S = 600.0  # a run is killed after max(this, 3 x its time budget + 300 s)
 TARGET_AUC_MARGIN = 0.01  # insightome's mean hold-out AUC >= every peer's - this
 TARGET_CPU_RATIO = 0.2  # insightome's CPU time <= this x AutoGluon best_quality's
+PAIRED_BOOTSTRAP = 10_000  # resamples for the CI of a paired difference (over datasets)
 PEER_ENV = {
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
@@ -735,6 +736,8 @@ def run_tool(
         row["notes"].append(
             f"AutoGluon dropped {len(classes) - len(seen)} rare class(es) from training"
         )
+    if details.get("retried"):
+        row["notes"].append(details["retried"])
     if out.get("network_attempts"):
         row["notes"].append(f"refused network connections: {out['network_attempts']}")
     estimate = out.get("estimate")
@@ -809,8 +812,55 @@ def _paired(
     ]
 
 
+def paired_difference_ci(
+    pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]],
+    value: Callable[[dict[str, Any]], float],
+    *,
+    n_boot: int = PAIRED_BOOTSTRAP,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """95% percentile CI of mean(value(a) - value(b)) by a bootstrap over DATASETS.
+
+    The splits of one dataset share most of their samples, so they are resampled together
+    (a cluster bootstrap): resampling splits as if independent would understate the noise.
+    With one dataset the interval is that dataset's spread only (still reported, flagged by
+    the caller through ``n_datasets``).
+    """
+    import numpy as np
+
+    by_ds: dict[str, list[float]] = {}
+    for a, b in pairs:
+        by_ds.setdefault(a["dataset"], []).append(value(a) - value(b))
+    if not by_ds:
+        return (math.nan, math.nan)
+    groups = list(by_ds.values())
+    sums = np.array([sum(g) for g in groups])
+    counts = np.array([len(g) for g in groups])
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(groups), size=(n_boot, len(groups)))
+    means = sums[idx].sum(axis=1) / counts[idx].sum(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return (float(lo), float(hi))
+
+
+def _wins(pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]]) -> tuple[int, int, int]:
+    """Datasets where insightome's mean hold-out AUC is ahead / level (+-0.005) / behind."""
+    by_ds: dict[str, list[float]] = {}
+    for a, b in pairs:
+        by_ds.setdefault(a["dataset"], []).append(a["holdout_auc"] - b["holdout_auc"])
+    diffs = [statistics.fmean(v) for v in by_ds.values()]
+    ahead = sum(d > 0.005 for d in diffs)
+    behind = sum(d < -0.005 for d in diffs)
+    return ahead, len(diffs) - ahead - behind, behind
+
+
 def targets(rows: list[dict[str, Any]], tools: Sequence[str]) -> dict[str, Any]:
-    """The three targets, each insightome vs a peer on the dataset x splits both completed."""
+    """The three targets, each insightome vs a peer on the dataset x splits both completed.
+
+    Every comparison also carries the 95% CI of the paired difference (bootstrap over
+    datasets, :func:`paired_difference_ci`), because a hold-out AUC on 25-50 samples moves by
+    +-0.05 between splits: a PASS or FAIL whose interval spans the threshold is a tie.
+    """
     peers = [t for t in tools if t != "insightome"]
     auc_cmp, err_cmp = [], []
     for peer in peers:
@@ -818,15 +868,25 @@ def targets(rows: list[dict[str, Any]], tools: Sequence[str]) -> dict[str, Any]:
         if pairs:
             mine = _mean([x["holdout_auc"] for x, _ in pairs])
             theirs = _mean([y["holdout_auc"] for _, y in pairs])
-            auc_cmp.append({"peer": peer, "n_pairs": len(pairs), "insightome": mine,
-                            "peer_value": theirs, "difference": mine - theirs,
+            lo, hi = paired_difference_ci(pairs, lambda r: r["holdout_auc"])
+            ahead, level, behind = _wins(pairs)
+            auc_cmp.append({"peer": peer, "n_pairs": len(pairs),
+                            "n_datasets": len({x["dataset"] for x, _ in pairs}),
+                            "insightome": mine, "peer_value": theirs,
+                            "difference": mine - theirs, "ci95": [lo, hi],
+                            "datasets_ahead": ahead, "datasets_level": level,
+                            "datasets_behind": behind,
                             "pass": bool(mine >= theirs - TARGET_AUC_MARGIN)})  # fmt: skip
         pairs = _paired(rows, "insightome", peer, need_estimate=True)
         if pairs:
             mine = _mean([abs(x["error_est"]) for x, _ in pairs])
             theirs = _mean([abs(y["error_est"]) for _, y in pairs])
-            err_cmp.append({"peer": peer, "n_pairs": len(pairs), "insightome": mine,
-                            "peer_value": theirs, "pass": bool(mine < theirs)})  # fmt: skip
+            lo, hi = paired_difference_ci(pairs, lambda r: abs(r["error_est"]))
+            err_cmp.append({"peer": peer, "n_pairs": len(pairs),
+                            "n_datasets": len({x["dataset"] for x, _ in pairs}),
+                            "insightome": mine, "peer_value": theirs,
+                            "difference": mine - theirs, "ci95": [lo, hi],
+                            "pass": bool(mine < theirs)})  # fmt: skip
     cpu: dict[str, Any] = {"evaluated": False}
     pairs = [(x, y) for x, y in _paired(rows, "insightome", "autogluon_best")]
     if pairs:
@@ -920,7 +980,18 @@ def render_markdown(
     lines += [
         f"- Command: `{meta['command']}`",
         f"- Date: {meta['date']} (total {meta['total_seconds'] / 60:.1f} min; projected "
-        f"beforehand {meta['projected_seconds'] / 60:.0f} min)",
+        f"beforehand {meta['projected_seconds'] / 60:.0f} min)"
+        + (
+            f"; {meta['resumed_runs']} of the runs reused from an earlier invocation's "
+            "checkpoint (`--keep`), their time included in the total"
+            if meta.get("resumed_runs")
+            else ""
+        )
+        + (
+            f"; tables re-rendered {meta['rendered']} from the saved runs (`--rerender`)"
+            if meta.get("rendered")
+            else ""
+        ),
         f"- Machine: {m['cpu']}, {m['logical_cores']} logical cores ({m['usable_cores']} "
         f"usable), {m['ram_gib']} GiB RAM; {m['os']}",
         "- insightome side (product venv): "
@@ -1000,7 +1071,11 @@ def render_markdown(
         "",
         "## Targets",
         "",
-        "Each compares insightome with a peer on the dataset x splits both completed.",
+        "Each compares insightome with a peer on the dataset x splits both completed. The "
+        "bracket is the 95% CI of the paired difference (insightome - peer), from "
+        f"{PAIRED_BOOTSTRAP:,} bootstrap resamples of the datasets (a dataset's splits "
+        "resampled together): where it spans the threshold, the PASS or FAIL is within the "
+        "noise of hold-out halves of 25-1,000 samples.",
     ]
     if t["auc"]["evaluated"]:
         lines.append(
@@ -1010,8 +1085,10 @@ def render_markdown(
         for c in t["auc"]["comparisons"]:
             lines.append(
                 f"  - vs {TOOL_LABELS[c['peer']]} ({c['n_pairs']} runs): {_f(c['insightome'])} "
-                f"vs {_f(c['peer_value'])} (difference {_f(c['difference'], signed=True)}): "
-                f"{_pf(c['pass'])}"
+                f"vs {_f(c['peer_value'])} (difference {_f(c['difference'], signed=True)}"
+                f"{_ci_text(c)}; insightome ahead on {c['datasets_ahead']}, level on "
+                f"{c['datasets_level']}, behind on {c['datasets_behind']} of {c['n_datasets']} "
+                f"datasets): {_pf(c['pass'])}"
             )
     else:
         lines.append("- hold-out AUC target: not evaluated (no insightome/peer pair completed)")
@@ -1023,7 +1100,8 @@ def render_markdown(
         for c in t["estimate_error"]["comparisons"]:
             lines.append(
                 f"  - vs {TOOL_LABELS[c['peer']]} ({c['n_pairs']} runs): {_f(c['insightome'])} "
-                f"vs {_f(c['peer_value'])}: {_pf(c['pass'])}"
+                f"vs {_f(c['peer_value'])} (difference {_f(c['difference'], signed=True)}"
+                f"{_ci_text(c)}): {_pf(c['pass'])}"
             )
     else:
         lines.append("- estimate-error target: not evaluated")
@@ -1036,6 +1114,8 @@ def render_markdown(
         )
     else:
         lines.append("- CPU target: not evaluated (needs insightome and autogluon_best runs)")
+    lines += ["", "## Per dataset: mean hold-out AUC over the splits", ""]
+    lines += per_dataset_table(rows, tools)
     lines += [
         "",
         "## Per dataset x split",
@@ -1075,6 +1155,37 @@ def render_markdown(
     if meta["quick"]:
         lines += ["Produced with `--quick`: not a valid benchmark result.", ""]
     return "\n".join(lines)
+
+
+def _ci_text(c: dict[str, Any]) -> str:
+    lo, hi = c["ci95"]
+    if math.isnan(lo):
+        return ""
+    return f", 95% CI {_f(lo, signed=True)} to {_f(hi, signed=True)}"
+
+
+def per_dataset_table(rows: list[dict[str, Any]], tools: Sequence[str]) -> list[str]:
+    """Dataset x tool grid of mean hold-out AUC (best per row in bold; failures counted)."""
+    names = list(dict.fromkeys(r["dataset"] for r in rows))
+    out = [
+        "| dataset | " + " | ".join(TOOL_LABELS[t] for t in tools) + " |",
+        "|---|" + "---|" * len(tools),
+    ]
+    for name in names:
+        cells: list[tuple[float, str]] = []
+        for tool in tools:
+            mine = [r for r in rows if r["dataset"] == name and r["tool"] == tool]
+            ok = [r["holdout_auc"] for r in mine if _ok(r)]
+            value = _mean(ok)
+            text = _f(value) if ok else "failed"
+            if mine and len(ok) < len(mine) and ok:
+                text += f" ({len(mine) - len(ok)} failed)"
+            cells.append((value, text))
+        best = max((v for v, _ in cells if not math.isnan(v)), default=math.nan)
+        out.append(
+            f"| {name} | " + " | ".join(f"**{t}**" if v == best else t for v, t in cells) + " |"
+        )
+    return out
 
 
 def plot(summary: list[dict[str, Any]], path: Path, quick: bool) -> None:
@@ -1178,6 +1289,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--n-jobs", type=int, default=2, help="cores given to every tool (default 2)")
     ap.add_argument("--output", type=Path, default=RESULTS_DIR / "peers.md",
                     help="Markdown results file (.json and .png written beside it)")  # fmt: skip
+    ap.add_argument("--rerender", action="store_true",
+                    help="rewrite <output>.md/.png and the targets from <output>.json's runs, "
+                    "running nothing")  # fmt: skip
+    ap.add_argument("--keep", action="store_true",
+                    help="resume: reuse finished runs saved in <output>.partial.json")  # fmt: skip
     ap.add_argument("--one", nargs=2, metavar=("DATASET", "SPLIT"), help=argparse.SUPPRESS)
     return ap.parse_args(argv)
 
@@ -1186,6 +1302,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.setup:
         return setup_venv()
+    if args.rerender:
+        return rerender(args.output)
     if args.one:
         child_main(args.one[0], int(args.one[1]), args.quick, args.n_jobs)
         return 0
@@ -1218,6 +1336,12 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.perf_counter()
     rows: list[dict[str, Any]] = []
+    partial = args.output.with_suffix(".partial.json")
+    done: dict[tuple[str, int, str], dict[str, Any]] = {}
+    if args.keep and partial.exists():
+        for r in json.loads(partial.read_text()):
+            done[(r["dataset"], int(r["split"]), r["tool"])] = r
+        print(f"resuming: {len(done)} finished run(s) read from {partial}", flush=True)
     ds_notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="insightome-peers-") as tmp:
         for name in names:
@@ -1230,6 +1354,9 @@ def main(argv: list[str] | None = None) -> int:
                 data_file = workdir / "data.npz"
                 info = write_npz(ds, sp, data_file)
                 for tool in tools:
+                    if (name, split, tool) in done:
+                        rows.append(done[(name, split, tool)])
+                        continue
                     print(f"[{time.strftime('%H:%M:%S')}] {name} split {split} {tool} ...",
                           flush=True)  # fmt: skip
                     row = run_tool(tool, ds, sp, split, data_file=data_file, workdir=workdir,
@@ -1238,6 +1365,7 @@ def main(argv: list[str] | None = None) -> int:
                     if info["folds"] < FOLDS and tool != "insightome":
                         row["notes"].append(f"CV folds lowered to {info['folds']}")
                     rows.append(row)
+                    _save_partial(partial, rows)
                     if "error" in row:
                         print(f"  FAILED after {row['wall_s']:.0f} s: {row['error']}", flush=True)
                     else:
@@ -1245,8 +1373,6 @@ def main(argv: list[str] | None = None) -> int:
                               f"wall {row['wall_s']:.0f} s, CPU {row['cpu_s']:.0f} s, peak "
                               f"{row['peak_mem_mb']:.0f} MB", flush=True)  # fmt: skip
                 shutil.rmtree(workdir, ignore_errors=True)
-    summary = summarize(rows, tools)
-    tgt = targets(rows, tools)
     insightome_budget = {"preset": "fast" if args.quick else "default",
                          "repeats": 1 if args.quick else omics_suite.REPEATS}  # fmt: skip
     methods = sorted({r["mem_method"] for r in rows}) or ["PSS"]
@@ -1284,7 +1410,9 @@ def main(argv: list[str] | None = None) -> int:
                                            *sys.argv[1:]])
         if argv is None else "python benchmarks/peers.py " + shlex.join(argv),
         "date": datetime.now(UTC).astimezone().isoformat(timespec="seconds"),
-        "total_seconds": time.perf_counter() - start,
+        "total_seconds": time.perf_counter() - start
+        + sum(r["wall_s"] for r in done.values() if r in rows),
+        "resumed_runs": sum(1 for r in done.values() if r in rows),
         "projected_seconds": projected,
         "quick": args.quick,
         "splits": splits,
@@ -1305,14 +1433,51 @@ def main(argv: list[str] | None = None) -> int:
         "plot": args.output.with_suffix(".png").name,
         "notes": notes,
     }  # fmt: skip
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    plot(summary, args.output.with_suffix(".png"), args.quick)
-    args.output.write_text(render_markdown(meta, rows, summary, tgt))
-    payload = {"meta": meta, "targets": tgt, "summary": summary, "runs": rows}
-    args.output.with_suffix(".json").write_text(json.dumps(payload, indent=2, default=str) + "\n")
-    print(f"wrote {args.output}, {args.output.with_suffix('.json').name} and "
-          f"{args.output.with_suffix('.png').name}", flush=True)  # fmt: skip
+    write_results(meta, rows, args.output)
+    partial.unlink(missing_ok=True)
     return 0
+
+
+def write_results(meta: dict[str, Any], rows: list[dict[str, Any]], output: Path) -> None:
+    """Summaries, targets, plot, Markdown and JSON from the runs (each file: temp, rename)."""
+    tools = meta["tools"]
+    summary = summarize(rows, tools)
+    tgt = targets(rows, tools)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"meta": meta, "targets": tgt, "summary": summary, "runs": rows}
+    files = {
+        output: render_markdown(meta, rows, summary, tgt),
+        output.with_suffix(".json"): json.dumps(payload, indent=2, default=str) + "\n",
+    }
+    png = output.with_suffix(".png")
+    tmp_png = png.with_name(png.stem + ".tmp.png")
+    plot(summary, tmp_png, meta["quick"])
+    for path, text in files.items():
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
+    tmp_png.replace(png)
+    print(f"wrote {output}, {output.with_suffix('.json').name} and {png.name}", flush=True)
+
+
+def rerender(output: Path) -> int:
+    """Rewrite the Markdown, plot and targets from the runs saved in ``<output>.json``."""
+    src = output.with_suffix(".json")
+    if not src.exists():
+        sys.exit(f"{src} not found: run the benchmark first")
+    payload = json.loads(src.read_text())
+    meta = payload["meta"]
+    meta["rendered"] = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
+    write_results(meta, payload["runs"], output)
+    return 0
+
+
+def _save_partial(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Checkpoint finished runs (temp file, then rename) so ``--keep`` can resume."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(rows, default=str) + "\n")
+    tmp.replace(path)
 
 
 def _version(pkg: str) -> str:

@@ -187,21 +187,44 @@ def run_autogluon(
     train = pd.DataFrame(d["X_train"], columns=cols)
     train["__label__"] = d["y_train"].astype(int)
     hold = pd.DataFrame(d["X_hold"], columns=cols)
-    predictor = TabularPredictor(
-        label="__label__",
-        problem_type="binary" if binary else "multiclass",
-        eval_metric=metric,
-        path=str(workdir / "autogluon"),
-        verbosity=int(params.get("verbosity", 1)),
-    )
-    predictor.fit(
-        train,
-        presets=preset,
-        time_limit=float(params["time_limit"]),
-        hyperparameters=hyperparameters,
-        num_cpus=n_jobs,
-        num_gpus=0,
-    )
+
+    def fit(path: str, **extra: Any) -> Any:
+        predictor = TabularPredictor(
+            label="__label__",
+            problem_type="binary" if binary else "multiclass",
+            eval_metric=metric,
+            path=str(workdir / path),
+            verbosity=int(params.get("verbosity", 1)),
+        )
+        return predictor.fit(
+            train,
+            presets=preset,
+            time_limit=float(params["time_limit"]),
+            hyperparameters=hyperparameters,
+            num_cpus=n_jobs,
+            num_gpus=0,
+            **extra,
+        )
+
+    retried = None
+    try:
+        predictor = fit("autogluon")
+    except AssertionError as exc:
+        # AutoGluon 1.6.3 without ray: best_quality's DyStack sub-fit (25% of the time limit)
+        # can run out of time on thousands of columns and train no model; AutoGluon then
+        # re-enters fit on the same learner and raises "Learner is already fit". Its own log
+        # advises `dynamic_stacking=False, num_stack_levels=1` for such data, which is what
+        # a user would do next: retry so, with the full time limit again; the failed attempt
+        # stays in the run's wall and CPU time.
+        if "already fit" not in str(exc) or preset != "best_quality":
+            raise
+        retried = (
+            "DyStack sub-fit trained no model in its 25% of the time limit and AutoGluon "
+            "raised 'Learner is already fit'; refitted with dynamic_stacking=False, "
+            "num_stack_levels=1 (AutoGluon's own advice) and the full time limit; the failed "
+            "attempt is included in wall and CPU time"
+        )
+        predictor = fit("autogluon_retry", dynamic_stacking=False, num_stack_levels=1)
     board = predictor.leaderboard(silent=True)
     best = predictor.model_best
     score_val = float(board.loc[board["model"] == best, "score_val"].iloc[0])
@@ -247,6 +270,7 @@ def run_autogluon(
             "n_validation_rows": len(val_y),
             "classes_seen_by_autogluon": [int(c) for c in proba_df.columns],
             "fit_time_s": float(np.nansum(board["fit_time_marginal"].to_numpy(float))),
+            "retried": retried,
         },
         "version": _version("autogluon.tabular"),
     }

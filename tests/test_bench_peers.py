@@ -7,6 +7,7 @@ turns a results list into the summary and the three targets.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -274,6 +275,57 @@ def test_report_and_plot(tmp_path: Path) -> None:
     assert "skipped: heart_failure" in md and "| RF GridSearchCV | 1/2 |" in md
     peers.plot(summary, tmp_path / "p.png", quick=False)
     assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_paired_ci_resamples_datasets_not_splits() -> None:
+    # dataset a: insightome ahead by 0.10 on both splits; b: behind by 0.02 on both
+    rows = [
+        _row("insightome", "a", 0, 0.90, 0.9, 1.0), _row("rf_grid", "a", 0, 0.80, 0.8, 1.0),
+        _row("insightome", "a", 1, 0.95, 0.9, 1.0), _row("rf_grid", "a", 1, 0.85, 0.8, 1.0),
+        _row("insightome", "b", 0, 0.70, 0.7, 1.0), _row("rf_grid", "b", 0, 0.72, 0.7, 1.0),
+        _row("insightome", "b", 1, 0.60, 0.7, 1.0), _row("rf_grid", "b", 1, 0.62, 0.7, 1.0),
+    ]  # fmt: skip
+    pairs = peers._paired(rows, "insightome", "rf_grid")
+    lo, hi = peers.paired_difference_ci(pairs, lambda r: r["holdout_auc"])
+    # resampling whole datasets: the mean difference is -0.02, +0.04 or +0.10
+    assert lo == pytest.approx(-0.02) and hi == pytest.approx(0.10)
+    assert peers.paired_difference_ci(pairs, lambda r: r["holdout_auc"]) == (lo, hi)
+    c = peers.targets(rows, ["insightome", "rf_grid"])["auc"]["comparisons"][0]
+    assert c["difference"] == pytest.approx(0.04) and c["ci95"] == [lo, hi]
+    assert (c["datasets_ahead"], c["datasets_level"], c["datasets_behind"]) == (1, 0, 1)
+    assert c["n_datasets"] == 2
+    assert "95% CI -0.020 to +0.100" in peers._ci_text(c)
+
+
+def test_per_dataset_table_marks_best_and_failures() -> None:
+    table = peers.per_dataset_table(ROWS, ["insightome", "autogluon_best", "rf_grid"])
+    assert table[2] == "| a | 0.900 | **0.920** | 0.850 |"
+    assert table[3] == "| b | **0.800** | **0.800** | failed |"
+
+
+def test_rerender_rewrites_results_from_saved_runs(tmp_path: Path) -> None:
+    tools = ["insightome", "autogluon_best", "rf_grid"]
+    meta = {
+        "command": "python benchmarks/peers.py", "date": "d", "total_seconds": 60.0,
+        "projected_seconds": 60.0, "quick": False, "splits": 1, "n_jobs": 2,
+        "datasets": ["a", "b"], "skipped": [], "tools": tools,
+        "budget_text": dict.fromkeys(tools, "b"),
+        "machine": {"cpu": "cpu", "logical_cores": 2, "usable_cores": 2, "ram_gib": 8.0,
+                    "os": "linux"},
+        "versions": {"insightome": "0"}, "peer_versions": {}, "peers_venv_mb": None,
+        "source": "s", "mem_methods": "PSS", "plot": "peers.png", "notes": [],
+        "energy": {"core_power_w": 12.0, "core_power_source": "s", "memory_power_w_per_gb": 0.3725,
+                   "pue": 1.67},
+    }  # fmt: skip
+    out = tmp_path / "peers.md"
+    out.with_suffix(".json").write_text(json.dumps({"meta": meta, "runs": ROWS}))
+    assert peers.main(["--rerender", "--output", str(out)]) == 0
+    md = out.read_text()
+    assert "re-rendered" in md and "95% CI" in md and "## Per dataset: mean hold-out AUC" in md
+    saved = json.loads(out.with_suffix(".json").read_text())
+    assert saved["targets"]["auc"]["comparisons"][0]["peer"] == "autogluon_best"
+    assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+    assert not list(tmp_path.glob("*.tmp*"))
 
 
 def test_budgets_fit_two_hours() -> None:
