@@ -8,7 +8,9 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer
@@ -52,6 +54,21 @@ def data(tmp_path_factory):
     return path
 
 
+def _entries(cache: Path) -> list[Path]:
+    """Whole cache entries: a kill -9 mid-write can leave a ``.tmp-*.npz`` that is not one."""
+    return [p for p in cache.glob("*.npz") if not p.name.startswith(".tmp-")]
+
+
+def test_stale_temporary_files_are_removed_on_open(tmp_path):
+    from insightome.compute.cache import FitCache
+
+    cache = FitCache(tmp_path, "fp")
+    cache.put("k", (np.array([[0.1, 0.9]]), 1.0, None))
+    (tmp_path / ".tmp-abc123.npz").write_bytes(b"half a file")
+    FitCache(tmp_path, "fp")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["k.npz"]
+
+
 def test_resume_after_kill_9_equals_uninterrupted_run(data, tmp_path):
     reference = cli("run", data, *OPTIONS, "--out", tmp_path / "ref")
     _, err = reference.communicate(timeout=300)
@@ -62,7 +79,7 @@ def test_resume_after_kill_9_equals_uninterrupted_run(data, tmp_path):
     partial = None
     while time.time() < deadline:
         partials = list((tmp_path / "killed").glob("*.partial"))
-        if partials and len(list((partials[0] / "cache").glob("*.npz"))) >= 12:
+        if partials and len(_entries(partials[0] / "cache")) >= 12:
             partial = partials[0]
             break
         time.sleep(0.05)
@@ -71,7 +88,7 @@ def test_resume_after_kill_9_equals_uninterrupted_run(data, tmp_path):
     victim.communicate(timeout=30)
     assert victim.returncode == -signal.SIGKILL
     assert not [p for p in (tmp_path / "killed").iterdir() if not p.name.endswith(".partial")]
-    cached = len(list((partial / "cache").glob("*.npz")))
+    cached = len(_entries(partial / "cache"))
     assert 12 <= cached < 60  # killed part-way through the 6 x 5 x 2 fits
 
     resumed = cli("run", "--resume", partial, "--quiet")

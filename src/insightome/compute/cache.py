@@ -40,6 +40,9 @@ class FitCache:
     def __init__(self, directory: str | Path, fingerprint: str) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
+        # a kill -9 during put() leaves its temporary file behind; it is never an entry
+        for stale in self.directory.glob(".tmp-*.npz"):
+            stale.unlink(missing_ok=True)
         self.fingerprint = fingerprint
         self.hits = 0
         self.stored = 0
