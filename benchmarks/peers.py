@@ -1338,6 +1338,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     partial = args.output.with_suffix(".partial.json")
     done: dict[tuple[str, int, str], dict[str, Any]] = {}
+    reused: list[dict[str, Any]] = []  # the checkpointed runs this invocation kept
     if args.keep and partial.exists():
         for r in json.loads(partial.read_text()):
             done[(r["dataset"], int(r["split"]), r["tool"])] = r
@@ -1356,6 +1357,7 @@ def main(argv: list[str] | None = None) -> int:
                 for tool in tools:
                     if (name, split, tool) in done:
                         rows.append(done[(name, split, tool)])
+                        reused.append(rows[-1])
                         continue
                     print(f"[{time.strftime('%H:%M:%S')}] {name} split {split} {tool} ...",
                           flush=True)  # fmt: skip
@@ -1411,8 +1413,8 @@ def main(argv: list[str] | None = None) -> int:
         if argv is None else "python benchmarks/peers.py " + shlex.join(argv),
         "date": datetime.now(UTC).astimezone().isoformat(timespec="seconds"),
         "total_seconds": time.perf_counter() - start
-        + sum(r["wall_s"] for r in done.values() if r in rows),
-        "resumed_runs": sum(1 for r in done.values() if r in rows),
+        + sum(r["wall_s"] for r in reused),
+        "resumed_runs": len(reused),
         "projected_seconds": projected,
         "quick": args.quick,
         "splits": splits,
