@@ -30,9 +30,9 @@ from insightome.run_progress import RunLog, Stages, progress_bar
 from insightome.run_record import (
     build_results,
     default_name,
-    in_memory_provenance,
     model_card,
     oof_table,
+    with_provenance,
 )
 from insightome.runs import Run, json_ready, run_directory_name, write_run
 from insightome.study import make_study
@@ -175,8 +175,7 @@ def run(
         if isinstance(data, ad.AnnData):
             adata = data
             if not adata.uns.get("provenance"):
-                adata = adata.copy()
-                adata.uns["provenance"] = {"files": [in_memory_provenance(adata)]}
+                adata = with_provenance(adata)
             if max_features is not None and max_features < adata.n_vars:
                 from insightome.io.streaming import selected_columns
 

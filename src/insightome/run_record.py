@@ -40,10 +40,20 @@ VERSIONED_PACKAGES = (
 )
 
 
+HASH_BLOCK_VALUES = 1_000_000
+
+
 def in_memory_provenance(adata: ad.AnnData) -> dict[str, Any]:
     """Provenance of an AnnData given in memory: a sha256 over X, names and annotations."""
     h = hashlib.sha256()
-    h.update(np.ascontiguousarray(np.asarray(adata.X, dtype=float)).tobytes())
+    X = adata.X
+    # the float64 C-order bytes of X, hashed in blocks of rows (the same digest as hashing
+    # them at once, without a float64 copy of the whole matrix)
+    rows = max(1, HASH_BLOCK_VALUES // max(adata.n_vars, 1))
+    for start in range(0, adata.n_obs, rows):
+        block = X[start : start + rows]
+        block = block.toarray() if hasattr(block, "toarray") else np.asarray(block)
+        h.update(np.ascontiguousarray(block, dtype=float))
     for names in (adata.obs_names, adata.var_names):
         h.update("\x1f".join(map(str, names)).encode())
     h.update(adata.obs.to_csv().encode())
@@ -57,6 +67,29 @@ def in_memory_provenance(adata: ad.AnnData) -> dict[str, Any]:
         "n_cols": adata.n_vars,
         "read_options": {},
     }
+
+
+def with_provenance(adata: ad.AnnData) -> ad.AnnData:
+    """A new AnnData with its in-memory provenance in ``uns``; the caller's is unchanged.
+
+    Its matrix is shared, not copied (at 100,000 x 1,000 a copy was 381 MB more in the
+    process that holds the study); a backed AnnData is copied into memory as before.
+    """
+    provenance = {"files": [in_memory_provenance(adata)]}
+    if adata.isbacked:
+        out = adata.copy()
+    else:
+        out = ad.AnnData(
+            X=adata.X,
+            obs=adata.obs.copy(),
+            var=adata.var.copy(),
+            uns=dict(adata.uns),
+            obsm=dict(adata.obsm.items()),
+            varm=dict(adata.varm.items()),
+            layers=dict(adata.layers.items()),
+        )
+    out.uns["provenance"] = provenance
+    return out
 
 
 def versions(packages: Sequence[str] = VERSIONED_PACKAGES) -> dict[str, str]:

@@ -405,11 +405,17 @@ def _feature_table(
     # float32 halves the memory of large tables; every model casts as it needs and 7
     # significant digits exceed the precision of any omics or clinical measurement.
     large = adata.n_obs * adata.n_vars >= FLOAT32_CELLS
-    X = np.asarray(adata.X)[keep].astype(np.float32 if large else np.float64, copy=False)
+    # no copy that is not needed (rows or columns dropped, another dtype): at 100,000 x
+    # 1,000 every copy of the table is 381 MB in the process that holds the study
+    X = np.asarray(adata.X)
+    if not keep.all():
+        X = X[keep]
+    X = X.astype(np.float32 if large else np.float64, copy=False)
     if large:
         notes.append(f"features stored as float32 ({adata.n_obs} x {adata.n_vars} values)")
     numeric = pd.DataFrame(X, index=adata.obs_names[keep], columns=adata.var_names.astype(str))
-    numeric = numeric.loc[:, [c for c in numeric.columns if c not in drop]]
+    if drop & set(numeric.columns):
+        numeric = numeric.loc[:, [c for c in numeric.columns if c not in drop]]
     cat = adata.obsm.get("categorical")
     parts = [numeric]
     if isinstance(cat, pd.DataFrame) and cat.shape[1]:
@@ -427,7 +433,7 @@ def _feature_table(
         notes.append(
             "sensitive attributes used as features (--use-sensitive): " + ", ".join(spec.sensitive)
         )
-    features = pd.concat(parts, axis=1)
+    features = pd.concat(parts, axis=1) if len(parts) > 1 else numeric
     missing_excl = [
         c
         for c in spec.exclude
@@ -446,7 +452,8 @@ def _feature_table(
         )
     if constant:
         notes.append(f"dropped {len(constant)} constant feature(s): " + errors.examples(constant))
-    features = features.drop(columns=[*all_missing, *constant])
+    if len(all_missing) or constant:
+        features = features.drop(columns=[*all_missing, *constant])
     if features.shape[1] == 0:
         raise UserError(errors.NO_FEATURES, path=path, removed=errors.examples(drop))
     return features, len(all_missing) + len(constant), notes

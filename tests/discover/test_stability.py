@@ -8,6 +8,7 @@ import pytest
 from lifelines.datasets import load_rossi
 from sklearn.datasets import load_breast_cancer
 
+import insightome.discover.stability as stability
 from insightome.discover.stability import (
     complementary_halves,
     default_q,
@@ -109,8 +110,6 @@ def test_martingale_residuals_sum_to_zero_and_survival_selection() -> None:
 def test_large_n_pairs_split_a_subsample(breast_cancer, monkeypatch) -> None:
     """Above 2·HALF_MAX samples each pair splits a random subsample: the halves are that
     small, and the known markers are still found."""
-    import insightome.discover.stability as stability
-
     X, y = breast_cancer
     seen: list[int] = []
     original = stability.entry_positions
@@ -124,3 +123,28 @@ def test_large_n_pairs_split_a_subsample(breast_cancer, monkeypatch) -> None:
     res = stability.stability_selection(X, y, "binary", n_pairs=20, seed=0)
     assert max(seen) <= 101 and len(seen) == 40
     assert set(res.ranking[:3]) & {"worst concave points", "worst perimeter", "worst radius"}
+
+
+def test_univariate_strength_in_blocks_of_columns_is_the_same(monkeypatch):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 40))
+    response = (X[:, 5] + rng.normal(size=300) > 0).astype(float)[:, None]
+    column_feature = np.arange(40)
+    whole = stability.univariate_strength(X, response, column_feature, 40)
+    monkeypatch.setattr(stability, "BLOCK_CELLS", 1_000)  # 3 columns a block
+    blocks = stability.univariate_strength(X.astype(np.float32), response, column_feature, 40)
+    np.testing.assert_allclose(blocks, whole, rtol=1e-6, atol=1e-8)  # float32 input
+    assert int(np.argmax(blocks)) == 5
+
+
+def test_design_matrix_keeps_a_float32_table_float32():
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame(rng.normal(size=(50, 4)).astype(np.float32), columns=list("abcd"))
+    X, mapping = stability.design_matrix(frame)
+    assert X.dtype == np.float32 and mapping.tolist() == [0, 1, 2, 3]
+    X64, _ = stability.design_matrix(frame.astype(float))
+    assert X64.dtype == np.float64
+    np.testing.assert_allclose(X, X64, rtol=1e-5, atol=1e-6)
+    frame["site"] = pd.Categorical(list("xy") * 25)  # mixed: the one-hot columns map back
+    X, mapping = stability.design_matrix(frame)
+    assert mapping.tolist() == [0, 1, 2, 3, 4, 4]

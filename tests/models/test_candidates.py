@@ -79,3 +79,28 @@ def test_every_fitted_candidate_survives_joblib_dump_and_load(task, tmp_path):
         np.testing.assert_allclose(
             joblib.load(path).predict(X.iloc[:5]), model.predict(X.iloc[:5]), err_msg=cand.name
         )
+
+
+def test_large_n_fits_binary_l1_with_saga_to_the_same_model():
+    """From LARGE_N samples on, binary L1 uses saga (no float64 + node-list copies)."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.metrics import roc_auc_score
+
+    from insightome.models.candidates import LARGE_N
+
+    small = {c.name: c for c in candidates("binary", 30, n_samples=LARGE_N - 1)}
+    large = {c.name: c for c in candidates("binary", 30, n_samples=LARGE_N)}
+    l1 = [c for c in large.values() if c.family == "l1_logistic"]
+    assert len(l1) == 2 and all(c.params["solver"] == "saga" for c in l1)
+    assert all("solver=saga" in c.name for c in l1)  # recorded in the run's results
+    assert not any("solver" in c.params for c in small.values())
+    multiclass = candidates("multiclass", 30, n_samples=LARGE_N)
+    assert not any("solver" in c.params for c in multiclass)  # saga already
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    train, test = np.arange(0, 569, 2), np.arange(1, 569, 2)
+    fits = {}
+    for name, cand in (("liblinear", next(iter(small.values()))), ("saga", l1[0])):
+        model = cand.build(X, seed=0).fit(X.iloc[train], y[train])
+        assert model.named_steps["model"].solver == name
+        fits[name] = roc_auc_score(y[test], model.predict_proba(X.iloc[test])[:, 1])
+    assert fits["saga"] > 0.98 and abs(fits["saga"] - fits["liblinear"]) < 0.005

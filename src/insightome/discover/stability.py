@@ -40,6 +40,7 @@ from insightome.models.candidates import preprocessor
 THRESHOLD = 0.75
 N_PAIRS = 50
 MAX_Q = 50
+BLOCK_CELLS = 4_000_000  # univariate_strength works on blocks of columns of this size
 HALF_MAX = 2500  # samples per half at most (large n: each pair splits a subsample)
 
 
@@ -144,11 +145,20 @@ def stability_selection(
 
 
 def design_matrix(features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Imputed, scaled, one-hot encoded matrix and the feature index of each of its columns."""
-    ct = preprocessor(features)
+    """Imputed, scaled, one-hot encoded matrix and the feature index of each of its columns.
+
+    A float32 table (large data, ``study.FLOAT32_CELLS``) stays float32 here: the halves
+    are cast to float64 before LARS (:func:`entry_positions`), and a float64 copy of a
+    100,000 x 1,000 table is 763 MB more.
+    """
+    ct = preprocessor(features, lean=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        X = np.asarray(ct.fit_transform(features), dtype=float)
+        X = np.asarray(ct.fit_transform(features))
+    if X.dtype != np.float32:
+        X = X.astype(float, copy=False)
+    if not hasattr(ct, "transformers_"):  # all numeric: the imputer-scaler pipeline
+        return X, np.arange(X.shape[1])
     index = {name: i for i, name in enumerate(features.columns)}
     mapping: list[int] = []
     for name, pipe, cols in ct.transformers_:
@@ -208,6 +218,7 @@ def entry_positions(
     X: np.ndarray, response: np.ndarray, column_feature: np.ndarray, p: int, steps: int
 ) -> np.ndarray:
     """Position (0-based) at which each feature enters the LARS path; inf if it does not."""
+    X = np.asarray(X, dtype=float)
     Xc = X - X.mean(axis=0)
     sd = Xc.std(axis=0)
     Xc = np.divide(Xc, sd, out=np.zeros_like(Xc), where=sd > 1e-12)
@@ -231,13 +242,21 @@ def entry_positions(
 def univariate_strength(
     X: np.ndarray, response: np.ndarray, column_feature: np.ndarray, p: int
 ) -> np.ndarray:
-    """Largest |correlation| of each feature's columns with the working response(s)."""
-    Xc = X - X.mean(axis=0)
+    """Largest |correlation| of each feature's columns with the working response(s).
+
+    Large matrices are done in blocks of columns, in float64, so the temporaries are the
+    size of one block rather than two float64 copies of the whole matrix.
+    """
     Rc = response - response.mean(axis=0)
-    num = np.abs(Xc.T @ Rc)
-    den = np.sqrt((Xc**2).sum(axis=0))[:, None] * np.sqrt((Rc**2).sum(axis=0))[None, :]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        corr = np.where(den > 0, num / den, 0.0).max(axis=1)
+    width = X.shape[1] if X.size < BLOCK_CELLS else max(1, BLOCK_CELLS // max(len(X), 1))
+    corr = np.empty(X.shape[1])
+    for start in range(0, X.shape[1], width):
+        block = np.asarray(X[:, start : start + width], dtype=float)
+        Xc = block - block.mean(axis=0)
+        num = np.abs(Xc.T @ Rc)
+        den = np.sqrt((Xc**2).sum(axis=0))[:, None] * np.sqrt((Rc**2).sum(axis=0))[None, :]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            corr[start : start + width] = np.where(den > 0, num / den, 0.0).max(axis=1)
     out = np.zeros(p)
     np.maximum.at(out, column_feature, corr)
     return out
