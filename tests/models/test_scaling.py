@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import tracemalloc
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -105,3 +106,20 @@ def test_mixed_tables_keep_the_column_transformer() -> None:
     t = candidates_module.preprocessor(frame, lean=True)
     assert not isinstance(t, Pipeline)
     assert t.fit_transform(frame).shape == (4, 3)
+
+
+@pytest.mark.parametrize("name", ["f_classif_quiet", "f_regression_quiet"])
+def test_univariate_tests_in_blocks_of_columns_give_the_same_statistics(monkeypatch, name):
+    from sklearn import feature_selection
+
+    X = _data(np.float64)
+    y = load_breast_cancer().target
+    reference = getattr(feature_selection, name.removesuffix("_quiet"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the constant column, which the quiet version hides
+        f_ref, p_ref = reference(X, y)
+    monkeypatch.setattr(candidates_module, "BLOCK_CELLS", 569 * 7)  # 7 columns a block
+    f, p = getattr(candidates_module, name)(X, y)
+    np.testing.assert_allclose(f, f_ref, rtol=1e-12)
+    np.testing.assert_allclose(p, p_ref, rtol=1e-9, atol=1e-300)
+    assert f.shape == (X.shape[1],)
