@@ -321,9 +321,9 @@ def candidates(
     samples, and a fit costs minutes instead of an hour. The L1 logistic models are then
     fitted by ``saga`` instead of liblinear: the same convex problem, except that saga does
     not penalize the intercept, solved on the float32 fold in place, where liblinear needs
-    a float64 copy and its own 16-byte-per-value node list (one L1 fit at 20,000 × 1,000
-    peaked at 9.3× the float32 fold with liblinear and 4.3× with saga, which is the
-    preprocessing's peak; same held-out AUC to 4 decimals; ``benchmarks/results/scale.md``).
+    a float64 copy and its own 16-byte-per-value node list (one L1 fit on a 16,000 × 1,000
+    float32 fold peaked at 9.3× the fold with liblinear and 1.8× with saga, with the same
+    held-out AUC to 4 decimals: ``benchmarks/results/fit_memory.md``).
     """
 
     def k(size: int) -> int | None:
