@@ -135,6 +135,9 @@ def main() -> None:
     from scale import simulate
 
     start = time.perf_counter()
+    commit = subprocess.run(
+        ["git", "describe", "--always", "--dirty"], capture_output=True, text=True, cwd=HERE
+    ).stdout.strip()
     names = [c.name for c in candidates("binary", P, n_samples=N_RUN)]
     rows = []
     with tempfile.TemporaryDirectory() as folder:
@@ -153,19 +156,30 @@ def main() -> None:
                 row = json.loads(out.stdout.strip().splitlines()[-1])
                 rows.append(row)
                 print(f"{name} {variant}: {row['times_fold']:.2f}x fold", flush=True)
-    write(rows, time.perf_counter() - start)
+    meta = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "minutes": (time.perf_counter() - start) / 60,
+        "git": commit,
+    }
+    write(rows, meta)
 
 
-def write(rows: list[dict], seconds: float) -> None:
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.machine()
+
+
+def write(rows: list[dict], meta: dict) -> None:
+    """The Markdown and JSON results (``meta``: date, minutes and git of the measurement)."""
     from importlib import metadata
 
     versions = ", ".join(
         f"{pkg} {metadata.version(pkg)}"
         for pkg in ("insightome", "numpy", "scikit-learn", "xgboost-cpu", "lightgbm")
     )
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE
-    ).stdout.strip()
     by = {(r["candidate"], r["variant"]): r for r in rows}
     names = list(dict.fromkeys(r["candidate"] for r in rows))
     fold = rows[0]["fold_mb"]
@@ -173,9 +187,9 @@ def write(rows: list[dict], seconds: float) -> None:
         "# insightome fit-memory benchmark",
         "",
         "- Command: `python benchmarks/fit_memory.py`",
-        f"- Date: {datetime.now(UTC).isoformat(timespec='seconds')} ({seconds / 60:.1f} min)",
-        f"- Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"{platform.platform()}; git {commit}",
+        f"- Date: {meta['date']} ({meta['minutes']:.1f} min)",
+        f"- Machine: {_cpu_name()}, {os.cpu_count()} cores, {platform.platform()}; "
+        f"git {meta['git']}",
         f"- Versions: python {platform.python_version()}, {versions}",
         "",
         __doc__.split("\n\n")[1].replace("\n", " "),
@@ -206,7 +220,7 @@ def write(rows: list[dict], seconds: float) -> None:
     RESULTS.mkdir(exist_ok=True)
     for suffix, text in (
         (".md", "\n".join(lines) + "\n"),
-        (".json", json.dumps({"rows": rows}, indent=1) + "\n"),
+        (".json", json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n"),
     ):
         target = RESULTS / f"fit_memory{suffix}"
         tmp = target.with_suffix(suffix + ".tmp")
