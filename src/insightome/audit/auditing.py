@@ -96,7 +96,7 @@ def audit_data(study: Study, settings: AuditSettings, seed: int = 0) -> dict[str
     # themselves are features, and would "predict" themselves perfectly
     own = [c for c in study.spec.sensitive if c in study.features.columns]
     result = data_audit(
-        study.features.drop(columns=own),
+        study.features.drop(columns=own) if own else study.features,
         study.y,
         study.spec.task,
         groups,

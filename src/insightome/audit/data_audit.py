@@ -129,8 +129,10 @@ def data_audit(
     classes = list(classes)
     notes: list[str] = []
     representation, missingness = [], []
-    X = _numeric(features)
-    missing = features.isna().to_numpy()
+    # the float64 table and the missingness mask serve the by-group parts only: without
+    # sensitive attributes they would be two whole-table copies (1.1 GB at 100,000 x 1,000)
+    X = _numeric(features) if labels else None
+    missing = features.isna().to_numpy() if labels else None
     for name, lab in labels.items():
         values, counts = np.unique(lab, return_counts=True)
         small = [str(v) for v, c in zip(values, counts, strict=True) if c < min_cell]
@@ -269,7 +271,7 @@ def rank_auc(X: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 
 def _proxies(
-    X: pd.DataFrame,
+    X: pd.DataFrame | None,
     labels: Mapping[str, np.ndarray],
     min_size: int,
     threshold: float,
@@ -277,8 +279,9 @@ def _proxies(
     notes: list[str],
 ) -> dict[str, Any]:
     rows = []
-    usable = X.loc[:, X.notna().any() & (X.nunique() > 1)]
+    usable = X.loc[:, X.notna().any() & (X.nunique() > 1)] if X is not None else None
     for name, lab in labels.items():
+        assert usable is not None  # X is given whenever there are labels
         values, counts = np.unique(lab, return_counts=True)
         kept = [v for v, c in zip(values, counts, strict=True) if v != UNKNOWN and c >= min_size]
         keep = np.isin(lab, kept)
