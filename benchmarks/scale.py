@@ -12,6 +12,7 @@ the speed-up from one to two Dask workers on the same point.
     python benchmarks/scale.py                 # full grid: 1.5 h measured + over 70 min (1k x 50k)
     python benchmarks/scale.py --quick         # a smoke test of the script (~10 minutes)
     python benchmarks/scale.py --only 100000x1000 --keep   # one point, others kept
+    python benchmarks/scale.py --only 100000x1000 --keep --redo   # measure it again
 
 Every finished point is saved at once in scale.json; ``--keep`` reuses the points already
 there (same n, p and workers), so an interrupted grid resumes.
@@ -323,6 +324,9 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="reuse points in scale.json")
     parser.add_argument(
+        "--redo", action="store_true", help="with --only and --keep: measure those points again"
+    )
+    parser.add_argument(
         "--note", action="append", default=[], help="a note for the results file (repeatable)"
     )
     args = parser.parse_args()
@@ -346,7 +350,7 @@ def main() -> None:
         notes = list(saved.get("notes", []))
     notes += [note for note in args.note if note not in notes]
     for n, p, w in dict.fromkeys(wanted):
-        if (n, p, w) in points:
+        if (n, p, w) in points and not (args.redo and args.only):
             continue
         points[(n, p, w)] = in_subprocess(n, p, w)
         print(points[(n, p, w)], flush=True)
