@@ -65,6 +65,7 @@ from insightome.study import TASKS
 __all__ = ["SubgroupResult", "find_subgroups"]
 
 MIN_SAMPLES = 20
+BLOCK_CELLS = 4_000_000  # feature variances are computed on blocks of columns of this size
 MINIBATCH_ABOVE = 20_000
 MAX_FIT = 2_000
 MAX_EVAL = 20_000
@@ -203,7 +204,11 @@ def _prepare(
     notes = []
     if n_other := features.shape[1] - len(numeric):
         notes.append(f"{n_other} non-numeric feature(s) were not used for clustering.")
-    var = features[numeric].astype(float).var()
+    table = features if len(numeric) == features.shape[1] else features[numeric]
+    width = max(1, BLOCK_CELLS // max(len(table), 1))  # float64 copies of a block at a time
+    var = pd.concat(
+        [table.iloc[:, j : j + width].astype(float).var() for j in range(0, table.shape[1], width)]
+    )
     usable = var[var > 0]
     if dropped := len(numeric) - len(usable):
         notes.append(f"{dropped} constant or all-missing numeric feature(s) were not used.")
@@ -215,10 +220,18 @@ def _prepare(
         )
     elif len(usable):
         notes.append(f"Clustered on all {len(usable)} usable numeric features.")
-    X = features[usable.index].to_numpy(float)
+    # one float64 copy, imputed and standardized in place (the same numbers as
+    # np.where / (X - mean) / sd, without their three whole-matrix temporaries)
+    chosen = table if len(usable) == table.shape[1] else table[usable.index]
+    X = np.array(chosen, dtype=float)
     if X.size:
-        X = np.where(np.isnan(X), np.nanmedian(X, axis=0), X)
-        X = (X - X.mean(0)) / np.where(X.std(0) > 0, X.std(0), 1.0)
+        missing = np.isnan(X)
+        if missing.any():
+            np.copyto(X, np.broadcast_to(np.nanmedian(X, axis=0), X.shape), where=missing)
+        del missing
+        mean, sd = X.mean(0), X.std(0)
+        X -= mean
+        X /= np.where(sd > 0, sd, 1.0)
     return X, [str(c) for c in usable.index], notes
 
 
