@@ -11,7 +11,9 @@ XGBoost's) minus the resting size, divided by the fold's size.
 Two pipelines per candidate, side by side:
 
 - **before**: the preprocessing of insightome <= 6ea2544, a ColumnTransformer around
-  median imputation and scikit-learn's ``StandardScaler``, and liblinear for binary L1;
+  median imputation and scikit-learn's ``StandardScaler``, and liblinear for binary L1
+  (the univariate F-tests are today's, by blocks of columns; the old ones peaked after
+  the preprocessing had freed its copies, below its peak);
 - **now**: ``Candidate.build`` as it is, for a run of 20,000 samples.
 
 Also per candidate: CPU seconds of the fit and the AUC on 4,000 held-out samples (the two

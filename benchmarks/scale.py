@@ -9,7 +9,7 @@ such as libraries and memory-mapped data, counted once) of the run's process tre
 sampled by the energy ledger every 0.25 s; summed RSS is shown beside it. Also measured:
 the speed-up from one to two Dask workers on the same point.
 
-    python benchmarks/scale.py                 # full grid: 1.5 h measured + over 70 min (1k x 50k)
+    python benchmarks/scale.py                 # full grid: about 3 h on 2 cores (1k x 50k: 80 min)
     python benchmarks/scale.py --quick         # a smoke test of the script (~10 minutes)
     python benchmarks/scale.py --only 100000x1000 --keep   # one point, others kept
     python benchmarks/scale.py --only 100000x1000 --keep --redo   # measure it again
