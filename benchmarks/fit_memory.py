@@ -12,8 +12,7 @@ Two pipelines per candidate, side by side:
 
 - **before**: the preprocessing of insightome <= 6ea2544, a ColumnTransformer around
   median imputation and scikit-learn's ``StandardScaler``, and liblinear for binary L1
-  (the univariate F-tests are today's, by blocks of columns; the old ones peaked after
-  the preprocessing had freed its copies, below its peak);
+  (the univariate F-tests are today's, by blocks of columns, in both);
 - **now**: ``Candidate.build`` as it is, for a run of 20,000 samples.
 
 Also per candidate: CPU seconds of the fit and the AUC on 4,000 held-out samples (the two
