@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from insightome import __version__
+from insightome.compute.blocks import blocks
 from insightome.evaluate.bbc import BBCResult
 from insightome.evaluate.metrics import PRIMARY, decision_threshold
 from insightome.evaluate.permutation import PermutationResult
@@ -49,9 +50,8 @@ def in_memory_provenance(adata: ad.AnnData) -> dict[str, Any]:
     X = adata.X
     # the float64 C-order bytes of X, hashed in blocks of rows (the same digest as hashing
     # them at once, without a float64 copy of the whole matrix)
-    rows = max(1, HASH_BLOCK_VALUES // max(adata.n_vars, 1))
-    for start in range(0, adata.n_obs, rows):
-        block = X[start : start + rows]
+    for rows in blocks(adata.n_obs, adata.n_vars, HASH_BLOCK_VALUES):
+        block = X[rows]
         block = block.toarray() if hasattr(block, "toarray") else np.asarray(block)
         h.update(np.ascontiguousarray(block, dtype=float))
     for names in (adata.obs_names, adata.var_names):

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from insightome.compute.blocks import BLOCK_CELLS, blocks
 from insightome.evaluate.bbc import bootstrap_weights
 from insightome.evaluate.metrics import c_index, weighted_auc
 
@@ -33,9 +34,6 @@ MIN_CORRELATION = 0.8
 MAX_PER_MEMBER = 5
 MARGIN = 0.02
 N_BOOTSTRAP = 200
-
-
-BLOCK_CELLS = 4_000_000  # ranks are computed on blocks of columns of about this size
 
 
 def _centered_ranks(features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -48,9 +46,7 @@ def _centered_ranks(features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """
     n, p = features.shape
     centered, norms = np.empty((n, p)), np.empty(p)
-    width = max(1, BLOCK_CELLS // max(n, 1))
-    for start in range(0, p, width):
-        block = slice(start, start + width)
+    for block in blocks(p, n, BLOCK_CELLS):
         values = features.iloc[:, block].to_numpy(dtype=float)
         filled = np.where(np.isnan(values), np.nanmedian(values, axis=0), values)
         ranks = pd.DataFrame(filled).rank().to_numpy()

@@ -34,13 +34,13 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import lars_path
 
+from insightome.compute.blocks import BLOCK_CELLS, blocks
 from insightome.evaluate.splitters import stratification_labels
 from insightome.models.candidates import preprocessor
 
 THRESHOLD = 0.75
 N_PAIRS = 50
 MAX_Q = 50
-BLOCK_CELLS = 4_000_000  # univariate_strength works on blocks of columns of this size
 HALF_MAX = 2500  # samples per half at most (large n: each pair splits a subsample)
 
 
@@ -248,15 +248,15 @@ def univariate_strength(
     size of one block rather than two float64 copies of the whole matrix.
     """
     Rc = response - response.mean(axis=0)
-    width = X.shape[1] if X.size < BLOCK_CELLS else max(1, BLOCK_CELLS // max(len(X), 1))
+    cells = max(X.size, 1) if X.size < BLOCK_CELLS else BLOCK_CELLS  # small: one block
     corr = np.empty(X.shape[1])
-    for start in range(0, X.shape[1], width):
-        block = np.asarray(X[:, start : start + width], dtype=float)
+    for cols in blocks(X.shape[1], len(X), cells):
+        block = np.asarray(X[:, cols], dtype=float)
         Xc = block - block.mean(axis=0)
         num = np.abs(Xc.T @ Rc)
         den = np.sqrt((Xc**2).sum(axis=0))[:, None] * np.sqrt((Rc**2).sum(axis=0))[None, :]
         with np.errstate(divide="ignore", invalid="ignore"):
-            corr[start : start + width] = np.where(den > 0, num / den, 0.0).max(axis=1)
+            corr[cols] = np.where(den > 0, num / den, 0.0).max(axis=1)
     out = np.zeros(p)
     np.maximum.at(out, column_feature, corr)
     return out

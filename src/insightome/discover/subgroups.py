@@ -60,12 +60,12 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
 
+from insightome.compute.blocks import blocks
 from insightome.study import TASKS
 
 __all__ = ["SubgroupResult", "find_subgroups"]
 
 MIN_SAMPLES = 20
-BLOCK_CELLS = 4_000_000  # feature variances are computed on blocks of columns of this size
 MINIBATCH_ABOVE = 20_000
 MAX_FIT = 2_000
 MAX_EVAL = 20_000
@@ -205,9 +205,9 @@ def _prepare(
     if n_other := features.shape[1] - len(numeric):
         notes.append(f"{n_other} non-numeric feature(s) were not used for clustering.")
     table = features if len(numeric) == features.shape[1] else features[numeric]
-    width = max(1, BLOCK_CELLS // max(len(table), 1))  # float64 copies of a block at a time
+    # float64 copies of a block of columns at a time
     var = pd.concat(
-        [table.iloc[:, j : j + width].astype(float).var() for j in range(0, table.shape[1], width)]
+        [table.iloc[:, cols].astype(float).var() for cols in blocks(table.shape[1], len(table))]
     )
     usable = var[var > 0]
     if dropped := len(numeric) - len(usable):

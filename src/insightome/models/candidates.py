@@ -35,9 +35,10 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import LinearSVR
 
+from insightome.compute.blocks import BLOCK_CELLS, blocks
 from insightome.models.calibrated_svm import CalibratedLinearSVC
 from insightome.models.imputation import MedianImputer
-from insightome.models.scaling import BLOCK_CELLS, BlockwiseStandardScaler
+from insightome.models.scaling import BlockwiseStandardScaler
 from insightome.models.survival import CoxElasticNet, XGBCox, cox_score_test
 
 
@@ -137,8 +138,7 @@ def _per_column_blocks(test: Callable[..., Any], X: Any, y: np.ndarray) -> Any:
         warnings.simplefilter("ignore")  # constant features within a fold
         if not (isinstance(X, np.ndarray) and X.ndim == 2 and X.size >= BLOCK_CELLS):
             return test(X, y)
-        width = max(1, BLOCK_CELLS // max(len(X), 1))
-        parts = [test(X[:, j : j + width], y) for j in range(0, X.shape[1], width)]
+        parts = [test(X[:, cols], y) for cols in blocks(X.shape[1], len(X), BLOCK_CELLS)]
     return np.concatenate([f for f, _ in parts]), np.concatenate([p for _, p in parts])
 
 

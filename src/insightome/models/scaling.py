@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
-BLOCK_CELLS = 4_000_000  # from here on, fit in blocks of rows of about this many values
+from insightome.compute.blocks import BLOCK_CELLS, blocks
 
 
 class BlockwiseStandardScaler(StandardScaler):
@@ -32,7 +32,6 @@ class BlockwiseStandardScaler(StandardScaler):
         if sample_weight is not None or not blockwise:
             return super().fit(X, y, sample_weight)
         self._reset()
-        rows = max(1, BLOCK_CELLS // max(X.shape[1], 1))
-        for start in range(0, X.shape[0], rows):
-            self.partial_fit(X[start : start + rows])
+        for rows in blocks(X.shape[0], X.shape[1], BLOCK_CELLS):
+            self.partial_fit(X[rows])
         return self
