@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import platform
 import statistics
@@ -171,6 +172,20 @@ def better(metric: str, ours: float, theirs: float) -> bool:
     return ours <= theirs if metric == "MAE" else ours >= theirs
 
 
+def versus(metric: str, ours: float, ours_sd: float, theirs: str, theirs_sd: str) -> str:
+    """'above', 'level' or 'below' a reference score, given both seed spreads.
+
+    A difference no larger than the combined seed spread (sqrt(sd_ours² + sd_theirs²)) is
+    'level': the reference's own seeds vary that much, so neither score is ahead.
+    """
+    if not theirs:
+        return ""
+    ref, spread = float(theirs), math.hypot(ours_sd, float(theirs_sd or 0.0))
+    if abs(ours - ref) <= spread:
+        return "level"
+    return "above" if better(metric, ours, ref) else "below"
+
+
 def write_report(results: dict[str, Any], path: Path) -> None:
     from insightome.apps.admet.endpoints import ENDPOINTS
 
@@ -201,12 +216,13 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         "|y − p|).",
         "",
         "| endpoint | metric | n test | insightome | ADMET-AI | ≥ ADMET-AI | TDC best (model) "
-        "| scaffold-CV estimate (95% CI) | coverage @90% (binomial ±) | in domain "
+        "| vs TDC best | scaffold-CV estimate (95% CI) | coverage @90% (binomial ±) | in domain "
         "| abs. error in / out of domain "
         "| fit s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     wins = compared = 0
+    vs_best: dict[str, list[str]] = {"above": [], "level": [], "below": []}
     coverages = []
     for ep in ENDPOINTS.values():
         rows = [r for r in runs.values() if r["endpoint"] == ep.stem]
@@ -232,10 +248,17 @@ def write_report(results: dict[str, Any], path: Path) -> None:
             r["abs_error_out_of_domain"] for r in rows if r["abs_error_out_of_domain"] is not None
         ]
         arrow = " ↓" if ep.metric == "MAE" else ""
+        vs = versus(ep.metric, mean, sd, ref.get("tdc_best_mean", ""), ref.get("tdc_best_sd", ""))
+        if vs:
+            vs_best[vs].append(
+                f"{ep.stem} {mean:.3f} ± {sd:.3f} vs {ref['tdc_best_mean']}"
+                f" ± {ref.get('tdc_best_sd') or '?'}"
+            )
         lines.append(
             f"| {ep.stem} | {ep.metric}{arrow} | {rows[0]['n_test']} | {mean:.3f} ± {sd:.3f} "
             f"| {ai} ± {ref.get('admet_ai_sd', '')} | {win} "
-            f"| {ref.get('tdc_best_mean', '')} ({ref.get('tdc_best_model', '')}) "
+            f"| {ref.get('tdc_best_mean', '')} ± {ref.get('tdc_best_sd', '')} "
+            f"({ref.get('tdc_best_model', '')}) | {vs} "
             f"| {est['value']:.3f} ({est['ci95'][0]:.3f}–{est['ci95'][1]:.3f}) "
             f"| {cov:.3f} (±{band:.3f}) "
             f"| {statistics.fmean(r['in_domain_share'] for r in rows):.2f} "
@@ -256,6 +279,12 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         + (f"; outside: {', '.join(f'{n} {c:.3f}' for n, c, _ in off)}" if off else "")
         + f". Outside its test set's 95% binomial band (±1.96·√(0.09/n), shown after each "
         f"coverage): {', '.join(beyond_noise) if beyond_noise else 'none'}.",
+    ]
+    lines += [
+        f"- Against TDC's best entry (level = the difference is within the combined seed "
+        f"spread, √(sd² + sd_TDC²)): above on {len(vs_best['above'])} "
+        f"({'; '.join(vs_best['above']) or 'none'}), level on {len(vs_best['level'])} "
+        f"({'; '.join(vs_best['level']) or 'none'}), below on {len(vs_best['below'])}.",
     ]
     under = [(n, c) for n, c, b in off if c < 0.9 - b]
     over = [(n, c) for n, c, b in off if c > 0.9]
