@@ -97,3 +97,16 @@ def test_the_audit_says_it_resampled_patients(audits) -> None:
     _, copied = audits
     assert f"all {569} groups (--groups; {569 * COPIES} samples)" in copied["model"]["notes"][0]
     assert "whole groups (--groups, 569)" in copied["conformal"]["method"]
+
+
+def test_large_cohort_subset_takes_whole_patients() -> None:
+    """Above CONFORMAL_MAX_N samples the conformal audit subsets whole patients."""
+    from insightome.audit.auditing import _subset
+
+    patients = np.repeat(np.arange(400), np.tile([1, 2, 3, 6], 100))  # 1200 samples
+    rows = _subset(len(patients), patients, 500, np.random.default_rng(0))
+    kept = pd.Series(patients[rows]).value_counts()
+    assert 494 <= len(rows) <= 500 and np.all(np.diff(rows) > 0)
+    assert (kept == pd.Series(patients).value_counts()[kept.index]).all()  # whole patients
+    plain = _subset(1200, None, 500, np.random.default_rng(0))
+    assert len(plain) == 500 and len(np.unique(plain)) == 500
