@@ -15,12 +15,17 @@ labels): calibrate on one half, measure coverage, set size or interval width on 
 Coverage is the pooled proportion over ``n_splits`` halvings; because every sample is tested in
 about half of the halvings, the pooled count is rescaled to the number of distinct samples
 before the Clopper-Pearson 95% interval is computed (the raw pooled count would overstate the
-precision ``n_splits / 2``-fold). Marginal conformal guarantees coverage on average over
-everyone, not within each group; Mondrian (group-conditional) conformal calibrates one
-threshold per group (``bins=`` in crepes) and guarantees coverage within each group. It is
-applied per sensitive attribute to the groups with at least ``min_group_size`` calibration
-samples in every halving; other groups fall back to the marginal threshold and get the verdict
-"insufficient evidence". Counts under 10 and everything computed from them are suppressed.
+precision ``n_splits / 2``-fold). With ``sample_groups`` (``--groups``: several samples per
+patient) whole patients go to one half (stratified by the labels of their first sample), and
+the count is rescaled to the number of distinct patients: their samples are not independent,
+and counting them one by one would make the intervals too narrow (about √m-fold with m
+samples per patient). The Mondrian minimum ``min_group_size`` then counts patients too.
+Marginal conformal guarantees coverage on average over everyone, not within each group;
+Mondrian (group-conditional) conformal calibrates one threshold per group (``bins=`` in
+crepes) and guarantees coverage within each group. It is applied per sensitive attribute to
+the groups with at least ``min_group_size`` calibration samples in every halving; other
+groups fall back to the marginal threshold and get the verdict "insufficient evidence".
+Counts under 10 and everything computed from them are suppressed.
 
 References: Vovk, Gammerman & Shafer (2005) *Algorithmic Learning in a Random World*
 (inductive and Mondrian conformal predictors); Angelopoulos & Bates (2021) *A Gentle
@@ -108,12 +113,15 @@ def conformal_audit(
     seed: int = 0,
     difficulty: np.ndarray | None = None,
     min_cell: int = MIN_CELL,
+    sample_groups: np.ndarray | None = None,
 ) -> ConformalAudit:
     """Audit split-conformal coverage, marginal and Mondrian, per sensitive group.
 
     ``difficulty`` (optional, one positive value per sample) switches regression to normalized
     conformal intervals ``y_hat +/- q * difficulty``; the default is the standard absolute
-    residual. Survival (risk scores) is not supported and returns a result saying so.
+    residual. ``sample_groups`` (one patient ID or code per sample) keeps each patient's
+    samples together and sizes the intervals by patients. Survival (risk scores) is not
+    supported and returns a result saying so.
     """
     if task not in TASKS:
         note = f"Conformal prediction is not supported for task '{task}' (e.g. survival risk)."
@@ -124,17 +132,20 @@ def conformal_audit(
     n = len(y)
     if n < 2 or len(pred) != n:
         raise ValueError(f"need >= 2 samples and one prediction each (y {n}, pred {len(pred)})")
+    if sample_groups is not None and len(sample_groups) != n:
+        raise ValueError(f"sample_groups has {len(sample_groups)} values for {n} samples")
+    unit = np.arange(n) if sample_groups is None else _codes(sample_groups)
     point, true_score = _scores(y, pred, task, difficulty)
     sig = None if difficulty is None else np.asarray(difficulty, dtype=float)
     k = 0 if task == "regression" else point.shape[1]
     labels = {a: _labels(s, n) for a, s in groups.items()}
     rng = np.random.default_rng(seed)
-    splits = [_halving(labels, n, rng) for _ in range(n_splits)]
+    splits = [_halving(labels, unit, rng) for _ in range(n_splits)]
     eligible = {
         a: [
             g
             for g in np.unique(lab)
-            if min(np.sum(c & (lab == g)) for c in splits) >= min_group_size
+            if min(_count(unit[c & (lab == g)]) for c in splits) >= min_group_size
         ]
         for a, lab in labels.items()
     }
@@ -164,14 +175,16 @@ def conformal_audit(
             ok = np.isin(lab, eligible[a])
             if np.any(ok & ~cal):
                 m_cov[a][s, ok & ~cal], m_size[a][s, ok & ~cal] = run(cal & ok, ~cal & ok, lab)
-    marginal = {**_summary(cov, size, k), "n": n}
+    marginal = {**_summary(cov, size, k, unit), "n": n}
     marginal = marginal if n >= min_cell else dict.fromkeys(marginal)  # suppress small data
     rows = []
     for a, lab in labels.items():
         for g in np.unique(lab):
             m = lab == g
             mond = (m_cov[a][:, m], m_size[a][:, m]) if g in eligible[a] else None
-            rows.append(_group_row(a, g, cov[:, m], size[:, m], mond, level, k, min_cell))
+            rows.append(
+                _group_row(a, g, cov[:, m], size[:, m], mond, level, k, min_cell, unit[m])
+            )
     score = "absolute residual" if sig is None else "absolute residual / difficulty"
     score = "1 - p(true class)" if k else score
     thresholds = {
@@ -184,7 +197,7 @@ def conformal_audit(
             a: {
                 str(g): _finite(conformal_quantile(true_score[lab == g], level))
                 for g in np.unique(lab)
-                if np.sum(lab == g) >= min_group_size
+                if _count(unit[lab == g]) >= min_group_size
             }
             for a, lab in labels.items()
         },
@@ -193,8 +206,10 @@ def conformal_audit(
         f"split conformal on out-of-fold predictions (crepes), score {thresholds['score']}, "
         f"{n_splits} stratified calibration/test halvings; marginal and Mondrian by group"
     )
+    if sample_groups is not None:
+        method += f"; whole groups (--groups, {_count(unit)}) kept within one half"
     unbounded = any(math.isinf(conformal_quantile(np.zeros(c.sum()), level)) for c in splits)
-    notes = _notes(rows, marginal, n_splits, min_group_size, unbounded)
+    notes = _notes(rows, marginal, n_splits, min_group_size, unbounded, sample_groups is not None)
     return ConformalAudit(task, level, method, marginal, rows, notes, thresholds)
 
 
@@ -252,9 +267,13 @@ def _scores(
     return p, 1.0 - p[np.arange(len(codes)), codes]
 
 
-def _summary(cov: np.ndarray, size: np.ndarray, k: int) -> dict[str, Any]:
-    """Pooled coverage over the halvings (NaN = not in that test half) with its 95% CI."""
-    n_distinct = cov.shape[1]
+def _summary(cov: np.ndarray, size: np.ndarray, k: int, unit: np.ndarray) -> dict[str, Any]:
+    """Pooled coverage over the halvings (NaN = not in that test half) with its 95% CI.
+
+    The CI is sized by the distinct units (``unit``: patient code per column; samples when
+    each is its own patient), not by the pooled number of tests.
+    """
+    n_distinct = _count(unit)
     c = float(np.nanmean(cov))
     tested, per = ~np.isnan(size), (~np.isnan(cov)).sum(axis=1)
     per_split = np.nansum(cov, axis=1)[per > 0] / per[per > 0]
@@ -286,6 +305,7 @@ def _group_row(
     level: float,
     k: int,
     min_cell: int = MIN_CELL,
+    unit: np.ndarray | None = None,
 ) -> dict[str, Any]:
     size_key = "mean_size" if k else "mean_width"
     keys = ("n", "coverage", "ci95", "coverage_sd", size_key, "mondrian_coverage", "mondrian_ci95")
@@ -295,12 +315,13 @@ def _group_row(
     n = cov.shape[1]
     if n < min_cell:  # suppressed: the count and every rate computed from it
         return row
-    s = _summary(cov, size, k)
+    unit = np.arange(n) if unit is None else unit
+    s = _summary(cov, size, k, unit)
     row.update(n=n, coverage=s["coverage"], ci95=s["ci95"], coverage_sd=s["coverage_sd"])
     row[size_key] = s[size_key]
     if mondrian is not None:
         row["verdict"] = _verdict(s["ci95"], level)
-        m = _summary(*mondrian, k)
+        m = _summary(*mondrian, k, unit)
         row.update(mondrian_coverage=m["coverage"], mondrian_ci95=m["ci95"])
         row["mondrian_" + size_key] = m[size_key]
         row["mondrian_verdict"] = _verdict(m["ci95"], level)
@@ -308,12 +329,20 @@ def _group_row(
 
 
 def _notes(
-    rows: list[dict[str, Any]], marginal: dict[str, Any], splits: int, min_n: int, unbounded: bool
+    rows: list[dict[str, Any]],
+    marginal: dict[str, Any],
+    splits: int,
+    min_n: int,
+    unbounded: bool,
+    grouped: bool = False,
 ) -> list[str]:
+    units = "distinct groups (--groups: a group's samples always share a half)" if grouped else (
+        "distinct samples"
+    )
     notes = [
         f"Coverage pooled over {splits} random calibration/test halvings; the 95% "
-        "Clopper-Pearson interval uses the number of distinct samples (each is tested in "
-        "about half of the halvings). Counts under 10 and their rates are suppressed."
+        f"Clopper-Pearson interval uses the number of {units} (each is tested in about half "
+        "of the halvings). Counts under 10 and their rates are suppressed."
     ]
     small = [f"{r['attribute']}={r['group']}" for r in rows if r["small"]]
     if small:
@@ -338,15 +367,31 @@ def _notes(
     return notes
 
 
-def _halving(labels: Mapping[str, np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:
-    """Random half for calibration (boolean mask), stratified by the combined group labels."""
+def _halving(
+    labels: Mapping[str, np.ndarray], unit: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Random half for calibration (boolean mask over samples): whole units (patients; codes
+    0..G-1, one per sample) go to one half, stratified by the combined group labels of each
+    unit's first sample. With one sample per unit, a stratified halving of the samples."""
+    n = len(unit)
     key = np.array(["\x1f".join(t) for t in zip(*labels.values(), strict=True)] or [""] * n)
-    cal = np.zeros(n, dtype=bool)
+    key = key[np.unique(unit, return_index=True)[1]]  # one key per unit, in code order
+    cal = np.zeros(len(key), dtype=bool)
     for stratum in np.unique(key):
         idx = rng.permutation(np.flatnonzero(key == stratum))
         k = len(idx) // 2 + int(len(idx) % 2 == 1 and rng.random() < 0.5)
         cal[idx[:k]] = True
-    return cal
+    return cal[unit]
+
+
+def _codes(values: Sequence[Any] | np.ndarray) -> np.ndarray:
+    """Codes 0..G-1 of group labels (one per sample)."""
+    return np.unique(np.asarray(values), return_inverse=True)[1].reshape(-1)
+
+
+def _count(unit: np.ndarray) -> int:
+    """Number of distinct units (patients) among ``unit``."""
+    return len(np.unique(unit))
 
 
 def _labels(values: Sequence[Any] | pd.Series, n: int) -> np.ndarray:

@@ -15,26 +15,31 @@ model that never saw it).
   in logit P(y) = a + b·logit(p) (target 1), by a Newton solver vectorized over bootstraps.
 * **Uncertainty**: B bootstrap samples of the *whole* data (weight matrices, as in
   :mod:`insightome.evaluate.bbc`); a group's metric in bootstrap b uses its weights in b, so
-  group sizes vary as in a new sample. 95% percentile intervals. **Disparities**: each group
-  against the reference (the largest known group), as difference and ratio, paired on the
-  same bootstrap samples.
+  group sizes vary as in a new sample. With ``sample_groups`` (``--groups``: several samples
+  per patient) whole patients are resampled, as in BBC-CV: a patient's samples are not
+  independent, and resampling them one by one would make every interval too narrow (by
+  about √m with m samples per patient) and let flags appear by chance. 95% percentile
+  intervals. **Disparities**: each group against the reference (the largest known group), as
+  difference and ratio, paired on the same bootstrap samples.
 * **Verdicts** per group × metric. "insufficient evidence" — never a pass — when the group or
   the reference has fewer than ``min_group_size`` samples or ``min_events`` positives /
   negatives / events for the metric; for error rates, when the two groups together have
   fewer than ``min_events`` hits or misses (a rate of 0/90 resamples to 0 every time, so its
   bootstrap interval is degenerate); for calibration fits, when Σ p(1 − p) (the intercept's
   Fisher information) is below ``min_events`` (near-perfect discrimination: a few confident
-  errors drive the fit). Otherwise "flag" when the point disparity lies outside its band
-  (ratio band for rates — the four-fifths rule as used by Aequitas, Saleiro et al. 2018;
-  absolute differences for AUC/C-index, R² and calibration) **and** no difference is
-  excluded with 95% confidence; else "no disparity detected", which is absence of evidence,
-  not proof of fairness. Selection rate (demographic parity) is reported but not judged
-  ("reported, not judged"): with different outcome rates, a calibrated model should
-  select groups at different rates. The confidence requirement is family-wise by default: the
-  bootstrap p-value (the level at which the paired interval meets 0) must survive Holm's
-  (1979) adjustment over the attribute's comparisons. Per-comparison intervals over eight
-  metrics flagged 9 of 40 random three-level attributes (ACTG175), Holm none;
-  ``multiplicity="none"`` restores them. The reference's own rows say "reference".
+  errors drive the fit). With ``sample_groups`` these counts are of patients: each of a
+  patient's m samples counts 1/m (copies of a sample are no new evidence). Otherwise "flag"
+  when the point disparity lies outside its band (ratio band for rates — the four-fifths
+  rule as used by Aequitas, Saleiro et al. 2018; absolute differences for AUC/C-index, R²
+  and calibration) **and** no difference is excluded with 95% confidence; else "no
+  disparity detected", which is absence of evidence, not proof of fairness. Selection rate
+  (demographic parity) is reported but not judged ("reported, not judged"): with different
+  outcome rates, a calibrated model should select groups at different rates. The confidence
+  requirement is family-wise by default: the bootstrap p-value (the level at which the
+  paired interval meets 0) must survive Holm's (1979) adjustment over the attribute's
+  comparisons. Per-comparison intervals over eight metrics flagged 9 of 40 random
+  three-level attributes (ACTG175), Holm none; ``multiplicity="none"`` restores them. The
+  reference's own rows say "reference".
 
 Privacy: a group with fewer than :data:`MIN_CELL` samples has ``n`` suppressed and no
 metrics reported (verdict "insufficient evidence").
@@ -153,7 +158,8 @@ class _Metric:
     band: str  # "ratio", or the AuditThresholds field bounding |difference|
     needs: str  # evidence needed: "n", "pos", "neg", "both", "events" or "classes"
     has_ratio: bool = True
-    enough: Callable[..., bool] | None = None  # (y, pred, y_ref, pred_ref, min_events) → bool
+    # (y, pred, w, y_ref, pred_ref, w_ref, min_events) → bool; w: what each sample counts
+    enough: Callable[..., bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -186,12 +192,15 @@ def model_audit(
     min_group_size: int = 30,
     thresholds: AuditThresholds | None = None,
     min_cell: int = MIN_CELL,
+    sample_groups: np.ndarray | None = None,
 ) -> ModelAudit:
     """Audit out-of-fold predictions ``pred`` of ``y`` by group (see the module docstring).
 
     ``groups`` holds one label per sample (in the order of ``y``) per attribute, e.g. from
     :func:`insightome.audit.groups.group_labels`; ``classes`` names the class codes in the
     notes; ``threshold`` is the binary decision threshold (default: the prevalence).
+    ``sample_groups`` (one patient ID or code per sample, ``--groups``) makes the bootstrap
+    resample whole patients.
     """
     if task not in TASKS:
         raise UserError(AUDIT_TASK_INVALID, value=task)
@@ -200,18 +209,27 @@ def model_audit(
     n = len(y)
     if len(pred) != n:
         raise UserError(AUDIT_LENGTH, what="the predictions", n_values=len(pred), n=n)
+    if sample_groups is not None and len(sample_groups) != n:
+        raise UserError(AUDIT_LENGTH, what="the --groups column", n_values=len(sample_groups), n=n)
     th = thresholds or AuditThresholds()
     cut = M.decision_threshold(y) if threshold is None and task == "binary" else threshold
     specs = _metrics(task, pred, cut)
     labels = aligned_labels(groups, n)
     y_pred = np.arange(n) if task == "multiclass" else pred[:, 0]  # what MetricFrame passes
     notes = [f"{n_bootstrap} bootstrap samples of all {n} samples; 95% percentile intervals."]
+    if sample_groups is not None:
+        n_units = len(np.unique(sample_groups))
+        notes[0] = (
+            f"{n_bootstrap} bootstrap samples of all {n_units} groups (--groups; {n} samples), "
+            "each drawn with all its samples; 95% percentile intervals."
+        )
     if task == "binary":
         positive = f" '{classes[1]}'" if len(classes) > 1 else ""
         notes.append(
             f"Error rates of the positive class{positive} at decision threshold {cut:.4g}."
         )
-    boot = _bootstrap(y, pred, specs, labels, n_bootstrap, seed, min_cell)
+    boot = _bootstrap(y, pred, specs, labels, n_bootstrap, seed, min_cell, sample_groups)
+    unit_w = _unit_weights(sample_groups, n)
     whole = _frame(specs, y, y_pred, np.zeros(n, dtype=int)).overall
     overall = {m.name: {"value": float(whole[m.name])} for m in specs}
     for m in specs:
@@ -243,7 +261,7 @@ def model_audit(
                 if m.has_ratio:
                     row |= {"ratio": _ratio(value, ref_value), "ratio_ci95": _ratio_ci(b_g, b_ref)}
                 finite = np.isfinite([value, ref_value, *row["difference_ci95"]]).all()
-                sides = [(y[lab == x], pred[lab == x]) for x in (g, ref)]
+                sides = [(y[lab == x], pred[lab == x], unit_w[lab == x]) for x in (g, ref)]
                 if finite and _testable(m, sides, task, th, min_group_size):
                     outside, reason = _band(m, row, th)
                     tests.append((row, _p_value(b_g - b_ref), outside, reason, ref_value))
@@ -278,19 +296,24 @@ def _ratio(value: float, ref_value: float) -> float:
 
 def _testable(
     m: _Metric,
-    sides: list[tuple[np.ndarray, np.ndarray]],
+    sides: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
     task: str,
     th: AuditThresholds,
     min_n: int,
 ) -> bool:
-    """Enough data in the group and the reference (``sides``) for a verdict on ``m``."""
+    """Enough data in the group and the reference (``sides``) for a verdict on ``m``.
+
+    Each sample counts its weight ``w`` (1, or 1/m for a patient with m samples), so with
+    ``--groups`` the evidence rules count patients, not copies of them.
+    """
     k = int(th.min_events.value)
-    for y, _ in sides:
-        pos = int(np.sum(y == 1)) if task == "binary" else 0
-        classes = np.bincount(y.astype(int)) if task == "multiclass" else np.zeros(1)
-        count = {"n": k, "pos": pos, "neg": len(y) - pos, "both": min(pos, len(y) - pos)}
-        count |= {"events": int(np.sum(y > 0)), "classes": k * int(np.sum(classes >= k) >= 2)}
-        if len(y) < min_n or count[m.needs] < k:
+    for y, _, w in sides:
+        size = _total(w)
+        pos = _total(w[y == 1]) if task == "binary" else 0
+        classes = np.bincount(y.astype(int), w) if task == "multiclass" else np.zeros(1)
+        count = {"n": k, "pos": pos, "neg": size - pos, "both": min(pos, size - pos)}
+        count |= {"events": _total(w[y > 0]), "classes": k * int(np.sum(classes >= k) >= 2)}
+        if size < min_n or count[m.needs] < k:
             return False
     return m.enough is None or m.enough(*sides[0], *sides[1], k)
 
@@ -355,8 +378,12 @@ def _bootstrap(
     n_bootstrap: int,
     seed: int,
     min_cell: int = MIN_CELL,
+    sample_groups: np.ndarray | None = None,
 ) -> dict[Any, dict[str, np.ndarray]]:
-    """Bootstrap values: key None (all samples) or (attribute, group) → metric → (B,)."""
+    """Bootstrap values: key None (all samples) or (attribute, group) → metric → (B,).
+
+    With ``sample_groups`` whole groups (patients) are resampled.
+    """
     n = len(y)
     cells: dict[Any, np.ndarray] = {None: np.arange(n)}
     for attr, lab in labels.items():
@@ -369,7 +396,7 @@ def _bootstrap(
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         for start in range(0, n_bootstrap, chunk):
-            W = bootstrap_weights(n, min(chunk, n_bootstrap - start), rng)
+            W = bootstrap_weights(n, min(chunk, n_bootstrap - start), rng, sample_groups)
             for key, idx in cells.items():
                 for m in specs:
                     out[key][m.name].append(m.boot(y[idx], pred[idx], W[:, idx]))
@@ -419,17 +446,33 @@ def _rate(among: Callable[[np.ndarray], np.ndarray], called: int, cut: float) ->
         hit, den = hits(y, pred)
         return (W @ hit) / (W @ den)
 
-    def enough(y: np.ndarray, pred: np.ndarray, y_r: np.ndarray, pred_r: np.ndarray, k: int):
+    def enough(y: np.ndarray, pred: np.ndarray, w: np.ndarray, y_r: np.ndarray,
+               pred_r: np.ndarray, w_r: np.ndarray, k: int) -> bool:  # fmt: skip
         (hit, den), (hit_r, den_r) = hits(y, pred), hits(y_r, pred_r)
-        n_hits = hit.sum() + hit_r.sum()
-        return min(n_hits, den.sum() + den_r.sum() - n_hits) >= k
+        n_hits = _total(w * hit) + _total(w_r * hit_r)
+        return min(n_hits, _total(w * den) + _total(w_r * den_r) - n_hits) >= k
 
     return {"boot": boot, "enough": enough}
 
 
-def _informative(y: np.ndarray, pred: np.ndarray, y_r: np.ndarray, pred_r: np.ndarray, k: int):
-    """Calibration fits: Σ p(1 − p), the intercept's information, ≥ ``k`` on both sides."""
-    return min(np.sum(p[:, 0] * (1 - p[:, 0])) for p in (pred, pred_r)) >= k
+def _informative(y: np.ndarray, pred: np.ndarray, w: np.ndarray, y_r: np.ndarray,
+                 pred_r: np.ndarray, w_r: np.ndarray, k: int) -> bool:  # fmt: skip
+    """Calibration fits: Σ p(1 − p), the intercept's information, ≥ ``k`` on both sides
+    (each sample weighted by ``w``: patients, not copies, with ``--groups``)."""
+    return min(_total(u * p[:, 0] * (1 - p[:, 0])) for p, u in ((pred, w), (pred_r, w_r))) >= k
+
+
+def _unit_weights(sample_groups: np.ndarray | None, n: int) -> np.ndarray:
+    """What each sample counts as evidence: 1, or 1/m for each of a patient's m samples."""
+    if sample_groups is None:
+        return np.ones(n)
+    _, codes, sizes = np.unique(sample_groups, return_inverse=True, return_counts=True)
+    return 1.0 / sizes[codes.reshape(-1)]
+
+
+def _total(values: np.ndarray) -> float:
+    """A sum of weights, rounded so that m copies of 1/m count as exactly 1."""
+    return round(float(np.sum(values)), 6)
 
 
 def _defined(fn: Callable[..., float], needs: str) -> Callable[[np.ndarray, np.ndarray], float]:

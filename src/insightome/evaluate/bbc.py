@@ -57,10 +57,18 @@ class BBCResult:
 def bootstrap_weights(
     n: int, n_bootstrap: int, rng: np.random.Generator, groups: np.ndarray | None = None
 ) -> np.ndarray:
-    """(B × n) counts of each sample in B bootstrap samples (whole groups when given)."""
+    """(B × n) counts of each sample in B bootstrap samples (whole groups when given).
+
+    ``groups`` (one label per sample, e.g. a patient ID or its code) makes this a cluster
+    bootstrap: G groups are drawn with replacement from the G distinct labels and every
+    sample of a drawn group gets its group's count, so a group never straddles the in-bag
+    and out-of-bag parts. With one sample per group it draws exactly what ``groups=None``
+    draws. The one helper for bootstrap weights: BBC-CV, the model audit and any other
+    resampling of a study with ``--groups`` use it.
+    """
     if groups is None:
         return rng.multinomial(n, np.full(n, 1.0 / n), size=n_bootstrap).astype(float)
-    codes = np.asarray(groups)
+    _, codes = np.unique(np.asarray(groups), return_inverse=True)  # 0..G-1, none unused
     g = int(codes.max()) + 1
     group_counts = rng.multinomial(g, np.full(g, 1.0 / g), size=n_bootstrap)
     return group_counts[:, codes].astype(float)
