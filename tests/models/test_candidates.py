@@ -104,3 +104,42 @@ def test_large_n_fits_binary_l1_with_saga_to_the_same_model():
         assert model.named_steps["model"].solver == name
         fits[name] = roc_auc_score(y[test], model.predict_proba(X.iloc[test])[:, 1])
     assert fits["saga"] > 0.98 and abs(fits["saga"] - fits["liblinear"]) < 0.005
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+def test_l1_and_elastic_net_logistic_are_sparse_on_p_much_larger_than_n(task):
+    """L1 and elastic-net logistic keep few features on 60 x 2,000 data; ridge keeps all.
+
+    scikit-learn < 1.8 ignores ``l1_ratio`` unless ``penalty='elasticnet'`` and fits an
+    L2 model: a regression of that kind (or of the floor in pyproject.toml) fails here.
+    """
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(60, 2000)), columns=[f"g{i}" for i in range(2000)])
+    signal = X["g0"] + X["g1"] - X["g2"]
+    y = np.digitize(signal, [-0.5, 0.5]) if task == "multiclass" else (signal > 0).astype(int)
+    fitted = {}
+    for cand in candidates(task, X.shape[1]):
+        if cand.family.endswith("_logistic"):
+            model = cand.build(X, seed=0).fit(X, np.asarray(y))
+            fitted[cand.name] = (cand.family, model.named_steps["model"].coef_)
+    assert {family for family, _ in fitted.values()} == {
+        "l1_logistic",
+        "elastic_net_logistic",
+        "ridge_logistic",
+    }
+    for name, (family, coef) in fitted.items():
+        zero = float(np.mean(coef == 0.0))
+        if family == "ridge_logistic":
+            assert zero == 0.0, name
+        else:  # most of the (selected) features stay out of a sparse model
+            assert zero > 0.5, f"{name}: only {zero:.1%} of the coefficients are zero"
+
+
+def test_older_scikit_learn_is_refused_not_fitted_as_ridge():
+    from insightome.models.candidates import SKLEARN_MIN, check_sklearn
+
+    for old in ("1.6.1", "1.7.2", "0.24.2"):
+        with pytest.raises(ImportError, match=f"scikit-learn>={SKLEARN_MIN} \\(found {old}\\)"):
+            check_sklearn(old)
+    for ok in (SKLEARN_MIN, "1.8.0", "1.9.1", "1.10.0rc1", "2.0.dev0"):
+        check_sklearn(ok)
