@@ -143,3 +143,45 @@ def test_older_scikit_learn_is_refused_not_fitted_as_ridge():
             check_sklearn(old)
     for ok in (SKLEARN_MIN, "1.8.0", "1.9.1", "1.10.0rc1", "2.0.dev0"):
         check_sklearn(ok)
+
+
+def test_univariate_selection_hides_only_the_constant_feature_warnings():
+    """A constant column within a fold is noise and stays quiet; any other warning raised
+    while ranking features reaches the fit's warning counts."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.feature_selection import f_classif
+
+    from insightome.evaluate.engine import counted_warnings
+    from insightome.models.candidates import _per_column_blocks, f_classif_quiet
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 5))
+    X[:, 2] = 3.0
+    y = np.array([0, 1] * 20)
+    with counted_warnings() as raised:
+        f, _ = f_classif_quiet(X, y)
+    assert not raised and np.isnan(f[2]) and np.isfinite(np.delete(f, 2)).all()
+
+    def test(X: np.ndarray, y: np.ndarray):
+        warnings.warn("the test did not converge", ConvergenceWarning, stacklevel=1)
+        return f_classif(X, y)
+
+    with counted_warnings() as raised:
+        _per_column_blocks(test, X, y)
+    assert raised == {"ConvergenceWarning": 1}
+
+
+def test_cox_elastic_net_leaves_lifelines_convergence_warnings_to_the_run():
+    """A feature that separates early from late events: lifelines' Newton-Raphson warns, and
+    the warning reaches the run's counts instead of being hidden inside the estimator."""
+    from insightome.evaluate.engine import counted_warnings
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = np.where(rng.random(60) < 0.7, 1.0, -1.0) * np.exp(-X[:, 0])
+    early = (np.abs(y) < np.median(np.abs(y))).astype(float)
+    with counted_warnings() as raised:
+        CoxElasticNet(penalizer=0.0, l1_ratio=0.0).fit(np.c_[X, 100 * early], y)
+    assert raised["ConvergenceWarning"] >= 1
