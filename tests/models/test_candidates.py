@@ -8,6 +8,7 @@ import pytest
 from sklearn.datasets import load_wine
 from sklearn.utils.estimator_checks import check_estimator
 
+from insightome.evaluate.engine import counted_warnings
 from insightome.models import candidates
 from insightome.models.calibrated_svm import CalibratedLinearSVC
 from insightome.models.survival import CoxElasticNet, XGBCox
@@ -17,7 +18,9 @@ from insightome.models.survival import CoxElasticNet, XGBCox
 def test_calibrated_svm_fits_classes_of_any_size(n_small):
     X, y = load_wine(return_X_y=True)
     keep = np.r_[np.flatnonzero(y != 2), np.flatnonzero(y == 2)[:n_small]]
-    model = CalibratedLinearSVC(C=0.1).fit(X[keep] / X.std(0), y[keep])
+    with counted_warnings() as raised:  # a class of 1: the expected warning is silenced
+        model = CalibratedLinearSVC(C=0.1).fit(X[keep] / X.std(0), y[keep])
+    assert not raised
     proba = model.predict_proba(X / X.std(0))
     assert proba.shape == (len(y), 3)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
@@ -153,7 +156,6 @@ def test_univariate_selection_hides_only_the_constant_feature_warnings():
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.feature_selection import f_classif
 
-    from insightome.evaluate.engine import counted_warnings
     from insightome.models.candidates import _per_column_blocks, f_classif_quiet
 
     rng = np.random.default_rng(0)
@@ -176,8 +178,6 @@ def test_univariate_selection_hides_only_the_constant_feature_warnings():
 def test_cox_elastic_net_leaves_lifelines_convergence_warnings_to_the_run():
     """A feature that separates early from late events: lifelines' Newton-Raphson warns, and
     the warning reaches the run's counts instead of being hidden inside the estimator."""
-    from insightome.evaluate.engine import counted_warnings
-
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 3))
     y = np.where(rng.random(60) < 0.7, 1.0, -1.0) * np.exp(-X[:, 0])
