@@ -93,3 +93,26 @@ def test_invalid_options_are_user_errors(adata, tmp_path, option, value, fragmen
 def test_invalid_energy_constants_are_user_errors(adata, option, value):
     with pytest.raises(insightome.UserError, match=option.replace("_", "-")):
         insightome.run(adata, target="diagnosis", out_dir=None, **FAST, **{option: value})
+
+
+def test_fit_warnings_are_recorded_in_notes_and_run_log(adata, tmp_path, monkeypatch):
+    """A candidate that emits ConvergenceWarning: counted per candidate, not hidden."""
+    import json
+
+    import insightome.api as api_module
+    from insightome.models.candidates import Candidate
+
+    # saga stops at max_iter with C=1000 on these features: a ConvergenceWarning per fit
+    noisy = Candidate("elastic_net_logistic", {"C": 1000.0, "l1_ratio": 0.5}, None, "binary")
+    monkeypatch.setattr(api_module, "candidates", lambda *a, **k: [noisy])
+    run = insightome.run(
+        adata, target="diagnosis", out_dir=tmp_path, discover=False, audit=False, **FAST
+    )
+    expected = f"fit warnings: {noisy.name}: ConvergenceWarning in 3 of 3 fits"
+    final = f"fit warnings: final fit of {noisy.name} on all samples: ConvergenceWarning"
+    results = json.loads((run.path / "results.json").read_text())
+    assert expected in results["notes"]
+    assert any(n.startswith(final) for n in results["notes"])
+    assert results["configurations"][0]["fit_warnings"] == {"ConvergenceWarning": 3}
+    log = (run.path / "run.log").read_text()
+    assert expected in log and final in log

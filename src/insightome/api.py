@@ -21,7 +21,13 @@ from insightome.compute.checkpoint import Checkpoint
 from insightome.compute.ledger import EnergyLedger
 from insightome.errors import UserError
 from insightome.evaluate.bbc import bbc_cv
-from insightome.evaluate.engine import cross_validated_predictions, n_units
+from insightome.evaluate.engine import (
+    counted_warnings,
+    cross_validated_predictions,
+    describe_warnings,
+    fit_warning_notes,
+    n_units,
+)
 from insightome.evaluate.permutation import PermutationResult, best_cv_score, permutation_test
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
 from insightome.models.candidates import LARGE_N, candidates
@@ -322,6 +328,9 @@ def run(
         )
         study.warnings.append(message)
         log("warning: " + message)
+    for note in fit_warning_notes([c.name for c in cands], cv):
+        study.notes.append(note)
+        log("note: " + note)
     with stages("estimation"):
         bbc = bbc_cv(
             cv.oof,
@@ -361,8 +370,12 @@ def run(
             )
         log(f"permutation p = {perm.p_value:.4f} ({permutations} permutations)")
 
-    with stages("final_fit"):
+    with stages("final_fit"), counted_warnings() as raised:
         model = winner.build(study.features, seed).fit(study.features, study.y)
+    if raised:
+        note = f"fit warnings: final fit of {winner.name} on all samples: "
+        study.notes.append(note + describe_warnings(raised))
+        log("note: " + study.notes[-1])
     found = None
     if discover:
         from insightome.discover.discovery import discover as run_discovery

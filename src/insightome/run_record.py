@@ -36,6 +36,7 @@ VERSIONED_PACKAGES = (
     "scikit-learn",
     "anndata",
     "xgboost-cpu",
+    "xgboost",  # what a Mac installs instead of xgboost-cpu (pyproject.toml)
     "lifelines",
     "joblib",
 )
@@ -155,6 +156,7 @@ def build_results(
                 "bbc_selection_frequency": bbc.selection_frequency[i],
                 "failed_folds": int(cv.failed_folds[i]),
                 "fit_seconds": float(cv.fit_seconds[i]),
+                "fit_warnings": dict(cv.fit_warnings[i]),
             }
             for i, c in enumerate(cands)
         ],

@@ -60,10 +60,10 @@ def _entries(cache: Path) -> list[Path]:
 
 
 def test_stale_temporary_files_are_removed_on_open(tmp_path):
-    from insightome.compute.cache import FitCache
+    from insightome.compute.cache import CacheEntry, FitCache
 
     cache = FitCache(tmp_path, "fp")
-    cache.put("k", (np.array([[0.1, 0.9]]), 1.0, None))
+    cache.put("k", CacheEntry(np.array([[0.1, 0.9]]), 1.0, None, {}))
     (tmp_path / ".tmp-abc123.npz").write_bytes(b"half a file")
     FitCache(tmp_path, "fp")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["k.npz"]

@@ -111,3 +111,24 @@ def test_bbc_is_the_same_whatever_the_bootstrap_chunk_size(breast, monkeypatch):
         ]:
             assert (x.value, *x.ci95) == pytest.approx((z.value, *z.ci95), rel=1e-12)
         np.testing.assert_array_equal(a.selection_frequency, b.selection_frequency)
+
+
+def test_fit_warnings_are_counted_per_candidate_in_worker_processes_and_cache(breast, tmp_path):
+    """A configuration that does not converge is counted (not hidden), fit by fit, also when
+    the fits run in joblib worker processes and when they are read back from the cache."""
+    from insightome.compute.cache import FitCache
+    from insightome.models.candidates import Candidate
+
+    X, y = breast
+    X = X.iloc[:, :10]
+    # saga stops at max_iter with C=1000 on these nearly separable data: one warning per fit
+    noisy = Candidate("elastic_net_logistic", {"C": 1000.0, "l1_ratio": 0.5}, None, "binary")
+    quiet = Candidate("ridge_logistic", {"C": 1.0}, None, "binary")
+    plan = make_plan(y, "binary", folds=3, repeats=1, seed=0)
+    cache = FitCache(tmp_path, "fp")
+    cv = cross_validated_predictions(X, y, [noisy, quiet], plan, n_classes=2, n_jobs=2, cache=cache)
+    assert cv.n_fits.tolist() == [3, 3]
+    assert cv.fit_warnings == [{"ConvergenceWarning": 3}, {}]
+    assert cv.failed_folds.tolist() == [0, 0]  # warned, but fitted and used
+    again = cross_validated_predictions(X, y, [noisy, quiet], plan, n_classes=2, cache=cache)
+    assert cache.hits == 6 and again.fit_warnings == cv.fit_warnings

@@ -8,6 +8,7 @@ import pytest
 from sklearn.datasets import load_wine
 from sklearn.utils.estimator_checks import check_estimator
 
+from insightome.evaluate.engine import counted_warnings
 from insightome.models import candidates
 from insightome.models.calibrated_svm import CalibratedLinearSVC
 from insightome.models.survival import CoxElasticNet, XGBCox
@@ -17,7 +18,9 @@ from insightome.models.survival import CoxElasticNet, XGBCox
 def test_calibrated_svm_fits_classes_of_any_size(n_small):
     X, y = load_wine(return_X_y=True)
     keep = np.r_[np.flatnonzero(y != 2), np.flatnonzero(y == 2)[:n_small]]
-    model = CalibratedLinearSVC(C=0.1).fit(X[keep] / X.std(0), y[keep])
+    with counted_warnings() as raised:  # a class of 1: the expected warning is silenced
+        model = CalibratedLinearSVC(C=0.1).fit(X[keep] / X.std(0), y[keep])
+    assert not raised
     proba = model.predict_proba(X / X.std(0))
     assert proba.shape == (len(y), 3)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
@@ -104,3 +107,81 @@ def test_large_n_fits_binary_l1_with_saga_to_the_same_model():
         assert model.named_steps["model"].solver == name
         fits[name] = roc_auc_score(y[test], model.predict_proba(X.iloc[test])[:, 1])
     assert fits["saga"] > 0.98 and abs(fits["saga"] - fits["liblinear"]) < 0.005
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+def test_l1_and_elastic_net_logistic_are_sparse_on_p_much_larger_than_n(task):
+    """L1 and elastic-net logistic keep few features on 60 x 2,000 data; ridge keeps all.
+
+    scikit-learn < 1.8 ignores ``l1_ratio`` unless ``penalty='elasticnet'`` and fits an
+    L2 model: a regression of that kind (or of the floor in pyproject.toml) fails here.
+    """
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(60, 2000)), columns=[f"g{i}" for i in range(2000)])
+    signal = X["g0"] + X["g1"] - X["g2"]
+    y = np.digitize(signal, [-0.5, 0.5]) if task == "multiclass" else (signal > 0).astype(int)
+    fitted = {}
+    for cand in candidates(task, X.shape[1]):
+        if cand.family.endswith("_logistic"):
+            model = cand.build(X, seed=0).fit(X, np.asarray(y))
+            fitted[cand.name] = (cand.family, model.named_steps["model"].coef_)
+    assert {family for family, _ in fitted.values()} == {
+        "l1_logistic",
+        "elastic_net_logistic",
+        "ridge_logistic",
+    }
+    for name, (family, coef) in fitted.items():
+        zero = float(np.mean(coef == 0.0))
+        if family == "ridge_logistic":
+            assert zero == 0.0, name
+        else:  # most of the (selected) features stay out of a sparse model
+            assert zero > 0.5, f"{name}: only {zero:.1%} of the coefficients are zero"
+
+
+def test_older_scikit_learn_is_refused_not_fitted_as_ridge():
+    from insightome.models.candidates import SKLEARN_MIN, check_sklearn
+
+    for old in ("1.6.1", "1.7.2", "0.24.2"):
+        with pytest.raises(ImportError, match=f"scikit-learn>={SKLEARN_MIN} \\(found {old}\\)"):
+            check_sklearn(old)
+    for ok in (SKLEARN_MIN, "1.8.0", "1.9.1", "1.10.0rc1", "2.0.dev0"):
+        check_sklearn(ok)
+
+
+def test_univariate_selection_hides_only_the_constant_feature_warnings():
+    """A constant column within a fold is noise and stays quiet; any other warning raised
+    while ranking features reaches the fit's warning counts."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.feature_selection import f_classif
+
+    from insightome.models.candidates import _per_column_blocks, f_classif_quiet
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 5))
+    X[:, 2] = 3.0
+    y = np.array([0, 1] * 20)
+    with counted_warnings() as raised:
+        f, _ = f_classif_quiet(X, y)
+    assert not raised and np.isnan(f[2]) and np.isfinite(np.delete(f, 2)).all()
+
+    def test(X: np.ndarray, y: np.ndarray):
+        warnings.warn("the test did not converge", ConvergenceWarning, stacklevel=1)
+        return f_classif(X, y)
+
+    with counted_warnings() as raised:
+        _per_column_blocks(test, X, y)
+    assert raised == {"ConvergenceWarning": 1}
+
+
+def test_cox_elastic_net_leaves_lifelines_convergence_warnings_to_the_run():
+    """A feature that separates early from late events: lifelines' Newton-Raphson warns, and
+    the warning reaches the run's counts instead of being hidden inside the estimator."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = np.where(rng.random(60) < 0.7, 1.0, -1.0) * np.exp(-X[:, 0])
+    early = (np.abs(y) < np.median(np.abs(y))).astype(float)
+    with counted_warnings() as raised:
+        CoxElasticNet(penalizer=0.0, l1_ratio=0.0).fit(np.c_[X, 100 * early], y)
+    assert raised["ConvergenceWarning"] >= 1

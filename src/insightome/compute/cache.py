@@ -1,10 +1,12 @@
 """A cache of finished fits, so an interrupted run resumes where it stopped.
 
 One small ``.npz`` file per (data, configuration, resampling split) fit holds the
-out-of-fold predictions of that fit (or the error it raised) and its fit time. Files are
-written to a temporary name and renamed, so a kill -9 leaves either a whole entry or none.
+out-of-fold predictions of that fit (or the error it raised), its fit time and the
+warnings it raised (counts per category). Files are written to a temporary name and
+renamed, so a kill -9 leaves either a whole entry or none.
 The key hashes everything the predictions depend on: the modelling table and outcome,
-the task, the configuration, the train/test indices, the seed and insightome's version.
+the task, the configuration, the train/test indices, the seed, insightome's version and
+the entry format (:data:`ENTRY_FORMAT`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -20,7 +23,18 @@ import pandas as pd
 from insightome import __version__
 from insightome.models.candidates import Candidate
 
-CacheEntry = tuple[np.ndarray | None, float, str | None]
+# 2: entries also hold the fit's warning counts; format-1 entries (without them) get other
+# keys, so a resumed run refits them rather than reporting no warnings for them
+ENTRY_FORMAT = "2"
+
+
+class CacheEntry(NamedTuple):
+    """One finished fit: its predictions (None if it failed), time, error and warnings."""
+
+    pred: np.ndarray | None
+    seconds: float
+    error: str | None
+    warnings: dict[str, int]  # warning category name -> number raised during the fit
 
 
 def data_fingerprint(features: pd.DataFrame, y: np.ndarray, task: str) -> str:
@@ -52,7 +66,7 @@ class FitCache:
     ) -> str:
         h = hashlib.sha256()
         name = candidate.name if candidate.preprocess else candidate.name + "|unprocessed"
-        for part in (self.fingerprint, candidate.task, name, str(seed), __version__):
+        for part in (self.fingerprint, candidate.task, name, str(seed), __version__, ENTRY_FORMAT):
             h.update(part.encode() + b"\x1f")
         h.update(np.ascontiguousarray(train, dtype=np.int64).tobytes() + b"\x1f")
         h.update(np.ascontiguousarray(test, dtype=np.int64).tobytes() + b"\x1f")
@@ -70,14 +84,17 @@ class FitCache:
         try:
             with np.load(path, allow_pickle=False) as f:
                 pred = f["pred"] if f["ok"] else None
-                entry = (pred, float(f["seconds"]), None if f["ok"] else str(f["error"]))
+                names, numbers = f["warning_categories"].tolist(), f["warning_counts"].tolist()
+                counts = dict(zip(names, numbers, strict=True))
+                error = None if f["ok"] else str(f["error"])
+                entry = CacheEntry(pred, float(f["seconds"]), error, counts)
         except (OSError, ValueError, KeyError):
             return None  # unreadable entry: refit
         self.hits += 1
         return entry
 
     def put(self, key: str, entry: CacheEntry) -> None:
-        pred, seconds, error = entry
+        pred, seconds, error, counts = entry
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=self.directory)
         os.close(fd)
         try:
@@ -87,6 +104,8 @@ class FitCache:
                 pred=pred if pred is not None else np.empty((0, 0)),
                 seconds=seconds,
                 error=error or "",
+                warning_categories=np.array(list(counts), dtype=str),
+                warning_counts=np.array(list(counts.values()), dtype=np.int64),
             )
             os.replace(tmp, self._path(key))
             self.stored += 1

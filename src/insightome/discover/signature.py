@@ -31,7 +31,12 @@ from threadpoolctl import threadpool_limits
 
 from insightome.discover.stability import StabilityResult, nogueira_stability, stability_selection
 from insightome.evaluate.bbc import BBCResult, bbc_cv
-from insightome.evaluate.engine import predict_matrix, prediction_width
+from insightome.evaluate.engine import (
+    counted_warnings,
+    describe_warnings,
+    predict_matrix,
+    prediction_width,
+)
 from insightome.evaluate.splitters import ResamplingPlan
 from insightome.models.candidates import Candidate
 
@@ -219,9 +224,11 @@ def minimal_signature(
     for i, ranking in enumerate(fold_rankings):
         fold_sets[i, [position[f] for f in ranking[:size]]] = True
     sub = features[chosen_features]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with counted_warnings() as raised:  # the saved signature model: its warnings are noted
         model = restricted(candidate, size).build(sub, seed).fit(sub, y)
+    if raised:
+        shown = describe_warnings(raised)
+        notes.append(f"fit warnings: signature model ({size} features): {shown}")
     return SignatureResult(
         sizes=sizes,
         cv_mean=bbc.cv_mean,

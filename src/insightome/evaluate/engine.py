@@ -4,13 +4,21 @@ Every (repeat, fold, candidate) fit is an independent unit of work dispatched th
 joblib, so the parallel backend is a setting (local processes by default). A fit that
 fails is recorded (NaN predictions) and its candidate is excluded from selection; the
 run never stops because one configuration could not be fitted.
+
+Warnings raised during a fit (a solver that stopped at its iteration limit, ...) are not
+shown in the middle of a progress bar, nor hidden: :func:`counted_warnings` counts them
+per category in the worker, the counts travel back with the predictions (and into the
+fit cache), and :func:`fit_warning_notes` summarises them per candidate for the run's
+notes and ``run.log``.
 """
 
 from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +41,48 @@ class CVPredictions:
     fit_seconds: np.ndarray  # (candidates,) summed over folds
     failed_folds: np.ndarray  # (candidates,)
     errors: dict[int, str] = field(default_factory=dict)
+    # per candidate: warning category -> number of its fits that raised it
+    fit_warnings: list[dict[str, int]] = field(default_factory=list)
+    n_fits: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # (candidates,)
+
+
+@contextmanager
+def counted_warnings() -> Iterator[Counter[str]]:
+    """Count the warnings raised inside the block by category name, instead of showing them.
+
+    The counter is filled when the block exits (also when it raises)::
+
+        with counted_warnings() as raised:
+            model.fit(X, y)
+        raised  # e.g. Counter({"ConvergenceWarning": 1})
+    """
+    raised: Counter[str] = Counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # every one, not the first per code location
+        try:
+            yield raised
+        finally:
+            raised.update(w.category.__name__ for w in caught)
+
+
+def describe_warnings(counts: Mapping[str, int], of: int | None = None) -> str:
+    """``"ConvergenceWarning in 12 of 15 fits"`` (``of`` fits) or ``"ConvergenceWarning (2)"``.
+
+    ConvergenceWarning first (a solver stopped before its tolerance), then by count.
+    """
+    order = sorted(counts, key=lambda c: (c != "ConvergenceWarning", -counts[c], c))
+    if of is None:
+        return ", ".join(f"{c} ({counts[c]})" for c in order)
+    return ", ".join(f"{c} in {counts[c]} of {of} fits" for c in order)
+
+
+def fit_warning_notes(names: Sequence[str], cv: CVPredictions) -> list[str]:
+    """One note per candidate whose cross-validation fits raised warnings."""
+    return [
+        f"fit warnings: {name}: {describe_warnings(counts, int(cv.n_fits[c]))}"
+        for c, (name, counts) in enumerate(zip(names, cv.fit_warnings, strict=True))
+        if counts
+    ]
 
 
 def prediction_width(task: str, n_classes: int) -> int:
@@ -57,8 +107,9 @@ def _fit_predict(
     test: np.ndarray,
     n_classes: int,
     seed: int,
-) -> tuple[np.ndarray | None, float, str | None]:
+) -> CacheEntry:
     start = time.perf_counter()
+    raised: Counter[str] = Counter()
     try:
         # one fit = one core on every backend: BLAS/OpenMP pools inside a fit would
         # oversubscribe the cores when several fits run at once, and joblib calls inside
@@ -67,20 +118,18 @@ def _fit_predict(
         with (
             threadpool_limits(limits=1),
             parallel_config(backend="sequential"),
-            warnings.catch_warnings(),
+            counted_warnings() as raised,
         ):
-            warnings.simplefilter("ignore")
             model = candidate.build(features, seed).fit(features.iloc[train], y[train])
             pred = predict_matrix(model, features.iloc[test], candidate.task, n_classes)
         if not np.all(np.isfinite(pred)):
-            return None, time.perf_counter() - start, "non-finite predictions"
-        return pred, time.perf_counter() - start, None
+            return CacheEntry(
+                None, time.perf_counter() - start, "non-finite predictions", dict(raised)
+            )
+        return CacheEntry(pred, time.perf_counter() - start, None, dict(raised))
     except Exception as exc:  # a failing configuration must not stop the run
-        return (
-            None,
-            time.perf_counter() - start,
-            f"{type(exc).__name__}: {exc}".splitlines()[0][:200],
-        )
+        error = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+        return CacheEntry(None, time.perf_counter() - start, error, dict(raised))
 
 
 def cross_validated_predictions(
@@ -106,10 +155,14 @@ def cross_validated_predictions(
     seconds = np.zeros(len(candidates))
     failed = np.zeros(len(candidates), dtype=int)
     errors: dict[int, str] = {}
+    warned: list[Counter[str]] = [Counter() for _ in candidates]
+    n_fits = np.zeros(len(candidates), dtype=int)
 
     def record(r: int, c: int, test: np.ndarray, entry: CacheEntry) -> None:
-        pred, secs, err = entry
+        pred, secs, err, raised = entry
         seconds[c] += secs
+        n_fits[c] += 1
+        warned[c].update(raised.keys())  # fits that raised each category
         if pred is None:
             failed[c] += 1
             errors.setdefault(c, err or "failed")
@@ -137,7 +190,7 @@ def cross_validated_predictions(
         if cache is not None:
             cache.put(key, entry)
         record(r, c, test, entry)
-    return CVPredictions(oof, seconds, failed, errors)
+    return CVPredictions(oof, seconds, failed, errors, [dict(w) for w in warned], n_fits)
 
 
 def n_units(candidates: list[Candidate], plan: ResamplingPlan) -> int:

@@ -40,8 +40,8 @@ class CalibratedLinearSVC(ClassifierMixin, BaseEstimator):
             self.model_ = CalibratedClassifierCV(svm, cv=cv, method="sigmoid").fit(X, y)
         else:
             frozen = FrozenEstimator(svm.fit(X, y))
-            with warnings.catch_warnings():  # "least populated class has 1 member"
-                warnings.simplefilter("ignore", UserWarning)
+            with warnings.catch_warnings():  # expected here; other warnings are counted
+                warnings.filterwarnings("ignore", "The least populated class", UserWarning)
                 self.model_ = CalibratedClassifierCV(frozen, method="sigmoid").fit(X, y)
         self.classes_ = self.model_.classes_
         return self

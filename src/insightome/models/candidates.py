@@ -18,6 +18,7 @@ a clinician would read as real); the binary decision threshold is the prevalence
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import sklearn
 from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
@@ -40,6 +42,27 @@ from insightome.models.calibrated_svm import CalibratedLinearSVC
 from insightome.models.imputation import MedianImputer
 from insightome.models.scaling import BlockwiseStandardScaler
 from insightome.models.survival import CoxElasticNet, XGBCox, cox_score_test
+
+# The logistic candidates set only ``l1_ratio``: from scikit-learn 1.8 on it chooses the
+# penalty (1 = L1, between = elastic net, 0 = L2). Older versions ignore it unless
+# ``penalty='elasticnet'`` and fit every one of them as ridge, with only a UserWarning;
+# passing ``penalty`` instead is deprecated in 1.8 and removed in 1.10. So 1.8 is the floor
+# (pyproject.toml), and an older scikit-learn is refused rather than fitted as ridge.
+SKLEARN_MIN = "1.8"
+
+
+def check_sklearn(version: str = sklearn.__version__) -> None:
+    """Raise ImportError when scikit-learn ``version`` is older than :data:`SKLEARN_MIN`."""
+    found = tuple(int(x) for x in re.findall(r"\d+", version)[:2])
+    if found < tuple(int(x) for x in SKLEARN_MIN.split(".")):
+        raise ImportError(
+            f"insightome needs scikit-learn>={SKLEARN_MIN} (found {version}): older versions "
+            "fit its L1 and elastic-net logistic models as ridge. Upgrade with: "
+            f"pip install 'scikit-learn>={SKLEARN_MIN}'"
+        )
+
+
+check_sklearn()
 
 
 @dataclass(frozen=True)
@@ -134,8 +157,11 @@ def _per_column_blocks(test: Callable[..., Any], X: Any, y: np.ndarray) -> Any:
     preprocessing (``benchmarks/results/fit_memory.md``). Each feature's statistic only
     depends on its own column, so blocks of columns give the same statistics.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # constant features within a fold
+    # A feature constant within a fold is noise, not news: scikit-learn warns "Features
+    # [...] are constant." and numpy warns of the 0/0 that makes its F NaN (ranked last).
+    # Only those two are silenced; any other warning reaches the fit's warning counts.
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        warnings.filterwarnings("ignore", "Features .* are constant", UserWarning)
         if not (isinstance(X, np.ndarray) and X.ndim == 2 and X.size >= BLOCK_CELLS):
             return test(X, y)
         parts = [test(X[:, cols], y) for cols in blocks(X.shape[1], len(X), BLOCK_CELLS)]
@@ -144,7 +170,7 @@ def _per_column_blocks(test: Callable[..., Any], X: Any, y: np.ndarray) -> Any:
 
 # Module-level (not closures) so that fitted pipelines pickle with joblib.dump.
 def f_classif_quiet(X: np.ndarray, y: np.ndarray) -> Any:
-    """ANOVA F-test per feature, without warnings for constant features within a fold."""
+    """ANOVA F-test per feature, without the warnings for constant features within a fold."""
     return _per_column_blocks(f_classif, X, y)
 
 

@@ -6,8 +6,6 @@ XGBoost's ``survival:cox`` convention; see :mod:`insightome.study`).
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -68,9 +66,9 @@ class CoxElasticNet(RegressorMixin, BaseEstimator):
         df = pd.DataFrame(X, columns=cols)
         df["_time"], df["_event"] = time, event
         model = CoxPHFitter(penalizer=self.penalizer, l1_ratio=self.l1_ratio)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model.fit(df, duration_col="_time", event_col="_event", fit_options={"max_steps": 200})
+        # lifelines' ConvergenceWarning (Newton-Raphson stopped at max_steps, a near-constant
+        # column) is left to the caller: the run counts it per candidate (evaluate.engine)
+        model.fit(df, duration_col="_time", event_col="_event", fit_options={"max_steps": 200})
         self.coef_ = model.params_.to_numpy(float)
         self.n_features_in_ = X.shape[1]
         return self
