@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,7 +38,11 @@ def cli(capsys, monkeypatch) -> Callable[..., Result]:
     return invoke
 
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# INSIGHTOME_SHARED_DATA=/nonexistent simulates a clone without ../shared (a user's, a CI's)
+SHARED_DATA = Path(
+    os.environ.get("INSIGHTOME_SHARED_DATA")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "data"
+)
 
 
 def shared_data(*parts: str) -> Path:

@@ -152,8 +152,11 @@ def discover(
         classes=study.classes,
         # per-feature model fits (survival: lifelines) only for the features reported
         detail=list(dict.fromkeys([*members, *stable]))[: 20 if len(y) > 20_000 else 100],
+        groups=study.groups,
         seed=seed,
     )
+    if effects.attrs.get("groups_note"):
+        notes.append(effects.attrs["groups_note"])
     attribution = None
     if members:
         attribution = timed(
@@ -168,7 +171,16 @@ def discover(
             seed=seed,
             n_jobs=n_jobs,
         )
-    equivalents = timed("equivalents", equivalent_features, features, y, task, members, seed=seed)
+    equivalents = timed(
+        "equivalents",
+        equivalent_features,
+        features,
+        y,
+        task,
+        members,
+        groups=study.groups,
+        seed=seed,
+    )
     pathways = None
     if gene_sets is not None:
         from insightome.discover.pathways import pathway_enrichment
@@ -178,8 +190,10 @@ def discover(
         # the same rank statistic for the outcome and its permutations: a calibrated,
         # correlation-preserving null for the pre-ranked test (docs/hypotheses.md)
         ranking, null = association_statistics(
-            features, y, task, n_permutations=pathway_permutations, seed=seed
+            features, y, task, n_permutations=pathway_permutations, groups=study.groups, seed=seed
         )
+        if ranking.attrs.get("groups_note"):
+            notes.append(ranking.attrs["groups_note"])
         pathways = pathway_enrichment(members, ranking, gene_sets, null_rankings=null)
         seconds["pathways"] = time.perf_counter() - start
         notes += list(pathways.warnings)
@@ -194,6 +208,7 @@ def discover(
         task,
         classes=study.classes,
         sensitive=study.obs[sensitive] if sensitive else None,
+        groups=study.groups,
         seed=seed,
     )
     notes += list(subgroups.notes)

@@ -39,6 +39,13 @@ Kruskal–Wallis p-value (≥ 0). Categorical features get NaN. ``q_value``: Ben
 Hochberg (1995) over all tested features. For ``detail`` features of classification and
 regression tasks a percentile bootstrap CI (``boot_ci_low``/``boot_ci_high``, ``n_bootstrap``
 resamples, vectorized over features and resamples) is reported next to the analytic one.
+
+**Groups** (several samples per patient, ``groups``): when the outcome is constant within
+every patient, every statistic above runs on one row per patient (numeric features averaged
+over the patient's samples; :func:`insightome.evaluate.group_level.one_row_per_group`), so
+``n`` counts patients and the bootstrap resamples patients. When the outcome varies within
+patients the samples are used and ``test`` ends in "(groups not respected)". Either way
+``attrs["groups_note"]`` says which, for the run's notes.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from insightome.evaluate.group_level import NOT_RESPECTED, one_row_per_group
 from insightome.models.survival import split_signed_time
 
 COLUMNS = [
@@ -302,10 +310,12 @@ def univariate_effects(
     classes: Sequence[str] = (),
     detail: Sequence[str] | None = None,
     n_bootstrap: int = 1000,
+    groups: np.ndarray | None = None,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Effect, 95% CI, p- and BH q-value of every feature (rows, in column order of
     ``features``); ``y`` in the internal encoding of :mod:`insightome.study`. Columns: ``COLUMNS``.
+    With ``groups`` (one code per sample) the tests count patients (module docstring).
 
     ``detail`` (the signature's features): lifelines Cox fits for survival, a percentile
     bootstrap CI (``n_bootstrap`` resamples, ``seed``) otherwise; the bootstrap is skipped
@@ -314,6 +324,7 @@ def univariate_effects(
     """
     if task not in _NAMES:
         raise ValueError(f"unknown task {task!r}; expected one of {', '.join(_NAMES)}")
+    features, y, groups_note = one_row_per_group(features, y, groups, "univariate effects")
     y = np.asarray(y, dtype=float if task in ("regression", "survival") else int)
     n_classes = max(len(classes), int(y.max()) + 1) if task == "multiclass" else 2
     labels = [*classes] + [f"class {i}" for i in range(len(classes), n_classes)]
@@ -364,4 +375,7 @@ def univariate_effects(
         ).T
     res["q_value"] = bh_adjust(res["p_value"].to_numpy(float))
     res["n"] = res["n"].fillna(0).astype(int)
+    if NOT_RESPECTED in groups_note:
+        res["test"] = res["test"].where(res["test"] == "", res["test"] + f" ({NOT_RESPECTED})")
+    res.attrs["groups_note"] = groups_note
     return res

@@ -14,6 +14,10 @@ transcript). A signature member's *equivalents* are features that could replace 
   |Spearman ρ with the outcome| (regression), all computed on the same bootstrap samples
   (paired), vectorized with :mod:`insightome.evaluate.metrics`.
 
+With groups (several samples per patient) the bootstrap resamples whole patients
+(:func:`insightome.evaluate.bbc.bootstrap_weights`), and the screening subsample of large
+data draws whole patients.
+
 This is the idea of JADBio's statistically equivalent signatures (Lagani et al. 2017)
 in a screening form: cheap enough for 20,000 features and shown as groups, so a biologist
 can pick the member that is easiest to measure.
@@ -28,6 +32,7 @@ import pandas as pd
 
 from insightome.compute.blocks import BLOCK_CELLS, blocks
 from insightome.evaluate.bbc import bootstrap_weights
+from insightome.evaluate.group_level import group_codes, whole_groups
 from insightome.evaluate.metrics import c_index, weighted_auc
 
 MIN_CORRELATION = 0.8
@@ -91,9 +96,11 @@ def equivalent_features(
     max_per_member: int = MAX_PER_MEMBER,
     n_bootstrap: int = N_BOOTSTRAP,
     margin: float = MARGIN,
+    groups: np.ndarray | None = None,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """One row per (member, equivalent): correlation, strengths and the difference's CI."""
+    """One row per (member, equivalent): correlation, strengths and the difference's CI
+    (a bootstrap of whole patients when ``groups``, one code per sample, are given)."""
     numeric = [c for c in features.columns if pd.api.types.is_numeric_dtype(features[c])]
     members = [m for m in signature if m in set(numeric)]
     columns = ["member", "equivalent", "correlation", "member_strength", "strength", "diff_ci95"]
@@ -105,10 +112,19 @@ def equivalent_features(
     in_signature = np.isin(numeric, list(signature))
     # n large: the equivalence screen does not need every sample
     rng = np.random.default_rng(seed)
-    rows = rng.choice(len(y), 2000, replace=False) if len(y) > 2000 else np.arange(len(y))
+    codes = None if groups is None else group_codes(groups)
+    rows = np.arange(len(y))
+    if len(y) > 2000:
+        rows = (
+            rng.choice(len(y), 2000, replace=False)
+            if codes is None
+            else whole_groups(codes, 2000, rng)
+        )
     values = table.iloc[rows].to_numpy(dtype=float)  # the screened samples only
     y = np.asarray(y)[rows]
-    W = bootstrap_weights(len(rows), n_bootstrap, rng)
+    W = bootstrap_weights(
+        len(rows), n_bootstrap, rng, None if codes is None else group_codes(codes[rows])
+    )
     out = []
     for member in members:
         j = index[member]

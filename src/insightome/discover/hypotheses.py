@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from insightome.evaluate.group_level import NOT_RESPECTED
+
 STATUS = "data-driven, unvalidated"
 FDR_LEVEL = 0.05
 MIN_CELL = 10  # counts below this (and rates that would reveal them) are not shown
@@ -101,6 +103,8 @@ def feature_rows(
                 f" ({e['effect_name']} {_fmt(e['effect'])} "
                 f"[{_fmt(e['ci_low'])}, {_fmt(e['ci_high'])}], q = {_fmt(q)})"
             )
+        if e is not None and NOT_RESPECTED in str(e["test"]):
+            effect_text += f" [samples counted as independent: {NOT_RESPECTED}]"
         direction = str(e["direction"]) if e is not None and e["direction"] else "associated"
         if not direction.startswith(("higher in", "lower in")):
             direction = f"{direction} with {outcome}"

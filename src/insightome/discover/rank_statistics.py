@@ -14,7 +14,11 @@ then matrix products (chunked), cheap for 20,000 genes × 1,000 permutations.
   → positive = higher values go with earlier events;
 * multiclass: √H of the tie-corrected Kruskal–Wallis H (unsigned; rank sums per class).
 
-Permutations reorder samples, not groups (as the run's permutation test does).
+With groups (several samples per patient) and an outcome constant within patients, the
+statistics are computed on one row per patient (features averaged over the patient's
+samples, :func:`insightome.evaluate.group_level.one_row_per_group`), so the permutations
+move whole patients. When the outcome varies within patients they reorder samples; the
+returned note says so.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from insightome.discover.stability import martingale_residuals
+from insightome.evaluate.group_level import one_row_per_group
 
 CHUNK = 100  # permutations per matrix product
 
@@ -43,9 +48,15 @@ def association_statistics(
     task: str,
     *,
     n_permutations: int = 0,
+    groups: np.ndarray | None = None,
     seed: int = 0,
 ) -> tuple[pd.Series, pd.DataFrame | None]:
-    """Observed statistic per numeric feature, and (features × permutations) under the null."""
+    """Observed statistic per numeric feature, and (features × permutations) under the null.
+
+    With ``groups`` (one code per sample) see the module docstring; the note on how groups
+    were used is the observed series' ``attrs["groups_note"]``.
+    """
+    features, y, note = one_row_per_group(features, y, groups, "pathway ranking and its null")
     numeric = [c for c in features.columns if pd.api.types.is_numeric_dtype(features[c])]
     values = features[numeric].to_numpy(dtype=float)
     values = np.where(np.isnan(values), np.nanmedian(values, axis=0), values)
@@ -77,6 +88,7 @@ def association_statistics(
             corr = (centered.T @ V) / (norms[:, None] * np.where(v_norm > 0, v_norm, np.inf))
             out[:, start : start + len(block)] = corr * np.sqrt(n - 1)
     observed = pd.Series(out[:, 0], index=numeric, name="statistic")
+    observed.attrs["groups_note"] = note
     null = (
         pd.DataFrame(out[:, 1:], index=numeric, columns=[f"perm{i}" for i in range(n_permutations)])
         if n_permutations

@@ -12,7 +12,7 @@ or the martingale residuals of the null Cox model (survival; Therneau et al. 199
 * A feature is *selected* on a half when it is among the first ``q`` to enter; its
   **selection frequency** is the fraction of the ``2·n_pairs`` halves that selected it.
 * With more than ``2·HALF_MAX`` samples, each pair splits a fresh random subsample of
-  that size, so the cost stops growing with n.
+  that size (whole groups, when grouped), so the cost stops growing with n.
 * Features with frequency ≥ ``threshold`` (0.75) are **stable**. ``q`` defaults to
   ⌊√((2·threshold − 1)·p)⌋, which bounds the expected number of falsely stable features
   by Meinshausen & Bühlmann's E[V] ≤ q² / ((2·threshold − 1)·p) ≤ 1.
@@ -35,6 +35,7 @@ import pandas as pd
 from sklearn.linear_model import lars_path
 
 from insightome.compute.blocks import BLOCK_CELLS, blocks
+from insightome.evaluate.group_level import group_codes, whole_groups
 from insightome.evaluate.splitters import stratification_labels
 from insightome.models.candidates import preprocessor
 
@@ -117,13 +118,18 @@ def stability_selection(
     rng = np.random.default_rng(seed)
     positions = np.full((2 * n_pairs, p), np.inf)
     n = len(y)
+    codes = None if groups is None else group_codes(groups)
     for b in range(n_pairs):
         # large n: each pair splits a fresh random subsample of 2·HALF_MAX samples (the
         # halves stay complementary; the LARS cost stops growing with n)
         pool = np.arange(n)
         if n > 2 * HALF_MAX:
-            pool = np.sort(rng.choice(n, 2 * HALF_MAX, replace=False))
-        sub_groups = None if groups is None else groups[pool]
+            pool = (
+                np.sort(rng.choice(n, 2 * HALF_MAX, replace=False))
+                if codes is None
+                else whole_groups(codes, 2 * HALF_MAX, rng)
+            )
+        sub_groups = None if codes is None else codes[pool]
         for h, rows in enumerate(complementary_halves(strata[pool], sub_groups, rng)):
             rows = pool[rows]
             positions[2 * b + h] = entry_positions(X[rows], response[rows], column_feature, p, L)

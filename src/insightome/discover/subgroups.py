@@ -31,6 +31,13 @@
    suppression so that no row or column holds a single suppressed cell, which its total
    would reveal. The chi-square p-value is computed on the real counts.
 
+**Groups** (several samples per patient, ``groups``): the clustering and the profile use the
+samples; every resample draws whole patients; the outcome table and test and the composition
+count patients, each once, in the subgroup holding most of their samples (ties: the smaller
+id), with the patient's outcome and most frequent attribute level. When the outcome varies
+within patients the outcome test has no per-patient outcome and counts samples; its name
+and the notes then say "groups not respected".
+
 Subgroup ids are 1..k by decreasing size. Per-sample labels stay in memory:
 :meth:`SubgroupResult.to_dict` never includes them. With too little data (fewer than
 ``MIN_SAMPLES`` samples, fewer than 2 usable numeric features, or no 2 ≤ k ≤ n/5) the result
@@ -61,6 +68,13 @@ from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
 
 from insightome.compute.blocks import blocks
+from insightome.evaluate.group_level import (
+    NOT_RESPECTED,
+    constant_within,
+    group_codes,
+    modal_per_group,
+    whole_groups,
+)
 from insightome.study import TASKS
 
 __all__ = ["SubgroupResult", "find_subgroups"]
@@ -131,15 +145,17 @@ def find_subgroups(
     max_features: int = 50,
     seed: int = 0,
     min_cell: int = 10,
+    groups: np.ndarray | None = None,
 ) -> SubgroupResult:
     """Find stable k-means subgroups on outcome-blind numeric features (see module doc).
 
     ``y`` is in insightome's internal encoding (class codes, float, or signed survival time)
-    and is used only after clustering, to describe and test the subgroups.
+    and is used only after clustering, to describe and test the subgroups. ``groups`` (one
+    code per sample) makes resamples, the outcome test and the composition count patients.
     """
     start = time.perf_counter()
     y, n = np.asarray(y), len(features)
-    for name, obj in (("y", y), ("sensitive", sensitive)):
+    for name, obj in (("y", y), ("sensitive", sensitive), ("groups", groups)):
         if obj is not None and len(obj) != n:
             raise ValueError(f"{name} has {len(obj)} rows for {n} samples")
     if task not in TASKS or n_resamples < 1 or not 0 < subsample <= 1:
@@ -147,6 +163,9 @@ def find_subgroups(
     settings: dict[str, Any] = dict(k_range=list(k_range), n_resamples=n_resamples, seed=seed)
     settings |= dict(subsample=subsample, max_features=max_features, min_cell=min_cell)
     settings["n_samples"] = n
+    codes = None if groups is None else group_codes(groups)
+    if codes is not None:
+        settings["n_patients"] = int(codes.max()) + 1
     numeric = list(features.select_dtypes(include="number").columns)  # not category, not bool
     X, used, notes = _prepare(features, numeric, max_features)
     ks = [k for k in settings["k_range"] if 2 <= k <= n / 5]
@@ -167,9 +186,10 @@ def find_subgroups(
         f"Stability: {n_resamples} subsamples of {fit} samples per k (KMeans, "
         f"{RESAMPLE_N_INIT} starts) against a {algo} reference on all {n} samples "
         f"(10 starts); ARI on {ev} samples."
+        + (" Each subsample draws whole patients (--groups)." if codes is not None else "")
     )
     with threadpool_limits(limits=1):  # thread pools inside these small fits only add overhead
-        stability, refs, jaccards = _stability(X, ks, n_resamples, fit, seed, algo)
+        stability, refs, jaccards = _stability(X, ks, n_resamples, fit, seed, algo, codes)
     k = int(stability.sort_values(["mean_ari", "k"], ascending=[False, True]).iloc[0]["k"])
     order = np.argsort(-np.bincount(refs[k]), kind="stable")  # old ids by decreasing size
     labels = np.argsort(order)[refs[k]] + 1
@@ -181,14 +201,39 @@ def find_subgroups(
     sizes = pd.DataFrame({"subgroup": ids, "n": counts, "fraction": counts / n})
     if (small := ids[counts < min_cell]).size:
         notes.append(f"Subgroup(s) {small.tolist()} have fewer than {min_cell} samples.")
-    outcome, test = _outcome(y, labels, ids, task, list(classes))
+    # the unit the outcome test and the composition count: samples, or patients
+    unit_labels, unit_y, unit_of = labels, y, None
+    if codes is not None:
+        unit_labels = modal_per_group(labels, codes).astype(int).to_numpy()
+        spread = int((pd.Series(labels).groupby(codes).nunique() > 1).sum())
+        notes.append(
+            f"Outcome association and composition per patient (--groups): each of the "
+            f"{len(unit_labels)} patients counted once, in the subgroup holding most of their "
+            f"samples ({spread} patient(s) have samples in more than one subgroup)."
+        )
+        unit_of = np.unique(codes, return_index=True)[1]
+        if constant_within(y, codes):
+            unit_y = y[unit_of]
+        else:
+            unit_labels, unit_of = labels, None
+            notes.append(
+                f"The outcome varies within patients: its association with the subgroups is "
+                f"tested on the {n} samples as if independent ({NOT_RESPECTED})."
+            )
+    outcome, test = _outcome(unit_y, unit_labels, ids, task, list(classes))
+    if codes is not None and unit_of is None:
+        test["name"] += f" ({NOT_RESPECTED})"
     profile = _profile(features[numeric].to_numpy(float), numeric, set(used), labels, ids)
     composition, comp_tests = {}, {}
     if sensitive is not None:
         if sensitive.index.is_unique and set(sensitive.index) == set(features.index):
             sensitive = sensitive.loc[features.index]  # else: aligned by position
         for col in sensitive.columns:
-            tab, ctest, col_notes = _composition(sensitive[col], labels, ids, min_cell)
+            values, col_labels = sensitive[col].reset_index(drop=True), labels
+            if codes is not None:  # patients: their most frequent level, their subgroup
+                values = modal_per_group(values, codes)
+                col_labels = modal_per_group(labels, codes).astype(int).to_numpy()
+            tab, ctest, col_notes = _composition(values, col_labels, ids, min_cell)
             composition[str(col)], comp_tests[str(col)] = tab, ctest
             notes.extend(f"{col}: {note}" for note in col_notes)
     settings |= dict(algorithm=algo, fit_size=fit, eval_size=ev)
@@ -242,9 +287,17 @@ def _fit(X: np.ndarray, k: int, n_init: int, seed: int, algo: str) -> KMeans | M
 
 
 def _stability(
-    X: np.ndarray, ks: list[int], n_resamples: int, fit: int, seed: int, algo: str
+    X: np.ndarray,
+    ks: list[int],
+    n_resamples: int,
+    fit: int,
+    seed: int,
+    algo: str,
+    codes: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, dict[int, np.ndarray], dict[int, np.ndarray]]:
-    """ARI summary per k, reference labels per k, per-resample best Jaccard per k."""
+    """ARI summary per k, reference labels per k, per-resample best Jaccard per k.
+
+    With group ``codes`` each subsample is whole groups holding about ``fit`` samples."""
     n = len(X)
     streams = np.random.SeedSequence(seed).spawn(n_resamples + 1)
     ev = np.sort(np.random.default_rng(streams[0]).permutation(n)[:MAX_EVAL])
@@ -255,7 +308,10 @@ def _stability(
         aris, jac = np.empty(n_resamples), np.empty((n_resamples, k))
         for b in range(n_resamples):
             rng = np.random.default_rng(streams[b + 1])  # the same subsamples for every k
-            idx = rng.choice(n, fit, replace=False)
+            if codes is None:
+                idx = rng.choice(n, fit, replace=False)
+            else:
+                idx = whole_groups(codes, fit, rng)
             km = _fit(X[idx], k, RESAMPLE_N_INIT, int(rng.integers(2**31)), "KMeans")
             pred = km.predict(X[ev])
             aris[b] = adjusted_rand_score(ref_ev, pred)

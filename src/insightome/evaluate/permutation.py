@@ -4,6 +4,12 @@ The outcome is shuffled (survival: time and event together) and the complete sel
 every candidate, every fold, every repeat — is rerun. The statistic is the best candidate's
 pooled cross-validated score, i.e. exactly what selection maximizes, so the comparison is
 like for like: p = (1 + #{null ≥ observed}) / (N + 1).
+
+With groups (several samples per patient) and an outcome constant within patients, whole
+patients' outcomes are shuffled across patients
+(:func:`insightome.evaluate.group_level.permute_groups`); the resampling plan keeps groups
+together as in the run. When the outcome varies within patients the samples are shuffled,
+and ``statistic`` says that groups were not respected.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import pandas as pd
 from insightome.compute.cache import FitCache
 from insightome.evaluate.bbc import cv_scores
 from insightome.evaluate.engine import ProgressFn, cross_validated_predictions
+from insightome.evaluate.group_level import permute_groups
 from insightome.evaluate.metrics import PRIMARY
 from insightome.evaluate.splitters import make_plan
 from insightome.models.candidates import Candidate
@@ -69,9 +76,9 @@ def permutation_test(
     """Rerun the selection on ``n_permutations`` label permutations."""
     task = candidates[0].task
     rng = np.random.default_rng(seed)
-    null = []
+    null, how = [], ""
     for i in range(n_permutations):
-        y_perm = rng.permutation(y)
+        y_perm, how = permute_groups(y, groups, rng)
         plan = make_plan(
             y_perm, task, folds=folds, repeats=repeats, seed=seed + 1 + i, groups=groups
         )
@@ -88,10 +95,11 @@ def permutation_test(
         )
         null.append(best_cv_score(cv.oof, y_perm, task))
     exceed = sum(v >= observed for v in null)
+    statistic = STATISTIC.format(metric=PRIMARY[task].name)
     return PermutationResult(
         n=n_permutations,
         observed=observed,
         null=tuple(null),
         p_value=(1 + exceed) / (n_permutations + 1),
-        statistic=STATISTIC.format(metric=PRIMARY[task].name),
+        statistic=statistic if groups is None else f"{statistic}; {how}",
     )
