@@ -23,7 +23,7 @@ rate and its denominator give the count back.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -303,6 +303,8 @@ def group_disclosure(
     y: np.ndarray | None,
     task: str,
     min_cell: int,
+    outcome_of: Collection[str] | None = None,
+    known_sizes: Collection[str] = (),
 ) -> GroupDisclosure:
     """Which group sizes and outcome counts of ``labels`` (attribute → one label per sample,
     intersections ``"a × b"`` included) may be shown, with n and the class totals known.
@@ -311,7 +313,9 @@ def group_disclosure(
     to its attributes' groups; the outcome counts of a group add up to its size and, over the
     groups, to the class totals. All these tables are protected together (:func:`protect`),
     over the full cross-classification of the attributes and the outcome class (a reader
-    does not know which combinations are empty).
+    does not know which combinations are empty). ``outcome_of`` names the attributes whose
+    groups' outcome counts are published (default: all); ``known_sizes`` the attributes
+    whose group sizes a reader has from elsewhere (they are never hidden here).
     """
     classes, printed = outcome_classes(y, task)
     arrays = {a: np.asarray(v).astype(str) for a, v in labels.items()}
@@ -340,8 +344,11 @@ def group_disclosure(
             combos[g] = tuple(int(codes[ax][first]) for ax in axes)
         for g, combo in combos.items():
             in_g = np.all([grid[ax] == v for ax, v in zip(axes, combo, strict=True)], axis=0)
+            if a in known_sizes:
+                known.append(np.flatnonzero(in_g))
+                continue
             counts.append(Count(("n", a, str(g)), np.flatnonzero(in_g), floor=1))
-            for c in range(n_classes):
+            for c in range(n_classes if outcome_of is None or a in outcome_of else 0):
                 cells = np.flatnonzero(in_g & (grid[-1] == c))
                 counts.append(Count(("cell", a, str(g), c), cells, 0, printed=c in printed))
         if len(axes) > 1:  # unlisted combinations of an intersection are empty
