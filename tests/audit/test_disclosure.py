@@ -304,3 +304,37 @@ def test_hypotheses_table_publishes_no_small_subgroup_count(run) -> None:
     for statement in table.loc[table["kind"] == "subgroup", "statement"]:
         for n in re.findall(r"n = (\d+)", statement):
             assert int(n) >= k, statement
+
+
+# ------------------------------------------------------------------ the rule on its own
+
+
+def test_the_issue_race_breakdown_cannot_be_undone() -> None:
+    """76 / 10 / <10 / 209 / 40 beside 336 gave the hidden 1 away; now a second group is
+    hidden, marked as not small, and 1 is as likely as 9 to a reader."""
+    from insightome.audit.disclosure import group_disclosure
+
+    sizes = {"A": 76, "B": 10, "C": 1, "D": 209, "E": 40}
+    race = np.array([g for g, k in sizes.items() for _ in range(k)])
+    shown = group_disclosure({"race": race}, None, "regression", 10)
+    marks = {g: shown.size_marker("race", g) for g in sizes}
+    assert marks["C"] == "<10"
+    hidden = [g for g, m in marks.items() if m == SECONDARY]
+    assert hidden and all(sizes[g] >= 10 for g in hidden)
+    # the reader's linear programme: n, the shown sizes, '<10' and 'suppressed ≥ 10'
+    eq = [np.ones(5)] + [np.eye(5)[i] for i, g in enumerate(sizes) if marks[g] is None]
+    b_eq = [336] + [sizes[g] for g in sizes if marks[g] is None]
+    ub = [np.eye(5)[2], -np.eye(5)[2]] + [-np.eye(5)[list(sizes).index(g)] for g in hidden]
+    b_ub = [9, -1] + [-10] * len(hidden)
+    lo = linprog(np.eye(5)[2], A_ub=ub, b_ub=b_ub, A_eq=eq, b_eq=b_eq).fun
+    hi = -linprog(-np.eye(5)[2], A_ub=ub, b_ub=b_ub, A_eq=eq, b_eq=b_eq).fun
+    assert (lo, hi) == pytest.approx((1, 9))
+
+
+def test_count_text_honours_min_cell_and_the_recorded_marker() -> None:
+    from insightome.audit.disclosure import count_text
+
+    assert count_text({"n": None}, "n", 5) == "<5"
+    assert count_text({"n": None, "suppressed": {"n": "suppressed"}}, "n", 5) == SECONDARY
+    assert count_text({"n": 3}, "n", 5) == "<5"  # never a small count, whatever the row says
+    assert count_text({"n": 12}, "n", 5) == "12"
