@@ -23,6 +23,7 @@ rate and its denominator give the count back.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,7 +48,9 @@ __all__ = [
 ]
 
 MIN_CELL = 10
-PAIRS_TRIED = 50  # pairs of counts tried when no single one widens a range
+_CACHE: dict[str, GroupDisclosure] = {}
+SINGLES_TRIED = 12  # the smallest binding counts tried, one at a time, as complements
+PAIRS_TRIED = 30  # pairs of counts tried when no single one widens a range
 SHOWN, SMALL, COMPLEMENTARY = "shown", "small", "complementary"
 SUPPRESSED = "suppressed"
 NOTE = (
@@ -203,7 +206,7 @@ class _Protection:
         its intersections, needs two), else the smallest."""
         order = sorted(binding, key=lambda key: (self.value[key], str(key)))
         widening = []
-        for key in order:
+        for key in order[:SINGLES_TRIED]:
             verdict = self._try(target, (key,), lo, hi)
             if verdict == "protects":
                 return key
@@ -321,6 +324,28 @@ def group_disclosure(
     arrays = {a: np.asarray(v).astype(str) for a, v in labels.items()}
     if not arrays:
         return GroupDisclosure({}, min_cell, printed)
+    # the data audit, the model audit and conformal coverage ask about the same tables
+    scope = None if outcome_of is None else sorted(outcome_of)
+    key = hashlib.sha256(repr((task, min_cell, scope, sorted(known_sizes))).encode())
+    for a, v in arrays.items():
+        key.update(a.encode() + b"\0" + "\0".join(v.tolist()).encode())
+    key.update(b"" if classes is None else classes.astype(np.int64).tobytes())
+    if (found := _CACHE.get(key.hexdigest())) is not None:
+        return found
+    result = _group_disclosure(arrays, classes, printed, min_cell, outcome_of, known_sizes)
+    _CACHE.clear()  # one set of tables at a time is all a run needs
+    _CACHE[key.hexdigest()] = result
+    return result
+
+
+def _group_disclosure(
+    arrays: Mapping[str, np.ndarray],
+    classes: np.ndarray | None,
+    printed: tuple[int, ...],
+    min_cell: int,
+    outcome_of: Collection[str] | None,
+    known_sizes: Collection[str],
+) -> GroupDisclosure:
     n_classes = int(classes.max()) + 1 if classes is not None and len(classes) else 0
     plain = [a for a in arrays if not _intersection(a, arrays)]
     dims = [*(arrays[a] for a in plain), *([classes.astype(str)] if n_classes else [])]
