@@ -324,3 +324,36 @@ def test_tcga_stad_expression_survival_subgroups() -> None:
     real.index = race.index
     _assert_no_recoverable_cell(race, real.fillna(0), r.sizes["n"])
     _assert_json_without_labels(r)
+
+
+def test_a_rate_and_its_n_never_give_a_small_count_back() -> None:
+    """The issue's case: a subgroup with n = 13 and rate 0.769 printed gives the hidden 3
+    away (13 − 10). Every published form of the outcome table is read: results.json, the
+    report's rows and hypotheses.tsv."""
+    from insightome.discover.hypotheses import subgroup_rows
+    from insightome.report.discovery import _outcome_row
+
+    X, blob = make_blobs([300, 120, 13], 4, cluster_std=0.5, random_state=1)
+    y = (blob == 0).astype(int)
+    y[np.flatnonzero(blob == 2)[:3]] = 1  # the 13-sample blob: 10 of one class, 3 of the other
+    r = find_subgroups(pd.DataFrame(X).add_prefix("f"), y, "binary", k_range=[3], n_resamples=5)
+    truth = pd.crosstab(r.labels, y)
+    assert truth.min().min() < 10  # the example has a small outcome count
+    table = r.to_dict()["outcome"]["table"]
+    for row in table:
+        g = row["subgroup"]
+        for code in (0, 1):
+            if truth.loc[g, code] >= 10:
+                continue
+            assert row[f"n_{code}"] is None and row[f"rate_{code}"] is None
+            other = 1 - code
+            # n minus the other class, or the other class's rate times n
+            assert row["n"] is None or row[f"n_{other}"] is None
+            assert row["n"] is None or row[f"rate_{other}"] is None
+        shown = _outcome_row(row, 10)
+        small = [str(v) for v in truth.loc[g] if v < 10]
+        assert not any(v in small for k, v in shown.items() if k != "subgroup"), shown
+    for h in subgroup_rows(r, "y"):
+        g = int(h["candidate"].split()[1])
+        if truth.loc[g].min() < 10:
+            assert "rate" not in h["statement"].split(";")[2], h["statement"]
