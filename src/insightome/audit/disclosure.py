@@ -13,10 +13,11 @@ by every group and the outcome class). :func:`protect` treats what a reader know
 constraints on the base cells (shown counts exactly; ``<k`` counts in [floor, k − 1];
 "suppressed" counts ≥ k; totals that are always known, such as n and the class counts) and
 solves two linear programmes per small count for the range it could take. A small count is
-protected when that range is its whole ``<k`` range [floor, k − 1]: the reader learns nothing
-beyond "<k". While one is not, the smallest shown count whose hiding widens its range most is
-hidden as well. (For the tables insightome publishes, sums of a cross-classification, the LP
-ranges are the integer ranges.) Every estimate computed from a hidden count (a prevalence, a
+protected when that range still reaches k − 1 and starts in the lower half of [floor, k − 1]
+(:func:`protected`), or when no further hiding widens it. While one is not, the smallest
+binding shown count that protects it (else widens its range) is hidden as well. (For the
+tables insightome publishes, sums of a cross-classification, the LP ranges are the integer
+ranges.) Every estimate computed from a hidden count (a prevalence, a
 rate, a percentage, a metric of a group whose size is hidden) is hidden with it, because a
 rate and its denominator give the count back.
 """
