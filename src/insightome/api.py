@@ -391,6 +391,7 @@ def run(
                 n_bootstrap=n_bootstrap,
                 seed=seed,
                 n_jobs=n_jobs,
+                min_cell=min_cell,
             )
         for note in found.notes:
             log("discovery: " + note)

@@ -152,6 +152,7 @@ def rediscover(
         n_bootstrap=rs["n_bootstrap"],
         seed=rs["seed"],
         n_jobs=n_jobs,
+        min_cell=int(inv.get("min_cell", 10)),
     )
     results["discovery"] = found.to_dict()
     if gene_sets is not None:

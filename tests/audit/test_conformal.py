@@ -121,11 +121,14 @@ def test_small_groups_are_insufficient_evidence(diabetes) -> None:
     order = np.argsort(-frame["age"].to_numpy(), kind="stable")
     band = np.full(len(y), "rest", dtype=object)
     band[order[:5]], band[order[5:25]] = "oldest5", "next20"
+    band[order[25:39]] = "next14"  # hidden with the 5, so that n - the others cannot give it
     audit = conformal_audit(y, pred, "regression", {"age_band": pd.Series(band)}, level=LEVEL)
     rows = {r["group"]: r for r in audit.groups}
     tiny, small = rows["oldest5"], rows["next20"]
     assert tiny["n"] is None and tiny["coverage"] is None and tiny["ci95"] is None
-    assert tiny["verdict"] == SMALL and tiny["small"]
+    assert tiny["verdict"] == SMALL and tiny["small"] and tiny["suppressed"]["n"] == "<10"
+    assert rows["next14"]["n"] is None and rows["next14"]["coverage"] is None
+    assert rows["next14"]["suppressed"]["n"] == "suppressed"
     assert small["n"] == 20 and small["coverage"] is not None and small["ci95"] is not None
     assert small["verdict"] == SMALL and small["mondrian_coverage"] is None
     assert rows["rest"]["verdict"] == CONSISTENT and rows["rest"]["mondrian_coverage"] is not None

@@ -55,19 +55,25 @@ def test_representation_counts_sum_to_n_with_wilson_intervals(actg, audit):
 def test_small_cells_are_suppressed(actg):
     obs = actg[["race"]].astype(str).copy()
     obs.loc[:4, "race"] = "other"  # a group of 5
-    obs.loc[5:24, "race"] = "rare"  # 20 samples: shown, but its few events are not
+    obs.loc[5:24, "race"] = "rare"  # 20 samples, 7 events
     y = np.zeros(len(actg), dtype=int)
     y[5:12] = 1  # 7 events in 'rare'
     y[100:400] = 1
     result = data_audit(actg[BASELINE], y, "binary", group_labels(obs, ["race"]))
     rows = rows_of(result, "race")
     assert rows["other"]["n"] is None and rows["other"]["outcome"] is None
-    assert rows["rare"]["n"] == 20
-    assert rows["rare"]["outcome"]["n_positive"] is None
-    assert rows["rare"]["outcome"]["prevalence"] is None  # would reveal the 7
+    assert rows["other"]["suppressed"]["n"] == "<10"
+    # n and the other groups are shown, so 'other' would be their difference: the next
+    # smallest group is hidden too, marked as not small, with everything computed from it
+    assert rows["rare"]["n"] is None and rows["rare"]["percent"] is None
+    assert rows["rare"]["suppressed"]["n"] == "suppressed"
+    assert rows["rare"]["outcome"] is None  # its prevalence would reveal the 7
+    shown = [r for r in rows.values() if r["n"] is not None]
+    assert len(shown) == len(rows) - 2 and all(r["n"] >= 10 for r in shown)
     assert any("fewer than 10 samples" in note for note in result.notes)
     by_group = {g["group"]: g for g in result.to_dict()["missingness"][0]["by_group"]}
     assert by_group["other"]["n"] is None and by_group["other"]["mean_percent_missing"] is None
+    assert by_group["rare"]["n"] is None and by_group["rare"]["mean_percent_missing"] is None
 
 
 def test_missingness_that_differs_by_group_is_reported(actg):
@@ -147,7 +153,9 @@ def test_outcome_site_confounding_on_tcga_stad(stad):
     surv = data_audit(X, signed, "survival", groups, site=stad.tss_code).to_dict()
     conf = surv["confounding"]
     assert conf["test"] == "log-rank" and 0 <= conf["p_value"] <= 1
-    assert conf["n_used"] == len(stad) and all(s["n"] >= 10 for s in conf["sites"])
+    assert conf["n_used"] == len(stad)
+    assert all(s["n"] is None or s["n"] >= 10 for s in conf["sites"])
+    assert all(s["n"] is not None or s["suppressed"]["n"] == "suppressed" for s in conf["sites"])
     assert any("pooled" in note for note in surv["notes"])
     json.dumps(surv, allow_nan=False)
 

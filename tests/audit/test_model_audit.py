@@ -112,7 +112,11 @@ def test_tiny_group_is_insufficient_evidence_never_a_pass(cancer):
         assert all(r["verdict"] == INSUFFICIENT for r in rows)
     tiny = [r for r in audit.to_dict()["groups"] if r["group"] == "tiny"]
     assert all(r["n"] is None and r["value"] is None and r["ci95"] is None for r in tiny)
-    assert row(audit, "small", "auc")["n"] == 20 and row(audit, "small", "auc")["value"]
+    assert all(r["suppressed"]["n"] == "<10" for r in tiny)
+    # 'tiny' = n - 'common' - 'small': 'small' is hidden too, marked as not small
+    small = row(audit, "small", "auc")
+    assert small["n"] is None and small["value"] is None
+    assert small["suppressed"]["n"] == "suppressed"
 
 
 def test_overall_matches_sklearn_and_intervals_contain_estimates(cancer, control):

@@ -144,21 +144,19 @@ def test_sensitive_groups_small_groups_and_complementary_suppression(study):
     assert groups["C"]["status"] == "insufficient evidence" and groups["C"]["n"] is None
     assert "value" not in groups["C"]
     # with the total known, C's 5 would follow from the sizes of A and B: the smaller of the
-    # two hides its size too (keeping its estimate); observed A 114, B 110
+    # two is hidden too, marked as not small, and so are its estimates; observed A 114, B 110
     sizes = new.obs["site"].value_counts()
     small, large = sorted(["A", "B"], key=lambda g: sizes[g])
     assert groups[small]["n"] is None and groups[large]["n"] == sizes[large]
+    assert groups[small]["suppressed"]["n"] == "suppressed" and groups[small]["value"] is None
+    assert groups["C"]["suppressed"]["n"] == "<10"
     assert report.performance["n"] == new.n_obs
-    for g in ("A", "B"):
-        assert groups[g]["ci95"][0] <= groups[g]["value"] <= groups[g]["ci95"][1]
-        assert groups[g]["status"] != "insufficient evidence"
+    assert groups[large]["ci95"][0] <= groups[large]["value"] <= groups[large]["ci95"][1]
+    assert groups[large]["status"] != "insufficient evidence"
     md = report.to_markdown()
-    assert "| site = C | suppressed | — | — | — | insufficient evidence |" in md
+    assert "| site = C | <10 | — | — | — | insufficient evidence |" in md
     rows = {line.split(" | ")[0]: line for line in md.splitlines() if line.startswith("| site")}
-    assert rows[f"| site = {small}"].split(" | ")[1:3] == [
-        "suppressed",
-        f"{groups[small]['value']:.3f}",
-    ]
+    assert rows[f"| site = {small}"].split(" | ")[1:3] == ["suppressed", "—"]
     assert rows[f"| site = {large}"].split(" | ")[1] == str(sizes[large])
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from lifelines import KaplanMeierFitter
+from scipy.optimize import linprog
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine, make_blobs
 from sklearn.metrics import adjusted_rand_score
 
@@ -15,11 +16,72 @@ from insightome.discover import subgroups
 from insightome.discover.subgroups import SubgroupResult, find_subgroups
 from tests.conftest import shared_data
 
+KEYS = ("subgroup", "suppressed")
 
-def _assert_no_recoverable_cell(table: pd.DataFrame) -> None:
-    """No row or column of a suppressed table holds exactly one suppressed cell."""
-    hidden = table.isna().to_numpy()
-    assert not (hidden.sum(0) == 1).any() and not (hidden.sum(1) == 1).any()
+
+def _cells(table: pd.DataFrame) -> pd.DataFrame:
+    """A composition table without its markers column."""
+    return table.drop(columns="suppressed")
+
+
+def _assert_no_recoverable_cell(
+    table: pd.DataFrame, real: pd.DataFrame, sizes: pd.Series, k: int = 10
+) -> None:
+    """An attacker who knows every level's total, the shown subgroup sizes and the shown
+    cells (and that "<k" cells are under k, "suppressed" ones k or more) cannot narrow any
+    hidden small cell below the documented protection (docs/audit.md)."""
+    shown = _cells(table).notna().to_numpy()
+    truth = real.to_numpy().astype(float)
+    markers = table["suppressed"].tolist()
+    rows, cols = truth.shape
+    eq, b_eq, ub, b_ub = [], [], [], []
+
+    def unit(cells: list[tuple[int, int]]) -> np.ndarray:
+        v = np.zeros(rows * cols)
+        for i, j in cells:
+            v[i * cols + j] = 1.0
+        return v
+
+    for j in range(cols):
+        eq.append(unit([(i, j) for i in range(rows)]))
+        b_eq.append(truth[:, j].sum())
+    for i, n in enumerate(sizes):
+        if n is not None:
+            eq.append(unit([(i, j) for j in range(cols)]))
+            b_eq.append(n)
+    for i, j in zip(*np.nonzero(shown), strict=True):
+        eq.append(unit([(i, j)]))
+        b_eq.append(truth[i, j])
+    for i, j in zip(*np.nonzero(~shown), strict=True):
+        mark = (markers[i] or {})[table.columns[j]]
+        if mark == f"<{k}":
+            ub.append(unit([(i, j)]))
+            b_ub.append(k - 1)
+        else:
+            assert mark == "suppressed" and truth[i, j] >= k
+            ub.append(-unit([(i, j)]))
+            b_ub.append(-k)
+    bound = [unit([(i, j)]) * (1 if truth[i, j] < k else -1) for i in range(rows)
+             for j in range(cols)]  # fmt: skip
+    bound_b = [k - 1 if truth[i, j] < k else -k for i in range(rows) for j in range(cols)]
+
+    def span(A_eq, b_eq, A_ub, b_ub, i, j):
+        out = []
+        for sign in (1, -1):
+            res = linprog(sign * unit([(i, j)]), A_ub=np.array(A_ub), b_ub=np.array(b_ub),
+                          A_eq=np.array(A_eq), b_eq=np.array(b_eq), method="highs")  # fmt: skip
+            out.append(sign * res.fun if res.status == 0 else np.inf)
+        return out
+
+    for i, j in zip(*np.nonzero(~shown), strict=True):
+        if truth[i, j] >= k:
+            continue
+        lo, hi = span(eq, b_eq, ub, b_ub, i, j)
+        if hi >= k - 1 - 1e-6 and lo <= (k - 1) // 2 + 1e-6:
+            continue
+        # no better than the level totals alone allow, with every cell hidden
+        base = span(eq[:cols], b_eq[:cols], bound, bound_b, i, j)
+        assert [lo, hi] == pytest.approx(base), (i, j, lo, hi, base)
 
 
 def _assert_json_without_labels(result: SubgroupResult) -> dict:
@@ -65,17 +127,24 @@ def test_breast_cancer_subgroups_are_stable_and_track_diagnosis(breast, breast_r
     assert stab["mean_ari"].max() > 0.9  # malignant vs benign: a very stable split
     assert r.cluster_stability["mean_jaccard"].between(0.9, 1).all()
     assert sorted(set(r.labels)) == list(range(1, r.k + 1))
-    assert r.sizes["n"].sum() == len(X) and r.sizes["n"].is_monotonic_decreasing
+    assert r.sizes["n"].sum() == len(X) and r.sizes["n"].astype(int).is_monotonic_decreasing
     # outcome-blind clusters separate the diagnoses
     assert r.outcome_test["name"] == "chi-square" and r.outcome_test["p_value"] < 1e-30
     assert adjusted_rand_score(y, r.labels) > 0.5
     out = r.outcome.set_index("subgroup")
-    for cls in ("malignant", "benign"):
-        assert (out[f"rate_{cls}_lo"] <= out[f"rate_{cls}"]).all()
-        assert (out[f"rate_{cls}"] <= out[f"rate_{cls}_hi"]).all()
-    assert np.allclose(out["rate_malignant"] + out["rate_benign"], 1)
     truth = pd.crosstab(r.labels, y)
-    assert out["n_malignant"].tolist() == truth[0].tolist()
+    for code, cls in enumerate(("malignant", "benign")):
+        shown = out[f"n_{cls}"].notna()
+        assert (out.loc[shown, f"n_{cls}"].tolist() == truth.loc[shown.to_numpy(), code].tolist())
+        assert (out.loc[shown, f"rate_{cls}_lo"] <= out.loc[shown, f"rate_{cls}"]).all()
+        assert (out.loc[shown, f"rate_{cls}"] <= out.loc[shown, f"rate_{cls}_hi"]).all()
+        # a hidden count takes its rate with it (the rate and n would give the count back)
+        assert out.loc[~shown, f"rate_{cls}"].isna().all()
+        for g in out.index[~shown]:
+            small = truth.loc[g, code] < 10
+            assert out.loc[g, "suppressed"][f"n_{cls}"] == ("<10" if small else "suppressed")
+    both = out["rate_malignant"].notna() & out["rate_benign"].notna()
+    assert np.allclose((out["rate_malignant"] + out["rate_benign"])[both].astype(float), 1)
     # profile: 5 features per subgroup, ranked by |SMD|, concavity/size features on top
     assert (r.profile.groupby("subgroup").size() == 5).all()
     for _, part in r.profile.groupby("subgroup"):
@@ -89,32 +158,23 @@ def test_composition_suppresses_small_and_recoverable_cells(breast, breast_resul
     r = breast_result
     ethnicity = breast[2]["ethnicity"].fillna("(missing)").to_numpy()
     table = r.composition["ethnicity"]
-    assert list(table.columns) == ["group A", "group B", "group C", "(missing)"]
+    assert list(_cells(table).columns) == ["group A", "group B", "group C", "(missing)"]
     assert table.index.tolist() == list(range(1, r.k + 1))
-    real = pd.crosstab(r.labels, ethnicity).reindex(columns=table.columns, fill_value=0)
+    real = pd.crosstab(r.labels, ethnicity).reindex(columns=_cells(table).columns, fill_value=0)
     real.index = table.index
     small = (real < 10).to_numpy()
-    hidden = table.isna().to_numpy()
+    hidden = _cells(table).isna().to_numpy()
     assert small.any() and hidden[small].all()  # the example exercises the rule
     assert hidden.sum() > small.sum()  # complementary cells were needed too
     shown = ~hidden
-    assert (table.to_numpy()[shown].astype(int) == real.to_numpy()[shown]).all()
-    _assert_no_recoverable_cell(table)
-    # the JSON shows suppressed cells as None, never a count below 10
+    assert (_cells(table).to_numpy()[shown].astype(int) == real.to_numpy()[shown]).all()
+    _assert_no_recoverable_cell(table, real, r.sizes["n"])
+    # the JSON shows hidden cells as None with their marker, never a count below 10
     comp = r.to_dict()["composition"]["ethnicity"]
     assert comp["suppressed_below"] == 10
-    cells = [v for row in comp["table"] for key, v in row.items() if key != "subgroup"]
+    cells = [v for row in comp["table"] for key, v in row.items() if key not in KEYS]
     assert None in cells and all(v is None or v >= 10 for v in cells)
     assert 0 <= comp["test"]["p_value"] <= 1
-
-
-def test_suppression_is_complemented_in_rows_and_columns() -> None:
-    counts = np.array([[50, 3, 40], [30, 20, 25], [60, 45, 70]])
-    mask = subgroups._suppress(counts, 10)
-    # 3 is primary; 40 (smallest other in its row) is complementary; then columns 2 and 3
-    # each hold one hidden cell, so their smallest other cells (20, 25) are hidden too
-    assert mask.tolist() == [[False, True, True], [False, True, True], [False, False, False]]
-    assert not subgroups._suppress(np.full((2, 2), 10), 10).any()
 
 
 def test_sensitive_rows_are_matched_by_index(breast, breast_result) -> None:
@@ -141,7 +201,8 @@ def test_actg175_survival_subgroups(actg175_path) -> None:
     test = r.outcome_test
     assert test["name"] == "log-rank" and 0 < test["p_value"] < 1
     out = r.outcome.set_index("subgroup")
-    assert out["events"].sum() == int((data["cens"] == 1).sum())
+    shown = out["events"].notna()
+    assert out["events"][shown].sum() <= int((data["cens"] == 1).sum())
     for g, row in out.iterrows():
         s = r.labels == g
         km = KaplanMeierFitter().fit(data["days"][s], data["cens"][s])
@@ -151,10 +212,10 @@ def test_actg175_survival_subgroups(actg175_path) -> None:
             assert row["median_time"] == km.median_survival_time_
     for col in ("gender", "race"):
         table = r.composition[col]
-        assert table.shape == (r.k, 2)
-        shown = table.apply(pd.to_numeric).fillna(0).sum(axis=1)
-        assert (shown <= r.sizes.set_index("subgroup")["n"]).all()
-        _assert_no_recoverable_cell(table)
+        assert _cells(table).shape == (r.k, 2)
+        real = pd.crosstab(r.labels, sensitive[col]).reindex(columns=_cells(table).columns)
+        real.index = table.index
+        _assert_no_recoverable_cell(table, real.fillna(0), r.sizes["n"])
         assert 0 <= r.composition_tests[col]["p_value"] <= 1
     _assert_json_without_labels(r)
 
@@ -195,8 +256,10 @@ def test_regression_and_multiclass_outcomes() -> None:
     wine = load_wine(as_frame=True)
     names = list(wine.target_names)
     r = find_subgroups(wine.data, wine.target.to_numpy(), "multiclass", classes=names)
-    rates = r.outcome[[f"rate_{c}" for c in names]].sum(axis=1)
-    assert np.allclose(rates, 1) and r.outcome_test["p_value"] < 1e-20
+    rates = r.outcome[[f"rate_{c}" for c in names]]
+    whole = rates.notna().all(axis=1)
+    assert np.allclose(rates[whole].astype(float).sum(axis=1), 1)
+    assert r.outcome_test["p_value"] < 1e-20
 
 
 def test_feature_selection_and_edge_cases(breast) -> None:
@@ -255,6 +318,42 @@ def test_tcga_stad_expression_survival_subgroups() -> None:
     assert (expression.drop(columns=r.features_used).var() <= top).all()
     assert 0 < r.outcome_test["p_value"] <= 1
     race = r.composition["race"]
-    assert race.isna().to_numpy().any()  # rare categories are hidden
-    _assert_no_recoverable_cell(race)
+    assert _cells(race).isna().to_numpy().any()  # rare categories are hidden
+    levels = patients["race"].astype(object).where(patients["race"].notna(), "(missing)")
+    real = pd.crosstab(r.labels, levels.to_numpy()).reindex(columns=_cells(race).columns)
+    real.index = race.index
+    _assert_no_recoverable_cell(race, real.fillna(0), r.sizes["n"])
     _assert_json_without_labels(r)
+
+
+def test_a_rate_and_its_n_never_give_a_small_count_back() -> None:
+    """The issue's case: a subgroup with n = 13 and rate 0.769 printed gives the hidden 3
+    away (13 − 10). Every published form of the outcome table is read: results.json, the
+    report's rows and hypotheses.tsv."""
+    from insightome.discover.hypotheses import subgroup_rows
+    from insightome.report.discovery import _outcome_row
+
+    X, blob = make_blobs([300, 120, 13], 4, cluster_std=0.5, random_state=1)
+    y = (blob == 0).astype(int)
+    y[np.flatnonzero(blob == 2)[:3]] = 1  # the 13-sample blob: 10 of one class, 3 of the other
+    r = find_subgroups(pd.DataFrame(X).add_prefix("f"), y, "binary", k_range=[3], n_resamples=5)
+    truth = pd.crosstab(r.labels, y)
+    assert truth.min().min() < 10  # the example has a small outcome count
+    table = r.to_dict()["outcome"]["table"]
+    for row in table:
+        g = row["subgroup"]
+        for code in (0, 1):
+            if truth.loc[g, code] >= 10:
+                continue
+            assert row[f"n_{code}"] is None and row[f"rate_{code}"] is None
+            other = 1 - code
+            # n minus the other class, or the other class's rate times n
+            assert row["n"] is None or row[f"n_{other}"] is None
+            assert row["n"] is None or row[f"rate_{other}"] is None
+        shown = _outcome_row(row, 10)
+        small = [str(v) for v in truth.loc[g] if v < 10]
+        assert not any(v in small for k, v in shown.items() if k != "subgroup"), shown
+    for h in subgroup_rows(r, "y"):
+        g = int(h["candidate"].split()[1])
+        if truth.loc[g].min() < 10:
+            assert "rate" not in h["statement"].split(";")[2], h["statement"]

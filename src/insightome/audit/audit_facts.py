@@ -18,6 +18,7 @@ from insightome.audit.checklist_items import (
     join_texts,
     mapping_rows,
     metric_name,
+    min_cell_of,
     name_list,
     nested,
     significant,
@@ -111,7 +112,7 @@ def group_performance(r: Mapping[str, Any]) -> str | None:
     primary = nested(r, "estimate", "metric")
     shown = [g for g in rows if g.get("metric") == primary] or rows
     listed = [
-        f"{g.get('attribute')} = {g.get('group')} (n {count_cell(g.get('n'))}): "
+        f"{g.get('attribute')} = {g.get('group')} (n {count_cell(g, min_cell_of(r))}): "
         + (f"{decimals(g.get('value'))} {ci_text(g.get('ci95'))}" if visible(g) else "suppressed")
         for g in shown[:12]
     ]
@@ -180,7 +181,7 @@ def representation(r: Mapping[str, Any]) -> str | None:
     if not rows:
         return None
     parts = [
-        f"{g.get('attribute')} = {g.get('group')}: n {count_cell(g.get('n'))}"
+        f"{g.get('attribute')} = {g.get('group')}: n {count_cell(g, min_cell_of(r))}"
         + (
             f" ({decimals(g.get('percent'), 1)}%{_group_outcome(g.get('outcome'))})"
             if visible(g) and g.get("percent") is not None

@@ -20,6 +20,7 @@ import pandas as pd
 from insightome import errors
 from insightome.audit.conformal import conformal_audit
 from insightome.audit.data_audit import data_audit
+from insightome.audit.disclosure import MIN_CELL
 from insightome.audit.explanations import explain
 from insightome.audit.groups import group_labels
 from insightome.audit.model_audit import AuditThresholds, model_audit
@@ -31,7 +32,6 @@ from insightome.runs import json_ready
 from insightome.study import Study
 
 MIN_GROUP_SIZE = 30
-MIN_CELL = 10
 CONFORMAL_LEVEL = 0.9
 CONFORMAL_MAX_N = 5000
 

@@ -5,7 +5,8 @@ collects a document's items section by section and gives each its status: ``fill
 run's own numbers), ``partially filled`` (what is still missing is named) or exactly
 :data:`TO_COMPLETE`. Also here: the document names, the fixed descriptions of the pipeline,
 BBC-CV, oversight and monitoring, and the number formatting used by every item. Group counts
-suppressed by the audit (``None``) or below 10 are shown as ``<10``.
+read as the audit recorded them (:func:`insightome.audit.disclosure.count_text`): ``<k`` for
+a small count under the run's ``--min-cell`` k, "suppressed" for a complementary one.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from insightome.audit.disclosure import MIN_CELL, count_text, is_hidden
+
 TO_COMPLETE = "to be completed by the authors"
 FILLED = "filled"
 PARTIAL = "partially filled"
 STATUSES = (FILLED, PARTIAL, TO_COMPLETE)
 SOFTWARE_LICENCE = "BSD-3-Clause"
-MIN_CELL = 10
-SUPPRESSED = "<10"
 
 MODEL_CARD = "Model card"
 TRIPOD_AI = "TRIPOD+AI"
@@ -154,16 +155,21 @@ def ci_text(ci: Any) -> str:
     return "[n/a]"
 
 
-def count_cell(n: Any) -> str:
-    """A group count as it may be shown: ``<10`` when suppressed (None) or below 10."""
-    if isinstance(n, bool) or not isinstance(n, int | float) or n < MIN_CELL:
-        return SUPPRESSED
-    return str(int(n))
+def min_cell_of(r: Mapping[str, Any]) -> int:
+    """The run's ``--min-cell`` (from the audit settings; the default for older runs)."""
+    value = nested(r, "audit", "settings", "min_cell") or nested(r, "audit", "data", "min_cell")
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    return int(value) if numeric else MIN_CELL
+
+
+def count_cell(row: Mapping[str, Any], min_cell: int) -> str:
+    """A group's count as it may be shown: the number, ``<min_cell`` or "suppressed"."""
+    return count_text(row, "n", min_cell)
 
 
 def visible(row: Mapping[str, Any]) -> bool:
-    """Whether a group's estimates may be shown (its count is not suppressed)."""
-    return count_cell(row.get("n")) != SUPPRESSED
+    """Whether a group's estimates may be shown (its count is not hidden)."""
+    return not is_hidden(row, "n")
 
 
 def metric_name(name: Any) -> str:

@@ -25,7 +25,8 @@ Mondrian (group-conditional) conformal calibrates one threshold per group (``bin
 crepes) and guarantees coverage within each group. It is applied per sensitive attribute to
 the groups with at least ``min_group_size`` calibration samples in every halving; other
 groups fall back to the marginal threshold and get the verdict "insufficient evidence".
-Counts under 10 and everything computed from them are suppressed.
+Group sizes follow the small-cell rule of
+:mod:`insightome.audit.disclosure`; a hidden size hides everything computed from it.
 
 References: Vovk, Gammerman & Shafer (2005) *Algorithmic Learning in a Random World*
 (inductive and Mondrian conformal predictors); Angelopoulos & Bates (2021) *A Gentle
@@ -48,7 +49,8 @@ import pandas as pd
 from crepes import ConformalClassifier, ConformalRegressor
 from scipy.stats import beta
 
-MIN_CELL = 10
+from insightome.audit.disclosure import MIN_CELL, GroupDisclosure, group_disclosure
+
 BELOW = "coverage below target"
 SMALL = "insufficient evidence"
 CONSISTENT = "coverage consistent with target"
@@ -185,6 +187,7 @@ def conformal_audit(
             rows.append(
                 _group_row(a, g, cov[:, m], size[:, m], mond, level, k, min_cell, unit[m])
             )
+    _publish(rows, group_disclosure(labels, y, task, min_cell))
     score = "absolute residual" if sig is None else "absolute residual / difficulty"
     score = "1 - p(true class)" if k else score
     thresholds = {
@@ -328,6 +331,16 @@ def _group_row(
     return row
 
 
+def _publish(rows: list[dict[str, Any]], shown: GroupDisclosure) -> None:
+    """A group whose size the disclosure rule hides shows no numbers (its coverage and its
+    set sizes are rates over that size); verdicts stay."""
+    for row in rows:
+        if not shown.size_shown(row["attribute"], row["group"]):
+            keep = ("attribute", "group", "verdict", "mondrian_verdict", "small")
+            row |= {k: None for k in row if k not in keep}
+            row["suppressed"] = {"n": shown.size_marker(row["attribute"], row["group"])}
+
+
 def _notes(
     rows: list[dict[str, Any]],
     marginal: dict[str, Any],
@@ -342,7 +355,7 @@ def _notes(
     notes = [
         f"Coverage pooled over {splits} random calibration/test halvings; the 95% "
         f"Clopper-Pearson interval uses the number of {units} (each is tested in about half "
-        "of the halvings). Counts under 10 and their rates are suppressed."
+        "of the halvings). Hidden group sizes (small-cell rule) hide their rates."
     ]
     small = [f"{r['attribute']}={r['group']}" for r in rows if r["small"]]
     if small:

@@ -23,9 +23,11 @@ For each sensitive attribute (labels from :func:`insightome.audit.groups.group_l
    fewer than ``min_cell`` samples are pooled. A site-associated outcome lets a model score
    well by recognising the site (batch effects) rather than the biology.
 
-Privacy: only aggregates leave this module; every count below ``min_cell`` is suppressed
-(``None``), and so is any rate from which such a count could be recovered (a prevalence
-when the positives or the negatives number fewer than ``min_cell``).
+Privacy: only aggregates leave this module. Group sizes and outcome counts follow the one
+suppression rule of :mod:`insightome.audit.disclosure`: a hidden count is ``None`` with its
+marker under the row's ``suppressed`` (``<min_cell`` when small, "suppressed" when hidden so
+that a small one cannot be recomputed), and every rate computed from a hidden count is
+``None`` too.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from insightome.audit.disclosure import NOTE, SHOWN, GroupDisclosure, group_disclosure
 from insightome.audit.groups import UNKNOWN, aligned_labels
 from insightome.errors import UserError
 
@@ -133,6 +136,7 @@ def data_audit(
     # sensitive attributes they would be two whole-table copies (1.1 GB at 100,000 x 1,000)
     X = _numeric(features) if labels else None
     missing = features.isna().to_numpy() if labels else None
+    shown = group_disclosure(labels, y, task, min_cell)
     for name, lab in labels.items():
         values, counts = np.unique(lab, return_counts=True)
         small = [str(v) for v, c in zip(values, counts, strict=True) if c < min_cell]
@@ -145,17 +149,21 @@ def data_audit(
             notes.append(f"'{name}' has a single group: nothing to compare.")
         n_unknown = int(np.sum(lab == UNKNOWN))
         if n_unknown:
-            share = f"{100 * n_unknown / n:.1f}%" if n_unknown >= min_cell else "a few"
+            visible = shown.size_shown(name, UNKNOWN)
+            share = f"{100 * n_unknown / n:.1f}%" if visible else "some"
             notes.append(f"'{name}' is unknown for {share} of samples (group 'unknown').")
         for v, c in zip(values, counts, strict=True):
-            mask = lab == v
             row = {"attribute": name, "group": str(v), "n": None, "percent": None}
             row["outcome"] = None
-            if c >= min_cell:
+            if shown.size_shown(name, str(v)):
                 row |= {"n": int(c), "percent": 100 * c / n}
-                row["outcome"] = _outcome_summary(y[mask], task, classes, min_cell)
+                row["outcome"] = _outcome_summary(y[lab == v], task, classes, shown, name, str(v))
+            else:
+                row["suppressed"] = dict.fromkeys(("n", "percent"), shown.size_marker(name, v))
             representation.append(row)
-        missingness.append(_missingness(name, lab, values, counts, missing, features, min_cell))
+        missingness.append(_missingness(name, lab, values, counts, missing, features, shown))
+    if any(s != SHOWN for s in shown.status.values()):
+        notes.append(NOTE.format(k=min_cell))
     proxies = _proxies(X, labels, max(min_cell, min_group_size), proxy_auc, seed, notes)
     confounding = None
     if site is not None:
@@ -174,38 +182,49 @@ def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     return (centre - half, centre + half)
 
 
-def _count(k: int, min_cell: int) -> int | None:
-    return int(k) if k >= min_cell else None
-
-
-def _outcome_summary(y: np.ndarray, task: str, classes: list[str], min_cell: int) -> dict[str, Any]:
+def _outcome_summary(
+    y: np.ndarray,
+    task: str,
+    classes: list[str],
+    shown: GroupDisclosure,
+    attribute: str,
+    group: str,
+) -> dict[str, Any]:
+    """A shown group's outcome: counts the disclosure rule lets through, and rates only
+    when every count they are computed from is shown (a rate and its n give a count)."""
     n = len(y)
+    whole = shown.all_shown(attribute, group)
     if task == "binary":
         k = int(np.sum(y == 1))
-        shown = k >= min_cell and n - k >= min_cell  # complementary suppression
-        return {
+        visible = shown.cell_shown(attribute, group, 1)
+        out = {
             "positive_class": classes[1] if len(classes) > 1 else "1",
-            "n_positive": _count(k, min_cell),
-            "prevalence": k / n if shown else None,
-            "prevalence_ci95": list(wilson(k, n)) if shown else None,
+            "n_positive": k if visible else None,
+            "prevalence": k / n if whole else None,
+            "prevalence_ci95": list(wilson(k, n)) if whole else None,
         }
+        if not visible:
+            out["suppressed"] = {"n_positive": shown.cell_marker(attribute, group, 1)}
+        return out
     if task == "multiclass":
         counts = np.bincount(y.astype(int), minlength=len(classes))
-        return {
-            "classes": {
-                name: {
-                    "n": _count(c, min_cell),
-                    "percent": 100 * c / n if min_cell <= c <= n - min_cell else None,
-                }
-                for name, c in zip(classes, counts, strict=False)
-            }
-        }
+        out: dict[str, Any] = {"classes": {}}
+        for code, (name, c) in enumerate(zip(classes, counts, strict=False)):
+            visible = shown.cell_shown(attribute, group, code)
+            entry = {"n": int(c) if visible else None, "percent": 100 * c / n if whole else None}
+            if not visible:
+                entry["suppressed"] = {"n": shown.cell_marker(attribute, group, code)}
+            out["classes"][name] = entry
+        return out
     if task == "regression":
         v = y.astype(float)
         return {"mean": float(np.mean(v)), "sd": float(np.std(v, ddof=1)) if n > 1 else None}
     events = int(np.sum(y > 0))
-    shown = events >= min_cell and n - events >= min_cell
-    return {"events": _count(events, min_cell), "event_rate": events / n if shown else None}
+    visible = shown.cell_shown(attribute, group, 1)
+    out = {"events": events if visible else None, "event_rate": events / n if whole else None}
+    if not visible:
+        out["suppressed"] = {"events": shown.cell_marker(attribute, group, 1)}
+    return out
 
 
 def _missingness(
@@ -215,16 +234,17 @@ def _missingness(
     counts: np.ndarray,
     missing: np.ndarray,
     features: pd.DataFrame,
-    min_cell: int,
+    disclosure: GroupDisclosure,
 ) -> dict[str, Any]:
     by_group, rates, shown = [], [], []
     for v, c in zip(values, counts, strict=True):
-        ok = c >= min_cell
+        ok = disclosure.size_shown(name, str(v))
         rate = 100 * missing[lab == v].mean(axis=0) if ok and missing.shape[1] else None
         mean = float(rate.mean()) if rate is not None else None
-        by_group.append(
-            {"group": str(v), "n": int(c) if ok else None, "mean_percent_missing": mean}
-        )
+        entry = {"group": str(v), "n": int(c) if ok else None, "mean_percent_missing": mean}
+        if not ok:
+            entry["suppressed"] = {"n": disclosure.size_marker(name, str(v))}
+        by_group.append(entry)
         if rate is not None and v != UNKNOWN:
             rates.append(rate)
             shown.append(str(v))
@@ -360,9 +380,15 @@ def _confounding(
     y_k, s_k = y[known], site[known]
     sites = sorted(np.unique(s_k))
     out: dict[str, Any] = {"n_used": int(known.sum()), "n_sites": len(sites), "sites": []}
+    shown = group_disclosure({"site": s_k}, y_k, task, min_cell)
     for s in sites:
-        summary = _outcome_summary(y_k[s_k == s], task, classes, min_cell)
-        out["sites"].append({"site": s, "n": int((s_k == s).sum()), "outcome": summary})
+        row: dict[str, Any] = {"site": s, "n": None, "outcome": None}
+        if shown.size_shown("site", s):
+            row["n"] = int((s_k == s).sum())
+            row["outcome"] = _outcome_summary(y_k[s_k == s], task, classes, shown, "site", s)
+        else:
+            row["suppressed"] = {"n": shown.size_marker("site", s)}
+        out["sites"].append(row)
     out |= dict.fromkeys(("test", "statistic", "dof", "p_value", "cramers_v"))
     if len(sites) < 2:
         notes.append("site: fewer than two sites with enough samples; no confounding test.")

@@ -6,7 +6,8 @@ results with its numbers; every item it cannot fill reads exactly :data:`TO_COMP
 ("to be completed by the authors"), and an item filled in part says what is still missing.
 Optional parts of the results (``audit``, ``discovery``, ``compute``, ``permutation``) may be
 absent: the items that depend on them are then left to the authors or say "not run". Only
-aggregates are written; per-group counts suppressed by the audit (``None``) show as ``<10``.
+aggregates are written; per-group counts read as the audit recorded them (``<k`` for a small
+count under ``--min-cell`` k, "suppressed" for a complementary one; docs/audit.md).
 
 Documents (requirements are short paraphrases, not the guidelines' text):
 
@@ -48,8 +49,10 @@ from insightome.audit.checklist_items import (
     ChecklistItem,
     count_cell,
     metric_name,
+    min_cell_of,
     visible,
 )
+from insightome.audit.disclosure import NOTE
 from insightome.audit.future_ai import future_ai
 from insightome.audit.model_card_doc import model_card
 from insightome.audit.tripod_ai import tripod_ai
@@ -182,7 +185,7 @@ def to_markdown(title: str, items: Iterable[ChecklistItem], results: Mapping[str
         lines += ["", "## Per-group performance", ""]
         lines.append(
             "From the fairness audit; differences and ratios are against the reference group. "
-            "Counts under 10 are shown as <10 and their estimates are suppressed."
+            + NOTE.format(k=min_cell_of(r))
         )
         lines.append("")
         lines += _table(
@@ -191,7 +194,7 @@ def to_markdown(title: str, items: Iterable[ChecklistItem], results: Mapping[str
                 [
                     g.get("attribute"),
                     g.get("group"),
-                    count_cell(g.get("n")),
+                    count_cell(g, min_cell_of(r)),
                     metric_name(g.get("metric")),
                     _suppressed(g, "value"),
                     _interval(g.get("ci95")) if visible(g) else "n/a",

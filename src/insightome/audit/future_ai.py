@@ -26,6 +26,7 @@ from insightome.audit.checklist_items import (
     ChecklistItem,
     as_mappings,
     join_texts,
+    min_cell_of,
     nested,
 )
 from insightome.audit.run_facts import (
@@ -151,8 +152,10 @@ def future_ai(
     d.add(
         "G2",
         "Data privacy and security",
-        "Documents and reports hold aggregates only, with counts under 10 suppressed; "
-        "predictions.csv and the prediction log are row-level and must be protected.",
+        f"Documents and reports hold aggregates only, with counts under {min_cell_of(r)} "
+        "suppressed, and further counts hidden so that none can be recomputed from totals, "
+        "rates or other tables; predictions.csv and the prediction log are row-level and must "
+        "be protected.",
         todo="data protection measures (e.g. legal basis, pseudonymisation, access)",
     )
     d.add("G3", "Address identified risks", hint=audit_flags(r) or "risk mitigation")

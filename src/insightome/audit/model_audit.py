@@ -41,8 +41,11 @@ model that never saw it).
   three-level attributes (ACTG175), Holm none; ``multiplicity="none"`` restores them. The
   reference's own rows say "reference".
 
-Privacy: a group with fewer than :data:`MIN_CELL` samples has ``n`` suppressed and no
-metrics reported (verdict "insufficient evidence").
+Privacy: a group with fewer than ``min_cell`` samples has ``n`` suppressed and no
+metrics reported (verdict "insufficient evidence"). The sizes and outcome counts shown follow
+:mod:`insightome.audit.disclosure` (as in the data audit): a group whose size is hidden, or a
+metric computed over a hidden count (TPR over few positives, say), keeps its verdict but
+publishes no numbers.
 """
 
 from __future__ import annotations
@@ -60,12 +63,17 @@ from scipy.special import expit
 from sklearn.metrics import mean_absolute_error, r2_score, roc_auc_score
 
 from insightome.audit.data_audit import AUDIT_LENGTH, AUDIT_TASK_INVALID, TASKS, jsonable
+from insightome.audit.disclosure import MIN_CELL, GroupDisclosure, group_disclosure
 from insightome.audit.groups import aligned_labels, reference_group
 from insightome.errors import UserError
 from insightome.evaluate import metrics as M
 from insightome.evaluate.bbc import CHUNK_CELLS, bootstrap_weights
 
-MIN_CELL, ALPHA = 10, 0.05
+ALPHA = 0.05
+SUPPRESSED_REASON = (
+    "flagged; its numbers are suppressed because counts they are computed from are hidden "
+    "(small-cell rule, docs/audit.md)"
+)
 REFERENCE, FLAG = "reference", "flag"
 INSUFFICIENT, NO_DISPARITY = "insufficient evidence", "no disparity detected"
 # Demographic parity is reported, not judged: when outcome rates differ between groups, a
@@ -270,11 +278,46 @@ def model_audit(
             notes.append(f"'{attr}': groups under {min_cell} samples are not reported.")
         if ref is None:
             notes.append(f"'{attr}': no known group of {min_cell}+ samples to compare against.")
+    _publish(rows, flags, group_disclosure(labels, y, task, min_cell), specs)
     if n_tests := sum(r["verdict"] in (FLAG, NO_DISPARITY) for r in rows):
         how = "Holm-adjusted per attribute" if th.multiplicity.value == "holm" else "unadjusted"
         notes.append(f"{n_tests} group × metric comparisons tested; p-values {how}.")
     names = tuple(m.name for m in specs)
     return ModelAudit(names, reference, overall, rows, flags, th, min_group_size, notes)
+
+
+def _publish(
+    rows: list[dict[str, Any]],
+    flags: list[dict[str, Any]],
+    shown: GroupDisclosure,
+    specs: list[_Metric],
+) -> None:
+    """Hide what the disclosure rule hides: the size of a hidden group (with its marker), and
+    every number of a metric computed over a hidden count (a rate and its denominator give
+    the count back). Verdicts stay; a flag on hidden numbers says so instead of quoting them."""
+    needs = {m.name: m.needs for m in specs}
+    hidden = set()
+    for row in rows:
+        attr, g = row["attribute"], row["group"]
+        if not shown.size_shown(attr, g):
+            row["n"], row["suppressed"] = None, {"n": shown.size_marker(attr, g)}
+        if row["n"] is None or not _counts_shown(shown, attr, g, needs[row["metric"]]):
+            if row["value"] is not None:
+                hidden.add((attr, g, row["metric"]))
+            row |= dict.fromkeys(ROW_KEYS[4:-1])
+    for f in flags:
+        if (f["attribute"], f["group"], f["metric"]) in hidden:
+            f["reason"] = SUPPRESSED_REASON
+
+
+def _counts_shown(shown: GroupDisclosure, attr: str, group: str, needs: str) -> bool:
+    """Whether the counts a metric is computed over (:attr:`_Metric.needs`) are shown."""
+    classes = {"pos": (1,), "neg": (0,), "both": (0, 1), "events": (1,)}.get(needs, ())
+    if needs == "classes":
+        return shown.all_shown(attr, group)
+    return shown.size_shown(attr, group) and all(
+        shown.cell_shown(attr, group, c) for c in classes
+    )
 
 
 def _frame(specs: list[_Metric], y: np.ndarray, y_pred: np.ndarray, lab: np.ndarray):

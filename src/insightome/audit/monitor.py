@@ -19,8 +19,9 @@ samples, chance alone gives SMDs with an SD of about √(1/n + 1/m), reported as
 ``chance_smd_sd``. Where the new data carry the outcome (``labels``, or ``time`` and
 ``event``), performance is measured with bootstrap 95% CIs — the task's primary metric,
 overall and per sensitive group of the run — and compared with the development BBC-CV
-estimate. Group sizes below ``min_cell`` are never reported, nor the sizes they could be
-derived from (complementary suppression); such groups read "insufficient evidence". This
+estimate. Group sizes follow the run's one small-cell rule (:mod:`insightome.audit.disclosure`):
+a size below ``min_cell`` reads ``<min_cell`` (the group: "insufficient evidence"), a size that
+would give it back reads "suppressed", and a hidden size hides the group's estimates. This
 supports post-market monitoring under the EU AI Act (Art. 72, Art. 26(5)).
 """
 
@@ -41,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from insightome import errors
+from insightome.audit.disclosure import count_text, group_disclosure
 from insightome.audit.groups import group_labels
 from insightome.errors import UserError
 from insightome.evaluate.bbc import bootstrap_weights
@@ -295,19 +297,19 @@ def _performance(
         "groups": {},
     }
     labels = group_labels(obs, present, intersections=False) if present else {}
-    for column, series in labels.items():
-        lab = series.to_numpy(str)[known]
-        sizes = {level: int((lab == level).sum()) for level in sorted(set(lab))}
-        groups = {g: _score(yk[lab == g], pk[lab == g], task, dev, boot) for g in sizes}
-        # complementary suppression: the total is reported, so one hidden size would follow
-        # from the others; hide the next smallest until the hidden sizes add up to min_cell
-        hidden = {g for g, n in sizes.items() if n < boot[2]}
-        for g in sorted(sizes, key=sizes.get):
-            if not hidden or sum(sizes[h] for h in hidden) >= boot[2]:
-                break
-            hidden.add(g)
-        for g in hidden:
-            groups[g]["n"] = None
+    arrays = {column: series.to_numpy(str)[known] for column, series in labels.items()}
+    # the total is reported, so a hidden size could follow from the others: the one rule
+    # (audit/disclosure.py) hides further sizes, and a hidden size hides its estimates
+    shown = group_disclosure(arrays, None, task, boot[2])
+    for column, lab in arrays.items():
+        groups = {g: _score(yk[lab == g], pk[lab == g], task, dev, boot) for g in sorted(set(lab))}
+        for g, row in groups.items():
+            if not shown.size_shown(column, g):
+                keep = ("n", "metric", "status", "reason")
+                row |= {k: None for k in row if k not in keep} | {"n": None}
+                row["suppressed"] = {"n": shown.size_marker(column, g)}
+                if row["status"] != INSUFFICIENT:
+                    row["status"] = "suppressed (the group's size is hidden)"
         out["groups"][column] = groups
     return out
 
@@ -381,8 +383,8 @@ def _markdown(r: dict[str, Any]) -> str:
         ]
         groups = [(f"{c} = {k}", g) for c, gs in p["groups"].items() for k, g in gs.items()]
         for name, g in [("all", p), *groups]:
-            ci = "—" if "ci95" not in g else f"{_f(g['ci95'][0])}–{_f(g['ci95'][1])}"
-            n = "suppressed" if g["n"] is None else g["n"]
+            ci = "—" if not g.get("ci95") else f"{_f(g['ci95'][0])}–{_f(g['ci95'][1])}"
+            n = count_text(g, "n", r["min_cell"]) if g["n"] is None else g["n"]
             diff = _f(g.get("difference"), "+.3f")
             lines.append(_row(name, n, _f(g.get("value")), ci, diff, g["status"]))
     if r["notes"]:

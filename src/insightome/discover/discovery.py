@@ -105,8 +105,12 @@ def discover(
     seed: int = 0,
     n_jobs: int = 1,
     pathway_permutations: int = 1000,
+    min_cell: int = 10,
 ) -> Discovery:
-    """Every discovery step for ``study`` (see the package docstring and docs/hypotheses.md)."""
+    """Every discovery step for ``study`` (see the package docstring and docs/hypotheses.md).
+
+    ``min_cell`` is the run's ``--min-cell``: the subgroup tables hide counts by that rule.
+    """
     seconds: dict[str, float] = {}
     notes: list[str] = []
     features, y, task = study.features, study.y, study.spec.task
@@ -210,6 +214,7 @@ def discover(
         sensitive=study.obs[sensitive] if sensitive else None,
         groups=study.groups,
         seed=seed,
+        min_cell=min_cell,
     )
     notes += list(subgroups.notes)
     outcome = outcome_label(study)

@@ -29,11 +29,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from insightome.audit.disclosure import MIN_CELL, count_text, is_hidden
 from insightome.evaluate.group_level import NOT_RESPECTED
 
 STATUS = "data-driven, unvalidated"
 FDR_LEVEL = 0.05
-MIN_CELL = 10  # counts below this (and rates that would reveal them) are not shown
 TOP_UNIVARIATE = 20
 COLUMNS = [
     "rank",
@@ -199,9 +199,15 @@ def pathway_rows(pathways: Any) -> list[dict[str, Any]]:
 
 
 def _subgroup_summary(subgroups: Any, g: int) -> str:
-    """'n = 120 (35%); high X (SMD +1.2), low Y (SMD −0.8); <outcome summary>'."""
+    """'n = 120 (35%); high X (SMD +1.2), low Y (SMD −0.8); <outcome summary>'.
+
+    Sizes and counts are shown as the subgroup tables publish them (hidden ones by their
+    marker, their rates not at all: a rate and its n give the count back).
+    """
     size = subgroups.sizes.set_index("subgroup").loc[g]
-    parts = [f"n = {int(size['n'])} ({size['fraction']:.0%})"]
+    min_cell = int(subgroups.settings.get("min_cell", MIN_CELL))
+    n = count_text(size, "n", min_cell)
+    parts = [f"n = {n} ({size['fraction']:.0%})" if not is_hidden(size) else f"n = {n}"]
     prof = subgroups.profile
     if len(prof):
         top = prof[prof["subgroup"] == g].head(3)
@@ -217,14 +223,13 @@ def _subgroup_summary(subgroups: Any, g: int) -> str:
         shown = [
             f"{k.replace('_', ' ')} {_fmt(float(v))}"
             for k, v in row.items()
-            if (
-                k.startswith("rate_")
-                and not k.endswith(("_lo", "_hi"))
-                and row.get("n_" + k[5:], MIN_CELL) >= MIN_CELL
+            if v is not None
+            and v == v  # not NaN
+            and (
+                (k.startswith("rate_") and not k.endswith(("_lo", "_hi")))
+                or k in ("median_time", "mean")
+                or (k == "events" and not is_hidden(row, "events"))
             )
-            or k == "median_time"
-            or k == "mean"
-            or (k == "events" and v >= MIN_CELL)
         ][:4]
         if shown:
             parts.append(", ".join(shown))

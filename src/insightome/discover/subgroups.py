@@ -27,9 +27,11 @@
    on: ``in_clustering`` tells) of largest |standardized mean difference| (pooled sd, raw
    non-imputed values) against all other samples.
 5. **Sensitive-attribute composition**: counts per subgroup × level (missing values form a
-   ``(missing)`` level), cells below ``min_cell`` suppressed (``None``), plus complementary
-   suppression so that no row or column holds a single suppressed cell, which its total
-   would reveal. The chi-square p-value is computed on the real counts.
+   ``(missing)`` level). The sizes, outcome counts and composition cells follow the run's one
+   small-cell rule (:mod:`insightome.audit.disclosure`), protected together: a hidden count is
+   ``None`` with its marker under ``suppressed`` (``<min_cell``, or "suppressed" for a
+   complementary cell), and a rate of a hidden count is ``None`` too. The chi-square p-value
+   is computed on the real counts.
 
 **Groups** (several samples per patient, ``groups``): the clustering and the profile use the
 samples; every resample draws whole patients; the outcome table and test and the composition
@@ -67,6 +69,15 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
 
+from insightome.audit.disclosure import (
+    NOTE,
+    SHOWN,
+    SUPPRESSED,
+    GroupDisclosure,
+    group_disclosure,
+    small_marker,
+)
+from insightome.audit.groups import INTERSECTION
 from insightome.compute.blocks import blocks
 from insightome.evaluate.group_level import (
     NOT_RESPECTED,
@@ -224,18 +235,37 @@ def find_subgroups(
     if codes is not None and unit_of is None:
         test["name"] += f" ({NOT_RESPECTED})"
     profile = _profile(features[numeric].to_numpy(float), numeric, set(used), labels, ids)
+    if sensitive is not None and sensitive.index.is_unique:
+        if set(sensitive.index) == set(features.index):
+            sensitive = sensitive.loc[features.index]  # else: aligned by position
+    shown = _disclosure(labels, y, task, sensitive, min_cell)
+    shown_outcome = shown_patients = shown
+    if codes is not None:  # the outcome and composition tables count patients: protect those
+        unit_sensitive = None
+        if sensitive is not None:
+            unit_sensitive = pd.DataFrame(
+                {c: modal_per_group(sensitive[c].reset_index(drop=True), codes) for c in sensitive}
+            )
+        patient_labels = modal_per_group(labels, codes).astype(int).to_numpy()
+        patient_y = unit_y if unit_of is not None else np.full(len(patient_labels), np.nan)
+        shown_patients = _disclosure(patient_labels, patient_y, task, unit_sensitive, min_cell)
+        if unit_of is not None:
+            shown_outcome = shown_patients
+    sizes = _publish_sizes(sizes, shown)
+    outcome = _publish_outcome(outcome, shown_outcome, task, classes)
     composition, comp_tests = {}, {}
     if sensitive is not None:
-        if sensitive.index.is_unique and set(sensitive.index) == set(features.index):
-            sensitive = sensitive.loc[features.index]  # else: aligned by position
         for col in sensitive.columns:
             values, col_labels = sensitive[col].reset_index(drop=True), labels
             if codes is not None:  # patients: their most frequent level, their subgroup
-                values = modal_per_group(values, codes)
+                values = modal_per_group(values, codes).rename(col)
                 col_labels = modal_per_group(labels, codes).astype(int).to_numpy()
-            tab, ctest, col_notes = _composition(values, col_labels, ids, min_cell)
+            tab, ctest, col_notes = _composition(values, col_labels, ids, shown_patients)
             composition[str(col)], comp_tests[str(col)] = tab, ctest
             notes.extend(f"{col}: {note}" for note in col_notes)
+    hidden = (shown, shown_outcome, shown_patients)
+    if any(v != SHOWN for d in hidden for v in d.status.values()):
+        notes.append(NOTE.format(k=min_cell))
     settings |= dict(algorithm=algo, fit_size=fit, eval_size=ev)
     settings["seconds"] = round(time.perf_counter() - start, 3)
     parts = (stability, cluster_stability, sizes, outcome, test, profile, composition, comp_tests)
@@ -404,41 +434,103 @@ def _profile(
     return pd.DataFrame(out)
 
 
-def _suppress(counts: np.ndarray, min_cell: int) -> np.ndarray:
-    """Suppression mask: primary (< min_cell), then complementary until no row or column
-    holds exactly one suppressed cell (its smallest other cell is suppressed too)."""
-    mask = counts < min_cell
-    changed = True
-    while changed:
-        changed = False
-        for m, c in ((mask, counts), (mask.T, counts.T)):  # views: writes reach ``mask``
-            for i in np.flatnonzero(m.sum(1) == 1):
-                free = np.flatnonzero(~m[i])
-                if free.size:
-                    m[i, free[np.argmin(c[i, free])]] = True
-                    changed = True
-    return mask
+def _levels(col: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """A sensitive column's values as strings (missing: ``(missing)``) and its levels."""
+    values = col.astype(object).where(col.notna(), MISSING_LEVEL).astype(str).to_numpy()
+    levels = sorted(set(values) - {MISSING_LEVEL}) + [MISSING_LEVEL] * (MISSING_LEVEL in values)
+    return values, levels
+
+
+def _disclosure(
+    labels: np.ndarray,
+    y: np.ndarray,
+    task: str,
+    sensitive: pd.DataFrame | None,
+    min_cell: int,
+) -> GroupDisclosure:
+    """What the subgroup tables may show: subgroup sizes (their total is n), outcome counts
+    (the class totals are known) and composition cells (each level's total is in the data
+    audit), protected together by the run's one small-cell rule."""
+    ids = labels.astype(str)
+    tables = {"subgroup": ids}
+    for col in sensitive.columns if sensitive is not None else []:
+        values, _ = _levels(sensitive[col])
+        tables[str(col)] = values
+        tables[f"subgroup{INTERSECTION}{col}"] = np.char.add(np.char.add(ids, INTERSECTION), values)
+    outcome = y if np.isfinite(np.asarray(y, dtype=float)).all() else None
+    levels = [a for a in tables if a != "subgroup" and INTERSECTION not in a]
+    return group_disclosure(
+        tables, outcome, task, min_cell, outcome_of={"subgroup"}, known_sizes=levels
+    )
+
+
+def _publish_sizes(sizes: pd.DataFrame, shown: GroupDisclosure) -> pd.DataFrame:
+    """Subgroup sizes with hidden ones as None (and their fraction, n × fraction giving n)."""
+    rows = []
+    for r in sizes.to_dict("records"):
+        g = str(r["subgroup"])
+        if not shown.size_shown("subgroup", g):
+            r |= {"n": None, "fraction": None}
+            r["suppressed"] = dict.fromkeys(("n", "fraction"), shown.size_marker("subgroup", g))
+        rows.append(r)
+    return pd.DataFrame(rows).astype(object)
+
+
+def _publish_outcome(
+    outcome: pd.DataFrame, shown: GroupDisclosure, task: str, classes: Sequence[str]
+) -> pd.DataFrame:
+    """The outcome table with every hidden count None (with its marker) and every estimate
+    computed from a hidden count None: a rate and its n give the count back."""
+    if outcome.empty:
+        return outcome
+    names = list(classes) or [str(c) for c in range(shown.n_classes)]
+    rows = []
+    for r in outcome.to_dict("records"):
+        g, hidden = str(r["subgroup"]), {}
+        if not shown.size_shown("subgroup", g):
+            hidden["n"] = shown.size_marker("subgroup", g)
+            keep = {"subgroup"}
+            r = {k: (v if k in keep else None) for k, v in r.items()}
+        if task in ("binary", "multiclass"):
+            for c, name in enumerate(names):
+                if not shown.cell_shown("subgroup", g, c):
+                    hidden[f"n_{name}"] = shown.cell_marker("subgroup", g, c) or SUPPRESSED
+                    r |= dict.fromkeys((f"n_{name}", f"rate_{name}"))
+                    r |= dict.fromkeys((f"rate_{name}_lo", f"rate_{name}_hi"))
+        elif task == "survival" and not shown.cell_shown("subgroup", g, 1):
+            hidden["events"] = shown.cell_marker("subgroup", g, 1) or SUPPRESSED
+            r["events"] = None
+        r["suppressed"] = hidden or None
+        rows.append(r)
+    return pd.DataFrame(rows).astype(object)
 
 
 def _composition(
-    col: pd.Series, labels: np.ndarray, ids: np.ndarray, min_cell: int
+    col: pd.Series, labels: np.ndarray, ids: np.ndarray, shown: GroupDisclosure
 ) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
-    values = col.astype(object).where(col.notna(), MISSING_LEVEL).astype(str).to_numpy()
-    levels = sorted(set(values) - {MISSING_LEVEL}) + [MISSING_LEVEL] * (MISSING_LEVEL in values)
+    values, levels = _levels(col)
     codes = pd.Categorical(values, categories=levels).codes
     counts = np.zeros((len(ids), len(levels)), dtype=int)
     np.add.at(counts, (labels - 1, codes), 1)
-    mask = _suppress(counts, min_cell)
-    shown = np.where(mask, None, counts.astype(object))
-    tab = pd.DataFrame(shown, index=pd.Index(ids, name="subgroup"), columns=levels)
+    name = f"subgroup{INTERSECTION}{col.name}"
+    marks = [
+        {
+            lv: (shown.size_marker(name, f"{g}{INTERSECTION}{lv}") if counts[i, j] else None)
+            or (small_marker(shown.min_cell) if not counts[i, j] else None)
+            for j, lv in enumerate(levels)
+        }
+        for i, g in enumerate(ids)
+    ]
+    cells = np.array([[m[lv] is None for lv in levels] for m in marks], dtype=bool)
+    table = np.where(cells, counts.astype(object), None)
+    tab = pd.DataFrame(table, index=pd.Index(ids, name="subgroup"), columns=levels)
+    tab["suppressed"] = [{lv: v for lv, v in m.items() if v is not None} or None for m in marks]
     real = counts[:, [j for j, v in enumerate(levels) if v != MISSING_LEVEL]]
     real = real[:, real.sum(0) > 0]
     test = _test("chi-square", stats.chi2_contingency, real[real.sum(1) > 0])
     notes = []
-    if mask.any():
-        notes.append(f"{int(mask.sum())} cell(s) suppressed (below {min_cell}, or complementary).")
-    if (mask.sum(0) == 1).any() or (mask.sum(1) == 1).any():
-        notes.append("a suppressed cell is alone in its row or column and may be recoverable.")
+    if (~cells).any():
+        notes.append(f"{int((~cells).sum())} cell(s) hidden (small-cell rule, docs/audit.md).")
     return tab, test, notes
 
 

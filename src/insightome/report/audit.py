@@ -1,15 +1,16 @@
 """The report's "Audit" and "Documentation" sections, from ``results["audit"]``/``["documents"]``.
 
-Counts under the run's ``min_cell`` arrive suppressed (None) and are shown as "<10";
-nothing row-level is ever shown.
+Counts hidden by the audit's small-cell rule (:mod:`insightome.audit.disclosure`) arrive as
+None with their marker ("<k", or "suppressed" for a complementary cell) and are shown as
+that marker; nothing row-level is ever shown.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
+from insightome.audit.disclosure import NOTE, count_text
 from insightome.report import audit_plots
 from insightome.report.figures import FigureItem, attempt_figure
 from insightome.report.formatting import (
@@ -40,9 +41,8 @@ VERDICT_CLASS = {
 }
 
 
-def _n(value: Any, min_cell: int) -> str:
-    v = as_float(value)
-    return f"<{min_cell}" if not math.isfinite(v) else str(int(v))
+def _n(row: Mapping[str, Any], min_cell: int) -> str:
+    return count_text(row, "n", min_cell)
 
 
 def build_audit(results: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -57,6 +57,7 @@ def build_audit(results: Mapping[str, Any]) -> dict[str, Any] | None:
         "settings": {
             "min_group_size": settings.get("min_group_size", MISSING),
             "min_cell": min_cell,
+            "suppression": NOTE.format(k=min_cell),
             "level": fmt(settings.get("conformal_level")),
         },
         "flags": [
@@ -84,7 +85,11 @@ def _representation(data: Mapping[str, Any], min_cell: int) -> list[dict[str, st
     rows = []
     for r in data.get("representation") or []:
         outcome = as_mapping(r.get("outcome"))
-        if "prevalence" in outcome:
+        if "prevalence" in outcome and outcome["prevalence"] is None:
+            shown = f"positives {count_text(outcome, 'n_positive', min_cell)}"
+        elif "event_rate" in outcome and outcome["event_rate"] is None:
+            shown = f"events {count_text(outcome, 'events', min_cell)}"
+        elif "prevalence" in outcome:
             shown = f"{fmt(outcome['prevalence'])} ({fmt_interval(outcome.get('prevalence_ci95'))})"
         elif "event_rate" in outcome:
             shown = f"event rate {fmt(outcome['event_rate'])}"
@@ -96,7 +101,7 @@ def _representation(data: Mapping[str, Any], min_cell: int) -> list[dict[str, st
             {
                 "attribute": str(r.get("attribute")),
                 "group": str(r.get("group")),
-                "n": _n(r.get("n"), min_cell),
+                "n": _n(r, min_cell),
                 "percent": fmt(r.get("percent"), 1) if r.get("percent") is not None else MISSING,
                 "outcome": shown or MISSING,
             }
@@ -135,7 +140,7 @@ def _groups(model: Mapping[str, Any], min_cell: int) -> list[dict[str, Any]]:
         key = (str(r.get("attribute")), str(r.get("group")))
         row = table.setdefault(
             key,
-            {"attribute": key[0], "group": key[1], "n": _n(r.get("n"), min_cell), "cells": {}},
+            {"attribute": key[0], "group": key[1], "n": _n(r, min_cell), "cells": {}},
         )
         verdict = str(r.get("verdict") or "")
         value = r.get("value")
@@ -178,7 +183,7 @@ def _conformal(conformal: Mapping[str, Any], min_cell: int) -> dict[str, Any] | 
             {
                 "attribute": str(g.get("attribute")),
                 "group": str(g.get("group")),
-                "n": _n(g.get("n"), min_cell),
+                "n": _n(g, min_cell),
                 "coverage": f"{fmt(g.get('coverage'))} ({fmt_interval(g.get('ci95'))})",
                 "mondrian": (
                     f"{fmt(g.get('mondrian_coverage'))} ({fmt_interval(g.get('mondrian_ci95'))})"

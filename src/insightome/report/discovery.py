@@ -1,8 +1,9 @@
 """The report's "Discovery" section, from ``results["discovery"]`` (docs/hypotheses.md).
 
 Every number is formatted here; the template only lays it out. Nothing row-level is
-shown: subgroup tables are counts with small cells suppressed upstream, and features are
-named, patients never.
+shown: subgroup tables are counts hidden upstream by the small-cell rule
+(:mod:`insightome.audit.disclosure`), shown here by their markers, and features are named,
+patients never.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from insightome.audit.disclosure import MIN_CELL, SUPPRESSED, count_text, is_hidden
 from insightome.report import discovery_plots
 from insightome.report.figures import FigureItem, attempt_figure
 from insightome.report.formatting import (
@@ -222,7 +224,8 @@ def _subgroups(subgroups: Any) -> dict[str, Any] | None:
         "features_used": len(s.get("features_used") or []),
         "composition": {
             str(col): [
-                _suppressed_row(row, c.get("suppressed_below")) for row in c.get("table") or []
+                _suppressed_row(row, int(c.get("suppressed_below") or MIN_CELL))
+                for row in c.get("table") or []
             ]
             for col, c in as_mapping(s.get("composition")).items()
         },
@@ -233,40 +236,36 @@ def _subgroups(subgroups: Any) -> dict[str, Any] | None:
 def _outcome_row(row: Mapping[str, Any], min_cell: int) -> dict[str, str]:
     """One subgroup's outcome, readable: 'rate (95% CI)' per class, median or mean (CI).
 
-    Counts under ``min_cell`` are suppressed, and so is any rate computed from them (a rate
-    and the subgroup size would give the count back).
+    Counts hidden by the small-cell rule arrive as None with their marker, and so does every
+    rate computed from them (a rate and the subgroup size would give the count back).
     """
-    out = {"subgroup": str(row.get("subgroup")), "n": fmt_count(row.get("n"), min_cell)}
+    out = {"subgroup": str(row.get("subgroup")), "n": count_text(row, "n", min_cell)}
     for key, value in row.items():
         if key.startswith("rate_") and not key.endswith(("_lo", "_hi")):
             cls = key[len("rate_") :]
-            count = as_float(row.get(f"n_{cls}"))
-            if math.isfinite(count) and count < min_cell:
-                out[f"{cls}: rate"] = f"suppressed (n < {min_cell})"
+            if value is None or is_hidden(row, f"n_{cls}"):
+                out[f"{cls}: rate"] = f"suppressed (n {count_text(row, f'n_{cls}', min_cell)})"
             else:
                 lo, hi = row.get(f"{key}_lo"), row.get(f"{key}_hi")
                 out[f"{cls}: rate"] = f"{fmt(value)} ({fmt(lo)}–{fmt(hi)})"
     if "events" in row:
-        out["events"] = fmt_count(row.get("events"), min_cell)
+        out["events"] = count_text(row, "events", min_cell)
     for name in ("median_time", "mean"):
         if name in row:
             stem = "median" if name == "median_time" else "mean"
             lo, hi = row.get(f"{stem}_lo"), row.get(f"{stem}_hi")
             label = "median time (95% CI)" if stem == "median" else "mean (95% CI)"
             shown = "not reached" if stem == "median" and row.get(name) is None else fmt(row[name])
+            if is_hidden(row, "n"):
+                shown, lo, hi = SUPPRESSED, None, None
             out[label] = f"{shown} ({fmt(lo)}–{fmt(hi)})"
     return out
 
 
-def fmt_count(value: Any, min_cell: int) -> str:
-    v = as_float(value)
-    if not math.isfinite(v):
-        return MISSING
-    return f"<{min_cell}" if v < min_cell else str(int(v))
-
-
-def _suppressed_row(row: Mapping[str, Any], below: Any) -> dict[str, str]:
-    return {str(k): (f"<{below}" if v is None else str(v)) for k, v in row.items()}
+def _suppressed_row(row: Mapping[str, Any], min_cell: int) -> dict[str, str]:
+    """A composition row: shown counts, and the marker of each hidden one."""
+    return {str(k): count_text(row, str(k), min_cell) if k != "subgroup" else str(v)
+            for k, v in row.items() if k != "suppressed"}  # fmt: skip
 
 
 def _hypotheses(h: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -1,0 +1,340 @@
+"""Small-cell suppression cannot be undone (docs/audit.md, "Privacy").
+
+A real run (scikit-learn's breast-cancer data with a synthetic race attribute whose groups
+are 76 / 10 / 1 / 209 / 40 / 233 and a random sex) is attacked with everything it publishes
+for sharing: results.json, the report, the four documents and hypotheses.tsv. The attacker
+knows n and the class totals, reads every count, percentage and rate that is shown
+anywhere, and asks a linear programme how small each hidden small count could be and how
+large: recovering it exactly, or narrowing it below the documented protection, fails the
+test. The attacker is written here, independently of insightome.audit.disclosure.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import linprog
+
+import insightome
+from tests.conftest import breast_cancer_adata
+
+RACE_SIZES = {"A": 76, "B": 10, "C": 1, "D": 209, "E": 40}  # the rest is F (233)
+SECONDARY = "suppressed"
+CROSS = " × "
+
+
+def cohort() -> tuple[Any, dict[str, np.ndarray], np.ndarray]:
+    adata = breast_cancer_adata(n_cols=10)
+    n = adata.n_obs
+    rng = np.random.default_rng(7)
+    race = np.array(
+        [g for g, k in RACE_SIZES.items() for _ in range(k)]
+        + ["F"] * (n - sum(RACE_SIZES.values())),
+        dtype=object,
+    )
+    rng.shuffle(race)
+    sex = rng.choice(["female", "male"], n)
+    adata.obs["race"], adata.obs["sex"] = race, sex
+    y = (adata.obs["diagnosis"] == "malignant").to_numpy().astype(int)
+    return adata, {"race": race.astype(str), "sex": sex.astype(str)}, y
+
+
+@pytest.fixture(scope="module", params=[5, 20], ids=["min_cell=5", "min_cell=20"])
+def run(request, tmp_path_factory) -> tuple[Path, dict[str, np.ndarray], np.ndarray, int]:
+    adata, attrs, y = cohort()
+    out = tmp_path_factory.mktemp(f"run{request.param}")
+    result = insightome.run(
+        adata,
+        target="diagnosis",
+        sensitive=["race", "sex"],
+        out_dir=out,
+        seed=3,
+        preset="fast",
+        folds=3,
+        repeats=1,
+        n_bootstrap=200,
+        min_cell=request.param,
+    )
+    return Path(result.path), attrs, y, request.param
+
+
+# --------------------------------------------------------------------------- the attacker
+
+
+class Attacker:
+    """Linear constraints on the base cells (race × sex × outcome) from what is published."""
+
+    def __init__(self, attrs: dict[str, np.ndarray], y: np.ndarray, k: int) -> None:
+        self.k = k
+        self.levels = {a: sorted(set(v)) for a, v in attrs.items()}
+        self.shape = (*(len(v) for v in self.levels.values()), 2)
+        codes = [np.searchsorted(self.levels[a], v) for a, v in attrs.items()]
+        self.truth = np.bincount(
+            np.ravel_multi_index((*codes, y), self.shape), minlength=int(np.prod(self.shape))
+        )
+        self.eq: list[tuple[np.ndarray, float, str]] = []
+        self.ub: list[tuple[np.ndarray, float]] = []
+        self.markers: list[tuple[np.ndarray, float]] = []  # what "<k" vs not says of each
+        n = len(y)
+        self.known(self.cells(), n, "n")
+        for c in (0, 1):
+            self.known(self.cells(cls=c), int((y == c).sum()), f"class {c} total")
+
+    def cells(self, attribute: str | None = None, group: str | None = None, cls: int | None = None):
+        grid = np.indices(self.shape).reshape(len(self.shape), -1)
+        mask = np.ones(grid.shape[1], dtype=bool)
+        if attribute is not None:
+            parts = attribute.split(CROSS)
+            values = str(group).split(CROSS)
+            for a, v in zip(parts, values, strict=True):
+                axis = list(self.levels).index(a)
+                mask &= grid[axis] == self.levels[a].index(v)
+        if cls is not None:
+            mask &= grid[-1] == cls
+        row = np.zeros(grid.shape[1])
+        row[mask] = 1.0
+        return row
+
+    def true(self, row: np.ndarray) -> int:
+        return int(row @ self.truth)
+
+    def known(self, row: np.ndarray, value: float, where: str) -> None:
+        self.eq.append((row, float(value), where))
+
+    def read(self, row: np.ndarray, text: Any, where: str) -> None:
+        """A published count: a number, ``<k`` or "suppressed"."""
+        if isinstance(text, int | float) and not isinstance(text, bool):
+            self.known(row, float(text), where)
+            return
+        text = str(text).strip()
+        if re.fullmatch(r"\d+", text):
+            self.known(row, float(text), where)
+        elif text == f"<{self.k}":
+            self.ub += [(row, self.k - 1)]
+        elif text == SECONDARY:
+            self.ub += [(-row, -self.k)]
+
+    def range(self, row: np.ndarray, baseline: bool = False) -> tuple[float, float]:
+        """How far the published numbers let a reader narrow ``row``; ``baseline``: with
+        every count hidden, knowing only n, the class totals and which counts are small."""
+        eq, ub = (self.eq[:3], self.markers) if baseline else (self.eq, self.ub)
+        A_eq = np.array([r for r, _, _ in eq])
+        b_eq = np.array([v for _, v, _ in eq])
+        A_ub = np.array([r for r, _ in ub]) if ub else None
+        b_ub = np.array([v for _, v in ub]) if ub else None
+        out = []
+        for sign in (1, -1):
+            res = linprog(sign * row, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, method="highs")
+            assert res.status in (0, 3), res.message  # 3: unbounded
+            out.append(sign * res.fun if res.status == 0 else np.inf)
+        return out[0], out[1]
+
+    def consistent(self) -> None:
+        for row, value, where in self.eq:
+            assert self.true(row) == round(value), f"{where}: published {value}"
+
+
+def protected(lo: float, hi: float, floor: int, k: int) -> bool:
+    """The documented protection: the range reaches k − 1 and starts in its lower half
+    (docs/audit.md); a range no narrower than n and the class totals alone force passes too."""
+    top = k - 1
+    return hi >= top - 1e-6 and lo <= floor + (top - floor) // 2 + 1e-6
+
+
+def groups_of(results: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    for r in results["audit"]["data"]["representation"]:
+        yield r["attribute"], r["group"]
+
+
+def _num(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def read_everything(run_dir: Path, attacker: Attacker) -> None:
+    """Every count the run publishes, and every count a rate and its n give back."""
+    results = json.loads((run_dir / "results.json").read_text())
+    N = results["n_samples"]
+    a = attacker
+    for r in results["audit"]["data"]["representation"]:
+        attr, g = r["attribute"], r["group"]
+        size = a.cells(attr, g)
+        where = f"results.json representation {attr}={g}"
+        a.read(size, r["n"] if r["n"] is not None else _marker(r, "n"), where)
+        if r.get("percent") is not None:  # percent × n of the study
+            a.known(size, round(r["percent"] * N / 100), where + " percent")
+        out = r.get("outcome") or {}
+        pos = a.cells(attr, g, 1)
+        if out.get("n_positive") is not None:
+            a.known(pos, out["n_positive"], where + " positives")
+        elif out:
+            a.read(pos, _marker(out, "n_positive"), where + " positives")
+        if out.get("prevalence") is not None:  # a rate and its n
+            n_g = r["n"] if r["n"] is not None else a.true(size)
+            assert r["n"] is not None, f"{where}: prevalence shown, n hidden"
+            a.known(pos, round(out["prevalence"] * n_g), where + " prevalence × n")
+    for r in results["audit"]["model"]["groups"]:
+        attr, g = r["attribute"], r["group"]
+        a.read(a.cells(attr, g), r["n"] if r["n"] is not None else _marker(r, "n"), "model audit")
+        if r["n"] is None:
+            assert r["value"] is None, f"model audit {attr}={g}: {r['metric']} shown, n hidden"
+        if r["metric"] == "selection_rate" and r["value"] is not None:
+            pass  # predicted positives are not an outcome count
+    for r in results["audit"]["conformal"]["groups"]:
+        attr, g = r["attribute"], r["group"]
+        a.read(a.cells(attr, g), r["n"] if r["n"] is not None else _marker(r, "n"), "conformal")
+        if r["n"] is None:
+            assert r["coverage"] is None, f"conformal {attr}={g}: coverage shown, n hidden"
+    for name in ("MODEL_CARD.md", "TRIPOD_AI.md", "AI_ACT_ANNEX_IV.md", "FUTURE_AI.md"):
+        read_document((run_dir / name).read_text(), attacker, name)
+    read_document((run_dir / "report.html").read_text(), attacker, "report.html")
+
+
+def _marker(row: dict[str, Any], key: str) -> str:
+    return str((row.get("suppressed") or {}).get(key, ""))
+
+
+def read_document(text: str, a: Attacker, where: str) -> None:
+    """Group counts in a Markdown or HTML document: table rows (attribute | group | n) and
+    sentences ("race = C: n <10 (…)", "race = A (n 76)")."""
+    plain = html.unescape(re.sub(r"<[^>]+>", "|", text))
+    groups = [
+        (attr, g)
+        for attr in [*a.levels, *(CROSS.join(p) for p in itertools.combinations(a.levels, 2))]
+        for g in _labels(a, attr)
+    ]
+    for attr, g in groups:
+        esc_a, esc_g = re.escape(attr), re.escape(g)
+        row = a.cells(attr, g)
+        for m in re.finditer(rf"\|\s*{esc_a}\s*\|+\s*{esc_g}\s*\|+\s*([^|]+?)\s*\|", plain):
+            a.read(row, m.group(1), f"{where} table {attr}={g}")
+        for m in re.finditer(rf"{esc_a} = {esc_g}(?::| \()\s*n\s+([^\s;:),]+)", plain):
+            a.read(row, m.group(1), f"{where} text {attr}={g}")
+            after = plain[m.end() : m.end() + 80]
+            pct = re.match(r"\s*\(([\d.]+)%", after)
+            if pct:
+                a.known(row, round(float(pct.group(1)) * len_n(a) / 100), f"{where} % {attr}={g}")
+
+
+def _labels(a: Attacker, attr: str) -> list[str]:
+    parts = attr.split(CROSS)
+    return [CROSS.join(c) for c in itertools.product(*(a.levels[p] for p in parts))]
+
+
+def len_n(a: Attacker) -> int:
+    return int(a.truth.sum())
+
+
+def hidden_small_counts(a: Attacker) -> Iterator[tuple[str, np.ndarray, int]]:
+    """Every group size and group × outcome count under k (the ones a reader must not learn)."""
+    for attr in [*a.levels, *(CROSS.join(p) for p in itertools.combinations(a.levels, 2))]:
+        for g in _labels(a, attr):
+            size = a.cells(attr, g)
+            for row in (size, a.cells(attr, g, 1)):
+                small = a.true(row) < a.k
+                a.markers.append((row, a.k - 1) if small else (-row, -a.k))
+            if 0 < a.true(size) < a.k:
+                yield f"{attr}={g}", size, 1
+            if a.true(size) == 0:
+                continue
+            for c in (0, 1):
+                cell = a.cells(attr, g, c)
+                if a.true(cell) < a.k:
+                    yield f"{attr}={g} class {c}", cell, 0
+
+
+# --------------------------------------------------------------------------------- tests
+
+
+def test_no_small_count_can_be_recomputed_from_what_the_run_publishes(run) -> None:
+    run_dir, attrs, y, k = run
+    attacker = Attacker(attrs, y, k)
+    read_everything(run_dir, attacker)
+    attacker.consistent()
+    recovered = []
+    for name, row, floor in list(hidden_small_counts(attacker)):
+        lo, hi = attacker.range(row)
+        if not protected(lo, hi, floor, k) and [lo, hi] != pytest.approx(
+            attacker.range(row, baseline=True)
+        ):
+            recovered.append(f"{name} = {attacker.true(row)}: a reader narrows it to {lo:g}–{hi:g}")
+    assert not recovered, "\n".join(recovered)
+
+
+def test_documents_and_report_honour_min_cell(run) -> None:
+    run_dir, _, _, k = run
+    for name in ("MODEL_CARD.md", "TRIPOD_AI.md", "AI_ACT_ANNEX_IV.md", "FUTURE_AI.md"):
+        text = (run_dir / name).read_text()
+        assert "<10" not in text, f"{name} prints <10 with --min-cell {k}"
+        assert f"<{k}" in text, f"{name} never marks a small count <{k}"
+    report = (run_dir / "report.html").read_text()
+    assert "&lt;10" not in report and "<10" not in report
+    # race C holds one patient: it reads <k everywhere, never 1
+    for name in ("MODEL_CARD.md", "TRIPOD_AI.md", "AI_ACT_ANNEX_IV.md", "FUTURE_AI.md"):
+        for line in (run_dir / name).read_text().splitlines():
+            assert not re.search(r"\|\s*race\s*\|\s*C\s*\|\s*1\s*\|", line), line
+
+
+def test_secondary_cells_never_read_as_small(run) -> None:
+    """A count hidden only because a neighbour is small is marked 'suppressed', not <k."""
+    run_dir, attrs, y, k = run
+    results = json.loads((run_dir / "results.json").read_text())
+    attacker = Attacker(attrs, y, k)
+    for r in results["audit"]["data"]["representation"]:
+        true = attacker.true(attacker.cells(r["attribute"], r["group"]))
+        marker = (r.get("suppressed") or {}).get("n")
+        if r["n"] is None:
+            assert marker == (f"<{k}" if true < k else SECONDARY), (r, true)
+
+
+def test_hypotheses_table_publishes_no_small_subgroup_count(run) -> None:
+    run_dir, _, _, k = run
+    table = pd.read_csv(run_dir / "hypotheses.tsv", sep="\t")
+    for statement in table.loc[table["kind"] == "subgroup", "statement"]:
+        for n in re.findall(r"n = (\d+)", statement):
+            assert int(n) >= k, statement
+
+
+# ------------------------------------------------------------------ the rule on its own
+
+
+def test_the_issue_race_breakdown_cannot_be_undone() -> None:
+    """76 / 10 / <10 / 209 / 40 beside 336 gave the hidden 1 away; now a second group is
+    hidden, marked as not small, and 1 is as likely as 9 to a reader."""
+    from insightome.audit.disclosure import group_disclosure
+
+    sizes = {"A": 76, "B": 10, "C": 1, "D": 209, "E": 40}
+    race = np.array([g for g, k in sizes.items() for _ in range(k)])
+    shown = group_disclosure({"race": race}, None, "regression", 10)
+    marks = {g: shown.size_marker("race", g) for g in sizes}
+    assert marks["C"] == "<10"
+    hidden = [g for g, m in marks.items() if m == SECONDARY]
+    assert hidden and all(sizes[g] >= 10 for g in hidden)
+    # the reader's linear programme: n, the shown sizes, '<10' and 'suppressed ≥ 10'
+    eq = [np.ones(5)] + [np.eye(5)[i] for i, g in enumerate(sizes) if marks[g] is None]
+    b_eq = [336] + [sizes[g] for g in sizes if marks[g] is None]
+    ub = [np.eye(5)[2], -np.eye(5)[2]] + [-np.eye(5)[list(sizes).index(g)] for g in hidden]
+    b_ub = [9, -1] + [-10] * len(hidden)
+    lo = linprog(np.eye(5)[2], A_ub=ub, b_ub=b_ub, A_eq=eq, b_eq=b_eq).fun
+    hi = -linprog(-np.eye(5)[2], A_ub=ub, b_ub=b_ub, A_eq=eq, b_eq=b_eq).fun
+    assert (lo, hi) == pytest.approx((1, 9))
+
+
+def test_count_text_honours_min_cell_and_the_recorded_marker() -> None:
+    from insightome.audit.disclosure import count_text
+
+    assert count_text({"n": None}, "n", 5) == "<5"
+    assert count_text({"n": None, "suppressed": {"n": "suppressed"}}, "n", 5) == SECONDARY
+    assert count_text({"n": 3}, "n", 5) == "<5"  # never a small count, whatever the row says
+    assert count_text({"n": 12}, "n", 5) == "12"
