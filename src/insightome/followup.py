@@ -89,6 +89,7 @@ def reload(run_dir: str | Path, *, command: str, n_jobs: int = 1) -> Reloaded:
         orient=inv.get("orient", "auto"),
         keep_in_obs=keep,
         max_features=inv.get("max_features"),
+        decimal=inv.get("decimal", "auto"),
     )
     rs = results["resampling"]
     study = make_study(
