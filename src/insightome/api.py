@@ -5,8 +5,10 @@ The CLI's ``insightome run`` is a thin layer over :func:`run`; both take the sam
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +45,36 @@ from insightome.run_record import (
 from insightome.runs import Run, json_ready, run_directory_name, write_run
 from insightome.study import make_study
 
+#: The ``.partial`` directory (and the runs folder, if new) made by the current run() call.
+_NEW_PARTIAL: ContextVar[tuple[Checkpoint, Path | None] | None] = ContextVar(
+    "_NEW_PARTIAL", default=None
+)
 
+
+def _nothing_written_on_user_error(fn: Callable[..., Run]) -> Callable[..., Run]:
+    """A :class:`UserError` raised after the run's checkpoint was made removes it again
+    (and the runs folder it created), so a refused run leaves nothing behind. An
+    interruption or a crash keeps it, to be finished with ``--resume``."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Run:
+        token = _NEW_PARTIAL.set(None)
+        try:
+            return fn(*args, **kwargs)
+        except UserError:
+            if (made := _NEW_PARTIAL.get()) is not None:
+                checkpoint, new_out_dir = made
+                checkpoint.discard()
+                if new_out_dir is not None and not any(new_out_dir.iterdir()):
+                    new_out_dir.rmdir()
+            raise
+        finally:
+            _NEW_PARTIAL.reset(token)
+
+    return wrapper
+
+
+@_nothing_written_on_user_error
 def run(
     data: ad.AnnData | str | Path,
     target: str | None = None,
@@ -86,6 +117,7 @@ def run(
     conformal_level: float = 0.9,
     audit_thresholds: Mapping[str, Any] | None = None,
     max_features: int | None = None,
+    decimal: str = "auto",
 ) -> Run:
     """Run a study end to end and (unless ``out_dir`` is None) write its run directory.
 
@@ -117,25 +149,6 @@ def run(
     using it) and writes the Model Card, TRIPOD+AI, EU AI Act Annex IV and FUTURE-AI
     documents. Table cells under ``min_cell`` are suppressed.
     """
-    check_run_options(
-        folds=folds,
-        repeats=repeats,
-        n_bootstrap=n_bootstrap,
-        permutations=permutations,
-        n_jobs=n_jobs,
-        preset=preset,
-        signature_tolerance=signature_tolerance,
-        min_group_size=min_group_size,
-        min_cell=min_cell,
-        conformal_level=conformal_level,
-        pue=pue,
-        carbon_intensity=carbon_intensity,
-    )
-    gene_sets = None
-    if genesets:
-        from insightome.io.genesets import read_gmt
-
-        gene_sets = read_gmt(genesets)
     invocation = {
         "data": None if isinstance(data, ad.AnnData) else str(Path(data).resolve()),
         "target": target,
@@ -171,7 +184,17 @@ def run(
         "conformal_level": conformal_level,
         "audit_thresholds": dict(audit_thresholds or {}),
         "max_features": max_features,
+        "decimal": decimal,
     }
+    # every range and combination, before anything is read or written
+    check_run_options(
+        {**invocation, "n_jobs": n_jobs, "out_dir": out_dir, "scheduler": scheduler, "slurm": slurm}
+    )
+    gene_sets = None
+    if genesets:
+        from insightome.io.genesets import read_gmt
+
+        gene_sets = read_gmt(genesets)
     log = RunLog()
     t_start = time.perf_counter()
     ledger = EnergyLedger(carbon_intensity=carbon_intensity, pue=pue)
@@ -200,6 +223,7 @@ def run(
                 orient=orient,
                 keep_in_obs=keep,
                 max_features=max_features,
+                decimal=decimal,
             )
         study = make_study(
             adata,
@@ -250,7 +274,9 @@ def run(
         )
     if checkpoint is None and out_dir is not None:
         invocation["data_sha256"] = data_sha
+        out_dir_existed = Path(out_dir).exists()
         checkpoint = Checkpoint.create(out_dir, run_directory_name(run_name), invocation)
+        _NEW_PARTIAL.set((checkpoint, None if out_dir_existed else Path(out_dir)))
         log(f"checkpoint: {checkpoint.directory} (resume with: insightome run --resume DIR)")
     cache = (
         checkpoint.cache(data_fingerprint(study.features, study.y, study.spec.task))

@@ -60,6 +60,11 @@ INFINITE_VALUE = (
     "{path}: column '{column}' row {row} is infinite. Replace it with a finite value or "
     "mark it missing."
 )
+DECIMAL_MIXED = (
+    "{path}: column '{comma_column}' holds numbers with a decimal comma (e.g. '{comma_value}') "
+    "but column '{point_column}' numbers with a decimal point (e.g. {point_value}). Use one "
+    "decimal mark in the file, or say which with --decimal , or --decimal ."
+)
 NO_FEATURES = (
     "{path}: no usable features remain after removing the outcome and annotation columns "
     "{removed}. Check the file and --exclude."

@@ -26,6 +26,7 @@ from insightome.evaluate.engine import cross_validated_predictions, predict_matr
 from insightome.evaluate.metrics import PRIMARY, SECONDARY
 from insightome.evaluate.splitters import make_plan
 from insightome.models.candidates import Candidate
+from insightome.run_options import check_options
 from insightome.runs import Run, file_sha256, json_ready, rewrite_run
 from insightome.study import label_string, make_study
 
@@ -88,6 +89,7 @@ def reload(run_dir: str | Path, *, command: str, n_jobs: int = 1) -> Reloaded:
         orient=inv.get("orient", "auto"),
         keep_in_obs=keep,
         max_features=inv.get("max_features"),
+        decimal=inv.get("decimal", "auto"),
     )
     rs = results["resampling"]
     study = make_study(
@@ -127,6 +129,7 @@ def rediscover(
     from insightome.discover.discovery import discover
     from insightome.report import render_html
 
+    check_options({"signature_tolerance": signature_tolerance, "n_jobs": n_jobs})
     loaded = reload(run_dir, command="discover", n_jobs=n_jobs)
     run, study, plan, winner = loaded.run, loaded.study, loaded.plan, loaded.winner
     results = run.results
@@ -187,6 +190,7 @@ def reaudit(run_dir: str | Path, settings: Any, *, n_jobs: int = 1) -> Run:
     from insightome.audit.monitor import reference_profile
     from insightome.report import render_html
 
+    check_options({**settings.to_dict(), "n_jobs": n_jobs})
     settings.audit_thresholds()  # a bad threshold stops before any data is read
     loaded = reload(run_dir, command="audit", n_jobs=n_jobs)
     run, study = loaded.run, loaded.study
@@ -275,6 +279,7 @@ def validate(
     from insightome.io import read
     from insightome.scoring import feature_table_with_missing
 
+    check_options({"seed": seed})
     run = Run.load(run_dir)
     spec = run.spec
     keep = [c for c in (spec.target, spec.time, spec.event) if c]

@@ -252,6 +252,13 @@ def make_study(
         yser = yser[keep]
         detected = task == "auto"
         spec_task = _detect_task(yser) if detected else task  # type: ignore[assignment]
+        if positive_class is not None and spec_task != "binary":
+            raise UserError(
+                errors.OPTION_INVALID,
+                option="--positive-class",
+                reason=f"applies to a binary outcome, but '{target}' in {path} is a "
+                f"{spec_task} outcome; drop --positive-class (or set --task)",
+            )
         y, classes = _outcome(yser, spec_task, positive_class, path, target)  # type: ignore[arg-type]
         if detected:
             notes.append(

@@ -191,8 +191,19 @@ def test_no_molecule_parses(cli, admet_fit, tmp_path):
         (("--data-dir", "{tmp}", "--endpoints", "solubilty"), ("solubilty", "Did you mean")),
         (("--data-dir", "{tmp}", "--endpoints", "herg"), ("no data for hERG",)),
         (("--data-dir", "{tmp}", "--preset", "huge"), ("--preset", "huge")),
+        (("--data-dir", "{tmp}", "--seed", "-1"), ("--seed", "between 0 and")),
+        (("--data-dir", "{tmp}", "--level", "1.5"), ("--level",)),
+        (("--data-dir", "{tmp}", "--jobs", "0"), ("--jobs",)),
     ],
-    ids=["missing-data-dir", "unknown-endpoint", "missing-endpoint-file", "bad-preset"],
+    ids=[
+        "missing-data-dir",
+        "unknown-endpoint",
+        "missing-endpoint-file",
+        "bad-preset",
+        "negative-seed",
+        "level-above-1",
+        "zero-jobs",
+    ],
 )
 def test_fit_user_errors(cli, tmp_path, args, needles):
     root = tmp_path / "bundles"

@@ -147,11 +147,22 @@ class AuditThresholds:
             if not isinstance(t, Threshold):
                 value = tuple(t) if isinstance(t, Sequence) and not isinstance(t, str) else t
                 object.__setattr__(self, f.name, t := Threshold(value, USER_SET))
-            if f.name == "multiplicity" and t.value not in ("holm", "none"):
-                raise UserError(THRESHOLD_INVALID, name=f.name, reason="use 'holm' or 'none'")
-            band = t.value if f.name == "ratio_band" else (0, 1)
-            if not (isinstance(band, tuple) and len(band) == 2 and 0 <= band[0] < band[1]):
-                raise UserError(THRESHOLD_INVALID, name=f.name, reason="give (low, high)")
+            if f.name == "multiplicity":
+                if t.value not in ("holm", "none"):
+                    raise UserError(THRESHOLD_INVALID, name=f.name, reason="use 'holm' or 'none'")
+            elif f.name == "ratio_band":
+                band = t.value
+                if not (isinstance(band, tuple) and len(band) == 2 and 0 <= band[0] < band[1]):
+                    raise UserError(THRESHOLD_INVALID, name=f.name, reason="give (low, high)")
+            elif not (isinstance(t.value, int | float) and 0 <= t.value < math.inf):
+                low = "1 or more" if f.name == "min_events" else "a number >= 0"
+                raise UserError(
+                    THRESHOLD_INVALID, name=f.name, reason=f"give {low}, not {t.value!r}"
+                )
+            elif f.name == "min_events" and t.value < 1:
+                raise UserError(
+                    THRESHOLD_INVALID, name=f.name, reason=f"give 1 or more, not {t.value!r}"
+                )
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}

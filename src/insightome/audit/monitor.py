@@ -411,8 +411,10 @@ def monitor(
     (``model.json``'s ``reference_profile``, see :func:`reference_profile`).
     """
     from insightome.io import read
+    from insightome.run_options import check_options
     from insightome.scoring import feature_table_with_missing
 
+    check_options({"seed": seed})
     for option, value in (("n_bootstrap", n_bootstrap), ("min_cell", min_cell)):
         if not isinstance(value, int | np.integer) or value < 1:
             reason = f"must be a positive integer, got {value!r}"

@@ -124,6 +124,7 @@ def fit_command(
     from insightome.apps.admet.endpoints import ENDPOINTS, endpoint
     from insightome.apps.admet.model import PRESETS
     from insightome.apps.admet.tdc_data import load_endpoint
+    from insightome.run_options import check_options
 
     if preset not in PRESETS:
         reason = PRESET_INVALID.format(choices=", ".join(PRESETS), value=preset)
@@ -132,6 +133,7 @@ def fit_command(
         raise UserError(
             errors.OPTION_INVALID, option="--level", reason=LEVEL_INVALID.format(value=level)
         )
+    check_options({"seed": seed})
     jobs = _jobs(n_jobs)
     given = [e.strip() for e in (endpoints or "").split(",") if e.strip()]
     names = list(dict.fromkeys(endpoint(e).stem for e in given)) or [

@@ -84,6 +84,13 @@ def run_command(
     orient: Annotated[
         str, typer.Option(help="auto, samples-by-features or features-by-samples.")
     ] = "auto",
+    decimal: Annotated[
+        str,
+        typer.Option(
+            help="Decimal mark of the numbers: auto (a decimal comma as in 1,5 is detected "
+            "in ;- or tab-separated files), '.' or ','."
+        ),
+    ] = "auto",
     sensitive: Annotated[
         str | None,
         typer.Option(help="Sensitive attributes, comma-separated (kept out of the features)."),
@@ -196,6 +203,12 @@ def run_command(
         jobs=slurm_jobs,
     )
     if resume is not None:
+        if data is not None:
+            raise UserError(
+                errors.OPTION_INVALID,
+                option="--resume",
+                reason="takes the data and options of the interrupted run; drop DATA",
+            )
         result = resume_run(
             resume, n_jobs=n_jobs, progress=not quiet, scheduler=scheduler, slurm=slurm
         )
@@ -246,6 +259,7 @@ def run_command(
         conformal_level=conformal_level,
         audit_thresholds=parse_thresholds(audit_threshold or []),
         max_features=max_features,
+        decimal=decimal,
     )
     _print_summary(result, quiet)
 

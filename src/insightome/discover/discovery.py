@@ -115,6 +115,13 @@ def discover(
     notes: list[str] = []
     features, y, task = study.features, study.y, study.spec.task
     n_classes = len(study.classes)
+    has_numeric = any(pd.api.types.is_numeric_dtype(t) for t in features.dtypes)
+    if not has_numeric:
+        notes.append(
+            "no numeric features: the equivalents screen, pathway enrichment and the subgroup "
+            "search use numeric features only and were skipped; the signature, effects and "
+            "attributions use the categorical features"
+        )
 
     def timed(name: str, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
         start = time.perf_counter()
@@ -186,7 +193,7 @@ def discover(
         seed=seed,
     )
     pathways = None
-    if gene_sets is not None:
+    if gene_sets is not None and has_numeric:
         from insightome.discover.pathways import pathway_enrichment
         from insightome.discover.rank_statistics import association_statistics
 

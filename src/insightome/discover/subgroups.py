@@ -279,6 +279,8 @@ def _prepare(
     notes = []
     if n_other := features.shape[1] - len(numeric):
         notes.append(f"{n_other} non-numeric feature(s) were not used for clustering.")
+    if not numeric:  # nothing to cluster on: find_subgroups says so in its notes
+        return np.empty((len(features), 0)), [], notes
     table = features if len(numeric) == features.shape[1] else features[numeric]
     # float64 copies of a block of columns at a time
     var = pd.concat(

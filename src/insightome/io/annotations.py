@@ -29,7 +29,11 @@ class Annotations:
 
 
 def read_annotations(
-    path: str, *, id_column: str | None = None, sheet: str | int | None = None
+    path: str,
+    *,
+    id_column: str | None = None,
+    sheet: str | int | None = None,
+    decimal: str = "auto",
 ) -> Annotations:
     """Read an annotation table (CSV/TSV/Parquet/XLSX, or the ``obs`` of an .h5ad).
 
@@ -55,7 +59,7 @@ def read_annotations(
         options: dict[str, Any] = {"id_column": "obs_names"}
     else:
         table = formats.read_table(
-            path, sheet=sheet if fmt == "xlsx" else None, id_column=id_column
+            path, sheet=sheet if fmt == "xlsx" else None, id_column=id_column, decimal=decimal
         )
         notes.extend(table.notes)
         raw = table.frame

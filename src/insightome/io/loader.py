@@ -153,8 +153,9 @@ def _from_table(
     orient: str,
     keep: Sequence[str],
     sheet: str | int | None,
+    decimal: str = "auto",
 ) -> tuple[Parsed, dict[str, Any], str, str]:
-    table = formats.read_table(path, sheet=sheet, id_column=id_column)
+    table = formats.read_table(path, sheet=sheet, id_column=id_column, decimal=decimal)
     orientation, reason = layout.decide_orientation(
         table,
         orient,
@@ -189,6 +190,7 @@ def read(
     keep_in_obs: Sequence[str] = (),
     sheet: str | int | None = None,
     max_features: int | None = None,
+    decimal: str = "auto",
 ) -> anndata.AnnData:
     """Read a data file (samples × features or features × samples) into an AnnData.
 
@@ -214,6 +216,11 @@ def read(
         outcome-blind filter, see :mod:`insightome.io.streaming`). For ``.h5ad`` the file
         is read from disk in blocks, so X may be larger than memory; such a file is
         filtered automatically when its dense X would not fit in a quarter of free memory.
+    decimal
+        ``"auto"`` (default) reads numbers written with a decimal comma ("1,5") in a
+        file separated by ``;`` or tabs as numbers, with a note; ``","`` does so in any
+        text table (and takes dots grouping three digits as thousands separators);
+        ``"."`` never does. Applies to the data file and the annotation table.
 
     Returns
     -------
@@ -228,6 +235,12 @@ def read(
         For any problem with the files, with a one-line message naming file, column and row.
     """
     layout.check_orient(orient)
+    if decimal not in formats.DECIMALS:
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="--decimal",
+            reason=f"choose auto, . or , (the decimal mark of the numbers), not {decimal!r}",
+        )
     if max_features is not None and max_features < 1:
         raise UserError(
             errors.OPTION_INVALID,
@@ -241,7 +254,9 @@ def read(
     ann = None
     if annotations is not None:
         ann_sheet = sheet if fmt != "xlsx" else None  # --sheet belongs to the data workbook
-        ann = read_annotations(str(annotations), id_column=id_column, sheet=ann_sheet)
+        ann = read_annotations(
+            str(annotations), id_column=id_column, sheet=ann_sheet, decimal=decimal
+        )
     notes: list[str] = []
     if fmt in ("mat", "h5ad"):
         orientation = SBF
@@ -257,7 +272,13 @@ def read(
             notes.extend(h5_notes)
     else:
         parsed, record, orientation, reason = _from_table(
-            shown, annotations=ann, id_column=id_column, orient=orient, keep=keep, sheet=sheet
+            shown,
+            annotations=ann,
+            id_column=id_column,
+            orient=orient,
+            keep=keep,
+            sheet=sheet,
+            decimal=decimal,
         )
         adata = _to_anndata(parsed)
         notes.extend(parsed.notes)

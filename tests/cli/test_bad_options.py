@@ -1,0 +1,238 @@
+"""Every option out of range and every contradictory combination, for every command.
+
+Each case: exit code 2, one line on stderr naming the option and what to do, no
+traceback, and the runs folder exactly as it was (nothing written, not even a
+``.partial`` directory). All of them fail before any model is fitted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from insightome import errors
+from insightome.errors import UserError
+from insightome.run_options import COMBINATIONS, OPTION_RULES
+from tests.cli.conftest import FAST
+from tests.cli.test_bad_input import assert_user_error
+
+
+@pytest.fixture
+def study_csv(tmp_path: Path) -> Path:
+    """A valid 60-sample table: genes, a binary label, survival columns, a sensitive one."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(60, 4)), columns=[f"gene{i}" for i in range(4)])
+    df.insert(0, "sample", [f"S{i}" for i in range(60)])
+    df["label"] = ["yes", "no"] * 30
+    df["os_months"] = rng.uniform(1, 60, 60).round(1)
+    df["dead"] = rng.integers(0, 2, 60)
+    df["sex"] = ["F", "M", "M"] * 20
+    path = tmp_path / "study.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def snapshot(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.exists() else []
+
+
+@pytest.fixture
+def runs(tmp_path: Path) -> Path:
+    """A runs folder that already holds an earlier (fake) run: it must stay as it is."""
+    folder = tmp_path / "runs"
+    (folder / "earlier-run").mkdir(parents=True)
+    (folder / "earlier-run" / "results.json").write_text("{}")
+    return folder
+
+
+# (option rule exercised, extra arguments, fragments of the one-line message)
+RANGE_CASES = [
+    ("folds", ["--folds", "1"], ["--folds", "at least 2 folds"]),
+    ("folds", ["--folds", "0"], ["--folds", ">= 2"]),
+    ("repeats", ["--repeats", "0"], ["--repeats", ">= 1"]),
+    ("n_bootstrap", ["--bootstrap", "-5"], ["--bootstrap", ">= 100", "-5"]),
+    ("n_bootstrap", ["--bootstrap", "99"], ["--bootstrap", ">= 100"]),
+    ("permutations", ["--permutations", "-1"], ["--permutations", ">= 0"]),
+    ("preset", ["--preset", "turbo"], ["--preset", "'turbo'", "'fast'"]),
+    ("seed", ["--seed", "-1"], ["--seed", "between 0 and"]),
+    ("seed", ["--seed", str(2**31)], ["--seed", "between 0 and"]),
+    ("n_jobs", ["--n-jobs", "0"], ["--n-jobs", "-1 for all"]),
+    ("budget", ["--budget", "soon"], ["--budget", "'soon'", "30min"]),
+    ("budget", ["--budget", "0min"], ["--budget", "'0min'"]),
+    ("carbon_intensity", ["--carbon-intensity", "-1"], ["--carbon-intensity", ">= 0"]),
+    ("pue", ["--pue", "0.5"], ["--pue", ">= 1"]),
+    ("signature_tolerance", ["--signature-tolerance", "1"], ["--signature-tolerance", "[0, 1)"]),
+    ("signature_tolerance", ["--signature-tolerance", "-0.1"], ["--signature-tolerance"]),
+    ("min_group_size", ["--min-group-size", "1"], ["--min-group-size", ">= 2"]),
+    ("min_cell", ["--min-cell", "0"], ["--min-cell", ">= 1", "suppressed"]),
+    ("conformal_level", ["--conformal-level", "0.4"], ["--conformal-level", "[0.5, 1)"]),
+    ("conformal_level", ["--conformal-level", "1"], ["--conformal-level", "[0.5, 1)"]),
+    ("max_features", ["--max-features", "0"], ["--max-features", ">= 1"]),
+    ("task", ["--task", "ranking"], ["--task", "'ranking'", "'survival'"]),
+    ("orient", ["--orient", "sideways"], ["--orient", "'sideways'"]),
+    ("decimal", ["--decimal", ";"], ["--decimal", "';'", "','"]),
+]
+
+COMBINATION_CASES = [
+    (["--target", "label", "--task", "survival"], ["--task", "--time", "--event"]),
+    (["--time", "os_months"], ["--time and --event"]),
+    (["--event", "dead"], ["--time and --event"]),
+    (["--target", "label", "--time", "os_months", "--event", "dead"], ["--target", "not both"]),
+    (["--time", "os_months", "--event", "dead", "--task", "binary"], ["--task", "survival"]),
+    (["--target", "gene0", "--task", "regression", "--positive-class", "1"], ["--positive-class"]),
+    (["--time", "os_months", "--event", "dead", "--positive-class", "1"], ["--positive-class"]),
+    (["--target", "label", "--use-sensitive"], ["--use-sensitive", "--sensitive"]),
+    (["--target", "label", "--genesets", "sets.gmt", "--no-discover"], ["--genesets"]),
+    (
+        [
+            "--target",
+            "label",
+            "--sensitive",
+            "sex",
+            "--justify",
+            "sex=reference ranges",
+            "--no-audit",
+        ],
+        ["--justify", "--no-audit"],
+    ),
+    (
+        ["--target", "label", "--audit-threshold", "max_auc_difference=0.1", "--no-audit"],
+        ["--audit-threshold", "--no-audit"],
+    ),
+    (
+        ["--target", "label", "--scheduler", "tcp://127.0.0.1:1", "--slurm-queue", "short"],
+        ["--scheduler", "not both"],
+    ),
+]
+
+
+def run_cli(cli, study_csv: Path, runs: Path, *args: str):
+    before = snapshot(runs)
+    result = cli("run", study_csv, *FAST, "--out", runs, *args)
+    assert snapshot(runs) == before, "a refused run must write nothing"
+    return result
+
+
+@pytest.mark.parametrize(("rule", "args", "fragments"), RANGE_CASES)
+def test_run_option_out_of_range(cli, study_csv, runs, rule, args, fragments):
+    result = run_cli(cli, study_csv, runs, "--target", "label", *args)
+    assert_user_error(result, OPTION_RULES[rule].option, *fragments)
+
+
+@pytest.mark.parametrize(("args", "fragments"), COMBINATION_CASES)
+def test_run_contradictory_options(cli, study_csv, runs, tmp_path, args, fragments):
+    (tmp_path / "sets.gmt").write_text("SET\tdesc\tgene0\tgene1\n")
+    args = [str(tmp_path / a) if a == "sets.gmt" else a for a in args]
+    assert_user_error(run_cli(cli, study_csv, runs, *args), *fragments)
+
+
+def test_every_option_and_combination_has_a_bad_input_case():
+    """Adding an option (or a combination) to the table without a test here fails."""
+    assert {rule for rule, _, _ in RANGE_CASES} | {"out_dir"} == set(OPTION_RULES)
+    assert len(COMBINATION_CASES) >= len(COMBINATIONS)
+
+
+def test_out_is_a_file(cli, study_csv, tmp_path):
+    out = tmp_path / "runs.txt"
+    out.write_text("not a folder")
+    result = cli("run", study_csv, *FAST, "--target", "label", "--out", out)
+    assert_user_error(result, "--out", "runs.txt", "is a file")
+    assert out.read_text() == "not a folder"
+
+
+def test_positive_class_on_a_detected_regression(cli, study_csv, runs):
+    """Data-dependent: 'gene0' is detected as a regression outcome."""
+    result = run_cli(cli, study_csv, runs, "--target", "gene0", "--positive-class", "1")
+    assert_user_error(result, "--positive-class", "'gene0'", "regression")
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--slurm-queue", "short", "--slurm-cores", "0"], ["--slurm-cores", ">= 1"]),
+        (["--slurm-queue", "short", "--slurm-memory", "lots"], ["--slurm-memory", "'lots'"]),
+        (["--slurm-queue", "short", "--slurm-walltime", "2h"], ["--slurm-walltime", "'2h'"]),
+        (["--slurm-cores", "4"], ["--slurm-queue", "partition"]),
+        (["--audit-threshold", "max_auc_difference=-1"], ["max_auc_difference", ">= 0"]),
+        (["--audit-threshold", "min_events=0"], ["min_events", "1 or more"]),
+        (["--audit-threshold", "ratio_band=1.25,0.8"], ["ratio_band", "(low, high)"]),
+        (["--audit-threshold", "loose"], ["--audit-threshold", "NAME=VALUE"]),
+        (["--justify", "sex"], ["--justify", 'ATTRIBUTE="clinical reason"']),
+        (["--sensitive", "sex", "--justify", "age=older"], ["--justify", "age"]),
+    ],
+)
+def test_run_compute_and_audit_options(cli, study_csv, runs, args, fragments):
+    assert_user_error(run_cli(cli, study_csv, runs, "--target", "label", *args), *fragments)
+
+
+def test_resume_with_data(cli, study_csv, runs, tmp_path):
+    partial = tmp_path / "x.partial"
+    result = run_cli(cli, study_csv, runs, "--resume", partial)
+    assert_user_error(result, "--resume", "drop DATA")
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "fragments"),
+    [
+        ("discover", ["--signature-tolerance", "2"], ["--signature-tolerance", "[0, 1)"]),
+        ("discover", ["--n-jobs", "0"], ["--n-jobs"]),
+        ("audit", ["--min-cell", "0"], ["--min-cell", ">= 1"]),
+        ("audit", ["--min-group-size", "0"], ["--min-group-size", ">= 2"]),
+        ("audit", ["--conformal-level", "1.5"], ["--conformal-level", "[0.5, 1)"]),
+        ("audit", ["--n-jobs", "0"], ["--n-jobs"]),
+        ("audit", ["--audit-threshold", "max_r2_difference=-0.1"], ["max_r2_difference"]),
+        ("validate", ["COHORT", "--seed", "-3"], ["--seed", "between 0 and"]),
+        ("monitor", ["COHORT", "--seed", "-3"], ["--seed", "between 0 and"]),
+    ],
+)
+def test_saved_run_command_options(cli, study_csv, tmp_path, command, args, fragments):
+    """Options are refused before the run directory is even opened (so it need not exist)."""
+    run_dir = tmp_path / "runs" / "some-run"
+    args = [str(study_csv) if a == "COHORT" else a for a in args]
+    result = cli(command, run_dir, *args)
+    assert_user_error(result, *fragments)
+    assert not (tmp_path / "runs").exists()
+
+
+# -- the Python API goes through the same table -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ({"n_bootstrap": -5}, "--bootstrap"),
+        ({"folds": 2.5}, "--folds: must be a whole number"),
+        ({"seed": True}, "--seed: must be a whole number"),
+        ({"conformal_level": float("nan")}, "--conformal-level: must be a number"),
+        ({"task": "survival"}, "--task"),
+        ({"decimal": "comma"}, "--decimal"),
+    ],
+)
+def test_api_refuses_the_same_options(study_csv, runs, options, fragment):
+    import insightome
+
+    before = snapshot(runs)
+    with pytest.raises(UserError) as info:
+        insightome.run(study_csv, "label", out_dir=runs, **options)
+    assert str(info.value).startswith(fragment) and "\n" not in str(info.value)
+    assert snapshot(runs) == before
+
+
+def test_user_error_after_the_checkpoint_leaves_nothing(study_csv, tmp_path, monkeypatch):
+    """A refusal that comes late (here: from the estimation stage) removes the run's
+    .partial directory and the runs folder it created."""
+    import insightome
+    from insightome import api
+
+    def refuse(*args, **kwargs):
+        raise UserError(errors.OPTION_INVALID, option="--late", reason="refused late")
+
+    monkeypatch.setattr(api, "bbc_cv", refuse)
+    runs = tmp_path / "new-runs"
+    with pytest.raises(UserError, match="refused late"):
+        insightome.run(study_csv, "label", preset="fast", folds=3, repeats=1, n_bootstrap=100,
+                       discover=False, audit=False, out_dir=runs)  # fmt: skip
+    assert not runs.exists()
