@@ -199,12 +199,17 @@ def rewrite_run(run: Run, report_html: str) -> Path:
     """
     if run.path is None:
         raise ValueError("rewrite_run needs a run loaded from disk")
+    from insightome.audit.prediction_log import locked_log
+
     final = run.path
-    with replacing_directory(final) as tmp:
+    # no prediction or override is appended between copying the log and the swap
+    with locked_log(final) as log, replacing_directory(final) as tmp:
         card = _write_files(run, tmp, report_html)
         for extra in final.iterdir():  # what the run gained since: validations, the log
             if (tmp / extra.name).exists() or _regenerated(extra):
                 continue
+            if extra == log and not log.stat().st_size:
+                continue  # made empty only to hold the lock
             if extra.is_dir():
                 shutil.copytree(extra, tmp / extra.name)
             else:
