@@ -32,6 +32,16 @@ from insightome.study import StudySpec
 RESULTS_SCHEMA = "insightome.results/1"
 MODEL_SCHEMA = "insightome.model/1"
 
+MODEL_UNVERIFIED = (
+    "{path}: model.json records no sha256 of {file}, so the file cannot be checked before "
+    "it is loaded (loading a joblib file runs code). Load only runs you trust; rerun the "
+    "study with 'insightome run' to get a run directory whose model can be checked."
+)
+MODEL_CHANGED = (
+    "{path}: {file} does not match the sha256 recorded in model.json (the file was changed "
+    "after the run). It is not loaded; use the run's original files or rerun the study."
+)
+
 
 @dataclass
 class Run:
@@ -77,13 +87,7 @@ class Run:
                 raise UserError(errors.RUN_DIR_INVALID, path=str(path), missing=name)
         results = json.loads((path / "results.json").read_text())
         card = json.loads((path / "model.json").read_text())
-        digest = file_sha256(path / "model.joblib")
-        if card.get("model_sha256") and card["model_sha256"] != digest:
-            raise UserError(
-                errors.RUN_DIR_INVALID,
-                path=str(path),
-                missing="model.joblib matching model.json's sha256 (the model file was changed)",
-            )
+        _check_sha256(path, "model.joblib", card.get("model_sha256"))
         model = joblib.load(path / "model.joblib")
         predictions = (
             pd.read_csv(path / "predictions.csv", index_col=0)
@@ -99,13 +103,7 @@ class Run:
         signature_model = None
         signature = card.get("signature") or {}
         if (path / "signature_model.joblib").is_file():
-            if signature.get("model_sha256") != file_sha256(path / "signature_model.joblib"):
-                raise UserError(
-                    errors.RUN_DIR_INVALID,
-                    path=str(path),
-                    missing="signature_model.joblib matching model.json's sha256 (the file "
-                    "was changed)",
-                )
+            _check_sha256(path, "signature_model.joblib", signature.get("model_sha256"))
             signature_model = joblib.load(path / "signature_model.joblib")
         documents = {
             p.name: p.read_text(encoding="utf-8") for p in sorted(path.glob("*.md")) if p.is_file()
@@ -113,6 +111,14 @@ class Run:
         return cls(
             results, predictions, model, card, log, path, hypotheses, signature_model, documents
         )
+
+
+def _check_sha256(directory: Path, name: str, recorded: str | None) -> None:
+    """Refuse, with one line, a model file whose sha256 is not recorded or differs."""
+    if not recorded:
+        raise UserError(MODEL_UNVERIFIED, path=str(directory), file=name)
+    if file_sha256(directory / name) != recorded:
+        raise UserError(MODEL_CHANGED, path=str(directory), file=name)
 
 
 def file_sha256(path: str | Path) -> str:
@@ -145,16 +151,34 @@ def run_directory_name(name: str, when: datetime | None = None) -> str:
     return f"{when.strftime('%Y%m%d-%H%M%S')}-{safe}"
 
 
-def _write_files(run: Run, directory: Path, report_html: str) -> dict[str, Any]:
-    """Every file of a run into ``directory``; returns the model card with checksums."""
-    joblib.dump(run.model, directory / "model.joblib")
-    card = {**run.model_card, "model_sha256": file_sha256(directory / "model.joblib")}
+def _write_files(
+    run: Run, directory: Path, report_html: str, kept_from: Path | None = None
+) -> dict[str, Any]:
+    """Every file of a run into ``directory``; returns the model card with checksums.
+
+    With ``kept_from`` (a rewrite), the model files are copied from there byte for byte
+    rather than saved again: a re-saved model can differ in its bytes (a random forest
+    does), and the prediction log and monitoring reports name the model by its sha256.
+    The signature model is saved again only when a rerun of discovery replaced it.
+    """
+    card = dict(run.model_card)
+    if kept_from is not None:
+        shutil.copy2(kept_from / "model.joblib", directory / "model.joblib")
+        _check_sha256(directory, "model.joblib", card.get("model_sha256"))
+    else:
+        joblib.dump(run.model, directory / "model.joblib")
+        card["model_sha256"] = file_sha256(directory / "model.joblib")
     if run.signature_model is not None:
-        joblib.dump(run.signature_model, directory / "signature_model.joblib")
-        card["signature"] = {
-            **card.get("signature", {}),
-            "model_sha256": file_sha256(directory / "signature_model.joblib"),
-        }
+        kept = (card.get("signature") or {}).get("model_sha256")
+        if kept_from is not None and kept and (kept_from / "signature_model.joblib").is_file():
+            shutil.copy2(kept_from / "signature_model.joblib", directory)
+            _check_sha256(directory, "signature_model.joblib", kept)
+        else:
+            joblib.dump(run.signature_model, directory / "signature_model.joblib")
+            card["signature"] = {
+                **card.get("signature", {}),
+                "model_sha256": file_sha256(directory / "signature_model.joblib"),
+            }
     if run.hypotheses is not None:
         run.hypotheses.to_csv(directory / "hypotheses.tsv", sep="\t", index=False)
     for name, text in run.documents.items():
@@ -195,7 +219,9 @@ def rewrite_run(run: Run, report_html: str) -> Path:
     The new directory is written completely beside the old one first; the two are then
     swapped by renames, so a crash leaves either the old or the new run, never a mix.
     What the run has gained since it was written (``validations/``, ``monitoring/``, the
-    prediction log) is carried over; files that the new content regenerates are not.
+    prediction log) is carried over; files that the new content regenerates are not. The
+    model file is copied unchanged (see :func:`_write_files`), and the prediction log is
+    copied under its lock, so no prediction or override appended meanwhile is lost.
     """
     if run.path is None:
         raise ValueError("rewrite_run needs a run loaded from disk")
@@ -204,7 +230,7 @@ def rewrite_run(run: Run, report_html: str) -> Path:
     final = run.path
     # no prediction or override is appended between copying the log and the swap
     with locked_log(final) as log, replacing_directory(final) as tmp:
-        card = _write_files(run, tmp, report_html)
+        card = _write_files(run, tmp, report_html, kept_from=final)
         for extra in final.iterdir():  # what the run gained since: validations, the log
             if (tmp / extra.name).exists() or _regenerated(extra):
                 continue

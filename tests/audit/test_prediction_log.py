@@ -225,7 +225,7 @@ def _rewriter(run_dir: str, stop, done) -> None:
     """Rewrite the run directory (as audit/discover do) until ``stop`` is set."""
     from insightome.runs import Run, rewrite_run
 
-    run = Run({"name": "r"}, pd.DataFrame(), {"model": 1}, {}, ["log"], Path(run_dir))
+    run = Run.load(run_dir)
     n = 0
     while not stop.is_set():
         rewrite_run(run, "<html></html>")
