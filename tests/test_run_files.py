@@ -43,3 +43,24 @@ def test_a_model_file_without_a_recorded_sha256_is_not_loaded(forest_run):
     with pytest.raises(UserError, match="no sha256") as info:
         Run.load(path)
     assert "\n" not in str(info.value) and "rerun" in str(info.value)
+
+
+def test_row_digests_ignore_column_order_and_float32_but_not_values_or_key():
+    import numpy as np
+
+    from insightome.overlap import row_digests
+
+    df = pd.DataFrame(
+        {"a": [0.1, -0.0, np.nan], "b": pd.Categorical(["x", None, "y"]), "c": [1, 2, 3]}
+    )
+    dtypes = {"a": "numeric", "b": "categorical", "c": "numeric"}
+    key = bytes(range(32))
+    base = row_digests(df, dtypes, key)
+    assert len(set(base)) == 3 and base.dtype == np.dtype("S16")
+    other = df[["c", "b", "a"]].astype({"a": "float32", "c": "float64"})
+    other["a"] = np.array([0.1, 0.0, np.nan], dtype="float32")  # -0 is 0
+    assert (row_digests(other, dtypes, key) == base).all()
+    changed = df.copy()
+    changed.loc[0, "a"], changed.loc[2, "b"] = 0.11, "x"
+    assert (row_digests(changed, dtypes, key) == base).tolist() == [False, True, False]
+    assert not (row_digests(df, dtypes, bytes(32)) == base).any()  # another key: no match

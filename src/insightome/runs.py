@@ -1,10 +1,13 @@
 """The run directory: the unit users keep.
 
 ``runs/<timestamp>-<name>/`` holds ``results.json``, ``model.joblib`` + ``model.json``,
-``predictions.csv`` (out-of-fold), ``report.html``, ``run.log`` and, with discovery,
-``hypotheses.tsv`` and ``signature_model.joblib``. It is written into a
-hidden temporary directory beside its destination and renamed into place only when every
-file is complete, so a crash never leaves a half-written run behind.
+``predictions.csv`` (out-of-fold), ``report.html``, ``run.log``, ``training_rows.key`` +
+``training_rows.hmac`` (keyed hashes of the training rows, :mod:`insightome.overlap`) and,
+with discovery, ``hypotheses.tsv`` and ``signature_model.joblib``. Loading a run loads
+joblib files, which can run code: a model file is loaded only when ``model.json`` records
+its sha256 and the file matches it, and only runs you trust should be loaded. A run is
+written into a hidden temporary directory beside its destination and renamed into place
+only when every file is complete, so a crash never leaves a half-written run behind.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import pandas as pd
 from insightome import errors
 from insightome.errors import UserError
 from insightome.io.atomic import replacing_directory
+from insightome.overlap import RowHashes, read_hashes, write_hashes
 from insightome.study import StudySpec
 
 RESULTS_SCHEMA = "insightome.results/1"
@@ -56,6 +60,7 @@ class Run:
     hypotheses: pd.DataFrame | None = None  # hypotheses.tsv
     signature_model: Any = None  # the minimal signature's model (signature_model.joblib)
     documents: dict[str, str] = field(default_factory=dict)  # file name → Markdown
+    training_rows: RowHashes | None = None  # keyed hashes of the training rows (overlap.py)
 
     @property
     def spec(self) -> StudySpec:
@@ -108,9 +113,11 @@ class Run:
         documents = {
             p.name: p.read_text(encoding="utf-8") for p in sorted(path.glob("*.md")) if p.is_file()
         }
+        training_rows = read_hashes(path, card.get("training_rows"))
         return cls(
-            results, predictions, model, card, log, path, hypotheses, signature_model, documents
-        )
+            results, predictions, model, card, log, path, hypotheses, signature_model, documents,
+            training_rows,
+        )  # fmt: skip
 
 
 def _check_sha256(directory: Path, name: str, recorded: str | None) -> None:
@@ -179,6 +186,8 @@ def _write_files(
                 **card.get("signature", {}),
                 "model_sha256": file_sha256(directory / "signature_model.joblib"),
             }
+    if run.training_rows is not None:
+        card["training_rows"] = write_hashes(directory, run.training_rows)
     if run.hypotheses is not None:
         run.hypotheses.to_csv(directory / "hypotheses.tsv", sep="\t", index=False)
     for name, text in run.documents.items():
@@ -294,4 +303,10 @@ def validation_markdown(report: dict[str, Any]) -> str:
     for name, m in report["models"].items():
         if m["features_missing"]:
             lines += ["", f"{name}: missing features (imputed): {', '.join(m['features_missing'])}"]
+    threshold = report.get("decision_threshold")
+    if threshold:
+        lines += ["", f"Decision threshold {threshold['value']:.3f} ({threshold['source']}), "
+                  "as `insightome predict` applies it."]  # fmt: skip
+    if report.get("warnings"):
+        lines += ["", "## Warnings", "", *(f"- {w}" for w in report["warnings"])]
     return "\n".join(lines) + "\n"
