@@ -83,7 +83,8 @@ def row_digests(table: pd.DataFrame, dtypes: dict[str, str], key: bytes) -> np.n
     names = sorted(map(str, table.columns))
     numeric = [n for n in names if dtypes.get(n) != "categorical"]
     labelled = [n for n in names if dtypes.get(n) == "categorical"]
-    table = table.set_axis(list(map(str, table.columns)), axis=1)
+    if not all(isinstance(c, str) for c in table.columns):  # (no copy when they are)
+        table = table.set_axis(list(map(str, table.columns)), axis=1)
     out = np.empty(len(table), dtype=f"S{DIGEST_BYTES}")
     for rows in blocks(len(table), max(len(names), 1)):
         part = table.iloc[rows]
