@@ -33,6 +33,7 @@ from insightome.evaluate.engine import (
 from insightome.evaluate.permutation import PermutationResult, best_cv_score, permutation_test
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
 from insightome.models.candidates import LARGE_N, candidates
+from insightome.overlap import training_hashes
 from insightome.run_options import check_run_options
 from insightome.run_progress import RunLog, Stages, progress_bar
 from insightome.run_record import (
@@ -472,6 +473,7 @@ def run(
     if conformal_thresholds is not None:
         card["conformal"] = conformal_thresholds
     result = Run(json_ready(results), predictions, model, card, log.lines)
+    result.training_rows = training_hashes(study.features, card["dtypes"])  # validate, monitor
     if found is not None:
         result.hypotheses = found.hypotheses
         if found.signature is not None:

@@ -6,7 +6,8 @@
   other gene-set files — then rewrites the run directory atomically.
 * :func:`validate` (``insightome validate RUN_DIR cohort.csv``) scores the saved model and
   the minimal-signature model on an independent cohort, with bootstrap 95% CIs. A
-  hypothesis becomes evidence only here: the cohort played no part in any choice.
+  hypothesis becomes evidence only here: the cohort played no part in any choice — which
+  is checked, as far as exact copies go, against keyed hashes of the training rows.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from insightome import errors
 from insightome.errors import UserError
 from insightome.evaluate.bbc import bootstrap_weights
 from insightome.evaluate.engine import cross_validated_predictions, predict_matrix
-from insightome.evaluate.metrics import PRIMARY, SECONDARY
+from insightome.evaluate.metrics import PRIMARY, SECONDARY, predicted_classes
 from insightome.evaluate.splitters import make_plan
 from insightome.models.candidates import Candidate
 from insightome.run_options import check_options
@@ -31,6 +32,7 @@ from insightome.runs import Run, file_sha256, json_ready, rewrite_run
 from insightome.study import label_string, make_study
 
 N_BOOTSTRAP = 1000
+DECISION_METRICS = ("balanced_accuracy",)  # scored on decided classes, not probabilities
 
 
 def winner_candidate(results: dict[str, Any]) -> Candidate:
@@ -256,15 +258,76 @@ def cohort_outcome(adata: Any, run: Run, path: str) -> np.ndarray:
     return np.where(event == 1, time, -time)
 
 
-def _metrics(task: str, y: np.ndarray, pred: np.ndarray, seed: int) -> dict[str, Any]:
+def _metrics(
+    task: str, y: np.ndarray, pred: np.ndarray, seed: int, threshold: float | None
+) -> dict[str, Any]:
+    """Primary and secondary metrics with bootstrap 95% CIs.
+
+    Binary: the metrics that need a decision (balanced accuracy) score the classes
+    ``predict`` gives, at the ``threshold`` stored at training; they see the predicted
+    classes as a one-hot matrix, so they never re-fit a threshold to the cohort's labels.
+    """
     W = bootstrap_weights(len(y), N_BOOTSTRAP, np.random.default_rng(seed))
     ones = np.ones((1, len(y)))
+    decided = pred
+    if task == "binary" and threshold is not None:
+        decided = np.eye(2)[predicted_classes(pred, threshold)]
     out = {}
     for m in (PRIMARY[task], *SECONDARY[task]):
-        boot = m.fn(y, pred, W)
-        lo, hi = np.nanpercentile(boot, [2.5, 97.5])
-        out[m.name] = {"value": float(m.fn(y, pred, ones)[0]), "ci95": [float(lo), float(hi)]}
+        p = decided if m.name in DECISION_METRICS else pred
+        lo, hi = np.nanpercentile(m.fn(y, p, W), [2.5, 97.5])
+        out[m.name] = {"value": float(m.fn(y, p, ones)[0]), "ci95": [float(lo), float(hi)]}
     return out
+
+
+def outcome_size_warnings(task: str, y: np.ndarray, n_classes: int = 0) -> list[str]:
+    """Warnings where the outcomes are fewer than the audit asks of one estimate.
+
+    The audit's minimums: ``MIN_GROUP_SIZE`` samples per group and ``min_events``
+    positives, negatives or events per estimate (after Peduzzi et al. 1996). Counts below
+    them are not given, only the minimum (small cells are never reported).
+    """
+    from insightome.audit.auditing import MIN_GROUP_SIZE
+    from insightome.audit.model_audit import AuditThresholds
+
+    min_events = int(AuditThresholds().min_events.value)
+    out = []
+    if len(y) < MIN_GROUP_SIZE:
+        out.append(
+            f"fewer than {MIN_GROUP_SIZE} samples with an outcome (the audit's minimum group "
+            "size): the estimates are imprecise"
+        )
+    if task in ("binary", "multiclass"):
+        if np.bincount(y.astype(int), minlength=n_classes).min() < min_events:
+            out.append(
+                f"fewer than {min_events} samples in the smallest outcome class (the audit's "
+                "minimum of events per estimate, after Peduzzi et al. 1996): the estimates "
+                "are unstable"
+            )
+    elif task == "survival" and int((y > 0).sum()) < min_events:
+        out.append(
+            f"fewer than {min_events} events (the audit's minimum per estimate, after Peduzzi "
+            "et al. 1996): the estimates are unstable"
+        )
+    return out
+
+
+def validation_status(overlap: dict[str, Any]) -> str:
+    """What the validation is, given the check of the cohort against the training rows."""
+    if not overlap["checked"]:
+        return (
+            "validation on a cohort said to be independent; its overlap with the training "
+            f"data was not checked ({overlap['reason']})"
+        )
+    if overlap["n_overlap"]:
+        return (
+            f"NOT an external validation: {overlap['n_overlap']} of {overlap['n_rows']} cohort "
+            f"rows ({overlap['fraction']:.0%}) are identical to training rows"
+        )
+    return (
+        "external validation: no cohort row equals a training row (checked with keyed "
+        "hashes), and the cohort played no part in model or signature choice"
+    )
 
 
 def validate(
@@ -274,10 +337,18 @@ def validate(
     id_column: str | None = None,
     out_dir: str | Path | None = None,
     seed: int = 0,
+    allow_training_overlap: bool = False,
 ) -> dict[str, Any]:
-    """Score the run's model and minimal signature on ``cohort``; write validation.json."""
+    """Score the run's model and minimal signature on ``cohort``; write validation.json.
+
+    The cohort's rows are checked against the run's training rows (keyed hashes,
+    :mod:`insightome.overlap`): with half or more of them training rows it is refused
+    unless ``allow_training_overlap``; any overlap is a warning in the report. Binary
+    decisions use the threshold stored at training, as ``predict`` does.
+    """
     from insightome.io import read
-    from insightome.scoring import feature_table_with_missing
+    from insightome.overlap import check_overlap, training_overlap
+    from insightome.scoring import feature_table_with_missing, stored_threshold
 
     check_options({"seed": seed})
     run = Run.load(run_dir)
@@ -293,11 +364,16 @@ def validate(
         )
     task = run.results["task"]
     n_classes = len(run.model_card.get("classes", []))
+    overlap = training_overlap(run.training_rows, X, run.model_card["dtypes"], absent=missing)
+    warnings = check_overlap(overlap, path=str(cohort), what="an external validation",
+                             command="validate", allow=allow_training_overlap)  # fmt: skip
     X, y = X[known], y[known]
     if task in ("binary", "multiclass"):
         y = y.astype(int)
         if len(np.unique(y)) < 2:
             raise UserError(errors.VALIDATE_ONE_CLASS, path=str(cohort), column=spec.target)
+    warnings += outcome_size_warnings(task, y, n_classes)
+    threshold = stored_threshold(run) if task == "binary" else None
     report: dict[str, Any] = {
         "cohort": {
             "path": str(Path(cohort).resolve()),
@@ -307,9 +383,13 @@ def validate(
         },
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "development_estimate": run.results["estimate"],
+        "decision_threshold": threshold,
         "models": {},
-        "status": "external validation (the cohort played no part in model or signature choice)",
+        "status": validation_status(overlap),
+        "training_overlap": overlap,
+        "warnings": warnings,
     }
+    cut = None if threshold is None else threshold["value"]
     full_missing = [m for m in missing if m in X.columns]
     report["models"]["full"] = {
         "features_expected": len(run.model_card["features"]),
@@ -320,7 +400,7 @@ def validate(
             if full_missing
             else "all features present"
         ),
-        "metrics": _metrics(task, y, predict_matrix(run.model, X, task, n_classes), seed),
+        "metrics": _metrics(task, y, predict_matrix(run.model, X, task, n_classes), seed, cut),
     }
     sig = (run.model_card.get("signature") or {}).get("features")
     if run.signature_model is not None and sig:
@@ -332,7 +412,7 @@ def validate(
             .get("signature", {})
             .get("estimate"),
             "metrics": _metrics(
-                task, y, predict_matrix(run.signature_model, X[sig], task, n_classes), seed
+                task, y, predict_matrix(run.signature_model, X[sig], task, n_classes), seed, cut
             ),
         }
     report = json_ready(report)

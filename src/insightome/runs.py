@@ -1,10 +1,13 @@
 """The run directory: the unit users keep.
 
 ``runs/<timestamp>-<name>/`` holds ``results.json``, ``model.joblib`` + ``model.json``,
-``predictions.csv`` (out-of-fold), ``report.html``, ``run.log`` and, with discovery,
-``hypotheses.tsv`` and ``signature_model.joblib``. It is written into a
-hidden temporary directory beside its destination and renamed into place only when every
-file is complete, so a crash never leaves a half-written run behind.
+``predictions.csv`` (out-of-fold), ``report.html``, ``run.log``, ``training_rows.key`` +
+``training_rows.hmac`` (keyed hashes of the training rows, :mod:`insightome.overlap`) and,
+with discovery, ``hypotheses.tsv`` and ``signature_model.joblib``. Loading a run loads
+joblib files, which can run code: a model file is loaded only when ``model.json`` records
+its sha256 and the file matches it, and only runs you trust should be loaded. A run is
+written into a hidden temporary directory beside its destination and renamed into place
+only when every file is complete, so a crash never leaves a half-written run behind.
 """
 
 from __future__ import annotations
@@ -27,10 +30,21 @@ import pandas as pd
 from insightome import errors
 from insightome.errors import UserError
 from insightome.io.atomic import replacing_directory
+from insightome.overlap import RowHashes, read_hashes, write_hashes
 from insightome.study import StudySpec
 
 RESULTS_SCHEMA = "insightome.results/1"
 MODEL_SCHEMA = "insightome.model/1"
+
+MODEL_UNVERIFIED = (
+    "{path}: model.json records no sha256 of {file}, so the file cannot be checked before "
+    "it is loaded (loading a joblib file runs code). Load only runs you trust; rerun the "
+    "study with 'insightome run' to get a run directory whose model can be checked."
+)
+MODEL_CHANGED = (
+    "{path}: {file} does not match the sha256 recorded in model.json (the file was changed "
+    "after the run). It is not loaded; use the run's original files or rerun the study."
+)
 
 
 @dataclass
@@ -46,6 +60,7 @@ class Run:
     hypotheses: pd.DataFrame | None = None  # hypotheses.tsv
     signature_model: Any = None  # the minimal signature's model (signature_model.joblib)
     documents: dict[str, str] = field(default_factory=dict)  # file name → Markdown
+    training_rows: RowHashes | None = None  # keyed hashes of the training rows (overlap.py)
 
     @property
     def spec(self) -> StudySpec:
@@ -77,13 +92,7 @@ class Run:
                 raise UserError(errors.RUN_DIR_INVALID, path=str(path), missing=name)
         results = json.loads((path / "results.json").read_text())
         card = json.loads((path / "model.json").read_text())
-        digest = file_sha256(path / "model.joblib")
-        if card.get("model_sha256") and card["model_sha256"] != digest:
-            raise UserError(
-                errors.RUN_DIR_INVALID,
-                path=str(path),
-                missing="model.joblib matching model.json's sha256 (the model file was changed)",
-            )
+        _check_sha256(path, "model.joblib", card.get("model_sha256"))
         model = joblib.load(path / "model.joblib")
         predictions = (
             pd.read_csv(path / "predictions.csv", index_col=0)
@@ -99,20 +108,24 @@ class Run:
         signature_model = None
         signature = card.get("signature") or {}
         if (path / "signature_model.joblib").is_file():
-            if signature.get("model_sha256") != file_sha256(path / "signature_model.joblib"):
-                raise UserError(
-                    errors.RUN_DIR_INVALID,
-                    path=str(path),
-                    missing="signature_model.joblib matching model.json's sha256 (the file "
-                    "was changed)",
-                )
+            _check_sha256(path, "signature_model.joblib", signature.get("model_sha256"))
             signature_model = joblib.load(path / "signature_model.joblib")
         documents = {
             p.name: p.read_text(encoding="utf-8") for p in sorted(path.glob("*.md")) if p.is_file()
         }
+        training_rows = read_hashes(path, card.get("training_rows"))
         return cls(
-            results, predictions, model, card, log, path, hypotheses, signature_model, documents
-        )
+            results, predictions, model, card, log, path, hypotheses, signature_model, documents,
+            training_rows,
+        )  # fmt: skip
+
+
+def _check_sha256(directory: Path, name: str, recorded: str | None) -> None:
+    """Refuse, with one line, a model file whose sha256 is not recorded or differs."""
+    if not recorded:
+        raise UserError(MODEL_UNVERIFIED, path=str(directory), file=name)
+    if file_sha256(directory / name) != recorded:
+        raise UserError(MODEL_CHANGED, path=str(directory), file=name)
 
 
 def file_sha256(path: str | Path) -> str:
@@ -145,16 +158,36 @@ def run_directory_name(name: str, when: datetime | None = None) -> str:
     return f"{when.strftime('%Y%m%d-%H%M%S')}-{safe}"
 
 
-def _write_files(run: Run, directory: Path, report_html: str) -> dict[str, Any]:
-    """Every file of a run into ``directory``; returns the model card with checksums."""
-    joblib.dump(run.model, directory / "model.joblib")
-    card = {**run.model_card, "model_sha256": file_sha256(directory / "model.joblib")}
+def _write_files(
+    run: Run, directory: Path, report_html: str, kept_from: Path | None = None
+) -> dict[str, Any]:
+    """Every file of a run into ``directory``; returns the model card with checksums.
+
+    With ``kept_from`` (a rewrite), the model files are copied from there byte for byte
+    rather than saved again: a re-saved model can differ in its bytes (a random forest
+    does), and the prediction log and monitoring reports name the model by its sha256.
+    The signature model is saved again only when a rerun of discovery replaced it.
+    """
+    card = dict(run.model_card)
+    if kept_from is not None:
+        shutil.copy2(kept_from / "model.joblib", directory / "model.joblib")
+        _check_sha256(directory, "model.joblib", card.get("model_sha256"))
+    else:
+        joblib.dump(run.model, directory / "model.joblib")
+        card["model_sha256"] = file_sha256(directory / "model.joblib")
     if run.signature_model is not None:
-        joblib.dump(run.signature_model, directory / "signature_model.joblib")
-        card["signature"] = {
-            **card.get("signature", {}),
-            "model_sha256": file_sha256(directory / "signature_model.joblib"),
-        }
+        kept = (card.get("signature") or {}).get("model_sha256")
+        if kept_from is not None and kept and (kept_from / "signature_model.joblib").is_file():
+            shutil.copy2(kept_from / "signature_model.joblib", directory)
+            _check_sha256(directory, "signature_model.joblib", kept)
+        else:
+            joblib.dump(run.signature_model, directory / "signature_model.joblib")
+            card["signature"] = {
+                **card.get("signature", {}),
+                "model_sha256": file_sha256(directory / "signature_model.joblib"),
+            }
+    if run.training_rows is not None:
+        card["training_rows"] = write_hashes(directory, run.training_rows)
     if run.hypotheses is not None:
         run.hypotheses.to_csv(directory / "hypotheses.tsv", sep="\t", index=False)
     for name, text in run.documents.items():
@@ -195,16 +228,23 @@ def rewrite_run(run: Run, report_html: str) -> Path:
     The new directory is written completely beside the old one first; the two are then
     swapped by renames, so a crash leaves either the old or the new run, never a mix.
     What the run has gained since it was written (``validations/``, ``monitoring/``, the
-    prediction log) is carried over; files that the new content regenerates are not.
+    prediction log) is carried over; files that the new content regenerates are not. The
+    model file is copied unchanged (see :func:`_write_files`), and the prediction log is
+    copied under its lock, so no prediction or override appended meanwhile is lost.
     """
     if run.path is None:
         raise ValueError("rewrite_run needs a run loaded from disk")
+    from insightome.audit.prediction_log import locked_log
+
     final = run.path
-    with replacing_directory(final) as tmp:
-        card = _write_files(run, tmp, report_html)
+    # no prediction or override is appended between copying the log and the swap
+    with locked_log(final) as log, replacing_directory(final) as tmp:
+        card = _write_files(run, tmp, report_html, kept_from=final)
         for extra in final.iterdir():  # what the run gained since: validations, the log
             if (tmp / extra.name).exists() or _regenerated(extra):
                 continue
+            if extra == log and not log.stat().st_size:
+                continue  # made empty only to hold the lock
             if extra.is_dir():
                 shutil.copytree(extra, tmp / extra.name)
             else:
@@ -263,4 +303,10 @@ def validation_markdown(report: dict[str, Any]) -> str:
     for name, m in report["models"].items():
         if m["features_missing"]:
             lines += ["", f"{name}: missing features (imputed): {', '.join(m['features_missing'])}"]
+    threshold = report.get("decision_threshold")
+    if threshold:
+        lines += ["", f"Decision threshold {threshold['value']:.3f} ({threshold['source']}), "
+                  "as `insightome predict` applies it."]  # fmt: skip
+    if report.get("warnings"):
+        lines += ["", "## Warnings", "", *(f"- {w}" for w in report["warnings"])]
     return "\n".join(lines) + "\n"

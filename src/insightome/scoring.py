@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import anndata as ad
 import numpy as np
@@ -124,8 +125,7 @@ def predict(
     elif task == "survival":
         table = pd.DataFrame({"risk": pred[:, 0]}, index=index)
     else:
-        threshold = run.model_card.get("decision_threshold") or 0.5
-        table = class_table(pred, classes, threshold, index)
+        table = class_table(pred, classes, stored_threshold(run)["value"], index)
     conformal = run.model_card.get("conformal")
     if conformal and task in ("binary", "multiclass", "regression"):
         from insightome.audit.conformal import apply_thresholds
@@ -148,6 +148,16 @@ def predict(
             user=user,
         )
     return table
+
+
+def stored_threshold(run: Run) -> dict[str, Any]:
+    """The binary decision threshold stored at training (``model.json``), as ``predict``
+    applies it: ``{"value", "source"}``. A run that predates it gets 0.5, said in ``source``.
+    """
+    value = run.model_card.get("decision_threshold")
+    if value is None:
+        return {"value": 0.5, "source": "0.5: the run stored no decision threshold"}
+    return {"value": float(value), "source": "stored at training (model.json)"}
 
 
 def class_table(

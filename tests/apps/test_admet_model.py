@@ -245,3 +245,35 @@ def test_solubility_sees_the_salt_other_endpoints_the_parent(bundle):
     # rows without a counter-ion are predicted exactly as before
     alone = bundle.predict(["OC(=O)c1ccccc1", "CCCCCC"])
     pd.testing.assert_frame_equal(table.iloc[1:].reset_index(drop=True), alone)
+
+
+def test_bundle_hash_and_current_pointer_are_checked_before_loading(tmp_path, monkeypatch):
+    import json
+
+    from insightome.apps.admet.bundle import BUNDLE_FILE, CURRENT_FILE, MANIFEST_FILE
+
+    monkeypatch.setenv("INSIGHTOME_DATA_DIR", str(tmp_path))
+    bundle = AdmetBundle(models={}, manifest={"format": 1, "bundle_id": "20260101-000000-seed0"})
+    folder = save_bundle(bundle)
+    assert load_bundle().path == folder  # untouched: loads
+    manifest = json.loads((folder / MANIFEST_FILE).read_text())
+
+    pointer = tmp_path / "admet" / CURRENT_FILE
+    for bad in ("../../elsewhere", "/tmp", "no-such-bundle"):
+        pointer.write_text(bad + "\n")
+        with pytest.raises(UserError, match=CURRENT_FILE) as info:
+            load_bundle()
+        assert "\n" not in str(info.value)
+    pointer.write_text(folder.name + "\n")
+
+    (folder / MANIFEST_FILE).write_text(json.dumps({**manifest, "bundle_sha256": "0" * 64}))
+    with pytest.raises(UserError, match="sha256"):
+        load_bundle(folder)
+    del manifest["bundle_sha256"]
+    (folder / MANIFEST_FILE).write_text(json.dumps(manifest))
+    with pytest.raises(UserError, match="sha256"):
+        load_bundle(folder)
+    (folder / MANIFEST_FILE).unlink()
+    with pytest.raises(UserError, match=MANIFEST_FILE):
+        load_bundle(folder)
+    assert (folder / BUNDLE_FILE).is_file()

@@ -16,6 +16,7 @@ from insightome.audit.prediction_log import (
     LOG_LINE_CORRUPT,
     LOG_NAME,
     OVERRIDE_FIELD_EMPTY,
+    OVERRIDE_NOT_PREDICTED,
     PREDICTIONS_NO_IDS,
     log_override,
     log_predictions,
@@ -204,3 +205,57 @@ def test_no_log_yet_reads_as_an_empty_table(tmp_path):
     log = read_log(tmp_path)
     assert log.empty
     assert {"timestamp", "event", "sample_id", "model_sha256"} <= set(log.columns)
+
+
+def test_override_of_a_sample_never_predicted_is_refused(tmp_path, predictions):
+    _log(tmp_path, predictions.iloc[:3])
+    with pytest.raises(UserError) as info:
+        log_override(
+            tmp_path, "P9999", reviewer="dr.b", override="benign", reason="biopsy", model_sha256="x"
+        )
+    assert info.value.template == OVERRIDE_NOT_PREDICTED
+    assert len(read_log(tmp_path)) == 3  # nothing appended
+    with pytest.raises(UserError):  # no log at all: nothing was predicted
+        log_override(
+            tmp_path / "none", "P0000", reviewer="b", override="x", reason="y", model_sha256="x"
+        )
+
+
+def _rewriter(run_dir: str, stop, done) -> None:
+    """Rewrite the run directory (as audit/discover do) until ``stop`` is set."""
+    from insightome.runs import Run, rewrite_run
+
+    run = Run.load(run_dir)
+    n = 0
+    while not stop.is_set():
+        rewrite_run(run, "<html></html>")
+        n += 1
+    done.put(n)
+
+
+def test_rewrite_run_loses_no_line_appended_while_it_copies_the_log(tmp_path):
+    from insightome.runs import Run, write_run
+
+    run = Run({"name": "r"}, pd.DataFrame(), {"model": 1}, {}, ["log"])
+    run_dir = write_run(run, tmp_path, "<html></html>", dirname="run")
+    ctx = multiprocessing.get_context("spawn")
+    start, stop, done = ctx.Event(), ctx.Event(), ctx.Queue()
+    writers = [ctx.Process(target=_writer, args=(str(run_dir), w, start, 150)) for w in (1, 2)]
+    rewriter = ctx.Process(target=_rewriter, args=(str(run_dir), stop, done))
+    rewriter.start()
+    for p in writers:
+        p.start()
+    start.set()
+    for p in writers:
+        p.join(timeout=120)
+        assert p.exitcode == 0
+    stop.set()
+    n_rewrites = done.get(timeout=120)
+    rewriter.join(timeout=60)
+    assert rewriter.exitcode == 0
+    assert n_rewrites > 0
+    entries = [json.loads(line) for line in (run_dir / LOG_NAME).read_bytes().splitlines()]
+    for w in (1, 2):
+        ids = [e["sample_id"] for e in entries if e["input_file"] == f"batch{w}.csv"]
+        assert ids == [f"w{w}-{i:03d}" for i in range(150)]  # none lost, in order
+    assert len(entries) == 300

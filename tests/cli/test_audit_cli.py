@@ -125,3 +125,44 @@ def test_audit_thresholds_and_min_cell_are_configurable(cli, run_dir) -> None:
     female = [g for g in model["groups"] if g["attribute"] == "gender" and g["group"] == "0"]
     assert female and all(g["n"] is None and g["value"] is None for g in female)  # < 400
     assert "&lt;400" in (run_dir / "report.html").read_text()  # "<400", HTML-escaped
+
+
+def test_audit_rerun_keeps_the_model_file_and_review_needs_a_prediction(
+    cli, run_dir, cohorts, tmp_path
+):
+    from insightome.runs import file_sha256
+
+    before = file_sha256(run_dir / "model.joblib")
+    assert json.loads((run_dir / "model.json").read_text())["model_sha256"] == before
+    r = cli("predict", run_dir, cohorts[1], "--id-column", "pidnum", "-o", tmp_path / "p.csv")
+    assert r.code == 0, r.err
+    r = cli("audit", run_dir, "--justify", "race=dosing differs")
+    assert r.code == 0, r.err
+    assert file_sha256(run_dir / "model.joblib") == before  # the model was not re-saved
+    assert json.loads((run_dir / "model.json").read_text())["model_sha256"] == before
+    assert set(read_log(run_dir)["model_sha256"]) == {before}  # the log points at it
+    r = cli("review", run_dir, "never-predicted", "--reviewer", "dr.b", "--override", "1",
+            "--reason", "a reason")  # fmt: skip
+    assert r.code == 2 and len(r.err.strip().splitlines()) == 1
+    assert "no prediction of this sample" in r.err
+
+
+def test_monitor_checks_the_new_data_against_the_training_rows(cli, run_dir, cohorts, tmp_path):
+    args = ("--labels", "cens", "--id-column", "pidnum")
+    r = cli("monitor", run_dir, cohorts[0], *args, "--out", tmp_path / "refused")
+    assert r.code == 2 and len(r.err.strip().splitlines()) == 1
+    assert "1600 of 1600" in r.err and "--allow-training-overlap" in r.err
+    assert not (tmp_path / "refused").exists() or not list((tmp_path / "refused").iterdir())
+    r = cli("monitor", run_dir, cohorts[0], *args, "--out", tmp_path / "forced",
+            "--allow-training-overlap")  # fmt: skip
+    assert r.code == 0, r.err
+    (found,) = list((tmp_path / "forced").iterdir())
+    report = json.loads((found / "monitor.json").read_text())
+    assert report["training_overlap"]["n_overlap"] == 1600
+    assert report["training_overlap"]["forced"] is True
+    assert "1600 of 1600" in (found / "monitor.md").read_text()
+    r = cli("monitor", run_dir, cohorts[1], *args, "--out", tmp_path / "new")
+    assert r.code == 0, r.err
+    (found,) = list((tmp_path / "new").iterdir())
+    overlap = json.loads((found / "monitor.json").read_text())["training_overlap"]
+    assert overlap["checked"] and overlap["n_overlap"] == 0

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -103,3 +105,112 @@ def test_discover_rerun_is_reproducible_and_rejects_bad_gene_sets(cli, run_dir, 
     assert r.code == 2 and "bad.gmt" in r.err
     assert len(r.err.strip().splitlines()) == 1
     pd.testing.assert_frame_equal(before, pd.read_csv(run_dir / "hypotheses.tsv", sep="\t"))
+
+
+def test_validate_applies_the_training_decision_threshold(cli, run_dir, cohorts, tmp_path):
+    """Balanced accuracy is that of the classes `predict` gives (the training threshold),
+    not of a threshold re-fitted to the cohort's own prevalence; few events are warned."""
+    from insightome.scoring import predict
+
+    df = pd.read_csv(cohorts[1])
+    benign = df[df["diagnosis"] == "benign"]
+    low = pd.concat([benign, df[df["diagnosis"] == "malignant"].iloc[:6]])  # prevalence ~5%
+    path = tmp_path / "low_prevalence.csv"
+    low.to_csv(path, index=False)
+    r = cli("validate", run_dir, path, "--id-column", "sample", "--out", tmp_path / "v")
+    assert r.code == 0, r.err
+    assert "fewer than 10 samples in the smallest outcome class" in r.err  # 6 malignant
+    (found,) = list((tmp_path / "v").iterdir())
+    report = json.loads((found / "validation.json").read_text())
+    card = json.loads((run_dir / "model.json").read_text())
+    assert report["decision_threshold"]["value"] == card["decision_threshold"]
+
+    predicted = predict(run_dir, path, id_column="sample", log=False)
+    y = (low["diagnosis"] == "malignant").to_numpy()
+    p = predicted["prob_malignant"].to_numpy()
+
+    def balanced(hat: np.ndarray) -> float:
+        return float(np.mean([np.mean(hat[y]), np.mean(~hat[~y])]))
+
+    as_predicted = balanced((predicted["predicted_class"] == "malignant").to_numpy())
+    own_threshold = balanced(p >= y.mean())
+    assert as_predicted != pytest.approx(own_threshold)  # the two rules differ on this cohort
+    got = report["models"]["full"]["metrics"]["balanced_accuracy"]["value"]
+    assert got == pytest.approx(as_predicted)
+
+
+def test_run_without_a_model_sha256_is_refused(cli, run_dir, cohorts, tmp_path):
+    old = tmp_path / "old_run"
+    shutil.copytree(run_dir, old)
+    card = json.loads((old / "model.json").read_text())
+    del card["model_sha256"]
+    (old / "model.json").write_text(json.dumps(card))
+    for command in (("predict", old, cohorts[1]), ("validate", old, cohorts[1])):
+        r = cli(*command)
+        assert r.code == 2, r.err
+        assert len(r.err.strip().splitlines()) == 1
+        assert "sha256" in r.err and "rerun" in r.err
+
+
+def test_validate_checks_the_cohort_against_the_training_rows(cli, run_dir, cohorts, tmp_path):
+    dev = pd.read_csv(cohorts[0])
+    first = tmp_path / "first100.csv"
+    dev.iloc[:100].to_csv(first, index=False)
+    r = cli("validate", run_dir, first, "--out", tmp_path / "refused")
+    assert r.code == 2
+    assert len(r.err.strip().splitlines()) == 1
+    assert "100 of 100" in r.err and "--allow-training-overlap" in r.err
+    assert not (tmp_path / "refused").exists() or not list((tmp_path / "refused").iterdir())
+
+    r = cli("validate", run_dir, first, "--out", tmp_path / "forced", "--allow-training-overlap")
+    assert r.code == 0, r.err
+    assert "100 of 100" in r.err
+    (found,) = list((tmp_path / "forced").iterdir())
+    report = json.loads((found / "validation.json").read_text())
+    overlap = report["training_overlap"]
+    assert (overlap["checked"], overlap["n_overlap"], overlap["fraction"]) == (True, 100, 1.0)
+    assert overlap["forced"] is True
+    assert "NOT an external validation" in report["status"]
+    assert "NOT an external validation" in (found / "validation.md").read_text()
+
+    # ten training rows among new ones, as float32 and with the columns in another order
+    mixed = pd.concat([dev.iloc[:10], pd.read_csv(cohorts[1])])
+    numeric = mixed.select_dtypes("float64").columns
+    mixed[numeric] = mixed[numeric].astype("float32")
+    mixed = mixed[mixed.columns[::-1]]
+    path = tmp_path / "mixed.csv"
+    mixed.to_csv(path, index=False)
+    r = cli("validate", run_dir, path, "--out", tmp_path / "mixed")
+    assert r.code == 0, r.err
+    assert "10 of 199" in r.err
+    (found,) = list((tmp_path / "mixed").iterdir())
+    overlap = json.loads((found / "validation.json").read_text())["training_overlap"]
+    assert (overlap["n_overlap"], overlap["n_rows"], overlap["forced"]) == (10, 199, False)
+
+    r = cli("validate", run_dir, cohorts[1], "--out", tmp_path / "independent")
+    assert r.code == 0, r.err
+    (found,) = list((tmp_path / "independent").iterdir())
+    report = json.loads((found / "validation.json").read_text())
+    assert report["training_overlap"]["checked"] and report["training_overlap"]["n_overlap"] == 0
+    assert "no cohort row equals a training row" in report["status"]
+
+
+def test_validate_of_a_run_without_row_hashes_says_overlap_was_not_checked(
+    cli, run_dir, cohorts, tmp_path
+):
+    from insightome.overlap import HASH_FILE, KEY_FILE
+
+    old = tmp_path / "old_run"
+    shutil.copytree(run_dir, old)
+    for name in (HASH_FILE, KEY_FILE):
+        (old / name).unlink()
+    card = json.loads((old / "model.json").read_text())
+    del card["training_rows"]
+    (old / "model.json").write_text(json.dumps(card))
+    r = cli("validate", old, cohorts[1], "--out", tmp_path / "v")
+    assert r.code == 0, r.err
+    assert "could not be checked" in r.err
+    (found,) = list((tmp_path / "v").iterdir())
+    report = json.loads((found / "validation.json").read_text())
+    assert report["training_overlap"]["checked"] is False
+    assert "not checked" in report["status"]

@@ -20,6 +20,8 @@ RUN_FILES = {
     "predictions.csv",
     "report.html",
     "run.log",
+    "training_rows.key",  # keyed hashes of the training rows (validate, monitor)
+    "training_rows.hmac",
     "MODEL_CARD.md",
     "TRIPOD_AI.md",
     "AI_ACT_ANNEX_IV.md",

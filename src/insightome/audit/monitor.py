@@ -32,6 +32,7 @@ import math
 import os
 import shutil
 import tempfile
+from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from insightome import errors
+from insightome.audit.auditing import MIN_GROUP_SIZE
 from insightome.audit.disclosure import count_text, group_disclosure
 from insightome.audit.groups import group_labels
 from insightome.errors import UserError
@@ -294,6 +296,7 @@ def _performance(
         "development_estimate": dev,
         "n_bootstrap": boot[0],
         "sensitive_absent": [c for c in sensitive if c not in present],
+        "small_groups": [],
         "groups": {},
     }
     labels = group_labels(obs, present, intersections=False) if present else {}
@@ -302,6 +305,8 @@ def _performance(
     # (audit/disclosure.py) hides further sizes, and a hidden size hides its estimates
     shown = group_disclosure(arrays, None, task, boot[2])
     for column, lab in arrays.items():
+        if min(Counter(lab).values(), default=MIN_GROUP_SIZE) < MIN_GROUP_SIZE:
+            out["small_groups"].append(column)
         groups = {g: _score(yk[lab == g], pk[lab == g], task, dev, boot) for g in sorted(set(lab))}
         for g, row in groups.items():
             if not shown.size_shown(column, g):
@@ -323,6 +328,7 @@ class MonitorReport:
     drift: dict[str, Any]
     performance: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    training_overlap: dict[str, Any] | None = None  # check against the training rows
     min_cell: int = 10
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     thresholds: dict[str, Any] = field(default_factory=lambda: dict(THRESHOLDS))
@@ -342,6 +348,17 @@ def _row(*cells: Any) -> str:
     return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
 
 
+def _overlap_line(overlap: dict[str, Any] | None) -> str:
+    if not overlap or not overlap["checked"]:
+        reason = (overlap or {}).get("reason", "no check was made")
+        return f"Overlap with the training data not checked: {reason}.\n"
+    n, n_rows = overlap["n_overlap"], overlap["n_rows"]
+    if not n:
+        return "No row equals a training row (checked with keyed hashes).\n"
+    forced = " (--allow-training-overlap given)" if overlap["forced"] else ""
+    return f"**{n} of {n_rows} rows are identical to training rows{forced}.**\n"
+
+
 def _markdown(r: dict[str, Any]) -> str:
     s, d, feats = r["drift"]["summary"], r["data"], r["drift"]["features"]
     source = "in-memory data" if d["sha256"] is None else f"`{d['name']}` (sha256 "
@@ -350,6 +367,7 @@ def _markdown(r: dict[str, Any]) -> str:
         "# Deployment monitoring\n",
         f"Run `{r['run']['path']}` (model sha256 `{str(r['run']['model_sha256'])[:16]}…`); "
         f"{source}, {d['n_samples']} samples; {r['created']}.\n",
+        _overlap_line(r.get("training_overlap")),
         "## Feature drift\n",
         f"**{s['status']}.** Moderate shift (PSI {PSI_MODERATE}–{PSI_MAJOR}): "
         f"{len(s['moderate'])} feature(s); |SMD| > {SMD_THRESHOLD}: "
@@ -403,14 +421,20 @@ def monitor(
     n_bootstrap: int = 1000,
     seed: int = 0,
     min_cell: int = 10,
+    allow_training_overlap: bool = False,
 ) -> MonitorReport:
     """Drift of ``new_data`` from the development data and, given the outcome, performance.
 
     ``labels`` names the outcome column (classification, regression); ``time`` and
     ``event`` a survival outcome. The run must hold a reference profile
-    (``model.json``'s ``reference_profile``, see :func:`reference_profile`).
+    (``model.json``'s ``reference_profile``, see :func:`reference_profile`). The new rows
+    are checked against the run's training rows (keyed hashes, :mod:`insightome.overlap`):
+    with half or more of them training rows it is refused unless
+    ``allow_training_overlap``; any overlap is a note.
     """
+    from insightome.followup import outcome_size_warnings
     from insightome.io import read
+    from insightome.overlap import check_overlap, training_overlap
     from insightome.run_options import check_options
     from insightome.scoring import feature_table_with_missing
 
@@ -433,7 +457,10 @@ def monitor(
     if adata.n_obs < min_cell:
         raise UserError(MONITOR_TOO_FEW, path=path, n=adata.n_obs, min_cell=min_cell)
     X, absent = feature_table_with_missing(adata, run, path)
-    notes = [
+    overlap = training_overlap(run.training_rows, X, run.model_card["dtypes"], absent=absent)
+    notes = check_overlap(overlap, path=path, what="new deployment data", command="monitor",
+                          allow=allow_training_overlap)  # fmt: skip
+    notes += [
         f"{len(absent)} feature(s) absent from the new data; the model imputes them with the "
         "training median/mode, itself a change in what it sees"
     ] * bool(absent)
@@ -443,6 +470,13 @@ def monitor(
         task, n_classes = run.model_card["task"], len(run.model_card.get("classes") or [])
         pred = predict_matrix(run.model, X, task, n_classes)
         performance = _performance(run, adata.obs, pred, y, (n_bootstrap, seed, min_cell))
+        notes += outcome_size_warnings(task, y[~np.isnan(y)], n_classes)
+        if performance["small_groups"]:
+            notes.append(
+                f"groups with fewer than {MIN_GROUP_SIZE} samples with an outcome (the "
+                "audit's minimum group size) in: " + ", ".join(performance["small_groups"])
+                + "; their estimates are imprecise"
+            )
         if performance["sensitive_absent"]:
             notes.append(
                 "sensitive column(s) of the run absent from the new data, no group results: "
@@ -457,6 +491,7 @@ def monitor(
         performance=performance,
         notes=notes,
         min_cell=min_cell,
+        training_overlap=overlap,
     )
 
 

@@ -25,12 +25,17 @@ Appends are crash- and concurrency-safe: the file is opened in append mode, an e
 ``fsync``-ed before the lock is released, so two processes never interleave partial lines.
 A line cut short by a crash is kept (it is evidence) but closed with a newline before the
 next append, and :func:`read_log` reports it with its line number instead of skipping it.
+Rewriting the run directory (``audit``, ``discover``) holds the same lock while it copies
+the log and swaps the directories (:func:`locked_log`), and a writer that waited re-opens
+the log in the new directory, so no line is lost. An override is refused for a sample
+with no logged prediction.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -49,6 +54,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 LOG_NAME = "prediction_log.jsonl"
+REOPEN_SECONDS = 2.0  # how long a writer waits for a run directory being replaced
 EVENTS = ("prediction", "override")
 COLUMNS = (
     "timestamp",
@@ -72,6 +78,11 @@ OVERRIDE_FIELD_EMPTY = (
     "override of sample '{sample_id}': {field} is empty. Give the {what}; the audit trail "
     "(EU AI Act Art. 14) records who overrode which prediction, with what, and why."
 )
+OVERRIDE_NOT_PREDICTED = (
+    "override of sample '{sample_id}': {path} holds no prediction of this sample. An "
+    "override replaces a logged prediction: predict the sample first with 'insightome "
+    "predict', or check the sample ID."
+)
 PREDICTIONS_NO_IDS = (
     "predictions to log have {n} empty or duplicate sample ID(s). Each logged prediction "
     "needs its own sample ID; give the ID column with --id-column."
@@ -86,22 +97,16 @@ def _now() -> str:
 def _locked_append(path: Path) -> Iterator[IO[bytes]]:
     """The log opened for appending under an exclusive lock; fsync-ed before unlocking."""
     created = not path.exists()
-    with open(path, "ab") as fh:
-        if fcntl is not None:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            size = os.fstat(fh.fileno()).st_size
-            if size:  # a crash may have left a partial last line: close it first
-                with open(path, "rb") as check:
-                    check.seek(size - 1)
-                    if check.read(1) != b"\n":
-                        fh.write(b"\n")
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        finally:
-            if fcntl is not None:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    with _open_locked(path, "ab") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size:  # a crash may have left a partial last line: close it first
+            with open(path, "rb") as check:
+                check.seek(size - 1)
+                if check.read(1) != b"\n":
+                    fh.write(b"\n")
+        yield fh
+        fh.flush()
+        os.fsync(fh.fileno())
     if created and hasattr(os, "O_DIRECTORY"):  # make the new file's name durable too
         dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
         try:
@@ -110,9 +115,58 @@ def _locked_append(path: Path) -> Iterator[IO[bytes]]:
             os.close(dir_fd)
 
 
+@contextmanager
+def _open_locked(path: Path, mode: str) -> Iterator[IO[bytes]]:
+    """``path`` opened with ``mode`` under an exclusive lock, and still the file at ``path``.
+
+    :func:`insightome.runs.rewrite_run` replaces the whole run directory while it holds
+    this lock; a writer that was waiting for the lock then holds the old, replaced file,
+    so it lets go and opens the new one (and waits out the instant between the two
+    renames, when the directory is briefly absent).
+    """
+    deadline = time.monotonic() + REOPEN_SECONDS
+    while True:
+        try:
+            fh = open(path, mode)  # closed below
+        except FileNotFoundError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+            continue
+        if fcntl is not None:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            current = os.path.samestat(os.fstat(fh.fileno()), os.stat(path))
+        except FileNotFoundError:
+            current = False
+        if current or fcntl is None:
+            break
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        fh.close()
+    try:
+        yield fh
+    finally:
+        if fcntl is not None:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        fh.close()
+
+
+@contextmanager
+def locked_log(run_dir: str | Path) -> Iterator[Path]:
+    """Hold the log of ``run_dir`` locked against appends while the block runs.
+
+    For :func:`insightome.runs.rewrite_run`: the log is copied and the directory swapped
+    while no prediction or override can be appended, so none is lost. Yields the log's
+    path; where the run had no log, an empty one is made to hold the lock on.
+    """
+    path = Path(run_dir) / LOG_NAME
+    with _open_locked(path, "ab"):
+        yield path
+
+
 def _append(run_dir: Path, entries: list[dict[str, Any]]) -> Path:
     run_dir = Path(run_dir)
-    if not run_dir.is_dir():
+    if not run_dir.is_dir() and not _reappears(run_dir):
         raise UserError(errors.FILE_MISSING, path=str(run_dir))
     path = run_dir / LOG_NAME
     data = b"".join(
@@ -122,6 +176,16 @@ def _append(run_dir: Path, entries: list[dict[str, Any]]) -> Path:
     with _locked_append(path) as fh:
         fh.write(data)
     return path
+
+
+def _reappears(run_dir: Path) -> bool:
+    """Whether ``run_dir`` is back within a moment (it is absent while being replaced)."""
+    deadline = time.monotonic() + REOPEN_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(0.01)
+        if run_dir.is_dir():
+            return True
+    return False
 
 
 def log_predictions(
@@ -174,7 +238,8 @@ def log_override(
 ) -> None:
     """Record that ``reviewer`` replaced the model's output for ``sample_id`` by ``override``.
 
-    ``reason`` is required: an override without a reason cannot be reviewed later.
+    ``reason`` is required: an override without a reason cannot be reviewed later, and
+    the sample must have a logged prediction: an override replaces one.
     """
     for field, value, what in (
         ("the reviewer", reviewer, "name or ID of the person overriding"),
@@ -183,6 +248,9 @@ def log_override(
     ):
         if not str(value or "").strip():
             raise UserError(OVERRIDE_FIELD_EMPTY, sample_id=sample_id, field=field, what=what)
+    if not was_predicted(run_dir, sample_id):
+        path = Path(run_dir) / LOG_NAME
+        raise UserError(OVERRIDE_NOT_PREDICTED, sample_id=sample_id, path=str(path))
     entry = {
         "timestamp": _now(),
         "event": "override",
@@ -193,6 +261,22 @@ def log_override(
         "reason": reason,
     }
     _append(Path(run_dir), [entry])
+
+
+def was_predicted(run_dir: str | Path, sample_id: str) -> bool:
+    """Whether the log of ``run_dir`` holds a prediction of ``sample_id``."""
+    path = Path(run_dir) / LOG_NAME
+    if not path.is_file():
+        return False
+    sample_id = str(sample_id)
+    needle = json.dumps(sample_id, ensure_ascii=True).encode("ascii")  # as _append wrote it
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if needle in raw:  # parse only the lines that can match
+                entry = _parse(path, number, raw.rstrip(b"\n"))
+                if entry["event"] == "prediction" and str(entry["sample_id"]) == sample_id:
+                    return True
+    return False
 
 
 def _parse(path: Path, number: int, raw: bytes) -> dict[str, Any]:

@@ -6,7 +6,6 @@ They register on the one Typer ``app`` of :mod:`insightome.cli.app` (imported th
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +25,15 @@ from insightome.cli.options import (
     Seed,
 )
 from insightome.cli.printing import print_audit, print_discovery
+
+AllowTrainingOverlap = Annotated[
+    bool,
+    typer.Option(
+        "--allow-training-overlap",
+        help="Go on when half or more of the rows are training rows (recorded; the result "
+        "is then not an external check).",
+    ),
+]
 
 
 @app.command("discover")
@@ -59,11 +67,14 @@ def validate_command(
         Path | None, typer.Option("--out", help="Where to write (default: RUN_DIR/validations).")
     ] = None,
     seed: Seed = 0,
+    allow_training_overlap: AllowTrainingOverlap = False,
 ) -> None:
     """Score the saved model and minimal signature on an independent cohort, with CIs."""
     from insightome.followup import validate
 
-    report = validate(run_dir, cohort, id_column=id_column, out_dir=out_dir, seed=seed)
+    report = validate(run_dir, cohort, id_column=id_column, out_dir=out_dir, seed=seed,
+                      allow_training_overlap=allow_training_overlap)  # fmt: skip
+    _warn(report["warnings"])
     c = report["cohort"]
     out.print(f"[bold]External validation[/] on {c['n_samples']} samples")
     for name, m in report["models"].items():
@@ -76,6 +87,11 @@ def validate_command(
                 + escape(", ".join(m["features_missing"][:10]))
             )
     out.print(f"\nWritten: [bold]{report['path']}[/]", soft_wrap=True)
+
+
+def _warn(warnings: list[str]) -> None:
+    for w in warnings:
+        err.print(f"[yellow]warning:[/] {escape(w)}", soft_wrap=True)
 
 
 @app.command("review")
@@ -116,19 +132,23 @@ def monitor_command(
         Path | None, typer.Option("--out", help="Where to write (default: RUN_DIR/monitoring).")
     ] = None,
     seed: Seed = 0,
+    allow_training_overlap: AllowTrainingOverlap = False,
 ) -> None:
     """Data drift (SMD, PSI) and, with labels, performance per group against development."""
     from insightome.audit.monitor import monitor, write_monitor_report
 
     report = monitor(run_dir, data, labels=labels, time=time, event=event, id_column=id_column,
-                     seed=seed)  # fmt: skip
+                     seed=seed, allow_training_overlap=allow_training_overlap)  # fmt: skip
+    _warn(report.notes)
     written = write_monitor_report(report, out_dir)
     summary = report.to_dict()
-    overall = (summary.get("drift") or {}).get("overall") or {}
-    out.print(f"[bold]Drift[/]: {escape(json.dumps(overall, default=str))}")
+    out.print(f"[bold]Drift[/]: {escape(summary['drift']['summary']['status'])}")
     perf = summary.get("performance")
     if perf:
-        out.print(f"[bold]Performance[/]: {escape(json.dumps(perf.get('overall'), default=str))}")
+        shown = f"{perf['metric']} {perf['value']:.3f} " if perf.get("value") is not None else ""
+        if perf.get("ci95"):
+            shown += f"(95% CI {perf['ci95'][0]:.3f}–{perf['ci95'][1]:.3f}): "
+        out.print(f"[bold]Performance[/]: {escape(shown + perf['status'])}")
     out.print(f"\nWritten: [bold]{written}[/]", soft_wrap=True)
 
 

@@ -10,7 +10,9 @@ Bundles are versioned and never overwritten: each is written to
 ``<data root>/admet/<bundle id>/`` (``bundle.joblib`` plus a human-readable
 ``manifest.json``: package versions, seeds, data files with SHA-256, each endpoint's
 model and scaffold-CV estimate) through a temporary folder renamed into place, and
-``<data root>/admet/CURRENT`` names the bundle used by default. The data root is
+``<data root>/admet/CURRENT`` names the bundle used by default. A bundle is loaded only
+when its ``bundle.joblib`` matches the SHA-256 in its manifest (loading a joblib file runs
+code: load only bundles you trust). The data root is
 ``$INSIGHTOME_DATA_DIR`` when set, else the platform's user data directory
 (``~/.local/share/insightome`` on Linux).
 """
@@ -66,6 +68,20 @@ BUNDLE_MISSING = (
 BUNDLE_FORMAT_UNKNOWN = (
     "{path}: bundle format {found} is not readable by this insightome (format {expected}). "
     "Rebuild it with 'insightome admet fit'."
+)
+
+BUNDLE_UNVERIFIED = (
+    "{path}: {reason}, so bundle.joblib cannot be checked before it is loaded (loading a "
+    "joblib file runs code). Load only bundles you trust; rebuild it with 'insightome "
+    "admet fit'."
+)
+BUNDLE_CHANGED = (
+    "{path}: bundle.joblib does not match the sha256 in manifest.json (the file was changed "
+    "after the fit). It is not loaded; rebuild the bundle with 'insightome admet fit'."
+)
+CURRENT_INVALID = (
+    "{path}: names '{name}', which is not a bundle folder in {root}. Write the id of a "
+    "bundle listed by 'insightome admet list' into CURRENT, or pass --bundle PATH."
 )
 
 ProgressFn = Callable[[str], None]
@@ -395,27 +411,43 @@ def save_bundle(bundle: AdmetBundle, root: str | Path | None = None) -> Path:
 
 
 def load_bundle(path: str | os.PathLike[str] | None = None) -> AdmetBundle:
-    """The bundle at ``path`` (a bundle folder), or the current default one."""
+    """The bundle at ``path`` (a bundle folder), or the current default one.
+
+    ``bundle.joblib`` is loaded only when ``manifest.json`` records its SHA-256 and the
+    file matches it; ``CURRENT`` must name a bundle folder directly under the bundles
+    folder (no path).
+    """
     if path is None:
         base = bundles_dir()
         current = base / CURRENT_FILE
         if not current.is_file():
             raise UserError(NO_BUNDLE, root=base)
-        folder = base / current.read_text().strip()
+        name = current.read_text().strip()
+        folder = base / name
+        if not name or Path(name).name != name or name in (".", "..") or not folder.is_dir():
+            raise UserError(CURRENT_INVALID, path=current, name=name, root=base)
     else:
         folder = Path(path)
     file = folder / BUNDLE_FILE
     if not file.is_file():
         raise UserError(BUNDLE_MISSING, path=folder, file=BUNDLE_FILE)
+    manifest_file = folder / MANIFEST_FILE
+    if not manifest_file.is_file():
+        raise UserError(BUNDLE_UNVERIFIED, path=folder, reason=f"it has no {MANIFEST_FILE}")
+    manifest = json.loads(manifest_file.read_text())
+    recorded = manifest.get("bundle_sha256")
+    if not recorded:
+        reason = f"{MANIFEST_FILE} records no bundle_sha256"
+        raise UserError(BUNDLE_UNVERIFIED, path=folder, reason=reason)
+    from insightome.io.provenance import file_sha256
+
+    if file_sha256(file) != recorded:
+        raise UserError(BUNDLE_CHANGED, path=folder)
     stored = joblib.load(file)
     if stored.get("format") != BUNDLE_FORMAT:
         raise UserError(
             BUNDLE_FORMAT_UNKNOWN, path=folder, found=stored.get("format"), expected=BUNDLE_FORMAT
         )
-    manifest_file = folder / MANIFEST_FILE
-    manifest = (
-        json.loads(manifest_file.read_text()) if manifest_file.is_file() else stored["manifest"]
-    )
     return AdmetBundle(
         models=stored["models"],
         manifest=manifest,
