@@ -22,6 +22,7 @@ from insightome.compute.ledger import EnergyLedger
 from insightome.errors import UserError
 from insightome.evaluate.bbc import bbc_cv
 from insightome.evaluate.engine import cross_validated_predictions, n_units
+from insightome.evaluate.metrics import fold_thresholds
 from insightome.evaluate.permutation import PermutationResult, best_cv_score, permutation_test
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
 from insightome.models.candidates import LARGE_N, candidates
@@ -322,6 +323,8 @@ def run(
         )
         study.warnings.append(message)
         log("warning: " + message)
+    # each out-of-fold prediction is thresholded at its own training folds' prevalence
+    thresholds = fold_thresholds(study.y, plan.splits) if study.spec.task == "binary" else None
     with stages("estimation"):
         bbc = bbc_cv(
             cv.oof,
@@ -330,6 +333,7 @@ def run(
             n_bootstrap=n_bootstrap,
             seed=seed,
             groups=study.groups,
+            thresholds=thresholds,
         )
     winner = cands[bbc.winner]
     log(f"winner {winner.name}; BBC-CV {bbc.metric} {bbc.estimate.value:.3f} {bbc.estimate.ci95}")
@@ -423,7 +427,7 @@ def run(
         results["discovery"] = found.to_dict()
         if gene_sets is not None:
             results["discovery"]["gene_set_files"] = gene_sets.files
-    predictions = oof_table(study, cv.oof[:, bbc.winner])
+    predictions = oof_table(study, cv.oof[:, bbc.winner], plan)
     card = model_card(study, winner)
     from insightome.audit.monitor import reference_profile
 

@@ -251,14 +251,19 @@ def cohort_outcome(adata: Any, run: Run, path: str) -> np.ndarray:
     return np.where(event == 1, time, -time)
 
 
-def _metrics(task: str, y: np.ndarray, pred: np.ndarray, seed: int) -> dict[str, Any]:
+def _metrics(
+    task: str, y: np.ndarray, pred: np.ndarray, seed: int, threshold: float | None
+) -> dict[str, Any]:
+    """Cohort metrics with bootstrap CIs; ``threshold`` is the model's decision threshold
+    (the training prevalence, from the model card), never the cohort's own prevalence."""
     W = bootstrap_weights(len(y), N_BOOTSTRAP, np.random.default_rng(seed))
     ones = np.ones((1, len(y)))
     out = {}
     for m in (PRIMARY[task], *SECONDARY[task]):
-        boot = m.fn(y, pred, W)
+        fn = m.thresholded(threshold)
+        boot = fn(y, pred, W)
         lo, hi = np.nanpercentile(boot, [2.5, 97.5])
-        out[m.name] = {"value": float(m.fn(y, pred, ones)[0]), "ci95": [float(lo), float(hi)]}
+        out[m.name] = {"value": float(fn(y, pred, ones)[0]), "ci95": [float(lo), float(hi)]}
     return out
 
 
@@ -287,6 +292,7 @@ def validate(
         )
     task = run.results["task"]
     n_classes = len(run.model_card.get("classes", []))
+    threshold = run.model_card.get("decision_threshold")  # the training prevalence
     X, y = X[known], y[known]
     if task in ("binary", "multiclass"):
         y = y.astype(int)
@@ -314,7 +320,9 @@ def validate(
             if full_missing
             else "all features present"
         ),
-        "metrics": _metrics(task, y, predict_matrix(run.model, X, task, n_classes), seed),
+        "metrics": _metrics(
+            task, y, predict_matrix(run.model, X, task, n_classes), seed, threshold
+        ),
     }
     sig = (run.model_card.get("signature") or {}).get("features")
     if run.signature_model is not None and sig:
@@ -326,7 +334,11 @@ def validate(
             .get("signature", {})
             .get("estimate"),
             "metrics": _metrics(
-                task, y, predict_matrix(run.signature_model, X[sig], task, n_classes), seed
+                task,
+                y,
+                predict_matrix(run.signature_model, X[sig], task, n_classes),
+                seed,
+                threshold,
             ),
         }
     report = json_ready(report)

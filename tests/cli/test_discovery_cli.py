@@ -103,3 +103,22 @@ def test_discover_rerun_is_reproducible_and_rejects_bad_gene_sets(cli, run_dir, 
     assert r.code == 2 and "bad.gmt" in r.err
     assert len(r.err.strip().splitlines()) == 1
     pd.testing.assert_frame_equal(before, pd.read_csv(run_dir / "hypotheses.tsv", sep="\t"))
+
+
+def test_validation_thresholds_at_the_training_prevalence_not_the_cohorts() -> None:
+    """The deployed model calls a sample positive at the training prevalence (model card);
+    the cohort's own prevalence must not set the threshold its balanced accuracy is
+    judged at."""
+    import numpy as np
+    from sklearn.metrics import balanced_accuracy_score
+
+    from insightome.followup import _metrics
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(300) < 0.5).astype(int)  # cohort prevalence ≈ 0.5
+    p = np.clip(0.3 + 0.25 * (y - 0.5) + rng.normal(0, 0.15, 300), 0, 1)
+    trained_at = 0.3  # the development data's prevalence
+    got = _metrics("binary", y, p[:, None], 0, trained_at)["balanced_accuracy"]["value"]
+    want = balanced_accuracy_score(y, (p >= trained_at).astype(int))
+    assert got == pytest.approx(want, abs=1e-12)
+    assert abs(want - balanced_accuracy_score(y, (p >= y.mean()).astype(int))) > 0.05

@@ -30,7 +30,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from insightome.evaluate import bbc_cv, cross_validated_predictions, make_plan
-from insightome.evaluate.metrics import auc, plain
+from insightome.evaluate.metrics import auc, fold_thresholds, plain
 from insightome.models import candidates
 from tests.conftest import shared_data
 
@@ -64,7 +64,14 @@ def test_bbc_estimate_is_at_chance_on_permuted_labels(colon):
         plan = make_plan(y_perm, "binary", folds=5, repeats=1, seed=seed)
         cv = cross_validated_predictions(X, y_perm, cands, plan, n_classes=2, seed=seed, n_jobs=1)
         estimates.append(
-            bbc_cv(cv.oof, y_perm, "binary", n_bootstrap=500, seed=seed).estimate.value
+            bbc_cv(
+                cv.oof,
+                y_perm,
+                "binary",
+                n_bootstrap=500,
+                seed=seed,
+                thresholds=fold_thresholds(y_perm, plan.splits),
+            ).estimate.value
         )
     assert abs(np.mean(estimates) - 0.5) <= 0.07, estimates
     assert max(estimates) < 0.75, estimates
