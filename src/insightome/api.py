@@ -374,9 +374,10 @@ def run(
         with stages("discovery"):
             found = run_discovery(
                 study,
-                winner,
+                cands,
+                bbc.winner,
                 plan,
-                cv.oof[:, bbc.winner],
+                cv.oof,
                 gene_sets=gene_sets,
                 tolerance=signature_tolerance,
                 n_bootstrap=n_bootstrap,

@@ -105,6 +105,7 @@ def bbc_cv(
     select: SelectionRule = select_best,
     metric: MetricSpec | None = None,
     thresholds: np.ndarray | None = None,
+    choice: int | None = None,
 ) -> BBCResult:
     """BBC-CV estimate of the select-the-best procedure's performance, with a 95% CI.
 
@@ -119,6 +120,9 @@ def bbc_cv(
     prediction, the prevalence of the training folds that made it
     (:func:`insightome.evaluate.metrics.fold_thresholds`): thresholded metrics such as
     balanced accuracy use it, so held-out labels never set their own threshold.
+
+    ``choice`` is the reported choice when it was made outside, on more data than ``oof``
+    holds (e.g. a configuration chosen on all CV repeats); by default ``select`` makes it.
     """
     metric = metric or PRIMARY[task]
     R, C, n, _ = oof.shape
@@ -134,6 +138,7 @@ def bbc_cv(
     cv_sd = per_repeat.std(axis=0, ddof=1) if R > 1 else np.full(C, np.nan)
     oriented = cv_mean if metric.higher_is_better else -cv_mean
     winner = int(select(np.where(usable, oriented, -np.inf)[None, :])[0])
+    winner = winner if choice is None else choice
 
     rng = np.random.default_rng(seed)
     repeat_of = np.arange(n_bootstrap) % R
@@ -161,10 +166,11 @@ def bbc_cv(
             out_bag = _scores(metric, y, oof_clean[r], W_out[local], thr)
             sign = 1 if metric.higher_is_better else -1
             oob[rows] = out_bag[np.arange(len(rows)), pick] * sign
-            for m in secondary_specs:
+            for m in secondary_specs:  # only for the candidates some bootstrap chose
                 fn = m.thresholded(thr)
-                vals = np.column_stack([fn(y, oof_clean[r, c], W_out[local]) for c in range(C)])
-                oob_secondary[m.name][rows] = vals[np.arange(len(rows)), pick]
+                for c in np.unique(pick):
+                    on = pick == c
+                    oob_secondary[m.name][rows[on]] = fn(y, oof_clean[r, c], W_out[local][on])
 
     def summarize(values: np.ndarray, plain: float) -> MetricEstimate:
         lo, hi = np.nanpercentile(values, [2.5, 97.5])
