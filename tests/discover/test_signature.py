@@ -79,6 +79,15 @@ def test_signature_estimate_is_corrected_for_the_configuration_choice(breast_can
         "configuration choice",
         "signature size choice",
     ]
+    # a configuration never best on all features in any bootstrap cannot be chosen: its
+    # sizes are not fitted, and leaving it out changes nothing
+    flat = Candidate("l1_logistic", {"C": 1e-4, "l1_ratio": 1.0}, None, "binary")  # constant
+    more = np.concatenate([full, _full_oof(X, y, plan, [flat])], axis=1)
+    pruned = minimal_signature([*configs, flat], 1, X, y, plan, more, n_classes=2, n_bootstrap=300)
+    assert pruned.to_dict()["bbc_configuration_frequency"][flat.name] == 0
+    assert any("1 of 3 configurations" in note for note in pruned.notes)
+    est, same = sig.bbc.estimate, pruned.bbc.estimate
+    assert (same.value, *same.ci95) == pytest.approx((est.value, *est.ci95), abs=1e-12)
 
 
 def test_restricted_drops_univariate_selection_when_not_smaller() -> None:

@@ -7,8 +7,10 @@ The search is nested in the run's own resampling plan, so its estimate is honest
    ranks the features using the training samples only.
 2. For each signature size m in :data:`SIZES` (below the number of features), *every*
    candidate configuration is refitted on that fold's top-m features and predicts the
-   held-out fold. With the configurations' out-of-fold predictions on all features (from
-   the main run) this gives a grid of configuration × size, like the main run's candidates.
+   held-out fold (except those that no bootstrap picks on all features: the rule below can
+   never choose them, so skipping them leaves the estimate unchanged). With the
+   configurations' out-of-fold predictions on all features (from the main run) this gives
+   a grid of configuration × size, like the main run's candidates.
 3. The procedure being estimated is the one the run carries out on the same data: pick
    the configuration with the best CV metric on all features, then the smallest size
    whose CV metric is within ``tolerance`` of that configuration's full model
@@ -221,11 +223,19 @@ def minimal_signature(
     task = candidate.task
     k = prediction_width(task, n_classes)
     repeats = min(SEARCH_REPEATS, plan.repeats)
+    thresholds = fold_thresholds(y, plan.splits) if task == "binary" else None
+    bootstraps = {"n_bootstrap": n_bootstrap, "seed": seed, "groups": groups}
+    # A configuration that no bootstrap picks on all features is never chosen by the rule,
+    # whatever its sizes score: the grid's BBC-CV below draws the same bootstraps (same
+    # seed, samples and repeats), so only the configurations picked here are searched.
+    picked = bbc_cv(full_oof[:repeats], y, task, thresholds=thresholds, **bootstraps)
+    searched = sorted({winner, *np.flatnonzero(picked.selection_frequency > 0).tolist()})
     units = [
         (r, train, test) for r, folds in enumerate(plan.splits[:repeats]) for train, test in folds
     ]
+    fitted = [configurations[c] for c in searched]
     jobs = (
-        delayed(_fold)(configurations, features, y, train, test, sizes, n_classes, groups, seed + r)
+        delayed(_fold)(fitted, features, y, train, test, sizes, n_classes, groups, seed + r)
         for r, train, test in units
     )
     results = Parallel(n_jobs=n_jobs)(jobs)
@@ -235,14 +245,13 @@ def minimal_signature(
     fold_rankings = []
     for (r, _, test), (preds, ranking, _) in zip(units, results, strict=True):
         fold_rankings.append(ranking)
-        for c, by_size in enumerate(preds):
+        for c, by_size in zip(searched, preds, strict=True):
             for s, pred in enumerate(by_size):
                 if pred is not None:
                     oof[r, c, s, test] = pred
     if np.isnan(oof[:, winner, :-1]).any(axis=(0, 2, 3)).all():
         return None  # no signature size of the winner could be fitted on every fold
     oof = oof.reshape(repeats, C * (S + 1), len(y), k)
-    thresholds = fold_thresholds(y, plan.splits) if task == "binary" else None
     metric = PRIMARY[task]
     # the reported size: the rule on the run's winner (chosen on all CV repeats)
     cv = np.nanmean(cv_scores(oof, y, metric, thresholds), axis=0).reshape(C, S + 1)
@@ -253,17 +262,23 @@ def minimal_signature(
         oof,
         y,
         task,
-        n_bootstrap=n_bootstrap,
-        seed=seed,
-        groups=groups,
         select=configuration_then_size(C, tolerance),
         thresholds=thresholds,
         choice=winner * (S + 1) + chosen,
+        **bootstraps,
     )
+    unsearched = np.setdiff1d(np.arange(C), searched)
+    if bbc.selection_frequency.reshape(C, S + 1)[unsearched].any():
+        raise RuntimeError("signature BBC-CV chose a configuration whose sizes were not fitted")
     size = sizes[chosen]
     full_cv = float(cv[winner, -1])
     within = bool(cv[winner, chosen] >= full_cv - tolerance)
     notes = []
+    if len(unsearched):
+        notes.append(
+            f"{len(unsearched)} of {C} configurations were never best on all features in any "
+            "bootstrap, so never chosen: their signature sizes were not fitted"
+        )
     if not within:
         notes.append(
             f"no signature of up to {sizes[-1]} features came within {tolerance} of the full "
