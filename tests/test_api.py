@@ -116,3 +116,37 @@ def test_fit_warnings_are_recorded_in_notes_and_run_log(adata, tmp_path, monkeyp
     assert results["configurations"][0]["fit_warnings"] == {"ConvergenceWarning": 3}
     log = (run.path / "run.log").read_text()
     assert expected in log and final in log
+
+
+def test_out_of_fold_decisions_use_the_training_folds_prevalence():
+    """Balanced accuracy, predictions.tsv's predicted_class and the audit's error rates
+    threshold each out-of-fold prediction at the prevalence of the training folds that made
+    it (by hand below), not at the prevalence of all labels, held-out ones included."""
+    import anndata as ad
+    import numpy as np
+    from sklearn.metrics import balanced_accuracy_score, recall_score
+
+    from insightome.evaluate.splitters import make_plan
+
+    rng = np.random.default_rng(0)  # a weak signal: predictions crowd the threshold
+    y_bool = rng.random(100) < 0.3
+    X = rng.normal(size=(100, 3))
+    X[:, 0] += 0.4 * y_bool
+    obs = pd.DataFrame({"status": np.where(y_bool, "case", "control")})
+    obs.index = [f"s{i}" for i in range(100)]
+    adata = ad.AnnData(X, obs=obs, var=pd.DataFrame(index=["a", "b", "c"]))
+    run = insightome.run(adata, target="status", out_dir=None, seed=0, discover=False, **FAST)
+    classes = run.model_card["classes"]
+    y = np.array([classes.index(v) for v in run.predictions["y"]])
+    p = run.predictions[f"prob_{classes[1]}"].to_numpy()
+    threshold = np.empty(len(y))
+    for train, test in make_plan(y, "binary", folds=3, repeats=1, seed=0).splits[0]:
+        threshold[test] = y[train].mean()
+    hat = (p >= threshold).astype(int)
+    assert (hat != (p >= y.mean())).sum() >= 3  # the construction separates the two rules
+    assert run.predictions["predicted_class"].tolist() == [classes[i] for i in hat]
+    ba = run.results["secondary"]["balanced_accuracy"]["plain_cv_value"]
+    assert ba == pytest.approx(balanced_accuracy_score(y, hat), abs=1e-12)
+    tpr = run.results["audit"]["model"]["overall"]["tpr"]["value"]
+    assert tpr == pytest.approx(recall_score(y, hat), abs=1e-12)
+    assert run.results["decision_threshold"] == pytest.approx(y.mean())  # deployed: all data

@@ -30,6 +30,7 @@ from insightome.evaluate.engine import (
     fit_warning_notes,
     n_units,
 )
+from insightome.evaluate.metrics import fold_thresholds
 from insightome.evaluate.permutation import PermutationResult, best_cv_score, permutation_test
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
 from insightome.models.candidates import LARGE_N, candidates
@@ -358,6 +359,8 @@ def run(
     for note in fit_warning_notes([c.name for c in cands], cv):
         study.notes.append(note)
         log("note: " + note)
+    # each out-of-fold prediction is thresholded at its own training folds' prevalence
+    thresholds = fold_thresholds(study.y, plan.splits) if study.spec.task == "binary" else None
     with stages("estimation"):
         bbc = bbc_cv(
             cv.oof,
@@ -366,6 +369,7 @@ def run(
             n_bootstrap=n_bootstrap,
             seed=seed,
             groups=study.groups,
+            thresholds=thresholds,
         )
     winner = cands[bbc.winner]
     log(f"winner {winner.name}; BBC-CV {bbc.metric} {bbc.estimate.value:.3f} {bbc.estimate.ci95}")
@@ -410,9 +414,10 @@ def run(
         with stages("discovery"):
             found = run_discovery(
                 study,
-                winner,
+                cands,
+                bbc.winner,
                 plan,
-                cv.oof[:, bbc.winner],
+                cv.oof,
                 gene_sets=gene_sets,
                 tolerance=signature_tolerance,
                 n_bootstrap=n_bootstrap,
@@ -464,7 +469,7 @@ def run(
         results["discovery"] = found.to_dict()
         if gene_sets is not None:
             results["discovery"]["gene_set_files"] = gene_sets.files
-    predictions = oof_table(study, cv.oof[:, bbc.winner])
+    predictions = oof_table(study, cv.oof[:, bbc.winner], plan)
     card = model_card(study, winner)
     from insightome.audit.monitor import reference_profile
 

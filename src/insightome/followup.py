@@ -25,7 +25,7 @@ from insightome.errors import UserError
 from insightome.evaluate.bbc import bootstrap_weights
 from insightome.evaluate.engine import cross_validated_predictions, predict_matrix
 from insightome.evaluate.metrics import PRIMARY, SECONDARY, predicted_classes
-from insightome.evaluate.splitters import make_plan
+from insightome.evaluate.splitters import ResamplingPlan, make_plan
 from insightome.models.candidates import Candidate
 from insightome.run_options import check_options
 from insightome.runs import Run, file_sha256, json_ready, rewrite_run
@@ -35,11 +35,15 @@ N_BOOTSTRAP = 1000
 DECISION_METRICS = ("balanced_accuracy",)  # scored on decided classes, not probabilities
 
 
+def candidate_from(entry: dict[str, Any], task: str) -> Candidate:
+    """A configuration from its results.json entry (``winner`` or ``configurations[i]``)."""
+    params = {k: v for k, v in entry["params"].items() if k != "k"}
+    k = entry["params"].get("k")
+    return Candidate(entry["family"], params, None if k in (None, "all") else int(k), task)
+
+
 def winner_candidate(results: dict[str, Any]) -> Candidate:
-    w = results["winner"]
-    params = {k: v for k, v in w["params"].items() if k != "k"}
-    k = w["params"].get("k")
-    return Candidate(w["family"], params, None if k in (None, "all") else int(k), results["task"])
+    return candidate_from(results["winner"], results["task"])
 
 
 @dataclass
@@ -129,6 +133,7 @@ def rediscover(
 ) -> Run:
     """Rerun discovery on a saved run (module docstring); returns the updated run."""
     from insightome.discover.discovery import discover
+    from insightome.discover.signature import SEARCH_REPEATS
     from insightome.report import render_html
 
     check_options({"signature_tolerance": signature_tolerance, "n_jobs": n_jobs})
@@ -147,11 +152,21 @@ def rediscover(
         if signature_tolerance is not None
         else inv.get("signature_tolerance", 0.02)
     )
+    # the signature's estimate is corrected for the configuration choice too: every
+    # configuration's out-of-fold predictions, on the repeats the signature search uses
+    configurations = [candidate_from(c, results["task"]) for c in results["configurations"]]
+    n = min(SEARCH_REPEATS, plan.repeats)
+    search = ResamplingPlan(plan.splits[:n], plan.folds, n, plan.seeds[:n], plan.grouped)
+    oof = cross_validated_predictions(
+        study.features, study.y, configurations, search, n_classes=len(study.classes),
+        seed=rs["seed"], n_jobs=n_jobs,
+    ).oof  # fmt: skip
     found = discover(
         study,
-        winner,
+        configurations,
+        [c.name for c in configurations].index(winner.name),
         plan,
-        loaded.winner_oof,
+        oof,
         gene_sets=gene_sets,
         tolerance=tolerance,
         n_bootstrap=rs["n_bootstrap"],

@@ -22,8 +22,9 @@ import pandas as pd
 from insightome import __version__
 from insightome.compute.blocks import blocks
 from insightome.evaluate.bbc import BBCResult
-from insightome.evaluate.metrics import PRIMARY, decision_threshold
+from insightome.evaluate.metrics import PRIMARY, decision_threshold, fold_thresholds
 from insightome.evaluate.permutation import PermutationResult
+from insightome.evaluate.splitters import ResamplingPlan
 from insightome.models.candidates import Candidate
 from insightome.runs import MODEL_SCHEMA, RESULTS_SCHEMA
 from insightome.scoring import class_table
@@ -188,8 +189,10 @@ def default_name(prov: dict[str, Any], spec: Any) -> str:
     return f"{stem}-{spec.target or spec.event}"
 
 
-def oof_table(study: Study, oof_winner: np.ndarray) -> pd.DataFrame:
-    """Winner's out-of-fold predictions averaged over repeats, one row per sample."""
+def oof_table(study: Study, oof_winner: np.ndarray, plan: ResamplingPlan) -> pd.DataFrame:
+    """Winner's out-of-fold predictions averaged over repeats, one row per sample; a binary
+    ``predicted_class`` thresholds each at its training folds' prevalence (mean over
+    repeats), as balanced accuracy does, never at a prevalence that includes its own label."""
     mean = np.nanmean(oof_winner, axis=0)
     idx = pd.Index(study.features.index.astype(str), name="sample_id")
     task = study.spec.task
@@ -199,7 +202,7 @@ def oof_table(study: Study, oof_winner: np.ndarray) -> pd.DataFrame:
     if task == "regression":
         return pd.DataFrame({"y": study.y, "pred": mean[:, 0]}, index=idx)
     observed = pd.DataFrame({"y": [study.classes[i] for i in study.y]}, index=idx)
-    table = class_table(mean, study.classes, decision_threshold(study.y), idx)
+    table = class_table(mean, study.classes, fold_thresholds(study.y, plan.splits).mean(0), idx)
     return pd.concat([observed, table], axis=1)
 
 

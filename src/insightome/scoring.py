@@ -161,12 +161,13 @@ def stored_threshold(run: Run) -> dict[str, Any]:
 
 
 def class_table(
-    pred: np.ndarray, classes: list[str], threshold: float, index: pd.Index
+    pred: np.ndarray, classes: list[str], threshold: float | np.ndarray, index: pd.Index
 ) -> pd.DataFrame:
     """``prob_<class>`` columns and ``predicted_class`` from an (n × k) prediction matrix.
 
     Binary: ``pred[:, 0]`` is the positive-class probability and the class is positive
-    when it reaches ``threshold`` (the training prevalence); multiclass: arg-max.
+    when it reaches ``threshold`` (the training prevalence; out-of-fold predictions: one
+    per sample, that of its training folds); multiclass: arg-max.
     """
     probs = np.column_stack([1 - pred[:, 0], pred[:, 0]]) if pred.shape[1] == 1 else pred
     out = pd.DataFrame({f"prob_{c}": probs[:, j] for j, c in enumerate(classes)}, index=index)

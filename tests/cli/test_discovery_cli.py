@@ -214,3 +214,22 @@ def test_validate_of_a_run_without_row_hashes_says_overlap_was_not_checked(
     report = json.loads((found / "validation.json").read_text())
     assert report["training_overlap"]["checked"] is False
     assert "not checked" in report["status"]
+
+
+def test_validation_thresholds_at_the_training_prevalence_not_the_cohorts() -> None:
+    """The deployed model calls a sample positive at the training prevalence (model card);
+    the cohort's own prevalence must not set the threshold its balanced accuracy is
+    judged at."""
+    import numpy as np
+    from sklearn.metrics import balanced_accuracy_score
+
+    from insightome.followup import _metrics
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(300) < 0.5).astype(int)  # cohort prevalence ≈ 0.5
+    p = np.clip(0.3 + 0.25 * (y - 0.5) + rng.normal(0, 0.15, 300), 0, 1)
+    trained_at = 0.3  # the development data's prevalence
+    got = _metrics("binary", y, p[:, None], 0, trained_at)["balanced_accuracy"]["value"]
+    want = balanced_accuracy_score(y, (p >= trained_at).astype(int))
+    assert got == pytest.approx(want, abs=1e-12)
+    assert abs(want - balanced_accuracy_score(y, (p >= y.mean()).astype(int))) > 0.05

@@ -31,7 +31,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from insightome.evaluate import bbc_cv, cross_validated_predictions, make_plan
-from insightome.evaluate.metrics import auc, plain
+from insightome.evaluate.metrics import auc, fold_thresholds, plain
 from insightome.models import candidates
 from tests.null_data import NullOmics, balanced_permutation, omics_like
 
@@ -53,7 +53,9 @@ def test_bbc_estimate_is_at_chance_on_labels_without_signal(null_omics) -> None:
         cands = [c for c in candidates("binary", X.shape[1]) if c.family in LINEAR]
         plan = make_plan(y, "binary", folds=5, repeats=1, seed=seed)
         cv = cross_validated_predictions(X, y, cands, plan, n_classes=2, seed=seed, n_jobs=1)
-        estimates.append(bbc_cv(cv.oof, y, "binary", n_bootstrap=500, seed=seed).estimate.value)
+        thresholds = fold_thresholds(y, plan.splits)
+        bbc = bbc_cv(cv.oof, y, "binary", n_bootstrap=500, seed=seed, thresholds=thresholds)
+        estimates.append(bbc.estimate.value)
     assert abs(np.mean(estimates) - 0.5) <= BAND, estimates
     assert sum(e > 0.7 for e in estimates) <= 2, estimates  # chance: about 1 in 20
 

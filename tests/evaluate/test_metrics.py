@@ -110,3 +110,75 @@ def test_average_precision_and_spearman_match_sklearn_and_scipy():
     assert average_precision(y, score.reshape(-1, 1), w)[0] == pytest.approx(
         average_precision_score(y[rows], score[rows]), abs=1e-12
     )
+
+
+def test_spearman_ranks_within_each_bootstrap_sample():
+    """Bootstrap Spearman equals SciPy's on the resample written out (weights as repeated
+    rows): the ranks are taken within the resample, ties included, not from the full
+    sample. Full-sample ranks were up to 0.046 off per bootstrap."""
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(7)
+    n = 200
+    y = np.round(rng.normal(size=n), 1)  # rounded: ties in both y and the prediction
+    p = np.round(0.6 * y + rng.normal(size=n), 1)
+    W = rng.multinomial(n, np.full(n, 1 / n), size=6).astype(float)  # bootstrap counts
+    W = np.vstack([W, (W[0] == 0).astype(float), rng.integers(0, 4, (1, n)).astype(float)])
+    got = metrics.spearman(y, p.reshape(-1, 1), W)
+    for b, w in enumerate(W):
+        rows = np.repeat(np.arange(n), w.astype(int))
+        assert got[b] == pytest.approx(spearmanr(y[rows], p[rows])[0], abs=1e-10)
+
+
+def _near_threshold_oof(y: np.ndarray, plan) -> np.ndarray:
+    """(R × 1 × n × 1) out-of-fold probabilities: half informative, half exactly between
+    the all-label prevalence and the sample's training-fold prevalence, where the two
+    thresholds disagree."""
+    rng = np.random.default_rng(1)
+    everyone = y.mean()
+    oof = np.empty((plan.repeats, 1, len(y), 1))
+    for r, folds in enumerate(plan.splits):
+        for train, test in folds:
+            p = np.clip(0.25 + 0.3 * (y[test] - 0.5) + rng.normal(0, 0.2, len(test)), 0, 1)
+            between = rng.random(len(test)) < 0.5
+            p[between] = (everyone + y[train].mean()) / 2
+            oof[r, 0, test, 0] = p
+    return oof
+
+
+def test_balanced_accuracy_threshold_is_the_training_folds_prevalence():
+    """The out-of-fold balanced accuracy thresholds each prediction at the prevalence of
+    the training folds that made it — by hand with scikit-learn — not at the prevalence of
+    all labels, held-out fold included."""
+    from insightome.evaluate.bbc import bbc_cv
+    from insightome.evaluate.splitters import make_plan
+
+    y = np.r_[np.ones(14, dtype=int), np.zeros(39, dtype=int)]  # 5 folds: 2 or 3 positives
+    plan = make_plan(y, "binary", folds=5, repeats=2, seed=0)
+    oof = _near_threshold_oof(y, plan)
+    honest, leaky = [], []
+    for r, folds in enumerate(plan.splits):
+        hat = np.empty(len(y), dtype=int)
+        for train, test in folds:
+            hat[test] = oof[r, 0, test, 0] >= y[train].mean()
+        honest.append(balanced_accuracy_score(y, hat))
+        leaky.append(balanced_accuracy_score(y, (oof[r, 0, :, 0] >= y.mean()).astype(int)))
+    assert abs(np.mean(honest) - np.mean(leaky)) > 0.02  # the construction separates them
+    thresholds = metrics.fold_thresholds(y, plan.splits)
+    res = bbc_cv(oof, y, "binary", n_bootstrap=50, seed=0, thresholds=thresholds)
+    got = res.secondary["balanced_accuracy"].plain_cv_value
+    assert got == pytest.approx(np.mean(honest), abs=1e-12)
+    with pytest.raises(ValueError, match="decision thresholds"):  # never silently leaky
+        bbc_cv(oof, y, "binary", n_bootstrap=50, seed=0)
+
+
+def test_balanced_accuracy_at_per_sample_thresholds_on_bootstrap_samples(binary_oof):
+    y, p = binary_oof
+    rng = np.random.default_rng(2)
+    cut = rng.uniform(0.3, 0.5, len(y))  # one threshold per sample
+    W = rng.multinomial(len(y), np.full(len(y), 1 / len(y)), size=4).astype(float)
+    got = metrics.balanced_accuracy_at(cut)(y, p[:, None], W)
+    for b in range(4):
+        idx = np.repeat(np.arange(len(y)), W[b].astype(int))
+        want = balanced_accuracy_score(y[idx], (p[idx] >= cut[idx]).astype(int))
+        assert got[b] == pytest.approx(want, abs=1e-12)

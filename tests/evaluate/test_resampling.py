@@ -9,6 +9,7 @@ from sklearn.datasets import load_breast_cancer
 
 from insightome.evaluate import bbc_cv, cross_validated_predictions, make_plan
 from insightome.evaluate.bbc import bootstrap_weights
+from insightome.evaluate.metrics import fold_thresholds
 from insightome.models import candidates
 
 
@@ -72,7 +73,8 @@ def test_bbc_removes_selection_optimism_on_noise():
     cands = candidates("binary", 300)
     plan = make_plan(y, "binary", folds=5, repeats=1, seed=3)
     cv = cross_validated_predictions(X, y, cands, plan, n_classes=2, seed=3)
-    res = bbc_cv(cv.oof, y, "binary", n_bootstrap=500, seed=3)
+    thresholds = fold_thresholds(y, plan.splits)
+    res = bbc_cv(cv.oof, y, "binary", n_bootstrap=500, seed=3, thresholds=thresholds)
     assert res.estimate.plain_cv_value == pytest.approx(np.nanmax(res.cv_mean))
     assert res.estimate.plain_cv_value - res.estimate.value > 0.02
     assert res.estimate.ci95[0] < 0.5 < res.estimate.ci95[1]
@@ -88,7 +90,7 @@ def test_failing_candidate_is_excluded_not_fatal(breast):
     plan = make_plan(y, "binary", folds=3, repeats=1, seed=0)
     cv = cross_validated_predictions(X, y, [bad, *good], plan, n_classes=2)
     assert cv.failed_folds.tolist() == [3, 0] and "C" in cv.errors[0]
-    res = bbc_cv(cv.oof, y, "binary", n_bootstrap=200)
+    res = bbc_cv(cv.oof, y, "binary", n_bootstrap=200, thresholds=fold_thresholds(y, plan.splits))
     assert res.winner == 1 and res.selection_frequency[0] == 0
 
 
@@ -101,9 +103,14 @@ def test_bbc_is_the_same_whatever_the_bootstrap_chunk_size(breast, monkeypatch):
     plan = make_plan(y, "binary", folds=3, repeats=2, seed=0)
     oof = cross_validated_predictions(X, y, cands, plan, n_classes=2).oof
     groups = np.arange(len(y)) // 2
-    whole = [bbc_cv(oof, y, "binary", n_bootstrap=300, seed=1, groups=g) for g in (None, groups)]
+    thr = fold_thresholds(y, plan.splits)
+
+    def estimate(g: np.ndarray | None):  # type: ignore[no-untyped-def]
+        return bbc_cv(oof, y, "binary", n_bootstrap=300, seed=1, groups=g, thresholds=thr)
+
+    whole = [estimate(g) for g in (None, groups)]
     monkeypatch.setattr(bbc_module, "CHUNK_CELLS", len(y) * 7)  # 7 bootstraps per chunk
-    chunked = [bbc_cv(oof, y, "binary", n_bootstrap=300, seed=1, groups=g) for g in (None, groups)]
+    chunked = [estimate(g) for g in (None, groups)]
     for a, b in zip(whole, chunked, strict=True):  # same draws; BLAS may round the last bit
         for x, z in [
             (a.estimate, b.estimate),

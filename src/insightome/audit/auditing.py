@@ -25,7 +25,7 @@ from insightome.audit.explanations import explain
 from insightome.audit.groups import group_labels
 from insightome.audit.model_audit import AuditThresholds, model_audit
 from insightome.errors import UserError
-from insightome.evaluate.metrics import decision_threshold
+from insightome.evaluate.metrics import fold_thresholds
 from insightome.evaluate.splitters import ResamplingPlan
 from insightome.models.candidates import Candidate
 from insightome.runs import json_ready
@@ -139,7 +139,8 @@ def audit_model(
         task,
         groups,
         classes=study.classes,
-        threshold=decision_threshold(study.y) if task == "binary" else None,
+        # each averaged out-of-fold prediction: its training folds' prevalence, averaged
+        threshold=fold_thresholds(study.y, plan.splits).mean(axis=0) if task == "binary" else None,
         n_bootstrap=n_bootstrap,
         seed=seed,
         min_group_size=settings.min_group_size,

@@ -8,7 +8,8 @@ model that never saw it).
   (``roc_auc_score``, ``true_positive_rate``, ``false_positive_rate``,
   ``false_negative_rate``, ``selection_rate``, ``r2_score``, ``mean_absolute_error``) and
   callables where they have none (Harrell's C, macro one-vs-rest AUC, calibration). Binary
-  error rates use one decision threshold for all groups (default: the prevalence).
+  error rates use the same decision rule for all groups: each out-of-fold prediction is
+  called positive at its training folds' prevalence (``threshold``, one per sample).
 * **Calibration** (binary), after the hierarchy of Van Calster et al. (2019, BMC Med
   17:230): calibration-in-the-large = observed − mean predicted risk; calibration intercept
   = ``a`` in logit P(y) = a + logit(p) (slope fixed at 1; target 0); calibration slope = ``b``
@@ -205,7 +206,7 @@ def model_audit(
     groups: Mapping[str, pd.Series],
     *,
     classes: Sequence[str] = (),
-    threshold: float | None = None,
+    threshold: float | np.ndarray | None = None,
     n_bootstrap: int = 1000,
     seed: int = 0,
     min_group_size: int = 30,
@@ -217,7 +218,10 @@ def model_audit(
 
     ``groups`` holds one label per sample (in the order of ``y``) per attribute, e.g. from
     :func:`insightome.audit.groups.group_labels`; ``classes`` names the class codes in the
-    notes; ``threshold`` is the binary decision threshold (default: the prevalence).
+    notes; ``threshold`` is the binary decision threshold, one for all samples or one per
+    sample: for out-of-fold predictions, the prevalence of the training folds that made
+    each (:func:`insightome.evaluate.metrics.fold_thresholds`). Without it, the prevalence
+    of ``y`` — the audited labels themselves; the notes say so.
     ``sample_groups`` (one patient ID or code per sample, ``--groups``) makes the bootstrap
     resample whole patients.
     """
@@ -231,10 +235,6 @@ def model_audit(
     if sample_groups is not None and len(sample_groups) != n:
         raise UserError(AUDIT_LENGTH, what="the --groups column", n_values=len(sample_groups), n=n)
     th = thresholds or AuditThresholds()
-    cut = M.decision_threshold(y) if threshold is None and task == "binary" else threshold
-    specs = _metrics(task, pred, cut)
-    labels = aligned_labels(groups, n)
-    y_pred = np.arange(n) if task == "multiclass" else pred[:, 0]  # what MetricFrame passes
     notes = [f"{n_bootstrap} bootstrap samples of all {n} samples; 95% percentile intervals."]
     if sample_groups is not None:
         n_units = len(np.unique(sample_groups))
@@ -243,10 +243,17 @@ def model_audit(
             "each drawn with all its samples; 95% percentile intervals."
         )
     if task == "binary":
+        # the binary metrics see [probability, decision threshold] per sample
+        cut = np.broadcast_to(M.decision_threshold(y) if threshold is None else threshold, n)
+        pred = np.column_stack([pred[:, 0], cut])
         positive = f" '{classes[1]}'" if len(classes) > 1 else ""
-        notes.append(
-            f"Error rates of the positive class{positive} at decision threshold {cut:.4g}."
-        )
+        notes.append(f"Error rates of the positive class{positive} at " + _threshold_text(cut))
+        if threshold is None:
+            notes.append("The decision threshold is the prevalence of the audited labels.")
+    specs = _metrics(task, pred)
+    labels = aligned_labels(groups, n)
+    # MetricFrame passes sample indices; the metrics look their rows up in ``pred``
+    y_pred = pred[:, 0] if task in ("regression", "survival") else np.arange(n)
     boot = _bootstrap(y, pred, specs, labels, n_bootstrap, seed, min_cell, sample_groups)
     unit_w = _unit_weights(sample_groups, n)
     whole = _frame(specs, y, y_pred, np.zeros(n, dtype=int)).overall
@@ -488,13 +495,24 @@ def recalibration(y: np.ndarray, p: np.ndarray, W: np.ndarray, slope: bool) -> n
     return est
 
 
-def _rate(among: Callable[[np.ndarray], np.ndarray], called: int, cut: float) -> dict:
+def _threshold_text(cut: np.ndarray) -> str:
+    """The decision threshold(s) in words, for the notes."""
+    lo, hi = float(cut.min()), float(cut.max())
+    if lo == hi:
+        return f"decision threshold {lo:.4g}."
+    return (
+        f"each sample's decision threshold: the prevalence of the training folds that "
+        f"predicted it ({lo:.4g} to {hi:.4g}; mean over CV repeats)."
+    )
+
+
+def _rate(among: Callable[[np.ndarray], np.ndarray], called: int) -> dict:
     """A rate's bootstrap (weighted share called ``called`` ``among``) and evidence rule:
     at least ``k`` hits and ``k`` misses in the group and the reference together."""
 
     def hits(y: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         den = among(np.asarray(y)).astype(float)
-        return den * ((pred[:, 0] >= cut) == called), den
+        return den * ((pred[:, 0] >= pred[:, 1]) == called), den
 
     def boot(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
         hit, den = hits(y, pred)
@@ -548,43 +566,52 @@ def _defined(fn: Callable[..., float], needs: str) -> Callable[[np.ndarray, np.n
     return point
 
 
-def _binary_metrics(cut: float) -> list[_Metric]:
+def _binary_metrics(pred: np.ndarray) -> list[_Metric]:
+    """The binary metrics; ``pred`` (n × 2) holds each sample's probability and decision
+    threshold, and MetricFrame's point metrics receive sample indices into it."""
+
+    def rows(fn: Callable[[np.ndarray, np.ndarray], float], needs: str) -> Callable:
+        return _defined(lambda y, idx: fn(y, pred[np.asarray(idx, dtype=int)]), needs)
+
     def rate(name: str, fn: Callable[..., float], among: Callable, called: int, needs: str):
-        point = _defined(lambda y, p: fn(y, (p >= cut).astype(int), pos_label=1), needs)
-        return _Metric(name, point, band="ratio", needs=needs, **_rate(among, called, cut))
+        point = rows(lambda y, p: fn(y, (p[:, 0] >= p[:, 1]).astype(int), pos_label=1), needs)
+        return _Metric(name, point, band="ratio", needs=needs, **_rate(among, called))
 
     def calibration(name: str, slope: bool, band: str) -> _Metric:
         def point(y: np.ndarray, p: np.ndarray) -> float:
-            return recalibration(y, p, np.ones((1, len(p))), slope)[0, int(slope)]
+            return recalibration(y, p[:, 0], np.ones((1, len(p))), slope)[0, int(slope)]
 
         def boot(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
             return recalibration(y, pred[:, 0], W, slope)[:, int(slope)]
 
-        return _Metric(name, _defined(point, "both"), boot, band, "both", slope, _informative)
+        return _Metric(name, rows(point, "both"), boot, band, "both", slope, _informative)
+
+    def auc_point(y: np.ndarray, p: np.ndarray) -> float:
+        return float(roc_auc_score(y, p[:, 0]))
 
     def citl(y: np.ndarray, p: np.ndarray) -> float:
-        return float(np.mean(y == 1) - np.mean(p))
+        return float(np.mean(y == 1) - np.mean(p[:, 0]))
 
     def citl_boot(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
         return (W @ (y == 1) - W @ pred[:, 0]) / W.sum(axis=1)
 
     pos, neg, everyone = (lambda y: y == 1), (lambda y: y != 1), (lambda y: y >= 0)
     return [
-        _Metric("auc", _defined(roc_auc_score, "both"), M.auc, "max_auc_difference", "both"),
+        _Metric("auc", rows(auc_point, "both"), M.auc, "max_auc_difference", "both"),
         rate("tpr", fm.true_positive_rate, pos, 1, "pos"),
         rate("fpr", fm.false_positive_rate, neg, 1, "neg"),
         rate("fnr", fm.false_negative_rate, pos, 0, "pos"),
         rate("selection_rate", fm.selection_rate, everyone, 1, "n"),
         calibration("calibration_slope", True, "max_calibration_slope_deviation"),
         calibration("calibration_intercept", False, "max_calibration_intercept_difference"),
-        _Metric("calibration_in_the_large", _defined(citl, "n"), citl_boot,
+        _Metric("calibration_in_the_large", rows(citl, "n"), citl_boot,
                 "max_calibration_in_the_large_difference", "n", has_ratio=False),
     ]  # fmt: skip
 
 
-def _metrics(task: str, pred: np.ndarray, cut: float | None) -> list[_Metric]:
+def _metrics(task: str, pred: np.ndarray) -> list[_Metric]:
     if task == "binary":
-        return _binary_metrics(float(cut))  # type: ignore[arg-type]
+        return _binary_metrics(pred)
     if task == "multiclass":
 
         def macro(y_true: np.ndarray, idx: np.ndarray) -> float:

@@ -1,13 +1,14 @@
 """Discovery for one study: signature, effects, attributions, pathways, subgroups, hypotheses.
 
 :func:`discover` runs after the main run's model selection and reuses its resampling
-plan and the winner's out-of-fold predictions; it is what ``insightome run`` does after
+plan and every configuration's out-of-fold predictions; it is what ``insightome run`` does after
 estimation and what ``insightome discover RUN_DIR`` repeats (e.g. with new gene sets).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,9 +96,10 @@ def outcome_label(study: Study) -> str:
 
 def discover(
     study: Study,
-    winner: Candidate,
+    configurations: Sequence[Candidate],
+    winner: int,
     plan: ResamplingPlan,
-    winner_oof: np.ndarray,
+    oof: np.ndarray,
     *,
     gene_sets: Any = None,
     tolerance: float = 0.02,
@@ -109,6 +111,9 @@ def discover(
 ) -> Discovery:
     """Every discovery step for ``study`` (see the package docstring and docs/hypotheses.md).
 
+    ``configurations`` are the run's candidates, ``winner`` the index of its choice and
+    ``oof`` (R × C × n × k) their out-of-fold predictions (at least the first
+    :data:`~insightome.discover.signature.SEARCH_REPEATS` repeats of ``plan``).
     ``min_cell`` is the run's ``--min-cell``: the subgroup tables hide counts by that rule.
     """
     seconds: dict[str, float] = {}
@@ -133,11 +138,12 @@ def discover(
     signature = timed(
         "signature",
         minimal_signature,
+        configurations,
         winner,
         features,
         y,
         plan,
-        winner_oof,
+        oof,
         n_classes=n_classes,
         groups=study.groups,
         tolerance=tolerance,
@@ -173,7 +179,7 @@ def discover(
         attribution = timed(
             "attribution",
             held_out_importance,
-            restricted(winner, len(members)),
+            restricted(configurations[winner], len(members)),
             features[members],
             y,
             plan,

@@ -3,24 +3,31 @@
 The search is nested in the run's own resampling plan, so its estimate is honest:
 
 1. In every training fold of the run's first CV repeat (``SEARCH_REPEATS``: the search
-   costs sizes × folds fits of the winning configuration), stability selection
-   (:mod:`.stability`) ranks the features using the training samples only.
-2. For each signature size m in :data:`SIZES` (below the number of features), the
-   winning configuration is refitted on that fold's top-m features and predicts the
-   held-out fold. This gives out-of-fold predictions for every size, exactly like the
-   candidates of the main run.
-3. The rule "the smallest size whose cross-validated metric is within ``tolerance`` of
-   the full model's" picks the size. BBC-CV (:func:`insightome.evaluate.bbc.bbc_cv`) is
-   run with that same rule applied in-bag, so the reported estimate and CI correct for
-   having chosen the size on the same data.
-4. The signature itself is the top-m* of stability selection on all samples; its model
-   is the winning configuration refitted on those features (what ``validate`` scores).
+   costs configurations × sizes × folds fits), stability selection (:mod:`.stability`)
+   ranks the features using the training samples only.
+2. For each signature size m in :data:`SIZES` (below the number of features), *every*
+   candidate configuration is refitted on that fold's top-m features and predicts the
+   held-out fold (except those that no bootstrap picks on all features: the rule below can
+   never choose them, so skipping them leaves the estimate unchanged). With the
+   configurations' out-of-fold predictions on all features (from the main run) this gives
+   a grid of configuration × size, like the main run's candidates.
+3. The procedure being estimated is the one the run carries out on the same data: pick
+   the configuration with the best CV metric on all features, then the smallest size
+   whose CV metric is within ``tolerance`` of that configuration's full model
+   (:func:`configuration_then_size`). BBC-CV (:func:`insightome.evaluate.bbc.bbc_cv`)
+   applies that two-step rule in-bag to the whole grid, so the reported estimate and CI
+   are corrected for both choices: the configuration and the size. (Correcting for the
+   size alone would treat the winning configuration as fixed in advance.)
+4. The reported size is the rule applied to the run's winner (chosen on all CV repeats).
+   The signature itself is the top-m* of stability selection on all samples; its model is
+   the winning configuration refitted on those features (what ``validate`` scores).
 """
 
 from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,13 +37,14 @@ from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
 from insightome.discover.stability import StabilityResult, nogueira_stability, stability_selection
-from insightome.evaluate.bbc import BBCResult, bbc_cv
+from insightome.evaluate.bbc import BBCResult, SelectionRule, bbc_cv, cv_scores
 from insightome.evaluate.engine import (
     counted_warnings,
     describe_warnings,
     predict_matrix,
     prediction_width,
 )
+from insightome.evaluate.metrics import PRIMARY, fold_thresholds
 from insightome.evaluate.splitters import ResamplingPlan
 from insightome.models.candidates import Candidate
 
@@ -50,12 +58,13 @@ SEARCH_REPEATS = 1  # CV repeats the search uses: its cost is sizes x folds x th
 @dataclass(frozen=True)
 class SignatureResult:
     sizes: list[int]
-    cv_mean: np.ndarray  # (S,) plain CV metric per size
+    cv_mean: np.ndarray  # (S + 1,) the winner's plain CV metric per size, then all features
     full_cv: float  # the winning configuration's plain CV metric on all features
     tolerance: float
     size: int  # chosen
     within_tolerance: bool
-    bbc: BBCResult  # estimate of the "smallest within tolerance" procedure
+    bbc: BBCResult  # estimate of the configuration-then-size procedure, columns c·(S+1) + s
+    configurations: list[str]  # names of the configurations searched, in column order
     features: list[str]  # the minimal signature (top-``size`` on all samples)
     stability: StabilityResult  # on all samples
     fold_stability: float | None  # Nogueira index of the per-fold signatures
@@ -63,17 +72,26 @@ class SignatureResult:
     model: Any = None  # winning configuration refitted on ``features``
     notes: list[str] = field(default_factory=list)
 
+    def frequencies(self) -> tuple[np.ndarray, np.ndarray]:
+        """How often the bootstraps chose each size and each configuration."""
+        grid = self.bbc.selection_frequency.reshape(len(self.configurations), -1)
+        return grid[:, :-1].sum(axis=0), grid.sum(axis=1)
+
     def to_dict(self) -> dict[str, Any]:
         est = self.bbc.estimate
+        by_size, by_configuration = self.frequencies()
         return {
-            "method": "nested stability-ranked signature search, BBC-CV over sizes",
+            "method": (
+                "nested stability-ranked signature search; BBC-CV over configuration x size"
+            ),
             "sizes": self.sizes,
             "cv_by_size": [
                 {"size": m, "cv_value": v, "bbc_selection_frequency": f}
-                for m, v, f in zip(
-                    self.sizes, self.cv_mean[:-1], self.bbc.selection_frequency[:-1], strict=True
-                )
+                for m, v, f in zip(self.sizes, self.cv_mean[:-1], by_size, strict=True)
             ],
+            "bbc_configuration_frequency": dict(
+                zip(self.configurations, by_configuration.tolist(), strict=True)
+            ),
             "full_model_cv_value": self.full_cv,
             "tolerance": self.tolerance,
             "size": self.size,
@@ -84,7 +102,8 @@ class SignatureResult:
                 "value": est.value,
                 "ci95": list(est.ci95),
                 "plain_cv_value": est.plain_cv_value,
-                "method": "BBC-CV (selection rule applied in-bag)",
+                "method": "BBC-CV (configuration and size choice applied in-bag)",
+                "corrects_for": ["configuration choice", "signature size choice"],
             },
             "fold_signature_stability": self.fold_stability,
             "fold_signatures": self.fold_signatures,
@@ -108,6 +127,21 @@ def smallest_within(tolerance: float):  # type: ignore[no-untyped-def]
     return select
 
 
+def configuration_then_size(n_configurations: int, tolerance: float) -> SelectionRule:
+    """Selection rule over a configuration × [size_1 … size_S, full] grid (flattened,
+    column c·(S+1) + s): the configuration with the best full-model score — the run's own
+    choice — then its smallest size within ``tolerance`` (:func:`smallest_within`)."""
+    within = smallest_within(tolerance)
+
+    def select(scores: np.ndarray) -> np.ndarray:
+        grid = scores.reshape(len(scores), n_configurations, -1)
+        full = grid[:, :, -1]
+        best = np.where(np.isfinite(full), full, -np.inf).argmax(axis=1)
+        return best * grid.shape[2] + within(grid[np.arange(len(scores)), best])
+
+    return select
+
+
 def restricted(candidate: Candidate, m: int) -> Candidate:
     """The same configuration on m features.
 
@@ -123,7 +157,7 @@ def restricted(candidate: Candidate, m: int) -> Candidate:
 
 
 def _fold(
-    candidate: Candidate,
+    configurations: Sequence[Candidate],
     features: pd.DataFrame,
     y: np.ndarray,
     train: np.ndarray,
@@ -132,34 +166,39 @@ def _fold(
     n_classes: int,
     groups: np.ndarray | None,
     seed: int,
-) -> tuple[list[np.ndarray | None], list[str], float]:
+) -> tuple[list[list[np.ndarray | None]], list[str], float]:
+    """One training fold: its stability ranking, then every configuration × size."""
     start = time.perf_counter()
     with threadpool_limits(limits=1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        task = configurations[0].task
         ranking = stability_selection(
             features.iloc[train],
             y[train],
-            candidate.task,
+            task,
             n_pairs=FOLD_PAIRS,
             path_length=max(sizes),
             groups=None if groups is None else groups[train],
             seed=seed,
         ).ranking
-        preds: list[np.ndarray | None] = []
-        for m in sizes:
-            cols = ranking[:m]
-            sub = features[cols]
-            try:
-                model = restricted(candidate, m).build(sub, seed).fit(sub.iloc[train], y[train])
-                pred = predict_matrix(model, sub.iloc[test], candidate.task, n_classes)
-                preds.append(pred if np.all(np.isfinite(pred)) else None)
-            except Exception:  # a size that cannot be fitted is simply not chosen
-                preds.append(None)
+        preds: list[list[np.ndarray | None]] = []
+        for candidate in configurations:
+            preds.append([])
+            for m in sizes:
+                sub = features[ranking[:m]]
+                try:
+                    model = restricted(candidate, m).build(sub, seed)
+                    model.fit(sub.iloc[train], y[train])
+                    pred = predict_matrix(model, sub.iloc[test], task, n_classes)
+                    preds[-1].append(pred if np.all(np.isfinite(pred)) else None)
+                except Exception:  # a size that cannot be fitted is simply not chosen
+                    preds[-1].append(None)
     return preds, ranking[: max(sizes)], time.perf_counter() - start
 
 
 def minimal_signature(
-    candidate: Candidate,
+    configurations: Sequence[Candidate],
+    winner: int,
     features: pd.DataFrame,
     y: np.ndarray,
     plan: ResamplingPlan,
@@ -177,40 +216,74 @@ def minimal_signature(
     None when there is nothing to search (fewer than 2 features) or when no signature size
     could be fitted on every fold.
 
-    ``full_oof`` (R × n × k) are the winning configuration's out-of-fold predictions on
-    all features, from the main run: the reference the tolerance is measured against.
+    ``configurations`` are the run's candidates and ``winner`` the index of the one it
+    chose; ``full_oof`` (R × C × n × k) are their out-of-fold predictions on all features,
+    from the main run: the configuration choice, and the reference the tolerance is
+    measured against.
     """
     sizes = signature_sizes(features.shape[1])
     if not sizes:
         return None
+    candidate = configurations[winner]
     task = candidate.task
     k = prediction_width(task, n_classes)
     repeats = min(SEARCH_REPEATS, plan.repeats)
+    thresholds = fold_thresholds(y, plan.splits) if task == "binary" else None
+    bootstraps = {"n_bootstrap": n_bootstrap, "seed": seed, "groups": groups}
+    # A configuration that no bootstrap picks on all features is never chosen by the rule,
+    # whatever its sizes score: the grid's BBC-CV below draws the same bootstraps (same
+    # seed, samples and repeats), so only the configurations picked here are searched.
+    picked = bbc_cv(full_oof[:repeats], y, task, thresholds=thresholds, **bootstraps)
+    searched = sorted({winner, *np.flatnonzero(picked.selection_frequency > 0).tolist()})
     units = [
         (r, train, test) for r, folds in enumerate(plan.splits[:repeats]) for train, test in folds
     ]
+    fitted = [configurations[c] for c in searched]
     jobs = (
-        delayed(_fold)(candidate, features, y, train, test, sizes, n_classes, groups, seed + r)
+        delayed(_fold)(fitted, features, y, train, test, sizes, n_classes, groups, seed + r)
         for r, train, test in units
     )
     results = Parallel(n_jobs=n_jobs)(jobs)
-    oof = np.full((repeats, len(sizes) + 1, len(y), k), np.nan)
-    oof[:, -1] = full_oof[:repeats]
+    C, S = len(configurations), len(sizes)
+    oof = np.full((repeats, C, S + 1, len(y), k), np.nan)
+    oof[:, :, -1] = full_oof[:repeats]
     fold_rankings = []
     for (r, _, test), (preds, ranking, _) in zip(units, results, strict=True):
         fold_rankings.append(ranking)
-        for s, pred in enumerate(preds):
-            if pred is not None:
-                oof[r, s, test] = pred
-    if np.isnan(oof[:, :-1]).any(axis=(0, 2, 3)).all():
-        return None  # no signature size could be fitted on every fold
-    rule = smallest_within(tolerance)
-    bbc = bbc_cv(oof, y, task, n_bootstrap=n_bootstrap, seed=seed, groups=groups, select=rule)
-    chosen = bbc.winner
+        for c, by_size in zip(searched, preds, strict=True):
+            for s, pred in enumerate(by_size):
+                if pred is not None:
+                    oof[r, c, s, test] = pred
+    if np.isnan(oof[:, winner, :-1]).any(axis=(0, 2, 3)).all():
+        return None  # no signature size of the winner could be fitted on every fold
+    oof = oof.reshape(repeats, C * (S + 1), len(y), k)
+    metric = PRIMARY[task]
+    # the reported size: the rule on the run's winner (chosen on all CV repeats)
+    cv = np.nanmean(cv_scores(oof, y, metric, thresholds), axis=0).reshape(C, S + 1)
+    oriented = cv[winner] if metric.higher_is_better else -cv[winner]
+    oriented = np.where(np.isfinite(oriented), oriented, -np.inf)
+    chosen = int(smallest_within(tolerance)(oriented[None, :])[0])
+    bbc = bbc_cv(
+        oof,
+        y,
+        task,
+        select=configuration_then_size(C, tolerance),
+        thresholds=thresholds,
+        choice=winner * (S + 1) + chosen,
+        **bootstraps,
+    )
+    unsearched = np.setdiff1d(np.arange(C), searched)
+    if bbc.selection_frequency.reshape(C, S + 1)[unsearched].any():
+        raise RuntimeError("signature BBC-CV chose a configuration whose sizes were not fitted")
     size = sizes[chosen]
-    full_cv = float(bbc.cv_mean[-1])
-    within = bool(bbc.cv_mean[chosen] >= full_cv - tolerance)
+    full_cv = float(cv[winner, -1])
+    within = bool(cv[winner, chosen] >= full_cv - tolerance)
     notes = []
+    if len(unsearched):
+        notes.append(
+            f"{len(unsearched)} of {C} configurations were never best on all features in any "
+            "bootstrap, so never chosen: their signature sizes were not fitted"
+        )
     if not within:
         notes.append(
             f"no signature of up to {sizes[-1]} features came within {tolerance} of the full "
@@ -231,12 +304,13 @@ def minimal_signature(
         notes.append(f"fit warnings: signature model ({size} features): {shown}")
     return SignatureResult(
         sizes=sizes,
-        cv_mean=bbc.cv_mean,
+        cv_mean=cv[winner],
         full_cv=full_cv,
         tolerance=tolerance,
         size=size,
         within_tolerance=within,
         bbc=bbc,
+        configurations=[c.name for c in configurations],
         features=chosen_features,
         stability=stab,
         fold_stability=nogueira_stability(fold_sets),

@@ -74,20 +74,31 @@ def bootstrap_weights(
     return group_counts[:, codes].astype(float)
 
 
-def _scores(metric: MetricSpec, y: np.ndarray, oof_r: np.ndarray, W: np.ndarray) -> np.ndarray:
+def _scores(
+    metric: MetricSpec,
+    y: np.ndarray,
+    oof_r: np.ndarray,
+    W: np.ndarray,
+    threshold: np.ndarray | None = None,
+) -> np.ndarray:
     """(B × C) metric of every candidate under every weighting, oriented higher = better."""
-    vals = np.column_stack([metric.fn(y, oof_r[c], W) for c in range(oof_r.shape[0])])
+    fn = metric.thresholded(threshold)
+    vals = np.column_stack([fn(y, oof_r[c], W) for c in range(oof_r.shape[0])])
     return vals if metric.higher_is_better else -vals
 
 
-def cv_scores(oof: np.ndarray, y: np.ndarray, metric: MetricSpec) -> np.ndarray:
-    """(R × C) plain metric of every candidate in every repeat (NaN where unusable)."""
+def cv_scores(
+    oof: np.ndarray, y: np.ndarray, metric: MetricSpec, thresholds: np.ndarray | None = None
+) -> np.ndarray:
+    """(R × C) plain metric of every candidate in every repeat (NaN where unusable);
+    ``thresholds`` (R × n) are the decision thresholds of thresholded metrics."""
     ones = np.ones((1, len(y)))
     out = np.full(oof.shape[:2], np.nan)
     for r in range(oof.shape[0]):
+        fn = metric.thresholded(None if thresholds is None else thresholds[r])
         for c in range(oof.shape[1]):
             if not np.isnan(oof[r, c]).any():
-                out[r, c] = metric.fn(y, oof[r, c], ones)[0]
+                out[r, c] = fn(y, oof[r, c], ones)[0]
     return out
 
 
@@ -101,6 +112,8 @@ def bbc_cv(
     groups: np.ndarray | None = None,
     select: SelectionRule = select_best,
     metric: MetricSpec | None = None,
+    thresholds: np.ndarray | None = None,
+    choice: int | None = None,
 ) -> BBCResult:
     """BBC-CV estimate of the select-the-best procedure's performance, with a 95% CI.
 
@@ -110,23 +123,35 @@ def bbc_cv(
     so any rule — e.g. "the smallest signature within a tolerance of the full model" — is
     bias-corrected exactly as the default "pick the best" is. ``metric`` replaces the
     task's primary metric (e.g. a benchmark's own metric, such as TDC's MAE or AUPRC).
+
+    ``thresholds`` (R × n; binary tasks) is the decision threshold of every out-of-fold
+    prediction, the prevalence of the training folds that made it
+    (:func:`insightome.evaluate.metrics.fold_thresholds`): thresholded metrics such as
+    balanced accuracy use it, so held-out labels never set their own threshold.
+
+    ``choice`` is the reported choice when it was made outside, on more data than ``oof``
+    holds (e.g. a configuration chosen on all CV repeats); by default ``select`` makes it.
     """
     metric = metric or PRIMARY[task]
     R, C, n, _ = oof.shape
+    secondary_specs = SECONDARY[task]
+    if thresholds is None and any(m.at for m in (metric, *secondary_specs)):
+        raise ValueError(f"{task} BBC-CV needs the out-of-fold decision thresholds")
+    thresholds = None if thresholds is None else np.asarray(thresholds)[:R]
     usable = ~np.isnan(oof).any(axis=(0, 2, 3))
     if not usable.any():
         raise RuntimeError("no candidate configuration could be fitted on every fold")
-    per_repeat = cv_scores(oof, y, metric)  # NaN only for unusable candidates
+    per_repeat = cv_scores(oof, y, metric, thresholds)  # NaN only for unusable candidates
     cv_mean = per_repeat.mean(axis=0)
     cv_sd = per_repeat.std(axis=0, ddof=1) if R > 1 else np.full(C, np.nan)
     oriented = cv_mean if metric.higher_is_better else -cv_mean
     winner = int(select(np.where(usable, oriented, -np.inf)[None, :])[0])
+    winner = winner if choice is None else choice
 
     rng = np.random.default_rng(seed)
     repeat_of = np.arange(n_bootstrap) % R
     chosen = np.zeros(n_bootstrap, dtype=int)
     oob = np.full(n_bootstrap, np.nan)
-    secondary_specs = SECONDARY[task]
     oob_secondary = {m.name: np.full(n_bootstrap, np.nan) for m in secondary_specs}
     oof_clean = np.nan_to_num(oof)  # unusable candidates are never picked (below)
     # Bootstraps are drawn and scored in chunks of at most ~CHUNK_CELLS weights, in order,
@@ -141,16 +166,19 @@ def bbc_cv(
             if not len(local):
                 continue
             rows = block[local]
-            in_bag = _scores(metric, y, oof_clean[r], W_in[local])
+            thr = None if thresholds is None else thresholds[r]
+            in_bag = _scores(metric, y, oof_clean[r], W_in[local], thr)
             in_bag[:, ~usable] = -np.inf
             pick = select(np.where(np.isnan(in_bag), -np.inf, in_bag))
             chosen[rows] = pick
-            out_bag = _scores(metric, y, oof_clean[r], W_out[local])
+            out_bag = _scores(metric, y, oof_clean[r], W_out[local], thr)
             sign = 1 if metric.higher_is_better else -1
             oob[rows] = out_bag[np.arange(len(rows)), pick] * sign
-            for m in secondary_specs:
-                vals = np.column_stack([m.fn(y, oof_clean[r, c], W_out[local]) for c in range(C)])
-                oob_secondary[m.name][rows] = vals[np.arange(len(rows)), pick]
+            for m in secondary_specs:  # only for the candidates some bootstrap chose
+                fn = m.thresholded(thr)
+                for c in np.unique(pick):
+                    on = pick == c
+                    oob_secondary[m.name][rows[on]] = fn(y, oof_clean[r, c], W_out[local][on])
 
     def summarize(values: np.ndarray, plain: float) -> MetricEstimate:
         lo, hi = np.nanpercentile(values, [2.5, 97.5])
@@ -158,7 +186,7 @@ def bbc_cv(
 
     secondary = {}
     for m in secondary_specs:
-        plain = float(np.nanmean(cv_scores(oof[:, [winner]], y, m)))
+        plain = float(np.nanmean(cv_scores(oof[:, [winner]], y, m, thresholds)))
         secondary[m.name] = summarize(oob_secondary[m.name], plain)
     return BBCResult(
         metric=metric.name,

@@ -11,12 +11,13 @@ task; secondary metrics keep their usual orientation and are only reported.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 MetricFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+Split = tuple[np.ndarray, np.ndarray]
 PAIRWISE_MAX_N = 4000
 
 
@@ -63,30 +64,59 @@ def auc_macro_ovr(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
 
 
 def decision_threshold(y: np.ndarray) -> float:
-    """Binary decision threshold: the prevalence of the positive class.
+    """Binary decision threshold: the prevalence of the positive class in ``y``, the
+    *training* labels of the model whose predictions are thresholded.
 
     Calling a sample positive when its predicted risk exceeds the base rate balances
-    sensitivity and specificity for calibrated probabilities, whatever the imbalance.
+    sensitivity and specificity for calibrated probabilities, whatever the imbalance. For
+    out-of-fold predictions use :func:`fold_thresholds`: the labels of a held-out fold must
+    not set the threshold its own predictions are judged at.
     """
     return float(np.mean(np.asarray(y) == 1))
 
 
-def predicted_classes(pred: np.ndarray, threshold: float) -> np.ndarray:
-    """Class codes from an (n × k) prediction matrix (binary: probability ≥ threshold)."""
+def fold_thresholds(y: np.ndarray, splits: Sequence[Sequence[Split]]) -> np.ndarray:
+    """(R × n) decision threshold of every out-of-fold prediction: the prevalence of the
+    training folds whose model made it (``splits``: a plan's [repeat][fold] → (train,
+    test), e.g. ``ResamplingPlan.splits``)."""
+    out = np.full((len(splits), len(y)), np.nan)
+    for r, folds in enumerate(splits):
+        for train, test in folds:
+            out[r, test] = decision_threshold(np.asarray(y)[train])
+    return out
+
+
+def predicted_classes(pred: np.ndarray, threshold: float | np.ndarray) -> np.ndarray:
+    """Class codes from an (n × k) prediction matrix (binary: probability ≥ threshold, one
+    threshold for all samples or one per sample)."""
     return (pred[:, 0] >= threshold).astype(int) if pred.shape[1] == 1 else pred.argmax(axis=1)
 
 
+def balanced_accuracy_at(threshold: float | np.ndarray) -> MetricFn:
+    """Balanced accuracy (mean recall over classes) with the binary decision ``threshold``
+    fixed in advance — one for all samples, or one per sample (:func:`fold_thresholds`);
+    multiclass: arg-max."""
+
+    def metric(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
+        y = np.asarray(y, dtype=int)
+        hat = predicted_classes(pred, threshold)
+        recalls = []
+        for c in np.unique(y):
+            in_c = y == c
+            den = W[:, in_c].sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                hits = W[:, in_c & (hat == c)].sum(axis=1)
+                recalls.append(np.where(den > 0, hits / den, np.nan))
+        return np.nanmean(np.vstack(recalls), axis=0)
+
+    return metric
+
+
 def balanced_accuracy(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """Mean recall over classes (binary: threshold at the prevalence; multiclass: arg-max)."""
-    y = np.asarray(y, dtype=int)
-    hat = predicted_classes(pred, decision_threshold(y))
-    recalls = []
-    for c in np.unique(y):
-        in_c = y == c
-        den = W[:, in_c].sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            recalls.append(np.where(den > 0, W[:, in_c & (hat == c)].sum(axis=1) / den, np.nan))
-    return np.nanmean(np.vstack(recalls), axis=0)
+    """Balanced accuracy of a model scored on its own training labels ``y`` (binary:
+    threshold at their prevalence). Out-of-fold or new data: :func:`balanced_accuracy_at`
+    with the training threshold(s)."""
+    return balanced_accuracy_at(decision_threshold(y))(y, pred, W)
 
 
 def brier(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
@@ -139,22 +169,41 @@ def average_precision(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndar
     return np.where(total[:, 0] > 0, value, np.nan)
 
 
+def weighted_ranks(values: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """(B × n) mid-ranks of ``values`` within each weighted sample (row of ``W``).
+
+    With integer weights (bootstrap counts) these are the ranks of ``np.repeat(values, w)``:
+    a value's rank is the weight of the values below it plus (its tie group's weight + 1)
+    / 2. One sort for all rows; per row, one sum per tie group and a cumulative sum.
+    """
+    order = np.argsort(values, kind="stable")
+    s = np.asarray(values)[order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    tie_weight = np.add.reduceat(W[:, order], starts, axis=1)  # (B × tie groups)
+    below = np.cumsum(tie_weight, axis=1) - tie_weight
+    group = np.empty(len(s), dtype=np.intp)
+    group[order] = np.cumsum(np.r_[True, s[1:] != s[:-1]]) - 1
+    return (below + 0.5 * (tie_weight + 1.0))[:, group]
+
+
 def spearman(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
     """Spearman's rank correlation for each row of W: the weighted Pearson correlation of
-    the full-sample mid-ranks. Exact for the plain metric (one row of ones); under
-    bootstrap weights the ranks are not recomputed within each resample, which leaves the
-    ordering of the values — all Spearman measures — unchanged."""
-    from scipy.stats import rankdata
-
-    ry = rankdata(np.asarray(y, float))
-    rp = rankdata(pred[:, 0])
+    the mid-ranks *within* that weighted sample (:func:`weighted_ranks`), so a bootstrap
+    row equals SciPy's ``spearmanr`` on its resample written out (full-sample ranks are not
+    a resample's ranks: 0.008 off at most, 0.0016 on average, over 1,000 bootstraps of
+    n = 1,000)."""
+    ry = weighted_ranks(np.asarray(y, float), W)
+    rp = weighted_ranks(np.asarray(pred[:, 0], float), W)
     w = W / W.sum(axis=1, keepdims=True)
-    my, mp = w @ ry, w @ rp
-    cov = w @ (ry * rp) - my * mp
-    vy = w @ (ry * ry) - my**2
-    vp = w @ (rp * rp) - mp**2
+    my, mp = np.einsum("ij,ij->i", w, ry), np.einsum("ij,ij->i", w, rp)
+    ry -= my[:, None]
+    rp -= mp[:, None]
+    wry = w * ry
+    cov = np.einsum("ij,ij->i", wry, rp)
+    vy = np.einsum("ij,ij->i", wry, ry)
+    vp = np.einsum("ij,ij->i", w * rp, rp)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where((vy > 0) & (vp > 0), cov / np.sqrt(vy * vp), np.nan)
+        return np.where((vy > 1e-12 * my**2) & (vp > 1e-12 * mp**2), cov / np.sqrt(vy * vp), np.nan)
 
 
 def c_index(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
@@ -229,10 +278,18 @@ def harrell_c(y_signed: np.ndarray, risk: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class MetricSpec:
+    """A metric; ``at`` builds it at given decision thresholds when it thresholds binary
+    probabilities (``at(thresholds)`` is then the metric to use on out-of-fold predictions)."""
+
     name: str
     fn: MetricFn
     higher_is_better: bool = True
     chance: float | None = None
+    at: Callable[[float | np.ndarray], MetricFn] | None = None
+
+    def thresholded(self, threshold: float | np.ndarray | None) -> MetricFn:
+        """The metric at ``threshold`` (scalar or per sample) when it has one, else ``fn``."""
+        return self.fn if self.at is None or threshold is None else self.at(threshold)
 
 
 PRIMARY: dict[str, MetricSpec] = {
@@ -244,7 +301,7 @@ PRIMARY: dict[str, MetricSpec] = {
 
 SECONDARY: dict[str, tuple[MetricSpec, ...]] = {
     "binary": (
-        MetricSpec("balanced_accuracy", balanced_accuracy, chance=0.5),
+        MetricSpec("balanced_accuracy", balanced_accuracy, chance=0.5, at=balanced_accuracy_at),
         MetricSpec("brier", brier, False),
     ),
     "multiclass": (

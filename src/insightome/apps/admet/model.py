@@ -55,7 +55,14 @@ from insightome.apps.admet.similarity import TanimotoIndex, fingerprint_bits, ne
 from insightome.audit.conformal import conformal_quantile
 from insightome.evaluate.bbc import bbc_cv
 from insightome.evaluate.engine import cross_validated_predictions, predict_matrix
-from insightome.evaluate.metrics import MetricSpec, auc, average_precision, mae, spearman
+from insightome.evaluate.metrics import (
+    MetricSpec,
+    auc,
+    average_precision,
+    fold_thresholds,
+    mae,
+    spearman,
+)
 from insightome.evaluate.scaffold import ScaffoldKFold, murcko_scaffolds
 from insightome.evaluate.splitters import ResamplingPlan
 from insightome.models.candidates import Candidate
@@ -330,6 +337,7 @@ def fit_endpoint(
         seed=seed,
         groups=scaffold_codes(smiles),
         metric=spec,
+        thresholds=fold_thresholds(y_model, plan.splits) if task == "binary" else None,
     )
     winner = cands[bbc.winner]
     oof = cv.oof[0, bbc.winner, :, 0]
