@@ -120,6 +120,8 @@ def run_endpoint(name: str, data_dir: Path, seeds: list[int], n_jobs: int, done:
             "endpoint": name,
             "metric": ep.metric,
             "seed": seed,
+            "commit": _commit(),
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "score": score,
             "cv_estimate": model.estimate,
             "winner": model.winner,
@@ -221,6 +223,22 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         "| fit s |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    made: dict[tuple[str, str], list[str]] = {}
+    for r in runs.values():
+        made.setdefault((r.get("commit", "unknown"), r.get("date", "")[:10]), []).append(
+            r["endpoint"]
+        )
+    if len(made) > 1:
+        lines[-2:-2] = [
+            "Rows were measured at more than one commit (the header names the last command): "
+            + "; ".join(
+                f"{len(set(eps))} endpoint(s) at {c} ({d})"
+                + (f": {', '.join(sorted(set(eps)))}" if len(set(eps)) < 8 else "")
+                for (c, d), eps in sorted(made.items(), key=lambda kv: kv[0][1])
+            )
+            + ".",
+            "",
+        ]
     wins = compared = 0
     vs_best: dict[str, list[str]] = {"above": [], "level": [], "below": []}
     coverages = []
@@ -362,6 +380,9 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--throughput", action="store_true")
     parser.add_argument("--bundle", default=None, help="bundle folder (default: current)")
+    parser.add_argument(
+        "--redo", action="store_true", help="measure the --endpoints again (drop their rows)"
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
@@ -369,6 +390,14 @@ def main() -> None:
 
     store = RESULTS / "admet.json"
     results: dict[str, Any] = json.loads(store.read_text()) if store.exists() else {"runs": {}}
+    for row in results["runs"].values():  # rows from before rows carried their own commit
+        row.setdefault("commit", results.get("commit", "unknown"))
+        row.setdefault("date", results.get("date", "unknown"))
+    if args.redo and not args.report_only:
+        if args.endpoints == "all":
+            sys.exit("--redo needs --endpoints (the endpoints to measure again)")
+        again = set(args.endpoints.split(","))
+        results["runs"] = {k: r for k, r in results["runs"].items() if r["endpoint"] not in again}
     if not args.report_only:  # the table says which run made the numbers
         results.update(
             command="python benchmarks/admet.py " + " ".join(sys.argv[1:]),

@@ -259,7 +259,11 @@ def minimal_signature(
     oof = oof.reshape(repeats, C * (S + 1), len(y), k)
     metric = PRIMARY[task]
     # the reported size: the rule on the run's winner (chosen on all CV repeats)
-    cv = np.nanmean(cv_scores(oof, y, metric, thresholds), axis=0).reshape(C, S + 1)
+    scores = cv_scores(oof, y, metric, thresholds)  # (repeats, C × (S + 1))
+    scored = np.isfinite(scores).any(axis=0)  # configurations not searched are all NaN
+    cv = np.full(scores.shape[1], np.nan)
+    cv[scored] = np.nanmean(scores[:, scored], axis=0)
+    cv = cv.reshape(C, S + 1)
     oriented = cv[winner] if metric.higher_is_better else -cv[winner]
     oriented = np.where(np.isfinite(oriented), oriented, -np.inf)
     chosen = int(smallest_within(tolerance)(oriented[None, :])[0])
