@@ -159,6 +159,14 @@ def _f(v: Any) -> str:
     return "–" if v is None else f"{v:.3f}"
 
 
+def _count(row: dict[str, Any]) -> str:
+    """A group's n, or the marker the run's small-cell rule put in its place ('<k' for a
+    small count, 'suppressed' for one hidden so that a small one cannot be recomputed)."""
+    if row["n"] is not None:
+        return str(row["n"])
+    return str((row.get("suppressed") or {}).get("n", "hidden"))
+
+
 def render(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     median = statistics.median(r["overhead"] for r in rows)
     lines = [
@@ -196,7 +204,7 @@ def render(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         for g in r["groups"]:
             ci = g.get("ci95") or [None, None]
             lines.append(
-                f"| {g['attribute']} | {g['group']} | {g['n'] if g['n'] is not None else '<10'} "
+                f"| {g['attribute']} | {g['group']} | {_count(g)} "
                 f"| {_f(g['value'])} | {_f(ci[0])}–{_f(ci[1])} | {_f(g.get('difference'))} "
                 f"| {g['verdict']} |"
             )
