@@ -54,14 +54,17 @@ class Reloaded:
     study: Any
     plan: Any
     winner: Candidate
-    winner_oof: np.ndarray  # (repeats, n, k)
+    winner_oof: np.ndarray | None  # (repeats, n, k); None when not asked for
 
 
-def reload(run_dir: str | Path, *, command: str, n_jobs: int = 1) -> Reloaded:
+def reload(
+    run_dir: str | Path, *, command: str, n_jobs: int = 1, winner_oof: bool = True
+) -> Reloaded:
     """Read a run's data again (sha256 checked) and rebuild what a rerun step needs.
 
-    Same spec, same seeds, same plan: the winner's out-of-fold predictions are refitted
-    and equal the original run's.
+    Same spec, same seeds, same plan. With ``winner_oof`` the winner's out-of-fold
+    predictions are refitted (they equal the original run's); a step that refits what it
+    needs itself (``discover``) skips that work.
     """
     from insightome.io import read
 
@@ -117,6 +120,8 @@ def reload(run_dir: str | Path, *, command: str, n_jobs: int = 1) -> Reloaded:
         groups=study.groups,
     )  # fmt: skip
     winner = winner_candidate(results)
+    if not winner_oof:
+        return Reloaded(run, study, plan, winner, None)
     cv = cross_validated_predictions(
         study.features, study.y, [winner], plan, n_classes=len(study.classes),
         seed=rs["seed"], n_jobs=n_jobs,
@@ -137,7 +142,7 @@ def rediscover(
     from insightome.report import render_html
 
     check_options({"signature_tolerance": signature_tolerance, "n_jobs": n_jobs})
-    loaded = reload(run_dir, command="discover", n_jobs=n_jobs)
+    loaded = reload(run_dir, command="discover", n_jobs=n_jobs, winner_oof=False)
     run, study, plan, winner = loaded.run, loaded.study, loaded.plan, loaded.winner
     results = run.results
     inv = results.get("invocation") or {}
