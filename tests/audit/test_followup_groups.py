@@ -4,7 +4,8 @@ A run on breast cancer (scikit-learn) with a patient column; the remaining tumou
 cohort, given once and with every row present three times under one patient ID. The copies
 add no information, so the bootstrap CIs must be those of the cohort without copies (a
 bootstrap of rows gives them about √3 narrower). A cohort without the run's groups column
-is scored row by row, with a warning that says so.
+is scored row by row, with a warning that says so. The same run also records that the
+linear SVM's internal calibration split cannot keep a patient's samples together.
 """
 
 from __future__ import annotations
@@ -100,3 +101,10 @@ def test_monitor_warns_without_the_groups_column(setting) -> None:
     del without.obs["patient"]
     report = monitor(run, without, labels="diagnosis", n_bootstrap=300)
     assert any("'patient'" in n and "independent" in n for n in report.notes)
+
+
+def test_run_notes_that_the_svm_calibration_split_ignores_groups(setting) -> None:
+    run, _, _ = setting
+    assert any(c["family"] == "linear_svm" for c in run.results["configurations"])
+    notes = [n for n in run.results["notes"] if "linear_svm" in n and "--groups" in n]
+    assert len(notes) == 1 and "calibration" in notes[0]
