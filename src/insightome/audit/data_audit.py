@@ -164,7 +164,7 @@ def data_audit(
         site_values = aligned_labels({"site": site}, n, features.index)["site"]
     # the by-group statistics below count units: samples, or patients with --groups
     unit, unit_labels, unit_y, unit_site = "samples", labels, y, site_values
-    if sample_groups is not None:
+    if sample_groups is not None and (labels or site_values is not None):
         unit, unit_labels, unit_y, unit_site, missing = _per_patient(
             labels, y, site_values, missing, sample_groups, notes
         )
