@@ -246,7 +246,7 @@ def _per_patient(
                 f"'{name}' varies within {spread} patient(s) (--groups): each is counted in "
                 "the group of most of their samples."
             )
-        return modal_per_group(values, codes).astype(str).to_numpy()
+        return modal_per_group(values, codes).to_numpy(str)
 
     per_patient = {name: modal(name, lab) for name, lab in labels.items()}
     site = modal("site", site) if site is not None else None
@@ -400,8 +400,8 @@ def _proxies(
     for name, lab in labels.items():
         assert usable is not None  # X is given whenever there are labels
         # each patient once, in the group of most of their samples (--groups)
-        unit_lab = lab if patients is None else modal_per_group(lab, patients).astype(str)
-        values, counts = np.unique(np.asarray(unit_lab), return_counts=True)
+        unit_lab = lab if patients is None else modal_per_group(lab, patients).to_numpy(str)
+        values, counts = np.unique(unit_lab, return_counts=True)
         kept = [v for v, c in zip(values, counts, strict=True) if v != UNKNOWN and c >= min_size]
         keep = np.isin(lab, kept)
         row: dict[str, Any] = {"attribute": name, "n_used": int(keep.sum()), "groups": kept}
@@ -418,7 +418,7 @@ def _proxies(
         if X_patients is not None:
             in_kept = np.isin(unit_lab, kept)
             X_uni = X_patients[in_kept]
-            uni_codes = np.searchsorted(kept, np.asarray(unit_lab)[in_kept])
+            uni_codes = np.searchsorted(kept, unit_lab[in_kept])
         raw = np.vstack([rank_auc(X_uni, uni_codes == g) for g in levels])
         uni = np.nanmax(np.maximum(raw, 1 - raw), axis=0)  # orientation-free
         order = np.argsort(-np.nan_to_num(uni), kind="stable")
