@@ -359,6 +359,11 @@ def run(
     for note in fit_warning_notes([c.name for c in cands], cv):
         study.notes.append(note)
         log("note: " + note)
+    if study.groups is not None and any(c.family == "linear_svm" for c in cands):
+        from insightome.models.calibrated_svm import GROUPS_NOTE
+
+        study.notes.append(GROUPS_NOTE)
+        log("note: " + GROUPS_NOTE)
     # each out-of-fold prediction is thresholded at its own training folds' prevalence
     thresholds = fold_thresholds(study.y, plan.splits) if study.spec.task == "binary" else None
     with stages("estimation"):

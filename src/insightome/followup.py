@@ -278,16 +278,58 @@ def cohort_outcome(adata: Any, run: Run, path: str) -> np.ndarray:
     return np.where(event == 1, time, -time)
 
 
+def cohort_groups(obs: pd.DataFrame, run: Run, path: str) -> tuple[np.ndarray | None, str]:
+    """The run's ``--groups`` column in a new cohort, as codes, and a warning.
+
+    ``(None, "")`` when the run had no groups; ``(None, warning)`` when the cohort lacks
+    the column, since its bootstrap then treats rows as independent patients. A missing
+    patient ID is refused with one line.
+    """
+    column = run.results["spec"].get("groups")
+    if not column:
+        return None, ""
+    if column not in obs.columns:
+        return None, (
+            f"the run was made with --groups '{column}' but {path} has no '{column}' column: "
+            "the bootstrap CIs treat its rows as independent patients, too narrow if a "
+            "patient has several rows"
+        )
+    values = obs[column]
+    if values.isna().any():
+        first = str(obs.index[int(np.flatnonzero(values.isna().to_numpy())[0])])
+        reason = (
+            f"column '{column}' in {path} has missing values (first: sample {first}); "
+            "give every sample its group"
+        )
+        raise UserError(errors.OPTION_INVALID, option="--groups", reason=reason)
+    return pd.factorize(values.astype(str))[0], ""
+
+
+def bootstrap_text(n_bootstrap: int, n: int, groups: np.ndarray | None, column: str) -> str:
+    """What the bootstrap resampled: the ``n`` samples, or whole patients (``groups``)."""
+    if groups is None:
+        return f"{n_bootstrap} bootstrap resamples of the {n} samples"
+    return (
+        f"{n_bootstrap} bootstrap resamples of the {len(np.unique(groups))} patients "
+        f"('{column}', the run's --groups; {n} samples), each drawn with all its samples"
+    )
+
+
 def _metrics(
-    task: str, y: np.ndarray, pred: np.ndarray, seed: int, threshold: float | None
+    task: str,
+    y: np.ndarray,
+    pred: np.ndarray,
+    seed: int,
+    threshold: float | None,
+    groups: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Primary and secondary metrics with bootstrap 95% CIs.
+    """Primary and secondary metrics with bootstrap 95% CIs (whole ``groups`` resampled).
 
     Binary: the metrics that need a decision (balanced accuracy) score the classes
     ``predict`` gives, at the ``threshold`` stored at training; they see the predicted
     classes as a one-hot matrix, so they never re-fit a threshold to the cohort's labels.
     """
-    W = bootstrap_weights(len(y), N_BOOTSTRAP, np.random.default_rng(seed))
+    W = bootstrap_weights(len(y), N_BOOTSTRAP, np.random.default_rng(seed), groups)
     ones = np.ones((1, len(y)))
     decided = pred
     if task == "binary" and threshold is not None:
@@ -374,8 +416,10 @@ def validate(
     run = Run.load(run_dir)
     spec = run.spec
     keep = [c for c in (spec.target, spec.time, spec.event) if c]
-    adata = read(cohort, id_column=id_column, orient="samples-by-features", keep_in_obs=keep)
+    read_keep = [*keep, *([spec.groups] if spec.groups else [])]
+    adata = read(cohort, id_column=id_column, orient="samples-by-features", keep_in_obs=read_keep)
     y = cohort_outcome(adata, run, str(cohort))
+    groups, groups_warning = cohort_groups(adata.obs, run, str(cohort))
     X, missing = feature_table_with_missing(adata, run, str(cohort))
     known = ~np.isnan(y)
     if known.sum() < 10:
@@ -388,6 +432,8 @@ def validate(
     warnings = check_overlap(overlap, path=str(cohort), what="an external validation",
                              command="validate", allow=allow_training_overlap)  # fmt: skip
     X, y = X[known], y[known]
+    groups = None if groups is None else groups[known]
+    warnings += [groups_warning] * bool(groups_warning)
     if task in ("binary", "multiclass"):
         y = y.astype(int)
         if len(np.unique(y)) < 2:
@@ -404,6 +450,7 @@ def validate(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "development_estimate": run.results["estimate"],
         "decision_threshold": threshold,
+        "bootstrap": bootstrap_text(N_BOOTSTRAP, len(y), groups, str(spec.groups)),
         "models": {},
         "status": validation_status(overlap),
         "training_overlap": overlap,
@@ -420,7 +467,9 @@ def validate(
             if full_missing
             else "all features present"
         ),
-        "metrics": _metrics(task, y, predict_matrix(run.model, X, task, n_classes), seed, cut),
+        "metrics": _metrics(
+            task, y, predict_matrix(run.model, X, task, n_classes), seed, cut, groups
+        ),
     }
     sig = (run.model_card.get("signature") or {}).get("features")
     if run.signature_model is not None and sig:
@@ -432,7 +481,12 @@ def validate(
             .get("signature", {})
             .get("estimate"),
             "metrics": _metrics(
-                task, y, predict_matrix(run.signature_model, X[sig], task, n_classes), seed, cut
+                task,
+                y,
+                predict_matrix(run.signature_model, X[sig], task, n_classes),
+                seed,
+                cut,
+                groups,
             ),
         }
     report = json_ready(report)

@@ -234,9 +234,15 @@ def feature_drift(
 
 
 def _score(
-    y: np.ndarray, pred: np.ndarray, task: str, dev: dict[str, Any], boot: tuple[int, int, int]
+    y: np.ndarray,
+    pred: np.ndarray,
+    task: str,
+    dev: dict[str, Any],
+    boot: tuple[int, int, int],
+    groups: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Primary metric with a bootstrap 95% CI, compared with the development estimate."""
+    """Primary metric with a bootstrap 95% CI (whole ``groups`` resampled), compared with
+    the development estimate."""
     n_boot, seed, min_cell = boot
     metric = PRIMARY[task]
     out: dict[str, Any] = {"n": _count(len(y), min_cell), "metric": metric.name}
@@ -246,7 +252,7 @@ def _score(
         return out | {"status": INSUFFICIENT, "reason": "a single class"}
     if task == "survival" and not (y > 0).any():
         return out | {"status": INSUFFICIENT, "reason": "no events"}
-    W = bootstrap_weights(len(y), n_boot, np.random.default_rng(seed))
+    W = bootstrap_weights(len(y), n_boot, np.random.default_rng(seed), groups)
     lo, hi = (float(v) for v in np.nanpercentile(metric.fn(y, pred, W), [2.5, 97.5]))
     value, ref = float(metric.fn(y, pred, np.ones((1, len(y))))[0]), float(dev["value"])
     below = ref > hi if metric.higher_is_better else ref < lo
@@ -284,14 +290,20 @@ def _outcome(adata: ad.AnnData, run: Run, path: str, given: dict[str, str | None
 
 
 def _performance(
-    run: Run, obs: pd.DataFrame, pred: np.ndarray, y: np.ndarray, boot: tuple[int, int, int]
+    run: Run,
+    obs: pd.DataFrame,
+    pred: np.ndarray,
+    y: np.ndarray,
+    boot: tuple[int, int, int],
+    groups: np.ndarray | None = None,
 ) -> dict[str, Any]:
     task, dev = run.model_card["task"], run.results["estimate"]
     known = ~np.isnan(y)
     yk, pk = y[known].astype(int) if task in ("binary", "multiclass") else y[known], pred[known]
+    gk = None if groups is None else groups[known]
     sensitive = run.results["spec"].get("sensitive") or []
     present = [c for c in sensitive if c in obs.columns]
-    out = _score(yk, pk, task, dev, boot) | {
+    out = _score(yk, pk, task, dev, boot, gk) | {
         "n_without_outcome": int((~known).sum()),
         "development_estimate": dev,
         "n_bootstrap": boot[0],
@@ -307,15 +319,18 @@ def _performance(
     for column, lab in arrays.items():
         if min(Counter(lab).values(), default=MIN_GROUP_SIZE) < MIN_GROUP_SIZE:
             out["small_groups"].append(column)
-        groups = {g: _score(yk[lab == g], pk[lab == g], task, dev, boot) for g in sorted(set(lab))}
-        for g, row in groups.items():
+        scores = {}
+        for g in sorted(set(lab)):
+            patients = None if gk is None else gk[lab == g]
+            scores[g] = _score(yk[lab == g], pk[lab == g], task, dev, boot, patients)
+        for g, row in scores.items():
             if not shown.size_shown(column, g):
                 keep = ("n", "metric", "status", "reason")
                 row |= {k: None for k in row if k not in keep} | {"n": None}
                 row["suppressed"] = {"n": shown.size_marker(column, g)}
                 if row["status"] != INSUFFICIENT:
                     row["status"] = "suppressed (the group's size is hidden)"
-        out["groups"][column] = groups
+        out["groups"][column] = scores
     return out
 
 
@@ -432,7 +447,7 @@ def monitor(
     with half or more of them training rows it is refused unless
     ``allow_training_overlap``; any overlap is a note.
     """
-    from insightome.followup import outcome_size_warnings
+    from insightome.followup import cohort_groups, outcome_size_warnings
     from insightome.io import read
     from insightome.overlap import check_overlap, training_overlap
     from insightome.run_options import check_options
@@ -448,10 +463,11 @@ def monitor(
     if not profile:
         raise UserError(MONITOR_NO_PROFILE, path=str(run.path or "run"))
     sensitive = list(run.results["spec"].get("sensitive") or [])
+    groups_column = run.results["spec"].get("groups")
     if isinstance(new_data, ad.AnnData):
         adata, path, sha = new_data, "data", None
     else:
-        keep = [c for c in (labels, time, event, *sensitive) if c]
+        keep = [c for c in (labels, time, event, *sensitive, groups_column) if c]
         adata = read(new_data, id_column=id_column, orient="samples-by-features", keep_in_obs=keep)
         path, sha = str(new_data), file_sha256(new_data)
     if adata.n_obs < min_cell:
@@ -469,7 +485,15 @@ def monitor(
         y = _outcome(adata, run, path, {"labels": labels, "time": time, "event": event})
         task, n_classes = run.model_card["task"], len(run.model_card.get("classes") or [])
         pred = predict_matrix(run.model, X, task, n_classes)
-        performance = _performance(run, adata.obs, pred, y, (n_bootstrap, seed, min_cell))
+        groups, groups_warning = cohort_groups(adata.obs, run, path)
+        boot = (n_bootstrap, seed, min_cell)
+        performance = _performance(run, adata.obs, pred, y, boot, groups)
+        if groups is not None:
+            notes.append(
+                f"performance CIs: bootstrap of whole patients ('{groups_column}', the run's "
+                "--groups), each drawn with all its samples"
+            )
+        notes += [groups_warning] * bool(groups_warning)
         notes += outcome_size_warnings(task, y[~np.isnan(y)], n_classes)
         if performance["small_groups"]:
             notes.append(

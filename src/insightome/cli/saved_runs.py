@@ -77,6 +77,8 @@ def validate_command(
     _warn(report["warnings"])
     c = report["cohort"]
     out.print(f"[bold]External validation[/] on {c['n_samples']} samples")
+    if report.get("bootstrap"):
+        out.print(f"  95% CIs: {escape(report['bootstrap'])}", soft_wrap=True)
     for name, m in report["models"].items():
         for metric, v in m["metrics"].items():
             lo, hi = v["ci95"]
