@@ -104,6 +104,7 @@ def audit_data(study: Study, settings: AuditSettings, seed: int = 0) -> dict[str
         site=site,
         min_cell=settings.min_cell,
         seed=seed,
+        min_group_size=settings.min_group_size,
     )
     out = result.to_dict()
     out["seconds"] = time.perf_counter() - start
