@@ -362,6 +362,24 @@ def test_hypotheses_table_publishes_no_small_subgroup_count(run) -> None:
             assert int(n) >= k, statement
 
 
+def test_reference_profile_and_monitoring_follow_the_runs_min_cell(run) -> None:
+    """model.json's reference profile is made with the run's --min-cell, and monitoring
+    reads it from the run: race B (10 patients) reads <20 under --min-cell 20."""
+    from insightome.audit.monitor import monitor
+
+    run_dir, attrs, _, k = run
+    card = json.loads((run_dir / "model.json").read_text())
+    assert card["reference_profile"]["min_cell"] == k
+    adata, _, _ = cohort()
+    report = monitor(run_dir, adata, labels="diagnosis", allow_training_overlap=True)
+    assert report.min_cell == k
+    for g, row in report.performance["groups"]["race"].items():
+        if int((attrs["race"] == g).sum()) < k:
+            assert row["n"] is None and row["suppressed"]["n"] == f"<{k}", (g, row)
+        else:
+            assert row["n"] is None or row["n"] >= k
+
+
 # ------------------------------------------------------------------ the rule on its own
 
 
