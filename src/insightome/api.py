@@ -478,7 +478,7 @@ def run(
     card = model_card(study, winner)
     from insightome.audit.monitor import reference_profile
 
-    card["reference_profile"] = reference_profile(study.features)  # for insightome monitor
+    card["reference_profile"] = reference_profile(study.features, min_cell=min_cell)  # monitor
     card["sensitive"] = list(study.spec.sensitive)
     if conformal_thresholds is not None:
         card["conformal"] = conformal_thresholds

@@ -229,7 +229,9 @@ def reaudit(run_dir: str | Path, settings: Any, *, n_jobs: int = 1) -> Run:
     run.results.setdefault("invocation", {}).update(
         {"audit": True, **{k: v for k, v in settings.to_dict().items()}}
     )
-    run.model_card["reference_profile"] = reference_profile(study.features)
+    run.model_card["reference_profile"] = reference_profile(
+        study.features, min_cell=settings.min_cell
+    )
     run.model_card["conformal"] = thresholds
     run.model_card["sensitive"] = list(study.spec.sensitive)
     run.results["documents"] = documents_summary(run.results, run.model_card)

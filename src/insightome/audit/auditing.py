@@ -105,6 +105,7 @@ def audit_data(study: Study, settings: AuditSettings, seed: int = 0) -> dict[str
         min_cell=settings.min_cell,
         seed=seed,
         sample_groups=study.groups,
+        min_group_size=settings.min_group_size,
     )
     out = result.to_dict()
     out["seconds"] = time.perf_counter() - start

@@ -39,7 +39,8 @@ Privacy: only aggregates leave this module. Group sizes and outcome counts follo
 suppression rule of :mod:`insightome.audit.disclosure`: a hidden count is ``None`` with its
 marker under the row's ``suppressed`` (``<min_cell`` when small, "suppressed" when hidden so
 that a small one cannot be recomputed), and every rate computed from a hidden count is
-``None`` too.
+``None`` too. A proxy row whose groups include one of hidden size hides ``n_used`` and
+rounds its AUCs (:func:`_publish_proxies`).
 """
 
 from __future__ import annotations
@@ -60,7 +61,13 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, cross
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from insightome.audit.disclosure import NOTE, SHOWN, GroupDisclosure, group_disclosure
+from insightome.audit.disclosure import (
+    NOTE,
+    SHOWN,
+    SUPPRESSED,
+    GroupDisclosure,
+    group_disclosure,
+)
 from insightome.audit.groups import UNKNOWN, aligned_labels
 from insightome.errors import UserError
 from insightome.evaluate.group_level import (
@@ -76,6 +83,7 @@ PROXY_AUC = 0.8
 PROXY_FOLDS = 5
 TOP_FEATURES = 5
 MAX_LISTED = 50  # flagged proxy features listed by name (all are counted)
+AUC_DIGITS = 2  # proxy AUCs of an attribute with a hidden group size (_publish_proxies)
 PROXY_RATIONALE = (
     "A model can learn a sensitive attribute through features that encode it even when the "
     "attribute itself is excluded from the inputs; features (or the feature set) that "
@@ -169,7 +177,8 @@ def data_audit(
             labels, y, site_values, missing, sample_groups, notes
         )
     n_units = len(unit_y)
-    shown = group_disclosure(unit_labels, unit_y, task, min_cell)
+    # the proxy analysis (and the model audit, conformal) tell which groups reach the size
+    shown = group_disclosure(unit_labels, unit_y, task, min_cell, min_group_size=min_group_size)
     for name, lab in unit_labels.items():
         values, counts = np.unique(lab, return_counts=True)
         small = [str(v) for v, c in zip(values, counts, strict=True) if c < min_cell]
@@ -203,6 +212,7 @@ def data_audit(
     proxies = _proxies(
         X, labels, max(min_cell, min_group_size), proxy_auc, seed, notes, patients
     )
+    _publish_proxies(proxies, shown, notes)
     confounding = None
     if unit_site is not None:
         confounding = _confounding(unit_y, task, unit_site, classes, min_cell, notes, unit)
@@ -444,6 +454,35 @@ def _proxies(
         "one-vs-rest AUC. Only known groups of at least min_group_size samples.",
         "attributes": rows,
     }
+
+
+def _publish_proxies(proxies: dict[str, Any], shown: GroupDisclosure, notes: list[str]) -> None:
+    """Hide what would give back a hidden size: ``n_used`` (the sum of the groups used) when
+    one of them has a hidden size, and the last digits of that attribute's AUCs (an AUC is a
+    fraction over n_group × n_rest: its exact value gives the sizes back). The groups stay
+    listed: which groups reach the size is known to the disclosure rule (min_group_size)."""
+    rounded = []
+    for row in proxies["attributes"]:
+        if all(shown.size_shown(row["attribute"], g) for g in row["groups"]):
+            continue
+        row["n_used"], row["suppressed"] = None, {"n_used": SUPPRESSED}
+        for key in ("multivariate_auc", "max_univariate_auc"):
+            row[key] = _rounded(row[key])
+        by_group = row["multivariate_auc_by_group"]
+        if by_group is not None:
+            row["multivariate_auc_by_group"] = {g: _rounded(v) for g, v in by_group.items()}
+        row["top_features"] = [f | {"auc": _rounded(f["auc"])} for f in row["top_features"]]
+        rounded.append(row["attribute"])
+    if rounded:
+        notes.append(
+            f"Proxies of {', '.join(repr(a) for a in rounded)}: a group used has a hidden size, "
+            f"so the number of samples used is hidden and the AUCs are rounded to "
+            f"{AUC_DIGITS} decimals (their exact values would give the sizes back)."
+        )
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None or value != value else round(float(value), AUC_DIGITS)
 
 
 def _multivariate_auc(

@@ -44,7 +44,7 @@ import pandas as pd
 
 from insightome import errors
 from insightome.audit.auditing import MIN_GROUP_SIZE
-from insightome.audit.disclosure import count_text, group_disclosure
+from insightome.audit.disclosure import MIN_CELL, count_text, group_disclosure
 from insightome.audit.groups import group_labels
 from insightome.errors import UserError
 from insightome.evaluate.bbc import bootstrap_weights
@@ -60,7 +60,7 @@ PSI_MODERATE, PSI_MAJOR = 0.1, 0.25  # Siddiqi 2006
 SMD_THRESHOLD = 0.1  # Austin 2009
 MISSING_INCREASE = 0.1  # insightome's choice
 PSI_EPSILON = 1e-4  # proportion used for empty bins
-OTHER = "(other)"  # categorical levels with fewer than min_cell reference samples, pooled
+OTHER = "(other)"  # categorical levels hidden by the small-cell rule, pooled
 INSUFFICIENT = "insufficient evidence"
 THRESHOLDS = {
     "psi_moderate": PSI_MODERATE,
@@ -79,6 +79,10 @@ MONITOR_NO_PROFILE = (
 MONITOR_TOO_FEW = (
     "{path}: {n} sample(s); monitoring needs at least {min_cell} to report aggregates "
     "without describing individuals. Monitor a larger batch."
+)
+MONITOR_MIN_CELL_BELOW_RUN = (
+    "{given} is below the run's --min-cell {run}: monitoring reports follow the run's "
+    "small-cell rule; give {run} or more (or leave it out)"
 )
 
 
@@ -118,8 +122,11 @@ def reference_profile(features: pd.DataFrame, *, min_cell: int = 10) -> dict[str
     Per numeric feature: ``n`` (non-missing), ``missing`` (fraction), ``mean``, ``sd``,
     decile ``edges`` (inner edges of right-closed bins; minimum and maximum are never
     stored) and the ``proportions`` in each bin, adjacent bins merged until each holds at
-    least ``min_cell`` samples. Per categorical feature: ``levels`` → proportion, levels with
-    fewer than ``min_cell`` samples pooled as ``"(other)"``. No row-level data.
+    least ``min_cell`` samples. Per categorical feature: ``levels`` → proportion, the levels
+    the small-cell rule hides (:mod:`insightome.audit.disclosure`: those with fewer than
+    ``min_cell`` samples, and the further ones that keep them from being recomputed from
+    the others and n) pooled as ``"(other)"``, so its share × n gives no small count back.
+    Pass the run's ``--min-cell``. No row-level data.
     """
     profile: dict[str, Any] = {}
     for name in features.columns:
@@ -135,16 +142,27 @@ def reference_profile(features: pd.DataFrame, *, min_cell: int = 10) -> dict[str
             cats = col.cat.categories if isinstance(col.dtype, pd.CategoricalDtype) else None
             levels = sorted(labels.unique()) if cats is None else list(map(label_string, cats))
             counts = labels.value_counts().reindex(levels, fill_value=0)
-            small = (counts > 0) & (counts < min_cell)
-            shares = {str(k): int(v) / max(len(labels), 1) for k, v in counts[~small].items()}
-            if small.any():
-                shares[OTHER] = int(counts[small].sum()) / len(labels)
+            hidden = _hidden_levels(labels, counts, min_cell)
+            shares = {str(k): int(v) / max(len(labels), 1) for k, v in counts[~hidden].items()}
+            if hidden.any():
+                shares[OTHER] = int(counts[hidden].sum()) / len(labels)
             entry = {"type": "categorical", **entry, "levels": shares}
         profile[str(name)] = entry
     return json_ready(
         {"schema": PROFILE_SCHEMA, "n_samples": len(features), "min_cell": min_cell}
         | {"features": profile}
     )
+
+
+def _hidden_levels(labels: pd.Series, counts: pd.Series, min_cell: int) -> pd.Series:
+    """Which levels (of ``counts``) the one small-cell rule hides, given that n is known: a
+    single small level pooled alone would read share × n."""
+    hidden = (counts > 0) & (counts < min_cell)
+    if not hidden.any():
+        return hidden
+    shown = group_disclosure({"level": labels.to_numpy(str)}, None, "regression", min_cell)
+    return pd.Series([c > 0 and not shown.size_shown("level", str(k)) for k, c in counts.items()],
+                     index=counts.index)  # fmt: skip
 
 
 def psi(reference: Any, new: Any, eps: float = PSI_EPSILON) -> float:
@@ -435,7 +453,7 @@ def monitor(
     id_column: str | None = None,
     n_bootstrap: int = 1000,
     seed: int = 0,
-    min_cell: int = 10,
+    min_cell: int | None = None,
     allow_training_overlap: bool = False,
 ) -> MonitorReport:
     """Drift of ``new_data`` from the development data and, given the outcome, performance.
@@ -445,7 +463,8 @@ def monitor(
     (``model.json``'s ``reference_profile``, see :func:`reference_profile`). The new rows
     are checked against the run's training rows (keyed hashes, :mod:`insightome.overlap`):
     with half or more of them training rows it is refused unless
-    ``allow_training_overlap``; any overlap is a note.
+    ``allow_training_overlap``; any overlap is a note. ``min_cell`` defaults to the run's
+    ``--min-cell`` (:func:`run_min_cell`); a smaller one is refused.
     """
     from insightome.followup import cohort_groups, outcome_size_warnings
     from insightome.io import read
@@ -455,10 +474,17 @@ def monitor(
 
     check_options({"seed": seed})
     for option, value in (("n_bootstrap", n_bootstrap), ("min_cell", min_cell)):
+        if option == "min_cell" and value is None:
+            continue
         if not isinstance(value, int | np.integer) or value < 1:
             reason = f"must be a positive integer, got {value!r}"
             raise UserError(errors.OPTION_INVALID, option=option, reason=reason)
     run = run if isinstance(run, Run) else Run.load(run)
+    if min_cell is None:
+        min_cell = run_min_cell(run)
+    elif min_cell < run_min_cell(run):
+        reason = MONITOR_MIN_CELL_BELOW_RUN.format(given=min_cell, run=run_min_cell(run))
+        raise UserError(errors.OPTION_INVALID, option="min_cell", reason=reason)
     profile = run.model_card.get("reference_profile")
     if not profile:
         raise UserError(MONITOR_NO_PROFILE, path=str(run.path or "run"))
@@ -517,6 +543,13 @@ def monitor(
         min_cell=min_cell,
         training_overlap=overlap,
     )
+
+
+def run_min_cell(run: Run) -> int:
+    """The run's ``--min-cell``: as invoked (or last audited), else its reference profile's."""
+    invocation = run.results.get("invocation") or {}
+    profile = run.model_card.get("reference_profile") or {}
+    return int(invocation.get("min_cell") or profile.get("min_cell") or MIN_CELL)
 
 
 def write_monitor_report(report: MonitorReport, out_dir: str | Path | None = None) -> Path:

@@ -135,12 +135,17 @@ def monitor_command(
     ] = None,
     seed: Seed = 0,
     allow_training_overlap: AllowTrainingOverlap = False,
+    min_cell: Annotated[
+        int | None,
+        typer.Option(help="Table cells with fewer samples are suppressed (default: the run's)."),
+    ] = None,
 ) -> None:
     """Data drift (SMD, PSI) and, with labels, performance per group against development."""
     from insightome.audit.monitor import monitor, write_monitor_report
 
     report = monitor(run_dir, data, labels=labels, time=time, event=event, id_column=id_column,
-                     seed=seed, allow_training_overlap=allow_training_overlap)  # fmt: skip
+                     seed=seed, min_cell=min_cell,
+                     allow_training_overlap=allow_training_overlap)  # fmt: skip
     _warn(report.notes)
     written = write_monitor_report(report, out_dir)
     summary = report.to_dict()
