@@ -359,6 +359,11 @@ def run(
     for note in fit_warning_notes([c.name for c in cands], cv):
         study.notes.append(note)
         log("note: " + note)
+    if study.groups is not None and any(c.family == "linear_svm" for c in cands):
+        from insightome.models.calibrated_svm import GROUPS_NOTE
+
+        study.notes.append(GROUPS_NOTE)
+        log("note: " + GROUPS_NOTE)
     # each out-of-fold prediction is thresholded at its own training folds' prevalence
     thresholds = fold_thresholds(study.y, plan.splits) if study.spec.task == "binary" else None
     with stages("estimation"):
@@ -473,7 +478,7 @@ def run(
     card = model_card(study, winner)
     from insightome.audit.monitor import reference_profile
 
-    card["reference_profile"] = reference_profile(study.features)  # for insightome monitor
+    card["reference_profile"] = reference_profile(study.features, min_cell=min_cell)  # monitor
     card["sensitive"] = list(study.spec.sensitive)
     if conformal_thresholds is not None:
         card["conformal"] = conformal_thresholds

@@ -54,14 +54,17 @@ class Reloaded:
     study: Any
     plan: Any
     winner: Candidate
-    winner_oof: np.ndarray  # (repeats, n, k)
+    winner_oof: np.ndarray | None  # (repeats, n, k); None when not asked for
 
 
-def reload(run_dir: str | Path, *, command: str, n_jobs: int = 1) -> Reloaded:
+def reload(
+    run_dir: str | Path, *, command: str, n_jobs: int = 1, winner_oof: bool = True
+) -> Reloaded:
     """Read a run's data again (sha256 checked) and rebuild what a rerun step needs.
 
-    Same spec, same seeds, same plan: the winner's out-of-fold predictions are refitted
-    and equal the original run's.
+    Same spec, same seeds, same plan. With ``winner_oof`` the winner's out-of-fold
+    predictions are refitted (they equal the original run's); a step that refits what it
+    needs itself (``discover``) skips that work.
     """
     from insightome.io import read
 
@@ -117,6 +120,8 @@ def reload(run_dir: str | Path, *, command: str, n_jobs: int = 1) -> Reloaded:
         groups=study.groups,
     )  # fmt: skip
     winner = winner_candidate(results)
+    if not winner_oof:
+        return Reloaded(run, study, plan, winner, None)
     cv = cross_validated_predictions(
         study.features, study.y, [winner], plan, n_classes=len(study.classes),
         seed=rs["seed"], n_jobs=n_jobs,
@@ -137,7 +142,7 @@ def rediscover(
     from insightome.report import render_html
 
     check_options({"signature_tolerance": signature_tolerance, "n_jobs": n_jobs})
-    loaded = reload(run_dir, command="discover", n_jobs=n_jobs)
+    loaded = reload(run_dir, command="discover", n_jobs=n_jobs, winner_oof=False)
     run, study, plan, winner = loaded.run, loaded.study, loaded.plan, loaded.winner
     results = run.results
     inv = results.get("invocation") or {}
@@ -224,7 +229,9 @@ def reaudit(run_dir: str | Path, settings: Any, *, n_jobs: int = 1) -> Run:
     run.results.setdefault("invocation", {}).update(
         {"audit": True, **{k: v for k, v in settings.to_dict().items()}}
     )
-    run.model_card["reference_profile"] = reference_profile(study.features)
+    run.model_card["reference_profile"] = reference_profile(
+        study.features, min_cell=settings.min_cell
+    )
     run.model_card["conformal"] = thresholds
     run.model_card["sensitive"] = list(study.spec.sensitive)
     run.results["documents"] = documents_summary(run.results, run.model_card)
@@ -273,16 +280,58 @@ def cohort_outcome(adata: Any, run: Run, path: str) -> np.ndarray:
     return np.where(event == 1, time, -time)
 
 
+def cohort_groups(obs: pd.DataFrame, run: Run, path: str) -> tuple[np.ndarray | None, str]:
+    """The run's ``--groups`` column in a new cohort, as codes, and a warning.
+
+    ``(None, "")`` when the run had no groups; ``(None, warning)`` when the cohort lacks
+    the column, since its bootstrap then treats rows as independent patients. A missing
+    patient ID is refused with one line.
+    """
+    column = run.results["spec"].get("groups")
+    if not column:
+        return None, ""
+    if column not in obs.columns:
+        return None, (
+            f"the run was made with --groups '{column}' but {path} has no '{column}' column: "
+            "the bootstrap CIs treat its rows as independent patients, too narrow if a "
+            "patient has several rows"
+        )
+    values = obs[column]
+    if values.isna().any():
+        first = str(obs.index[int(np.flatnonzero(values.isna().to_numpy())[0])])
+        reason = (
+            f"column '{column}' in {path} has missing values (first: sample {first}); "
+            "give every sample its group"
+        )
+        raise UserError(errors.OPTION_INVALID, option="--groups", reason=reason)
+    return pd.factorize(values.astype(str))[0], ""
+
+
+def bootstrap_text(n_bootstrap: int, n: int, groups: np.ndarray | None, column: str) -> str:
+    """What the bootstrap resampled: the ``n`` samples, or whole patients (``groups``)."""
+    if groups is None:
+        return f"{n_bootstrap} bootstrap resamples of the {n} samples"
+    return (
+        f"{n_bootstrap} bootstrap resamples of the {len(np.unique(groups))} patients "
+        f"('{column}', the run's --groups; {n} samples), each drawn with all its samples"
+    )
+
+
 def _metrics(
-    task: str, y: np.ndarray, pred: np.ndarray, seed: int, threshold: float | None
+    task: str,
+    y: np.ndarray,
+    pred: np.ndarray,
+    seed: int,
+    threshold: float | None,
+    groups: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Primary and secondary metrics with bootstrap 95% CIs.
+    """Primary and secondary metrics with bootstrap 95% CIs (whole ``groups`` resampled).
 
     Binary: the metrics that need a decision (balanced accuracy) score the classes
     ``predict`` gives, at the ``threshold`` stored at training; they see the predicted
     classes as a one-hot matrix, so they never re-fit a threshold to the cohort's labels.
     """
-    W = bootstrap_weights(len(y), N_BOOTSTRAP, np.random.default_rng(seed))
+    W = bootstrap_weights(len(y), N_BOOTSTRAP, np.random.default_rng(seed), groups)
     ones = np.ones((1, len(y)))
     decided = pred
     if task == "binary" and threshold is not None:
@@ -369,8 +418,10 @@ def validate(
     run = Run.load(run_dir)
     spec = run.spec
     keep = [c for c in (spec.target, spec.time, spec.event) if c]
-    adata = read(cohort, id_column=id_column, orient="samples-by-features", keep_in_obs=keep)
+    read_keep = [*keep, *([spec.groups] if spec.groups else [])]
+    adata = read(cohort, id_column=id_column, orient="samples-by-features", keep_in_obs=read_keep)
     y = cohort_outcome(adata, run, str(cohort))
+    groups, groups_warning = cohort_groups(adata.obs, run, str(cohort))
     X, missing = feature_table_with_missing(adata, run, str(cohort))
     known = ~np.isnan(y)
     if known.sum() < 10:
@@ -383,6 +434,8 @@ def validate(
     warnings = check_overlap(overlap, path=str(cohort), what="an external validation",
                              command="validate", allow=allow_training_overlap)  # fmt: skip
     X, y = X[known], y[known]
+    groups = None if groups is None else groups[known]
+    warnings += [groups_warning] * bool(groups_warning)
     if task in ("binary", "multiclass"):
         y = y.astype(int)
         if len(np.unique(y)) < 2:
@@ -399,6 +452,7 @@ def validate(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "development_estimate": run.results["estimate"],
         "decision_threshold": threshold,
+        "bootstrap": bootstrap_text(N_BOOTSTRAP, len(y), groups, str(spec.groups)),
         "models": {},
         "status": validation_status(overlap),
         "training_overlap": overlap,
@@ -415,7 +469,9 @@ def validate(
             if full_missing
             else "all features present"
         ),
-        "metrics": _metrics(task, y, predict_matrix(run.model, X, task, n_classes), seed, cut),
+        "metrics": _metrics(
+            task, y, predict_matrix(run.model, X, task, n_classes), seed, cut, groups
+        ),
     }
     sig = (run.model_card.get("signature") or {}).get("features")
     if run.signature_model is not None and sig:
@@ -427,7 +483,12 @@ def validate(
             .get("signature", {})
             .get("estimate"),
             "metrics": _metrics(
-                task, y, predict_matrix(run.signature_model, X[sig], task, n_classes), seed, cut
+                task,
+                y,
+                predict_matrix(run.signature_model, X[sig], task, n_classes),
+                seed,
+                cut,
+                groups,
             ),
         }
     report = json_ready(report)

@@ -9,8 +9,12 @@ keyed hash per training row:
   16 bytes (``training_rows.hmac``: the digests sorted, so the row order is not kept).
 
 A plain hash of a row could be checked against guessed rows (clinical values have few
-plausible combinations); a keyed one cannot without the key, which never leaves the run
-directory. The rows themselves are never stored.
+plausible combinations); a keyed one cannot without the key. The key is stored in the run
+directory beside the hashes, so this protects the rows from a reader of ``model.json`` or of
+the hash file alone, not from whoever holds the whole run directory: with the key, guessed
+rows can be tested one at a time, as against a salted hash. Share a run directory only as
+you would share its training data (it also holds the fitted model). The rows themselves
+are never stored.
 
 **Canonical row.** The model's features in the sorted order of their names (so a cohort's
 column order does not matter). Numeric features as little-endian float32, after rounding

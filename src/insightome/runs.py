@@ -300,6 +300,8 @@ def validation_markdown(report: dict[str, Any]) -> str:
             shown = "" if dev_value is None else f"{dev_value:.3f}"
             lo, hi = v["ci95"]
             lines.append(f"| {name} | {metric} | {shown} | {v['value']:.3f} | {lo:.3f}–{hi:.3f} |")
+    if report.get("bootstrap"):
+        lines += ["", f"95% CIs: {report['bootstrap']}."]
     for name, m in report["models"].items():
         if m["features_missing"]:
             lines += ["", f"{name}: missing features (imputed): {', '.join(m['features_missing'])}"]

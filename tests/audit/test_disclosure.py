@@ -2,7 +2,8 @@
 
 A real run (scikit-learn's breast-cancer data with a synthetic race attribute whose groups
 are 76 / 10 / 1 / 209 / 40 / 233 and a random sex) is attacked with everything it publishes
-for sharing: results.json, the report, the four documents and hypotheses.tsv. The attacker
+for sharing: results.json (the proxy analysis and model-audit verdicts included), model.json,
+the report, the four documents and hypotheses.tsv. The attacker
 knows n and the class totals, reads every count, percentage and rate that is shown
 anywhere, and asks a linear programme how small each hidden small count could be and how
 large: recovering it exactly, or narrowing it below the documented protection, fails the
@@ -28,6 +29,8 @@ import insightome
 from tests.conftest import breast_cancer_adata
 
 RACE_SIZES = {"A": 76, "B": 10, "C": 1, "D": 209, "E": 40}  # the rest is F (233)
+MIN_GROUP_SIZE = 30  # insightome.run's default --min-group-size
+TESTED = ("flag", "no disparity detected")  # model-audit verdicts of a tested group
 SECONDARY = "suppressed"
 CROSS = " × "
 
@@ -196,9 +199,62 @@ def read_everything(run_dir: Path, attacker: Attacker) -> None:
         a.read(a.cells(attr, g), r["n"] if r["n"] is not None else _marker(r, "n"), "conformal")
         if r["n"] is None:
             assert r["coverage"] is None, f"conformal {attr}={g}: coverage shown, n hidden"
+    read_proxies(results, attacker)
+    for r in results["audit"]["model"]["groups"]:  # a tested group has min_group_size or more
+        if r["verdict"] in TESTED:
+            a.ub.append((-a.cells(r["attribute"], r["group"]), -MIN_GROUP_SIZE))
+    card = json.loads((run_dir / "model.json").read_text())
+    for attr, thresholds in ((card.get("conformal") or {}).get("mondrian") or {}).items():
+        for g in thresholds:  # a Mondrian threshold per group of min_group_size or more
+            a.ub.append((-a.cells(attr, g), -MIN_GROUP_SIZE))
     for name in ("MODEL_CARD.md", "TRIPOD_AI.md", "AI_ACT_ANNEX_IV.md", "FUTURE_AI.md"):
         read_document((run_dir / name).read_text(), attacker, name)
     read_document((run_dir / "report.html").read_text(), attacker, "report.html")
+
+
+def read_proxies(results: dict[str, Any], a: Attacker) -> None:
+    """The proxy analysis: the groups it used (each of max(k, min_group_size) or more, the
+    other known groups under it), the number of samples used (their sum), and the sizes its
+    exact AUCs give back (a one-vs-rest AUC is a fraction over 2 × n_group × n_rest)."""
+    threshold = max(a.k, MIN_GROUP_SIZE)
+    listed = {(r["attribute"], r["group"]): r["n"] for r in groups_and_sizes(results)}
+    for r in results["audit"]["data"]["proxies"]["attributes"]:
+        attr, used = r["attribute"], [str(g) for g in r["groups"]]
+        where = f"results.json proxies {attr}"
+        for (at, g), _ in listed.items():
+            if at != attr or g == "unknown":
+                continue
+            row = a.cells(at, g)
+            a.ub.append((-row, -threshold) if g in used else (row, threshold - 1))
+        if not used:
+            continue
+        total = sum((a.cells(attr, g) for g in used), np.zeros_like(a.cells()))
+        if r["n_used"] is not None:
+            a.known(total, r["n_used"], where + " n_used")
+        hidden = [g for g in used if listed[(attr, g)] is None]
+        by_group = r.get("multivariate_auc_by_group") or {}
+        if len(hidden) == 1 and hidden[0] in by_group and by_group[hidden[0]] is not None:
+            rest = sum(listed[(attr, g)] for g in used if g != hidden[0])
+            sizes = auc_sizes(float(by_group[hidden[0]]), rest, threshold, len_n(a))
+            if len(sizes) == 1:
+                a.known(a.cells(attr, hidden[0]), sizes[0], where + " AUC denominator")
+
+
+def auc_sizes(auc: float, rest: int, least: int, n: int) -> list[int]:
+    """Group sizes s ≥ ``least`` for which ``auc`` is a half-integer over s × ``rest``
+    (none for a value rounded to a few decimals: it is no exact fraction)."""
+    found = []
+    if round(auc, 3) == auc:
+        return found
+    for s in range(least, n - rest + 1):
+        u = auc * s * rest
+        if abs(2 * u - round(2 * u)) < 1e-6:
+            found.append(s)
+    return found
+
+
+def groups_and_sizes(results: dict[str, Any]) -> list[dict[str, Any]]:
+    return results["audit"]["data"]["representation"]
 
 
 def _marker(row: dict[str, Any], key: str) -> str:
@@ -306,6 +362,24 @@ def test_hypotheses_table_publishes_no_small_subgroup_count(run) -> None:
             assert int(n) >= k, statement
 
 
+def test_reference_profile_and_monitoring_follow_the_runs_min_cell(run) -> None:
+    """model.json's reference profile is made with the run's --min-cell, and monitoring
+    reads it from the run: race B (10 patients) reads <20 under --min-cell 20."""
+    from insightome.audit.monitor import monitor
+
+    run_dir, attrs, _, k = run
+    card = json.loads((run_dir / "model.json").read_text())
+    assert card["reference_profile"]["min_cell"] == k
+    adata, _, _ = cohort()
+    report = monitor(run_dir, adata, labels="diagnosis", allow_training_overlap=True)
+    assert report.min_cell == k
+    for g, row in report.performance["groups"]["race"].items():
+        if int((attrs["race"] == g).sum()) < k:
+            assert row["n"] is None and row["suppressed"]["n"] == f"<{k}", (g, row)
+        else:
+            assert row["n"] is None or row["n"] >= k
+
+
 # ------------------------------------------------------------------ the rule on its own
 
 
@@ -338,3 +412,52 @@ def test_count_text_honours_min_cell_and_the_recorded_marker() -> None:
     assert count_text({"n": None, "suppressed": {"n": "suppressed"}}, "n", 5) == SECONDARY
     assert count_text({"n": 3}, "n", 5) == "<5"  # never a small count, whatever the row says
     assert count_text({"n": 12}, "n", 5) == "12"
+
+
+def test_the_issue_proxy_row_does_not_give_back_the_hidden_groups() -> None:
+    """76 / 10 / <10 / 209 / suppressed of 336: the proxy row printed n_used 325 for the
+    groups A, D, E, so E = 325 − 76 − 209 = 40 and then C = 1. It hides n_used now."""
+    from insightome.audit.data_audit import data_audit
+
+    sizes = {"A": 76, "B": 10, "C": 1, "D": 209, "E": 40}
+    race = pd.Series([g for g, k in sizes.items() for _ in range(k)])
+    rng = np.random.default_rng(0)
+    features = pd.DataFrame(rng.normal(size=(336, 4)), columns=list("wxyz"))
+    audit = data_audit(features, rng.normal(size=336), "regression", {"race": race}).to_dict()
+    shown = {r["group"]: r["n"] for r in audit["representation"]}
+    assert shown["C"] is None and shown["E"] is None  # C small, E its complement
+    (row,) = audit["proxies"]["attributes"]
+    assert row["groups"] == ["A", "D", "E"]
+    assert row["n_used"] is None and row["suppressed"] == {"n_used": SECONDARY}
+    aucs = [f["auc"] for f in row["top_features"]] + list(row["multivariate_auc_by_group"].values())
+    assert all(v == round(v, 2) for v in aucs if v is not None)  # no exact fraction over n_E
+
+
+def test_the_rule_knows_which_groups_reach_min_group_size() -> None:
+    """The proxy analysis, the model audit and conformal tell which groups have 30 or more
+    samples. With A 100 / B 3 / D 200 / E 33, hiding E alone leaves B = 36 − E ≤ 6 to a
+    reader who knows E ≥ 30: the rule, told so, hides another group instead."""
+    from insightome.audit.disclosure import group_disclosure
+
+    sizes = {"A": 100, "B": 3, "D": 200, "E": 33}
+    race = np.array([g for g, k in sizes.items() for _ in range(k)])
+
+    def reader_range(min_group_size: int) -> tuple[float, float]:
+        """B's range for a reader of n, the shown sizes, '<10', 'suppressed ≥ 10', and
+        which groups reach 30."""
+        shown = group_disclosure(
+            {"race": race}, None, "regression", 10, min_group_size=min_group_size
+        )
+        marks = {g: shown.size_marker("race", g) for g in sizes}
+        assert marks["B"] == "<10" and SECONDARY in marks.values()
+        eq = [np.ones(4)] + [np.eye(4)[i] for i, g in enumerate(sizes) if marks[g] is None]
+        b_eq = [336] + [sizes[g] for g in sizes if marks[g] is None]
+        ub, b_ub = [np.eye(4)[1], -np.eye(4)[1]], [9, -1]
+        for i, g in enumerate(sizes):
+            ub.append(-np.eye(4)[i] if sizes[g] >= 30 else np.eye(4)[i])
+            b_ub.append(-30 if sizes[g] >= 30 else 29)
+        lo = linprog(np.eye(4)[1], A_ub=ub, b_ub=b_ub, A_eq=eq, b_eq=b_eq).fun
+        return lo, -linprog(-np.eye(4)[1], A_ub=ub, b_ub=b_ub, A_eq=eq, b_eq=b_eq).fun
+
+    assert reader_range(0) == pytest.approx((1, 6))  # the rule unaware: E alone was hidden
+    assert reader_range(30) == pytest.approx((1, 9))

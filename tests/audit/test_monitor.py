@@ -220,3 +220,36 @@ def test_bad_outcome_options_and_tiny_batches(study):
     with pytest.raises(UserError) as info:
         monitor(run, new[:9].copy())
     assert info.value.template == MONITOR_TOO_FEW
+
+
+def test_monitoring_follows_the_runs_min_cell(study):
+    """A run made with --min-cell 20 hides groups of 10-19 in monitoring too, without being
+    told again; a smaller --min-cell than the run's is refused."""
+    run, _, new = study
+    new = new.copy()
+    new.obs["site"] = new.obs["site"].astype(str)
+    new.obs.iloc[5:20, new.obs.columns.get_loc("site")] = "D"  # a group of 15
+    strict = replace(run, results={**run.results, "invocation": {"min_cell": 20}})
+    report = monitor(strict, new, labels="diagnosis")
+    assert report.min_cell == 20
+    groups = report.performance["groups"]["site"]
+    assert groups["D"]["n"] is None and groups["D"]["suppressed"]["n"] == "<20"
+    md = report.to_markdown()
+    assert "| site = D | <20 |" in md and "| 15 |" not in md
+    with pytest.raises(UserError) as info:
+        monitor(strict, new, labels="diagnosis", min_cell=10)
+    assert info.value.template == errors.OPTION_INVALID and "--min-cell 20" in str(info.value)
+
+
+def test_a_single_rare_level_is_not_pooled_alone():
+    """'(other)' holding one level of 5 gave it back: its share × n. The rule hides a
+    further level with it, so the rare one could be anything from 1 to 9."""
+    col = pd.Series(["a"] * 100 + ["b"] * 50 + ["c"] * 30 + ["rare"] * 5, dtype=object)
+    ref = reference_profile(pd.DataFrame({"x": col}))
+    levels, n = ref["features"]["x"]["levels"], ref["features"]["x"]["n"]
+    assert "rare" not in levels
+    pooled = round(levels[OTHER] * n)
+    others_pooled = 1 + 3 - len(levels)  # levels other than "rare" in the pool (each ≥ 10)
+    assert others_pooled >= 1 and pooled - 10 * others_pooled >= 9, levels
+    same = feature_drift(ref, pd.DataFrame({"x": col}))
+    assert same["features"]["x"]["psi"] == pytest.approx(0, abs=1e-9)

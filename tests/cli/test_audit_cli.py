@@ -125,6 +125,8 @@ def test_audit_thresholds_and_min_cell_are_configurable(cli, run_dir) -> None:
     female = [g for g in model["groups"] if g["attribute"] == "gender" and g["group"] == "0"]
     assert female and all(g["n"] is None and g["value"] is None for g in female)  # < 400
     assert "&lt;400" in (run_dir / "report.html").read_text()  # "<400", HTML-escaped
+    card = json.loads((run_dir / "model.json").read_text())
+    assert card["reference_profile"]["min_cell"] == 400  # monitoring follows the rerun
 
 
 def test_audit_rerun_keeps_the_model_file_and_review_needs_a_prediction(

@@ -357,3 +357,39 @@ def test_a_rate_and_its_n_never_give_a_small_count_back() -> None:
         g = int(h["candidate"].split()[1])
         if truth.loc[g].min() < 10:
             assert "rate" not in h["statement"].split(";")[2], h["statement"]
+
+
+def test_profile_means_never_give_a_hidden_subgroup_size_back() -> None:
+    """A subgroup's mean of a feature, the mean of the rest and the overall mean (in
+    model.json's reference profile, or from any subgroup shown) give its size back:
+    n_g = n (m − mean_rest) / (mean_in − mean_rest). The attacker reads every published
+    profile row and hypotheses.tsv; a hidden size keeps its profile numbers hidden."""
+    from insightome.discover.hypotheses import subgroup_rows
+
+    X, _ = make_blobs([300, 120, 6], 4, cluster_std=0.5, random_state=1)
+    features = pd.DataFrame(X).add_prefix("f")
+    y = np.random.default_rng(0).integers(0, 2, len(X))
+    r = find_subgroups(features, y, "binary", k_range=[3], n_resamples=5)
+    sizes = np.bincount(r.labels)[1:]
+    published = r.to_dict()
+    hidden = [row["subgroup"] for row in published["sizes"] if row["n"] is None]
+    assert sizes.min() < 10 and len(hidden) >= 2  # the small one and its complement
+    n, overall = len(X), features.mean()
+    recovered = []
+    for row in published["profile"]:
+        g = row["subgroup"]
+        if g not in hidden:
+            continue
+        assert row["feature"] in features.columns  # which features stand out stays shown
+        if row["mean_in"] is not None and row["mean_rest"] is not None:
+            m = overall[row["feature"]]
+            n_g = n * (m - row["mean_rest"]) / (row["mean_in"] - row["mean_rest"])
+            recovered.append((g, round(n_g), int(sizes[g - 1])))
+    assert not recovered, f"hidden subgroup sizes recovered (subgroup, read, true): {recovered}"
+    for row in published["profile"]:
+        if row["subgroup"] in hidden:
+            assert row["smd"] is None and row["suppressed"]["mean_in"] == "suppressed", row
+    for h in subgroup_rows(r, "y"):
+        g = int(h["candidate"].split()[1])
+        if g in hidden:
+            assert "SMD" not in h["statement"], h["statement"]

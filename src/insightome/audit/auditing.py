@@ -88,7 +88,7 @@ def sensitive_groups(study: Study, settings: AuditSettings) -> dict[str, pd.Seri
 
 
 def audit_data(study: Study, settings: AuditSettings, seed: int = 0) -> dict[str, Any]:
-    """The data audit (before modelling)."""
+    """The data audit (before modelling); with ``--groups`` it counts patients."""
     start = time.perf_counter()
     groups = sensitive_groups(study, settings)
     site = study.obs[study.spec.site] if study.spec.site in study.obs.columns else None
@@ -104,6 +104,8 @@ def audit_data(study: Study, settings: AuditSettings, seed: int = 0) -> dict[str
         site=site,
         min_cell=settings.min_cell,
         seed=seed,
+        sample_groups=study.groups,
+        min_group_size=settings.min_group_size,
     )
     out = result.to_dict()
     out["seconds"] = time.perf_counter() - start

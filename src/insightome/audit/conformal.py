@@ -187,7 +187,7 @@ def conformal_audit(
             rows.append(
                 _group_row(a, g, cov[:, m], size[:, m], mond, level, k, min_cell, unit[m])
             )
-    _publish(rows, group_disclosure(labels, y, task, min_cell))
+    _publish(rows, group_disclosure(labels, y, task, min_cell, min_group_size=min_group_size))
     score = "absolute residual" if sig is None else "absolute residual / difficulty"
     score = "1 - p(true class)" if k else score
     thresholds = {

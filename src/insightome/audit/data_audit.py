@@ -23,11 +23,24 @@ For each sensitive attribute (labels from :func:`insightome.audit.groups.group_l
    fewer than ``min_cell`` samples are pooled. A site-associated outcome lets a model score
    well by recognising the site (batch effects) rather than the biology.
 
+With ``sample_groups`` (``--groups``: several samples per patient) the audit counts patients,
+since copies of a patient add no information (:mod:`insightome.evaluate.group_level`).
+Representation, outcome summaries with their Wilson intervals, missingness (a patient's
+share of missing samples) and the site test run on one row per patient, each patient in the
+group (and site) of most of their samples — a note says when an attribute varies within
+patients. The univariate proxy AUCs use patient means of the features, groups are kept for
+the proxy analysis by their number of patients, and the proxy model's folds keep a patient's
+samples together (``StratifiedGroupKFold``): split by sample, a model that recognises the
+patients would "predict" the attribute. When the outcome varies within patients there is no
+per-patient outcome: representation, missingness and the site test then count samples, and
+the notes say that groups were not respected there.
+
 Privacy: only aggregates leave this module. Group sizes and outcome counts follow the one
 suppression rule of :mod:`insightome.audit.disclosure`: a hidden count is ``None`` with its
 marker under the row's ``suppressed`` (``<min_cell`` when small, "suppressed" when hidden so
 that a small one cannot be recomputed), and every rate computed from a hidden count is
-``None`` too.
+``None`` too. A proxy row whose groups include one of hidden size hides ``n_used`` and
+rounds its AUCs (:func:`_publish_proxies`).
 """
 
 from __future__ import annotations
@@ -44,19 +57,33 @@ from lifelines.statistics import multivariate_logrank_test
 from scipy import stats
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from insightome.audit.disclosure import NOTE, SHOWN, GroupDisclosure, group_disclosure
+from insightome.audit.disclosure import (
+    NOTE,
+    SHOWN,
+    SUPPRESSED,
+    GroupDisclosure,
+    group_disclosure,
+)
 from insightome.audit.groups import UNKNOWN, aligned_labels
 from insightome.errors import UserError
+from insightome.evaluate.group_level import (
+    NOT_RESPECTED,
+    constant_within,
+    group_codes,
+    modal_per_group,
+    one_row_per_group,
+)
 
 TASKS = ("binary", "multiclass", "regression", "survival")
 PROXY_AUC = 0.8
 PROXY_FOLDS = 5
 TOP_FEATURES = 5
 MAX_LISTED = 50  # flagged proxy features listed by name (all are counted)
+AUC_DIGITS = 2  # proxy AUCs of an attribute with a hidden group size (_publish_proxies)
 PROXY_RATIONALE = (
     "A model can learn a sensitive attribute through features that encode it even when the "
     "attribute itself is excluded from the inputs; features (or the feature set) that "
@@ -111,6 +138,7 @@ def data_audit(
     seed: int = 0,
     proxy_auc: float = PROXY_AUC,
     min_group_size: int = 30,
+    sample_groups: np.ndarray | None = None,
 ) -> DataAudit:
     """Audit ``features``/``y`` by the groups in ``groups`` (see the module docstring).
 
@@ -118,7 +146,8 @@ def data_audit(
     order), e.g. from :func:`insightome.audit.groups.group_labels`; ``site`` likewise.
     ``proxy_auc`` is the AUC at which proxies are flagged; groups smaller than
     ``min_group_size`` are left out of the proxy analysis (a tiny group's AUC is noise, and
-    the largest of several noisy one-vs-rest AUCs is biased upwards).
+    the largest of several noisy one-vs-rest AUCs is biased upwards). ``sample_groups``
+    (one patient ID per sample, ``--groups``) makes the audit count patients.
     """
     if task not in TASKS:
         raise UserError(AUDIT_TASK_INVALID, value=task)
@@ -126,6 +155,8 @@ def data_audit(
     n = len(features)
     if len(y) != n:
         raise UserError(AUDIT_LENGTH, what="the outcome", n_values=len(y), n=n)
+    if sample_groups is not None and len(sample_groups) != n:
+        raise UserError(AUDIT_LENGTH, what="the --groups column", n_values=len(sample_groups), n=n)
     labels = aligned_labels(groups, n, features.index)
     if task in ("binary", "multiclass") and not classes:
         classes = [str(c) for c in range(int(y.max()) + 1 if n else 0)]
@@ -136,13 +167,24 @@ def data_audit(
     # sensitive attributes they would be two whole-table copies (1.1 GB at 100,000 x 1,000)
     X = _numeric(features) if labels else None
     missing = features.isna().to_numpy() if labels else None
-    shown = group_disclosure(labels, y, task, min_cell)
-    for name, lab in labels.items():
+    site_values = None
+    if site is not None:
+        site_values = aligned_labels({"site": site}, n, features.index)["site"]
+    # the by-group statistics below count units: samples, or patients with --groups
+    unit, unit_labels, unit_y, unit_site = "samples", labels, y, site_values
+    if sample_groups is not None and (labels or site_values is not None):
+        unit, unit_labels, unit_y, unit_site, missing = _per_patient(
+            labels, y, site_values, missing, sample_groups, notes
+        )
+    n_units = len(unit_y)
+    # the proxy analysis (and the model audit, conformal) tell which groups reach the size
+    shown = group_disclosure(unit_labels, unit_y, task, min_cell, min_group_size=min_group_size)
+    for name, lab in unit_labels.items():
         values, counts = np.unique(lab, return_counts=True)
         small = [str(v) for v, c in zip(values, counts, strict=True) if c < min_cell]
         if small:
             notes.append(
-                f"'{name}': {len(small)} group(s) with fewer than {min_cell} samples; their "
+                f"'{name}': {len(small)} group(s) with fewer than {min_cell} {unit}; their "
                 "counts and estimates are suppressed."
             )
         if len(values) < 2:
@@ -150,26 +192,79 @@ def data_audit(
         n_unknown = int(np.sum(lab == UNKNOWN))
         if n_unknown:
             visible = shown.size_shown(name, UNKNOWN)
-            share = f"{100 * n_unknown / n:.1f}%" if visible else "some"
-            notes.append(f"'{name}' is unknown for {share} of samples (group 'unknown').")
+            share = f"{100 * n_unknown / n_units:.1f}%" if visible else "some"
+            notes.append(f"'{name}' is unknown for {share} of {unit} (group 'unknown').")
         for v, c in zip(values, counts, strict=True):
             row = {"attribute": name, "group": str(v), "n": None, "percent": None}
             row["outcome"] = None
             if shown.size_shown(name, str(v)):
-                row |= {"n": int(c), "percent": 100 * c / n}
-                row["outcome"] = _outcome_summary(y[lab == v], task, classes, shown, name, str(v))
+                row |= {"n": int(c), "percent": 100 * c / n_units}
+                row["outcome"] = _outcome_summary(
+                    unit_y[lab == v], task, classes, shown, name, str(v)
+                )
             else:
                 row["suppressed"] = dict.fromkeys(("n", "percent"), shown.size_marker(name, v))
             representation.append(row)
         missingness.append(_missingness(name, lab, values, counts, missing, features, shown))
     if any(s != SHOWN for s in shown.status.values()):
         notes.append(NOTE.format(k=min_cell))
-    proxies = _proxies(X, labels, max(min_cell, min_group_size), proxy_auc, seed, notes)
+    patients = None if sample_groups is None else group_codes(sample_groups)
+    proxies = _proxies(
+        X, labels, max(min_cell, min_group_size), proxy_auc, seed, notes, patients
+    )
+    _publish_proxies(proxies, shown, notes)
     confounding = None
-    if site is not None:
-        site_values = aligned_labels({"site": site}, n, features.index)["site"]
-        confounding = _confounding(y, task, site_values, classes, min_cell, notes)
+    if unit_site is not None:
+        confounding = _confounding(unit_y, task, unit_site, classes, min_cell, notes, unit)
     return DataAudit(n, task, min_cell, representation, missingness, proxies, confounding, notes)
+
+
+def _per_patient(
+    labels: Mapping[str, np.ndarray],
+    y: np.ndarray,
+    site: np.ndarray | None,
+    missing: np.ndarray | None,
+    sample_groups: np.ndarray,
+    notes: list[str],
+) -> tuple[str, dict[str, np.ndarray], np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """``(unit, labels, y, site, missing)`` with one row per patient (``--groups``).
+
+    Each patient is in the group (and site) of most of their samples, and their missingness
+    is the share of their samples missing each feature. When the outcome varies within
+    patients, nothing changes and the notes say so.
+    """
+    codes = group_codes(sample_groups)
+    n, g = len(codes), int(codes.max()) + 1
+    if not constant_within(y, codes):
+        notes.append(
+            f"--groups: the outcome varies within patients, so there is no per-patient outcome: "
+            f"representation, outcome rates with their intervals, missingness and the site "
+            f"test count the {n} samples as independent ({NOT_RESPECTED}); their intervals "
+            "are too narrow and their p-values too small."
+        )
+        return "samples", dict(labels), y, site, missing
+    notes.append(
+        f"--groups: representation, outcome rates with their Wilson intervals, missingness "
+        f"and the site test count patients ({g} patients, {n} samples), each in the group "
+        "of most of their samples; missingness is the share of a patient's samples."
+    )
+
+    def modal(name: str, values: np.ndarray) -> np.ndarray:
+        if not constant_within(values, codes):
+            spread = int((pd.Series(values).groupby(codes).nunique() > 1).sum())
+            notes.append(
+                f"'{name}' varies within {spread} patient(s) (--groups): each is counted in "
+                "the group of most of their samples."
+            )
+        return modal_per_group(values, codes).to_numpy(str)
+
+    per_patient = {name: modal(name, lab) for name, lab in labels.items()}
+    site = modal("site", site) if site is not None else None
+    if missing is not None:
+        zeros = np.zeros(n)
+        missing = one_row_per_group(pd.DataFrame(missing), zeros, codes, "")[0].to_numpy()
+    first = np.unique(codes, return_index=True)[1]
+    return "patients", per_patient, y[first], site, missing
 
 
 def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
@@ -297,12 +392,26 @@ def _proxies(
     threshold: float,
     seed: int,
     notes: list[str],
+    patients: np.ndarray | None = None,
 ) -> dict[str, Any]:
+    """Proxy AUCs per attribute; with ``patients`` (codes, ``--groups``) univariate AUCs on
+    patient means, group sizes in patients, and the proxy model split by patient."""
     rows = []
     usable = X.loc[:, X.notna().any() & (X.nunique() > 1)] if X is not None else None
+    X_patients = None
+    if patients is not None and usable is not None and labels:
+        zeros = np.zeros(len(usable))
+        X_patients = one_row_per_group(usable, zeros, patients, "")[0].to_numpy()
+        notes.append(
+            f"Proxies with --groups: univariate AUCs on patient means of the features, groups "
+            f"of at least {min_size} patients, and the proxy model cross-validated with a "
+            "patient's samples in one fold (StratifiedGroupKFold)."
+        )
     for name, lab in labels.items():
         assert usable is not None  # X is given whenever there are labels
-        values, counts = np.unique(lab, return_counts=True)
+        # each patient once, in the group of most of their samples (--groups)
+        unit_lab = lab if patients is None else modal_per_group(lab, patients).to_numpy(str)
+        values, counts = np.unique(unit_lab, return_counts=True)
         kept = [v for v, c in zip(values, counts, strict=True) if v != UNKNOWN and c >= min_size]
         keep = np.isin(lab, kept)
         row: dict[str, Any] = {"attribute": name, "n_used": int(keep.sum()), "groups": kept}
@@ -315,7 +424,12 @@ def _proxies(
             continue
         Xk, codes = usable.to_numpy()[keep], np.searchsorted(kept, lab[keep])
         levels = [1] if len(kept) == 2 else list(range(len(kept)))  # one-vs-rest if multi-level
-        raw = np.vstack([rank_auc(Xk, codes == g) for g in levels])
+        X_uni, uni_codes = Xk, codes
+        if X_patients is not None:
+            in_kept = np.isin(unit_lab, kept)
+            X_uni = X_patients[in_kept]
+            uni_codes = np.searchsorted(kept, unit_lab[in_kept])
+        raw = np.vstack([rank_auc(X_uni, uni_codes == g) for g in levels])
         uni = np.nanmax(np.maximum(raw, 1 - raw), axis=0)  # orientation-free
         order = np.argsort(-np.nan_to_num(uni), kind="stable")
         flagged = [str(usable.columns[j]) for j in order if uni[j] >= threshold]
@@ -324,7 +438,8 @@ def _proxies(
         ]
         row |= {"n_flagged_features": len(flagged), "flagged_features": flagged[:MAX_LISTED]}
         row["max_univariate_auc"] = float(np.nanmax(uni))
-        by_level = _multivariate_auc(Xk, codes, levels, seed)
+        split_by = None if patients is None else patients[keep]
+        by_level = _multivariate_auc(Xk, codes, levels, seed, split_by)
         if by_level is not None:
             row["multivariate_auc"] = float(np.nanmax(by_level))
             if len(kept) > 2:
@@ -341,20 +456,61 @@ def _proxies(
     }
 
 
+def _publish_proxies(proxies: dict[str, Any], shown: GroupDisclosure, notes: list[str]) -> None:
+    """Hide what would give back a hidden size: ``n_used`` (the sum of the groups used) when
+    one of them has a hidden size, and the last digits of that attribute's AUCs (an AUC is a
+    fraction over n_group × n_rest: its exact value gives the sizes back). The groups stay
+    listed: which groups reach the size is known to the disclosure rule (min_group_size)."""
+    rounded = []
+    for row in proxies["attributes"]:
+        if all(shown.size_shown(row["attribute"], g) for g in row["groups"]):
+            continue
+        row["n_used"], row["suppressed"] = None, {"n_used": SUPPRESSED}
+        for key in ("multivariate_auc", "max_univariate_auc"):
+            row[key] = _rounded(row[key])
+        by_group = row["multivariate_auc_by_group"]
+        if by_group is not None:
+            row["multivariate_auc_by_group"] = {g: _rounded(v) for g, v in by_group.items()}
+        row["top_features"] = [f | {"auc": _rounded(f["auc"])} for f in row["top_features"]]
+        rounded.append(row["attribute"])
+    if rounded:
+        notes.append(
+            f"Proxies of {', '.join(repr(a) for a in rounded)}: a group used has a hidden size, "
+            f"so the number of samples used is hidden and the AUCs are rounded to "
+            f"{AUC_DIGITS} decimals (their exact values would give the sizes back)."
+        )
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None or value != value else round(float(value), AUC_DIGITS)
+
+
 def _multivariate_auc(
-    X: np.ndarray, codes: np.ndarray, levels: list[int], seed: int
+    X: np.ndarray,
+    codes: np.ndarray,
+    levels: list[int],
+    seed: int,
+    patients: np.ndarray | None = None,
 ) -> list[float] | None:
-    """Cross-validated AUC of all features for each level (one-vs-rest)."""
-    folds = min(PROXY_FOLDS, int(np.bincount(codes).min()))
+    """Cross-validated AUC of all features for each level (one-vs-rest); with ``patients``
+    a patient's samples stay in one fold, so the model cannot score by recognising them."""
+    if patients is None:
+        sizes = np.bincount(codes)
+    else:  # patients with samples in each level
+        sizes = pd.Series(patients).groupby(codes).nunique().to_numpy()
+    folds = min(PROXY_FOLDS, int(sizes.min()))
     if folds < 2:
         return None
     model = make_pipeline(
         SimpleImputer(strategy="median"), StandardScaler(), LogisticRegression(max_iter=2000)
     )
-    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    split = StratifiedKFold if patients is None else StratifiedGroupKFold
+    splitter = split(folds, shuffle=True, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        prob = cross_val_predict(model, X, codes, cv=cv, method="predict_proba")
+        prob = cross_val_predict(
+            model, X, codes, groups=patients, cv=splitter, method="predict_proba"
+        )
     return [float(rank_auc(prob[:, [g]], codes == g)[0]) for g in levels]
 
 
@@ -365,6 +521,7 @@ def _confounding(
     classes: list[str],
     min_cell: int,
     notes: list[str],
+    unit: str = "samples",
 ) -> dict[str, Any]:
     known = site != UNKNOWN
     values, counts = np.unique(site[known], return_counts=True)
@@ -372,11 +529,11 @@ def _confounding(
     other = OTHER_SITES.format(min_cell=min_cell)
     site = np.where(np.isin(site, small), other, site)
     if len(small):
-        notes.append(f"site: {len(small)} site(s) with fewer than {min_cell} samples pooled.")
+        notes.append(f"site: {len(small)} site(s) with fewer than {min_cell} {unit} pooled.")
     if 0 < int((site == other).sum()) < min_cell:  # the pool itself is too small to report
         known &= site != other
     if (~known).any():
-        notes.append("site: samples of unknown (or too rare, pooled) sites left out of the test.")
+        notes.append(f"site: {unit} of unknown (or too rare, pooled) sites left out of the test.")
     y_k, s_k = y[known], site[known]
     sites = sorted(np.unique(s_k))
     out: dict[str, Any] = {"n_used": int(known.sum()), "n_sites": len(sites), "sites": []}

@@ -20,11 +20,18 @@ tables insightome publishes, sums of a cross-classification, the LP ranges are t
 ranges.) Every estimate computed from a hidden count (a prevalence, a
 rate, a percentage, a metric of a group whose size is hidden) is hidden with it, because a
 rate and its denominator give the count back.
+
+Some outputs say on which side of ``--min-group-size`` a group's size lies without printing
+it: the proxy analysis lists the groups it used, the model audit tests a group or gives
+"insufficient evidence", conformal keeps a Mondrian threshold per group of that size. With
+``min_group_size`` given, :func:`group_disclosure` lets the reader know that of every group
+(at least ``min_group_size``, or under it), so the counts it hides stay protected.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -112,6 +119,7 @@ class Count:
     cells: np.ndarray  # indices of the base cells it sums
     floor: int = 0  # the smallest value a reader knows it can take (1 for a listed group)
     printed: bool = True
+    ceiling: float = math.inf  # the largest value a reader knows it can take
 
 
 def protect(
@@ -164,7 +172,9 @@ class _Protection:
         return dict(self.status)
 
     def _safe(self, target: Count, lo: float, hi: float) -> bool:
-        return protected(lo, hi, target.floor, self.k)
+        # a small count a reader knows to be under min_group_size < k tops out below k − 1
+        k = self.k if target.ceiling == math.inf else min(self.k, int(target.ceiling) + 1)
+        return protected(lo, hi, target.floor, k)
 
     def _range(self, target: Count) -> tuple[tuple[float, float], set[Hashable]]:
         """The smallest and largest value ``target`` can take given what is shown, and the
@@ -176,10 +186,13 @@ class _Protection:
         for c in self.printed:
             if self.status[c.key] == SMALL:  # floor ≤ x ≤ k − 1
                 ub += [self.rows[c.key], -self.rows[c.key]]
-                b_ub += [self.k - 1, -c.floor]
+                b_ub += [min(self.k - 1, c.ceiling), -c.floor]
             elif self.status[c.key] == COMPLEMENTARY:  # the reader knows it is not small
                 ub.append(-self.rows[c.key])
-                b_ub.append(-self.k)
+                b_ub.append(-max(self.k, c.floor))
+                if c.ceiling < math.inf:
+                    ub.append(self.rows[c.key])
+                    b_ub.append(c.ceiling)
         bounds, binding = [], set()
         for sign in (1.0, -1.0):
             res = linprog(
@@ -310,6 +323,7 @@ def group_disclosure(
     min_cell: int,
     outcome_of: Collection[str] | None = None,
     known_sizes: Collection[str] = (),
+    min_group_size: int = 0,
 ) -> GroupDisclosure:
     """Which group sizes and outcome counts of ``labels`` (attribute → one label per sample,
     intersections ``"a × b"`` included) may be shown, with n and the class totals known.
@@ -320,7 +334,10 @@ def group_disclosure(
     over the full cross-classification of the attributes and the outcome class (a reader
     does not know which combinations are empty). ``outcome_of`` names the attributes whose
     groups' outcome counts are published (default: all); ``known_sizes`` the attributes
-    whose group sizes a reader has from elsewhere (they are never hidden here).
+    whose group sizes a reader has from elsewhere (they are never hidden here);
+    ``min_group_size`` (when > 0) the size of which the reader knows, for every group,
+    whether it reaches it (module docstring): every caller about the same groups passes the
+    same value, so that they hide the same counts.
     """
     classes, printed = outcome_classes(y, task)
     arrays = {a: np.asarray(v).astype(str) for a, v in labels.items()}
@@ -328,13 +345,16 @@ def group_disclosure(
         return GroupDisclosure({}, min_cell, printed)
     # the data audit, the model audit and conformal coverage ask about the same tables
     scope = None if outcome_of is None else sorted(outcome_of)
-    key = hashlib.sha256(repr((task, min_cell, scope, sorted(known_sizes))).encode())
+    settings = (task, min_cell, scope, sorted(known_sizes), int(min_group_size))
+    key = hashlib.sha256(repr(settings).encode())
     for a, v in arrays.items():
         key.update(a.encode() + b"\0" + "\0".join(v.tolist()).encode())
     key.update(b"" if classes is None else classes.astype(np.int64).tobytes())
     if (found := _CACHE.get(key.hexdigest())) is not None:
         return found
-    result = _group_disclosure(arrays, classes, printed, min_cell, outcome_of, known_sizes)
+    result = _group_disclosure(
+        arrays, classes, printed, min_cell, outcome_of, known_sizes, int(min_group_size)
+    )
     _CACHE.clear()  # one set of tables at a time is all a run needs
     _CACHE[key.hexdigest()] = result
     return result
@@ -347,6 +367,7 @@ def _group_disclosure(
     min_cell: int,
     outcome_of: Collection[str] | None,
     known_sizes: Collection[str],
+    min_group_size: int = 0,
 ) -> GroupDisclosure:
     n_classes = int(classes.max()) + 1 if classes is not None and len(classes) else 0
     plain = [a for a in arrays if not _intersection(a, arrays)]
@@ -374,7 +395,9 @@ def _group_disclosure(
             if a in known_sizes:
                 known.append(np.flatnonzero(in_g))
                 continue
-            counts.append(Count(("n", a, str(g)), np.flatnonzero(in_g), floor=1))
+            cells = np.flatnonzero(in_g)
+            floor, ceiling = _size_bounds(int(base[cells].sum()), min_group_size)
+            counts.append(Count(("n", a, str(g)), cells, floor, ceiling=ceiling))
             for c in range(n_classes if outcome_of is None or a in outcome_of else 0):
                 cells = np.flatnonzero(in_g & (grid[-1] == c))
                 counts.append(Count(("cell", a, str(g), c), cells, 0, printed=c in printed))
@@ -386,6 +409,16 @@ def _group_disclosure(
                     known.append(np.flatnonzero(zero))
     status = protect(base, counts, known, min_cell)
     return GroupDisclosure(status, min_cell, printed, n_classes)
+
+
+def _size_bounds(size: int, min_group_size: int) -> tuple[int, float]:
+    """(floor, ceiling) a reader knows of a listed group's size: at least 1, and on the side
+    of ``min_group_size`` that other outputs give away (no side when it is 0)."""
+    if min_group_size <= 0:
+        return 1, math.inf
+    if size >= min_group_size:
+        return max(1, min_group_size), math.inf
+    return 1, min_group_size - 1
 
 
 def _intersection(name: str, arrays: Mapping[str, np.ndarray]) -> tuple[str, ...]:

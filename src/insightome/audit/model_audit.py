@@ -296,7 +296,8 @@ def model_audit(
             notes.append(f"'{attr}': groups under {min_cell} samples are not reported.")
         if ref is None:
             notes.append(f"'{attr}': no known group of {min_cell}+ samples to compare against.")
-    _publish(rows, flags, group_disclosure(labels, y, task, min_cell), specs)
+    shown = group_disclosure(labels, y, task, min_cell, min_group_size=min_group_size)
+    _publish(rows, flags, shown, specs)
     if n_tests := sum(r["verdict"] in (FLAG, NO_DISPARITY) for r in rows):
         how = "Holm-adjusted per attribute" if th.multiplicity.value == "holm" else "unadjusted"
         notes.append(f"{n_tests} group × metric comparisons tested; p-values {how}.")

@@ -44,7 +44,7 @@ import pandas as pd
 
 from insightome import errors
 from insightome.audit.auditing import MIN_GROUP_SIZE
-from insightome.audit.disclosure import count_text, group_disclosure
+from insightome.audit.disclosure import MIN_CELL, count_text, group_disclosure
 from insightome.audit.groups import group_labels
 from insightome.errors import UserError
 from insightome.evaluate.bbc import bootstrap_weights
@@ -60,7 +60,7 @@ PSI_MODERATE, PSI_MAJOR = 0.1, 0.25  # Siddiqi 2006
 SMD_THRESHOLD = 0.1  # Austin 2009
 MISSING_INCREASE = 0.1  # insightome's choice
 PSI_EPSILON = 1e-4  # proportion used for empty bins
-OTHER = "(other)"  # categorical levels with fewer than min_cell reference samples, pooled
+OTHER = "(other)"  # categorical levels hidden by the small-cell rule, pooled
 INSUFFICIENT = "insufficient evidence"
 THRESHOLDS = {
     "psi_moderate": PSI_MODERATE,
@@ -79,6 +79,10 @@ MONITOR_NO_PROFILE = (
 MONITOR_TOO_FEW = (
     "{path}: {n} sample(s); monitoring needs at least {min_cell} to report aggregates "
     "without describing individuals. Monitor a larger batch."
+)
+MONITOR_MIN_CELL_BELOW_RUN = (
+    "{given} is below the run's --min-cell {run}: monitoring reports follow the run's "
+    "small-cell rule; give {run} or more (or leave it out)"
 )
 
 
@@ -118,8 +122,11 @@ def reference_profile(features: pd.DataFrame, *, min_cell: int = 10) -> dict[str
     Per numeric feature: ``n`` (non-missing), ``missing`` (fraction), ``mean``, ``sd``,
     decile ``edges`` (inner edges of right-closed bins; minimum and maximum are never
     stored) and the ``proportions`` in each bin, adjacent bins merged until each holds at
-    least ``min_cell`` samples. Per categorical feature: ``levels`` → proportion, levels with
-    fewer than ``min_cell`` samples pooled as ``"(other)"``. No row-level data.
+    least ``min_cell`` samples. Per categorical feature: ``levels`` → proportion, the levels
+    the small-cell rule hides (:mod:`insightome.audit.disclosure`: those with fewer than
+    ``min_cell`` samples, and the further ones that keep them from being recomputed from
+    the others and n) pooled as ``"(other)"``, so its share × n gives no small count back.
+    Pass the run's ``--min-cell``. No row-level data.
     """
     profile: dict[str, Any] = {}
     for name in features.columns:
@@ -135,16 +142,27 @@ def reference_profile(features: pd.DataFrame, *, min_cell: int = 10) -> dict[str
             cats = col.cat.categories if isinstance(col.dtype, pd.CategoricalDtype) else None
             levels = sorted(labels.unique()) if cats is None else list(map(label_string, cats))
             counts = labels.value_counts().reindex(levels, fill_value=0)
-            small = (counts > 0) & (counts < min_cell)
-            shares = {str(k): int(v) / max(len(labels), 1) for k, v in counts[~small].items()}
-            if small.any():
-                shares[OTHER] = int(counts[small].sum()) / len(labels)
+            hidden = _hidden_levels(labels, counts, min_cell)
+            shares = {str(k): int(v) / max(len(labels), 1) for k, v in counts[~hidden].items()}
+            if hidden.any():
+                shares[OTHER] = int(counts[hidden].sum()) / len(labels)
             entry = {"type": "categorical", **entry, "levels": shares}
         profile[str(name)] = entry
     return json_ready(
         {"schema": PROFILE_SCHEMA, "n_samples": len(features), "min_cell": min_cell}
         | {"features": profile}
     )
+
+
+def _hidden_levels(labels: pd.Series, counts: pd.Series, min_cell: int) -> pd.Series:
+    """Which levels (of ``counts``) the one small-cell rule hides, given that n is known: a
+    single small level pooled alone would read share × n."""
+    hidden = (counts > 0) & (counts < min_cell)
+    if not hidden.any():
+        return hidden
+    shown = group_disclosure({"level": labels.to_numpy(str)}, None, "regression", min_cell)
+    return pd.Series([c > 0 and not shown.size_shown("level", str(k)) for k, c in counts.items()],
+                     index=counts.index)  # fmt: skip
 
 
 def psi(reference: Any, new: Any, eps: float = PSI_EPSILON) -> float:
@@ -234,9 +252,15 @@ def feature_drift(
 
 
 def _score(
-    y: np.ndarray, pred: np.ndarray, task: str, dev: dict[str, Any], boot: tuple[int, int, int]
+    y: np.ndarray,
+    pred: np.ndarray,
+    task: str,
+    dev: dict[str, Any],
+    boot: tuple[int, int, int],
+    groups: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Primary metric with a bootstrap 95% CI, compared with the development estimate."""
+    """Primary metric with a bootstrap 95% CI (whole ``groups`` resampled), compared with
+    the development estimate."""
     n_boot, seed, min_cell = boot
     metric = PRIMARY[task]
     out: dict[str, Any] = {"n": _count(len(y), min_cell), "metric": metric.name}
@@ -246,7 +270,7 @@ def _score(
         return out | {"status": INSUFFICIENT, "reason": "a single class"}
     if task == "survival" and not (y > 0).any():
         return out | {"status": INSUFFICIENT, "reason": "no events"}
-    W = bootstrap_weights(len(y), n_boot, np.random.default_rng(seed))
+    W = bootstrap_weights(len(y), n_boot, np.random.default_rng(seed), groups)
     lo, hi = (float(v) for v in np.nanpercentile(metric.fn(y, pred, W), [2.5, 97.5]))
     value, ref = float(metric.fn(y, pred, np.ones((1, len(y))))[0]), float(dev["value"])
     below = ref > hi if metric.higher_is_better else ref < lo
@@ -284,14 +308,20 @@ def _outcome(adata: ad.AnnData, run: Run, path: str, given: dict[str, str | None
 
 
 def _performance(
-    run: Run, obs: pd.DataFrame, pred: np.ndarray, y: np.ndarray, boot: tuple[int, int, int]
+    run: Run,
+    obs: pd.DataFrame,
+    pred: np.ndarray,
+    y: np.ndarray,
+    boot: tuple[int, int, int],
+    groups: np.ndarray | None = None,
 ) -> dict[str, Any]:
     task, dev = run.model_card["task"], run.results["estimate"]
     known = ~np.isnan(y)
     yk, pk = y[known].astype(int) if task in ("binary", "multiclass") else y[known], pred[known]
+    gk = None if groups is None else groups[known]
     sensitive = run.results["spec"].get("sensitive") or []
     present = [c for c in sensitive if c in obs.columns]
-    out = _score(yk, pk, task, dev, boot) | {
+    out = _score(yk, pk, task, dev, boot, gk) | {
         "n_without_outcome": int((~known).sum()),
         "development_estimate": dev,
         "n_bootstrap": boot[0],
@@ -307,15 +337,18 @@ def _performance(
     for column, lab in arrays.items():
         if min(Counter(lab).values(), default=MIN_GROUP_SIZE) < MIN_GROUP_SIZE:
             out["small_groups"].append(column)
-        groups = {g: _score(yk[lab == g], pk[lab == g], task, dev, boot) for g in sorted(set(lab))}
-        for g, row in groups.items():
+        scores = {}
+        for g in sorted(set(lab)):
+            patients = None if gk is None else gk[lab == g]
+            scores[g] = _score(yk[lab == g], pk[lab == g], task, dev, boot, patients)
+        for g, row in scores.items():
             if not shown.size_shown(column, g):
                 keep = ("n", "metric", "status", "reason")
                 row |= {k: None for k in row if k not in keep} | {"n": None}
                 row["suppressed"] = {"n": shown.size_marker(column, g)}
                 if row["status"] != INSUFFICIENT:
                     row["status"] = "suppressed (the group's size is hidden)"
-        out["groups"][column] = groups
+        out["groups"][column] = scores
     return out
 
 
@@ -420,7 +453,7 @@ def monitor(
     id_column: str | None = None,
     n_bootstrap: int = 1000,
     seed: int = 0,
-    min_cell: int = 10,
+    min_cell: int | None = None,
     allow_training_overlap: bool = False,
 ) -> MonitorReport:
     """Drift of ``new_data`` from the development data and, given the outcome, performance.
@@ -430,9 +463,10 @@ def monitor(
     (``model.json``'s ``reference_profile``, see :func:`reference_profile`). The new rows
     are checked against the run's training rows (keyed hashes, :mod:`insightome.overlap`):
     with half or more of them training rows it is refused unless
-    ``allow_training_overlap``; any overlap is a note.
+    ``allow_training_overlap``; any overlap is a note. ``min_cell`` defaults to the run's
+    ``--min-cell`` (:func:`run_min_cell`); a smaller one is refused.
     """
-    from insightome.followup import outcome_size_warnings
+    from insightome.followup import cohort_groups, outcome_size_warnings
     from insightome.io import read
     from insightome.overlap import check_overlap, training_overlap
     from insightome.run_options import check_options
@@ -440,18 +474,26 @@ def monitor(
 
     check_options({"seed": seed})
     for option, value in (("n_bootstrap", n_bootstrap), ("min_cell", min_cell)):
+        if option == "min_cell" and value is None:
+            continue
         if not isinstance(value, int | np.integer) or value < 1:
             reason = f"must be a positive integer, got {value!r}"
             raise UserError(errors.OPTION_INVALID, option=option, reason=reason)
     run = run if isinstance(run, Run) else Run.load(run)
+    if min_cell is None:
+        min_cell = run_min_cell(run)
+    elif min_cell < run_min_cell(run):
+        reason = MONITOR_MIN_CELL_BELOW_RUN.format(given=min_cell, run=run_min_cell(run))
+        raise UserError(errors.OPTION_INVALID, option="min_cell", reason=reason)
     profile = run.model_card.get("reference_profile")
     if not profile:
         raise UserError(MONITOR_NO_PROFILE, path=str(run.path or "run"))
     sensitive = list(run.results["spec"].get("sensitive") or [])
+    groups_column = run.results["spec"].get("groups")
     if isinstance(new_data, ad.AnnData):
         adata, path, sha = new_data, "data", None
     else:
-        keep = [c for c in (labels, time, event, *sensitive) if c]
+        keep = [c for c in (labels, time, event, *sensitive, groups_column) if c]
         adata = read(new_data, id_column=id_column, orient="samples-by-features", keep_in_obs=keep)
         path, sha = str(new_data), file_sha256(new_data)
     if adata.n_obs < min_cell:
@@ -469,7 +511,15 @@ def monitor(
         y = _outcome(adata, run, path, {"labels": labels, "time": time, "event": event})
         task, n_classes = run.model_card["task"], len(run.model_card.get("classes") or [])
         pred = predict_matrix(run.model, X, task, n_classes)
-        performance = _performance(run, adata.obs, pred, y, (n_bootstrap, seed, min_cell))
+        groups, groups_warning = cohort_groups(adata.obs, run, path)
+        boot = (n_bootstrap, seed, min_cell)
+        performance = _performance(run, adata.obs, pred, y, boot, groups)
+        if groups is not None:
+            notes.append(
+                f"performance CIs: bootstrap of whole patients ('{groups_column}', the run's "
+                "--groups), each drawn with all its samples"
+            )
+        notes += [groups_warning] * bool(groups_warning)
         notes += outcome_size_warnings(task, y[~np.isnan(y)], n_classes)
         if performance["small_groups"]:
             notes.append(
@@ -493,6 +543,13 @@ def monitor(
         min_cell=min_cell,
         training_overlap=overlap,
     )
+
+
+def run_min_cell(run: Run) -> int:
+    """The run's ``--min-cell``: as invoked (or last audited), else its reference profile's."""
+    invocation = run.results.get("invocation") or {}
+    profile = run.model_card.get("reference_profile") or {}
+    return int(invocation.get("min_cell") or profile.get("min_cell") or MIN_CELL)
 
 
 def write_monitor_report(report: MonitorReport, out_dir: str | Path | None = None) -> Path:

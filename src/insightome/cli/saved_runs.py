@@ -77,6 +77,8 @@ def validate_command(
     _warn(report["warnings"])
     c = report["cohort"]
     out.print(f"[bold]External validation[/] on {c['n_samples']} samples")
+    if report.get("bootstrap"):
+        out.print(f"  95% CIs: {escape(report['bootstrap'])}", soft_wrap=True)
     for name, m in report["models"].items():
         for metric, v in m["metrics"].items():
             lo, hi = v["ci95"]
@@ -133,12 +135,17 @@ def monitor_command(
     ] = None,
     seed: Seed = 0,
     allow_training_overlap: AllowTrainingOverlap = False,
+    min_cell: Annotated[
+        int | None,
+        typer.Option(help="Table cells with fewer samples are suppressed (default: the run's)."),
+    ] = None,
 ) -> None:
     """Data drift (SMD, PSI) and, with labels, performance per group against development."""
     from insightome.audit.monitor import monitor, write_monitor_report
 
     report = monitor(run_dir, data, labels=labels, time=time, event=event, id_column=id_column,
-                     seed=seed, allow_training_overlap=allow_training_overlap)  # fmt: skip
+                     seed=seed, min_cell=min_cell,
+                     allow_training_overlap=allow_training_overlap)  # fmt: skip
     _warn(report.notes)
     written = write_monitor_report(report, out_dir)
     summary = report.to_dict()

@@ -214,9 +214,12 @@ def _subgroup_summary(subgroups: Any, g: int) -> str:
         traits = [
             f"{'high' if r.smd > 0 else 'low'} {r.feature} (SMD {r.smd:+.2f})"
             for r in top.itertuples()
+            if r.smd is not None and r.smd == r.smd
         ]
         if traits:
             parts.append(", ".join(traits))
+        elif len(top):  # a hidden size hides the profile's numbers (they give it back)
+            parts.append(f"stands out on {', '.join(map(str, top['feature']))}")
     out = subgroups.outcome
     if len(out) and "subgroup" in out.columns:
         row = out.set_index("subgroup").loc[g]

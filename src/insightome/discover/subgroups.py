@@ -25,7 +25,8 @@
    Kruskal–Wallis test.
 4. **Profile**: per subgroup, the 5 numeric features (all of them, not only those clustered
    on: ``in_clustering`` tells) of largest |standardized mean difference| (pooled sd, raw
-   non-imputed values) against all other samples.
+   non-imputed values) against all other samples. A subgroup whose size is hidden (5.)
+   shows the features only: its means and SMDs would give the size back.
 5. **Sensitive-attribute composition**: counts per subgroup × level (missing values form a
    ``(missing)`` level). The sizes, outcome counts and composition cells follow the run's one
    small-cell rule (:mod:`insightome.audit.disclosure`), protected together: a hidden count is
@@ -252,6 +253,7 @@ def find_subgroups(
         if unit_of is not None:
             shown_outcome = shown_patients
     sizes = _publish_sizes(sizes, shown)
+    profile = _publish_profile(profile, shown)
     outcome = _publish_outcome(outcome, shown_outcome, task, classes)
     composition, comp_tests = {}, {}
     if sensitive is not None:
@@ -474,6 +476,22 @@ def _publish_sizes(sizes: pd.DataFrame, shown: GroupDisclosure) -> pd.DataFrame:
         if not shown.size_shown("subgroup", g):
             r |= {"n": None, "fraction": None}
             r["suppressed"] = dict.fromkeys(("n", "fraction"), shown.size_marker("subgroup", g))
+        rows.append(r)
+    return pd.DataFrame(rows).astype(object)
+
+
+def _publish_profile(profile: pd.DataFrame, shown: GroupDisclosure) -> pd.DataFrame:
+    """The profile with the means and SMDs of a subgroup of hidden size None: its mean, the
+    rest's mean and the overall mean give its size back, n (m − rest) / (in − rest). Which
+    features stand out stays shown."""
+    if profile.empty:
+        return profile
+    numbers = ("mean_in", "mean_rest", "smd")
+    rows = []
+    for r in profile.to_dict("records"):
+        r["suppressed"] = None
+        if not shown.size_shown("subgroup", str(r["subgroup"])):
+            r |= dict.fromkeys(numbers) | {"suppressed": dict.fromkeys(numbers, SUPPRESSED)}
         rows.append(r)
     return pd.DataFrame(rows).astype(object)
 

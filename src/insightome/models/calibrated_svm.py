@@ -13,6 +13,15 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from insightome.evaluate.group_level import NOT_RESPECTED
+
+GROUPS_NOTE = (
+    "linear_svm with --groups: its internal 3-fold Platt calibration split does not see the "
+    "groups, so a patient's samples can be on both sides of it (" + NOT_RESPECTED + "), and "
+    "the Platt map, fitted on scores of patients the SVM has seen, can make its "
+    "probabilities overconfident. The outer CV, BBC-CV and the audit keep patients together."
+)
+
 
 class CalibratedLinearSVC(ClassifierMixin, BaseEstimator):
     """LinearSVC (balanced class weights) whose scores are mapped to probabilities.
@@ -22,6 +31,11 @@ class CalibratedLinearSVC(ClassifierMixin, BaseEstimator):
     sample, internal CV is impossible: the SVM is fitted once and the sigmoid is fitted on
     its training scores (optimistic, but it only rescales probabilities; the ranking, and
     so the AUC, is the SVM's own).
+
+    The internal folds see no ``--groups``: the run's pipelines are fitted without routing
+    metadata, so a patient's samples can fall on both sides of a calibration split, which
+    can make the probabilities overconfident. A run with ``--groups``
+    says so in its notes (:data:`GROUPS_NOTE`).
     """
 
     def __init__(self, C: float = 1.0, random_state: int = 0) -> None:
