@@ -13,11 +13,9 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from insightome.evaluate.group_level import NOT_RESPECTED
-
 GROUPS_NOTE = (
     "linear_svm with --groups: its internal 3-fold Platt calibration split does not see the "
-    "groups, so a patient's samples can be on both sides of it (" + NOT_RESPECTED + "), and "
+    "groups, so a patient's samples can be on both sides of it (groups not respected), and "
     "the Platt map, fitted on scores of patients the SVM has seen, can make its "
     "probabilities overconfident. The outer CV, BBC-CV and the audit keep patients together."
 )
