@@ -402,6 +402,7 @@ def validate(
     out_dir: str | Path | None = None,
     seed: int = 0,
     allow_training_overlap: bool = False,
+    decimal: str | None = None,
 ) -> dict[str, Any]:
     """Score the run's model and minimal signature on ``cohort``; write validation.json.
 
@@ -412,14 +413,15 @@ def validate(
     """
     from insightome.io import read
     from insightome.overlap import check_overlap, training_overlap
-    from insightome.scoring import feature_table_with_missing, stored_threshold
+    from insightome.scoring import feature_table_with_missing, new_data_decimal, stored_threshold
 
     check_options({"seed": seed})
     run = Run.load(run_dir)
     spec = run.spec
     keep = [c for c in (spec.target, spec.time, spec.event) if c]
     read_keep = [*keep, *([spec.groups] if spec.groups else [])]
-    adata = read(cohort, id_column=id_column, orient="samples-by-features", keep_in_obs=read_keep)
+    adata = read(cohort, id_column=id_column, orient="samples-by-features", keep_in_obs=read_keep,
+                 decimal=new_data_decimal(run, decimal))  # fmt: skip
     y = cohort_outcome(adata, run, str(cohort))
     groups, groups_warning = cohort_groups(adata.obs, run, str(cohort))
     X, missing = feature_table_with_missing(adata, run, str(cohort))

@@ -84,6 +84,15 @@ def _aligned(
     return pd.DataFrame(columns, index=adata.obs_names)[expected], []
 
 
+def new_data_decimal(run: Run, decimal: str | None = None) -> str:
+    """The decimal mark new data for ``run`` are read with: ``decimal`` when given, else
+    the run's own ``--decimal`` (``results.json`` invocation; runs made before the option
+    read ``auto``), so a model trained on a ``1,5``-style export scores the same export."""
+    if decimal is not None:
+        return decimal
+    return str((run.results.get("invocation") or {}).get("decimal") or "auto")
+
+
 def predict(
     run: Run | str | Path,
     data: ad.AnnData | str | Path,
@@ -91,6 +100,7 @@ def predict(
     id_column: str | None = None,
     log: bool = True,
     user: str | None = None,
+    decimal: str | None = None,
 ) -> pd.DataFrame:
     """Predictions of ``run``'s final model for the samples in ``data``.
 
@@ -101,6 +111,7 @@ def predict(
     are added; they use the marginal threshold, whose coverage was checked per group at
     training time (report, "Uncertainty"). With ``log`` and a run loaded from a directory,
     every prediction is appended to ``<run>/prediction_log.jsonl`` (EU AI Act Art. 12).
+    A file is read with ``decimal`` (:func:`new_data_decimal`: by default the run's own).
     """
     run = run if isinstance(run, Run) else Run.load(run)
     if isinstance(data, ad.AnnData):
@@ -113,7 +124,12 @@ def predict(
         from insightome.runs import file_sha256
 
         path = input_file = str(data)
-        adata = read(data, id_column=id_column, orient="samples-by-features")
+        adata = read(
+            data,
+            id_column=id_column,
+            orient="samples-by-features",
+            decimal=new_data_decimal(run, decimal),
+        )
         input_sha = file_sha256(data)
     X = feature_table(adata, run, path)
     task = run.model_card["task"]

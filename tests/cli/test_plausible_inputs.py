@@ -81,3 +81,35 @@ def test_european_csv_end_to_end(cli, tmp_path: Path):
     assert any("decimal comma detected" in n for n in results["notes"])
     assert results["estimate"]["value"] > 0.9  # numbers, not 569 categories per column
     assert results["invocation"]["decimal"] == "auto"
+
+
+def test_saved_run_reads_new_data_with_its_own_decimal_mark(cli, tmp_path: Path):
+    """A run trained with ``--decimal ,`` (thousands written 1.234, decimals 0,5 — which
+    'auto' refuses as mixed marks) scores, validates and monitors the same export without
+    being told again; ``--decimal`` on those commands still overrides."""
+    bunch = load_breast_cancer(as_frame=True)
+    df = bunch.frame.rename(columns=lambda c: c.replace(" ", "_"))
+    df["diagnosis"] = df.pop("target").map({0: "malignant", 1: "benign"})
+    df.insert(0, "sample", [f"S{i}" for i in range(len(df))])
+    # worst_area as a whole number with a thousands point (2.019), as such exports write it
+    whole = df["worst_area"].round().astype(int)
+    df["worst_area"] = whole.map(lambda v: f"{v:,}".replace(",", "."))
+    train, new = tmp_path / "train.csv", tmp_path / "new.csv"
+    df.iloc[:400].to_csv(train, sep=";", decimal=",", index=False)
+    df.iloc[400:].to_csv(new, sep=";", decimal=",", index=False)
+    assert ";17,99;" in train.read_text()  # the other measurements have a decimal comma
+    out = tmp_path / "runs"
+    auto = cli("run", train, "--target", "diagnosis", "--id-column", "sample", "--out", out,
+               "--no-discover", "--no-audit", *QUICK)  # fmt: skip
+    assert auto.code == 2 and "worst_area" in auto.err  # 'auto' refuses the mixed marks
+    r = cli("run", train, "--target", "diagnosis", "--id-column", "sample", "--decimal", ",",
+            "--out", out, "--no-discover", "--no-audit", *QUICK)  # fmt: skip
+    assert r.code == 0, r.err
+    (run_dir,) = run_dirs(out)
+    predicted = cli("predict", run_dir, new, "--id-column", "sample", "-o", tmp_path / "p.csv")
+    assert predicted.code == 0, predicted.err
+    assert len(pd.read_csv(tmp_path / "p.csv")) == len(df) - 400
+    validated = cli("validate", run_dir, new, "--id-column", "sample", "--out", tmp_path / "v")
+    assert validated.code == 0, validated.err
+    overridden = cli("predict", run_dir, new, "--id-column", "sample", "--decimal", "auto")
+    assert overridden.code == 2 and "worst_area" in overridden.err

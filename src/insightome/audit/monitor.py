@@ -455,6 +455,7 @@ def monitor(
     seed: int = 0,
     min_cell: int | None = None,
     allow_training_overlap: bool = False,
+    decimal: str | None = None,
 ) -> MonitorReport:
     """Drift of ``new_data`` from the development data and, given the outcome, performance.
 
@@ -470,7 +471,7 @@ def monitor(
     from insightome.io import read
     from insightome.overlap import check_overlap, training_overlap
     from insightome.run_options import check_options
-    from insightome.scoring import feature_table_with_missing
+    from insightome.scoring import feature_table_with_missing, new_data_decimal
 
     check_options({"seed": seed})
     for option, value in (("n_bootstrap", n_bootstrap), ("min_cell", min_cell)):
@@ -494,7 +495,8 @@ def monitor(
         adata, path, sha = new_data, "data", None
     else:
         keep = [c for c in (labels, time, event, *sensitive, groups_column) if c]
-        adata = read(new_data, id_column=id_column, orient="samples-by-features", keep_in_obs=keep)
+        adata = read(new_data, id_column=id_column, orient="samples-by-features", keep_in_obs=keep,
+                     decimal=new_data_decimal(run, decimal))  # fmt: skip
         path, sha = str(new_data), file_sha256(new_data)
     if adata.n_obs < min_cell:
         raise UserError(MONITOR_TOO_FEW, path=path, n=adata.n_obs, min_cell=min_cell)

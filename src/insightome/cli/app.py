@@ -24,6 +24,7 @@ from insightome.cli.options import (
     Justify,
     MinCell,
     MinGroupSize,
+    NewDataDecimal,
     NJobs,
     Quiet,
     Seed,
@@ -279,11 +280,12 @@ def predict_command(
         bool, typer.Option(help="Append the predictions to RUN_DIR/prediction_log.jsonl.")
     ] = True,
     user: Annotated[str | None, typer.Option(help="Who asked for the predictions (log).")] = None,
+    decimal: NewDataDecimal = None,
 ) -> None:
     """Apply a saved model to new samples (logged in the run's prediction log)."""
     from insightome.scoring import predict
 
-    table = predict(run_dir, data, id_column=id_column, log=log, user=user)
+    table = predict(run_dir, data, id_column=id_column, log=log, user=user, decimal=decimal)
     if output is None:
         sys.stdout.write(table.to_csv())
         return

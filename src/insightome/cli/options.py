@@ -47,6 +47,13 @@ MinGroupSize = Annotated[
     int, typer.Option(help="Groups smaller than this get 'insufficient evidence' in the audit.")
 ]
 MinCell = Annotated[int, typer.Option(help="Table cells with fewer samples are suppressed.")]
+NewDataDecimal = Annotated[
+    str | None,
+    typer.Option(
+        help="Decimal mark of the new data's numbers: auto, '.' or ',' (default: the run's "
+        "own --decimal)."
+    ),
+]
 AuditThreshold = Annotated[
     list[str] | None,
     typer.Option(

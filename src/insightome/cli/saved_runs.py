@@ -20,6 +20,7 @@ from insightome.cli.options import (
     Justify,
     MinCell,
     MinGroupSize,
+    NewDataDecimal,
     NJobs,
     RunDir,
     Seed,
@@ -68,12 +69,13 @@ def validate_command(
     ] = None,
     seed: Seed = 0,
     allow_training_overlap: AllowTrainingOverlap = False,
+    decimal: NewDataDecimal = None,
 ) -> None:
     """Score the saved model and minimal signature on an independent cohort, with CIs."""
     from insightome.followup import validate
 
     report = validate(run_dir, cohort, id_column=id_column, out_dir=out_dir, seed=seed,
-                      allow_training_overlap=allow_training_overlap)  # fmt: skip
+                      allow_training_overlap=allow_training_overlap, decimal=decimal)  # fmt: skip
     _warn(report["warnings"])
     c = report["cohort"]
     out.print(f"[bold]External validation[/] on {c['n_samples']} samples")
@@ -139,12 +141,13 @@ def monitor_command(
         int | None,
         typer.Option(help="Table cells with fewer samples are suppressed (default: the run's)."),
     ] = None,
+    decimal: NewDataDecimal = None,
 ) -> None:
     """Data drift (SMD, PSI) and, with labels, performance per group against development."""
     from insightome.audit.monitor import monitor, write_monitor_report
 
     report = monitor(run_dir, data, labels=labels, time=time, event=event, id_column=id_column,
-                     seed=seed, min_cell=min_cell,
+                     seed=seed, min_cell=min_cell, decimal=decimal,
                      allow_training_overlap=allow_training_overlap)  # fmt: skip
     _warn(report.notes)
     written = write_monitor_report(report, out_dir)
