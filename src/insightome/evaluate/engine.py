@@ -14,6 +14,7 @@ notes and ``run.log``.
 
 from __future__ import annotations
 
+import re
 import time
 import warnings
 from collections import Counter
@@ -46,9 +47,35 @@ class CVPredictions:
     n_fits: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # (candidates,)
 
 
+# Warnings a fit raises in ordinary use, counted under what they mean for the run (the
+# notes then say e.g. "constant feature(s) in a training fold ... in 3 of 15 fits");
+# every other warning is counted under its category name.
+KNOWN_WARNINGS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"Features .* are constant"),
+        "constant feature(s) in a training fold (F = NaN, ranked last by the selection)",
+    ),
+    (
+        re.compile(r"The least populated class"),
+        "a class with one training sample (Platt map fitted on the SVM's training scores)",
+    ),
+)
+
+
+def warning_name(message: warnings.WarningMessage) -> str:
+    """What a warning is counted as: its meaning if known (:data:`KNOWN_WARNINGS`), else
+    its category name."""
+    text = str(message.message)
+    for pattern, name in KNOWN_WARNINGS:
+        if pattern.search(text):
+            return name
+    return message.category.__name__
+
+
 @contextmanager
 def counted_warnings() -> Iterator[Counter[str]]:
-    """Count the warnings raised inside the block by category name, instead of showing them.
+    """Count the warnings raised inside the block (:func:`warning_name`), instead of
+    showing them.
 
     The counter is filled when the block exits (also when it raises)::
 
@@ -62,7 +89,7 @@ def counted_warnings() -> Iterator[Counter[str]]:
         try:
             yield raised
         finally:
-            raised.update(w.category.__name__ for w in caught)
+            raised.update(warning_name(w) for w in caught)
 
 
 def describe_warnings(counts: Mapping[str, int], of: int | None = None) -> str:
