@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import anndata as ad
+import numpy as np
 import pandas as pd
 
 from insightome import errors
@@ -33,7 +34,7 @@ from insightome.evaluate.engine import (
 from insightome.evaluate.metrics import fold_thresholds
 from insightome.evaluate.permutation import PermutationResult, best_cv_score, permutation_test
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
-from insightome.models.candidates import LARGE_N, candidates
+from insightome.models.candidates import LARGE_N, Candidate, candidates
 from insightome.overlap import training_hashes
 from insightome.run_options import check_run_options
 from insightome.run_progress import RunLog, Stages, progress_bar
@@ -45,7 +46,7 @@ from insightome.run_record import (
     with_provenance,
 )
 from insightome.runs import Run, json_ready, run_directory_name, write_run
-from insightome.study import make_study
+from insightome.study import Study, make_study
 
 #: The ``.partial`` directory (and the runs folder, if new) made by the current run() call.
 _NEW_PARTIAL: ContextVar[tuple[Checkpoint, Path | None] | None] = ContextVar(
@@ -203,30 +204,8 @@ def run(
     stages = Stages(ledger)
     timings = stages.timings
     with stages("load"):
-        if isinstance(data, ad.AnnData):
-            adata = data
-            if not adata.uns.get("provenance"):
-                adata = with_provenance(adata)
-            if max_features is not None and max_features < adata.n_vars:
-                from insightome.io.streaming import selected_columns
-
-                names = [str(v) for v in adata.var_names]
-                columns, note = selected_columns(adata.X, names, max_features)
-                adata = adata[:, columns].copy()
-                adata.uns["notes"] = [*adata.uns.get("notes", []), note]
-        else:
-            from insightome.io import read
-
-            keep = [c for c in (target, time_col, event, groups, site, *sensitive, *exclude) if c]
-            adata = read(
-                data,
-                annotations=annotations,
-                id_column=id_column,
-                orient=orient,
-                keep_in_obs=keep,
-                max_features=max_features,
-                decimal=decimal,
-            )
+        keep = [c for c in (target, time_col, event, groups, site, *sensitive, *exclude) if c]
+        adata = _read_input(data, keep, annotations, id_column, orient, max_features, decimal)
         study = make_study(
             adata,
             target=target,
@@ -301,37 +280,10 @@ def run(
     )
     budget_info = None
     if budget is not None:
-        limit = Budget.parse(budget, core_power_w=ledger.core_power_w, pue=ledger.pue)
-        # pilot: every candidate once, on the first fold (the full run reuses these fits)
-        pilot_plan = ResamplingPlan((plan.splits[0][:1],), 1, 1, plan.seeds[:1], plan.grouped)
-        with stages("resampling"), parallel_backend(scheduler, slurm, [study.features]):
-            pilot = cross_validated_predictions(
-                study.features,
-                study.y,
-                cands,
-                pilot_plan,
-                n_classes=n_classes,
-                seed=seed,
-                n_jobs=n_jobs,
-                cache=cache,
-            )
-        fitted = fit_to_budget(
-            pilot.fit_seconds,
-            [c.name for c in cands],
-            folds=folds,
-            repeats=repeats,
-            permutations=permutations,
-            budget=limit,
-        )
-        budget_info = fitted.to_dict(limit, float(pilot.fit_seconds.sum()))
-        cands = [cands[i] for i in fitted.keep]
-        repeats, permutations = fitted.repeats, fitted.permutations
-        plan = make_plan(
-            study.y, study.spec.task, folds=folds, repeats=repeats, seed=seed, groups=study.groups
-        )
-        for skipped in fitted.skipped:
-            study.warnings.append(f"compute budget {budget}: skipped {skipped}")
-        log(f"budget {budget}: projected {fitted.projected_cpu_seconds:.0f} CPU-s")
+        cands, plan, repeats, permutations, budget_info = _fit_budget(
+            budget, study, cands, plan, folds, repeats, permutations, seed, n_jobs,
+            scheduler, slurm, cache, ledger, stages, log,
+        )  # fmt: skip
     with (
         progress_bar(progress) as bar,
         stages("resampling"),
@@ -349,21 +301,7 @@ def run(
             progress=advance,
             cache=cache,
         )
-    for c, err in cv.errors.items():
-        message = (
-            f"{cands[c].name} failed on {cv.failed_folds[c]} fold(s) and was excluded from "
-            f"selection ({err})"
-        )
-        study.warnings.append(message)
-        log("warning: " + message)
-    for note in fit_warning_notes([c.name for c in cands], cv):
-        study.notes.append(note)
-        log("note: " + note)
-    if study.groups is not None and any(c.family == "linear_svm" for c in cands):
-        from insightome.models.calibrated_svm import GROUPS_NOTE
-
-        study.notes.append(GROUPS_NOTE)
-        log("note: " + GROUPS_NOTE)
+    _note_fit_problems(study, cands, cv, log)
     # each out-of-fold prediction is thresholded at its own training folds' prevalence
     thresholds = fold_thresholds(study.y, plan.splits) if study.spec.task == "binary" else None
     with stages("estimation"):
@@ -406,92 +344,31 @@ def run(
             )
         log(f"permutation p = {perm.p_value:.4f} ({permutations} permutations)")
 
-    with stages("final_fit"), counted_warnings() as raised:
-        model = winner.build(study.features, seed).fit(study.features, study.y)
-    if raised:
-        note = f"fit warnings: final fit of {winner.name} on all samples: "
-        study.notes.append(note + describe_warnings(raised))
-        log("note: " + study.notes[-1])
+    with stages("final_fit"):
+        model = _final_fit(study, winner, seed, log)
     found = None
     if discover:
-        from insightome.discover.discovery import discover as run_discovery
-
         with stages("discovery"):
-            found = run_discovery(
-                study,
-                cands,
-                bbc.winner,
-                plan,
-                cv.oof,
-                gene_sets=gene_sets,
-                tolerance=signature_tolerance,
-                n_bootstrap=n_bootstrap,
-                seed=seed,
-                n_jobs=n_jobs,
-                min_cell=min_cell,
-            )
-        for note in found.notes:
-            log("discovery: " + note)
-        if found.signature is not None:
-            sig = found.signature
-            log(
-                f"minimal signature: {sig.size} feature(s), BBC-CV {sig.bbc.metric} "
-                f"{sig.bbc.estimate.value:.3f}; {len(sig.stability.stable)} stable feature(s); "
-                f"{len(found.hypotheses)} hypotheses"
-            )
+            found = _discovery(
+                study, cands, bbc.winner, plan, cv.oof, gene_sets, signature_tolerance,
+                n_bootstrap, seed, n_jobs, min_cell, log,
+            )  # fmt: skip
     audit_result = None
     conformal_thresholds = None
     if audit_settings is not None:
-        from insightome.audit.auditing import audit_model
-
-        ranking = (
-            found.signature.stability.ranking
-            if found is not None and found.signature is not None
-            else []
-        )
         with stages("audit"):
-            model_part, conformal_thresholds = audit_model(
-                study,
-                winner,
-                plan,
-                cv.oof[:, bbc.winner],
-                audit_settings,
-                ranking=ranking,
-                n_bootstrap=n_bootstrap,
-                seed=seed,
-                n_jobs=n_jobs,
-            )
-        audit_result = {"data": data_audit_result, **model_part}
-        flags = (model_part.get("model") or {}).get("flags") or []
-        log(f"audit: {len(flags)} group disparity flag(s)")
+            audit_result, conformal_thresholds = _model_audit(
+                study, winner, plan, cv.oof[:, bbc.winner], audit_settings, found,
+                data_audit_result, n_bootstrap, seed, n_jobs, log,
+            )  # fmt: skip
     results = build_results(
         study, cands, cv, bbc, perm, plan, adata, run_name, seed, timings, n_bootstrap
     )
-    if audit_result is not None:
-        results["audit"] = audit_result
-    results["invocation"] = {k: v for k, v in invocation.items() if k != "data_sha256"}
-    if found is not None:
-        results["discovery"] = found.to_dict()
-        if gene_sets is not None:
-            results["discovery"]["gene_set_files"] = gene_sets.files
-    predictions = oof_table(study, cv.oof[:, bbc.winner], plan)
-    card = model_card(study, winner)
-    from insightome.audit.monitor import reference_profile
-
-    card["reference_profile"] = reference_profile(study.features, min_cell=min_cell)  # monitor
-    card["sensitive"] = list(study.spec.sensitive)
-    if conformal_thresholds is not None:
-        card["conformal"] = conformal_thresholds
-    result = Run(json_ready(results), predictions, model, card, log.lines)
-    result.training_rows = training_hashes(study.features, card["dtypes"])  # validate, monitor
-    if found is not None:
-        result.hypotheses = found.hypotheses
-        if found.signature is not None:
-            result.signature_model = found.signature.model
-            card["signature"] = {
-                "features": found.signature.features,
-                "winner": winner.to_dict(),
-            }
+    result = _assemble_run(
+        results, study, winner, model, plan, cv.oof[:, bbc.winner], invocation, found,
+        gene_sets, audit_result, conformal_thresholds, min_cell, log,
+    )  # fmt: skip
+    predictions, card = result.predictions, result.model_card
 
     def account() -> None:  # timings and compute ledger so far, into the results
         timings["total"] = time.perf_counter() - t_start
@@ -525,6 +402,229 @@ def run(
         checkpoint.discard()
     return result
 
+
+
+def _read_input(
+    data: ad.AnnData | str | Path,
+    keep: list[str],
+    annotations: str | Path | None,
+    id_column: str | None,
+    orient: str,
+    max_features: int | None,
+    decimal: str,
+) -> ad.AnnData:
+    """The data as AnnData with provenance: a file read by :func:`insightome.io.read`, or
+    the caller's AnnData (its ``max_features`` most variable columns, when asked)."""
+    if not isinstance(data, ad.AnnData):
+        from insightome.io import read
+
+        return read(
+            data,
+            annotations=annotations,
+            id_column=id_column,
+            orient=orient,
+            keep_in_obs=keep,
+            max_features=max_features,
+            decimal=decimal,
+        )
+    adata = data if data.uns.get("provenance") else with_provenance(data)
+    if max_features is not None and max_features < adata.n_vars:
+        from insightome.io.streaming import selected_columns
+
+        names = [str(v) for v in adata.var_names]
+        columns, note = selected_columns(adata.X, names, max_features)
+        adata = adata[:, columns].copy()
+        adata.uns["notes"] = [*adata.uns.get("notes", []), note]
+    return adata
+
+
+def _final_fit(study: Study, winner: Candidate, seed: int, log: RunLog) -> Any:
+    """The winner refitted on all samples; its warnings become a note of the run."""
+    with counted_warnings() as raised:
+        model = winner.build(study.features, seed).fit(study.features, study.y)
+    if raised:
+        note = f"fit warnings: final fit of {winner.name} on all samples: "
+        study.notes.append(note + describe_warnings(raised))
+        log("note: " + study.notes[-1])
+    return model
+
+
+def _discovery(
+    study: Study,
+    cands: list[Candidate],
+    winner: int,
+    plan: ResamplingPlan,
+    oof: np.ndarray,
+    gene_sets: Any,
+    tolerance: float,
+    n_bootstrap: int,
+    seed: int,
+    n_jobs: int,
+    min_cell: int,
+    log: RunLog,
+) -> Any:
+    """Discovery on the run's plan and out-of-fold predictions (:mod:`insightome.discover`),
+    logged."""
+    from insightome.discover.discovery import discover as run_discovery
+
+    found = run_discovery(
+        study, cands, winner, plan, oof, gene_sets=gene_sets, tolerance=tolerance,
+        n_bootstrap=n_bootstrap, seed=seed, n_jobs=n_jobs, min_cell=min_cell,
+    )  # fmt: skip
+    for note in found.notes:
+        log("discovery: " + note)
+    if found.signature is not None:
+        sig = found.signature
+        log(
+            f"minimal signature: {sig.size} feature(s), BBC-CV {sig.bbc.metric} "
+            f"{sig.bbc.estimate.value:.3f}; {len(sig.stability.stable)} stable feature(s); "
+            f"{len(found.hypotheses)} hypotheses"
+        )
+    return found
+
+
+def _model_audit(
+    study: Study,
+    winner: Candidate,
+    plan: ResamplingPlan,
+    winner_oof: np.ndarray,
+    settings: Any,
+    found: Any,
+    data_audit_result: Any,
+    n_bootstrap: int,
+    seed: int,
+    n_jobs: int,
+    log: RunLog,
+) -> tuple[dict[str, Any], Any]:
+    """The model half of the audit (the data half ran before resampling): the audit
+    section of results.json and the conformal thresholds for the model card."""
+    from insightome.audit.auditing import audit_model
+
+    signature = found.signature if found is not None else None
+    model_part, conformal_thresholds = audit_model(
+        study, winner, plan, winner_oof, settings,
+        ranking=signature.stability.ranking if signature is not None else [],
+        n_bootstrap=n_bootstrap, seed=seed, n_jobs=n_jobs,
+    )  # fmt: skip
+    flags = (model_part.get("model") or {}).get("flags") or []
+    log(f"audit: {len(flags)} group disparity flag(s)")
+    return {"data": data_audit_result, **model_part}, conformal_thresholds
+
+
+def _assemble_run(
+    results: dict[str, Any],
+    study: Study,
+    winner: Candidate,
+    model: Any,
+    plan: ResamplingPlan,
+    winner_oof: np.ndarray,
+    invocation: dict[str, Any],
+    found: Any,
+    gene_sets: Any,
+    audit_result: dict[str, Any] | None,
+    conformal_thresholds: Any,
+    min_cell: int,
+    log: RunLog,
+) -> Run:
+    """The run object: results.json content (with the audit, the invocation and
+    discovery), the out-of-fold predictions, the model card (reference profile for
+    monitoring, conformal thresholds, the signature) and the training rows' keyed hashes."""
+    from insightome.audit.monitor import reference_profile
+
+    if audit_result is not None:
+        results["audit"] = audit_result
+    results["invocation"] = {k: v for k, v in invocation.items() if k != "data_sha256"}
+    if found is not None:
+        results["discovery"] = found.to_dict()
+        if gene_sets is not None:
+            results["discovery"]["gene_set_files"] = gene_sets.files
+    predictions = oof_table(study, winner_oof, plan)
+    card = model_card(study, winner)
+    card["reference_profile"] = reference_profile(study.features, min_cell=min_cell)  # monitor
+    card["sensitive"] = list(study.spec.sensitive)
+    if conformal_thresholds is not None:
+        card["conformal"] = conformal_thresholds
+    result = Run(json_ready(results), predictions, model, card, log.lines)
+    result.training_rows = training_hashes(study.features, card["dtypes"])  # validate, monitor
+    if found is not None:
+        result.hypotheses = found.hypotheses
+        if found.signature is not None:
+            result.signature_model = found.signature.model
+            card["signature"] = {"features": found.signature.features, "winner": winner.to_dict()}
+    return result
+
+
+def _note_fit_problems(study: Study, cands: list[Candidate], cv: Any, log: RunLog) -> None:
+    """Failed configurations (warnings), fit warnings per candidate and the SVM's
+    group-blind calibration split (notes), in the study and the run log."""
+    for c, err in cv.errors.items():
+        message = (
+            f"{cands[c].name} failed on {cv.failed_folds[c]} fold(s) and was excluded from "
+            f"selection ({err})"
+        )
+        study.warnings.append(message)
+        log("warning: " + message)
+    for note in fit_warning_notes([c.name for c in cands], cv):
+        study.notes.append(note)
+        log("note: " + note)
+    if study.groups is not None and any(c.family == "linear_svm" for c in cands):
+        from insightome.models.calibrated_svm import GROUPS_NOTE
+
+        study.notes.append(GROUPS_NOTE)
+        log("note: " + GROUPS_NOTE)
+
+
+def _fit_budget(
+    budget: str,
+    study: Study,
+    cands: list[Candidate],
+    plan: ResamplingPlan,
+    folds: int,
+    repeats: int,
+    permutations: int,
+    seed: int,
+    n_jobs: int,
+    scheduler: str | None,
+    slurm: SlurmConfig | None,
+    cache: Any,
+    ledger: EnergyLedger,
+    stages: Stages,
+    log: RunLog,
+) -> tuple[list[Candidate], ResamplingPlan, int, int, dict[str, Any]]:
+    """A pilot fit of every candidate on the first fold (the full run reuses these fits)
+    projects the run; permutations, repeats, then the costliest candidates are pruned to
+    fit ``budget``. Returns the candidates, plan, repeats and permutations that fit, and
+    what was decided (results.json ``compute.budget``)."""
+    limit = Budget.parse(budget, core_power_w=ledger.core_power_w, pue=ledger.pue)
+    pilot_plan = ResamplingPlan((plan.splits[0][:1],), 1, 1, plan.seeds[:1], plan.grouped)
+    with stages("resampling"), parallel_backend(scheduler, slurm, [study.features]):
+        pilot = cross_validated_predictions(
+            study.features,
+            study.y,
+            cands,
+            pilot_plan,
+            n_classes=len(study.classes),
+            seed=seed,
+            n_jobs=n_jobs,
+            cache=cache,
+        )
+    fitted = fit_to_budget(
+        pilot.fit_seconds,
+        [c.name for c in cands],
+        folds=folds,
+        repeats=repeats,
+        permutations=permutations,
+        budget=limit,
+    )
+    info = fitted.to_dict(limit, float(pilot.fit_seconds.sum()))
+    plan = make_plan(
+        study.y, study.spec.task, folds=folds, repeats=fitted.repeats, seed=seed,
+        groups=study.groups,
+    )  # fmt: skip
+    for skipped in fitted.skipped:
+        study.warnings.append(f"compute budget {budget}: skipped {skipped}")
+    log(f"budget {budget}: projected {fitted.projected_cpu_seconds:.0f} CPU-s")
+    return [cands[i] for i in fitted.keep], plan, fitted.repeats, fitted.permutations, info
 
 def resume(
     partial_dir: str | Path,
