@@ -9,6 +9,9 @@ Public API (mirrors the CLI)::
     insightome.predict(run, "new_samples.csv")
     insightome.validate(run.path, "independent_cohort.csv")
 
+    search = insightome.BBCSearchCV([my_pipeline, other_pipeline]).fit(X, y)  # own pipelines
+    search.bbc_estimate_, search.best_estimator_, search.cv_results_
+
     bundle = insightome.admet_fit("tdc_data/")          # 22 TDC ADMET endpoint models
     table = insightome.admet_predict(["CCO", "c1ccccc1O"])  # intervals, domain, alerts
     result = insightome.optimize(seeds, insightome.read_objective("objective.yaml"), bundle)
@@ -26,6 +29,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "read": ("insightome.io", "read"),
     "run": ("insightome.api", "run"),
+    "BBCSearchCV": ("insightome.evaluate.search", "BBCSearchCV"),
     "Run": ("insightome.runs", "Run"),
     "predict": ("insightome.scoring", "predict"),
     "validate": ("insightome.followup", "validate"),
@@ -44,6 +48,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "BBCSearchCV",
     "Run",
     "StudySpec",
     "UserError",

@@ -1,0 +1,491 @@
+"""``BBCSearchCV``: insightome's model selection and honest estimate as a scikit-learn
+meta-estimator, for people who compose their own candidate pipelines.
+
+It does what ``insightome.run`` does between the study and discovery, in three public
+steps that can be called (and timed) one by one::
+
+    search = BBCSearchCV([make_pipeline(StandardScaler(), LogisticRegression()), ...])
+    search.cross_validate(X, y, groups)  # out-of-fold predictions of every candidate
+    search.estimate()                    # selection + BBC-CV estimate and 95% CI
+    search.refit(X, y)                   # the winner refitted on all samples
+    # or simply: search.fit(X, y, groups=groups)
+
+Candidates are insightome :class:`~insightome.models.candidates.Candidate` objects or plain
+scikit-learn estimators / Pipelines (fitted as given, through
+:class:`~insightome.models.estimator_candidate.EstimatorCandidate`); ``None`` means the
+task's default candidates, as ``insightome run`` uses. Outcomes: class labels (binary,
+multiclass), numbers (regression) or signed survival time (:func:`signed_survival_time`;
+``task="survival"`` must then be given).
+
+Every fit runs in insightome's engine (:mod:`insightome.evaluate.engine`): a candidate
+that fails on a fold is kept, reported (``cv_results_["failed_folds"]``, ``["error"]``)
+and never selected; warnings raised while fitting are counted per candidate
+(``cv_results_["fit_warnings"]``), and those of the final refit in ``refit_warnings_``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse
+from scipy.stats import rankdata
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.metaestimators import available_if
+
+from insightome.compute.cache import FitCache
+from insightome.evaluate.bbc import BBCResult, bbc_cv, cv_scores
+from insightome.evaluate.engine import (
+    CVPredictions,
+    ProgressFn,
+    counted_warnings,
+    cross_validated_predictions,
+    predict_matrix,
+)
+from insightome.evaluate.metrics import (
+    PRIMARY,
+    MetricSpec,
+    decision_threshold,
+    fold_thresholds,
+    predicted_classes,
+)
+from insightome.evaluate.splitters import ResamplingPlan, make_plan
+from insightome.models.candidates import LARGE_N, Candidate, candidates
+from insightome.models.estimator_candidate import EstimatorCandidate
+from insightome.study import TASKS, _detect_task
+
+CLASSIFICATION = ("binary", "multiclass")
+
+
+def default_repeats(n_samples: int) -> int:
+    """CV repeats when none are asked for: 3, or 1 from ``LARGE_N`` samples on (the
+    fold-to-fold variance is then small)."""
+    return 3 if n_samples < LARGE_N else 1
+
+
+def signed_survival_time(time: Any, event: Any) -> np.ndarray:
+    """The survival outcome as insightome fits it: ``time`` for a sample with the event,
+    ``-time`` for a censored one (times must be positive; ``event`` is 1/0 or True/False)."""
+    t = np.asarray(time, dtype=float)
+    e = np.asarray(event)
+    if t.shape != e.shape or t.ndim != 1:
+        raise ValueError("time and event must be 1-D and of the same length")
+    if not np.all(np.isfinite(t) & (t > 0)):
+        raise ValueError("survival times must be finite and > 0")
+    if not np.isin(e.astype(float), (0.0, 1.0)).all():
+        raise ValueError("event must be 1 (event) or 0 (censored)")
+    return np.where(e.astype(float) == 1.0, t, -t)
+
+
+@dataclass(frozen=True)
+class BBCEstimate:
+    """The BBC-CV estimate of the selected model's performance on new samples."""
+
+    metric: str
+    value: float
+    ci95: tuple[float, float]
+    plain_cv_value: float  # the winner's own (optimistic) cross-validated score
+    chance: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "metric": self.metric,
+            "value": self.value,
+            "ci95": list(self.ci95),
+            "plain_cv_value": self.plain_cv_value,
+            "chance": self.chance,
+        }
+
+
+class BBCSearchCV(BaseEstimator):
+    """Select the best of ``candidates`` by cross-validation and estimate the performance
+    of that selection with BBC-CV (bootstrap bias-corrected CV) and a 95% CI.
+
+    Parameters (stored as given; everything is checked and resolved in :meth:`fit`):
+
+    candidates: list of :class:`Candidate` and/or scikit-learn estimators, or None for
+        insightome's default candidates of the task (``preset``: "default" or "fast").
+    task: "auto" (binary / multiclass / regression from ``y``) or one of
+        "binary", "multiclass", "regression", "survival".
+    folds, repeats: stratified (group-aware with ``groups``) ``folds``-fold CV, repeated
+        ``repeats`` times (None: :func:`default_repeats`); ignored when ``cv`` is given.
+    cv: a :class:`~insightome.evaluate.splitters.ResamplingPlan` to use as is.
+    n_bootstrap, seed: BBC-CV bootstraps; ``seed`` also seeds the plan and the
+        candidates' own randomness (insightome candidates; plain estimators keep theirs).
+    metric: a :class:`~insightome.evaluate.metrics.MetricSpec` replacing the task's
+        primary metric (AUC, macro one-vs-rest AUC, R², C-index) for selection and estimate.
+    n_jobs: parallel fits (joblib; a surrounding ``joblib.parallel_config`` or insightome
+        backend chooses where they run).
+    refit: refit the winner on all samples at the end of :meth:`fit`.
+    cache: a :class:`~insightome.compute.cache.FitCache` (fits reused across runs).
+    progress: called with 1 after every finished fit.
+    """
+
+    def __init__(
+        self,
+        candidates: list[Any] | None = None,
+        *,
+        task: str = "auto",
+        preset: str = "default",
+        folds: int = 5,
+        repeats: int | None = None,
+        cv: ResamplingPlan | None = None,
+        n_bootstrap: int = 1000,
+        seed: int = 0,
+        metric: MetricSpec | None = None,
+        n_jobs: int = 1,
+        refit: bool = True,
+        cache: FitCache | None = None,
+        progress: ProgressFn | None = None,
+    ) -> None:
+        self.candidates = candidates
+        self.task = task
+        self.preset = preset
+        self.folds = folds
+        self.repeats = repeats
+        self.cv = cv
+        self.n_bootstrap = n_bootstrap
+        self.seed = seed
+        self.metric = metric
+        self.n_jobs = n_jobs
+        self.refit = refit
+        self.cache = cache
+        self.progress = progress
+
+    # ----------------------------------------------------------------- the three steps
+    def fit(self, X: Any, y: Any, groups: Any = None) -> BBCSearchCV:
+        """:meth:`cross_validate`, :meth:`estimate` and (with ``refit``) :meth:`refit`."""
+        self.cross_validate(X, y, groups)
+        self.estimate()
+        if self.refit:
+            self.refit_best(X, y)
+        return self
+
+    def cross_validate(self, X: Any, y: Any, groups: Any = None) -> CVPredictions:
+        """Out-of-fold predictions of every candidate over the resampling plan.
+
+        Sets ``task_``, ``classes_`` (classification), ``candidates_`` (what the engine
+        fits), ``plan_``, ``cv_predictions_`` and ``oof_`` (repeats × candidates ×
+        samples × k: k = 1, or the number of classes for multiclass).
+        """
+        self._check_settings()
+        features = self._features(X, fitting=True)
+        y_raw = _outcome(y, len(features))
+        self.task_ = self._task(y_raw)
+        y_model = self._encode(y_raw, fitting=True)
+        self.groups_ = None if groups is None else _groups(groups, len(y_model))
+        self.candidates_ = self._candidates(features)
+        self.plan_ = self._plan(y_model)
+        self.fold_thresholds_ = (
+            fold_thresholds(y_model, self.plan_.splits) if self.task_ == "binary" else None
+        )
+        self.cv_predictions_ = cross_validated_predictions(
+            features,
+            y_model,
+            self.candidates_,
+            self.plan_,
+            n_classes=self._n_classes(),
+            seed=self.seed,
+            n_jobs=self.n_jobs,
+            progress=self.progress,
+            cache=self.cache,
+        )
+        self.oof_ = self.cv_predictions_.oof
+        self._y_model = y_model
+        return self.cv_predictions_
+
+    def estimate(self) -> BBCResult:
+        """Select the winner and estimate its performance with BBC-CV (after
+        :meth:`cross_validate`; nothing is refitted).
+
+        Sets ``bbc_`` (the full :class:`~insightome.evaluate.bbc.BBCResult`, secondary
+        metrics included), ``bbc_estimate_``, ``best_index_``, ``best_candidate_`` and
+        ``cv_results_``. A candidate that failed on any fold is never the winner.
+        """
+        if not hasattr(self, "cv_predictions_"):
+            raise NotFittedError("call cross_validate(X, y) before estimate()")
+        self.bbc_ = bbc_cv(
+            self.oof_,
+            self._y_model,
+            self.task_,
+            n_bootstrap=self.n_bootstrap,
+            seed=self.seed,
+            groups=self.groups_,
+            metric=self.metric,
+            thresholds=self.fold_thresholds_,
+        )
+        est = self.bbc_.estimate
+        self.bbc_estimate_ = BBCEstimate(
+            self.bbc_.metric, est.value, est.ci95, est.plain_cv_value, self.bbc_.chance
+        )
+        self.best_index_ = self.bbc_.winner
+        best = self.candidates_[self.best_index_]
+        self.best_candidate_ = best.estimator if isinstance(best, EstimatorCandidate) else best
+        self.cv_results_ = self._cv_results()
+        return self.bbc_
+
+    def refit_best(self, X: Any, y: Any) -> Any:
+        """Fit the winner on all samples (after :meth:`estimate`): ``best_estimator_``.
+
+        Warnings raised by this fit are counted in ``refit_warnings_`` (category →
+        count), not shown. Binary: ``decision_threshold_`` is the prevalence of ``y``.
+        """
+        if not hasattr(self, "best_index_"):
+            raise NotFittedError("call cross_validate(X, y) and estimate() before refit_best()")
+        features = self._features(X)
+        y_model = self._encode(_outcome(y, len(features)))
+        winner = self.candidates_[self.best_index_]
+        with counted_warnings() as raised:
+            model = winner.build(features, self.seed).fit(features, y_model)
+        self.best_estimator_ = model
+        self.refit_warnings_ = dict(raised)
+        if self.task_ == "binary":
+            self.decision_threshold_ = decision_threshold(y_model)
+        return model
+
+    # ------------------------------------------------------------------ fitted model
+    def predict(self, X: Any) -> np.ndarray:
+        """Class labels (binary: probability of ``classes_[1]`` ≥ ``decision_threshold_``,
+        the training prevalence, as in insightome's runs; multiclass: the most probable),
+        predicted values (regression) or risk scores (survival)."""
+        model = self._best()
+        features = self._features(X)
+        if self.task_ in CLASSIFICATION:
+            pred = predict_matrix(model, features, self.task_, self._n_classes())
+            threshold = self.decision_threshold_ if self.task_ == "binary" else 0.0
+            return self.classes_[predicted_classes(pred, threshold)]
+        return np.asarray(model.predict(features))
+
+    def _is_classification(self) -> bool:
+        task = getattr(self, "task_", self.task)
+        return task in (*CLASSIFICATION, "auto")
+
+    @available_if(_is_classification)
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """(n × classes) probabilities, columns in the order of ``classes_``."""
+        model = self._best()
+        return predict_matrix(model, self._features(X), "multiclass", self._n_classes())
+
+    def score(self, X: Any, y: Any) -> float:
+        """The search's metric (``metric`` or the task's primary one) of ``best_estimator_``
+        on (X, y); negated when lower is better, so that higher is always better."""
+        model = self._best()
+        features = self._features(X)
+        y_model = self._encode(_outcome(y, len(features)))
+        spec = self.metric or PRIMARY[self.task_]
+        pred = predict_matrix(model, features, self.task_, self._n_classes())
+        fn = spec.thresholded(getattr(self, "decision_threshold_", None))
+        value = float(fn(y_model, pred, np.ones((1, len(y_model))))[0])
+        return value if spec.higher_is_better else -value
+
+    def __sklearn_tags__(self) -> Any:
+        from sklearn.utils import ClassifierTags, RegressorTags
+
+        tags = super().__sklearn_tags__()
+        if self.task in CLASSIFICATION:
+            tags.estimator_type = "classifier"
+            tags.classifier_tags = ClassifierTags(multi_class=self.task == "multiclass")
+        elif self.task == "regression":
+            tags.estimator_type = "regressor"
+            tags.regressor_tags = RegressorTags()
+        # insightome's own candidates impute; a plain estimator may not
+        tags.input_tags.allow_nan = self.candidates is None
+        return tags
+
+    # ------------------------------------------------------------------ inside fit
+    def _check_settings(self) -> None:
+        if self.task != "auto" and self.task not in TASKS:
+            raise ValueError(f"task={self.task!r}: choose 'auto' or one of {', '.join(TASKS)}")
+        if self.cv is not None and not isinstance(self.cv, ResamplingPlan):
+            raise TypeError(
+                f"cv={self.cv!r}: give an insightome ResamplingPlan (evaluate.make_plan), "
+                "or None to make one from folds and repeats"
+            )
+        for name, low in (("folds", 2), ("n_bootstrap", 1)):
+            value = getattr(self, name)
+            if not isinstance(value, int | np.integer) or value < low:
+                raise ValueError(f"{name}={value!r}: give an integer >= {low}")
+        if not isinstance(self.n_jobs, int | np.integer):
+            raise ValueError(f"n_jobs={self.n_jobs!r}: give an integer (-1: all cores)")
+        if self.repeats is not None and (not isinstance(self.repeats, int) or self.repeats < 1):
+            raise ValueError(f"repeats={self.repeats!r}: give an integer >= 1, or None")
+
+    def _features(self, X: Any, fitting: bool = False) -> pd.DataFrame:
+        """X as the DataFrame the candidates are fitted on (an array gets columns x0, x1,
+        ...; the same names at prediction)."""
+        if scipy.sparse.issparse(X):
+            raise TypeError("sparse X is not supported: pass a dense array or a DataFrame")
+        if isinstance(X, pd.DataFrame):
+            frame = X
+        else:
+            values = np.asarray(X)
+            if values.ndim != 2:
+                raise ValueError(f"X must be 2-D (samples × features); got shape {values.shape}")
+            frame = pd.DataFrame(values, columns=[f"x{i}" for i in range(values.shape[1])])
+        if fitting:
+            self.n_features_in_ = frame.shape[1]
+            if isinstance(X, pd.DataFrame):
+                self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        elif frame.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {frame.shape[1]} features, but the search was fitted with "
+                f"{self.n_features_in_}"
+            )
+        if frame.shape[0] == 0:
+            raise ValueError("X has no samples")
+        return frame
+
+    def _task(self, y: np.ndarray) -> str:
+        if self.task != "auto":
+            return self.task
+        return _detect_task(pd.Series(y))
+
+    def _encode(self, y: np.ndarray, fitting: bool = False) -> np.ndarray:
+        """The outcome in insightome's encoding: class codes 0..k-1 (classification),
+        float (regression, signed survival time)."""
+        if self.task_ in CLASSIFICATION:
+            if fitting:
+                self.classes_ = np.unique(y)
+                want = 2 if self.task_ == "binary" else 3
+                if len(self.classes_) < 2 or (self.task_ == "binary") != (
+                    len(self.classes_) == 2
+                ):
+                    raise ValueError(
+                        f"a {self.task_} task needs {want}{'' if want == 2 else '+'} classes; "
+                        f"y holds {len(self.classes_)}"
+                    )
+            codes = np.searchsorted(self.classes_, y)
+            codes = np.minimum(codes, len(self.classes_) - 1)
+            if not np.array_equal(self.classes_[codes], y):
+                raise ValueError(f"y holds labels that are not classes: {list(self.classes_)}")
+            return codes.astype(int)
+        values = np.asarray(y, dtype=float)
+        if not np.all(np.isfinite(values)):
+            raise ValueError("y has missing or infinite values")
+        if self.task_ == "survival" and np.any(values == 0):
+            raise ValueError(
+                "survival y is signed time (time for an event, -time for a censored "
+                "sample: signed_survival_time); 0 is neither"
+            )
+        return values
+
+    def _n_classes(self) -> int:
+        return len(self.classes_) if self.task_ in CLASSIFICATION else 0
+
+    def _candidates(self, features: pd.DataFrame) -> list[Candidate]:
+        if self.candidates is None:
+            n_numeric = int(sum(pd.api.types.is_numeric_dtype(t) for t in features.dtypes))
+            return candidates(self.task_, n_numeric, self.preset, n_samples=len(features))
+        if len(self.candidates) == 0:
+            raise ValueError("candidates is empty: give at least one, or None for the defaults")
+        resolved: list[Candidate] = []
+        for c in self.candidates:
+            if isinstance(c, EstimatorCandidate):
+                c = c.estimator
+            if isinstance(c, Candidate):
+                if c.task != self.task_:
+                    raise ValueError(
+                        f"candidate {c.name} is built for a {c.task} task but the task is "
+                        f"{self.task_}: make it with task={self.task_!r}"
+                    )
+                resolved.append(c)
+            else:
+                resolved.append(EstimatorCandidate.wrap(c, self.task_))
+        names = [c.name for c in resolved]
+        if len(set(names)) < len(names):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(f"candidates appear twice: {twice}")
+        return resolved
+
+    def _plan(self, y: np.ndarray) -> ResamplingPlan:
+        if self.cv is None:
+            repeats = self.repeats if self.repeats is not None else default_repeats(len(y))
+            return make_plan(
+                y, self.task_, folds=self.folds, repeats=repeats, seed=self.seed,
+                groups=self.groups_,
+            )  # fmt: skip
+        check_plan(self.cv, len(y), self.groups_)
+        return self.cv
+
+    def _cv_results(self) -> dict[str, Any]:
+        """Per candidate, like GridSearchCV's: names and params, the pooled out-of-fold
+        score of each repeat (and their mean, sd and rank), how often each won a bootstrap,
+        failed folds and their first error, fits and fit warnings, mean fit time."""
+        cv, bbc = self.cv_predictions_, self.bbc_
+        spec = self.metric or PRIMARY[self.task_]
+        per_repeat = cv_scores(self.oof_, self._y_model, spec, self.fold_thresholds_)
+        oriented = bbc.cv_mean if spec.higher_is_better else -bbc.cv_mean
+        results: dict[str, Any] = {
+            "name": np.array([c.name for c in self.candidates_], dtype=object),
+            "family": np.array([c.family for c in self.candidates_], dtype=object),
+            "params": [c.to_dict()["params"] for c in self.candidates_],
+        }
+        for r in range(per_repeat.shape[0]):
+            results[f"repeat{r}_test_score"] = per_repeat[r]
+        results |= {
+            "mean_test_score": bbc.cv_mean,
+            "std_test_score": bbc.cv_sd,
+            "rank_test_score": rankdata(-np.nan_to_num(oriented, nan=-np.inf), "min").astype(int),
+            "bbc_selection_frequency": bbc.selection_frequency,
+            "failed_folds": cv.failed_folds,
+            "error": np.array([cv.errors.get(c) for c in range(len(self.candidates_))], object),
+            "n_fits": cv.n_fits,
+            "fit_warnings": np.array([dict(w) for w in cv.fit_warnings], dtype=object),
+            "mean_fit_time": cv.fit_seconds / np.maximum(cv.n_fits, 1),
+        }
+        return results
+
+    def _best(self) -> Any:
+        if not hasattr(self, "best_estimator_"):
+            raise NotFittedError(
+                "this BBCSearchCV has no refitted model: call fit (with refit=True) or "
+                "refit_best(X, y) first"
+            )
+        return self.best_estimator_
+
+
+def check_plan(plan: ResamplingPlan, n: int, groups: np.ndarray | None) -> None:
+    """Refuse a plan that does not test every one of the ``n`` samples exactly once per
+    repeat, or (with ``groups``) that puts one group on both sides of a split."""
+    for r, repeat in enumerate(plan.splits):
+        tested = np.concatenate([np.asarray(test) for _, test in repeat])
+        if len(tested) != n or not np.array_equal(np.sort(tested), np.arange(n)):
+            raise ValueError(
+                f"cv: repeat {r} of the plan does not test each of the {n} samples exactly "
+                "once; make the plan for these samples (evaluate.make_plan)"
+            )
+        if groups is None:
+            continue
+        for f, (train, test) in enumerate(repeat):
+            shared = np.intersect1d(groups[np.asarray(train)], groups[np.asarray(test)])
+            if len(shared):
+                raise ValueError(
+                    f"cv: group {shared[0]!r} is in both the training and the test samples "
+                    f"of repeat {r}, fold {f}; make the plan with these groups "
+                    "(evaluate.make_plan(..., groups=groups))"
+                )
+
+
+def _outcome(y: Any, n: int) -> np.ndarray:
+    values = np.asarray(y)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if values.ndim != 1:
+        raise ValueError(f"y must be 1-D; got shape {values.shape}")
+    if len(values) != n:
+        raise ValueError(f"X has {n} samples but y has {len(values)}")
+    return values
+
+
+def _groups(groups: Any, n: int) -> np.ndarray:
+    values = np.asarray(groups)
+    if values.ndim != 1 or len(values) != n:
+        raise ValueError(f"groups must be 1-D with one label per sample ({n}); got {values.shape}")
+    if pd.isna(pd.Series(values)).any():
+        raise ValueError("groups has missing values: give every sample a group")
+    return values
