@@ -351,14 +351,10 @@ class BBCSearchCV(BaseEstimator):
         if self.task_ in CLASSIFICATION:
             if fitting:
                 self.classes_ = np.unique(y)
-                want = 2 if self.task_ == "binary" else 3
-                if len(self.classes_) < 2 or (self.task_ == "binary") != (
-                    len(self.classes_) == 2
-                ):
-                    raise ValueError(
-                        f"a {self.task_} task needs {want}{'' if want == 2 else '+'} classes; "
-                        f"y holds {len(self.classes_)}"
-                    )
+                n = len(self.classes_)
+                if (n != 2) if self.task_ == "binary" else (n < 3):
+                    need = "2 classes" if self.task_ == "binary" else "3 or more classes"
+                    raise ValueError(f"a {self.task_} task needs {need}; y holds {n}")
             codes = np.searchsorted(self.classes_, y)
             codes = np.minimum(codes, len(self.classes_) - 1)
             if not np.array_equal(self.classes_[codes], y):
@@ -465,7 +461,7 @@ def check_plan(plan: ResamplingPlan, n: int, groups: np.ndarray | None) -> None:
             shared = np.intersect1d(groups[np.asarray(train)], groups[np.asarray(test)])
             if len(shared):
                 raise ValueError(
-                    f"cv: group {shared[0]!r} is in both the training and the test samples "
+                    f"cv: group '{shared[0]}' is in both the training and the test samples "
                     f"of repeat {r}, fold {f}; make the plan with these groups "
                     "(evaluate.make_plan(..., groups=groups))"
                 )
