@@ -17,6 +17,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import insightome
 from insightome.evaluate.search import BBCSearchCV, signed_survival_time
@@ -264,3 +265,15 @@ def test_steps_in_order_and_unfitted_predict():
     assert search.predict(X[:2, :3]).shape == (2,)
     with pytest.raises(ValueError, match="X has 4 features"):
         search.predict(X[:2, :4])
+
+
+@parametrize_with_checks(
+    [
+        BBCSearchCV([LogisticRegression()], task="binary", folds=2, repeats=1, n_bootstrap=20),
+        BBCSearchCV([LogisticRegression()], task="multiclass", folds=2, repeats=1, n_bootstrap=20),
+        BBCSearchCV([Ridge()], task="regression", folds=2, repeats=1, n_bootstrap=20),
+    ]
+)
+def test_scikit_learn_estimator_checks(estimator, check):
+    """scikit-learn's own contract tests (check_estimator), every one of them."""
+    check(estimator)

@@ -35,6 +35,8 @@ from scipy.stats import rankdata
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, column_or_1d
 
 from insightome.compute.cache import FitCache
 from insightome.evaluate.bbc import BBCResult, bbc_cv, cv_scores
@@ -207,6 +209,10 @@ class BBCSearchCV(BaseEstimator):
         """
         if not hasattr(self, "cv_predictions_"):
             raise NotFittedError("call cross_validate(X, y) before estimate()")
+        cv = self.cv_predictions_
+        if (cv.failed_folds > 0).all():
+            shown = "; ".join(f"{self.candidates_[c].name}: {e}" for c, e in cv.errors.items())
+            raise ValueError(f"every candidate failed on at least one fold ({shown})")
         self.bbc_ = bbc_cv(
             self.oof_,
             self._y_model,
@@ -320,10 +326,10 @@ class BBCSearchCV(BaseEstimator):
             raise TypeError("sparse X is not supported: pass a dense array or a DataFrame")
         if isinstance(X, pd.DataFrame):
             frame = X
-        else:
-            values = np.asarray(X)
-            if values.ndim != 2:
-                raise ValueError(f"X must be 2-D (samples × features); got shape {values.shape}")
+            if frame.shape[0] == 0 or frame.shape[1] == 0:
+                raise ValueError(f"X has no samples or no features (shape {frame.shape})")
+        else:  # numbers only; NaN allowed (insightome's candidates impute), inf refused
+            values = check_array(X, dtype="numeric", ensure_all_finite="allow-nan")
             frame = pd.DataFrame(values, columns=[f"x{i}" for i in range(values.shape[1])])
         if fitting:
             self.n_features_in_ = frame.shape[1]
@@ -333,11 +339,9 @@ class BBCSearchCV(BaseEstimator):
                 del self.feature_names_in_
         elif frame.shape[1] != self.n_features_in_:
             raise ValueError(
-                f"X has {frame.shape[1]} features, but the search was fitted with "
-                f"{self.n_features_in_}"
+                f"X has {frame.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
             )
-        if frame.shape[0] == 0:
-            raise ValueError("X has no samples")
         return frame
 
     def _task(self, y: np.ndarray) -> str:
@@ -350,11 +354,16 @@ class BBCSearchCV(BaseEstimator):
         float (regression, signed survival time)."""
         if self.task_ in CLASSIFICATION:
             if fitting:
+                check_classification_targets(y)
                 self.classes_ = np.unique(y)
                 n = len(self.classes_)
-                if (n != 2) if self.task_ == "binary" else (n < 3):
-                    need = "2 classes" if self.task_ == "binary" else "3 or more classes"
-                    raise ValueError(f"a {self.task_} task needs {need}; y holds {n}")
+                if n < 2:
+                    raise ValueError(f"y holds {n} class; a {self.task_} task needs 2 or more")
+                if self.task_ == "binary" and n > 2:
+                    raise ValueError(
+                        "Only binary classification is supported with task='binary': y holds "
+                        f"{n} classes (use task='multiclass' or 'auto')"
+                    )
             codes = np.searchsorted(self.classes_, y)
             codes = np.minimum(codes, len(self.classes_) - 1)
             if not np.array_equal(self.classes_[codes], y):
@@ -468,11 +477,7 @@ def check_plan(plan: ResamplingPlan, n: int, groups: np.ndarray | None) -> None:
 
 
 def _outcome(y: Any, n: int) -> np.ndarray:
-    values = np.asarray(y)
-    if values.ndim == 2 and values.shape[1] == 1:
-        values = values[:, 0]
-    if values.ndim != 1:
-        raise ValueError(f"y must be 1-D; got shape {values.shape}")
+    values = column_or_1d(y, warn=True)  # a column vector is accepted, with a warning
     if len(values) != n:
         raise ValueError(f"X has {n} samples but y has {len(values)}")
     return values
