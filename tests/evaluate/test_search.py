@@ -277,3 +277,38 @@ def test_steps_in_order_and_unfitted_predict():
 def test_scikit_learn_estimator_checks(estimator, check):
     """scikit-learn's own contract tests (check_estimator), every one of them."""
     check(estimator)
+
+
+def test_plain_estimators_are_cached_under_their_full_configuration(tmp_path):
+    """A fit cache keys a fit by the candidate's name: a plain estimator's name is its
+    whole configuration, so a second search reuses every fit and gives the same numbers,
+    and a changed parameter is a new candidate, fitted anew."""
+    from insightome.compute.cache import FitCache, data_fingerprint
+    from insightome.models.estimator_candidate import EstimatorCandidate
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = X[:200, :5]
+    y = y[:200]
+    a, b = LogisticRegression(C=0.5, max_iter=500), LogisticRegression(C=2.0, max_iter=500)
+    assert EstimatorCandidate.wrap(a, "binary").name == "LogisticRegression(C=0.5, max_iter=500)"
+    settings = {"folds": 3, "repeats": 1, "n_bootstrap": 50}
+    first_cache = FitCache(tmp_path, data_fingerprint(pd.DataFrame(X), y, "binary"))
+    first = BBCSearchCV([a, b], cache=first_cache, **settings).fit(X, y)
+    assert (first_cache.hits, first_cache.stored) == (0, 6)
+    again_cache = FitCache(tmp_path, first_cache.fingerprint)
+    again = BBCSearchCV([a, b], cache=again_cache, **settings).fit(X, y)
+    assert (again_cache.hits, again_cache.stored) == (6, 0)
+    assert again.bbc_estimate_ == first.bbc_estimate_
+    changed_cache = FitCache(tmp_path, first_cache.fingerprint)
+    BBCSearchCV([a, LogisticRegression(C=3.0, max_iter=500)], cache=changed_cache, **settings).fit(
+        X, y
+    )
+    assert (changed_cache.hits, changed_cache.stored) == (3, 3)
+
+
+def test_signed_survival_time():
+    np.testing.assert_array_equal(signed_survival_time([2.0, 3.5], [1, 0]), [2.0, -3.5])
+    with pytest.raises(ValueError, match="finite and > 0"):
+        signed_survival_time([0.0, 1.0], [1, 1])
+    with pytest.raises(ValueError, match="1 \\(event\\) or 0"):
+        signed_survival_time([1.0, 1.0], [2, 0])

@@ -26,19 +26,15 @@ and never selected; warnings raised while fitting are counted per candidate
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse
 from scipy.stats import rankdata
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, column_or_1d
 
-from insightome.compute.cache import FitCache
 from insightome.evaluate.bbc import BBCResult, bbc_cv, cv_scores
 from insightome.evaluate.engine import (
     CVPredictions,
@@ -54,32 +50,27 @@ from insightome.evaluate.metrics import (
     fold_thresholds,
     predicted_classes,
 )
+from insightome.evaluate.search_inputs import (
+    CLASSIFICATION,
+    check_plan,
+    class_codes,
+    class_labels,
+    default_repeats,
+    feature_frame,
+    group_labels,
+    numeric_outcome,
+    outcome_vector,
+    resolve_candidates,
+    signed_survival_time,
+)
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
-from insightome.models.candidates import LARGE_N, Candidate, candidates
 from insightome.models.estimator_candidate import EstimatorCandidate
 from insightome.study import TASKS, _detect_task
 
-CLASSIFICATION = ("binary", "multiclass")
+if TYPE_CHECKING:  # compute is a layer above evaluate: the cache is only passed through
+    from insightome.compute.cache import FitCache
 
-
-def default_repeats(n_samples: int) -> int:
-    """CV repeats when none are asked for: 3, or 1 from ``LARGE_N`` samples on (the
-    fold-to-fold variance is then small)."""
-    return 3 if n_samples < LARGE_N else 1
-
-
-def signed_survival_time(time: Any, event: Any) -> np.ndarray:
-    """The survival outcome as insightome fits it: ``time`` for a sample with the event,
-    ``-time`` for a censored one (times must be positive; ``event`` is 1/0 or True/False)."""
-    t = np.asarray(time, dtype=float)
-    e = np.asarray(event)
-    if t.shape != e.shape or t.ndim != 1:
-        raise ValueError("time and event must be 1-D and of the same length")
-    if not np.all(np.isfinite(t) & (t > 0)):
-        raise ValueError("survival times must be finite and > 0")
-    if not np.isin(e.astype(float), (0.0, 1.0)).all():
-        raise ValueError("event must be 1 (event) or 0 (censored)")
-    return np.where(e.astype(float) == 1.0, t, -t)
+__all__ = ["BBCEstimate", "BBCSearchCV", "default_repeats", "signed_survival_time"]
 
 
 @dataclass(frozen=True)
@@ -175,11 +166,11 @@ class BBCSearchCV(BaseEstimator):
         """
         self._check_settings()
         features = self._features(X, fitting=True)
-        y_raw = _outcome(y, len(features))
+        y_raw = outcome_vector(y, len(features))
         self.task_ = self._task(y_raw)
         y_model = self._encode(y_raw, fitting=True)
-        self.groups_ = None if groups is None else _groups(groups, len(y_model))
-        self.candidates_ = self._candidates(features)
+        self.groups_ = None if groups is None else group_labels(groups, len(y_model))
+        self.candidates_ = resolve_candidates(self.candidates, self.task_, features, self.preset)
         self.plan_ = self._plan(y_model)
         self.fold_thresholds_ = (
             fold_thresholds(y_model, self.plan_.splits) if self.task_ == "binary" else None
@@ -242,7 +233,7 @@ class BBCSearchCV(BaseEstimator):
         if not hasattr(self, "best_index_"):
             raise NotFittedError("call cross_validate(X, y) and estimate() before refit_best()")
         features = self._features(X)
-        y_model = self._encode(_outcome(y, len(features)))
+        y_model = self._encode(outcome_vector(y, len(features)))
         winner = self.candidates_[self.best_index_]
         with counted_warnings() as raised:
             model = winner.build(features, self.seed).fit(features, y_model)
@@ -280,7 +271,7 @@ class BBCSearchCV(BaseEstimator):
         on (X, y); negated when lower is better, so that higher is always better."""
         model = self._best()
         features = self._features(X)
-        y_model = self._encode(_outcome(y, len(features)))
+        y_model = self._encode(outcome_vector(y, len(features)))
         spec = self.metric or PRIMARY[self.task_]
         pred = predict_matrix(model, features, self.task_, self._n_classes())
         fn = spec.thresholded(getattr(self, "decision_threshold_", None))
@@ -320,17 +311,9 @@ class BBCSearchCV(BaseEstimator):
             raise ValueError(f"repeats={self.repeats!r}: give an integer >= 1, or None")
 
     def _features(self, X: Any, fitting: bool = False) -> pd.DataFrame:
-        """X as the DataFrame the candidates are fitted on (an array gets columns x0, x1,
-        ...; the same names at prediction)."""
-        if scipy.sparse.issparse(X):
-            raise TypeError("sparse X is not supported: pass a dense array or a DataFrame")
-        if isinstance(X, pd.DataFrame):
-            frame = X
-            if frame.shape[0] == 0 or frame.shape[1] == 0:
-                raise ValueError(f"X has no samples or no features (shape {frame.shape})")
-        else:  # numbers only; NaN allowed (insightome's candidates impute), inf refused
-            values = check_array(X, dtype="numeric", ensure_all_finite="allow-nan")
-            frame = pd.DataFrame(values, columns=[f"x{i}" for i in range(values.shape[1])])
+        """X as the DataFrame the candidates are fitted on (:func:`feature_frame`); at
+        prediction, with the number of features seen in fit."""
+        frame = feature_frame(X)
         if fitting:
             self.n_features_in_ = frame.shape[1]
             if isinstance(X, pd.DataFrame):
@@ -350,62 +333,16 @@ class BBCSearchCV(BaseEstimator):
         return _detect_task(pd.Series(y))
 
     def _encode(self, y: np.ndarray, fitting: bool = False) -> np.ndarray:
-        """The outcome in insightome's encoding: class codes 0..k-1 (classification),
-        float (regression, signed survival time)."""
-        if self.task_ in CLASSIFICATION:
-            if fitting:
-                check_classification_targets(y)
-                self.classes_ = np.unique(y)
-                n = len(self.classes_)
-                if n < 2:
-                    raise ValueError(f"y holds {n} class; a {self.task_} task needs 2 or more")
-                if self.task_ == "binary" and n > 2:
-                    raise ValueError(
-                        "Only binary classification is supported with task='binary': y holds "
-                        f"{n} classes (use task='multiclass' or 'auto')"
-                    )
-            codes = np.searchsorted(self.classes_, y)
-            codes = np.minimum(codes, len(self.classes_) - 1)
-            if not np.array_equal(self.classes_[codes], y):
-                raise ValueError(f"y holds labels that are not classes: {list(self.classes_)}")
-            return codes.astype(int)
-        values = np.asarray(y, dtype=float)
-        if not np.all(np.isfinite(values)):
-            raise ValueError("y has missing or infinite values")
-        if self.task_ == "survival" and np.any(values == 0):
-            raise ValueError(
-                "survival y is signed time (time for an event, -time for a censored "
-                "sample: signed_survival_time); 0 is neither"
-            )
-        return values
+        """The outcome in insightome's encoding: class codes 0..k-1 (classification; the
+        labels become ``classes_`` in fit), float (regression, signed survival time)."""
+        if self.task_ not in CLASSIFICATION:
+            return numeric_outcome(y, self.task_)
+        if fitting:
+            self.classes_ = class_labels(y, self.task_)
+        return class_codes(y, self.classes_)
 
     def _n_classes(self) -> int:
         return len(self.classes_) if self.task_ in CLASSIFICATION else 0
-
-    def _candidates(self, features: pd.DataFrame) -> list[Candidate]:
-        if self.candidates is None:
-            n_numeric = int(sum(pd.api.types.is_numeric_dtype(t) for t in features.dtypes))
-            return candidates(self.task_, n_numeric, self.preset, n_samples=len(features))
-        if len(self.candidates) == 0:
-            raise ValueError("candidates is empty: give at least one, or None for the defaults")
-        resolved: list[Candidate] = []
-        for c in self.candidates:
-            if isinstance(c, EstimatorCandidate):
-                c = c.estimator
-            if isinstance(c, Candidate):
-                if c.task != self.task_:
-                    raise ValueError(
-                        f"candidate {c.name} is built for a {c.task} task but the task is "
-                        f"{self.task_}: make it with task={self.task_!r}"
-                    )
-                resolved.append(c)
-            else:
-                resolved.append(EstimatorCandidate.wrap(c, self.task_))
-        names = [c.name for c in resolved]
-        if len(set(names)) < len(names):
-            twice = sorted({n for n in names if names.count(n) > 1})
-            raise ValueError(f"candidates appear twice: {twice}")
-        return resolved
 
     def _plan(self, y: np.ndarray) -> ResamplingPlan:
         if self.cv is None:
@@ -452,41 +389,3 @@ class BBCSearchCV(BaseEstimator):
                 "refit_best(X, y) first"
             )
         return self.best_estimator_
-
-
-def check_plan(plan: ResamplingPlan, n: int, groups: np.ndarray | None) -> None:
-    """Refuse a plan that does not test every one of the ``n`` samples exactly once per
-    repeat, or (with ``groups``) that puts one group on both sides of a split."""
-    for r, repeat in enumerate(plan.splits):
-        tested = np.concatenate([np.asarray(test) for _, test in repeat])
-        if len(tested) != n or not np.array_equal(np.sort(tested), np.arange(n)):
-            raise ValueError(
-                f"cv: repeat {r} of the plan does not test each of the {n} samples exactly "
-                "once; make the plan for these samples (evaluate.make_plan)"
-            )
-        if groups is None:
-            continue
-        for f, (train, test) in enumerate(repeat):
-            shared = np.intersect1d(groups[np.asarray(train)], groups[np.asarray(test)])
-            if len(shared):
-                raise ValueError(
-                    f"cv: group '{shared[0]}' is in both the training and the test samples "
-                    f"of repeat {r}, fold {f}; make the plan with these groups "
-                    "(evaluate.make_plan(..., groups=groups))"
-                )
-
-
-def _outcome(y: Any, n: int) -> np.ndarray:
-    values = column_or_1d(y, warn=True)  # a column vector is accepted, with a warning
-    if len(values) != n:
-        raise ValueError(f"X has {n} samples but y has {len(values)}")
-    return values
-
-
-def _groups(groups: Any, n: int) -> np.ndarray:
-    values = np.asarray(groups)
-    if values.ndim != 1 or len(values) != n:
-        raise ValueError(f"groups must be 1-D with one label per sample ({n}); got {values.shape}")
-    if pd.isna(pd.Series(values)).any():
-        raise ValueError("groups has missing values: give every sample a group")
-    return values
