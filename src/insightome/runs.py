@@ -8,6 +8,8 @@ joblib files, which can run code: a model file is loaded only when ``model.json`
 its sha256 and the file matches it, and only runs you trust should be loaded. A run is
 written into a hidden temporary directory beside its destination and renamed into place
 only when every file is complete, so a crash never leaves a half-written run behind.
+``results.json`` is validated against the typed results (:mod:`insightome.results`) before
+any file is written; loading checks only that its schema version is one this version reads.
 """
 
 from __future__ import annotations
