@@ -106,7 +106,10 @@ def test_the_shipped_schema_is_the_generated_one():
     regenerate with ``python -m insightome.results.schema``."""
     assert SCHEMA_FILE.read_text(encoding="utf-8") == schema_text()
     assert main(["--check"]) == 0
+    import jsonschema
+
     schema = results_json_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)  # a valid JSON Schema itself
     assert schema["$schema"].endswith("2020-12/schema")
     assert "estimate" in schema["required"] and "audit" not in schema["required"]
 
