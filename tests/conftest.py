@@ -70,3 +70,31 @@ def breast_cancer_adata(n_rows: int | None = None, n_cols: int | None = None):
     labels = np.where(bunch.target.iloc[:n_rows] == 0, "malignant", "benign")
     obs = pd.DataFrame({"diagnosis": labels}, index=X.index.astype(str))
     return ad.AnnData(X.to_numpy(float), obs=obs, var=pd.DataFrame(index=X.columns))
+
+
+def invalid_results_files(root: Path) -> list[str]:
+    """One line per results.json of a run directory (beside model.json) under ``root``
+    that does not match the results types: the file, the JSON path and what is wrong."""
+    import json
+
+    from insightome.results import ResultsSchemaError, validate_results
+
+    problems = []
+    for path in sorted(root.rglob("results.json")):
+        if not (path.parent / "model.json").is_file():
+            continue  # not a run directory (a test's stand-in file)
+        try:
+            validate_results(json.loads(path.read_text(encoding="utf-8")), where=str(path))
+        except (ResultsSchemaError, ValueError) as exc:
+            problems.append(str(exc))
+    return problems
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_written_results_json_is_valid(tmp_path_factory):
+    """After the session, every results.json the tests wrote under this session's (or this
+    xdist worker's) base temporary directory matches the results types."""
+    yield
+    problems = invalid_results_files(tmp_path_factory.getbasetemp())
+    if problems:
+        pytest.fail("results.json not matching its schema:\n" + "\n".join(problems))

@@ -11,6 +11,7 @@ from sklearn.ensemble import RandomForestClassifier
 
 from insightome.errors import UserError
 from insightome.runs import Run, file_sha256, rewrite_run, write_run
+from tests.results_example import minimal_results
 
 
 @pytest.fixture
@@ -18,7 +19,7 @@ def forest_run(tmp_path) -> Run:
     """A run whose model (a random forest) pickles to other bytes once loaded again."""
     X, y = load_breast_cancer(return_X_y=True)
     model = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
-    run = Run({"name": "forest"}, pd.DataFrame(), model, {}, ["written"])
+    run = Run(minimal_results("forest"), pd.DataFrame(), model, {}, ["written"])
     write_run(run, tmp_path, "<html></html>", dirname="run")
     return run
 

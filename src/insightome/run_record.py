@@ -26,7 +26,8 @@ from insightome.evaluate.metrics import PRIMARY, decision_threshold, fold_thresh
 from insightome.evaluate.permutation import PermutationResult
 from insightome.evaluate.splitters import ResamplingPlan
 from insightome.models.candidates import Candidate
-from insightome.runs import MODEL_SCHEMA, RESULTS_SCHEMA
+from insightome.results import RESULTS_SCHEMA
+from insightome.runs import MODEL_SCHEMA
 from insightome.scoring import class_table
 from insightome.study import Study
 

@@ -8,6 +8,8 @@ joblib files, which can run code: a model file is loaded only when ``model.json`
 its sha256 and the file matches it, and only runs you trust should be loaded. A run is
 written into a hidden temporary directory beside its destination and renamed into place
 only when every file is complete, so a crash never leaves a half-written run behind.
+``results.json`` is validated against the typed results (:mod:`insightome.results`) before
+any file is written; loading checks only that its schema version is one this version reads.
 """
 
 from __future__ import annotations
@@ -31,15 +33,19 @@ from insightome import errors
 from insightome.errors import UserError
 from insightome.io.atomic import replacing_directory
 from insightome.overlap import RowHashes, read_hashes, write_hashes
+from insightome.results import KNOWN_SCHEMAS, RESULTS_SCHEMA, RunResults, validate_results
 from insightome.study import StudySpec
 
-RESULTS_SCHEMA = "insightome.results/1"
 MODEL_SCHEMA = "insightome.model/1"
 
 MODEL_UNVERIFIED = (
     "{path}: model.json records no sha256 of {file}, so the file cannot be checked before "
     "it is loaded (loading a joblib file runs code). Load only runs you trust; rerun the "
     "study with 'insightome run' to get a run directory whose model can be checked."
+)
+RESULTS_UNKNOWN = (
+    "{path}: results.json declares schema {schema!r}, which this version of insightome "
+    "does not read (it reads {known}). Use the insightome version that wrote the run."
 )
 MODEL_CHANGED = (
     "{path}: {file} does not match the sha256 recorded in model.json (the file was changed "
@@ -67,6 +73,12 @@ class Run:
         return StudySpec.from_dict(self.results["spec"])
 
     @property
+    def typed_results(self) -> RunResults:
+        """``results`` parsed and validated as :class:`insightome.results.RunResults`."""
+        where = "results.json" if self.path is None else str(self.path / "results.json")
+        return RunResults.from_dict(self.results, where)
+
+    @property
     def estimate(self) -> dict[str, Any]:
         return self.results["estimate"]
 
@@ -91,6 +103,7 @@ class Run:
             if not (path / name).is_file():
                 raise UserError(errors.RUN_DIR_INVALID, path=str(path), missing=name)
         results = json.loads((path / "results.json").read_text())
+        _check_results_schema(path, results)
         card = json.loads((path / "model.json").read_text())
         _check_sha256(path, "model.joblib", card.get("model_sha256"))
         model = joblib.load(path / "model.joblib")
@@ -118,6 +131,17 @@ class Run:
             results, predictions, model, card, log, path, hypotheses, signature_model, documents,
             training_rows,
         )  # fmt: skip
+
+
+def _check_results_schema(directory: Path, results: Any) -> None:
+    """Refuse, with one line, results.json of a schema this version does not know; a run
+    that names no schema (written before schemas were named) is read as version 1. The
+    content is not validated on load, so runs written by earlier versions keep loading."""
+    schema = results.get("schema", RESULTS_SCHEMA) if isinstance(results, dict) else None
+    if schema not in KNOWN_SCHEMAS:
+        raise UserError(
+            RESULTS_UNKNOWN, path=str(directory), schema=schema, known=", ".join(KNOWN_SCHEMAS)
+        )
 
 
 def _check_sha256(directory: Path, name: str, recorded: str | None) -> None:
@@ -168,6 +192,9 @@ def _write_files(
     does), and the prediction log and monitoring reports name the model by its sha256.
     The signature model is saved again only when a rerun of discovery replaced it.
     """
+    # validated before any file is written: a mismatch is a bug, named by its JSON path
+    results = json_ready(run.results)
+    validate_results(results, where=f"results.json of run {results.get('name')!r}")
     card = dict(run.model_card)
     if kept_from is not None:
         shutil.copy2(kept_from / "model.joblib", directory / "model.joblib")
@@ -193,7 +220,7 @@ def _write_files(
     for name, text in run.documents.items():
         (directory / name).write_text(text, encoding="utf-8")
     (directory / "model.json").write_text(json.dumps(json_ready(card), indent=2))
-    (directory / "results.json").write_text(json.dumps(json_ready(run.results), indent=2))
+    (directory / "results.json").write_text(json.dumps(results, indent=2))
     run.predictions.to_csv(directory / "predictions.csv")
     (directory / "report.html").write_text(report_html, encoding="utf-8")
     (directory / "run.log").write_text("\n".join(run.log) + "\n")

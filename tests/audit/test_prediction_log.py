@@ -235,8 +235,9 @@ def _rewriter(run_dir: str, stop, done) -> None:
 
 def test_rewrite_run_loses_no_line_appended_while_it_copies_the_log(tmp_path):
     from insightome.runs import Run, write_run
+    from tests.results_example import minimal_results
 
-    run = Run({"name": "r"}, pd.DataFrame(), {"model": 1}, {}, ["log"])
+    run = Run(minimal_results("r"), pd.DataFrame(), {"model": 1}, {}, ["log"])
     run_dir = write_run(run, tmp_path, "<html></html>", dirname="run")
     ctx = multiprocessing.get_context("spawn")
     start, stop, done = ctx.Event(), ctx.Event(), ctx.Queue()

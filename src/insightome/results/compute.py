@@ -1,0 +1,69 @@
+"""What a run cost (the energy ledger, results.json ``compute``, docs/energy.md) and how
+complete its generated documents are (``documents``)."""
+
+from __future__ import annotations
+
+from pydantic import JsonValue
+
+from insightome.results.fields import Number, Record, optional
+
+
+class StageCost(Record):
+    """Time, CPU, memory, energy and carbon of one stage (or of the whole run)."""
+
+    wall_s: Number
+    cpu_s: Number
+    peak_rss_mb: Number
+    peak_memory_mb: Number
+    memory_measure: str  # "PSS" (summed over the process tree) or "RSS"
+    energy_kwh: Number
+    carbon_g: Number
+
+
+class LedgerConstants(Record):
+    """The constants the energy and carbon figures rest on, each with its source."""
+
+    core_power_w: Number
+    core_power_source: str
+    memory_power_w_per_gb: Number
+    pue: Number
+    carbon_intensity_g_per_kwh: Number
+    carbon_intensity_source: str
+    formula: str
+    reference: str
+    sample_interval_s: Number
+    rapl_domains: list[str] = optional()  # measured (RAPL) runs only
+
+
+class Backend(Record):
+    """Where the fits ran (docs/compute.md)."""
+
+    backend: str
+    n_jobs: int = optional()  # local joblib processes
+    scheduler: str = optional()  # dask.distributed scheduler address
+    slurm: dict[str, JsonValue] = optional()  # dask-jobqueue SLURM settings
+
+
+class ComputeLedger(Record):
+    """The run's cost: per stage and in total (``compute.ledger.EnergyLedger.to_dict``);
+    ``insightome.run`` adds ``backend`` and ``budget`` (null without ``--budget``)."""
+
+    method: str
+    scope: str
+    constants: LedgerConstants
+    cpu_model: str
+    n_cores_available: int
+    stages: dict[str, StageCost]
+    total: StageCost
+    backend: Backend = optional()
+    # the budget's pilot projection and what was pruned to fit it (``api._fit_budget``)
+    budget: dict[str, JsonValue] | None = optional()
+
+
+class DocumentSummary(Record):
+    """How many of a generated document's checklist items the run could fill."""
+
+    n_items: int
+    n_filled: int
+    n_partial: int
+    n_to_complete: int
