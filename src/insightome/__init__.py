@@ -26,6 +26,10 @@ __version__ = "0.1.0"
 _LAZY = {
     "read": ("insightome.io", "read"),
     "run": ("insightome.api", "run"),
+    "resume": ("insightome.api", "resume"),
+    "RunOptions": ("insightome.options", "RunOptions"),
+    "Stage": ("insightome.stages", "Stage"),
+    "Featurizer": ("insightome.stages", "Featurizer"),
     "Run": ("insightome.runs", "Run"),
     "predict": ("insightome.scoring", "predict"),
     "validate": ("insightome.followup", "validate"),
@@ -44,7 +48,10 @@ _LAZY = {
 }
 
 __all__ = [
+    "Featurizer",
     "Run",
+    "RunOptions",
+    "Stage",
     "StudySpec",
     "UserError",
     "__version__",
@@ -60,6 +67,7 @@ __all__ = [
     "read_prediction_log",
     "reaudit",
     "rediscover",
+    "resume",
     "run",
     "validate",
 ]

@@ -27,7 +27,7 @@ from insightome.evaluate.engine import cross_validated_predictions, predict_matr
 from insightome.evaluate.metrics import PRIMARY, SECONDARY, predicted_classes
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
 from insightome.models.candidates import Candidate
-from insightome.run_options import check_options
+from insightome.options import check_options
 from insightome.runs import Run, file_sha256, json_ready, rewrite_run
 from insightome.study import label_string, make_study
 
