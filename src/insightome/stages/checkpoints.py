@@ -1,6 +1,6 @@
 """Stage outputs in a run's ``.partial`` directory, for ``resume(..., from_stage=...)``.
 
-After each saved stage, ``<run>.partial/stages/<stage>.joblib`` holds the state fields the
+After each saved stage, ``<run>.partial/stages/<stage>.pickle`` holds the state fields the
 stage made (``Stage.makes``, and ``state.extras[stage]`` for a plugged-in stage), with the
 study's notes and warnings, the run log and the stage timings as they were at its end.
 Restoring the stages before ``from_stage`` in order gives the state an uninterrupted run
@@ -10,11 +10,10 @@ had there; the ledger only measures what this process does.
 from __future__ import annotations
 
 import os
+import pickle
 import tempfile
 from pathlib import Path
 from typing import Any
-
-import joblib
 
 from insightome.compute.checkpoint import Checkpoint
 from insightome.stages.registry import Stage
@@ -24,7 +23,7 @@ STAGES_DIR = "stages"
 
 
 def _path(checkpoint: Checkpoint, name: str) -> Path:
-    return checkpoint.directory / STAGES_DIR / f"{name}.joblib"
+    return checkpoint.directory / STAGES_DIR / f"{name}.pickle"
 
 
 def save(state: RunState, stage: Stage) -> None:
@@ -44,7 +43,8 @@ def save(state: RunState, stage: Stage) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{stage.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        joblib.dump(record, tmp)
+        with open(tmp, "wb") as fh:
+            pickle.dump(record, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -58,7 +58,8 @@ def has_saved(checkpoint: Checkpoint, stage: Stage) -> bool:
 def restore(state: RunState, stage: Stage) -> None:
     """Put the stage's saved output back into the state, as if it had just run."""
     assert state.checkpoint is not None
-    record = joblib.load(_path(state.checkpoint, stage.name))
+    with open(_path(state.checkpoint, stage.name), "rb") as fh:
+        record = pickle.load(fh)  # written by this run's own save()
     for name, value in record["fields"].items():
         setattr(state, name, value)
     if record["extras"] is not None:
