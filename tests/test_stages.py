@@ -50,9 +50,7 @@ def test_a_stage_skipped_by_name(adata):
     assert "discover" not in skipped.results["timings"]
     assert skipped.results["invocation"]["discover"] is False
     assert set(skipped.results["timings"]) == {*RUN_STAGES, "total"} - {"discover", "write"}
-    assert set(skipped.results["compute"]["stages"]) == set(skipped.results["timings"]) - {
-        "total"
-    }
+    assert set(skipped.results["compute"]["stages"]) == set(skipped.results["timings"]) - {"total"}
     assert comparable(skipped) == comparable(switched)
 
 
@@ -86,9 +84,7 @@ def interrupt(state: RunState) -> None:
     raise Interrupted
 
 
-def test_a_run_resumed_from_a_named_stage_equals_an_uninterrupted_run(
-    adata, tmp_path, monkeypatch
-):
+def test_a_run_resumed_from_a_named_stage_equals_an_uninterrupted_run(adata, tmp_path, monkeypatch):
     data = tmp_path / "breast.h5ad"
     adata.write_h5ad(data)
     options = {**FAST, "sensitive": ["sex"]}
