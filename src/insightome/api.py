@@ -18,7 +18,7 @@ from insightome import errors
 from insightome.compute.backends import SlurmConfig
 from insightome.compute.checkpoint import Checkpoint
 from insightome.errors import UserError
-from insightome.options import RunOptions, check_run_options, invocation
+from insightome.options import RunOptions, check_run_options, invocation, recorded_options
 from insightome.runs import Run
 from insightome.stages import Featurizer, RunState, Stage, arrange, run_stages
 from insightome.stages.findings import audit, discover
@@ -135,9 +135,7 @@ def resume(
     stage that finished) and the stages from there on run again, reusing cached fits.
     """
     checkpoint = Checkpoint.open(partial_dir)
-    options = dict(checkpoint.invocation)
-    options.pop("data_sha256", None)
-    data = options.pop("data")
+    data = checkpoint.invocation.get("data")
     if data is None:
         raise UserError(
             errors.OPTION_INVALID,
@@ -145,8 +143,8 @@ def resume(
             reason="the interrupted run was given an in-memory AnnData; rerun it with the "
             "same object instead",
         )
-    opts = RunOptions.create(
-        **options,
+    opts = dataclasses.replace(
+        recorded_options(checkpoint.invocation),
         n_jobs=n_jobs,
         progress=progress,
         scheduler=scheduler,

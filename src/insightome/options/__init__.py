@@ -9,6 +9,7 @@ from insightome.options.schema import (
     check_options,
     check_run_options,
     invocation,
+    recorded_options,
 )
 
 __all__ = [
@@ -26,4 +27,5 @@ __all__ = [
     "declared",
     "invocation",
     "option",
+    "recorded_options",
 ]

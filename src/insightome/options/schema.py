@@ -329,6 +329,14 @@ def invocation(data: Any, options: Any) -> dict[str, Any]:
     return record
 
 
+def recorded_options(recorded: Mapping[str, Any], options_class: type = RunOptions) -> Any:
+    """The options of a saved run from its recorded invocation (results.json or a
+    checkpoint's invocation.json): what it does not record (an older run) is the default,
+    and what is not an option (``data``, ``data_sha256``) is left out."""
+    names = {f.name for f in dataclasses.fields(options_class)}
+    return options_class(**{k: v for k, v in recorded.items() if k in names})
+
+
 def check_options(
     values: Mapping[str, Any], *, command: str = "run", options_class: type = RunOptions
 ) -> None:
