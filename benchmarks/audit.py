@@ -118,7 +118,7 @@ def run_one(name: str, n_jobs: int) -> dict[str, Any]:
     wall = time.perf_counter() - start
     res = run.results
     t = res["timings"]
-    modelling = t["resampling"] + t["estimation"] + t["final_fit"]
+    modelling = t["select"] + t["estimate"] + t["refit"]  # the stages of insightome.api.STAGES
     audit = res["audit"]
     primary = audit["model"]["metrics"][0]
     rows = [r for r in audit["model"]["groups"] if r["metric"] == primary]
