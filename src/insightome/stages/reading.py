@@ -40,13 +40,11 @@ class Featurizer:
         clash = sorted(set(map(str, new.columns)) & set(map(str, adata.var_names)))
         if clash:
             raise ValueError(f"featurizer {self.name!r}: column(s) already features: {clash}")
-        values = new.to_numpy(dtype=float)
-        x = adata.X
-        stacked = (
-            sp.hstack([x, sp.csr_matrix(values)]).tocsr()
-            if sp.issparse(x)
-            else (np.hstack([np.asarray(x, dtype=float), values]))
-        )
+        values, x = new.to_numpy(dtype=float), adata.X
+        if sp.issparse(x):
+            stacked = sp.hstack([x, sp.csr_matrix(values)]).tocsr()
+        else:
+            stacked = np.hstack([np.asarray(x, dtype=float), values])
         var = pd.concat([adata.var, pd.DataFrame(index=new.columns.astype(str))])
         out = ad.AnnData(stacked, obs=adata.obs.copy(), var=var, obsm=dict(adata.obsm))
         out.uns.update(adata.uns)
