@@ -149,7 +149,8 @@ def exponent(points: list[dict], axis: str, value=lambda pt: pt["wall_s"]) -> fl
 def per_repeat(pt: dict) -> float:
     """Resampling wall seconds per CV repeat (insightome runs 3 repeats below 20k samples,
     1 from there on, so total time is not the same amount of work along the n grid)."""
-    return pt["stages_s"]["resampling"] / pt["repeats"]
+    stages = pt["stages_s"]  # "select" since the run has stages; "resampling" before
+    return stages.get("select", stages.get("resampling", 0.0)) / pt["repeats"]
 
 
 def memory_slope(points: list[dict]) -> float | None:

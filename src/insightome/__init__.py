@@ -30,6 +30,10 @@ _LAZY = {
     "read": ("insightome.io", "read"),
     "run": ("insightome.api", "run"),
     "BBCSearchCV": ("insightome.evaluate.search", "BBCSearchCV"),
+    "resume": ("insightome.api", "resume"),
+    "RunOptions": ("insightome.options", "RunOptions"),
+    "Stage": ("insightome.stages", "Stage"),
+    "Featurizer": ("insightome.stages", "Featurizer"),
     "Run": ("insightome.runs", "Run"),
     "predict": ("insightome.scoring", "predict"),
     "validate": ("insightome.followup", "validate"),
@@ -49,7 +53,10 @@ _LAZY = {
 
 __all__ = [
     "BBCSearchCV",
+    "Featurizer",
     "Run",
+    "RunOptions",
+    "Stage",
     "StudySpec",
     "UserError",
     "__version__",
@@ -65,6 +72,7 @@ __all__ = [
     "read_prediction_log",
     "reaudit",
     "rediscover",
+    "resume",
     "run",
     "validate",
 ]

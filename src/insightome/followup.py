@@ -27,7 +27,7 @@ from insightome.evaluate.engine import cross_validated_predictions, predict_matr
 from insightome.evaluate.metrics import PRIMARY, SECONDARY, predicted_classes
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
 from insightome.models.candidates import Candidate
-from insightome.run_options import check_options
+from insightome.options import check_options, recorded_options
 from insightome.runs import Run, file_sha256, json_ready, rewrite_run
 from insightome.study import label_string, make_study
 
@@ -91,14 +91,15 @@ def reload(
         for c in (spec.target, spec.time, spec.event, spec.groups, spec.site, *spec.sensitive)
         if c
     ] + list(spec.exclude)
+    recorded = recorded_options(inv)
     adata = read(
         inv["data"],
-        annotations=inv.get("annotations"),
-        id_column=inv.get("id_column"),
-        orient=inv.get("orient", "auto"),
+        annotations=recorded.annotations,
+        id_column=recorded.id_column,
+        orient=recorded.orient,
         keep_in_obs=keep,
-        max_features=inv.get("max_features"),
-        decimal=inv.get("decimal", "auto"),
+        max_features=recorded.max_features,
+        decimal=recorded.decimal,
     )
     rs = results["resampling"]
     study = make_study(
@@ -141,7 +142,9 @@ def rediscover(
     from insightome.discover.signature import SEARCH_REPEATS
     from insightome.report import render_html
 
-    check_options({"signature_tolerance": signature_tolerance, "n_jobs": n_jobs})
+    check_options(
+        {"signature_tolerance": signature_tolerance, "n_jobs": n_jobs}, command="discover"
+    )
     loaded = reload(run_dir, command="discover", n_jobs=n_jobs, winner_oof=False)
     run, study, plan, winner = loaded.run, loaded.study, loaded.plan, loaded.winner
     results = run.results
@@ -152,10 +155,9 @@ def rediscover(
         from insightome.io.genesets import read_gmt
 
         gene_sets = read_gmt(genesets)
+    recorded = recorded_options(inv)
     tolerance = (
-        signature_tolerance
-        if signature_tolerance is not None
-        else inv.get("signature_tolerance", 0.02)
+        signature_tolerance if signature_tolerance is not None else recorded.signature_tolerance
     )
     # the signature's estimate is corrected for the configuration choice too: every
     # configuration's out-of-fold predictions, on the repeats the signature search uses
@@ -177,7 +179,7 @@ def rediscover(
         n_bootstrap=rs["n_bootstrap"],
         seed=rs["seed"],
         n_jobs=n_jobs,
-        min_cell=int(inv.get("min_cell", 10)),
+        min_cell=int(recorded.min_cell),
     )
     results["discovery"] = found.to_dict()
     if gene_sets is not None:
@@ -212,7 +214,7 @@ def reaudit(run_dir: str | Path, settings: Any, *, n_jobs: int = 1) -> Run:
     from insightome.audit.monitor import reference_profile
     from insightome.report import render_html
 
-    check_options({**settings.to_dict(), "n_jobs": n_jobs})
+    check_options({**settings.to_dict(), "n_jobs": n_jobs}, command="audit")
     settings.audit_thresholds()  # a bad threshold stops before any data is read
     loaded = reload(run_dir, command="audit", n_jobs=n_jobs)
     run, study = loaded.run, loaded.study
@@ -415,7 +417,7 @@ def validate(
     from insightome.overlap import check_overlap, training_overlap
     from insightome.scoring import feature_table_with_missing, new_data_decimal, stored_threshold
 
-    check_options({"seed": seed})
+    check_options({"seed": seed}, command="validate")
     run = Run.load(run_dir)
     spec = run.spec
     keep = [c for c in (spec.target, spec.time, spec.event) if c]

@@ -469,8 +469,8 @@ def monitor(
     """
     from insightome.followup import cohort_groups, outcome_size_warnings
     from insightome.io import read
+    from insightome.options import check_options
     from insightome.overlap import check_overlap, training_overlap
-    from insightome.run_options import check_options
     from insightome.scoring import feature_table_with_missing, new_data_decimal
 
     check_options({"seed": seed})

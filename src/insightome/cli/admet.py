@@ -124,7 +124,7 @@ def fit_command(
     from insightome.apps.admet.endpoints import ENDPOINTS, endpoint
     from insightome.apps.admet.model import PRESETS
     from insightome.apps.admet.tdc_data import load_endpoint
-    from insightome.run_options import check_options
+    from insightome.options import check_options
 
     if preset not in PRESETS:
         reason = PRESET_INVALID.format(choices=", ".join(PRESETS), value=preset)

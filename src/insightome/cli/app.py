@@ -10,26 +10,14 @@ from __future__ import annotations
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from insightome import __version__, errors
-from insightome.cli.options import (
-    AuditThreshold,
-    ConformalLevel,
-    GeneSetFiles,
-    Justify,
-    MinCell,
-    MinGroupSize,
-    NewDataDecimal,
-    NJobs,
-    Quiet,
-    Seed,
-    SignatureTolerance,
-)
+from insightome.cli.options import NJobs, Quiet, Seed, schema_options
 from insightome.cli.printing import print_audit, print_discovery
 from insightome.errors import EXIT_USER_ERROR, UserError
 
@@ -42,10 +30,6 @@ app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
-
-
-def _split(value: str | None) -> tuple[str, ...]:
-    return tuple(v.strip() for v in value.split(",") if v.strip()) if value else ()
 
 
 def _version(value: bool) -> None:
@@ -63,85 +47,38 @@ def _main(
     """insightome: from a dataset to honest, audited, documented findings."""
 
 
+#: The run command's own options (not options of insightome.run) → the option they follow
+#: in ``--help``.
+RUN_CLI_ONLY = {
+    "quiet": "n_jobs",
+    "resume": "quiet",
+    "from_stage": "resume",
+    "slurm_config": "scheduler",
+    "slurm_queue": "slurm_config",
+    "slurm_cores": "slurm_queue",
+    "slurm_memory": "slurm_cores",
+    "slurm_walltime": "slurm_memory",
+    "slurm_jobs": "slurm_walltime",
+}
+
+
 @app.command("run")
+@schema_options("run", after=RUN_CLI_ONLY)
 def run_command(
     data: Annotated[
         Path | None, typer.Argument(help="Data file: .csv .tsv .parquet .xlsx .h5ad .mat")
     ] = None,
-    target: Annotated[
-        str | None, typer.Option(help="Outcome column (classification or regression).")
-    ] = None,
-    time: Annotated[str | None, typer.Option(help="Survival time column (with --event).")] = None,
-    event: Annotated[
-        str | None, typer.Option(help="Survival event column, 1 = event, 0 = censored.")
-    ] = None,
-    task: Annotated[
-        str, typer.Option(help="auto, binary, multiclass, regression or survival.")
-    ] = "auto",
-    annotations: Annotated[
-        Path | None, typer.Option(help="Sample-annotation table joined on sample ID.")
-    ] = None,
-    id_column: Annotated[str | None, typer.Option(help="Sample-ID column.")] = None,
-    orient: Annotated[
-        str, typer.Option(help="auto, samples-by-features or features-by-samples.")
-    ] = "auto",
-    decimal: Annotated[
-        str,
-        typer.Option(
-            help="Decimal mark of the numbers: auto (a decimal comma as in 1,5 is detected "
-            "in ;- or tab-separated files), '.' or ','."
-        ),
-    ] = "auto",
-    sensitive: Annotated[
-        str | None,
-        typer.Option(help="Sensitive attributes, comma-separated (kept out of the features)."),
-    ] = None,
-    use_sensitive: Annotated[
-        bool, typer.Option(help="Also use the sensitive attributes as features.")
-    ] = False,
-    groups: Annotated[
-        str | None,
-        typer.Option(help="Group column (e.g. patient ID): a group never straddles folds."),
-    ] = None,
-    site: Annotated[
-        str | None, typer.Option(help="Site/batch column (kept out of the features).")
-    ] = None,
-    exclude: Annotated[
-        str | None, typer.Option(help="Columns to leave out of the features, comma-separated.")
-    ] = None,
-    positive_class: Annotated[
-        str | None, typer.Option(help="Positive class label for a binary outcome.")
-    ] = None,
-    folds: Annotated[int, typer.Option(help="Cross-validation folds.")] = 5,
-    repeats: Annotated[
-        int | None,
-        typer.Option(help="Cross-validation repeats (default 3; 1 from 20,000 samples on)."),
-    ] = None,
-    bootstrap: Annotated[int, typer.Option(help="BBC-CV bootstrap samples.")] = 1000,
-    permutations: Annotated[
-        int, typer.Option(help="Label permutations for an empirical p-value (0 = off).")
-    ] = 0,
-    preset: Annotated[
-        str, typer.Option(help="Candidate set: default, or fast (one configuration per family).")
-    ] = "default",
-    out_dir: Annotated[
-        Path, typer.Option("--out", help="Parent directory of the run directory.")
-    ] = Path("runs"),
-    name: Annotated[
-        str | None, typer.Option(help="Run name (default: data file and outcome).")
-    ] = None,
-    seed: Seed = 0,
-    n_jobs: NJobs = 1,
     quiet: Quiet = False,
     resume: Annotated[
         Path | None,
         typer.Option(help="Finish an interrupted run from its .partial directory (same options)."),
     ] = None,
-    scheduler: Annotated[
+    from_stage: Annotated[
         str | None,
         typer.Option(
-            help="Dask scheduler address (tcp://host:8786) to run the fits on.",
-            envvar="INSIGHTOME_SCHEDULER",
+            help="With --resume: run again from this stage (read, study, plan, select, "
+            "estimate, refit, discover, audit, document, write), reusing the saved output "
+            "of the stages before it (default: where the run stopped)."
         ),
     ] = None,
     slurm_config: Annotated[
@@ -154,45 +91,11 @@ def run_command(
     ] = None,
     slurm_walltime: Annotated[str | None, typer.Option(help="Walltime, HH:MM:SS.")] = None,
     slurm_jobs: Annotated[int | None, typer.Option(help="Number of SLURM jobs (workers).")] = None,
-    budget: Annotated[
-        str | None,
-        typer.Option(help="Compute budget: CPU time (30min, 2h, 900s) or energy (0.05kWh)."),
-    ] = None,
-    carbon_intensity: Annotated[
-        float | None,
-        typer.Option(help="Grid carbon intensity, gCO2e/kWh (default: world average, see docs)."),
-    ] = None,
-    pue: Annotated[
-        float | None,
-        typer.Option(help="Power usage effectiveness (1.0 for a laptop; default 1.67)."),
-    ] = None,
-    genesets: GeneSetFiles = None,
-    discover: Annotated[
-        bool,
-        typer.Option(help="Discovery: signature, effects, subgroups, pathways, hypotheses.tsv."),
-    ] = True,
-    signature_tolerance: SignatureTolerance = 0.02,
-    audit: Annotated[
-        bool,
-        typer.Option(help="Audit: data, model per group, conformal coverage, documents."),
-    ] = True,
-    justify: Justify = None,
-    min_group_size: MinGroupSize = 30,
-    min_cell: MinCell = 10,
-    conformal_level: ConformalLevel = 0.9,
-    audit_threshold: AuditThreshold = None,
-    max_features: Annotated[
-        int | None,
-        typer.Option(
-            help="Keep the N features with the largest variance (outcome-blind); .h5ad is "
-            "then read from disk in blocks, so it may be larger than memory."
-        ),
-    ] = None,
+    **options: Any,
 ) -> None:
     """Select and honestly evaluate a model; write a run directory with report.html."""
     from insightome.api import resume as resume_run
     from insightome.api import run
-    from insightome.audit.auditing import parse_justifications, parse_thresholds
     from insightome.compute.backends import slurm_from_options
 
     slurm = slurm_from_options(
@@ -211,61 +114,27 @@ def run_command(
                 reason="takes the data and options of the interrupted run; drop DATA",
             )
         result = resume_run(
-            resume, n_jobs=n_jobs, progress=not quiet, scheduler=scheduler, slurm=slurm
-        )
+            resume, n_jobs=options["n_jobs"], progress=not quiet,
+            scheduler=options["scheduler"], slurm=slurm, from_stage=from_stage,
+        )  # fmt: skip
         _print_summary(result, quiet)
         return
     if data is None:
         raise UserError(
             errors.OPTION_INVALID, option="DATA", reason="give a data file (or --resume DIR)"
         )
-
-    result = run(
-        data,
-        target,
-        annotations=annotations,
-        id_column=id_column,
-        orient=orient,
-        task=task,
-        time_col=time,
-        event=event,
-        sensitive=_split(sensitive),
-        use_sensitive=use_sensitive,
-        groups=groups,
-        site=site,
-        exclude=_split(exclude),
-        positive_class=positive_class,
-        folds=folds,
-        repeats=repeats,
-        n_bootstrap=bootstrap,
-        permutations=permutations,
-        preset=preset,
-        seed=seed,
-        n_jobs=n_jobs,
-        out_dir=out_dir,
-        name=name,
-        progress=not quiet,
-        scheduler=scheduler,
-        slurm=slurm,
-        budget=budget,
-        carbon_intensity=carbon_intensity,
-        pue=pue,
-        discover=discover,
-        genesets=genesets or (),
-        signature_tolerance=signature_tolerance,
-        audit=audit,
-        justify=parse_justifications(justify or []),
-        min_group_size=min_group_size,
-        min_cell=min_cell,
-        conformal_level=conformal_level,
-        audit_thresholds=parse_thresholds(audit_threshold or []),
-        max_features=max_features,
-        decimal=decimal,
-    )
+    if from_stage is not None:
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="--from-stage",
+            reason="continues an interrupted run; give it with --resume DIR",
+        )
+    result = run(data, **options, progress=not quiet, slurm=slurm)
     _print_summary(result, quiet)
 
 
 @app.command("predict")
+@schema_options("predict", after={"log": "id_column", "user": "log"})
 def predict_command(
     run_dir: Annotated[Path, typer.Argument(help="A run directory made by 'insightome run'.")],
     data: Annotated[
@@ -275,12 +144,13 @@ def predict_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="CSV to write (default: print).")
     ] = None,
-    id_column: Annotated[str | None, typer.Option(help="Sample-ID column.")] = None,
     log: Annotated[
         bool, typer.Option(help="Append the predictions to RUN_DIR/prediction_log.jsonl.")
     ] = True,
     user: Annotated[str | None, typer.Option(help="Who asked for the predictions (log).")] = None,
-    decimal: NewDataDecimal = None,
+    *,
+    id_column: str | None,
+    decimal: str | None,
 ) -> None:
     """Apply a saved model to new samples (logged in the run's prediction log)."""
     from insightome.scoring import predict

@@ -1,72 +1,123 @@
-"""Options shared by several ``insightome`` commands (Typer ``Annotated`` types)."""
+"""The Typer options of the commands, generated from the options schema.
+
+:func:`schema_options` gives a command function the options of
+:class:`insightome.options.RunOptions` that the command takes (``Option.commands``): each
+becomes an ``Annotated[type, typer.Option(...)]`` parameter of the function's
+``__signature__`` (its CLI spelling, help text, default and environment variable from the
+declaration), in the schema's order. Before the command body runs, each CLI value is
+turned into the API value (``Option.from_cli``) and checked
+(:func:`insightome.options.check_options`), so the body receives what the Python API takes.
+A few Typer types used by commands on their own (run directories, ``--quiet``) are here too.
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
+import typing
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from insightome.options import RunOptions, check_options, declared
+
 __all__ = [
-    "AuditThreshold",
     "ConformalLevel",
-    "GeneSetFiles",
-    "Justify",
-    "MinCell",
-    "MinGroupSize",
     "NJobs",
     "Quiet",
     "RunDir",
     "Seed",
-    "SignatureTolerance",
+    "cli_parameters",
+    "schema_options",
 ]
 
 RunDir = Annotated[Path, typer.Argument(help="A run directory made by 'insightome run'.")]
-Seed = Annotated[
-    int,
-    typer.Option(help="Master random seed (splits, bootstraps, models).", envvar="INSIGHTOME_SEED"),
-]
-NJobs = Annotated[
-    int,
-    typer.Option("--n-jobs", help="Parallel workers (-1 = all cores).", envvar="INSIGHTOME_N_JOBS"),
-]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the run directory.")]
-GeneSetFiles = Annotated[
-    list[Path] | None,
-    typer.Option(
-        "--genesets", help="Gene-set file (.gmt) for pathway enrichment; repeat for several."
-    ),
-]
-Justify = Annotated[
-    list[str] | None,
-    typer.Option(
-        help='Declare a sensitive attribute\'s use clinically justified: sex="reason". Repeatable.'
-    ),
-]
-MinGroupSize = Annotated[
-    int, typer.Option(help="Groups smaller than this get 'insufficient evidence' in the audit.")
-]
-MinCell = Annotated[int, typer.Option(help="Table cells with fewer samples are suppressed.")]
-NewDataDecimal = Annotated[
-    str | None,
-    typer.Option(
-        help="Decimal mark of the new data's numbers: auto, '.' or ',' (default: the run's "
-        "own --decimal)."
-    ),
-]
-AuditThreshold = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--audit-threshold",
-        help="Override a verdict band, e.g. max_auc_difference=0.03 (docs/audit.md). Repeatable.",
-    ),
-]
-SignatureTolerance = Annotated[
-    float,
-    typer.Option(
-        help="Minimal signature: largest allowed drop of the CV metric vs the full model."
-    ),
-]
-ConformalLevel = Annotated[
-    float, typer.Option(help="Coverage of the conformal prediction sets / intervals.")
-]
+
+
+def _api_types(options_class: type) -> dict[str, Any]:
+    return typing.get_type_hints(options_class)
+
+
+def cli_parameters(command: str, options_class: type = RunOptions) -> list[inspect.Parameter]:
+    """The Typer parameters of the schema's options that ``command`` takes, in order."""
+    types = _api_types(options_class)
+    parameters = []
+    for name, (field, declaration) in declared(options_class).items():
+        if command not in declaration.commands or declaration.flags is None:
+            continue
+        cli_type = declaration.type_on(command, types[name])
+        flags = declaration.cli_flags(name, cli_type is bool)
+        info = typer.Option(*flags, help=declaration.help_on(command), envvar=declaration.envvar)
+        parameters.append(
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=declaration.default_on(command, field.default),
+                annotation=Annotated[cli_type, info],
+            )
+        )
+    return parameters
+
+
+def schema_options(
+    command: str,
+    *,
+    after: Mapping[str, str] | None = None,
+    options_class: type = RunOptions,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate a command function ``fn(<its own parameters>, **options)``: its Typer
+    signature gains the schema's options of ``command``.
+
+    The function's own parameters come first (its arguments and options), then the
+    schema's; an option named in ``after`` (its own or the schema's → the option it
+    follows) is placed there instead, so ``--help`` lists them where they belong. A
+    schema option the function names as a keyword-only parameter (for its type) is the
+    schema's."""
+    placed = dict(after or {})
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        generated = cli_parameters(command, options_class)
+        schema_names = [p.name for p in generated]
+        own = [
+            p
+            for p in inspect.signature(fn, eval_str=True).parameters.values()
+            if p.kind is not inspect.Parameter.VAR_KEYWORD and p.name not in schema_names
+        ]
+        first = [p.replace(kind=p.POSITIONAL_OR_KEYWORD) for p in own if p.name not in placed]
+        options = [p for p in generated if p.name not in placed]
+        movable = {p.name: p.replace(kind=p.KEYWORD_ONLY) for p in [*own, *generated]}
+        for name, anchor in placed.items():
+            names = [q.name for q in options]
+            options.insert(names.index(anchor) + 1, movable[name])
+        signature = inspect.Signature([*first, *options])
+        table = declared(options_class)
+
+        @functools.wraps(fn)
+        def with_options(**values: Any) -> Any:
+            given = {name: values.pop(name) for name in schema_names}
+            api_values = {}
+            for name, value in given.items():
+                convert = table[name][1].from_cli
+                api_values[name] = value if convert is None else convert(value)
+            check_options(api_values, command=command, options_class=options_class)
+            return fn(**values, **api_values)
+
+        with_options.__signature__ = signature  # type: ignore[attr-defined]
+        with_options.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
+        return with_options
+
+    return decorate
+
+
+def _single(command: str, name: str) -> Any:
+    """One schema option's Typer type, for a command that declares it by hand."""
+    (parameter,) = [p for p in cli_parameters(command) if p.name == name]
+    return parameter.annotation
+
+
+Seed = _single("run", "seed")
+NJobs = _single("run", "n_jobs")
+ConformalLevel = _single("run", "conformal_level")

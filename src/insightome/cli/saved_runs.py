@@ -7,24 +7,13 @@ They register on the one Typer ``app`` of :mod:`insightome.cli.app` (imported th
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
 from insightome.cli.app import app, err, out
-from insightome.cli.options import (
-    AuditThreshold,
-    ConformalLevel,
-    GeneSetFiles,
-    Justify,
-    MinCell,
-    MinGroupSize,
-    NewDataDecimal,
-    NJobs,
-    RunDir,
-    Seed,
-)
+from insightome.cli.options import RunDir, schema_options
 from insightome.cli.printing import print_audit, print_discovery
 
 AllowTrainingOverlap = Annotated[
@@ -38,38 +27,44 @@ AllowTrainingOverlap = Annotated[
 
 
 @app.command("discover")
+@schema_options("discover", after={"n_jobs": "signature_tolerance"})
 def discover_command(
-    run_dir: RunDir,
-    genesets: GeneSetFiles = None,
-    signature_tolerance: Annotated[
-        float | None,
-        typer.Option(help="Signature tolerance (default: the run's own)."),
-    ] = None,
-    n_jobs: NJobs = 1,
+    run_dir: RunDir, *, genesets: tuple[Path, ...], signature_tolerance: float | None, n_jobs: int
 ) -> None:
     """Rerun discovery on a saved run (e.g. with gene sets); rewrites it in place."""
     from insightome.followup import rediscover
 
     result = rediscover(
-        run_dir, genesets=genesets or (), signature_tolerance=signature_tolerance, n_jobs=n_jobs
+        run_dir, genesets=genesets, signature_tolerance=signature_tolerance, n_jobs=n_jobs
     )
     print_discovery(result.results.get("discovery"))
     out.print(f"\nReport: [bold]{result.report_path.resolve()}[/]", soft_wrap=True)
 
 
+#: The validate and monitor commands' own options → the option they follow in --help.
+NEW_COHORT_ORDER = {
+    "out_dir": "id_column",
+    "seed": "out_dir",
+    "allow_training_overlap": "seed",
+    "decimal": "allow_training_overlap",
+}
+
+
 @app.command("validate")
+@schema_options("validate", after=NEW_COHORT_ORDER)
 def validate_command(
     run_dir: RunDir,
     cohort: Annotated[
         Path, typer.Argument(help="Independent cohort: samples x features plus the outcome.")
     ],
-    id_column: Annotated[str | None, typer.Option(help="Sample-ID column.")] = None,
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Where to write (default: RUN_DIR/validations).")
     ] = None,
-    seed: Seed = 0,
     allow_training_overlap: AllowTrainingOverlap = False,
-    decimal: NewDataDecimal = None,
+    *,
+    id_column: str | None,
+    seed: int,
+    decimal: str | None,
 ) -> None:
     """Score the saved model and minimal signature on an independent cohort, with CIs."""
     from insightome.followup import validate
@@ -123,6 +118,16 @@ def review_command(
 
 
 @app.command("monitor")
+@schema_options(
+    "monitor",
+    after={
+        "out_dir": "id_column",
+        "seed": "out_dir",
+        "allow_training_overlap": "seed",
+        "min_cell": "allow_training_overlap",
+        "decimal": "min_cell",
+    },
+)
 def monitor_command(
     run_dir: RunDir,
     data: Annotated[Path, typer.Argument(help="New samples (deployment data).")],
@@ -131,17 +136,15 @@ def monitor_command(
     ] = None,
     time: Annotated[str | None, typer.Option(help="Survival time column, if known.")] = None,
     event: Annotated[str | None, typer.Option(help="Survival event column, if known.")] = None,
-    id_column: Annotated[str | None, typer.Option(help="Sample-ID column.")] = None,
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Where to write (default: RUN_DIR/monitoring).")
     ] = None,
-    seed: Seed = 0,
     allow_training_overlap: AllowTrainingOverlap = False,
-    min_cell: Annotated[
-        int | None,
-        typer.Option(help="Table cells with fewer samples are suppressed (default: the run's)."),
-    ] = None,
-    decimal: NewDataDecimal = None,
+    *,
+    id_column: str | None,
+    seed: int,
+    min_cell: int | None,
+    decimal: str | None,
 ) -> None:
     """Data drift (SMD, PSI) and, with labels, performance per group against development."""
     from insightome.audit.monitor import monitor, write_monitor_report
@@ -163,26 +166,22 @@ def monitor_command(
 
 
 @app.command("audit")
+@schema_options("audit", after={"n_jobs": "audit_thresholds"})
 def audit_command(
     run_dir: RunDir,
-    justify: Justify = None,
-    min_group_size: MinGroupSize = 30,
-    min_cell: MinCell = 10,
-    conformal_level: ConformalLevel = 0.9,
-    audit_threshold: AuditThreshold = None,
-    n_jobs: NJobs = 1,
+    *,
+    justify: dict[str, str],
+    min_group_size: int,
+    min_cell: int,
+    conformal_level: float,
+    audit_thresholds: dict[str, Any],
+    n_jobs: int,
 ) -> None:
     """Rerun the audit on a saved run (e.g. with --justify); rewrites it in place."""
-    from insightome.audit.auditing import AuditSettings, parse_justifications, parse_thresholds
+    from insightome.audit.auditing import AuditSettings
     from insightome.followup import reaudit
 
-    settings = AuditSettings(
-        min_group_size,
-        min_cell,
-        conformal_level,
-        parse_justifications(justify or []),
-        parse_thresholds(audit_threshold or []),
-    )
+    settings = AuditSettings(min_group_size, min_cell, conformal_level, justify, audit_thresholds)
 
     result = reaudit(run_dir, settings, n_jobs=n_jobs)
     print_audit(result.results.get("audit"))

@@ -37,8 +37,19 @@ from insightome.report.formatting import (
 __all__ = ["build_context"]
 
 TIMING_ORDER = (
-    "load",
+    # the stages of a run (insightome.api.STAGES)
+    "read",
+    "study",
+    "plan",
+    "select",
+    "estimate",
+    "refit",
+    "discover",
     "audit",
+    "document",
+    "write",
+    # runs made before the stages (results.json "timings" of older runs)
+    "load",
     "resampling",
     "estimation",
     "permutation",

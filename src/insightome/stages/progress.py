@@ -1,12 +1,9 @@
-"""A run's log lines, stage timings (charged to the energy ledger) and progress bars."""
+"""A run's log lines and progress bars."""
 
 from __future__ import annotations
 
-import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
-
-from insightome.compute.ledger import EnergyLedger
 
 
 class RunLog:
@@ -15,23 +12,6 @@ class RunLog:
 
     def __call__(self, message: str) -> None:
         self.lines.append(f"{datetime.now(UTC).isoformat(timespec='seconds')} {message}")
-
-
-class Stages:
-    """Times each stage and charges it to the energy ledger."""
-
-    def __init__(self, ledger: EnergyLedger) -> None:
-        self.ledger = ledger
-        self.timings: dict[str, float] = {}
-
-    @contextmanager
-    def __call__(self, name: str):  # type: ignore[no-untyped-def]
-        start = time.perf_counter()
-        try:
-            with self.ledger.stage(name):
-                yield
-        finally:
-            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
 
 
 @contextmanager

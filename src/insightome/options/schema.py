@@ -1,0 +1,398 @@
+"""The options of ``insightome run`` (and of the commands on a saved run), declared once.
+
+Each field of :class:`RunOptions` is one option: its name, type and default are the Python
+API's; the :class:`~insightome.options.declaration.Option` in its metadata holds its help
+text, CLI spelling, check, commands and whether it is recorded. From these fields come
+``insightome.run``'s keywords (:meth:`RunOptions.create`), the Typer options of every
+command (:mod:`insightome.cli.options`), the validation (:func:`check_options`,
+:func:`check_run_options`) and the recorded invocation (:func:`invocation`). To add an
+option, add a field here (docs/architecture.md, "Adding an option").
+
+The fields are in the order ``insightome run --help`` lists them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from insightome import errors
+from insightome.compute.backends import SlurmConfig
+from insightome.errors import UserError
+from insightome.options import checks
+from insightome.options.declaration import Variant, declared, option
+
+SAVED_RUN_DECIMAL = Variant(
+    help="Decimal mark of the new data's numbers: auto, '.' or ',' (default: the run's own "
+    "--decimal).",
+    default=None,
+    cli_type=str | None,
+)
+NEW_DATA = ("predict", "validate", "monitor")  # commands that read new samples for a saved run
+
+
+def comma_list(value: str | None) -> tuple[str, ...]:
+    """``"sex, race"`` → ``("sex", "race")`` (a CLI list option)."""
+    return tuple(v.strip() for v in value.split(",") if v.strip()) if value else ()
+
+
+def repeated(values: Sequence[Any] | None) -> tuple[Any, ...]:
+    """A repeatable CLI option (None when not given) → a tuple."""
+    return tuple(values or ())
+
+
+def justifications(items: Sequence[str] | None) -> dict[str, str]:
+    """``--justify sex="reason"`` (repeatable) → ``{"sex": "reason"}``."""
+    from insightome.audit.auditing import parse_justifications  # keeps --help fast
+
+    return parse_justifications(items or [])
+
+
+def audit_thresholds(items: Sequence[str] | None) -> dict[str, Any]:
+    """``--audit-threshold max_auc_difference=0.03`` (repeatable) → overrides."""
+    from insightome.audit.auditing import parse_thresholds  # keeps --help fast
+
+    return parse_thresholds(items or [])
+
+
+def resolved_path(value: str | Path | None) -> str | None:
+    return None if value is None else str(Path(value).resolve())
+
+
+def resolved_paths(values: Sequence[str | Path]) -> list[str]:
+    return [str(Path(v).resolve()) for v in values]
+
+
+def as_dict(value: Mapping[str, Any] | None) -> dict[str, Any]:
+    return dict(value or {})
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Every option of :func:`insightome.run`; see the module docstring."""
+
+    target: str | None = option(None, "Outcome column (classification or regression).")
+    time_col: str | None = option(None, "Survival time column (with --event).", flags=("--time",))
+    event: str | None = option(None, "Survival event column, 1 = event, 0 = censored.")
+    task: str = option(
+        "auto",
+        "auto, binary, multiclass, regression or survival.",
+        check=checks.choice(checks.TASK_CHOICES),
+    )
+    annotations: str | Path | None = option(  # noqa: RUF009 (option() returns a dataclass field)
+        None,
+        "Sample-annotation table joined on sample ID.",
+        cli_type=Path | None,
+        record=resolved_path,
+    )
+    id_column: str | None = option(None, "Sample-ID column.", commands=("run", *NEW_DATA))
+    orient: str = option(
+        "auto",
+        "auto, samples-by-features or features-by-samples.",
+        check=checks.choice(checks.ORIENT_CHOICES),
+    )
+    decimal: str = option(
+        "auto",
+        "Decimal mark of the numbers: auto (a decimal comma as in 1,5 is detected in ;- or "
+        "tab-separated files), '.' or ','.",
+        check=checks.choice(checks.DECIMAL_CHOICES),
+        commands=("run", *NEW_DATA),
+        variants={c: SAVED_RUN_DECIMAL for c in NEW_DATA},
+    )
+    sensitive: Sequence[str] = option(
+        (),
+        "Sensitive attributes, comma-separated (kept out of the features).",
+        cli_type=str | None,
+        cli_default=None,
+        from_cli=comma_list,
+        record=list,
+    )
+    use_sensitive: bool = option(False, "Also use the sensitive attributes as features.")
+    groups: str | None = option(
+        None, "Group column (e.g. patient ID): a group never straddles folds."
+    )
+    site: str | None = option(None, "Site/batch column (kept out of the features).")
+    exclude: Sequence[str] = option(
+        (),
+        "Columns to leave out of the features, comma-separated.",
+        cli_type=str | None,
+        cli_default=None,
+        from_cli=comma_list,
+        record=list,
+    )
+    positive_class: str | None = option(None, "Positive class label for a binary outcome.")
+    folds: int = option(
+        5,
+        "Cross-validation folds.",
+        check=checks.integer(2, advice="cross-validation needs at least 2 folds"),
+    )
+    repeats: int | None = option(
+        None,
+        "Cross-validation repeats (default 3; 1 from 20,000 samples on).",
+        check=checks.integer(1),
+    )
+    n_bootstrap: int = option(
+        1000,
+        "BBC-CV bootstrap samples.",
+        flags=("--bootstrap",),
+        check=checks.integer(checks.MIN_BOOTSTRAP, advice="fewer give no usable 95% CI"),
+    )
+    permutations: int = option(
+        0,
+        "Label permutations for an empirical p-value (0 = off).",
+        check=checks.integer(0, advice="0 turns the test off"),
+    )
+    preset: str = option(
+        "default",
+        "Candidate set: default, or fast (one configuration per family).",
+        check=checks.choice(checks.presets),
+    )
+    out_dir: str | Path | None = option(  # noqa: RUF009 (option() returns a dataclass field)
+        "runs",
+        "Parent directory of the run directory.",
+        flags=("--out",),
+        check=checks.directory,
+        recorded=False,
+        cli_type=Path,
+        cli_default=Path("runs"),
+    )
+    name: str | None = option(None, "Run name (default: data file and outcome).")
+    seed: int = option(
+        0,
+        "Master random seed (splits, bootstraps, models).",
+        check=checks.integer(0, checks.MAX_SEED),
+        commands=("run", "validate", "monitor"),
+        envvar="INSIGHTOME_SEED",
+    )
+    n_jobs: int = option(
+        1,
+        "Parallel workers (-1 = all cores).",
+        check=checks.n_jobs,
+        commands=("run", "discover", "audit"),
+        recorded=False,
+        envvar="INSIGHTOME_N_JOBS",
+    )
+    scheduler: str | None = option(
+        None,
+        "Dask scheduler address (tcp://host:8786) to run the fits on.",
+        recorded=False,
+        envvar="INSIGHTOME_SCHEDULER",
+    )
+    slurm: SlurmConfig | None = option(  # noqa: RUF009 (option() returns a dataclass field)
+        None,
+        "SLURM jobs to run the fits on (the CLI builds it from --slurm-config/--slurm-*).",
+        flags=None,
+        recorded=False,
+    )
+    budget: str | None = option(
+        None,
+        "Compute budget: CPU time (30min, 2h, 900s) or energy (0.05kWh).",
+        check=checks.budget,
+    )
+    carbon_intensity: float | None = option(
+        None,
+        "Grid carbon intensity, gCO2e/kWh (default: world average, see docs).",
+        check=checks.number(0.0),
+    )
+    pue: float | None = option(
+        None,
+        "Power usage effectiveness (1.0 for a laptop; default 1.67).",
+        check=checks.number(1.0),
+    )
+    genesets: Sequence[str | Path] = option(
+        (),
+        "Gene-set file (.gmt) for pathway enrichment; repeat for several.",
+        commands=("run", "discover"),
+        cli_type=list[Path] | None,
+        cli_default=None,
+        from_cli=repeated,
+        record=resolved_paths,
+    )
+    discover: bool = option(
+        True, "Discovery: signature, effects, subgroups, pathways, hypotheses.tsv."
+    )
+    signature_tolerance: float = option(
+        0.02,
+        "Minimal signature: largest allowed drop of the CV metric vs the full model.",
+        check=checks.number(0.0, 1.0, high_open=True),
+        commands=("run", "discover"),
+        variants={
+            "discover": Variant(
+                help="Signature tolerance (default: the run's own).",
+                default=None,
+                cli_type=float | None,
+            )
+        },
+    )
+    audit: bool = option(True, "Audit: data, model per group, conformal coverage, documents.")
+    justify: Mapping[str, str] | None = option(
+        None,
+        'Declare a sensitive attribute\'s use clinically justified: sex="reason". Repeatable.',
+        commands=("run", "audit"),
+        cli_type=list[str] | None,
+        from_cli=justifications,
+        record=as_dict,
+    )
+    min_group_size: int = option(
+        30,
+        "Groups smaller than this get 'insufficient evidence' in the audit.",
+        check=checks.integer(2),
+        commands=("run", "audit"),
+    )
+    min_cell: int = option(
+        10,
+        "Table cells with fewer samples are suppressed.",
+        check=checks.integer(1, advice="small cells are always suppressed"),
+        commands=("run", "audit", "monitor"),
+        variants={
+            "monitor": Variant(
+                help="Table cells with fewer samples are suppressed (default: the run's).",
+                default=None,
+                cli_type=int | None,
+            )
+        },
+    )
+    conformal_level: float = option(
+        0.9,
+        "Coverage of the conformal prediction sets / intervals.",
+        check=checks.number(0.5, 1.0, high_open=True),
+        commands=("run", "audit"),
+    )
+    audit_thresholds: Mapping[str, Any] | None = option(
+        None,
+        "Override a verdict band, e.g. max_auc_difference=0.03 (docs/audit.md). Repeatable.",
+        flags=("--audit-threshold",),
+        commands=("run", "audit"),
+        cli_type=list[str] | None,
+        from_cli=audit_thresholds,
+        record=as_dict,
+    )
+    max_features: int | None = option(
+        None,
+        "Keep the N features with the largest variance (outcome-blind); .h5ad is then read "
+        "from disk in blocks, so it may be larger than memory.",
+        check=checks.integer(1),
+    )
+    skip: Sequence[str] = option(
+        (),
+        "Skip a stage by name: discover, audit (as --no-discover, --no-audit) or a "
+        "plugged-in one. Repeatable.",
+        recorded=False,  # skipping discover or audit is recorded as discover/audit: false
+        cli_type=list[str] | None,
+        cli_default=None,
+        from_cli=repeated,
+    )
+    progress: bool = option(False, "Show progress bars.", flags=None, recorded=False)
+
+    @classmethod
+    def create(cls, **keywords: Any) -> RunOptions:
+        """The options from ``insightome.run``'s keywords; an unknown keyword is refused
+        with one line naming it. ``skip`` naming discover or audit is the same as
+        ``discover=False`` / ``audit=False`` (that is what is recorded)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(keywords) - names)
+        if unknown:
+            raise UserError(
+                errors.OPTION_INVALID,
+                option=", ".join(unknown),
+                reason="not an option of insightome.run (its options: the fields of "
+                "insightome.RunOptions)",
+            )
+        options = cls(**keywords)
+        skip = tuple(options.skip)
+        return dataclasses.replace(
+            options,
+            discover=options.discover and "discover" not in skip,
+            audit=options.audit and "audit" not in skip,
+            skip=tuple(s for s in skip if s not in ("discover", "audit")),
+        )
+
+    def skipped(self) -> frozenset[str]:
+        """The names of the stages not to run."""
+        off = {name for name in ("discover", "audit") if not getattr(self, name)}
+        return frozenset(off | set(self.skip))
+
+
+def invocation(data: Any, options: Any) -> dict[str, Any]:
+    """What ``results.json["invocation"]`` records: the data file and every recorded
+    option, in its JSON form (``resume`` and ``followup.reload`` read it back)."""
+    in_memory = not isinstance(data, str | Path)  # an AnnData
+    record: dict[str, Any] = {"data": None if in_memory else str(Path(data).resolve())}
+    for name, (_, declared_option) in declared(type(options)).items():
+        if declared_option.recorded:
+            value = getattr(options, name)
+            convert = declared_option.record
+            record[name] = value if convert is None else convert(value)
+    return record
+
+
+def recorded_options(recorded: Mapping[str, Any], options_class: type = RunOptions) -> Any:
+    """The options of a saved run from its recorded invocation (results.json or a
+    checkpoint's invocation.json): what it does not record (an older run) is the default,
+    and what is not an option (``data``, ``data_sha256``) is left out."""
+    names = {f.name for f in dataclasses.fields(options_class)}
+    return options_class(**{k: v for k, v in recorded.items() if k in names})
+
+
+def check_options(
+    values: Mapping[str, Any], *, command: str = "run", options_class: type = RunOptions
+) -> None:
+    """Raise :class:`UserError` for the first option of ``values`` out of its range.
+
+    ``values`` maps option names to values; names without a check are ignored, so a
+    command passes just the options it takes. None passes where it is the option's
+    default on ``command`` ("not given").
+    """
+    table = declared(options_class)
+    for name, value in values.items():
+        if name not in table:
+            continue
+        field, declared_option = table[name]
+        if declared_option.check is None:
+            continue
+        if value is None and _none_allowed(field, declared_option, command):
+            continue
+        if (reason := declared_option.check(value)) is not None:
+            flag = declared_option.cli_flags(name, isinstance(field.default, bool))[0]
+            raise UserError(errors.OPTION_INVALID, option=flag.split("/")[0], reason=reason)
+
+
+def _none_allowed(field: dataclasses.Field[Any], declared_option: Any, command: str) -> bool:
+    """None is "not given" where the option's type allows it or it is the default."""
+    return "None" in str(field.type) or declared_option.default_on(command, field.default) is None
+
+
+def check_run_options(values: Mapping[str, Any], *, options_class: type = RunOptions) -> None:
+    """Every range and every combination of ``insightome.run``'s options."""
+    check_options(values, options_class=options_class)
+    checks.check_combinations(values)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An option's CLI spelling and range check (a view of its declaration)."""
+
+    option: str
+    check: checks.Check
+    optional: bool
+
+
+def option_rules(options_class: type = RunOptions) -> dict[str, Rule]:
+    """Option name → its rule, for every option with a range check."""
+    return {
+        name: Rule(
+            declared_option.cli_flags(name, isinstance(field.default, bool))[0],
+            declared_option.check,
+            _none_allowed(field, declared_option, "run"),
+        )
+        for name, (field, declared_option) in declared(options_class).items()
+        if declared_option.check is not None
+    }
+
+
+#: Option name → rule: one row per option with a range check (tests/cli/test_bad_options.py
+#: holds a bad-input case for each).
+OPTION_RULES = option_rules()

@@ -1,0 +1,78 @@
+"""Stage outputs in a run's ``.partial`` directory, for ``resume(..., from_stage=...)``.
+
+After each saved stage, ``<run>.partial/stages/<stage>.pickle`` holds the state fields the
+stage made (``Stage.makes``, and ``state.extras[stage]`` for a plugged-in stage), with the
+study's notes and warnings, the run log and the stage timings as they were at its end.
+Restoring the stages before ``from_stage`` in order gives the state an uninterrupted run
+had there; the ledger only measures what this process does.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from insightome.compute.checkpoint import Checkpoint
+from insightome.stages.registry import Stage
+from insightome.stages.state import RunState
+
+STAGES_DIR = "stages"
+
+
+def _path(checkpoint: Checkpoint, name: str) -> Path:
+    return checkpoint.directory / STAGES_DIR / f"{name}.pickle"
+
+
+def save(state: RunState, stage: Stage) -> None:
+    """The stage's output, written atomically (a kill leaves the old file or none)."""
+    assert state.checkpoint is not None
+    study = state.study
+    record: dict[str, Any] = {
+        "fields": {name: getattr(state, name) for name in stage.makes},
+        "extras": state.extras.get(stage.name),
+        "notes": None if study is None else list(study.notes),
+        "warnings": None if study is None else list(study.warnings),
+        "log": list(state.log.lines),
+        "timings": dict(state.timings),
+    }
+    path = _path(state.checkpoint, stage.name)
+    path.parent.mkdir(exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{stage.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        with open(tmp, "wb") as fh:
+            pickle.dump(record, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def has_saved(checkpoint: Checkpoint, stage: Stage) -> bool:
+    return _path(checkpoint, stage.name).is_file()
+
+
+def restore(state: RunState, stage: Stage) -> None:
+    """Put the stage's saved output back into the state, as if it had just run."""
+    assert state.checkpoint is not None
+    with open(_path(state.checkpoint, stage.name), "rb") as fh:
+        record = pickle.load(fh)  # written by this run's own save()
+    for name, value in record["fields"].items():
+        setattr(state, name, value)
+    if record["extras"] is not None:
+        state.extras[stage.name] = record["extras"]
+    if state.study is not None and record["notes"] is not None:
+        state.study.notes[:] = record["notes"]
+        state.study.warnings[:] = record["warnings"]
+    state.log.lines[:] = record["log"]
+    state.timings.clear()
+    state.timings.update(record["timings"])
+
+
+def forget(checkpoint: Checkpoint, stages: list[Stage]) -> None:
+    """Remove saved outputs that a stage being redone makes stale."""
+    for stage in stages:
+        _path(checkpoint, stage.name).unlink(missing_ok=True)

@@ -1,0 +1,59 @@
+"""The stages after the final fit that look into the model: discover and audit."""
+
+from __future__ import annotations
+
+from insightome.stages.state import RunState
+
+
+def discover(state: RunState) -> None:
+    """Discovery on the run's plan and out-of-fold predictions (:mod:`insightome.discover`):
+    the minimal signature, effects, attributions, subgroups, pathways and hypotheses."""
+    from insightome.discover.discovery import discover as run_discovery
+
+    o, log = state.options, state.log
+    found = run_discovery(
+        state.require("study"),
+        state.require("candidates"),
+        state.require("bbc").winner,
+        state.require("plan"),
+        state.require("cv").oof,
+        gene_sets=state.gene_sets,
+        tolerance=o.signature_tolerance,
+        n_bootstrap=o.n_bootstrap,
+        seed=o.seed,
+        n_jobs=o.n_jobs,
+        min_cell=o.min_cell,
+    )
+    state.found = found
+    for note in found.notes:
+        log("discovery: " + note)
+    if found.signature is not None:
+        sig = found.signature
+        log(
+            f"minimal signature: {sig.size} feature(s), BBC-CV {sig.bbc.metric} "
+            f"{sig.bbc.estimate.value:.3f}; {len(sig.stability.stable)} stable feature(s); "
+            f"{len(found.hypotheses)} hypotheses"
+        )
+
+
+def audit(state: RunState) -> None:
+    """The model half of the audit (the data half ran in the study stage): the audit
+    section of results.json and the conformal thresholds for the model card."""
+    from insightome.audit.auditing import audit_model
+
+    o = state.options
+    signature = state.found.signature if state.found is not None else None
+    model_part, state.conformal_thresholds = audit_model(
+        state.require("study"),
+        state.require("winner"),
+        state.require("plan"),
+        state.require("cv").oof[:, state.require("bbc").winner],
+        state.require("audit_settings"),
+        ranking=signature.stability.ranking if signature is not None else [],
+        n_bootstrap=o.n_bootstrap,
+        seed=o.seed,
+        n_jobs=o.n_jobs,
+    )
+    flags = (model_part.get("model") or {}).get("flags") or []
+    state.log(f"audit: {len(flags)} group disparity flag(s)")
+    state.audit_result = {"data": state.data_audit, **model_part}

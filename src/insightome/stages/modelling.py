@@ -1,0 +1,267 @@
+"""The modelling stages: study → plan → select → estimate → refit.
+
+* **study** builds the modelling table (:func:`insightome.study.make_study`), audits the
+  data (unless the audit is skipped), names the run and opens its ``.partial`` checkpoint.
+* **plan** chooses the repeats, the candidate pipelines and the resampling plan; with a
+  compute budget, a pilot fit projects the run and prunes it.
+* **select** cross-validates every candidate (fits cached in the checkpoint).
+* **estimate** picks the winner with BBC-CV and, when asked, reruns the selection on
+  shuffled outcomes (the permutation null).
+* **refit** fits the winner on all samples.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from insightome.compute.backends import parallel_backend
+from insightome.compute.budget import Budget, fit_to_budget
+from insightome.compute.checkpoint import Checkpoint
+from insightome.evaluate.bbc import bbc_cv
+from insightome.evaluate.engine import (
+    counted_warnings,
+    cross_validated_predictions,
+    describe_warnings,
+    fit_warning_notes,
+    n_units,
+)
+from insightome.evaluate.metrics import fold_thresholds
+from insightome.evaluate.permutation import best_cv_score, permutation_test
+from insightome.evaluate.splitters import ResamplingPlan, make_plan
+from insightome.models.candidates import LARGE_N, candidates
+from insightome.run_record import default_name
+from insightome.runs import run_directory_name
+from insightome.stages.progress import progress_bar
+from insightome.stages.state import RunState
+from insightome.study import make_study
+
+
+def study(state: RunState) -> None:
+    o, log, adata = state.options, state.log, state.require("adata")
+    made = make_study(
+        adata,
+        target=o.target,
+        task=o.task,
+        time=o.time_col,
+        event=o.event,
+        sensitive=o.sensitive,
+        use_sensitive=o.use_sensitive,
+        groups=o.groups,
+        site=o.site,
+        exclude=o.exclude,
+        positive_class=o.positive_class,
+        folds=o.folds,
+    )
+    state.study = made
+    log(
+        f"loaded {made.n_samples} samples x {made.features.shape[1]} features; "
+        f"task {made.spec.task}"
+    )
+    for note in made.notes:
+        log("note: " + note)
+    for warning in made.warnings:
+        log("warning: " + warning)
+    if "audit" not in state.skipped:
+        from insightome.audit.auditing import AuditSettings, audit_data
+
+        settings = AuditSettings(
+            o.min_group_size,
+            o.min_cell,
+            o.conformal_level,
+            dict(o.justify or {}),
+            dict(o.audit_thresholds or {}),
+        )
+        settings.check(made.spec.sensitive)
+        state.audit_settings = settings
+        state.data_audit = audit_data(made, settings, o.seed)
+    state.run_name = o.name or default_name(dict(adata.uns.get("provenance", {})), made.spec)
+    _open_checkpoint(state)
+
+
+def _open_checkpoint(state: RunState) -> None:
+    """With an output folder, the run's ``.partial`` directory (finished fits and stage
+    outputs, for ``--resume``); a resumed run already has it."""
+    out_dir = state.options.out_dir
+    if state.checkpoint is not None or out_dir is None:
+        return
+    state.invocation["data_sha256"] = state.data_sha256
+    out_dir_existed = Path(out_dir).exists()
+    state.checkpoint = Checkpoint.create(
+        out_dir, run_directory_name(state.require("run_name")), state.invocation
+    )
+    state.new_partial = (state.checkpoint, None if out_dir_existed else Path(out_dir))
+    state.log(
+        f"checkpoint: {state.checkpoint.directory} (resume with: insightome run --resume DIR)"
+    )
+
+
+def plan(state: RunState) -> None:
+    o, made = state.options, state.require("study")
+    repeats = o.repeats
+    if repeats is None:
+        repeats = 3 if made.n_samples < LARGE_N else 1
+        if repeats == 1:
+            made.notes.append(
+                f"1 CV repeat (n = {made.n_samples} >= {LARGE_N}: the fold-to-fold variance "
+                "is small; use --repeats to ask for more)"
+            )
+    n_numeric = int(sum(pd.api.types.is_numeric_dtype(t) for t in made.features.dtypes))
+    cands = candidates(made.spec.task, n_numeric, o.preset, n_samples=made.n_samples)
+    resampling = make_plan(
+        made.y, made.spec.task, folds=o.folds, repeats=repeats, seed=o.seed, groups=made.groups
+    )
+    permutations = o.permutations
+    if o.budget is not None:
+        cands, resampling, repeats, permutations, state.budget_info = _fit_budget(
+            state, cands, resampling, repeats
+        )
+    state.candidates, state.plan = cands, resampling
+    state.repeats, state.permutations = repeats, permutations
+
+
+def _fit_budget(
+    state: RunState, cands: list[Any], resampling: ResamplingPlan, repeats: int
+) -> tuple[list[Any], ResamplingPlan, int, int, dict[str, Any]]:
+    """A pilot fit of every candidate on the first fold (the full run reuses these fits)
+    projects the run; permutations, repeats, then the costliest candidates are pruned to
+    fit the budget. Returns the candidates, plan, repeats and permutations that fit, and
+    what was decided (results.json ``compute.budget``)."""
+    o, made, ledger = state.options, state.require("study"), state.require("ledger")
+    assert o.budget is not None
+    limit = Budget.parse(o.budget, core_power_w=ledger.core_power_w, pue=ledger.pue)
+    pilot_plan = ResamplingPlan(
+        (resampling.splits[0][:1],), 1, 1, resampling.seeds[:1], resampling.grouped
+    )
+    with parallel_backend(o.scheduler, o.slurm, [made.features]):
+        pilot = cross_validated_predictions(
+            made.features,
+            made.y,
+            cands,
+            pilot_plan,
+            n_classes=len(made.classes),
+            seed=o.seed,
+            n_jobs=o.n_jobs,
+            cache=state.fit_cache(),
+        )
+    fitted = fit_to_budget(
+        pilot.fit_seconds,
+        [c.name for c in cands],
+        folds=o.folds,
+        repeats=repeats,
+        permutations=o.permutations,
+        budget=limit,
+    )
+    info = fitted.to_dict(limit, float(pilot.fit_seconds.sum()))
+    resampling = make_plan(
+        made.y, made.spec.task, folds=o.folds, repeats=fitted.repeats, seed=o.seed,
+        groups=made.groups,
+    )  # fmt: skip
+    for skipped in fitted.skipped:
+        made.warnings.append(f"compute budget {o.budget}: skipped {skipped}")
+    state.log(f"budget {o.budget}: projected {fitted.projected_cpu_seconds:.0f} CPU-s")
+    return [cands[i] for i in fitted.keep], resampling, fitted.repeats, fitted.permutations, info
+
+
+def select(state: RunState) -> None:
+    o, made = state.options, state.require("study")
+    cands, resampling = state.require("candidates"), state.require("plan")
+    with (
+        progress_bar(o.progress) as bar,
+        parallel_backend(o.scheduler, o.slurm, [made.features]),
+    ):
+        advance = bar(f"Cross-validating {len(cands)} configurations", n_units(cands, resampling))
+        state.cv = cross_validated_predictions(
+            made.features,
+            made.y,
+            cands,
+            resampling,
+            n_classes=len(made.classes),
+            seed=o.seed,
+            n_jobs=o.n_jobs,
+            progress=advance,
+            cache=state.fit_cache(),
+        )
+    _note_fit_problems(state)
+
+
+def _note_fit_problems(state: RunState) -> None:
+    """Failed configurations (warnings), fit warnings per candidate and the SVM's
+    group-blind calibration split (notes), in the study and the run log."""
+    made, cands, cv, log = state.require("study"), state.require("candidates"), state.cv, state.log
+    for c, err in cv.errors.items():
+        message = (
+            f"{cands[c].name} failed on {cv.failed_folds[c]} fold(s) and was excluded from "
+            f"selection ({err})"
+        )
+        made.warnings.append(message)
+        log("warning: " + message)
+    for note in fit_warning_notes([c.name for c in cands], cv):
+        made.notes.append(note)
+        log("note: " + note)
+    if made.groups is not None and any(c.family == "linear_svm" for c in cands):
+        from insightome.models.calibrated_svm import GROUPS_NOTE
+
+        made.notes.append(GROUPS_NOTE)
+        log("note: " + GROUPS_NOTE)
+
+
+def estimate(state: RunState) -> None:
+    o, made, cv = state.options, state.require("study"), state.require("cv")
+    cands, resampling = state.require("candidates"), state.require("plan")
+    # each out-of-fold prediction is thresholded at its own training folds' prevalence
+    binary = made.spec.task == "binary"
+    state.thresholds = fold_thresholds(made.y, resampling.splits) if binary else None
+    bbc = bbc_cv(
+        cv.oof,
+        made.y,
+        made.spec.task,
+        n_bootstrap=o.n_bootstrap,
+        seed=o.seed,
+        groups=made.groups,
+        thresholds=state.thresholds,
+    )
+    state.bbc, state.winner = bbc, cands[bbc.winner]
+    state.log(
+        f"winner {state.winner.name}; BBC-CV {bbc.metric} {bbc.estimate.value:.3f} "
+        f"{bbc.estimate.ci95}"
+    )
+    permutations = state.permutations or 0
+    if not permutations:
+        return
+    with (
+        progress_bar(o.progress) as bar,
+        parallel_backend(o.scheduler, o.slurm, [made.features]),
+    ):
+        advance = bar(
+            f"Permutation null ({permutations} reruns)", permutations * n_units(cands, resampling)
+        )
+        state.permutation = permutation_test(
+            made.features,
+            made.y,
+            cands,
+            observed=best_cv_score(cv.oof, made.y, made.spec.task),
+            n_permutations=permutations,
+            folds=o.folds,
+            repeats=state.require("repeats"),
+            seed=o.seed,
+            n_classes=len(made.classes),
+            groups=made.groups,
+            n_jobs=o.n_jobs,
+            progress=advance,
+            cache=state.fit_cache(),
+        )
+    state.log(f"permutation p = {state.permutation.p_value:.4f} ({permutations} permutations)")
+
+
+def refit(state: RunState) -> None:
+    """The winner refitted on all samples; its warnings become a note of the run."""
+    made, winner, seed = state.require("study"), state.require("winner"), state.options.seed
+    with counted_warnings() as raised:
+        state.model = winner.build(made.features, seed).fit(made.features, made.y)
+    if raised:
+        note = f"fit warnings: final fit of {winner.name} on all samples: "
+        made.notes.append(note + describe_warnings(raised))
+        state.log("note: " + made.notes[-1])

@@ -1,0 +1,90 @@
+"""The last two stages: document (results.json content, model card, documents, HTML) and
+write (the run directory, atomically; the checkpoint is then removed)."""
+
+from __future__ import annotations
+
+import time
+
+from insightome.audit.monitor import reference_profile
+from insightome.compute.backends import describe_backend
+from insightome.overlap import training_hashes
+from insightome.run_record import build_results, model_card, oof_table
+from insightome.runs import Run, json_ready, write_run
+from insightome.stages.state import RunState
+
+
+def document(state: RunState) -> None:
+    """The run object: results (with the audit, the invocation and discovery), the
+    out-of-fold predictions, the model card (reference profile for monitoring, conformal
+    thresholds, the signature), the training rows' keyed hashes; with an output folder,
+    the documents and the HTML report."""
+    o, made = state.options, state.require("study")
+    bbc, winner, resampling = state.require("bbc"), state.require("winner"), state.plan
+    results = build_results(
+        made, state.require("candidates"), state.cv, bbc, state.permutation, resampling,
+        state.require("adata"), state.run_name, o.seed, state.timings, o.n_bootstrap,
+    )  # fmt: skip
+    found, winner_oof = state.found, state.require("cv").oof[:, bbc.winner]
+    if state.audit_result is not None:
+        results["audit"] = state.audit_result
+    results["invocation"] = {k: v for k, v in state.invocation.items() if k != "data_sha256"}
+    if found is not None:
+        results["discovery"] = found.to_dict()
+        if state.gene_sets is not None:
+            results["discovery"]["gene_set_files"] = state.gene_sets.files
+    if state.extras:
+        results["extras"] = state.extras
+    predictions = oof_table(made, winner_oof, resampling)
+    card = model_card(made, winner)
+    card["reference_profile"] = reference_profile(made.features, min_cell=o.min_cell)  # monitor
+    card["sensitive"] = list(made.spec.sensitive)
+    if state.conformal_thresholds is not None:
+        card["conformal"] = state.conformal_thresholds
+    result = Run(json_ready(results), predictions, state.model, card, state.log.lines)
+    result.training_rows = training_hashes(made.features, card["dtypes"])  # validate, monitor
+    if found is not None:
+        result.hypotheses = found.hypotheses
+        if found.signature is not None:
+            result.signature_model = found.signature.model
+            card["signature"] = {"features": found.signature.features, "winner": winner.to_dict()}
+    state.result = result
+    if o.out_dir is None:
+        return
+    from insightome.report import render_html
+
+    account(state)  # the report shows the cost up to here; results.json also gets its own
+    if state.audit_settings is not None:
+        from insightome.audit.documents import documents_markdown, documents_summary
+
+        result.results["documents"] = documents_summary(result.results, card)
+        result.documents = documents_markdown(result.results, card)
+    state.html = render_html(result.results, predictions)
+
+
+def account(state: RunState) -> None:
+    """The timings and the compute ledger so far, into the results."""
+    o, result, ledger = state.options, state.require("result"), state.require("ledger")
+    state.timings["total"] = time.perf_counter() - state.started
+    result.results["timings"] = json_ready(state.timings)
+    result.results["compute"] = json_ready(
+        {
+            **ledger.to_dict(),
+            "backend": describe_backend(o.scheduler, o.slurm, o.n_jobs),
+            "budget": state.budget_info,
+        }
+    )
+
+
+def write(state: RunState) -> None:
+    """The run directory (with an output folder), written atomically; the ``.partial``
+    checkpoint is removed once it is in place."""
+    account(state)
+    timings, cache = state.timings, state.fit_cache()
+    state.log("timings (s): " + ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))
+    if cache is not None:
+        state.log(f"fit cache: reused {cache.hits} fit(s), stored {cache.stored}")
+    result = state.require("result")
+    if state.html is not None and state.checkpoint is not None:
+        directory = state.checkpoint.directory
+        write_run(result, directory.parent, state.html, dirname=state.checkpoint.final_name)
+        state.checkpoint.discard()

@@ -1,0 +1,105 @@
+"""The read stage: the data (a file or an AnnData) as AnnData with provenance, the
+featurizers applied, and the gene-set files.
+
+A :class:`Featurizer` is how a modality plugs in (DESIGN.md, "Modalities are
+featurizers"): it turns inputs the AnnData carries (a text column of ``obs``, image paths,
+SMILES) into numeric columns, which are appended to ``X`` of the same AnnData, so every
+later stage sees them as features like any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from insightome import errors
+from insightome.errors import UserError
+from insightome.options import RunOptions
+from insightome.run_record import with_provenance
+from insightome.stages.state import RunState
+
+
+@dataclass(frozen=True)
+class Featurizer:
+    """``columns(adata)`` → a DataFrame of new numeric feature columns, one row per sample
+    (indexed by ``adata.obs_names``), named unlike any existing feature."""
+
+    name: str
+    columns: Callable[[ad.AnnData], pd.DataFrame]
+
+    def apply(self, adata: ad.AnnData) -> ad.AnnData:
+        new = self.columns(adata)
+        if not new.index.equals(pd.Index(adata.obs_names)):
+            raise ValueError(f"featurizer {self.name!r}: rows must be indexed by obs_names")
+        clash = sorted(set(map(str, new.columns)) & set(map(str, adata.var_names)))
+        if clash:
+            raise ValueError(f"featurizer {self.name!r}: column(s) already features: {clash}")
+        values, x = new.to_numpy(dtype=float), adata.X
+        if sp.issparse(x):
+            stacked = sp.hstack([x, sp.csr_matrix(values)]).tocsr()
+        else:
+            stacked = np.hstack([np.asarray(x, dtype=float), values])
+        var = pd.concat([adata.var, pd.DataFrame(index=new.columns.astype(str))])
+        out = ad.AnnData(stacked, obs=adata.obs.copy(), var=var, obsm=dict(adata.obsm))
+        out.uns.update(adata.uns)
+        note = f"featurizer {self.name}: {new.shape[1]} column(s) added to the features"
+        out.uns["notes"] = [*adata.uns.get("notes", []), note]
+        return out
+
+
+def read(state: RunState) -> None:
+    """Read the gene sets and the data (its max_features most variable columns when
+    asked), apply the featurizers; on resume, the data must be the interrupted run's."""
+    o = state.options
+    if o.genesets:
+        from insightome.io.genesets import read_gmt
+
+        state.gene_sets = read_gmt(o.genesets)
+    keep = [
+        c for c in (o.target, o.time_col, o.event, o.groups, o.site, *o.sensitive, *o.exclude) if c
+    ]
+    adata = _read_input(state.data, keep, o)
+    for featurizer in state.featurizers:
+        adata = featurizer.apply(adata)
+    state.adata = adata
+    state.data_sha256 = [f["sha256"] for f in adata.uns.get("provenance", {}).get("files", [])]
+    checkpoint = state.checkpoint
+    if checkpoint is not None and checkpoint.invocation.get("data_sha256") != state.data_sha256:
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="--resume",
+            reason=f"the data changed since the interrupted run in {checkpoint.directory} "
+            "(sha256 differs); start a new run instead",
+        )
+
+
+def _read_input(data: ad.AnnData | str | Path, keep: list[str], o: RunOptions) -> ad.AnnData:
+    """The data as AnnData with provenance: a file read by :func:`insightome.io.read`, or
+    the caller's AnnData (its ``max_features`` most variable columns, when asked)."""
+    if not isinstance(data, ad.AnnData):
+        from insightome.io import read as read_file
+
+        return read_file(
+            data,
+            annotations=o.annotations,
+            id_column=o.id_column,
+            orient=o.orient,
+            keep_in_obs=keep,
+            max_features=o.max_features,
+            decimal=o.decimal,
+        )
+    adata = data if data.uns.get("provenance") else with_provenance(data)
+    if o.max_features is not None and o.max_features < adata.n_vars:
+        from insightome.io.streaming import selected_columns
+
+        names = [str(v) for v in adata.var_names]
+        columns, note = selected_columns(adata.X, names, o.max_features)
+        adata = adata[:, columns].copy()
+        adata.uns["notes"] = [*adata.uns.get("notes", []), note]
+    return adata

@@ -1,0 +1,93 @@
+"""Running the stages of a run: each timed by the energy ledger under its name, each
+saved to the checkpoint when done, and a resumed run restored up to a named stage.
+
+A :class:`UserError` raised after the run's checkpoint was made removes it again (and the
+runs folder it created), so a refused run leaves nothing behind. An interruption or a
+crash keeps it, to be finished with ``--resume``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from insightome import errors
+from insightome.compute.ledger import EnergyLedger
+from insightome.errors import UserError
+from insightome.runs import Run
+from insightome.stages import checkpoints
+from insightome.stages.registry import Stage
+from insightome.stages.state import RunState
+
+
+def run_stages(state: RunState, stages: Sequence[Stage], *, from_stage: str | None = None) -> Run:
+    """Run ``stages`` in order on ``state`` and return the run object.
+
+    A resumed run (``state.checkpoint`` given) first restores the saved outputs of the
+    stages before ``from_stage`` (by default: of every stage that finished); the rest run
+    again, reusing the checkpoint's cached fits."""
+    o = state.options
+    if state.ledger is None:
+        state.ledger = EnergyLedger(carbon_intensity=o.carbon_intensity, pue=o.pue)
+    restored = _restorable(state, stages, from_stage)
+    try:
+        for stage in stages:
+            if stage.name in restored:
+                checkpoints.restore(state, stage)
+                continue
+            if state.checkpoint is not None and restored and stage.saved:
+                later = list(stages[stages.index(stage) :])
+                checkpoints.forget(state.checkpoint, later)
+                restored = set()
+            _timed(state, stage)
+            if state.checkpoint is not None and stage.saved:
+                checkpoints.save(state, stage)
+    except UserError:
+        if state.new_partial is not None:
+            checkpoint, new_out_dir = state.new_partial
+            checkpoint.discard()
+            if new_out_dir is not None and not any(new_out_dir.iterdir()):
+                new_out_dir.rmdir()
+        raise
+    return state.require("result")
+
+
+def _timed(state: RunState, stage: Stage) -> None:
+    ledger = state.require("ledger")
+    start = time.perf_counter()
+    try:
+        with ledger.stage(stage.name):
+            stage.fn(state)
+    finally:
+        elapsed = time.perf_counter() - start
+        state.timings[stage.name] = state.timings.get(stage.name, 0.0) + elapsed
+
+
+def _restorable(state: RunState, stages: Sequence[Stage], from_stage: str | None) -> set[str]:
+    """The names of the stages whose saved output a resumed run reuses."""
+    checkpoint = state.checkpoint
+    names = [s.name for s in stages]
+    if from_stage is not None and from_stage not in names:
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="--from-stage",
+            reason=f"the run has no stage {from_stage!r} (its stages: {', '.join(names)})",
+        )
+    if checkpoint is None:
+        return set()
+    before = stages[: names.index(from_stage)] if from_stage is not None else stages
+    restorable: set[str] = set()
+    for stage in before:
+        if not stage.saved:
+            continue
+        if not checkpoints.has_saved(checkpoint, stage):
+            if from_stage is None:
+                break  # resume where the interrupted run stopped
+            raise UserError(
+                errors.OPTION_INVALID,
+                option="--from-stage",
+                reason=f"the interrupted run did not finish its {stage.name} stage; resume "
+                f"from {stage.name} or an earlier stage",
+            )
+        restorable.add(stage.name)
+    return restorable

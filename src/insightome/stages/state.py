@@ -1,0 +1,116 @@
+"""The run state: what the stages of a run read and extend, field by field.
+
+One :class:`RunState` travels through read → study → plan → select → estimate → refit →
+discover → audit → document → write. The first block of fields is given before the first
+stage (the options, the log, the ledger); every later block belongs to the stage that sets
+it (its :attr:`insightome.stages.Stage.makes`), so a stage's output is a named, typed set
+of fields, and what a stage needs is the fields of the stages before it. A field is None
+until its stage has run (or when its stage was skipped).
+
+Why one state rather than a separate output type per stage: a stage plugged in later
+(``Stage("my_stage", fn, after="refit")``) reads whatever the stages before it made
+without the stages between them having to pass it on, and checkpointing a stage is saving
+the fields it made (:mod:`insightome.stages.checkpoints`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anndata as ad
+import numpy as np
+
+from insightome.compute.cache import data_fingerprint
+from insightome.compute.checkpoint import Checkpoint
+from insightome.compute.ledger import EnergyLedger
+from insightome.evaluate.bbc import BBCResult
+from insightome.evaluate.permutation import PermutationResult
+from insightome.evaluate.splitters import ResamplingPlan
+from insightome.models.candidates import Candidate
+from insightome.options import RunOptions
+from insightome.runs import Run
+from insightome.stages.progress import RunLog
+from insightome.study import Study
+
+
+@dataclass
+class RunState:
+    """Everything a run knows so far (module docstring)."""
+
+    # given before the first stage
+    data: Any  # an AnnData, or the path of a data file
+    options: RunOptions
+    invocation: dict[str, Any]  # results.json["invocation"] (plus the data's sha256)
+    log: RunLog = field(default_factory=RunLog)
+    ledger: EnergyLedger | None = None
+    timings: dict[str, float] = field(default_factory=dict)  # stage → seconds
+    started: float = field(default_factory=time.perf_counter)
+    checkpoint: Checkpoint | None = None  # the run's .partial directory, once it has one
+    new_partial: tuple[Checkpoint, Path | None] | None = None  # made by this call (+ runs dir)
+    featurizers: tuple[Any, ...] = ()  # insightome.stages.Featurizer, applied by "read"
+    extras: dict[str, Any] = field(default_factory=dict)  # plugged-in stages' outputs
+
+    # read: the data as AnnData (featurizers applied) and the gene sets
+    adata: ad.AnnData | None = None
+    gene_sets: Any = None
+    data_sha256: list[str] | None = None
+
+    # study: the modelling table, the audit settings and the data audit
+    study: Study | None = None
+    audit_settings: Any = None
+    data_audit: Any = None
+
+    # plan: the run's name, candidates, resampling plan and budget decisions
+    run_name: str | None = None
+    candidates: list[Candidate] | None = None
+    plan: ResamplingPlan | None = None
+    repeats: int | None = None
+    permutations: int | None = None
+    budget_info: dict[str, Any] | None = None
+
+    # select: every candidate cross-validated
+    cv: Any = None  # evaluate.engine.CVPredictions
+
+    # estimate: the winner, its BBC-CV estimate and the permutation null
+    thresholds: np.ndarray | None = None
+    bbc: BBCResult | None = None
+    winner: Candidate | None = None
+    permutation: PermutationResult | None = None
+
+    # refit: the winner fitted on all samples
+    model: Any = None
+
+    # discover: discover.discovery.Discovery
+    found: Any = None
+
+    # audit: the audit section of results.json, conformal thresholds for the model card
+    audit_result: dict[str, Any] | None = None
+    conformal_thresholds: Any = None
+
+    # document: the run object (results, predictions, model card, documents) and its HTML
+    result: Run | None = None
+    html: str | None = None
+
+    _fit_cache: Any = field(default=None, repr=False)
+
+    def fit_cache(self) -> Any:
+        """The checkpoint's fit cache for this study (None without a checkpoint)."""
+        if self._fit_cache is None and self.checkpoint is not None and self.study is not None:
+            study = self.study
+            fingerprint = data_fingerprint(study.features, study.y, study.spec.task)
+            self._fit_cache = self.checkpoint.cache(fingerprint)
+        return self._fit_cache
+
+    @property
+    def skipped(self) -> frozenset[str]:
+        return self.options.skipped()
+
+    def require(self, name: str) -> Any:
+        """A field a stage cannot go on without (set by an earlier stage)."""
+        value = getattr(self, name)
+        if value is None:
+            raise RuntimeError(f"run state has no {name!r}: the stage that makes it did not run")
+        return value

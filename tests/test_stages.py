@@ -1,0 +1,161 @@
+"""A run is a sequence of stages: skipped by name, resumed from a named stage, and a
+featurizer and a stage plugged in from here without editing any other module."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import insightome
+from insightome.api import STAGES
+from insightome.errors import UserError
+from insightome.stages import Featurizer, RunState, Stage
+from tests.conftest import breast_cancer_adata
+
+FAST = {"preset": "fast", "folds": 3, "repeats": 1, "n_bootstrap": 200, "seed": 2}
+RUN_STAGES = ["read", "study", "plan", "select", "estimate", "refit", "discover", "audit",
+              "document", "write"]  # fmt: skip
+#: wall clock, not numbers of the run
+VARYING = {"timings", "compute", "created", "seconds", "fit_seconds"}
+
+
+@pytest.fixture(scope="module")
+def adata():
+    data = breast_cancer_adata(n_rows=240, n_cols=8)
+    data.obs["sex"] = ["F", "M", "M"] * 80
+    return data
+
+
+def comparable(run: insightome.Run) -> dict:
+    def numbers(value):
+        if isinstance(value, dict):
+            return {k: numbers(v) for k, v in value.items() if k not in VARYING}
+        if isinstance(value, list):
+            return [numbers(v) for v in value]
+        return value
+
+    return numbers(run.results)
+
+
+def test_the_run_is_its_list_of_stages():
+    assert [s.name for s in STAGES] == RUN_STAGES
+    assert [s.name for s in STAGES if s.optional] == ["discover", "audit"]
+
+
+def test_a_stage_skipped_by_name(adata):
+    skipped = insightome.run(adata, "diagnosis", out_dir=None, skip=("discover",), **FAST)
+    switched = insightome.run(adata, "diagnosis", out_dir=None, discover=False, **FAST)
+    assert "discovery" not in skipped.results and skipped.hypotheses is None
+    assert "audit" in skipped.results  # only the stage named
+    assert "discover" not in skipped.results["timings"]
+    assert skipped.results["invocation"]["discover"] is False
+    assert set(skipped.results["timings"]) == {*RUN_STAGES, "total"} - {"discover", "write"}
+    assert set(skipped.results["compute"]["stages"]) == set(skipped.results["timings"]) - {"total"}
+    assert comparable(skipped) == comparable(switched)
+
+
+@pytest.mark.parametrize(
+    ("skip", "fragment"),
+    [
+        (("estimate",), "--skip: the estimate stage cannot be skipped"),
+        (("discovery",), "--skip: no stage is named 'discovery'"),
+    ],
+)
+def test_skipping_a_stage_others_need_is_refused(adata, tmp_path, skip, fragment):
+    with pytest.raises(UserError) as info:
+        insightome.run(adata, "diagnosis", out_dir=tmp_path, skip=skip, **FAST)
+    assert str(info.value).startswith(fragment) and "\n" not in str(info.value)
+    assert not list(tmp_path.iterdir())
+
+
+def test_skipping_a_stage_a_plugged_in_stage_needs_is_refused(adata, tmp_path):
+    reads_signature = Stage("signature_size", lambda s: None, after="discover",
+                            needs=("discover",))  # fmt: skip
+    with pytest.raises(UserError, match="the signature_size stage needs the discover stage"):
+        insightome.run(adata, "diagnosis", out_dir=tmp_path, stages=[reads_signature],
+                       discover=False, **FAST)  # fmt: skip
+
+
+class Interrupted(Exception):
+    """Stands for a crash or Ctrl-C after a stage: the .partial directory is kept."""
+
+
+def interrupt(state: RunState) -> None:
+    raise Interrupted
+
+
+def test_a_run_resumed_from_a_named_stage_equals_an_uninterrupted_run(adata, tmp_path, monkeypatch):
+    data = tmp_path / "breast.h5ad"
+    adata.write_h5ad(data)
+    options = {**FAST, "sensitive": ["sex"]}
+    reference = insightome.run(data, "diagnosis", out_dir=tmp_path / "ref", **options)
+
+    crash = Stage("crash", interrupt, after="refit")
+    with pytest.raises(Interrupted):
+        insightome.run(data, "diagnosis", out_dir=tmp_path / "runs", stages=[crash], **options)
+    (partial,) = (tmp_path / "runs").iterdir()
+    saved = sorted(p.stem for p in (partial / "stages").iterdir())
+    assert saved == sorted(["study", "plan", "select", "estimate", "refit"])
+
+    # the stages before discover are not redone: no candidate is fitted again
+    from insightome.stages import modelling
+
+    def no_fits(*args, **kwargs):
+        raise AssertionError("a stage before discover ran again")
+
+    monkeypatch.setattr(modelling, "cross_validated_predictions", no_fits)
+    monkeypatch.setattr(modelling, "make_study", no_fits)
+    resumed = insightome.resume(partial, from_stage="discover")
+    assert resumed.path == tmp_path / "runs" / partial.name.removesuffix(".partial")
+    assert not partial.exists()
+    assert comparable(resumed) == comparable(reference)
+    pd.testing.assert_frame_equal(resumed.predictions, reference.predictions)
+    pd.testing.assert_frame_equal(resumed.hypotheses, reference.hypotheses)
+    assert set(resumed.results["timings"]) >= set(RUN_STAGES) - {"write"}
+
+
+def test_resuming_from_a_stage_the_run_never_reached_is_refused(adata, tmp_path):
+    data = tmp_path / "breast.h5ad"
+    adata.write_h5ad(data)
+    crash = Stage("crash", interrupt, after="select")
+    with pytest.raises(Interrupted):
+        insightome.run(data, "diagnosis", out_dir=tmp_path / "runs", stages=[crash],
+                       discover=False, audit=False, **FAST)  # fmt: skip
+    (partial,) = (tmp_path / "runs").iterdir()
+    with pytest.raises(UserError) as info:
+        insightome.resume(partial, from_stage="refit")
+    assert str(info.value) == (
+        "--from-stage: the interrupted run did not finish its estimate stage; resume from "
+        "estimate or an earlier stage"
+    )
+    with pytest.raises(UserError, match="--from-stage: the run has no stage 'audit'"):
+        insightome.resume(partial, from_stage="audit")  # the run was made with --no-audit
+    assert partial.exists()
+
+
+def test_a_featurizer_and_a_stage_plugged_in_from_a_test(adata):
+    def radius_ratio(data) -> pd.DataFrame:
+        x = data.to_df()
+        return pd.DataFrame(
+            {"radius_to_texture": x["mean radius"] / x["mean texture"]}, index=data.obs_names
+        )
+
+    def tally(state: RunState) -> None:
+        state.extras["tally"] = {
+            "winner": state.winner.name,
+            "n_features": int(state.study.features.shape[1]),
+        }
+
+    run = insightome.run(
+        adata, "diagnosis", out_dir=None, discover=False, audit=False,
+        featurizers=[Featurizer("ratio", radius_ratio)],
+        stages=[Stage("tally", tally, after="refit")], **FAST,
+    )  # fmt: skip
+    assert "radius_to_texture" in run.model_card["features"]
+    assert run.results["n_features"] == adata.n_vars + 1
+    assert any("featurizer ratio: 1 column(s)" in n for n in run.results["notes"])
+    assert run.results["extras"]["tally"] == {
+        "winner": run.results["winner"]["name"],
+        "n_features": adata.n_vars + 1,
+    }
+    assert "tally" in run.results["timings"] and "tally" in run.results["compute"]["stages"]
