@@ -98,12 +98,14 @@ def test_a_run_resumed_from_a_named_stage_equals_an_uninterrupted_run(adata, tmp
     assert saved == sorted(["study", "plan", "select", "estimate", "refit"])
 
     # the stages before discover are not redone: no candidate is fitted again
+    from insightome.evaluate import search
     from insightome.stages import modelling
 
     def no_fits(*args, **kwargs):
         raise AssertionError("a stage before discover ran again")
 
-    monkeypatch.setattr(modelling, "cross_validated_predictions", no_fits)
+    monkeypatch.setattr(search, "cross_validated_predictions", no_fits)  # select
+    monkeypatch.setattr(modelling, "cross_validated_predictions", no_fits)  # budget pilot
     monkeypatch.setattr(modelling, "make_study", no_fits)
     resumed = insightome.resume(partial, from_stage="discover")
     assert resumed.path == tmp_path / "runs" / partial.name.removesuffix(".partial")

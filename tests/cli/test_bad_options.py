@@ -225,12 +225,12 @@ def test_user_error_after_the_checkpoint_leaves_nothing(study_csv, tmp_path, mon
     """A refusal that comes late (here: from the estimation stage) removes the run's
     .partial directory and the runs folder it created."""
     import insightome
-    from insightome.stages import modelling
+    from insightome.evaluate import search
 
     def refuse(*args, **kwargs):
         raise UserError(errors.OPTION_INVALID, option="--late", reason="refused late")
 
-    monkeypatch.setattr(modelling, "bbc_cv", refuse)
+    monkeypatch.setattr(search, "bbc_cv", refuse)
     runs = tmp_path / "new-runs"
     with pytest.raises(UserError, match="refused late"):
         insightome.run(study_csv, "label", preset="fast", folds=3, repeats=1, n_bootstrap=100,

@@ -131,6 +131,8 @@ class RunResults(Record):
     audit: Audit = optional()
     documents: dict[str, DocumentSummary] = optional()
     compute: ComputeLedger = optional()
+    # what plugged-in stages (insightome.stages.Stage) stored: stage name → its JSON values
+    extras: dict[str, JsonValue] = optional()
 
     @property
     def schema_version(self) -> int:

@@ -20,16 +20,14 @@ import pandas as pd
 from insightome.compute.backends import parallel_backend
 from insightome.compute.budget import Budget, fit_to_budget
 from insightome.compute.checkpoint import Checkpoint
-from insightome.evaluate.bbc import bbc_cv
 from insightome.evaluate.engine import (
-    counted_warnings,
     cross_validated_predictions,
     describe_warnings,
     fit_warning_notes,
     n_units,
 )
-from insightome.evaluate.metrics import fold_thresholds
 from insightome.evaluate.permutation import best_cv_score, permutation_test
+from insightome.evaluate.search import BBCSearchCV
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
 from insightome.models.candidates import LARGE_N, candidates
 from insightome.run_record import default_name
@@ -166,6 +164,8 @@ def _fit_budget(
 
 
 def select(state: RunState) -> None:
+    """Every candidate cross-validated by :class:`~insightome.evaluate.search.BBCSearchCV`
+    (its first step; estimate and refit are its next two)."""
     o, made = state.options, state.require("study")
     cands, resampling = state.require("candidates"), state.require("plan")
     with (
@@ -173,17 +173,13 @@ def select(state: RunState) -> None:
         parallel_backend(o.scheduler, o.slurm, [made.features]),
     ):
         advance = bar(f"Cross-validating {len(cands)} configurations", n_units(cands, resampling))
-        state.cv = cross_validated_predictions(
-            made.features,
-            made.y,
-            cands,
-            resampling,
-            n_classes=len(made.classes),
-            seed=o.seed,
-            n_jobs=o.n_jobs,
-            progress=advance,
-            cache=state.fit_cache(),
-        )
+        state.search = BBCSearchCV(
+            cands, task=made.spec.task, cv=resampling, n_bootstrap=o.n_bootstrap,
+            seed=o.seed, n_jobs=o.n_jobs, cache=state.fit_cache(), progress=advance,
+        )  # fmt: skip
+        state.cv = state.search.cross_validate(made.features, made.y, made.groups)
+        # a bar's callback and the fit cache do not outlive the stage (nor go into its checkpoint)
+        state.search.progress = state.search.cache = None
     _note_fit_problems(state)
 
 
@@ -212,17 +208,9 @@ def estimate(state: RunState) -> None:
     o, made, cv = state.options, state.require("study"), state.require("cv")
     cands, resampling = state.require("candidates"), state.require("plan")
     # each out-of-fold prediction is thresholded at its own training folds' prevalence
-    binary = made.spec.task == "binary"
-    state.thresholds = fold_thresholds(made.y, resampling.splits) if binary else None
-    bbc = bbc_cv(
-        cv.oof,
-        made.y,
-        made.spec.task,
-        n_bootstrap=o.n_bootstrap,
-        seed=o.seed,
-        groups=made.groups,
-        thresholds=state.thresholds,
-    )
+    search = state.require("search")
+    bbc = search.estimate()
+    state.thresholds = search.fold_thresholds_
     state.bbc, state.winner = bbc, cands[bbc.winner]
     state.log(
         f"winner {state.winner.name}; BBC-CV {bbc.metric} {bbc.estimate.value:.3f} "
@@ -258,10 +246,9 @@ def estimate(state: RunState) -> None:
 
 def refit(state: RunState) -> None:
     """The winner refitted on all samples; its warnings become a note of the run."""
-    made, winner, seed = state.require("study"), state.require("winner"), state.options.seed
-    with counted_warnings() as raised:
-        state.model = winner.build(made.features, seed).fit(made.features, made.y)
-    if raised:
-        note = f"fit warnings: final fit of {winner.name} on all samples: "
-        made.notes.append(note + describe_warnings(raised))
+    made, search = state.require("study"), state.require("search")
+    state.model = search.refit_best(made.features, made.y)
+    if search.refit_warnings_:
+        note = f"fit warnings: final fit of {state.require('winner').name} on all samples: "
+        made.notes.append(note + describe_warnings(search.refit_warnings_))
         state.log("note: " + made.notes[-1])

@@ -8,6 +8,7 @@ import time
 from insightome.audit.monitor import reference_profile
 from insightome.compute.backends import describe_backend
 from insightome.overlap import training_hashes
+from insightome.results import validate_results
 from insightome.run_record import build_results, model_card, oof_table
 from insightome.runs import Run, json_ready, write_run
 from insightome.stages.state import RunState
@@ -88,3 +89,5 @@ def write(state: RunState) -> None:
         directory = state.checkpoint.directory
         write_run(result, directory.parent, state.html, dirname=state.checkpoint.final_name)
         state.checkpoint.discard()
+    else:  # a run kept in memory is held to the schema a written one is (write_run checks)
+        validate_results(result.results)

@@ -72,6 +72,7 @@ class RunState:
     budget_info: dict[str, Any] | None = None
 
     # select: every candidate cross-validated
+    search: Any = None  # evaluate.search.BBCSearchCV: select, estimate and refit are its steps
     cv: Any = None  # evaluate.engine.CVPredictions
 
     # estimate: the winner, its BBC-CV estimate and the permutation null
