@@ -12,7 +12,6 @@ only when every file is complete, so a crash never leaves a half-written run beh
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -30,6 +29,7 @@ import pandas as pd
 from insightome import errors
 from insightome.errors import UserError
 from insightome.io.atomic import replacing_directory
+from insightome.io.provenance import file_sha256  # re-exported: followup, monitor, scoring
 from insightome.overlap import RowHashes, read_hashes, write_hashes
 from insightome.study import StudySpec
 
@@ -126,14 +126,6 @@ def _check_sha256(directory: Path, name: str, recorded: str | None) -> None:
         raise UserError(MODEL_UNVERIFIED, path=str(directory), file=name)
     if file_sha256(directory / name) != recorded:
         raise UserError(MODEL_CHANGED, path=str(directory), file=name)
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def json_ready(obj: Any) -> Any:
