@@ -23,9 +23,17 @@ def test_no_trials_gives_no_interval() -> None:
 def test_no_successes_and_all_successes(n: int) -> None:
     z2 = WILSON_Z95**2
     low, high = wilson_interval(0, n)
-    assert abs(low) < 1e-15 and high == pytest.approx(z2 / (n + z2), rel=1e-12)
+    assert low == 0.0 and high == pytest.approx(z2 / (n + z2), rel=1e-12)
     low_all, high_all = wilson_interval(n, n)
-    assert abs(high_all - 1) < 1e-15 and low_all == pytest.approx(1 - high, rel=1e-12)
+    assert high_all == 1.0 and low_all == pytest.approx(1 - high, rel=1e-12)
+
+
+def test_exact_bounds_at_no_and_all_successes() -> None:
+    k = np.concatenate([np.zeros(500), np.arange(1, 501)])
+    n = np.concatenate([np.arange(1, 501), np.arange(1, 501)])
+    low, high = wilson_intervals(k, n)
+    assert np.all(low[:500] == 0.0) and np.all(high[500:] == 1.0)
+    assert np.all(low <= k / n) and np.all(k / n <= high)
 
 
 def test_matches_scipy_wilson_interval() -> None:
@@ -47,7 +55,8 @@ def test_arrays_and_scalars_agree() -> None:
         assert (low[i, j], high[i, j]) == wilson_interval(int(k[i, j]), 10)
 
 
-# The copies the shared function replaced, verbatim: the same bits for every k ≤ n ≤ 300.
+# The copies the shared function replaced, verbatim: the same bits for every k ≤ n ≤ 300,
+# except the bounds at k = 0 and k = n, which they left 1e-17 off 0 and 1.
 
 
 def _data_audit_wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
@@ -81,11 +90,15 @@ def _subgroups_wilson(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def test_identical_to_the_copies_it_replaced() -> None:
     for n in range(1, 301):
         for k in range(n + 1):
-            ours = wilson_interval(k, n)
-            assert ours == _data_audit_wilson(k, n)
-            assert (max(0.0, ours[0]), min(1.0, ours[1])) == _plots_wilson(float(k), n)
+            ours, before = wilson_interval(k, n), _data_audit_wilson(k, n)
+            low, high = (0.0 if k == 0 else before[0]), (1.0 if k == n else before[1])
+            assert ours == (low, high)
+            if 0 < k < n:
+                assert ours == _plots_wilson(float(k), n)
     table = np.random.default_rng(0).integers(0, 40, size=(300, 3))
     table[0] = 0  # an empty subgroup: NaN, as before
     lo, hi = wilson_intervals(table, table.sum(1)[:, None], stats.norm.ppf(0.975))
     old_lo, old_hi = _subgroups_wilson(table)
+    old_lo[(table == 0) & (table.sum(1)[:, None] > 0)] = 0.0
+    old_hi[(table == table.sum(1)[:, None]) & (table > 0)] = 1.0
     assert np.array_equal(lo, old_lo, equal_nan=True) and np.array_equal(hi, old_hi, equal_nan=True)

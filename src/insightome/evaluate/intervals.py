@@ -24,9 +24,9 @@ def wilson_intervals(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Wilson (1927) score intervals for ``k`` successes out of ``n``, element by element.
 
-    Returns ``(low, high)`` arrays; NaN where ``n`` is 0. The bounds are the formula's
-    (not clipped to [0, 1]): at ``k = 0`` or ``k = n`` rounding can put a bound 1e-17
-    outside.
+    Returns ``(low, high)`` arrays; NaN where ``n`` is 0. The lower bound is exactly 0 at
+    ``k = 0`` and the upper exactly 1 at ``k = n``, as in exact arithmetic (the formula
+    rounds them to ±1e-17 around it: a prevalence interval printed from ``-0.000``).
     """
     k = np.asarray(k, dtype=float)
     n = np.asarray(n)
@@ -34,7 +34,9 @@ def wilson_intervals(
         p = k / n
         centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
         half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
-    return centre - half, centre + half
+    low = np.where((k == 0) & (n > 0), 0.0, centre - half)
+    high = np.where((k == n) & (n > 0), 1.0, centre + half)
+    return low, high
 
 
 def wilson_interval(k: float, n: int, z: float = WILSON_Z95) -> tuple[float, float]:

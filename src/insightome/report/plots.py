@@ -103,7 +103,6 @@ def calibration_plot(
         mean_p.append(float(p[in_bin].mean()))
         frac.append(k / n)
         w_lo, w_hi = wilson_interval(k, n)
-        w_lo, w_hi = max(0.0, w_lo), min(1.0, w_hi)  # rounding can put a bound 1e-17 outside
         lo.append(k / n - w_lo)
         hi.append(w_hi - k / n)
         counts.append(n)
