@@ -14,7 +14,6 @@ any file is written; loading checks only that its schema version is one this ver
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -32,6 +31,7 @@ import pandas as pd
 from insightome import errors
 from insightome.errors import UserError
 from insightome.io.atomic import replacing_directory
+from insightome.io.provenance import file_sha256  # re-exported: followup, monitor, scoring
 from insightome.overlap import RowHashes, read_hashes, write_hashes
 from insightome.results import KNOWN_SCHEMAS, RESULTS_SCHEMA, RunResults, validate_results
 from insightome.study import StudySpec
@@ -150,14 +150,6 @@ def _check_sha256(directory: Path, name: str, recorded: str | None) -> None:
         raise UserError(MODEL_UNVERIFIED, path=str(directory), file=name)
     if file_sha256(directory / name) != recorded:
         raise UserError(MODEL_CHANGED, path=str(directory), file=name)
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def json_ready(obj: Any) -> Any:

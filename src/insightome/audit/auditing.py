@@ -215,8 +215,8 @@ def audit_conformal(
     if study.spec.task == "survival":
         return {"notes": ["conformal prediction is not available for survival outcomes"]}, None
     pred = winner_oof[0]
-    # crepes' prediction sets cost O(n²) per split: above CONFORMAL_MAX_N samples the
-    # coverage and the thresholds come from a random subset of whole patients of that size
+    # above CONFORMAL_MAX_N samples the coverage and the thresholds come from a random subset
+    # of whole patients of that size (set when crepes' sets cost O(n²) per split)
     rows = _subset(len(study.y), study.groups, CONFORMAL_MAX_N, np.random.default_rng(seed))
     conf = conformal_audit(
         study.y[rows],

@@ -3,12 +3,15 @@
 Method. Split (inductive) conformal prediction on out-of-fold (OOF) predictions: each OOF
 prediction comes from a model that never saw the sample, so its non-conformity score is
 (approximately) exchangeable with the score of a new sample. Scores are ``1 - p(true class)``
-for classification (prediction *sets*, crepes ``ConformalClassifier``) and the absolute
-residual ``|y - y_hat|`` for regression (prediction *intervals*, crepes ``ConformalRegressor``),
-optionally divided by a difficulty estimate (normalized conformal regression). A threshold is
-the ``ceil((n + 1) * level)``-th smallest calibration score (the finite-sample corrected
-quantile); a class enters the set when its score is at most the threshold, and an interval is
-``y_hat +/- threshold``.
+for classification (prediction *sets*) and the absolute residual ``|y - y_hat|`` for
+regression (prediction *intervals*), optionally divided by a difficulty estimate (normalized
+conformal regression). A threshold is the ``ceil((n + 1) * level)``-th smallest calibration
+score (:func:`conformal_quantile`, the finite-sample corrected quantile: the one threshold of
+the package, used for the coverage estimates here, the thresholds saved for ``predict`` and
+ADMET's intervals and sets); a class enters the set when its score is at most the
+threshold, and an interval is ``y_hat +/- threshold``. (crepes, which computed the coverage
+estimates until 2026-12, takes one rank more where ``(n + 1) * (1 - level)`` is a whole
+number: ``tests/audit/test_conformal_quantile.py``.)
 
 Coverage is estimated honestly by repeated random halving (stratified by the combined group
 labels): calibrate on one half, measure coverage, set size or interval width on the other.
@@ -21,8 +24,8 @@ the count is rescaled to the number of distinct patients: their samples are not 
 and counting them one by one would make the intervals too narrow (about √m-fold with m
 samples per patient). The Mondrian minimum ``min_group_size`` then counts patients too.
 Marginal conformal guarantees coverage on average over everyone, not within each group;
-Mondrian (group-conditional) conformal calibrates one threshold per group (``bins=`` in
-crepes) and guarantees coverage within each group. It is applied per sensitive attribute to
+Mondrian (group-conditional) conformal calibrates one threshold per group and guarantees
+coverage within each group. It is applied per sensitive attribute to
 the groups with at least ``min_group_size`` calibration samples in every halving; other
 groups fall back to the marginal threshold and get the verdict "insufficient evidence".
 Group sizes follow the small-cell rule of
@@ -31,22 +34,19 @@ Group sizes follow the small-cell rule of
 References: Vovk, Gammerman & Shafer (2005) *Algorithmic Learning in a Random World*
 (inductive and Mondrian conformal predictors); Angelopoulos & Bates (2021) *A Gentle
 Introduction to Conformal Prediction and Distribution-Free Uncertainty Quantification*,
-arXiv:2107.07511; Boström (2022) *crepes: a Python package for generating conformal regressors
-and predictive systems*, COPA 2022, PMLR 179.
+arXiv:2107.07511.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from crepes import ConformalClassifier, ConformalRegressor
 from scipy.stats import beta
 
 from insightome.audit.disclosure import MIN_CELL, GroupDisclosure, group_disclosure
@@ -153,20 +153,21 @@ def conformal_audit(
     }
 
     def run(cal: np.ndarray, test: np.ndarray, lab: np.ndarray | None) -> tuple[Any, Any]:
-        """Coverage indicators and set sizes / interval widths of crepes on ``test``."""
-        b_cal, b_test = (None, None) if lab is None else (lab[cal], lab[test])
-        with warnings.catch_warnings():  # crepes warns when a threshold is unbounded
-            warnings.simplefilter("ignore")
-            if task == "regression":
-                s_cal, s_test = (None, None) if sig is None else (sig[cal], sig[test])
-                residual = y[cal].astype(float) - point[cal, 0]
-                cr = ConformalRegressor().fit(residual, sigmas=s_cal, bins=b_cal)
-                iv = cr.predict_int(point[test, 0], sigmas=s_test, bins=b_test, confidence=level)
-                yt = y[test].astype(float)
-                return (iv[:, 0] <= yt) & (yt <= iv[:, 1]), iv[:, 1] - iv[:, 0]
-            cc = ConformalClassifier().fit(true_score[cal], bins=b_cal)
-            sets = cc.predict_set(1.0 - point[test], bins=b_test, confidence=level, smoothing=False)
-        return sets[np.arange(len(sets)), y[test].astype(int)] == 1, sets.sum(axis=1)
+        """Coverage indicators and set sizes / interval widths on ``test`` with the
+        thresholds calibrated on ``cal`` (one per group of ``lab``: Mondrian)."""
+        if lab is None:
+            q = np.full(int(test.sum()), conformal_quantile(true_score[cal], level))
+        else:
+            q = np.empty(int(test.sum()))
+            for g in np.unique(lab[test]):
+                q[lab[test] == g] = conformal_quantile(true_score[cal & (lab == g)], level)
+        if task == "regression":
+            scale = 1.0 if sig is None else sig[test]
+            low, high = point[test, 0] - q * scale, point[test, 0] + q * scale
+            yt = y[test].astype(float)
+            return (low <= yt) & (yt <= high), high - low
+        sets = (1.0 - point[test]) <= q[:, None]
+        return sets[np.arange(len(sets)), y[test].astype(int)], sets.sum(axis=1)
 
     cov, size = np.full((n_splits, n), np.nan), np.full((n_splits, n), np.nan)
     m_cov = {a: cov.copy() for a in labels}
@@ -206,7 +207,7 @@ def conformal_audit(
         },
     }
     method = (
-        f"split conformal on out-of-fold predictions (crepes), score {thresholds['score']}, "
+        f"split conformal on out-of-fold predictions, score {thresholds['score']}, "
         f"{n_splits} stratified calibration/test halvings; marginal and Mondrian by group"
     )
     if sample_groups is not None:
@@ -226,7 +227,7 @@ def apply_thresholds(
 ) -> list[str] | np.ndarray:
     """Prediction sets (';'-joined labels) or intervals (n x 2) from stored thresholds.
 
-    Needs no crepes state: a class is in the set when ``1 - p(class) <= q``, an interval is
+    A class is in the set when ``1 - p(class) <= q``, an interval is
     ``y_hat +/- q`` (times ``difficulty`` when the thresholds are normalized); ``q = None``
     means unbounded. ``group`` is ``(attribute, labels per sample)`` to use that attribute's
     Mondrian thresholds; samples of a group without one (small or unseen) use the marginal one.

@@ -31,16 +31,22 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from insightome.errors import UserError, closest_names_hint
+from insightome.number_format import fmt_number
+from insightome.study import label_string
 
 UNKNOWN = "unknown"
 MAX_LEVELS = 10  # a numeric attribute with more distinct values than this is banded
 AGE_BANDS = (40.0, 60.0)  # <40, 40–59, ≥60 years
 INTERSECTION = " × "
+# band and tertile labels: 3 significant digits; their bounds are finite by construction, a
+# non-finite one (an attribute holding inf) prints as Python prints it rather than as missing
+_g3 = partial(fmt_number, spec=".3g", missing=None)
 MISSING_CODES = frozenset(
     {"", "na", "n/a", "nan", "none", "null", "missing", "unknown", "not available"}
     | {"not reported", "not evaluated", "not applicable", "unspecified"}
@@ -94,36 +100,26 @@ def _labels_of(column: pd.Series, name: str) -> pd.Series:
     if numeric and values.nunique(dropna=True) > MAX_LEVELS:
         out = _age_bands(values) if name.lower().startswith("age") else _tertiles(values)
     else:
-        out = values.map(_format_value)
+        out = values.map(label_string)
     out = out.where(values.notna(), UNKNOWN).astype(str)
     coded_missing = out.str.strip().str.strip("[]").str.strip().str.lower().isin(MISSING_CODES)
     return out.where(~coded_missing, UNKNOWN).rename(name)
 
 
-def _format_value(value: object) -> str:
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _fmt(x: float) -> str:
-    return f"{x:.3g}"
-
-
 def _age_bands(values: pd.Series) -> pd.Series:
     lo, hi = AGE_BANDS
     x = values.to_numpy(float)
-    bands = np.where(x < lo, f"<{_fmt(lo)}", np.where(x < hi, f"{_fmt(lo)}–{_fmt(hi - 1)}", ""))
-    bands = np.where(x >= hi, f"≥{_fmt(hi)}", bands)
+    bands = np.where(x < lo, f"<{_g3(lo)}", np.where(x < hi, f"{_g3(lo)}–{_g3(hi - 1)}", ""))
+    bands = np.where(x >= hi, f"≥{_g3(hi)}", bands)
     return pd.Series(bands, index=values.index)
 
 
 def _tertiles(values: pd.Series) -> pd.Series:
     x = values.to_numpy(float)
     cuts = np.unique(np.nanquantile(x, [1 / 3, 2 / 3]))
-    names = [f"≤{_fmt(cuts[0])}"]
-    names += [f"{_fmt(a)}–{_fmt(b)}" for a, b in itertools.pairwise(cuts)]
-    names.append(f">{_fmt(cuts[-1])}")
+    names = [f"≤{_g3(cuts[0])}"]
+    names += [f"{_g3(a)}–{_g3(b)}" for a, b in itertools.pairwise(cuts)]
+    names.append(f">{_g3(cuts[-1])}")
     codes = np.searchsorted(cuts, np.nan_to_num(x), side="left")  # x ≤ cut → that band
     return pd.Series(np.asarray(names, dtype=object)[codes], index=values.index)
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from insightome.audit.disclosure import MIN_CELL
 from insightome.discover.attribution import held_out_importance
 from insightome.discover.effects import univariate_effects
 from insightome.discover.equivalents import equivalent_features
@@ -107,7 +108,7 @@ def discover(
     seed: int = 0,
     n_jobs: int = 1,
     pathway_permutations: int = 1000,
-    min_cell: int = 10,
+    min_cell: int = MIN_CELL,
 ) -> Discovery:
     """Every discovery step for ``study`` (see the package docstring and docs/hypotheses.md).
 

@@ -24,6 +24,7 @@ Ranking score, in [0, 1] (documented in docs/hypotheses.md), with
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -31,10 +32,12 @@ import pandas as pd
 
 from insightome.audit.disclosure import MIN_CELL, count_text, is_hidden
 from insightome.evaluate.group_level import NOT_RESPECTED
+from insightome.number_format import fmt_number
 
 STATUS = "data-driven, unvalidated"
 FDR_LEVEL = 0.05
 TOP_UNIVARIATE = 20
+_g3 = partial(fmt_number, spec=".3g", missing="NA")  # numbers in the text: 3 digits, NA if missing
 COLUMNS = [
     "rank",
     "kind",
@@ -61,10 +64,6 @@ def evidence_strength(q: float | None) -> float:
     if q is None or not np.isfinite(q):
         return 0.0
     return float(min(1.0, -math.log10(max(q, 1e-300)) / 4))
-
-
-def _fmt(v: float) -> str:
-    return f"{v:.3g}" if np.isfinite(v) else "NA"
 
 
 def feature_rows(
@@ -100,8 +99,8 @@ def feature_rows(
         effect_text = ""
         if e is not None and np.isfinite(e["effect"]):
             effect_text = (
-                f" ({e['effect_name']} {_fmt(e['effect'])} "
-                f"[{_fmt(e['ci_low'])}, {_fmt(e['ci_high'])}], q = {_fmt(q)})"
+                f" ({e['effect_name']} {_g3(e['effect'])} "
+                f"[{_g3(e['ci_low'])}, {_g3(e['ci_high'])}], q = {_g3(q)})"
             )
         if e is not None and NOT_RESPECTED in str(e["test"]):
             effect_text += f" [samples counted as independent: {NOT_RESPECTED}]"
@@ -164,7 +163,7 @@ def pathway_rows(pathways: Any) -> list[dict[str, Any]]:
                 row["pathway"],
                 {"methods": [], "fdr": np.inf, "enrichment": np.nan, "genes": ""},
             )
-            entry["methods"].append(f"{method} (FDR {_fmt(row['fdr'])})")
+            entry["methods"].append(f"{method} (FDR {_g3(row['fdr'])})")
             if row["fdr"] < entry["fdr"]:
                 entry["fdr"] = float(row["fdr"])
                 entry["enrichment"] = float(row[enrichment_col])
@@ -224,7 +223,7 @@ def _subgroup_summary(subgroups: Any, g: int) -> str:
     if len(out) and "subgroup" in out.columns:
         row = out.set_index("subgroup").loc[g]
         shown = [
-            f"{k.replace('_', ' ')} {_fmt(float(v))}"
+            f"{k.replace('_', ' ')} {_g3(float(v))}"
             for k, v in row.items()
             if v is not None
             and v == v  # not NaN
@@ -256,7 +255,7 @@ def subgroup_rows(subgroups: Any, outcome: str) -> list[dict[str, Any]]:
                 "statement": (
                     f"Subgroup {g} ({_subgroup_summary(subgroups, g)}); {outcome} differs "
                     f"between the {subgroups.k} subgroups: {test.get('name')} p = "
-                    f"{_fmt(p if p is not None else np.nan)}"
+                    f"{_g3(p if p is not None else np.nan)}"
                 ),
                 "score": score,
                 "stability": ari,

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from insightome.report.plots import (
+from insightome.report.figure_style import (
     BLUE,
     GREY,
     REFERENCE,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from insightome.report.plots import (
+from insightome.report.figure_style import (
     BLUE,
     GREY,
     REFERENCE,

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from insightome.report import plots
+from insightome.report import estimate_plots, plots
 from insightome.report.formatting import as_float, fmt, fmt_p, metric_label
 
 __all__ = ["FigureItem", "build_figures", "permutation_p"]
@@ -267,7 +267,7 @@ def _candidates(results: Mapping[str, Any]) -> FigureItem:
 
     def draw() -> str:
         points = [
-            plots.CandidatePoint(
+            estimate_plots.CandidatePoint(
                 str(c.get("name", "?")),
                 as_float(c.get("cv_value")),
                 as_float(c.get("cv_sd")),
@@ -277,7 +277,7 @@ def _candidates(results: Mapping[str, Any]) -> FigureItem:
         ]
         if not any(np.isfinite(p.value) for p in points):
             raise ValueError("no configuration has a cross-validated score")
-        return plots.candidates_plot(
+        return estimate_plots.candidates_plot(
             points, as_float(estimate.get("value")), (as_float(ci[0]), as_float(ci[1])), label
         )
 
@@ -317,7 +317,7 @@ def _null(results: Mapping[str, Any]) -> FigureItem:
         "Permutation null distribution",
         caption,
         "Histogram of the permutation null distribution",
-        lambda: plots.permutation_null_plot(
+        lambda: estimate_plots.permutation_null_plot(
             permutation.get("null") or [], observed, label, p_value
         ),
     )

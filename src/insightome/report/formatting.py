@@ -1,4 +1,4 @@
-"""Number and label formatting shared by the report's text and tables.
+"""Value and label formatting for the report's text and tables.
 
 Everything the reader sees goes through :func:`fmt`: three decimals for floats, ``–``
 for anything missing (``None``, NaN, infinities), so a partial ``results.json`` never
@@ -8,14 +8,21 @@ prints ``nan`` or ``None``.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 
-MISSING = "–"
+from insightome.number_format import MISSING, as_float, fmt_number, fmt_p, fmt_sig, is_missing
+
+# The number formatters live in insightome.number_format (used by audit and discovery too);
+# the report's modules keep importing them from here.
+__all__ = [
+    "METRIC_LABELS", "METRIC_MEANINGS", "MISSING", "as_float", "as_mapping", "compact", "fmt",
+    "fmt_ci", "fmt_interval", "fmt_p", "fmt_raw", "fmt_seconds", "fmt_sig", "is_missing",
+    "metric_label", "plural",
+]  # fmt: skip
 
 #: Display names of the metrics named in the results schema (and common secondary ones).
 METRIC_LABELS: dict[str, str] = {
@@ -63,26 +70,6 @@ METRIC_MEANINGS: dict[str, str] = {
 }
 
 
-def is_missing(value: Any) -> bool:
-    """True for ``None`` and non-finite numbers."""
-    if value is None:
-        return True
-    if isinstance(value, Real) and not isinstance(value, Integral):
-        return not math.isfinite(float(value))
-    return False
-
-
-def as_float(value: Any) -> float:
-    """``value`` as a float, NaN when missing or not a number."""
-    if isinstance(value, bool | np.bool_) or value is None:
-        return math.nan
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return math.nan
-    return out if math.isfinite(out) else math.nan
-
-
 def fmt(value: Any, digits: int = 3) -> str:
     """Format a value for display: floats to ``digits`` decimals, missing as ``–``."""
     if is_missing(value):
@@ -92,20 +79,12 @@ def fmt(value: Any, digits: int = 3) -> str:
     if isinstance(value, Integral):
         return str(int(value))
     if isinstance(value, Real):
-        return f"{float(value):.{digits}f}"
+        return fmt_number(value, f".{digits}f")
     if isinstance(value, str):
         return value if value.strip() else MISSING
     if isinstance(value, Mapping | Sequence):
         return compact(value)
     return str(value)
-
-
-def fmt_p(value: Any) -> str:
-    """Format a p-value: three decimals, ``< 0.001`` below that."""
-    p = as_float(value)
-    if math.isnan(p):
-        return MISSING
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def fmt_ci(ci: Any) -> tuple[str, str]:
@@ -130,27 +109,6 @@ def fmt_seconds(value: Any) -> str:
     """Seconds with three decimals and a unit, ``–`` when missing."""
     text = fmt(as_float(value))
     return text if text == MISSING else f"{text} s"
-
-
-def fmt_sig(value: Any, digits: int = 3) -> str:
-    """A positive quantity to ``digits`` significant digits, without exponent notation.
-
-    ``0.0000123`` → ``'0.0000123'``, ``1234.6`` → ``'1,235'``; zero as ``'0'``; missing as
-    ``–``; below 1e-10 in exponent notation. For energies and masses that span many orders
-    of magnitude.
-    """
-    v = as_float(value)
-    if math.isnan(v):
-        return MISSING
-    if v == 0:
-        return "0"
-    magnitude = math.floor(math.log10(abs(v)))
-    if abs(round(v, digits - 1 - magnitude)) >= 10 ** (magnitude + 1):  # 0.9995 -> 1.00
-        magnitude += 1
-    decimals = max(digits - 1 - magnitude, 0)
-    if decimals > 12:
-        return f"{v:.{digits - 1}e}"
-    return f"{v:,.{decimals}f}"
 
 
 def metric_label(name: Any) -> str:

@@ -1,9 +1,9 @@
-"""Figures for the HTML report, each returned as a ``data:image/png;base64,…`` URI.
+"""The task's figures for the HTML report (classification, regression, survival), each
+returned as a ``data:image/png;base64,…`` URI (:mod:`~insightome.report.figure_style`).
 
-Every function builds a :class:`matplotlib.figure.Figure` directly (no pyplot, so no
-global state and no GUI backend is ever touched), renders it to PNG in memory and
-returns a data URI that the template inlines. Colours come from the Okabe–Ito palette,
-which stays distinguishable for the common forms of colour blindness.
+The figures of the estimate common to every task (candidates, permutation null) are in
+:mod:`~insightome.report.estimate_plots`; this module re-exports them and the figure style,
+so ``from insightome.report.plots import …`` keeps working.
 
 Only aggregated pictures are drawn (curves, bins, histograms); the one exception allowed
 by the report's privacy rule is the regression predicted-vs-observed scatter.
@@ -11,71 +11,42 @@ by the report's privacy rule is the regression predicted-vs-observed scatter.
 
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve
 
-__all__ = [
-    "OKABE_ITO",
-    "CandidatePoint",
-    "calibration_plot",
-    "candidates_plot",
-    "confusion_matrix_plot",
-    "kaplan_meier_plot",
-    "multiclass_roc_plot",
-    "permutation_null_plot",
-    "residual_histogram_plot",
-    "roc_plot",
-    "scatter_plot",
-]
-
-#: Okabe & Ito (2008) colour-blind-safe palette (black omitted: used for reference lines).
-OKABE_ITO: tuple[str, ...] = (
-    "#0072B2",  # blue
-    "#D55E00",  # vermillion
-    "#009E73",  # bluish green
-    "#E69F00",  # orange
-    "#56B4E9",  # sky blue
-    "#CC79A7",  # reddish purple
-    "#F0E442",  # yellow
-    "#999999",  # grey
+from insightome.evaluate.intervals import wilson_interval
+from insightome.number_format import fmt_number
+from insightome.report.estimate_plots import CandidatePoint, candidates_plot, permutation_null_plot
+from insightome.report.figure_style import (
+    BLUE,
+    DPI,
+    FIGSIZE,
+    GREEN,
+    GREY,
+    LINESTYLES,
+    OKABE_ITO,
+    ORANGE,
+    PURPLE,
+    REFERENCE,
+    SKY,
+    VERMILLION,
+    new_figure,
+    p_phrase,
+    short_label,
+    style_axes,
+    to_data_uri,
 )
-BLUE, VERMILLION, GREEN, ORANGE, SKY, PURPLE, _YELLOW, GREY = OKABE_ITO
-REFERENCE = "#444444"
-LINESTYLES: tuple[str, ...] = ("-", "--", "-.", ":")
 
-FIGSIZE: tuple[float, float] = (5.0, 4.0)
-DPI = 110
-
-
-def new_figure(size: tuple[float, float] = FIGSIZE) -> Figure:
-    return Figure(figsize=size, dpi=DPI, layout="constrained")
-
-
-def to_data_uri(fig: Figure) -> str:
-    """Render ``fig`` to PNG and return it as a base64 data URI."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def style_axes(ax: Axes) -> None:
-    """Light grid behind the data, no top/right spines."""
-    ax.grid(True, color="#dddddd", linewidth=0.6)
-    ax.set_axisbelow(True)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-
-
-def _f3(value: float) -> str:
-    return "–" if value is None or not np.isfinite(value) else f"{value:.3f}"
+__all__ = [
+    "BLUE", "DPI", "FIGSIZE", "GREEN", "GREY", "OKABE_ITO", "ORANGE", "PURPLE", "REFERENCE",
+    "SKY", "VERMILLION", "CandidatePoint", "calibration_plot", "candidates_plot",
+    "confusion_matrix_plot", "kaplan_meier_plot", "multiclass_roc_plot", "new_figure",
+    "permutation_null_plot", "residual_histogram_plot", "roc_plot", "scatter_plot",
+    "style_axes", "to_data_uri",
+]  # fmt: skip
 
 
 # -- classification -------------------------------------------------------------------
@@ -131,7 +102,7 @@ def calibration_plot(
         k = float(y[in_bin].sum())
         mean_p.append(float(p[in_bin].mean()))
         frac.append(k / n)
-        w_lo, w_hi = _wilson(k, n)
+        w_lo, w_hi = wilson_interval(k, n)
         lo.append(k / n - w_lo)
         hi.append(w_hi - k / n)
         counts.append(n)
@@ -166,17 +137,6 @@ def calibration_plot(
     return to_data_uri(fig)
 
 
-def _wilson(k: float, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """95% Wilson score interval for ``k`` successes out of ``n``."""
-    if n == 0:
-        return (0.0, 1.0)
-    phat = k / n
-    denom = 1 + z * z / n
-    centre = (phat + z * z / (2 * n)) / denom
-    half = z * np.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
 def multiclass_roc_plot(
     y_true: Sequence[str] | np.ndarray, probs: np.ndarray, classes: Sequence[str]
 ) -> str:
@@ -198,7 +158,7 @@ def multiclass_roc_plot(
             linewidth=1.8,
             color=OKABE_ITO[i % len(OKABE_ITO)],
             linestyle=LINESTYLES[(i // len(OKABE_ITO)) % len(LINESTYLES)],
-            label=f"{_short(str(cls), 18 if many else 22)} (AUC = {auc:.3f})",
+            label=f"{short_label(str(cls), 18 if many else 22)} (AUC = {auc:.3f})",
         )
     ax.set(
         xlim=(0, 1),
@@ -243,7 +203,7 @@ def confusion_matrix_plot(
                 fontsize=fontsize,
                 color="white" if cm[i, j] > threshold else "black",
             )
-    ticks = [_short(lab, 16) for lab in labels]
+    ticks = [short_label(lab, 16) for lab in labels]
     ax.set_xticks(range(k), ticks, rotation=45 if k > 3 else 0, ha="right" if k > 3 else "center")
     ax.set_yticks(range(k), ticks)
     ax.set(
@@ -279,7 +239,7 @@ def scatter_plot(
         color=BLUE,
         alpha=alpha,
         edgecolors="none",
-        label=f"samples (pooled R² = {_f3(r2)})",
+        label=f"samples (pooled R² = {fmt_number(r2)})",
     )
     ax.plot(
         [lo - pad, hi + pad],
@@ -292,8 +252,8 @@ def scatter_plot(
     ax.set(
         xlim=(lo - pad, hi + pad),
         ylim=(lo - pad, hi + pad),
-        xlabel=f"Observed {_short(target, 30)}",
-        ylabel=f"Predicted {_short(target, 30)}",
+        xlabel=f"Observed {short_label(target, 30)}",
+        ylabel=f"Predicted {short_label(target, 30)}",
         title="Out-of-fold predicted vs observed",
     )
     ax.legend(loc="upper left", fontsize=8, frameon=False)
@@ -314,10 +274,11 @@ def residual_histogram_plot(
         float(resid.mean()),
         color=VERMILLION,
         linewidth=1.5,
-        label=f"mean = {_f3(float(resid.mean()))}, sd = {_f3(float(resid.std(ddof=1)))}",
+        label=f"mean = {fmt_number(float(resid.mean()))}, "
+        f"sd = {fmt_number(float(resid.std(ddof=1)))}",
     )
     ax.set(
-        xlabel=f"Residual: observed − predicted {_short(target, 24)}",
+        xlabel=f"Residual: observed − predicted {short_label(target, 24)}",
         ylabel="Samples",
         title="Out-of-fold residuals",
     )
@@ -382,13 +343,13 @@ def kaplan_meier_plot(
             alpha=0.15,
             linewidth=0,
         )
-    xlabel = f"Time ({_short(time_name, 30)})" if time_name else "Time"
+    xlabel = f"Time ({short_label(time_name, 30)})" if time_name else "Time"
     ax.set(
         xlim=(0, t_max),
         ylim=(0, 1.02),
         xlabel=xlabel,
         ylabel="Survival probability",
-        title=f"Kaplan–Meier by out-of-fold risk (log-rank p {_p_text(p_value)})",
+        title=f"Kaplan–Meier by out-of-fold risk (log-rank p {p_phrase(p_value)})",
     )
     ax.set_xticks(ticks)
     ax.legend(loc="lower left", fontsize=8, frameon=False)
@@ -430,139 +391,3 @@ def kaplan_meier_plot(
                 color=colour,
             )
     return to_data_uri(fig), p_value
-
-
-def _p_text(p: float) -> str:
-    """``'= 0.012'`` or ``'< 0.001'``, to follow a ``p``."""
-    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
-
-
-# -- all tasks ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CandidatePoint:
-    """One configuration in the candidates plot."""
-
-    name: str
-    value: float
-    sd: float
-    winner: bool
-
-
-def candidates_plot(
-    points: Sequence[CandidatePoint], estimate: float, ci: tuple[float, float], metric_label: str
-) -> str:
-    """Dot plot of each configuration's CV score ± sd against the BBC-CV estimate.
-
-    The winner's own score is the maximum over the candidates; the gap between it and the
-    BBC-CV line is the optimism of selecting the best of many.
-    """
-    pts = sorted((p for p in points if np.isfinite(p.value)), key=lambda p: p.value)
-    n = len(pts)
-    height = float(np.clip(1.8 + 0.22 * n, 4.0, 14.0))
-    fig = new_figure((6.5, height))
-    ax = fig.add_subplot()
-    if np.isfinite(ci[0]) and np.isfinite(ci[1]):
-        ax.axvspan(
-            ci[0],
-            ci[1],
-            color=SKY,
-            alpha=0.25,
-            linewidth=0,
-            label=f"BBC-CV 95% CI ({_f3(ci[0])}–{_f3(ci[1])})",
-        )
-    if np.isfinite(estimate):
-        ax.axvline(estimate, color=BLUE, linewidth=2, label=f"BBC-CV estimate ({_f3(estimate)})")
-    for i, p in enumerate(pts):
-        sd = p.sd if np.isfinite(p.sd) else 0.0
-        ax.errorbar(
-            p.value,
-            i,
-            xerr=sd,
-            fmt="o",
-            capsize=2,
-            color=VERMILLION if p.winner else GREY,
-            markersize=8 if p.winner else 5,
-            zorder=3,
-            label=f"winner's own CV score ({_f3(p.value)})" if p.winner else None,
-        )
-    ax.set_yticks(range(n), [_short(p.name, 40) for p in pts], fontsize=7 if n > 20 else 8)
-    for tick, p in zip(ax.get_yticklabels(), pts, strict=True):
-        if p.winner:
-            tick.set_color(VERMILLION)
-            tick.set_fontweight("bold")
-    winners = [i for i, p in enumerate(pts) if p.winner]
-    top = n - 0.3
-    if winners and np.isfinite(estimate):
-        # the optimism: an arrow from the BBC-CV estimate to the winner's own score
-        top = n + 0.9
-        best = pts[winners[0]].value
-        ax.annotate(
-            "",
-            xy=(best, n + 0.1),
-            xytext=(estimate, n + 0.1),
-            arrowprops={"arrowstyle": "<->", "color": REFERENCE, "linewidth": 1.2},
-        )
-        ax.text(
-            (best + estimate) / 2,
-            n + 0.3,
-            f"optimism {_f3(best - estimate)}",
-            ha="center",
-            va="bottom",
-            fontsize=8,
-            color=REFERENCE,
-            bbox={"facecolor": "white", "edgecolor": "none", "pad": 1},
-        )
-    ax.set_ylim(-0.7, top)
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
-    ax.set_xlabel(f"Cross-validated {metric_label}\n(mean ± sd over repeats)")
-    fig.suptitle(f"Candidates: best of {n} vs the BBC-CV estimate")
-    fig.legend(loc="outside lower center", ncol=1, fontsize=8, frameon=False)
-    style_axes(ax)
-    ax.grid(False, axis="y")
-    return to_data_uri(fig)
-
-
-def permutation_null_plot(
-    null: Sequence[float] | np.ndarray, observed: float, metric_label: str, p_value: float | None
-) -> str:
-    """Histogram of the permutation null distribution with the observed value marked."""
-    values = np.asarray(null, dtype=float)
-    values = values[np.isfinite(values)]
-    fig = new_figure()
-    ax = fig.add_subplot()
-    ax.hist(
-        values,
-        bins=min(30, max(5, len(values) // 5)),
-        color=GREY,
-        edgecolor="white",
-        label=f"shuffled outcomes (n = {len(values)})",
-    )
-    if observed is not None and np.isfinite(observed):
-        ax.axvline(observed, color=VERMILLION, linewidth=2, label=f"observed ({_f3(observed)})")
-        lo = float(min(values.min(initial=observed), observed))
-        hi = float(max(values.max(initial=observed), observed))
-        pad = 0.05 * (hi - lo or 1.0)
-        ax.set_xlim(lo - pad, hi + pad)
-    title = "Permutation test"
-    if p_value is not None and np.isfinite(p_value):
-        title += f" (p {_p_text(p_value)})"
-    ax.set_ylim(top=ax.get_ylim()[1] * 1.2)  # headroom for the legend
-    ax.set(
-        xlabel=f"{metric_label} of the whole selection procedure",
-        ylabel="Permutations",
-        title=title,
-    )
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(loc="upper left", fontsize=8, frameon=False)
-    style_axes(ax)
-    return to_data_uri(fig)
-
-
-def _short(text: str, width: int) -> str:
-    """``text`` cut to ``width`` characters in the middle, so distinct endings survive."""
-    if len(text) <= width:
-        return text
-    head = (width - 1) // 2 + (width - 1) % 2
-    return text[:head] + "…" + text[len(text) - (width - 1 - head) :]
