@@ -11,7 +11,7 @@ carries :data:`SCHEMA`); anything else is left alone and reported as a
 Files:
 
 * ``predictions.csv`` — the full profile table of :meth:`AdmetBundle.profile
-  <insightome.apps.admet.bundle.AdmetBundle.profile>`, one row per input row (invalid rows
+  <insightome.apps.admet.fitted_bundle.AdmetBundle.profile>`, one row per input row (invalid rows
   included, with their reason), in input order; the caller's ``id`` and ``row`` columns
   come first when present.
 * ``summary.json`` — the bundle (id, creation time, seed, preset, level, package versions,
