@@ -13,13 +13,15 @@ Internal outcome encoding (what the pipelines receive as ``y``):
 * survival — *signed time*: ``time`` for an event, ``-time`` for a censored sample, the
   convention of XGBoost's ``survival:cox`` objective, so a survival outcome is a plain
   float vector that scikit-learn's Pipeline, splitters and selectors pass through.
+
+The encoding itself is in :mod:`insightome.outcome_encoding`, the feature table in
+:mod:`insightome.modelling_table`.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import anndata as ad
 import numpy as np
@@ -27,13 +29,18 @@ import pandas as pd
 
 from insightome import errors
 from insightome.errors import UserError, closest_names_hint
+from insightome.modelling_table import feature_table, identifier_warnings
+from insightome.outcome_encoding import (
+    TASKS,
+    Task,
+    detect_task,
+    encode_outcome,
+    label_string,  # noqa: F401  (public here: scoring, overlap, followup, monitor)
+    survival_outcome,
+)
 
-Task = Literal["binary", "multiclass", "regression", "survival"]
-TASKS: tuple[str, ...] = ("binary", "multiclass", "regression", "survival")
-MAX_MULTICLASS_LEVELS = 10
 SMALL_N = 50
 MIN_EVENTS_PER_FEATURE = 10.0
-FLOAT32_CELLS = 50_000_000  # from 400 MB of float64 on, the modelling table is float32
 
 
 @dataclass(frozen=True)
@@ -146,53 +153,6 @@ def _column(adata: ad.AnnData, name: str, role: str, option: str, path: str) -> 
     )
 
 
-def _detect_task(y: pd.Series) -> Task:
-    values = y.dropna()
-    if values.dtype == bool or not pd.api.types.is_numeric_dtype(values):
-        return "binary" if values.nunique() <= 2 else "multiclass"
-    n_unique = values.nunique()
-    if n_unique <= 2:
-        return "binary"
-    integral = np.allclose(values.to_numpy(float), np.round(values.to_numpy(float)))
-    if integral and n_unique <= MAX_MULTICLASS_LEVELS and len(values) >= 5 * n_unique:
-        return "multiclass"
-    return "regression"
-
-
-def _row_label(index: pd.Index, pos: int) -> str:
-    return f"'{index[pos]}'"
-
-
-def _encode_classes(
-    y: pd.Series, positive: str | None, path: str, column: str
-) -> tuple[np.ndarray, list[str]]:
-    labels = y.astype(str) if not pd.api.types.is_numeric_dtype(y) else y
-    uniques = sorted(pd.unique(labels), key=lambda v: (str(type(v)), v))
-    classes = [label_string(v) for v in uniques]
-    if positive is not None:
-        if positive not in classes:
-            raise UserError(
-                errors.OPTION_INVALID,
-                option="--positive-class",
-                reason=f"'{positive}' is not a class of '{column}' in {path} "
-                f"(classes: {', '.join(classes)})",
-            )
-        if len(classes) == 2:
-            classes = [c for c in classes if c != positive] + [positive]
-    lookup = {c: i for i, c in enumerate(classes)}
-    codes = np.array([lookup[label_string(v)] for v in labels], dtype=int)
-    return codes, classes
-
-
-def label_string(v: object) -> str:
-    """A class or category label as text: 1.0 → '1', so numeric and text files agree."""
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    if isinstance(v, np.floating) and float(v).is_integer():
-        return str(int(v))
-    return str(v)
-
-
 def make_study(
     adata: ad.AnnData,
     *,
@@ -239,7 +199,7 @@ def make_study(
     if time is not None:
         spec_task: Task = "survival"
         detected = False
-        y, keep = _survival_outcome(obs, time, event, path)  # type: ignore[arg-type]
+        y, keep = survival_outcome(obs, time, event, path)  # type: ignore[arg-type]
         classes: list[str] = []
     else:
         yser = obs[target]
@@ -251,7 +211,7 @@ def make_study(
             notes.append(f"removed {int(missing.sum())} samples with a missing '{target}'")
         yser = yser[keep]
         detected = task == "auto"
-        spec_task = _detect_task(yser) if detected else task  # type: ignore[assignment]
+        spec_task = detect_task(yser) if detected else task  # type: ignore[assignment]
         if positive_class is not None and spec_task != "binary":
             raise UserError(
                 errors.OPTION_INVALID,
@@ -259,7 +219,7 @@ def make_study(
                 reason=f"applies to a binary outcome, but '{target}' in {path} is a "
                 f"{spec_task} outcome; drop --positive-class (or set --task)",
             )
-        y, classes = _outcome(yser, spec_task, positive_class, path, target)  # type: ignore[arg-type]
+        y, classes = encode_outcome(yser, spec_task, positive_class, path, target)  # type: ignore[arg-type]
         if detected:
             notes.append(
                 f"task detected as {spec_task} from '{target}' ({yser.nunique()} distinct "
@@ -279,7 +239,15 @@ def make_study(
         positive_class=classes[1] if spec_task == "binary" else None,
         task_detected=detected,
     )
-    features, n_dropped, drop_notes = _feature_table(adata, spec, keep, path)
+    features, n_dropped, drop_notes = feature_table(
+        adata,
+        keep,
+        path,
+        role_columns=spec.role_columns,
+        exclude=spec.exclude,
+        sensitive=spec.sensitive,
+        use_sensitive=spec.use_sensitive,
+    )
     notes.extend(drop_notes)
     obs = obs.loc[keep].copy()
 
@@ -312,7 +280,7 @@ def make_study(
     )
     _check_class_sizes(study, folds, path)
     warnings.extend(_sample_size_warnings(study))
-    warnings.extend(_identifier_warnings(study.features))
+    warnings.extend(identifier_warnings(study.features))
     return study
 
 
@@ -346,126 +314,6 @@ def _check_roles(target, time, event, sensitive, groups, site) -> None:  # type:
         seen[col] = role
 
 
-def _outcome(
-    y: pd.Series, task: Task, positive: str | None, path: str, column: str
-) -> tuple[np.ndarray, list[str]]:
-    if task in ("binary", "multiclass"):
-        codes, classes = _encode_classes(y, positive, path, column)
-        if len(classes) < 2:
-            raise UserError(errors.TARGET_SINGLE_CLASS, path=path, column=column, value=classes[0])
-        if task == "binary" and len(classes) > 2:
-            raise UserError(
-                errors.TASK_MISMATCH,
-                path=path,
-                column=column,
-                task=task,
-                reason=f"it has {len(classes)} classes; use --task multiclass",
-            )
-        return codes, classes
-    values = pd.to_numeric(y, errors="coerce")
-    if values.isna().any():
-        bad = int(np.flatnonzero(values.isna().to_numpy())[0])
-        raise UserError(
-            errors.TASK_MISMATCH,
-            path=path,
-            column=column,
-            task=task,
-            reason=f"sample {_row_label(y.index, bad)} holds '{y.iloc[bad]}', not a number",
-        )
-    if values.nunique() < 2:
-        raise UserError(errors.TARGET_SINGLE_CLASS, path=path, column=column, value=values.iloc[0])
-    return values.to_numpy(float), []
-
-
-def _survival_outcome(
-    obs: pd.DataFrame, time: str, event: str, path: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Signed time for the samples with both time and event; one error per bad row."""
-
-    def refuse(template: str, column: str, bad: np.ndarray, values: pd.Series) -> None:
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            row = _row_label(obs.index, i)
-            raise UserError(template, path=path, column=column, row=row, value=values.iloc[i])
-
-    t = pd.to_numeric(obs[time], errors="coerce")
-    e_raw = obs[event]
-    e = pd.to_numeric(e_raw.replace({True: 1, False: 0}), errors="coerce")
-    refuse(errors.TIME_NOT_POSITIVE, time, (obs[time].notna() & t.isna()).to_numpy(), obs[time])
-    refuse(errors.EVENT_NOT_BINARY, event, (e_raw.notna() & ~e.isin([0, 1])).to_numpy(), e_raw)
-    keep = (t.notna() & e.notna()).to_numpy()
-    if not keep.any():
-        raise UserError(errors.TARGET_ALL_MISSING, path=path, column=time)
-    refuse(errors.TIME_NOT_POSITIVE, time, keep & (t.to_numpy() <= 0), t)
-    if e[keep].sum() == 0:
-        raise UserError(errors.NO_EVENTS, path=path, column=event)
-    signed = np.where(e[keep].to_numpy() == 1, 1.0, -1.0) * t[keep].to_numpy(float)
-    return signed, keep
-
-
-def _feature_table(
-    adata: ad.AnnData, spec: StudySpec, keep: np.ndarray, path: str
-) -> tuple[pd.DataFrame, int, list[str]]:
-    """Numeric + categorical features of the kept samples; drop constant/all-missing ones."""
-    notes: list[str] = []
-    drop = set(spec.role_columns)
-    # float32 halves the memory of large tables; every model casts as it needs and 7
-    # significant digits exceed the precision of any omics or clinical measurement.
-    large = adata.n_obs * adata.n_vars >= FLOAT32_CELLS
-    # no copy that is not needed (rows or columns dropped, another dtype): at 100,000 x
-    # 1,000 every copy of the table is 381 MB in the process that holds the study
-    X = np.asarray(adata.X)
-    if not keep.all():
-        X = X[keep]
-    X = X.astype(np.float32 if large else np.float64, copy=False)
-    if large:
-        notes.append(f"features stored as float32 ({adata.n_obs} x {adata.n_vars} values)")
-    numeric = pd.DataFrame(X, index=adata.obs_names[keep], columns=adata.var_names.astype(str))
-    if drop & set(numeric.columns):
-        numeric = numeric.loc[:, [c for c in numeric.columns if c not in drop]]
-    cat = adata.obsm.get("categorical")
-    parts = [numeric]
-    if isinstance(cat, pd.DataFrame) and cat.shape[1]:
-        cat = cat.loc[adata.obs_names[keep], [c for c in cat.columns if c not in drop]]
-        parts.append(cat.astype("category"))
-    if spec.use_sensitive:
-        for s in spec.sensitive:
-            if s in adata.obs.columns and s not in numeric.columns:
-                col = adata.obs.loc[adata.obs_names[keep], s]
-                parts.append(
-                    col.to_frame()
-                    if pd.api.types.is_numeric_dtype(col)
-                    else col.astype("category").to_frame()
-                )
-        notes.append(
-            "sensitive attributes used as features (--use-sensitive): " + ", ".join(spec.sensitive)
-        )
-    features = pd.concat(parts, axis=1) if len(parts) > 1 else numeric
-    missing_excl = [
-        c
-        for c in spec.exclude
-        if c not in adata.var_names
-        and c not in adata.obs.columns
-        and not (isinstance(cat, pd.DataFrame) and c in cat.columns)
-    ]
-    if missing_excl:
-        notes.append("--exclude named columns that are not in the data: " + ", ".join(missing_excl))
-    all_missing = features.columns[features.isna().all().to_numpy()]
-    nunique = features.nunique(dropna=True)
-    constant = [c for c in features.columns if nunique[c] <= 1 and c not in set(all_missing)]
-    if len(all_missing):
-        notes.append(
-            f"dropped {len(all_missing)} all-missing feature(s): " + errors.examples(all_missing)
-        )
-    if constant:
-        notes.append(f"dropped {len(constant)} constant feature(s): " + errors.examples(constant))
-    if len(all_missing) or constant:
-        features = features.drop(columns=[*all_missing, *constant])
-    if features.shape[1] == 0:
-        raise UserError(errors.NO_FEATURES, path=path, removed=errors.examples(drop))
-    return features, len(all_missing) + len(constant), notes
-
-
 def _check_class_sizes(study: Study, folds: int, path: str) -> None:
     s = study.spec
     if s.task in ("binary", "multiclass"):
@@ -495,39 +343,6 @@ def _check_class_sizes(study: Study, folds: int, path: str) -> None:
                 folds=folds,
                 suggest=max(2, int(e.sum())),
             )
-
-
-_ID_TOKENS = {"id", "ids", "pid", "pidnum", "num", "no", "nr", "number", "idx", "index", "key"}
-_ID_PREFIXES = ("pid", "patientid", "sampleid", "subjectid", "caseid")
-
-
-def _looks_like_id_name(name: str) -> bool:
-    lowered = str(name).lower()
-    tokens = [t for t in re.split(r"[^a-z0-9]+", lowered) if t]
-    return bool(tokens) and (tokens[-1] in _ID_TOKENS or lowered.startswith(_ID_PREFIXES))
-
-
-def _identifier_warnings(features: pd.DataFrame) -> list[str]:
-    """Numeric features that look like sample identifiers (unique integers, ID-like name).
-
-    A patient or sample number used as a feature can carry recruitment order, site or
-    batch, and lets a model score on bookkeeping rather than biology.
-    """
-    out = []
-    if len(features) < 20:
-        return out
-    for name in features.columns:
-        col = features[name]
-        if not pd.api.types.is_numeric_dtype(col) or not _looks_like_id_name(name):
-            continue
-        values = col.dropna().to_numpy(dtype=float)
-        if len(values) == len(col) and np.all(values == np.round(values)) and col.is_unique:
-            out.append(
-                f"Feature '{name}' looks like an identifier (a unique whole number per sample). "
-                "Identifiers can encode recruitment order or site; name it with --id-column or "
-                "leave it out with --exclude."
-            )
-    return out
 
 
 def _sample_size_warnings(study: Study) -> list[str]:

@@ -18,9 +18,9 @@ from scipy.stats import binomtest
 from insightome.apps.admet.bundle import (
     AdmetBundle,
     load_bundle,
-    percentile,
     save_bundle,
 )
+from insightome.apps.admet.fitted_bundle import percentile
 from insightome.apps.admet.inputs import prediction_inputs, training_set
 from insightome.apps.admet.model import AD_THRESHOLD, fit_endpoint, scaffold_plan
 from insightome.apps.admet.tdc_data import benchmark_split, load_endpoint

@@ -21,11 +21,10 @@ from typer.testing import CliRunner
 from insightome import errors
 from insightome.apps.admet import objective as obj
 from insightome.apps.admet import optimize_report
+from insightome.apps.admet.molecule_scoring import ENDPOINT_NOT_PREDICTED, NEEDS_PREDICTOR
 from insightome.apps.admet.mutations import acceptable
 from insightome.apps.admet.objective import objective_from_dict, read_objective
 from insightome.apps.admet.optimize import (
-    ENDPOINT_NOT_PREDICTED,
-    NEEDS_PREDICTOR,
     OptimizationResult,
     optimize,
     pareto_mask,

@@ -22,18 +22,16 @@ from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from insightome.audit.audit_thresholds import THRESHOLD_INVALID, USER_SET
+from insightome.audit.disparity_metrics import LOGIT_CLIP, recalibration
 from insightome.audit.groups import group_labels
 from insightome.audit.model_audit import (
     FLAG,
     INSUFFICIENT,
-    LOGIT_CLIP,
     NO_DISPARITY,
     REFERENCE,
-    THRESHOLD_INVALID,
-    USER_SET,
     AuditThresholds,
     model_audit,
-    recalibration,
 )
 from insightome.errors import UserError
 

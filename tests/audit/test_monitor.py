@@ -11,11 +11,10 @@ import pytest
 
 import insightome
 from insightome import errors
+from insightome.audit.drift import OTHER, PSI_MAJOR
 from insightome.audit.monitor import (
     MONITOR_NO_PROFILE,
     MONITOR_TOO_FEW,
-    OTHER,
-    PSI_MAJOR,
     feature_drift,
     monitor,
     reference_profile,

@@ -47,24 +47,33 @@ metrics reported (verdict "insufficient evidence"). The sizes and outcome counts
 :mod:`insightome.audit.disclosure` (as in the data audit): a group whose size is hidden, or a
 metric computed over a hidden count (TPR over few positives, say), keeps its verdict but
 publishes no numbers.
+
+The thresholds and their sources are in :mod:`insightome.audit.audit_thresholds`, the metrics
+(point, bootstrap, evidence rule; logistic recalibration) in
+:mod:`insightome.audit.disparity_metrics`.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from fairlearn import metrics as fm
-from scipy.special import expit
-from sklearn.metrics import mean_absolute_error, r2_score, roc_auc_score
 
+from insightome.audit.audit_thresholds import AuditThresholds
 from insightome.audit.data_audit import AUDIT_LENGTH, AUDIT_TASK_INVALID, TASKS, jsonable
 from insightome.audit.disclosure import MIN_CELL, GroupDisclosure, group_disclosure
+from insightome.audit.disparity_metrics import (
+    AuditMetric,
+    metrics_for_task,
+    unit_weights,
+    weight_total,
+)
 from insightome.audit.groups import aligned_labels, reference_group
 from insightome.errors import UserError
 from insightome.evaluate import metrics as M
@@ -83,103 +92,6 @@ INSUFFICIENT, NO_DISPARITY = "insufficient evidence", "no disparity detected"
 NOT_JUDGED, NOT_JUDGED_METRICS = "reported, not judged", frozenset({"selection_rate"})
 ROW_KEYS = ("attribute", "group", "n", "metric", "value", "ci95", "difference")
 ROW_KEYS += ("difference_ci95", "ratio", "ratio_ci95", "verdict")
-NEWTON_ITER, NEWTON_TOL, LOGIT_CLIP = 50, 1e-7, 1e-6
-
-THRESHOLD_INVALID = "audit threshold '{name}': {reason}"
-FOUR_FIFTHS = (
-    "Four-fifths (80%) rule, Uniform Guidelines on Employee Selection Procedures, US EEOC "
-    "1978 (29 CFR 1607.4D), applied to group metric ratios as in Aequitas (Saleiro et al. "
-    "2018, arXiv:1811.05577); 1.25 = 1/0.8 makes the band symmetric."
-)
-AUC_CONVENTION = (
-    "Convention, not a standard: AUC gaps of about 0.05 are treated as relevant in studies "
-    "of subgroup performance of clinical models (e.g. Seyyed-Kalantari et al. 2021, Nat Med "
-    "27:2176; Pfohl et al. 2021, J Biomed Inform 113:103621). A choice; set your own."
-)
-R2_CONVENTION = "Convention (a choice): 0.05 of explained variance."
-SLOPE_CONVENTION = (
-    "Convention (a choice): ±0.2 around the reference group's calibration slope; Van Calster "
-    "et al. 2019 (BMC Med 17:230) set the target slope to 1 but give no tolerance."
-)
-INTERCEPT_CONVENTION = (
-    "A choice: log(1.25), the odds-ratio counterpart of the four-fifths band, on the logit "
-    "scale of the calibration intercept (Van Calster et al. 2019)."
-)
-CITL_CONVENTION = "Convention (a choice): 5 percentage points of observed − predicted risk."
-MIN_EVENTS_SOURCE = (
-    "Rule of thumb: at least 10 positives/negatives/events per estimate (after Peduzzi et "
-    "al. 1996, J Clin Epidemiol 49:1373); fewer make the estimate too unstable to judge."
-)
-HOLM_SOURCE = (
-    "Holm 1979 (Scand J Stat 6:65) step-down adjustment of the bootstrap p-values over an "
-    "attribute's comparisons ('holm'), or none ('none': per-comparison 95% intervals)."
-)
-USER_SET = "set by the user"
-
-
-@dataclass(frozen=True)
-class Threshold:
-    value: float | str | tuple[float, float]
-    source: str
-
-
-@dataclass(frozen=True)
-class AuditThresholds:
-    """Bands outside which a disparity is flagged; each value carries its source.
-
-    Plain values (a number; a (low, high) pair for ``ratio_band``; "holm"/"none" for
-    ``multiplicity``) are accepted and recorded with the source "set by the user".
-    """
-
-    ratio_band: Threshold = Threshold((0.8, 1.25), FOUR_FIFTHS)
-    max_auc_difference: Threshold = Threshold(0.05, AUC_CONVENTION)
-    max_r2_difference: Threshold = Threshold(0.05, R2_CONVENTION)
-    max_calibration_slope_deviation: Threshold = Threshold(0.2, SLOPE_CONVENTION)
-    max_calibration_intercept_difference: Threshold = Threshold(
-        math.log(1.25), INTERCEPT_CONVENTION
-    )
-    max_calibration_in_the_large_difference: Threshold = Threshold(0.05, CITL_CONVENTION)
-    min_events: Threshold = Threshold(10, MIN_EVENTS_SOURCE)
-    multiplicity: Threshold = Threshold("holm", HOLM_SOURCE)
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            t = getattr(self, f.name)
-            if not isinstance(t, Threshold):
-                value = tuple(t) if isinstance(t, Sequence) and not isinstance(t, str) else t
-                object.__setattr__(self, f.name, t := Threshold(value, USER_SET))
-            if f.name == "multiplicity":
-                if t.value not in ("holm", "none"):
-                    raise UserError(THRESHOLD_INVALID, name=f.name, reason="use 'holm' or 'none'")
-            elif f.name == "ratio_band":
-                band = t.value
-                if not (isinstance(band, tuple) and len(band) == 2 and 0 <= band[0] < band[1]):
-                    raise UserError(THRESHOLD_INVALID, name=f.name, reason="give (low, high)")
-            elif not (isinstance(t.value, int | float) and 0 <= t.value < math.inf):
-                low = "1 or more" if f.name == "min_events" else "a number >= 0"
-                raise UserError(
-                    THRESHOLD_INVALID, name=f.name, reason=f"give {low}, not {t.value!r}"
-                )
-            elif f.name == "min_events" and t.value < 1:
-                raise UserError(
-                    THRESHOLD_INVALID, name=f.name, reason=f"give 1 or more, not {t.value!r}"
-                )
-
-    def to_dict(self) -> dict[str, dict[str, Any]]:
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
-        return {k: {"value": t.value, "source": t.source} for k, t in out.items()}
-
-
-@dataclass(frozen=True)
-class _Metric:
-    name: str
-    point: Callable[[np.ndarray, np.ndarray], float]  # MetricFrame: (y_true, y_pred)
-    boot: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (y, pred, W) → B
-    band: str  # "ratio", or the AuditThresholds field bounding |difference|
-    needs: str  # evidence needed: "n", "pos", "neg", "both", "events" or "classes"
-    has_ratio: bool = True
-    # (y, pred, w, y_ref, pred_ref, w_ref, min_events) → bool; w: what each sample counts
-    enough: Callable[..., bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -250,12 +162,12 @@ def model_audit(
         notes.append(f"Error rates of the positive class{positive} at " + _threshold_text(cut))
         if threshold is None:
             notes.append("The decision threshold is the prevalence of the audited labels.")
-    specs = _metrics(task, pred)
+    specs = metrics_for_task(task, pred)
     labels = aligned_labels(groups, n)
     # MetricFrame passes sample indices; the metrics look their rows up in ``pred``
     y_pred = pred[:, 0] if task in ("regression", "survival") else np.arange(n)
     boot = _bootstrap(y, pred, specs, labels, n_bootstrap, seed, min_cell, sample_groups)
-    unit_w = _unit_weights(sample_groups, n)
+    unit_w = unit_weights(sample_groups, n)
     whole = _frame(specs, y, y_pred, np.zeros(n, dtype=int)).overall
     overall = {m.name: {"value": float(whole[m.name])} for m in specs}
     for m in specs:
@@ -309,7 +221,7 @@ def _publish(
     rows: list[dict[str, Any]],
     flags: list[dict[str, Any]],
     shown: GroupDisclosure,
-    specs: list[_Metric],
+    specs: list[AuditMetric],
 ) -> None:
     """Hide what the disclosure rule hides: the size of a hidden group (with its marker), and
     every number of a metric computed over a hidden count (a rate and its denominator give
@@ -330,16 +242,14 @@ def _publish(
 
 
 def _counts_shown(shown: GroupDisclosure, attr: str, group: str, needs: str) -> bool:
-    """Whether the counts a metric is computed over (:attr:`_Metric.needs`) are shown."""
+    """Whether the counts a metric is computed over (:attr:`AuditMetric.needs`) are shown."""
     classes = {"pos": (1,), "neg": (0,), "both": (0, 1), "events": (1,)}.get(needs, ())
     if needs == "classes":
         return shown.all_shown(attr, group)
-    return shown.size_shown(attr, group) and all(
-        shown.cell_shown(attr, group, c) for c in classes
-    )
+    return shown.size_shown(attr, group) and all(shown.cell_shown(attr, group, c) for c in classes)
 
 
-def _frame(specs: list[_Metric], y: np.ndarray, y_pred: np.ndarray, lab: np.ndarray):
+def _frame(specs: list[AuditMetric], y: np.ndarray, y_pred: np.ndarray, lab: np.ndarray):
     """fairlearn MetricFrame of every metric by group (and overall)."""
     metrics = {m.name: m.point for m in specs}
     return fm.MetricFrame(metrics=metrics, y_true=y, y_pred=y_pred, sensitive_features=lab)
@@ -357,7 +267,7 @@ def _ratio(value: float, ref_value: float) -> float:
 
 
 def _testable(
-    m: _Metric,
+    m: AuditMetric,
     sides: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
     task: str,
     th: AuditThresholds,
@@ -370,11 +280,11 @@ def _testable(
     """
     k = int(th.min_events.value)
     for y, _, w in sides:
-        size = _total(w)
-        pos = _total(w[y == 1]) if task == "binary" else 0
+        size = weight_total(w)
+        pos = weight_total(w[y == 1]) if task == "binary" else 0
         classes = np.bincount(y.astype(int), w) if task == "multiclass" else np.zeros(1)
         count = {"n": k, "pos": pos, "neg": size - pos, "both": min(pos, size - pos)}
-        count |= {"events": _total(w[y > 0]), "classes": k * int(np.sum(classes >= k) >= 2)}
+        count |= {"events": weight_total(w[y > 0]), "classes": k * int(np.sum(classes >= k) >= 2)}
         if size < min_n or count[m.needs] < k:
             return False
     return m.enough is None or m.enough(*sides[0], *sides[1], k)
@@ -386,7 +296,7 @@ def _p_value(d_boot: np.ndarray) -> float:
     return float(min(1.0, 2 * min(np.mean(d <= 0), np.mean(d >= 0))))
 
 
-def _band(m: _Metric, row: dict[str, Any], th: AuditThresholds) -> tuple[bool, str]:
+def _band(m: AuditMetric, row: dict[str, Any], th: AuditThresholds) -> tuple[bool, str]:
     """Whether the point disparity lies outside the configured band, and how to say so."""
     lo, hi = row["difference_ci95"]
     ci = f"difference 95% CI {lo:.3g} to {hi:.3g}"
@@ -435,7 +345,7 @@ def _ci(values: np.ndarray) -> list[float]:
 def _bootstrap(
     y: np.ndarray,
     pred: np.ndarray,
-    specs: list[_Metric],
+    specs: list[AuditMetric],
     labels: Mapping[str, np.ndarray],
     n_bootstrap: int,
     seed: int,
@@ -465,37 +375,6 @@ def _bootstrap(
     return {k: {name: np.concatenate(v) for name, v in d.items()} for k, d in out.items()}
 
 
-def recalibration(y: np.ndarray, p: np.ndarray, W: np.ndarray, slope: bool) -> np.ndarray:
-    """Weighted logistic recalibration on logit(p), one fit per row of W (Newton–Raphson).
-
-    ``slope=True``: (B × 2) [a, b] of logit P(y) = a + b·logit(p); ``slope=False``: (B × 1)
-    [a] of logit P(y) = a + logit(p). Rows that do not converge (e.g. separation) are NaN.
-    """
-    y = (np.asarray(y) == 1).astype(float)
-    p = np.clip(np.asarray(p, float), LOGIT_CLIP, 1 - LOGIT_CLIP)
-    lp = np.log(p / (1 - p))
-    a, b = np.zeros(len(W)), np.ones(len(W))
-    step = np.full(len(W), np.inf)
-    for _ in range(NEWTON_ITER):
-        mu = expit(a[:, None] + b[:, None] * lp[None, :])
-        r, v = W * (y - mu), W * mu * (1 - mu)
-        ga, haa = r.sum(axis=1), v.sum(axis=1) + 1e-12
-        if slope:
-            gb, hab, hbb = r @ lp, v @ lp, v @ lp**2 + 1e-12
-            det = haa * hbb - hab**2
-            da, db = (hbb * ga - hab * gb) / det, (haa * gb - hab * ga) / det
-        else:
-            da, db = ga / haa, np.zeros_like(ga)
-        step = np.maximum(np.abs(da), np.abs(db))
-        scale = np.minimum(1.0, 5.0 / np.where(step > 0, step, 1.0))  # damp huge steps
-        a, b = a + scale * da, b + scale * db
-        if np.all((step < NEWTON_TOL) | ~np.isfinite(step)):
-            break
-    est = np.column_stack([a, b]) if slope else a[:, None]
-    est[~(step < 1e-4)] = np.nan
-    return est
-
-
 def _threshold_text(cut: np.ndarray) -> str:
     """The decision threshold(s) in words, for the notes."""
     lo, hi = float(cut.min()), float(cut.max())
@@ -505,125 +384,3 @@ def _threshold_text(cut: np.ndarray) -> str:
         f"each sample's decision threshold: the prevalence of the training folds that "
         f"predicted it ({lo:.4g} to {hi:.4g}; mean over CV repeats)."
     )
-
-
-def _rate(among: Callable[[np.ndarray], np.ndarray], called: int) -> dict:
-    """A rate's bootstrap (weighted share called ``called`` ``among``) and evidence rule:
-    at least ``k`` hits and ``k`` misses in the group and the reference together."""
-
-    def hits(y: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        den = among(np.asarray(y)).astype(float)
-        return den * ((pred[:, 0] >= pred[:, 1]) == called), den
-
-    def boot(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
-        hit, den = hits(y, pred)
-        return (W @ hit) / (W @ den)
-
-    def enough(y: np.ndarray, pred: np.ndarray, w: np.ndarray, y_r: np.ndarray,
-               pred_r: np.ndarray, w_r: np.ndarray, k: int) -> bool:  # fmt: skip
-        (hit, den), (hit_r, den_r) = hits(y, pred), hits(y_r, pred_r)
-        n_hits = _total(w * hit) + _total(w_r * hit_r)
-        return min(n_hits, _total(w * den) + _total(w_r * den_r) - n_hits) >= k
-
-    return {"boot": boot, "enough": enough}
-
-
-def _informative(y: np.ndarray, pred: np.ndarray, w: np.ndarray, y_r: np.ndarray,
-                 pred_r: np.ndarray, w_r: np.ndarray, k: int) -> bool:  # fmt: skip
-    """Calibration fits: Σ p(1 − p), the intercept's information, ≥ ``k`` on both sides
-    (each sample weighted by ``w``: patients, not copies, with ``--groups``)."""
-    return min(_total(u * p[:, 0] * (1 - p[:, 0])) for p, u in ((pred, w), (pred_r, w_r))) >= k
-
-
-def _unit_weights(sample_groups: np.ndarray | None, n: int) -> np.ndarray:
-    """What each sample counts as evidence: 1, or 1/m for each of a patient's m samples."""
-    if sample_groups is None:
-        return np.ones(n)
-    _, codes, sizes = np.unique(sample_groups, return_inverse=True, return_counts=True)
-    return 1.0 / sizes[codes.reshape(-1)]
-
-
-def _total(values: np.ndarray) -> float:
-    """A sum of weights, rounded so that m copies of 1/m count as exactly 1."""
-    return round(float(np.sum(values)), 6)
-
-
-def _defined(fn: Callable[..., float], needs: str) -> Callable[[np.ndarray, np.ndarray], float]:
-    """A MetricFrame metric that is NaN (not an error, nor fairlearn's 0) when undefined."""
-
-    def point(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-        pos = int(np.sum(y_true == 1))
-        no_pos = needs in ("pos", "both") and not pos
-        if no_pos or (needs in ("neg", "both") and pos == len(y_true)):
-            return math.nan
-        try:
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                return float(fn(y_true, y_pred))
-        except ValueError:
-            return math.nan
-
-    return point
-
-
-def _binary_metrics(pred: np.ndarray) -> list[_Metric]:
-    """The binary metrics; ``pred`` (n × 2) holds each sample's probability and decision
-    threshold, and MetricFrame's point metrics receive sample indices into it."""
-
-    def rows(fn: Callable[[np.ndarray, np.ndarray], float], needs: str) -> Callable:
-        return _defined(lambda y, idx: fn(y, pred[np.asarray(idx, dtype=int)]), needs)
-
-    def rate(name: str, fn: Callable[..., float], among: Callable, called: int, needs: str):
-        point = rows(lambda y, p: fn(y, (p[:, 0] >= p[:, 1]).astype(int), pos_label=1), needs)
-        return _Metric(name, point, band="ratio", needs=needs, **_rate(among, called))
-
-    def calibration(name: str, slope: bool, band: str) -> _Metric:
-        def point(y: np.ndarray, p: np.ndarray) -> float:
-            return recalibration(y, p[:, 0], np.ones((1, len(p))), slope)[0, int(slope)]
-
-        def boot(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
-            return recalibration(y, pred[:, 0], W, slope)[:, int(slope)]
-
-        return _Metric(name, rows(point, "both"), boot, band, "both", slope, _informative)
-
-    def auc_point(y: np.ndarray, p: np.ndarray) -> float:
-        return float(roc_auc_score(y, p[:, 0]))
-
-    def citl(y: np.ndarray, p: np.ndarray) -> float:
-        return float(np.mean(y == 1) - np.mean(p[:, 0]))
-
-    def citl_boot(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
-        return (W @ (y == 1) - W @ pred[:, 0]) / W.sum(axis=1)
-
-    pos, neg, everyone = (lambda y: y == 1), (lambda y: y != 1), (lambda y: y >= 0)
-    return [
-        _Metric("auc", rows(auc_point, "both"), M.auc, "max_auc_difference", "both"),
-        rate("tpr", fm.true_positive_rate, pos, 1, "pos"),
-        rate("fpr", fm.false_positive_rate, neg, 1, "neg"),
-        rate("fnr", fm.false_negative_rate, pos, 0, "pos"),
-        rate("selection_rate", fm.selection_rate, everyone, 1, "n"),
-        calibration("calibration_slope", True, "max_calibration_slope_deviation"),
-        calibration("calibration_intercept", False, "max_calibration_intercept_difference"),
-        _Metric("calibration_in_the_large", rows(citl, "n"), citl_boot,
-                "max_calibration_in_the_large_difference", "n", has_ratio=False),
-    ]  # fmt: skip
-
-
-def _metrics(task: str, pred: np.ndarray) -> list[_Metric]:
-    if task == "binary":
-        return _binary_metrics(pred)
-    if task == "multiclass":
-
-        def macro(y_true: np.ndarray, idx: np.ndarray) -> float:
-            return M.plain(M.auc_macro_ovr, y_true, pred[np.asarray(idx, dtype=int)])
-
-        point = _defined(macro, "n")
-        return [_Metric("auc_macro_ovr", point, M.auc_macro_ovr, "max_auc_difference", "classes")]
-    if task == "regression":
-        return [
-            _Metric("r2", _defined(r2_score, "n"), M.r2, "max_r2_difference", "n", False),
-            _Metric("mae", _defined(mean_absolute_error, "n"), M.mae, "ratio", "n"),
-        ]
-    point = _defined(M.harrell_c, "n")
-    return [_Metric("c_index", point, M.c_index, "max_auc_difference", "events")]

@@ -23,18 +23,15 @@ estimate. Group sizes follow the run's one small-cell rule (:mod:`insightome.aud
 a size below ``min_cell`` reads ``<min_cell`` (the group: "insufficient evidence"), a size that
 would give it back reads "suppressed", and a hidden size hides the group's estimates. This
 supports post-market monitoring under the EU AI Act (Art. 72, Art. 26(5)).
+
+The profile and the drift measures are in :mod:`insightome.audit.drift`; the report, its
+Markdown and how it is written in :mod:`insightome.audit.monitor_report`.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import os
-import shutil
-import tempfile
 from collections import Counter
-from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -44,34 +41,24 @@ import pandas as pd
 
 from insightome import errors
 from insightome.audit.auditing import MIN_GROUP_SIZE
-from insightome.audit.disclosure import MIN_CELL, count_text, group_disclosure
+from insightome.audit.disclosure import MIN_CELL, group_disclosure
+from insightome.audit.drift import (
+    feature_drift,
+    reference_profile,  # noqa: F401  (public here: api and followup import it from monitor)
+)
 from insightome.audit.groups import group_labels
+from insightome.audit.monitor_report import (
+    MonitorReport,
+    write_monitor_report,  # noqa: F401  (public here: the CLI imports it from monitor)
+)
 from insightome.errors import UserError
 from insightome.evaluate.bbc import bootstrap_weights
 from insightome.evaluate.engine import predict_matrix
 from insightome.evaluate.metrics import PRIMARY
 from insightome.followup import cohort_outcome
-from insightome.runs import Run, file_sha256, json_ready, run_directory_name
-from insightome.study import label_string
+from insightome.runs import Run, file_sha256
 
-PROFILE_SCHEMA = "insightome.reference_profile/1"
-N_BINS = 10  # deciles
-PSI_MODERATE, PSI_MAJOR = 0.1, 0.25  # Siddiqi 2006
-SMD_THRESHOLD = 0.1  # Austin 2009
-MISSING_INCREASE = 0.1  # insightome's choice
-PSI_EPSILON = 1e-4  # proportion used for empty bins
-OTHER = "(other)"  # categorical levels hidden by the small-cell rule, pooled
 INSUFFICIENT = "insufficient evidence"
-THRESHOLDS = {
-    "psi_moderate": PSI_MODERATE,
-    "psi_major": PSI_MAJOR,
-    "psi_source": "Siddiqi, Credit Risk Scorecards, Wiley 2006",
-    "smd": SMD_THRESHOLD,
-    "smd_source": "Austin, Statistics in Medicine 28:3083-3107, 2009",
-    "missing_increase": MISSING_INCREASE,
-    "psi_epsilon": PSI_EPSILON,
-}
-
 MONITOR_NO_PROFILE = (
     "{path}: this run predates monitoring (model.json has no reference_profile of the "
     "development data); rerun it with this version of insightome to monitor it."
@@ -89,166 +76,6 @@ MONITOR_MIN_CELL_BELOW_RUN = (
 def _count(n: int, min_cell: int) -> int | None:
     """A count as reported: None (shown "<min_cell") when 0 < n < min_cell."""
     return None if 0 < n < min_cell else int(n)
-
-
-def _bins(values: np.ndarray, edges: list[float]) -> np.ndarray:
-    """Counts in the right-closed bins (-inf, e1], (e1, e2], …, (ek, inf)."""
-    idx = np.searchsorted(np.asarray(edges, float), values, side="left")
-    return np.bincount(idx, minlength=len(edges) + 1)
-
-
-def _numeric_profile(values: np.ndarray, min_cell: int) -> dict[str, Any]:
-    edges = list(np.unique(np.quantile(values, np.arange(1, N_BINS) / N_BINS)))
-    counts = list(_bins(values, edges))
-    small = [i for i, c in enumerate(counts) if 0 < c < min_cell]
-    while small and len(counts) > 1:  # merge a small bin into its smaller neighbour
-        i = small[0]
-        left = i > 0 and (i == len(counts) - 1 or counts[i - 1] <= counts[i + 1])
-        lo = i - 1 if left else i
-        counts[lo] += counts.pop(lo + 1)
-        del edges[lo]
-        small = [i for i, c in enumerate(counts) if 0 < c < min_cell]
-    return {
-        "mean": float(values.mean()),
-        "sd": float(values.std(ddof=1)) if len(values) > 1 else None,
-        "edges": [float(e) for e in edges],
-        "proportions": [c / len(values) for c in counts],
-    }
-
-
-def reference_profile(features: pd.DataFrame, *, min_cell: int = 10) -> dict[str, Any]:
-    """JSON-ready summary of the development features for :func:`monitor`.
-
-    Per numeric feature: ``n`` (non-missing), ``missing`` (fraction), ``mean``, ``sd``,
-    decile ``edges`` (inner edges of right-closed bins; minimum and maximum are never
-    stored) and the ``proportions`` in each bin, adjacent bins merged until each holds at
-    least ``min_cell`` samples. Per categorical feature: ``levels`` → proportion, the levels
-    the small-cell rule hides (:mod:`insightome.audit.disclosure`: those with fewer than
-    ``min_cell`` samples, and the further ones that keep them from being recomputed from
-    the others and n) pooled as ``"(other)"``, so its share × n gives no small count back.
-    Pass the run's ``--min-cell``. No row-level data.
-    """
-    profile: dict[str, Any] = {}
-    for name in features.columns:
-        col = features[name]
-        known = col.notna().to_numpy()
-        entry: dict[str, Any] = {"n": int(known.sum()), "missing": float(1 - known.mean())}
-        if pd.api.types.is_numeric_dtype(col):
-            values = col.to_numpy(float)[known]
-            entry = {"type": "numeric", **entry, "mean": None, "sd": None}
-            entry.update(_numeric_profile(values, min_cell) if len(values) else {})
-        else:
-            labels = pd.Series([label_string(v) for v in col[known]], dtype=object)
-            cats = col.cat.categories if isinstance(col.dtype, pd.CategoricalDtype) else None
-            levels = sorted(labels.unique()) if cats is None else list(map(label_string, cats))
-            counts = labels.value_counts().reindex(levels, fill_value=0)
-            hidden = _hidden_levels(labels, counts, min_cell)
-            shares = {str(k): int(v) / max(len(labels), 1) for k, v in counts[~hidden].items()}
-            if hidden.any():
-                shares[OTHER] = int(counts[hidden].sum()) / len(labels)
-            entry = {"type": "categorical", **entry, "levels": shares}
-        profile[str(name)] = entry
-    return json_ready(
-        {"schema": PROFILE_SCHEMA, "n_samples": len(features), "min_cell": min_cell}
-        | {"features": profile}
-    )
-
-
-def _hidden_levels(labels: pd.Series, counts: pd.Series, min_cell: int) -> pd.Series:
-    """Which levels (of ``counts``) the one small-cell rule hides, given that n is known: a
-    single small level pooled alone would read share × n."""
-    hidden = (counts > 0) & (counts < min_cell)
-    if not hidden.any():
-        return hidden
-    shown = group_disclosure({"level": labels.to_numpy(str)}, None, "regression", min_cell)
-    return pd.Series([c > 0 and not shown.size_shown("level", str(k)) for k, c in counts.items()],
-                     index=counts.index)  # fmt: skip
-
-
-def psi(reference: Any, new: Any, eps: float = PSI_EPSILON) -> float:
-    """Population stability index of two proportion vectors over the same bins."""
-    p, q = np.maximum(np.asarray(reference, float), eps), np.maximum(np.asarray(new, float), eps)
-    return float(np.sum((q - p) * np.log(q / p)))
-
-
-def _feature_drift(ref: dict[str, Any], col: pd.Series, min_cell: int) -> dict[str, Any]:
-    known = col.notna().to_numpy()
-    missing = float(1 - known.mean())
-    out: dict[str, Any] = {"type": ref["type"], "psi": None}
-    if ref["type"] == "numeric":
-        out |= {"reference_mean": ref["mean"], "reference_sd": ref["sd"], "new_mean": None}
-        out |= {"new_sd": None, "smd": None}
-    out |= {"missing_reference": ref["missing"], "missing_new": missing}
-    out["missing_change"] = missing - ref["missing"]
-    if known.sum() >= min_cell and ref["n"] > 0:  # fewer values: no summary of them
-        if ref["type"] == "numeric":
-            x = col.to_numpy(float)[known]
-            out["new_mean"], out["new_sd"] = float(x.mean()), float(x.std(ddof=1))
-            out["smd"] = float((x.mean() - ref["mean"]) / ref["sd"]) if ref["sd"] else None
-            out["psi"] = psi(ref["proportions"], _bins(x, ref["edges"]) / len(x))
-        else:
-            levels = ref["levels"]
-            labels = pd.Series([v if v in levels else OTHER for v in map(label_string, col[known])])
-            names = list(dict.fromkeys([*levels, *labels]))
-            new = labels.value_counts(normalize=True).reindex(names, fill_value=0)
-            out["psi"] = psi([levels.get(n, 0.0) for n in names], new.to_numpy())
-    v = out["psi"]
-    levels = ("stable", "moderate", "major")
-    out["psi_level"] = None if v is None else levels[(v > PSI_MODERATE) + (v > PSI_MAJOR)]
-    out["flags"] = [
-        flag
-        for flag, hit in (
-            (f"PSI>{PSI_MAJOR}", v is not None and v > PSI_MAJOR),
-            (f"|SMD|>{SMD_THRESHOLD}", abs(out.get("smd") or 0) > SMD_THRESHOLD),
-            (f"missing+{out['missing_change']:.2f}", out["missing_change"] > MISSING_INCREASE),
-        )
-        if hit
-    ]
-    return out
-
-
-def feature_drift(
-    profile: dict[str, Any],
-    features: pd.DataFrame,
-    *,
-    absent: list[str] | tuple[str, ...] = (),
-    min_cell: int = 10,
-) -> dict[str, Any]:
-    """Per-feature drift of ``features`` from ``profile`` and its summary (module doc)."""
-    per: dict[str, Any] = {}
-    for name in map(str, features.columns):
-        if name in profile["features"]:
-            per[name] = _feature_drift(profile["features"][name], features[name], min_cell)
-            if name in absent:
-                per[name].update(absent=True, flags=["absent"])
-    on = {k: v for k, v in per.items() if not v.get("absent")}
-    psis = {k: v["psi"] for k, v in on.items() if v["psi"] is not None}
-    smds = {k: v["smd"] for k, v in on.items() if v.get("smd") is not None}
-    major = sorted((k for k, v in psis.items() if v > PSI_MAJOR), key=lambda k: -psis[k])
-    moderate = sorted((k for k in psis if PSI_MODERATE < psis[k] <= PSI_MAJOR), key=psis.get)
-    smd_above = sorted((k for k in smds if abs(smds[k]) > SMD_THRESHOLD), key=lambda k: smds[k])
-    n_new, n_ref = len(features), profile["n_samples"]
-    return {
-        "summary": {
-            "status": f"major drift in {len(major)} of {len(psis)} features (PSI > {PSI_MAJOR})"
-            if major
-            else f"no major drift (no feature with PSI > {PSI_MAJOR})",
-            "n_features": len(per),
-            "n_compared": len(psis),
-            "absent": [k for k in per if k not in on],
-            "major": major,
-            "moderate": moderate[::-1],
-            "smd_above": smd_above,
-            "missing_increase": [
-                k for k, v in on.items() if v["missing_change"] > MISSING_INCREASE
-            ],
-            "share_psi_major": len(major) / len(psis) if psis else None,
-            "share_smd_above": len(smd_above) / len(smds) if smds else None,
-            "mean_psi": float(np.mean(list(psis.values()))) if psis else None,
-            "chance_smd_sd": math.sqrt(1 / n_new + 1 / n_ref) if n_new and n_ref else None,
-        },
-        "features": per,
-    }
 
 
 def _score(
@@ -352,97 +179,6 @@ def _performance(
     return out
 
 
-@dataclass
-class MonitorReport:
-    """One monitoring check of a batch of new data: aggregates only, JSON-ready."""
-
-    run: dict[str, Any]
-    data: dict[str, Any]
-    drift: dict[str, Any]
-    performance: dict[str, Any] | None = None
-    notes: list[str] = field(default_factory=list)
-    training_overlap: dict[str, Any] | None = None  # check against the training rows
-    min_cell: int = 10
-    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
-    thresholds: dict[str, Any] = field(default_factory=lambda: dict(THRESHOLDS))
-
-    def to_dict(self) -> dict[str, Any]:
-        return json_ready(asdict(self))
-
-    def to_markdown(self) -> str:
-        return _markdown(self.to_dict())
-
-
-def _f(v: Any, spec: str = ".3f") -> str:
-    return "—" if v is None else format(v, spec)
-
-
-def _row(*cells: Any) -> str:
-    return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
-
-
-def _overlap_line(overlap: dict[str, Any] | None) -> str:
-    if not overlap or not overlap["checked"]:
-        reason = (overlap or {}).get("reason", "no check was made")
-        return f"Overlap with the training data not checked: {reason}.\n"
-    n, n_rows = overlap["n_overlap"], overlap["n_rows"]
-    if not n:
-        return "No row equals a training row (checked with keyed hashes).\n"
-    forced = " (--allow-training-overlap given)" if overlap["forced"] else ""
-    return f"**{n} of {n_rows} rows are identical to training rows{forced}.**\n"
-
-
-def _markdown(r: dict[str, Any]) -> str:
-    s, d, feats = r["drift"]["summary"], r["data"], r["drift"]["features"]
-    source = "in-memory data" if d["sha256"] is None else f"`{d['name']}` (sha256 "
-    source += "" if d["sha256"] is None else f"`{d['sha256'][:16]}…`)"
-    lines = [
-        "# Deployment monitoring\n",
-        f"Run `{r['run']['path']}` (model sha256 `{str(r['run']['model_sha256'])[:16]}…`); "
-        f"{source}, {d['n_samples']} samples; {r['created']}.\n",
-        _overlap_line(r.get("training_overlap")),
-        "## Feature drift\n",
-        f"**{s['status']}.** Moderate shift (PSI {PSI_MODERATE}–{PSI_MAJOR}): "
-        f"{len(s['moderate'])} feature(s); |SMD| > {SMD_THRESHOLD}: "
-        f"{_f(s['share_smd_above'], '.0%')} of numeric features (SD of the SMD by chance "
-        f"≈ {_f(s['chance_smd_sd'], '.2f')}); mean PSI {_f(s['mean_psi'])}.\n",
-    ]
-    shown = sorted((k for k in feats if feats[k]["flags"]), key=lambda k: -(feats[k]["psi"] or 0))
-    if shown:
-        lines += ["| feature | PSI | SMD | missing (dev → new) | flags |", "|---|---|---|---|---|"]
-        for k in shown[:25]:
-            v = feats[k]
-            missing = f"{v['missing_reference']:.0%} → {v['missing_new']:.0%}"
-            lines.append(
-                _row(k, _f(v["psi"]), _f(v.get("smd"), "+.2f"), missing, ", ".join(v["flags"]))
-            )
-        lines.append(f"\n{len(shown) - 25} more in monitor.json.\n" if len(shown) > 25 else "")
-    lines.append(
-        f"Thresholds: PSI {PSI_MODERATE}/{PSI_MAJOR} (Siddiqi 2006), |SMD| {SMD_THRESHOLD} "
-        "(Austin 2009): conventions, not significance tests."
-    )
-    p = r["performance"]
-    if p is not None:
-        dev = p["development_estimate"]
-        lines += [
-            "\n## Performance\n",
-            f"Development (BBC-CV) {dev['metric']}: {_f(dev['value'])} "
-            f"({_f(dev['ci95'][0])}–{_f(dev['ci95'][1])}). BBC-CV is conservative (its models "
-            "saw fewer samples than the final one), so new data may well score above it.\n",
-            "| group | n | new | 95% CI | difference | status |",
-            "|---|---|---|---|---|---|",
-        ]
-        groups = [(f"{c} = {k}", g) for c, gs in p["groups"].items() for k, g in gs.items()]
-        for name, g in [("all", p), *groups]:
-            ci = "—" if not g.get("ci95") else f"{_f(g['ci95'][0])}–{_f(g['ci95'][1])}"
-            n = count_text(g, "n", r["min_cell"]) if g["n"] is None else g["n"]
-            diff = _f(g.get("difference"), "+.3f")
-            lines.append(_row(name, n, _f(g.get("value")), ci, diff, g["status"]))
-    if r["notes"]:
-        lines += ["\n## Notes\n", *(f"- {n}" for n in r["notes"])]
-    return "\n".join(lines) + "\n"
-
-
 def monitor(
     run: Run | str | Path,
     new_data: ad.AnnData | str | Path,
@@ -526,7 +262,8 @@ def monitor(
         if performance["small_groups"]:
             notes.append(
                 f"groups with fewer than {MIN_GROUP_SIZE} samples with an outcome (the "
-                "audit's minimum group size) in: " + ", ".join(performance["small_groups"])
+                "audit's minimum group size) in: "
+                + ", ".join(performance["small_groups"])
                 + "; their estimates are imprecise"
             )
         if performance["sensitive_absent"]:
@@ -552,30 +289,3 @@ def run_min_cell(run: Run) -> int:
     invocation = run.results.get("invocation") or {}
     profile = run.model_card.get("reference_profile") or {}
     return int(invocation.get("min_cell") or profile.get("min_cell") or MIN_CELL)
-
-
-def write_monitor_report(report: MonitorReport, out_dir: str | Path | None = None) -> Path:
-    """Write ``monitor.json`` + ``monitor.md`` atomically; return their directory.
-
-    The directory ``<timestamp>-<data file stem>/`` is made under ``out_dir`` (default
-    ``<run>/monitoring/``): written in a temporary directory beside it, then renamed.
-    """
-    if out_dir is None and not report.run.get("path"):
-        reason = "the run was not loaded from a directory; say where to write the report"
-        raise UserError(errors.OPTION_INVALID, option="out_dir", reason=reason)
-    parent = Path(out_dir) if out_dir is not None else Path(report.run["path"]) / "monitoring"
-    parent.mkdir(parents=True, exist_ok=True)
-    base = run_directory_name(str(report.data["name"]))
-    final, suffix = parent / base, 1
-    while final.exists():
-        suffix += 1
-        final = parent / f"{base}-{suffix}"
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=parent))
-    try:
-        (tmp / "monitor.json").write_text(json.dumps(report.to_dict(), indent=2))
-        (tmp / "monitor.md").write_text(report.to_markdown(), encoding="utf-8")
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return final

@@ -153,7 +153,7 @@ def stability_selection(
 def design_matrix(features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Imputed, scaled, one-hot encoded matrix and the feature index of each of its columns.
 
-    A float32 table (large data, ``study.FLOAT32_CELLS``) stays float32 here: the halves
+    A float32 table (large data, ``modelling_table.FLOAT32_CELLS``) stays float32 here: the halves
     are cast to float64 before LARS (:func:`entry_positions`), and a float64 copy of a
     100,000 x 1,000 table is 763 MB more.
     """

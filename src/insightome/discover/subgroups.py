@@ -46,6 +46,9 @@ Subgroup ids are 1..k by decreasing size. Per-sample labels stay in memory:
 ``MIN_SAMPLES`` samples, fewer than 2 usable numeric features, or no 2 ≤ k ≤ n/5) the result
 has ``k=None`` and empty tables, and its notes say why no subgroups were sought.
 
+This module finds the subgroups (1., 2.); the tables that describe them (3.–5.) and their
+small-cell protection are built in :mod:`insightome.discover.subgroup_description`.
+
 References: Monti S. et al. (2003) Mach Learn 52:91–118. Hennig C. (2007) Comput Stat Data
 Anal 52:258–271. Hubert L. & Arabie P. (1985) J Classif 2:193–218. Wilson E.B. (1927) JASA
 22:209–212.
@@ -55,17 +58,12 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from lifelines import KaplanMeierFitter
-from lifelines.statistics import multivariate_logrank_test
-from lifelines.utils import median_survival_times
-from scipy import stats
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
@@ -73,13 +71,17 @@ from threadpoolctl import threadpool_limits
 from insightome.audit.disclosure import (
     NOTE,
     SHOWN,
-    SUPPRESSED,
-    GroupDisclosure,
-    group_disclosure,
-    small_marker,
 )
-from insightome.audit.groups import INTERSECTION
 from insightome.compute.blocks import blocks
+from insightome.discover.subgroup_description import (
+    composition_table,
+    outcome_table,
+    profile_table,
+    publish_outcome,
+    publish_profile,
+    publish_sizes,
+    subgroup_disclosure,
+)
 from insightome.evaluate.group_level import (
     NOT_RESPECTED,
     constant_within,
@@ -96,8 +98,6 @@ MINIBATCH_ABOVE = 20_000
 MAX_FIT = 2_000
 MAX_EVAL = 20_000
 RESAMPLE_N_INIT = 3
-TOP_PROFILE = 5
-MISSING_LEVEL = "(missing)"
 
 
 @dataclass(frozen=True)
@@ -232,14 +232,14 @@ def find_subgroups(
                 f"The outcome varies within patients: its association with the subgroups is "
                 f"tested on the {n} samples as if independent ({NOT_RESPECTED})."
             )
-    outcome, test = _outcome(unit_y, unit_labels, ids, task, list(classes))
+    outcome, test = outcome_table(unit_y, unit_labels, ids, task, list(classes))
     if codes is not None and unit_of is None:
         test["name"] += f" ({NOT_RESPECTED})"
-    profile = _profile(features[numeric].to_numpy(float), numeric, set(used), labels, ids)
+    profile = profile_table(features[numeric].to_numpy(float), numeric, set(used), labels, ids)
     if sensitive is not None and sensitive.index.is_unique:
         if set(sensitive.index) == set(features.index):
             sensitive = sensitive.loc[features.index]  # else: aligned by position
-    shown = _disclosure(labels, y, task, sensitive, min_cell)
+    shown = subgroup_disclosure(labels, y, task, sensitive, min_cell)
     shown_outcome = shown_patients = shown
     if codes is not None:  # the outcome and composition tables count patients: protect those
         unit_sensitive = None
@@ -249,12 +249,14 @@ def find_subgroups(
             )
         patient_labels = modal_per_group(labels, codes).astype(int).to_numpy()
         patient_y = unit_y if unit_of is not None else np.full(len(patient_labels), np.nan)
-        shown_patients = _disclosure(patient_labels, patient_y, task, unit_sensitive, min_cell)
+        shown_patients = subgroup_disclosure(
+            patient_labels, patient_y, task, unit_sensitive, min_cell
+        )
         if unit_of is not None:
             shown_outcome = shown_patients
-    sizes = _publish_sizes(sizes, shown)
-    profile = _publish_profile(profile, shown)
-    outcome = _publish_outcome(outcome, shown_outcome, task, classes)
+    sizes = publish_sizes(sizes, shown)
+    profile = publish_profile(profile, shown)
+    outcome = publish_outcome(outcome, shown_outcome, task, classes)
     composition, comp_tests = {}, {}
     if sensitive is not None:
         for col in sensitive.columns:
@@ -262,7 +264,7 @@ def find_subgroups(
             if codes is not None:  # patients: their most frequent level, their subgroup
                 values = modal_per_group(values, codes).rename(col)
                 col_labels = modal_per_group(labels, codes).astype(int).to_numpy()
-            tab, ctest, col_notes = _composition(values, col_labels, ids, shown_patients)
+            tab, ctest, col_notes = composition_table(values, col_labels, ids, shown_patients)
             composition[str(col)], comp_tests[str(col)] = tab, ctest
             notes.extend(f"{col}: {note}" for note in col_notes)
     hidden = (shown, shown_outcome, shown_patients)
@@ -357,201 +359,6 @@ def _stability(
         rows.append({"k": k, "mean_ari": aris.mean(), "sd": sd, "lo": lo, "hi": hi})
         refs[k], jaccards[k] = ref, jac
     return pd.DataFrame(rows), refs, jaccards
-
-
-def _test(name: str, fn: Any, *args: Any) -> dict[str, Any]:
-    try:
-        stat, p = fn(*args)[:2]
-    except ValueError:  # degenerate table or groups
-        stat, p = math.nan, math.nan
-    return {"name": name, "statistic": float(stat), "p_value": float(p)}
-
-
-def _outcome(
-    y: np.ndarray, labels: np.ndarray, ids: np.ndarray, task: str, classes: list[str]
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    y = y.astype(float)
-    ok = np.isfinite(y)
-    y, labels = y[ok], labels[ok]
-    groups = [y[labels == g] for g in ids]
-    rows: list[dict[str, Any]] = []
-    if task == "survival":
-        time_, event = np.abs(y), y > 0
-        for g, v in zip(ids, groups, strict=True):
-            kmf = KaplanMeierFitter().fit(np.abs(v), v > 0)
-            ci = median_survival_times(kmf.confidence_interval_).to_numpy(float).ravel()
-            est = np.array([kmf.median_survival_time_, *ci], dtype=float)
-            med, lo, hi = np.where(np.isfinite(est), est, np.nan)  # NaN: median not reached
-            row = dict(subgroup=g, n=len(v), events=int((v > 0).sum()))
-            rows.append(row | dict(median_time=med, median_lo=lo, median_hi=hi))
-        res = multivariate_logrank_test(time_, labels, event)
-        test = _test("log-rank", lambda: (res.test_statistic, res.p_value))
-    elif task in ("binary", "multiclass"):
-        n_cls = max(len(classes), int(y.max()) + 1)
-        names = list(classes) or [str(c) for c in range(n_cls)]
-        table = np.array([np.bincount(v.astype(int), minlength=n_cls) for v in groups])
-        n_g = table.sum(1)
-        z = stats.norm.ppf(0.975)  # Wilson (1927) score interval
-        with np.errstate(all="ignore"):
-            p = table / n_g[:, None]
-            centre = (p + z**2 / (2 * n_g[:, None])) / (1 + z**2 / n_g[:, None])
-            half = z * np.sqrt(p * (1 - p) / n_g[:, None] + z**2 / (4 * n_g[:, None] ** 2))
-            half /= 1 + z**2 / n_g[:, None]
-        for i, g in enumerate(ids):
-            row: dict[str, Any] = {"subgroup": g, "n": int(n_g[i])}
-            for c, name in enumerate(names):
-                lo, hi = centre[i, c] - half[i, c], centre[i, c] + half[i, c]
-                row |= {f"n_{name}": int(table[i, c]), f"rate_{name}": p[i, c]}
-                row |= {f"rate_{name}_lo": lo, f"rate_{name}_hi": hi}
-            rows.append(row)
-        test = _test("chi-square", stats.chi2_contingency, table[n_g > 0][:, table.sum(0) > 0])
-    else:
-        for g, v in zip(ids, groups, strict=True):
-            m = v.mean() if len(v) else math.nan
-            sd = v.std(ddof=1) if len(v) > 1 else math.nan
-            half = stats.t.ppf(0.975, len(v) - 1) * sd / math.sqrt(len(v)) if len(v) > 1 else sd
-            rows.append(
-                dict(subgroup=g, n=len(v), mean=m, sd=sd, mean_lo=m - half, mean_hi=m + half)
-            )
-        test = _test("Kruskal-Wallis", stats.kruskal, *groups)
-    return pd.DataFrame(rows), test
-
-
-def _profile(
-    X: np.ndarray, names: list[str], used: set[str], labels: np.ndarray, ids: np.ndarray
-) -> pd.DataFrame:
-    """Top features per subgroup by |SMD| (pooled sd) against all other samples."""
-    out = []
-    for g in ids:
-        a, b = X[labels == g], X[labels != g]
-        na, nb = (~np.isnan(a)).sum(0), (~np.isnan(b)).sum(0)
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns
-            ma, mb = np.nanmean(a, 0), np.nanmean(b, 0)
-            va, vb = np.nanvar(a, 0, ddof=1), np.nanvar(b, 0, ddof=1)
-            pooled = np.sqrt(((na - 1) * va + (nb - 1) * vb) / (na + nb - 2))
-            smd = np.where(pooled > 0, (ma - mb) / pooled, np.nan)
-        top = [j for j in np.argsort(-np.nan_to_num(np.abs(smd), nan=-1.0)) if np.isfinite(smd[j])]
-        for rank, j in enumerate(top[:TOP_PROFILE], 1):
-            row = dict(subgroup=g, rank=rank, feature=str(names[j]), mean_in=ma[j])
-            out.append(row | dict(mean_rest=mb[j], smd=smd[j], in_clustering=str(names[j]) in used))
-    return pd.DataFrame(out)
-
-
-def _levels(col: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """A sensitive column's values as strings (missing: ``(missing)``) and its levels."""
-    values = col.astype(object).where(col.notna(), MISSING_LEVEL).astype(str).to_numpy()
-    levels = sorted(set(values) - {MISSING_LEVEL}) + [MISSING_LEVEL] * (MISSING_LEVEL in values)
-    return values, levels
-
-
-def _disclosure(
-    labels: np.ndarray,
-    y: np.ndarray,
-    task: str,
-    sensitive: pd.DataFrame | None,
-    min_cell: int,
-) -> GroupDisclosure:
-    """What the subgroup tables may show: subgroup sizes (their total is n), outcome counts
-    (the class totals are known) and composition cells (each level's total is in the data
-    audit), protected together by the run's one small-cell rule."""
-    ids = labels.astype(str)
-    tables = {"subgroup": ids}
-    for col in sensitive.columns if sensitive is not None else []:
-        values, _ = _levels(sensitive[col])
-        tables[str(col)] = values
-        tables[f"subgroup{INTERSECTION}{col}"] = np.char.add(np.char.add(ids, INTERSECTION), values)
-    outcome = y if np.isfinite(np.asarray(y, dtype=float)).all() else None
-    levels = [a for a in tables if a != "subgroup" and INTERSECTION not in a]
-    return group_disclosure(
-        tables, outcome, task, min_cell, outcome_of={"subgroup"}, known_sizes=levels
-    )
-
-
-def _publish_sizes(sizes: pd.DataFrame, shown: GroupDisclosure) -> pd.DataFrame:
-    """Subgroup sizes with hidden ones as None (and their fraction, n × fraction giving n)."""
-    rows = []
-    for r in sizes.to_dict("records"):
-        g = str(r["subgroup"])
-        if not shown.size_shown("subgroup", g):
-            r |= {"n": None, "fraction": None}
-            r["suppressed"] = dict.fromkeys(("n", "fraction"), shown.size_marker("subgroup", g))
-        rows.append(r)
-    return pd.DataFrame(rows).astype(object)
-
-
-def _publish_profile(profile: pd.DataFrame, shown: GroupDisclosure) -> pd.DataFrame:
-    """The profile with the means and SMDs of a subgroup of hidden size None: its mean, the
-    rest's mean and the overall mean give its size back, n (m − rest) / (in − rest). Which
-    features stand out stays shown."""
-    if profile.empty:
-        return profile
-    numbers = ("mean_in", "mean_rest", "smd")
-    rows = []
-    for r in profile.to_dict("records"):
-        r["suppressed"] = None
-        if not shown.size_shown("subgroup", str(r["subgroup"])):
-            r |= dict.fromkeys(numbers) | {"suppressed": dict.fromkeys(numbers, SUPPRESSED)}
-        rows.append(r)
-    return pd.DataFrame(rows).astype(object)
-
-
-def _publish_outcome(
-    outcome: pd.DataFrame, shown: GroupDisclosure, task: str, classes: Sequence[str]
-) -> pd.DataFrame:
-    """The outcome table with every hidden count None (with its marker) and every estimate
-    computed from a hidden count None: a rate and its n give the count back."""
-    if outcome.empty:
-        return outcome
-    names = list(classes) or [str(c) for c in range(shown.n_classes)]
-    rows = []
-    for r in outcome.to_dict("records"):
-        g, hidden = str(r["subgroup"]), {}
-        if not shown.size_shown("subgroup", g):
-            hidden["n"] = shown.size_marker("subgroup", g)
-            keep = {"subgroup"}
-            r = {k: (v if k in keep else None) for k, v in r.items()}
-        if task in ("binary", "multiclass"):
-            for c, name in enumerate(names):
-                if not shown.cell_shown("subgroup", g, c):
-                    hidden[f"n_{name}"] = shown.cell_marker("subgroup", g, c) or SUPPRESSED
-                    r |= dict.fromkeys((f"n_{name}", f"rate_{name}"))
-                    r |= dict.fromkeys((f"rate_{name}_lo", f"rate_{name}_hi"))
-        elif task == "survival" and not shown.cell_shown("subgroup", g, 1):
-            hidden["events"] = shown.cell_marker("subgroup", g, 1) or SUPPRESSED
-            r["events"] = None
-        r["suppressed"] = hidden or None
-        rows.append(r)
-    return pd.DataFrame(rows).astype(object)
-
-
-def _composition(
-    col: pd.Series, labels: np.ndarray, ids: np.ndarray, shown: GroupDisclosure
-) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
-    values, levels = _levels(col)
-    codes = pd.Categorical(values, categories=levels).codes
-    counts = np.zeros((len(ids), len(levels)), dtype=int)
-    np.add.at(counts, (labels - 1, codes), 1)
-    name = f"subgroup{INTERSECTION}{col.name}"
-    marks = [
-        {
-            lv: (shown.size_marker(name, f"{g}{INTERSECTION}{lv}") if counts[i, j] else None)
-            or (small_marker(shown.min_cell) if not counts[i, j] else None)
-            for j, lv in enumerate(levels)
-        }
-        for i, g in enumerate(ids)
-    ]
-    cells = np.array([[m[lv] is None for lv in levels] for m in marks], dtype=bool)
-    table = np.where(cells, counts.astype(object), None)
-    tab = pd.DataFrame(table, index=pd.Index(ids, name="subgroup"), columns=levels)
-    tab["suppressed"] = [{lv: v for lv, v in m.items() if v is not None} or None for m in marks]
-    real = counts[:, [j for j, v in enumerate(levels) if v != MISSING_LEVEL]]
-    real = real[:, real.sum(0) > 0]
-    test = _test("chi-square", stats.chi2_contingency, real[real.sum(1) > 0])
-    notes = []
-    if (~cells).any():
-        notes.append(f"{int((~cells).sum())} cell(s) hidden (small-cell rule, docs/audit.md).")
-    return tab, test, notes
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ regression label is averaged (the spread is reported), a class label takes the m
 vote, and disagreeing rows are reported as conflicts; a tie leaves the label missing.
 Note that the standard InChIKey does not tell apart mobile-H tautomers
 (2-hydroxypyridine / 2-pyridone), so such pairs merge even with ``tautomers=False``.
+The merging is in :mod:`insightome.featurize.duplicates`.
 """
 
 from __future__ import annotations
@@ -22,28 +23,24 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from insightome import errors
 from insightome.errors import UserError
+from insightome.featurize.duplicates import MOLECULE_COLUMNS, Task, infer_task, merge_duplicates
 from insightome.featurize.molecules import MoleculeTable, cell_text, require_rdkit, sanitize_error
 
 LABEL_COLUMN_MISSING = (
     "{path}: label column '{column}' not found.{hint} Pass one of the file's columns as labels."
 )
 
-Task = Literal["auto", "regression", "classification"]
-MAX_CLASSES = 10  # integer-valued labels with at most this many values are classes
-
 EMPTY = "empty (no SMILES)"
 NO_ATOMS = "empty molecule (no atoms)"
 NO_MOLECULE = "no molecule given (None)"
 RECORD_INVALID = "the SD record cannot be parsed"
 RECORD_COLUMNS = ("row", "id", "input", "smiles", "inchikey", "valid", "reason")
-MOLECULE_COLUMNS = ("id", "smiles", "inchikey", "n_rows", "rows")
 RESERVED = {*RECORD_COLUMNS, *MOLECULE_COLUMNS, "inputs", "labels", "spread", "conflict"}
 
 
@@ -144,10 +141,10 @@ def standardize(
     resolved = None
     if label_name is not None:
         records[label_name] = label_values
-        resolved = _infer_task(records.loc[records["valid"], label_name], task)
+        resolved = infer_task(records.loc[records["valid"], label_name], task)
     invalid = records.loc[~records["valid"], ["row", "id", "input", "reason"]]
     invalid = invalid.reset_index(drop=True)
-    molecules, kept, duplicates, notes = _merge(records, mols, label_name, resolved)
+    molecules, kept, duplicates, notes = merge_duplicates(records, mols, label_name, resolved)
     if len(invalid):
         notes.insert(0, f"{len(invalid)} of {len(records)} rows are invalid (see .invalid)")
     return StandardizeResult(
@@ -311,107 +308,3 @@ def _standardize_one(
     except Exception:  # InChI cannot represent some structures (e.g. dummy atoms)
         inchikey = ""
     return smiles, inchikey, mol, None
-
-
-def _infer_task(values: pd.Series, task: Task) -> str:
-    if task != "auto":
-        if task not in ("regression", "classification"):
-            raise ValueError(f"task must be auto, regression or classification, not {task!r}")
-        return task
-    known = values.dropna()
-    if known.empty:
-        return "regression"
-    numeric = pd.to_numeric(known, errors="coerce")
-    if numeric.isna().any() or pd.api.types.is_bool_dtype(known):
-        return "classification"
-    integral = bool(np.all(np.mod(numeric.to_numpy(float), 1) == 0))
-    return "classification" if integral and numeric.nunique() <= MAX_CLASSES else "regression"
-
-
-def _merge_labels(values: list[Any], task: str) -> tuple[Any, float | None, bool]:
-    """(merged label, spread for regression, conflict for classification)."""
-    known = [v for v in values if not pd.isna(v)]
-    if not known:
-        return np.nan, None, False
-    if task == "regression":
-        numbers = np.asarray(known, dtype=float)
-        return float(numbers.mean()), float(numbers.max() - numbers.min()), False
-    counts = pd.Series(known).value_counts(sort=True)
-    conflict = len(counts) > 1
-    if conflict and counts.iloc[0] == counts.iloc[1]:  # a tie: no majority
-        return np.nan, None, True
-    return counts.index[0], None, conflict
-
-
-def _merge(
-    records: pd.DataFrame, mols: list[Any], label: str | None, task: str | None
-) -> tuple[pd.DataFrame, list[Any], pd.DataFrame, list[str]]:
-    """Unique molecules (first appearance order), their mols, the duplicates and notes."""
-    groups: dict[str, list[int]] = {}
-    valid = records["valid"].to_numpy()
-    for pos, (key, smiles) in enumerate(zip(records["inchikey"], records["smiles"], strict=True)):
-        if valid[pos]:
-            groups.setdefault(key or f"smiles:{smiles}", []).append(pos)
-    rows = records["row"].to_numpy()
-    molecules, duplicates, kept = [], [], []
-    for members in groups.values():
-        first = records.iloc[members[0]]
-        entry = {
-            "id": first["id"],
-            "smiles": first["smiles"],
-            "inchikey": first["inchikey"],
-            "n_rows": len(members),
-            "rows": tuple(int(rows[m]) for m in members),
-        }
-        dup: dict[str, Any] = {}
-        if len(members) > 1:
-            dup = {
-                "inchikey": first["inchikey"],
-                "smiles": first["smiles"],
-                "rows": entry["rows"],
-                "inputs": tuple(records["input"].iloc[members]),
-            }
-        if label is not None and task is not None:
-            values = records[label].iloc[members].tolist()
-            merged, spread, conflict = _merge_labels(values, task)
-            entry[label] = merged if len(members) > 1 else values[0]
-            if dup:
-                dup["labels"] = tuple(values)
-                dup["spread" if task == "regression" else "conflict"] = (
-                    spread if task == "regression" else conflict
-                )
-                dup[label] = merged
-        molecules.append(entry)
-        kept.append(mols[members[0]])
-        if dup:
-            duplicates.append(dup)
-    columns = [*MOLECULE_COLUMNS, *([label] if label else [])]
-    molecules_df = pd.DataFrame(molecules, columns=columns)
-    duplicates_df = pd.DataFrame(duplicates)
-    return molecules_df, kept, duplicates_df, _duplicate_notes(duplicates_df, task)
-
-
-def _duplicate_notes(duplicates: pd.DataFrame, task: str | None) -> list[str]:
-    if duplicates.empty:
-        return []
-    n_rows = int(sum(len(r) for r in duplicates["rows"]))
-    notes = [
-        f"{len(duplicates)} molecules occur more than once (same standardized InChIKey); "
-        f"{n_rows} rows merged into {len(duplicates)} (see .duplicates)"
-    ]
-    if task == "regression" and "spread" in duplicates:
-        spread = duplicates["spread"].dropna()
-        worst = f"{spread.max():.4g}" if len(spread) else "n/a"
-        notes.append(
-            f"regression labels averaged over {n_rows} duplicate rows in "
-            f"{len(duplicates)} groups; largest spread (max - min) {worst}"
-        )
-    elif task == "classification" and "conflict" in duplicates:
-        conflicts = duplicates[duplicates["conflict"]]
-        if len(conflicts):
-            rows = "; ".join(", ".join(map(str, r)) for r in conflicts["rows"].head(5))
-            notes.append(
-                f"{len(conflicts)} duplicate groups have conflicting class labels (rows {rows}"
-                f"{', …' if len(conflicts) > 5 else ''}); majority kept, ties left missing"
-            )
-    return notes

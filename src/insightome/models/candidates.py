@@ -14,6 +14,8 @@ Probabilistic models are fitted without class re-weighting so their probabilitie
 calibrated to the data's prevalence (re-weighting inflates minority-class risks, which
 a clinician would read as real); the binary decision threshold is the prevalence instead
 (:func:`insightome.evaluate.metrics.decision_threshold`).
+
+The estimator of each family is built in :mod:`insightome.models.estimators`.
 """
 
 from __future__ import annotations
@@ -26,21 +28,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import sklearn
-from sklearn.base import BaseEstimator
-from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
-from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.compose import ColumnTransformer
 from sklearn.feature_selection import SelectKBest, f_classif, f_regression
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import ElasticNet, LogisticRegression, Ridge
+from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from sklearn.svm import LinearSVR
+from sklearn.preprocessing import OneHotEncoder
 
 from insightome.compute.blocks import BLOCK_CELLS, blocks
-from insightome.models.calibrated_svm import CalibratedLinearSVC
+from insightome.models.estimators import MODELS, logistic
 from insightome.models.imputation import MedianImputer
 from insightome.models.scaling import BlockwiseStandardScaler
-from insightome.models.survival import CoxElasticNet, XGBCox, cox_score_test
+from insightome.models.survival import cox_score_test
 
 # The logistic candidates set only ``l1_ratio``: from scikit-learn 1.8 on it chooses the
 # penalty (1 = L1, between = elastic net, 0 = L2). Older versions ignore it unless
@@ -96,9 +95,9 @@ class Candidate:
             steps.append(("preprocess", preprocessor(features, lean=True)))
         if self.k is not None:
             steps.append(("select", SelectKBest(_score_func(self.task), k=self.k)))
-        model = _MODELS[self.family](self.params, seed)
+        model = MODELS[self.family](self.params, seed)
         if self.task == "multiclass" and isinstance(model, LogisticRegression):
-            model = _logistic(self.params, seed, binary=False)
+            model = logistic(self.params, seed, binary=False)
         steps.append(("model", model))
         return Pipeline(steps)
 
@@ -178,155 +177,6 @@ def f_regression_quiet(X: np.ndarray, y: np.ndarray) -> Any:
     """Univariate linear-regression F-test per feature, on blocks of columns for large folds."""
     return _per_column_blocks(f_regression, X, y)
 
-
-def _logistic(p: dict[str, Any], seed: int, binary: bool = True) -> BaseEstimator:
-    l1 = p.get("l1_ratio", 0.0)
-    # liblinear is fast and exact for binary L1; saga handles elastic-net and multinomial,
-    # and binary L1 from LARGE_N samples on (candidates() sets it: liblinear copies the
-    # fold into float64 and then into its own node list, 6x a float32 fold)
-    solver = "lbfgs" if not l1 else ("liblinear" if binary and l1 == 1.0 else "saga")
-    if l1 and "solver" in p:
-        solver = p["solver"]
-    return LogisticRegression(
-        C=p["C"],
-        l1_ratio=l1,
-        solver=solver,
-        max_iter=2000,
-        random_state=seed,
-    )
-
-
-def _linear_svm(p: dict[str, Any], seed: int) -> BaseEstimator:
-    return CalibratedLinearSVC(C=p["C"], random_state=seed)
-
-
-def _forest_clf(p: dict[str, Any], seed: int) -> BaseEstimator:
-    return RandomForestClassifier(
-        n_estimators=p.get("n_estimators", 500),
-        max_samples=p.get("max_samples"),
-        max_features="sqrt",
-        min_samples_leaf=p.get("min_samples_leaf", 1),
-        n_jobs=1,
-        random_state=seed,
-    )
-
-
-XGB_DEFAULTS = {
-    "n_estimators": 200,
-    "learning_rate": 0.05,
-    "subsample": 0.8,
-    "colsample_bytree": 0.5,
-    "min_child_weight": 1,
-}
-
-
-def _xgb_params(p: dict[str, Any]) -> dict[str, Any]:
-    """Gradient-boosting settings: the defaults above, overridden by a candidate's params."""
-    return {**XGB_DEFAULTS, **p}
-
-
-def _xgb_clf(p: dict[str, Any], seed: int) -> BaseEstimator:
-    from xgboost import XGBClassifier
-
-    return XGBClassifier(
-        **_xgb_params(p),
-        n_jobs=1,
-        random_state=seed,
-        tree_method="hist",
-    )
-
-
-LGBM_DEFAULTS = {
-    "n_estimators": 500,
-    "learning_rate": 0.05,
-    "num_leaves": 31,
-    "colsample_bytree": 0.3,
-    "subsample": 0.8,
-    "subsample_freq": 1,
-}
-
-
-def _lgbm(p: dict[str, Any], seed: int, regression: bool) -> BaseEstimator:
-    """LightGBM: histogram boosting that bundles mutually exclusive sparse columns
-    (fingerprint bits), so it fits wide molecular feature tables 2x faster than XGBoost."""
-    from lightgbm import LGBMClassifier, LGBMRegressor
-
-    cls = LGBMRegressor if regression else LGBMClassifier
-    return cls(**{**LGBM_DEFAULTS, **p}, n_jobs=1, random_state=seed, verbose=-1)
-
-
-def _lgbm_clf(p: dict[str, Any], seed: int) -> BaseEstimator:
-    return _lgbm(p, seed, regression=False)
-
-
-def _lgbm_reg(p: dict[str, Any], seed: int) -> BaseEstimator:
-    return _lgbm(p, seed, regression=True)
-
-
-def _scaled_y(model: BaseEstimator) -> BaseEstimator:
-    return TransformedTargetRegressor(regressor=model, transformer=StandardScaler())
-
-
-def _ridge(p: dict[str, Any], seed: int) -> BaseEstimator:
-    return _scaled_y(Ridge(alpha=p["alpha"]))
-
-
-def _enet(p: dict[str, Any], seed: int) -> BaseEstimator:
-    return _scaled_y(ElasticNet(alpha=p["alpha"], l1_ratio=p.get("l1_ratio", 0.5), max_iter=5000))
-
-
-def _linear_svr(p: dict[str, Any], seed: int) -> BaseEstimator:
-    return _scaled_y(LinearSVR(C=p["C"], max_iter=10000, random_state=seed))
-
-
-def _forest_reg(p: dict[str, Any], seed: int) -> BaseEstimator:
-    return RandomForestRegressor(
-        n_estimators=p.get("n_estimators", 500),
-        max_samples=p.get("max_samples"),
-        max_features=0.33,
-        min_samples_leaf=p.get("min_samples_leaf", 1),
-        n_jobs=1,
-        random_state=seed,
-    )
-
-
-def _xgb_reg(p: dict[str, Any], seed: int) -> BaseEstimator:
-    from xgboost import XGBRegressor
-
-    return XGBRegressor(
-        **_xgb_params(p),
-        n_jobs=1,
-        random_state=seed,
-        tree_method="hist",
-    )
-
-
-def _cox(p: dict[str, Any], seed: int) -> BaseEstimator:
-    return CoxElasticNet(penalizer=p["penalizer"], l1_ratio=p.get("l1_ratio", 0.5))
-
-
-def _xgb_cox(p: dict[str, Any], seed: int) -> BaseEstimator:
-    return XGBCox(max_depth=p["max_depth"], random_state=seed)
-
-
-_MODELS: dict[str, Callable[[dict[str, Any], int], BaseEstimator]] = {
-    "l1_logistic": _logistic,
-    "elastic_net_logistic": _logistic,
-    "ridge_logistic": _logistic,
-    "linear_svm": _linear_svm,
-    "random_forest": _forest_clf,
-    "xgboost": _xgb_clf,
-    "lightgbm": _lgbm_clf,
-    "ridge": _ridge,
-    "elastic_net": _enet,
-    "linear_svr": _linear_svr,
-    "random_forest_regressor": _forest_reg,
-    "xgboost_regressor": _xgb_reg,
-    "lightgbm_regressor": _lgbm_reg,
-    "cox_elastic_net": _cox,
-    "cox_ridge": _cox,
-    "xgboost_cox": _xgb_cox,
-}
 
 PRESETS = ("default", "fast")
 LARGE_N = 20_000  # from here on, forests are subsampled (see candidates())
