@@ -65,7 +65,7 @@ from insightome.evaluate.search_inputs import (
 )
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
 from insightome.models.estimator_candidate import EstimatorCandidate
-from insightome.study import TASKS, _detect_task
+from insightome.outcome_encoding import TASKS, detect_task
 
 if TYPE_CHECKING:  # compute is a layer above evaluate: the cache is only passed through
     from insightome.compute.cache import FitCache
@@ -330,7 +330,7 @@ class BBCSearchCV(BaseEstimator):
     def _task(self, y: np.ndarray) -> str:
         if self.task != "auto":
             return self.task
-        return _detect_task(pd.Series(y))
+        return detect_task(pd.Series(y))
 
     def _encode(self, y: np.ndarray, fitting: bool = False) -> np.ndarray:
         """The outcome in insightome's encoding: class codes 0..k-1 (classification; the
