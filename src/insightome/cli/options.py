@@ -112,12 +112,16 @@ def schema_options(
     return decorate
 
 
-def _single(command: str, name: str) -> Any:
-    """One schema option's Typer type, for a command that declares it by hand."""
+def _single(command: str, name: str, flag: str | None = None) -> Any:
+    """One schema option's Typer type, for a command that declares it by hand (under its
+    own ``flag`` when the command spells it differently, e.g. ``admet fit --level``)."""
     (parameter,) = [p for p in cli_parameters(command) if p.name == name]
-    return parameter.annotation
+    if flag is None:
+        return parameter.annotation
+    cli_type, info = typing.get_args(parameter.annotation)
+    return Annotated[cli_type, typer.Option(flag, help=info.help, envvar=info.envvar)]
 
 
 Seed = _single("run", "seed")
 NJobs = _single("run", "n_jobs")
-ConformalLevel = _single("run", "conformal_level")
+ConformalLevel = _single("run", "conformal_level", "--level")  # admet fit
