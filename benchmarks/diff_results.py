@@ -372,6 +372,8 @@ def diff_trees(
         raise BadInput(f"{old} and {new}: compare two folders or two files, not one of each")
     files_old, hidden_old = collect(old)
     files_new, hidden_new = collect(new)
+    if old.is_file():  # two files: compared with each other whatever their names
+        files_new = {old.name: new}
     report = Report(rtol=rtol)
     only_old = sorted(set(files_old) - set(files_new))
     only_new = sorted(set(files_new) - set(files_old))

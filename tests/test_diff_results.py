@@ -227,6 +227,17 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys) -> None:
     assert "--rtol must be 0 or more" in capsys.readouterr().err
 
 
+def test_two_files_are_compared_whatever_their_names(tmp_path: Path) -> None:
+    write_tree(tmp_path / "old")
+    changed = copy.deepcopy(RESULTS)
+    changed["estimate"]["value"] = 0.7
+    (tmp_path / "other.json").write_text(json.dumps(changed))
+    code, report = diff(tmp_path / "old" / "actg175" / "results.json", tmp_path / "other.json")
+    assert code == 1
+    assert "$.estimate.value: 0.6812 -> 0.7" in report
+    assert diff_results.main([str(tmp_path / "old"), str(tmp_path / "other.json")]) == 2
+
+
 def test_hidden_entries_are_skipped_and_counted(tmp_path: Path) -> None:
     old, new = write_tree(tmp_path / "old"), write_tree(tmp_path / "new")
     (new / ".actg175.x1y2").mkdir()  # an unfinished atomic write
