@@ -8,6 +8,12 @@ fit). Target (issue 4): audit overhead ≤ 30% of the modelling time.
 
     python benchmarks/audit.py            # all cohorts available
     python benchmarks/audit.py --cohorts actg175,kidney_transplant
+    python benchmarks/audit.py --results-dir DIR --output /tmp/audit.md
+
+``--results-dir DIR`` also saves every run's results (results.json, model card, out-of-fold
+predictions) under ``DIR/<cohort>/`` (``result_trees.py``), for
+``benchmarks/diff_results.py``; ``--output`` writes the tables elsewhere than
+``benchmarks/results/audit.md`` (+ ``.json``).
 """
 
 from __future__ import annotations
@@ -93,7 +99,7 @@ COHORTS: dict[str, tuple[Callable[[], tuple[Any, dict[str, Any]]], bool]] = {
 }
 
 
-def run_one(name: str, n_jobs: int) -> dict[str, Any]:
+def run_one(name: str, n_jobs: int, results_dir: Path | None = None) -> dict[str, Any]:
     import anndata as ad
     import numpy as np
 
@@ -116,6 +122,10 @@ def run_one(name: str, n_jobs: int) -> dict[str, Any]:
     start = time.perf_counter()
     run = insightome.run(adata, **options, discover=False, seed=0, n_jobs=n_jobs, out_dir=None)
     wall = time.perf_counter() - start
+    if results_dir is not None:
+        from result_trees import save_run
+
+        save_run(run, results_dir / name)
     res = run.results
     t = res["timings"]
     modelling = t["select"] + t["estimate"] + t["refit"]  # the stages of insightome.api.STAGES
@@ -224,6 +234,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cohorts", default=",".join(COHORTS))
     parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument(
+        "--results-dir",
+        type=Path,
+        default=None,
+        help="also save every run's results under DIR/<cohort>/ (for diff_results.py)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=RESULTS.with_suffix(".md"),
+        help="Markdown results file (JSON written beside it)",
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
     rows = []
@@ -231,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         if COHORTS[name][1] and not SHARED.is_dir():
             print(f"skipped {name}: {SHARED} not found", file=sys.stderr)
             continue
-        row = run_one(name, args.n_jobs)
+        row = run_one(name, args.n_jobs, args.results_dir)
         print(json.dumps({k: row[k] for k in ("cohort", "n_flags", "overhead")}), flush=True)
         rows.append(row)
     import os
@@ -244,10 +266,10 @@ def main(argv: list[str] | None = None) -> int:
         **{p: metadata.version(p) for p in ("insightome", "fairlearn", "crepes")},
         "seconds": time.perf_counter() - start,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.with_suffix(".json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
-    RESULTS.with_suffix(".md").write_text(render(rows, meta))
-    print(f"wrote {RESULTS.with_suffix('.md')}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.with_suffix(".json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    args.output.write_text(render(rows, meta))
+    print(f"wrote {args.output}")
     return 0
 
 

@@ -14,6 +14,11 @@ that wall time and peak memory are per run. Results go to ``benchmarks/results/o
     python benchmarks/omics_suite.py                      # all six datasets, 2 splits
     python benchmarks/omics_suite.py --datasets colon,ALLAML --splits 1
     python benchmarks/omics_suite.py --quick              # smoke test (preset fast, 1 repeat)
+    python benchmarks/omics_suite.py --results-dir DIR    # also keep every run's results
+
+``--results-dir DIR`` saves every run's results (results.json, model card, out-of-fold and
+hold-out predictions, hypotheses, documents) under ``DIR/<dataset>/split<k>/``
+(``result_trees.py``), for ``benchmarks/diff_results.py`` to compare two versions of the code.
 """
 
 from __future__ import annotations
@@ -135,7 +140,9 @@ def _label(v: object) -> str:
     return str(v)
 
 
-def run_one(dataset: str, split: int, *, quick: bool, n_jobs: int) -> dict[str, Any]:
+def run_one(
+    dataset: str, split: int, *, quick: bool, n_jobs: int, results_dir: Path | None = None
+) -> dict[str, Any]:
     import numpy as np
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import train_test_split
@@ -226,6 +233,14 @@ def run_one(dataset: str, split: int, *, quick: bool, n_jobs: int) -> dict[str, 
     else:
         raise RuntimeError(f"{dataset}: insightome detected task {task!r}, expected classification")
     holdout_accuracy = float(np.mean(pred["predicted_class"].to_numpy(str) == y_hold))
+    if results_dir is not None:
+        from result_trees import save_run
+
+        save_run(
+            run,
+            results_dir / dataset / f"split{split}",
+            extra_tables={"holdout_predictions.csv": pred},
+        )
 
     est = res["estimate"]
     failed = {c["name"]: c["failed_folds"] for c in res["configurations"] if c["failed_folds"]}
@@ -276,9 +291,11 @@ def run_one(dataset: str, split: int, *, quick: bool, n_jobs: int) -> dict[str, 
     }
 
 
-def child_main(dataset: str, split: int, quick: bool, n_jobs: int) -> None:
+def child_main(
+    dataset: str, split: int, quick: bool, n_jobs: int, results_dir: Path | None = None
+) -> None:
     with TreeRSSSampler() as sampler:
-        row = run_one(dataset, split, quick=quick, n_jobs=n_jobs)
+        row = run_one(dataset, split, quick=quick, n_jobs=n_jobs, results_dir=results_dir)
         _shutdown_joblib_workers()
     kb = 1024.0  # ru_maxrss is in KiB on Linux
     row["peak_rss_main_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / kb
@@ -290,7 +307,9 @@ def child_main(dataset: str, split: int, quick: bool, n_jobs: int) -> None:
 # --------------------------------------------------------------------------------------
 # orchestration
 # --------------------------------------------------------------------------------------
-def spawn_one(dataset: str, split: int, quick: bool, n_jobs: int) -> dict[str, Any]:
+def spawn_one(
+    dataset: str, split: int, quick: bool, n_jobs: int, results_dir: Path | None = None
+) -> dict[str, Any]:
     cmd = [
         sys.executable,
         str(Path(__file__).resolve()),
@@ -302,6 +321,8 @@ def spawn_one(dataset: str, split: int, quick: bool, n_jobs: int) -> dict[str, A
     ]
     if quick:
         cmd.append("--quick")
+    if results_dir is not None:
+        cmd += ["--results-dir", str(results_dir.resolve())]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
@@ -630,6 +651,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=RESULTS_DIR / "omics_suite.md",
         help="Markdown results file (JSON written beside it)",
     )
+    ap.add_argument(
+        "--results-dir",
+        type=Path,
+        default=None,
+        help="also save every run's results under DIR/<dataset>/split<k>/ (for "
+        "benchmarks/diff_results.py)",
+    )
     ap.add_argument("--one", nargs=2, metavar=("DATASET", "SPLIT"), help=argparse.SUPPRESS)
     return ap.parse_args(argv)
 
@@ -642,7 +670,7 @@ def main(argv: list[str] | None = None) -> int:
             "next to the repository)"
         )
     if args.one:
-        child_main(args.one[0], int(args.one[1]), args.quick, args.n_jobs)
+        child_main(args.one[0], int(args.one[1]), args.quick, args.n_jobs, args.results_dir)
         return 0
     names = [d.strip() for d in args.datasets.split(",") if d.strip()]
     missing = [d for d in names if not (DATA_DIR / f"{d}.mat").is_file()]
@@ -657,7 +685,7 @@ def main(argv: list[str] | None = None) -> int:
     for ds in names:
         for split in range(args.splits):
             print(f"[{time.strftime('%H:%M:%S')}] {ds} split {split} ...", flush=True)
-            row = spawn_one(ds, split, args.quick, args.n_jobs)
+            row = spawn_one(ds, split, args.quick, args.n_jobs, args.results_dir)
             if "error" in row:
                 print(f"  ERROR after {row['wall_seconds']:.0f} s:\n{row['error']}", flush=True)
             else:
