@@ -39,7 +39,7 @@ _LAZY = {
     "validate": ("insightome.followup", "validate"),
     "rediscover": ("insightome.followup", "rediscover"),
     "reaudit": ("insightome.followup", "reaudit"),
-    "monitor": ("insightome.audit.monitor", "monitor"),
+    "monitor": ("insightome.monitoring", "monitor"),
     "read_prediction_log": ("insightome.audit.prediction_log", "read_log"),
     "StudySpec": ("insightome.study", "StudySpec"),
     "make_study": ("insightome.study", "make_study"),

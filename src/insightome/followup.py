@@ -211,7 +211,7 @@ def reaudit(run_dir: str | Path, settings: Any, *, n_jobs: int = 1) -> Run:
     """Rerun the audit of a saved run with ``settings`` (an ``AuditSettings``); rewrite it."""
     from insightome.audit.auditing import audit_data, audit_model
     from insightome.audit.documents import documents_markdown, documents_summary
-    from insightome.audit.monitor import reference_profile
+    from insightome.audit.drift import reference_profile
     from insightome.report import render_html
 
     check_options({**settings.to_dict(), "n_jobs": n_jobs}, command="audit")

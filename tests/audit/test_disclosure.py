@@ -365,7 +365,7 @@ def test_hypotheses_table_publishes_no_small_subgroup_count(run) -> None:
 def test_reference_profile_and_monitoring_follow_the_runs_min_cell(run) -> None:
     """model.json's reference profile is made with the run's --min-cell, and monitoring
     reads it from the run: race B (10 patients) reads <20 under --min-cell 20."""
-    from insightome.audit.monitor import monitor
+    from insightome.monitoring import monitor
 
     run_dir, attrs, _, k = run
     card = json.loads((run_dir / "model.json").read_text())

@@ -12,7 +12,7 @@ import pytest
 import insightome
 from insightome import errors
 from insightome.audit.drift import OTHER, PSI_MAJOR
-from insightome.audit.monitor import (
+from insightome.monitoring import (
     MONITOR_NO_PROFILE,
     MONITOR_TOO_FEW,
     feature_drift,

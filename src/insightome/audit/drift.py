@@ -4,7 +4,7 @@
 (aggregates only, no row-level data, every count at least ``min_cell``);
 :func:`feature_drift` compares new features with it: the population stability index per
 feature, the standardized mean difference per numeric feature and the change in missingness
-(thresholds and their sources in ``THRESHOLDS``; see :mod:`insightome.audit.monitor`).
+(thresholds and their sources in ``THRESHOLDS``; see :mod:`insightome.monitoring`).
 """
 
 from __future__ import annotations

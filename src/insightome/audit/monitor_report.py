@@ -1,7 +1,7 @@
 """The monitoring report: :class:`MonitorReport` (JSON-ready), its Markdown, and writing both.
 
 :func:`write_monitor_report` writes ``monitor.json`` and ``monitor.md`` into a new
-``<timestamp>-<data file stem>/`` directory, atomically. :mod:`insightome.audit.monitor`
+``<timestamp>-<data file stem>/`` directory, atomically. :mod:`insightome.monitoring`
 builds the report.
 """
 

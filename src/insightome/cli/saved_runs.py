@@ -147,7 +147,7 @@ def monitor_command(
     decimal: str | None,
 ) -> None:
     """Data drift (SMD, PSI) and, with labels, performance per group against development."""
-    from insightome.audit.monitor import monitor, write_monitor_report
+    from insightome.monitoring import monitor, write_monitor_report
 
     report = monitor(run_dir, data, labels=labels, time=time, event=event, id_column=id_column,
                      seed=seed, min_cell=min_cell, decimal=decimal,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from insightome.audit.monitor import reference_profile
+from insightome.audit.drift import reference_profile
 from insightome.compute.backends import describe_backend
 from insightome.overlap import training_hashes
 from insightome.results import validate_results

@@ -44,19 +44,23 @@ from insightome.audit.auditing import MIN_GROUP_SIZE
 from insightome.audit.disclosure import MIN_CELL, group_disclosure
 from insightome.audit.drift import (
     feature_drift,
-    reference_profile,  # noqa: F401  (public here: api and followup import it from monitor)
+    reference_profile,  # noqa: F401  (public here, as before the move out of audit/)
 )
 from insightome.audit.groups import group_labels
 from insightome.audit.monitor_report import (
     MonitorReport,
-    write_monitor_report,  # noqa: F401  (public here: the CLI imports it from monitor)
+    write_monitor_report,  # noqa: F401  (public here: the CLI imports it from monitoring)
 )
 from insightome.errors import UserError
 from insightome.evaluate.bbc import bootstrap_weights
 from insightome.evaluate.engine import predict_matrix
 from insightome.evaluate.metrics import PRIMARY
-from insightome.followup import cohort_outcome
+from insightome.followup import cohort_groups, cohort_outcome, outcome_size_warnings
+from insightome.io import read
+from insightome.options import check_options
+from insightome.overlap import check_overlap, training_overlap
 from insightome.runs import Run, file_sha256
+from insightome.scoring import feature_table_with_missing, new_data_decimal
 
 INSUFFICIENT = "insufficient evidence"
 MONITOR_NO_PROFILE = (
@@ -203,12 +207,6 @@ def monitor(
     ``allow_training_overlap``; any overlap is a note. ``min_cell`` defaults to the run's
     ``--min-cell`` (:func:`run_min_cell`); a smaller one is refused.
     """
-    from insightome.followup import cohort_groups, outcome_size_warnings
-    from insightome.io import read
-    from insightome.options import check_options
-    from insightome.overlap import check_overlap, training_overlap
-    from insightome.scoring import feature_table_with_missing, new_data_decimal
-
     check_options({"seed": seed})
     for option, value in (("n_bootstrap", n_bootstrap), ("min_cell", min_cell)):
         if option == "min_cell" and value is None:
