@@ -26,9 +26,10 @@ from insightome.evaluate.bbc import bootstrap_weights
 from insightome.evaluate.engine import cross_validated_predictions, predict_matrix
 from insightome.evaluate.metrics import PRIMARY, SECONDARY, predicted_classes
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
+from insightome.io.json_values import json_ready
 from insightome.models.candidates import Candidate
 from insightome.options import check_options, recorded_options
-from insightome.runs import Run, file_sha256, json_ready, rewrite_run
+from insightome.runs import Run, file_sha256, rewrite_run
 from insightome.study import label_string, make_study
 
 N_BOOTSTRAP = 1000

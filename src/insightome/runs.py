@@ -15,22 +15,21 @@ any file is written; loading checks only that its schema version is one this ver
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import joblib
-import numpy as np
 import pandas as pd
 
 from insightome import errors
+from insightome.audit.prediction_log import locked_log
 from insightome.errors import UserError
-from insightome.io.atomic import replacing_directory
+from insightome.io.atomic import replacing_directory, run_directory_name
+from insightome.io.json_values import json_ready
 from insightome.io.provenance import file_sha256  # re-exported: followup, monitor, scoring
 from insightome.overlap import RowHashes, read_hashes, write_hashes
 from insightome.results import KNOWN_SCHEMAS, RESULTS_SCHEMA, RunResults, validate_results
@@ -152,28 +151,6 @@ def _check_sha256(directory: Path, name: str, recorded: str | None) -> None:
         raise UserError(MODEL_CHANGED, path=str(directory), file=name)
 
 
-def json_ready(obj: Any) -> Any:
-    """Convert numpy scalars/arrays and NaN to JSON-safe values (NaN → null)."""
-    if isinstance(obj, dict):
-        return {str(k): json_ready(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [json_ready(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return json_ready(obj.tolist())
-    if isinstance(obj, np.integer | np.bool_):
-        return obj.item()
-    if isinstance(obj, float | np.floating):
-        v = float(obj)
-        return None if math.isnan(v) or math.isinf(v) else v
-    return obj
-
-
-def run_directory_name(name: str, when: datetime | None = None) -> str:
-    when = when or datetime.now(UTC)
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name).strip("-") or "run"
-    return f"{when.strftime('%Y%m%d-%H%M%S')}-{safe}"
-
-
 def _write_files(
     run: Run, directory: Path, report_html: str, kept_from: Path | None = None
 ) -> dict[str, Any]:
@@ -253,8 +230,6 @@ def rewrite_run(run: Run, report_html: str) -> Path:
     """
     if run.path is None:
         raise ValueError("rewrite_run needs a run loaded from disk")
-    from insightome.audit.prediction_log import locked_log
-
     final = run.path
     # no prediction or override is appended between copying the log and the swap
     with locked_log(final) as log, replacing_directory(final) as tmp:

@@ -27,8 +27,8 @@ from insightome.audit.model_audit import AuditThresholds, model_audit
 from insightome.errors import UserError
 from insightome.evaluate.metrics import fold_thresholds
 from insightome.evaluate.splitters import ResamplingPlan
+from insightome.io.json_values import json_ready
 from insightome.models.candidates import Candidate
-from insightome.runs import json_ready
 from insightome.study import Study
 
 MIN_GROUP_SIZE = 30

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from insightome.audit.disclosure import MIN_CELL, group_disclosure
-from insightome.runs import json_ready
+from insightome.io.json_values import json_ready
 from insightome.study import label_string
 
 PROFILE_SCHEMA = "insightome.reference_profile/1"

@@ -46,7 +46,7 @@ import pandas as pd
 
 from insightome import errors
 from insightome.errors import UserError
-from insightome.runs import json_ready
+from insightome.io.json_values import json_ready
 
 try:  # POSIX; elsewhere appends rely on single buffered writes in append mode
     import fcntl

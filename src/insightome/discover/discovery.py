@@ -27,8 +27,8 @@ from insightome.discover.hypotheses import (
 )
 from insightome.discover.signature import SignatureResult, minimal_signature, restricted
 from insightome.evaluate.splitters import ResamplingPlan
+from insightome.io.json_values import json_ready
 from insightome.models.candidates import Candidate
-from insightome.runs import json_ready
 from insightome.study import Study
 
 TOP_EFFECTS = 50  # rows of the univariate table kept in results.json

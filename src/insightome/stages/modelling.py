@@ -29,9 +29,9 @@ from insightome.evaluate.engine import (
 from insightome.evaluate.permutation import best_cv_score, permutation_test
 from insightome.evaluate.search import BBCSearchCV
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
+from insightome.io.atomic import run_directory_name
 from insightome.models.candidates import LARGE_N, candidates
 from insightome.run_record import default_name
-from insightome.runs import run_directory_name
 from insightome.stages.progress import progress_bar
 from insightome.stages.state import RunState
 from insightome.study import make_study

@@ -7,10 +7,11 @@ import time
 
 from insightome.audit.drift import reference_profile
 from insightome.compute.backends import describe_backend
+from insightome.io.json_values import json_ready
 from insightome.overlap import training_hashes
 from insightome.results import validate_results
 from insightome.run_record import build_results, model_card, oof_table
-from insightome.runs import Run, json_ready, write_run
+from insightome.runs import Run, write_run
 from insightome.stages.state import RunState
 
 
