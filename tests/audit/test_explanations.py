@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer
 
-from insightome.audit.auditing import parse_justifications
+from insightome.options.key_values import parse_justifications
 from insightome.audit.explanations import explain
 from insightome.errors import UserError
 from insightome.evaluate.splitters import make_plan
