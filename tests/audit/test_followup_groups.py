@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 
 import insightome
-from insightome.monitoring import monitor
 from insightome.followup import validate
+from insightome.monitoring import monitor
 from insightome.runs import Run
 from tests.conftest import breast_cancer_adata
 

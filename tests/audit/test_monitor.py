@@ -12,6 +12,7 @@ import pytest
 import insightome
 from insightome import errors
 from insightome.audit.drift import OTHER, PSI_MAJOR
+from insightome.errors import UserError
 from insightome.monitoring import (
     MONITOR_NO_PROFILE,
     MONITOR_TOO_FEW,
@@ -20,7 +21,6 @@ from insightome.monitoring import (
     reference_profile,
     write_monitor_report,
 )
-from insightome.errors import UserError
 from insightome.runs import Run
 from insightome.study import make_study
 from tests.conftest import breast_cancer_adata

@@ -20,13 +20,14 @@ import pandas as pd
 from insightome import errors
 from insightome.audit.conformal import conformal_audit
 from insightome.audit.data_audit import data_audit
-from insightome.audit.disclosure import MIN_CELL
 from insightome.audit.explanations import explain
-from insightome.audit.groups import group_labels
 from insightome.audit.model_audit import AuditThresholds, model_audit
+from insightome.discover.rank_statistics import association_statistics
 from insightome.errors import UserError
 from insightome.evaluate.metrics import fold_thresholds
 from insightome.evaluate.splitters import ResamplingPlan
+from insightome.groups.disclosure import MIN_CELL
+from insightome.groups.labels import group_labels
 from insightome.io.json_values import json_ready
 from insightome.models.candidates import Candidate
 from insightome.study import Study
@@ -157,8 +158,6 @@ def audit_model(
     start = time.perf_counter()
     used = [s for s in study.spec.sensitive if s in study.features.columns]
     if not ranking:  # no discovery ranking: the strongest univariate associations
-        from insightome.discover.rank_statistics import association_statistics
-
         strength, _ = association_statistics(study.features, study.y, task)
         ranking = list(strength.abs().sort_values(ascending=False, kind="stable").index)
     explanations = explain(

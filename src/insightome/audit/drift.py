@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from insightome.audit.disclosure import MIN_CELL, group_disclosure
+from insightome.groups.disclosure import MIN_CELL, group_disclosure
 from insightome.io.json_values import json_ready
 from insightome.study import label_string
 
@@ -69,7 +69,7 @@ def reference_profile(features: pd.DataFrame, *, min_cell: int = MIN_CELL) -> di
     decile ``edges`` (inner edges of right-closed bins; minimum and maximum are never
     stored) and the ``proportions`` in each bin, adjacent bins merged until each holds at
     least ``min_cell`` samples. Per categorical feature: ``levels`` → proportion, the levels
-    the small-cell rule hides (:mod:`insightome.audit.disclosure`: those with fewer than
+    the small-cell rule hides (:mod:`insightome.groups.disclosure`: those with fewer than
     ``min_cell`` samples, and the further ones that keep them from being recomputed from
     the others and n) pooled as ``"(other)"``, so its share × n gives no small count back.
     Pass the run's ``--min-cell``. No row-level data.

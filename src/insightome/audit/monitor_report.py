@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from insightome import errors
-from insightome.audit.disclosure import MIN_CELL, count_text
 from insightome.audit.drift import PSI_MAJOR, PSI_MODERATE, SMD_THRESHOLD, THRESHOLDS
 from insightome.errors import UserError
+from insightome.groups.disclosure import MIN_CELL, count_text
 from insightome.io.atomic import run_directory_name
 from insightome.io.json_values import json_ready
 

@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from insightome.audit.disclosure import MIN_CELL
 from insightome.discover.attribution import held_out_importance
 from insightome.discover.effects import univariate_effects
 from insightome.discover.equivalents import equivalent_features
@@ -27,6 +26,7 @@ from insightome.discover.hypotheses import (
 )
 from insightome.discover.signature import SignatureResult, minimal_signature, restricted
 from insightome.evaluate.splitters import ResamplingPlan
+from insightome.groups.disclosure import MIN_CELL
 from insightome.io.json_values import json_ready
 from insightome.models.candidates import Candidate
 from insightome.study import Study
