@@ -13,39 +13,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
-from insightome import __version__, errors
+from insightome import errors
 from insightome.cli.options import NJobs, Quiet, Seed, schema_options
 from insightome.cli.printing import print_audit, print_discovery
+from insightome.cli.root_command import app, err, out
 from insightome.errors import EXIT_USER_ERROR, UserError
-
-app = typer.Typer(
-    name="insightome",
-    help="Honest, audited, documented predictive modelling for biomedical data.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-out = Console()
-err = Console(stderr=True)
-
-
-def _version(value: bool) -> None:
-    if value:
-        out.print(f"insightome {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _main(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
-    ] = False,
-) -> None:
-    """insightome: from a dataset to honest, audited, documented findings."""
-
 
 #: The run command's own options (not options of insightome.run) → the option they follow
 #: in ``--help``.

@@ -12,9 +12,9 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from insightome.cli.app import app, err, out
 from insightome.cli.options import RunDir, schema_options
 from insightome.cli.printing import print_audit, print_discovery
+from insightome.cli.root_command import app, err, out
 
 AllowTrainingOverlap = Annotated[
     bool,
