@@ -12,8 +12,8 @@
 * ``insightome admet list`` lists the saved bundles and marks the default.
 
 The sub-app registers itself on the one Typer ``app`` of :mod:`insightome.cli.root_command`
-(:mod:`insightome.cli.app` imports this module), so a :class:`~insightome.errors.UserError` becomes one line on stderr
-and exit code 2 there. Domain code is imported inside each command.
+(:mod:`insightome.cli.app` imports this module), so a :class:`~insightome.errors.UserError`
+becomes one line on stderr and exit code 2 there. Domain code is imported inside each command.
 """
 
 from __future__ import annotations
