@@ -82,7 +82,7 @@ def run_one(dataset: str, split: int, n_jobs: int) -> dict[str, Any]:
     import insightome
     from insightome.evaluate.engine import predict_matrix
     from insightome.io import read
-    from insightome.scoring import feature_table
+    from insightome.prediction import feature_table
 
     adata = read(DATA_DIR / f"{dataset}.mat")
     labels = np.array([_label(v) for v in adata.obs["Y"]])

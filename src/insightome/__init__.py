@@ -35,7 +35,7 @@ _LAZY = {
     "Stage": ("insightome.stages", "Stage"),
     "Featurizer": ("insightome.stages", "Featurizer"),
     "Run": ("insightome.runs", "Run"),
-    "predict": ("insightome.scoring", "predict"),
+    "predict": ("insightome.prediction", "predict"),
     "validate": ("insightome.followup", "validate"),
     "rediscover": ("insightome.followup", "rediscover"),
     "reaudit": ("insightome.followup", "reaudit"),

@@ -38,9 +38,9 @@ from insightome.io.json_values import json_ready
 from insightome.models.candidates import Candidate
 from insightome.options import check_options, recorded_options
 from insightome.overlap import check_overlap, training_overlap
+from insightome.prediction import feature_table_with_missing, new_data_decimal, stored_threshold
 from insightome.report import render_html
 from insightome.runs import Run, file_sha256, rewrite_run, write_validation
-from insightome.scoring import feature_table_with_missing, new_data_decimal, stored_threshold
 from insightome.study import label_string, make_study
 
 N_BOOTSTRAP = 1000

@@ -59,8 +59,8 @@ from insightome.groups.labels import group_labels
 from insightome.io import read
 from insightome.options import check_options
 from insightome.overlap import check_overlap, training_overlap
+from insightome.prediction import feature_table_with_missing, new_data_decimal
 from insightome.runs import Run, file_sha256
-from insightome.scoring import feature_table_with_missing, new_data_decimal
 
 INSUFFICIENT = "insufficient evidence"
 MONITOR_NO_PROFILE = (

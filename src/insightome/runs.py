@@ -30,7 +30,7 @@ from insightome.audit.prediction_log import locked_log
 from insightome.errors import UserError
 from insightome.io.atomic import replacing_directory, run_directory_name
 from insightome.io.json_values import json_ready
-from insightome.io.provenance import file_sha256  # re-exported: followup, monitor, scoring
+from insightome.io.provenance import file_sha256  # re-exported: followup, monitoring, prediction
 from insightome.overlap import RowHashes, read_hashes, write_hashes
 from insightome.results import KNOWN_SCHEMAS, RESULTS_SCHEMA, RunResults, validate_results
 from insightome.study import StudySpec

@@ -199,7 +199,7 @@ def log_predictions(
 ) -> Path:
     """Append one ``prediction`` line per row of ``predictions``; return the log's path.
 
-    ``predictions`` is indexed by sample ID (as :func:`insightome.scoring.predict`
+    ``predictions`` is indexed by sample ID (as :func:`insightome.prediction.predict`
     returns it); its columns become the line's ``output``. ``input_file`` keeps only the
     file's name (``input_sha256`` identifies its content); ``None`` for in-memory data.
     All lines of one call share one timestamp and are written under one lock.

@@ -127,7 +127,7 @@ def predict_command(
     decimal: str | None,
 ) -> None:
     """Apply a saved model to new samples (logged in the run's prediction log)."""
-    from insightome.scoring import predict
+    from insightome.prediction import predict
 
     table = predict(run_dir, data, id_column=id_column, log=log, user=user, decimal=decimal)
     if output is None:
