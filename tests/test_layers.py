@@ -148,13 +148,13 @@ def test_local_import_finder_sees_nested_and_relative_imports(tmp_path: Path) ->
         "if TYPE_CHECKING:\n    from insightome.study import Study\n"
         "def f():\n    if True:\n        from insightome.io import read\n"
         "    def g():\n        from . import sibling\n"
-        "class C:\n    def h(self):\n        import insightome.runs\n"
+        "class C:\n    def h(self):\n        import insightome.run_directory\n"
         "        if TYPE_CHECKING:\n            from insightome.api import run\n"
     )
     assert local_imports(path, tmp_path / "src") == [
         ("insightome.x.m", "insightome.io", 7),
         ("insightome.x.m", "insightome.x", 9),
-        ("insightome.x.m", "insightome.runs", 12),
+        ("insightome.x.m", "insightome.run_directory", 12),
     ]
 
 

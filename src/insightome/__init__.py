@@ -34,7 +34,7 @@ _LAZY = {
     "RunOptions": ("insightome.options", "RunOptions"),
     "Stage": ("insightome.stages", "Stage"),
     "Featurizer": ("insightome.stages", "Featurizer"),
-    "Run": ("insightome.runs", "Run"),
+    "Run": ("insightome.run_directory", "Run"),
     "predict": ("insightome.prediction", "predict"),
     "validate": ("insightome.followup", "validate"),
     "rediscover": ("insightome.followup", "rediscover"),

@@ -40,7 +40,7 @@ from insightome.options import check_options, recorded_options
 from insightome.overlap import check_overlap, training_overlap
 from insightome.prediction import feature_table_with_missing, new_data_decimal, stored_threshold
 from insightome.report import render_html
-from insightome.runs import Run, file_sha256, rewrite_run, write_validation
+from insightome.run_directory import Run, file_sha256, rewrite_run, write_validation
 from insightome.study import label_string, make_study
 
 N_BOOTSTRAP = 1000

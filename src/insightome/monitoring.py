@@ -60,7 +60,7 @@ from insightome.io import read
 from insightome.options import check_options
 from insightome.overlap import check_overlap, training_overlap
 from insightome.prediction import feature_table_with_missing, new_data_decimal
-from insightome.runs import Run, file_sha256
+from insightome.run_directory import Run, file_sha256
 
 INSUFFICIENT = "insufficient evidence"
 MONITOR_NO_PROFILE = (

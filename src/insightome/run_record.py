@@ -32,7 +32,7 @@ from insightome.evaluate.permutation import PermutationResult
 from insightome.evaluate.splitters import ResamplingPlan
 from insightome.models.candidates import Candidate
 from insightome.results import RESULTS_SCHEMA
-from insightome.runs import MODEL_SCHEMA
+from insightome.run_directory import MODEL_SCHEMA
 from insightome.study import Study
 
 VERSIONED_PACKAGES = (

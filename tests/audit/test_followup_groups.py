@@ -20,7 +20,7 @@ import pytest
 import insightome
 from insightome.followup import validate
 from insightome.monitoring import monitor
-from insightome.runs import Run
+from insightome.run_directory import Run
 from tests.conftest import breast_cancer_adata
 
 COPIES = 3

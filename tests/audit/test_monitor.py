@@ -21,7 +21,7 @@ from insightome.monitoring import (
     reference_profile,
     write_monitor_report,
 )
-from insightome.runs import Run
+from insightome.run_directory import Run
 from insightome.study import make_study
 from tests.conftest import breast_cancer_adata
 

@@ -119,7 +119,7 @@ def _locked_append(path: Path) -> Iterator[IO[bytes]]:
 def _open_locked(path: Path, mode: str) -> Iterator[IO[bytes]]:
     """``path`` opened with ``mode`` under an exclusive lock, and still the file at ``path``.
 
-    :func:`insightome.runs.rewrite_run` replaces the whole run directory while it holds
+    :func:`insightome.run_directory.rewrite_run` replaces the whole run directory while it holds
     this lock; a writer that was waiting for the lock then holds the old, replaced file,
     so it lets go and opens the new one (and waits out the instant between the two
     renames, when the directory is briefly absent).
@@ -155,7 +155,7 @@ def _open_locked(path: Path, mode: str) -> Iterator[IO[bytes]]:
 def locked_log(run_dir: str | Path) -> Iterator[Path]:
     """Hold the log of ``run_dir`` locked against appends while the block runs.
 
-    For :func:`insightome.runs.rewrite_run`: the log is copied and the directory swapped
+    For :func:`insightome.run_directory.rewrite_run`: the log is copied and the directory swapped
     while no prediction or override can be appended, so none is lost. Yields the log's
     path; where the run had no log, an empty one is made to hold the lock on.
     """

@@ -189,7 +189,7 @@ def demo_command(
 
 
 def _print_summary(result: object, quiet: bool) -> None:
-    from insightome.runs import Run
+    from insightome.run_directory import Run
 
     assert isinstance(result, Run)
     if quiet:

@@ -103,7 +103,7 @@ def review_command(
 ) -> None:
     """Record a human override of a logged prediction (EU AI Act Art. 14)."""
     from insightome.audit.prediction_log import log_override
-    from insightome.runs import Run
+    from insightome.run_directory import Run
 
     run = Run.load(run_dir)
     log_override(
