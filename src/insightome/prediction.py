@@ -15,8 +15,8 @@ from insightome.audit.prediction_log import log_predictions
 from insightome.errors import UserError
 from insightome.evaluate.engine import predict_matrix
 from insightome.io import read
+from insightome.run_content import class_table, in_memory_provenance
 from insightome.run_directory import Run, file_sha256
-from insightome.run_record import class_table, in_memory_provenance
 from insightome.study import label_string
 
 

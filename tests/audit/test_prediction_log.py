@@ -23,7 +23,7 @@ from insightome.audit.prediction_log import (
     read_log,
 )
 from insightome.errors import UserError
-from insightome.run_record import class_table
+from insightome.run_content import class_table
 
 MODEL_SHA = "a" * 64
 INPUT_SHA = "b" * 64

@@ -33,7 +33,7 @@ from insightome.evaluate.splitters import ResamplingPlan, make_plan
 from insightome.io.atomic import run_directory_name
 from insightome.models.calibrated_svm import GROUPS_NOTE
 from insightome.models.candidates import LARGE_N, candidates
-from insightome.run_record import default_name
+from insightome.run_content import default_name
 from insightome.stages.progress import progress_bar
 from insightome.stages.state import RunState
 from insightome.study import make_study

@@ -12,8 +12,8 @@ from insightome.io.json_values import json_ready
 from insightome.overlap import training_hashes
 from insightome.report import render_html
 from insightome.results import validate_results
+from insightome.run_content import build_results, model_card, oof_table
 from insightome.run_directory import Run, write_run
-from insightome.run_record import build_results, model_card, oof_table
 from insightome.stages.state import RunState
 
 

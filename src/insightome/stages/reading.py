@@ -24,7 +24,7 @@ from insightome.io import read as read_file
 from insightome.io.genesets import read_gmt
 from insightome.io.streaming import selected_columns
 from insightome.options import RunOptions
-from insightome.run_record import with_provenance
+from insightome.run_content import with_provenance
 from insightome.stages.state import RunState
 
 

@@ -50,7 +50,7 @@ from insightome.apps.admet.model import (
 from insightome.apps.admet.tdc_data import load_endpoint
 from insightome.errors import UserError
 from insightome.io.provenance import file_sha256
-from insightome.run_record import versions
+from insightome.run_content import versions
 
 BUNDLE_FORMAT = 1
 BUNDLE_FILE = "bundle.joblib"

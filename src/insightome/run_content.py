@@ -1,4 +1,4 @@
-"""The record of a run: results.json content, out-of-fold table, model card, provenance.
+"""What a run's files hold: results.json, predictions.csv (out of fold), model.json, provenance.
 
 Pure functions from the objects a run produced (study, candidates, CV predictions,
 BBC-CV result, permutation result) to JSON-ready dictionaries and tables; the schema is
