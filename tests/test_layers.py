@@ -149,7 +149,7 @@ def test_local_import_finder_sees_nested_and_relative_imports(tmp_path: Path) ->
         "def f():\n    if True:\n        from insightome.io import read\n"
         "    def g():\n        from . import sibling\n"
         "class C:\n    def h(self):\n        import insightome.run_directory\n"
-        "        if TYPE_CHECKING:\n            from insightome.api import run\n"
+        "        if TYPE_CHECKING:\n            from insightome.workflow import run\n"
     )
     assert local_imports(path, tmp_path / "src") == [
         ("insightome.x.m", "insightome.io", 7),

@@ -28,9 +28,9 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "read": ("insightome.io", "read"),
-    "run": ("insightome.api", "run"),
+    "run": ("insightome.workflow", "run"),
     "BBCSearchCV": ("insightome.evaluate.search", "BBCSearchCV"),
-    "resume": ("insightome.api", "resume"),
+    "resume": ("insightome.workflow", "resume"),
     "RunOptions": ("insightome.options", "RunOptions"),
     "Stage": ("insightome.stages", "Stage"),
     "Featurizer": ("insightome.stages", "Featurizer"),

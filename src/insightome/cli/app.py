@@ -68,9 +68,9 @@ def run_command(
     **options: Any,
 ) -> None:
     """Select and honestly evaluate a model; write a run directory with report.html."""
-    from insightome.api import resume as resume_run
-    from insightome.api import run
     from insightome.compute.backends import slurm_from_options
+    from insightome.workflow import resume as resume_run
+    from insightome.workflow import run
 
     slurm = slurm_from_options(
         slurm_config,
@@ -162,7 +162,7 @@ def demo_command(
     baseline variables; sensitive attributes: gender and race; post-baseline
     measurements (cd420, cd496, cd820, r, offtrt) and follow-up time are excluded.
     """
-    from insightome.api import run
+    from insightome.workflow import run
 
     if not quiet:
         out.print(

@@ -37,7 +37,7 @@ from insightome.report.formatting import (
 __all__ = ["build_context"]
 
 TIMING_ORDER = (
-    # the stages of a run (insightome.api.STAGES)
+    # the stages of a run (insightome.workflow.STAGES)
     "read",
     "study",
     "plan",
