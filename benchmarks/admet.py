@@ -156,7 +156,7 @@ def read_reference() -> dict[str, dict[str, str]]:
 
 def _versions() -> dict[str, str]:
     from insightome.apps.admet.bundle import ADMET_PACKAGES
-    from insightome.run_record import versions
+    from insightome.run_content import versions
 
     return versions((*ADMET_PACKAGES, "crepes"))
 

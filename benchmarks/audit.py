@@ -128,7 +128,7 @@ def run_one(name: str, n_jobs: int, results_dir: Path | None = None) -> dict[str
         save_run(run, results_dir / name)
     res = run.results
     t = res["timings"]
-    modelling = t["select"] + t["estimate"] + t["refit"]  # the stages of insightome.api.STAGES
+    modelling = t["select"] + t["estimate"] + t["refit"]  # the stages of insightome.workflow.STAGES
     audit = res["audit"]
     # the model audit is its own stage; the data audit runs in the study stage
     audit_seconds = t["audit"] + (audit["data"].get("seconds") or 0.0)

@@ -82,7 +82,7 @@ def run_one(dataset: str, split: int, n_jobs: int) -> dict[str, Any]:
     import insightome
     from insightome.evaluate.engine import predict_matrix
     from insightome.io import read
-    from insightome.scoring import feature_table
+    from insightome.prediction import feature_table
 
     adata = read(DATA_DIR / f"{dataset}.mat")
     labels = np.array([_label(v) for v in adata.obs["Y"]])
@@ -107,7 +107,7 @@ def run_one(dataset: str, split: int, n_jobs: int) -> dict[str, Any]:
     pred = predict_matrix(run.signature_model, X[sig["features"]], res["task"], len(classes))
     sig_probs = np.column_stack([1 - pred[:, 0], pred[:, 0]]) if pred.shape[1] == 1 else pred
     t = res["timings"]
-    modelling = t["select"] + t["estimate"] + t["refit"]  # the stages of insightome.api.STAGES
+    modelling = t["select"] + t["estimate"] + t["refit"]  # the stages of insightome.workflow.STAGES
     full_auc = _auc(res["task"], y_hold, full, classes)
     sig_auc = _auc(res["task"], y_hold, sig_probs, classes)
     return {

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import insightome
-from insightome.runs import Run
+from insightome.run_directory import Run
 from tests.conftest import breast_cancer_adata
 
 
@@ -38,7 +38,7 @@ def test_same_seed_same_results(adata):
 
 
 def test_failure_while_writing_leaves_nothing(adata, tmp_path, monkeypatch):
-    import insightome.runs as runs_module
+    import insightome.run_directory as runs_module
 
     def broken(*args, **kwargs):
         raise OSError("disk full")

@@ -81,7 +81,7 @@ def _hypotheses_fmt(v: float) -> str:  # discover/hypotheses._fmt
     return f"{v:.3g}" if np.isfinite(v) else "NA"
 
 
-def _groups_fmt(x: float) -> str:  # audit/groups._fmt
+def _groups_fmt(x: float) -> str:  # groups/labels._fmt
     return f"{x:.3g}"
 
 

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from scipy import sparse
 
-from insightome import run_record
-from insightome.run_record import in_memory_provenance, with_provenance
+from insightome import run_content
+from insightome.run_content import in_memory_provenance, with_provenance
 from insightome.study import make_study
 
 
@@ -36,7 +36,7 @@ def test_hash_in_blocks_of_rows_is_the_whole_matrix_hash(monkeypatch, dtype) -> 
     X = np.random.default_rng(0).normal(size=(50, 7)).astype(dtype)
     adata = _adata(X)
     expected = _whole_matrix_digest(adata)
-    monkeypatch.setattr(run_record, "HASH_BLOCK_VALUES", 20)  # 2 rows a block, 25 blocks
+    monkeypatch.setattr(run_content, "HASH_BLOCK_VALUES", 20)  # 2 rows a block, 25 blocks
     assert in_memory_provenance(adata)["sha256"] == expected
     X[3, 4] += 1  # one value changed: another digest
     assert in_memory_provenance(adata)["sha256"] != expected
@@ -45,7 +45,7 @@ def test_hash_in_blocks_of_rows_is_the_whole_matrix_hash(monkeypatch, dtype) -> 
 def test_a_sparse_matrix_hashes_as_its_dense_values(monkeypatch) -> None:
     X = np.zeros((10, 6))
     X[2, 3], X[7, 0] = 1.5, -2.0
-    monkeypatch.setattr(run_record, "HASH_BLOCK_VALUES", 12)
+    monkeypatch.setattr(run_content, "HASH_BLOCK_VALUES", 12)
     dense, csr = _adata(X), _adata(sparse.csr_matrix(X))
     assert in_memory_provenance(csr)["sha256"] == in_memory_provenance(dense)["sha256"]
 

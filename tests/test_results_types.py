@@ -19,7 +19,7 @@ import insightome
 from insightome.errors import UserError
 from insightome.results import ResultsSchemaError, RunResults, validate_results
 from insightome.results.schema import SCHEMA_FILE, main, results_json_schema, schema_text
-from insightome.runs import Run, write_run
+from insightome.run_directory import Run, write_run
 from tests.conftest import breast_cancer_adata, invalid_results_files
 from tests.results_example import minimal_results
 

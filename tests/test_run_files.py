@@ -10,7 +10,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import RandomForestClassifier
 
 from insightome.errors import UserError
-from insightome.runs import Run, file_sha256, rewrite_run, write_run
+from insightome.run_directory import Run, file_sha256, rewrite_run, write_run
 from tests.results_example import minimal_results
 
 

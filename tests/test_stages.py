@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 import insightome
-from insightome.api import STAGES
 from insightome.errors import UserError
 from insightome.stages import Featurizer, RunState, Stage
+from insightome.workflow import STAGES
 from tests.conftest import breast_cancer_adata
 
 FAST = {"preset": "fast", "folds": 3, "repeats": 1, "n_bootstrap": 200, "seed": 2}

@@ -21,14 +21,26 @@ import numpy as np
 import pandas as pd
 
 from insightome import errors
+from insightome.audit.auditing import MIN_GROUP_SIZE, audit_data, audit_model
+from insightome.audit.documents import documents_markdown, documents_summary
+from insightome.audit.drift import reference_profile
+from insightome.audit.model_audit import AuditThresholds
+from insightome.discover.discovery import discover
+from insightome.discover.signature import SEARCH_REPEATS
 from insightome.errors import UserError
 from insightome.evaluate.bbc import bootstrap_weights
 from insightome.evaluate.engine import cross_validated_predictions, predict_matrix
 from insightome.evaluate.metrics import PRIMARY, SECONDARY, predicted_classes
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
+from insightome.io import read
+from insightome.io.genesets import read_gmt
+from insightome.io.json_values import json_ready
 from insightome.models.candidates import Candidate
 from insightome.options import check_options, recorded_options
-from insightome.runs import Run, file_sha256, json_ready, rewrite_run
+from insightome.overlap import check_overlap, training_overlap
+from insightome.prediction import feature_table_with_missing, new_data_decimal, stored_threshold
+from insightome.report import render_html
+from insightome.run_directory import Run, file_sha256, rewrite_run, write_validation
 from insightome.study import label_string, make_study
 
 N_BOOTSTRAP = 1000
@@ -66,7 +78,6 @@ def reload(
     predictions are refitted (they equal the original run's); a step that refits what it
     needs itself (``discover``) skips that work.
     """
-    from insightome.io import read
 
     run = Run.load(run_dir)
     results = run.results
@@ -138,10 +149,6 @@ def rediscover(
     n_jobs: int = 1,
 ) -> Run:
     """Rerun discovery on a saved run (module docstring); returns the updated run."""
-    from insightome.discover.discovery import discover
-    from insightome.discover.signature import SEARCH_REPEATS
-    from insightome.report import render_html
-
     check_options(
         {"signature_tolerance": signature_tolerance, "n_jobs": n_jobs}, command="discover"
     )
@@ -152,8 +159,6 @@ def rediscover(
     rs = results["resampling"]
     gene_sets = None
     if genesets:
-        from insightome.io.genesets import read_gmt
-
         gene_sets = read_gmt(genesets)
     recorded = recorded_options(inv)
     tolerance = (
@@ -199,8 +204,6 @@ def rediscover(
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     run.log.append(f"{stamp} discovery rerun: {len(found.hypotheses)} hypotheses")
     if "documents" in results:  # the documents cite discovery: regenerate them too
-        from insightome.audit.documents import documents_markdown, documents_summary
-
         results["documents"] = documents_summary(results, run.model_card)
         run.documents = documents_markdown(results, run.model_card)
     rewrite_run(run, render_html(results, run.predictions))
@@ -209,11 +212,6 @@ def rediscover(
 
 def reaudit(run_dir: str | Path, settings: Any, *, n_jobs: int = 1) -> Run:
     """Rerun the audit of a saved run with ``settings`` (an ``AuditSettings``); rewrite it."""
-    from insightome.audit.auditing import audit_data, audit_model
-    from insightome.audit.documents import documents_markdown, documents_summary
-    from insightome.audit.monitor import reference_profile
-    from insightome.report import render_html
-
     check_options({**settings.to_dict(), "n_jobs": n_jobs}, command="audit")
     settings.audit_thresholds()  # a bad threshold stops before any data is read
     loaded = reload(run_dir, command="audit", n_jobs=n_jobs)
@@ -353,9 +351,6 @@ def outcome_size_warnings(task: str, y: np.ndarray, n_classes: int = 0) -> list[
     positives, negatives or events per estimate (after Peduzzi et al. 1996). Counts below
     them are not given, only the minimum (small cells are never reported).
     """
-    from insightome.audit.auditing import MIN_GROUP_SIZE
-    from insightome.audit.model_audit import AuditThresholds
-
     min_events = int(AuditThresholds().min_events.value)
     out = []
     if len(y) < MIN_GROUP_SIZE:
@@ -413,10 +408,6 @@ def validate(
     unless ``allow_training_overlap``; any overlap is a warning in the report. Binary
     decisions use the threshold stored at training, as ``predict`` does.
     """
-    from insightome.io import read
-    from insightome.overlap import check_overlap, training_overlap
-    from insightome.scoring import feature_table_with_missing, new_data_decimal, stored_threshold
-
     check_options({"seed": seed}, command="validate")
     run = Run.load(run_dir)
     spec = run.spec
@@ -496,7 +487,6 @@ def validate(
             ),
         }
     report = json_ready(report)
-    from insightome.runs import write_validation
 
     report["path"] = str(write_validation(run, report, cohort, out_dir))
     return report

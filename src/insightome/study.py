@@ -35,7 +35,7 @@ from insightome.outcome_encoding import (
     Task,
     detect_task,
     encode_outcome,
-    label_string,  # noqa: F401  (public here: scoring, overlap, followup, monitor)
+    label_string,  # noqa: F401  (public here: prediction, overlap, followup, monitoring)
     survival_outcome,
 )
 

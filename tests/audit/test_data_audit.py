@@ -12,8 +12,8 @@ from scipy import stats
 from sklearn.metrics import roc_auc_score
 
 from insightome.audit.data_audit import AUDIT_LENGTH, AUDIT_TASK_INVALID, data_audit
-from insightome.audit.groups import group_labels
 from insightome.errors import UserError
+from insightome.groups.labels import group_labels
 from tests.conftest import shared_data
 
 BASELINE = ["age", "wtkg", "hemo", "homo", "drugs", "karnof", "oprior", "z30", "preanti"]

@@ -19,7 +19,7 @@ import pytest
 import insightome
 from insightome.audit.auditing import AuditSettings, audit_data
 from insightome.audit.data_audit import data_audit
-from insightome.audit.groups import group_labels
+from insightome.groups.labels import group_labels
 from tests.conftest import breast_cancer_adata
 
 COPIES = 3

@@ -7,7 +7,7 @@ the report, the four documents and hypotheses.tsv. The attacker
 knows n and the class totals, reads every count, percentage and rate that is shown
 anywhere, and asks a linear programme how small each hidden small count could be and how
 large: recovering it exactly, or narrowing it below the documented protection, fails the
-test. The attacker is written here, independently of insightome.audit.disclosure.
+test. The attacker is written here, independently of insightome.groups.disclosure.
 """
 
 from __future__ import annotations
@@ -365,7 +365,7 @@ def test_hypotheses_table_publishes_no_small_subgroup_count(run) -> None:
 def test_reference_profile_and_monitoring_follow_the_runs_min_cell(run) -> None:
     """model.json's reference profile is made with the run's --min-cell, and monitoring
     reads it from the run: race B (10 patients) reads <20 under --min-cell 20."""
-    from insightome.audit.monitor import monitor
+    from insightome.monitoring import monitor
 
     run_dir, attrs, _, k = run
     card = json.loads((run_dir / "model.json").read_text())
@@ -386,7 +386,7 @@ def test_reference_profile_and_monitoring_follow_the_runs_min_cell(run) -> None:
 def test_the_issue_race_breakdown_cannot_be_undone() -> None:
     """76 / 10 / <10 / 209 / 40 beside 336 gave the hidden 1 away; now a second group is
     hidden, marked as not small, and 1 is as likely as 9 to a reader."""
-    from insightome.audit.disclosure import group_disclosure
+    from insightome.groups.disclosure import group_disclosure
 
     sizes = {"A": 76, "B": 10, "C": 1, "D": 209, "E": 40}
     race = np.array([g for g, k in sizes.items() for _ in range(k)])
@@ -406,7 +406,7 @@ def test_the_issue_race_breakdown_cannot_be_undone() -> None:
 
 
 def test_count_text_honours_min_cell_and_the_recorded_marker() -> None:
-    from insightome.audit.disclosure import count_text
+    from insightome.groups.disclosure import count_text
 
     assert count_text({"n": None}, "n", 5) == "<5"
     assert count_text({"n": None, "suppressed": {"n": "suppressed"}}, "n", 5) == SECONDARY
@@ -437,7 +437,7 @@ def test_the_rule_knows_which_groups_reach_min_group_size() -> None:
     """The proxy analysis, the model audit and conformal tell which groups have 30 or more
     samples. With A 100 / B 3 / D 200 / E 33, hiding E alone leaves B = 36 − E ≤ 6 to a
     reader who knows E ≥ 30: the rule, told so, hides another group instead."""
-    from insightome.audit.disclosure import group_disclosure
+    from insightome.groups.disclosure import group_disclosure
 
     sizes = {"A": 100, "B": 3, "D": 200, "E": 33}
     race = np.array([g for g, k in sizes.items() for _ in range(k)])

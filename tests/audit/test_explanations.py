@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer
 
-from insightome.audit.auditing import parse_justifications
 from insightome.audit.explanations import explain
 from insightome.errors import UserError
 from insightome.evaluate.splitters import make_plan
 from insightome.models.candidates import Candidate
+from insightome.options.key_values import parse_justifications
 
 LOGISTIC = Candidate("l1_logistic", {"C": 0.5, "l1_ratio": 1.0}, None, "binary")
 

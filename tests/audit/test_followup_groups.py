@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 
 import insightome
-from insightome.audit.monitor import monitor
 from insightome.followup import validate
-from insightome.runs import Run
+from insightome.monitoring import monitor
+from insightome.run_directory import Run
 from tests.conftest import breast_cancer_adata
 
 COPIES = 3

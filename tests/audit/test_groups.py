@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from insightome.audit.groups import (
+from insightome.errors import UserError
+from insightome.groups.labels import (
     ATTRIBUTE_MISSING,
     LABELS_LENGTH,
     UNKNOWN,
@@ -15,7 +16,6 @@ from insightome.audit.groups import (
     group_labels,
     reference_group,
 )
-from insightome.errors import UserError
 
 
 @pytest.fixture(scope="module")

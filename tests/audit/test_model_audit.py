@@ -24,7 +24,6 @@ from sklearn.preprocessing import StandardScaler
 
 from insightome.audit.audit_thresholds import THRESHOLD_INVALID, USER_SET
 from insightome.audit.disparity_metrics import LOGIT_CLIP, recalibration
-from insightome.audit.groups import group_labels
 from insightome.audit.model_audit import (
     FLAG,
     INSUFFICIENT,
@@ -34,6 +33,7 @@ from insightome.audit.model_audit import (
     model_audit,
 )
 from insightome.errors import UserError
+from insightome.groups.labels import group_labels
 
 ROW_KEYS = {"attribute", "group", "n", "metric", "value", "ci95", "difference"}
 ROW_KEYS |= {"difference_ci95", "ratio", "ratio_ci95", "verdict"}

@@ -12,7 +12,8 @@ import pytest
 import insightome
 from insightome import errors
 from insightome.audit.drift import OTHER, PSI_MAJOR
-from insightome.audit.monitor import (
+from insightome.errors import UserError
+from insightome.monitoring import (
     MONITOR_NO_PROFILE,
     MONITOR_TOO_FEW,
     feature_drift,
@@ -20,8 +21,7 @@ from insightome.audit.monitor import (
     reference_profile,
     write_monitor_report,
 )
-from insightome.errors import UserError
-from insightome.runs import Run
+from insightome.run_directory import Run
 from insightome.study import make_study
 from tests.conftest import breast_cancer_adata
 

@@ -23,7 +23,7 @@ from insightome.audit.prediction_log import (
     read_log,
 )
 from insightome.errors import UserError
-from insightome.scoring import class_table
+from insightome.run_content import class_table
 
 MODEL_SHA = "a" * 64
 INPUT_SHA = "b" * 64
@@ -223,7 +223,7 @@ def test_override_of_a_sample_never_predicted_is_refused(tmp_path, predictions):
 
 def _rewriter(run_dir: str, stop, done) -> None:
     """Rewrite the run directory (as audit/discover do) until ``stop`` is set."""
-    from insightome.runs import Run, rewrite_run
+    from insightome.run_directory import Run, rewrite_run
 
     run = Run.load(run_dir)
     n = 0
@@ -234,7 +234,7 @@ def _rewriter(run_dir: str, stop, done) -> None:
 
 
 def test_rewrite_run_loses_no_line_appended_while_it_copies_the_log(tmp_path):
-    from insightome.runs import Run, write_run
+    from insightome.run_directory import Run, write_run
     from tests.results_example import minimal_results
 
     run = Run(minimal_results("r"), pd.DataFrame(), {"model": 1}, {}, ["log"])

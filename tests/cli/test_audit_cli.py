@@ -132,7 +132,7 @@ def test_audit_thresholds_and_min_cell_are_configurable(cli, run_dir) -> None:
 def test_audit_rerun_keeps_the_model_file_and_review_needs_a_prediction(
     cli, run_dir, cohorts, tmp_path
 ):
-    from insightome.runs import file_sha256
+    from insightome.run_directory import file_sha256
 
     before = file_sha256(run_dir / "model.joblib")
     assert json.loads((run_dir / "model.json").read_text())["model_sha256"] == before

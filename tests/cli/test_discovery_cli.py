@@ -110,7 +110,7 @@ def test_discover_rerun_is_reproducible_and_rejects_bad_gene_sets(cli, run_dir, 
 def test_validate_applies_the_training_decision_threshold(cli, run_dir, cohorts, tmp_path):
     """Balanced accuracy is that of the classes `predict` gives (the training threshold),
     not of a threshold re-fitted to the cohort's own prevalence; few events are warned."""
-    from insightome.scoring import predict
+    from insightome.prediction import predict
 
     df = pd.read_csv(cohorts[1])
     benign = df[df["diagnosis"] == "benign"]

@@ -331,7 +331,7 @@ def test_a_rate_and_its_n_never_give_a_small_count_back() -> None:
     away (13 − 10). Every published form of the outcome table is read: results.json, the
     report's rows and hypotheses.tsv."""
     from insightome.discover.hypotheses import subgroup_rows
-    from insightome.report.discovery import _outcome_row
+    from insightome.report.discovery_section import _outcome_row
 
     X, blob = make_blobs([300, 120, 13], 4, cluster_std=0.5, random_state=1)
     y = (blob == 0).astype(int)

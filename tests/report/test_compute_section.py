@@ -14,7 +14,7 @@ import pytest
 
 from insightome.compute import EnergyLedger
 from insightome.report import render_html
-from insightome.report.compute import CAR_G_PER_KM
+from insightome.report.compute_section import CAR_G_PER_KM
 from insightome.report.formatting import fmt_sig
 
 Run = tuple[dict[str, Any], pd.DataFrame]

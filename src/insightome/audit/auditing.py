@@ -20,15 +20,16 @@ import pandas as pd
 from insightome import errors
 from insightome.audit.conformal import conformal_audit
 from insightome.audit.data_audit import data_audit
-from insightome.audit.disclosure import MIN_CELL
 from insightome.audit.explanations import explain
-from insightome.audit.groups import group_labels
 from insightome.audit.model_audit import AuditThresholds, model_audit
+from insightome.discover.rank_statistics import association_statistics
 from insightome.errors import UserError
 from insightome.evaluate.metrics import fold_thresholds
 from insightome.evaluate.splitters import ResamplingPlan
+from insightome.groups.disclosure import MIN_CELL
+from insightome.groups.labels import group_labels
+from insightome.io.json_values import json_ready
 from insightome.models.candidates import Candidate
-from insightome.runs import json_ready
 from insightome.study import Study
 
 MIN_GROUP_SIZE = 30
@@ -157,8 +158,6 @@ def audit_model(
     start = time.perf_counter()
     used = [s for s in study.spec.sensitive if s in study.features.columns]
     if not ranking:  # no discovery ranking: the strongest univariate associations
-        from insightome.discover.rank_statistics import association_statistics
-
         strength, _ = association_statistics(study.features, study.y, task)
         ranking = list(strength.abs().sort_values(ascending=False, kind="stable").index)
     explanations = explain(
@@ -259,41 +258,6 @@ def _subset(
     order = rng.permutation(len(sizes))
     taken = order[np.cumsum(sizes[order]) <= max_n]
     return rows[np.isin(codes.reshape(-1), taken)]
-
-
-def parse_justifications(items: Sequence[str]) -> dict[str, str]:
-    """``['sex=reference ranges differ', ...]`` → ``{'sex': 'reference ranges differ'}``."""
-    out: dict[str, str] = {}
-    for item in items:
-        name, sep, reason = item.partition("=")
-        reason = reason.strip().strip('"').strip("'")
-        if not sep or not name.strip() or not reason:
-            raise UserError(
-                errors.OPTION_INVALID,
-                option="--justify",
-                reason=f'expected ATTRIBUTE="clinical reason", got {item!r}',
-            )
-        out[name.strip()] = reason
-    return out
-
-
-def parse_thresholds(items: Sequence[str]) -> dict[str, Any]:
-    """``['max_auc_difference=0.03', 'ratio_band=0.75,1.33']`` → override values."""
-    out: dict[str, Any] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        try:
-            parts = [float(v) for v in value.split(",")] if value not in ("holm", "none") else []
-        except ValueError:
-            parts = []
-        if not sep or (not parts and value not in ("holm", "none")):
-            raise UserError(
-                errors.OPTION_INVALID,
-                option="--audit-threshold",
-                reason=f"expected NAME=VALUE (e.g. max_auc_difference=0.03), got {item!r}",
-            )
-        out[name.strip()] = value if not parts else (tuple(parts) if len(parts) > 1 else parts[0])
-    return out
 
 
 def audit_summary(audit: Mapping[str, Any]) -> dict[str, int]:

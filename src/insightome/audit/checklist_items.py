@@ -5,7 +5,7 @@ collects a document's items section by section and gives each its status: ``fill
 run's own numbers), ``partially filled`` (what is still missing is named) or exactly
 :data:`TO_COMPLETE`. Also here: the document names, the fixed descriptions of the pipeline,
 BBC-CV, oversight and monitoring, and the number formatting used by every item. Group counts
-read as the audit recorded them (:func:`insightome.audit.disclosure.count_text`): ``<k`` for
+read as the audit recorded them (:func:`insightome.groups.disclosure.count_text`): ``<k`` for
 a small count under the run's ``--min-cell`` k, "suppressed" for a complementary one.
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from insightome.audit.disclosure import MIN_CELL, count_text, is_hidden
+from insightome.groups.disclosure import MIN_CELL, count_text, is_hidden
 
 TO_COMPLETE = "to be completed by the authors"
 FILLED = "filled"

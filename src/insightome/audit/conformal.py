@@ -29,7 +29,7 @@ coverage within each group. It is applied per sensitive attribute to
 the groups with at least ``min_group_size`` calibration samples in every halving; other
 groups fall back to the marginal threshold and get the verdict "insufficient evidence".
 Group sizes follow the small-cell rule of
-:mod:`insightome.audit.disclosure`; a hidden size hides everything computed from it.
+:mod:`insightome.groups.disclosure`; a hidden size hides everything computed from it.
 
 References: Vovk, Gammerman & Shafer (2005) *Algorithmic Learning in a Random World*
 (inductive and Mondrian conformal predictors); Angelopoulos & Bates (2021) *A Gentle
@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import beta
 
-from insightome.audit.disclosure import MIN_CELL, GroupDisclosure, group_disclosure
+from insightome.groups.disclosure import MIN_CELL, GroupDisclosure, group_disclosure
 
 BELOW = "coverage below target"
 SMALL = "insufficient evidence"

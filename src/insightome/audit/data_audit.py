@@ -1,6 +1,6 @@
 """Data audit: who is in the data, what is missing for whom, and what encodes whom.
 
-For each sensitive attribute (labels from :func:`insightome.audit.groups.group_labels`):
+For each sensitive attribute (labels from :func:`insightome.groups.labels.group_labels`):
 
 1. **Representation.** Per group: the number and percentage of samples and an outcome
    summary — binary: prevalence of the positive class with a Wilson (1927) 95% score
@@ -36,7 +36,7 @@ per-patient outcome: representation, missingness and the site test then count sa
 the notes say that groups were not respected there.
 
 Privacy: only aggregates leave this module. Group sizes and outcome counts follow the one
-suppression rule of :mod:`insightome.audit.disclosure`: a hidden count is ``None`` with its
+suppression rule of :mod:`insightome.groups.disclosure`: a hidden count is ``None`` with its
 marker under the row's ``suppressed`` (``<min_cell`` when small, "suppressed" when hidden so
 that a small one cannot be recomputed), and every rate computed from a hidden count is
 ``None`` too. A proxy row whose groups include one of hidden size hides ``n_used`` and
@@ -55,8 +55,6 @@ import pandas as pd
 from lifelines.statistics import multivariate_logrank_test
 from scipy import stats
 
-from insightome.audit.disclosure import MIN_CELL, NOTE, SHOWN, GroupDisclosure, group_disclosure
-from insightome.audit.groups import UNKNOWN, aligned_labels
 from insightome.audit.proxies import PROXY_AUC, TOP_FEATURES, proxy_analysis, publish_proxies
 from insightome.errors import UserError
 from insightome.evaluate.group_level import (
@@ -67,6 +65,8 @@ from insightome.evaluate.group_level import (
     one_row_per_group,
 )
 from insightome.evaluate.intervals import wilson_interval
+from insightome.groups.disclosure import MIN_CELL, NOTE, SHOWN, GroupDisclosure, group_disclosure
+from insightome.groups.labels import UNKNOWN, aligned_labels
 
 TASKS = ("binary", "multiclass", "regression", "survival")
 OTHER_SITES = "other sites (<{min_cell} each)"
@@ -123,7 +123,7 @@ def data_audit(
     """Audit ``features``/``y`` by the groups in ``groups`` (see the module docstring).
 
     ``groups`` maps attribute → one label per sample (indexed like ``features``, or in its
-    order), e.g. from :func:`insightome.audit.groups.group_labels`; ``site`` likewise.
+    order), e.g. from :func:`insightome.groups.labels.group_labels`; ``site`` likewise.
     ``proxy_auc`` is the AUC at which proxies are flagged; groups smaller than
     ``min_group_size`` are left out of the proxy analysis (a tiny group's AUC is noise, and
     the largest of several noisy one-vs-rest AUCs is biased upwards). ``sample_groups``

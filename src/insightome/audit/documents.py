@@ -52,10 +52,10 @@ from insightome.audit.checklist_items import (
     min_cell_of,
     visible,
 )
-from insightome.audit.disclosure import NOTE
 from insightome.audit.future_ai import future_ai
 from insightome.audit.model_card_doc import model_card
 from insightome.audit.tripod_ai import tripod_ai
+from insightome.groups.disclosure import NOTE
 
 __all__ = [
     "DOCUMENTS",

@@ -4,7 +4,7 @@
 (aggregates only, no row-level data, every count at least ``min_cell``);
 :func:`feature_drift` compares new features with it: the population stability index per
 feature, the standardized mean difference per numeric feature and the change in missingness
-(thresholds and their sources in ``THRESHOLDS``; see :mod:`insightome.audit.monitor`).
+(thresholds and their sources in ``THRESHOLDS``; see :mod:`insightome.monitoring`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from insightome.audit.disclosure import MIN_CELL, group_disclosure
-from insightome.runs import json_ready
+from insightome.groups.disclosure import MIN_CELL, group_disclosure
+from insightome.io.json_values import json_ready
 from insightome.study import label_string
 
 PROFILE_SCHEMA = "insightome.reference_profile/1"
@@ -69,7 +69,7 @@ def reference_profile(features: pd.DataFrame, *, min_cell: int = MIN_CELL) -> di
     decile ``edges`` (inner edges of right-closed bins; minimum and maximum are never
     stored) and the ``proportions`` in each bin, adjacent bins merged until each holds at
     least ``min_cell`` samples. Per categorical feature: ``levels`` → proportion, the levels
-    the small-cell rule hides (:mod:`insightome.audit.disclosure`: those with fewer than
+    the small-cell rule hides (:mod:`insightome.groups.disclosure`: those with fewer than
     ``min_cell`` samples, and the further ones that keep them from being recomputed from
     the others and n) pooled as ``"(other)"``, so its share × n gives no small count back.
     Pass the run's ``--min-cell``. No row-level data.

@@ -44,7 +44,7 @@ model that never saw it).
 
 Privacy: a group with fewer than ``min_cell`` samples has ``n`` suppressed and no
 metrics reported (verdict "insufficient evidence"). The sizes and outcome counts shown follow
-:mod:`insightome.audit.disclosure` (as in the data audit): a group whose size is hidden, or a
+:mod:`insightome.groups.disclosure` (as in the data audit): a group whose size is hidden, or a
 metric computed over a hidden count (TPR over few positives, say), keeps its verdict but
 publishes no numbers.
 
@@ -67,17 +67,17 @@ from fairlearn import metrics as fm
 
 from insightome.audit.audit_thresholds import AuditThresholds
 from insightome.audit.data_audit import AUDIT_LENGTH, AUDIT_TASK_INVALID, TASKS, jsonable
-from insightome.audit.disclosure import MIN_CELL, GroupDisclosure, group_disclosure
 from insightome.audit.disparity_metrics import (
     AuditMetric,
     metrics_for_task,
     unit_weights,
     weight_total,
 )
-from insightome.audit.groups import aligned_labels, reference_group
 from insightome.errors import UserError
 from insightome.evaluate import metrics as M
 from insightome.evaluate.bbc import CHUNK_CELLS, bootstrap_weights
+from insightome.groups.disclosure import MIN_CELL, GroupDisclosure, group_disclosure
+from insightome.groups.labels import aligned_labels, reference_group
 
 ALPHA = 0.05
 SUPPRESSED_REASON = (
@@ -129,7 +129,7 @@ def model_audit(
     """Audit out-of-fold predictions ``pred`` of ``y`` by group (see the module docstring).
 
     ``groups`` holds one label per sample (in the order of ``y``) per attribute, e.g. from
-    :func:`insightome.audit.groups.group_labels`; ``classes`` names the class codes in the
+    :func:`insightome.groups.labels.group_labels`; ``classes`` names the class codes in the
     notes; ``threshold`` is the binary decision threshold, one for all samples or one per
     sample: for out-of-fold predictions, the prevalence of the training folds that made
     each (:func:`insightome.evaluate.metrics.fold_thresholds`). Without it, the prevalence

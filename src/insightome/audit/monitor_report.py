@@ -1,7 +1,7 @@
 """The monitoring report: :class:`MonitorReport` (JSON-ready), its Markdown, and writing both.
 
 :func:`write_monitor_report` writes ``monitor.json`` and ``monitor.md`` into a new
-``<timestamp>-<data file stem>/`` directory, atomically. :mod:`insightome.audit.monitor`
+``<timestamp>-<data file stem>/`` directory, atomically. :mod:`insightome.monitoring`
 builds the report.
 """
 
@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from insightome import errors
-from insightome.audit.disclosure import MIN_CELL, count_text
 from insightome.audit.drift import PSI_MAJOR, PSI_MODERATE, SMD_THRESHOLD, THRESHOLDS
 from insightome.errors import UserError
-from insightome.runs import json_ready, run_directory_name
+from insightome.groups.disclosure import MIN_CELL, count_text
+from insightome.io.atomic import run_directory_name
+from insightome.io.json_values import json_ready
 
 
 @dataclass

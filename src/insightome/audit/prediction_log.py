@@ -46,7 +46,7 @@ import pandas as pd
 
 from insightome import errors
 from insightome.errors import UserError
-from insightome.runs import json_ready
+from insightome.io.json_values import json_ready
 
 try:  # POSIX; elsewhere appends rely on single buffered writes in append mode
     import fcntl
@@ -119,7 +119,7 @@ def _locked_append(path: Path) -> Iterator[IO[bytes]]:
 def _open_locked(path: Path, mode: str) -> Iterator[IO[bytes]]:
     """``path`` opened with ``mode`` under an exclusive lock, and still the file at ``path``.
 
-    :func:`insightome.runs.rewrite_run` replaces the whole run directory while it holds
+    :func:`insightome.run_directory.rewrite_run` replaces the whole run directory while it holds
     this lock; a writer that was waiting for the lock then holds the old, replaced file,
     so it lets go and opens the new one (and waits out the instant between the two
     renames, when the directory is briefly absent).
@@ -155,7 +155,7 @@ def _open_locked(path: Path, mode: str) -> Iterator[IO[bytes]]:
 def locked_log(run_dir: str | Path) -> Iterator[Path]:
     """Hold the log of ``run_dir`` locked against appends while the block runs.
 
-    For :func:`insightome.runs.rewrite_run`: the log is copied and the directory swapped
+    For :func:`insightome.run_directory.rewrite_run`: the log is copied and the directory swapped
     while no prediction or override can be appended, so none is lost. Yields the log's
     path; where the run had no log, an empty one is made to hold the lock on.
     """
@@ -199,7 +199,7 @@ def log_predictions(
 ) -> Path:
     """Append one ``prediction`` line per row of ``predictions``; return the log's path.
 
-    ``predictions`` is indexed by sample ID (as :func:`insightome.scoring.predict`
+    ``predictions`` is indexed by sample ID (as :func:`insightome.prediction.predict`
     returns it); its columns become the line's ``output``. ``input_file`` keeps only the
     file's name (``input_sha256`` identifies its content); ``None`` for in-memory data.
     All lines of one call share one timestamp and are written under one lock.

@@ -26,9 +26,9 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, cross
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from insightome.audit.disclosure import SUPPRESSED, GroupDisclosure
-from insightome.audit.groups import UNKNOWN
 from insightome.evaluate.group_level import modal_per_group, one_row_per_group
+from insightome.groups.disclosure import SUPPRESSED, GroupDisclosure
+from insightome.groups.labels import UNKNOWN
 
 PROXY_AUC = 0.8
 PROXY_FOLDS = 5

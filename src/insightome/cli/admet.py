@@ -11,9 +11,9 @@
   read are reported by row with their reason and kept in the table, never dropped.
 * ``insightome admet list`` lists the saved bundles and marks the default.
 
-The sub-app registers itself on the one Typer ``app`` of :mod:`insightome.cli.app` (which
-imports this module), so a :class:`~insightome.errors.UserError` becomes one line on stderr
-and exit code 2 there. Domain code is imported inside each command.
+The sub-app registers itself on the one Typer ``app`` of :mod:`insightome.cli.root_command`
+(:mod:`insightome.cli.app` imports this module), so a :class:`~insightome.errors.UserError`
+becomes one line on stderr and exit code 2 there. Domain code is imported inside each command.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from insightome import errors
-from insightome.cli.app import app, err, out
 from insightome.cli.options import ConformalLevel, Seed
+from insightome.cli.root_command import app, err, out
 from insightome.errors import UserError
 
 __all__ = ["NO_VALID_MOLECULES", "admet"]

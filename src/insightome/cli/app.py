@@ -13,39 +13,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
-from insightome import __version__, errors
+from insightome import errors
 from insightome.cli.options import NJobs, Quiet, Seed, schema_options
 from insightome.cli.printing import print_audit, print_discovery
+from insightome.cli.root_command import app, err, out
 from insightome.errors import EXIT_USER_ERROR, UserError
-
-app = typer.Typer(
-    name="insightome",
-    help="Honest, audited, documented predictive modelling for biomedical data.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-out = Console()
-err = Console(stderr=True)
-
-
-def _version(value: bool) -> None:
-    if value:
-        out.print(f"insightome {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _main(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
-    ] = False,
-) -> None:
-    """insightome: from a dataset to honest, audited, documented findings."""
-
 
 #: The run command's own options (not options of insightome.run) → the option they follow
 #: in ``--help``.
@@ -94,9 +68,9 @@ def run_command(
     **options: Any,
 ) -> None:
     """Select and honestly evaluate a model; write a run directory with report.html."""
-    from insightome.api import resume as resume_run
-    from insightome.api import run
     from insightome.compute.backends import slurm_from_options
+    from insightome.workflow import resume as resume_run
+    from insightome.workflow import run
 
     slurm = slurm_from_options(
         slurm_config,
@@ -153,7 +127,7 @@ def predict_command(
     decimal: str | None,
 ) -> None:
     """Apply a saved model to new samples (logged in the run's prediction log)."""
-    from insightome.scoring import predict
+    from insightome.prediction import predict
 
     table = predict(run_dir, data, id_column=id_column, log=log, user=user, decimal=decimal)
     if output is None:
@@ -188,7 +162,7 @@ def demo_command(
     baseline variables; sensitive attributes: gender and race; post-baseline
     measurements (cd420, cd496, cd820, r, offtrt) and follow-up time are excluded.
     """
-    from insightome.api import run
+    from insightome.workflow import run
 
     if not quiet:
         out.print(
@@ -215,7 +189,7 @@ def demo_command(
 
 
 def _print_summary(result: object, quiet: bool) -> None:
-    from insightome.runs import Run
+    from insightome.run_directory import Run
 
     assert isinstance(result, Run)
     if quiet:

@@ -12,9 +12,9 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from insightome.cli.app import app, err, out
 from insightome.cli.options import RunDir, schema_options
 from insightome.cli.printing import print_audit, print_discovery
+from insightome.cli.root_command import app, err, out
 
 AllowTrainingOverlap = Annotated[
     bool,
@@ -103,7 +103,7 @@ def review_command(
 ) -> None:
     """Record a human override of a logged prediction (EU AI Act Art. 14)."""
     from insightome.audit.prediction_log import log_override
-    from insightome.runs import Run
+    from insightome.run_directory import Run
 
     run = Run.load(run_dir)
     log_override(
@@ -147,7 +147,7 @@ def monitor_command(
     decimal: str | None,
 ) -> None:
     """Data drift (SMD, PSI) and, with labels, performance per group against development."""
-    from insightome.audit.monitor import monitor, write_monitor_report
+    from insightome.monitoring import monitor, write_monitor_report
 
     report = monitor(run_dir, data, labels=labels, time=time, event=event, id_column=id_column,
                      seed=seed, min_cell=min_cell, decimal=decimal,

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from insightome import errors
 from insightome.errors import UserError
+
+if TYPE_CHECKING:  # numpy only annotates; the options check of --budget stays numpy-free
+    import numpy as np
 
 _BUDGET = re.compile(
     r"^\s*(?P<value>\d+(\.\d+)?)\s*(?P<unit>s|sec|min|m|h|kwh|wh)\s*$", re.IGNORECASE

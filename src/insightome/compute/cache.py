@@ -15,13 +15,15 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from insightome import __version__
-from insightome.models.candidates import Candidate
+
+if TYPE_CHECKING:  # models is a layer above compute: the candidate is only read for its key
+    from insightome.models.candidates import Candidate
 
 # 2: entries also hold the fit's warning counts; format-1 entries (without them) get other
 # keys, so a resumed run refits them rather than reporting no warnings for them

@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from insightome.audit.disclosure import MIN_CELL
 from insightome.discover.attribution import held_out_importance
 from insightome.discover.effects import univariate_effects
 from insightome.discover.equivalents import equivalent_features
@@ -25,10 +24,14 @@ from insightome.discover.hypotheses import (
     pathway_rows,
     subgroup_rows,
 )
+from insightome.discover.pathways import pathway_enrichment
+from insightome.discover.rank_statistics import association_statistics
 from insightome.discover.signature import SignatureResult, minimal_signature, restricted
+from insightome.discover.subgroups import find_subgroups
 from insightome.evaluate.splitters import ResamplingPlan
+from insightome.groups.disclosure import MIN_CELL
+from insightome.io.json_values import json_ready
 from insightome.models.candidates import Candidate
-from insightome.runs import json_ready
 from insightome.study import Study
 
 TOP_EFFECTS = 50  # rows of the univariate table kept in results.json
@@ -204,7 +207,6 @@ def discover(
         pathways = timed(
             "pathways", _pathways, study, members, gene_sets, pathway_permutations, seed, notes
         )
-    from insightome.discover.subgroups import find_subgroups
 
     sensitive = [c for c in study.spec.sensitive if c in study.obs.columns]
     subgroups = timed(
@@ -255,9 +257,6 @@ def _pathways(
     """ORA of the signature and pre-ranked enrichment of every feature, with the same rank
     statistic for the outcome and its permutations: a calibrated, correlation-preserving
     null for the pre-ranked test (docs/hypotheses.md). Its notes go to ``notes``."""
-    from insightome.discover.pathways import pathway_enrichment
-    from insightome.discover.rank_statistics import association_statistics
-
     ranking, null = association_statistics(
         study.features, study.y, study.spec.task, n_permutations=n_permutations,
         groups=study.groups, seed=seed,

@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from insightome.audit.disclosure import MIN_CELL, count_text, is_hidden
 from insightome.evaluate.group_level import NOT_RESPECTED
+from insightome.groups.disclosure import MIN_CELL, count_text, is_hidden
 from insightome.number_format import fmt_number
 
 STATUS = "data-driven, unvalidated"

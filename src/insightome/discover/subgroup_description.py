@@ -21,13 +21,13 @@ from lifelines.statistics import multivariate_logrank_test
 from lifelines.utils import median_survival_times
 from scipy import stats
 
-from insightome.audit.disclosure import (
+from insightome.groups.disclosure import (
     SUPPRESSED,
     GroupDisclosure,
     group_disclosure,
     small_marker,
 )
-from insightome.audit.groups import INTERSECTION
+from insightome.groups.labels import INTERSECTION
 
 TOP_PROFILE = 5
 MISSING_LEVEL = "(missing)"

@@ -29,7 +29,7 @@
    shows the features only: its means and SMDs would give the size back.
 5. **Sensitive-attribute composition**: counts per subgroup × level (missing values form a
    ``(missing)`` level). The sizes, outcome counts and composition cells follow the run's one
-   small-cell rule (:mod:`insightome.audit.disclosure`), protected together: a hidden count is
+   small-cell rule (:mod:`insightome.groups.disclosure`), protected together: a hidden count is
    ``None`` with its marker under ``suppressed`` (``<min_cell``, or "suppressed" for a
    complementary cell), and a rate of a hidden count is ``None`` too. The chi-square p-value
    is computed on the real counts.
@@ -68,10 +68,6 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
 
-from insightome.audit.disclosure import (
-    NOTE,
-    SHOWN,
-)
 from insightome.compute.blocks import blocks
 from insightome.discover.subgroup_description import (
     composition_table,
@@ -88,6 +84,10 @@ from insightome.evaluate.group_level import (
     group_codes,
     modal_per_group,
     whole_groups,
+)
+from insightome.groups.disclosure import (
+    NOTE,
+    SHOWN,
 )
 from insightome.study import TASKS
 

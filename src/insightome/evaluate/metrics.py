@@ -16,9 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from insightome.models.concordance import (  # noqa: F401  (harrell_c public here too)
+    c_index,
+    harrell_c,
+)
+
 MetricFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 Split = tuple[np.ndarray, np.ndarray]
-PAIRWISE_MAX_N = 4000
 
 
 def weighted_auc(y01: np.ndarray, score: np.ndarray, W: np.ndarray) -> np.ndarray:
@@ -206,45 +210,6 @@ def spearman(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
         return np.where((vy > 1e-12 * my**2) & (vp > 1e-12 * mp**2), cov / np.sqrt(vy * vp), np.nan)
 
 
-def c_index(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """Harrell's concordance index (risk scores: higher = earlier event).
-
-    A pair (i, j) is comparable when ``i`` had the event and ``time_i < time_j`` (or
-    ``time_i == time_j`` with ``j`` censored, as lifelines counts it); it is
-    concordant when ``risk_i > risk_j`` (ties count one half). With weights, pair (i, j)
-    counts ``w_i · w_j``: two quadratic forms per bootstrap, done as matrix products.
-    """
-    time, event = np.abs(np.asarray(y, float)), np.asarray(y) > 0
-    risk = pred[:, 0]
-    n = len(time)
-    if n > PAIRWISE_MAX_N:
-        return _c_index_resampled(time, event, risk, W)
-    earlier = (time[:, None] < time[None, :]) | (
-        (time[:, None] == time[None, :])
-        & ~event[None, :]  # censored at an event time: still at risk
-    )
-    comparable = earlier & event[:, None]
-    conc = comparable * ((risk[:, None] > risk[None, :]) + 0.5 * (risk[:, None] == risk[None, :]))
-    dtype = np.float64 if n <= 2500 else np.float32  # float32 halves memory for large n
-    Wf = W.astype(dtype)
-    num = ((Wf @ conc.astype(dtype)) * Wf).sum(axis=1)
-    den = ((Wf @ comparable.astype(dtype)) * Wf).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / den, np.nan).astype(float)
-
-
-def _c_index_resampled(
-    time: np.ndarray, event: np.ndarray, risk: np.ndarray, W: np.ndarray
-) -> np.ndarray:
-    from lifelines.utils import concordance_index
-
-    out = np.empty(len(W))
-    for b, w in enumerate(W):
-        idx = np.repeat(np.arange(len(time)), w.astype(int))
-        out[b] = concordance_index(time[idx], -risk[idx], event[idx])
-    return out
-
-
 def survival_horizon(y: np.ndarray) -> float:
     """The time at which time-dependent AUC is evaluated: the median observed event time."""
     time, event = np.abs(np.asarray(y, float)), np.asarray(y) > 0
@@ -267,13 +232,6 @@ def time_dependent_auc(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.nda
     control = time > horizon
     ipcw = np.where(case, 1.0 / np.maximum(g, 1e-8), 0.0) + control
     return weighted_auc(case, pred[:, 0], W * ipcw)
-
-
-def harrell_c(y_signed: np.ndarray, risk: np.ndarray) -> float:
-    """Plain Harrell's C for one set of risk predictions (signed-time outcome)."""
-    return float(
-        c_index(y_signed, np.asarray(risk, float).reshape(-1, 1), np.ones((1, len(risk))))[0]
-    )
 
 
 @dataclass(frozen=True)

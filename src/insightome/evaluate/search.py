@@ -26,7 +26,7 @@ and never selected; warnings raised while fitting are counted per candidate
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.metaestimators import available_if
 
+from insightome.compute.cache import FitCache
 from insightome.evaluate.bbc import BBCResult, bbc_cv, cv_scores
 from insightome.evaluate.engine import (
     CVPredictions,
@@ -66,9 +67,6 @@ from insightome.evaluate.search_inputs import (
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
 from insightome.models.estimator_candidate import EstimatorCandidate
 from insightome.outcome_encoding import TASKS, detect_task
-
-if TYPE_CHECKING:  # compute is a layer above evaluate: the cache is only passed through
-    from insightome.compute.cache import FitCache
 
 __all__ = ["BBCEstimate", "BBCSearchCV", "default_repeats", "signed_survival_time"]
 

@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -39,3 +40,10 @@ def replacing_directory(final: str | os.PathLike[str]) -> Iterator[Path]:
             os.replace(old, final)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def run_directory_name(name: str, when: datetime | None = None) -> str:
+    """``<UTC timestamp>-<name>``, the name made safe for a path (runs, validations, monitoring)."""
+    when = when or datetime.now(UTC)
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name).strip("-") or "run"
+    return f"{when.strftime('%Y%m%d-%H%M%S')}-{safe}"

@@ -40,6 +40,7 @@ from insightome.models.estimators import MODELS, logistic
 from insightome.models.imputation import MedianImputer
 from insightome.models.scaling import BlockwiseStandardScaler
 from insightome.models.survival import cox_score_test
+from insightome.options.checks import PRESETS
 
 # The logistic candidates set only ``l1_ratio``: from scikit-learn 1.8 on it chooses the
 # penalty (1 = L1, between = elastic net, 0 = L2). Older versions ignore it unless
@@ -178,7 +179,6 @@ def f_regression_quiet(X: np.ndarray, y: np.ndarray) -> Any:
     return _per_column_blocks(f_regression, X, y)
 
 
-PRESETS = ("default", "fast")
 LARGE_N = 20_000  # from here on, forests are subsampled (see candidates())
 LARGE_FOREST = {"n_estimators": 100, "max_samples": 0.2, "min_samples_leaf": 5}
 LARGE_L1 = {"solver": "saga"}

@@ -12,6 +12,8 @@ from scipy import stats
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
+from insightome.models.concordance import harrell_c
+
 
 def split_signed_time(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(time, event)`` from signed time."""
@@ -78,8 +80,6 @@ class CoxElasticNet(RegressorMixin, BaseEstimator):
         return np.asarray(X, dtype=float) @ self.coef_
 
     def score(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
-        from insightome.evaluate.metrics import harrell_c
-
         return harrell_c(y, self.predict(X))
 
 

@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from insightome import errors
+from insightome.compute.budget import Budget
 from insightome.errors import UserError
 
 #: The largest seed: derived seeds (seed + repeat, seed + 1000 · repeat + fold, …) must
 #: stay below 2**32, the limit of numpy's and scikit-learn's integer seeds.
 MAX_SEED = 2**31 - 1
+PRESETS = ("default", "fast")  # --preset's choices; models.candidates builds each
 MIN_BOOTSTRAP = 100  # fewer bootstrap samples do not give a usable 95% percentile interval
 TASK_CHOICES = ("auto", "binary", "multiclass", "regression", "survival")
 ORIENT_CHOICES = ("auto", "samples-by-features", "features-by-samples")
@@ -67,9 +69,7 @@ def choice(choices: Sequence[str] | Callable[[], Sequence[str]]) -> Check:
 
 
 def presets() -> Sequence[str]:
-    """The candidate presets; imported when checked, so ``insightome --help`` stays fast."""
-    from insightome.models.candidates import PRESETS
-
+    """The candidate presets (``--preset``; :func:`insightome.models.candidates` builds them)."""
     return PRESETS
 
 
@@ -89,8 +89,6 @@ def directory(value: Any) -> str | None:
 
 
 def budget(value: Any) -> str | None:
-    from insightome.compute.budget import Budget
-
     try:
         Budget.parse(str(value), core_power_w=1.0, pue=1.0)
     except UserError as exc:

@@ -24,6 +24,7 @@ from insightome.compute.backends import SlurmConfig
 from insightome.errors import UserError
 from insightome.options import checks
 from insightome.options.declaration import Variant, declared, option
+from insightome.options.key_values import parse_justifications, parse_thresholds
 
 SAVED_RUN_DECIMAL = Variant(
     help="Decimal mark of the new data's numbers: auto, '.' or ',' (default: the run's own "
@@ -46,15 +47,11 @@ def repeated(values: Sequence[Any] | None) -> tuple[Any, ...]:
 
 def justifications(items: Sequence[str] | None) -> dict[str, str]:
     """``--justify sex="reason"`` (repeatable) → ``{"sex": "reason"}``."""
-    from insightome.audit.auditing import parse_justifications  # keeps --help fast
-
     return parse_justifications(items or [])
 
 
 def audit_thresholds(items: Sequence[str] | None) -> dict[str, Any]:
     """``--audit-threshold max_auc_difference=0.03`` (repeatable) → overrides."""
-    from insightome.audit.auditing import parse_thresholds  # keeps --help fast
-
     return parse_thresholds(items or [])
 
 

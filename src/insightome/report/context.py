@@ -15,9 +15,9 @@ from typing import Any
 
 import pandas as pd
 
-from insightome.report.audit import build_audit, build_documents, group_metric_labels
-from insightome.report.compute import build_compute
-from insightome.report.discovery import build_discovery
+from insightome.report.audit_section import build_audit, build_documents, group_metric_labels
+from insightome.report.compute_section import build_compute
+from insightome.report.discovery_section import build_discovery
 from insightome.report.figures import build_figures, permutation_p
 from insightome.report.formatting import (
     METRIC_MEANINGS,
@@ -37,7 +37,7 @@ from insightome.report.formatting import (
 __all__ = ["build_context"]
 
 TIMING_ORDER = (
-    # the stages of a run (insightome.api.STAGES)
+    # the stages of a run (insightome.workflow.STAGES)
     "read",
     "study",
     "plan",

@@ -7,8 +7,8 @@ changes no value), and is already installed with typer. Stdlib dataclasses would
 hand-written schema generator and validator; attrs (with cattrs) has no schema generation.
 
 ``RunResults.from_dict(d)`` parses and validates a results.json dict, ``.to_dict()`` gives
-the same dict back; :func:`validate_results` is what ``runs.write_run`` calls before a run
-is renamed into place. The shipped schema is ``results.schema.json``
+the same dict back; :func:`validate_results` is what ``run_directory.write_run`` calls before a
+run is renamed into place. The shipped schema is ``results.schema.json``
 (``python -m insightome.results.schema`` regenerates it).
 """
 

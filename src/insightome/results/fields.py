@@ -13,8 +13,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, WithJsonSchema
 
 # A JSON number, int or float, kept as written (a float field would turn 1 into 1.0);
-# bools are refused (strict mode). NaN and infinities are written as null (runs.json_ready),
-# so a statistic that can be undefined is ``MaybeNumber``.
+# bools are refused (strict mode). NaN and infinities are written as null
+# (io.json_values.json_ready), so a statistic that can be undefined is ``MaybeNumber``.
 Number = Annotated[int | float, WithJsonSchema({"type": "number"})]
 MaybeNumber = Number | None
 

@@ -1,5 +1,5 @@
 """A run as a sequence of stages: read → study → plan → select → estimate → refit →
-discover → audit → document → write (listed in :data:`insightome.api.STAGES`).
+discover → audit → document → write (listed in :data:`insightome.workflow.STAGES`).
 
 * :mod:`~insightome.stages.state` — :class:`RunState`, what the stages read and extend;
 * :mod:`~insightome.stages.registry` — :class:`Stage` and :func:`arrange` (plugging in,

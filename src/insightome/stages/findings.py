@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from insightome.audit.auditing import audit_model
+from insightome.discover.discovery import discover as run_discovery
 from insightome.stages.state import RunState
 
 
 def discover(state: RunState) -> None:
     """Discovery on the run's plan and out-of-fold predictions (:mod:`insightome.discover`):
     the minimal signature, effects, attributions, subgroups, pathways and hypotheses."""
-    from insightome.discover.discovery import discover as run_discovery
 
     o, log = state.options, state.log
     found = run_discovery(
@@ -39,7 +40,6 @@ def discover(state: RunState) -> None:
 def audit(state: RunState) -> None:
     """The model half of the audit (the data half ran in the study stage): the audit
     section of results.json and the conformal thresholds for the model card."""
-    from insightome.audit.auditing import audit_model
 
     o = state.options
     signature = state.found.signature if state.found is not None else None

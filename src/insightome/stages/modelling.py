@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from insightome.audit.auditing import AuditSettings, audit_data
 from insightome.compute.backends import parallel_backend
 from insightome.compute.budget import Budget, fit_to_budget
 from insightome.compute.checkpoint import Checkpoint
@@ -29,9 +30,10 @@ from insightome.evaluate.engine import (
 from insightome.evaluate.permutation import best_cv_score, permutation_test
 from insightome.evaluate.search import BBCSearchCV
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
+from insightome.io.atomic import run_directory_name
+from insightome.models.calibrated_svm import GROUPS_NOTE
 from insightome.models.candidates import LARGE_N, candidates
-from insightome.run_record import default_name
-from insightome.runs import run_directory_name
+from insightome.run_content import default_name
 from insightome.stages.progress import progress_bar
 from insightome.stages.state import RunState
 from insightome.study import make_study
@@ -63,8 +65,6 @@ def study(state: RunState) -> None:
     for warning in made.warnings:
         log("warning: " + warning)
     if "audit" not in state.skipped:
-        from insightome.audit.auditing import AuditSettings, audit_data
-
         settings = AuditSettings(
             o.min_group_size,
             o.min_cell,
@@ -198,8 +198,6 @@ def _note_fit_problems(state: RunState) -> None:
         made.notes.append(note)
         log("note: " + note)
     if made.groups is not None and any(c.family == "linear_svm" for c in cands):
-        from insightome.models.calibrated_svm import GROUPS_NOTE
-
         made.notes.append(GROUPS_NOTE)
         log("note: " + GROUPS_NOTE)
 

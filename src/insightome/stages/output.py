@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import time
 
-from insightome.audit.monitor import reference_profile
+from insightome.audit.documents import documents_markdown, documents_summary
+from insightome.audit.drift import reference_profile
 from insightome.compute.backends import describe_backend
+from insightome.io.json_values import json_ready
 from insightome.overlap import training_hashes
+from insightome.report import render_html
 from insightome.results import validate_results
-from insightome.run_record import build_results, model_card, oof_table
-from insightome.runs import Run, json_ready, write_run
+from insightome.run_content import build_results, model_card, oof_table
+from insightome.run_directory import Run, write_run
 from insightome.stages.state import RunState
 
 
@@ -51,12 +54,9 @@ def document(state: RunState) -> None:
     state.result = result
     if o.out_dir is None:
         return
-    from insightome.report import render_html
 
     account(state)  # the report shows the cost up to here; results.json also gets its own
     if state.audit_settings is not None:
-        from insightome.audit.documents import documents_markdown, documents_summary
-
         result.results["documents"] = documents_summary(result.results, card)
         result.documents = documents_markdown(result.results, card)
     state.html = render_html(result.results, predictions)

@@ -20,8 +20,11 @@ import scipy.sparse as sp
 
 from insightome import errors
 from insightome.errors import UserError
+from insightome.io import read as read_file
+from insightome.io.genesets import read_gmt
+from insightome.io.streaming import selected_columns
 from insightome.options import RunOptions
-from insightome.run_record import with_provenance
+from insightome.run_content import with_provenance
 from insightome.stages.state import RunState
 
 
@@ -58,8 +61,6 @@ def read(state: RunState) -> None:
     asked), apply the featurizers; on resume, the data must be the interrupted run's."""
     o = state.options
     if o.genesets:
-        from insightome.io.genesets import read_gmt
-
         state.gene_sets = read_gmt(o.genesets)
     keep = [
         c for c in (o.target, o.time_col, o.event, o.groups, o.site, *o.sensitive, *o.exclude) if c
@@ -83,8 +84,6 @@ def _read_input(data: ad.AnnData | str | Path, keep: list[str], o: RunOptions) -
     """The data as AnnData with provenance: a file read by :func:`insightome.io.read`, or
     the caller's AnnData (its ``max_features`` most variable columns, when asked)."""
     if not isinstance(data, ad.AnnData):
-        from insightome.io import read as read_file
-
         return read_file(
             data,
             annotations=o.annotations,
@@ -96,8 +95,6 @@ def _read_input(data: ad.AnnData | str | Path, keep: list[str], o: RunOptions) -
         )
     adata = data if data.uns.get("provenance") else with_provenance(data)
     if o.max_features is not None and o.max_features < adata.n_vars:
-        from insightome.io.streaming import selected_columns
-
         names = [str(v) for v in adata.var_names]
         columns, note = selected_columns(adata.X, names, o.max_features)
         adata = adata[:, columns].copy()

@@ -2,7 +2,7 @@
 
 A :class:`Stage` is a name, a function of the :class:`~insightome.stages.state.RunState`
 and what it makes (the state fields it sets, which its checkpoint saves). The run's own
-stages are listed in :data:`insightome.api.STAGES`; a stage plugged in by a caller names
+stages are listed in :data:`insightome.workflow.STAGES`; a stage plugged in by a caller names
 the stage it comes ``after`` (:func:`arrange`) and keeps its output in
 ``state.extras[name]`` (written to results.json under ``extras``).
 """

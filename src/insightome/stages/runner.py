@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from insightome import errors
 from insightome.compute.ledger import EnergyLedger
 from insightome.errors import UserError
-from insightome.runs import Run
+from insightome.run_directory import Run
 from insightome.stages import checkpoints
 from insightome.stages.registry import Stage
 from insightome.stages.state import RunState

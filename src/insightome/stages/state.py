@@ -31,7 +31,7 @@ from insightome.evaluate.permutation import PermutationResult
 from insightome.evaluate.splitters import ResamplingPlan
 from insightome.models.candidates import Candidate
 from insightome.options import RunOptions
-from insightome.runs import Run
+from insightome.run_directory import Run
 from insightome.stages.progress import RunLog
 from insightome.study import Study
 

@@ -37,6 +37,7 @@ from typing import Any
 import joblib
 import numpy as np
 
+from insightome.apps.admet.context import ReferenceSet
 from insightome.apps.admet.endpoints import ENDPOINTS, endpoint
 from insightome.apps.admet.fitted_bundle import AdmetBundle
 from insightome.apps.admet.inputs import FEATURE_KINDS, training_set
@@ -46,8 +47,10 @@ from insightome.apps.admet.model import (
     EndpointModel,
     fit_endpoint,
 )
+from insightome.apps.admet.tdc_data import load_endpoint
 from insightome.errors import UserError
-from insightome.run_record import versions
+from insightome.io.provenance import file_sha256
+from insightome.run_content import versions
 
 BUNDLE_FORMAT = 1
 BUNDLE_FILE = "bundle.joblib"
@@ -109,9 +112,6 @@ def fit_bundle(
     progress: ProgressFn | None = None,
 ) -> AdmetBundle:
     """Fit every endpoint (or those named) on all of its TDC data; see the module doc."""
-    from insightome.apps.admet.context import ReferenceSet
-    from insightome.apps.admet.tdc_data import load_endpoint
-
     names = (
         [endpoint(n).stem for n in endpoints] if endpoints else [e.stem for e in ENDPOINTS.values()]
     )
@@ -196,7 +196,6 @@ def save_bundle(bundle: AdmetBundle, root: str | Path | None = None) -> Path:
             staging / BUNDLE_FILE,
             compress=3,
         )
-        from insightome.io.provenance import file_sha256
 
         manifest = {**bundle.manifest, "bundle_sha256": file_sha256(staging / BUNDLE_FILE)}
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1, default=str))
@@ -241,7 +240,6 @@ def load_bundle(path: str | os.PathLike[str] | None = None) -> AdmetBundle:
     if not recorded:
         reason = f"{MANIFEST_FILE} records no bundle_sha256"
         raise UserError(BUNDLE_UNVERIFIED, path=folder, reason=reason)
-    from insightome.io.provenance import file_sha256
 
     if file_sha256(file) != recorded:
         raise UserError(BUNDLE_CHANGED, path=folder)

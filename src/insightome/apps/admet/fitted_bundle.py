@@ -20,6 +20,12 @@ import pandas as pd
 from joblib import effective_n_jobs
 from scipy import sparse
 
+from insightome.apps.admet.context import (
+    PHYSCHEM_PROPERTIES,
+    physchem_properties,
+    sa_score,
+    structural_alerts,
+)
 from insightome.apps.admet.inputs import prediction_inputs
 from insightome.apps.admet.model import (
     LEVEL,
@@ -171,12 +177,6 @@ class AdmetBundle:
         """:meth:`predict` plus context: each prediction's percentile among approved drugs
         (``<endpoint>_drug_percentile``), RDKit physchem properties and their percentiles,
         synthetic accessibility and structural alerts (PAINS, Brenk)."""
-        from insightome.apps.admet.context import (
-            PHYSCHEM_PROPERTIES,
-            physchem_properties,
-            sa_score,
-            structural_alerts,
-        )
 
         table = self.predict(smiles, n_jobs=n_jobs)
         ok = table["valid"].to_numpy(bool)

@@ -30,6 +30,14 @@ from insightome.apps.admet.optimize import MORGAN_BITS, MORGAN_RADIUS, Optimizat
 from insightome.errors import UserError
 from insightome.io.atomic import replacing_directory
 from insightome.report.html import template_environment
+from insightome.report.plots import (
+    BLUE,
+    GREY,
+    VERMILLION,
+    new_figure,
+    style_axes,
+    to_data_uri,
+)
 
 __all__ = ["DISCLAIMER", "SCHEMA", "render_optimization_html", "write_optimization"]
 
@@ -254,15 +262,6 @@ def _structure(smiles: str, size: tuple[int, int] = (220, 160)) -> str:
 
 
 def _history_plot(result: OptimizationResult) -> str:
-    from insightome.report.plots import (
-        BLUE,
-        GREY,
-        VERMILLION,
-        new_figure,
-        style_axes,
-        to_data_uri,
-    )
-
     history: pd.DataFrame = result.history
     fig = new_figure((6.0, 3.6))
     ax = fig.add_subplot()

@@ -19,6 +19,7 @@ from insightome.apps.admet.endpoints import Endpoint, endpoint
 from insightome.apps.admet.optimize_report import _f, _structure
 from insightome.apps.admet.prediction_summary import DISCLAIMER
 from insightome.report.html import template_environment
+from insightome.report.plots import new_figure, to_data_uri
 
 TEMPLATE = "admet.html.j2"
 MAX_MOLECULES = 200  # molecule cards in the report (predictions.csv holds every row)
@@ -213,8 +214,6 @@ def _heatmap(table: pd.DataFrame, names: list[str], labels: list[str], ok: np.nd
     """Approved-drug percentiles of the first :data:`MAX_HEATMAP` valid molecules × endpoints;
     out-of-domain cells hatched, cells without a percentile white (PNG data URI)."""
     from matplotlib.patches import Rectangle
-
-    from insightome.report.plots import new_figure, to_data_uri
 
     rows = np.flatnonzero(ok)[:MAX_HEATMAP]
     values = np.full((len(rows), len(names)), np.nan)

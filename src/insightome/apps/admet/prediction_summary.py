@@ -21,7 +21,7 @@ import pandas as pd
 from insightome import __version__
 from insightome.apps.admet.bundle import ADMET_PACKAGES
 from insightome.apps.admet.endpoints import ENDPOINTS, endpoint
-from insightome.run_record import versions
+from insightome.run_content import versions
 
 if TYPE_CHECKING:
     from insightome.apps.admet.bundle import AdmetBundle

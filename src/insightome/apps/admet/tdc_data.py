@@ -39,6 +39,7 @@ import pandas as pd
 from insightome import errors
 from insightome.apps.admet.endpoints import Endpoint, endpoint
 from insightome.errors import UserError
+from insightome.evaluate.scaffold import tdc_benchmark_split
 from insightome.io.provenance import file_sha256
 
 REQUIRED_COLUMNS = ("Drug_ID", "Drug", "Y")
@@ -282,7 +283,6 @@ def benchmark_split(frame: pd.DataFrame) -> pd.Series:
         labels = frame[SPLIT_COLUMN].astype("string")
         labels.attrs["source"] = "official"
         return labels
-    from insightome.evaluate.scaffold import tdc_benchmark_split
 
     train_val, test = tdc_benchmark_split(frame["Drug"].tolist())
     values = np.full(len(frame), None, dtype=object)

@@ -19,7 +19,7 @@ samples, chance alone gives SMDs with an SD of about √(1/n + 1/m), reported as
 ``chance_smd_sd``. Where the new data carry the outcome (``labels``, or ``time`` and
 ``event``), performance is measured with bootstrap 95% CIs — the task's primary metric,
 overall and per sensitive group of the run — and compared with the development BBC-CV
-estimate. Group sizes follow the run's one small-cell rule (:mod:`insightome.audit.disclosure`):
+estimate. Group sizes follow the run's one small-cell rule (:mod:`insightome.groups.disclosure`):
 a size below ``min_cell`` reads ``<min_cell`` (the group: "insufficient evidence"), a size that
 would give it back reads "suppressed", and a hidden size hides the group's estimates. This
 supports post-market monitoring under the EU AI Act (Art. 72, Art. 26(5)).
@@ -41,22 +41,26 @@ import pandas as pd
 
 from insightome import errors
 from insightome.audit.auditing import MIN_GROUP_SIZE
-from insightome.audit.disclosure import MIN_CELL, group_disclosure
 from insightome.audit.drift import (
     feature_drift,
-    reference_profile,  # noqa: F401  (public here: api and followup import it from monitor)
+    reference_profile,  # noqa: F401  (public here, as before the move out of audit/)
 )
-from insightome.audit.groups import group_labels
 from insightome.audit.monitor_report import (
     MonitorReport,
-    write_monitor_report,  # noqa: F401  (public here: the CLI imports it from monitor)
+    write_monitor_report,  # noqa: F401  (public here: the CLI imports it from monitoring)
 )
 from insightome.errors import UserError
 from insightome.evaluate.bbc import bootstrap_weights
 from insightome.evaluate.engine import predict_matrix
 from insightome.evaluate.metrics import PRIMARY
-from insightome.followup import cohort_outcome
-from insightome.runs import Run, file_sha256
+from insightome.followup import cohort_groups, cohort_outcome, outcome_size_warnings
+from insightome.groups.disclosure import MIN_CELL, group_disclosure
+from insightome.groups.labels import group_labels
+from insightome.io import read
+from insightome.options import check_options
+from insightome.overlap import check_overlap, training_overlap
+from insightome.prediction import feature_table_with_missing, new_data_decimal
+from insightome.run_directory import Run, file_sha256
 
 INSUFFICIENT = "insufficient evidence"
 MONITOR_NO_PROFILE = (
@@ -159,7 +163,7 @@ def _performance(
     labels = group_labels(obs, present, intersections=False) if present else {}
     arrays = {column: series.to_numpy(str)[known] for column, series in labels.items()}
     # the total is reported, so a hidden size could follow from the others: the one rule
-    # (audit/disclosure.py) hides further sizes, and a hidden size hides its estimates
+    # (groups/disclosure.py) hides further sizes, and a hidden size hides its estimates
     shown = group_disclosure(arrays, None, task, boot[2])
     for column, lab in arrays.items():
         if min(Counter(lab).values(), default=MIN_GROUP_SIZE) < MIN_GROUP_SIZE:
@@ -203,12 +207,6 @@ def monitor(
     ``allow_training_overlap``; any overlap is a note. ``min_cell`` defaults to the run's
     ``--min-cell`` (:func:`run_min_cell`); a smaller one is refused.
     """
-    from insightome.followup import cohort_groups, outcome_size_warnings
-    from insightome.io import read
-    from insightome.options import check_options
-    from insightome.overlap import check_overlap, training_overlap
-    from insightome.scoring import feature_table_with_missing, new_data_decimal
-
     check_options({"seed": seed})
     for option, value in (("n_bootstrap", n_bootstrap), ("min_cell", min_cell)):
         if option == "min_cell" and value is None:

@@ -1,6 +1,6 @@
 """The report's "Audit" and "Documentation" sections, from ``results["audit"]``/``["documents"]``.
 
-Counts hidden by the audit's small-cell rule (:mod:`insightome.audit.disclosure`) arrive as
+Counts hidden by the audit's small-cell rule (:mod:`insightome.groups.disclosure`) arrive as
 None with their marker ("<k", or "suppressed" for a complementary cell) and are shown as
 that marker; nothing row-level is ever shown.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from insightome.audit.disclosure import NOTE, count_text
+from insightome.groups.disclosure import NOTE, count_text
 from insightome.report import audit_plots
 from insightome.report.figures import FigureItem, attempt_figure
 from insightome.report.formatting import (

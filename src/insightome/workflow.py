@@ -19,7 +19,7 @@ from insightome.compute.backends import SlurmConfig
 from insightome.compute.checkpoint import Checkpoint
 from insightome.errors import UserError
 from insightome.options import RunOptions, check_run_options, invocation, recorded_options
-from insightome.runs import Run
+from insightome.run_directory import Run
 from insightome.stages import Featurizer, RunState, Stage, arrange, run_stages
 from insightome.stages.findings import audit, discover
 from insightome.stages.modelling import estimate, plan, refit, select, study

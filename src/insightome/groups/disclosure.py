@@ -28,7 +28,7 @@ it: the proxy analysis lists the groups it used, the model audit tests a group o
 (at least ``min_group_size``, or under it), so the counts it hides stay protected.
 
 The linear programmes (:func:`protect`, :class:`Count`) are in
-:mod:`insightome.audit.complementary_suppression`; this module holds the rule's markers and
+:mod:`insightome.groups.complementary_suppression`; this module holds the rule's markers and
 :func:`group_disclosure`, which every audit table, the report and discovery use.
 """
 
@@ -42,14 +42,14 @@ from typing import Any
 
 import numpy as np
 
-from insightome.audit.complementary_suppression import (
+from insightome.groups.complementary_suppression import (
     COMPLEMENTARY,
     SHOWN,
     SMALL,
     Count,
     protect,
 )
-from insightome.audit.groups import INTERSECTION
+from insightome.groups.labels import INTERSECTION
 
 __all__ = [
     "MIN_CELL",

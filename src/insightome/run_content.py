@@ -1,4 +1,4 @@
-"""The record of a run: results.json content, out-of-fold table, model card, provenance.
+"""What a run's files hold: results.json, predictions.csv (out of fold), model.json, provenance.
 
 Pure functions from the objects a run produced (study, candidates, CV predictions,
 BBC-CV result, permutation result) to JSON-ready dictionaries and tables; the schema is
@@ -22,13 +22,17 @@ import pandas as pd
 from insightome import __version__
 from insightome.compute.blocks import blocks
 from insightome.evaluate.bbc import BBCResult
-from insightome.evaluate.metrics import PRIMARY, decision_threshold, fold_thresholds
+from insightome.evaluate.metrics import (
+    PRIMARY,
+    decision_threshold,
+    fold_thresholds,
+    predicted_classes,
+)
 from insightome.evaluate.permutation import PermutationResult
 from insightome.evaluate.splitters import ResamplingPlan
 from insightome.models.candidates import Candidate
 from insightome.results import RESULTS_SCHEMA
-from insightome.runs import MODEL_SCHEMA
-from insightome.scoring import class_table
+from insightome.run_directory import MODEL_SCHEMA
 from insightome.study import Study
 
 VERSIONED_PACKAGES = (
@@ -229,3 +233,18 @@ def model_card(study: Study, winner: Candidate) -> dict[str, Any]:
         "insightome_version": __version__,
         "versions": versions(),
     }
+
+
+def class_table(
+    pred: np.ndarray, classes: list[str], threshold: float | np.ndarray, index: pd.Index
+) -> pd.DataFrame:
+    """``prob_<class>`` columns and ``predicted_class`` from an (n × k) prediction matrix.
+
+    Binary: ``pred[:, 0]`` is the positive-class probability and the class is positive
+    when it reaches ``threshold`` (the training prevalence; out-of-fold predictions: one
+    per sample, that of its training folds); multiclass: arg-max.
+    """
+    probs = np.column_stack([1 - pred[:, 0], pred[:, 0]]) if pred.shape[1] == 1 else pred
+    out = pd.DataFrame({f"prob_{c}": probs[:, j] for j, c in enumerate(classes)}, index=index)
+    out["predicted_class"] = [classes[i] for i in predicted_classes(pred, threshold)]
+    return out

@@ -2,7 +2,7 @@
 
 Every number is formatted here; the template only lays it out. Nothing row-level is
 shown: subgroup tables are counts hidden upstream by the small-cell rule
-(:mod:`insightome.audit.disclosure`), shown here by their markers, and features are named,
+(:mod:`insightome.groups.disclosure`), shown here by their markers, and features are named,
 patients never.
 """
 
@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from insightome.audit.disclosure import MIN_CELL, SUPPRESSED, count_text, is_hidden
+from insightome.groups.disclosure import MIN_CELL, SUPPRESSED, count_text, is_hidden
 from insightome.report import discovery_plots
 from insightome.report.figures import FigureItem, attempt_figure
 from insightome.report.formatting import (

@@ -1,5 +1,5 @@
 """Complementary suppression by linear programming: which counts to hide so that no small
-count can be recomputed (the method is described in :mod:`insightome.audit.disclosure`).
+count can be recomputed (the method is described in :mod:`insightome.groups.disclosure`).
 
 :func:`protect` takes the base-cell counts, the published and derivable :class:`Count` objects and
 the totals a reader always knows, and returns each printed count's status: :data:`SHOWN`,

@@ -10,10 +10,13 @@ import numpy as np
 import pandas as pd
 
 from insightome import errors
+from insightome.audit.conformal import apply_thresholds
+from insightome.audit.prediction_log import log_predictions
 from insightome.errors import UserError
 from insightome.evaluate.engine import predict_matrix
-from insightome.evaluate.metrics import predicted_classes
-from insightome.runs import Run
+from insightome.io import read
+from insightome.run_content import class_table, in_memory_provenance
+from insightome.run_directory import Run, file_sha256
 from insightome.study import label_string
 
 
@@ -115,14 +118,9 @@ def predict(
     """
     run = run if isinstance(run, Run) else Run.load(run)
     if isinstance(data, ad.AnnData):
-        from insightome.run_record import in_memory_provenance
-
         adata, path, input_file = data, "data", None
         input_sha = in_memory_provenance(data)["sha256"]
     else:
-        from insightome.io import read
-        from insightome.runs import file_sha256
-
         path = input_file = str(data)
         adata = read(
             data,
@@ -144,8 +142,6 @@ def predict(
         table = class_table(pred, classes, stored_threshold(run)["value"], index)
     conformal = run.model_card.get("conformal")
     if conformal and task in ("binary", "multiclass", "regression"):
-        from insightome.audit.conformal import apply_thresholds
-
         level = f"{round(100 * conformal['level'])}"
         out = apply_thresholds(pred, task, conformal, classes)
         if task == "regression":
@@ -153,8 +149,6 @@ def predict(
         else:
             table[f"prediction_set_{level}"] = out
     if log and run.path is not None:
-        from insightome.audit.prediction_log import log_predictions
-
         log_predictions(
             run.path,
             table,
@@ -174,18 +168,3 @@ def stored_threshold(run: Run) -> dict[str, Any]:
     if value is None:
         return {"value": 0.5, "source": "0.5: the run stored no decision threshold"}
     return {"value": float(value), "source": "stored at training (model.json)"}
-
-
-def class_table(
-    pred: np.ndarray, classes: list[str], threshold: float | np.ndarray, index: pd.Index
-) -> pd.DataFrame:
-    """``prob_<class>`` columns and ``predicted_class`` from an (n × k) prediction matrix.
-
-    Binary: ``pred[:, 0]`` is the positive-class probability and the class is positive
-    when it reaches ``threshold`` (the training prevalence; out-of-fold predictions: one
-    per sample, that of its training folds); multiclass: arg-max.
-    """
-    probs = np.column_stack([1 - pred[:, 0], pred[:, 0]]) if pred.shape[1] == 1 else pred
-    out = pd.DataFrame({f"prob_{c}": probs[:, j] for j, c in enumerate(classes)}, index=index)
-    out["predicted_class"] = [classes[i] for i in predicted_classes(pred, threshold)]
-    return out
