@@ -5,7 +5,7 @@ The benchmarks run ``insightome.run`` with ``out_dir=None`` and keep only summar
 :class:`insightome.Run` holds as data (not the pickled models, not the log, whose lines
 carry wall-clock times) into ``DIR/<dataset>/<split or cohort>/``:
 
-- ``results.json``: ``run.results`` converted for JSON as ``insightome.runs.json_ready``
+- ``results.json``: ``run.results`` converted for JSON as ``insightome.io.json_values.json_ready``
   does it (numpy scalars and arrays to Python, NaN and infinities to ``null``);
 - ``model_card.json``: ``run.model_card`` (what ``model.json`` holds, before the run
   directory's sha256 of the model file is added);
@@ -35,7 +35,7 @@ import pandas as pd
 
 
 def json_ready(obj: Any) -> Any:
-    """The conversion ``insightome.runs.json_ready`` applies to ``results.json``.
+    """The conversion ``insightome.io.json_values.json_ready`` applies to ``results.json``.
 
     Kept here rather than imported so that trees written by the code before and after a
     refactor (which may move that function) are serialized by the same function.

@@ -296,9 +296,8 @@ def test_save_run_refuses_results_it_cannot_write_as_json(tmp_path: Path) -> Non
 
 
 def test_json_ready_matches_insightomes_results_json_conversion() -> None:
-    runs = pytest.importorskip("insightome.runs")
-    if not hasattr(runs, "json_ready"):
-        pytest.skip("insightome.runs.json_ready moved (issue 16); result_trees keeps its copy")
+    from insightome.io.json_values import json_ready
+
     value = {1: [np.float32(0.1), np.nan, np.inf, np.int16(4), np.bool_(True)],
              "a": (np.arange(3), {"b": np.float64(-0.0)}), "s": "x", "none": None}  # fmt: skip
-    assert result_trees.json_ready(value) == runs.json_ready(value)
+    assert result_trees.json_ready(value) == json_ready(value)
