@@ -36,7 +36,7 @@ _LAZY = {
     "Featurizer": ("insightome.stages", "Featurizer"),
     "Run": ("insightome.run_directory", "Run"),
     "predict": ("insightome.prediction", "predict"),
-    "validate": ("insightome.followup", "validate"),
+    "validate": ("insightome.validation", "validate"),
     "rediscover": ("insightome.followup", "rediscover"),
     "reaudit": ("insightome.followup", "reaudit"),
     "monitor": ("insightome.monitoring", "monitor"),

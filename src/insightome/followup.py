@@ -1,13 +1,12 @@
-"""Follow-up analyses of a saved run: repeat discovery, validate on an independent cohort.
+"""Follow-up analyses of a saved run: repeat discovery, repeat the audit.
 
 * :func:`rediscover` (``insightome discover RUN_DIR``) reads the run's data again (its
   sha256 must match), rebuilds the study and the resampling plan from the saved spec and
   seeds, re-creates the winner's out-of-fold predictions and reruns discovery — e.g. with
   other gene-set files — then rewrites the run directory atomically.
-* :func:`validate` (``insightome validate RUN_DIR cohort.csv``) scores the saved model and
-  the minimal-signature model on an independent cohort, with bootstrap 95% CIs. A
-  hypothesis becomes evidence only here: the cohort played no part in any choice — which
-  is checked, as far as exact copies go, against keyed hashes of the training rows.
+* :func:`reaudit` (``insightome audit RUN_DIR``) reruns the audit with other settings.
+
+Validation on an independent cohort is :mod:`insightome.validation`.
 """
 
 from __future__ import annotations
@@ -18,33 +17,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from insightome import errors
-from insightome.audit.auditing import MIN_GROUP_SIZE, audit_data, audit_model
+from insightome.audit.auditing import audit_data, audit_model
 from insightome.audit.documents import documents_markdown, documents_summary
 from insightome.audit.drift import reference_profile
-from insightome.audit.model_audit import AuditThresholds
 from insightome.discover.discovery import discover
 from insightome.discover.signature import SEARCH_REPEATS
 from insightome.errors import UserError
-from insightome.evaluate.bbc import bootstrap_weights
-from insightome.evaluate.engine import cross_validated_predictions, predict_matrix
-from insightome.evaluate.metrics import PRIMARY, SECONDARY, predicted_classes
+from insightome.evaluate.engine import cross_validated_predictions
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
 from insightome.io import read
 from insightome.io.genesets import read_gmt
-from insightome.io.json_values import json_ready
 from insightome.models.candidates import Candidate
 from insightome.options import check_options, recorded_options
-from insightome.overlap import check_overlap, training_overlap
-from insightome.prediction import feature_table_with_missing, new_data_decimal, stored_threshold
 from insightome.report import render_html
-from insightome.run_directory import Run, file_sha256, rewrite_run, write_validation
-from insightome.study import label_string, make_study
-
-N_BOOTSTRAP = 1000
-DECISION_METRICS = ("balanced_accuracy",)  # scored on decided classes, not probabilities
+from insightome.run_directory import Run, file_sha256, rewrite_run
+from insightome.study import make_study
 
 
 def candidate_from(entry: dict[str, Any], task: str) -> Candidate:
@@ -240,253 +229,3 @@ def reaudit(run_dir: str | Path, settings: Any, *, n_jobs: int = 1) -> Run:
     run.log.append(f"{stamp} audit rerun: settings {settings.to_dict()}")
     rewrite_run(run, render_html(run.results, run.predictions))
     return run
-
-
-def cohort_outcome(adata: Any, run: Run, path: str) -> np.ndarray:
-    """The cohort's outcome in the run's internal encoding (NaN where unknown)."""
-    spec = run.spec
-    obs = adata.obs
-    needed = [spec.time, spec.event] if spec.task == "survival" else [spec.target]
-    for col in needed:
-        if col not in obs.columns:
-            raise UserError(
-                errors.COLUMN_MISSING,
-                path=path,
-                role="outcome",
-                column=col,
-                hint="",
-                option=("time" if col == spec.time else "event" if col == spec.event else "target"),
-            )
-    if spec.task in ("binary", "multiclass"):
-        classes = run.model_card["classes"]
-        labels = [None if pd.isna(v) else label_string(v) for v in obs[spec.target]]
-        unknown = sorted({v for v in labels if v is not None and v not in classes})
-        if unknown:
-            raise UserError(
-                errors.VALIDATE_UNKNOWN_CLASSES,
-                path=path,
-                column=spec.target,
-                unknown=errors.examples(unknown, 5),
-                classes=", ".join(classes),
-            )
-        return np.array([np.nan if v is None else classes.index(v) for v in labels])
-    if spec.task == "regression":
-        return pd.to_numeric(obs[spec.target], errors="coerce").to_numpy(float)
-    time = pd.to_numeric(obs[spec.time], errors="coerce").to_numpy(float)
-    event = pd.to_numeric(obs[spec.event], errors="coerce").to_numpy(float)
-    bad = ~np.isnan(event) & ~np.isin(event, (0, 1))
-    if bad.any():
-        raise UserError(errors.VALIDATE_EVENT_CODES, path=path, column=spec.event, n=int(bad.sum()))
-    return np.where(event == 1, time, -time)
-
-
-def cohort_groups(obs: pd.DataFrame, run: Run, path: str) -> tuple[np.ndarray | None, str]:
-    """The run's ``--groups`` column in a new cohort, as codes, and a warning.
-
-    ``(None, "")`` when the run had no groups; ``(None, warning)`` when the cohort lacks
-    the column, since its bootstrap then treats rows as independent patients. A missing
-    patient ID is refused with one line.
-    """
-    column = run.results["spec"].get("groups")
-    if not column:
-        return None, ""
-    if column not in obs.columns:
-        return None, (
-            f"the run was made with --groups '{column}' but {path} has no '{column}' column: "
-            "the bootstrap CIs treat its rows as independent patients, too narrow if a "
-            "patient has several rows"
-        )
-    values = obs[column]
-    if values.isna().any():
-        first = str(obs.index[int(np.flatnonzero(values.isna().to_numpy())[0])])
-        reason = (
-            f"column '{column}' in {path} has missing values (first: sample {first}); "
-            "give every sample its group"
-        )
-        raise UserError(errors.OPTION_INVALID, option="--groups", reason=reason)
-    return pd.factorize(values.astype(str))[0], ""
-
-
-def bootstrap_text(n_bootstrap: int, n: int, groups: np.ndarray | None, column: str) -> str:
-    """What the bootstrap resampled: the ``n`` samples, or whole patients (``groups``)."""
-    if groups is None:
-        return f"{n_bootstrap} bootstrap resamples of the {n} samples"
-    return (
-        f"{n_bootstrap} bootstrap resamples of the {len(np.unique(groups))} patients "
-        f"('{column}', the run's --groups; {n} samples), each drawn with all its samples"
-    )
-
-
-def _metrics(
-    task: str,
-    y: np.ndarray,
-    pred: np.ndarray,
-    seed: int,
-    threshold: float | None,
-    groups: np.ndarray | None = None,
-) -> dict[str, Any]:
-    """Primary and secondary metrics with bootstrap 95% CIs (whole ``groups`` resampled).
-
-    Binary: the metrics that need a decision (balanced accuracy) score the classes
-    ``predict`` gives, at the ``threshold`` stored at training; they see the predicted
-    classes as a one-hot matrix, so they never re-fit a threshold to the cohort's labels.
-    """
-    W = bootstrap_weights(len(y), N_BOOTSTRAP, np.random.default_rng(seed), groups)
-    ones = np.ones((1, len(y)))
-    decided = pred
-    if task == "binary" and threshold is not None:
-        decided = np.eye(2)[predicted_classes(pred, threshold)]
-    out = {}
-    for m in (PRIMARY[task], *SECONDARY[task]):
-        p = decided if m.name in DECISION_METRICS else pred
-        lo, hi = np.nanpercentile(m.fn(y, p, W), [2.5, 97.5])
-        out[m.name] = {"value": float(m.fn(y, p, ones)[0]), "ci95": [float(lo), float(hi)]}
-    return out
-
-
-def outcome_size_warnings(task: str, y: np.ndarray, n_classes: int = 0) -> list[str]:
-    """Warnings where the outcomes are fewer than the audit asks of one estimate.
-
-    The audit's minimums: ``MIN_GROUP_SIZE`` samples per group and ``min_events``
-    positives, negatives or events per estimate (after Peduzzi et al. 1996). Counts below
-    them are not given, only the minimum (small cells are never reported).
-    """
-    min_events = int(AuditThresholds().min_events.value)
-    out = []
-    if len(y) < MIN_GROUP_SIZE:
-        out.append(
-            f"fewer than {MIN_GROUP_SIZE} samples with an outcome (the audit's minimum group "
-            "size): the estimates are imprecise"
-        )
-    if task in ("binary", "multiclass"):
-        if np.bincount(y.astype(int), minlength=n_classes).min() < min_events:
-            out.append(
-                f"fewer than {min_events} samples in the smallest outcome class (the audit's "
-                "minimum of events per estimate, after Peduzzi et al. 1996): the estimates "
-                "are unstable"
-            )
-    elif task == "survival" and int((y > 0).sum()) < min_events:
-        out.append(
-            f"fewer than {min_events} events (the audit's minimum per estimate, after Peduzzi "
-            "et al. 1996): the estimates are unstable"
-        )
-    return out
-
-
-def validation_status(overlap: dict[str, Any]) -> str:
-    """What the validation is, given the check of the cohort against the training rows."""
-    if not overlap["checked"]:
-        return (
-            "validation on a cohort said to be independent; its overlap with the training "
-            f"data was not checked ({overlap['reason']})"
-        )
-    if overlap["n_overlap"]:
-        return (
-            f"NOT an external validation: {overlap['n_overlap']} of {overlap['n_rows']} cohort "
-            f"rows ({overlap['fraction']:.0%}) are identical to training rows"
-        )
-    return (
-        "external validation: no cohort row equals a training row (checked with keyed "
-        "hashes), and the cohort played no part in model or signature choice"
-    )
-
-
-def validate(
-    run_dir: str | Path,
-    cohort: str | Path,
-    *,
-    id_column: str | None = None,
-    out_dir: str | Path | None = None,
-    seed: int = 0,
-    allow_training_overlap: bool = False,
-    decimal: str | None = None,
-) -> dict[str, Any]:
-    """Score the run's model and minimal signature on ``cohort``; write validation.json.
-
-    The cohort's rows are checked against the run's training rows (keyed hashes,
-    :mod:`insightome.overlap`): with half or more of them training rows it is refused
-    unless ``allow_training_overlap``; any overlap is a warning in the report. Binary
-    decisions use the threshold stored at training, as ``predict`` does.
-    """
-    check_options({"seed": seed}, command="validate")
-    run = Run.load(run_dir)
-    spec = run.spec
-    keep = [c for c in (spec.target, spec.time, spec.event) if c]
-    read_keep = [*keep, *([spec.groups] if spec.groups else [])]
-    adata = read(cohort, id_column=id_column, orient="samples-by-features", keep_in_obs=read_keep,
-                 decimal=new_data_decimal(run, decimal))  # fmt: skip
-    y = cohort_outcome(adata, run, str(cohort))
-    groups, groups_warning = cohort_groups(adata.obs, run, str(cohort))
-    X, missing = feature_table_with_missing(adata, run, str(cohort))
-    known = ~np.isnan(y)
-    if known.sum() < 10:
-        raise UserError(
-            errors.VALIDATE_TOO_FEW, path=str(cohort), n=int(known.sum()), column=keep[0]
-        )
-    task = run.results["task"]
-    n_classes = len(run.model_card.get("classes", []))
-    overlap = training_overlap(run.training_rows, X, run.model_card["dtypes"], absent=missing)
-    warnings = check_overlap(overlap, path=str(cohort), what="an external validation",
-                             command="validate", allow=allow_training_overlap)  # fmt: skip
-    X, y = X[known], y[known]
-    groups = None if groups is None else groups[known]
-    warnings += [groups_warning] * bool(groups_warning)
-    if task in ("binary", "multiclass"):
-        y = y.astype(int)
-        if len(np.unique(y)) < 2:
-            raise UserError(errors.VALIDATE_ONE_CLASS, path=str(cohort), column=spec.target)
-    warnings += outcome_size_warnings(task, y, n_classes)
-    threshold = stored_threshold(run) if task == "binary" else None
-    report: dict[str, Any] = {
-        "cohort": {
-            "path": str(Path(cohort).resolve()),
-            "sha256": file_sha256(cohort),
-            "n_samples": len(y),
-            "n_without_outcome": int((~known).sum()),
-        },
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "development_estimate": run.results["estimate"],
-        "decision_threshold": threshold,
-        "bootstrap": bootstrap_text(N_BOOTSTRAP, len(y), groups, str(spec.groups)),
-        "models": {},
-        "status": validation_status(overlap),
-        "training_overlap": overlap,
-        "warnings": warnings,
-    }
-    cut = None if threshold is None else threshold["value"]
-    full_missing = [m for m in missing if m in X.columns]
-    report["models"]["full"] = {
-        "features_expected": len(run.model_card["features"]),
-        "features_missing": full_missing,
-        "note": (
-            f"{len(full_missing)} feature(s) missing in the cohort were imputed with the "
-            "training median/mode: the estimate is for the model with those features absent"
-            if full_missing
-            else "all features present"
-        ),
-        "metrics": _metrics(
-            task, y, predict_matrix(run.model, X, task, n_classes), seed, cut, groups
-        ),
-    }
-    sig = (run.model_card.get("signature") or {}).get("features")
-    if run.signature_model is not None and sig:
-        sig_missing = [f for f in sig if f in set(full_missing)]
-        report["models"]["signature"] = {
-            "features": sig,
-            "features_missing": sig_missing,
-            "development_estimate": (run.results.get("discovery") or {})
-            .get("signature", {})
-            .get("estimate"),
-            "metrics": _metrics(
-                task,
-                y,
-                predict_matrix(run.signature_model, X[sig], task, n_classes),
-                seed,
-                cut,
-                groups,
-            ),
-        }
-    report = json_ready(report)
-
-    report["path"] = str(write_validation(run, report, cohort, out_dir))
-    return report

@@ -53,7 +53,6 @@ from insightome.errors import UserError
 from insightome.evaluate.bbc import bootstrap_weights
 from insightome.evaluate.engine import predict_matrix
 from insightome.evaluate.metrics import PRIMARY
-from insightome.followup import cohort_groups, cohort_outcome, outcome_size_warnings
 from insightome.groups.disclosure import MIN_CELL, group_disclosure
 from insightome.groups.labels import group_labels
 from insightome.io import read
@@ -61,6 +60,7 @@ from insightome.options import check_options
 from insightome.overlap import check_overlap, training_overlap
 from insightome.prediction import feature_table_with_missing, new_data_decimal
 from insightome.run_directory import Run, file_sha256
+from insightome.validation import cohort_groups, cohort_outcome, outcome_size_warnings
 
 INSUFFICIENT = "insufficient evidence"
 MONITOR_NO_PROFILE = (
@@ -119,7 +119,7 @@ def _score(
 
 
 def _outcome(adata: ad.AnnData, run: Run, path: str, given: dict[str, str | None]) -> np.ndarray:
-    """The new data's outcome in the run's encoding (via followup.cohort_outcome)."""
+    """The new data's outcome in the run's encoding (via validation.cohort_outcome)."""
     task = run.model_card["task"]
     needed = ("time", "event") if task == "survival" else ("labels",)
     for option, column in given.items():

@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 
 import insightome
-from insightome.followup import validate
 from insightome.monitoring import monitor
 from insightome.run_directory import Run
+from insightome.validation import validate
 from tests.conftest import breast_cancer_adata
 
 COPIES = 3

@@ -223,7 +223,7 @@ def test_validation_thresholds_at_the_training_prevalence_not_the_cohorts() -> N
     import numpy as np
     from sklearn.metrics import balanced_accuracy_score
 
-    from insightome.followup import _metrics
+    from insightome.validation import _metrics
 
     rng = np.random.default_rng(0)
     y = (rng.random(300) < 0.5).astype(int)  # cohort prevalence ≈ 0.5

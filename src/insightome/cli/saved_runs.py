@@ -67,7 +67,7 @@ def validate_command(
     decimal: str | None,
 ) -> None:
     """Score the saved model and minimal signature on an independent cohort, with CIs."""
-    from insightome.followup import validate
+    from insightome.validation import validate
 
     report = validate(run_dir, cohort, id_column=id_column, out_dir=out_dir, seed=seed,
                       allow_training_overlap=allow_training_overlap, decimal=decimal)  # fmt: skip
