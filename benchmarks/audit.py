@@ -186,7 +186,7 @@ def render(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "",
         f"Generated {meta['date']} by `{meta['command']}` on {meta['machine']} "
         f"({meta['cores']} cores); insightome {meta['insightome']}, fairlearn "
-        f"{meta['fairlearn']}, crepes {meta['crepes']}. Total {meta['seconds']:.0f} s.",
+        f"{meta['fairlearn']}. Total {meta['seconds']:.0f} s.",
         "",
         "| target | value | verdict |",
         "|---|---|---|",
@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python benchmarks/audit.py " + " ".join(argv or sys.argv[1:]),
         "machine": platform.processor() or platform.machine(),
         "cores": len(os.sched_getaffinity(0)),
-        **{p: metadata.version(p) for p in ("insightome", "fairlearn", "crepes")},
+        **{p: metadata.version(p) for p in ("insightome", "fairlearn")},
         "seconds": time.perf_counter() - start,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
