@@ -150,7 +150,8 @@ def per_repeat(pt: dict) -> float:
     """Resampling wall seconds per CV repeat (insightome runs 3 repeats below 20k samples,
     1 from there on, so total time is not the same amount of work along the n grid)."""
     stages = pt["stages_s"]  # "select" since the run has stages; "resampling" before
-    return stages.get("select", stages.get("resampling", 0.0)) / pt["repeats"]
+    key = "select" if "select" in stages else "resampling"  # KeyError if neither: no silent 0
+    return stages[key] / pt["repeats"]
 
 
 def memory_slope(points: list[dict]) -> float | None:

@@ -137,9 +137,9 @@ def run_one(dataset: str, split: int, n_jobs: int) -> dict[str, Any]:
         "n_equivalents": len(found["equivalents"]),
         "n_hypotheses": found["hypotheses"]["n"],
         "modelling_seconds": modelling,
-        "discovery_seconds": t["discovery"],
+        "discovery_seconds": t["discover"],
         "discovery_steps": found["seconds"],
-        "overhead": t["discovery"] / modelling,
+        "overhead": t["discover"] / modelling,
         "wall_seconds": wall,
     }
 

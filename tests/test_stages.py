@@ -95,9 +95,11 @@ def test_a_run_resumed_from_a_named_stage_equals_an_uninterrupted_run(adata, tmp
         insightome.run(data, "diagnosis", out_dir=tmp_path / "runs", stages=[crash], **options)
     (partial,) = (tmp_path / "runs").iterdir()
     saved = sorted(p.stem for p in (partial / "stages").iterdir())
-    assert saved == sorted(["study", "plan", "select", "estimate", "refit"])
+    # the study (modelling table, sensitive attributes) is never written to a stage file
+    assert saved == sorted(["plan", "select", "estimate", "refit"])
 
-    # the stages before discover are not redone: no candidate is fitted again
+    # the stages before discover are not redone: no candidate is fitted again (the study is
+    # rebuilt from the re-read data: it is deterministic and never saved)
     from insightome.evaluate import search
     from insightome.stages import modelling
 
@@ -106,7 +108,6 @@ def test_a_run_resumed_from_a_named_stage_equals_an_uninterrupted_run(adata, tmp
 
     monkeypatch.setattr(search, "cross_validated_predictions", no_fits)  # select
     monkeypatch.setattr(modelling, "cross_validated_predictions", no_fits)  # budget pilot
-    monkeypatch.setattr(modelling, "make_study", no_fits)
     resumed = insightome.resume(partial, from_stage="discover")
     assert resumed.path == tmp_path / "runs" / partial.name.removesuffix(".partial")
     assert not partial.exists()
@@ -114,6 +115,36 @@ def test_a_run_resumed_from_a_named_stage_equals_an_uninterrupted_run(adata, tmp
     pd.testing.assert_frame_equal(resumed.predictions, reference.predictions)
     pd.testing.assert_frame_equal(resumed.hypotheses, reference.hypotheses)
     assert set(resumed.results["timings"]) >= set(RUN_STAGES) - {"write"}
+    # the ledger of the restored stages is the interrupted run's: the run is accounted whole
+    restored = {"plan", "select", "estimate", "refit"}
+    assert set(resumed.results["compute"]["stages"]) >= restored | {"read", "study", "discover"}
+    assert resumed.results["compute"]["stages"]["select"]["cpu_s"] > 0
+    assert resumed.results["timings"]["total"] >= sum(
+        resumed.results["timings"][name] for name in restored
+    )
+
+
+def test_stage_files_of_another_version_are_refused(adata, tmp_path, monkeypatch):
+    data = tmp_path / "breast.h5ad"
+    adata.write_h5ad(data)
+    crash = Stage("crash", interrupt, after="refit")
+    with pytest.raises(Interrupted):
+        insightome.run(data, "diagnosis", out_dir=tmp_path / "runs", stages=[crash],
+                       discover=False, audit=False, **FAST)  # fmt: skip
+    (partial,) = (tmp_path / "runs").iterdir()
+    from insightome.stages import checkpoints
+
+    monkeypatch.setattr(checkpoints, "__version__", "99.0")
+    with pytest.raises(UserError, match=r"saved by insightome .*, this is 99\.0: resume with"):
+        insightome.resume(partial)
+    assert partial.exists()
+
+
+@pytest.mark.parametrize("after", ["read", "document", "write"])
+def test_a_stage_cannot_be_plugged_where_its_output_would_be_lost(adata, after):
+    stage = Stage("late", lambda state: None, after=after)
+    with pytest.raises(ValueError, match=f"after={after!r} is too"):
+        insightome.run(adata, "diagnosis", out_dir=None, stages=[stage], **FAST)
 
 
 def test_resuming_from_a_stage_the_run_never_reached_is_refused(adata, tmp_path):
@@ -137,6 +168,7 @@ def test_resuming_from_a_stage_the_run_never_reached_is_refused(adata, tmp_path)
 
 def test_a_featurizer_and_a_stage_plugged_in_from_a_test(adata):
     def radius_ratio(data) -> pd.DataFrame:
+        assert list(data.obs.columns) == []  # no outcome, sensitive or group column to learn from
         x = data.to_df()
         return pd.DataFrame(
             {"radius_to_texture": x["mean radius"] / x["mean texture"]}, index=data.obs_names

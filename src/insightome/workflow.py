@@ -32,7 +32,7 @@ FIELDS = dataclasses.fields(RunOptions)
 #: run's checkpoint when done, and (discover, audit) skippable by name.
 STAGES: tuple[Stage, ...] = (
     Stage("read", read, makes=("adata", "gene_sets", "data_sha256"), saved=False),
-    Stage("study", study, makes=("study", "audit_settings", "data_audit", "run_name")),
+    Stage("study", study, makes=("study", "audit_settings", "data_audit", "run_name"), saved=False),
     Stage(
         "plan",
         plan,

@@ -87,6 +87,12 @@ def run_command(
                 option="--resume",
                 reason="takes the data and options of the interrupted run; drop DATA",
             )
+        if options.get("skip"):
+            raise UserError(
+                errors.OPTION_INVALID,
+                option="--skip",
+                reason="a resumed run keeps the stages of the interrupted one; drop --skip",
+            )
         result = resume_run(
             resume, n_jobs=options["n_jobs"], progress=not quiet,
             scheduler=options["scheduler"], slurm=slurm, from_stage=from_stage,

@@ -18,6 +18,7 @@ their sources are in ``docs/energy.md``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import threading
@@ -275,6 +276,17 @@ class EnergyLedger:
                     None if energy_uj is None or t.rapl_uj is None else (t.rapl_uj + energy_uj)
                 )
                 self._active = None
+
+    def snapshot(self) -> dict[str, Any]:
+        """The per-stage totals so far (a stage checkpoint keeps them, so a resumed run's
+        ledger also covers the stages it restores instead of redoing)."""
+        with self._lock:
+            return {name: dataclasses.replace(t) for name, t in self._stages.items()}
+
+    def restore(self, totals: dict[str, Any]) -> None:
+        """Put back the per-stage totals of :meth:`snapshot`."""
+        with self._lock:
+            self._stages = {name: dataclasses.replace(t) for name, t in totals.items()}
 
     @property
     def method(self) -> str:

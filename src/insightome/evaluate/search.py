@@ -7,7 +7,7 @@ steps that can be called (and timed) one by one::
     search = BBCSearchCV([make_pipeline(StandardScaler(), LogisticRegression()), ...])
     search.cross_validate(X, y, groups)  # out-of-fold predictions of every candidate
     search.estimate()                    # selection + BBC-CV estimate and 95% CI
-    search.refit(X, y)                   # the winner refitted on all samples
+    search.refit_best(X, y)              # the winner refitted on all samples
     # or simply: search.fit(X, y, groups=groups)
 
 Candidates are insightome :class:`~insightome.models.candidates.Candidate` objects or plain
@@ -25,6 +25,7 @@ and never selected; warnings raised while fitting are counted per candidate
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -305,7 +306,8 @@ class BBCSearchCV(BaseEstimator):
                 raise ValueError(f"{name}={value!r}: give an integer >= {low}")
         if not isinstance(self.n_jobs, int | np.integer):
             raise ValueError(f"n_jobs={self.n_jobs!r}: give an integer (-1: all cores)")
-        if self.repeats is not None and (not isinstance(self.repeats, int) or self.repeats < 1):
+        repeats = self.repeats
+        if repeats is not None and (not isinstance(repeats, numbers.Integral) or repeats < 1):
             raise ValueError(f"repeats={self.repeats!r}: give an integer >= 1, or None")
 
     def _features(self, X: Any, fitting: bool = False) -> pd.DataFrame:

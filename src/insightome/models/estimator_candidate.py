@@ -13,9 +13,11 @@ that differ in any parameter never share cached fits.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.pipeline import Pipeline
@@ -27,8 +29,12 @@ REPR_CHARS = 1_000_000
 
 
 def estimator_name(estimator: BaseEstimator) -> str:
-    """The estimator's scikit-learn repr on one line, nothing elided."""
-    return " ".join(estimator.__repr__(N_CHAR_MAX=REPR_CHARS).split())  # type: ignore[call-arg]
+    """The estimator's scikit-learn repr on one line, nothing elided (numpy arrays among
+    its parameters printed whole: numpy shortens long ones, and two estimators differing
+    only inside an array must not share a name, nor a fit-cache entry)."""
+    with np.printoptions(threshold=sys.maxsize):
+        text = estimator.__repr__(N_CHAR_MAX=REPR_CHARS)  # type: ignore[call-arg]
+    return " ".join(text.split())
 
 
 def estimator_family(estimator: BaseEstimator) -> str:

@@ -275,8 +275,8 @@ class RunOptions:
     )
     skip: Sequence[str] = option(
         (),
-        "Skip a stage by name: discover, audit (as --no-discover, --no-audit) or a "
-        "plugged-in one. Repeatable.",
+        "Skip an optional stage by name: discover, audit (as --no-discover, --no-audit). "
+        "Repeatable.",
         recorded=False,  # skipping discover or audit is recorded as discover/audit: false
         cli_type=list[str] | None,
         cli_default=None,

@@ -2,9 +2,12 @@
 
 After each saved stage, ``<run>.partial/stages/<stage>.pickle`` holds the state fields the
 stage made (``Stage.makes``, and ``state.extras[stage]`` for a plugged-in stage), with the
-study's notes and warnings, the run log and the stage timings as they were at its end.
+study's notes and warnings, the run log, the stage timings and the energy ledger's totals as
+they were at its end, and the insightome version that wrote it (another version refuses
+to restore it: the objects are this version's).
 Restoring the stages before ``from_stage`` in order gives the state an uninterrupted run
-had there; the ledger only measures what this process does.
+had there. The study stage is not saved (it is redone from the re-read data on resume),
+so no stage file holds the modelling table or the sensitive attributes.
 """
 
 from __future__ import annotations
@@ -12,10 +15,13 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
+from insightome import __version__, errors
 from insightome.compute.checkpoint import Checkpoint
+from insightome.errors import UserError
 from insightome.stages.registry import Stage
 from insightome.stages.state import RunState
 
@@ -37,6 +43,8 @@ def save(state: RunState, stage: Stage) -> None:
         "warnings": None if study is None else list(study.warnings),
         "log": list(state.log.lines),
         "timings": dict(state.timings),
+        "ledger": None if state.ledger is None else state.ledger.snapshot(),
+        "insightome_version": __version__,
     }
     path = _path(state.checkpoint, stage.name)
     path.parent.mkdir(exist_ok=True)
@@ -58,8 +66,17 @@ def has_saved(checkpoint: Checkpoint, stage: Stage) -> bool:
 def restore(state: RunState, stage: Stage) -> None:
     """Put the stage's saved output back into the state, as if it had just run."""
     assert state.checkpoint is not None
-    with open(_path(state.checkpoint, stage.name), "rb") as fh:
+    path = _path(state.checkpoint, stage.name)
+    with open(path, "rb") as fh:
         record = pickle.load(fh)  # written by this run's own save()
+    saved_by = record.get("insightome_version")
+    if saved_by != __version__:
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="--resume",
+            reason=f"{path} was saved by insightome {saved_by}, this is {__version__}: "
+            "resume with the version that made it, or start a new run",
+        )
     for name, value in record["fields"].items():
         setattr(state, name, value)
     if record["extras"] is not None:
@@ -70,6 +87,12 @@ def restore(state: RunState, stage: Stage) -> None:
     state.log.lines[:] = record["log"]
     state.timings.clear()
     state.timings.update(record["timings"])
+    if record["ledger"] is not None and state.ledger is not None:
+        state.ledger.restore(record["ledger"])
+    # the run's total time counts the restored stages, as an uninterrupted run's would
+    state.started = time.perf_counter() - sum(
+        seconds for name, seconds in state.timings.items() if name != "total"
+    )
 
 
 def forget(checkpoint: Checkpoint, stages: list[Stage]) -> None:

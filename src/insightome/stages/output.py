@@ -53,12 +53,16 @@ def document(state: RunState) -> None:
             card["signature"] = {"features": found.signature.features, "winner": winner.to_dict()}
     state.result = result
     if o.out_dir is None:
+        validate_results(result.results)
         return
 
     account(state)  # the report shows the cost up to here; results.json also gets its own
     if state.audit_settings is not None:
         result.results["documents"] = documents_summary(result.results, card)
         result.documents = documents_markdown(result.results, card)
+    # a mismatch is a bug: raised here, before the stage is saved, so a fixed version can
+    # resume from "document" without redoing the fits
+    validate_results(result.results)
     state.html = render_html(result.results, predictions)
 
 
@@ -89,5 +93,4 @@ def write(state: RunState) -> None:
         directory = state.checkpoint.directory
         write_run(result, directory.parent, state.html, dirname=state.checkpoint.final_name)
         state.checkpoint.discard()
-    else:  # a run kept in memory is held to the schema a written one is (write_run checks)
-        validate_results(result.results)
+

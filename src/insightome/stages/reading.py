@@ -31,13 +31,20 @@ from insightome.stages.state import RunState
 @dataclass(frozen=True)
 class Featurizer:
     """``columns(adata)`` → a DataFrame of new numeric feature columns, one row per sample
-    (indexed by ``adata.obs_names``), named unlike any existing feature."""
+    (indexed by ``adata.obs_names``), named unlike any existing feature.
+
+    The featurizer runs once, on all samples, before any resampling: each row must be
+    computed from that sample alone (a descriptor, a count, a ratio). Anything learned
+    across samples (a vocabulary, scaling, CNN weights) would leak into the CV estimate and
+    belongs in a candidate's Pipeline instead. So ``columns`` is given the features and the
+    sample IDs only — no outcome, sensitive attribute or group column."""
 
     name: str
     columns: Callable[[ad.AnnData], pd.DataFrame]
 
     def apply(self, adata: ad.AnnData) -> ad.AnnData:
-        new = self.columns(adata)
+        features_only = ad.AnnData(adata.X, obs=pd.DataFrame(index=adata.obs_names), var=adata.var)
+        new = self.columns(features_only)
         if not new.index.equals(pd.Index(adata.obs_names)):
             raise ValueError(f"featurizer {self.name!r}: rows must be indexed by obs_names")
         clash = sorted(set(map(str, new.columns)) & set(map(str, adata.var_names)))

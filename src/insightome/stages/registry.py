@@ -16,6 +16,11 @@ from insightome import errors
 from insightome.errors import UserError
 from insightome.stages.state import RunState
 
+#: A plugged-in stage comes after "study" at the earliest (the checkpoint exists from
+#: there on) and after "audit" at the latest (document builds results.json from the state).
+EARLY = ("read",)
+LATE = ("document", "write")
+
 
 @dataclass(frozen=True)
 class Stage:
@@ -55,6 +60,17 @@ def arrange(
             raise ValueError(
                 f"stage {stage.name!r}: after={stage.after!r} is not a stage of the run "
                 f"({', '.join(names)})"
+            )
+        if stage.after in LATE:
+            raise ValueError(
+                f"stage {stage.name!r}: after={stage.after!r} is too late (document builds "
+                "results.json and write writes the run); plug it in after audit or earlier"
+            )
+        if stage.after in EARLY:
+            raise ValueError(
+                f"stage {stage.name!r}: after={stage.after!r} is too early (the run's "
+                "checkpoint opens in the study stage); plug it in after study or later, or "
+                "add columns at the read stage with a Featurizer"
             )
         at = names.index(stage.after) + 1
         while at < len(ordered) and ordered[at].after == stage.after:

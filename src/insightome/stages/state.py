@@ -58,13 +58,13 @@ class RunState:
     gene_sets: Any = None
     data_sha256: list[str] | None = None
 
-    # study: the modelling table, the audit settings and the data audit
+    # study: the modelling table, the audit settings, the data audit and the run's name
     study: Study | None = None
     audit_settings: Any = None
     data_audit: Any = None
-
-    # plan: the run's name, candidates, resampling plan and budget decisions
     run_name: str | None = None
+
+    # plan: candidates, resampling plan and budget decisions
     candidates: list[Candidate] | None = None
     plan: ResamplingPlan | None = None
     repeats: int | None = None
