@@ -22,54 +22,23 @@ folder of the same name is replaced). ``benchmarks/diff_results.py`` compares tw
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-
-def json_ready(obj: Any) -> Any:
-    """The conversion ``insightome.io.json_values.json_ready`` applies to ``results.json``.
-
-    Kept here rather than imported so that trees written by the code before and after a
-    refactor (which may move that function) are serialized by the same function.
-    """
-    if isinstance(obj, dict):
-        return {str(k): json_ready(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [json_ready(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return json_ready(obj.tolist())
-    if isinstance(obj, np.integer | np.bool_):
-        return obj.item()
-    if isinstance(obj, float | np.floating):
-        v = float(obj)
-        return None if math.isnan(v) or math.isinf(v) else v
-    return obj
+from insightome.io.json_values import json_ready
 
 
 def as_plain_data(value: Any) -> Any:
-    """A run's results or model card as plain dicts and lists.
-
-    Today both are dicts. Typed results (issue 16) may be dataclasses or objects with a
-    ``to_dict()``; anything else is refused rather than written in some other shape.
-    """
+    """A run's results or model card: a dict (anything else is refused rather than written
+    in some other shape)."""
     if isinstance(value, dict):
         return value
-    if hasattr(value, "to_dict") and callable(value.to_dict):
-        return value.to_dict()
-    if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
-    raise TypeError(
-        f"cannot save {type(value).__name__} as JSON: expected a dict, a dataclass or an "
-        "object with to_dict()"
-    )
+    raise TypeError(f"cannot save {type(value).__name__} as JSON: expected a dict")
 
 
 def save_run(

@@ -293,11 +293,3 @@ def test_save_run_refuses_results_it_cannot_write_as_json(tmp_path: Path) -> Non
     run.results = ["not", "a", "mapping"]
     with pytest.raises(TypeError, match="cannot save list as JSON"):
         result_trees.save_run(run, tmp_path / "x")
-
-
-def test_json_ready_matches_insightomes_results_json_conversion() -> None:
-    from insightome.io.json_values import json_ready
-
-    value = {1: [np.float32(0.1), np.nan, np.inf, np.int16(4), np.bool_(True)],
-             "a": (np.arange(3), {"b": np.float64(-0.0)}), "s": "x", "none": None}  # fmt: skip
-    assert result_trees.json_ready(value) == json_ready(value)

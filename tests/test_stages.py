@@ -124,14 +124,20 @@ def test_a_run_resumed_from_a_named_stage_equals_an_uninterrupted_run(adata, tmp
     )
 
 
-def test_stage_files_of_another_version_are_refused(adata, tmp_path, monkeypatch):
+def crashed_run(adata, tmp_path, after: str):
+    """The .partial directory of a run (no discovery, no audit) that crashed after ``after``."""
     data = tmp_path / "breast.h5ad"
     adata.write_h5ad(data)
-    crash = Stage("crash", interrupt, after="refit")
+    crash = Stage("crash", interrupt, after=after)
     with pytest.raises(Interrupted):
         insightome.run(data, "diagnosis", out_dir=tmp_path / "runs", stages=[crash],
                        discover=False, audit=False, **FAST)  # fmt: skip
     (partial,) = (tmp_path / "runs").iterdir()
+    return partial
+
+
+def test_stage_files_of_another_version_are_refused(adata, tmp_path, monkeypatch):
+    partial = crashed_run(adata, tmp_path, after="refit")
     from insightome.stages import checkpoints
 
     monkeypatch.setattr(checkpoints, "__version__", "99.0")
@@ -148,13 +154,7 @@ def test_a_stage_cannot_be_plugged_where_its_output_would_be_lost(adata, after):
 
 
 def test_resuming_from_a_stage_the_run_never_reached_is_refused(adata, tmp_path):
-    data = tmp_path / "breast.h5ad"
-    adata.write_h5ad(data)
-    crash = Stage("crash", interrupt, after="select")
-    with pytest.raises(Interrupted):
-        insightome.run(data, "diagnosis", out_dir=tmp_path / "runs", stages=[crash],
-                       discover=False, audit=False, **FAST)  # fmt: skip
-    (partial,) = (tmp_path / "runs").iterdir()
+    partial = crashed_run(adata, tmp_path, after="select")
     with pytest.raises(UserError) as info:
         insightome.resume(partial, from_stage="refit")
     assert str(info.value) == (

@@ -10,6 +10,7 @@ survival and regression paths.
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -208,3 +209,26 @@ def test_survival_and_regression_by_gender_on_actg175(actg):
     women = (actg.gender == 0).to_numpy()
     assert row(reg, "0", "r2")["value"] == pytest.approx(r2_score(cd4[women], pred[women]))
     assert row(reg, "0", "r2")["ratio"] is None  # R² can be negative: no ratio
+
+
+def test_warnings_of_undefined_bootstrap_resamples_are_told_in_the_notes():
+    """A group with one positive case: many of its resamples hold none, so its AUC is
+    undefined there — the audit says so in a note instead of hiding numpy's warnings."""
+    rng = np.random.default_rng(0)
+    n = 200
+    y = (rng.random(n) < 0.3).astype(int)
+    y[185:] = 0
+    y[185] = 1
+    pred = np.clip(0.3 + 0.3 * (y - 0.3) + rng.normal(0, 0.2, n), 0, 1)
+    group = pd.Series(["A"] * 185 + ["B"] * 15)
+    audit = model_audit(y, pred, "binary", {"g": group}, n_bootstrap=200, min_group_size=10)
+    (note,) = [x for x in audit.notes if x.startswith("Bootstrap warnings: RuntimeWarning (")]
+    assert "left out of that metric's interval" in note
+    # without the one-positive group, fewer resamples leave a metric undefined
+    without = model_audit(y[:185], pred[:185], "binary", {"g": group[:185]}, n_bootstrap=200)
+    fewer = [x for x in without.notes if x.startswith("Bootstrap warnings: RuntimeWarning (")]
+
+    def count(text: str) -> int:
+        return int(re.search(r"RuntimeWarning \((\d+)\)", text)[1])
+
+    assert all(count(x) < count(note) for x in fewer)

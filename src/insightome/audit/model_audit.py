@@ -56,7 +56,6 @@ The thresholds and their sources are in :mod:`insightome.audit.audit_thresholds`
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,6 +75,7 @@ from insightome.audit.disparity_metrics import (
 from insightome.errors import UserError
 from insightome.evaluate import metrics as M
 from insightome.evaluate.bbc import CHUNK_CELLS, bootstrap_weights
+from insightome.evaluate.engine import counted_warnings, describe_warnings
 from insightome.groups.disclosure import MIN_CELL, GroupDisclosure, group_disclosure
 from insightome.groups.labels import aligned_labels, reference_group
 
@@ -166,9 +166,22 @@ def model_audit(
     labels = aligned_labels(groups, n)
     # MetricFrame passes sample indices; the metrics look their rows up in ``pred``
     y_pred = pred[:, 0] if task in ("regression", "survival") else np.arange(n)
-    boot = _bootstrap(y, pred, specs, labels, n_bootstrap, seed, min_cell, sample_groups)
+    boot, boot_warnings = _bootstrap(
+        y, pred, specs, labels, n_bootstrap, seed, min_cell, sample_groups
+    )
+    if boot_warnings:
+        notes.append(
+            f"Bootstrap warnings: {describe_warnings(boot_warnings)} — from resamples in which "
+            "a metric is undefined (e.g. no positive case in a group's resample); such "
+            "resamples are left out of that metric's interval, and no interval is given when "
+            "most are undefined."
+        )
     unit_w = unit_weights(sample_groups, n)
-    whole = _frame(specs, y, y_pred, np.zeros(n, dtype=int)).overall
+    with counted_warnings() as point_warnings:
+        whole = _frame(specs, y, y_pred, np.zeros(n, dtype=int)).overall
+        by_attr = {attr: _frame(specs, y, y_pred, lab).by_group for attr, lab in labels.items()}
+    if point_warnings:
+        notes.append(f"Warnings while scoring the groups: {describe_warnings(point_warnings)}.")
     overall = {m.name: {"value": float(whole[m.name])} for m in specs}
     for m in specs:
         overall[m.name]["ci95"] = _ci(boot[None][m.name])
@@ -178,7 +191,7 @@ def model_audit(
     for attr, lab in labels.items():
         ref = reference_group(lab)
         ref = reference[attr] = ref if ref is not None and np.sum(lab == ref) >= min_cell else None
-        by_group = _frame(specs, y, y_pred, lab).by_group
+        by_group = by_attr[attr]
         tests = []  # (row, p-value, outside the band, reason, reference value)
         for g, size in zip(*np.unique(lab, return_counts=True), strict=True):
             for m in specs:
@@ -365,14 +378,14 @@ def _bootstrap(
     out: dict[Any, dict[str, list[np.ndarray]]] = {k: {m.name: [] for m in specs} for k in cells}
     rng = np.random.default_rng(seed)
     chunk = max(1, CHUNK_CELLS // max(n, 1))  # bounded memory, same draws as one batch
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+    with counted_warnings() as raised:  # NaN resamples: told in the notes, not hidden
         for start in range(0, n_bootstrap, chunk):
             W = bootstrap_weights(n, min(chunk, n_bootstrap - start), rng, sample_groups)
             for key, idx in cells.items():
                 for m in specs:
                     out[key][m.name].append(m.boot(y[idx], pred[idx], W[:, idx]))
-    return {k: {name: np.concatenate(v) for name, v in d.items()} for k, d in out.items()}
+    values = {k: {name: np.concatenate(v) for name, v in d.items()} for k, d in out.items()}
+    return values, raised
 
 
 def _threshold_text(cut: np.ndarray) -> str:

@@ -13,7 +13,7 @@ AUCs use patient means and the model's folds keep a patient's samples together.
 
 from __future__ import annotations
 
-import warnings
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +26,7 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, cross
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from insightome.evaluate.engine import counted_warnings, describe_warnings
 from insightome.evaluate.group_level import modal_per_group, one_row_per_group
 from insightome.groups.disclosure import SUPPRESSED, GroupDisclosure
 from insightome.groups.labels import UNKNOWN
@@ -106,7 +107,10 @@ def proxy_analysis(
         row |= {"n_flagged_features": len(flagged), "flagged_features": flagged[:MAX_LISTED]}
         row["max_univariate_auc"] = float(np.nanmax(uni))
         split_by = None if patients is None else patients[keep]
-        by_level = _multivariate_auc(Xk, codes, levels, seed, split_by)
+        raised: Counter[str] = Counter()
+        by_level = _multivariate_auc(Xk, codes, levels, seed, split_by, raised)
+        if raised:
+            notes.append(f"'{name}': proxy model fit warnings: {describe_warnings(raised)}.")
         if by_level is not None:
             row["multivariate_auc"] = float(np.nanmax(by_level))
             if len(kept) > 2:
@@ -158,9 +162,11 @@ def _multivariate_auc(
     levels: list[int],
     seed: int,
     patients: np.ndarray | None = None,
+    raised: Counter[str] | None = None,
 ) -> list[float] | None:
     """Cross-validated AUC of all features for each level (one-vs-rest); with ``patients``
-    a patient's samples stay in one fold, so the model cannot score by recognising them."""
+    a patient's samples stay in one fold, so the model cannot score by recognising them.
+    Warnings of the proxy model's fits are counted into ``raised``."""
     if patients is None:
         sizes = np.bincount(codes)
     else:  # patients with samples in each level
@@ -173,9 +179,10 @@ def _multivariate_auc(
     )
     split = StratifiedKFold if patients is None else StratifiedGroupKFold
     splitter = split(folds, shuffle=True, random_state=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with counted_warnings() as counts:
         prob = cross_val_predict(
             model, X, codes, groups=patients, cv=splitter, method="predict_proba"
         )
+    if raised is not None:
+        raised.update(counts)
     return [float(rank_auc(prob[:, [g]], codes == g)[0]) for g in levels]
