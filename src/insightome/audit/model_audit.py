@@ -177,7 +177,7 @@ def model_audit(
             "most are undefined."
         )
     unit_w = unit_weights(sample_groups, n)
-    with counted_warnings() as point_warnings:
+    with counted_warnings() as point_warnings, np.errstate(divide="warn", invalid="warn"):
         whole = _frame(specs, y, y_pred, np.zeros(n, dtype=int)).overall
         by_attr = {attr: _frame(specs, y, y_pred, lab).by_group for attr, lab in labels.items()}
     if point_warnings:
@@ -378,7 +378,9 @@ def _bootstrap(
     out: dict[Any, dict[str, list[np.ndarray]]] = {k: {m.name: [] for m in specs} for k in cells}
     rng = np.random.default_rng(seed)
     chunk = max(1, CHUNK_CELLS // max(n, 1))  # bounded memory, same draws as one batch
-    with counted_warnings() as raised:  # NaN resamples: told in the notes, not hidden
+    # NaN resamples: told in the notes, not hidden (numpy made to warn whatever its global
+    # setting, so that the count does not depend on what ran before)
+    with counted_warnings() as raised, np.errstate(divide="warn", invalid="warn"):
         for start in range(0, n_bootstrap, chunk):
             W = bootstrap_weights(n, min(chunk, n_bootstrap - start), rng, sample_groups)
             for key, idx in cells.items():
