@@ -393,3 +393,28 @@ def test_profile_means_never_give_a_hidden_subgroup_size_back() -> None:
         g = int(h["candidate"].split()[1])
         if g in hidden:
             assert "SMD" not in h["statement"], h["statement"]
+
+
+def test_profile_features_without_an_smd_are_told_not_hidden():
+    """A feature with no value in a subgroup has no SMD: it is not ranked, and a note says
+    how many such features there were (instead of numpy's silenced warnings)."""
+    from insightome.discover.subgroup_description import profile_table
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    labels = np.repeat([0, 1], 20)
+    X[labels == 1, 2] = np.nan  # missing in subgroup 1
+    X[:, 1] += 2.0 * labels  # shifted in subgroup 1
+    notes: list[str] = []
+    with np.errstate(all="raise"):  # nothing computes on an empty or one-value column
+        table = profile_table(X, ["a", "b", "c"], set(), labels, np.array([0, 1]), notes)
+    assert "c" not in set(table["feature"])
+    assert notes == [
+        f"Subgroup {g} profile: 1 feature(s) without an SMD (fewer than 2 observed values in "
+        "the subgroup or the rest, or no spread), not ranked."
+        for g in (0, 1)
+    ]
+    b = table[(table["subgroup"] == 1) & (table["feature"] == "b")].iloc[0]
+    inside, rest = X[labels == 1, 1], X[labels == 0, 1]
+    pooled = np.sqrt((19 * inside.var(ddof=1) + 19 * rest.var(ddof=1)) / 38)
+    assert b["smd"] == pytest.approx((inside.mean() - rest.mean()) / pooled)

@@ -10,7 +10,6 @@ The methods are described in :mod:`insightome.discover.subgroups`.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -92,19 +91,35 @@ def outcome_table(
 
 
 def profile_table(
-    X: np.ndarray, names: list[str], used: set[str], labels: np.ndarray, ids: np.ndarray
+    X: np.ndarray,
+    names: list[str],
+    used: set[str],
+    labels: np.ndarray,
+    ids: np.ndarray,
+    notes: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Top features per subgroup by |SMD| (pooled sd) against all other samples."""
+    """Top features per subgroup by |SMD| (pooled sd) against all other samples.
+
+    A feature with fewer than 2 observed values in the subgroup or in the rest, or no
+    spread, has no SMD and is not ranked; how many, per subgroup, goes to ``notes``."""
     out = []
     for g in ids:
         a, b = X[labels == g], X[labels != g]
         na, nb = (~np.isnan(a)).sum(0), (~np.isnan(b)).sum(0)
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns
-            ma, mb = np.nanmean(a, 0), np.nanmean(b, 0)
-            va, vb = np.nanvar(a, 0, ddof=1), np.nanvar(b, 0, ddof=1)
-            pooled = np.sqrt(((na - 1) * va + (nb - 1) * vb) / (na + nb - 2))
-            smd = np.where(pooled > 0, (ma - mb) / pooled, np.nan)
+        ok = (na >= 2) & (nb >= 2)  # a mean and a variance on both sides
+        ma, mb = np.full(len(names), np.nan), np.full(len(names), np.nan)
+        va, vb = np.full(len(names), np.nan), np.full(len(names), np.nan)
+        ma[ok], mb[ok] = np.nanmean(a[:, ok], 0), np.nanmean(b[:, ok], 0)
+        va[ok], vb[ok] = np.nanvar(a[:, ok], 0, ddof=1), np.nanvar(b[:, ok], 0, ddof=1)
+        pooled = np.sqrt(((na - 1) * va + (nb - 1) * vb) / np.maximum(na + nb - 2, 1))
+        smd = np.full(len(names), np.nan)
+        spread = ok & (pooled > 0)
+        smd[spread] = (ma[spread] - mb[spread]) / pooled[spread]
+        if notes is not None and (n_without := int((~spread).sum())):
+            notes.append(
+                f"Subgroup {g} profile: {n_without} feature(s) without an SMD (fewer than 2 "
+                "observed values in the subgroup or the rest, or no spread), not ranked."
+            )
         top = [j for j in np.argsort(-np.nan_to_num(np.abs(smd), nan=-1.0)) if np.isfinite(smd[j])]
         for rank, j in enumerate(top[:TOP_PROFILE], 1):
             row = dict(subgroup=g, rank=rank, feature=str(names[j]), mean_in=ma[j])

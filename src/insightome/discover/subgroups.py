@@ -235,7 +235,8 @@ def find_subgroups(
     outcome, test = outcome_table(unit_y, unit_labels, ids, task, list(classes))
     if codes is not None and unit_of is None:
         test["name"] += f" ({NOT_RESPECTED})"
-    profile = profile_table(features[numeric].to_numpy(float), numeric, set(used), labels, ids)
+    X_numeric = features[numeric].to_numpy(float)
+    profile = profile_table(X_numeric, numeric, set(used), labels, ids, notes)
     if sensitive is not None and sensitive.index.is_unique:
         if set(sensitive.index) == set(features.index):
             sensitive = sensitive.loc[features.index]  # else: aligned by position
