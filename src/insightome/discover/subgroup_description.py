@@ -20,6 +20,7 @@ from lifelines.statistics import multivariate_logrank_test
 from lifelines.utils import median_survival_times
 from scipy import stats
 
+from insightome.evaluate.engine import counted_warnings
 from insightome.groups.disclosure import (
     SUPPRESSED,
     GroupDisclosure,
@@ -106,15 +107,15 @@ def profile_table(
     for g in ids:
         a, b = X[labels == g], X[labels != g]
         na, nb = (~np.isnan(a)).sum(0), (~np.isnan(b)).sum(0)
-        ok = (na >= 2) & (nb >= 2)  # a mean and a variance on both sides
-        ma, mb = np.full(len(names), np.nan), np.full(len(names), np.nan)
-        va, vb = np.full(len(names), np.nan), np.full(len(names), np.nan)
-        ma[ok], mb[ok] = np.nanmean(a[:, ok], 0), np.nanmean(b[:, ok], 0)
-        va[ok], vb[ok] = np.nanvar(a[:, ok], 0, ddof=1), np.nanvar(b[:, ok], 0, ddof=1)
-        pooled = np.sqrt(((na - 1) * va + (nb - 1) * vb) / np.maximum(na + nb - 2, 1))
-        smd = np.full(len(names), np.nan)
-        spread = ok & (pooled > 0)
-        smd[spread] = (ma[spread] - mb[spread]) / pooled[spread]
+        # the same arithmetic on every column; a column with < 2 values on a side (or no
+        # spread) gets a NaN SMD: numpy's warnings about it are taken here and the note says
+        # how many features were left unranked
+        with counted_warnings(), np.errstate(divide="warn", invalid="warn"):
+            ma, mb = np.nanmean(a, 0), np.nanmean(b, 0)
+            va, vb = np.nanvar(a, 0, ddof=1), np.nanvar(b, 0, ddof=1)
+            pooled = np.sqrt(((na - 1) * va + (nb - 1) * vb) / (na + nb - 2))
+            smd = np.where(pooled > 0, (ma - mb) / pooled, np.nan)
+        spread = np.isfinite(smd)
         if notes is not None and (n_without := int((~spread).sum())):
             notes.append(
                 f"Subgroup {g} profile: {n_without} feature(s) without an SMD (fewer than 2 "
