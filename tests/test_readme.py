@@ -57,6 +57,21 @@ def test_citation_cff_is_cff_1_2_0_and_names_this_version_and_licence():
     assert isinstance(cff["version"], str)
 
 
+# -- the pip route -----------------------------------------------------------------------
+
+
+def test_readme_install_names_exactly_the_extras_of_pyproject():
+    """Every extra the README installs exists, and every extra has a row in its table."""
+    text = README.read_text(encoding="utf-8")
+    install = text[text.index("## Install") : text.index("## What `insightome run` does")]
+    named = {e for group in re.findall(r"\.\[([a-z0-9,-]+)\]", install) for e in group.split(",")}
+    table_rows = set(re.findall(r"^\| `\.\[([a-z0-9-]+)\]` \|", install, re.MULTILINE))
+    extras = set(_pyproject()["optional-dependencies"])
+    assert named <= extras, f"README installs extras pyproject lacks: {named - extras}"
+    assert table_rows == extras
+    assert "pip install" in install and "make demo" in install
+
+
 # -- the options table -------------------------------------------------------------------
 
 
