@@ -49,7 +49,7 @@ def test_headline_and_optimism(rendered: tuple[str, dict, pd.DataFrame, str]) ->
     est = results["estimate"]
     label = {
         "auc": "AUC",
-        "auc_macro_ovr": "macro one-vs-rest AUC",
+        "auc_macro_ovr": "AUC (macro, one-vs-rest)",
         "r2": "R²",
         "c_index": "C-index",
     }[est["metric"]]

@@ -102,10 +102,11 @@ def held_out_importance(
     """Importance of ``columns`` for ``candidate`` fitted on ``features`` (module docstring).
 
     Returns one row per column: ``importance`` (mean drop of the primary metric over
-    repeats), ``sd`` over repeats, ``positive_fraction`` (share of repeats with a drop > 0)
-    and ``rank`` (1 = most important). With ``per_fold`` the drop is measured on each
-    held-out fold separately, so the spread is over folds (cheaper: one repeat is enough
-    for a stability check; noisier on small folds).
+    repeats), ``sd`` over repeats, ``positive_fraction`` and ``negative_fraction`` (share of
+    repeats with a drop > 0, < 0: the rest had no effect at all, e.g. a feature the model
+    never selected) and ``rank`` (1 = most important). With ``per_fold`` the drop is
+    measured on each held-out fold separately, so the spread is over folds (cheaper: one
+    repeat is enough for a stability check; noisier on small folds).
     """
     columns = list(columns)
     repeats = min(max_repeats, plan.repeats)
@@ -144,6 +145,7 @@ def held_out_importance(
             "importance": np.nanmean(drops, axis=0) if np.isfinite(drops).any() else np.nan,
             "sd": np.nanstd(drops, axis=0, ddof=1) if spread else np.nan,
             "positive_fraction": np.mean(drops > 0, axis=0),
+            "negative_fraction": np.mean(drops < 0, axis=0),
         },
         index=pd.Index(columns, name="feature"),
     )
