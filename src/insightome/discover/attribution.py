@@ -75,12 +75,21 @@ def _split_predictions(
     return base, shuffled
 
 
+#: A drop smaller than this is no drop: the rounding of averaging equal scores (a column the
+#: fitted model does not use leaves every prediction, so every score, unchanged; their mean
+#: can differ from the reference in the last bit, e.g. 7.9e-17), which would give a feature
+#: the model never selected a "sign".
+ZERO_DROP = 1e-12
+
+
 def _drops(metric: Any, y: np.ndarray, base: np.ndarray, shuffled: np.ndarray) -> np.ndarray:
-    """Drop of the (higher-is-better oriented) metric when each column is shuffled."""
+    """Drop of the (higher-is-better oriented) metric when each column is shuffled; exactly
+    0 when it is below :data:`ZERO_DROP`."""
     reference = plain(metric.fn, y, base)
     out = np.empty(len(shuffled))
     for j, copies in enumerate(shuffled):
         drop = reference - float(np.mean([plain(metric.fn, y, c) for c in copies]))
+        drop = 0.0 if abs(drop) < ZERO_DROP else drop
         out[j] = drop if metric.higher_is_better else -drop
     return out
 

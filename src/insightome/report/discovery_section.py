@@ -24,6 +24,7 @@ from insightome.report.formatting import (
     fmt_p,
     fmt_time,
     metric_label,
+    plural,
 )
 
 __all__ = ["build_discovery"]
@@ -203,29 +204,35 @@ def _pathways(pathways: Any) -> dict[str, Any] | None:
     mapping = as_mapping(p.get("mapping"))
     return {
         "ora": rows(hit, "fold_enrichment", "genes"),
-        "ora_note": _listed_note(len(ora), len(hit), "hold at least one signature gene")
-        if ora
-        else "",
+        "ora_note": (
+            _listed_note(len(ora), len(hit), "hold at least one signature gene", "p-value")
+            if ora
+            else ""
+        ),
         "prerank": rows(prerank, "nes", "leading_edge"),
-        "prerank_note": _listed_note(len(prerank), len(prerank), "") if prerank else "",
+        "prerank_note": (_listed_note(len(prerank), len(prerank), "", "FDR") if prerank else ""),
         "mapped": f"{mapping.get('n_mapped', MISSING)} of {mapping.get('n_features', MISSING)}",
         "warnings": [str(w) for w in p.get("warnings") or []],
     }
 
 
-def _listed_note(n_tested: int, n_eligible: int, which: str) -> str:
-    """'50 gene sets tested (the FDR is over all 50); 9 hold at least one signature gene,
-    listed by p-value (41 with none are left out).'"""
-    text = f"{n_tested} gene set{'s' if n_tested != 1 else ''} tested (the FDR is over all "
-    text += f"{n_tested}); "
-    if which:
-        text += f"{n_eligible} {which}"
-        left_out = n_tested - n_eligible
-        text += f" ({left_out} with none left out)" if left_out else ""
-        text += "; "
-    shown = min(n_eligible, TOP_PATHWAYS)
-    text += f"{shown} listed" + (", smallest p-value first." if shown < n_eligible else ".")
-    return text
+def _listed_note(n_tested: int, n_eligible: int, which: str, order: str) -> str:
+    """'47 gene sets tested (the FDR is over all 47); the 8 that hold at least one signature
+    gene are listed; the 39 with none are left out.'"""
+    text = f"{plural(n_tested, 'gene set')} tested (the FDR is over all {n_tested}); "
+    if which and n_eligible == 1:
+        which = which.replace("hold ", "holds ", 1)
+    pool = f"the {n_eligible} that {which}" if which else f"the {n_eligible}"
+    if n_eligible > TOP_PATHWAYS:
+        text += f"of {pool}, the {TOP_PATHWAYS} with the smallest {order} are listed"
+    elif which:
+        text += f"{pool} {'is' if n_eligible == 1 else 'are'} listed"
+    else:
+        text += "it is listed" if n_eligible == 1 else f"all {n_eligible} are listed"
+    left_out = n_tested - n_eligible
+    if which and left_out:
+        text += f"; the {left_out} with none {'is' if left_out == 1 else 'are'} left out"
+    return text + "."
 
 
 def _time_column(results: Mapping[str, Any]) -> str | None:
