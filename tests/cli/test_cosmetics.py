@@ -134,6 +134,8 @@ def test_every_coloured_verdict_is_also_a_symbol_and_a_word(heart_failure) -> No
     marks = set(re.findall(r'<span class="verdict-mark">(.*?)</span>', page))
     assert marks and marks <= set(VERDICT_MARKS.values()), marks
     assert "◆ reference" in marks  # the largest group of sex is the reference
+    assert "Forest plot of AUC per sensitive group" in page  # drawn with its markers
+    assert "Figure not available" not in page
 
 
 def test_survival_times_are_plain_digits_under_their_column(stad) -> None:
