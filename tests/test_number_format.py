@@ -103,3 +103,31 @@ def test_identical_to_the_copies_it_replaced(value: object) -> None:
         assert fmt_number(value, ".3g", missing=None) == _groups_fmt(value)
         if not (isinstance(value, float | np.floating) and math.isinf(value)):
             assert p_phrase(value) == _plots_p_text(value)  # p-values are never infinite
+
+
+def test_settings_are_written_at_peoples_precision() -> None:
+    """A configured threshold reads as people write it: log(1.25) is 0.223, not
+    0.22314355131420976; round numbers keep no trailing zeros; bands are element-wise."""
+    from insightome.number_format import fmt_setting
+
+    assert fmt_setting(math.log(1.25)) == "0.223"
+    assert fmt_setting(0.05) == "0.05" and fmt_setting(0.2) == "0.2" and fmt_setting(10) == "10"
+    assert fmt_setting([0.8, 1.25]) == "0.8, 1.25" and fmt_setting(()) == "none"
+    assert fmt_setting(12000.0) == "12,000" and fmt_setting(-math.log(1.25)) == "-0.223"
+    assert fmt_setting("holm") == "holm" and fmt_setting(None) == MISSING
+    assert fmt_setting(math.nan) == MISSING and fmt_setting(True) == "True"
+    for value in ODD_VALUES:
+        text = fmt_setting(value)
+        assert ("e+" not in text and "e-" not in text) or abs(as_float(value)) < 1e-10, text
+
+
+def test_times_are_plain_digits_never_exponent_notation() -> None:
+    """'median time 1.69e+03' was unreadable: a time is written in plain digits."""
+    from insightome.number_format import fmt_time
+
+    assert fmt_time(1686.0) == "1,686" and fmt_time(1693.4) == "1,693"
+    assert fmt_time(12.25) == "12.2" and fmt_time(0.5) == "0.5" and fmt_time(100) == "100"
+    assert fmt_time(123456.7) == "123,457" and fmt_time(None) == MISSING
+    assert fmt_time(math.inf) == MISSING
+    for value in (1e3, 1.69e3, 2.5e5, 9.99e6):
+        assert "e" not in fmt_time(value)

@@ -17,7 +17,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MISSING", "as_float", "fmt_number", "fmt_p", "fmt_sig", "is_missing"]
+__all__ = [
+    "MISSING", "as_float", "fmt_number", "fmt_p", "fmt_setting", "fmt_sig", "fmt_time",
+    "is_missing",
+]  # fmt: skip
 
 MISSING = "–"
 
@@ -83,3 +86,39 @@ def fmt_sig(value: Any, digits: int = 3) -> str:
     if decimals > 12:
         return f"{v:.{digits - 1}e}"
     return f"{v:,.{decimals}f}"
+
+
+def fmt_setting(value: Any, digits: int = 3) -> str:
+    """A configured value (a threshold, a band, a count) at people's precision.
+
+    Numbers get at most ``digits`` significant digits with trailing zeros dropped and no
+    exponent: ``0.22314355131420976`` → ``'0.223'``, ``0.05`` → ``'0.05'``, ``10`` →
+    ``'10'``, ``12000`` → ``'12,000'``; lists and tuples are written element by element
+    (``[0.8, 1.25]`` → ``'0.8, 1.25'``); text and booleans as they are; missing as ``–``.
+    """
+    if isinstance(value, list | tuple):
+        return ", ".join(fmt_setting(v, digits) for v in value) if value else "none"
+    if isinstance(value, bool | np.bool_) or value is None or isinstance(value, str):
+        return MISSING if value is None else str(value)
+    if isinstance(value, Integral):
+        return f"{int(value):,}"
+    v = as_float(value)
+    if math.isnan(v):
+        return MISSING if is_missing(value) or isinstance(value, Real) else str(value)
+    if v == int(v) and abs(v) < 1e15:
+        return f"{int(v):,}"
+    text = fmt_sig(abs(v), digits)
+    if "." in text and "e" not in text:
+        text = text.rstrip("0").rstrip(".")
+    return "-" + text if v < 0 else text
+
+
+def fmt_time(value: Any) -> str:
+    """A time (survival follow-up, a median time) in plain digits, never in exponent notation:
+    whole numbers from 100 on (``1693.4`` → ``'1,693'``), one decimal below (``12.25`` →
+    ``'12.2'``); missing as ``–``. The unit is the time column's: name it next to the number.
+    """
+    v = as_float(value)
+    if math.isnan(v):
+        return MISSING
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.1f}"

@@ -51,3 +51,29 @@ def test_justification_parsing() -> None:
     for bad in ("sex", "sex=", "=reason"):
         with pytest.raises(UserError, match="--justify"):
             parse_justifications([bad])
+
+
+def test_a_feature_that_never_moves_the_metric_has_no_sign(data) -> None:
+    """Issue 17: importances of 0.0000 were marked "stable sign: yes". A feature the model
+    never selects (univariate top-2 of 4 in every fold) changes no held-out fold: it has no
+    sign (``stable`` None); the sign of the others is judged over their non-zero folds."""
+    from insightome.audit.explanations import sign_stable
+
+    X, y = data
+    plan = make_plan(y, "binary", folds=5, repeats=1, seed=0)
+    top2 = Candidate("l1_logistic", {"C": 0.5, "l1_ratio": 1.0}, 2, "binary")
+    out = explain(top2, X, y, plan, ranking=list(X.columns), n_classes=2)
+    rows = {r["feature"]: r for r in out["features"]}
+    never = [f for f, r in rows.items() if r["importance"] == 0 and r["sd"] == 0]
+    assert never, rows  # 2 of the 4 features are never selected in some fold
+    for f in never:
+        assert rows[f]["positive_fraction"] == rows[f]["negative_fraction"] == 0
+        assert rows[f]["stable"] is None, rows[f]
+    assert rows["worst concave points"]["stable"] is True
+    for r in rows.values():
+        moved = r["positive_fraction"] + r["negative_fraction"]
+        assert (r["stable"] is None) == (moved == 0)
+    # the definition: over the folds that moved the metric only
+    assert sign_stable(0.4, 0.0) is True  # +, +, 0, 0, 0 (was "unstable": 0.4 ∉ {0, 1})
+    assert sign_stable(0.0, 0.2) is True and sign_stable(0.6, 0.2) is False
+    assert sign_stable(0.0, 0.0) is None  # 0, 0, 0, 0, 0 (was "stable")

@@ -49,7 +49,7 @@ def test_headline_and_optimism(rendered: tuple[str, dict, pd.DataFrame, str]) ->
     est = results["estimate"]
     label = {
         "auc": "AUC",
-        "auc_macro_ovr": "macro one-vs-rest AUC",
+        "auc_macro_ovr": "AUC (macro, one-vs-rest)",
         "r2": "R²",
         "c_index": "C-index",
     }[est["metric"]]
@@ -254,3 +254,82 @@ def test_fmt_p() -> None:
     assert fmt_p(0.0004) == "< 0.001"
     assert fmt_p(0.0123) == "0.012"
     assert fmt_p(None) == "–"
+
+
+def test_a_zero_importance_shows_no_sign(binary_run: Run) -> None:
+    """Issue 17: importances of 0.0000 were marked "stable sign: yes". A feature that moved
+    no fold has no sign; one whose importance rounds to 0.0000 shows none either."""
+    results, predictions = binary_run
+    results = copy.deepcopy(results)
+    row = {"sd": 0.01, "positive_fraction": 1.0, "negative_fraction": 0.0, "sensitive": False}
+    features = [
+        {**row, "feature": "used", "importance": 0.05, "stable": True},
+        {**row, "feature": "flips", "importance": 0.01, "positive_fraction": 0.6,
+         "negative_fraction": 0.4, "stable": False},
+        {**row, "feature": "unused", "importance": 0.0, "sd": 0.0, "positive_fraction": 0.0,
+         "stable": None},
+        {**row, "feature": "tiny", "importance": -0.00004, "positive_fraction": 0.0,
+         "negative_fraction": 0.2, "stable": True},
+    ]  # fmt: skip
+    explanations = {"metric": "auc", "method": "m", "features": features, "flags": [], "notes": []}
+    results["audit"] = {"explanations": explanations}
+    html = render_html(results, predictions)
+    section = html[html.index("What the model relies on") :]
+    shown = dict(re.findall(r"<tr><td>(\w+)</td>(?:<td[^>]*>[^<]*</td>){2}<td>([^<]*)</td>",
+                            section))  # fmt: skip
+    assert shown == {
+        "used": "yes",
+        "flips": "no",
+        "unused": "— (no effect in any fold)",
+        "tiny": "—",
+    }
+    assert "folds with no change have no sign" in section
+
+
+def test_audit_thresholds_at_peoples_precision(binary_run: Run) -> None:
+    results, predictions = binary_run
+    results = copy.deepcopy(results)
+    results["audit"] = {
+        "model": {
+            "thresholds": {
+                "max_calibration_intercept_difference": {
+                    "value": float(np.log(1.25)), "source": "log(1.25)"},
+                "ratio_band": {"value": [0.8, 1.25], "source": "four-fifths"},
+                "multiplicity": {"value": "holm", "source": "Holm 1979"},
+            }
+        }
+    }  # fmt: skip
+    html = render_html(results, predictions)
+    assert "max_calibration_intercept_difference = 0.223<" in html
+    assert "ratio_band = 0.8, 1.25<" in html and "multiplicity = holm<" in html
+    assert "0.2231435" not in html
+
+
+def test_ora_lists_only_gene_sets_with_a_signature_gene(binary_run: Run) -> None:
+    """The ORA tests every set of 5-500 measured genes (the FDR is over all of them); the
+    report lists the sets holding a signature gene and counts the others."""
+    from insightome.report.discovery_section import _pathways
+
+    ora = [
+        {"pathway": f"SET_{i}", "set_size": 20, "overlap": overlap, "fold_enrichment": 2.0,
+         "p_value": 0.01 * (i + 1), "fdr": 0.5, "genes": "A;B"[: 3 * overlap]}
+        for i, overlap in enumerate([2, 1, 0, 0, 0])
+    ]  # fmt: skip
+    shown = _pathways({"ora": ora, "prerank": [], "mapping": {}, "warnings": []})
+    assert [r["pathway"] for r in shown["ora"]] == ["SET_0", "SET_1"]
+    assert shown["ora_note"] == (
+        "5 gene sets tested (the FDR is over all 5); the 2 that hold at least one signature "
+        "gene are listed; the 3 with none are left out."
+    )
+    assert shown["prerank"] == [] and shown["prerank_note"] == ""
+
+
+def test_subgroup_median_time_in_plain_digits_under_its_column() -> None:
+    from insightome.report.discovery_section import _outcome_row
+
+    row = {"subgroup": 1, "n": 212, "events": 72, "median_time": 1686.0,
+           "median_lo": 1043.0, "median_hi": None}  # fmt: skip
+    shown = _outcome_row(row, 10, "OS.time")
+    assert shown["median OS.time (95% CI), units of OS.time"] == "1,686 (1,043–not reached)"
+    hidden = _outcome_row({**row, "n": None, "suppressed": {"n": "<10"}}, 10, "OS.time")
+    assert hidden["median OS.time (95% CI), units of OS.time"].startswith("suppressed")

@@ -230,7 +230,7 @@ def model_explanation(r: Mapping[str, Any]) -> str | None:
         return None
     listed = ", ".join(
         f"{x.get('feature')} {decimals(x.get('importance'))}"
-        + ("" if x.get("stable", True) else " (sign unstable)")
+        + {False: " (sign unstable)", None: " (no effect in any fold)"}.get(x.get("stable"), "")
         for x in rows[:8]
     )
     return (

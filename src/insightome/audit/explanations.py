@@ -4,8 +4,9 @@ What the model relies on is measured by held-out permutation importance
 (:func:`insightome.discover.attribution.held_out_importance`): the winner is refitted on the
 training folds of one CV repeat and each explained feature is shuffled in the held-out
 fold; the drop in the primary metric on that fold is its importance there, and the spread
-over the folds is the stability check (an importance whose sign changes between folds is
-"unstable").
+over the folds is the stability check: the sign is stable when every fold with a non-zero
+drop has the same sign, unstable when they differ, and there is no sign (``stable`` None)
+when no fold moved the metric at all (a feature the model never selected).
 
 Explained features: the top of the discovery ranking (stability selection) plus every
 sensitive attribute that the model was allowed to use (``--use-sensitive``). A sensitive
@@ -29,6 +30,14 @@ from insightome.evaluate.splitters import ResamplingPlan
 from insightome.models.candidates import Candidate
 
 TOP_FEATURES = 15
+
+
+def sign_stable(positive_fraction: float, negative_fraction: float) -> bool | None:
+    """Whether the folds that moved the metric agree on the sign of the drop: over the
+    non-zero folds only, as a zero drop has no sign; None when no fold moved it."""
+    if not positive_fraction and not negative_fraction:
+        return None
+    return bool(positive_fraction == 0 or negative_fraction == 0)
 
 
 def explain(
@@ -59,7 +68,7 @@ def explain(
     )  # fmt: skip
     rows, flags = [], []
     for name, r in table.iterrows():
-        stable = bool(r["positive_fraction"] in (0.0, 1.0))
+        stable = sign_stable(r["positive_fraction"], r["negative_fraction"])
         sensitive = name in used_sensitive
         relied_on = bool(r["positive_fraction"] == 1.0 and r["importance"] > 0)
         rows.append(
@@ -68,6 +77,7 @@ def explain(
                 "importance": r["importance"],
                 "sd": r["sd"],
                 "positive_fraction": r["positive_fraction"],
+                "negative_fraction": r["negative_fraction"],
                 "stable": stable,
                 "sensitive": sensitive,
             }

@@ -46,6 +46,7 @@ MAX_MOLECULES_INVALID = "must be 0 or more (got {value})"
 admet = typer.Typer(
     help="ADMET property prediction: fit the 22 TDC endpoint models, predict molecules.",
     no_args_is_help=True,
+    rich_markup_mode=None,  # plain help: readable at 80 columns (cli/root_command.py)
 )
 
 Jobs = Annotated[

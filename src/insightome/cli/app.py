@@ -18,8 +18,9 @@ from rich.markup import escape
 from insightome import errors
 from insightome.cli.options import NJobs, Quiet, Seed, schema_options
 from insightome.cli.printing import print_audit, print_discovery
-from insightome.cli.root_command import app, err, out
+from insightome.cli.root_command import app, err, out, whole_first_lines
 from insightome.errors import EXIT_USER_ERROR, UserError
+from insightome.number_format import fmt_number, fmt_p
 
 #: The run command's own options (not options of insightome.run) → the option they follow
 #: in ``--help``.
@@ -195,6 +196,7 @@ def demo_command(
 
 
 def _print_summary(result: object, quiet: bool) -> None:
+    from insightome.evaluate.metrics import metric_label
     from insightome.run_directory import Run
 
     assert isinstance(result, Run)
@@ -205,12 +207,13 @@ def _print_summary(result: object, quiet: bool) -> None:
     lo, hi = e["ci95"]
     out.print(f"\n[bold]Winner[/]: {result.results['winner']['name']}")
     out.print(
-        f"[bold]Estimated {e['metric']}[/] (BBC-CV): [bold green]{e['value']:.3f}[/] "
-        f"(95% CI {lo:.3f}–{hi:.3f}); the winner's own CV score was {e['plain_cv_value']:.3f} "
-        f"(optimism removed: {e['optimism']:+.3f})"
+        f"[bold]Estimated {escape(metric_label(e['metric']))}[/] (BBC-CV): "
+        f"[bold green]{fmt_number(e['value'])}[/] (95% CI {fmt_number(lo)}–{fmt_number(hi)}); "
+        f"the winner's own CV score was {fmt_number(e['plain_cv_value'])} "
+        f"(optimism removed: {fmt_number(e['optimism'], '+.3f')})"
     )
     if e.get("permutation_p") is not None:
-        out.print(f"Permutation p = {e['permutation_p']:.3g}")
+        out.print(f"Permutation p = {fmt_p(e['permutation_p'])}")
     print_discovery(result.results.get("discovery"))
     print_audit(result.results.get("audit"))
     for w in result.results.get("warnings", []):
@@ -264,6 +267,7 @@ from insightome.cli import admet, saved_runs  # noqa: E402,F401
 from insightome.cli.optimize import optimize_command  # noqa: E402
 
 app.command("optimize")(optimize_command)
+whole_first_lines(app)  # after every command is registered
 
 if __name__ == "__main__":
     main()

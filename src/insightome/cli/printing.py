@@ -5,7 +5,16 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
+from insightome.number_format import fmt_number
+
 out = Console()
+
+
+def _metric(key: object) -> str:
+    """A metric's display name (imported here: the CLI imports domain code when it runs)."""
+    from insightome.evaluate.metrics import metric_label
+
+    return escape(metric_label(key))
 
 
 def print_discovery(found: dict | None) -> None:
@@ -18,7 +27,8 @@ def print_discovery(found: dict | None) -> None:
         shown = ", ".join(sig["features"][:8]) + (" …" if len(sig["features"]) > 8 else "")
         out.print(
             f"[bold]Minimal signature[/] ({sig['size']} feature(s)): {escape(shown)} — "
-            f"{est['metric']} {est['value']:.3f} (95% CI {lo:.3f}–{hi:.3f})"
+            f"{_metric(est['metric'])} {fmt_number(est['value'])} "
+            f"(95% CI {fmt_number(lo)}–{fmt_number(hi)})"
         )
     hyp = found.get("hypotheses") or {}
     kinds = ", ".join(f"{n} {k}" for k, n in (hyp.get("by_kind") or {}).items())
@@ -41,6 +51,6 @@ def print_audit(audit: dict | None) -> None:
     for f in flags[:5]:
         out.print(
             f"  [yellow]flag:[/] {escape(str(f.get('attribute')))} = "
-            f"{escape(str(f.get('group')))}, {escape(str(f.get('metric')))}: "
+            f"{escape(str(f.get('group')))}, {_metric(f.get('metric'))}: "
             f"{escape(str(f.get('reason')))}"
         )

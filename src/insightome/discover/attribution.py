@@ -75,12 +75,21 @@ def _split_predictions(
     return base, shuffled
 
 
+#: A drop smaller than this is no drop: the rounding of averaging equal scores (a column the
+#: fitted model does not use leaves every prediction, so every score, unchanged; their mean
+#: can differ from the reference in the last bit, e.g. 7.9e-17), which would give a feature
+#: the model never selected a "sign".
+ZERO_DROP = 1e-12
+
+
 def _drops(metric: Any, y: np.ndarray, base: np.ndarray, shuffled: np.ndarray) -> np.ndarray:
-    """Drop of the (higher-is-better oriented) metric when each column is shuffled."""
+    """Drop of the (higher-is-better oriented) metric when each column is shuffled; exactly
+    0 when it is below :data:`ZERO_DROP`."""
     reference = plain(metric.fn, y, base)
     out = np.empty(len(shuffled))
     for j, copies in enumerate(shuffled):
         drop = reference - float(np.mean([plain(metric.fn, y, c) for c in copies]))
+        drop = 0.0 if abs(drop) < ZERO_DROP else drop
         out[j] = drop if metric.higher_is_better else -drop
     return out
 
@@ -102,10 +111,11 @@ def held_out_importance(
     """Importance of ``columns`` for ``candidate`` fitted on ``features`` (module docstring).
 
     Returns one row per column: ``importance`` (mean drop of the primary metric over
-    repeats), ``sd`` over repeats, ``positive_fraction`` (share of repeats with a drop > 0)
-    and ``rank`` (1 = most important). With ``per_fold`` the drop is measured on each
-    held-out fold separately, so the spread is over folds (cheaper: one repeat is enough
-    for a stability check; noisier on small folds).
+    repeats), ``sd`` over repeats, ``positive_fraction`` and ``negative_fraction`` (share of
+    repeats with a drop > 0, < 0: the rest had no effect at all, e.g. a feature the model
+    never selected) and ``rank`` (1 = most important). With ``per_fold`` the drop is
+    measured on each held-out fold separately, so the spread is over folds (cheaper: one
+    repeat is enough for a stability check; noisier on small folds).
     """
     columns = list(columns)
     repeats = min(max_repeats, plan.repeats)
@@ -144,6 +154,7 @@ def held_out_importance(
             "importance": np.nanmean(drops, axis=0) if np.isfinite(drops).any() else np.nan,
             "sd": np.nanstd(drops, axis=0, ddof=1) if spread else np.nan,
             "positive_fraction": np.mean(drops > 0, axis=0),
+            "negative_fraction": np.mean(drops < 0, axis=0),
         },
         index=pd.Index(columns, name="feature"),
     )

@@ -232,7 +232,7 @@ def discover(
         equivalents,
         outcome,
     )
-    rows += pathway_rows(pathways) + subgroup_rows(subgroups, outcome)
+    rows += pathway_rows(pathways) + subgroup_rows(subgroups, outcome, study.spec.time)
     return Discovery(
         signature=signature,
         effects=effects,

@@ -32,7 +32,7 @@ import pandas as pd
 
 from insightome.evaluate.group_level import NOT_RESPECTED
 from insightome.groups.disclosure import MIN_CELL, count_text, is_hidden
-from insightome.number_format import fmt_number
+from insightome.number_format import fmt_number, fmt_time
 
 STATUS = "data-driven, unvalidated"
 FDR_LEVEL = 0.05
@@ -197,7 +197,16 @@ def pathway_rows(pathways: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def _subgroup_summary(subgroups: Any, g: int) -> str:
+def _outcome_value(key: str, value: float, time_column: str | None) -> str:
+    """One number of a subgroup's outcome summary; a median time in plain digits, named by
+    its column (whose unit it carries): 'median OS.time 1,686 (units of OS.time)'."""
+    if key == "median_time":
+        column = time_column or "time"
+        return f"median {column} {fmt_time(value)} (units of {column})"
+    return f"{key.replace('_', ' ')} {_g3(value)}"
+
+
+def _subgroup_summary(subgroups: Any, g: int, time_column: str | None = None) -> str:
     """'n = 120 (35%); high X (SMD +1.2), low Y (SMD −0.8); <outcome summary>'.
 
     Sizes and counts are shown as the subgroup tables publish them (hidden ones by their
@@ -223,7 +232,7 @@ def _subgroup_summary(subgroups: Any, g: int) -> str:
     if len(out) and "subgroup" in out.columns:
         row = out.set_index("subgroup").loc[g]
         shown = [
-            f"{k.replace('_', ' ')} {_g3(float(v))}"
+            _outcome_value(str(k), float(v), time_column)
             for k, v in row.items()
             if v is not None
             and v == v  # not NaN
@@ -238,7 +247,9 @@ def _subgroup_summary(subgroups: Any, g: int) -> str:
     return "; ".join(parts)
 
 
-def subgroup_rows(subgroups: Any, outcome: str) -> list[dict[str, Any]]:
+def subgroup_rows(
+    subgroups: Any, outcome: str, time_column: str | None = None
+) -> list[dict[str, Any]]:
     if subgroups is None or subgroups.k is None:
         return []
     test = subgroups.outcome_test or {}
@@ -253,9 +264,9 @@ def subgroup_rows(subgroups: Any, outcome: str) -> list[dict[str, Any]]:
                 "kind": "subgroup",
                 "candidate": f"subgroup {g} of {subgroups.k}",
                 "statement": (
-                    f"Subgroup {g} ({_subgroup_summary(subgroups, g)}); {outcome} differs "
-                    f"between the {subgroups.k} subgroups: {test.get('name')} p = "
-                    f"{_g3(p if p is not None else np.nan)}"
+                    f"Subgroup {g} ({_subgroup_summary(subgroups, g, time_column)}); "
+                    f"{outcome} differs between the {subgroups.k} subgroups: "
+                    f"{test.get('name')} p = {_g3(p if p is not None else np.nan)}"
                 ),
                 "score": score,
                 "stability": ari,

@@ -271,6 +271,51 @@ SECONDARY: dict[str, tuple[MetricSpec, ...]] = {
 }
 
 
+#: The display name of every metric key (results.json keeps the keys): the console, the
+#: report and the documents name a metric with :func:`metric_label`, never by its key.
+METRIC_LABELS: dict[str, str] = {
+    # the estimated and reported metrics (PRIMARY, SECONDARY)
+    "auc": "AUC",
+    "auc_macro_ovr": "AUC (macro, one-vs-rest)",
+    "r2": "R²",
+    "c_index": "C-index",
+    "balanced_accuracy": "balanced accuracy",
+    "brier": "Brier score",
+    "rmse": "RMSE",
+    "mae": "MAE",
+    "time_dependent_auc": "time-dependent AUC (at the median event time)",
+    "average_precision": "average precision",
+    "spearman": "Spearman correlation",
+    # the model audit's group metrics (audit.disparity_metrics)
+    "tpr": "true-positive rate (sensitivity)",
+    "fpr": "false-positive rate",
+    "fnr": "false-negative rate",
+    "selection_rate": "selection rate",
+    "calibration_slope": "calibration slope",
+    "calibration_intercept": "calibration intercept",
+    "calibration_in_the_large": "calibration in the large",
+    # common names a user's own estimator or an older run may carry
+    "accuracy": "accuracy",
+    "neg_brier": "negative Brier score",
+    "log_loss": "log loss",
+    "neg_log_loss": "negative log loss",
+    "f1": "F1",
+    "f1_macro": "F1 (macro)",
+    "mcc": "Matthews correlation",
+    "neg_rmse": "negative RMSE",
+    "neg_mae": "negative MAE",
+    "pearson": "Pearson correlation",
+}
+
+
+def metric_label(key: object) -> str:
+    """The display name of a metric key (``auc_macro_ovr`` → ``AUC (macro, one-vs-rest)``);
+    an unknown key with its underscores as spaces, a missing one as ``score``."""
+    if not isinstance(key, str) or not key:
+        return "score"
+    return METRIC_LABELS.get(key, key.replace("_", " "))
+
+
 def plain(metric: MetricFn, y: np.ndarray, pred: np.ndarray) -> float:
     """The metric on unweighted data."""
     return float(metric(y, pred, np.ones((1, len(y))))[0])

@@ -19,7 +19,9 @@ from insightome.report.formatting import (
     as_mapping,
     fmt,
     fmt_interval,
+    fmt_setting,
     metric_label,
+    verdict_mark,
 )
 
 __all__ = ["build_audit", "build_documents"]
@@ -69,7 +71,7 @@ def build_audit(results: Mapping[str, Any]) -> dict[str, Any] | None:
         "confounding": as_mapping(as_mapping(audit.get("data")).get("confounding")),
         "groups": _groups(model, min_cell),
         "thresholds": [
-            {"name": name, "value": str(t.get("value")), "source": str(t.get("source", ""))}
+            {"name": name, "value": fmt_setting(t.get("value")), "source": str(t.get("source", ""))}
             for name, t in as_mapping(model.get("thresholds")).items()
         ],
         "conformal": _conformal(as_mapping(audit.get("conformal")), min_cell),
@@ -153,11 +155,12 @@ def _groups(model: Mapping[str, Any], min_cell: int) -> list[dict[str, Any]]:
         row["cells"][str(r.get("metric"))] = {
             "text": text,
             "verdict": verdict,
+            "mark": verdict_mark(verdict),
             "css": VERDICT_CLASS.get(verdict, ""),
         }
+    empty = {"text": MISSING, "verdict": "", "mark": "", "css": ""}
     return [
-        {**row, "cells": [row["cells"].get(m, {"text": MISSING, "verdict": "", "css": ""})
-                          for m in metrics]}
+        {**row, "cells": [row["cells"].get(m, empty) for m in metrics]}
         for row in table.values()
     ] if metrics else []  # fmt: skip
 
@@ -210,7 +213,8 @@ def _figures(model: Mapping[str, Any]) -> list[FigureItem]:
             "audit-forest",
             f"{metric_label(primary)} by group",
             "Each group's out-of-fold performance with its bootstrap 95% CI; the dashed line "
-            "is the whole cohort. Groups too small for a verdict are drawn hollow.",
+            "is the whole cohort. Flagged groups are diamonds marked [flag], the reference group "
+            "a square marked [ref]; groups too small for a verdict are drawn hollow.",
             f"Forest plot of {metric_label(primary)} per sensitive group",
             lambda: audit_plots.group_forest_plot(rows, overall, metric_label(primary)),
         )

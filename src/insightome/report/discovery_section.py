@@ -22,7 +22,9 @@ from insightome.report.formatting import (
     fmt,
     fmt_interval,
     fmt_p,
+    fmt_time,
     metric_label,
+    plural,
 )
 
 __all__ = ["build_discovery"]
@@ -60,7 +62,7 @@ def build_discovery(results: Mapping[str, Any]) -> dict[str, Any] | None:
         ],
         "attribution": _attribution(as_mapping(found.get("attribution"))),
         "pathways": _pathways(found.get("pathways")),
-        "subgroups": _subgroups(found.get("subgroups")),
+        "subgroups": _subgroups(found.get("subgroups"), _time_column(results)),
         "hypotheses": _hypotheses(as_mapping(found.get("hypotheses"))),
         "notes": [str(n) for n in found.get("notes") or []],
     }
@@ -177,6 +179,9 @@ def _attribution(attr: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def _pathways(pathways: Any) -> dict[str, Any] | None:
+    """The pathway tables: ORA lists only gene sets that hold a signature gene (a set with
+    overlap 0 was tested, and counts in the FDR, but has nothing to show), GSEA the sets with
+    the smallest FDR; a line under each says how many were tested and how many are listed."""
     p = as_mapping(pathways)
     if not p:
         return None
@@ -190,19 +195,56 @@ def _pathways(pathways: Any) -> dict[str, Any] | None:
                 "fdr": fmt_p(as_float(r.get("fdr"))),
                 "genes": ", ".join(str(r.get(genes) or "").split(";")[:8]),
             }
-            for r in (table or [])[:TOP_PATHWAYS]
+            for r in table[:TOP_PATHWAYS]
         ]
 
+    ora = [r for r in p.get("ora") or [] if isinstance(r, Mapping)]
+    hit = [r for r in ora if _num(r.get("overlap"), 0.0) >= 1]
+    prerank = [r for r in p.get("prerank") or [] if isinstance(r, Mapping)]
     mapping = as_mapping(p.get("mapping"))
     return {
-        "ora": rows(p.get("ora"), "fold_enrichment", "genes"),
-        "prerank": rows(p.get("prerank"), "nes", "leading_edge"),
+        "ora": rows(hit, "fold_enrichment", "genes"),
+        "ora_note": (
+            _listed_note(len(ora), len(hit), "hold at least one signature gene", "p-value")
+            if ora
+            else ""
+        ),
+        "prerank": rows(prerank, "nes", "leading_edge"),
+        "prerank_note": (_listed_note(len(prerank), len(prerank), "", "FDR") if prerank else ""),
         "mapped": f"{mapping.get('n_mapped', MISSING)} of {mapping.get('n_features', MISSING)}",
         "warnings": [str(w) for w in p.get("warnings") or []],
     }
 
 
-def _subgroups(subgroups: Any) -> dict[str, Any] | None:
+def _listed_note(n_tested: int, n_eligible: int, which: str, order: str) -> str:
+    """'47 gene sets tested (the FDR is over all 47); the 8 that hold at least one signature
+    gene are listed; the 39 with none are left out.'"""
+    text = f"{plural(n_tested, 'gene set')} tested (the FDR is over all {n_tested}); "
+    if which and n_eligible == 1:
+        which = which.replace("hold ", "holds ", 1)
+    pool = f"the {n_eligible} that {which}" if which else f"the {n_eligible}"
+    if n_eligible > TOP_PATHWAYS:
+        text += f"of {pool}, the {TOP_PATHWAYS} with the smallest {order} are listed"
+    elif which:
+        text += f"{pool} {'is' if n_eligible == 1 else 'are'} listed"
+    else:
+        text += "it is listed" if n_eligible == 1 else f"all {n_eligible} are listed"
+    left_out = n_tested - n_eligible
+    if which and left_out:
+        text += f"; the {left_out} with none {'is' if left_out == 1 else 'are'} left out"
+    return text + "."
+
+
+def _time_column(results: Mapping[str, Any]) -> str | None:
+    """The survival time column (its name carries the unit), None for other tasks."""
+    for part in ("outcome", "spec"):
+        time = as_mapping(results.get(part)).get("time")
+        if isinstance(time, str) and time:
+            return time
+    return None
+
+
+def _subgroups(subgroups: Any, time_column: str | None = None) -> dict[str, Any] | None:
     s = as_mapping(subgroups)
     if not s:
         return None
@@ -217,7 +259,7 @@ def _subgroups(subgroups: Any) -> dict[str, Any] | None:
         ],
         "sizes": s.get("sizes") or [],
         "outcome": [
-            _outcome_row(row, int(as_mapping(s.get("settings")).get("min_cell") or 10))
+            _outcome_row(row, int(as_mapping(s.get("settings")).get("min_cell") or 10), time_column)
             for row in as_mapping(s.get("outcome")).get("table") or []
         ],
         "test": f"{test.get('name', MISSING)}: p = {fmt_p(as_float(test.get('p_value')))}",
@@ -233,8 +275,13 @@ def _subgroups(subgroups: Any) -> dict[str, Any] | None:
     }
 
 
-def _outcome_row(row: Mapping[str, Any], min_cell: int) -> dict[str, str]:
+def _outcome_row(
+    row: Mapping[str, Any], min_cell: int, time_column: str | None = None
+) -> dict[str, str]:
     """One subgroup's outcome, readable: 'rate (95% CI)' per class, median or mean (CI).
+
+    A median time is in plain digits under its column's name ('median OS.time (95% CI),
+    units of OS.time'); an upper bound the Kaplan–Meier curve never reaches is 'not reached'.
 
     Counts hidden by the small-cell rule arrive as None with their marker, and so does every
     rate computed from them (a rate and the subgroup size would give the count back).
@@ -250,15 +297,21 @@ def _outcome_row(row: Mapping[str, Any], min_cell: int) -> dict[str, str]:
                 out[f"{cls}: rate"] = f"{fmt(value)} ({fmt(lo)}–{fmt(hi)})"
     if "events" in row:
         out["events"] = count_text(row, "events", min_cell)
-    for name in ("median_time", "mean"):
-        if name in row:
-            stem = "median" if name == "median_time" else "mean"
-            lo, hi = row.get(f"{stem}_lo"), row.get(f"{stem}_hi")
-            label = "median time (95% CI)" if stem == "median" else "mean (95% CI)"
-            shown = "not reached" if stem == "median" and row.get(name) is None else fmt(row[name])
-            if is_hidden(row, "n"):
-                shown, lo, hi = SUPPRESSED, None, None
-            out[label] = f"{shown} ({fmt(lo)}–{fmt(hi)})"
+    if "mean" in row:
+        shown = SUPPRESSED if is_hidden(row, "n") else fmt(row["mean"])
+        lo, hi = (None, None) if is_hidden(row, "n") else (row.get("mean_lo"), row.get("mean_hi"))
+        out["mean (95% CI)"] = f"{shown} ({fmt(lo)}–{fmt(hi)})"
+    if "median_time" in row:
+        column = time_column or "time"
+        label = f"median {column} (95% CI), units of {column}"
+        if is_hidden(row, "n"):
+            out[label] = f"{SUPPRESSED} ({MISSING}–{MISSING})"
+        else:
+            median, hi = (
+                "not reached" if v is None else fmt_time(v)
+                for v in (row.get("median_time"), row.get("median_hi"))
+            )
+            out[label] = f"{median} ({fmt_time(row.get('median_lo'))}–{hi})"
     return out
 
 

@@ -14,38 +14,38 @@ from typing import Any
 
 import numpy as np
 
-from insightome.number_format import MISSING, as_float, fmt_number, fmt_p, fmt_sig, is_missing
+from insightome.evaluate.metrics import METRIC_LABELS, metric_label
+from insightome.number_format import (
+    MISSING,
+    as_float,
+    fmt_number,
+    fmt_p,
+    fmt_setting,
+    fmt_sig,
+    fmt_time,
+    is_missing,
+)
 
-# The number formatters live in insightome.number_format (used by audit and discovery too);
-# the report's modules keep importing them from here.
+# The number formatters live in insightome.number_format (used by audit and discovery too)
+# and the metric names in insightome.evaluate.metrics (next to the metrics); the report's
+# modules keep importing them from here.
 __all__ = [
     "METRIC_LABELS", "METRIC_MEANINGS", "MISSING", "as_float", "as_mapping", "compact", "fmt",
-    "fmt_ci", "fmt_interval", "fmt_p", "fmt_raw", "fmt_seconds", "fmt_sig", "is_missing",
-    "metric_label", "plural",
+    "fmt_ci", "fmt_interval", "fmt_p", "fmt_raw", "fmt_seconds", "fmt_setting", "fmt_sig",
+    "fmt_time", "is_missing",
+    "metric_label", "plural", "verdict_mark",
 ]  # fmt: skip
 
-#: Display names of the metrics named in the results schema (and common secondary ones).
-METRIC_LABELS: dict[str, str] = {
-    "auc": "AUC",
-    "auc_macro_ovr": "macro one-vs-rest AUC",
-    "r2": "R²",
-    "c_index": "C-index",
-    "accuracy": "accuracy",
-    "balanced_accuracy": "balanced accuracy",
-    "brier": "Brier score",
-    "neg_brier": "negative Brier score",
-    "log_loss": "log loss",
-    "neg_log_loss": "negative log loss",
-    "f1": "F1",
-    "f1_macro": "macro F1",
-    "mcc": "Matthews correlation",
-    "average_precision": "average precision",
-    "rmse": "RMSE",
-    "neg_rmse": "negative RMSE",
-    "mae": "MAE",
-    "neg_mae": "negative MAE",
-    "spearman": "Spearman correlation",
-    "pearson": "Pearson correlation",
+#: A verdict as a symbol and a word, so it reads without colour (colour-blind readers,
+#: printed reports): the report's cells show it next to the value, the colour only repeats it.
+VERDICT_MARKS: dict[str, str] = {
+    "flag": "⚑ flag",
+    "coverage below target": "⚑ below target",
+    "no disparity detected": "✓ no disparity",
+    "coverage consistent with target": "✓ consistent",
+    "insufficient evidence": "? too few to judge",
+    "reference": "◆ reference",
+    "reported, not judged": "· not judged",
 }
 
 #: One plain-language sentence per headline metric, for readers who are not statisticians.
@@ -56,7 +56,7 @@ METRIC_MEANINGS: dict[str, str] = {
         "1 = perfect)."
     ),
     "auc_macro_ovr": (
-        "The macro one-vs-rest AUC averages, over the classes, how well each class is "
+        "The AUC (macro, one-vs-rest) averages, over the classes, how well each class is "
         "separated from all the others (0.5 = chance, 1 = perfect)."
     ),
     "r2": (
@@ -111,11 +111,9 @@ def fmt_seconds(value: Any) -> str:
     return text if text == MISSING else f"{text} s"
 
 
-def metric_label(name: Any) -> str:
-    """Display name of a metric (the raw name when unknown)."""
-    if not isinstance(name, str) or not name:
-        return "score"
-    return METRIC_LABELS.get(name, name.replace("_", " "))
+def verdict_mark(verdict: Any) -> str:
+    """The symbol-and-word form of an audit verdict (the verdict itself when unknown)."""
+    return VERDICT_MARKS.get(str(verdict or ""), str(verdict or ""))
 
 
 def compact(value: Any) -> str:

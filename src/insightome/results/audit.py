@@ -101,7 +101,8 @@ class ExplainedFeature(Record):
     importance: MaybeNumber
     sd: MaybeNumber
     positive_fraction: MaybeNumber
-    stable: bool
+    negative_fraction: MaybeNumber = optional()  # absent in runs made before it was kept
+    stable: bool | None  # None: no fold with a non-zero drop, so no sign to be stable
     sensitive: bool
 
 

@@ -80,6 +80,7 @@ class FeatureAttribution(Record):
     importance: MaybeNumber
     sd: MaybeNumber
     positive_fraction: MaybeNumber
+    negative_fraction: MaybeNumber = optional()  # absent in runs made before it was kept
     rank: MaybeNumber
 
 
