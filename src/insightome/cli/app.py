@@ -114,7 +114,7 @@ def run_command(
 
 
 @app.command("predict")
-@schema_options("predict", after={"log": "id_column", "user": "log"})
+@schema_options("predict", after={"log": "decimal", "user": "log"})
 def predict_command(
     run_dir: Annotated[Path, typer.Argument(help="A run directory made by 'insightome run'.")],
     data: Annotated[
@@ -128,14 +128,14 @@ def predict_command(
         bool, typer.Option(help="Append the predictions to RUN_DIR/prediction_log.jsonl.")
     ] = True,
     user: Annotated[str | None, typer.Option(help="Who asked for the predictions (log).")] = None,
-    *,
-    id_column: str | None,
-    decimal: str | None,
+    **reading: Any,
 ) -> None:
     """Apply a saved model to new samples (logged in the run's prediction log)."""
     from insightome.prediction import predict
 
-    table = predict(run_dir, data, id_column=id_column, log=log, user=user, decimal=decimal)
+    table = predict(run_dir, data, log=log, user=user, **reading)
+    for note in table.attrs.get("notes", []):
+        err.print(f"note: {escape(note)}", soft_wrap=True)
     if output is None:
         sys.stdout.write(table.to_csv())
         return
