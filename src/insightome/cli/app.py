@@ -211,11 +211,32 @@ def _print_summary(result: object, quiet: bool) -> None:
     )
     if e.get("permutation_p") is not None:
         out.print(f"Permutation p = {e['permutation_p']:.3g}")
+    joined = (result.results.get("data") or {}).get("annotations")
+    if joined:
+        _print_annotations(joined)
     print_discovery(result.results.get("discovery"))
     print_audit(result.results.get("audit"))
     for w in result.results.get("warnings", []):
         out.print(f"[yellow]warning:[/] {escape(w)}")
     out.print(f"\nReport: [bold]{result.report_path.resolve()}[/]", soft_wrap=True)
+
+
+def _print_annotations(joined: dict[str, Any]) -> None:
+    """The annotation table's join: samples left out (a count and a few IDs; all of them
+    in results.json data.annotations) and the columns used as features."""
+    dropped = joined["data_without_annotations"]
+    if dropped:
+        shown = errors.examples(dropped, 5)
+        out.print(
+            f"[yellow]Left out[/] (--drop-unmatched): {len(dropped)} data sample(s) without a "
+            f"row in the annotation table, e.g. {escape(shown)} (all in results.json)",
+            soft_wrap=True,
+        )
+    if joined["features"]:
+        out.print(
+            "Annotation columns used as features: " + escape(", ".join(joined["features"])),
+            soft_wrap=True,
+        )
 
 
 def _click_errors() -> tuple[type[Exception], ...]:
