@@ -17,6 +17,7 @@ from insightome.audit.prediction_log import log_predictions
 from insightome.errors import UserError
 from insightome.evaluate.engine import predict_matrix
 from insightome.io import read
+from insightome.options import recorded_options
 from insightome.run_content import class_table, in_memory_provenance
 from insightome.run_directory import Run, file_sha256
 from insightome.study import label_string
@@ -143,11 +144,9 @@ def read_new_data(
         value = getattr(reading, name)
         return recorded.get(name) if value is None else value
 
-    sensitive = set(run.results["spec"].get("sensitive") or [])
-    features = [c for c in recorded.get("annotation_features") or [] if c not in sensitive]
     annotations = reading.annotations
-    if annotations is None:
-        features = []  # the model's missing-feature handling names them (see _aligned)
+    # without a sheet, the model's missing-feature handling names them (see _aligned)
+    features = recorded_options(recorded).sheet_features() if annotations else []
     return read(
         data,
         annotations=annotations,

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from insightome.followup import reload
 from tests.cli.conftest import FAST, run_once
 from tests.cli.test_bad_input import assert_user_error
 
@@ -123,3 +124,30 @@ def test_a_monitor_without_labels_says_performance_was_not_measured(cli, project
     assert result.code == 0, result.err
     assert "Performance: not measured" in result.out
     assert "give --labels diagnosis" in result.err  # the sheet holds the run's outcome
+
+
+def test_a_rerun_step_reads_the_sheet_as_the_run_did(project):
+    """followup.reload (audit, discover) rebuilds the study with the run's annotation
+    options: the same samples and features as the run's model."""
+    run = project["run"]
+    study = reload(run, command="audit", winner_oof=False).study
+    card = json.loads((run / "model.json").read_text())
+    assert list(study.features.columns) == card["features"]
+    assert {"grade", "age"} <= set(study.features.columns) and study.n_samples == N_DEV
+
+
+def test_a_new_sample_without_a_sheet_row(cli, project, tmp_path):
+    sheet = pd.read_csv(project["new_sheet"])
+    first = pd.read_csv(project["new_data"])["sample"].iloc[0]
+    short = tmp_path / "short.csv"
+    sheet[sheet["tumour"] != first].to_csv(short, index=False)
+    args = ("predict", project["run"], project["new_data"], "--annotations", short,
+            "--annotations-id-column", "tumour", "--no-log")  # fmt: skip
+    # the run did not drop unmatched samples, so neither does predict unless asked
+    assert_user_error(cli(*args), f"1 of {len(sheet)} sample IDs", repr(first), "--drop-unmatched")
+    result = cli(*args, "--drop-unmatched")
+    assert result.code == 0, result.err
+    table = pd.read_csv(pd.io.common.StringIO(result.out), index_col=0)
+    assert len(table) == len(sheet) - 1 and first not in table.index
+    assert "note: 1 sample(s) without a row in the annotation table left out" in result.err
+    assert repr(first) in result.err

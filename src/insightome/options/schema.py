@@ -379,6 +379,12 @@ class RunOptions:
             skip=tuple(s for s in skip if s not in ("discover", "audit")),
         )
 
+    def sheet_features(self) -> list[str]:
+        """The ``--annotation-features`` copied into the features when the data are read:
+        all but the sensitive attributes, which ``--use-sensitive`` makes features from
+        ``obs`` (where the audit needs them too)."""
+        return [c for c in self.annotation_features if c not in set(self.sensitive)]
+
     def skipped(self) -> frozenset[str]:
         """The names of the stages not to run."""
         off = {name for name in ("discover", "audit") if not getattr(self, name)}

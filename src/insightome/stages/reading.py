@@ -101,10 +101,10 @@ def _read_input(data: ad.AnnData | str | Path, keep: list[str], o: RunOptions) -
             decimal=o.decimal,
             annotations_id_column=o.annotations_id_column,
             drop_unmatched=o.drop_unmatched,
-            annotation_features=copied_annotation_features(o),
+            annotation_features=o.sheet_features(),
         )
         joined = adata.uns["provenance"].get("annotations")
-        by_sensitive = [c for c in o.annotation_features if c not in joined_features(joined)]
+        by_sensitive = [c for c in o.annotation_features if c not in o.sheet_features()]
         if joined is not None and by_sensitive:  # features through --use-sensitive
             joined["features"] = [*joined["features"], *by_sensitive]
             joined["not_features"] = [c for c in joined["not_features"] if c not in by_sensitive]
@@ -116,14 +116,3 @@ def _read_input(data: ad.AnnData | str | Path, keep: list[str], o: RunOptions) -
         adata = adata[:, columns].copy()
         adata.uns["notes"] = [*adata.uns.get("notes", []), note]
     return adata
-
-
-def copied_annotation_features(o: RunOptions) -> list[str]:
-    """The ``--annotation-features`` copied into the features on reading: all but the
-    sensitive attributes, which ``--use-sensitive`` makes features from ``obs`` (where
-    the audit needs them too)."""
-    return [c for c in o.annotation_features if c not in set(o.sensitive)]
-
-
-def joined_features(joined: dict | None) -> list[str]:
-    return [] if joined is None else list(joined["features"])
