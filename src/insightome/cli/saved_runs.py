@@ -196,7 +196,8 @@ def print_monitor(summary: dict[str, Any]) -> None:
         ci = row.get("ci95")
         value += f"(95% CI {ci[0]:.3f}–{ci[1]:.3f}) " if ci else ""
         n = "n hidden" if row.get("n") is None else f"n {row['n']}"
-        out.print(f"  {escape(name)} ({n}): {escape(value + row['status'])}", soft_wrap=True)
+        why = f" ({row['reason']})" if row.get("reason") else ""
+        out.print(f"  {escape(name)} ({n}): {escape(value + row['status'] + why)}", soft_wrap=True)
 
 
 @app.command("audit")
