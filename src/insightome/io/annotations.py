@@ -6,7 +6,8 @@ name when the table has it, else its first column). :func:`match` pairs the samp
 data samples without a row stop the read (one line), or with ``--drop-unmatched`` are left
 out, with a note and their IDs in the provenance. :func:`feature_columns` turns the
 columns named by ``--annotation-features`` into features, typed as the columns of a
-samples-by-features data file are (numbers, or categories).
+samples-by-features data file are (numbers, or categories). :func:`annotate` does all of
+it for :func:`insightome.io.read`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import anndata
 import numpy as np
 import pandas as pd
 
@@ -255,3 +257,62 @@ def feature_columns(
         pd.DataFrame(categorical, index=index),
         notes,
     )
+
+
+def annotate(
+    adata: anndata.AnnData,
+    ann: Annotations,
+    path: str,
+    drop_unmatched: bool,
+    features: Sequence[str],
+) -> tuple[anndata.AnnData, dict[str, Any]]:
+    """Pair (:func:`match`), join and take the annotation ``features`` of ``adata`` (the
+    data file ``path`` as read); and the summary ``uns['provenance']['annotations']``
+    keeps, with the notes under ``"notes"``."""
+    ids = [str(i) for i in adata.obs_names]
+    matched = match(ann, ids, path, drop_unmatched=drop_unmatched)
+    if matched.dropped:
+        adata = adata[matched.keep].copy()
+    obs, notes = join(ann, adata.obs)
+    adata.obs = obs
+    notes = [*ann.notes, *matched.notes(ann), *notes]
+    names = list(dict.fromkeys(features))
+    if names:
+        cat = adata.obsm.get("categorical")
+        taken = {str(v) for v in adata.var_names}
+        taken |= set(map(str, cat.columns)) if isinstance(cat, pd.DataFrame) else set()
+        numeric, categorical, typed = feature_columns(
+            ann, names, adata.obs_names, taken=taken, data_path=path
+        )
+        adata = _with_features(adata, numeric, categorical)
+        notes += typed
+        notes.append("annotation columns used as features: " + ", ".join(names))
+    summary = {
+        "path": ann.path,
+        "id_column": ann.id_column,
+        "n_matched": int(adata.n_obs),
+        "data_without_annotations": matched.dropped,
+        "annotations_without_data": matched.unused,
+        "features": names,
+        "not_features": [str(c) for c in ann.frame.columns if c not in set(names)],
+        "notes": notes,
+    }
+    return adata, summary
+
+
+def _with_features(
+    adata: anndata.AnnData, numeric: pd.DataFrame, categorical: pd.DataFrame
+) -> anndata.AnnData:
+    """``adata`` with ``numeric`` appended to X and ``categorical`` to obsm["categorical"]."""
+    if numeric.shape[1]:
+        X = np.hstack([np.asarray(adata.X, dtype=np.float64), numeric.to_numpy()])
+        added = pd.DataFrame({"source": "annotations"}, index=numeric.columns.astype(str))
+        var = pd.concat([adata.var, added])
+        out = anndata.AnnData(X=X, obs=adata.obs, var=var, obsm=dict(adata.obsm))
+        out.uns.update(adata.uns)
+        adata = out
+    if categorical.shape[1]:
+        cat = adata.obsm.get("categorical")
+        base = cat if isinstance(cat, pd.DataFrame) else pd.DataFrame(index=adata.obs_names)
+        adata.obsm["categorical"] = pd.concat([base, categorical], axis=1)
+    return adata

@@ -16,13 +16,7 @@ from insightome import errors
 from insightome.errors import UserError
 from insightome.io import arrays, formats, streaming, tables
 from insightome.io import orientation as layout
-from insightome.io.annotations import (
-    Annotations,
-    feature_columns,
-    join,
-    match,
-    read_annotations,
-)
+from insightome.io.annotations import Annotations, annotate, read_annotations
 from insightome.io.orientation import SBF
 from insightome.io.provenance import file_record
 from insightome.io.tables import Parsed
@@ -331,7 +325,7 @@ def read(
     records = [record]
     provenance: dict[str, Any] = {}
     if ann is not None:
-        adata, summary = _annotate(adata, ann, shown, drop_unmatched, annotation_features)
+        adata, summary = annotate(adata, ann, shown, drop_unmatched, annotation_features)
         notes.extend(summary.pop("notes"))
         records.append(ann.record)
         provenance["annotations"] = summary
@@ -342,63 +336,6 @@ def read(
         **provenance,
     }
     adata.uns["notes"] = notes
-    return adata
-
-
-def _annotate(
-    adata: anndata.AnnData,
-    ann: Annotations,
-    path: str,
-    drop_unmatched: bool,
-    features: Sequence[str],
-) -> tuple[anndata.AnnData, dict[str, Any]]:
-    """Pair, join and take the annotation features; the summary the provenance keeps."""
-    ids = [str(i) for i in adata.obs_names]
-    matched = match(ann, ids, path, drop_unmatched=drop_unmatched)
-    if matched.dropped:
-        adata = adata[matched.keep].copy()
-    obs, notes = join(ann, adata.obs)
-    adata.obs = obs
-    notes = [*ann.notes, *matched.notes(ann), *notes]
-    names = list(dict.fromkeys(features))
-    if names:
-        cat = adata.obsm.get("categorical")
-        taken = {str(v) for v in adata.var_names}
-        taken |= set(map(str, cat.columns)) if isinstance(cat, pd.DataFrame) else set()
-        numeric, categorical, typed = feature_columns(
-            ann, names, adata.obs_names, taken=taken, data_path=path
-        )
-        adata = _with_features(adata, numeric, categorical)
-        notes += typed
-        notes.append("annotation columns used as features: " + ", ".join(names))
-    summary = {
-        "path": ann.path,
-        "id_column": ann.id_column,
-        "n_matched": int(adata.n_obs),
-        "data_without_annotations": matched.dropped,
-        "annotations_without_data": matched.unused,
-        "features": names,
-        "not_features": [str(c) for c in ann.frame.columns if c not in set(names)],
-        "notes": notes,
-    }
-    return adata, summary
-
-
-def _with_features(
-    adata: anndata.AnnData, numeric: pd.DataFrame, categorical: pd.DataFrame
-) -> anndata.AnnData:
-    """``adata`` with ``numeric`` appended to X and ``categorical`` to obsm["categorical"]."""
-    if numeric.shape[1]:
-        X = np.hstack([np.asarray(adata.X, dtype=np.float64), numeric.to_numpy()])
-        added = pd.DataFrame({"source": "annotations"}, index=numeric.columns.astype(str))
-        var = pd.concat([adata.var, added])
-        out = anndata.AnnData(X=X, obs=adata.obs, var=var, obsm=dict(adata.obsm))
-        out.uns.update(adata.uns)
-        adata = out
-    if categorical.shape[1]:
-        cat = adata.obsm.get("categorical")
-        base = cat if isinstance(cat, pd.DataFrame) else pd.DataFrame(index=adata.obs_names)
-        adata.obsm["categorical"] = pd.concat([base, categorical], axis=1)
     return adata
 
 
