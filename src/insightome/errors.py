@@ -41,9 +41,36 @@ DUPLICATE_FEATURES = (
 ID_COLUMN_MISSING = (
     "{path}: ID column '{column}' not found.{hint} Name the sample-ID column with --id-column."
 )
+ID_COLUMN_ONLY_IN_ANNOTATIONS = (
+    "{path}: ID column '{column}' not found in the data file. It is the ID column of "
+    "the annotation table {annotations}: name it with --annotations-id-column, and the data "
+    "file's with --id-column (or leave --id-column out to use its first column)."
+)
 IDS_DO_NOT_MATCH = (
     "{path}: {n_missing} of {n_total} sample IDs in the data have no row in the annotation "
-    "table {annotations} (e.g. {examples}). Make the IDs match, or remove those samples."
+    "table {annotations} (e.g. {examples}). Make the IDs match, or leave those samples out "
+    "with --drop-unmatched."
+)
+IDS_NONE_MATCH = (
+    "{path}: none of its {n_total} sample IDs (e.g. {examples}) is in the annotation table "
+    "{annotations} (IDs there, e.g. {theirs}). Check the ID columns (--id-column, "
+    "--annotations-id-column)."
+)
+ANNOTATIONS_ID_COLUMN_MISSING = (
+    "{path}: ID column '{column}' not found in the annotation table.{hint} Name its "
+    "sample-ID column with --annotations-id-column."
+)
+ANNOTATION_FEATURE_MISSING = (
+    "{path}: --annotation-features names column '{column}', which the annotation table does "
+    "not have.{hint} Name columns of the annotation table."
+)
+ANNOTATION_FEATURE_CLASH = (
+    "{path}: --annotation-features names '{column}', which is also a column of the data file "
+    "{data}; it is a feature already. Drop it from --annotation-features or rename one."
+)
+ANNOTATION_FEATURES_NOT_GIVEN = (
+    "{path}: the model uses annotation column(s) {examples} as features (--annotation-features "
+    "of the run); give the new samples' annotation table with --annotations."
 )
 ORIENT_UNDECIDABLE = (
     "{path}: cannot tell whether rows are samples or features{why}. Say so with "

@@ -100,6 +100,9 @@ def reload(
         keep_in_obs=keep,
         max_features=recorded.max_features,
         decimal=recorded.decimal,
+        annotations_id_column=recorded.annotations_id_column,
+        drop_unmatched=recorded.drop_unmatched,
+        annotation_features=recorded.sheet_features(),
     )
     rs = results["resampling"]
     study = make_study(

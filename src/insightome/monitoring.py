@@ -55,10 +55,14 @@ from insightome.evaluate.engine import predict_matrix
 from insightome.evaluate.metrics import PRIMARY
 from insightome.groups.disclosure import MIN_CELL, group_disclosure
 from insightome.groups.labels import group_labels
-from insightome.io import read
 from insightome.options import check_options
 from insightome.overlap import check_overlap, training_overlap
-from insightome.prediction import feature_table_with_missing, new_data_decimal
+from insightome.prediction import (
+    Reading,
+    feature_table_with_missing,
+    read_new_data,
+    unmatched_note,
+)
 from insightome.run_directory import Run, file_sha256
 from insightome.validation import cohort_groups, cohort_outcome, outcome_size_warnings
 
@@ -196,6 +200,10 @@ def monitor(
     min_cell: int | None = None,
     allow_training_overlap: bool = False,
     decimal: str | None = None,
+    annotations: str | Path | None = None,
+    annotations_id_column: str | None = None,
+    orient: str | None = None,
+    drop_unmatched: bool | None = None,
 ) -> MonitorReport:
     """Drift of ``new_data`` from the development data and, given the outcome, performance.
 
@@ -205,7 +213,10 @@ def monitor(
     are checked against the run's training rows (keyed hashes, :mod:`insightome.overlap`):
     with half or more of them training rows it is refused unless
     ``allow_training_overlap``; any overlap is a note. ``min_cell`` defaults to the run's
-    ``--min-cell`` (:func:`run_min_cell`); a smaller one is refused.
+    ``--min-cell`` (:func:`run_min_cell`); a smaller one is refused. A file is read as
+    the run read its data (:func:`insightome.prediction.read_new_data`: ID columns,
+    orientation, decimal mark and annotation features default to the run's own), with
+    ``annotations`` the new samples' own annotation table.
     """
     check_options({"seed": seed})
     for option, value in (("n_bootstrap", n_bootstrap), ("min_cell", min_cell)):
@@ -228,9 +239,11 @@ def monitor(
     if isinstance(new_data, ad.AnnData):
         adata, path, sha = new_data, "data", None
     else:
-        keep = [c for c in (labels, time, event, *sensitive, groups_column) if c]
-        adata = read(new_data, id_column=id_column, orient="samples-by-features", keep_in_obs=keep,
-                     decimal=new_data_decimal(run, decimal))  # fmt: skip
+        outcome = [run.results["spec"].get(k) for k in ("target", "time", "event")]
+        keep = [c for c in (labels, time, event, *outcome, *sensitive, groups_column) if c]
+        reading = Reading(annotations, id_column, annotations_id_column, orient, drop_unmatched,
+                          decimal)  # fmt: skip
+        adata = read_new_data(run, new_data, reading, keep)
         path, sha = str(new_data), file_sha256(new_data)
     if adata.n_obs < min_cell:
         raise UserError(MONITOR_TOO_FEW, path=path, n=adata.n_obs, min_cell=min_cell)
@@ -242,7 +255,10 @@ def monitor(
         f"{len(absent)} feature(s) absent from the new data; the model imputes them with the "
         "training median/mode, itself a change in what it sees"
     ] * bool(absent)
+    notes += [note for note in (unmatched_note(adata),) if note]
     performance = None
+    if not (labels or time or event):
+        notes += _outcome_not_asked(run, adata.obs)
     if labels or time or event:
         y = _outcome(adata, run, path, {"labels": labels, "time": time, "event": event})
         task, n_classes = run.model_card["task"], len(run.model_card.get("classes") or [])
@@ -280,6 +296,21 @@ def monitor(
         min_cell=min_cell,
         training_overlap=overlap,
     )
+
+
+def _outcome_not_asked(run: Run, obs: pd.DataFrame) -> list[str]:
+    """A note where the new data hold the run's outcome column(s) but no outcome option
+    was given: performance is measured only when asked (``labels``, ``time``/``event``)."""
+    spec = run.results["spec"]
+    survival = run.model_card["task"] == "survival"
+    names = [spec.get("time"), spec.get("event")] if survival else [spec.get("target")]
+    if not all(n and n in obs.columns for n in names):
+        return []
+    flags = f"--time {names[0]} --event {names[1]}" if survival else f"--labels {names[0]}"
+    return [
+        f"the new data hold the run's outcome column(s) {', '.join(map(str, names))}; "
+        f"performance is measured only when asked: give {flags}"
+    ]
 
 
 def run_min_cell(run: Run) -> int:

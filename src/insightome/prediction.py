@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from insightome.audit.prediction_log import log_predictions
 from insightome.errors import UserError
 from insightome.evaluate.engine import predict_matrix
 from insightome.io import read
+from insightome.options import recorded_options
 from insightome.run_content import class_table, in_memory_provenance
 from insightome.run_directory import Run, file_sha256
 from insightome.study import label_string
@@ -76,6 +79,14 @@ def _aligned(
                 else pd.Series(np.nan, index=adata.obs_names)
             )
         return pd.DataFrame(columns, index=adata.obs_names)[expected], missing
+    joined = adata.uns.get("provenance", {}).get("annotations")
+    from_sheet = (run.results.get("invocation") or {}).get("annotation_features") or []
+    if missing and joined is None and set(missing) & set(from_sheet):
+        raise UserError(
+            errors.ANNOTATION_FEATURES_NOT_GIVEN,
+            path=path,
+            examples=errors.examples([m for m in missing if m in set(from_sheet)]),
+        )
     if missing:
         raise UserError(
             errors.VALIDATE_MOST_MISSING if allow_missing else errors.PREDICT_MISSING_FEATURES,
@@ -96,6 +107,71 @@ def new_data_decimal(run: Run, decimal: str | None = None) -> str:
     return str((run.results.get("invocation") or {}).get("decimal") or "auto")
 
 
+@dataclass(frozen=True)
+class Reading:
+    """How new samples for a saved run are read: the reading options of ``run`` (None:
+    the run's own, from results.json ``invocation``)."""
+
+    annotations: str | Path | None = None
+    id_column: str | None = None
+    annotations_id_column: str | None = None
+    orient: str | None = None
+    drop_unmatched: bool | None = None
+    decimal: str | None = None
+
+
+def new_data_orient(run: Run, orient: str | None = None) -> str:
+    """``orient`` when given, else the run's ``--orient``; where that was ``auto``, the
+    orientation the run's data were read in (a model trained on a genes × samples export
+    scores the same export), and samples-by-features for a run given an AnnData."""
+    if orient is not None:
+        return orient
+    recorded = (run.results.get("invocation") or {}).get("orient") or "auto"
+    if recorded != "auto":
+        return str(recorded)
+    return str((run.results.get("data") or {}).get("orientation") or "samples-by-features")
+
+
+def read_new_data(
+    run: Run, data: str | Path, reading: Reading, keep_in_obs: Sequence[str] = ()
+) -> ad.AnnData:
+    """New samples for ``run`` read as the run read its data: its ID columns, orientation,
+    decimal mark and annotation features, each overridable in ``reading``; an annotation
+    table is the new samples' own (``reading.annotations``)."""
+    recorded = run.results.get("invocation") or {}
+
+    def own(name: str) -> Any:
+        value = getattr(reading, name)
+        return recorded.get(name) if value is None else value
+
+    annotations = reading.annotations
+    # without a sheet, the model's missing-feature handling names them (see _aligned)
+    features = recorded_options(recorded).sheet_features() if annotations else []
+    return read(
+        data,
+        annotations=annotations,
+        id_column=own("id_column"),
+        annotations_id_column=own("annotations_id_column") if annotations else None,
+        orient=new_data_orient(run, reading.orient),
+        keep_in_obs=list(keep_in_obs),
+        decimal=new_data_decimal(run, reading.decimal),
+        drop_unmatched=bool(own("drop_unmatched")),
+        annotation_features=features,
+    )
+
+
+def unmatched_note(adata: ad.AnnData) -> str:
+    """The note on samples left out for want of an annotation row ('' when none)."""
+    joined = adata.uns.get("provenance", {}).get("annotations") or {}
+    dropped = joined.get("data_without_annotations") or []
+    if not dropped:
+        return ""
+    return (
+        f"{len(dropped)} sample(s) without a row in the annotation table left out "
+        f"(--drop-unmatched): {errors.examples(dropped)}"
+    )
+
+
 def predict(
     run: Run | str | Path,
     data: ad.AnnData | str | Path,
@@ -104,6 +180,10 @@ def predict(
     log: bool = True,
     user: str | None = None,
     decimal: str | None = None,
+    annotations: str | Path | None = None,
+    annotations_id_column: str | None = None,
+    orient: str | None = None,
+    drop_unmatched: bool | None = None,
 ) -> pd.DataFrame:
     """Predictions of ``run``'s final model for the samples in ``data``.
 
@@ -114,7 +194,11 @@ def predict(
     are added; they use the marginal threshold, whose coverage was checked per group at
     training time (report, "Uncertainty"). With ``log`` and a run loaded from a directory,
     every prediction is appended to ``<run>/prediction_log.jsonl`` (EU AI Act Art. 12).
-    A file is read with ``decimal`` (:func:`new_data_decimal`: by default the run's own).
+    A file is read as the run read its data (:func:`read_new_data`): ``id_column``,
+    ``annotations_id_column``, ``orient``, ``drop_unmatched`` and ``decimal`` default to
+    the run's own; ``annotations`` is the new samples' annotation table, which must hold
+    the run's annotation features. Samples left out for want of an annotation row are
+    named in ``table.attrs["notes"]``.
     """
     run = run if isinstance(run, Run) else Run.load(run)
     if isinstance(data, ad.AnnData):
@@ -122,12 +206,10 @@ def predict(
         input_sha = in_memory_provenance(data)["sha256"]
     else:
         path = input_file = str(data)
-        adata = read(
-            data,
-            id_column=id_column,
-            orient="samples-by-features",
-            decimal=new_data_decimal(run, decimal),
+        reading = Reading(
+            annotations, id_column, annotations_id_column, orient, drop_unmatched, decimal
         )
+        adata = read_new_data(run, data, reading)
         input_sha = file_sha256(data)
     X = feature_table(adata, run, path)
     task = run.model_card["task"]
@@ -148,6 +230,7 @@ def predict(
             table[f"interval_{level}_low"], table[f"interval_{level}_high"] = out[:, 0], out[:, 1]
         else:
             table[f"prediction_set_{level}"] = out
+    table.attrs["notes"] = [n for n in (unmatched_note(adata),) if n]
     if log and run.path is not None:
         log_predictions(
             run.path,

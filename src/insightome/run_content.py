@@ -174,6 +174,7 @@ def build_results(
             "files": prov.get("files", []),
             "orientation": prov.get("orientation"),
             "orientation_reason": prov.get("orientation_reason"),
+            **({"annotations": prov["annotations"]} if prov.get("annotations") else {}),
         },
         "versions": versions(),
         "seeds": {

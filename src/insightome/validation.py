@@ -24,11 +24,16 @@ from insightome.errors import UserError
 from insightome.evaluate.bbc import bootstrap_weights
 from insightome.evaluate.engine import predict_matrix
 from insightome.evaluate.metrics import PRIMARY, SECONDARY, predicted_classes
-from insightome.io import read
 from insightome.io.json_values import json_ready
 from insightome.options import check_options
 from insightome.overlap import check_overlap, training_overlap
-from insightome.prediction import feature_table_with_missing, new_data_decimal, stored_threshold
+from insightome.prediction import (
+    Reading,
+    feature_table_with_missing,
+    read_new_data,
+    stored_threshold,
+    unmatched_note,
+)
 from insightome.run_directory import Run, file_sha256, write_validation
 from insightome.study import label_string
 
@@ -36,41 +41,66 @@ N_BOOTSTRAP = 1000
 DECISION_METRICS = ("balanced_accuracy",)  # scored on decided classes, not probabilities
 
 
-def cohort_outcome(adata: Any, run: Run, path: str) -> np.ndarray:
-    """The cohort's outcome in the run's internal encoding (NaN where unknown)."""
+def outcome_columns(
+    run: Run, target: str | None = None, time: str | None = None, event: str | None = None
+) -> dict[str, str | None]:
+    """The cohort's outcome columns: ``target`` (classification, regression) or ``time``
+    and ``event`` (survival) when given, else the run's own names. An outcome option of
+    the other kind of task is refused in one line."""
     spec = run.spec
+    if spec.task == "survival" and target:
+        reason = "the run is a survival model; name its outcome with --time and --event"
+        raise UserError(errors.OPTION_INVALID, option="--target", reason=reason)
+    if spec.task != "survival" and (time or event):
+        reason = f"the run is a {spec.task} model; name its outcome column with --target"
+        raise UserError(
+            errors.OPTION_INVALID, option="--time" if time else "--event", reason=reason
+        )
+    return {
+        "target": target or spec.target,
+        "time": time or spec.time,
+        "event": event or spec.event,
+    }
+
+
+def cohort_outcome(
+    adata: Any, run: Run, path: str, columns: dict[str, str | None] | None = None
+) -> np.ndarray:
+    """The cohort's outcome in the run's internal encoding (NaN where unknown), from
+    ``columns`` (:func:`outcome_columns`; default: the run's own column names)."""
+    spec = run.spec
+    names = columns or outcome_columns(run)
+    target, time_col, event_col = names["target"], names["time"], names["event"]
     obs = adata.obs
-    needed = [spec.time, spec.event] if spec.task == "survival" else [spec.target]
-    for col in needed:
+    needed = {"time": time_col, "event": event_col} if spec.task == "survival" else {}
+    needed = needed or {"target": target}
+    for option, col in needed.items():
         if col not in obs.columns:
+            hint = errors.closest_names_hint(str(col), map(str, obs.columns))
             raise UserError(
-                errors.COLUMN_MISSING,
-                path=path,
-                role="outcome",
-                column=col,
-                hint="",
-                option=("time" if col == spec.time else "event" if col == spec.event else "target"),
-            )
+                errors.COLUMN_MISSING, path=path, role="outcome", column=col, hint=hint,
+                option=option,
+            )  # fmt: skip
     if spec.task in ("binary", "multiclass"):
         classes = run.model_card["classes"]
-        labels = [None if pd.isna(v) else label_string(v) for v in obs[spec.target]]
+        labels = [None if pd.isna(v) else label_string(v) for v in obs[target]]
         unknown = sorted({v for v in labels if v is not None and v not in classes})
         if unknown:
             raise UserError(
                 errors.VALIDATE_UNKNOWN_CLASSES,
                 path=path,
-                column=spec.target,
+                column=target,
                 unknown=errors.examples(unknown, 5),
                 classes=", ".join(classes),
             )
         return np.array([np.nan if v is None else classes.index(v) for v in labels])
     if spec.task == "regression":
-        return pd.to_numeric(obs[spec.target], errors="coerce").to_numpy(float)
-    time = pd.to_numeric(obs[spec.time], errors="coerce").to_numpy(float)
-    event = pd.to_numeric(obs[spec.event], errors="coerce").to_numpy(float)
+        return pd.to_numeric(obs[target], errors="coerce").to_numpy(float)
+    time = pd.to_numeric(obs[time_col], errors="coerce").to_numpy(float)
+    event = pd.to_numeric(obs[event_col], errors="coerce").to_numpy(float)
     bad = ~np.isnan(event) & ~np.isin(event, (0, 1))
     if bad.any():
-        raise UserError(errors.VALIDATE_EVENT_CODES, path=path, column=spec.event, n=int(bad.sum()))
+        raise UserError(errors.VALIDATE_EVENT_CODES, path=path, column=event_col, n=int(bad.sum()))
     return np.where(event == 1, time, -time)
 
 
@@ -99,6 +129,23 @@ def cohort_groups(obs: pd.DataFrame, run: Run, path: str) -> tuple[np.ndarray | 
         )
         raise UserError(errors.OPTION_INVALID, option="--groups", reason=reason)
     return pd.factorize(values.astype(str))[0], ""
+
+
+def _annotations_record(adata: Any) -> dict[str, Any]:
+    """The cohort's annotation table, as validation.json records it (none: nothing)."""
+    files = adata.uns.get("provenance", {}).get("files", [])
+    sheet = next((f for f in files if f.get("role") == "annotations"), None)
+    if sheet is None:
+        return {}
+    joined = adata.uns["provenance"]["annotations"]
+    return {
+        "annotations": {
+            "path": sheet["path"],
+            "sha256": sheet["sha256"],
+            "id_column": joined["id_column"],
+            "left_out": joined["data_without_annotations"],
+        }
+    }
 
 
 def bootstrap_text(n_bootstrap: int, n: int, groups: np.ndarray | None, column: str) -> str:
@@ -194,8 +241,20 @@ def validate(
     seed: int = 0,
     allow_training_overlap: bool = False,
     decimal: str | None = None,
+    annotations: str | Path | None = None,
+    annotations_id_column: str | None = None,
+    orient: str | None = None,
+    drop_unmatched: bool | None = None,
+    target: str | None = None,
+    time: str | None = None,
+    event: str | None = None,
 ) -> dict[str, Any]:
     """Score the run's model and minimal signature on ``cohort``; write validation.json.
+
+    The cohort is read as the run read its data (:func:`insightome.prediction.read_new_data`:
+    ID columns, orientation, decimal mark and annotation features default to the run's
+    own), with ``annotations`` the cohort's own sample sheet; its outcome is in the run's
+    columns unless ``target`` or ``time``/``event`` name others.
 
     The cohort's rows are checked against the run's training rows (keyed hashes,
     :mod:`insightome.overlap`): with half or more of them training rows it is refused
@@ -205,11 +264,13 @@ def validate(
     check_options({"seed": seed}, command="validate")
     run = Run.load(run_dir)
     spec = run.spec
-    keep = [c for c in (spec.target, spec.time, spec.event) if c]
+    columns = outcome_columns(run, target, time, event)
+    keep = [c for c in columns.values() if c]
     read_keep = [*keep, *([spec.groups] if spec.groups else [])]
-    adata = read(cohort, id_column=id_column, orient="samples-by-features", keep_in_obs=read_keep,
-                 decimal=new_data_decimal(run, decimal))  # fmt: skip
-    y = cohort_outcome(adata, run, str(cohort))
+    reading = Reading(annotations, id_column, annotations_id_column, orient, drop_unmatched,
+                      decimal)  # fmt: skip
+    adata = read_new_data(run, cohort, reading, read_keep)
+    y = cohort_outcome(adata, run, str(cohort), columns)
     groups, groups_warning = cohort_groups(adata.obs, run, str(cohort))
     X, missing = feature_table_with_missing(adata, run, str(cohort))
     known = ~np.isnan(y)
@@ -225,6 +286,7 @@ def validate(
     X, y = X[known], y[known]
     groups = None if groups is None else groups[known]
     warnings += [groups_warning] * bool(groups_warning)
+    warnings += [note for note in (unmatched_note(adata),) if note]
     if task in ("binary", "multiclass"):
         y = y.astype(int)
         if len(np.unique(y)) < 2:
@@ -237,6 +299,8 @@ def validate(
             "sha256": file_sha256(cohort),
             "n_samples": len(y),
             "n_without_outcome": int((~known).sum()),
+            "outcome_columns": {k: v for k, v in columns.items() if v},
+            **_annotations_record(adata),
         },
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "development_estimate": run.results["estimate"],

@@ -74,6 +74,11 @@ RANGE_CASES = [
     ("task", ["--task", "ranking"], ["--task", "'ranking'", "'survival'"]),
     ("orient", ["--orient", "sideways"], ["--orient", "'sideways'"]),
     ("decimal", ["--decimal", ";"], ["--decimal", "';'", "','"]),
+    (
+        "annotation_features",
+        ["--annotations", "study.csv", "--annotation-features", "ALL"],
+        ["--annotation-features", "one by one", "leak the outcome"],
+    ),
 ]
 
 COMBINATION_CASES = [
@@ -106,6 +111,41 @@ COMBINATION_CASES = [
         ["--target", "label", "--scheduler", "tcp://127.0.0.1:1", "--slurm-queue", "short"],
         ["--scheduler", "not both"],
     ),
+    (
+        ["--target", "label", "--annotation-features", "gene0"],
+        ["--annotation-features", "--annotations"],
+    ),
+    (
+        ["--target", "label", "--annotations-id-column", "sample"],
+        ["--annotations-id-column", "give the table with --annotations"],
+    ),
+    (["--target", "label", "--drop-unmatched"], ["--drop-unmatched", "--annotations"]),
+    (
+        [
+            "--target",
+            "label",
+            "--sensitive",
+            "sex",
+            "--annotations",
+            "study.csv",
+            "--annotation-features",
+            "sex",
+        ],
+        ["--annotation-features", "'sex'", "--use-sensitive"],
+    ),
+    (
+        [
+            "--time",
+            "os_months",
+            "--event",
+            "dead",
+            "--annotations",
+            "study.csv",
+            "--annotation-features",
+            "os_months",
+        ],
+        ["--annotation-features", "'os_months'", "outcome"],
+    ),
 ]
 
 
@@ -118,6 +158,7 @@ def run_cli(cli, study_csv: Path, runs: Path, *args: str):
 
 @pytest.mark.parametrize(("rule", "args", "fragments"), RANGE_CASES)
 def test_run_option_out_of_range(cli, study_csv, runs, rule, args, fragments):
+    args = [str(study_csv) if a == "study.csv" else a for a in args]
     result = run_cli(cli, study_csv, runs, "--target", "label", *args)
     assert_user_error(result, OPTION_RULES[rule].option, *fragments)
 
@@ -126,6 +167,7 @@ def test_run_option_out_of_range(cli, study_csv, runs, rule, args, fragments):
 def test_run_contradictory_options(cli, study_csv, runs, tmp_path, args, fragments):
     (tmp_path / "sets.gmt").write_text("SET\tdesc\tgene0\tgene1\n")
     args = [str(tmp_path / a) if a == "sets.gmt" else a for a in args]
+    args = [str(study_csv) if a == "study.csv" else a for a in args]
     assert_user_error(run_cli(cli, study_csv, runs, *args), *fragments)
 
 

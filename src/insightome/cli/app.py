@@ -115,7 +115,7 @@ def run_command(
 
 
 @app.command("predict")
-@schema_options("predict", after={"log": "id_column", "user": "log"})
+@schema_options("predict", after={"log": "decimal", "user": "log"})
 def predict_command(
     run_dir: Annotated[Path, typer.Argument(help="A run directory made by 'insightome run'.")],
     data: Annotated[
@@ -129,14 +129,14 @@ def predict_command(
         bool, typer.Option(help="Append the predictions to RUN_DIR/prediction_log.jsonl.")
     ] = True,
     user: Annotated[str | None, typer.Option(help="Who asked for the predictions (log).")] = None,
-    *,
-    id_column: str | None,
-    decimal: str | None,
+    **reading: Any,
 ) -> None:
     """Apply a saved model to new samples (logged in the run's prediction log)."""
     from insightome.prediction import predict
 
-    table = predict(run_dir, data, id_column=id_column, log=log, user=user, decimal=decimal)
+    table = predict(run_dir, data, log=log, user=user, **reading)
+    for note in table.attrs.get("notes", []):
+        err.print(f"note: {escape(note)}", soft_wrap=True)
     if output is None:
         sys.stdout.write(table.to_csv())
         return
@@ -214,11 +214,32 @@ def _print_summary(result: object, quiet: bool) -> None:
     )
     if e.get("permutation_p") is not None:
         out.print(f"Permutation p = {fmt_p(e['permutation_p'])}")
+    joined = (result.results.get("data") or {}).get("annotations")
+    if joined:
+        _print_annotations(joined)
     print_discovery(result.results.get("discovery"))
     print_audit(result.results.get("audit"))
     for w in result.results.get("warnings", []):
         out.print(f"[yellow]warning:[/] {escape(w)}")
     out.print(f"\nReport: [bold]{result.report_path.resolve()}[/]", soft_wrap=True)
+
+
+def _print_annotations(joined: dict[str, Any]) -> None:
+    """The annotation table's join: samples left out (a count and a few IDs; all of them
+    in results.json data.annotations) and the columns used as features."""
+    dropped = joined["data_without_annotations"]
+    if dropped:
+        shown = errors.examples(dropped, 5)
+        out.print(
+            f"[yellow]Left out[/] (--drop-unmatched): {len(dropped)} data sample(s) without a "
+            f"row in the annotation table, e.g. {escape(shown)} (all in results.json)",
+            soft_wrap=True,
+        )
+    if joined["features"]:
+        out.print(
+            "Annotation columns used as features: " + escape(", ".join(joined["features"])),
+            soft_wrap=True,
+        )
 
 
 def _click_errors() -> tuple[type[Exception], ...]:

@@ -43,10 +43,9 @@ def discover_command(
 
 #: The validate and monitor commands' own options → the option they follow in --help.
 NEW_COHORT_ORDER = {
-    "out_dir": "id_column",
+    "out_dir": "decimal",
     "seed": "out_dir",
     "allow_training_overlap": "seed",
-    "decimal": "allow_training_overlap",
 }
 
 
@@ -62,15 +61,16 @@ def validate_command(
     ] = None,
     allow_training_overlap: AllowTrainingOverlap = False,
     *,
-    id_column: str | None,
     seed: int,
-    decimal: str | None,
+    time_col: str | None,
+    **reading: Any,
 ) -> None:
     """Score the saved model and minimal signature on an independent cohort, with CIs."""
+    from insightome.evaluate.metrics import metric_label
     from insightome.validation import validate
 
-    report = validate(run_dir, cohort, id_column=id_column, out_dir=out_dir, seed=seed,
-                      allow_training_overlap=allow_training_overlap, decimal=decimal)  # fmt: skip
+    report = validate(run_dir, cohort, out_dir=out_dir, seed=seed, time=time_col,
+                      allow_training_overlap=allow_training_overlap, **reading)  # fmt: skip
     _warn(report["warnings"])
     c = report["cohort"]
     out.print(f"[bold]External validation[/] on {c['n_samples']} samples")
@@ -79,7 +79,8 @@ def validate_command(
     for name, m in report["models"].items():
         for metric, v in m["metrics"].items():
             lo, hi = v["ci95"]
-            out.print(f"  {name:9s} {metric:20s} {v['value']:.3f} (95% CI {lo:.3f}–{hi:.3f})")
+            label = escape(metric_label(metric))
+            out.print(f"  {name:9s} {label:24s} {v['value']:.3f} (95% CI {lo:.3f}–{hi:.3f})")
         if m["features_missing"]:
             out.print(
                 f"  [yellow]{name}: {len(m['features_missing'])} missing feature(s) imputed:[/] "
@@ -121,11 +122,13 @@ def review_command(
 @schema_options(
     "monitor",
     after={
-        "out_dir": "id_column",
+        "labels": "orient",
+        "time_col": "labels",
+        "event": "time_col",
+        "out_dir": "decimal",
         "seed": "out_dir",
         "allow_training_overlap": "seed",
         "min_cell": "allow_training_overlap",
-        "decimal": "min_cell",
     },
 )
 def monitor_command(
@@ -134,35 +137,71 @@ def monitor_command(
     labels: Annotated[
         str | None, typer.Option(help="Outcome column in the new data, if known.")
     ] = None,
-    time: Annotated[str | None, typer.Option(help="Survival time column, if known.")] = None,
-    event: Annotated[str | None, typer.Option(help="Survival event column, if known.")] = None,
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Where to write (default: RUN_DIR/monitoring).")
     ] = None,
     allow_training_overlap: AllowTrainingOverlap = False,
     *,
-    id_column: str | None,
+    time_col: str | None,
     seed: int,
     min_cell: int | None,
-    decimal: str | None,
+    **reading: Any,
 ) -> None:
     """Data drift (SMD, PSI) and, with labels, performance per group against development."""
     from insightome.monitoring import monitor, write_monitor_report
 
-    report = monitor(run_dir, data, labels=labels, time=time, event=event, id_column=id_column,
-                     seed=seed, min_cell=min_cell, decimal=decimal,
-                     allow_training_overlap=allow_training_overlap)  # fmt: skip
+    report = monitor(run_dir, data, labels=labels, time=time_col, seed=seed, min_cell=min_cell,
+                     allow_training_overlap=allow_training_overlap, **reading)  # fmt: skip
     _warn(report.notes)
     written = write_monitor_report(report, out_dir)
-    summary = report.to_dict()
-    out.print(f"[bold]Drift[/]: {escape(summary['drift']['summary']['status'])}")
-    perf = summary.get("performance")
-    if perf:
-        shown = f"{perf['metric']} {perf['value']:.3f} " if perf.get("value") is not None else ""
-        if perf.get("ci95"):
-            shown += f"(95% CI {perf['ci95'][0]:.3f}–{perf['ci95'][1]:.3f}): "
-        out.print(f"[bold]Performance[/]: {escape(shown + perf['status'])}")
+    print_monitor(report.to_dict())
     out.print(f"\nWritten: [bold]{written}[/]", soft_wrap=True)
+
+
+def _f(value: Any, spec: str = ".3f") -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def print_monitor(summary: dict[str, Any]) -> None:
+    """The console's monitoring summary: what monitor.md says, in short (its keys)."""
+    from insightome.evaluate.metrics import metric_label
+
+    s = summary["drift"]["summary"]
+    out.print(f"[bold]Drift[/]: {escape(s['status'])}", soft_wrap=True)
+    out.print(
+        f"  {s['n_compared']} of {s['n_features']} features compared; moderate shift (PSI "
+        f"0.1–0.25): {len(s['moderate'])}; |SMD| > 0.1: {_f(s['share_smd_above'], '.0%')} of "
+        f"numeric features (SD by chance ≈ {_f(s['chance_smd_sd'], '.2f')}); mean PSI "
+        f"{_f(s['mean_psi'])}",
+        soft_wrap=True,
+    )
+    if s["major"]:
+        out.print("  largest shifts: " + escape(", ".join(s["major"][:5])), soft_wrap=True)
+    if s["absent"]:
+        out.print(f"  absent from the new data: {len(s['absent'])} feature(s)")
+    perf = summary.get("performance")
+    if perf is None:
+        out.print("[bold]Performance[/]: not measured (give the outcome: --labels, or --time "
+                  "and --event)", soft_wrap=True)  # fmt: skip
+        return
+    dev = perf["development_estimate"]
+    out.print(
+        f"[bold]Performance[/] ({escape(metric_label(perf['metric']))}; development BBC-CV "
+        f"{_f(dev['value'])}, 95% CI {_f(dev['ci95'][0])}–{_f(dev['ci95'][1])}):",
+        soft_wrap=True,
+    )
+    rows = [("all", perf)] + [
+        (f"{column} = {group}", row)
+        for column, groups in perf["groups"].items()
+        for group, row in groups.items()
+    ]
+    for name, row in rows:
+        value = "" if row.get("value") is None else f"{row['value']:.3f} "
+        ci = row.get("ci95")
+        value += f"(95% CI {ci[0]:.3f}–{ci[1]:.3f}) " if ci else ""
+        n = "n hidden" if row.get("n") is None else f"n {row['n']}"
+        why = f" ({row['reason']})" if row.get("reason") else ""
+        out.print(f"  {escape(name)} ({n}): {escape(value + row['status'] + why)}", soft_wrap=True)
 
 
 @app.command("audit")

@@ -16,7 +16,7 @@ from insightome import errors
 from insightome.errors import UserError
 from insightome.io import arrays, formats, streaming, tables
 from insightome.io import orientation as layout
-from insightome.io.annotations import Annotations, join, read_annotations
+from insightome.io.annotations import Annotations, annotate, read_annotations
 from insightome.io.orientation import SBF
 from insightome.io.provenance import file_record
 from insightome.io.tables import Parsed
@@ -191,6 +191,9 @@ def read(
     sheet: str | int | None = None,
     max_features: int | None = None,
     decimal: str = "auto",
+    annotations_id_column: str | None = None,
+    drop_unmatched: bool = False,
+    annotation_features: Sequence[str] = (),
 ) -> anndata.AnnData:
     """Read a data file (samples × features or features × samples) into an AnnData.
 
@@ -221,13 +224,25 @@ def read(
         file separated by ``;`` or tabs as numbers, with a note; ``","`` does so in any
         text table (and takes dots grouping three digits as thousands separators);
         ``"."`` never does. Applies to the data file and the annotation table.
+    annotations_id_column
+        The annotation table's sample-ID column (default: ``id_column`` when the table
+        has it, else its first column).
+    drop_unmatched
+        Leave out data samples without a row in the annotation table (a note says how
+        many and which; ``uns['provenance']['annotations']`` lists them) instead of
+        raising.
+    annotation_features
+        Columns of the annotation table to use as features: numeric ones are appended to
+        ``X`` (``var['source']`` ``"annotations"``), the others to
+        ``obsm['categorical']``; they stay in ``obs`` too.
 
     Returns
     -------
     AnnData with samples as rows: ``X`` float64 numeric features (NaN = missing),
     ``obsm['categorical']`` the non-numeric features (pandas 'category' columns),
     ``obs`` the ``keep_in_obs`` columns + annotation columns, ``var['source']``,
-    ``uns['provenance']`` and ``uns['notes']``.
+    ``uns['provenance']`` (with an annotation table, ``annotations``: the ID columns, the
+    samples left out and the annotation columns used as features) and ``uns['notes']``.
 
     Raises
     ------
@@ -255,7 +270,14 @@ def read(
     if annotations is not None:
         ann_sheet = sheet if fmt != "xlsx" else None  # --sheet belongs to the data workbook
         ann = read_annotations(
-            str(annotations), id_column=id_column, sheet=ann_sheet, decimal=decimal
+            str(annotations), id_column=id_column, annotations_id_column=annotations_id_column,
+            sheet=ann_sheet, decimal=decimal,
+        )  # fmt: skip
+    elif annotation_features:
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="--annotation-features",
+            reason="names columns of the annotation table; give it with --annotations",
         )
     notes: list[str] = []
     if fmt in ("mat", "h5ad"):
@@ -271,15 +293,26 @@ def read(
             adata, h5_notes, record = _from_h5ad(shown, keep, max_features)
             notes.extend(h5_notes)
     else:
-        parsed, record, orientation, reason = _from_table(
-            shown,
-            annotations=ann,
-            id_column=id_column,
-            orient=orient,
-            keep=keep,
-            sheet=sheet,
-            decimal=decimal,
-        )
+        try:
+            parsed, record, orientation, reason = _from_table(
+                shown,
+                annotations=ann,
+                id_column=id_column,
+                orient=orient,
+                keep=keep,
+                sheet=sheet,
+                decimal=decimal,
+            )
+        except UserError as exc:
+            if exc.template == errors.ID_COLUMN_MISSING and ann is not None:
+                if ann.id_column == id_column:  # the sheet's ID column, not the data's
+                    raise UserError(
+                        errors.ID_COLUMN_ONLY_IN_ANNOTATIONS,
+                        path=shown,
+                        column=id_column,
+                        annotations=ann.path,
+                    ) from None
+            raise
         adata = _to_anndata(parsed)
         notes.extend(parsed.notes)
     if max_features is not None and fmt != "h5ad" and max_features < adata.n_vars:
@@ -290,16 +323,17 @@ def read(
     if max_features is not None:
         record["read_options"] = {**record.get("read_options", {}), "max_features": max_features}
     records = [record]
+    provenance: dict[str, Any] = {}
     if ann is not None:
-        obs, join_notes = join(ann, adata.obs, shown)
-        adata.obs = obs
-        notes.extend(ann.notes)
-        notes.extend(join_notes)
+        adata, summary = annotate(adata, ann, shown, drop_unmatched, annotation_features)
+        notes.extend(summary.pop("notes"))
         records.append(ann.record)
+        provenance["annotations"] = summary
     adata.uns["provenance"] = {
         "files": records,
         "orientation": orientation,
         "orientation_reason": reason,
+        **provenance,
     }
     adata.uns["notes"] = notes
     return adata

@@ -125,7 +125,7 @@ class _Kind(NamedTuple):
     note: str = ""
 
 
-def _classify(series: pd.Series, name: str) -> _Kind:
+def classify_column(series: pd.Series, name: str) -> _Kind:
     """Decide whether a non-numeric-dtype column is numbers, categories or numbers + typos.
 
     A column whose non-missing values are at least 80% numbers and whose non-numbers take
@@ -219,7 +219,7 @@ def split_samples_by_features(
         if is_numeric(dtypes[i]):
             numeric_names.append(name)
             continue
-        kind, values, row, note = _classify(frame.iloc[:, i], name)
+        kind, values, row, note = classify_column(frame.iloc[:, i], name)
         if note:
             notes.append(note)
         if kind == "typo":

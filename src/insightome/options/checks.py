@@ -96,18 +96,45 @@ def budget(value: Any) -> str | None:
     return None
 
 
+def named_columns(value: Any) -> str | None:
+    """Columns named one by one (``--annotation-features``): no ``all``, since a sample
+    sheet usually carries follow-up columns (survival time, later events) that would
+    leak the outcome."""
+    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+        return f"must be column names, got {value!r}"
+    if any(v.lower() == "all" for v in value):
+        return (
+            "name the columns one by one: 'all' is not offered, since a sample sheet usually "
+            "holds follow-up columns (survival time, later events) that leak the outcome"
+        )
+    return None
+
+
 @dataclass(frozen=True)
 class Combination:
     """Options that contradict each other: ``applies(values)`` is True when they do."""
 
     options: str
     applies: Callable[[Mapping[str, Any]], bool]
-    reason: str
+    reason: str | Callable[[Mapping[str, Any]], str]  # fixed, or from the values
+
+    def why(self, values: Mapping[str, Any]) -> str:
+        return self.reason(values) if callable(self.reason) else self.reason
 
 
 def _given(values: Mapping[str, Any], name: str) -> bool:
     value = values.get(name)
     return value not in (None, "", (), [], {}, False)
+
+
+def _role_features(values: Mapping[str, Any]) -> list[str]:
+    """Annotation features that are outcome, group, site or excluded columns, or
+    sensitive ones without --use-sensitive."""
+    roles = {values.get(k) for k in ("target", "time_col", "event", "groups", "site")}
+    roles |= set(values.get("exclude") or ())
+    if not values.get("use_sensitive"):
+        roles |= set(values.get("sensitive") or ())
+    return [c for c in values.get("annotation_features") or () if c in roles - {None}]
 
 
 COMBINATIONS: tuple[Combination, ...] = (
@@ -151,6 +178,30 @@ COMBINATIONS: tuple[Combination, ...] = (
         "needs --sensitive to name the attributes to use as features",
     ),
     Combination(
+        "--annotation-features",
+        lambda v: _given(v, "annotation_features") and not _given(v, "annotations"),
+        "names columns of the annotation table; give it with --annotations",
+    ),
+    Combination(
+        "--annotations-id-column",
+        lambda v: _given(v, "annotations_id_column") and not _given(v, "annotations"),
+        "names the annotation table's ID column; give the table with --annotations",
+    ),
+    Combination(
+        "--drop-unmatched",
+        lambda v: _given(v, "drop_unmatched") and not _given(v, "annotations"),
+        "leaves out samples without a row in the annotation table; give it with --annotations",
+    ),
+    Combination(
+        "--annotation-features",
+        lambda v: bool(_role_features(v)),
+        lambda v: (
+            f"'{_role_features(v)[0]}' is an outcome, group, site, excluded or "
+            "sensitive column and cannot be a feature (a sensitive one only with --use-sensitive); "
+            "drop it from --annotation-features"
+        ),
+    ),
+    Combination(
         "--genesets",
         lambda v: _given(v, "genesets") and v.get("discover") is False,
         "gene sets are used by discovery; drop --no-discover or --genesets",
@@ -178,5 +229,5 @@ def check_combinations(values: Mapping[str, Any]) -> None:
     for combination in COMBINATIONS:
         if combination.applies(values):
             raise UserError(
-                errors.OPTION_INVALID, option=combination.options, reason=combination.reason
+                errors.OPTION_INVALID, option=combination.options, reason=combination.why(values)
             )

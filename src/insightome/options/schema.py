@@ -35,6 +35,12 @@ SAVED_RUN_DECIMAL = Variant(
 NEW_DATA = ("predict", "validate", "monitor")  # commands that read new samples for a saved run
 
 
+def saved_run_default(help: str, cli_type: Any = str | None) -> dict[str, Variant]:
+    """The variant of a reading option on the new-data commands: default None, i.e. the
+    run's own value (results.json ``invocation``), said in the help."""
+    return {c: Variant(help=help, default=None, cli_type=cli_type) for c in NEW_DATA}
+
+
 def comma_list(value: str | None) -> tuple[str, ...]:
     """``"sex, race"`` → ``("sex", "race")`` (a CLI list option)."""
     return tuple(v.strip() for v in value.split(",") if v.strip()) if value else ()
@@ -71,9 +77,31 @@ def as_dict(value: Mapping[str, Any] | None) -> dict[str, Any]:
 class RunOptions:
     """Every option of :func:`insightome.run`; see the module docstring."""
 
-    target: str | None = option(None, "Outcome column (classification or regression).")
-    time_col: str | None = option(None, "Survival time column (with --event).", flags=("--time",))
-    event: str | None = option(None, "Survival event column, 1 = event, 0 = censored.")
+    target: str | None = option(
+        None,
+        "Outcome column (classification or regression).",
+        commands=("run", "validate"),
+        variants={"validate": Variant(help="Outcome column of the cohort (default: the run's).")},
+    )
+    time_col: str | None = option(
+        None,
+        "Survival time column (with --event).",
+        flags=("--time",),
+        commands=("run", "validate", "monitor"),
+        variants={
+            "validate": Variant(help="Survival time column of the cohort (default: the run's)."),
+            "monitor": Variant(help="Survival time column of the new data, if known."),
+        },
+    )
+    event: str | None = option(
+        None,
+        "Survival event column, 1 = event, 0 = censored.",
+        commands=("run", "validate", "monitor"),
+        variants={
+            "validate": Variant(help="Survival event column of the cohort (default: the run's)."),
+            "monitor": Variant(help="Survival event column of the new data, if known."),
+        },
+    )
     task: str = option(
         "auto",
         "auto, binary, multiclass, regression or survival.",
@@ -81,15 +109,59 @@ class RunOptions:
     )
     annotations: str | Path | None = option(  # noqa: RUF009 (option() returns a dataclass field)
         None,
-        "Sample-annotation table joined on sample ID.",
+        "Sample-annotation table (sample sheet) joined on sample ID.",
+        commands=("run", *NEW_DATA),
         cli_type=Path | None,
         record=resolved_path,
+        variants={
+            c: Variant(help="Sample-annotation table of the new samples, joined on sample ID.")
+            for c in NEW_DATA
+        },
     )
-    id_column: str | None = option(None, "Sample-ID column.", commands=("run", *NEW_DATA))
+    id_column: str | None = option(
+        None,
+        "Sample-ID column of the data file.",
+        commands=("run", *NEW_DATA),
+        variants=saved_run_default("Sample-ID column of the data file (default: the run's)."),
+    )
+    annotations_id_column: str | None = option(
+        None,
+        "Sample-ID column of the annotation table (default: the --id-column name if the "
+        "table has it, else its first column).",
+        commands=("run", *NEW_DATA),
+        variants=saved_run_default(
+            "Sample-ID column of the annotation table (default: the run's)."
+        ),
+    )
+    drop_unmatched: bool = option(
+        False,
+        "Leave out data samples without a row in the annotation table (noted: how many and "
+        "which) instead of stopping.",
+        flags=("--drop-unmatched/--no-drop-unmatched",),
+        commands=("run", *NEW_DATA),
+        variants=saved_run_default(
+            "Leave out samples without a row in the annotation table (default: the run's).",
+            bool | None,
+        ),
+    )
+    annotation_features: Sequence[str] = option(
+        (),
+        "Annotation-table columns to use as features, comma-separated (numeric or "
+        "categorical; not outcome, group, site or sensitive columns).",
+        check=checks.named_columns,
+        cli_type=str | None,
+        cli_default=None,
+        from_cli=comma_list,
+        record=list,
+    )
     orient: str = option(
         "auto",
         "auto, samples-by-features or features-by-samples.",
         check=checks.choice(checks.ORIENT_CHOICES),
+        commands=("run", *NEW_DATA),
+        variants=saved_run_default(
+            "auto, samples-by-features or features-by-samples (default: the run's)."
+        ),
     )
     decimal: str = option(
         "auto",
@@ -306,6 +378,12 @@ class RunOptions:
             audit=options.audit and "audit" not in skip,
             skip=tuple(s for s in skip if s not in ("discover", "audit")),
         )
+
+    def sheet_features(self) -> list[str]:
+        """The ``--annotation-features`` copied into the features when the data are read:
+        all but the sensitive attributes, which ``--use-sensitive`` makes features from
+        ``obs`` (where the audit needs them too)."""
+        return [c for c in self.annotation_features if c not in set(self.sensitive)]
 
     def skipped(self) -> frozenset[str]:
         """The names of the stages not to run."""

@@ -199,11 +199,32 @@ def _study(results: Mapping[str, Any]) -> list[Row]:
             "value": fmt(results.get("n_features_dropped")),
         },
     ]
+    joined = as_mapping(as_mapping(results.get("data")).get("annotations"))
+    if joined:
+        rows.append({"label": "Annotation table", "value": annotation_summary(joined)})
     spec = as_mapping(results.get("spec"))
     for label, keys in SPEC_KEYS.items():
         value = next((spec[k] for k in keys if k in spec and spec[k] not in (None, "", [])), None)
         rows.append({"label": label, "value": "none" if value is None else _names(value)})
     return rows
+
+
+def annotation_summary(joined: Mapping[str, Any]) -> str:
+    """The annotation table in one line: which of its columns were features, which were
+    not, and the samples left out for want of a row (results.json data.annotations)."""
+    used, other = list(joined.get("features") or []), list(joined.get("not_features") or [])
+    text = (
+        f"columns used as features (--annotation-features): {', '.join(map(str, used))}"
+        if used
+        else "no column used as a feature"
+    )
+    if other:
+        shown = ", ".join(map(str, other[:8])) + (", …" if len(other) > 8 else "")
+        text += f"; not used as features: {len(other)} ({shown})"
+    dropped = joined.get("data_without_annotations") or []
+    if dropped:
+        text += f"; {len(dropped)} data sample(s) without a row left out (--drop-unmatched)"
+    return text
 
 
 def _names(value: Any) -> str:

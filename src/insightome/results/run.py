@@ -91,10 +91,23 @@ class DataFile(Record):
     read_options: dict[str, JsonValue]
 
 
+class AnnotationJoin(Record):
+    """How the annotation table (sample sheet) was joined onto the data's samples."""
+
+    path: str
+    id_column: str  # the table's sample-ID column
+    n_matched: int  # data samples with a row (the samples read)
+    data_without_annotations: list[str]  # data samples left out (--drop-unmatched)
+    annotations_without_data: list[str]  # table rows without a data sample (ignored)
+    features: list[str]  # table columns used as features (--annotation-features)
+    not_features: list[str]  # the table's other columns
+
+
 class DataProvenance(Record):
     files: list[DataFile]
     orientation: str | None
     orientation_reason: str | None
+    annotations: AnnotationJoin = optional()  # with an annotation table
 
 
 class RunResults(Record):

@@ -91,7 +91,7 @@ def _read_input(data: ad.AnnData | str | Path, keep: list[str], o: RunOptions) -
     """The data as AnnData with provenance: a file read by :func:`insightome.io.read`, or
     the caller's AnnData (its ``max_features`` most variable columns, when asked)."""
     if not isinstance(data, ad.AnnData):
-        return read_file(
+        adata = read_file(
             data,
             annotations=o.annotations,
             id_column=o.id_column,
@@ -99,7 +99,16 @@ def _read_input(data: ad.AnnData | str | Path, keep: list[str], o: RunOptions) -
             keep_in_obs=keep,
             max_features=o.max_features,
             decimal=o.decimal,
+            annotations_id_column=o.annotations_id_column,
+            drop_unmatched=o.drop_unmatched,
+            annotation_features=o.sheet_features(),
         )
+        joined = adata.uns["provenance"].get("annotations")
+        by_sensitive = [c for c in o.annotation_features if c not in o.sheet_features()]
+        if joined is not None and by_sensitive:  # features through --use-sensitive
+            joined["features"] = [*joined["features"], *by_sensitive]
+            joined["not_features"] = [c for c in joined["not_features"] if c not in by_sensitive]
+        return adata
     adata = data if data.uns.get("provenance") else with_provenance(data)
     if o.max_features is not None and o.max_features < adata.n_vars:
         names = [str(v) for v in adata.var_names]
