@@ -26,6 +26,7 @@ from insightome.evaluate.engine import predict_matrix
 from insightome.evaluate.metrics import PRIMARY, SECONDARY, predicted_classes
 from insightome.io import read
 from insightome.io.json_values import json_ready
+from insightome.living_documents import refresh_if_recorded
 from insightome.options import check_options
 from insightome.overlap import check_overlap, training_overlap
 from insightome.prediction import feature_table_with_missing, new_data_decimal, stored_threshold
@@ -283,4 +284,5 @@ def validate(
     report = json_ready(report)
 
     report["path"] = str(write_validation(run, report, cohort, out_dir))
+    refresh_if_recorded(run.path, report["path"], "validations")  # documents follow
     return report
