@@ -20,7 +20,6 @@ import numpy as np
 
 from insightome import errors
 from insightome.audit.auditing import audit_data, audit_model
-from insightome.audit.documents import documents_markdown, documents_summary
 from insightome.audit.drift import reference_profile
 from insightome.discover.discovery import discover
 from insightome.discover.signature import SEARCH_REPEATS
@@ -29,9 +28,9 @@ from insightome.evaluate.engine import cross_validated_predictions
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
 from insightome.io import read
 from insightome.io.genesets import read_gmt
+from insightome.living_documents import render_documents
 from insightome.models.candidates import Candidate
 from insightome.options import check_options, recorded_options
-from insightome.report import render_html
 from insightome.run_directory import Run, file_sha256, rewrite_run
 from insightome.study import make_study
 
@@ -195,10 +194,8 @@ def rediscover(
         }
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     run.log.append(f"{stamp} discovery rerun: {len(found.hypotheses)} hypotheses")
-    if "documents" in results:  # the documents cite discovery: regenerate them too
-        results["documents"] = documents_summary(results, run.model_card)
-        run.documents = documents_markdown(results, run.model_card)
-    rewrite_run(run, render_html(results, run.predictions))
+    # the documents cite discovery: regenerated, with the validations and monitoring so far
+    rewrite_run(run, render_documents(run))
     return run
 
 
@@ -226,9 +223,8 @@ def reaudit(run_dir: str | Path, settings: Any, *, n_jobs: int = 1) -> Run:
     )
     run.model_card["conformal"] = thresholds
     run.model_card["sensitive"] = list(study.spec.sensitive)
-    run.results["documents"] = documents_summary(run.results, run.model_card)
-    run.documents = documents_markdown(run.results, run.model_card)
+    run.results["documents"] = {}  # the audit makes the documents: (re)generated here
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     run.log.append(f"{stamp} audit rerun: settings {settings.to_dict()}")
-    rewrite_run(run, render_html(run.results, run.predictions))
+    rewrite_run(run, render_documents(run))
     return run

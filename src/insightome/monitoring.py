@@ -45,16 +45,15 @@ from insightome.audit.drift import (
     feature_drift,
     reference_profile,  # noqa: F401  (public here, as before the move out of audit/)
 )
-from insightome.audit.monitor_report import (
-    MonitorReport,
-    write_monitor_report,  # noqa: F401  (public here: the CLI imports it from monitoring)
-)
+from insightome.audit.monitor_report import MonitorReport
+from insightome.audit.monitor_report import write_monitor_report as write_report_files
 from insightome.errors import UserError
 from insightome.evaluate.bbc import bootstrap_weights
 from insightome.evaluate.engine import predict_matrix
 from insightome.evaluate.metrics import PRIMARY
 from insightome.groups.disclosure import MIN_CELL, group_disclosure
 from insightome.groups.labels import group_labels
+from insightome.living_documents import refresh_if_recorded
 from insightome.options import check_options
 from insightome.overlap import check_overlap, training_overlap
 from insightome.prediction import (
@@ -318,3 +317,11 @@ def run_min_cell(run: Run) -> int:
     invocation = run.results.get("invocation") or {}
     profile = run.model_card.get("reference_profile") or {}
     return int(invocation.get("min_cell") or profile.get("min_cell") or MIN_CELL)
+
+
+def write_monitor_report(report: MonitorReport, out_dir: str | Path | None = None) -> Path:
+    """Write monitor.json + monitor.md (:mod:`insightome.audit.monitor_report`); a check
+    recorded in its run's ``monitoring/`` then updates the run's documents and report."""
+    written = write_report_files(report, out_dir)
+    refresh_if_recorded(report.run.get("path"), written, "monitoring")
+    return written

@@ -25,6 +25,7 @@ from insightome.evaluate.bbc import bootstrap_weights
 from insightome.evaluate.engine import predict_matrix
 from insightome.evaluate.metrics import PRIMARY, SECONDARY, predicted_classes
 from insightome.io.json_values import json_ready
+from insightome.living_documents import refresh_if_recorded
 from insightome.options import check_options
 from insightome.overlap import check_overlap, training_overlap
 from insightome.prediction import (
@@ -347,4 +348,5 @@ def validate(
     report = json_ready(report)
 
     report["path"] = str(write_validation(run, report, cohort, out_dir))
+    refresh_if_recorded(run.path, report["path"], "validations")  # documents follow
     return report

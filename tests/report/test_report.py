@@ -56,14 +56,14 @@ def test_headline_and_optimism(rendered: tuple[str, dict, pd.DataFrame, str]) ->
     lo, hi = est["ci95"]
     assert (
         f'Estimated {label}: <span class="value">{est["value"]:.3f}</span> '
-        f"(95% CI {lo:.3f}–{hi:.3f}), BBC-CV"
+        f"(95% CI {lo:.3f}–{hi:.3f}), selection-corrected estimate (BBC-CV)"
     ) in html
     n = len(results["configurations"])
+    # issue 17: the winner's own score is quoted under its label, with why it differs
     assert (
-        f"The winning configuration's own cross-validated score was "
-        f"{est['plain_cv_value']:.3f}; the difference ({est['optimism']:.3f}) is the optimism "
-        f"of picking the best of {n} configurations, removed by the bootstrap "
-        "bias-corrected estimate."
+        f"The winner&#39;s own CV score was {est['plain_cv_value']:.3f} — optimistic: the best "
+        f"of {n} configurations scored on the same folds; the difference "
+        f"({est['optimism']:.3f}) is removed by the selection-corrected estimate."
     ) in html
     assert (
         "All estimates are from resampling on this dataset; they are not external validation."
@@ -191,7 +191,10 @@ def test_minimal_results_do_not_crash(regression_run: Run) -> None:
         "plain_cv_value": float("nan"),
     }
     html = render_html(minimal, predictions)
-    assert 'Estimated R²: <span class="value">–</span> (95% CI –), BBC-CV' in html
+    assert (
+        'Estimated R²: <span class="value">–</span> (95% CI –), selection-corrected estimate '
+        "(BBC-CV)"
+    ) in html
     assert "not run (use --permutations N)" in html
     assert 'class="warnings"' not in html
     assert "Secondary metrics" not in html

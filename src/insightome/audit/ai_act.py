@@ -34,6 +34,12 @@ from insightome.audit.checklist_items import (
     metric_name,
     nested,
 )
+from insightome.audit.evidence import (
+    NONE,
+    Evidence,
+    monitoring_text,
+    validation_text,
+)
 from insightome.audit.run_facts import (
     attribution,
     candidates,
@@ -58,7 +64,9 @@ from insightome.audit.run_facts import (
 
 
 def ai_act_annex_iv(
-    results: Mapping[str, Any], card: Mapping[str, Any] | None = None
+    results: Mapping[str, Any],
+    card: Mapping[str, Any] | None = None,
+    evidence: Evidence = NONE,
 ) -> list[ChecklistItem]:
     """Technical documentation of Regulation (EU) 2024/1689, Annex IV points 1–9."""
     r, c = as_mappings(results, card or {})
@@ -158,6 +166,7 @@ def ai_act_annex_iv(
             performance(r),
             permutation_test(r),
             fairness_audit(r),
+            validation_text(r, evidence),
             f"Test report: report.html, results.json ({r['created']})."
             if r.get("created")
             else None,
@@ -176,7 +185,9 @@ def ai_act_annex_iv(
     d.add(
         "3(a)",
         "Capabilities and limitations, accuracy overall and for groups of persons",
-        join_texts(performance(r), group_performance(r), run_warnings(r)),
+        join_texts(
+            performance(r), group_performance(r), validation_text(r, evidence), run_warnings(r)
+        ),
         todo=None if group_rows(r) else "accuracy for specific groups (audit not run)",
     )
     d.add(
@@ -224,7 +235,7 @@ def ai_act_annex_iv(
     d.add(
         "9",
         "System to evaluate performance after placing on the market, and its plan",
-        MONITOR,
+        join_texts(MONITOR, monitoring_text(r, evidence) or "No monitoring check recorded yet."),
         todo="the post-market monitoring plan",
     )
     return d.items

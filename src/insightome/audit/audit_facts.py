@@ -24,6 +24,7 @@ from insightome.audit.checklist_items import (
     significant,
     visible,
 )
+from insightome.audit.performance_figures import LABELS, figure, labelled, reference
 
 
 def audit_model(r: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -118,9 +119,32 @@ def group_performance(r: Mapping[str, Any]) -> str | None:
     ]
     more = " …" if len(shown) > 12 else ""
     name = metric_name(shown[0].get("metric"))
+    label, why = LABELS["group"]
     return (
-        f"{text} {name} by group: " + "; ".join(listed) + more + " (all rows in the "
-        "'Per-group performance' table)."
+        f"{text} {label[0].upper()}{label[1:]}, {name}: "
+        + "; ".join(listed)
+        + more
+        + f" — {why} (all rows in the 'Per-group performance' table). {reference(r)}."
+    )
+
+
+def audit_overall(r: Mapping[str, Any], overall: Mapping[str, Any]) -> str:
+    """The audit's overall figures under their label, the primary metric's against the
+    estimate (they are the winner's pooled out-of-fold predictions, not corrected)."""
+    primary = nested(r, "estimate", "metric")
+    first = sorted(overall, key=lambda k: k != primary)
+    figures = [
+        f"{metric_name(k)} {decimals(nested(overall[k], 'value'))} "
+        f"{ci_text(nested(overall[k], 'ci95'))}"
+        for k in first
+    ]
+    own = nested(overall, str(primary))
+    fig = figure("audit_overall", primary, nested(own, "value"), nested(own, "ci95"))
+    if fig is None:
+        return f"{LABELS['audit_overall'][0]}: " + "; ".join(figures)
+    rest = "; ".join(figures[1:])
+    return labelled(fig, r, metric_name) + (
+        f". Other metrics, same predictions: {rest}" if rest else ""
     )
 
 
@@ -131,13 +155,7 @@ def fairness_audit(r: Mapping[str, Any]) -> str | None:
     parts = []
     overall = m.get("overall")
     if isinstance(overall, Mapping) and overall:
-        parts.append(
-            "overall (out-of-fold) "
-            + "; ".join(
-                f"{metric_name(k)} {decimals(nested(v, 'value'))} {ci_text(nested(v, 'ci95'))}"
-                for k, v in overall.items()
-            )
-        )
+        parts.append(audit_overall(r, overall))
     ref = m.get("reference")
     if isinstance(ref, Mapping) and ref:
         parts.append("reference groups " + ", ".join(f"{k} = {v}" for k, v in ref.items()))

@@ -11,12 +11,13 @@ a small count under the run's ``--min-cell`` k, "suppressed" for a complementary
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 from insightome.groups.disclosure import MIN_CELL, count_text, is_hidden
+from insightome.number_format import as_float, fmt_number
 
 TO_COMPLETE = "to be completed by the authors"
 FILLED = "filled"
@@ -125,24 +126,17 @@ def nested(obj: Any, *keys: str) -> Any:
 
 def decimals(value: Any, digits: int = 3) -> str:
     """A number with ``digits`` decimals; ints as they are; n/a for None, NaN and the like."""
-    if isinstance(value, bool) or value is None:
-        return "n/a"
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    return f"{x:.{digits}f}" if math.isfinite(x) else "n/a"
+    if isinstance(value, str) and as_float(value) != as_float(value):
+        return value  # a text that is not a number, as it is
+    return fmt_number(value, f".{digits}f", missing="n/a")
 
 
 def significant(value: Any) -> str:
-    """Three significant digits (energies, p-values, seconds)."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return "n/a"
-    if not math.isfinite(x):
+    """Three significant digits (energies, p-values, seconds, thresholds); n/a when missing."""
+    x = as_float(value)
+    if x != x:
         return "n/a"
     rounded = float(f"{x:.3g}")
     return f"{rounded:g}" if rounded == 0 or 1e-4 <= abs(rounded) < 1e6 else f"{x:.3g}"
@@ -175,6 +169,11 @@ def visible(row: Mapping[str, Any]) -> bool:
 def metric_name(name: Any) -> str:
     """The readable name of a metric key (``auc`` → AUC); unknown keys with spaces."""
     return METRICS.get(str(name), (str(name).replace("_", " "), ""))[0]
+
+
+def file_name(path: Any) -> str:
+    """A file by its name only: documents carry no absolute path of the machine."""
+    return PurePath(str(path)).name if path else "n/a"
 
 
 def name_list(values: Iterable[Any], limit: int = 12) -> str:

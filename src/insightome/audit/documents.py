@@ -31,6 +31,7 @@ The item builders live in :mod:`insightome.audit.model_card_doc`,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -48,20 +49,26 @@ from insightome.audit.checklist_items import (
     TRIPOD_AI,
     ChecklistItem,
     count_cell,
+    mapping_rows,
     metric_name,
     min_cell_of,
+    nested,
     visible,
 )
+from insightome.audit.evidence import NONE, Evidence
 from insightome.audit.future_ai import future_ai
 from insightome.audit.model_card_doc import model_card
+from insightome.audit.performance_figures import LABELS, reference
 from insightome.audit.tripod_ai import tripod_ai
 from insightome.groups.disclosure import NOTE
 
 __all__ = [
     "DOCUMENTS",
+    "NONE",
     "STATUSES",
     "TO_COMPLETE",
     "ChecklistItem",
+    "Evidence",
     "ai_act_annex_iv",
     "documents_markdown",
     "documents_summary",
@@ -72,7 +79,8 @@ __all__ = [
     "write_documents",
 ]
 
-Builder = Callable[[Mapping[str, Any], Mapping[str, Any] | None], list[ChecklistItem]]
+#: (results, model card, evidence after the run) → items
+Builder = Callable[[Mapping[str, Any], Mapping[str, Any] | None, Evidence], list[ChecklistItem]]
 
 #: key → (file name, title, builder)
 DOCUMENTS: dict[str, tuple[str, str, Builder]] = {
@@ -147,8 +155,40 @@ def counts(items: Iterable[ChecklistItem]) -> dict[str, int]:
     }
 
 
+#: an absolute POSIX path of two or more parts (not a URL, a DOI or a ratio such as 1/0.8)
+ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~-])/(?:[\w.+-]+/)+([\w.+-]+)")
+
+
+def _recorded_paths(r: Mapping[str, Any]) -> list[str]:
+    """The paths a run's results record (data files, annotations, gene sets, outputs)."""
+    inv = r.get("invocation") if isinstance(r.get("invocation"), Mapping) else {}
+    files = mapping_rows(nested(r, "data", "files"))
+    found = [v for f in files for v in (f.get("path"), f.get("display_path"))]
+    for key in ("data", "annotations", "out_dir", "genesets"):
+        value = inv.get(key)
+        found += value if isinstance(value, list) else [value]
+    disc = r.get("discovery") if isinstance(r.get("discovery"), Mapping) else {}
+    found += list(disc.get("gene_set_files") or [])
+    return sorted({str(p) for p in found if p}, key=len, reverse=True)
+
+
+def without_local_paths(text: str, results: Mapping[str, Any]) -> str:
+    """``text`` with every absolute path of the machine written as its file name.
+
+    The paths the run recorded are replaced first (they may hold spaces), then any other
+    absolute POSIX path: a document is shared, the layout of the author's disk is not.
+    """
+    for path in _recorded_paths(results):
+        if Path(path).is_absolute():
+            text = text.replace(path, Path(path).name)
+    return ABSOLUTE_PATH.sub(lambda m: m.group(1), text)
+
+
 def to_markdown(title: str, items: Iterable[ChecklistItem], results: Mapping[str, Any]) -> str:
-    """A Markdown document: header, legend, counts, one table per section, per-group tables."""
+    """A Markdown document: header, legend, counts, one table per section, per-group tables.
+
+    Absolute paths of the machine are written as file names (:func:`without_local_paths`).
+    """
     items = list(items)
     r = results if isinstance(results, Mapping) else {}
     versions = r.get("versions") if isinstance(r.get("versions"), Mapping) else {}
@@ -183,9 +223,10 @@ def to_markdown(title: str, items: Iterable[ChecklistItem], results: Mapping[str
     groups = group_rows(r)
     if groups:
         lines += ["", "## Per-group performance", ""]
+        label, why = LABELS["group"]
         lines.append(
-            "From the fairness audit; differences and ratios are against the reference group. "
-            + NOTE.format(k=min_cell_of(r))
+            f"From the fairness audit: {label} — {why}. {reference(r)}. Differences and ratios "
+            "are against the reference group. " + NOTE.format(k=min_cell_of(r))
         )
         lines.append("")
         lines += _table(
@@ -221,27 +262,33 @@ def to_markdown(title: str, items: Iterable[ChecklistItem], results: Mapping[str
     if thresholds:
         lines += ["", "## Audit thresholds", ""]
         lines += _table(["Threshold", "Value", "Source"], thresholds)
-    return "\n".join(lines) + "\n"
+    return without_local_paths("\n".join(lines) + "\n", r)
 
 
 def documents_markdown(
-    results: Mapping[str, Any], card: Mapping[str, Any] | None
+    results: Mapping[str, Any], card: Mapping[str, Any] | None, evidence: Evidence = NONE
 ) -> dict[str, str]:
-    """File name (MODEL_CARD.md, TRIPOD_AI.md, AI_ACT_ANNEX_IV.md, FUTURE_AI.md) → Markdown."""
+    """File name (MODEL_CARD.md, TRIPOD_AI.md, AI_ACT_ANNEX_IV.md, FUTURE_AI.md) → Markdown.
+
+    ``evidence``: the run's validations and monitoring checks so far (none at first).
+    """
     return {
-        name: to_markdown(title, build(results, card), results)
+        name: to_markdown(title, build(results, card, evidence), results)
         for name, title, build in DOCUMENTS.values()
     }
 
 
 def write_documents(
-    results: Mapping[str, Any], card: Mapping[str, Any] | None, directory: str | Path
+    results: Mapping[str, Any],
+    card: Mapping[str, Any] | None,
+    directory: str | Path,
+    evidence: Evidence = NONE,
 ) -> dict[str, Path]:
     """Write MODEL_CARD.md, TRIPOD_AI.md, AI_ACT_ANNEX_IV.md and FUTURE_AI.md; key → path."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
-    texts = documents_markdown(results, card)
+    texts = documents_markdown(results, card, evidence)
     for key, (name, _, _) in DOCUMENTS.items():
         paths[key] = directory / name
         paths[key].write_text(texts[name], encoding="utf-8")
@@ -249,7 +296,7 @@ def write_documents(
 
 
 def documents_summary(
-    results: Mapping[str, Any], card: Mapping[str, Any] | None
+    results: Mapping[str, Any], card: Mapping[str, Any] | None, evidence: Evidence = NONE
 ) -> dict[str, dict[str, int]]:
     """JSON-ready item counts per document, for results.json."""
-    return {key: counts(build(results, card)) for key, (_, _, build) in DOCUMENTS.items()}
+    return {key: counts(build(results, card, evidence)) for key, (_, _, build) in DOCUMENTS.items()}

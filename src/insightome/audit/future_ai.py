@@ -29,6 +29,13 @@ from insightome.audit.checklist_items import (
     min_cell_of,
     nested,
 )
+from insightome.audit.evidence import (
+    NONE,
+    Evidence,
+    monitoring_text,
+    validation_cohorts,
+    validation_text,
+)
 from insightome.audit.run_facts import (
     attribution,
     compute,
@@ -49,7 +56,9 @@ from insightome.audit.run_facts import (
 
 
 def future_ai(
-    results: Mapping[str, Any], card: Mapping[str, Any] | None = None
+    results: Mapping[str, Any],
+    card: Mapping[str, Any] | None = None,
+    evidence: Evidence = NONE,
 ) -> list[ChecklistItem]:
     """FUTURE-AI recommendations (Lekadir et al., BMJ 2025), six principles plus general."""
     r, c = as_mappings(results, card or {})
@@ -75,7 +84,8 @@ def future_ai(
     d.add(
         "U3",
         "Evaluate with external data or several sites",
-        hint="external validations are not part of results.json; see insightome validate",
+        validation_text(r, evidence),
+        hint="no external validation is recorded for this run; see insightome validate",
     )
     d.add("U4", "Assess local clinical validity")
     d.section = "Traceability"
@@ -99,7 +109,12 @@ def future_ai(
         ),
         todo="quality control in deployment",
     )
-    d.add("T4", "Periodic auditing and updating", MONITOR, todo="the audit schedule")
+    d.add(
+        "T4",
+        "Periodic auditing and updating",
+        join_texts(MONITOR, monitoring_text(r, evidence) or "No monitoring check recorded yet."),
+        todo="the audit schedule",
+    )
     d.add(
         "T5",
         "Logging of use",
@@ -133,8 +148,10 @@ def future_ai(
     d.add(
         "R3",
         "Evaluate robustness to real-world variation",
-        robustness(r),
-        todo="external validation (insightome validate) and robustness to variations",
+        join_texts(robustness(r), validation_text(r, evidence)) if robustness(r) else None,
+        todo="robustness to variations"
+        if evidence.validations
+        else "external validation (insightome validate) and robustness to variations",
     )
     d.section = "Explainability"
     d.add("E1", "Define explainability needs with end users")
@@ -162,10 +179,12 @@ def future_ai(
     d.add(
         "G4",
         "Evaluation plan (data sets, metrics, reference methods)",
-        join_texts(resampling(r), metric_rationale(r), permutation_test(r))
+        join_texts(
+            resampling(r), metric_rationale(r), permutation_test(r), validation_cohorts(evidence)
+        )
         if resampling(r)
         else None,
-        todo="reference methods and external data sets",
+        todo="reference methods" + ("" if evidence.validations else " and external data sets"),
     )
     d.add(
         "G5",

@@ -31,6 +31,13 @@ from insightome.audit.checklist_items import (
     name_list,
     nested,
 )
+from insightome.audit.evidence import (
+    NONE,
+    Evidence,
+    monitoring_text,
+    validation_cohorts,
+    validation_text,
+)
 from insightome.audit.run_facts import (
     data_files,
     decision_threshold,
@@ -53,7 +60,9 @@ from insightome.audit.run_facts import (
 
 
 def model_card(
-    results: Mapping[str, Any], card: Mapping[str, Any] | None = None
+    results: Mapping[str, Any],
+    card: Mapping[str, Any] | None = None,
+    evidence: Evidence = NONE,
 ) -> list[ChecklistItem]:
     """Model card sections of Mitchell et al. (FAT* 2019), filled from the run."""
     r, c = as_mappings(results, card or {})
@@ -103,11 +112,15 @@ def model_card(
         "5.1",
         "Data sets used for evaluation",
         join_texts(
-            data_files(r), "Evaluated by cross-validation on the development data (internal)."
+            data_files(r),
+            "Evaluated by cross-validation on the development data (internal).",
+            validation_cohorts(evidence),
         )
         if data_files(r)
         else None,
-        todo="any external evaluation data set (insightome validate)",
+        todo=None
+        if evidence.validations
+        else "any external evaluation data set (insightome validate)",
     )
     d.add("5.2", "Why these data were chosen", hint="motivation for the evaluation data")
     d.add("5.3", "Preprocessing of the evaluation data", join_texts(PIPELINE, run_notes(r)))
@@ -155,6 +168,9 @@ def model_card(
     d.add(
         "9.4",
         "External validation and further recommendations",
-        hint="no external validation is recorded in results.json; see insightome validate",
+        join_texts(validation_text(r, evidence), monitoring_text(r, evidence)),
+        todo=None if evidence.validations else "an external validation (insightome validate)",
+        hint="no external validation or monitoring is recorded for this run; see insightome "
+        "validate and insightome monitor",
     )
     return d.items

@@ -17,29 +17,32 @@ from insightome.audit.checklist_items import (
     PIPELINE,
     ci_text,
     decimals,
+    file_name,
     mapping_rows,
     metric_name,
     name_list,
     nested,
     significant,
 )
+from insightome.audit.performance_figures import (
+    estimate_text,
+    figure,
+    labelled,
+)
 
 
 def estimate(r: Mapping[str, Any]) -> str | None:
-    e = r.get("estimate")
-    if not isinstance(e, Mapping) or e.get("value") is None:
+    """The estimate, then the winner's own CV score under its label."""
+    text = estimate_text(r, metric_name)
+    if text is None:
         return None
-    text = (
-        f"{metric_name(e.get('metric'))} {decimals(e['value'])} (95% CI {ci_text(e.get('ci95'))}), "
-        f"{e.get('method', 'BBC-CV')} over {e.get('n_bootstrap', 'n/a')} bootstrap samples"
-    )
-    if e.get("plain_cv_value") is not None:
-        text += (
-            f"; the chosen configuration's own pooled CV value was {decimals(e['plain_cv_value'])} "
-            f"(optimism {decimals(e.get('optimism'))})"
-        )
+    e = r["estimate"]
+    n_configs = len(mapping_rows(r.get("configurations"))) or "several"
+    own = figure("winner_cv", e.get("metric"), e.get("plain_cv_value"), n_configurations=n_configs)
+    if own is not None:
+        text += f". The {labelled(own, r, metric_name, ci=False)}"
     if e.get("chance_level") is not None:
-        text += f"; chance level {decimals(e['chance_level'], 1)}"
+        text += f". Chance level {decimals(e['chance_level'], 1)}"
     return text + "."
 
 
@@ -98,7 +101,7 @@ def data_files(r: Mapping[str, Any]) -> str | None:
         return None
     parts = [
         f"{str(f.get('role') or 'data').capitalize()} file "
-        f"'{f.get('display_path') or f.get('path')}' "
+        f"'{file_name(f.get('display_path') or f.get('path'))}' "
         f"({f.get('format', 'n/a')}, {f.get('n_rows', 'n/a')} rows × {f.get('n_cols', 'n/a')} "
         f"columns, sha256 `{f.get('sha256', 'n/a')}`)"
         for f in files
@@ -333,11 +336,11 @@ def discovery(r: Mapping[str, Any]) -> str:
     sig = d.get("signature")
     if isinstance(sig, Mapping) and sig.get("size"):
         est = sig.get("estimate") or {}
-        parts.append(
-            f"minimal signature of {sig['size']} feature(s) ({name_list(sig.get('features') or [])}"
-            f"), {metric_name(est.get('metric'))} {decimals(est.get('value'))} "
-            f"{ci_text(est.get('ci95'))}"
-        )
+        names = name_list(sig.get("features") or [])
+        text = f"minimal signature of {sig['size']} feature(s) ({names})"
+        own = figure("signature", est.get("metric"), est.get("value"), est.get("ci95"),
+                     size=sig["size"])  # fmt: skip
+        parts.append(text + (f", {labelled(own, r, metric_name)}" if own else ""))
     n_hyp = nested(d, "hypotheses", "n")
     if n_hyp is not None:
         parts.append(f"{n_hyp} ranked hypotheses in hypotheses.tsv, none validated")

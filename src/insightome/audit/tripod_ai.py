@@ -33,6 +33,13 @@ from insightome.audit.checklist_items import (
     name_list,
     nested,
 )
+from insightome.audit.evidence import (
+    NONE,
+    Evidence,
+    monitoring_text,
+    validation_cohorts,
+    validation_text,
+)
 from insightome.audit.run_facts import (
     data_files,
     data_sha_prefixes,
@@ -56,7 +63,9 @@ from insightome.audit.run_facts import (
 
 
 def tripod_ai(
-    results: Mapping[str, Any], card: Mapping[str, Any] | None = None
+    results: Mapping[str, Any],
+    card: Mapping[str, Any] | None = None,
+    evidence: Evidence = NONE,
 ) -> list[ChecklistItem]:
     """TRIPOD+AI checklist (Collins et al., BMJ 2024): 27 items, 52 with their sub-items."""
     r, c = as_mappings(results, card or {})
@@ -73,11 +82,17 @@ def tripod_ai(
         hint="intended purpose: the run cannot know it",
     )
     d.add("3c", "Known health inequalities between sociodemographic groups")
+    n_val = len(evidence.validations)
+    external = (
+        f"external validation on {n_val} cohort(s) with insightome validate"
+        if n_val
+        else "no external evaluation"
+    )
     d.add(
         "4",
         "Objectives, including development and/or evaluation",
         f"This run developed a {task} prediction model of '{nested(r, 'outcome', 'target')}' with "
-        "internal validation (cross-validation with BBC-CV); no external evaluation."
+        f"internal validation (cross-validation with BBC-CV); {external}."
         if task
         else None,
         todo="the study objectives",
@@ -86,7 +101,7 @@ def tripod_ai(
     d.add(
         "5a",
         "Data sources for development/evaluation, rationale, representativeness",
-        data_files(r),
+        join_texts(data_files(r), validation_cohorts(evidence)),
         todo="the type of source, the rationale and the representativeness",
     )
     d.add("5b", "Dates of data collection, accrual and follow-up")
@@ -219,8 +234,11 @@ def tripod_ai(
     d.add(
         "16",
         "Differences between development and evaluation data",
-        "Internal validation only: the evaluation folds come from the development data.",
-        todo="differences with any external evaluation data",
+        join_texts(
+            "Internal validation: the evaluation folds come from the development data.",
+            validation_text(r, evidence) or "No external evaluation data recorded yet.",
+        ),
+        todo="differences with any external evaluation data (case mix, setting, definitions)",
     )
     d.add("17", "Ethics approval and informed consent")
     for sub, what in (
@@ -255,7 +273,12 @@ def tripod_ai(
     d.add(
         "20c",
         "Comparison of development and evaluation data distributions",
-        hint="no external evaluation data in this run",
+        join_texts(validation_cohorts(evidence), monitoring_text(r, evidence)),
+        todo=None
+        if evidence.monitoring
+        else "a comparison of the distributions "
+        "(insightome monitor compares new data with the development data)",
+        hint="no external evaluation or monitoring data recorded for this run",
     )
     folds = nested(r, "resampling", "folds")
     n = r.get("n_samples")
@@ -277,7 +300,7 @@ def tripod_ai(
     d.add(
         "23a",
         "Performance with CIs, including key subgroups",
-        join_texts(performance(r), group_performance(r)),
+        join_texts(performance(r), group_performance(r), validation_text(r, evidence)),
         todo=None if group_rows(r) else "performance in key subgroups (audit not run)",
     )
     d.add("23b", "Heterogeneity of performance across clusters", hint="not examined by the run")

@@ -15,6 +15,8 @@ from typing import Any
 
 import pandas as pd
 
+from insightome.audit.evidence import NONE, Evidence
+from insightome.audit.performance_figures import ESTIMATE, LABELS, reference
 from insightome.report.audit_section import build_audit, build_documents, group_metric_labels
 from insightome.report.compute_section import build_compute
 from insightome.report.discovery_section import build_discovery
@@ -33,6 +35,7 @@ from insightome.report.formatting import (
     metric_label,
     plural,
 )
+from insightome.report.validation_section import build_monitoring, build_validation
 
 __all__ = ["build_context"]
 
@@ -71,10 +74,17 @@ SPEC_KEYS: dict[str, tuple[str, ...]] = {
 Row = dict[str, str]
 
 
-def build_context(results: Mapping[str, Any], predictions: pd.DataFrame | None) -> dict[str, Any]:
-    """Everything ``report.html.j2`` needs, formatted and in display order."""
+def build_context(
+    results: Mapping[str, Any], predictions: pd.DataFrame | None, evidence: Evidence = NONE
+) -> dict[str, Any]:
+    """Everything ``report.html.j2`` needs, formatted and in display order.
+
+    ``evidence``: the run's validations and monitoring checks (the sections say "none
+    recorded yet" without them).
+    """
     return {
         "header": _header(results),
+        "story": _story(results),
         "warnings": _strings(results.get("warnings")),
         "notes": _strings(results.get("notes")),
         "study": _study(results),
@@ -85,6 +95,8 @@ def build_context(results: Mapping[str, Any], predictions: pd.DataFrame | None) 
         "secondary": _secondary(results),
         "audit": build_audit(results),
         "audit_metrics": group_metric_labels(results),
+        "validation": build_validation(results, evidence),
+        "monitoring": build_monitoring(results, evidence),
         "documents": build_documents(results),
         "discovery": build_discovery(results),
         "compute": build_compute(results),
@@ -138,6 +150,16 @@ def _header(results: Mapping[str, Any]) -> dict[str, Any]:
         "winner": fmt(as_mapping(results.get("winner")).get("name")),
         "winner_family": fmt(as_mapping(results.get("winner")).get("family")),
     }
+
+
+def _story(results: Mapping[str, Any]) -> dict[str, str]:
+    """The labels of the run's performance figures (one wording with the documents)."""
+    story = {"estimate": ESTIMATE, "reference": reference(results)}
+    for key in ("winner_cv", "group", "signature_full_cv", "signature"):
+        story[key], story[f"{key}_why"] = LABELS[key]
+    size = as_mapping(as_mapping(results.get("discovery")).get("signature")).get("size")
+    story["signature_why"] = story["signature_why"].format(size=size or "few")
+    return story
 
 
 # -- 3. study and data ----------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from insightome.audit.evidence import NONE, Evidence
 from insightome.errors import UserError
 from insightome.report.context import build_context
 
@@ -32,7 +33,7 @@ TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 def template_environment() -> jinja2.Environment:
     """The Jinja2 environment of every insightome report template (autoescaping on)."""
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -40,20 +41,27 @@ def template_environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    # Jinja's capitalize lowers the rest ("CV" → "cv"); labels keep their capitals
+    env.filters["first_upper"] = lambda text: str(text)[:1].upper() + str(text)[1:]
+    return env
 
 
-def render_html(results: Mapping[str, Any], predictions: pd.DataFrame | None) -> str:
+def render_html(
+    results: Mapping[str, Any], predictions: pd.DataFrame | None, evidence: Evidence = NONE
+) -> str:
     """The report of one run as a self-contained HTML string.
 
     ``results`` is the ``results.json`` dict (``docs/results-schema.md``); optional keys
     may be missing. ``predictions`` are the winner's out-of-fold predictions indexed by
     sample ID; they are used only for aggregated figures, never printed row by row.
+    ``evidence`` holds the run's validations and monitoring checks (read from the run
+    directory by :func:`insightome.living_documents.read_evidence`).
     Raises :class:`~insightome.errors.UserError` for a schema this version cannot read.
     """
     schema = results.get("schema")
     if schema is not None and schema != SCHEMA:
         raise UserError(SCHEMA_UNKNOWN, schema=schema, expected=SCHEMA)
-    context = build_context(results, predictions)
+    context = build_context(results, predictions, evidence)
     return template_environment().get_template(TEMPLATE).render(**context)
 
 
