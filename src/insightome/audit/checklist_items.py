@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
+from insightome.evaluate.metrics import metric_label
 from insightome.groups.disclosure import MIN_CELL, count_text, is_hidden
 from insightome.number_format import as_float, fmt_number
 
@@ -30,19 +31,20 @@ TRIPOD_AI = "TRIPOD+AI"
 AI_ACT = "EU AI Act Annex IV"
 FUTURE_AI = "FUTURE-AI"
 
-METRICS = {
-    "auc": ("AUC", "discrimination: how often a random positive is scored above a random negative"),
-    "auc_macro_ovr": ("macro one-vs-rest AUC", "discrimination, averaged over the classes"),
-    "r2": ("R²", "share of the outcome's variance explained"),
-    "c_index": ("C-index (Harrell)", "concordance of predicted risk with event order"),
-    "balanced_accuracy": ("balanced accuracy", "mean per-class recall at the threshold"),
-    "tpr": ("TPR", "true-positive rate (sensitivity) at the threshold"),
-    "fpr": ("FPR", "false-positive rate at the threshold"),
-    "fnr": ("FNR", "false-negative rate at the threshold"),
-    "brier": ("Brier score", "mean squared error of the probabilities (calibration)"),
-    "rmse": ("RMSE", "typical prediction error, in the outcome's units"),
-    "mae": ("MAE", "mean absolute error, in the outcome's units"),
-    "time_dependent_auc": ("time-dependent AUC", "discrimination at the median event time"),
+#: What each metric measures, in a phrase (its name: :func:`metric_name`).
+METRIC_MEANINGS = {
+    "auc": "discrimination: how often a random positive is scored above a random negative",
+    "auc_macro_ovr": "discrimination, averaged over the classes",
+    "r2": "share of the outcome's variance explained",
+    "c_index": "Harrell's concordance of predicted risk with event order",
+    "balanced_accuracy": "mean per-class recall at the threshold",
+    "tpr": "true-positive rate (sensitivity) at the threshold",
+    "fpr": "false-positive rate at the threshold",
+    "fnr": "false-negative rate at the threshold",
+    "brier": "mean squared error of the probabilities (calibration)",
+    "rmse": "typical prediction error, in the outcome's units",
+    "mae": "mean absolute error, in the outcome's units",
+    "time_dependent_auc": "discrimination at the median event time",
 }
 PIPELINE = (
     "Each candidate is one scikit-learn pipeline refitted inside every training fold: numeric "
@@ -167,8 +169,9 @@ def visible(row: Mapping[str, Any]) -> bool:
 
 
 def metric_name(name: Any) -> str:
-    """The readable name of a metric key (``auc`` → AUC); unknown keys with spaces."""
-    return METRICS.get(str(name), (str(name).replace("_", " "), ""))[0]
+    """The readable name of a metric key (``auc`` → AUC): the console's and the report's
+    (:func:`insightome.evaluate.metrics.metric_label`); unknown keys with spaces."""
+    return metric_label(str(name))
 
 
 def file_name(path: Any) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from insightome.audit.checklist_items import (
-    METRICS,
+    METRIC_MEANINGS,
     PIPELINE,
     ci_text,
     decimals,
@@ -65,7 +65,7 @@ def performance(r: Mapping[str, Any]) -> str | None:
 
 def metric_rationale(r: Mapping[str, Any]) -> str | None:
     names = [nested(r, "estimate", "metric"), *(r.get("secondary") or {})]
-    parts = [f"{METRICS[n][0]} — {METRICS[n][1]}" for n in names if n in METRICS]
+    parts = [f"{metric_name(n)} — {METRIC_MEANINGS[n]}" for n in names if n in METRIC_MEANINGS]
     return "; ".join(parts) + "." if parts else None
 
 
