@@ -33,6 +33,7 @@ from insightome.report.formatting import (
     metric_label,
     plural,
 )
+from insightome.report.leakage_section import build_leakage
 
 __all__ = ["build_context"]
 
@@ -40,6 +41,7 @@ TIMING_ORDER = (
     # the stages of a run (insightome.workflow.STAGES)
     "read",
     "study",
+    "screen",
     "plan",
     "select",
     "estimate",
@@ -80,6 +82,7 @@ def build_context(results: Mapping[str, Any], predictions: pd.DataFrame | None) 
         "study": _study(results),
         "files": _files(results),
         "orientation": _orientation(results),
+        "leakage": build_leakage(results),
         "figures": build_figures(results, predictions),
         "configurations": _configurations(results),
         "secondary": _secondary(results),
