@@ -34,7 +34,7 @@ FIELDS = dataclasses.fields(RunOptions)
 STAGES: tuple[Stage, ...] = (
     Stage("read", read, makes=("adata", "gene_sets", "data_sha256"), saved=False),
     Stage("study", study, makes=("study", "audit_settings", "data_audit", "run_name"), saved=False),
-    Stage("screen", screen, makes=("leakage_screen",)),
+    Stage("screen", screen, makes=("leakage_screen",), saved=False),  # redone, like study
     Stage(
         "plan",
         plan,

@@ -14,8 +14,8 @@ from sklearn.datasets import load_breast_cancer
 
 from insightome.results import validate_results
 
-FAST_LOUD = ("--id-column", "sample", "--preset", "fast", "--folds", "3", "--repeats", "1", "--bootstrap", "200",
-             "--no-discover", "--no-audit")  # fmt: skip
+FAST_LOUD = ("--id-column", "sample", "--preset", "fast", "--folds", "3", "--repeats", "1",
+             "--bootstrap", "200", "--no-discover", "--no-audit")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,7 @@ def test_excluding_the_column_leaves_no_finding(cli, leaky_csv, tmp_path):
 def test_the_api_records_the_screen_without_an_output_folder(leaky_csv):
     import insightome
 
-    run = insightome.run(leaky_csv, "diagnosis", preset="fast", folds=3, repeats=1,
-                         n_bootstrap=200, discover=False, audit=False, id_column="sample")  # fmt: skip
+    run = insightome.run(leaky_csv, "diagnosis", id_column="sample", preset="fast", folds=3,
+                         repeats=1, n_bootstrap=200, discover=False, audit=False)  # fmt: skip
     assert [f["column"] for f in run.results["leakage_screen"]["findings"]] == ["followup_days"]
     assert pd.Series(run.results["notes"]).str.contains("leakage").sum() == 0  # its own field
