@@ -54,6 +54,7 @@ CORROBORATING_RHO = 0.5
 DUPLICATE_RHO = 0.99
 DUPLICATE_AGREEMENT = 0.99
 MAX_LEVELS = 10  # text columns with more levels get no statistic (ordering them overfits)
+PREFILTER = 0.9  # separation a relabelling (≥ 99% agreement) always has
 MIN_ROWS_ID = 20
 MAX_LISTED = 50  # findings kept in results.json (the count of all is kept too)
 
@@ -189,7 +190,25 @@ def _statistics(X: np.ndarray, made: Study, notes: list[str], seed: int) -> np.n
     return stat
 
 
-def _duplicates(table: pd.DataFrame, X: np.ndarray, made: Study) -> dict[str, str]:
+def _distinct(table: pd.DataFrame, X: np.ndarray) -> np.ndarray:
+    """Distinct known values per column: sorted differences for the numeric columns
+    (pandas' per-column nunique takes seconds on 20,000 features)."""
+    numeric = np.array([pd.api.types.is_numeric_dtype(t) for t in table.dtypes], dtype=bool)
+    out = np.zeros(table.shape[1], dtype=int)
+    idx = np.flatnonzero(numeric)
+    if len(idx) and len(table):
+        s = np.sort(X[:, idx], axis=0)  # NaN last
+        known = ~np.isnan(s)
+        steps = (np.diff(s, axis=0) != 0) & known[1:]
+        out[idx] = np.where(known[0], 1 + steps.sum(axis=0), 0)
+    for j in np.flatnonzero(~numeric):
+        out[j] = table.iloc[:, j].nunique(dropna=True)
+    return out
+
+
+def _duplicates(
+    table: pd.DataFrame, X: np.ndarray, made: Study, distinct: np.ndarray, stat: np.ndarray
+) -> dict[str, str]:
     """Columns equal to the outcome up to a relabelling or a monotone transform → why."""
     task, out = made.spec.task, {}
     if task in ("regression", "survival"):
@@ -205,8 +224,14 @@ def _duplicates(table: pd.DataFrame, X: np.ndarray, made: Study) -> dict[str, st
         return out
     k = len(np.unique(labels))
     what = "the event indicator" if task == "survival" else "the outcome"
-    nunique = table.nunique(dropna=True).to_numpy()
-    for j in np.flatnonzero(nunique == k):
+    candidates = np.flatnonzero(distinct == k)
+    # a relabelling orders the classes (the event) perfectly: only near-perfect columns
+    # need the cross-table (20,000 binary mutation calls would take a minute otherwise)
+    if task == "survival" and len(candidates):
+        separation = binary_auc(X[:, candidates], labels == 1)
+    else:
+        separation = stat[candidates]
+    for j in candidates[np.nan_to_num(separation) >= PREFILTER]:
         col = table.iloc[:, j]
         known = col.notna().to_numpy()
         crosstab = pd.crosstab(col[known].astype(str).to_numpy(), labels[known])
@@ -219,24 +244,27 @@ def _duplicates(table: pd.DataFrame, X: np.ndarray, made: Study) -> dict[str, st
     return out
 
 
-def _identifiers(table: pd.DataFrame, roles: dict[str, str]) -> dict[str, str]:
+def _identifiers(
+    table: pd.DataFrame, X: np.ndarray, roles: dict[str, str], distinct: np.ndarray
+) -> dict[str, str]:
     """Columns unique per row that look like identifiers → why."""
     n, out = len(table), {}
     if n < MIN_ROWS_ID:
         return out
-    complete = table.notna().all().to_numpy()
-    unique = table.nunique(dropna=True).to_numpy() == n
-    for j in np.flatnonzero(complete & unique):
+    numeric = np.array([pd.api.types.is_numeric_dtype(t) for t in table.dtypes], dtype=bool)
+    candidates = np.flatnonzero(distinct == n)
+    complete = table.iloc[:, candidates].notna().all().to_numpy()
+    candidates = candidates[complete]
+    whole = np.all(X[:, candidates] == np.round(X[:, candidates]), axis=0)
+    # unique text, or unique whole numbers (unique measurements are not identifiers)
+    for j in candidates[whole | ~numeric[candidates]]:
         name = str(table.columns[j])
         if roles[name] == "groups":
             continue  # an identifier by design
-        col = table.iloc[:, j]
-        if not pd.api.types.is_numeric_dtype(col):
+        if not numeric[j]:
             out[name] = "a different text value in every row (an identifier)"
             continue
-        values = col.to_numpy(dtype=float)
-        if not np.all(values == np.round(values)):
-            continue
+        values = X[:, j]
         named = any(w in ID_TOKENS for w in tokens(name))
         consecutive = values.max() - values.min() + 1 == n
         ordered = abs(pd.Series(values).corr(pd.Series(np.arange(n)), method="spearman")) >= 0.99
@@ -278,8 +306,9 @@ def screen_study(made: Study, seed: int = 0) -> LeakageScreen:
     regression = task == "regression"
     near_perfect = NEAR_PERFECT_RHO if regression else NEAR_PERFECT
     corroborating = CORROBORATING_RHO if regression else CORROBORATING
-    duplicates = _duplicates(table, X, made)
-    identifiers = _identifiers(table, roles)
+    distinct = _distinct(table, X)
+    duplicates = _duplicates(table, X, made, distinct, stat)
+    identifiers = _identifiers(table, X, roles, distinct)
     label = STATISTIC_NAMES[task]
     found: list[LeakageFinding] = []
     for j, column in enumerate(map(str, table.columns)):

@@ -246,3 +246,25 @@ def test_twenty_thousand_features_screen_in_seconds():
     screen = screen_study(made)
     assert time.perf_counter() - start < 30  # about 3 s on one core
     assert screen.checked == p and screen.findings == []
+
+
+def test_relabelled_classes_and_event_copies_are_near_duplicates():
+    rng = np.random.default_rng(8)
+    n = 240
+    data = ad.AnnData(rng.normal(size=(n, 4)),
+                      obs=pd.DataFrame(index=[f"s{i}" for i in range(n)]),
+                      var=pd.DataFrame(index=["a", "b", "c", "d"]))  # fmt: skip
+    grade = rng.choice(["G1", "G2", "G3"], n)
+    data.obs["grade"] = grade
+    data.X[:, 0] = pd.Series(grade).map({"G1": 5.0, "G2": 1.0, "G3": 9.0})  # codes, reordered
+    data.X[:, 1] = rng.integers(0, 2, n)  # a binary call unrelated to anything
+    found = findings(screen_study(make_study(data, target="grade")))
+    assert found == {"a": ["near_duplicate", "near_perfect"]}
+
+    data.obs["months"] = rng.exponential(30, n) + 1
+    event = rng.integers(0, 2, n)
+    data.obs["dead"] = event
+    data.X[:, 2] = 1 - event  # "alive": the event indicator recoded
+    screen = screen_study(make_study(data, time="months", event="dead"))
+    assert findings(screen)["c"][0] == "near_duplicate"
+    assert "event indicator" in screen.findings[0].detail
