@@ -62,8 +62,8 @@ MAX_LISTED = 50  # findings kept in results.json (the count of all is kept too)
 NAME_TOKENS = frozenset(
     """time times days follow followup fu date dates death dead died deceased survival
     survived os pfs dfs dss efs rfs ttp discharge discharged outcome outcomes event events
-    los mortality censor censored censoring readmission readmitted recurrence relapse
-    progression vital exitus""".split()
+    los mortality censor censored censoring censorship pfi dfi readmission readmitted
+    recurrence relapse progression vital exitus""".split()
 )
 #: ``status`` alone is a follow-up word (vital status), but ER/HER2/smoking status are not.
 WHOLE_NAMES = frozenset({"status"})

@@ -128,7 +128,7 @@ def test_unique_measurements_are_not_identifiers():
         ("time", "time"), ("OS.time", "os"), ("followUpTime", "follow"),
         ("Follow-up (months)", "follow"), ("days_to_death", "days"), ("vital_status", "vital"),
         ("status", "status"), ("DischargeDate", "discharge"), ("LOS", "los"),
-        ("PFS_months", "pfs"),
+        ("PFS_months", "pfs"), ("censorship", "censorship"),
         # gene symbols and baseline names: never
         ("TIMELESS", None), ("DATE1", None), ("OS9", None), ("DSS1", None), ("FUT1", None),
         ("EVENTS1", None), ("ER_status", None), ("age_years", None), ("TIMM10", None),
@@ -268,3 +268,24 @@ def test_relabelled_classes_and_event_copies_are_near_duplicates():
     screen = screen_study(make_study(data, time="months", event="dead"))
     assert findings(screen)["c"][0] == "near_duplicate"
     assert "event indicator" in screen.findings[0].detail
+
+
+def test_tcga_stad_sample_sheet_outcome_copies_are_flagged(tmp_path):
+    """The walk-through's expression + sample sheet, merged as a user might: the sheet's
+    other survival columns are caught, the 1,577 genes are not."""
+    folder = shared_data("cohorts", "tcga_stad")
+    expression = pd.read_csv(folder / "expression_xena_stad_1577genes.csv", index_col=0)
+    sheet = pd.read_csv(folder / "cohort_stad_patients.csv").drop_duplicates("case_id")
+    keep = ["OS", "OS.time", "survival_months", "censorship", "PFI.time", "age", "gender"]
+    merged = expression.join(sheet.set_index("case_id")[keep], how="inner")
+    merged.to_csv(tmp_path / "stad.csv", index_label="case_id")
+    made = make_study(read(tmp_path / "stad.csv", id_column="case_id"), time="OS.time",
+                      event="OS", sensitive=["gender"])  # fmt: skip
+    screen = screen_study(made)
+    found = findings(screen)
+    assert set(found) == {"survival_months", "censorship", "PFI.time"}
+    assert found["survival_months"][0] == "near_duplicate"  # OS.time in months
+    assert found["censorship"][0] == "near_duplicate"  # 1 − OS
+    assert found["PFI.time"] == ["association", "name"]
+    assert screen.statistic == "C-index"
+    assert screen.checked == made.features.shape[1] + 1  # + gender: screened, not a feature
