@@ -13,7 +13,7 @@ from insightome.workflow import STAGES
 from tests.conftest import breast_cancer_adata
 
 FAST = {"preset": "fast", "folds": 3, "repeats": 1, "n_bootstrap": 200, "seed": 2}
-RUN_STAGES = ["read", "study", "plan", "select", "estimate", "refit", "discover", "audit",
+RUN_STAGES = ["read", "study", "screen", "plan", "select", "estimate", "refit", "discover", "audit",
               "document", "write"]  # fmt: skip
 #: wall clock, not numbers of the run
 VARYING = {"timings", "compute", "created", "seconds", "fit_seconds"}

@@ -25,6 +25,7 @@ from insightome.stages.findings import audit, discover
 from insightome.stages.modelling import estimate, plan, refit, select, study
 from insightome.stages.output import document, write
 from insightome.stages.reading import read
+from insightome.stages.screening import screen
 
 FIELDS = dataclasses.fields(RunOptions)
 
@@ -33,6 +34,7 @@ FIELDS = dataclasses.fields(RunOptions)
 STAGES: tuple[Stage, ...] = (
     Stage("read", read, makes=("adata", "gene_sets", "data_sha256"), saved=False),
     Stage("study", study, makes=("study", "audit_settings", "data_audit", "run_name"), saved=False),
+    Stage("screen", screen, makes=("leakage_screen",), saved=False),  # redone, like study
     Stage(
         "plan",
         plan,

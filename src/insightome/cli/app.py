@@ -17,7 +17,7 @@ from rich.markup import escape
 
 from insightome import errors
 from insightome.cli.options import NJobs, Quiet, Seed, schema_options
-from insightome.cli.printing import print_audit, print_discovery
+from insightome.cli.printing import print_audit, print_discovery, print_leakage_screen
 from insightome.cli.root_command import app, err, out, whole_first_lines
 from insightome.errors import EXIT_USER_ERROR, UserError
 from insightome.number_format import fmt_number, fmt_p
@@ -51,7 +51,7 @@ def run_command(
     from_stage: Annotated[
         str | None,
         typer.Option(
-            help="With --resume: run again from this stage (read, study, plan, select, "
+            help="With --resume: run again from this stage (read, study, screen, plan, select, "
             "estimate, refit, discover, audit, document, write), reusing the saved output "
             "of the stages before it (default: where the run stopped)."
         ),
@@ -217,6 +217,7 @@ def _print_summary(result: object, quiet: bool) -> None:
     joined = (result.results.get("data") or {}).get("annotations")
     if joined:
         _print_annotations(joined)
+    print_leakage_screen(result.results.get("leakage_screen"))
     print_discovery(result.results.get("discovery"))
     print_audit(result.results.get("audit"))
     for w in result.results.get("warnings", []):

@@ -1,4 +1,5 @@
-"""Console summaries of a run's discovery and audit (rich markup, user text escaped)."""
+"""Console summaries of a run's leakage screen, discovery and audit (rich markup, user text
+escaped)."""
 
 from __future__ import annotations
 
@@ -54,3 +55,21 @@ def print_audit(audit: dict | None) -> None:
             f"{escape(str(f.get('group')))}, {_metric(f.get('metric'))}: "
             f"{escape(str(f.get('reason')))}"
         )
+
+
+def print_leakage_screen(screen: dict | None, shown: int = 10) -> None:
+    """The leakage screen's findings (column, why, the statistic, what to do)."""
+    if not screen or not screen.get("findings"):
+        return
+    n = screen.get("n_findings", len(screen["findings"]))
+    out.print(
+        f"[bold yellow]Leakage screen[/]: {n} column(s) may leak the outcome "
+        f"({screen.get('checked')} checked before fitting; nothing was removed):"
+    )
+    for f in screen["findings"][:shown]:
+        out.print(
+            f"  [yellow]leakage:[/] {escape(str(f['column']))}: {escape(str(f['detail']))}\n"
+            f"    → {escape(str(f['suggestion']))}"
+        )
+    if n > shown:
+        out.print(f"  … and {n - shown} more (report.html, results.json leakage_screen)")

@@ -35,6 +35,7 @@ from insightome.report.formatting import (
     metric_label,
     plural,
 )
+from insightome.report.leakage_section import build_leakage
 from insightome.report.validation_section import build_monitoring, build_validation
 
 __all__ = ["build_context"]
@@ -43,6 +44,7 @@ TIMING_ORDER = (
     # the stages of a run (insightome.workflow.STAGES)
     "read",
     "study",
+    "screen",
     "plan",
     "select",
     "estimate",
@@ -90,6 +92,7 @@ def build_context(
         "study": _study(results),
         "files": _files(results),
         "orientation": _orientation(results),
+        "leakage": build_leakage(results),
         "figures": build_figures(results, predictions),
         "configurations": _configurations(results),
         "secondary": _secondary(results),

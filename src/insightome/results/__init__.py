@@ -28,6 +28,7 @@ from insightome.results.estimate import (
     Seeds,
     Winner,
 )
+from insightome.results.leakage import LeakageFinding, LeakageScreen
 from insightome.results.run import (
     KNOWN_SCHEMAS,
     RESULTS_SCHEMA,
@@ -61,6 +62,8 @@ __all__ = [
     "Estimate",
     "GroupMetric",
     "Hypothesis",
+    "LeakageFinding",
+    "LeakageScreen",
     "ModelAudit",
     "Outcome",
     "Permutation",

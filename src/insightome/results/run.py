@@ -23,6 +23,7 @@ from insightome.results.estimate import (
     Winner,
 )
 from insightome.results.fields import MaybeNumber, Number, Record, optional
+from insightome.results.leakage import LeakageScreen
 
 RESULTS_SCHEMA = "insightome.results/1"
 KNOWN_SCHEMAS = (RESULTS_SCHEMA,)
@@ -140,6 +141,7 @@ class RunResults(Record):
     # every option the run was called with (insightome.run's keyword arguments), as
     # followup.reload needs them; kept open while the options get their own schema
     invocation: dict[str, JsonValue] = optional()
+    leakage_screen: LeakageScreen = optional()  # the screen stage (runs from issue 17 on)
     discovery: Discovery = optional()
     audit: Audit = optional()
     documents: dict[str, DocumentSummary] = optional()

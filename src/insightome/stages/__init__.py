@@ -1,4 +1,4 @@
-"""A run as a sequence of stages: read → study → plan → select → estimate → refit →
+"""A run as a sequence of stages: read → study → screen → plan → select → estimate → refit →
 discover → audit → document → write (listed in :data:`insightome.workflow.STAGES`).
 
 * :mod:`~insightome.stages.state` — :class:`RunState`, what the stages read and extend;
@@ -8,6 +8,7 @@ discover → audit → document → write (listed in :data:`insightome.workflow.
   ledger, checkpointing its output, restoring a resumed run up to a named stage;
 * the stage functions: :mod:`~insightome.stages.reading` (read, and :class:`Featurizer`),
   :mod:`~insightome.stages.modelling` (study, plan, select, estimate, refit),
+  :mod:`~insightome.stages.screening` (screen: the leakage screen),
   :mod:`~insightome.stages.findings` (discover, audit), :mod:`~insightome.stages.output`
   (document, write).
 """

@@ -29,6 +29,8 @@ def document(state: RunState) -> None:
         state.require("adata"), state.run_name, o.seed, state.timings, o.n_bootstrap,
     )  # fmt: skip
     found, winner_oof = state.found, state.require("cv").oof[:, bbc.winner]
+    if state.leakage_screen is not None:
+        results["leakage_screen"] = state.leakage_screen.to_dict()
     if state.audit_result is not None:
         results["audit"] = state.audit_result
     results["invocation"] = {k: v for k, v in state.invocation.items() if k != "data_sha256"}

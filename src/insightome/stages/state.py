@@ -1,6 +1,6 @@
 """The run state: what the stages of a run read and extend, field by field.
 
-One :class:`RunState` travels through read → study → plan → select → estimate → refit →
+One :class:`RunState` travels through read → study → screen → plan → select → estimate → refit →
 discover → audit → document → write. The first block of fields is given before the first
 stage (the options, the log, the ledger); every later block belongs to the stage that sets
 it (its :attr:`insightome.stages.Stage.makes`), so a stage's output is a named, typed set
@@ -63,6 +63,9 @@ class RunState:
     audit_settings: Any = None
     data_audit: Any = None
     run_name: str | None = None
+
+    # screen: columns that may leak the outcome (leakage_screen.LeakageScreen), warned of
+    leakage_screen: Any = None
 
     # plan: candidates, resampling plan and budget decisions
     candidates: list[Candidate] | None = None
