@@ -25,7 +25,8 @@ from insightome.report import render_html
 from insightome.run_directory import Run, rewrite_run
 
 __all__ = [
-    "RECORDS", "read_evidence", "refresh_documents", "refresh_if_recorded", "render_documents",
+    "RECORDS", "is_recorded", "read_evidence", "refresh_documents", "refresh_if_recorded",
+    "render_documents",
 ]  # fmt: skip
 
 #: folder in the run directory → the record file of each check in it
@@ -90,9 +91,15 @@ def refresh_if_recorded(run_dir: str | Path | None, written: str | Path, folder:
     A record written elsewhere (``--out``) is not the run's: the run is left untouched
     (it may not even be writable). Returns whether the run was refreshed.
     """
-    if run_dir is None:
+    if not is_recorded(run_dir, written, folder):
         return False
-    if Path(written).resolve().parent != (Path(run_dir) / folder).resolve():
-        return False
-    refresh_documents(run_dir)
+    refresh_documents(run_dir)  # type: ignore[arg-type]  (is_recorded: not None)
     return True
+
+
+def is_recorded(run_dir: str | Path | None, written: str | Path, folder: str) -> bool:
+    """Whether ``written`` (a validation or monitoring record) lies in the run's
+    ``folder``, so the run's documents follow it."""
+    return run_dir is not None and (
+        Path(written).resolve().parent == (Path(run_dir) / folder).resolve()
+    )

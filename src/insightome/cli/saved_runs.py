@@ -87,6 +87,20 @@ def validate_command(
                 + escape(", ".join(m["features_missing"][:10]))
             )
     out.print(f"\nWritten: [bold]{report['path']}[/]", soft_wrap=True)
+    _documents_follow(run_dir, report["path"], "validations")
+
+
+def _documents_follow(run_dir: Path, written: str | Path, folder: str) -> None:
+    """Say that the run's documents and report now hold this record (when it is the
+    run's: written under RUN_DIR/folder, not elsewhere with --out)."""
+    from insightome.living_documents import is_recorded
+
+    if is_recorded(run_dir, written, folder):
+        out.print(
+            "Updated with it: the run's report.html and, for an audited run, its documents (model "
+            "card, TRIPOD+AI, FUTURE-AI, Annex IV).",
+            soft_wrap=True,
+        )
 
 
 def _warn(warnings: list[str]) -> None:
@@ -156,6 +170,7 @@ def monitor_command(
     written = write_monitor_report(report, out_dir)
     print_monitor(report.to_dict())
     out.print(f"\nWritten: [bold]{written}[/]", soft_wrap=True)
+    _documents_follow(run_dir, written, "monitoring")
 
 
 def _f(value: Any, spec: str = ".3f") -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import PurePath
 from typing import Any
 
 import pandas as pd
@@ -260,6 +261,8 @@ def _names(value: Any) -> str:
 
 
 def _files(results: Mapping[str, Any]) -> list[Row]:
+    """The input files by name and SHA-256: a shared report does not show the layout of
+    the author's disk (results.json keeps the full paths for the author)."""
     rows = []
     for f in as_mapping(results.get("data")).get("files") or []:
         f = as_mapping(f)
@@ -267,7 +270,7 @@ def _files(results: Mapping[str, Any]) -> list[Row]:
         rows.append(
             {
                 "role": fmt(f.get("role")),
-                "path": fmt(f.get("path")),
+                "path": fmt(PurePath(str(f["path"])).name if f.get("path") else None),
                 "format": fmt(f.get("format")),
                 "n_rows": fmt(f.get("n_rows")),
                 "n_cols": fmt(f.get("n_cols")),
