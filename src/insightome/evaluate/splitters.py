@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
+from insightome.fold_design import FoldChoice
+
 Split = tuple[np.ndarray, np.ndarray]
 
 
@@ -24,15 +26,20 @@ class ResamplingPlan:
     repeats: int
     seeds: tuple[int, ...]
     grouped: bool
+    # how the study chose ``folds`` (insightome.fold_design); None for a plan made directly
+    fold_choice: FoldChoice | None = None
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        d: dict[str, object] = {
             "folds": self.folds,
             "repeats": self.repeats,
             "stratified": True,
             "grouped": self.grouped,
             "cv_seeds": list(self.seeds),
         }
+        if self.fold_choice is not None:
+            d["fold_choice"] = self.fold_choice.to_dict()
+        return d
 
 
 def stratification_labels(y: np.ndarray, task: str) -> np.ndarray:
@@ -54,8 +61,10 @@ def make_plan(
     repeats: int = 3,
     seed: int = 0,
     groups: np.ndarray | None = None,
+    fold_choice: FoldChoice | None = None,
 ) -> ResamplingPlan:
-    """Build the resampling plan; seeds are derived from ``seed`` (one per repeat)."""
+    """Build the resampling plan; seeds are derived from ``seed`` (one per repeat).
+    ``fold_choice``: how ``folds`` was chosen (a study's ``folds``), kept in the plan."""
     strata = stratification_labels(y, task)
     seeds = tuple(int(s) for s in np.random.SeedSequence(seed).generate_state(repeats) % (2**31))
     plan = []
@@ -68,4 +77,4 @@ def make_plan(
             cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=s)
             it = cv.split(X_dummy, strata, groups)
         plan.append(tuple((np.asarray(tr), np.asarray(te)) for tr, te in it))
-    return ResamplingPlan(tuple(plan), folds, repeats, seeds, groups is not None)
+    return ResamplingPlan(tuple(plan), folds, repeats, seeds, groups is not None, fold_choice)
