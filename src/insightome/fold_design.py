@@ -119,10 +119,12 @@ def design_classes(
     _refuse_unless_two(kept, out, counts, path, column, grouped is not None)
     smallest = min(kept, key=lambda c: (units[c], str(c)))
     unit = "groups" if grouped is not None else "samples"
-    limit, why = int(units[smallest]), f"class '{smallest}' has {units[smallest]} {unit}"
+    size = int(units[smallest])
+    verb = "is in" if grouped is not None else "has"
+    limit, why = size, f"class '{smallest}' {verb} {size} {_unit(size, unit)}"
     if grouped is not None:
         n_groups = int(grouped[labels.isin(kept)].nunique())
-        if n_groups < limit:
+        if n_groups <= limit:
             limit, why = n_groups, f"--groups '{groups_column}' has {n_groups} groups"
     if requested is not None and requested > limit:
         if why.startswith("class"):
@@ -157,8 +159,8 @@ def design_folds(
 ) -> FoldChoice:
     """The fold count for a survival outcome (``units``: its events, or the groups with an
     event) or a regression outcome (``units``: its samples); ``what`` names them."""
-    limit, why = units, f"'{column}' has {units} {what}"
-    if n_groups is not None and n_groups < limit:
+    limit, why = units, f"'{column}' has {units} {_unit(units, what)}"
+    if n_groups is not None and n_groups <= limit:
         limit, why = n_groups, f"--groups '{groups_column}' has {n_groups} groups"
     if limit < 2:
         raise UserError(errors.FOLDS_IMPOSSIBLE, path=path, why=why)
@@ -236,7 +238,11 @@ def folds_note(choice: FoldChoice) -> str:
 
 
 def _unit(n: int, unit: str) -> str:
-    return unit[:-1] if n == 1 and unit.endswith("s") else unit
+    """``unit`` ("samples", "groups with an event") for a count of ``n``."""
+    first, _, rest = unit.partition(" ")
+    if n == 1 and first.endswith("s"):
+        first = first[:-1]
+    return f"{first} {rest}" if rest else first
 
 
 def _plural(n: int, word: str) -> str:

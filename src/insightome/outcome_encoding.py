@@ -103,8 +103,8 @@ def task_decision(y: pd.Series) -> TaskDecision:
     consecutive = high - low + 1 == n_unique
     n = len(values)
     seen = (
-        f"{n_unique} distinct whole numbers ({low} to {high}"
-        f"{', consecutive' if consecutive else ''}) in {n} samples"
+        f"{n_unique} distinct whole numbers from {low} to {high}"
+        f"{', none missing' if consecutive else ''}, in {n} samples"
     )
     per_value = SAMPLES_PER_CONSECUTIVE_CODE if consecutive else SAMPLES_PER_CODE
     if n_unique <= MAX_CLASS_CODES and n >= per_value * n_unique:

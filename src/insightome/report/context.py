@@ -17,6 +17,7 @@ import pandas as pd
 
 from insightome.report.audit_section import build_audit, build_documents, group_metric_labels
 from insightome.report.compute_section import build_compute
+from insightome.report.design_section import design_paragraph
 from insightome.report.discovery_section import build_discovery
 from insightome.report.figures import build_figures, permutation_p
 from insightome.report.formatting import (
@@ -78,6 +79,7 @@ def build_context(results: Mapping[str, Any], predictions: pd.DataFrame | None) 
         "warnings": _strings(results.get("warnings")),
         "notes": _strings(results.get("notes")),
         "study": _study(results),
+        "design": design_paragraph(results),
         "files": _files(results),
         "orientation": _orientation(results),
         "figures": build_figures(results, predictions),
