@@ -67,7 +67,8 @@ def test_lymphoma_runs_to_the_end_as_multiclass(cli, tmp_path):
     assert results["audit"]["conformal"]
     html = (run_dir / "report.html").read_text()
     assert "Study design decided by the data" in html
-    assert "Classes &#39;8&#39; (2 samples), &#39;9&#39; (2 samples) of &#39;Y&#39; were left out" in html
+    left_out = "Classes '8' (2 samples), '9' (2 samples) of 'Y' were left out"
+    assert left_out.replace("'", "&#39;") in html
     assert "4-fold cross-validation was used" in html
     predictions = pd.read_csv(run_dir / "predictions.csv")
     assert [c for c in predictions if c.startswith("prob_")] == [f"prob_{k}" for k in range(1, 8)]
@@ -90,10 +91,9 @@ def coded_csv(tmp_path):
     tumour type coded 1-9, as in the issue's 30-sample example."""
     X = datasets.load_breast_cancer(as_frame=True).data.iloc[:30, :6]
     df = X.rename(columns=lambda c: c.replace(" ", "_"))
-    df["type"] = np.random.default_rng(0).permutation(
-        np.concatenate([[c] * n for c, n in {1: 6, 2: 4, 3: 3, 4: 3, 5: 3, 6: 3, 7: 3, 8: 3,
-                                             9: 2}.items()])  # fmt: skip
-    )
+    sizes = {1: 6, 2: 4, 3: 3, 4: 3, 5: 3, 6: 3, 7: 3, 8: 3, 9: 2}
+    codes = np.concatenate([[c] * n for c, n in sizes.items()])
+    df["type"] = np.random.default_rng(0).permutation(codes)
     path = tmp_path / "coded.csv"
     df.to_csv(path, index_label="sample")
     return path

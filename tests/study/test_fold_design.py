@@ -6,6 +6,8 @@ breast-cancer measurements), so the studies are built the way a run builds them.
 
 from __future__ import annotations
 
+import warnings
+
 import anndata as ad
 import numpy as np
 import pandas as pd
@@ -16,7 +18,7 @@ from sklearn.model_selection import StratifiedKFold
 import insightome
 from insightome import errors
 from insightome.errors import UserError
-from insightome.evaluate.splitters import make_plan
+from insightome.evaluate.splitters import make_plan, stratification_labels
 from insightome.fold_design import training_share
 from insightome.outcome_encoding import CODES_RULE
 
@@ -231,3 +233,21 @@ def test_survival_folds_follow_the_events():
         insightome.make_study(study_data(time, dead=event), time="y", event="dead")
     assert refused.value.template == errors.FOLDS_IMPOSSIBLE
     assert "needs at least 2 folds, but 'dead' has 1 event:" in str(refused.value)
+
+
+def test_tied_regression_quintiles_are_merged_so_every_fold_gets_each():
+    """Class codes modelled as regression (--task regression): tied quintiles smaller than
+    the folds are merged with a neighbour, so scikit-learn's stratifier does not warn."""
+    y = codes({1: 6, 2: 4, 3: 3, 4: 3, 5: 3, 6: 3, 7: 3, 8: 3, 9: 2}).astype(float)
+    assert np.bincount(stratification_labels(y, "regression")).min() < 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plan = make_plan(y, "regression", folds=5, repeats=2, seed=0)
+    assert all(len(test) == 6 for repeat in plan.splits for _, test in repeat)
+    # continuous outcomes keep their quintiles
+    smooth = np.random.default_rng(4).normal(size=100)
+    plan = make_plan(smooth, "regression", folds=5, repeats=1, seed=0)
+    strata = stratification_labels(smooth, "regression")
+    sklearn_folds = StratifiedKFold(5, shuffle=True, random_state=plan.seeds[0])
+    expected = [t.tolist() for _, t in sklearn_folds.split(smooth.reshape(-1, 1), strata)]
+    assert [t.tolist() for _, t in plan.splits[0]] == expected

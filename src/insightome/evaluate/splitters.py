@@ -53,6 +53,25 @@ def stratification_labels(y: np.ndarray, task: str) -> np.ndarray:
     return np.searchsorted(edges, y, side="right")
 
 
+def _merge_small_strata(strata: np.ndarray, folds: int) -> np.ndarray:
+    """Outcome quintiles with fewer samples than folds (ties: a whole-number outcome such
+    as class codes modelled as regression) merged into their smaller neighbour, so every
+    stratum can reach every fold; unchanged when every quintile is large enough."""
+    labels = np.unique(strata)
+    counts = [int((strata == s).sum()) for s in labels]
+    merged = [[s] for s in labels]
+    while len(merged) > 1 and min(counts) < folds:
+        i = int(np.argmin(counts))
+        j = i - 1 if i == len(counts) - 1 or (i > 0 and counts[i - 1] <= counts[i + 1]) else i + 1
+        lo, hi = min(i, j), max(i, j)
+        merged[lo : hi + 1] = [merged[lo] + merged[hi]]
+        counts[lo : hi + 1] = [counts[lo] + counts[hi]]
+    out = np.empty_like(strata)
+    for k, members in enumerate(merged):
+        out[np.isin(strata, members)] = k
+    return out
+
+
 def make_plan(
     y: np.ndarray,
     task: str,
@@ -66,6 +85,8 @@ def make_plan(
     """Build the resampling plan; seeds are derived from ``seed`` (one per repeat).
     ``fold_choice``: how ``folds`` was chosen (a study's ``folds``), kept in the plan."""
     strata = stratification_labels(y, task)
+    if task == "regression":
+        strata = _merge_small_strata(strata, folds)
     seeds = tuple(int(s) for s in np.random.SeedSequence(seed).generate_state(repeats) % (2**31))
     plan = []
     X_dummy = np.zeros((len(y), 1))
