@@ -200,6 +200,7 @@ def test_groups_count_patients_and_never_straddle_folds():
     for repeat in plan.splits:
         for train, test in repeat:
             assert not set(study.groups[train]) & set(study.groups[test])
+            assert np.bincount(study.y[train], minlength=2).min() >= 2
 
 
 def test_few_groups_choose_the_fold_count_or_refuse_an_explicit_one():
