@@ -108,8 +108,18 @@ TARGET_SINGLE_CLASS = (
     "predict. Choose another --target or add samples of another class."
 )
 CLASS_TOO_SMALL = (
-    "{path}: class '{value}' of '{column}' has {count} sample{s}; {folds}-fold CV needs at "
-    "least {folds} per class. Use --folds {suggest} or merge/remove that class."
+    "{path}: class '{value}' of '{column}' has {count} {unit}; {folds}-fold CV needs at "
+    "least {folds} per class. Use --folds {suggest} (the most the data allow), or leave "
+    "--folds out to let insightome choose."
+)
+CLASSES_TOO_SMALL = (
+    "{path}: '{column}' has too few classes large enough to learn: {left_out} cannot give "
+    "every training fold 2 samples (a class needs at least 3 {unit}), and {remaining}. "
+    "Add samples of these classes, merge them, or choose another --target."
+)
+FOLDS_IMPOSSIBLE = (
+    "{path}: cross-validation needs at least 2 folds, but {why}: there is nothing to "
+    "cross-validate."
 )
 TASK_MISMATCH = "{path}: target column '{column}' cannot be used for a {task} task: {reason}."
 TASK_INVALID = "--task must be auto, binary, multiclass, regression or survival, not '{value}'."
@@ -129,7 +139,8 @@ ROLE_CONFLICT = (
 )
 GROUPS_TOO_FEW = (
     "{path}: --groups '{column}' has {n_groups} groups; {folds}-fold CV needs at least "
-    "{folds}. Use fewer --folds."
+    "{folds}. Use --folds {suggest} (the most the data allow), or leave --folds out to let "
+    "insightome choose."
 )
 OPTION_INVALID = "{option}: {reason}"
 

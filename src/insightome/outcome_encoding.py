@@ -12,6 +12,7 @@ Every refusal is one :class:`UserError` naming the file, the column and the row.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -22,20 +23,98 @@ from insightome.errors import UserError
 
 Task = Literal["binary", "multiclass", "regression", "survival"]
 TASKS: tuple[str, ...] = ("binary", "multiclass", "regression", "survival")
-MAX_MULTICLASS_LEVELS = 10
+#: An outcome of whole numbers is classes (codes) when it has at most this many values …
+MAX_CLASS_CODES = 10
+#: … and at least this many samples per value (n >= 5 x values) …
+SAMPLES_PER_CODE = 5
+#: … or, when the values are consecutive codes (1, 2, …, k with none missing), this many.
+SAMPLES_PER_CONSECUTIVE_CODE = 2
+MAX_MULTICLASS_LEVELS = MAX_CLASS_CODES  # the name before issue 17
+CODES_RULE = (
+    f"an outcome of whole numbers is classes when it has at most {MAX_CLASS_CODES} distinct "
+    f"values and at least {SAMPLES_PER_CODE} samples per value, or "
+    f"{SAMPLES_PER_CONSECUTIVE_CODE} per value when the values are consecutive codes "
+    "(like 1 to 9, none missing); otherwise it is a regression target"
+)
+
+
+@dataclass(frozen=True)
+class TaskDecision:
+    """The task read from an outcome column, and why (printed before fitting)."""
+
+    task: Task
+    reason: str  # what was seen in the column
+    rule: str  # the rule that decided
+    override: str  # the option that says otherwise
+
+    def sentence(self, column: str | None) -> str:
+        name = f"'{column}'" if column else "the outcome"
+        return (
+            f"task detected as {self.task} from {name}: {self.reason}. Rule: {self.rule}. "
+            f"Override with {self.override}."
+        )
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "task": self.task,
+            "reason": self.reason,
+            "rule": self.rule,
+            "override": self.override,
+        }
+
+
+def task_decision(y: pd.Series) -> TaskDecision:
+    """The task of an outcome column (missing values ignored) with the rule that chose it.
+
+    Text, booleans and two values are classes. Numbers with a fraction are a regression
+    target. Whole numbers are classes when they look like codes (:data:`CODES_RULE`): a
+    9-class tumour type coded 1-9 is classes from 18 samples on, an MMSE score (0-30, many
+    values) stays a regression target. The consecutive-codes branch is what lets a small
+    cohort's codes count as classes (the issue's 30 samples of 9 types); gaps in the values
+    (ages 61, 64, 70, …) need 5 samples per value before they are called classes.
+    """
+    values = y.dropna()
+    n_unique = int(values.nunique())
+    if values.dtype == bool or not pd.api.types.is_numeric_dtype(values):
+        task: Task = "binary" if n_unique <= 2 else "multiclass"
+        return TaskDecision(
+            task,
+            f"{n_unique} distinct labels (not numbers)",
+            "an outcome of text labels is classes: binary with 2, multiclass with more",
+            "--task",
+        )
+    if n_unique <= 2:
+        return TaskDecision(
+            "binary",
+            f"{n_unique} distinct values",
+            "an outcome with 2 values is binary",
+            "--task regression",
+        )
+    numbers = values.to_numpy(float)
+    if not np.allclose(numbers, np.round(numbers)):
+        return TaskDecision(
+            "regression",
+            f"{n_unique} distinct values, not all whole numbers",
+            "an outcome of numbers with fractions is a regression target",
+            "--task multiclass",
+        )
+    codes = np.unique(np.round(numbers))
+    low, high = int(codes[0]), int(codes[-1])
+    consecutive = high - low + 1 == n_unique
+    n = len(values)
+    seen = (
+        f"{n_unique} distinct whole numbers from {low} to {high}"
+        f"{', none missing' if consecutive else ''}, in {n} samples"
+    )
+    per_value = SAMPLES_PER_CONSECUTIVE_CODE if consecutive else SAMPLES_PER_CODE
+    if n_unique <= MAX_CLASS_CODES and n >= per_value * n_unique:
+        return TaskDecision("multiclass", seen, CODES_RULE, "--task regression")
+    return TaskDecision("regression", seen, CODES_RULE, "--task multiclass")
 
 
 def detect_task(y: pd.Series) -> Task:
-    values = y.dropna()
-    if values.dtype == bool or not pd.api.types.is_numeric_dtype(values):
-        return "binary" if values.nunique() <= 2 else "multiclass"
-    n_unique = values.nunique()
-    if n_unique <= 2:
-        return "binary"
-    integral = np.allclose(values.to_numpy(float), np.round(values.to_numpy(float)))
-    if integral and n_unique <= MAX_MULTICLASS_LEVELS and len(values) >= 5 * n_unique:
-        return "multiclass"
-    return "regression"
+    """The task of an outcome column (:func:`task_decision` without the reasons)."""
+    return task_decision(y).task
 
 
 def _row_label(index: pd.Index, pos: int) -> str:

@@ -29,14 +29,24 @@ import pandas as pd
 
 from insightome import errors
 from insightome.errors import UserError, closest_names_hint
+from insightome.fold_design import (
+    DEFAULT_FOLDS,
+    FoldChoice,
+    LeftOutClass,
+    design_classes,
+    design_folds,
+    folds_note,
+    left_out_note,
+)
 from insightome.modelling_table import feature_table, identifier_warnings
 from insightome.outcome_encoding import (
     TASKS,
     Task,
-    detect_task,
+    TaskDecision,
     encode_outcome,
-    label_string,  # noqa: F401  (public here: prediction, overlap, followup, monitoring)
+    label_string,
     survival_outcome,
+    task_decision,
 )
 
 SMALL_N = 50
@@ -99,6 +109,13 @@ class Study:
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     n_features_dropped: int = 0
+    # the design the data imposed (fold_design): the fold count, the classes left out, and
+    # the rule that chose the task; printed before fitting (design_lines)
+    folds: FoldChoice = field(
+        default_factory=lambda: FoldChoice(None, DEFAULT_FOLDS, "the default")
+    )
+    classes_left_out: tuple[LeftOutClass, ...] = ()
+    task_decision: TaskDecision | None = None
 
     @property
     def n_samples(self) -> int:
@@ -109,9 +126,26 @@ class Study:
         """Survival time and event (0/1) from the signed-time encoding."""
         return np.abs(self.y), (self.y > 0).astype(int)
 
+    def design_lines(self) -> list[str]:
+        """What the data decided about the study, for the console before fitting: the task
+        read from the outcome, the classes left out, a fold count other than the default."""
+        lines = []
+        if self.task_decision is not None:
+            lines.append(self.task_decision.sentence(self.spec.target))
+        if self.classes_left_out:
+            grouped = self.spec.groups is not None
+            lines.append(left_out_note(self.classes_left_out, self.spec.target, grouped))
+        if self.folds.changed:
+            lines.append(folds_note(self.folds))
+        return lines
+
     def outcome_summary(self) -> dict[str, Any]:
         s = self.spec
         out: dict[str, Any] = {"target": s.target, "time": s.time, "event": s.event}
+        if self.task_decision is not None:
+            out["task_detection"] = self.task_decision.to_dict()
+        if self.classes_left_out:
+            out["classes_left_out"] = [c.to_dict() for c in self.classes_left_out]
         if s.task in ("binary", "multiclass"):
             counts = np.bincount(self.y.astype(int), minlength=len(self.classes))
             out["classes"] = list(self.classes)
@@ -166,9 +200,13 @@ def make_study(
     site: str | None = None,
     exclude: tuple[str, ...] | list[str] = (),
     positive_class: str | None = None,
-    folds: int = 5,
+    folds: int | None = None,
 ) -> Study:
-    """Validate the study against ``adata`` and build the modelling table."""
+    """Validate the study against ``adata`` and build the modelling table.
+
+    ``folds``: the fold count asked for; None lets the data choose it (the default, or as
+    many as the smallest class allows). Classes too small to learn are left out either way
+    (:mod:`insightome.fold_design` states the rule)."""
     path = _data_path(adata)
     if task not in ("auto", *TASKS):
         raise UserError(errors.TASK_INVALID, value=task)
@@ -196,11 +234,21 @@ def make_study(
     ):
         obs[col] = _column(adata, col, role, option, path).to_numpy()
 
+    decision: TaskDecision | None = None
+    left_out: tuple[LeftOutClass, ...] = ()
     if time is not None:
         spec_task: Task = "survival"
         detected = False
         y, keep = survival_outcome(obs, time, event, path)  # type: ignore[arg-type]
         classes: list[str] = []
+        events = y > 0
+        grouped = _group_column(obs, groups, keep, path)
+        choice = design_folds(
+            int(events.sum()) if grouped is None else int(grouped[events].nunique()),
+            "events" if grouped is None else "groups with an event",
+            None if grouped is None else int(grouped.nunique()),
+            folds, path=path, column=event, groups_column=groups,
+        )  # fmt: skip
     else:
         yser = obs[target]
         missing = yser.isna().to_numpy()
@@ -211,7 +259,8 @@ def make_study(
             notes.append(f"removed {int(missing.sum())} samples with a missing '{target}'")
         yser = yser[keep]
         detected = task == "auto"
-        spec_task = detect_task(yser) if detected else task  # type: ignore[assignment]
+        decision = task_decision(yser) if detected else None
+        spec_task = decision.task if decision is not None else task  # type: ignore[assignment]
         if positive_class is not None and spec_task != "binary":
             raise UserError(
                 errors.OPTION_INVALID,
@@ -219,12 +268,33 @@ def make_study(
                 reason=f"applies to a binary outcome, but '{target}' in {path} is a "
                 f"{spec_task} outcome; drop --positive-class (or set --task)",
             )
+        grouped = _group_column(obs, groups, keep, path)
+        if spec_task in ("binary", "multiclass"):
+            design = design_classes(
+                yser.map(label_string), grouped, folds,
+                path=path, column=target, groups_column=groups,
+            )  # fmt: skip
+            choice, left_out = design.folds, design.left_out
+            if left_out:
+                keep[np.flatnonzero(keep)[~design.keep]] = False
+                yser = yser[design.keep]
+                notes.append(left_out_note(left_out, target, groups is not None))
+                if spec_task == "multiclass" and yser.nunique() == 2:
+                    spec_task = "binary"
+                    notes.append(
+                        f"task binary: 2 classes of '{target}' remain after leaving out "
+                        f"{len(left_out)}"
+                    )
+        else:
+            choice = design_folds(
+                len(yser), "samples", None if grouped is None else int(grouped.nunique()),
+                folds, path=path, column=target, groups_column=groups,
+            )  # fmt: skip
         y, classes = encode_outcome(yser, spec_task, positive_class, path, target)  # type: ignore[arg-type]
-        if detected:
-            notes.append(
-                f"task detected as {spec_task} from '{target}' ({yser.nunique()} distinct "
-                "values); override with --task"
-            )
+        if decision is not None:
+            notes.append(decision.sentence(target))
+    if choice.changed:
+        notes.append(folds_note(choice))
 
     spec = StudySpec(
         task=spec_task,
@@ -253,20 +323,7 @@ def make_study(
 
     group_codes = None
     if groups is not None:
-        gser = obs[groups]
-        if gser.isna().any():
-            raise UserError(
-                errors.OPTION_INVALID,
-                option="--groups",
-                reason=f"column '{groups}' in {path} has missing values; "
-                "every sample needs a group",
-            )
-        group_codes = pd.factorize(gser.astype(str))[0]
-        n_groups = int(group_codes.max()) + 1
-        if n_groups < folds:
-            raise UserError(
-                errors.GROUPS_TOO_FEW, path=path, column=groups, n_groups=n_groups, folds=folds
-            )
+        group_codes = pd.factorize(obs[groups].astype(str))[0]
     study = Study(
         spec=spec,
         features=features,
@@ -277,8 +334,10 @@ def make_study(
         notes=notes,
         warnings=warnings,
         n_features_dropped=n_dropped,
+        folds=choice,
+        classes_left_out=left_out,
+        task_decision=decision,
     )
-    _check_class_sizes(study, folds, path)
     warnings.extend(_sample_size_warnings(study))
     warnings.extend(identifier_warnings(study.features))
     return study
@@ -290,6 +349,23 @@ def _data_path(adata: ad.AnnData) -> str:
         if f.get("role") == "data":
             return str(f.get("display_path", f.get("path")))
     return "data"
+
+
+def _group_column(
+    obs: pd.DataFrame, groups: str | None, keep: np.ndarray, path: str
+) -> pd.Series | None:
+    """The group of each modelled sample as text (None without --groups); every modelled
+    sample needs one."""
+    if groups is None:
+        return None
+    gser = obs[groups][keep]
+    if gser.isna().any():
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="--groups",
+            reason=f"column '{groups}' in {path} has missing values; every sample needs a group",
+        )
+    return pd.Series(gser.astype(str).to_numpy())
 
 
 def _roles(target, time, event, sensitive, groups, site):  # type: ignore[no-untyped-def]
@@ -312,37 +388,6 @@ def _check_roles(target, time, event, sensitive, groups, site) -> None:  # type:
         if col in seen and not (role == "sensitive" and seen[col] == "sensitive"):
             raise UserError(errors.ROLE_CONFLICT, column=col, first=seen[col], second=role)
         seen[col] = role
-
-
-def _check_class_sizes(study: Study, folds: int, path: str) -> None:
-    s = study.spec
-    if s.task in ("binary", "multiclass"):
-        counts = np.bincount(study.y, minlength=len(study.classes))
-        smallest = int(np.argmin(counts))
-        if counts[smallest] < folds:
-            raise UserError(
-                errors.CLASS_TOO_SMALL,
-                path=path,
-                value=study.classes[smallest],
-                column=s.target,
-                count=int(counts[smallest]),
-                s="" if counts[smallest] == 1 else "s",
-                folds=folds,
-                suggest=max(2, int(counts[smallest])),
-            )
-    elif s.task == "survival":
-        _, e = study.time_event
-        if e.sum() < folds:
-            raise UserError(
-                errors.CLASS_TOO_SMALL,
-                path=path,
-                value="event",
-                column=s.event,
-                count=int(e.sum()),
-                s="" if e.sum() == 1 else "s",
-                folds=folds,
-                suggest=max(2, int(e.sum())),
-            )
 
 
 def _sample_size_warnings(study: Study) -> list[str]:

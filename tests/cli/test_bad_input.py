@@ -84,10 +84,21 @@ def test_target_single_class(cli, tmp_path, small):
     assert_user_error(run(cli, tmp_path, small, "--target", "response"), "single class", "'yes'")
 
 
-def test_class_too_small_for_cv(cli, tmp_path, small):
+def test_class_too_small_to_learn_leaves_nothing_to_predict(cli, tmp_path, small):
+    # issue 17: a class of 2 is left out (no fold count gives every training fold 2 of
+    # it); with one class left there is nothing to predict
     small["response"] = ["rare"] * 2 + ["common"] * 38
     r = run(cli, tmp_path, small, "--target", "response")
-    assert_user_error(r, "class 'rare'", "2 samples", "3-fold CV", "--folds 2")
+    assert_user_error(r, "'rare' (2 samples) cannot give every training fold 2 samples",
+                      "only 'common' (38 samples) remains")  # fmt: skip
+
+
+def test_classes_from_two_patients_leave_nothing_to_predict(cli, tmp_path, small):
+    small["patient"] = ["A"] * 20 + ["B"] * 20  # both classes in both patients
+    r = run(cli, tmp_path, small, "--target", "response", "--groups", "patient")
+    assert_user_error(r, "'no' (20 samples from 2 groups), 'yes' (20 samples from 2 groups) "
+                      "cannot give every training fold 2 samples (a class needs at least 3 "
+                      "groups)", "no class remains")  # fmt: skip
 
 
 def test_duplicate_sample_ids(cli, tmp_path, small):

@@ -193,9 +193,9 @@ class RunOptions:
         record=list,
     )
     positive_class: str | None = option(None, "Positive class label for a binary outcome.")
-    folds: int = option(
-        5,
-        "Cross-validation folds.",
+    folds: int | None = option(
+        None,
+        "Cross-validation folds (default 5, or as many as the smallest class allows).",
         check=checks.integer(2, advice="cross-validation needs at least 2 folds"),
     )
     repeats: int | None = option(

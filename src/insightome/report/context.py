@@ -20,6 +20,7 @@ from insightome.audit.evidence import NONE, Evidence
 from insightome.audit.performance_figures import ESTIMATE, LABELS, reference
 from insightome.report.audit_section import build_audit, build_documents, group_metric_labels
 from insightome.report.compute_section import build_compute
+from insightome.report.design_section import design_paragraph
 from insightome.report.discovery_section import build_discovery
 from insightome.report.figures import build_figures, permutation_p
 from insightome.report.formatting import (
@@ -91,6 +92,7 @@ def build_context(
         "warnings": _strings(results.get("warnings")),
         "notes": _strings(results.get("notes")),
         "study": _study(results),
+        "design": design_paragraph(results),
         "files": _files(results),
         "orientation": _orientation(results),
         "leakage": build_leakage(results),

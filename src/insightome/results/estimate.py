@@ -51,6 +51,16 @@ class CandidateScore(Winner):
     fit_warnings: dict[str, int] = optional()
 
 
+class FoldChoice(Record):
+    """How the fold count was chosen (``fold_design.FoldChoice``): asked for with --folds
+    (null: not given), used, and why (the default, given, or the largest the smallest class
+    or the groups allow)."""
+
+    requested: int | None
+    chosen: int
+    reason: str
+
+
 class Resampling(Record):
     """The resampling plan: K-fold CV repeated, stratified and/or grouped, and BBC-CV."""
 
@@ -61,6 +71,7 @@ class Resampling(Record):
     cv_seeds: list[int]
     n_bootstrap: int
     seed: int
+    fold_choice: FoldChoice = optional()  # absent in runs before issue 17
 
 
 class Permutation(Record):

@@ -63,6 +63,26 @@ class RegressionSummary(Record):
     max: MaybeNumber
 
 
+class TaskDetection(Record):
+    """How the task was read from the outcome when --task was not given
+    (``outcome_encoding.TaskDecision``): the decision, what was seen, the rule, the
+    override."""
+
+    task: Task
+    reason: str
+    rule: str
+    override: str
+
+
+class LeftOutClass(Record):
+    """A class too small to be learned, left out of the study (``fold_design``): its label,
+    its samples and, with --groups, the groups it was seen in."""
+
+    label: str
+    n_samples: int
+    n_groups: int = optional()
+
+
 class Outcome(Record):
     """The outcome as studied (``study.Study.outcome_summary``); which keys are present
     depends on the task."""
@@ -70,6 +90,8 @@ class Outcome(Record):
     target: str | None
     time: str | None
     event: str | None
+    task_detection: TaskDetection = optional()  # --task not given
+    classes_left_out: list[LeftOutClass] = optional()  # classes too small to learn
     classes: list[str] = optional()  # classification
     class_counts: dict[str, int] = optional()  # classification
     positive_class: str = optional()  # binary

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from rich.markup import escape
 
 from insightome.audit.auditing import AuditSettings, audit_data
 from insightome.compute.backends import parallel_backend
@@ -58,8 +59,10 @@ def study(state: RunState) -> None:
     state.study = made
     log(
         f"loaded {made.n_samples} samples x {made.features.shape[1]} features; "
-        f"task {made.spec.task}"
+        f"task {made.spec.task}; {made.folds.chosen}-fold CV ({made.folds.reason})"
     )
+    if o.progress:  # the console, before anything is fitted (the run's notes keep them too)
+        announce(made.design_lines())
     for note in made.notes:
         log("note: " + note)
     for warning in made.warnings:
@@ -77,6 +80,17 @@ def study(state: RunState) -> None:
         state.data_audit = audit_data(made, settings, o.seed)
     state.run_name = o.name or default_name(dict(adata.uns.get("provenance", {})), made.spec)
     _open_checkpoint(state)
+
+
+def announce(lines: list[str]) -> None:
+    """Print what the data decided about the study (task, classes, folds) on stderr."""
+    if not lines:
+        return
+    from rich.console import Console  # like the progress bars: only when they are shown
+
+    console = Console(stderr=True, soft_wrap=True, highlight=False)
+    for line in lines:
+        console.print(f"[bold]note:[/] {escape(line)}")
 
 
 def _open_checkpoint(state: RunState) -> None:
@@ -109,8 +123,9 @@ def plan(state: RunState) -> None:
     n_numeric = int(sum(pd.api.types.is_numeric_dtype(t) for t in made.features.dtypes))
     cands = candidates(made.spec.task, n_numeric, o.preset, n_samples=made.n_samples)
     resampling = make_plan(
-        made.y, made.spec.task, folds=o.folds, repeats=repeats, seed=o.seed, groups=made.groups
-    )
+        made.y, made.spec.task, folds=made.folds.chosen, repeats=repeats, seed=o.seed,
+        groups=made.groups, fold_choice=made.folds,
+    )  # fmt: skip
     permutations = o.permutations
     if o.budget is not None:
         cands, resampling, repeats, permutations, state.budget_info = _fit_budget(
@@ -147,15 +162,15 @@ def _fit_budget(
     fitted = fit_to_budget(
         pilot.fit_seconds,
         [c.name for c in cands],
-        folds=o.folds,
+        folds=resampling.folds,
         repeats=repeats,
         permutations=o.permutations,
         budget=limit,
     )
     info = fitted.to_dict(limit, float(pilot.fit_seconds.sum()))
     resampling = make_plan(
-        made.y, made.spec.task, folds=o.folds, repeats=fitted.repeats, seed=o.seed,
-        groups=made.groups,
+        made.y, made.spec.task, folds=resampling.folds, repeats=fitted.repeats, seed=o.seed,
+        groups=made.groups, fold_choice=resampling.fold_choice,
     )  # fmt: skip
     for skipped in fitted.skipped:
         made.warnings.append(f"compute budget {o.budget}: skipped {skipped}")
@@ -230,7 +245,7 @@ def estimate(state: RunState) -> None:
             cands,
             observed=best_cv_score(cv.oof, made.y, made.spec.task),
             n_permutations=permutations,
-            folds=o.folds,
+            folds=resampling.folds,
             repeats=state.require("repeats"),
             seed=o.seed,
             n_classes=len(made.classes),

@@ -1,0 +1,60 @@
+"""The report's "how the study was set up" paragraph (Study and data section).
+
+It says what the data decided rather than the user: the task read from the outcome (the
+rule, the decision, the override), the classes too small to learn that were left out, and
+a fold count other than the one asked for or the default
+(``outcome.task_detection``, ``outcome.classes_left_out``, ``resampling.fold_choice``;
+:mod:`insightome.fold_design` states the rule). Runs without these keys get no paragraph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from insightome.report.formatting import as_mapping
+
+__all__ = ["design_paragraph"]
+
+
+def design_paragraph(results: Mapping[str, Any]) -> str:
+    """One paragraph, or "" when the data decided nothing about the design."""
+    outcome = as_mapping(results.get("outcome"))
+    column = outcome.get("target") or "the outcome"
+    parts: list[str] = []
+    detection = as_mapping(outcome.get("task_detection"))
+    if detection:
+        parts.append(
+            f"The task, {detection.get('task')}, was detected from '{column}', which holds "
+            f"{detection.get('reason')}. Rule: {detection.get('rule')}. Give "
+            f"{detection.get('override')} to override it."
+        )
+    left_out = [as_mapping(c) for c in outcome.get("classes_left_out") or []]
+    if left_out:
+        n = sum(int(c.get("n_samples", 0)) for c in left_out)
+        names = ", ".join(f"'{c.get('label')}' ({_size(c)})" for c in left_out)
+        word = "Class" if len(left_out) == 1 else "Classes"
+        parts.append(
+            f"{word} {names} of '{column}' {'was' if len(left_out) == 1 else 'were'} left "
+            "out: a class is learned only when every training fold holds at least 2 of its "
+            f"samples (at least 3 samples, 4 with 2 folds; patients with --groups). These "
+            f"{n} samples were not modelled, and the model never predicts "
+            f"{'this class' if len(left_out) == 1 else 'these classes'}."
+        )
+    choice = as_mapping(as_mapping(results.get("resampling")).get("fold_choice"))
+    if choice and choice.get("requested") is None and choice.get("reason") != "the default":
+        parts.append(
+            f"{choice.get('chosen')}-fold cross-validation was used: {choice.get('reason')}; "
+            "every nested resampling (bootstrap, permutations, audit, signature search) uses "
+            "the same folds."
+        )
+    return " ".join(parts)
+
+
+def _size(c: Mapping[str, Any]) -> str:
+    n = int(c.get("n_samples", 0))
+    text = f"{n} sample{'s' if n != 1 else ''}"
+    if c.get("n_groups") is not None:
+        g = int(c["n_groups"])
+        text += f" from {g} group{'s' if g != 1 else ''}"
+    return text

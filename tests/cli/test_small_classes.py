@@ -1,0 +1,143 @@
+"""Issue 17, points 5 and 6 through the command line: a 9-class tumour set with 2-sample
+classes runs to the end; integer class codes are classes, said before fitting."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import datasets
+
+from insightome import errors
+from insightome.followup import reload
+from insightome.outcome_encoding import CODES_RULE
+from tests.cli.conftest import run_dirs
+from tests.cli.test_bad_input import assert_user_error
+from tests.conftest import shared_data
+
+QUICK = ("--preset", "fast", "--repeats", "1", "--bootstrap", "200")
+
+LYMPHOMA_NOTES = (
+    "note: task detected as multiclass from 'Y': 9 distinct whole numbers from 1 to 9, "
+    "none missing, in 96 samples. Rule: " + CODES_RULE + ". Override with --task regression.",
+    "note: left out classes '8' (2 samples), '9' (2 samples) of 'Y': a class is learned only "
+    "when every training fold holds at least 2 of its samples, which needs at least 3 samples "
+    "(4 with 2 folds); their 4 samples are not modelled, and the model never predicts these "
+    "classes",
+    "note: 4-fold cross-validation (stratified): the largest fold count the data allow "
+    "(class '7' has 4 samples; every test fold needs one of each), instead of the default 5; "
+    "set --folds to choose (at most 4)",
+)
+
+
+@pytest.mark.slow
+def test_lymphoma_runs_to_the_end_as_multiclass(cli, tmp_path):
+    """lymphoma.mat: 96 samples, outcome Y coded 1..9 with classes of 46, 10, 9, 11, 6, 6,
+    4, 2 and 2 samples (this stopped with "5-fold CV needs at least 5 per class")."""
+    data = shared_data("omics", "lymphoma.mat")
+    out = tmp_path / "runs"
+    r = cli("run", data, "--target", "Y", "--out", out, *QUICK, "--max-features", "300",
+            "--permutations", "2")  # fmt: skip
+    assert r.code == 0, r.err
+    console = [line for line in r.err.splitlines() if line.startswith("note:")]
+    assert console == list(LYMPHOMA_NOTES)
+    (run_dir,) = run_dirs(out)
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["task"] == "multiclass" and results["task_detected"]
+    assert results["n_samples"] == 92
+    outcome = results["outcome"]
+    assert outcome["classes"] == ["1", "2", "3", "4", "5", "6", "7"]
+    assert outcome["classes_left_out"] == [
+        {"label": "8", "n_samples": 2},
+        {"label": "9", "n_samples": 2},
+    ]
+    assert outcome["task_detection"]["rule"] == CODES_RULE
+    assert results["resampling"]["folds"] == 4
+    assert results["resampling"]["fold_choice"]["requested"] is None
+    assert results["resampling"]["fold_choice"]["chosen"] == 4
+    for note in LYMPHOMA_NOTES:
+        assert note.removeprefix("note: ") in results["notes"]
+    # every nested resampling ran on the 92 samples and the 4 folds
+    assert results["permutation"]["n"] == 2
+    assert len(results["permutation"]["null"]) == 2
+    assert "signature" in results["discovery"]
+    assert results["audit"]["conformal"]
+    html = (run_dir / "report.html").read_text()
+    assert "Study design decided by the data" in html
+    left_out = "Classes '8' (2 samples), '9' (2 samples) of 'Y' were left out"
+    assert left_out.replace("'", "&#39;") in html
+    assert "4-fold cross-validation was used" in html
+    predictions = pd.read_csv(run_dir / "predictions.csv")
+    assert [c for c in predictions if c.startswith("prob_")] == [f"prob_{k}" for k in range(1, 8)]
+    assert np.allclose(predictions.filter(like="prob_").sum(axis=1), 1)
+    # predict: class probabilities for every sample, the left-out classes' ones included
+    p = cli("predict", run_dir, data)
+    assert p.code == 0, p.err
+    table = pd.read_csv(io.StringIO(p.out))
+    assert len(table) == 96
+    assert [c for c in table if c.startswith("prob_")] == [f"prob_{k}" for k in range(1, 8)]
+    # a follow-up command rebuilds the same study and plan from the saved run
+    again = reload(run_dir, command="audit", winner_oof=False)
+    assert again.study.classes == outcome["classes"] and again.plan.folds == 4
+    assert [c.label for c in again.study.classes_left_out] == ["8", "9"]
+
+
+@pytest.fixture
+def coded_csv(tmp_path):
+    """Real measurements (scikit-learn's breast-cancer data, 30 tumours) with a made-up
+    tumour type coded 1-9, as in the issue's 30-sample example."""
+    X = datasets.load_breast_cancer(as_frame=True).data.iloc[:30, :6]
+    df = X.rename(columns=lambda c: c.replace(" ", "_"))
+    sizes = {1: 6, 2: 4, 3: 3, 4: 3, 5: 3, 6: 3, 7: 3, 8: 3, 9: 2}
+    codes = np.concatenate([[c] * n for c, n in sizes.items()])
+    df["type"] = np.random.default_rng(0).permutation(codes)
+    path = tmp_path / "coded.csv"
+    df.to_csv(path, index_label="sample")
+    return path
+
+
+def test_integer_codes_are_classes_and_the_rule_is_printed(cli, coded_csv, tmp_path):
+    out = tmp_path / "runs"
+    r = cli("run", coded_csv, "--target", "type", "--out", out, *QUICK, "--no-discover",
+            "--skip", "audit")  # fmt: skip
+    assert r.code == 0, r.err
+    notes = [line for line in r.err.splitlines() if line.startswith("note:")]
+    assert notes[0] == (
+        "note: task detected as multiclass from 'type': 9 distinct whole numbers from 1 to 9, "
+        f"none missing, in 30 samples. Rule: {CODES_RULE}. Override with --task regression."
+    )
+    assert notes[1].startswith("note: left out class '9' (2 samples) of 'type'")
+    assert notes[2].startswith("note: 3-fold cross-validation (stratified)")
+    (run_dir,) = run_dirs(out)
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["task"] == "multiclass" and results["resampling"]["folds"] == 3
+    # printed before fitting: the run log has the decision before the first fit's outcome
+    log = (run_dir / "run.log").read_text()
+    assert log.index("task multiclass; 3-fold CV") < log.index("winner ")
+
+
+def test_task_regression_keeps_codes_a_regression_target(cli, coded_csv, tmp_path):
+    out = tmp_path / "runs"
+    r = cli("run", coded_csv, "--target", "type", "--task", "regression", "--out", out, *QUICK,
+            "--no-discover", "--skip", "audit")  # fmt: skip
+    assert r.code == 0, r.err
+    assert not [line for line in r.err.splitlines() if line.startswith("note:")]
+    (run_dir,) = run_dirs(out)
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["task"] == "regression" and not results["task_detected"]
+    assert "task_detection" not in results["outcome"]
+    assert results["resampling"]["fold_choice"] == {
+        "requested": None, "chosen": 5, "reason": "the default"
+    }  # fmt: skip
+    assert "prob_1" not in pd.read_csv(run_dir / "predictions.csv").columns
+
+
+def test_explicit_folds_the_data_cannot_support_are_refused(cli, coded_csv, tmp_path):
+    out = tmp_path / "runs"
+    r = cli("run", coded_csv, "--target", "type", "--folds", "5", "--out", out, *QUICK)
+    assert_user_error(r, "coded.csv", "class '3' of 'type' has 3 samples", "5-fold CV",
+                      "Use --folds 3 (the most the data allow)", "leave --folds out")  # fmt: skip
+    assert r.code == errors.EXIT_USER_ERROR and run_dirs(out) == []

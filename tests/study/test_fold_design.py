@@ -1,0 +1,254 @@
+"""Issue 17, points 5 and 6: small classes do not stop a run, integer codes are classes.
+
+The outcomes are made up (class codes, scores); the features are real (scikit-learn's
+breast-cancer measurements), so the studies are built the way a run builds them.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import datasets
+from sklearn.model_selection import StratifiedKFold
+
+import insightome
+from insightome import errors
+from insightome.errors import UserError
+from insightome.evaluate.splitters import make_plan, stratification_labels
+from insightome.fold_design import training_share
+from insightome.outcome_encoding import CODES_RULE
+
+FEATURES = datasets.load_breast_cancer().data[:, :8]
+
+
+def study_data(y, groups=None, **extra) -> ad.AnnData:
+    """An AnnData of len(y) real samples with ``y`` (and ``patient``) as annotations."""
+    obs = pd.DataFrame({"y": y}, index=[f"S{i}" for i in range(len(y))])
+    if groups is not None:
+        obs["patient"] = [f"P{g}" for g in groups]
+    for name, values in extra.items():
+        obs[name] = values
+    X = FEATURES[: len(y)]
+    return ad.AnnData(X, obs=obs, var=pd.DataFrame(index=[f"f{j}" for j in range(X.shape[1])]))
+
+
+def codes(sizes: dict[int, int]) -> np.ndarray:
+    """Class codes with the given number of samples each, shuffled."""
+    y = np.concatenate([[c] * n for c, n in sizes.items()])
+    return np.random.default_rng(0).permutation(y)
+
+
+# -- 6. integer class codes -----------------------------------------------------------
+
+
+def test_integer_codes_1_to_9_in_30_samples_are_classes_with_the_rule_stated():
+    # the issue's case: 9 tumour types coded 1-9, 30 samples (n/5 alone would say regression)
+    y = codes({1: 6, 2: 4, 3: 3, 4: 3, 5: 3, 6: 3, 7: 3, 8: 3, 9: 2})
+    study = insightome.make_study(study_data(y), target="y")
+    assert study.spec.task == "multiclass" and study.spec.task_detected
+    decision = study.outcome_summary()["task_detection"]
+    assert decision["task"] == "multiclass" and decision["override"] == "--task regression"
+    assert decision["reason"] == "9 distinct whole numbers from 1 to 9, none missing, in 30 samples"
+    assert decision["rule"] == CODES_RULE
+    line = study.design_lines()[0]
+    assert line.startswith("task detected as multiclass from 'y': 9 distinct whole numbers")
+    assert CODES_RULE in line and line.endswith("Override with --task regression.")
+    assert line in study.notes
+
+
+def test_task_regression_keeps_integer_codes_a_regression_target():
+    y = codes({1: 6, 2: 4, 3: 3, 4: 3, 5: 3, 6: 3, 7: 3, 8: 3, 9: 2})
+    study = insightome.make_study(study_data(y), target="y", task="regression")
+    assert study.spec.task == "regression" and not study.spec.task_detected
+    assert study.y.dtype == float and sorted(set(study.y)) == list(range(1, 10))
+    assert "task_detection" not in study.outcome_summary() and study.classes_left_out == ()
+
+
+def test_mmse_like_score_stays_regression():
+    # a 0-30 cognitive score: many distinct whole numbers
+    rng = np.random.default_rng(1)
+    mmse = np.clip(np.round(rng.normal(24, 4, 200)), 0, 30).astype(int)
+    assert len(np.unique(mmse)) > 10
+    study = insightome.make_study(study_data(mmse), target="y")
+    assert study.spec.task == "regression" and study.spec.task_detected
+    decision = study.outcome_summary()["task_detection"]
+    assert decision["override"] == "--task multiclass"
+    assert decision["reason"].startswith(f"{len(np.unique(mmse))} distinct whole numbers from")
+
+
+def test_few_whole_numbers_with_gaps_need_five_samples_each():
+    # ages 61, 64, 70, ... in 20 samples: not codes (gaps), 2 per value is not enough
+    ages = np.repeat([61, 64, 70, 73, 75, 78, 80, 84, 86, 90], 2)
+    assert insightome.make_study(study_data(ages), target="y").spec.task == "regression"
+    # the same values seen 5 times each are classes
+    many = np.repeat([61, 64, 70, 73, 75, 78, 80, 84, 86, 90], 5)
+    assert insightome.make_study(study_data(many), target="y").spec.task == "multiclass"
+
+
+def test_continuous_and_text_outcomes_say_why():
+    rng = np.random.default_rng(2)
+    continuous = insightome.make_study(study_data(rng.normal(size=60)), target="y")
+    assert continuous.outcome_summary()["task_detection"]["reason"] == (
+        "60 distinct values, not all whole numbers"
+    )
+    text = insightome.make_study(study_data(["a", "b"] * 30), target="y")
+    assert text.spec.task == "binary"
+    assert text.outcome_summary()["task_detection"]["reason"] == "2 distinct labels (not numbers)"
+
+
+# -- 5. small classes -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", range(3, 13))
+def test_training_share_is_what_stratified_k_fold_leaves(n):
+    """The rule's arithmetic (n - ceil(n/k) of a class in the poorest training fold)
+    against scikit-learn's StratifiedKFold on a class of n beside a large one."""
+    y = np.array([0] * 40 + [1] * n)
+    for k in range(2, min(n, 5) + 1):
+        splits = StratifiedKFold(k, shuffle=True, random_state=n).split(y.reshape(-1, 1), y)
+        poorest = min(int((y[train] == 1).sum()) for train, _ in splits)
+        assert poorest == training_share(n, k), (n, k)
+
+
+def test_default_folds_follow_the_smallest_learnable_class():
+    y = codes({1: 30, 2: 12, 3: 4, 4: 2})
+    study = insightome.make_study(study_data(y), target="y")
+    assert study.classes == ["1", "2", "3"] and study.n_samples == 46
+    assert [c.to_dict() for c in study.classes_left_out] == [{"label": "4", "n_samples": 2}]
+    assert study.folds.chosen == 4 and study.folds.requested is None and study.folds.changed
+    assert "class '3' has 4 samples" in study.folds.reason
+    left, folds = study.design_lines()[1:]
+    assert left.startswith("left out class '4' (2 samples) of 'y'")
+    assert "at least 3 samples" in left and "their 2 samples are not modelled" in left
+    assert folds.startswith("4-fold cross-validation (stratified)")
+    assert "set --folds to choose (at most 4)" in folds
+    assert left in study.notes and folds in study.notes
+    summary = study.outcome_summary()
+    assert summary["classes_left_out"] == [{"label": "4", "n_samples": 2}]
+    assert summary["class_counts"] == {"1": 30, "2": 12, "3": 4}
+    # the study's samples are exactly those of the learned classes, in the data's order
+    assert list(study.obs.index) == [f"S{i}" for i in np.flatnonzero(y != 4)]
+    assert study.features.shape[0] == len(study.y) == 46
+    plan = make_plan(study.y, "multiclass", folds=study.folds.chosen, repeats=2, seed=0)
+    for repeat in plan.splits:
+        for train, test in repeat:
+            assert np.bincount(study.y[train], minlength=3).min() >= 2
+            assert np.bincount(study.y[test], minlength=3).min() >= 1
+
+
+def test_default_folds_stay_five_when_every_class_allows_them():
+    study = insightome.make_study(study_data(codes({1: 30, 2: 12, 3: 5})), target="y")
+    assert study.folds.to_dict() == {"requested": None, "chosen": 5, "reason": "the default"}
+    assert not study.folds.changed and study.design_lines()[1:] == []
+
+
+def test_explicit_folds_too_many_are_refused_with_the_feasible_value():
+    data = study_data(codes({1: 30, 2: 12, 3: 4, 4: 2}))
+    with pytest.raises(UserError) as refused:
+        insightome.make_study(data, target="y", folds=5)
+    message = str(refused.value)
+    assert "class '3' of 'y' has 4 samples; 5-fold CV needs at least 5 per class" in message
+    assert "Use --folds 4 (the most the data allow), or leave --folds out" in message
+    given = insightome.make_study(data, target="y", folds=3)
+    assert given.folds.to_dict() == {"requested": 3, "chosen": 3, "reason": "given with --folds"}
+    assert [c.label for c in given.classes_left_out] == ["4"]
+
+
+def test_two_folds_leave_out_a_class_of_three_too():
+    study = insightome.make_study(study_data(codes({1: 30, 2: 12, 3: 3})), target="y", folds=2)
+    assert study.classes == ["1", "2"] and [c.label for c in study.classes_left_out] == ["3"]
+    assert study.spec.task == "binary"  # 2 classes remain
+    assert any(n.startswith("task binary: 2 classes of 'y' remain") for n in study.notes)
+    # with the default a class of 3 is learned (3-fold CV keeps 2 in every training fold)
+    auto = insightome.make_study(study_data(codes({1: 30, 2: 12, 3: 3})), target="y")
+    assert auto.classes == ["1", "2", "3"] and auto.folds.chosen == 3
+
+
+@pytest.mark.parametrize(
+    ("sizes", "fragments"),
+    [
+        ({1: 40, 2: 2}, ["'2' (2 samples) cannot give every training fold 2 samples",
+                         "only '1' (40 samples) remains"]),
+        ({1: 1, 2: 2, 3: 2}, ["'1' (1 sample), '2' (2 samples), '3' (2 samples)",
+                              "no class remains"]),
+    ],
+)  # fmt: skip
+def test_nothing_sensible_left_is_refused(sizes, fragments):
+    with pytest.raises(UserError) as refused:
+        insightome.make_study(study_data(codes(sizes)), target="y", task="multiclass")
+    assert refused.value.template == errors.CLASSES_TOO_SMALL
+    for fragment in fragments:
+        assert fragment in str(refused.value)
+
+
+def test_groups_count_patients_and_never_straddle_folds():
+    # class 3: 6 samples but from 2 patients only -> left out; classes 1, 2: 12 patients each
+    patients = np.concatenate([np.repeat(np.arange(12), 3), np.repeat(np.arange(12, 24), 2)])
+    y = np.concatenate([[1] * 36, [2] * 24, [3] * 6])
+    patients = np.concatenate([patients, [24, 24, 24, 25, 25, 25]])
+    study = insightome.make_study(study_data(y, groups=patients), target="y", groups="patient")
+    assert [c.to_dict() for c in study.classes_left_out] == [
+        {"label": "3", "n_samples": 6, "n_groups": 2}
+    ]
+    assert "'3' (6 samples from 2 groups)" in study.design_lines()[1]
+    assert study.spec.task == "binary" and study.folds.chosen == 5
+    plan = make_plan(study.y, "binary", folds=5, repeats=2, seed=0, groups=study.groups)
+    for repeat in plan.splits:
+        for train, test in repeat:
+            assert not set(study.groups[train]) & set(study.groups[test])
+            assert np.bincount(study.y[train], minlength=2).min() >= 2
+
+
+def test_few_groups_choose_the_fold_count_or_refuse_an_explicit_one():
+    # 3 patients, 10 samples each, both classes in every patient
+    patients = np.repeat([0, 1, 2], 10)
+    y = np.tile([0, 1], 15)
+    data = study_data(y, groups=patients)
+    study = insightome.make_study(data, target="y", groups="patient")
+    assert study.folds.chosen == 3 and "--groups 'patient' has 3 groups" in study.folds.reason
+    plan = make_plan(study.y, "binary", folds=3, repeats=1, seed=0, groups=study.groups)
+    assert sorted(len(set(study.groups[test])) for _, test in plan.splits[0]) == [1, 1, 1]
+    with pytest.raises(UserError) as refused:
+        insightome.make_study(data, target="y", groups="patient", folds=4)
+    assert refused.value.template == errors.GROUPS_TOO_FEW
+    assert "has 3 groups; 4-fold CV needs at least 4. Use --folds 3" in str(refused.value)
+
+
+def test_survival_folds_follow_the_events():
+    rng = np.random.default_rng(3)
+    time = rng.uniform(1, 100, 40)
+    event = np.zeros(40, int)
+    event[[3, 17, 29]] = 1
+    data = study_data(time, dead=event)
+    study = insightome.make_study(data, time="y", event="dead")
+    assert study.folds.chosen == 3 and "'dead' has 3 events" in study.folds.reason
+    with pytest.raises(UserError) as refused:
+        insightome.make_study(data, time="y", event="dead", folds=5)
+    assert "class 'event' of 'dead' has 3 events; 5-fold CV" in str(refused.value)
+    event[[17, 29]] = 0
+    with pytest.raises(UserError) as refused:
+        insightome.make_study(study_data(time, dead=event), time="y", event="dead")
+    assert refused.value.template == errors.FOLDS_IMPOSSIBLE
+    assert "needs at least 2 folds, but 'dead' has 1 event:" in str(refused.value)
+
+
+def test_tied_regression_quintiles_are_merged_so_every_fold_gets_each():
+    """Class codes modelled as regression (--task regression): tied quintiles smaller than
+    the folds are merged with a neighbour, so scikit-learn's stratifier does not warn."""
+    y = codes({1: 6, 2: 4, 3: 3, 4: 3, 5: 3, 6: 3, 7: 3, 8: 3, 9: 2}).astype(float)
+    assert np.bincount(stratification_labels(y, "regression")).min() < 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plan = make_plan(y, "regression", folds=5, repeats=2, seed=0)
+    assert all(len(test) == 6 for repeat in plan.splits for _, test in repeat)
+    # continuous outcomes keep their quintiles
+    smooth = np.random.default_rng(4).normal(size=100)
+    plan = make_plan(smooth, "regression", folds=5, repeats=1, seed=0)
+    strata = stratification_labels(smooth, "regression")
+    sklearn_folds = StratifiedKFold(5, shuffle=True, random_state=plan.seeds[0])
+    expected = [t.tolist() for _, t in sklearn_folds.split(smooth.reshape(-1, 1), strata)]
+    assert [t.tolist() for _, t in plan.splits[0]] == expected
