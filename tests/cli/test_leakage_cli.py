@@ -89,3 +89,19 @@ def test_the_api_records_the_screen_without_an_output_folder(leaky_csv):
                          repeats=1, n_bootstrap=200, discover=False, audit=False)  # fmt: skip
     assert [f["column"] for f in run.results["leakage_screen"]["findings"]] == ["followup_days"]
     assert pd.Series(run.results["notes"]).str.contains("leakage").sum() == 0  # its own field
+
+
+def test_documents_quote_the_findings_and_the_warning(leaky_csv):
+    """What the documents' data items say of a screen that flagged a column (the one
+    story of run_facts.leakage_check): the column, why, that the user was warned and that
+    nothing was removed."""
+    import insightome
+    from insightome.audit.run_facts import leakage_check
+
+    run = insightome.run(leaky_csv, "diagnosis", id_column="sample", preset="fast", folds=3,
+                         repeats=1, n_bootstrap=200, discover=False, audit=False)  # fmt: skip
+    text = leakage_check(run.results)
+    assert text is not None
+    assert "on 7 column(s) and flagged 1 that may leak the outcome: followup_days (" in text
+    assert "alone predicts the outcome almost perfectly (AUC 1.000)" in text
+    assert "The user was warned" in text and "removes nothing" in text

@@ -211,3 +211,14 @@ def test_documents_hold_no_local_path_and_round_numbers(project, step) -> None:
     threshold = item(texts["TRIPOD_AI.md"], "15")
     assert re.search(r"≥ 0\.\d{3} \(", threshold), threshold
     validate_results(results)
+
+
+def test_documents_say_what_the_leakage_screen_found(project) -> None:
+    """The screen ran before fitting; with --exclude time nothing is flagged, and the
+    documents' data items say so (TRIPOD 9a, model card 9.1, Annex IV 2(d))."""
+    texts = project["steps"]["run"]["texts"]
+    said = "A leakage screen ran before fitting on 11 column(s)"
+    for name, item_id in (("TRIPOD_AI.md", "9a"), ("MODEL_CARD.md", "9.1"),
+                          ("AI_ACT_ANNEX_IV.md", "2(d)")):  # fmt: skip
+        row = item(texts[name], item_id)
+        assert said in row and "no column was flagged" in row, (name, row)

@@ -48,6 +48,7 @@ from insightome.audit.run_facts import (
     decision_threshold,
     factors,
     input_features,
+    leakage_check,
     metric_rationale,
     model_spec,
     model_version,
@@ -142,7 +143,14 @@ def ai_act_annex_iv(
     d.add(
         "2(d)",
         "Data: datasheets, provenance, scope, characteristics, labelling, cleaning",
-        join_texts(data_files(r), sample_size(r), outcome(r), run_notes(r), representation(r)),
+        join_texts(
+            data_files(r),
+            sample_size(r),
+            outcome(r),
+            leakage_check(r),
+            run_notes(r),
+            representation(r),
+        ),
         todo="how the data were obtained and selected, and the labelling procedure",
     )
     d.add(

@@ -45,6 +45,7 @@ from insightome.audit.run_facts import (
     estimate,
     factors,
     input_features,
+    leakage_check,
     metric_rationale,
     model_spec,
     model_version,
@@ -162,7 +163,7 @@ def model_card(
         todo="other mitigation strategies and their effect",
     )
     d.section = "Caveats and recommendations"
-    d.add("9.1", "Caveats raised by the run", run_warnings(r))
+    d.add("9.1", "Caveats raised by the run", join_texts(run_warnings(r), leakage_check(r)))
     d.add("9.2", "Sample size and uncertainty", join_texts(sample_size(r), estimate(r)))
     d.add("9.3", "Status of discovered features and hypotheses", discovery(r))
     d.add(

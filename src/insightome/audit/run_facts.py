@@ -171,6 +171,35 @@ def run_warnings(r: Mapping[str, Any]) -> str | None:
     return "Run warnings: " + " ".join(w) if w else "The run raised no warnings."
 
 
+def leakage_check(r: Mapping[str, Any]) -> str | None:
+    """The leakage screen run before fitting (results ``leakage_screen``): what it
+    checked, what it flagged and that the user was warned; nothing is removed by it."""
+    screen = r.get("leakage_screen")
+    if not isinstance(screen, Mapping):
+        return None
+    checked = screen.get("checked", "n/a")
+    findings = [f for f in screen.get("findings") or [] if isinstance(f, Mapping)]
+    if not findings:
+        return (
+            f"A leakage screen ran before fitting on {checked} column(s) (copies of the "
+            "outcome, near-perfect single columns, follow-up names, identifiers): no column "
+            "was flagged."
+        )
+    n = screen.get("n_findings", len(findings))
+    listed = name_list(
+        f"{f.get('column')} ({f.get('detail') or ', '.join(f.get('reasons') or [])!s})"
+        for f in findings
+    )
+    excluded = name_list(str(x) for x in nested(r, "spec", "exclude") or [])
+    return (
+        f"A leakage screen ran before fitting on {checked} column(s) and flagged {n} that may "
+        f"leak the outcome: {listed}. The user was "
+        f"{'warned (console, run log, report)' if screen.get('warned') else 'not warned'}; "
+        "the screen removes nothing, so flagged columns stayed in the model unless left out "
+        "with --exclude" + (f" (left out: {excluded})." if excluded else ".")
+    )
+
+
 def run_notes(r: Mapping[str, Any]) -> str | None:
     notes = [str(x) for x in r.get("notes") or []]
     return "Run notes: " + "; ".join(notes) + "." if notes else None

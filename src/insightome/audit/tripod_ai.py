@@ -48,6 +48,7 @@ from insightome.audit.run_facts import (
     estimate,
     factors,
     input_features,
+    leakage_check,
     metric_rationale,
     model_files,
     model_spec,
@@ -143,6 +144,7 @@ def tripod_ai(
         f"{r.get('n_features_dropped', 0)} constant or all-missing)"
         + (f"; excluded by the authors: {name_list(excl)}" if excl else "")
         + "; any univariate selection happened inside the training folds."
+        + (f" {leakage_check(r)}" if leakage_check(r) else "")
         if r.get("n_features") is not None
         else None,
         todo="why these candidate predictors",
