@@ -63,7 +63,12 @@ from insightome.prediction import (
     unmatched_note,
 )
 from insightome.run_directory import Run, file_sha256
-from insightome.validation import cohort_groups, cohort_outcome, outcome_size_warnings
+from insightome.validation import (
+    cohort_groups,
+    cohort_outcome,
+    left_out_class_note,
+    outcome_size_warnings,
+)
 
 INSUFFICIENT = "insufficient evidence"
 MONITOR_NO_PROFILE = (
@@ -271,6 +276,7 @@ def monitor(
                 "--groups), each drawn with all its samples"
             )
         notes += [groups_warning] * bool(groups_warning)
+        notes += [n for n in (left_out_class_note(adata, run, labels),) if n]
         notes += outcome_size_warnings(task, y[~np.isnan(y)], n_classes)
         if performance["small_groups"]:
             notes.append(

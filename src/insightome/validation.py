@@ -85,6 +85,8 @@ def cohort_outcome(
     if spec.task in ("binary", "multiclass"):
         classes = run.model_card["classes"]
         labels = [None if pd.isna(v) else label_string(v) for v in obs[target]]
+        left_out = set(classes_left_out(run))
+        labels = [None if v in left_out else v for v in labels]
         unknown = sorted({v for v in labels if v is not None and v not in classes})
         if unknown:
             raise UserError(
@@ -103,6 +105,31 @@ def cohort_outcome(
     if bad.any():
         raise UserError(errors.VALIDATE_EVENT_CODES, path=path, column=event_col, n=int(bad.sum()))
     return np.where(event == 1, time, -time)
+
+
+def classes_left_out(run: Run) -> list[str]:
+    """The classes the run left out as too small to learn (results ``outcome``)."""
+    rows = (run.results.get("outcome") or {}).get("classes_left_out") or []
+    return [str(row["label"]) for row in rows]
+
+
+def left_out_class_note(adata: Any, run: Run, target: str | None) -> str | None:
+    """A warning when the new samples hold classes the run left out: those samples are
+    not scored (the model cannot predict a class it never learned), so the figures
+    describe the learned classes only."""
+    left_out = set(classes_left_out(run))
+    if not left_out or not target or target not in adata.obs.columns:
+        return None
+    labels = [label_string(v) for v in adata.obs[target] if not pd.isna(v)]
+    found = sorted({v for v in labels if v in left_out})
+    if not found:
+        return None
+    n = sum(v in left_out for v in labels)
+    return (
+        f"{n} sample(s) of class(es) {', '.join(repr(c) for c in found)}, left out of the run "
+        "as too small to learn, are not scored: the model cannot predict them, so these "
+        "figures hold for the learned classes only"
+    )
 
 
 def cohort_groups(obs: pd.DataFrame, run: Run, path: str) -> tuple[np.ndarray | None, str]:
@@ -288,6 +315,7 @@ def validate(
     groups = None if groups is None else groups[known]
     warnings += [groups_warning] * bool(groups_warning)
     warnings += [note for note in (unmatched_note(adata),) if note]
+    warnings += [n for n in (left_out_class_note(adata, run, columns["target"]),) if n]
     if task in ("binary", "multiclass"):
         y = y.astype(int)
         if len(np.unique(y)) < 2:

@@ -79,6 +79,13 @@ def test_lymphoma_runs_to_the_end_as_multiclass(cli, tmp_path):
     table = pd.read_csv(io.StringIO(p.out))
     assert len(table) == 96
     assert [c for c in table if c.startswith("prob_")] == [f"prob_{k}" for k in range(1, 8)]
+    # validate: the left-out classes' samples are not scored, and the user is told
+    v = cli("validate", run_dir, data, "--allow-training-overlap")
+    assert v.code == 0, v.err
+    told = " ".join(v.err.split())
+    assert "are not scored" in told and "'8', '9'" in told and "4 sample(s)" in told
+    (record,) = (run_dir / "validations").glob("*/validation.json")
+    assert json.loads(record.read_text())["cohort"]["n_samples"] == 92
     # a follow-up command rebuilds the same study and plan from the saved run
     again = reload(run_dir, command="audit", winner_oof=False)
     assert again.study.classes == outcome["classes"] and again.plan.folds == 4
