@@ -115,3 +115,5 @@ def test_reference_is_the_largest_known_group():
     labels = np.array([UNKNOWN] * 50 + ["a"] * 20 + ["b"] * 30)
     assert reference_group(labels) == "b"
     assert reference_group(np.array([UNKNOWN] * 3)) is None
+    assert reference_group(np.array([UNKNOWN] * 50 + ["a"] * 20)) is None  # nothing to compare
+    assert reference_group(labels, min_cell=25) is None  # 'a' (20) is under min_cell

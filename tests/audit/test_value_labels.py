@@ -37,7 +37,8 @@ def test_text_categories_need_no_coding():
 
 
 def test_value_labels_name_the_groups_everywhere(actg):
-    found = grouping(actg, ["gender", "race"], value_labels={"gender": {"0": "female", "1": "male"}})
+    labels = {"gender": {"0": "female", "1": "male"}}
+    found = grouping(actg, ["gender", "race"], value_labels=labels)
     assert found.labels["gender"].value_counts().to_dict() == {"male": 1771, "female": 368}
     assert set(found.labels["gender × race"]) == {"female × 0", "female × 1", "male × 0",
                                                  "male × 1"}  # fmt: skip

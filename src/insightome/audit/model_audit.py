@@ -77,7 +77,7 @@ from insightome.evaluate import metrics as M
 from insightome.evaluate.bbc import CHUNK_CELLS, bootstrap_weights
 from insightome.evaluate.engine import counted_warnings, describe_warnings
 from insightome.groups.disclosure import MIN_CELL, GroupDisclosure, group_disclosure
-from insightome.groups.labels import UNKNOWN, aligned_labels, reference_group
+from insightome.groups.labels import aligned_labels, group_counts, reference_group
 
 ALPHA = 0.05
 SUPPRESSED_REASON = (
@@ -189,12 +189,12 @@ def model_audit(
     flags: list[dict[str, Any]] = []
     reference: dict[str, str] = {}
     for attr, lab in labels.items():
-        ref = _reference(lab, min_cell)
+        ref = reference_group(lab, min_cell)
         if ref is not None:  # an attribute without one is named in the notes
             reference[attr] = ref
         by_group = by_attr[attr]
         tests = []  # (row, p-value, outside the band, reason, reference value)
-        for g, size in zip(*np.unique(lab, return_counts=True), strict=True):
+        for g, size in zip(*group_counts(lab), strict=True):  # bands in age order
             for m in specs:
                 row = dict.fromkeys(ROW_KEYS) | {"attribute": attr, "group": str(g)}
                 rows.append(row := row | {"metric": m.name, "verdict": INSUFFICIENT})
@@ -232,14 +232,6 @@ def model_audit(
         notes.append(f"{n_tests} group × metric comparisons tested; p-values {how}.")
     names = tuple(m.name for m in specs)
     return ModelAudit(names, reference, overall, rows, flags, th, min_group_size, notes)
-
-
-def _reference(lab: np.ndarray, min_cell: int) -> str | None:
-    """The reference group, or None when fewer than two known groups reach ``min_cell``
-    (one group has nothing to be compared with: its rows are insufficient evidence, not a
-    reference that looks audited)."""
-    _, counts = np.unique(lab[lab != UNKNOWN], return_counts=True)
-    return reference_group(lab) if np.sum(counts >= min_cell) >= 2 else None
 
 
 def _publish(

@@ -72,13 +72,21 @@ def tertile_coding(attribute: str, labels: list[str]) -> AttributeCoding:
 
 
 def value_coding(
-    attribute: str, labels: pd.Series, unknown: str, given: Mapping[str, str] | None
+    attribute: str,
+    labels: pd.Series,
+    unknown: str,
+    given: Mapping[str, str] | None,
+    *,
+    strict: bool = True,
 ) -> tuple[pd.Series, AttributeCoding]:
     """The labels of a non-banded attribute with ``given`` value labels applied, and its
-    coding (see the module docstring)."""
+    coding (see the module docstring); ``strict``: a labelled code the data lacks is an
+    error (not for a saved run's labels on new data)."""
     values = sorted({str(v) for v in labels if v != unknown}, key=_order)
     if given:
-        _check_value_labels(attribute, values, given)
+        if strict:
+            _check_value_labels(attribute, values, given)
+        given = {code: label for code, label in given.items() if code in values}
         named = [f"{v} = {given[v]}" if v in given else f"{v} (no label given)" for v in values]
         shown = tuple(given.get(v, v) for v in values)
         text = f"{attribute}: {', '.join(named)} (--value-labels)"

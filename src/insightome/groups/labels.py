@@ -12,12 +12,12 @@ Each sensitive attribute (a column of the sample annotations) becomes a
 * **Numeric attributes with many values** (more than :data:`MAX_LEVELS` distinct values;
   an age with more than two) are banded, because a group per value is neither estimable
   nor meaningful. Age attributes (:func:`is_age`: a column named ``age``,
-  ``age_at_diagnosis``, ``patient_age`` …) get bands that fit the cohort — conventional bands merged, or
-  quartiles, so that at least two bands reach ``min_group_size`` — or the user's cut points
-  (``--age-bands``; :mod:`insightome.groups.age_bands`); any other numeric attribute gets
-  tertiles, labelled with their cut points (``≤1.2``, ``1.2–3.4``, ``>3.4``) so that the
-  report says exactly where the boundaries were (a tertile label ``a–b`` holds values in
-  (a, b]).
+  ``age_at_diagnosis``, ``patient_age`` …) get bands that fit the cohort — conventional
+  bands merged, or quartiles, so that at least two bands reach ``min_group_size`` — or the
+  user's cut points (``--age-bands``; :mod:`insightome.groups.age_bands`); any other
+  numeric attribute gets tertiles, labelled with their cut points (``≤1.2``, ``1.2–3.4``,
+  ``>3.4``) so that the report says exactly where the boundaries were (a tertile label
+  ``a–b`` holds values in (a, b]).
 * **Codes are stated, or named.** Groups that are numbers (sex coded 0/1) keep their
   codes, and the attribute's coding says that the coding was not given; ``--value-labels
   sex=0:female,1:male`` names them (:mod:`insightome.groups.coding`). :func:`grouping`
@@ -44,6 +44,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,6 +60,7 @@ UNKNOWN = "unknown"
 MAX_LEVELS = 10  # a numeric attribute with more distinct values than this is banded
 AGE_NAME = re.compile(r"(^|[^a-z])age([^a-z]|$)", re.IGNORECASE)  # age, age_at_dx; not stage
 INTERSECTION = " × "
+LEADING_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?(e[+-]?\d+)?")  # of a band or code label
 # band and tertile labels: 3 significant digits; their bounds are finite by construction, a
 # non-finite one (an attribute holding inf) prints as Python prints it rather than as missing
 _g3 = partial(fmt_number, spec=".3g", missing=None)
@@ -94,6 +96,7 @@ def group_labels(
     intersections: bool = True,
     age_bands: Sequence[float] | Mapping[str, Sequence[float]] | None = None,
     value_labels: Mapping[str, Mapping[str, str]] | None = None,
+    strict_labels: bool = True,
 ) -> dict[str, pd.Series]:
     """Attribute name → string group label per sample (index of ``obs``); see
     :func:`grouping`, which also says how each attribute was coded."""
@@ -104,6 +107,7 @@ def group_labels(
         intersections=intersections,
         age_bands=age_bands,
         value_labels=value_labels,
+        strict_labels=strict_labels,
     ).labels
 
 
@@ -115,6 +119,7 @@ def grouping(
     intersections: bool = True,
     age_bands: Sequence[float] | Mapping[str, Sequence[float]] | None = None,
     value_labels: Mapping[str, Mapping[str, str]] | None = None,
+    strict_labels: bool = True,
 ) -> Grouping:
     """The groups of each attribute named in ``sensitive`` (columns of ``obs``).
 
@@ -122,7 +127,9 @@ def grouping(
     when ``intersections`` is true and at least two cells reach ``min_group_size``).
     ``age_bands`` are cut points in years for every age attribute (``--age-bands``), or
     per attribute (a saved run's recorded bands); without them the bands fit the cohort.
-    ``value_labels`` names an attribute's codes (``--value-labels``). Sex and gender are
+    ``value_labels`` names an attribute's codes (``--value-labels``); a code the data does
+    not hold is refused unless ``strict_labels`` is false (a saved run's labels on new
+    data, which may lack a group). Sex and gender are
     kept as two separate attributes when both are given; nothing is merged.
     """
     names = list(dict.fromkeys(str(s) for s in sensitive))
@@ -137,12 +144,24 @@ def grouping(
     for name in names:
         cuts = age_bands.get(name) if isinstance(age_bands, Mapping) else age_bands
         given = (value_labels or {}).get(name)
-        labels[name], codings[name] = _labels_of(obs[name], name, min_group_size, cuts, given)
+        labels[name], codings[name] = _labels_of(
+            obs[name], name, min_group_size, cuts, given, strict_labels
+        )
     if intersections:
         for a, b in itertools.combinations(names, 2):
             if (combined := _intersection(labels[a], labels[b], min_group_size)) is not None:
                 labels[combined.name] = combined
     return Grouping(labels, codings)
+
+
+def recorded_grouping(audit: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The keywords of :func:`grouping` that group other samples (``monitor``'s new data)
+    as a saved run grouped its own: each age attribute's recorded cut points and the value
+    labels (``results["audit"]``); empty for a run without them."""
+    codings = (audit or {}).get("codings") or {}
+    bands = {a: c["age_bands"]["cuts"] for a, c in codings.items() if c.get("age_bands")}
+    labels = {a: c["value_labels"] for a, c in codings.items() if c.get("value_labels")}
+    return {"age_bands": bands, "value_labels": labels, "strict_labels": False}
 
 
 def is_age(name: str) -> bool:
@@ -170,6 +189,7 @@ def _labels_of(
     min_group_size: int,
     cuts: Sequence[float] | None,
     given: Mapping[str, str] | None,
+    strict: bool = True,
 ) -> tuple[pd.Series, AttributeCoding]:
     values = column
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
@@ -195,7 +215,7 @@ def _labels_of(
     coded_missing = out.str.strip().str.strip("[]").str.strip().str.lower().isin(MISSING_CODES)
     out = out.where(~coded_missing, UNKNOWN).rename(name)
     if coding is None:
-        out, coding = value_coding(name, out, UNKNOWN, given)
+        out, coding = value_coding(name, out, UNKNOWN, given, strict=strict)
     return out, coding
 
 
@@ -233,7 +253,35 @@ def aligned_labels(
     return out
 
 
-def reference_group(labels: np.ndarray) -> str | None:
-    """The largest group other than ``"unknown"`` (ties: the first in sorted order)."""
+def group_counts(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The groups of a label array and their sizes, in reading order: bands by their lower
+    bound (``<30``, ``30–39``, ``≥40``), numbers by value, then text, ``"unknown"`` last;
+    intersections by their parts."""
+    values, counts = np.unique(labels, return_counts=True)
+    order = sorted(range(len(values)), key=lambda i: _reading_key(str(values[i])))
+    return values[order], counts[order]
+
+
+def _reading_key(label: str) -> tuple[tuple[int, float, str], ...]:
+    return tuple(_part_key(part) for part in label.split(INTERSECTION))
+
+
+def _part_key(part: str) -> tuple[int, float, str]:
+    if part == UNKNOWN:
+        return (2, 0.0, part)
+    below = part[:1] in ("<", "≤")
+    number = LEADING_NUMBER.match(part.lstrip("<≤>≥"))
+    if number is None:
+        return (1, 0.0, part)
+    return (0, -np.inf if below else float(number.group()), part)
+
+
+def reference_group(labels: np.ndarray, min_cell: int = 1) -> str | None:
+    """The largest group other than ``"unknown"`` (ties: the first in sorted order); None
+    when fewer than two known groups reach ``min_cell`` samples (one group has nothing to
+    be compared with: its rows are insufficient evidence, not a reference that looks
+    audited)."""
     values, counts = np.unique(labels[labels != UNKNOWN], return_counts=True)
-    return str(values[np.argmax(counts)]) if len(values) else None
+    if np.sum(counts >= min_cell) < 2:
+        return None
+    return str(values[np.argmax(counts)])
