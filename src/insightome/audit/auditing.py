@@ -26,6 +26,7 @@ from insightome.discover.rank_statistics import association_statistics
 from insightome.errors import UserError
 from insightome.evaluate.metrics import fold_thresholds
 from insightome.evaluate.splitters import ResamplingPlan
+from insightome.groups.coding import code_text
 from insightome.groups.disclosure import MIN_CELL
 from insightome.groups.labels import Grouping, grouping, is_age
 from insightome.io.json_values import json_ready
@@ -46,6 +47,13 @@ class AuditSettings:
     thresholds: dict[str, Any] = field(default_factory=dict)  # AuditThresholds overrides
     age_bands: tuple[float, ...] | None = None  # --age-bands cut points; None: fit the cohort
     value_labels: dict[str, dict[str, str]] | None = None  # --value-labels; None: not given
+
+    def __post_init__(self) -> None:  # codes as the groups write them (API keys may be 0, 1.0)
+        if self.value_labels is not None:
+            self.value_labels = {
+                str(a): {code_text(c): str(v) for c, v in m.items()}
+                for a, m in self.value_labels.items()
+            }
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -83,6 +83,7 @@ def value_coding(
     coding (see the module docstring); ``strict``: a labelled code the data lacks is an
     error (not for a saved run's labels on new data)."""
     values = sorted({str(v) for v in labels if v != unknown}, key=_order)
+    given = {code_text(c): str(label) for c, label in (given or {}).items()}
     if given:
         if strict:
             _check_value_labels(attribute, values, given)
@@ -117,6 +118,16 @@ def _check_value_labels(attribute: str, values: list[str], given: Mapping[str, s
     else:
         return
     raise UserError(errors.OPTION_INVALID, option="--value-labels", reason=reason)
+
+
+def code_text(code: object) -> str:
+    """A code as the group labels write it: ``1``, ``1.0`` and ``"1.0"`` → ``"1"``."""
+    text = str(code).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if number.is_integer() else text
 
 
 def _order(value: str) -> tuple[int, float, str]:
