@@ -12,7 +12,8 @@ import pytest
 
 from insightome.audit.model_audit import model_audit
 from insightome.errors import UserError
-from insightome.groups.labels import group_labels, grouping
+from insightome.groups.age_bands import band_labels
+from insightome.groups.labels import group_labels, grouping, recorded_grouping
 from insightome.options.key_values import parse_value_labels
 
 
@@ -119,3 +120,17 @@ def test_no_two_flags_describe_the_same_samples():
 def test_an_attribute_that_determines_the_other_adds_no_intersection():
     obs = pd.DataFrame({"sex": ["f", "m"] * 50, "gender": ["w", "m"] * 50})
     assert set(group_labels(obs, ["sex", "gender"], min_group_size=10)) == {"sex", "gender"}
+
+
+def test_a_saved_runs_coding_regroups_new_data(actg):
+    """monitor groups new patients with the run's labels and bands, even when the new data
+    lack a group (only men here), instead of refusing or fitting new bands."""
+    labels = {"gender": {"0": "female", "1": "male"}}
+    run = grouping(actg, ["gender", "age"], value_labels=labels)
+    audit = {"codings": {a: c.to_dict() for a, c in run.codings.items()}}
+    men = actg[actg.gender == 1].iloc[:40]
+    again = group_labels(men, ["gender", "age"], intersections=False, **recorded_grouping(audit))
+    assert set(again["gender"]) == {"male"}
+    cuts = run.codings["age"].age_bands.cuts
+    assert set(again["age"]) <= set(run.codings["age"].groups)
+    assert (again["age"] == band_labels(cuts)[-1]).sum() == (men.age >= cuts[-1]).sum()
