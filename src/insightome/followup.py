@@ -205,6 +205,7 @@ def reaudit(run_dir: str | Path, settings: Any, *, n_jobs: int = 1) -> Run:
     settings.audit_thresholds()  # a bad threshold stops before any data is read
     loaded = reload(run_dir, command="audit", n_jobs=n_jobs)
     run, study = loaded.run, loaded.study
+    settings = settings.inherit(run.results.get("invocation") or {})  # bands, value labels
     settings.check(study.spec.sensitive)
     rs = run.results["resampling"]
     stability = (run.results.get("discovery") or {}).get("stability") or {}

@@ -52,7 +52,7 @@ from insightome.evaluate.bbc import bootstrap_weights
 from insightome.evaluate.engine import predict_matrix
 from insightome.evaluate.metrics import PRIMARY
 from insightome.groups.disclosure import MIN_CELL, group_disclosure
-from insightome.groups.labels import group_labels
+from insightome.groups.labels import group_labels, recorded_grouping
 from insightome.living_documents import refresh_if_recorded
 from insightome.options import check_options
 from insightome.overlap import check_overlap, training_overlap
@@ -168,7 +168,9 @@ def _performance(
         "small_groups": [],
         "groups": {},
     }
-    labels = group_labels(obs, present, intersections=False) if present else {}
+    # the run's own age bands and value labels (groups/labels.py), not bands fitted anew
+    recorded = recorded_grouping(run.results.get("audit"))
+    labels = group_labels(obs, present, intersections=False, **recorded) if present else {}
     arrays = {column: series.to_numpy(str)[known] for column, series in labels.items()}
     # the total is reported, so a hidden size could follow from the others: the one rule
     # (groups/disclosure.py) hides further sizes, and a hidden size hides its estimates

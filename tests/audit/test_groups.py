@@ -14,6 +14,7 @@ from insightome.groups.labels import (
     UNKNOWN,
     aligned_labels,
     group_labels,
+    grouping,
     reference_group,
 )
 
@@ -31,12 +32,17 @@ def test_labels_are_strings_aligned_with_samples(actg):
     assert labels["race"].value_counts().to_dict() == {"0": 1522, "1": 617}
 
 
-def test_age_gets_clinical_bands(actg):
-    age = group_labels(actg, ["age"])["age"]
-    assert set(age) == {"<40", "40–59", "≥60"}
-    assert (age == "<40").sum() == (actg.age < 40).sum()
-    assert (age == "40–59").sum() == ((actg.age >= 40) & (actg.age < 60)).sum()
-    assert (age == "≥60").sum() == (actg.age >= 60).sum() == 29
+def test_age_gets_standard_bands_that_fit_the_cohort(actg):
+    """ACTG 175's ages (12–70): decades merged until every band has 30+ patients (the fixed
+    <40 / 40–59 / ≥60 bands of earlier versions are gone: issue 17)."""
+    found = grouping(actg, ["age"])
+    age, bands = found.labels["age"], found.codings["age"].age_bands
+    assert bands.rule == "standard" and set(bands.cuts) <= {18, 30, 40, 50, 60, 70, 80, 90}
+    assert list(found.codings["age"].groups) == ["<30", "30–39", "40–49", "≥50"]
+    assert (age == "<30").sum() == (actg.age < 30).sum()
+    assert (age == "40–49").sum() == ((actg.age >= 40) & (actg.age < 50)).sum()
+    assert (age == "≥50").sum() == (actg.age >= 50).sum() >= 30
+    assert age.value_counts().min() >= 30
 
 
 def test_other_numeric_attributes_get_tertiles_with_cut_points(actg):
@@ -109,3 +115,5 @@ def test_reference_is_the_largest_known_group():
     labels = np.array([UNKNOWN] * 50 + ["a"] * 20 + ["b"] * 30)
     assert reference_group(labels) == "b"
     assert reference_group(np.array([UNKNOWN] * 3)) is None
+    assert reference_group(np.array([UNKNOWN] * 50 + ["a"] * 20)) is None  # nothing to compare
+    assert reference_group(labels, min_cell=25) is None  # 'a' (20) is under min_cell

@@ -67,6 +67,9 @@ RANGE_CASES = [
     ("signature_tolerance", ["--signature-tolerance", "1"], ["--signature-tolerance", "[0, 1)"]),
     ("signature_tolerance", ["--signature-tolerance", "-0.1"], ["--signature-tolerance"]),
     ("min_group_size", ["--min-group-size", "1"], ["--min-group-size", ">= 2"]),
+    ("age_bands", ["--age-bands", "65,50"], ["--age-bands", "must increase", "65.0,50.0"]),
+    ("age_bands", ["--age-bands", "50,old"], ["--age-bands", "e.g. 50,65,75", "old"]),
+    ("age_bands", ["--age-bands", "0,200"], ["--age-bands", "between 0 and 150"]),
     ("min_cell", ["--min-cell", "0"], ["--min-cell", ">= 1", "suppressed"]),
     ("conformal_level", ["--conformal-level", "0.4"], ["--conformal-level", "[0.5, 1)"]),
     ("conformal_level", ["--conformal-level", "1"], ["--conformal-level", "[0.5, 1)"]),
@@ -106,6 +109,11 @@ COMBINATION_CASES = [
     (
         ["--target", "label", "--audit-threshold", "max_auc_difference=0.1", "--no-audit"],
         ["--audit-threshold", "--no-audit"],
+    ),
+    (["--target", "label", "--age-bands", "50,65", "--no-audit"], ["--age-bands", "--no-audit"]),
+    (
+        ["--target", "label", "--value-labels", "sex=F:female", "--no-audit"],
+        ["--value-labels", "--no-audit"],
     ),
     (
         ["--target", "label", "--scheduler", "tcp://127.0.0.1:1", "--slurm-queue", "short"],
@@ -204,6 +212,13 @@ def test_positive_class_on_a_detected_regression(cli, study_csv, runs):
         (["--audit-threshold", "loose"], ["--audit-threshold", "NAME=VALUE"]),
         (["--justify", "sex"], ["--justify", 'ATTRIBUTE="clinical reason"']),
         (["--sensitive", "sex", "--justify", "age=older"], ["--justify", "age"]),
+        (["--value-labels", "sex"], ["--value-labels", "ATTRIBUTE=CODE:LABEL"]),
+        (["--sensitive", "sex", "--value-labels", "race=1:white"], ["--value-labels", "race"]),
+        (
+            ["--sensitive", "sex", "--value-labels", "sex=0:female,1:male"],
+            ["--value-labels", "sex has no value '0'", "F, M"],
+        ),
+        (["--sensitive", "sex", "--age-bands", "50,65"], ["--age-bands", "no sensitive", "age"]),
     ],
 )
 def test_run_compute_and_audit_options(cli, study_csv, runs, args, fragments):
@@ -226,6 +241,8 @@ def test_resume_with_data(cli, study_csv, runs, tmp_path):
         ("audit", ["--conformal-level", "1.5"], ["--conformal-level", "[0.5, 1)"]),
         ("audit", ["--n-jobs", "0"], ["--n-jobs"]),
         ("audit", ["--audit-threshold", "max_r2_difference=-0.1"], ["max_r2_difference"]),
+        ("audit", ["--age-bands", "70,60"], ["--age-bands", "must increase"]),
+        ("audit", ["--value-labels", "sex=0"], ["--value-labels", "CODE:LABEL"]),
         ("validate", ["COHORT", "--seed", "-3"], ["--seed", "between 0 and"]),
         ("monitor", ["COHORT", "--seed", "-3"], ["--seed", "between 0 and"]),
     ],

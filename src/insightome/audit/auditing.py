@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -26,8 +26,9 @@ from insightome.discover.rank_statistics import association_statistics
 from insightome.errors import UserError
 from insightome.evaluate.metrics import fold_thresholds
 from insightome.evaluate.splitters import ResamplingPlan
+from insightome.groups.coding import code_text
 from insightome.groups.disclosure import MIN_CELL
-from insightome.groups.labels import group_labels
+from insightome.groups.labels import Grouping, grouping, is_age
 from insightome.io.json_values import json_ready
 from insightome.models.candidates import Candidate
 from insightome.study import Study
@@ -44,6 +45,15 @@ class AuditSettings:
     conformal_level: float = CONFORMAL_LEVEL
     justify: dict[str, str] = field(default_factory=dict)
     thresholds: dict[str, Any] = field(default_factory=dict)  # AuditThresholds overrides
+    age_bands: tuple[float, ...] | None = None  # --age-bands cut points; None: fit the cohort
+    value_labels: dict[str, dict[str, str]] | None = None  # --value-labels; None: not given
+
+    def __post_init__(self) -> None:  # codes as the groups write them (API keys may be 0, 1.0)
+        if self.value_labels is not None:
+            self.value_labels = {
+                str(a): {code_text(c): str(v) for c, v in m.items()}
+                for a, m in self.value_labels.items()
+            }
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,18 +62,40 @@ class AuditSettings:
             "conformal_level": self.conformal_level,
             "justify": dict(self.justify),
             "thresholds": dict(self.thresholds),
+            "age_bands": None if self.age_bands is None else list(self.age_bands),
+            "value_labels": {k: dict(v) for k, v in (self.value_labels or {}).items()},
         }
 
+    def inherit(self, invocation: Mapping[str, Any]) -> AuditSettings:
+        """Age bands and value labels not given again (``insightome audit``) are the run's
+        own (``invocation``, its recorded options)."""
+        bands = invocation.get("age_bands") if self.age_bands is None else self.age_bands
+        labels = invocation.get("value_labels") if self.value_labels is None else self.value_labels
+        return replace(
+            self,
+            age_bands=None if bands is None else tuple(bands),
+            value_labels=dict(labels or {}),
+        )
+
     def check(self, sensitive: Sequence[str]) -> None:
-        """One clear line for a bad threshold or a ``--justify`` of a non-sensitive column."""
+        """One clear line for a bad threshold, or a ``--justify`` or ``--value-labels`` of a
+        non-sensitive column, or ``--age-bands`` without an age among them."""
         self.audit_thresholds()
-        unknown = [j for j in self.justify if j not in sensitive]
-        if unknown:
+        for option, named in (("--justify", self.justify), ("--value-labels", self.value_labels)):
+            unknown = [j for j in named or {} if j not in sensitive]
+            if unknown:
+                raise UserError(
+                    errors.OPTION_INVALID,
+                    option=option,
+                    reason=f"{', '.join(unknown)} is not a sensitive attribute of this run "
+                    f"(sensitive: {', '.join(sensitive) or 'none'})",
+                )
+        if self.age_bands and not any(is_age(s) for s in sensitive):
             raise UserError(
                 errors.OPTION_INVALID,
-                option="--justify",
-                reason=f"{', '.join(unknown)} is not a sensitive attribute of this run "
-                f"(sensitive: {', '.join(sensitive) or 'none'})",
+                option="--age-bands",
+                reason=f"no sensitive attribute is an age (sensitive: "
+                f"{', '.join(sensitive) or 'none'}); name the age column in --sensitive",
             )
 
     def audit_thresholds(self) -> AuditThresholds:
@@ -80,12 +112,25 @@ class AuditSettings:
         return AuditThresholds(**self.thresholds)
 
 
-def sensitive_groups(study: Study, settings: AuditSettings) -> dict[str, pd.Series]:
-    """Group labels per sensitive attribute (and intersections) for the modelled samples."""
+def sensitive_grouping(study: Study, settings: AuditSettings) -> Grouping | None:
+    """Group labels per sensitive attribute (and intersections) for the modelled samples,
+    with each attribute's coding; None without sensitive attributes."""
     columns = [c for c in study.spec.sensitive if c in study.obs.columns]
     if not columns:
-        return {}
-    return group_labels(study.obs[columns], columns, min_group_size=settings.min_group_size)
+        return None
+    return grouping(
+        study.obs[columns],
+        columns,
+        min_group_size=settings.min_group_size,
+        age_bands=settings.age_bands,
+        value_labels=settings.value_labels,
+    )
+
+
+def sensitive_groups(study: Study, settings: AuditSettings) -> dict[str, pd.Series]:
+    """Group labels per sensitive attribute (and intersections) for the modelled samples."""
+    found = sensitive_grouping(study, settings)
+    return {} if found is None else found.labels
 
 
 def audit_data(study: Study, settings: AuditSettings, seed: int = 0) -> dict[str, Any]:
@@ -132,7 +177,8 @@ def audit_model(
     (``study.groups``) both resample and split whole patients.
     """
     seconds: dict[str, float] = {}
-    groups = sensitive_groups(study, settings)
+    found = sensitive_grouping(study, settings)
+    groups = {} if found is None else found.labels
     pred = np.nanmean(winner_oof, axis=0)
     task = study.spec.task
     start = time.perf_counter()
@@ -184,6 +230,7 @@ def audit_model(
         "conformal": conformal,
         "explanations": explanations,
         "attributes": {name: sorted(map(str, s.unique())) for name, s in groups.items()},
+        "codings": {} if found is None else {a: c.to_dict() for a, c in found.codings.items()},
         "settings": settings.to_dict(),
         "notes": notes,
         "seconds": seconds,
@@ -238,15 +285,12 @@ def audit_conformal(
         )
     if len(rows) < len(study.y):
         conformal["notes"].append(
-            f"coverage and thresholds from a random subset of {len(rows)} of "
-            f"{len(study.y)} samples"
+            f"coverage and thresholds from a random subset of {len(rows)} of {len(study.y)} samples"
         )
     return conformal, conf.thresholds()
 
 
-def _subset(
-    n: int, groups: np.ndarray | None, max_n: int, rng: np.random.Generator
-) -> np.ndarray:
+def _subset(n: int, groups: np.ndarray | None, max_n: int, rng: np.random.Generator) -> np.ndarray:
     """Sorted rows of a random subset of at most ``max_n`` samples (all when n ≤ max_n),
     taking whole groups (patients) when ``groups`` is given."""
     rows = np.arange(n)

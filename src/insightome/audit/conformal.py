@@ -185,9 +185,7 @@ def conformal_audit(
         for g in np.unique(lab):
             m = lab == g
             mond = (m_cov[a][:, m], m_size[a][:, m]) if g in eligible[a] else None
-            rows.append(
-                _group_row(a, g, cov[:, m], size[:, m], mond, level, k, min_cell, unit[m])
-            )
+            rows.append(_group_row(a, g, cov[:, m], size[:, m], mond, level, k, min_cell, unit[m]))
     _publish(rows, group_disclosure(labels, y, task, min_cell, min_group_size=min_group_size))
     score = "absolute residual" if sig is None else "absolute residual / difficulty"
     score = "1 - p(true class)" if k else score
@@ -350,8 +348,10 @@ def _notes(
     unbounded: bool,
     grouped: bool = False,
 ) -> list[str]:
-    units = "distinct groups (--groups: a group's samples always share a half)" if grouped else (
-        "distinct samples"
+    units = (
+        "distinct groups (--groups: a group's samples always share a half)"
+        if grouped
+        else ("distinct samples")
     )
     notes = [
         f"Coverage pooled over {splits} random calibration/test halvings; the 95% "

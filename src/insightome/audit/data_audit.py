@@ -66,7 +66,7 @@ from insightome.evaluate.group_level import (
 )
 from insightome.evaluate.intervals import wilson_interval
 from insightome.groups.disclosure import MIN_CELL, NOTE, SHOWN, GroupDisclosure, group_disclosure
-from insightome.groups.labels import UNKNOWN, aligned_labels
+from insightome.groups.labels import UNKNOWN, aligned_labels, group_counts
 
 TASKS = ("binary", "multiclass", "regression", "survival")
 OTHER_SITES = "other sites (<{min_cell} each)"
@@ -160,7 +160,7 @@ def data_audit(
     # the proxy analysis (and the model audit, conformal) tell which groups reach the size
     shown = group_disclosure(unit_labels, unit_y, task, min_cell, min_group_size=min_group_size)
     for name, lab in unit_labels.items():
-        values, counts = np.unique(lab, return_counts=True)
+        values, counts = group_counts(lab)  # bands in age order
         small = [str(v) for v, c in zip(values, counts, strict=True) if c < min_cell]
         if small:
             notes.append(

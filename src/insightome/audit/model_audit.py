@@ -77,7 +77,7 @@ from insightome.evaluate import metrics as M
 from insightome.evaluate.bbc import CHUNK_CELLS, bootstrap_weights
 from insightome.evaluate.engine import counted_warnings, describe_warnings
 from insightome.groups.disclosure import MIN_CELL, GroupDisclosure, group_disclosure
-from insightome.groups.labels import aligned_labels, reference_group
+from insightome.groups.labels import aligned_labels, group_counts, reference_group
 
 ALPHA = 0.05
 SUPPRESSED_REASON = (
@@ -97,7 +97,7 @@ ROW_KEYS += ("difference_ci95", "ratio", "ratio_ci95", "verdict")
 @dataclass(frozen=True)
 class ModelAudit:
     metrics: tuple[str, ...]
-    reference: dict[str, str | None]
+    reference: dict[str, str]
     overall: dict[str, dict[str, Any]]
     groups: list[dict[str, Any]]
     flags: list[dict[str, Any]]
@@ -187,13 +187,14 @@ def model_audit(
         overall[m.name]["ci95"] = _ci(boot[None][m.name])
     rows: list[dict[str, Any]] = []
     flags: list[dict[str, Any]] = []
-    reference: dict[str, str | None] = {}
+    reference: dict[str, str] = {}
     for attr, lab in labels.items():
-        ref = reference_group(lab)
-        ref = reference[attr] = ref if ref is not None and np.sum(lab == ref) >= min_cell else None
+        ref = reference_group(lab, min_cell)
+        if ref is not None:  # an attribute without one is named in the notes
+            reference[attr] = ref
         by_group = by_attr[attr]
         tests = []  # (row, p-value, outside the band, reason, reference value)
-        for g, size in zip(*np.unique(lab, return_counts=True), strict=True):
+        for g, size in zip(*group_counts(lab), strict=True):  # bands in age order
             for m in specs:
                 row = dict.fromkeys(ROW_KEYS) | {"attribute": attr, "group": str(g)}
                 rows.append(row := row | {"metric": m.name, "verdict": INSUFFICIENT})
@@ -220,7 +221,10 @@ def model_audit(
         if np.any(np.unique(lab, return_counts=True)[1] < min_cell):
             notes.append(f"'{attr}': groups under {min_cell} samples are not reported.")
         if ref is None:
-            notes.append(f"'{attr}': no known group of {min_cell}+ samples to compare against.")
+            notes.append(
+                f"'{attr}': fewer than two known groups of {min_cell}+ samples, so no group "
+                "is compared with another (insufficient evidence)."
+            )
     shown = group_disclosure(labels, y, task, min_cell, min_group_size=min_group_size)
     _publish(rows, flags, shown, specs)
     if n_tests := sum(r["verdict"] in (FLAG, NO_DISPARITY) for r in rows):

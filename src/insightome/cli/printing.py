@@ -49,6 +49,9 @@ def print_audit(audit: dict | None) -> None:
         verdicts[row.get("verdict")] = verdicts.get(row.get("verdict"), 0) + 1
     shown = ", ".join(f"{n} {v}" for v, n in verdicts.items()) or "no sensitive groups"
     out.print(f"[bold]Audit[/]: {len(flags)} flag(s); group checks: {escape(shown)}")
+    for coding in (audit.get("codings") or {}).values():  # codes, value labels, bands
+        if coding.get("kind") != "categories":
+            out.print(f"  groups: {escape(str(coding.get('text')))}")
     for f in flags[:5]:
         out.print(
             f"  [yellow]flag:[/] {escape(str(f.get('attribute')))} = "

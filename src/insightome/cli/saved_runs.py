@@ -229,13 +229,18 @@ def audit_command(
     min_cell: int,
     conformal_level: float,
     audit_thresholds: dict[str, Any],
+    age_bands: tuple[float, ...] | None,
+    value_labels: dict[str, dict[str, str]] | None,
     n_jobs: int,
 ) -> None:
     """Rerun the audit on a saved run (e.g. with --justify); rewrites it in place."""
     from insightome.audit.auditing import AuditSettings
     from insightome.followup import reaudit
 
-    settings = AuditSettings(min_group_size, min_cell, conformal_level, justify, audit_thresholds)
+    settings = AuditSettings(
+        min_group_size, min_cell, conformal_level, justify, audit_thresholds, age_bands,
+        value_labels,
+    )  # fmt: skip
 
     result = reaudit(run_dir, settings, n_jobs=n_jobs)
     print_audit(result.results.get("audit"))

@@ -9,6 +9,7 @@ anything is read or written.
 
 from __future__ import annotations
 
+import itertools
 import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ MIN_BOOTSTRAP = 100  # fewer bootstrap samples do not give a usable 95% percenti
 TASK_CHOICES = ("auto", "binary", "multiclass", "regression", "survival")
 ORIENT_CHOICES = ("auto", "samples-by-features", "features-by-samples")
 DECIMAL_CHOICES = ("auto", ".", ",")
+MAX_AGE = 150  # --age-bands: cut points are ages in years
 
 Check = Callable[[Any], str | None]  # why a value is out of range, or None
 
@@ -54,6 +56,22 @@ def number(low: float, high: float | None = None, *, high_open: bool = False) ->
         return None
 
     return check
+
+
+def cut_points(value: Any) -> str | None:
+    """Age cut points in years (``--age-bands 50,65,75``): increasing numbers in (0, 150)."""
+    parts = list(value) if isinstance(value, Sequence) and not isinstance(value, str) else [value]
+    shown = ",".join(str(v) for v in parts)
+    numbers_only = all(
+        isinstance(v, numbers.Real) and not isinstance(v, bool) and v == v for v in parts
+    )
+    if not parts or not numbers_only:
+        return f"expected cut points in years, e.g. 50,65,75; got {shown!r}"
+    if any(not 0 < v < MAX_AGE for v in parts):
+        return f"cut points are ages in years, between 0 and {MAX_AGE}; got {shown!r}"
+    if any(b <= a for a, b in itertools.pairwise(parts)):
+        return f"cut points must increase, e.g. 50,65,75; got {shown!r}"
+    return None
 
 
 def choice(choices: Sequence[str] | Callable[[], Sequence[str]]) -> Check:
@@ -215,6 +233,16 @@ COMBINATIONS: tuple[Combination, ...] = (
         "--audit-threshold",
         lambda v: _given(v, "audit_thresholds") and v.get("audit") is False,
         "thresholds are used by the audit; drop --no-audit or --audit-threshold",
+    ),
+    Combination(
+        "--age-bands",
+        lambda v: _given(v, "age_bands") and v.get("audit") is False,
+        "age bands group the audit's sensitive attributes; drop --no-audit or --age-bands",
+    ),
+    Combination(
+        "--value-labels",
+        lambda v: _given(v, "value_labels") and v.get("audit") is False,
+        "value labels name the audit's groups; drop --no-audit or --value-labels",
     ),
     Combination(
         "--scheduler",

@@ -24,7 +24,12 @@ from insightome.compute.backends import SlurmConfig
 from insightome.errors import UserError
 from insightome.options import checks
 from insightome.options.declaration import Variant, declared, option
-from insightome.options.key_values import parse_justifications, parse_thresholds
+from insightome.options.key_values import (
+    parse_cut_points,
+    parse_justifications,
+    parse_thresholds,
+    parse_value_labels,
+)
 
 SAVED_RUN_DECIMAL = Variant(
     help="Decimal mark of the new data's numbers: auto, '.' or ',' (default: the run's own "
@@ -59,6 +64,25 @@ def justifications(items: Sequence[str] | None) -> dict[str, str]:
 def audit_thresholds(items: Sequence[str] | None) -> dict[str, Any]:
     """``--audit-threshold max_auc_difference=0.03`` (repeatable) → overrides."""
     return parse_thresholds(items or [])
+
+
+def cut_points(value: str | None) -> tuple[Any, ...] | None:
+    """``--age-bands 50,65,75`` → ``(50.0, 65.0, 75.0)`` (None when not given)."""
+    return None if value is None else parse_cut_points(value)
+
+
+def value_labels(items: Sequence[str] | None) -> dict[str, dict[str, str]] | None:
+    """``--value-labels sex=0:female,1:male`` (repeatable) → ``{"sex": {"0": "female", …}}``
+    (None when not given: ``audit`` then keeps the run's own)."""
+    return None if items is None else parse_value_labels(items)
+
+
+def nested_dict(value: Mapping[str, Mapping[str, str]] | None) -> dict[str, dict[str, str]]:
+    return {str(k): {str(c): str(v) for c, v in m.items()} for k, m in (value or {}).items()}
+
+
+def listed(value: Sequence[Any] | None) -> list[Any] | None:
+    return None if value is None else list(value)
 
 
 def resolved_path(value: str | Path | None) -> str | None:
@@ -310,6 +334,35 @@ class RunOptions:
         "Groups smaller than this get 'insufficient evidence' in the audit.",
         check=checks.integer(2),
         commands=("run", "audit"),
+    )
+    age_bands: Sequence[float] | None = option(
+        None,
+        "Age bands of every age attribute: cut points in years, e.g. 50,65,75 for <50, 50–64, "
+        "65–74, ≥75 (default: bands that fit the cohort, docs/audit.md).",
+        check=checks.cut_points,
+        commands=("run", "audit"),
+        cli_type=str | None,
+        from_cli=cut_points,
+        record=listed,
+        variants={
+            "audit": Variant(
+                help="Age bands, cut points in years, e.g. 50,65,75 (default: the run's own)."
+            )
+        },
+    )
+    value_labels: Mapping[str, Mapping[str, str]] | None = option(
+        None,
+        "Name the codes of a sensitive attribute: sex=0:female,1:male. Repeatable.",
+        commands=("run", "audit"),
+        cli_type=list[str] | None,
+        from_cli=value_labels,
+        record=nested_dict,
+        variants={
+            "audit": Variant(
+                help="Name the codes of a sensitive attribute: sex=0:female,1:male (default: "
+                "the run's own). Repeatable."
+            )
+        },
     )
     min_cell: int = option(
         10,

@@ -66,6 +66,10 @@ def build_audit(results: Mapping[str, Any]) -> dict[str, Any] | None:
             {k: str(f.get(k, "")) for k in ("attribute", "group", "metric", "reason")}
             for f in model.get("flags") or []
         ],
+        # how each attribute became its groups: codes, value labels, age bands (one line each)
+        "codings": [
+            str(as_mapping(c).get("text", "")) for c in as_mapping(audit.get("codings")).values()
+        ],
         "representation": _representation(as_mapping(audit.get("data")), min_cell),
         "proxies": _proxies(as_mapping(audit.get("data"))),
         "confounding": as_mapping(as_mapping(audit.get("data")).get("confounding")),

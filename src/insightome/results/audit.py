@@ -121,6 +121,30 @@ class AuditSettings(Record):
     conformal_level: Number
     justify: dict[str, str]
     thresholds: dict[str, JsonValue]
+    age_bands: list[Number] | None = optional()  # --age-bands; null: bands fit the cohort
+    value_labels: dict[str, dict[str, str]] = optional()  # --value-labels
+
+
+class AgeBands(Record):
+    """The cut points of an age attribute's bands (a band is [cut, next cut)) and the rule
+    that chose them: "set by --age-bands", "standard", "quantiles" or "insufficient"
+    (docs/audit.md, groups/age_bands.py)."""
+
+    cuts: list[Number]
+    rule: str
+    explanation: str
+
+
+class AttributeCoding(Record):
+    """How one sensitive attribute became its groups: "categories", "codes" (numbers whose
+    coding was not given), "labelled codes" (--value-labels), "age bands" or "tertiles";
+    ``text`` is the line the console and the report show."""
+
+    kind: str
+    groups: list[str]
+    text: str
+    value_labels: dict[str, str] = optional()
+    age_bands: AgeBands = optional()
 
 
 class Audit(Record):
@@ -131,6 +155,7 @@ class Audit(Record):
     conformal: ConformalAudit
     explanations: Explanations
     attributes: dict[str, list[str]]  # attribute → its group labels
+    codings: dict[str, AttributeCoding] = optional()  # attribute → how it became its groups
     settings: AuditSettings
     notes: list[str]
     seconds: dict[str, Number]

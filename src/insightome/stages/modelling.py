@@ -74,6 +74,8 @@ def study(state: RunState) -> None:
             o.conformal_level,
             dict(o.justify or {}),
             dict(o.audit_thresholds or {}),
+            None if o.age_bands is None else tuple(o.age_bands),
+            {k: dict(v) for k, v in (o.value_labels or {}).items()},
         )
         settings.check(made.spec.sensitive)
         state.audit_settings = settings
