@@ -344,7 +344,8 @@ def _decide(
     for (row, _, outside, reason, ref_value), p_adj in zip(tests, adjusted, strict=True):
         row["verdict"] = FLAG if outside and p_adj <= ALPHA else NO_DISPARITY
         if row["verdict"] == FLAG:
-            text = f"{row['metric']} {row['value']:.3g} vs {ref_value:.3g} in reference '{ref}'"
+            name = M.metric_label(row["metric"])
+            text = f"{name} {row['value']:.3g} vs {ref_value:.3g} in reference '{ref}'"
             shown = f"{p_adj:.2g}" if p_adj > 0 else f"< {1 / n_bootstrap:.2g}"
             reason = f"{text}: {reason}; {'Holm-adjusted ' * holm}p {shown}"
             flags.append({k: row[k] for k in ("attribute", "group", "metric")} | {"reason": reason})
