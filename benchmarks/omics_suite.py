@@ -148,8 +148,6 @@ def run_one(
     from sklearn.model_selection import train_test_split
 
     import insightome
-    from insightome import errors
-    from insightome.errors import UserError
     from insightome.io import read
 
     t0 = time.perf_counter()
@@ -183,39 +181,41 @@ def run_one(
 
     options: dict[str, Any] = {
         "target": TARGET,
-        "folds": FOLDS,
         "repeats": 1 if quick else REPEATS,
         "n_bootstrap": N_BOOTSTRAP,
         "preset": "fast" if quick else "default",
         "seed": 0,
         "n_jobs": n_jobs,
         "out_dir": None,
-    }
+    }  # no --folds: insightome's default (5, fewer when the smallest class asks)
     t_fit = time.perf_counter()
-    try:
-        run = insightome.run(train, **options)
-    except UserError as exc:
-        if exc.template != errors.CLASS_TOO_SMALL:
-            raise
-        _, counts = np.unique(labels[train_idx], return_counts=True)
-        options["folds"] = max(2, int(counts.min()))
-        notes.append(
-            f"{FOLDS}-fold CV impossible (insightome: CLASS_TOO_SMALL, smallest training class "
-            f"has {int(counts.min())}); used folds={options['folds']}"
-        )
-        t_fit = time.perf_counter()
-        run = insightome.run(train, **options)
+    run = insightome.run(train, **options)
     fit_seconds = time.perf_counter() - t_fit
 
     res = run.results
     task = res["task"]
     classes: list[str] = list(res["outcome"]["classes"])
+    folds = int(res["resampling"]["folds"])
+    if folds != FOLDS:
+        reason = res["resampling"]["fold_choice"]["reason"]
+        notes.append(f"insightome chose {folds}-fold CV: {reason}")
+    left_out = res["outcome"].get("classes_left_out") or []
+    if left_out:
+        listed = ", ".join(f"{c['label']} (n={c['n_samples']})" for c in left_out)
+        notes.append(f"insightome left out class(es) {listed} of the training half (too small)")
     predict = insightome.predict
     if not callable(predict):  # older src: submodule ``insightome.predict`` shadowed the function
         predict = predict.predict
     pred = predict(run, hold)
     pred = pred.loc[[str(s) for s in hold.obs_names]]
     y_hold = np.array([_label(v) for v in hold.obs[TARGET]])
+    learned = np.isin(y_hold, classes)
+    if not learned.all():
+        notes.append(
+            f"{int((~learned).sum())} hold-out sample(s) of the left-out class(es) not scored "
+            "(the model cannot predict a class it never learned)"
+        )
+        pred, y_hold = pred[learned], y_hold[learned]
     probs = pred[[f"prob_{c}" for c in classes]].to_numpy(float)
     if task == "binary":
         holdout_auc = float(roc_auc_score(y_hold == classes[1], probs[:, 1]))
@@ -260,7 +260,7 @@ def run_one(
         "classes_used": classes,
         "class_counts_train": res["outcome"]["class_counts"],
         "task": task,
-        "folds": options["folds"],
+        "folds": folds,
         "repeats": options["repeats"],
         "preset": options["preset"],
         "winner": res["winner"]["name"],
@@ -515,7 +515,8 @@ def render_markdown(
             if meta["source_at_start"]["src_diff_sha256"] != src["src_diff_sha256"]
             else ""
         ),
-        f"- insightome settings: folds={FOLDS}, repeats={meta['repeats']}, "
+        f"- insightome settings: folds=default ({FOLDS}, fewer when a class asks), "
+        f"repeats={meta['repeats']}, "
         f"n_bootstrap={N_BOOTSTRAP}, preset={meta['preset']}, seed=0, n_jobs={meta['n_jobs']}",
         "",
         "## Protocol",
@@ -525,9 +526,10 @@ def render_markdown(
         f"number 0..{meta['splits'] - 1}). insightome runs on the training half only, with "
         f"{'its defaults' if not meta['quick'] else 'the --quick settings'} ({FOLDS}-fold x "
         f"{meta['repeats']} repeated stratified CV over its `{meta['preset']}` candidate "
-        f"pipelines, BBC-CV with {N_BOOTSTRAP} bootstraps); where a class is too small for "
-        f"{FOLDS}-fold CV (insightome raises `CLASS_TOO_SMALL`) folds is lowered to the "
-        f"smallest training class count, and classes with fewer than {MIN_CLASS_TOTAL} samples "
+        f"pipelines, BBC-CV with {N_BOOTSTRAP} bootstraps), `--folds` not given: insightome "
+        f"uses {FOLDS} folds, fewer when the smallest class asks, and leaves out a class too "
+        "small to keep 2 samples in every training fold (its hold-out samples are then not "
+        f"scored); classes with fewer than {MIN_CLASS_TOTAL} samples "
         "in the whole dataset are dropped before splitting when a training half would hold "
         "fewer than 2 of them (both stated in the notes). The refitted winner predicts the "
         "hold-out half, scored with `sklearn.metrics.roc_auc_score` (binary: probability of "

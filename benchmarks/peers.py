@@ -563,8 +563,6 @@ def insightome_one(dataset: str, split: int, *, quick: bool, n_jobs: int) -> dic
     import anndata as ad
     import pandas as pd
 
-    from insightome import errors
-    from insightome.errors import UserError
 
     ds = load_dataset(dataset)
     sp = make_split(ds.labels, split)
@@ -576,7 +574,7 @@ def insightome_one(dataset: str, split: int, *, quick: bool, n_jobs: int) -> dic
     train, hold = adata[sp.train].copy(), adata[sp.hold].copy()
     options: dict[str, Any] = {
         "target": ds.target,
-        "folds": FOLDS,
+        "folds": cv_folds(ds.labels[sp.train]),  # the folds every tool is asked for
         "repeats": 1 if quick else omics_suite.REPEATS,
         "n_bootstrap": omics_suite.N_BOOTSTRAP,
         "preset": "fast" if quick else "default",
@@ -585,15 +583,14 @@ def insightome_one(dataset: str, split: int, *, quick: bool, n_jobs: int) -> dic
         "out_dir": None,
     }
     notes: list[str] = []
-    try:
-        run = insightome.run(train, **options)
-    except UserError as exc:
-        if exc.template != errors.CLASS_TOO_SMALL:
-            raise
-        options["folds"] = cv_folds(ds.labels[sp.train])
+    if options["folds"] < FOLDS:
         notes.append(f"{FOLDS}-fold CV impossible; used folds={options['folds']}")
-        run = insightome.run(train, **options)
+    run = insightome.run(train, **options)
     res = run.results
+    left_out = res["outcome"].get("classes_left_out") or []
+    if left_out:  # fewer than 2 training samples per fold: insightome does not learn them
+        listed = ", ".join(f"{c['label']} (n={c['n_samples']})" for c in left_out)
+        notes.append(f"insightome left out class(es) {listed} (too small to learn)")
     classes = [str(c) for c in res["outcome"]["classes"]]
     pred = predict(run, hold).loc[[str(s) for s in hold.obs_names]]
     est = res["estimate"]
