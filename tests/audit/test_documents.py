@@ -286,7 +286,16 @@ def test_results_without_optional_keys_still_render(run: tuple[dict, dict], tmp_
     bare = {
         k: v
         for k, v in results.items()
-        if k not in ("audit", "discovery", "compute", "permutation", "secondary", "warnings")
+        if k
+        not in (
+            "audit",
+            "discovery",
+            "compute",
+            "permutation",
+            "secondary",
+            "warnings",
+            "leakage_screen",
+        )
     }
     mc = by_id(model_card(bare, card))
     assert mc["9.3"].content == "Discovery was not run."
