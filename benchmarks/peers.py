@@ -64,7 +64,7 @@ OMICS_DATASETS: tuple[str, ...] = omics_suite.DATASETS
 CLINICAL_DATASETS = ("breast_cancer", "actg175", "heart_failure")
 DATASETS = OMICS_DATASETS + CLINICAL_DATASETS
 QUICK_DATASETS = ("colon",)
-FOLDS = omics_suite.FOLDS  # CV folds asked of every tool (lowered for tiny classes)
+FOLDS = omics_suite.FOLDS  # CV folds asked of every peer (lowered for tiny classes)
 
 TOOLS = ("insightome", "autogluon_medium", "autogluon_best", "tpot", "rf_grid", "omiclearn")
 TOOL_LABELS = {
@@ -563,7 +563,6 @@ def insightome_one(dataset: str, split: int, *, quick: bool, n_jobs: int) -> dic
     import anndata as ad
     import pandas as pd
 
-
     ds = load_dataset(dataset)
     sp = make_split(ds.labels, split)
     adata = ad.AnnData(
@@ -574,7 +573,6 @@ def insightome_one(dataset: str, split: int, *, quick: bool, n_jobs: int) -> dic
     train, hold = adata[sp.train].copy(), adata[sp.hold].copy()
     options: dict[str, Any] = {
         "target": ds.target,
-        "folds": cv_folds(ds.labels[sp.train]),  # the folds every tool is asked for
         "repeats": 1 if quick else omics_suite.REPEATS,
         "n_bootstrap": omics_suite.N_BOOTSTRAP,
         "preset": "fast" if quick else "default",
@@ -583,10 +581,12 @@ def insightome_one(dataset: str, split: int, *, quick: bool, n_jobs: int) -> dic
         "out_dir": None,
     }
     notes: list[str] = []
+    run = insightome.run(train, **options)  # no --folds: insightome's own choice, as in
+    res = run.results  # omics_suite (5, fewer when the smallest class asks)
+    options["folds"] = int(res["resampling"]["folds"])
     if options["folds"] < FOLDS:
-        notes.append(f"{FOLDS}-fold CV impossible; used folds={options['folds']}")
-    run = insightome.run(train, **options)
-    res = run.results
+        reason = res["resampling"]["fold_choice"]["reason"]
+        notes.append(f"insightome chose {options['folds']}-fold CV: {reason}")
     left_out = res["outcome"].get("classes_left_out") or []
     if left_out:  # fewer than 2 training samples per fold: insightome does not learn them
         listed = ", ".join(f"{c['label']} (n={c['n_samples']})" for c in left_out)
@@ -723,7 +723,7 @@ def run_tool(
     if missing:
         row["notes"].append(f"no probability column for class(es) {missing}: 0 used")
     details = out.get("details", {})
-    if tool == "insightome":  # omics_suite's / the fallback's own notes (fold count, ...)
+    if tool == "insightome":  # its own notes (fold count chosen, classes left out)
         row["notes"] += [n for n in details.get("notes", []) if not n.startswith("dropped class")]
     check = details.get("omics_suite_holdout_auc")
     if check is not None and abs(check - auc) > 1e-9:
@@ -1013,9 +1013,11 @@ def render_markdown(
         "sees only the training half; its final model predicts the hold-out half, whose AUC "
         "the harness computes from the tool's probabilities (`roc_auc_score`; binary: "
         "P(second class in sorted order); multiclass: macro one-vs-rest). Cross-validation "
-        f"inside the tools is {FOLDS}-fold, lowered to the smallest training class count where "
-        "a class is smaller (as insightome does). Each tool x dataset x split runs in its own "
-        "fresh subprocess (insightome in the product venv, peers through "
+        f"inside the peers is {FOLDS}-fold, lowered to the smallest training class count where "
+        f"a class is smaller; insightome chooses its own ({FOLDS}, fewer when the smallest "
+        "class asks; a class too small to keep 2 samples in every training fold is left out, "
+        "its hold-out samples then scored with probability 0). Each tool x dataset x split "
+        "runs in its own fresh subprocess (insightome in the product venv, peers through "
         "`benchmarks/peers_runner.py` in `benchmarks/.venv-peers`, offline: hub switches set, "
         "TPOT's update check disabled, non-loopback connections refused and counted).",
         "",

@@ -111,18 +111,33 @@ def _section(run_dir: Path, section_id: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", body).split())
 
 
+def _no_sample_ids(run_dir: Path) -> None:
+    """The left-out sample's ID is in results.json (for the author), never in the report or
+    the documents (shared with reviewers)."""
+    for name in ("report.html", *DOCUMENTS):
+        assert NO_SHEET_ROW not in _text(run_dir / name), name
+
+
 def _item(markdown: str, item_id: str) -> str:
     (row,) = [r for r in markdown.splitlines() if r.startswith(f"| {item_id} |")]
     return row
 
 
 def test_walkthrough(project) -> None:
+    try:
+        _walk(project)
+    finally:  # what the user saw, step by step (kept with WALKTHROUGH_OUT)
+        transcript = "\n".join(project["console"].transcript)
+        (project["root"] / "transcript.txt").write_text(transcript, encoding="utf-8")
+
+
+def _walk(project: dict[str, Any]) -> None:
     root, insightome, n = project["root"], project["console"], project["n"]
     runs = root / "runs"
     run_args = (
         "expression_dev.csv", "--annotations", "sheet_dev.csv", "--annotations-id-column",
         "patient", "--time", "OS.time", "--event", "OS", "--sensitive", "is_female,age",
-        "--site", "tss_code", "--genesets", project["hallmark"], "--out", runs, *FAST,
+        "--site", "tss_code", "--out", runs, *FAST,
     )  # fmt: skip
 
     # 0. help is readable at 80 columns and the follow-ups take the reading options
@@ -154,7 +169,7 @@ def test_walkthrough(project) -> None:
     # 3. the run: sample sheet, stage as a feature, the dropped sample noted
     said = insightome(
         "run", *run_args, "--drop-unmatched", "--annotation-features",
-        "ajcc_pathologic_tumor_stage",
+        "ajcc_pathologic_tumor_stage", "--genesets", project["hallmark"],
     )  # fmt: skip
     (run_dir,) = list(runs.iterdir())
     results = json.loads(_text(run_dir / "results.json"))
@@ -163,6 +178,7 @@ def test_walkthrough(project) -> None:
     assert joined["features"] == ["ajcc_pathologic_tumor_stage"]
     assert "Left out (--drop-unmatched): 1 data sample(s)" in said
     assert "Annotation columns used as features: ajcc_pathologic_tumor_stage" in said
+    _no_sample_ids(run_dir)
     assert results["n_samples"] == n["dev"] - 1
     assert "leakage" not in said.lower()  # nothing flagged without PFI.time
     assert results["leakage_screen"]["n_findings"] == 0
@@ -212,6 +228,7 @@ def test_walkthrough(project) -> None:
     assert "no external validation" not in _item(card, "9.4")
     assert "expression_val.csv" in _item(card, "9.4")
     assert "expression_val.csv" in _section(run_dir, "validation")
+    _no_sample_ids(run_dir)
 
     # 6. monitor the other held-out site, with its outcome
     said = insightome("monitor", run_dir, "expression_mon.csv", "--annotations",
@@ -220,7 +237,8 @@ def test_walkthrough(project) -> None:
     assert "Drift: {}" not in said and "null" not in said
     assert "Performance (C-index; development BBC-CV" in said
     assert "No monitoring check recorded yet." not in _report(run_dir)
-    assert "expression_mon.csv" in _section(run_dir, "monitoring")
+    assert "batch expression_mon" in _section(run_dir, "monitoring")
+    _no_sample_ids(run_dir)
 
     # 7. audit rerun: a justification and the coding of is_female
     said = insightome("audit", run_dir, "--justify", "age=age-specific survival is expected",
@@ -237,7 +255,8 @@ def test_walkthrough(project) -> None:
     for name in DOCUMENTS:
         assert value in _text(run_dir / name), name
     assert "expression_val.csv" in _section(run_dir, "validation")
-    assert "expression_mon.csv" in _section(run_dir, "monitoring")
+    assert "batch expression_mon" in _section(run_dir, "monitoring")
+    _no_sample_ids(run_dir)
 
     # 8. integer subtype codes with a small class: classes by a stated rule, folds chosen
     codes = {"STAD": 1, "TSTAD": 2, "DSTAD": 3, "MSTAD": 4, "SSRCC": 5, "PSTAD": 6}
@@ -256,5 +275,3 @@ def test_walkthrough(project) -> None:
     subtype = json.loads(_text(subtype_run / "results.json"))
     assert subtype["task"] == "multiclass"
     assert subtype["resampling"]["fold_choice"]["chosen"] >= 2
-
-    (root / "transcript.txt").write_text("\n".join(insightome.transcript), encoding="utf-8")

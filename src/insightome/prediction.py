@@ -71,14 +71,8 @@ def _aligned(
         else:
             col = pd.to_numeric(col, errors="coerce")
         columns[name] = col
-    if missing and allow_missing and len(missing) <= len(expected) / 2:
-        for name in missing:
-            columns[name] = (
-                pd.Categorical([None] * adata.n_obs, categories=card["categories"].get(name))
-                if dtypes.get(name) == "categorical"
-                else pd.Series(np.nan, index=adata.obs_names)
-            )
-        return pd.DataFrame(columns, index=adata.obs_names)[expected], missing
+    # features the run took from its sample sheet, and no sheet given: the sheet was
+    # forgotten (validate and monitor would otherwise impute them, unnoticed in their figures)
     joined = adata.uns.get("provenance", {}).get("annotations")
     from_sheet = (run.results.get("invocation") or {}).get("annotation_features") or []
     if missing and joined is None and set(missing) & set(from_sheet):
@@ -87,6 +81,14 @@ def _aligned(
             path=path,
             examples=errors.examples([m for m in missing if m in set(from_sheet)]),
         )
+    if missing and allow_missing and len(missing) <= len(expected) / 2:
+        for name in missing:
+            columns[name] = (
+                pd.Categorical([None] * adata.n_obs, categories=card["categories"].get(name))
+                if dtypes.get(name) == "categorical"
+                else pd.Series(np.nan, index=adata.obs_names)
+            )
+        return pd.DataFrame(columns, index=adata.obs_names)[expected], missing
     if missing:
         raise UserError(
             errors.VALIDATE_MOST_MISSING if allow_missing else errors.PREDICT_MISSING_FEATURES,
@@ -160,15 +162,18 @@ def read_new_data(
     )
 
 
-def unmatched_note(adata: ad.AnnData) -> str:
-    """The note on samples left out for want of an annotation row ('' when none)."""
+def unmatched_note(adata: ad.AnnData, *, examples: bool = False) -> str:
+    """The note on samples left out for want of an annotation row ('' when none): a count
+    (validation and monitoring notes reach the run's documents and report, which hold no
+    sample IDs), with a few IDs when ``examples`` (``predict``'s console)."""
     joined = adata.uns.get("provenance", {}).get("annotations") or {}
     dropped = joined.get("data_without_annotations") or []
     if not dropped:
         return ""
+    shown = f": {errors.examples(dropped)}" if examples else ""
     return (
         f"{len(dropped)} sample(s) without a row in the annotation table left out "
-        f"(--drop-unmatched): {errors.examples(dropped)}"
+        f"(--drop-unmatched){shown}"
     )
 
 
@@ -230,7 +235,7 @@ def predict(
             table[f"interval_{level}_low"], table[f"interval_{level}_high"] = out[:, 0], out[:, 1]
         else:
             table[f"prediction_set_{level}"] = out
-    table.attrs["notes"] = [n for n in (unmatched_note(adata),) if n]
+    table.attrs["notes"] = [n for n in (unmatched_note(adata, examples=True),) if n]
     if log and run.path is not None:
         log_predictions(
             run.path,

@@ -127,7 +127,9 @@ def test_bands_merge_the_smaller_neighbour_first():
 @pytest.mark.parametrize(
     ("name", "expected"),
     [("age", True), ("Age (years)", True), ("age_at_diagnosis", True), ("patient_age", True),
-     ("AGE", True), ("stage", False), ("page_count", False), ("agent", False)],
+     ("AGE", True), ("stage", False), ("page_count", False), ("agent", False),
+     ("AgeAtDiagnosis", True), ("ageAtDx", True), ("PatientAge", True), ("Stage", False),
+     ("average", False), ("Ageing", False), ("ajcc_stage", False)],
 )  # fmt: skip
 def test_which_columns_are_ages(name, expected):
     assert is_age(name) is expected

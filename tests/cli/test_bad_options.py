@@ -70,6 +70,7 @@ RANGE_CASES = [
     ("age_bands", ["--age-bands", "65,50"], ["--age-bands", "must increase", "65.0,50.0"]),
     ("age_bands", ["--age-bands", "50,old"], ["--age-bands", "e.g. 50,65,75", "old"]),
     ("age_bands", ["--age-bands", "0,200"], ["--age-bands", "between 0 and 150"]),
+    ("value_labels", ["--value-labels", "sex=0:x,1:x"], ["--value-labels", "labelled 'x'"]),
     ("min_cell", ["--min-cell", "0"], ["--min-cell", ">= 1", "suppressed"]),
     ("conformal_level", ["--conformal-level", "0.4"], ["--conformal-level", "[0.5, 1)"]),
     ("conformal_level", ["--conformal-level", "1"], ["--conformal-level", "[0.5, 1)"]),
@@ -268,6 +269,8 @@ def test_saved_run_command_options(cli, study_csv, tmp_path, command, args, frag
         ({"conformal_level": float("nan")}, "--conformal-level: must be a number"),
         ({"task": "survival"}, "--task"),
         ({"decimal": "comma"}, "--decimal"),
+        ({"value_labels": {"sex": {"0": "x", "1": "x"}}}, "--value-labels: two codes of sex"),
+        ({"value_labels": {"sex": "0:female"}}, "--value-labels: sex: expected {code: label}"),
     ],
 )
 def test_api_refuses_the_same_options(study_csv, runs, options, fragment):

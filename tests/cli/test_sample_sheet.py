@@ -111,10 +111,23 @@ def test_predict_validate_and_monitor_read_the_new_sample_sheet(cli, project):
     assert f"**{status}.**" in md.read_text() and lines[0] == f"Drift: {status}"
 
 
-def test_a_model_with_annotation_features_needs_the_new_sheet(cli, project):
-    result = cli("predict", project["run"], project["new_data"], "--no-log")
+@pytest.mark.parametrize(
+    "command", [("predict", "--no-log"), ("validate",), ("monitor", "--labels", "diagnosis")]
+)
+def test_a_model_with_annotation_features_needs_the_new_sheet(cli, project, tmp_path, command):
+    """Without the sheet, every follow-up stops (validate and monitor would otherwise
+    impute the sheet's features, quietly changing what their figures measure). The new
+    data carry the outcome themselves here, so only the sheet's features are missing."""
+    name, *flags = command
+    data = pd.read_csv(project["new_data"])
+    outcome = pd.read_csv(project["new_sheet"]).set_index("tumour")["diagnosis"]
+    data["diagnosis"] = data["sample"].map(outcome).to_numpy()
+    data.to_csv(tmp_path / "new_with_outcome.csv", index=False)
+    before = sorted(p.name for p in project["run"].rglob("*"))
+    result = cli(name, project["run"], tmp_path / "new_with_outcome.csv", *flags)
     assert_user_error(result, "'age', 'grade'", "give the new samples' annotation table",
                       "--annotations")  # fmt: skip
+    assert sorted(p.name for p in project["run"].rglob("*")) == before
 
 
 def test_a_monitor_without_labels_says_performance_was_not_measured(cli, project):

@@ -83,7 +83,7 @@ def test_run_predict_validate_monitor_on_held_out_sites(cli, stad, tmp_path):
     # validate: the outcome columns are the run's (OS.time, OS), found in the sheet
     result = cli("validate", run, new, *follow, "--out", tmp_path / "val")
     assert result.code == 0, result.err
-    assert f"External validation on {n_new} samples" in result.out and "c_index" in result.out
+    assert f"External validation on {n_new} samples" in result.out and "C-index" in result.out
     (written,) = (tmp_path / "val").glob("*/validation.json")
     validation = json.loads(written.read_text())
     assert validation["cohort"]["outcome_columns"] == {"time": "OS.time", "event": "OS"}
@@ -97,7 +97,7 @@ def test_run_predict_validate_monitor_on_held_out_sites(cli, stad, tmp_path):
     summary = json.loads(md.with_name("monitor.json").read_text())
     assert lines[0] == f"Drift: {summary['drift']['summary']['status']}"
     assert f"{len(card['features'])} of {len(card['features'])} features compared" in lines[1]
-    (perf,) = [ln for ln in lines if ln.startswith("Performance (c_index; development BBC-CV")]
+    (perf,) = [ln for ln in lines if ln.startswith("Performance (C-index; development BBC-CV")]
     assert f"{summary['performance']['development_estimate']['value']:.3f}" in perf
     value = summary["performance"]["value"]
     (overall,) = [ln for ln in lines if ln.strip().startswith(f"all (n {n_new}): {value:.3f}")]
@@ -128,6 +128,6 @@ def test_validate_names_other_outcome_columns_and_refuses_the_wrong_kind(cli, st
     result = cli("validate", run, stad["new"], *follow, "--time", "os_days", "--event", "died",
                  "--out", tmp_path / "val")  # fmt: skip
     assert result.code == 0, result.err
-    assert "c_index" in result.out
+    assert "C-index" in result.out
     result = cli("validate", run, stad["new"], *follow, "--target", "died")
     assert_user_error(result, "--target", "survival model", "--time and --event")

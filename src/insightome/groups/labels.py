@@ -58,7 +58,9 @@ from insightome.study import label_string
 
 UNKNOWN = "unknown"
 MAX_LEVELS = 10  # a numeric attribute with more distinct values than this is banded
-AGE_NAME = re.compile(r"(^|[^a-z])age([^a-z]|$)", re.IGNORECASE)  # age, age_at_dx; not stage
+#: "age" as a word of the name: age, age_at_dx, patient_age, AgeAtDiagnosis, PatientAge,
+#: ageAtDx (camelCase splits at a capital); not stage, Stage, average, Page
+AGE_NAME = re.compile(r"(?:(?:^|[^a-zA-Z])(?:age|Age|AGE)|(?<=[a-z])Age)(?:$|[^a-z])")
 INTERSECTION = " × "
 LEADING_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?(e[+-]?\d+)?")  # of a band or code label
 # band and tertile labels: 3 significant digits; their bounds are finite by construction, a

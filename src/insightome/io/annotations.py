@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 import anndata
@@ -24,9 +25,6 @@ from insightome import errors
 from insightome.errors import UserError
 from insightome.io import arrays, formats, tables
 from insightome.io.provenance import file_record
-
-#: IDs shown in a note or on the console; the full lists are in the provenance.
-SHOWN_IDS = 5
 
 
 @dataclass
@@ -135,11 +133,11 @@ class Matching:
 
     def notes(self, annotations: Annotations) -> list[str]:
         out = []
-        if self.dropped:
+        if self.dropped:  # a count: notes reach the report and the documents (no IDs)
             out.append(
                 f"{len(self.dropped)} data sample(s) without a row in the annotation table "
-                f"{annotations.path} were left out (--drop-unmatched): "
-                + errors.examples(self.dropped, SHOWN_IDS)
+                f"{PurePath(annotations.path).name} were left out (--drop-unmatched; their "
+                "IDs in results.json data.annotations)"
             )
         if self.unused:
             out.append(
@@ -292,7 +290,7 @@ def annotate(
         "id_column": ann.id_column,
         "n_matched": int(adata.n_obs),
         "data_without_annotations": matched.dropped,
-        "annotations_without_data": matched.unused,
+        "annotations_without_data": len(matched.unused),  # a count: people not studied
         "features": names,
         "not_features": [str(c) for c in ann.frame.columns if c not in set(names)],
         "notes": notes,

@@ -58,6 +58,25 @@ def number(low: float, high: float | None = None, *, high_open: bool = False) ->
     return check
 
 
+def value_labels(value: Any) -> str | None:
+    """``{attribute: {code: label}}`` (``--value-labels``; the API passes it as is): every
+    label a non-empty text, and no two codes of one attribute with one label (that would
+    merge two groups unnoticed)."""
+    example = "e.g. {'sex': {'0': 'female', '1': 'male'}}"
+    if not isinstance(value, Mapping):
+        return f"expected attribute → {{code: label}}, {example}; got {value!r}"
+    for attribute, coding in value.items():
+        if not isinstance(coding, Mapping) or not coding:
+            return f"{attribute}: expected {{code: label}}, {example}; got {coding!r}"
+        labels = [str(label).strip() for label in coding.values()]
+        if not all(labels):
+            return f"{attribute}: a label is empty"
+        repeated = sorted({label for label in labels if labels.count(label) > 1})
+        if repeated:
+            return f"two codes of {attribute} are labelled {repeated[0]!r} (it would merge them)"
+    return None
+
+
 def cut_points(value: Any) -> str | None:
     """Age cut points in years (``--age-bands 50,65,75``): increasing numbers in (0, 150)."""
     parts = list(value) if isinstance(value, Sequence) and not isinstance(value, str) else [value]

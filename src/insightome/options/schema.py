@@ -77,7 +77,11 @@ def value_labels(items: Sequence[str] | None) -> dict[str, dict[str, str]] | Non
     return None if items is None else parse_value_labels(items)
 
 
-def nested_dict(value: Mapping[str, Mapping[str, str]] | None) -> dict[str, dict[str, str]]:
+def nested_dict(value: Mapping[str, Mapping[str, str]] | None) -> Any:
+    if not isinstance(value or {}, Mapping) or not all(
+        isinstance(m, Mapping) for m in (value or {}).values()
+    ):
+        return value  # not {attribute: {code: label}}: checks.value_labels refuses it
     return {str(k): {str(c): str(v) for c, v in m.items()} for k, m in (value or {}).items()}
 
 
@@ -353,6 +357,7 @@ class RunOptions:
     value_labels: Mapping[str, Mapping[str, str]] | None = option(
         None,
         "Name the codes of a sensitive attribute: sex=0:female,1:male. Repeatable.",
+        check=checks.value_labels,
         commands=("run", "audit"),
         cli_type=list[str] | None,
         from_cli=value_labels,

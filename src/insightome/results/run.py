@@ -121,7 +121,7 @@ class AnnotationJoin(Record):
     id_column: str  # the table's sample-ID column
     n_matched: int  # data samples with a row (the samples read)
     data_without_annotations: list[str]  # data samples left out (--drop-unmatched)
-    annotations_without_data: list[str]  # table rows without a data sample (ignored)
+    annotations_without_data: int  # table rows without a data sample (ignored): a count
     features: list[str]  # table columns used as features (--annotation-features)
     not_features: list[str]  # the table's other columns
 
