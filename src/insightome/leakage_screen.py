@@ -8,7 +8,9 @@ sensitive, site and group columns, which are not features but say something abou
 design when they predict the outcome — on the rows the run models, and lists:
 
 * ``near_duplicate`` — the outcome again: a column whose levels map one to one onto the
-  classes (a relabelling; ≥ :data:`DUPLICATE_AGREEMENT` of the rows), or with
+  classes (a relabelling), or a text column whose levels (at least one per class, at most
+  :data:`MAX_LEVELS`) each belong to one class (a refinement: a1/a2/b1/b2/c1/c2), in both
+  cases on ≥ :data:`DUPLICATE_AGREEMENT` of the rows (the purity); or with
   ``|Spearman ρ|`` ≥ :data:`DUPLICATE_RHO` with a numeric outcome or survival time (a
   monotone transform);
 * ``near_perfect`` — alone, it predicts the outcome almost perfectly: a statistic of
@@ -16,9 +18,12 @@ design when they predict the outcome — on the rows the run models, and lists:
   direction-free) ≥ :data:`NEAR_PERFECT` (``|ρ|`` ≥ :data:`NEAR_PERFECT_RHO`);
 * ``name`` — a name made of a follow-up / time-to-event / after-baseline word
   (:data:`NAME_TOKENS`, matched on whole tokens split at ``_ . - /`` spaces and camelCase,
-  so gene symbols such as TIMELESS or DATE1 never match); with a statistic ≥
-  :data:`CORROBORATING` (AUC scale; ``|ρ|`` ≥ :data:`CORROBORATING_RHO`) the finding also
-  has ``association``: the name and the data agree;
+  so gene symbols such as TIMELESS or DATE1 never match; ``status`` alone or with a
+  :data:`STATUS_WORDS` word; ``last`` with ``contact``; never with a
+  :data:`BASELINE_TOKENS` word); with a statistic ≥ :data:`CORROBORATING` (AUC scale;
+  ``|ρ|`` ≥ :data:`CORROBORATING_RHO`) the finding also has ``association``: the name and
+  the data agree. A name that is one capitalised word (OS, EFS — EFS is also a gene) is
+  flagged only when the data agree or it is a near duplicate;
 * ``identifier`` — unique per row: text, or whole numbers with an identifier-like name,
   consecutive values or the row order.
 
@@ -39,6 +44,8 @@ from insightome.leakage_statistics import (
     STATISTIC_NAMES,
     binary_auc,
     concordance,
+    level_pairwise_auc,
+    level_purity,
     level_scores,
     pairwise_auc,
     spearman,
@@ -54,6 +61,7 @@ CORROBORATING_RHO = 0.5
 DUPLICATE_RHO = 0.99
 DUPLICATE_AGREEMENT = 0.99
 MAX_LEVELS = 10  # text columns with more levels get no statistic (ordering them overfits)
+MIN_PER_LEVEL = 5  # rows per level, on average, for a text column refining the classes
 PREFILTER = 0.9  # separation a relabelling (≥ 99% agreement) always has
 MIN_ROWS_ID = 20
 MAX_LISTED = 50  # findings kept in results.json (the count of all is kept too)
@@ -65,8 +73,11 @@ NAME_TOKENS = frozenset(
     los mortality censor censored censoring censorship pfi dfi readmission readmitted
     recurrence relapse progression vital exitus""".split()
 )
-#: ``status`` alone is a follow-up word (vital status), but ER/HER2/smoking status are not.
-WHOLE_NAMES = frozenset({"status"})
+#: ``status`` is a follow-up word alone (vital status) or with one of these words (TCGA's
+#: ``tumor_status``, the status at last contact), but ER/HER2/smoking status are not.
+STATUS_WORDS = frozenset("vital tumor tumour disease survival contact".split())
+#: A name with one of these words is a baseline measurement (TCGA's ``birth_days_to``).
+BASELINE_TOKENS = frozenset("birth dob baseline".split())
 ID_TOKENS = frozenset(
     "id ids pid no nr num number idx index key uuid mrn barcode accession".split()
 )
@@ -127,12 +138,29 @@ def tokens(name: str) -> list[str]:
 
 
 def name_match(name: str) -> str | None:
-    """The follow-up word the name is made of, or None."""
+    """The follow-up word(s) the name is made of, or None (never for a name with a
+    baseline word: ``birth_days_to`` is an age)."""
     words = tokens(name)
-    if len(words) == 1 and words[0] in WHOLE_NAMES:
-        return words[0]
+    if BASELINE_TOKENS.intersection(words):
+        return None
     # a name mixing letters and digits in one word (DATE1, OS9) is not split: no match
-    return next((w for w in words if w in NAME_TOKENS), None)
+    word = next((w for w in words if w in NAME_TOKENS), None)
+    if word is not None:
+        return word
+    if "status" in words:
+        qualifier = [w for w in words if w in STATUS_WORDS]
+        if words == ["status"] or qualifier:
+            return " ".join([*qualifier[:1], "status"])
+    if "last" in words and "contact" in words:
+        return "last contact"
+    return None
+
+
+def acronym(name: str) -> bool:
+    """A name that is one word in capitals (OS, EFS, LOS): also a gene symbol's shape
+    (EFS is one), so the name rule needs the data to agree (module docstring)."""
+    text = str(name).strip()
+    return len(tokens(text)) == 1 and text.isupper()
 
 
 def _screened_columns(made: Study) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -152,32 +180,43 @@ def _screened_columns(made: Study) -> tuple[pd.DataFrame, dict[str, str]]:
     return table, roles
 
 
-def _numeric(table: pd.DataFrame, task: str, y: np.ndarray) -> tuple[np.ndarray, list[str]]:
+def _numeric(
+    table: pd.DataFrame, task: str, y: np.ndarray
+) -> tuple[np.ndarray, list[int], list[str]]:
     """The columns as one float matrix (text columns by :func:`level_scores`, NaN when
-    they have too many levels); the names of the text columns left unscored."""
+    they have too many levels); the positions of the text columns scored, the names of
+    those left unscored."""
     numeric = [pd.api.types.is_numeric_dtype(t) for t in table.dtypes]
     X = np.full(table.shape, np.nan)
     if all(numeric):
-        return table.to_numpy(dtype=float, na_value=np.nan), []
+        return table.to_numpy(dtype=float, na_value=np.nan), [], []
     idx = np.flatnonzero(numeric)
     if len(idx):
         X[:, idx] = table.iloc[:, idx].to_numpy(dtype=float, na_value=np.nan)
-    unscored = []
+    scored, unscored = [], []
     for j in np.flatnonzero(~np.asarray(numeric)):
         col = table.iloc[:, j]
         if col.nunique(dropna=True) > MAX_LEVELS:
             unscored.append(str(table.columns[j]))
             continue
         X[:, j] = level_scores(col.astype(object), task, y)
-    return X, unscored
+        scored.append(int(j))
+    return X, scored, unscored
 
 
-def _statistics(X: np.ndarray, made: Study, notes: list[str], seed: int) -> np.ndarray:
+def _statistics(
+    X: np.ndarray, table: pd.DataFrame, text: list[int], made: Study, notes: list[str],
+    seed: int,
+) -> np.ndarray:  # fmt: skip
     task, y = made.spec.task, made.y
     if task == "binary":
         return binary_auc(X, y == 1)
     if task == "multiclass":
-        return pairwise_auc(X, np.asarray(y, dtype=int))
+        codes = np.asarray(y, dtype=int)
+        stat = pairwise_auc(X, codes)
+        for j in text:  # levels have no order: each pair of classes orders them its way
+            stat[j] = level_pairwise_auc(table.iloc[:, j].astype(object), codes)
+        return stat
     if task == "regression":
         return spearman(X, np.asarray(y, dtype=float))
     time, event = made.time_event
@@ -224,22 +263,31 @@ def _duplicates(
         return out
     k = len(np.unique(labels))
     what = "the event indicator" if task == "survival" else "the outcome"
-    candidates = np.flatnonzero(distinct == k)
-    # a relabelling orders the classes (the event) perfectly: only near-perfect columns
-    # need the cross-table (20,000 binary mutation calls would take a minute otherwise)
+    numeric = np.array([pd.api.types.is_numeric_dtype(t) for t in table.dtypes], dtype=bool)
+    candidates = np.flatnonzero(numeric & (distinct == k))
+    # a relabelling orders the classes (the event) perfectly: only near-perfect numeric
+    # columns need the cross-table (20,000 binary mutation calls would take a minute)
     if task == "survival" and len(candidates):
         separation = binary_auc(X[:, candidates], labels == 1)
     else:
         separation = stat[candidates]
-    for j in candidates[np.nan_to_num(separation) >= PREFILTER]:
-        col = table.iloc[:, j]
-        known = col.notna().to_numpy()
-        crosstab = pd.crosstab(col[known].astype(str).to_numpy(), labels[known])
-        majority = crosstab.to_numpy().argmax(axis=1)
-        agreement = crosstab.to_numpy().max(axis=1).sum() / max(known.sum(), 1)
-        if len(set(majority)) == k and agreement >= DUPLICATE_AGREEMENT:
+    candidates = candidates[np.nan_to_num(separation) >= PREFILTER]
+    # text columns with a level or more per class (a few): all of them, since levels
+    # refining the classes (a1/a2/b1/b2/c1/c2) need not order them; a refinement needs
+    # MIN_PER_LEVEL rows a level on average (tiny levels are pure by chance)
+    text = np.flatnonzero(
+        ~numeric
+        & ((distinct == k) | ((distinct > k) & (distinct * MIN_PER_LEVEL <= len(table))))
+        & (distinct <= MAX_LEVELS)
+    )
+    for j in np.concatenate([candidates, text]).astype(int):
+        purity, majorities = level_purity(table.iloc[:, j], labels)
+        if majorities == k and purity >= DUPLICATE_AGREEMENT:
             out[str(table.columns[j])] = (
-                f"{what} relabelled ({agreement:.1%} of the rows with a value agree)"
+                f"{what} relabelled ({purity:.1%} of the rows with a value agree)"
+                if distinct[j] == k
+                else f"{what} refined: each of its {distinct[j]} levels is one class "
+                f"({purity:.1%} of the rows with a value are in their level's class)"
             )
     return out
 
@@ -296,13 +344,13 @@ def screen_study(made: Study, seed: int = 0) -> LeakageScreen:
     task = made.spec.task
     table, roles = _screened_columns(made)
     notes: list[str] = []
-    X, unscored = _numeric(table, task, made.y)
+    X, text, unscored = _numeric(table, task, made.y)
     if unscored:
         notes.append(
             f"{len(unscored)} text column(s) with more than {MAX_LEVELS} levels have no "
             "statistic (ordering many levels by the outcome would overfit)"
         )
-    stat = _statistics(X, made, notes, seed)
+    stat = _statistics(X, table, text, made, notes, seed)
     regression = task == "regression"
     near_perfect = NEAR_PERFECT_RHO if regression else NEAR_PERFECT
     corroborating = CORROBORATING_RHO if regression else CORROBORATING
@@ -321,10 +369,13 @@ def screen_study(made: Study, seed: int = 0) -> LeakageScreen:
             reasons.append("near_perfect")
             parts.append(f"alone predicts the outcome almost perfectly ({label} {value:.3f})")
         word = name_match(column)
+        corroborated = value is not None and value >= corroborating
+        if word is not None and acronym(column) and not (corroborated or reasons):
+            word = None  # OS, EFS: also gene symbols; flagged when the data agree
         if word is not None:
             reasons.append("name")
             text = f"named like follow-up or time-to-event data ('{word}')"
-            if value is not None and value >= corroborating and "near_perfect" not in reasons:
+            if corroborated and "near_perfect" not in reasons:
                 reasons.append("association")
                 text += f" and strongly associated with the outcome ({label} {value:.3f})"
             parts.append(text)

@@ -9,7 +9,10 @@ much as one that orders it forwards) and computed on the rows where the column i
   direction-free per pair): 1 when the column separates every pair of classes;
 * regression — ``|Spearman ρ|``;
 * survival — Harrell's C-index (higher value = earlier event), ``max(C, 1 − C)``; with more
-  than :data:`MAX_PAIRS` comparable pairs, on a fixed random sample of them (said in a note).
+  than :data:`MAX_PAIRS` comparable pairs, on a fixed random sample of them (said in a note),
+  drawn without listing them all (20,000 rows have up to 200 million);
+* a text column against classes — :func:`level_pairwise_auc` (levels ordered per pair) and
+  :func:`level_purity` (the share of the rows in their level's majority class).
 
 Columns are processed in blocks of about :data:`BLOCK_CELLS` values, so 20,000 omics
 features take a few seconds and no more memory than a few copies of a block.
@@ -93,26 +96,40 @@ def spearman(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.abs(out)
 
 
+def comparable_pairs(
+    time: np.ndarray, event: np.ndarray, max_pairs: int = MAX_PAIRS, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The comparable pairs (an event, a later time) as indices into ``time`` sorted
+    (stably): all of them when there are at most ``max_pairs``, else ``max_pairs`` drawn
+    uniformly (with replacement, fixed seed) without building the full list — an event
+    drawn in proportion to its number of later times, then one of those uniformly. Returns
+    the two index arrays and the number of comparable pairs."""
+    t = np.asarray(time, dtype=float)[np.argsort(time, kind="stable")]
+    e = np.asarray(event)[np.argsort(time, kind="stable")].astype(bool)
+    events = np.flatnonzero(e)
+    start = np.searchsorted(t, t[events], side="right")  # first strictly later time
+    partners = len(t) - start
+    n_pairs = int(partners.sum())
+    if n_pairs <= max_pairs:
+        a = np.repeat(events, partners)
+        offsets = np.arange(n_pairs) - np.repeat(np.cumsum(partners) - partners, partners)
+        return a, np.repeat(start, partners) + offsets, n_pairs
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(events), max_pairs, p=partners / n_pairs)
+    b = start[pick] + (rng.random(max_pairs) * partners[pick]).astype(np.int64)
+    return events[pick], np.minimum(b, len(t) - 1), n_pairs
+
+
 def concordance(
     X: np.ndarray, time: np.ndarray, event: np.ndarray, seed: int = 0
 ) -> tuple[np.ndarray, int, int]:
     """Direction-free Harrell's C of each column (higher value = earlier event).
 
     Returns the C-indices, the number of comparable pairs and the number used (all of
-    them, or a fixed random sample of :data:`MAX_PAIRS`)."""
+    them, or a fixed random sample of :data:`MAX_PAIRS`, drawn by
+    :func:`comparable_pairs` in memory proportional to the rows, not the pairs)."""
     order = np.argsort(time, kind="stable")
-    t, e = time[order], event[order].astype(bool)
-    first, second = [], []
-    for i in np.flatnonzero(e):  # event at t_i, compared with every later time
-        later = np.flatnonzero(t > t[i])
-        first.append(np.full(len(later), i))
-        second.append(later)
-    a = np.concatenate(first) if first else np.zeros(0, dtype=int)
-    b = np.concatenate(second) if second else np.zeros(0, dtype=int)
-    n_pairs = len(a)
-    if n_pairs > MAX_PAIRS:
-        keep = np.random.default_rng(seed).choice(n_pairs, MAX_PAIRS, replace=False)
-        a, b = a[keep], b[keep]
+    a, b, n_pairs = comparable_pairs(time, event, MAX_PAIRS, seed)
     Xs = X[order].astype(np.float32)  # differences only need their sign
     out = np.full(X.shape[1], np.nan)
     has_nan = np.isnan(Xs).any(axis=0)
@@ -127,10 +144,32 @@ def concordance(
     return np.maximum(out, 1 - out), n_pairs, len(a)
 
 
+def level_pairwise_auc(values: pd.Series, codes: np.ndarray) -> float:
+    """A text column against a multiclass outcome: for each pair of classes, the
+    direction-free AUC with the levels ordered by their share of the first class (the
+    best a threshold can do, as :func:`level_scores` does for a binary outcome); the mean
+    over the pairs. 1 when the levels determine the class, whatever their names."""
+    level, _ = pd.factorize(values, use_na_sentinel=True)
+    level = np.asarray(level)
+    known = level >= 0
+    classes = np.unique(codes[known])
+    aucs = []
+    for i, a in enumerate(classes):
+        for b in classes[i + 1 :]:
+            rows = known & ((codes == a) | (codes == b))
+            is_a = (codes[rows] == a).astype(float)
+            share = pd.Series(is_a).groupby(level[rows]).mean()
+            score = share.reindex(level[rows]).to_numpy()
+            auc = binary_auc(score[:, None], is_a == 1)[0]
+            if not np.isnan(auc):
+                aucs.append(auc)
+    return float(np.mean(aucs)) if aucs else float("nan")
+
+
 def level_scores(values: pd.Series, task: str, y: np.ndarray) -> np.ndarray | None:
     """A text column as numbers: each level replaced by its outcome summary (binary: the
     positive rate; regression: the mean outcome; survival: events per unit of time;
-    multiclass: an arbitrary code, since the pairwise AUC separates pairs either way).
+    multiclass: an arbitrary code, replaced in the screen by :func:`level_pairwise_auc`).
     Ordering the levels by the outcome gives the best a threshold on the column can do."""
     codes, _ = pd.factorize(values, use_na_sentinel=True)
     codes = np.asarray(codes)
@@ -150,3 +189,16 @@ def level_scores(values: pd.Series, task: str, y: np.ndarray) -> np.ndarray | No
         score = frame.groupby("level")["y"].mean()
     out[known] = score.reindex(codes[known]).to_numpy()
     return out
+
+
+def level_purity(values: pd.Series, labels: np.ndarray) -> tuple[float, int]:
+    """How far a column's levels determine the class: the share of the rows with a value
+    whose class is their level's majority class, and how many classes are a majority
+    somewhere (all of them when the column recodes or refines the outcome)."""
+    known = values.notna().to_numpy()
+    if not known.any():
+        return float("nan"), 0
+    table = pd.crosstab(values[known].astype(str).to_numpy(), np.asarray(labels)[known])
+    counts = table.to_numpy()
+    purity = counts.max(axis=1).sum() / known.sum()
+    return float(purity), len(set(counts.argmax(axis=1)))

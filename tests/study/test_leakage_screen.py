@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+import tracemalloc
 
 import anndata as ad
 import numpy as np
@@ -12,11 +13,19 @@ import pandas as pd
 import pytest
 from lifelines.utils import concordance_index
 from scipy.stats import spearmanr
+from sklearn.datasets import load_wine
 from sklearn.metrics import roc_auc_score
 
 from insightome.io import read
-from insightome.leakage_screen import name_match, screen_study, tokens
-from insightome.leakage_statistics import binary_auc, concordance, pairwise_auc, spearman
+from insightome.leakage_screen import acronym, name_match, screen_study, tokens
+from insightome.leakage_statistics import (
+    MAX_PAIRS,
+    binary_auc,
+    comparable_pairs,
+    concordance,
+    pairwise_auc,
+    spearman,
+)
 from insightome.study import make_study
 from insightome.workflow import STAGES
 from tests.conftest import breast_cancer_adata, shared_data
@@ -129,14 +138,87 @@ def test_unique_measurements_are_not_identifiers():
         ("Follow-up (months)", "follow"), ("days_to_death", "days"), ("vital_status", "vital"),
         ("status", "status"), ("DischargeDate", "discharge"), ("LOS", "los"),
         ("PFS_months", "pfs"), ("censorship", "censorship"),
+        # TCGA CDR: the status at last contact, the last contact
+        ("tumor_status", "tumor status"), ("disease_status", "disease status"),
+        ("last_contact_days_to", "days"), ("LastContact", "last contact"),
         # gene symbols and baseline names: never
         ("TIMELESS", None), ("DATE1", None), ("OS9", None), ("DSS1", None), ("FUT1", None),
         ("EVENTS1", None), ("ER_status", None), ("age_years", None), ("TIMM10", None),
-        ("serum_sodium", None),
+        ("serum_sodium", None), ("margin_status", None), ("last_name", None),
+        # a baseline word exempts the name: TCGA's birth_days_to is an age
+        ("birth_days_to", None), ("days_to_birth", None), ("DOB", None),
+        ("baseline_date", None),
     ],
 )  # fmt: skip
 def test_names_match_on_whole_words(name, word):
     assert name_match(name) == word
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("OS", True), ("EFS", True), ("LOS", True), ("OS.time", False), ("efs", False),
+     ("Os", False), ("PFS_months", False), ("TIMELESS", True)],
+)  # fmt: skip
+def test_acronyms_are_one_capitalised_word(name, expected):
+    assert acronym(name) is expected
+
+
+def _gene_symbols() -> list[str]:
+    symbols: set[str] = set()
+    for path in sorted(shared_data("genesets").glob("*.gmt")):
+        for line in path.read_text().splitlines():
+            symbols.update(s for s in line.split("\t")[2:] if s.strip())
+    return sorted(symbols)
+
+
+def test_no_gene_symbol_is_flagged_by_its_name_alone():
+    """Every symbol of the shared gene sets (EFS is one) as a column of an omics matrix,
+    none associated with the outcome: the name rule flags none of them."""
+    symbols = _gene_symbols()
+    assert len(symbols) > 10_000 and "EFS" in symbols
+    # the only symbols the name rule reads as follow-up words are acronyms (EFS)
+    named = [s for s in symbols if name_match(s) is not None]
+    assert named and all(acronym(s) for s in named)
+    rng = np.random.default_rng(11)
+    n = 40
+    y = np.repeat(["a", "b"], n // 2)
+    # in each class half zeros, half ones, shuffled per column: every AUC is exactly 0.5
+    half = np.repeat([0.0, 1.0], n // 4)
+    X = np.vstack([rng.permuted(np.tile(half, (len(symbols), 1)), axis=1).T for _ in "ab"])
+    data = ad.AnnData(X, obs=pd.DataFrame({"y": y}, index=[f"s{i}" for i in range(n)]),
+                      var=pd.DataFrame(index=symbols))  # fmt: skip
+    screen = screen_study(make_study(data, target="y"))
+    assert screen.checked == len(symbols) and screen.findings == []
+
+
+def test_acronym_names_are_flagged_when_the_data_agree():
+    data = breast_cancer_adata(n_rows=300, n_cols=6)
+    malignant = data.obs["diagnosis"].to_numpy() == "malignant"
+    rng = np.random.default_rng(12)
+    data = _with_columns(
+        EFS=np.where(malignant, 20.0, 60.0) + rng.normal(0, 25, 300),  # associated
+        OS=np.where(malignant, 1.0, 0.0),  # the outcome again
+        DFS=rng.normal(size=300),  # a gene-like column, not associated
+    )
+    found = findings(screen_study(make_study(data, target="diagnosis")))
+    assert found["EFS"] == ["association", "name"]
+    assert found["OS"] == ["near_duplicate", "near_perfect", "name"]
+    assert "DFS" not in found
+
+
+def test_tcga_cdr_follow_up_columns_are_flagged_and_birth_days_is_not(tmp_path):
+    """TCGA's clinical data resource for STAD, vital status (OS) as the outcome: the
+    status at last contact, the last contact and DSS are follow-up data; birth_days_to
+    (an age, in days before diagnosis) is not."""
+    cdr = pd.read_csv(shared_data("cohorts", "tcga_stad", "clinical_cdr_stad.csv"))
+    keep = ["bcr_patient_barcode", "age_at_initial_pathologic_diagnosis", "gender", "race",
+            "histological_grade", "birth_days_to", "tumor_status", "last_contact_days_to",
+            "DSS", "OS"]  # fmt: skip
+    cdr[keep].to_csv(tmp_path / "cdr.csv", index=False)
+    made = make_study(read(tmp_path / "cdr.csv", id_column="bcr_patient_barcode"), target="OS")
+    found = findings(screen_study(made))
+    assert found == {"DSS": ["association", "name"], "tumor_status": ["association", "name"],
+                     "last_contact_days_to": ["name"]}  # fmt: skip
 
 
 def test_tokens_split_at_separators_and_camel_case_only():
@@ -229,6 +311,53 @@ def test_c_index_matches_lifelines():
         assert got[j] == pytest.approx(max(c, 1 - c))
 
 
+def test_c_index_sample_is_drawn_without_listing_every_pair():
+    """20,000 survival rows have about 100 million comparable pairs (1.6 GB as two int64
+    lists): the sample of MAX_PAIRS is drawn in memory proportional to the rows."""
+    rng = np.random.default_rng(13)
+    n = 20_000
+    t = rng.exponential(100, n) + rng.random(n)
+    e = rng.integers(0, 2, n)
+    X = np.c_[t + rng.normal(0, 50, n), rng.normal(size=n)]
+    tracemalloc.start()
+    try:
+        got, n_pairs, used = concordance(X, t, e)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert n_pairs > 90_000_000 and used == MAX_PAIRS
+    assert peak < 200e6
+    assert 0.75 < got[0] < 0.85 and got[1] < 0.52
+    again, _, _ = concordance(X, t, e)  # a fixed seed: the same sample
+    assert np.array_equal(got, again)
+
+
+def test_sampled_c_index_agrees_with_lifelines_within_sampling_error():
+    rng = np.random.default_rng(14)
+    n = 3_000
+    t = rng.exponential(100, n) + rng.random(n)  # no tied times
+    e = rng.integers(0, 2, n)
+    X = np.c_[t + rng.normal(0, 50, n), rng.normal(size=n), np.round(rng.normal(size=n))]
+    got, n_pairs, used = concordance(X, t, e)
+    assert n_pairs > 20 * MAX_PAIRS and used == MAX_PAIRS
+    for j in range(X.shape[1]):
+        c = concordance_index(t, -X[:, j], e)
+        assert got[j] == pytest.approx(max(c, 1 - c), abs=0.01)  # SE about 0.003
+
+
+def test_comparable_pairs_are_every_event_with_each_later_time():
+    t = np.array([5.0, 1.0, 3.0, 3.0, 8.0, 2.0])
+    e = np.array([1, 1, 0, 1, 0, 1])
+    a, b, n_pairs = comparable_pairs(t, e)
+    order = np.argsort(t, kind="stable")
+    got = sorted(zip(order[a].tolist(), order[b].tolist(), strict=True))
+    expected = sorted((i, j) for i in range(6) for j in range(6) if e[i] and t[j] > t[i])
+    assert got == expected and n_pairs == len(expected)
+    a, b, n_pairs = comparable_pairs(t, e, max_pairs=4)  # sampled: still comparable pairs
+    assert len(a) == 4 and n_pairs == len(expected)
+    assert all((order[i], order[j]) in expected for i, j in zip(a, b, strict=True))
+
+
 def test_the_screen_stage_runs_between_study_and_plan():
     names = [s.name for s in STAGES]
     assert names.index("screen") == names.index("study") + 1 == names.index("plan") - 1
@@ -268,6 +397,41 @@ def test_relabelled_classes_and_event_copies_are_near_duplicates():
     screen = screen_study(make_study(data, time="months", event="dead"))
     assert findings(screen)["c"][0] == "near_duplicate"
     assert "event indicator" in screen.findings[0].detail
+
+
+def test_a_text_column_refining_a_multiclass_outcome_is_flagged():
+    """Wine's three cultivars, and a text column whose levels a1/a2/b1/b2/c1/c2 each
+    belong to one cultivar: no one order of its levels separates every pair of classes,
+    yet it is the outcome again."""
+    bunch = load_wine(as_frame=True)
+    n = len(bunch.target)
+    cultivar = np.array(["A", "B", "C"])[bunch.target.to_numpy()]
+    data = ad.AnnData(bunch.data.iloc[:, :4].to_numpy(float),
+                      obs=pd.DataFrame({"cultivar": cultivar}, index=[f"w{i}" for i in range(n)]),
+                      var=pd.DataFrame(index=bunch.data.columns[:4]))  # fmt: skip
+    rng = np.random.default_rng(15)
+    letter = np.array(["a", "b", "c"])[bunch.target.to_numpy()]
+    data.obsm["categorical"] = pd.DataFrame(
+        {"lot": np.char.add(letter, rng.choice(["1", "2"], n))}, index=data.obs_names
+    )
+    screen = screen_study(make_study(data, target="cultivar"))
+    assert findings(screen) == {"lot": ["near_duplicate", "near_perfect"]}
+    (finding,) = screen.findings
+    assert finding.statistic == pytest.approx(1.0)
+    assert "each of its 6 levels is one class" in finding.detail
+
+
+def test_a_six_level_category_not_determined_by_the_outcome_is_not_flagged(tmp_path):
+    """TCGA STAD: the OncoTree subtype (6 levels) is associated with the grade (G1–G3,
+    GX) but does not determine it: no finding."""
+    sheet = pd.read_csv(shared_data("cohorts", "tcga_stad", "cohort_stad_patients.csv"))
+    keep = ["case_id", "age", "oncotree_code", "race", "gender", "histological_grade"]
+    sheet.drop_duplicates("case_id")[keep].to_csv(tmp_path / "sheet.csv", index=False)
+    made = make_study(read(tmp_path / "sheet.csv", id_column="case_id"),
+                      target="histological_grade")  # fmt: skip
+    assert made.spec.task == "multiclass" and "oncotree_code" in made.features.columns
+    assert made.features["oncotree_code"].nunique() == 6
+    assert screen_study(made).findings == []
 
 
 def test_tcga_stad_sample_sheet_outcome_copies_are_flagged(tmp_path):
