@@ -169,7 +169,7 @@ def _performance(
         "groups": {},
     }
     # the run's own age bands and value labels (groups/labels.py), not bands fitted anew
-    recorded = recorded_grouping(run.results.get("audit"))
+    recorded = recorded_grouping(run.results.get("audit"), present)
     labels = group_labels(obs, present, intersections=False, **recorded) if present else {}
     arrays = {column: series.to_numpy(str)[known] for column, series in labels.items()}
     # the total is reported, so a hidden size could follow from the others: the one rule

@@ -125,10 +125,15 @@ class Reading:
 def new_data_orient(run: Run, orient: str | None = None) -> str:
     """``orient`` when given, else the run's ``--orient``; where that was ``auto``, the
     orientation the run's data were read in (a model trained on a genes × samples export
-    scores the same export), and samples-by-features for a run given an AnnData."""
+    scores the same export), and samples-by-features for a run given an AnnData. A run made
+    before the follow-ups read new data as the run did (its invocation has no
+    ``annotations_id_column``) keeps what they read then: samples-by-features."""
     if orient is not None:
         return orient
-    recorded = (run.results.get("invocation") or {}).get("orient") or "auto"
+    invocation = run.results.get("invocation") or {}
+    if invocation and "annotations_id_column" not in invocation:
+        return "samples-by-features"
+    recorded = invocation.get("orient") or "auto"
     if recorded != "auto":
         return str(recorded)
     return str((run.results.get("data") or {}).get("orientation") or "samples-by-features")

@@ -134,3 +134,15 @@ def test_a_saved_runs_coding_regroups_new_data(actg):
     cuts = run.codings["age"].age_bands.cuts
     assert set(again["age"]) <= set(run.codings["age"].groups)
     assert (again["age"] == band_labels(cuts)[-1]).sum() == (men.age >= cuts[-1]).sum()
+
+
+def test_a_run_audited_before_codings_were_recorded_keeps_its_fixed_bands(actg):
+    """An audited run without ``codings`` (made before bands fitted the cohort) grouped ages
+    as <40, 40–59, ≥60: monitor's new data get those names, not bands fitted on the batch."""
+    old_audit = {"data": {}, "model": {}}  # audited, no "codings" key
+    recorded = recorded_grouping(old_audit, ["gender", "age"])
+    assert recorded["age_bands"] == {"age": [40.0, 60.0]}
+    again = group_labels(actg.iloc[:200], ["gender", "age"], intersections=False, **recorded)
+    assert set(again["age"]) <= {"<40", "40–59", "≥60", "unknown"}
+    assert (again["age"] == "≥60").sum() == (actg.age.iloc[:200] >= 60).sum()
+    assert recorded_grouping(None, ["age"])["age_bands"] == {}  # a run never audited

@@ -104,4 +104,4 @@ def test_documents_quote_the_findings_and_the_warning(leaky_csv):
     assert text is not None
     assert "on 7 column(s) and flagged 1 that may leak the outcome: followup_days (" in text
     assert "alone predicts the outcome almost perfectly (AUC 1.000)" in text
-    assert "The user was warned" in text and "removes nothing" in text
+    assert "listed in the run log and the report" in text and "removes nothing" in text

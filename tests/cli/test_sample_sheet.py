@@ -164,3 +164,24 @@ def test_a_new_sample_without_a_sheet_row(cli, project, tmp_path):
     assert len(table) == len(sheet) - 1 and first not in table.index
     assert "note: 1 sample(s) without a row in the annotation table left out" in result.err
     assert repr(first) in result.err
+
+
+def test_new_data_are_read_in_the_orientation_the_follow_ups_used_for_the_run():
+    """A run made with this version: the orientation its data were read in (genes x
+    samples exports score as such); a run made before the follow-ups read new data as the
+    run did: samples-by-features, as they read it then; --orient always wins."""
+    from types import SimpleNamespace
+
+    from insightome.prediction import new_data_orient
+
+    def run(invocation):
+        return SimpleNamespace(
+            results={"invocation": invocation, "data": {"orientation": "features-by-samples"}}
+        )
+
+    now = {"orient": "auto", "annotations_id_column": None}
+    assert new_data_orient(run(now)) == "features-by-samples"
+    assert new_data_orient(run({"orient": "auto"})) == "samples-by-features"
+    assert new_data_orient(run({"orient": "features-by-samples"})) == "samples-by-features"
+    assert new_data_orient(run({"orient": "auto"}), "features-by-samples") == "features-by-samples"
+    assert new_data_orient(run({**now, "orient": "samples-by-features"})) == "samples-by-features"

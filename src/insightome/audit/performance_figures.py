@@ -35,10 +35,6 @@ LABELS: dict[str, tuple[str, str]] = {
         "optimistic: the best of {n_configurations} configurations scored on the same folds, "
         "not corrected for that choice",
     ),
-    "secondary_cv": (
-        "winner's own CV score",
-        "not corrected for the choice of the winner",
-    ),
     "audit_overall": (
         "audit overall (the winner's pooled out-of-fold predictions)",
         "the audit's reference for the group comparisons; pooled over folds and repeats and "

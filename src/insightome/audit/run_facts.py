@@ -193,8 +193,8 @@ def leakage_check(r: Mapping[str, Any]) -> str | None:
     excluded = name_list(str(x) for x in nested(r, "spec", "exclude") or [])
     return (
         f"A leakage screen ran before fitting on {checked} column(s) and flagged {n} that may "
-        f"leak the outcome: {listed}. The user was "
-        f"{'warned (console, run log, report)' if screen.get('warned') else 'not warned'}; "
+        f"leak the outcome: {listed}. They were listed in the run log and the report (and on "
+        "the console unless the run was quiet); "
         "the screen removes nothing, so flagged columns stayed in the model unless left out "
         "with --exclude" + (f" (left out: {excluded})." if excluded else ".")
     )

@@ -27,8 +27,8 @@ def print_discovery(found: dict | None) -> None:
         lo, hi = est["ci95"]
         shown = ", ".join(sig["features"][:8]) + (" …" if len(sig["features"]) > 8 else "")
         out.print(
-            f"[bold]Minimal signature[/] ({sig['size']} feature(s)): {escape(shown)} — "
-            f"{_metric(est['metric'])} {fmt_number(est['value'])} "
+            f"[bold]Minimal signature[/] ({sig['size']} feature(s)): {escape(shown)} — its "
+            f"own BBC-CV estimate, {_metric(est['metric'])} {fmt_number(est['value'])} "
             f"(95% CI {fmt_number(lo)}–{fmt_number(hi)})"
         )
     hyp = found.get("hypotheses") or {}

@@ -156,12 +156,22 @@ def grouping(
     return Grouping(labels, codings)
 
 
-def recorded_grouping(audit: Mapping[str, Any] | None) -> dict[str, Any]:
+#: The fixed bands (<40, 40–59, ≥60) of runs made before bands fitted the cohort.
+LEGACY_AGE_CUTS = (40.0, 60.0)
+
+
+def recorded_grouping(
+    audit: Mapping[str, Any] | None, attributes: Sequence[str] = ()
+) -> dict[str, Any]:
     """The keywords of :func:`grouping` that group other samples (``monitor``'s new data)
     as a saved run grouped its own: each age attribute's recorded cut points and the value
-    labels (``results["audit"]``); empty for a run without them."""
+    labels (``results["audit"]``). An audited run made before the codings were recorded
+    used the fixed bands: its age ``attributes`` get :data:`LEGACY_AGE_CUTS`, so the new
+    groups keep the run's names."""
     codings = (audit or {}).get("codings") or {}
     bands = {a: c["age_bands"]["cuts"] for a, c in codings.items() if c.get("age_bands")}
+    if audit and "codings" not in audit:
+        bands = {a: list(LEGACY_AGE_CUTS) for a in attributes if is_age(a)}
     labels = {a: c["value_labels"] for a, c in codings.items() if c.get("value_labels")}
     return {"age_bands": bands, "value_labels": labels, "strict_labels": False}
 
