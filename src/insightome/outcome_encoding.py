@@ -12,7 +12,7 @@ Every refusal is one :class:`UserError` naming the file, the column and the row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -40,12 +40,27 @@ CODES_RULE = (
 
 @dataclass(frozen=True)
 class TaskDecision:
-    """The task read from an outcome column, and why (printed before fitting)."""
+    """The task read from an outcome column, and why (printed before fitting).
+
+    ``task`` is what the column looks like. When the study then models another task —
+    a multiclass outcome with only 2 classes left once the classes too small to learn are
+    left out is binary — ``final_task`` holds it and ``changed_because`` says why
+    (:meth:`settled`); :attr:`modelled` is the task the models learn either way."""
 
     task: Task
     reason: str  # what was seen in the column
     rule: str  # the rule that decided
     override: str  # the option that says otherwise
+    final_task: Task | None = None  # the task modelled, when it is not ``task``
+    changed_because: str | None = None  # why the modelled task is not ``task``
+
+    @property
+    def modelled(self) -> Task:
+        return self.final_task or self.task
+
+    def settled(self, final_task: Task, because: str) -> TaskDecision:
+        """The decision with the task the study models instead, and why."""
+        return replace(self, final_task=final_task, changed_because=because)
 
     def sentence(self, column: str | None) -> str:
         name = f"'{column}'" if column else "the outcome"
@@ -54,13 +69,23 @@ class TaskDecision:
             f"Override with {self.override}."
         )
 
+    def change_sentence(self) -> str | None:
+        """The line that says the modelled task is not the one detected (None when it is)."""
+        if self.final_task is None:
+            return None
+        return f"task {self.final_task}, not the {self.task} detected: {self.changed_because}"
+
     def to_dict(self) -> dict[str, str]:
-        return {
+        d = {
             "task": self.task,
             "reason": self.reason,
             "rule": self.rule,
             "override": self.override,
         }
+        if self.final_task is not None:
+            d["final_task"] = self.final_task
+            d["changed_because"] = self.changed_because or ""
+        return d
 
 
 def task_decision(y: pd.Series) -> TaskDecision:
@@ -121,12 +146,19 @@ def _row_label(index: pd.Index, pos: int) -> str:
     return f"'{index[pos]}'"
 
 
+def class_labels(y: pd.Series) -> list[str]:
+    """The classes of a classification outcome as text, in class order (before a positive
+    class is moved last)."""
+    labels = y.astype(str) if not pd.api.types.is_numeric_dtype(y) else y
+    uniques = sorted(pd.unique(labels), key=lambda v: (str(type(v)), v))
+    return [label_string(v) for v in uniques]
+
+
 def _encode_classes(
     y: pd.Series, positive: str | None, path: str, column: str
 ) -> tuple[np.ndarray, list[str]]:
     labels = y.astype(str) if not pd.api.types.is_numeric_dtype(y) else y
-    uniques = sorted(pd.unique(labels), key=lambda v: (str(type(v)), v))
-    classes = [label_string(v) for v in uniques]
+    classes = class_labels(y)
     if positive is not None:
         if positive not in classes:
             raise UserError(

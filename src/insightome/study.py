@@ -43,6 +43,7 @@ from insightome.outcome_encoding import (
     TASKS,
     Task,
     TaskDecision,
+    class_labels,
     encode_outcome,
     label_string,
     survival_outcome,
@@ -128,13 +129,16 @@ class Study:
 
     def design_lines(self) -> list[str]:
         """What the data decided about the study, for the console before fitting: the task
-        read from the outcome, the classes left out, a fold count other than the default."""
+        read from the outcome, the classes left out, the task modelled when leaving them out
+        changed it, a fold count other than the default."""
         lines = []
         if self.task_decision is not None:
             lines.append(self.task_decision.sentence(self.spec.target))
         if self.classes_left_out:
             grouped = self.spec.groups is not None
             lines.append(left_out_note(self.classes_left_out, self.spec.target, grouped))
+        if self.task_decision is not None and self.task_decision.final_task is not None:
+            lines.append(str(self.task_decision.change_sentence()))
         if self.folds.changed:
             lines.append(folds_note(self.folds))
         return lines
@@ -261,13 +265,8 @@ def make_study(
         detected = task == "auto"
         decision = task_decision(yser) if detected else None
         spec_task = decision.task if decision is not None else task  # type: ignore[assignment]
-        if positive_class is not None and spec_task != "binary":
-            raise UserError(
-                errors.OPTION_INVALID,
-                option="--positive-class",
-                reason=f"applies to a binary outcome, but '{target}' in {path} is a "
-                f"{spec_task} outcome; drop --positive-class (or set --task)",
-            )
+        if decision is not None:
+            notes.append(decision.sentence(target))
         grouped = _group_column(obs, groups, keep, path)
         if spec_task in ("binary", "multiclass"):
             design = design_classes(
@@ -280,19 +279,20 @@ def make_study(
                 yser = yser[design.keep]
                 notes.append(left_out_note(left_out, target, groups is not None))
                 if spec_task == "multiclass" and yser.nunique() == 2:
+                    if decision is None:  # --task multiclass: never switched silently
+                        _refuse_two_classes(left_out, yser, target, path)  # type: ignore[arg-type]
                     spec_task = "binary"
-                    notes.append(
-                        f"task binary: 2 classes of '{target}' remain after leaving out "
-                        f"{len(left_out)}"
-                    )
         else:
             choice = design_folds(
                 len(yser), "samples", None if grouped is None else int(grouped.nunique()),
                 folds, path=path, column=target, groups_column=groups,
             )  # fmt: skip
+        _check_positive_class(positive_class, spec_task, left_out, yser, target, path)  # type: ignore[arg-type]
         y, classes = encode_outcome(yser, spec_task, positive_class, path, target)  # type: ignore[arg-type]
-        if decision is not None:
-            notes.append(decision.sentence(target))
+        if decision is not None and spec_task != decision.task:
+            because = _binary_because(left_out, classes, target, positive_class)  # type: ignore[arg-type]
+            decision = decision.settled(spec_task, because)
+            notes.append(str(decision.change_sentence()))
     if choice.changed:
         notes.append(folds_note(choice))
 
@@ -366,6 +366,69 @@ def _group_column(
             reason=f"column '{groups}' in {path} has missing values; every sample needs a group",
         )
     return pd.Series(gser.astype(str).to_numpy())
+
+
+def _left_out_words(left_out: tuple[LeftOutClass, ...]) -> str:
+    word = "class" if len(left_out) == 1 else "classes"
+    return f"{word} {', '.join(c.words() for c in left_out)}"
+
+
+def _refuse_two_classes(
+    left_out: tuple[LeftOutClass, ...], yser: pd.Series, target: str, path: str
+) -> None:
+    """--task multiclass when only 2 classes are left to learn: refused, not switched."""
+    first, second = class_labels(yser)
+    raise UserError(
+        errors.OPTION_INVALID,
+        option="--task multiclass",
+        reason=f"only 2 classes of '{target}' in {path} can be learned, '{first}' and "
+        f"'{second}', once {_left_out_words(left_out)} "
+        f"{'is' if len(left_out) == 1 else 'are'} left out (too few samples to learn); use "
+        "--task binary (or leave --task out), or add samples of the classes left out",
+    )
+
+
+def _check_positive_class(
+    positive: str | None,
+    task: Task,
+    left_out: tuple[LeftOutClass, ...],
+    yser: pd.Series,
+    target: str,
+    path: str,
+) -> None:
+    """--positive-class needs the task as modelled, after the classes too small to learn
+    were left out, to be binary, and names one of the classes that remain."""
+    if positive is None:
+        return
+    if task != "binary":
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="--positive-class",
+            reason=f"applies to a binary outcome, but '{target}' in {path} is a "
+            f"{task} outcome; drop --positive-class (or set --task)",
+        )
+    gone = {c.label: c for c in left_out}
+    if positive in gone:
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="--positive-class",
+            reason=f"class {gone[positive].words()} of '{target}' in {path} is left out "
+            "(too few samples to learn); choose one of the classes that remain: "
+            + ", ".join(f"'{c}'" for c in class_labels(yser)),
+        )
+
+
+def _binary_because(
+    left_out: tuple[LeftOutClass, ...], classes: list[str], target: str, positive: str | None
+) -> str:
+    """Why a study detected as multiclass is modelled as binary (classes: positive last)."""
+    chosen = "given with --positive-class" if positive else "set --positive-class to choose"
+    return (
+        f"{_left_out_words(left_out)} of '{target}' "
+        f"{'was' if len(left_out) == 1 else 'were'} left out (too few samples to learn) and "
+        f"only 2 classes remain, '{classes[0]}' and '{classes[1]}'; the positive class is "
+        f"'{classes[1]}' ({chosen})"
+    )
 
 
 def _roles(target, time, event, sensitive, groups, site):  # type: ignore[no-untyped-def]

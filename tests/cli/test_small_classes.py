@@ -63,8 +63,11 @@ def test_lymphoma_runs_to_the_end_as_multiclass(cli, tmp_path):
     # every nested resampling ran on the 92 samples and the 4 folds
     assert results["permutation"]["n"] == 2
     assert len(results["permutation"]["null"]) == 2
-    assert "signature" in results["discovery"]
-    assert results["audit"]["conformal"]
+    signature = results["discovery"]["signature"]
+    assert len(signature["fold_signatures"]) == 4  # one per fold of the 4-fold CV (1 repeat)
+    conformal = results["audit"]["conformal"]
+    assert conformal["marginal"]["n"] == 92
+    assert conformal["thresholds"]["classes"] == ["1", "2", "3", "4", "5", "6", "7"]
     html = (run_dir / "report.html").read_text()
     assert "Study design decided by the data" in html
     left_out = "Classes '8' (2 samples), '9' (2 samples) of 'Y' were left out"
@@ -101,6 +104,7 @@ def coded_csv(tmp_path):
     sizes = {1: 6, 2: 4, 3: 3, 4: 3, 5: 3, 6: 3, 7: 3, 8: 3, 9: 2}
     codes = np.concatenate([[c] * n for c, n in sizes.items()])
     df["type"] = np.random.default_rng(0).permutation(codes)
+    df.index = [f"T{i:02d}" for i in range(len(df))]  # sample IDs, not row numbers (a feature)
     path = tmp_path / "coded.csv"
     df.to_csv(path, index_label="sample")
     return path
@@ -118,12 +122,16 @@ def test_integer_codes_are_classes_and_the_rule_is_printed(cli, coded_csv, tmp_p
     )
     assert notes[1].startswith("note: left out class '9' (2 samples) of 'type'")
     assert notes[2].startswith("note: 3-fold cross-validation (stratified)")
+    assert len(notes) == 3 and "leakage screen" not in r.err
     (run_dir,) = run_dirs(out)
     results = json.loads((run_dir / "results.json").read_text())
     assert results["task"] == "multiclass" and results["resampling"]["folds"] == 3
-    # printed before fitting: the run log has the decision before the first fit's outcome
+    assert results["n_samples"] == 28 and results["n_features"] == 6
+    assert "final_task" not in results["outcome"]["task_detection"]
+    # decided before fitting: the run log has each console note before the first fit's outcome
     log = (run_dir / "run.log").read_text()
-    assert log.index("task multiclass; 3-fold CV") < log.index("winner ")
+    for note in notes:
+        assert log.index(note) < log.index(" winner ")
 
 
 def test_task_regression_keeps_codes_a_regression_target(cli, coded_csv, tmp_path):
@@ -148,3 +156,60 @@ def test_explicit_folds_the_data_cannot_support_are_refused(cli, coded_csv, tmp_
     assert_user_error(r, "coded.csv", "class '3' of 'type' has 3 samples", "5-fold CV",
                       "Use --folds 3 (the most the data allow)", "leave --folds out")  # fmt: skip
     assert r.code == errors.EXIT_USER_ERROR and run_dirs(out) == []
+
+
+@pytest.fixture
+def three_csv(tmp_path):
+    """Real measurements (breast-cancer data, 42 tumours) with a made-up subtype of 3
+    classes, one of 2 samples: too small to learn, which leaves 2."""
+    X = datasets.load_breast_cancer(as_frame=True).data.iloc[:42, :6]
+    df = X.rename(columns=lambda c: c.replace(" ", "_"))
+    labels = np.array(["basal"] * 20 + ["luminal"] * 20 + ["her2"] * 2)
+    df["subtype"] = np.random.default_rng(1).permutation(labels)
+    df.index = [f"T{i:02d}" for i in range(len(df))]
+    path = tmp_path / "three.csv"
+    df.to_csv(path, index_label="sample")
+    return path
+
+
+def test_two_classes_left_are_binary_in_console_results_and_report(cli, three_csv, tmp_path):
+    out = tmp_path / "runs"
+    r = cli("run", three_csv, "--target", "subtype", "--out", out, *QUICK, "--no-discover",
+            "--skip", "audit")  # fmt: skip
+    assert r.code == 0, r.err
+    because = (
+        "class 'her2' (2 samples) of 'subtype' was left out (too few samples to learn) and "
+        "only 2 classes remain, 'basal' and 'luminal'; the positive class is 'luminal' (set "
+        "--positive-class to choose)"
+    )
+    notes = [line for line in r.err.splitlines() if line.startswith("note:")]
+    assert len(notes) == 3, r.err
+    assert notes[0].startswith("note: task detected as multiclass from 'subtype'")
+    assert notes[1].startswith("note: left out class 'her2' (2 samples) of 'subtype'")
+    assert notes[2] == f"note: task binary, not the multiclass detected: {because}"
+    (run_dir,) = run_dirs(out)
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["task"] == results["spec"]["task"] == "binary" and results["task_detected"]
+    detection = results["outcome"]["task_detection"]
+    assert detection["task"] == "multiclass" and detection["final_task"] == "binary"
+    assert detection["changed_because"] == because
+    assert results["outcome"]["classes"] == ["basal", "luminal"]
+    assert results["outcome"]["positive_class"] == "luminal"
+    assert notes[2].removeprefix("note: ") in results["notes"]
+    assert not any(n.startswith("task binary: 2 classes") for n in results["notes"])
+    html = (run_dir / "report.html").read_text()
+    assert "The task, multiclass, was detected" not in html
+    final = f"The task modelled is therefore binary, not multiclass: {because}."
+    assert final.replace("'", "&#39;") in html
+    # the refusals: one line each, nothing written
+    refused = tmp_path / "refused"
+    r = cli("run", three_csv, "--target", "subtype", "--task", "multiclass", "--out", refused,
+            *QUICK)  # fmt: skip
+    assert_user_error(r, "--task multiclass: only 2 classes of 'subtype' in", "three.csv",
+                      "'basal' and 'luminal'", "use --task binary")  # fmt: skip
+    r = cli("run", three_csv, "--target", "subtype", "--positive-class", "her2", "--out",
+            refused, *QUICK)  # fmt: skip
+    assert_user_error(r, "--positive-class: class 'her2' (2 samples) of 'subtype'",
+                      "is left out", "choose one of the classes that remain: 'basal', "
+                      "'luminal'")  # fmt: skip
+    assert run_dirs(refused) == []

@@ -21,6 +21,8 @@ from insightome.errors import UserError
 from insightome.evaluate.splitters import make_plan, stratification_labels
 from insightome.fold_design import training_share
 from insightome.outcome_encoding import CODES_RULE
+from insightome.report.design_section import design_paragraph
+from insightome.results.run import Outcome
 
 FEATURES = datasets.load_breast_cancer().data[:, :8]
 
@@ -161,11 +163,92 @@ def test_explicit_folds_too_many_are_refused_with_the_feasible_value():
 def test_two_folds_leave_out_a_class_of_three_too():
     study = insightome.make_study(study_data(codes({1: 30, 2: 12, 3: 3})), target="y", folds=2)
     assert study.classes == ["1", "2"] and [c.label for c in study.classes_left_out] == ["3"]
-    assert study.spec.task == "binary"  # 2 classes remain
-    assert any(n.startswith("task binary: 2 classes of 'y' remain") for n in study.notes)
+    assert study.spec.task == "binary"  # 2 classes remain, said as the final decision
+    change = (
+        "task binary, not the multiclass detected: class '3' (3 samples) of 'y' was left out "
+        "(too few samples to learn) and only 2 classes remain, '1' and '2'; the positive "
+        "class is '2' (set --positive-class to choose)"
+    )
+    assert study.design_lines()[2] == change and change in study.notes
     # with the default a class of 3 is learned (3-fold CV keeps 2 in every training fold)
     auto = insightome.make_study(study_data(codes({1: 30, 2: 12, 3: 3})), target="y")
     assert auto.classes == ["1", "2", "3"] and auto.folds.chosen == 3
+
+
+def test_multiclass_left_with_two_classes_is_modelled_binary_and_says_so():
+    """3 classes of 20, 20 and 2: the column reads as multiclass, the study is binary, and
+    every place that states the task states the one modelled, with the reason."""
+    study = insightome.make_study(study_data(codes({1: 20, 2: 20, 3: 2})), target="y")
+    assert study.spec.task == "binary" and study.spec.task_detected
+    assert study.classes == ["1", "2"] and study.spec.positive_class == "2"
+    because = (
+        "class '3' (2 samples) of 'y' was left out (too few samples to learn) and only 2 "
+        "classes remain, '1' and '2'; the positive class is '2' (set --positive-class to "
+        "choose)"
+    )
+    detection = study.outcome_summary()["task_detection"]
+    assert detection["task"] == "multiclass"  # what the column looks like
+    assert detection["final_task"] == "binary" and detection["changed_because"] == because
+    Outcome.model_validate(study.outcome_summary())  # a typed results.json field
+    detected, left, final = study.design_lines()
+    assert detected.startswith("task detected as multiclass from 'y': 3 distinct whole")
+    assert left.startswith("left out class '3' (2 samples) of 'y'")
+    assert final == f"task binary, not the multiclass detected: {because}"
+    assert study.notes.index(detected) < study.notes.index(left) < study.notes.index(final)
+    paragraph = design_paragraph({"outcome": study.outcome_summary()})
+    assert "The task, multiclass, was detected" not in paragraph
+    assert paragraph.startswith("The outcome 'y' was read as multiclass: it holds 3 distinct")
+    assert paragraph.endswith(f"The task modelled is therefore binary, not multiclass: {because}.")
+    # a study that keeps its 3 classes says nothing about a change
+    kept = insightome.make_study(study_data(codes({1: 20, 2: 20, 3: 3})), target="y")
+    assert (
+        kept.spec.task == "multiclass"
+        and "final_task" not in kept.outcome_summary()["task_detection"]
+    )
+    assert design_paragraph({"outcome": kept.outcome_summary()}).startswith("The task, multiclass")
+
+
+def test_positive_class_is_checked_once_small_classes_are_left_out():
+    data = study_data(codes({1: 20, 2: 20, 3: 2}))
+    chosen = insightome.make_study(data, target="y", positive_class="1")
+    assert chosen.spec.task == "binary" and chosen.classes == ["2", "1"]
+    assert chosen.spec.positive_class == "1" and set(chosen.y) == {0, 1}
+    assert chosen.design_lines()[2].endswith(
+        "the positive class is '1' (given with --positive-class)"
+    )
+    with pytest.raises(UserError) as refused:
+        insightome.make_study(data, target="y", positive_class="3")
+    assert str(refused.value) == (
+        "--positive-class: class '3' (2 samples) of 'y' in data is left out (too few samples "
+        "to learn); choose one of the classes that remain: '1', '2'"
+    )
+    with pytest.raises(UserError) as refused:  # 3 classes learned: still not binary
+        insightome.make_study(study_data(codes({1: 20, 2: 20, 3: 3})), target="y",
+                              positive_class="1")  # fmt: skip
+    assert "applies to a binary outcome, but 'y' in data is a multiclass outcome" in str(
+        refused.value
+    )
+
+
+def test_explicit_multiclass_left_with_two_classes_is_refused_not_switched():
+    data = study_data(codes({1: 20, 2: 20, 3: 2}))
+    with pytest.raises(UserError) as refused:
+        insightome.make_study(data, target="y", task="multiclass")
+    assert str(refused.value) == (
+        "--task multiclass: only 2 classes of 'y' in data can be learned, '1' and '2', once "
+        "class '3' (2 samples) is left out (too few samples to learn); use --task binary "
+        "(or leave --task out), or add samples of the classes left out"
+    )
+    # --task binary says what the user meant: the class is left out, nothing is re-read
+    binary = insightome.make_study(data, target="y", task="binary")
+    assert binary.spec.task == "binary" and not binary.spec.task_detected
+    assert binary.task_decision is None and "task_detection" not in binary.outcome_summary()
+    (left,) = binary.design_lines()
+    assert left.startswith("left out class '3' (2 samples) of 'y'")
+    # 3 classes remain: --task multiclass is kept
+    three = insightome.make_study(study_data(codes({1: 20, 2: 20, 3: 3, 4: 2})), target="y",
+                                  task="multiclass")  # fmt: skip
+    assert three.spec.task == "multiclass" and three.classes == ["1", "2", "3"]
 
 
 @pytest.mark.parametrize(

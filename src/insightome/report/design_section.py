@@ -1,8 +1,9 @@
 """The report's "how the study was set up" paragraph (Study and data section).
 
 It says what the data decided rather than the user: the task read from the outcome (the
-rule, the decision, the override), the classes too small to learn that were left out, and
-a fold count other than the one asked for or the default
+rule, the decision, the override), the classes too small to learn that were left out, the
+task modelled when leaving them out changed it (``task_detection.final_task``), and a fold
+count other than the one asked for or the default
 (``outcome.task_detection``, ``outcome.classes_left_out``, ``resampling.fold_choice``;
 :mod:`insightome.fold_design` states the rule). Runs without these keys get no paragraph.
 """
@@ -23,7 +24,14 @@ def design_paragraph(results: Mapping[str, Any]) -> str:
     column = outcome.get("target") or "the outcome"
     parts: list[str] = []
     detection = as_mapping(outcome.get("task_detection"))
-    if detection:
+    final = detection.get("final_task")
+    if detection and final:  # the column read one way, the study modelled another
+        parts.append(
+            f"The outcome '{column}' was read as {detection.get('task')}: it holds "
+            f"{detection.get('reason')}. Rule: {detection.get('rule')}. Give "
+            f"{detection.get('override')} to override it."
+        )
+    elif detection:
         parts.append(
             f"The task, {detection.get('task')}, was detected from '{column}', which holds "
             f"{detection.get('reason')}. Rule: {detection.get('rule')}. Give "
@@ -40,6 +48,11 @@ def design_paragraph(results: Mapping[str, Any]) -> str:
             f"samples (at least 3 samples, 4 with 2 folds; patients with --groups). These "
             f"{n} samples were not modelled, and the model never predicts "
             f"{'this class' if len(left_out) == 1 else 'these classes'}."
+        )
+    if detection and final:
+        parts.append(
+            f"The task modelled is therefore {final}, not {detection.get('task')}: "
+            f"{detection.get('changed_because')}."
         )
     choice = as_mapping(as_mapping(results.get("resampling")).get("fold_choice"))
     if choice and choice.get("requested") is None and choice.get("reason") != "the default":

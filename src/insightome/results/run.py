@@ -66,12 +66,16 @@ class RegressionSummary(Record):
 class TaskDetection(Record):
     """How the task was read from the outcome when --task was not given
     (``outcome_encoding.TaskDecision``): the decision, what was seen, the rule, the
-    override."""
+    override; and, when the study models another task (a multiclass outcome left with 2
+    classes once the classes too small to learn are left out is binary), that task and
+    why (the run's ``task`` is always the task modelled)."""
 
     task: Task
     reason: str
     rule: str
     override: str
+    final_task: Task = optional()  # the task modelled, when it is not ``task``
+    changed_because: str = optional()  # why the modelled task is not ``task``
 
 
 class LeftOutClass(Record):
