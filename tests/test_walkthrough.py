@@ -274,4 +274,11 @@ def _walk(project: dict[str, Any]) -> None:
     (subtype_run,) = list((root / "subtype").iterdir())
     subtype = json.loads(_text(subtype_run / "results.json"))
     assert subtype["task"] == "multiclass"
-    assert subtype["resampling"]["fold_choice"]["chosen"] >= 2
+    assert subtype["outcome"]["classes"] == ["1", "2", "3", "4", "5", "6"]
+    # the smallest subtype (PSTAD, 4 development samples) sets the fold count, said so
+    choice = subtype["resampling"]["fold_choice"]
+    assert choice["requested"] is None and choice["chosen"] == 4
+    assert subtype["resampling"]["folds"] == 4
+    assert "4-fold cross-validation (stratified): the largest fold count the data allow" in said
+    assert "set --folds to choose (at most 4)" in said
+    assert "Study design decided by the data" in _report(subtype_run)
