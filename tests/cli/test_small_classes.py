@@ -201,6 +201,7 @@ def test_two_classes_left_are_binary_in_console_results_and_report(cli, three_cs
     assert "The task, multiclass, was detected" not in html
     final = f"The task modelled is therefore binary, not multiclass: {because}."
     assert final.replace("'", "&#39;") in html
+    assert "binary (multiclass detected; 2 classes left once small ones were left out)" in html
     # the refusals: one line each, nothing written
     refused = tmp_path / "refused"
     r = cli("run", three_csv, "--target", "subtype", "--task", "multiclass", "--out", refused,

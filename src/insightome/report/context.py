@@ -176,6 +176,11 @@ def _study(results: Mapping[str, Any]) -> list[Row]:
     task = results.get("task")
     detected = results.get("task_detected")
     how = {True: " (detected from the outcome)", False: " (given by the user)"}.get(detected, "")
+    decision = as_mapping(outcome.get("task_detection"))
+    if decision.get("final_task") and decision.get("final_task") != decision.get("task"):
+        how = (
+            f" ({fmt(decision.get('task'))} detected; 2 classes left once small ones were left out)"
+        )
     rows: list[Row] = [{"label": "Task", "value": fmt(task) + how}]
     if task == "survival":
         rows.append(
