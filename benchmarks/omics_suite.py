@@ -542,9 +542,6 @@ def render_markdown(
         "plus its joblib workers (every 0.5 s; counts shared libraries once per process, so an "
         "upper bound).",
         "",
-        "Timing caveat: the machine was shared with other jobs (test suites) while this ran, "
-        "so wall times may be slightly pessimistic.",
-        "",
         "## Per split",
         "",
         "| dataset | split | n (train/hold) | p | classes | task | folds | winner "
