@@ -164,6 +164,15 @@ def _given(values: Mapping[str, Any], name: str) -> bool:
     return value not in (None, "", (), [], {}, False)
 
 
+def _needs_annotations(name: str, reason: str) -> Combination:
+    """An option about the annotation table, given without --annotations."""
+    return Combination(
+        "--" + name.replace("_", "-"),
+        lambda v: _given(v, name) and not _given(v, "annotations"),
+        reason,
+    )
+
+
 def _role_features(values: Mapping[str, Any]) -> list[str]:
     """Annotation features that are outcome, group, site or excluded columns, or
     sensitive ones without --use-sensitive."""
@@ -214,19 +223,15 @@ COMBINATIONS: tuple[Combination, ...] = (
         lambda v: _given(v, "use_sensitive") and not _given(v, "sensitive"),
         "needs --sensitive to name the attributes to use as features",
     ),
-    Combination(
-        "--annotation-features",
-        lambda v: _given(v, "annotation_features") and not _given(v, "annotations"),
-        "names columns of the annotation table; give it with --annotations",
+    _needs_annotations(
+        "annotation_features", "names columns of the annotation table; give it with --annotations"
     ),
-    Combination(
-        "--annotations-id-column",
-        lambda v: _given(v, "annotations_id_column") and not _given(v, "annotations"),
+    _needs_annotations(
+        "annotations_id_column",
         "names the annotation table's ID column; give the table with --annotations",
     ),
-    Combination(
-        "--drop-unmatched",
-        lambda v: _given(v, "drop_unmatched") and not _given(v, "annotations"),
+    _needs_annotations(
+        "drop_unmatched",
         "leaves out samples without a row in the annotation table; give it with --annotations",
     ),
     Combination(
