@@ -147,6 +147,8 @@ def predict_command(
 
 
 DEMO_EXCLUDE = ("days", "cd420", "cd496", "r", "cd820", "offtrt", "treat")
+#: ACTG 175's codebook (lifelines' documentation of the dataset), so groups read as words
+DEMO_CODEBOOK = {"gender": {"0": "female", "1": "male"}, "race": {"0": "white", "1": "non-white"}}
 
 
 def demo_data_path() -> Path:
@@ -174,7 +176,8 @@ def demo_command(
     if not quiet:
         out.print(
             "[bold]insightome demo[/] — ACTG 175 (lifelines), outcome 'cens', "
-            "sensitive: gender, race (codebook: gender 1 = male, race 1 = non-white)"
+            "sensitive: gender, race (codebook: gender 0 = female, 1 = male; race 0 = white, "
+            "1 = non-white)"
         )
     result = run(
         demo_data_path(),
@@ -182,6 +185,7 @@ def demo_command(
         id_column="pidnum",
         task="binary",
         sensitive=("gender", "race"),
+        value_labels=DEMO_CODEBOOK,
         exclude=DEMO_EXCLUDE,
         folds=5,
         repeats=2,
