@@ -249,19 +249,7 @@ def read(
     UserError
         For any problem with the files, with a one-line message naming file, column and row.
     """
-    layout.check_orient(orient)
-    if decimal not in formats.DECIMALS:
-        raise UserError(
-            errors.OPTION_INVALID,
-            option="--decimal",
-            reason=f"choose auto, . or , (the decimal mark of the numbers), not {decimal!r}",
-        )
-    if max_features is not None and max_features < 1:
-        raise UserError(
-            errors.OPTION_INVALID,
-            option="--max-features",
-            reason=f"keep at least 1 feature, got {max_features}",
-        )
+    _check_read_options(orient, decimal, max_features)
     shown = str(path)
     keep = [keep_in_obs] if isinstance(keep_in_obs, str) else [str(k) for k in keep_in_obs]
     formats.check_file(shown)
@@ -279,42 +267,10 @@ def read(
             option="--annotation-features",
             reason="names columns of the annotation table; give it with --annotations",
         )
-    notes: list[str] = []
-    if fmt in ("mat", "h5ad"):
-        orientation = SBF
-        reason = f"{formats.KIND[fmt]} files always store samples as rows"
-        if orient != "auto":
-            notes.append(f"orient={orient} ignored: {reason}")
-        if fmt == "mat":
-            parsed, record = _from_mat(shown, keep)
-            adata = _to_anndata(parsed)
-            notes.extend(parsed.notes)
-        else:
-            adata, h5_notes, record = _from_h5ad(shown, keep, max_features)
-            notes.extend(h5_notes)
-    else:
-        try:
-            parsed, record, orientation, reason = _from_table(
-                shown,
-                annotations=ann,
-                id_column=id_column,
-                orient=orient,
-                keep=keep,
-                sheet=sheet,
-                decimal=decimal,
-            )
-        except UserError as exc:
-            if exc.template == errors.ID_COLUMN_MISSING and ann is not None:
-                if ann.id_column == id_column:  # the sheet's ID column, not the data's
-                    raise UserError(
-                        errors.ID_COLUMN_ONLY_IN_ANNOTATIONS,
-                        path=shown,
-                        column=id_column,
-                        annotations=ann.path,
-                    ) from None
-            raise
-        adata = _to_anndata(parsed)
-        notes.extend(parsed.notes)
+    adata, notes, record, orientation, reason = _read_data(
+        shown, fmt, ann, id_column=id_column, orient=orient, keep=keep, sheet=sheet,
+        decimal=decimal, max_features=max_features,
+    )  # fmt: skip
     if max_features is not None and fmt != "h5ad" and max_features < adata.n_vars:
         var_names = [str(v) for v in adata.var_names]
         columns, note = streaming.selected_columns(adata.X, var_names, max_features)
@@ -337,6 +293,75 @@ def read(
     }
     adata.uns["notes"] = notes
     return adata
+
+
+def _check_read_options(orient: str, decimal: str, max_features: int | None) -> None:
+    layout.check_orient(orient)
+    if decimal not in formats.DECIMALS:
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="--decimal",
+            reason=f"choose auto, . or , (the decimal mark of the numbers), not {decimal!r}",
+        )
+    if max_features is not None and max_features < 1:
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="--max-features",
+            reason=f"keep at least 1 feature, got {max_features}",
+        )
+
+
+def _read_data(
+    shown: str,
+    fmt: str,
+    ann: Annotations | None,
+    *,
+    id_column: str | None,
+    orient: str,
+    keep: list[str],
+    sheet: str | int | None,
+    decimal: str,
+    max_features: int | None,
+) -> tuple[anndata.AnnData, list[str], dict[str, Any], str, str]:
+    """The data file as AnnData (before the annotation join): its notes, file record,
+    orientation and the reason for it."""
+    notes: list[str] = []
+    if fmt in ("mat", "h5ad"):
+        orientation = SBF
+        reason = f"{formats.KIND[fmt]} files always store samples as rows"
+        if orient != "auto":
+            notes.append(f"orient={orient} ignored: {reason}")
+        if fmt == "mat":
+            parsed, record = _from_mat(shown, keep)
+            adata = _to_anndata(parsed)
+            notes.extend(parsed.notes)
+        else:
+            adata, h5_notes, record = _from_h5ad(shown, keep, max_features)
+            notes.extend(h5_notes)
+        return adata, notes, record, orientation, reason
+    try:
+        parsed, record, orientation, reason = _from_table(
+            shown,
+            annotations=ann,
+            id_column=id_column,
+            orient=orient,
+            keep=keep,
+            sheet=sheet,
+            decimal=decimal,
+        )
+    except UserError as exc:
+        if exc.template == errors.ID_COLUMN_MISSING and ann is not None:
+            if ann.id_column == id_column:  # the sheet's ID column, not the data's
+                raise UserError(
+                    errors.ID_COLUMN_ONLY_IN_ANNOTATIONS,
+                    path=shown,
+                    column=id_column,
+                    annotations=ann.path,
+                ) from None
+        raise
+    adata = _to_anndata(parsed)
+    notes.extend(parsed.notes)
+    return adata, notes, record, orientation, reason
 
 
 def _to_anndata(parsed: Parsed) -> anndata.AnnData:
