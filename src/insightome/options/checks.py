@@ -164,6 +164,15 @@ def _given(values: Mapping[str, Any], name: str) -> bool:
     return value not in (None, "", (), [], {}, False)
 
 
+def _unused_without(name: str, stage: str, reason: str, flag: str | None = None) -> Combination:
+    """An option only the ``stage`` (discover, audit) uses, given with that stage off."""
+    return Combination(
+        flag or "--" + name.replace("_", "-"),
+        lambda v: _given(v, name) and v.get(stage) is False,
+        reason,
+    )
+
+
 def _needs_annotations(name: str, reason: str) -> Combination:
     """An option about the annotation table, given without --annotations."""
     return Combination(
@@ -243,29 +252,26 @@ COMBINATIONS: tuple[Combination, ...] = (
             "drop it from --annotation-features"
         ),
     ),
-    Combination(
-        "--genesets",
-        lambda v: _given(v, "genesets") and v.get("discover") is False,
-        "gene sets are used by discovery; drop --no-discover or --genesets",
+    _unused_without(
+        "genesets", "discover", "gene sets are used by discovery; drop --no-discover or --genesets"
     ),
-    Combination(
-        "--justify",
-        lambda v: _given(v, "justify") and v.get("audit") is False,
-        "justifications are used by the audit; drop --no-audit or --justify",
+    _unused_without(
+        "justify", "audit", "justifications are used by the audit; drop --no-audit or --justify"
     ),
-    Combination(
-        "--audit-threshold",
-        lambda v: _given(v, "audit_thresholds") and v.get("audit") is False,
+    _unused_without(
+        "audit_thresholds",
+        "audit",
         "thresholds are used by the audit; drop --no-audit or --audit-threshold",
+        flag="--audit-threshold",
     ),
-    Combination(
-        "--age-bands",
-        lambda v: _given(v, "age_bands") and v.get("audit") is False,
+    _unused_without(
+        "age_bands",
+        "audit",
         "age bands group the audit's sensitive attributes; drop --no-audit or --age-bands",
     ),
-    Combination(
-        "--value-labels",
-        lambda v: _given(v, "value_labels") and v.get("audit") is False,
+    _unused_without(
+        "value_labels",
+        "audit",
         "value labels name the audit's groups; drop --no-audit or --value-labels",
     ),
     Combination(
