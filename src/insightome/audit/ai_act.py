@@ -72,6 +72,15 @@ def ai_act_annex_iv(
     """Technical documentation of Regulation (EU) 2024/1689, Annex IV points 1–9."""
     r, c = as_mappings(results, card or {})
     d = ChecklistBuilder(AI_ACT)
+    _general_description(d, r, c)
+    _development(d, r, c)
+    _oversight_and_testing(d, r, evidence)
+    _monitoring_to_post_market(d, r, c, evidence)
+    return d.items
+
+
+def _general_description(d: ChecklistBuilder, r: Mapping[str, Any], c: Mapping[str, Any]) -> None:
+    """Section 1: general description of the AI system."""
     d.section = "1. General description of the AI system"
     d.add(
         "1(a)",
@@ -112,6 +121,10 @@ def ai_act_annex_iv(
         todo="the interface of the deployed system",
     )
     d.add("1(h)", "Instructions for use for the deployer")
+
+
+def _development(d: ChecklistBuilder, r: Mapping[str, Any], c: Mapping[str, Any]) -> None:
+    """Section 2, points (a)–(d): development methods, design, architecture, data."""
     d.section = "2. Elements of the AI system and its development process"
     d.add(
         "2(a)",
@@ -153,6 +166,10 @@ def ai_act_annex_iv(
         ),
         todo="how the data were obtained and selected, and the labelling procedure",
     )
+
+
+def _oversight_and_testing(d: ChecklistBuilder, r: Mapping[str, Any], evidence: Evidence) -> None:
+    """Section 2, points (e)–(h): oversight, changes, validation, cybersecurity."""
     d.add(
         "2(e)",
         "Human oversight measures (Art. 14) and aids to interpret outputs",
@@ -189,6 +206,12 @@ def ai_act_annex_iv(
         "; joblib files must only be loaded from trusted sources.",
         todo="the cybersecurity measures of the deployed system",
     )
+
+
+def _monitoring_to_post_market(
+    d: ChecklistBuilder, r: Mapping[str, Any], c: Mapping[str, Any], evidence: Evidence
+) -> None:
+    """Sections 3–9: monitoring, metrics, risks, lifecycle, standards, conformity, post-market."""
     d.section = "3. Monitoring, functioning and control"
     d.add(
         "3(a)",
@@ -246,4 +269,3 @@ def ai_act_annex_iv(
         join_texts(MONITOR, monitoring_text(r, evidence) or "No monitoring check recorded yet."),
         todo="the post-market monitoring plan",
     )
-    return d.items

@@ -72,6 +72,21 @@ def tripod_ai(
     r, c = as_mappings(results, card or {})
     d = ChecklistBuilder(TRIPOD_AI)
     task, spec = r.get("task"), r.get("spec") or {}
+    _title_and_introduction(d, r, task, evidence)
+    _methods_data(d, r, spec, evidence)
+    _methods_predictors(d, r, c, spec)
+    _methods_analysis(d, r, c, task, spec)
+    _methods_evaluation(d, r, task, evidence)
+    _open_science(d, r)
+    _results(d, r, c, evidence)
+    _discussion(d, r)
+    return d.items
+
+
+def _title_and_introduction(
+    d: ChecklistBuilder, r: Mapping[str, Any], task: Any, evidence: Evidence
+) -> None:
+    """Items 1–4: title, abstract, introduction and objectives."""
     d.section = "Title and abstract"
     d.add("1", "Title: development/evaluation study, target population, outcome")
     d.add("2", "Abstract following TRIPOD+AI for Abstracts")
@@ -98,6 +113,12 @@ def tripod_ai(
         else None,
         todo="the study objectives",
     )
+
+
+def _methods_data(
+    d: ChecklistBuilder, r: Mapping[str, Any], spec: Mapping[str, Any], evidence: Evidence
+) -> None:
+    """Items 5a–8c: data sources, participants, data preparation and outcome."""
     d.section = "Methods"
     d.add(
         "5a",
@@ -136,6 +157,12 @@ def tripod_ai(
     )
     d.add("8b", "Qualifications and demographics of outcome assessors, if subjective")
     d.add("8c", "Blinding of outcome assessment")
+
+
+def _methods_predictors(
+    d: ChecklistBuilder, r: Mapping[str, Any], c: Mapping[str, Any], spec: Mapping[str, Any]
+) -> None:
+    """Items 9a–11: predictors, study size and missing data."""
     excl = [str(x) for x in spec.get("exclude") or []]
     d.add(
         "9a",
@@ -170,6 +197,16 @@ def tripod_ai(
         "each training fold, and with the training values at prediction."
         + (f" {run_notes(r)}" if run_notes(r) else ""),
     )
+
+
+def _methods_analysis(
+    d: ChecklistBuilder,
+    r: Mapping[str, Any],
+    c: Mapping[str, Any],
+    task: Any,
+    spec: Mapping[str, Any],
+) -> None:
+    """Items 12a–12g: analytical methods."""
     use = join_texts("All samples were used for development:", resampling(r), BBC_WHY)
     d.add(
         "12a",
@@ -212,6 +249,12 @@ def tripod_ai(
             "Out-of-fold predictions of the refitted pipeline (predictions.csv).", model_files(c)
         ),
     )
+
+
+def _methods_evaluation(
+    d: ChecklistBuilder, r: Mapping[str, Any], task: Any, evidence: Evidence
+) -> None:
+    """Items 13–16: class imbalance, fairness, model output, evaluation data."""
     d.add(
         "13",
         "Class imbalance methods and any recalibration",
@@ -242,6 +285,10 @@ def tripod_ai(
         ),
         todo="differences with any external evaluation data (case mix, setting, definitions)",
     )
+
+
+def _open_science(d: ChecklistBuilder, r: Mapping[str, Any]) -> None:
+    """Items 17–19: ethics, open science and patient and public involvement."""
     d.add("17", "Ethics approval and informed consent")
     for sub, what in (
         ("18a", "Funding and role of funders"),
@@ -259,6 +306,12 @@ def tripod_ai(
         todo="where the code and configuration can be obtained",
     )
     d.add("19", "Patient and public involvement")
+
+
+def _results(
+    d: ChecklistBuilder, r: Mapping[str, Any], c: Mapping[str, Any], evidence: Evidence
+) -> None:
+    """Items 20a–24: results."""
     d.section = "Results"
     d.add(
         "20a",
@@ -307,6 +360,10 @@ def tripod_ai(
     )
     d.add("23b", "Heterogeneity of performance across clusters", hint="not examined by the run")
     d.add("24", "Results of any model updating", "No model updating was performed.")
+
+
+def _discussion(d: ChecklistBuilder, r: Mapping[str, Any]) -> None:
+    """Items 25–27c: discussion."""
     d.section = "Discussion"
     d.add("25", "Overall interpretation, including fairness")
     d.add(
@@ -328,4 +385,3 @@ def tripod_ai(
         "Next steps for research, applicability and generalisability",
         hint="e.g. external validation with insightome validate",
     )
-    return d.items
