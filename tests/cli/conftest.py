@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sys
 from pathlib import Path
 
@@ -45,18 +47,26 @@ def split_csv(
     return first, rest
 
 
+def invoke(*args: object) -> str:
+    """``insightome ARGS`` through the real entry point (in this process); its stdout.
+    A non-zero exit fails the test with what was printed."""
+    argv, buffer = sys.argv, io.StringIO()
+    sys.argv = ["insightome", *map(str, args)]
+    try:
+        with contextlib.redirect_stdout(buffer):
+            main()
+    except SystemExit as exc:
+        assert not exc.code, f"insightome {args[0]} exited with {exc.code}: {buffer.getvalue()}"
+    finally:
+        sys.argv = argv
+    return buffer.getvalue()
+
+
 def run_once(out: Path, *args: object) -> Path:
     """``insightome run ARGS --out OUT`` through the real entry point; its run directory.
 
     For module-scoped fixtures, where the function-scoped ``cli`` fixture is not available.
     """
-    argv = sys.argv
-    sys.argv = ["insightome", "run", *map(str, args), "--out", str(out)]
-    try:
-        main()
-    except SystemExit as exc:
-        assert not exc.code, f"insightome run exited with {exc.code}"
-    finally:
-        sys.argv = argv
+    invoke("run", *args, "--out", out)
     (found,) = run_dirs(out)
     return found

@@ -14,21 +14,17 @@ and TCGA-STAD survival with the Hallmark gene sets.
 
 from __future__ import annotations
 
-import contextlib
 import html as html_lib
-import io
 import json
 import re
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from sklearn.datasets import load_wine
 
-from insightome.cli.app import main
 from insightome.report.formatting import VERDICT_MARKS
-from tests.cli.conftest import run_dirs
+from tests.cli.conftest import invoke, run_dirs
 from tests.conftest import shared_data
 
 QUICK = ("--preset", "fast", "--folds", "3", "--repeats", "1", "--bootstrap", "200")
@@ -39,17 +35,9 @@ EXPONENT = re.compile(r"\d(\.\d+)?e[+-]\d")
 def run_printing(out: Path, *args: object) -> tuple[Path, str]:
     """``insightome run ARGS --out OUT`` (not quiet): the run directory and the console
     text, whitespace collapsed (rich wraps the lines at the terminal width)."""
-    argv, buffer = sys.argv, io.StringIO()
-    sys.argv = ["insightome", "run", *map(str, args), "--out", str(out)]
-    try:
-        with contextlib.redirect_stdout(buffer):
-            main()
-    except SystemExit as exc:
-        assert not exc.code, f"insightome run exited with {exc.code}: {buffer.getvalue()}"
-    finally:
-        sys.argv = argv
+    printed = invoke("run", *args, "--out", out)
     (found,) = run_dirs(out)
-    return found, " ".join(buffer.getvalue().split())
+    return found, " ".join(printed.split())
 
 
 def visible_text(run_dir: Path) -> str:

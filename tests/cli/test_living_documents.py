@@ -11,7 +11,6 @@ from __future__ import annotations
 import html as html_lib
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,8 @@ import pandas as pd
 import pytest
 
 from insightome.audit.performance_figures import LABELS, performance_figures
-from insightome.cli.app import main
 from insightome.results import validate_results
-from tests.cli.conftest import run_once
+from tests.cli.conftest import invoke, run_once
 from tests.conftest import shared_data
 
 HEART_FAILURE = ("cohorts", "heart_failure", "heart_failure_clinical_records_dataset.csv")
@@ -30,14 +28,7 @@ STEPS = ("run", "validate", "monitor", "audit", "validate_again")
 
 
 def _insightome(*args: object) -> None:
-    argv = sys.argv
-    sys.argv = ["insightome", *map(str, args)]
-    try:
-        main()
-    except SystemExit as exc:
-        assert not exc.code, f"insightome {args[0]} exited with {exc.code}"
-    finally:
-        sys.argv = argv
+    invoke(*args)
 
 
 def report_text(path: Path) -> str:
