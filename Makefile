@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-peers clean
+.PHONY: demo test test-cluster lint bench bench-peers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,15 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -n 2 --dist loadscope -q
+	$(BIN)/python -m pytest -n 2 --dist loadscope -q -m "not cluster"
+
+# a real one-node SLURM cluster on loopback (apt installs slurm-wlm and munge when absent;
+# needs root or sudo), the tests marked "cluster" on it, then the cluster stopped
+test-cluster: $(STAMP)
+	.ci/slurm-cluster start
+	SLURM_CONF=$$(.ci/slurm-cluster conf) INSIGHTOME_REQUIRE_CLUSTER=1 \
+		$(BIN)/python -m pytest -q -m cluster tests/cluster; \
+		status=$$?; .ci/slurm-cluster stop; exit $$status
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

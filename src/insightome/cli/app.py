@@ -19,6 +19,7 @@ from insightome import errors
 from insightome.cli.options import NJobs, Quiet, Seed, schema_options
 from insightome.cli.printing import print_audit, print_discovery, print_leakage_screen
 from insightome.cli.root_command import app, err, out, whole_first_lines
+from insightome.compute.slurm_jobs import WorkersLost
 from insightome.errors import EXIT_USER_ERROR, UserError
 from insightome.number_format import fmt_number, fmt_p
 
@@ -261,6 +262,9 @@ def _click_errors() -> tuple[type[Exception], ...]:
     return tuple(classes)
 
 
+EXIT_WORKERS_LOST = 3  # the run stopped part-way and can be resumed
+
+
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit code 2."""
     try:
@@ -268,6 +272,9 @@ def main() -> None:
     except UserError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(EXIT_USER_ERROR)
+    except WorkersLost as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(EXIT_WORKERS_LOST)
     except KeyboardInterrupt:
         err.print(
             "interrupted: no run directory was written; finished fits are kept in the run's "

@@ -8,21 +8,41 @@ so the backend is a setting, not a code path:
 * ``slurm=SlurmConfig(...)`` — a cluster of SLURM jobs started by ``dask-jobqueue``.
 
 Each fit is seeded by the run's seed and its position in the plan, never by the worker,
-so the same seed gives the same results on every backend (tested on a real LocalCluster).
-``dask.distributed`` and ``dask-jobqueue`` are imported only when asked for.
+so the same seed gives the same results on every backend (tested on a real LocalCluster
+and on a real one-node SLURM cluster, ``tests/cluster/``).
+
+A run makes its cluster once (:class:`FitBackend`, on the first stage that fits) and
+releases it when the fits are done. On SLURM, worker jobs that end early — cancelled,
+killed at their walltime, their node lost — are resubmitted (:mod:`.slurm_jobs`), and each
+worker retires shortly before its walltime so that its fits move to the others; when
+no worker is left and none may be resubmitted, the run stops with :class:`WorkersLost`
+and keeps its checkpoint for ``--resume``. Connections between the scheduler and the
+workers use TLS with temporary certificates (only the run's own jobs can join), and no
+dashboard is started. ``dask.distributed`` and ``dask-jobqueue`` are imported only when
+asked for.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterator
+import signal
+import socket
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from insightome import errors
+from insightome.compute.slurm_jobs import JobKeeper, WorkersLost, walltime_seconds
 from insightome.errors import UserError
+
+__all__ = ["FitBackend", "SlurmConfig", "WorkersLost", "slurm_from_options"]
+
+T = TypeVar("T")
 
 _WALLTIME = re.compile(r"^(\d+-)?\d{1,3}:\d{2}(:\d{2})?$")
 _MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
@@ -43,6 +63,11 @@ class SlurmConfig:
     job_script_prologue: tuple[str, ...] = ()
     local_directory: str | None = None
     interface: str | None = None
+    # where the TLS certificates and the worker jobs' logs go: a folder every node sees
+    # (default: the run's .partial directory, else the current directory)
+    shared_directory: str | None = None
+    # worker jobs resubmitted after they end early (default: 2 per job asked for)
+    max_replacements: int | None = None
 
     def __post_init__(self) -> None:
         def bad(option: str, reason: str) -> UserError:
@@ -50,6 +75,8 @@ class SlurmConfig:
 
         if not self.queue:
             raise bad("--slurm-queue", "name the partition (queue) to submit to")
+        if self.max_replacements is not None and self.max_replacements < 0:
+            raise bad("--slurm-config", "max_replacements must be >= 0")
         if self.cores < 1 or self.jobs < 1 or self.processes < 1:
             raise bad("--slurm-cores/--slurm-jobs", "cores, jobs and processes must be >= 1")
         if self.processes > self.cores:
@@ -93,20 +120,62 @@ class SlurmConfig:
                 merged[key] = tuple(merged[key])
         return cls(**merged)
 
-    def cluster_kwargs(self) -> dict[str, Any]:
+    @property
+    def replacements(self) -> int:
+        """How many worker jobs may be resubmitted in one run."""
+        return 2 * self.jobs if self.max_replacements is None else self.max_replacements
+
+    def worker_lifetime(self) -> tuple[int, int]:
+        """(lifetime, stagger) in seconds: a worker retires 10% of its walltime (30 s to
+        10 min) before the walltime, give or take a third of that margin, so its fits move
+        to the other workers instead of being killed with the job."""
+        walltime = walltime_seconds(self.walltime)
+        margin = min(max(walltime // 10, 30), 600)
+        return max(walltime - margin, 1), margin // 3
+
+    def folder(self, shared_directory: str | Path | None = None) -> Path:
+        """The shared folder of the TLS certificates and the jobs' logs (``slurm-logs/``):
+        ``shared_directory`` from the configuration, else the one given (the run's
+        ``.partial`` directory), else the current directory."""
+        return Path(self.shared_directory or shared_directory or Path.cwd()).resolve()
+
+    def cluster_kwargs(self, shared_directory: str | Path | None = None) -> dict[str, Any]:
         """Keyword arguments for :class:`dask_jobqueue.SLURMCluster`."""
-        kwargs = {k: v for k, v in asdict(self).items() if k != "jobs" and v is not None}
+        own = {"jobs", "shared_directory", "max_replacements", "account"}
+        kwargs = {k: v for k, v in asdict(self).items() if k not in own and v is not None}
         kwargs["job_extra_directives"] = list(self.job_extra_directives)
         kwargs["job_script_prologue"] = list(self.job_script_prologue)
-        if self.account is None:
-            kwargs.pop("account", None)
+        if self.account is not None:
+            kwargs["account"] = self.account
+        shared = self.folder(shared_directory)
+        lifetime, stagger = self.worker_lifetime()
+        kwargs.update(
+            worker_extra_args=["--lifetime", f"{lifetime}s", "--lifetime-stagger", f"{stagger}s"],
+            security=True,  # temporary TLS certificates: only the run's own jobs can connect
+            shared_temp_directory=str(shared),
+            log_directory=str(shared / "slurm-logs"),
+            scheduler_options={"dashboard": False},
+        )
         return kwargs
 
-    def make_cluster(self) -> Any:
+    def make_cluster(self, shared_directory: str | Path | None = None) -> Any:
         """The (not yet scaled) SLURMCluster; ``job_script()`` shows what will be submitted."""
-        from dask_jobqueue import SLURMCluster
+        return _slurm_cluster_class()(**self.cluster_kwargs(shared_directory))
 
-        return SLURMCluster(**self.cluster_kwargs())
+
+def _slurm_cluster_class() -> Any:
+    """dask_jobqueue's SLURMCluster, imported without its SIGINT handler.
+
+    Importing dask_jobqueue (its ``runner`` module) replaces the SIGINT handler with one
+    that calls ``sys.exit()``: Ctrl-C would then end a run with exit code 0 and no word,
+    and the job keeper could not stop the run. The handler in place before is put back.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    from dask_jobqueue import SLURMCluster
+
+    if threading.current_thread() is threading.main_thread() and previous is not None:
+        signal.signal(signal.SIGINT, previous)
+    return SLURMCluster
 
 
 def slurm_from_options(
@@ -133,55 +202,203 @@ def slurm_from_options(
     return SlurmConfig(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
 
 
-def describe_backend(scheduler: str | None, slurm: SlurmConfig | None, n_jobs: int) -> dict:
-    """What results.json records about where the fits ran."""
-    if slurm is not None:
-        return {"backend": "dask-jobqueue SLURM", "slurm": asdict(slurm)}
-    if scheduler is not None:
-        return {"backend": "dask.distributed", "scheduler": scheduler}
-    return {"backend": "joblib loky (local processes)", "n_jobs": n_jobs}
+class _LostDataRecords(logging.Filter):
+    """Drops distributed's "caused the cluster to lose scattered data" records: the event
+    is expected when a worker job ends, and :meth:`FitBackend.call` logs it in its own
+    words (the records list every lost key, hundreds of them on one console line)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "lose scattered data" not in record.getMessage()
 
 
-@contextmanager
-def parallel_backend(
-    scheduler: str | None = None,
-    slurm: SlurmConfig | None = None,
-    scatter: list[Any] | None = None,
-) -> Iterator[None]:
-    """Route every joblib ``Parallel`` inside the block to the chosen backend.
+_SCHEDULER_LOG = logging.getLogger("distributed.scheduler")
 
-    ``scatter`` lists the large objects every task receives (the modelling table): on a
-    Dask cluster they are sent to the workers once, not with each of the hundreds of fits
-    (measured: without it, two workers were no faster than one).
+
+class FitBackend:
+    """Where one run's fits go; a cluster is made on first use and kept until :meth:`close`.
+
+    ``use(scatter)`` routes every joblib ``Parallel`` inside it to the backend. ``scatter``
+    lists the large objects every task receives (the modelling table): on a Dask cluster
+    they are sent to the workers once, not with each of the hundreds of fits (measured:
+    without it, two workers were no faster than one).
     """
-    if scheduler is None and slurm is None:
-        yield
-        return
-    if scheduler is not None and slurm is not None:
-        raise UserError(
-            errors.OPTION_INVALID, option="--scheduler", reason="give it or --slurm, not both"
-        )
-    from distributed import Client
-    from joblib import parallel_config
 
-    cluster = None
-    try:
-        if slurm is not None:
-            cluster = slurm.make_cluster()
-            cluster.scale(jobs=slurm.jobs)
-            client = Client(cluster)
-        else:
-            try:
-                client = Client(scheduler, timeout="10s")
-            except OSError as exc:
-                raise UserError(
-                    errors.OPTION_INVALID,
-                    option="--scheduler",
-                    reason=f"cannot reach the Dask scheduler at {scheduler} ({exc}); "
-                    "start it (dask scheduler) or check the address",
-                ) from exc
-        with client, parallel_config(backend="dask", scatter=scatter):
+    def __init__(
+        self,
+        scheduler: str | None = None,
+        slurm: SlurmConfig | None = None,
+        *,
+        n_jobs: int = 1,
+        shared_directory: str | Path | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        if scheduler is not None and slurm is not None:
+            raise UserError(
+                errors.OPTION_INVALID, option="--scheduler", reason="give it or --slurm, not both"
+            )
+        self.scheduler, self.slurm, self.n_jobs = scheduler, slurm, n_jobs
+        self.shared_directory = shared_directory
+        self.log = log or (lambda message: None)
+        self._client: Any = None
+        self._cluster: Any = None
+        self.keeper: JobKeeper | None = None
+        self._quiet = _LostDataRecords()
+        self.lost_data = 0  # times the workers lost the data sent to them (see call)
+        # times call() sends the data again: SLURM jobs may be replaced that often
+        self.retries = (slurm.replacements if slurm is not None else 2) + 1
+
+    @property
+    def name(self) -> str:
+        return "SLURM" if self.slurm is not None else "Dask"
+
+    @property
+    def local(self) -> bool:
+        return self.scheduler is None and self.slurm is None
+
+    def _connect(self) -> Any:
+        from distributed import Client
+
+        if self._client is not None:
+            return self._client
+        _SCHEDULER_LOG.addFilter(self._quiet)
+        if self.slurm is not None:
+            self._cluster = self.slurm.make_cluster(self.shared_directory)
+            self._cluster.scale(jobs=self.slurm.jobs)
+            self._client = Client(self._cluster)
+            self.keeper = JobKeeper(
+                self._cluster, self._client, self.slurm.jobs, self.slurm.replacements, self.log,
+                lifetime_s=self.slurm.worker_lifetime()[0],
+                log_directory=str(self.slurm.folder(self.shared_directory) / "slurm-logs"),
+            )  # fmt: skip
+            self.keeper.start()
+            self.log(
+                f"SLURM: submitted {self.slurm.jobs} worker job(s) to partition "
+                f"{self.slurm.queue} ({self.slurm.cores} core(s), {self.slurm.memory}, "
+                f"walltime {self.slurm.walltime} each)"
+            )
+            return self._client
+        try:
+            self._client = Client(self.scheduler, timeout="10s")
+        except OSError as exc:
+            raise UserError(
+                errors.OPTION_INVALID,
+                option="--scheduler",
+                reason=f"cannot reach the Dask scheduler at {self.scheduler} ({exc}); "
+                "start it (dask scheduler) or check the address",
+            ) from exc
+        return self._client
+
+    @contextmanager
+    def use(self, scatter: list[Any] | None = None) -> Iterator[None]:
+        if self.local:
             yield
-    finally:
-        if cluster is not None:
-            cluster.close()
+            return
+        from joblib import parallel_config
+
+        self._connect()
+        keeper = self.keeper
+        if keeper is not None and keeper.lost is not None:
+            raise WorkersLost(keeper.lost)
+        try:
+            if keeper is not None:
+                keeper.in_use = True
+            with parallel_config(backend="dask", scatter=scatter):
+                yield
+        except KeyboardInterrupt:
+            # the job keeper interrupts the main thread when no worker is left to run the fits
+            if keeper is not None and keeper.lost is not None:
+                raise WorkersLost(keeper.lost) from None
+            raise
+        finally:
+            if keeper is not None:
+                keeper.in_use = False
+
+    def call(self, fn: Callable[[], T], scatter: list[Any] | None = None) -> T:
+        """``fn()`` with its joblib calls on this backend; run again when the workers lost
+        what they were sent.
+
+        Data sent to Dask workers (the modelling table, each task's arrays) is kept by
+        those workers only; when a worker job ends, what only it held cannot be rebuilt
+        and the fits that need it are cancelled. ``fn`` is then called again with the data
+        sent afresh — the fit cache gives back every fit already finished — up to
+        :attr:`retries` times. A fit that kills three workers in turn (distributed's
+        ``KilledWorker``: usually a fit that needs more memory than a worker has) is not
+        retried; both end as :class:`WorkersLost`.
+        """
+        from concurrent.futures import CancelledError
+
+        from distributed import KilledWorker
+
+        attempt = 0
+        while True:
+            with self.use(scatter):
+                try:
+                    return fn()
+                except KilledWorker as exc:
+                    raise WorkersLost(
+                        f"a fit was running on each of three workers when they died ({exc}); "
+                        "it may need more memory than a worker has (--slurm-memory)"
+                    ) from None
+                except (CancelledError, OSError) as exc:
+                    if self.local:
+                        raise
+                    attempt += 1
+                    if attempt > self.retries:
+                        raise WorkersLost(
+                            f"the data sent to the workers was lost {attempt} times "
+                            f"(last: {type(exc).__name__}: {exc})"
+                        ) from None
+                    self.lost_data += 1
+                    self.log(
+                        f"{self.name}: a worker that held the run's data ended; the data is "
+                        f"sent again and the unfinished fits rerun (attempt {attempt + 1})"
+                    )
+
+    def close(self) -> None:
+        """Release the workers (SLURM jobs are cancelled); :meth:`describe` keeps the story."""
+        if self.keeper is not None:
+            self.keeper.stop()
+        for part in (self._client, self._cluster):
+            if part is not None:
+                part.close()
+        if self._cluster is not None:  # the TLS key files dask-jobqueue wrote for the workers
+            for value in list(vars(self._cluster).values()):
+                if isinstance(value, tempfile._TemporaryFileWrapper):
+                    value.close()  # deletes the file
+        self._client = self._cluster = None
+        _SCHEDULER_LOG.removeFilter(self._quiet)
+
+    def describe(self) -> dict[str, Any]:
+        """What results.json records about where the fits ran and what the ledger measured."""
+        here = socket.gethostname()
+        measured = [f"{here} (this machine): the main process and the processes it started"]
+        if self.slurm is not None:
+            described: dict[str, Any] = {
+                "backend": "dask-jobqueue SLURM",
+                "slurm": asdict(self.slurm),
+                "worker_lifetime_s": self.slurm.worker_lifetime()[0],
+            }
+            described["connections"] = "TLS, temporary certificates"
+            if self.keeper is not None:
+                described["slurm_jobs"] = self.keeper.summary()
+                hosts = ", ".join(sorted(self.keeper.hosts)) or "nodes not seen"
+                jobs = ", ".join(self.keeper.job_ids)
+                described["machines"] = {
+                    "measured": measured,
+                    "not_measured": [f"SLURM worker job(s) {jobs} on {hosts}: the fits"],
+                }
+            return described
+        if self.scheduler is not None:
+            return {
+                "backend": "dask.distributed",
+                "scheduler": self.scheduler,
+                "machines": {
+                    "measured": measured,
+                    "not_measured": [f"the workers of the Dask scheduler {self.scheduler}"],
+                },
+            }
+        return {
+            "backend": "joblib loky (local processes)",
+            "n_jobs": self.n_jobs,
+            "machines": {"measured": measured, "not_measured": []},
+        }

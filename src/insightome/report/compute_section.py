@@ -127,7 +127,11 @@ def _backend_note(backend: Mapping[str, Any]) -> str:
     name = str(backend.get("backend") or "")
     if not name or "loky" in name or "local" in name:
         return ""
+    machines = as_mapping(backend.get("machines"))
+    remote = [str(m) for m in machines.get("not_measured") or []]
+    where = f" Not measured: {'; '.join(remote)}." if remote else ""
     return (
-        f"The fits ran on {name}: the ledger sees only the processes on this machine, so the "
-        "energy of remote workers is not included."
+        f"The fits ran on {name}: the ledger measured only this machine (the main process "
+        f"and the processes it started), so the energy of remote workers is not included."
+        + where
     )

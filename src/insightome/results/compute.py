@@ -35,6 +35,22 @@ class LedgerConstants(Record):
     rapl_domains: list[str] = optional()  # measured (RAPL) runs only
 
 
+class Machines(Record):
+    """Which machines the energy ledger measured and which it did not (named plainly)."""
+
+    measured: list[str]
+    not_measured: list[str]
+
+
+class SlurmJobs(Record):
+    """The run's SLURM worker jobs (``compute.slurm_jobs.JobKeeper``)."""
+
+    submitted: list[str]  # job ids, in order
+    retired_at_lifetime: list[str]  # left shortly before their walltime, as planned; replaced
+    ended_early: list[str]  # cancelled, killed or their node lost
+    nodes: list[str]
+
+
 class Backend(Record):
     """Where the fits ran (docs/compute.md)."""
 
@@ -42,6 +58,10 @@ class Backend(Record):
     n_jobs: int = optional()  # local joblib processes
     scheduler: str = optional()  # dask.distributed scheduler address
     slurm: dict[str, JsonValue] = optional()  # dask-jobqueue SLURM settings
+    worker_lifetime_s: int = optional()  # SLURM workers retire this long after they start
+    connections: str = optional()  # how the scheduler and SLURM workers talk (TLS)
+    slurm_jobs: SlurmJobs = optional()
+    machines: Machines = optional()
 
 
 class ComputeLedger(Record):

@@ -19,7 +19,6 @@ import pandas as pd
 from rich.markup import escape
 
 from insightome.audit.auditing import AuditSettings, audit_data
-from insightome.compute.backends import parallel_backend
 from insightome.compute.budget import Budget, fit_to_budget
 from insightome.compute.checkpoint import Checkpoint
 from insightome.evaluate.engine import (
@@ -28,7 +27,7 @@ from insightome.evaluate.engine import (
     fit_warning_notes,
     n_units,
 )
-from insightome.evaluate.permutation import best_cv_score, permutation_test
+from insightome.evaluate.permutation import PermutationResult, best_cv_score, permutation_test
 from insightome.evaluate.search import BBCSearchCV
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
 from insightome.io.atomic import run_directory_name
@@ -150,17 +149,13 @@ def _fit_budget(
     pilot_plan = ResamplingPlan(
         (resampling.splits[0][:1],), 1, 1, resampling.seeds[:1], resampling.grouped
     )
-    with parallel_backend(o.scheduler, o.slurm, [made.features]):
-        pilot = cross_validated_predictions(
-            made.features,
-            made.y,
-            cands,
-            pilot_plan,
-            n_classes=len(made.classes),
-            seed=o.seed,
-            n_jobs=o.n_jobs,
-            cache=state.fit_cache(),
-        )
+    pilot = state.fit_backend().call(
+        lambda: cross_validated_predictions(
+            made.features, made.y, cands, pilot_plan, n_classes=len(made.classes),
+            seed=o.seed, n_jobs=o.n_jobs, cache=state.fit_cache(),
+        ),
+        scatter=[made.features],
+    )  # fmt: skip
     fitted = fit_to_budget(
         pilot.fit_seconds,
         [c.name for c in cands],
@@ -185,16 +180,19 @@ def select(state: RunState) -> None:
     (its first step; estimate and refit are its next two)."""
     o, made = state.options, state.require("study")
     cands, resampling = state.require("candidates"), state.require("plan")
-    with (
-        progress_bar(o.progress) as bar,
-        parallel_backend(o.scheduler, o.slurm, [made.features]),
-    ):
-        advance = bar(f"Cross-validating {len(cands)} configurations", n_units(cands, resampling))
-        state.search = BBCSearchCV(
-            cands, task=made.spec.task, cv=resampling, n_bootstrap=o.n_bootstrap,
-            seed=o.seed, n_jobs=o.n_jobs, cache=state.fit_cache(), progress=advance,
-        )  # fmt: skip
-        state.cv = state.search.cross_validate(made.features, made.y, made.groups)
+    with progress_bar(o.progress) as bar:
+
+        def cross_validate() -> Any:  # again, with a new bar, if a cluster lost its data
+            advance = bar(
+                f"Cross-validating {len(cands)} configurations", n_units(cands, resampling)
+            )
+            state.search = BBCSearchCV(
+                cands, task=made.spec.task, cv=resampling, n_bootstrap=o.n_bootstrap,
+                seed=o.seed, n_jobs=o.n_jobs, cache=state.fit_cache(), progress=advance,
+            )  # fmt: skip
+            return state.search.cross_validate(made.features, made.y, made.groups)
+
+        state.cv = state.fit_backend().call(cross_validate, scatter=[made.features])
         # a bar's callback and the fit cache do not outlive the stage (nor go into its checkpoint)
         state.search.progress = state.search.cache = None
     _note_fit_problems(state)
@@ -234,33 +232,28 @@ def estimate(state: RunState) -> None:
     permutations = state.permutations or 0
     if not permutations:
         return
-    with (
-        progress_bar(o.progress) as bar,
-        parallel_backend(o.scheduler, o.slurm, [made.features]),
-    ):
-        advance = bar(
-            f"Permutation null ({permutations} reruns)", permutations * n_units(cands, resampling)
-        )
-        state.permutation = permutation_test(
-            made.features,
-            made.y,
-            cands,
-            observed=best_cv_score(cv.oof, made.y, made.spec.task),
-            n_permutations=permutations,
-            folds=resampling.folds,
-            repeats=state.require("repeats"),
-            seed=o.seed,
-            n_classes=len(made.classes),
-            groups=made.groups,
-            n_jobs=o.n_jobs,
-            progress=advance,
-            cache=state.fit_cache(),
-        )
+    with progress_bar(o.progress) as bar:
+
+        def permute() -> PermutationResult:  # again, with a new bar, if a cluster lost its data
+            advance = bar(
+                f"Permutation null ({permutations} reruns)",
+                permutations * n_units(cands, resampling),
+            )
+            return permutation_test(
+                made.features, made.y, cands,
+                observed=best_cv_score(cv.oof, made.y, made.spec.task),
+                n_permutations=permutations, folds=resampling.folds,
+                repeats=state.require("repeats"), seed=o.seed, n_classes=len(made.classes),
+                groups=made.groups, n_jobs=o.n_jobs, progress=advance, cache=state.fit_cache(),
+            )  # fmt: skip
+
+        state.permutation = state.fit_backend().call(permute, scatter=[made.features])
     state.log(f"permutation p = {state.permutation.p_value:.4f} ({permutations} permutations)")
 
 
 def refit(state: RunState) -> None:
     """The winner refitted on all samples; its warnings become a note of the run."""
+    state.release_workers()  # the resampled fits are done: a cluster's workers go back
     made, search = state.require("study"), state.require("search")
     state.model = search.refit_best(made.features, made.y)
     if search.refit_warnings_:

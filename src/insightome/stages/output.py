@@ -7,7 +7,6 @@ import time
 
 from insightome.audit.documents import documents_markdown, documents_summary
 from insightome.audit.drift import reference_profile
-from insightome.compute.backends import describe_backend
 from insightome.io.json_values import json_ready
 from insightome.overlap import training_hashes
 from insightome.report import render_html
@@ -70,13 +69,13 @@ def document(state: RunState) -> None:
 
 def account(state: RunState) -> None:
     """The timings and the compute ledger so far, into the results."""
-    o, result, ledger = state.options, state.require("result"), state.require("ledger")
+    result, ledger = state.require("result"), state.require("ledger")
     state.timings["total"] = time.perf_counter() - state.started
     result.results["timings"] = json_ready(state.timings)
     result.results["compute"] = json_ready(
         {
             **ledger.to_dict(),
-            "backend": describe_backend(o.scheduler, o.slurm, o.n_jobs),
+            "backend": state.fit_backend().describe(),
             "budget": state.budget_info,
         }
     )

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from insightome import errors
 from insightome.compute.ledger import EnergyLedger
+from insightome.compute.slurm_jobs import WorkersLost
 from insightome.errors import UserError
 from insightome.run_directory import Run
 from insightome.stages import checkpoints
@@ -42,6 +43,9 @@ def run_stages(state: RunState, stages: Sequence[Stage], *, from_stage: str | No
             _timed(state, stage)
             if state.checkpoint is not None and stage.saved:
                 checkpoints.save(state, stage)
+    except WorkersLost as exc:
+        partial = state.checkpoint.directory if state.checkpoint is not None else None
+        raise WorkersLost(exc.reason, partial) from None
     except UserError:
         if state.new_partial is not None:
             checkpoint, new_out_dir = state.new_partial
@@ -49,6 +53,8 @@ def run_stages(state: RunState, stages: Sequence[Stage], *, from_stage: str | No
             if new_out_dir is not None and not any(new_out_dir.iterdir()):
                 new_out_dir.rmdir()
         raise
+    finally:
+        state.release_workers()
     return state.require("result")
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import anndata as ad
 import numpy as np
 
+from insightome.compute.backends import FitBackend
 from insightome.compute.cache import data_fingerprint
 from insightome.compute.checkpoint import Checkpoint
 from insightome.compute.ledger import EnergyLedger
@@ -99,6 +100,23 @@ class RunState:
     html: str | None = None
 
     _fit_cache: Any = field(default=None, repr=False)
+    _fit_backend: FitBackend | None = field(default=None, repr=False)
+
+    def fit_backend(self) -> FitBackend:
+        """Where the fits run (the options' backend), made on first use; a cluster it
+        starts writes its certificates and worker logs in the run's .partial directory."""
+        if self._fit_backend is None:
+            o = self.options
+            shared = self.checkpoint.directory if self.checkpoint is not None else None
+            self._fit_backend = FitBackend(
+                o.scheduler, o.slurm, n_jobs=o.n_jobs, shared_directory=shared, log=self.log
+            )
+        return self._fit_backend
+
+    def release_workers(self) -> None:
+        """Close the fits' cluster, if one was started (SLURM jobs are cancelled)."""
+        if self._fit_backend is not None:
+            self._fit_backend.close()
 
     def fit_cache(self) -> Any:
         """The checkpoint's fit cache for this study (None without a checkpoint)."""
