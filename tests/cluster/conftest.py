@@ -92,9 +92,7 @@ def my_jobs() -> dict[str, str]:
 
 
 def fits_done(out_dir: Path) -> int:
-    return sum(
-        1 for p in out_dir.glob("*.partial/cache/*.npz") if not p.name.startswith(".tmp-")
-    )
+    return sum(1 for p in out_dir.glob("*.partial/cache/*.npz") if not p.name.startswith(".tmp-"))
 
 
 def wait_for(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]

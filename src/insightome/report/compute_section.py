@@ -132,6 +132,5 @@ def _backend_note(backend: Mapping[str, Any]) -> str:
     where = f" Not measured: {'; '.join(remote)}." if remote else ""
     return (
         f"The fits ran on {name}: the ledger measured only this machine (the main process "
-        f"and the processes it started), so the energy of remote workers is not included."
-        + where
+        f"and the processes it started), so the energy of remote workers is not included." + where
     )
