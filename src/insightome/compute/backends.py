@@ -61,6 +61,7 @@ class SlurmConfig:
     processes: int = 1
     job_extra_directives: tuple[str, ...] = ()
     job_script_prologue: tuple[str, ...] = ()
+    job_directives_skip: tuple[str, ...] = ()  # e.g. ["--mem"] where a site refuses it
     local_directory: str | None = None
     interface: str | None = None
     # where the TLS certificates and the worker jobs' logs go: a folder every node sees
@@ -115,7 +116,7 @@ class SlurmConfig:
                 reason=f"unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}",
             )
         merged = {**data, **{k: v for k, v in overrides.items() if v is not None}}
-        for key in ("job_extra_directives", "job_script_prologue"):
+        for key in ("job_extra_directives", "job_script_prologue", "job_directives_skip"):
             if key in merged:
                 merged[key] = tuple(merged[key])
         return cls(**merged)
@@ -145,6 +146,7 @@ class SlurmConfig:
         kwargs = {k: v for k, v in asdict(self).items() if k not in own and v is not None}
         kwargs["job_extra_directives"] = list(self.job_extra_directives)
         kwargs["job_script_prologue"] = list(self.job_script_prologue)
+        kwargs["job_directives_skip"] = list(self.job_directives_skip)
         if self.account is not None:
             kwargs["account"] = self.account
         shared = self.folder(shared_directory)
