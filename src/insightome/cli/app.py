@@ -268,11 +268,12 @@ def main() -> None:
     except UserError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(EXIT_USER_ERROR)
-    except KeyboardInterrupt:
-        err.print(
-            "interrupted: no run directory was written; finished fits are kept in the run's "
-            ".partial directory — finish it with: insightome run --resume DIR"
-        )
+    except errors.WorkersLost as exc:  # the run cannot go on: its .partial is kept
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt as exc:
+        message = errors.stopped_message(exc, errors.INTERRUPTED, errors.INTERRUPTED_NO_CHECKPOINT)
+        err.print(message, markup=False, highlight=False, soft_wrap=True)
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

@@ -3,7 +3,10 @@ saved to the checkpoint when done, and a resumed run restored up to a named stag
 
 A :class:`UserError` raised after the run's checkpoint was made removes it again (and the
 runs folder it created), so a refused run leaves nothing behind. An interruption or a
-crash keeps it, to be finished with ``--resume``.
+crash keeps it, to be finished with ``--resume``: lost workers
+(:class:`~insightome.errors.WorkersLost`) and Ctrl-C are given the checkpoint's directory,
+so the message names the exact ``--resume`` command. Resuming a run whose directory was
+written whole, when only the removal of its ``.partial`` was interrupted, returns that run.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ def run_stages(state: RunState, stages: Sequence[Stage], *, from_stage: str | No
     stages before ``from_stage`` (by default: of every stage that finished); the rest run
     again, reusing the checkpoint's cached fits."""
     o = state.options
+    finished = None if state.checkpoint is None else state.checkpoint.finished()
+    if finished is not None:  # killed after the run directory's rename: nothing to resume
+        state.checkpoint.discard()  # type: ignore[union-attr]
+        return Run.load(finished)
     if state.ledger is None:
         state.ledger = EnergyLedger(carbon_intensity=o.carbon_intensity, pue=o.pue)
     restored = _restorable(state, stages, from_stage)
@@ -48,6 +55,12 @@ def run_stages(state: RunState, stages: Sequence[Stage], *, from_stage: str | No
             checkpoint.discard()
             if new_out_dir is not None and not any(new_out_dir.iterdir()):
                 new_out_dir.rmdir()
+        raise
+    except (errors.WorkersLost, KeyboardInterrupt) as exc:
+        if state.checkpoint is not None:  # what was kept, and where: the message says so
+            cache = state.checkpoint.directory / "cache"
+            kept = sum(1 for p in cache.glob("*.npz") if not p.name.startswith("."))
+            exc.partial, exc.n_kept = state.checkpoint.directory, kept  # type: ignore[union-attr]
         raise
     return state.require("result")
 
