@@ -344,7 +344,8 @@ def main_process_sigkill(
     trials: int, seed: int, workdir: Path, *, n_samples: int = 240, **run_settings: Any
 ) -> list[dict[str, Any]]:
     """The main process of ``insightome run`` (local backend) killed with SIGKILL after a
-    seeded-random delay in [0, the wall time of an uninterrupted run], then resumed."""
+    seeded-random delay in [0, the wall time of an uninterrupted run] (stratified: trial i
+    of n in the i-th n-th of it, so the kills spread over the whole run), then resumed."""
     kind = "main-sigkill"
     data = breast_data(workdir / f"breast{n_samples}.csv", n_samples)
     options = run_options(seed, **run_settings)
@@ -352,7 +353,8 @@ def main_process_sigkill(
     rng = random.Random(seed)
     records = []
     for trial in range(trials):
-        delay = rng.uniform(0.0, duration)
+        # stratified: trial i in the i-th of ``trials`` equal slices of the run
+        delay = rng.uniform(trial, trial + 1) * duration / trials
         out = workdir / f"{kind}-{trial}"
         victim = cli("run", data, *options, "--out", out)
         try:
@@ -395,72 +397,97 @@ def main_process_sigkill(
     return records
 
 
+#: What a Dask trial does to the cluster once some fits are cached.
+DASK_FAULTS = {
+    "one worker killed": "SIGKILL of one worker's OS process (its nanny starts a new one)",
+    "cluster closed": "the scheduler and every worker shut down (LocalCluster.close)",
+    "no worker left": "every worker retired (LocalCluster.scale(0)); the scheduler stays",
+}
+
+
 def dask_worker_sigkill(
-    trials: int, seed: int, workdir: Path, *, n_samples: int = 240, after_fits: int = 6
+    trials: int, seed: int, workdir: Path, *, n_samples: int = 240
 ) -> list[dict[str, Any]]:
-    """A local Dask cluster (2 worker processes, 1 thread each); once ``after_fits`` fits
-    are cached, one worker's OS process is killed with SIGKILL (the nanny starts a new
-    one), or, in every third trial, the whole cluster is closed (no worker left). The run
-    must finish with results equal to a local run's, or stop with one line naming the
-    ``--resume`` command, which must then finish it with equal results."""
+    """A local Dask cluster (2 worker processes, 1 thread each) loses workers mid-run:
+    trials cycle through one worker killed (twice), the cluster closed, one worker killed
+    (twice), no worker left (:data:`DASK_FAULTS`). The run must finish with results equal
+    to a local run's, or stop with one line naming the ``--resume`` command, which must
+    then finish it with equal results."""
+    data = breast_data(workdir / f"breast{n_samples}.csv", n_samples)
+    options = lean_options(seed)
+    reference, _ = uninterrupted(data, options, workdir / "dask-reference")
+    cycle = ["one worker killed", "one worker killed", "cluster closed"] * 2
+    cycle[5] = "no worker left"
+    return [
+        dask_trial(cycle[trial % 6], trial, seed, data, options, reference, workdir / f"t{trial}")
+        for trial in range(trials)
+    ]
+
+
+def lean_options(seed: int) -> list[str]:
+    """No discovery or audit; 3 folds x 2 repeats x 6 candidates = 36 fits: enough for a
+    fault to land while fits run."""
+    return run_options(seed, folds=3, repeats=2, late=False)
+
+
+def dask_trial(
+    fault: str,
+    trial: int,
+    seed: int,
+    data: Path,
+    options: Sequence[str],
+    reference: Path,
+    out: Path,
+    *,
+    after_fits: int = 6,
+) -> dict[str, Any]:
+    """One run on a fresh LocalCluster, hit by ``fault`` once ``after_fits`` fits are
+    cached; resumed (locally) when it stopped; checked and compared with ``reference``."""
     from distributed import Client, LocalCluster
 
     kind = "dask-worker-sigkill"
-    data = breast_data(workdir / f"breast{n_samples}.csv", n_samples)
-    options = run_options(seed, folds=5, repeats=2, late=False)
-    reference, _ = uninterrupted(data, options, workdir / "dask-reference")
-    records = []
-    for trial in range(trials):
-        lose_all = trial % 3 == 2
-        out = workdir / f"{kind}-{trial}"
-        with LocalCluster(
-            n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster:  # fmt: skip
-            address = cluster.scheduler_address
-            victim = cli("run", data, *options, "--scheduler", address, "--out", out)
-            cached = wait_for_fits(out, after_fits, victim)
-            if lose_all:
-                cluster.close()
-            else:
-                with Client(address) as client:
-                    pids = client.run(os.getpid)
-                os.kill(sorted(pids.values())[0], signal.SIGKILL)
-            code, _, err = finish(victim)
-        where = f"select ({cached} fits cached)"
-        problems = runs_folder_problems(out)
-        partials = sorted(out.glob("*.partial"))
-        details: dict[str, Any] = {
-            "fault": "cluster closed" if lose_all else "one worker killed",
-            "exit_code": code,
-            "message": err.strip().splitlines()[-1] if code != 0 and err.strip() else "",
-            "traceback": "Traceback" in err,
-        }
-        resumed = bool(partials) and code != 0
-        if code != 0 and (details["traceback"] or len(err.strip().splitlines()) != 1):
-            problems.append(f"stopped without one clear line: {err.strip()[-500:]}")
-        if resumed:
-            more, run_dir = resume_and_check(partials[0], out, reference)
-            problems += more.pop("problems")
-            details.update(more)
+    with LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:  # fmt: skip
+        address = cluster.scheduler_address
+        victim = cli("run", data, *options, "--scheduler", address, "--out", out)
+        cached = wait_for_fits(out, after_fits, victim)
+        if fault == "cluster closed":
+            cluster.close()
+        elif fault == "no worker left":
+            cluster.scale(0)
         else:
-            (run_dir,) = [p for p in out.iterdir() if not p.name.startswith(".")]
-        comparison = compare_runs(reference, run_dir)
-        records.append(
-            trial_record(
-                kind,
-                trial,
-                seed,
-                landed_in=where,
-                finished_without_resume=code == 0,
-                resumed=resumed,
-                comparison=comparison,
-                problems=problems,
-                **details,
-            )
-        )
-        print(f"{kind} #{trial}: {details['fault']} -> exit {code}; {comparison.identical}")
-    return records
+            with Client(address) as client:
+                pids = client.run(os.getpid)
+            os.kill(sorted(pids.values())[0], signal.SIGKILL)
+        code, _, err = finish(victim)
+    problems = runs_folder_problems(out)
+    lines = err.strip().splitlines()
+    details: dict[str, Any] = {
+        "fault": fault,
+        "exit_code": code,
+        "message": lines[-1] if code != 0 and lines else "",
+        "traceback": "Traceback" in err,
+    }
+    if code != 0 and (details["traceback"] or len(lines) != 1):
+        problems.append(f"stopped without one clear line: {err.strip()[-500:]}")
+    partials = sorted(out.glob("*.partial"))
+    resumed = code != 0 and bool(partials)
+    if resumed:
+        more, run_dir = resume_and_check(partials[0], out, reference)
+        problems += more.pop("problems")
+        details.update(more)
+    else:
+        finals = [p for p in out.iterdir() if not p.name.startswith(".")]
+        run_dir = finals[0] if len(finals) == 1 else out
+    comparison = compare_runs(reference, run_dir)
+    print(f"{kind} #{trial}: {fault} -> exit {code}; identical {comparison.identical}")
+    return trial_record(
+        kind, trial, seed, landed_in=f"select ({cached} fits cached)",
+        finished_without_resume=code == 0, resumed=resumed, comparison=comparison,
+        problems=problems, **details,
+    )  # fmt: skip
 
 
 def wait_for_fits(out: Path, n: int, process: subprocess.Popen[str], limit: float = 300) -> int:

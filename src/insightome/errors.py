@@ -224,6 +224,13 @@ class WorkersLost(Exception):
         return stopped_message(self, WORKERS_LOST, WORKERS_LOST_NOTHING_KEPT, reason=self.reason)
 
 
+class Interrupted(BaseException):
+    """Ctrl-C in the command line (its SIGINT handler raises this rather than
+    KeyboardInterrupt, which Typer turns into a silent exit 130): the stage runner gives
+    it the run's ``.partial`` directory like :class:`WorkersLost`, and the CLI prints
+    :data:`INTERRUPTED` with the exact ``--resume`` command."""
+
+
 def stopped_message(exc: BaseException, kept: str, nothing_kept: str, **fields: object) -> str:
     """``kept`` with the ``.partial`` directory the stage runner gave ``exc`` (and the
     command that resumes it), or ``nothing_kept`` when the run had none."""

@@ -7,7 +7,9 @@ printed as one line on stderr with exit code 2 and no traceback.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -261,8 +263,26 @@ def _click_errors() -> tuple[type[Exception], ...]:
     return tuple(classes)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    """Ctrl-C: raised as :class:`~insightome.errors.Interrupted`, which Typer lets through
+    (a KeyboardInterrupt becomes a silent exit 130) and the stage runner marks with the
+    run's .partial directory."""
+    raise errors.Interrupted
+
+
 def main() -> None:
-    """Console entry point: user errors become one line on stderr and exit code 2."""
+    """Console entry point: user errors become one line on stderr and exit code 2; lost
+    workers and Ctrl-C one line naming the ``--resume`` command (exit 3 and 130)."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, _interrupt) if in_main_thread else None
+    try:
+        _main()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _main() -> None:
     try:
         code = app(standalone_mode=False)
     except UserError as exc:
@@ -271,7 +291,7 @@ def main() -> None:
     except errors.WorkersLost as exc:  # the run cannot go on: its .partial is kept
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt as exc:
+    except (errors.Interrupted, KeyboardInterrupt) as exc:
         message = errors.stopped_message(exc, errors.INTERRUPTED, errors.INTERRUPTED_NO_CHECKPOINT)
         err.print(message, markup=False, highlight=False, soft_wrap=True)
         sys.exit(130)

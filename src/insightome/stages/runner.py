@@ -56,11 +56,11 @@ def run_stages(state: RunState, stages: Sequence[Stage], *, from_stage: str | No
             if new_out_dir is not None and not any(new_out_dir.iterdir()):
                 new_out_dir.rmdir()
         raise
-    except (errors.WorkersLost, KeyboardInterrupt) as exc:
+    except (errors.WorkersLost, errors.Interrupted, KeyboardInterrupt) as exc:
         if state.checkpoint is not None:  # what was kept, and where: the message says so
             cache = state.checkpoint.directory / "cache"
             kept = sum(1 for p in cache.glob("*.npz") if not p.name.startswith("."))
-            exc.partial, exc.n_kept = state.checkpoint.directory, kept  # type: ignore[union-attr]
+            exc.partial, exc.n_kept = state.checkpoint.directory.resolve(), kept  # type: ignore[union-attr]
         raise
     return state.require("result")
 
