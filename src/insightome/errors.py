@@ -10,9 +10,11 @@ and says what to do.
 from __future__ import annotations
 
 import difflib
+import shlex
 from collections.abc import Iterable
 
 EXIT_USER_ERROR = 2
+EXIT_RUN_STOPPED = 3  # the run could not go on (not the user's input); its work is kept
 
 # -- files ----------------------------------------------------------------------------
 FILE_MISSING = "{path}: file not found. Check the path and try again."
@@ -183,6 +185,61 @@ class UserError(Exception):
         self.template = template
         self.fields = fields
         super().__init__(template.format(**fields) if fields else template)
+
+
+# -- a run that cannot go on ---------------------------------------------------------------
+WORKERS_LOST = (
+    "the workers running the fits were lost: {reason}. The {n_kept} finished fit(s) are kept "
+    "in {partial}; finish the run with: insightome run --resume {command} (add --scheduler "
+    "or --slurm-config to use a cluster again)"
+)
+WORKERS_LOST_NOTHING_KEPT = (
+    "the workers running the fits were lost: {reason}. The run has no output folder "
+    "(out_dir=None), so no finished fit was kept: run it again."
+)
+INTERRUPTED = (
+    "interrupted: no run directory was written; the {n_kept} finished fit(s) are kept in "
+    "{partial}; finish the run with: insightome run --resume {command}"
+)
+INTERRUPTED_NO_CHECKPOINT = "interrupted: no run directory was written."
+
+
+class WorkersLost(Exception):
+    """The processes running the fits died or became unreachable (a Dask worker killed, a
+    SLURM job cancelled, the scheduler gone), on any backend. Not a problem with the
+    input, so not a :class:`UserError`: the run's ``.partial`` directory is kept, and the
+    stage runner fills in ``partial`` and ``n_kept`` so the message names the exact
+    ``--resume`` command. The CLI prints it as one line and exits with
+    :data:`EXIT_RUN_STOPPED`."""
+
+    exit_code = EXIT_RUN_STOPPED
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.partial: object | None = None  # the run's .partial directory
+        self.n_kept = 0  # finished fits in its cache
+
+    def __str__(self) -> str:
+        return stopped_message(self, WORKERS_LOST, WORKERS_LOST_NOTHING_KEPT, reason=self.reason)
+
+
+class Interrupted(BaseException):
+    """Ctrl-C in the command line (its SIGINT handler raises this rather than
+    KeyboardInterrupt, which Typer turns into a silent exit 130): the stage runner gives
+    it the run's ``.partial`` directory like :class:`WorkersLost`, and the CLI prints
+    :data:`INTERRUPTED` with the exact ``--resume`` command."""
+
+
+def stopped_message(exc: BaseException, kept: str, nothing_kept: str, **fields: object) -> str:
+    """``kept`` with the ``.partial`` directory the stage runner gave ``exc`` (and the
+    command that resumes it), or ``nothing_kept`` when the run had none."""
+    partial = getattr(exc, "partial", None)
+    if partial is None:
+        return nothing_kept.format(**fields)
+    n_kept = getattr(exc, "n_kept", 0)
+    command = shlex.quote(str(partial))
+    return kept.format(partial=partial, command=command, n_kept=n_kept, **fields)
 
 
 def closest_names_hint(name: str, choices: Iterable[str], n: int = 3) -> str:

@@ -7,7 +7,9 @@ printed as one line on stderr with exit code 2 and no traceback.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,7 +21,6 @@ from insightome import errors
 from insightome.cli.options import NJobs, Quiet, Seed, schema_options
 from insightome.cli.printing import print_audit, print_discovery, print_leakage_screen
 from insightome.cli.root_command import app, err, out, whole_first_lines
-from insightome.compute.slurm_jobs import WorkersLost
 from insightome.errors import EXIT_USER_ERROR, UserError
 from insightome.number_format import fmt_number, fmt_p
 
@@ -262,25 +263,41 @@ def _click_errors() -> tuple[type[Exception], ...]:
     return tuple(classes)
 
 
-EXIT_WORKERS_LOST = 3  # the run stopped part-way and can be resumed
+def _interrupt(signum: int, frame: object) -> None:
+    """Ctrl-C, or SIGTERM (what SLURM sends at a job's time limit or on ``scancel``, and
+    a shutdown): raised as :class:`~insightome.errors.Interrupted`, which Typer lets
+    through (a KeyboardInterrupt becomes a silent exit 130) and the stage runner marks with
+    the run's .partial directory; a cluster's worker jobs are cancelled on the way out."""
+    raise errors.Interrupted(signum)
 
 
 def main() -> None:
-    """Console entry point: user errors become one line on stderr and exit code 2."""
+    """Console entry point: user errors become one line on stderr and exit code 2; lost
+    workers, Ctrl-C and SIGTERM one line naming the ``--resume`` command (exit 3, 130, 143)."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    signals = (signal.SIGINT, signal.SIGTERM) if in_main_thread else ()
+    previous = {signum: signal.signal(signum, _interrupt) for signum in signals}
+    try:
+        _main()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _main() -> None:
     try:
         code = app(standalone_mode=False)
     except UserError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(EXIT_USER_ERROR)
-    except WorkersLost as exc:
+    except errors.WorkersLost as exc:  # the run cannot go on: its .partial is kept
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        sys.exit(EXIT_WORKERS_LOST)
-    except KeyboardInterrupt:
-        err.print(
-            "interrupted: no run directory was written; finished fits are kept in the run's "
-            ".partial directory — finish it with: insightome run --resume DIR"
-        )
-        sys.exit(130)
+        sys.exit(exc.exit_code)
+    except (errors.Interrupted, KeyboardInterrupt) as exc:
+        message = errors.stopped_message(exc, errors.INTERRUPTED, errors.INTERRUPTED_NO_CHECKPOINT)
+        err.print(message, markup=False, highlight=False, soft_wrap=True)
+        signum = exc.args[0] if exc.args and isinstance(exc.args[0], int) else signal.SIGINT
+        sys.exit(128 + signum)  # 130 after Ctrl-C, 143 after SIGTERM
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:

@@ -15,11 +15,11 @@ A run makes its cluster once (:class:`FitBackend`, on the first stage that fits)
 releases it when the fits are done. On SLURM, worker jobs that end early — cancelled,
 killed at their walltime, their node lost — are resubmitted (:mod:`.slurm_jobs`), and each
 worker retires shortly before its walltime so that its fits move to the others; when
-no worker is left and none may be resubmitted, the run stops with :class:`WorkersLost`
-and keeps its checkpoint for ``--resume``. Connections between the scheduler and the
-workers use TLS with temporary certificates (only the run's own jobs can join), and no
-dashboard is started. ``dask.distributed`` and ``dask-jobqueue`` are imported only when
-asked for.
+no worker is left and none may be resubmitted, the run stops with
+:class:`~insightome.errors.WorkersLost` and keeps its checkpoint for ``--resume``.
+Connections between the scheduler and the workers use TLS with temporary certificates
+(only the run's own jobs can join), and no dashboard is started. ``dask.distributed`` and
+``dask-jobqueue`` are imported only when asked for.
 """
 
 from __future__ import annotations
@@ -31,14 +31,15 @@ import socket
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from concurrent.futures import CancelledError
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from insightome import errors
-from insightome.compute.slurm_jobs import JobKeeper, WorkersLost, walltime_seconds
-from insightome.errors import UserError
+from insightome.compute.slurm_jobs import JobKeeper, walltime_seconds
+from insightome.errors import UserError, WorkersLost
 
 __all__ = ["FitBackend", "SlurmConfig", "WorkersLost", "slurm_from_options"]
 
@@ -306,7 +307,7 @@ class FitBackend:
                 keeper.in_use = True
             with parallel_config(backend="dask", scatter=scatter):
                 yield
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, errors.Interrupted):
             # the job keeper interrupts the main thread when no worker is left to run the fits
             if keeper is not None and keeper.lost is not None:
                 raise WorkersLost(keeper.lost) from None
@@ -323,38 +324,55 @@ class FitBackend:
         those workers only; when a worker job ends, what only it held cannot be rebuilt
         and the fits that need it are cancelled. ``fn`` is then called again with the data
         sent afresh — the fit cache gives back every fit already finished — up to
-        :attr:`retries` times. A fit that kills three workers in turn (distributed's
-        ``KilledWorker``: usually a fit that needs more memory than a worker has) is not
-        retried; both end as :class:`WorkersLost`.
+        :attr:`retries` times. Any other loss (a fit that killed three workers in turn,
+        the scheduler gone) is not retried: the :class:`WorkersLost` of
+        :func:`~insightome.evaluate.engine.cross_validated_predictions` goes up as it is.
         """
-        from concurrent.futures import CancelledError
-
-        from distributed import KilledWorker
-
         attempt = 0
         while True:
-            with self.use(scatter):
-                try:
-                    return fn()
-                except KilledWorker as exc:
+            try:
+                return self._call_once(fn, scatter)
+            except WorkersLost as exc:
+                # the data lost with a worker cancels the fits that need it: send it again
+                if not isinstance(exc.__cause__, CancelledError) or not self._workers_may_come():
+                    raise
+                attempt += 1
+                if attempt > self.retries:
                     raise WorkersLost(
-                        f"a fit was running on each of three workers when they died ({exc}); "
-                        "it may need more memory than a worker has (--slurm-memory)"
-                    ) from None
-                except (CancelledError, OSError) as exc:
-                    if self.local:
-                        raise
-                    attempt += 1
-                    if attempt > self.retries:
-                        raise WorkersLost(
-                            f"the data sent to the workers was lost {attempt} times "
-                            f"(last: {type(exc).__name__}: {exc})"
-                        ) from None
-                    self.lost_data += 1
-                    self.log(
-                        f"{self.name}: a worker that held the run's data ended; the data is "
-                        f"sent again and the unfinished fits rerun (attempt {attempt + 1})"
-                    )
+                        f"the data sent to the workers was lost {attempt} times, each time "
+                        f"with a worker that ended ({exc.reason})"
+                    ) from exc
+                self.lost_data += 1
+                self.log(
+                    f"{self.name}: a worker that held the run's data ended; the data is "
+                    f"sent again and the unfinished fits rerun (attempt {attempt + 1})"
+                )
+
+    def _call_once(self, fn: Callable[[], T], scatter: list[Any] | None) -> T:
+        with ExitStack() as stack:
+            try:
+                stack.enter_context(self.use(scatter))
+            except (CancelledError, OSError) as exc:
+                if self.local:
+                    raise
+                raise WorkersLost(
+                    f"the data could not be sent to the workers ({type(exc).__name__}: the "
+                    "scheduler or its workers are gone)"
+                ) from exc
+            return fn()
+
+    def _workers_may_come(self) -> bool:
+        """Whether running the fits again can work: the scheduler still answers and has a
+        worker, or (SLURM) the job keeper has not given up."""
+        client = self._client
+        if self.local or client is None or client.status != "running":
+            return False
+        if self.keeper is not None:
+            return self.keeper.lost is None
+        try:
+            return bool(client.scheduler_info()["workers"])
+        except (OSError, KeyError):
+            return False
 
     def close(self) -> None:
         """Release the workers (SLURM jobs are cancelled); :meth:`describe` keeps the story."""

@@ -7,12 +7,28 @@ data file, its sha256 and every option) and ``cache/`` (one entry per finished f
 kill -9 the ``.partial`` directory stays, and ``insightome run --resume`` on it reruns the
 same invocation, reusing every cached fit. A ``.partial`` directory is never mistaken for a
 run: it has no results.json.
+
+A kill at any moment leaves the runs folder readable (``benchmarks/faults.py`` kills runs
+at random moments and checks it):
+
+* the ``.partial`` directory appears whole: it is made under a hidden temporary name with
+  its ``invocation.json`` and renamed into place, so every ``.partial`` resumes;
+* it is removed by a rename to a hidden name first (then deleted), so it never lies
+  half-deleted beside the finished run; a kill between the run directory's rename and
+  this one leaves both whole, and resuming such a ``.partial`` (:meth:`Checkpoint.finished`)
+  just removes it;
+* hidden temporaries a kill leaves (a half-written run directory, a stage file, a
+  ``.partial`` being made or deleted) are removed when the run is resumed, or, for runs
+  that finished or never started, by the next run made in the same folder.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +39,9 @@ from insightome.errors import UserError
 
 PARTIAL_SUFFIX = ".partial"
 INVOCATION = "invocation.json"
+REMOVED = ".removed"  # a .partial renamed to ``.<name>.partial.removed`` before deletion
+NEW = ".new-"  # a .partial being made: ``.<name>.partial.new-XXXX``
+STALE_NEW_S = 3600.0  # a .partial still being made after an hour was abandoned by a kill
 
 
 @dataclass(frozen=True)
@@ -35,15 +54,35 @@ class Checkpoint:
 
     @classmethod
     def create(cls, out_dir: str | Path, dirname: str, invocation: dict[str, Any]) -> Checkpoint:
-        directory = Path(out_dir) / f"{dirname}{PARTIAL_SUFFIX}"
-        (directory / "cache").mkdir(parents=True, exist_ok=True)
-        tmp = directory / f".{INVOCATION}.tmp"
-        tmp.write_text(json.dumps(invocation, indent=2, default=str))
-        tmp.replace(directory / INVOCATION)
-        return cls(directory)
+        """The run's ``.partial`` directory, made whole under a hidden name and renamed
+        into place (``-2``, ``-3``, … when another run already has the name)."""
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned(out_dir)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{dirname}{PARTIAL_SUFFIX}{NEW}", dir=out_dir))
+        try:
+            (tmp / "cache").mkdir()
+            (tmp / INVOCATION).write_text(json.dumps(invocation, indent=2, default=str))
+            suffix = 1
+            while True:
+                name = dirname if suffix == 1 else f"{dirname}-{suffix}"
+                directory = out_dir / f"{name}{PARTIAL_SUFFIX}"
+                if not directory.exists() and not (out_dir / name).exists():
+                    try:
+                        os.rename(tmp, directory)  # fails if another run took it meanwhile
+                        return cls(directory)
+                    except OSError:
+                        if not directory.exists():
+                            raise
+                suffix += 1
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
 
     @classmethod
     def open(cls, path: str | Path) -> Checkpoint:
+        """An interrupted run's ``.partial`` directory, cleared of the temporaries a kill
+        may have left (a stage file being written, the run directory being written)."""
         directory = Path(path)
         if not (directory / INVOCATION).is_file():
             raise UserError(
@@ -51,7 +90,12 @@ class Checkpoint:
                 path=str(directory),
                 missing=f"{INVOCATION}: only an interrupted run's .partial directory resumes",
             )
-        return cls(directory)
+        checkpoint = cls(directory)
+        for stale in (directory / "stages").glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
+        for stale in directory.parent.glob(f".{checkpoint.final_name}.*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        return checkpoint
 
     @property
     def invocation(self) -> dict[str, Any]:
@@ -60,5 +104,35 @@ class Checkpoint:
     def cache(self, fingerprint: str) -> FitCache:
         return FitCache(self.directory / "cache", fingerprint)
 
+    def finished(self) -> Path | None:
+        """The run directory, when the run was written whole and only the removal of this
+        ``.partial`` was interrupted (then there is nothing to resume)."""
+        final = self.directory.parent / self.final_name
+        return final if (final / "results.json").is_file() else None
+
     def discard(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
+        """Remove the directory: renamed to a hidden name first, so a kill never leaves a
+        half-deleted ``.partial`` that looks resumable."""
+        trash = self.directory.parent / f".{self.directory.name}{REMOVED}"
+        try:
+            os.replace(self.directory, trash)
+        except FileNotFoundError:
+            return
+        except OSError:  # a trash of an earlier interrupted removal is in the way
+            shutil.rmtree(trash, ignore_errors=True)
+            os.replace(self.directory, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def _remove_abandoned(out_dir: Path) -> None:
+    """``.partial`` directories a kill left half-deleted (their run was written), or
+    half-made long ago (their run never started)."""
+    for trash in out_dir.glob(f".*{PARTIAL_SUFFIX}{REMOVED}"):
+        shutil.rmtree(trash, ignore_errors=True)
+    for new in out_dir.glob(f".*{PARTIAL_SUFFIX}{NEW}*"):
+        try:
+            abandoned = time.time() - new.stat().st_mtime > STALE_NEW_S
+        except OSError:
+            continue
+        if abandoned:
+            shutil.rmtree(new, ignore_errors=True)

@@ -13,7 +13,8 @@ in ``squeue`` every few seconds and resubmits the missing ones:
 
 When no job is left and none may be resubmitted, the keeper records why in ``lost`` and
 interrupts the main thread; :class:`~insightome.compute.backends.FitBackend` turns that
-into :class:`WorkersLost`, and the run keeps its checkpoint for ``--resume``.
+into :class:`~insightome.errors.WorkersLost`, and the run keeps its checkpoint for
+``--resume``.
 """
 
 from __future__ import annotations
@@ -24,33 +25,11 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-__all__ = ["JobKeeper", "WorkersLost", "walltime_seconds"]
+__all__ = ["JobKeeper", "walltime_seconds"]
 
 _SLURM_TIME = re.compile(r"^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$")
-
-
-class WorkersLost(RuntimeError):
-    """No worker is left to run the fits and none may be started; the run's checkpoint
-    (its ``.partial`` directory, ``partial``) is kept, so ``insightome run --resume`` can
-    finish it."""
-
-    def __init__(self, reason: str, partial: Path | None = None) -> None:
-        super().__init__(reason)
-        self.reason, self.partial = reason, partial
-
-    def __str__(self) -> str:
-        where = (
-            f"insightome run --resume {self.partial}"
-            if self.partial is not None
-            else "insightome run --resume DIR (the run's .partial directory)"
-        )
-        return (
-            f"the workers running the fits were lost: {self.reason}; the finished fits are "
-            f"kept — finish the run with: {where}"
-        )
 
 
 def walltime_seconds(text: str) -> int:

@@ -10,6 +10,13 @@ shown in the middle of a progress bar, nor hidden: :func:`counted_warnings` coun
 per category in the worker, the counts travel back with the predictions (and into the
 fit cache), and :func:`fit_warning_notes` summarises them per candidate for the run's
 notes and ``run.log``.
+
+Every fit is stored in the fit cache as soon as it comes back, in whatever order the
+workers finish, and recorded in the plan's order once all are in (so a resumed run, part
+of whose fits come from the cache, adds them up as an uninterrupted run does). When the
+processes running the fits are lost (a Dask worker killed too often, the scheduler gone,
+a loky worker killed), :class:`~insightome.errors.WorkersLost` says so in one line; the
+fits stored until then are kept for ``--resume``.
 """
 
 from __future__ import annotations
@@ -28,10 +35,25 @@ from joblib import Parallel, delayed, parallel_config
 from threadpoolctl import threadpool_limits
 
 from insightome.compute.cache import CacheEntry, FitCache
+from insightome.errors import WorkersLost
 from insightome.evaluate.splitters import ResamplingPlan
 from insightome.models.candidates import Candidate
 
 ProgressFn = Callable[[int], None]
+
+# What the parallel backends raise when the processes running the fits are gone (by class
+# name: dask.distributed is imported only when a cluster is asked for). A fit's own error
+# never gets here: _fit_predict records it.
+LOST_WORKER_ERRORS = {
+    # distributed: a fit was running on each of three workers when they died; usually a fit
+    # that needs more memory than a worker has
+    "KilledWorker": "a fit's worker process died each time it was tried (out of memory?)",
+    "FutureCancelledError": "the scheduler dropped the fits (it lost its workers or stopped)",
+    "CancelledError": "the scheduler cancelled the fits",
+    "CommClosedError": "the connection to the scheduler closed",
+    "NoValidWorkerError": "no worker was left to run the fits",  # no-workers-timeout
+    "TerminatedWorkerError": "a local worker process was killed",  # joblib's loky pool
+}
 
 
 @dataclass
@@ -159,6 +181,21 @@ def _fit_predict(
         return CacheEntry(None, time.perf_counter() - start, error, dict(raised))
 
 
+def _fit_predict_at(position: int, *args: object) -> tuple[int, CacheEntry]:
+    """:func:`_fit_predict`, returned with its position in the plan (results come back
+    in the order the workers finish)."""
+    return position, _fit_predict(*args)  # type: ignore[arg-type]
+
+
+def lost_workers(exc: BaseException) -> str | None:
+    """What ``exc`` says, in words, when it says the processes running the fits were lost
+    (else None): ``"the connection to the scheduler closed (CommClosedError)"``."""
+    for cls in type(exc).__mro__:
+        if cls.__name__ in LOST_WORKER_ERRORS:
+            return f"{LOST_WORKER_ERRORS[cls.__name__]} ({type(exc).__name__})"
+    return None
+
+
 def cross_validated_predictions(
     features: pd.DataFrame,
     y: np.ndarray,
@@ -185,8 +222,42 @@ def cross_validated_predictions(
     warned: list[Counter[str]] = [Counter() for _ in candidates]
     n_fits = np.zeros(len(candidates), dtype=int)
 
-    def record(r: int, c: int, test: np.ndarray, entry: CacheEntry) -> None:
-        pred, secs, err, raised = entry
+    units = []  # (repeat, candidate, test indices) in the plan's order
+    entries: dict[int, CacheEntry] = {}
+    todo = []
+    for r, folds in enumerate(plan.splits):
+        for train, test in folds:
+            for c, cand in enumerate(candidates):
+                key = cache.key(cand, y, train, test, seed) if cache is not None else ""
+                cached = cache.get(key) if cache is not None else None
+                if cached is not None:
+                    entries[len(units)] = cached
+                    if progress is not None:
+                        progress(1)
+                else:
+                    todo.append((len(units), c, train, test, key))
+                units.append((r, c, test))
+    keys = {position: key for position, _, _, _, key in todo}
+    jobs = (
+        delayed(_fit_predict_at)(position, candidates[c], features, y, train, test, n_classes, seed)
+        for position, c, train, test, _ in todo
+    )
+    results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs)
+    try:
+        for position, entry in results:
+            if cache is not None:
+                cache.put(keys[position], entry)
+            entries[position] = entry
+            if progress is not None:
+                progress(1)
+    except Exception as exc:
+        reason = lost_workers(exc)
+        if reason is not None:
+            raise WorkersLost(reason) from exc
+        raise
+
+    for position, (r, c, test) in enumerate(units):
+        pred, secs, err, raised = entries[position]
         seconds[c] += secs
         n_fits[c] += 1
         warned[c].update(raised.keys())  # fits that raised each category
@@ -195,28 +266,6 @@ def cross_validated_predictions(
             errors.setdefault(c, err or "failed")
         else:
             oof[r, c, test] = pred
-        if progress is not None:
-            progress(1)
-
-    todo = []
-    for r, folds in enumerate(plan.splits):
-        for train, test in folds:
-            for c, cand in enumerate(candidates):
-                key = cache.key(cand, y, train, test, seed) if cache is not None else ""
-                cached = cache.get(key) if cache is not None else None
-                if cached is not None:
-                    record(r, c, test, cached)
-                else:
-                    todo.append((r, c, train, test, key))
-    jobs = (
-        delayed(_fit_predict)(candidates[c], features, y, train, test, n_classes, seed)
-        for r, c, train, test, _ in todo
-    )
-    results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
-    for (r, c, _, test, key), entry in zip(todo, results, strict=True):
-        if cache is not None:
-            cache.put(key, entry)
-        record(r, c, test, entry)
     return CVPredictions(oof, seconds, failed, errors, [dict(w) for w in warned], n_fits)
 
 

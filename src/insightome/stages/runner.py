@@ -3,7 +3,10 @@ saved to the checkpoint when done, and a resumed run restored up to a named stag
 
 A :class:`UserError` raised after the run's checkpoint was made removes it again (and the
 runs folder it created), so a refused run leaves nothing behind. An interruption or a
-crash keeps it, to be finished with ``--resume``.
+crash keeps it, to be finished with ``--resume``: lost workers
+(:class:`~insightome.errors.WorkersLost`) and Ctrl-C are given the checkpoint's directory,
+so the message names the exact ``--resume`` command. Resuming a run whose directory was
+written whole, when only the removal of its ``.partial`` was interrupted, returns that run.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from collections.abc import Sequence
 
 from insightome import errors
 from insightome.compute.ledger import EnergyLedger
-from insightome.compute.slurm_jobs import WorkersLost
 from insightome.errors import UserError
 from insightome.run_directory import Run
 from insightome.stages import checkpoints
@@ -28,6 +30,10 @@ def run_stages(state: RunState, stages: Sequence[Stage], *, from_stage: str | No
     stages before ``from_stage`` (by default: of every stage that finished); the rest run
     again, reusing the checkpoint's cached fits."""
     o = state.options
+    finished = None if state.checkpoint is None else state.checkpoint.finished()
+    if finished is not None:  # killed after the run directory's rename: nothing to resume
+        state.checkpoint.discard()  # type: ignore[union-attr]
+        return Run.load(finished)
     if state.ledger is None:
         state.ledger = EnergyLedger(carbon_intensity=o.carbon_intensity, pue=o.pue)
     restored = _restorable(state, stages, from_stage)
@@ -43,9 +49,6 @@ def run_stages(state: RunState, stages: Sequence[Stage], *, from_stage: str | No
             _timed(state, stage)
             if state.checkpoint is not None and stage.saved:
                 checkpoints.save(state, stage)
-    except WorkersLost as exc:
-        partial = state.checkpoint.directory if state.checkpoint is not None else None
-        raise WorkersLost(exc.reason, partial) from None
     except UserError:
         if state.new_partial is not None:
             checkpoint, new_out_dir = state.new_partial
@@ -53,8 +56,14 @@ def run_stages(state: RunState, stages: Sequence[Stage], *, from_stage: str | No
             if new_out_dir is not None and not any(new_out_dir.iterdir()):
                 new_out_dir.rmdir()
         raise
+    except (errors.WorkersLost, errors.Interrupted, KeyboardInterrupt) as exc:
+        if state.checkpoint is not None:  # what was kept, and where: the message says so
+            cache = state.checkpoint.directory / "cache"
+            kept = sum(1 for p in cache.glob("*.npz") if not p.name.startswith("."))
+            exc.partial, exc.n_kept = state.checkpoint.directory.resolve(), kept  # type: ignore[union-attr]
+        raise
     finally:
-        state.release_workers()
+        state.release_workers()  # a cluster's worker jobs are given back on every way out
     return state.require("result")
 
 
