@@ -44,6 +44,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import diff_results
+import faults_slurm
 from insightome.audit.documents import DOCUMENTS
 from insightome.results import validate_results
 from insightome.run_directory import Run
@@ -322,10 +323,13 @@ def trial_record(
     }
 
 
-def resume_and_check(partial: Path, out: Path, reference: Path) -> tuple[dict[str, Any], Path]:
-    """``insightome run --resume`` on ``partial``; the runs folder must then hold the one
-    finished run and nothing else. Returns what happened and the run directory."""
-    code, stdout, err = finish(cli("run", "--resume", partial, "--quiet"))
+def resume_and_check(
+    partial: Path, out: Path, reference: Path, *extra: object
+) -> tuple[dict[str, Any], Path]:
+    """``insightome run --resume`` on ``partial`` (with ``extra`` options, e.g. the
+    cluster's); the runs folder must then hold the one finished run and nothing else.
+    Returns what happened and the run directory."""
+    code, stdout, err = finish(cli("run", "--resume", partial, "--quiet", *extra))
     problems = [] if code == 0 else [f"--resume exited {code}: {err.strip()[-500:]}"]
     problems += [f"after resume: {p}" for p in runs_folder_problems(out)]
     left = [p.name for p in out.iterdir() if p.name != partial.name.removesuffix(".partial")]
@@ -516,6 +520,21 @@ FAULT_KINDS: dict[str, FaultKind] = {
     "dask-worker-sigkill": FaultKind(
         "Dask worker SIGKILL mid-run (LocalCluster)", 6, dask_worker_sigkill
     ),
+    # a real SLURM cluster (faults_slurm.py; skipped, with a line, when none answers)
+    "slurm-scancel": FaultKind(
+        "SLURM worker job cancelled mid-run (scancel; every third: the only job, no "
+        "replacement allowed)",
+        6,
+        faults_slurm.scancel_worker,
+    ),
+    "slurm-sigterm-main": FaultKind(
+        "SLURM: main process sent SIGTERM mid-run (its own job's time limit)",
+        3,
+        faults_slurm.sigterm_main,
+    ),
+    "slurm-walltime": FaultKind(
+        "SLURM worker walltime (1 min) shorter than the run", 2, faults_slurm.walltime
+    ),
 }
 
 
@@ -612,6 +631,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "seed": args.seed,
         "kinds": {},
     }
+    previous = args.results_dir / "faults.json"
+    if args.only and previous.is_file():  # the kinds not rerun keep their last records
+        report["kinds"] = {
+            name: record
+            for name, record in json.loads(previous.read_text())["kinds"].items()
+            if name in FAULT_KINDS and name not in kinds
+        }
     for name in kinds:
         kind = FAULT_KINDS[name]
         workdir = args.workdir / name
@@ -620,8 +646,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         workdir.mkdir(parents=True)
         start = time.perf_counter()
         records = kind.run(args.trials or kind.trials, args.seed, workdir)
+        if not records:
+            continue  # nothing to run it on (no SLURM cluster): the last records stay
         report["kinds"][name] = {
             "title": kind.title,
+            "date": report["date"],
+            "commit": report["commit"],
             "seconds": round(time.perf_counter() - start, 1),
             "summary": summarize(records),
             "trials": records,

@@ -68,9 +68,12 @@ def test_slurm_job_script_for_a_marenostrum_style_partition(tmp_path):
     )
     slurm = slurm_from_options(config, cores=16)  # command-line options override the file
     assert slurm.cores == 16 and slurm.jobs == 4
-    cluster = slurm.make_cluster()
+    cluster = slurm.make_cluster(tmp_path)
     try:
         script = cluster.job_script()
+        # the scheduler's web server (dashboard, health) is not reachable from outside
+        sockets = cluster.scheduler.http_server._sockets.values()
+        assert {s.getsockname()[0] for s in sockets} == {"127.0.0.1"}
     finally:
         cluster.close()
     for line in (
@@ -79,6 +82,10 @@ def test_slurm_job_script_for_a_marenostrum_style_partition(tmp_path):
         "--cpus-per-task=16",
         "-t 01:30:00",
         "module load python/3.11",
+        f"#SBATCH -o {tmp_path}/slurm-logs/",  # the jobs' logs stay with the run
+        "--lifetime 4860s --lifetime-stagger 180s",  # retires 9 min before the walltime
+        "--protocol tls://",  # only the run's own jobs can join its scheduler
+        f"--tls-key {tmp_path}/.dask-jobqueue.worker.key.",
     ):
         assert line in script
 

@@ -18,8 +18,9 @@ worker retires shortly before its walltime so that its fits move to the others; 
 no worker is left and none may be resubmitted, the run stops with
 :class:`~insightome.errors.WorkersLost` and keeps its checkpoint for ``--resume``.
 Connections between the scheduler and the workers use TLS with temporary certificates
-(only the run's own jobs can join), and no dashboard is started. ``dask.distributed`` and
-``dask-jobqueue`` are imported only when asked for.
+(only the run's own jobs can join); the scheduler's web server (its dashboard) listens
+on 127.0.0.1 only. ``dask.distributed`` and ``dask-jobqueue`` are imported only when
+asked for.
 """
 
 from __future__ import annotations
@@ -157,7 +158,8 @@ class SlurmConfig:
             security=True,  # temporary TLS certificates: only the run's own jobs can connect
             shared_temp_directory=str(shared),
             log_directory=str(shared / "slurm-logs"),
-            scheduler_options={"dashboard": False},
+            # the scheduler's web server (dashboard, health) answers on this machine only
+            scheduler_options={"dashboard_address": "127.0.0.1:0"},
         )
         return kwargs
 
