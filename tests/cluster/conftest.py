@@ -28,15 +28,24 @@ RUN = [
 ]  # fmt: skip
 
 
+TEST_CLUSTER = "insightome-test"  # .ci/slurm-cluster's ClusterName: never a real cluster
+
+
 def _cluster_partition() -> str | None:
-    """The default partition of a SLURM cluster with an idle node, or None."""
+    """The default partition of the test cluster with an idle node, or None. Any other
+    SLURM (a login node's) is refused: these tests submit and cancel jobs."""
     if shutil.which("sinfo") is None:
         return None
     try:
+        config = subprocess.run(
+            ["scontrol", "show", "config"], capture_output=True, text=True, timeout=20
+        ).stdout
         out = subprocess.run(
             ["sinfo", "-h", "-o", "%P %T"], capture_output=True, text=True, timeout=20
         ).stdout
     except (OSError, subprocess.SubprocessError):
+        return None
+    if f"ClusterName             = {TEST_CLUSTER}" not in config:
         return None
     for line in out.splitlines():
         name, _, state = line.partition(" ")
@@ -49,7 +58,7 @@ def _cluster_partition() -> str | None:
 def partition() -> str:
     name = _cluster_partition()
     if name is None:
-        message = "no SLURM cluster answers (start one: make test-cluster)"
+        message = f"no SLURM test cluster ({TEST_CLUSTER}) answers (start one: make test-cluster)"
         if os.environ.get("INSIGHTOME_REQUIRE_CLUSTER") == "1":
             pytest.fail(message)
         pytest.skip(message)
@@ -89,6 +98,16 @@ def my_jobs() -> dict[str, str]:
         ["squeue", "--me", "-h", "-o", "%i %T"], capture_output=True, text=True, check=True
     ).stdout
     return dict(line.split() for line in out.splitlines() if line.strip())
+
+
+def new_jobs(before: set[str]) -> list[str]:
+    """The jobs that appeared since ``before``, oldest first: the run's own."""
+    return sorted(set(my_jobs()) - before, key=int)
+
+
+def gone(jobs: list[str]) -> bool:
+    """None of ``jobs`` is in the queue any more (not even COMPLETING)."""
+    return not set(jobs) & set(my_jobs())
 
 
 def fits_done(out_dir: Path) -> int:

@@ -11,6 +11,7 @@ what the script asks it to load).
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,9 @@ from tests.cluster.conftest import (
     assert_same_results,
     finished,
     fits_done,
+    gone,
     my_jobs,
+    new_jobs,
     wait_for,
 )
 
@@ -75,14 +78,24 @@ def test_the_marenostrum5_recipe_runs_and_resumes_its_own_run(
             env=env, capture_output=True, text=True, check=True,
         ).stdout.strip().split(";")[0]  # fmt: skip
 
+    # another run's checkpoint in the same folder: the recipe must leave it alone
+    other = runs / "20260101-000000-other-cohort-response.partial"
+    other.mkdir(parents=True)
+    (other / "invocation.json").write_text("{}")
+
     # the first job is cancelled part-way, as its time limit or a lost node would stop it
+    before = set(my_jobs())
     first = submit()
     wait_for(lambda: fits_done(runs) >= 8 or first not in my_jobs(), 300, "8 finished fits")
     assert first in my_jobs(), "the recipe's job finished before it could be cancelled"
+    workers = [j for j in new_jobs(before) if j != first]
+    assert workers, "the recipe's run submitted no worker job"
     subprocess.run(["scancel", first], check=True)
     wait_for(lambda: first not in my_jobs(), 120, f"job {first} to end")
-    (partial,) = runs.iterdir()
-    assert partial.name.endswith(".partial")
+    # SIGTERM reached insightome: it cancelled its worker jobs on the way out
+    wait_for(lambda: gone(workers), 60, f"the worker jobs {workers} to be cancelled")
+    (partial,) = [p for p in runs.iterdir() if p != other]
+    assert partial.name.endswith("-breast240-diagnosis.partial")
     err = (tmp_path / f"insightome-{first}.err").read_text()
     assert "Traceback" not in err, err[-3000:]
     assert "insightome run --resume" in err  # it said how to finish
@@ -96,9 +109,12 @@ def test_the_marenostrum5_recipe_runs_and_resumes_its_own_run(
         "purge",
         "load python/3.11",
     ]
+    assert other.is_dir()  # untouched
+    shutil.rmtree(other)
     run = finished(runs)
     assert run.directory.name == partial.name.removesuffix(".partial")
     assert_same_results(run, local_reference(4))
     assert "fit cache: reused" in (run.directory / "run.log").read_text()
     jobs = run.results["compute"]["backend"]["slurm_jobs"]
-    assert len(jobs["submitted"]) == 2 and not set(jobs["submitted"]) & set(my_jobs())
+    assert len(jobs["submitted"]) == 2
+    wait_for(lambda: gone(jobs["submitted"]), 60, "the run's jobs to leave the queue")

@@ -19,7 +19,9 @@ from tests.cluster.conftest import (
     cli,
     finished,
     fits_done,
+    gone,
     my_jobs,
+    new_jobs,
     slurm_yaml,
     wait_for,
 )
@@ -66,18 +68,19 @@ def test_run_submits_worker_jobs_and_equals_the_local_run(
     assert "this machine" in machines["measured"][0]
     assert all(j in machines["not_measured"][0] for j in jobs["submitted"])
     assert "Not measured: SLURM worker job(s)" in (run.directory / "report.html").read_text()
-    # the run gave its jobs back, and left no TLS key behind
-    assert not set(jobs["submitted"]) & set(my_jobs())
-    assert not list(run.directory.rglob(".dask-jobqueue.*"))
+    assert backend["events"][0].startswith("SLURM: submitted 2 worker job(s)")
+    # the run gave its jobs back
+    wait_for(lambda: gone(jobs["submitted"]), 60, "the run's jobs to leave the queue")
 
 
 def test_a_worker_job_cancelled_mid_run_is_replaced(partition, data, local_reference, tmp_path):
     config = slurm_yaml(tmp_path, partition, jobs=2)
     out = tmp_path / "runs"
+    before = set(my_jobs())
     proc = cli("run", data, *RUN, "--repeats", 4, "--slurm-config", config, "--out", out)
     wait_for(lambda: fits_done(out) >= 8 or proc.poll() is not None, 180, "8 finished fits")
     assert proc.poll() is None, "the run finished before a job could be cancelled"
-    victim = sorted(my_jobs())[0]
+    victim = new_jobs(before)[0]
     subprocess.run(["scancel", victim], check=True)
     _, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err
@@ -89,7 +92,8 @@ def test_a_worker_job_cancelled_mid_run_is_replaced(partition, data, local_refer
     assert jobs["ended_early"] == [victim]
     assert len(jobs["submitted"]) == 3  # the two asked for and the replacement
     log = (run.directory / "run.log").read_text()
-    assert f"worker job {victim} ended" in log and "resubmitted" in log
+    assert f"worker job {victim} ended (CANCELLED)" in log and "resubmitted" in log
+    assert f"worker job {victim} ended (CANCELLED)" in err  # said as it happened
 
 
 def test_when_no_worker_is_left_the_run_stops_and_resumes_identically(
@@ -97,15 +101,17 @@ def test_when_no_worker_is_left_the_run_stops_and_resumes_identically(
 ):
     config = slurm_yaml(tmp_path, partition, jobs=1, max_replacements=0)
     out = tmp_path / "runs"
+    before = set(my_jobs())
     proc = cli("run", data, *RUN, "--repeats", 4, "--slurm-config", config, "--out", out)
     wait_for(lambda: fits_done(out) >= 8 or proc.poll() is not None, 180, "8 finished fits")
     assert proc.poll() is None, "the run finished before its job could be cancelled"
-    victim = sorted(my_jobs())[0]
+    victim = new_jobs(before)[0]
     subprocess.run(["scancel", victim], check=True)
     _, err = proc.communicate(timeout=300)
 
     assert proc.returncode == 3, err
     _no_traceback(err)
+    assert f"worker job {victim} ended (CANCELLED)" in err and "not replaced" in err
     lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(lines) == 1, err
     assert f"job(s) {victim}" in lines[0] and "no replacement is allowed" in lines[0]
@@ -115,6 +121,8 @@ def test_when_no_worker_is_left_the_run_stops_and_resumes_identically(
     (partial,) = out.iterdir()
     assert partial.name.endswith(".partial") and str(partial) in command.group(1)
     assert not (partial / "results.json").exists()
+    # the cluster was closed on the way out: no TLS key left, the jobs' logs kept
+    assert not list(partial.glob(".dask-jobqueue.*")) and list(partial.glob("slurm-logs/*.err"))
 
     resumed = cli("run", "--resume", partial, "--slurm-config", slurm_yaml(tmp_path, partition))
     out2, err2 = resumed.communicate(timeout=600)
@@ -129,19 +137,55 @@ def test_when_no_worker_is_left_the_run_stops_and_resumes_identically(
 def test_workers_retire_before_their_walltime_and_are_replaced(
     partition, data, local_reference, tmp_path
 ):
-    # a 1-minute walltime: each worker retires after 30 ± 10 s; the run needs about a minute
+    # a 1-minute walltime: each worker retires after 30 ± 10 s; the run needs over a minute
     config = slurm_yaml(tmp_path, partition, jobs=2, walltime="00:01:00")
     out = tmp_path / "runs"
-    proc = cli("run", data, *RUN, "--repeats", 20, "--slurm-config", config, "--out", out)
+    proc = cli("run", data, *RUN, "--repeats", 25, "--slurm-config", config, "--out", out)
     _, err = proc.communicate(timeout=900)
     assert proc.returncode == 0, err
     _no_traceback(err)
 
     run = finished(out)
-    assert_same_results(run, local_reference(20))
+    assert_same_results(run, local_reference(25))
     backend = run.results["compute"]["backend"]
     assert backend["worker_lifetime_s"] == 30
     jobs = backend["slurm_jobs"]
     assert jobs["retired_at_lifetime"], jobs
     assert len(jobs["submitted"]) > 2 and jobs["ended_early"] == []
     assert "retired before its walltime; resubmitted" in (run.directory / "run.log").read_text()
+
+
+def test_a_job_sbatch_refuses_is_one_line_before_anything_runs(partition, data, tmp_path):
+    config = slurm_yaml(tmp_path, "no-such-partition", jobs=1)
+    out = tmp_path / "runs"
+    before = set(my_jobs())
+    proc = cli("run", data, *RUN, "--repeats", 1, "--slurm-config", config, "--out", out)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, err
+    _no_traceback(err)
+    (line,) = [line for line in err.splitlines() if line.strip()]
+    assert line.startswith("error: --slurm-config") and "SLURM refused the worker job" in line
+    assert "partition" in line.lower()
+    assert not new_jobs(before) and not out.exists()  # nothing submitted, nothing written
+
+
+def test_the_run_waits_for_worker_jobs_held_in_the_queue(
+    partition, data, local_reference, tmp_path
+):
+    # the node is full for 45 s: the worker job waits in the queue (the run used to give
+    # up after 30 s, dask's scatter timeout)
+    blocker = subprocess.run(
+        ["sbatch", "--parsable", "-p", partition, "-c", "4", "-o", "/dev/null",
+         "--wrap", "sleep 45"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    try:
+        config = slurm_yaml(tmp_path, partition, jobs=1)
+        out = tmp_path / "runs"
+        proc = cli("run", data, *RUN, "--repeats", 4, "--slurm-config", config, "--out", out)
+        _, err = proc.communicate(timeout=600)
+    finally:
+        subprocess.run(["scancel", blocker], check=False)
+    assert proc.returncode == 0, err
+    _no_traceback(err)
+    assert_same_results(finished(out), local_reference(4))

@@ -268,6 +268,8 @@ def _interrupt(signum: int, frame: object) -> None:
     a shutdown): raised as :class:`~insightome.errors.Interrupted`, which Typer lets
     through (a KeyboardInterrupt becomes a silent exit 130) and the stage runner marks with
     the run's .partial directory; a cluster's worker jobs are cancelled on the way out."""
+    for repeated in (signal.SIGINT, signal.SIGTERM):  # the clean-up on the way out runs
+        signal.signal(repeated, signal.SIG_IGN)  # to its end (SLURM kills later anyway)
     raise errors.Interrupted(signum)
 
 

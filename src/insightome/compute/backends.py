@@ -9,44 +9,33 @@ so the backend is a setting, not a code path:
 
 Each fit is seeded by the run's seed and its position in the plan, never by the worker,
 so the same seed gives the same results on every backend (tested on a real LocalCluster
-and on a real one-node SLURM cluster, ``tests/cluster/``).
-
-A run makes its cluster once (:class:`FitBackend`, on the first stage that fits) and
-releases it when the fits are done. On SLURM, worker jobs that end early — cancelled,
-killed at their walltime, their node lost — are resubmitted (:mod:`.slurm_jobs`), and each
-worker retires shortly before its walltime so that its fits move to the others; when
-no worker is left and none may be resubmitted, the run stops with
-:class:`~insightome.errors.WorkersLost` and keeps its checkpoint for ``--resume``.
-Connections between the scheduler and the workers use TLS with temporary certificates
-(only the run's own jobs can join); the scheduler's web server (its dashboard) listens
-on 127.0.0.1 only. ``dask.distributed`` and ``dask-jobqueue`` are imported only when
-asked for.
+and on a real one-node SLURM cluster, ``tests/cluster/``). This module describes the SLURM
+jobs and checks them before anything is submitted; :mod:`.fit_backend` runs a run's fits
+on the chosen backend and :mod:`.slurm_jobs` keeps its SLURM jobs alive.
+``dask.distributed`` and ``dask-jobqueue`` are imported only when asked for.
 """
 
 from __future__ import annotations
 
-import logging
+import os
 import re
+import shutil
 import signal
-import socket
+import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import CancelledError
-from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from insightome import errors
-from insightome.compute.slurm_jobs import JobKeeper, walltime_seconds
-from insightome.errors import UserError, WorkersLost
+from insightome.compute.slurm_jobs import walltime_seconds
+from insightome.errors import UserError
 
-__all__ = ["FitBackend", "SlurmConfig", "WorkersLost", "slurm_from_options"]
+__all__ = ["SlurmConfig", "slurm_from_options"]
 
-T = TypeVar("T")
-
-_WALLTIME = re.compile(r"^(\d+-)?\d{1,3}:\d{2}(:\d{2})?$")
+# HH:MM:SS or D-HH:MM:SS only: SLURM reads "02:00" as two minutes, not two hours
+_WALLTIME = re.compile(r"^(\d+-)?\d{1,3}:\d{2}:\d{2}$")
 _MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 
 
@@ -138,9 +127,37 @@ class SlurmConfig:
 
     def folder(self, shared_directory: str | Path | None = None) -> Path:
         """The shared folder of the TLS certificates and the jobs' logs (``slurm-logs/``):
-        ``shared_directory`` from the configuration, else the one given (the run's
-        ``.partial`` directory), else the current directory."""
-        return Path(self.shared_directory or shared_directory or Path.cwd()).resolve()
+        ``shared_directory`` from the configuration (``~`` and ``$VARS`` expanded), else
+        the one given (the run's ``.partial`` directory), else the current directory."""
+        raw = str(self.shared_directory or shared_directory or Path.cwd())
+        return Path(os.path.expandvars(os.path.expanduser(raw))).resolve()
+
+    def check_submission(self, job_script: str, folder: Path) -> None:
+        """Ask SLURM whether it would take the worker job (``sbatch --test-only``: nothing
+        is submitted); a refusal — partition, account, QoS, sizes — is one line, exit 2."""
+
+        def refused(reason: str) -> UserError:
+            return UserError(errors.OPTION_INVALID, option="--slurm-config", reason=reason)
+
+        if shutil.which("sbatch") is None:
+            raise refused("sbatch is not on PATH: run insightome on a SLURM login node or job")
+        try:
+            (folder / "slurm-logs").mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("w", dir=folder, prefix=".sbatch-test-") as script:
+                script.write(job_script)
+                script.flush()
+                checked = subprocess.run(
+                    ["sbatch", "--test-only", script.name],
+                    capture_output=True, text=True, timeout=60,
+                )  # fmt: skip
+        except OSError as exc:
+            reason = f"cannot write the worker jobs' files in {folder} ({exc.strerror})"
+            raise refused(reason) from None
+        except subprocess.TimeoutExpired:
+            raise refused("sbatch --test-only did not answer in 60 s") from None
+        if checked.returncode != 0:
+            said = [line.strip() for line in checked.stderr.splitlines() if line.strip()]
+            raise refused(f"SLURM refused the worker job: {' / '.join(said[-2:]) or 'no reason'}")
 
     def cluster_kwargs(self, shared_directory: str | Path | None = None) -> dict[str, Any]:
         """Keyword arguments for :class:`dask_jobqueue.SLURMCluster`."""
@@ -205,222 +222,3 @@ def slurm_from_options(
     if all(v is None for v in overrides.values()):
         return None
     return SlurmConfig(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
-
-
-class _LostDataRecords(logging.Filter):
-    """Drops distributed's "caused the cluster to lose scattered data" records: the event
-    is expected when a worker job ends, and :meth:`FitBackend.call` logs it in its own
-    words (the records list every lost key, hundreds of them on one console line)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "lose scattered data" not in record.getMessage()
-
-
-_SCHEDULER_LOG = logging.getLogger("distributed.scheduler")
-
-
-class FitBackend:
-    """Where one run's fits go; a cluster is made on first use and kept until :meth:`close`.
-
-    ``use(scatter)`` routes every joblib ``Parallel`` inside it to the backend. ``scatter``
-    lists the large objects every task receives (the modelling table): on a Dask cluster
-    they are sent to the workers once, not with each of the hundreds of fits (measured:
-    without it, two workers were no faster than one).
-    """
-
-    def __init__(
-        self,
-        scheduler: str | None = None,
-        slurm: SlurmConfig | None = None,
-        *,
-        n_jobs: int = 1,
-        shared_directory: str | Path | None = None,
-        log: Callable[[str], None] | None = None,
-    ) -> None:
-        if scheduler is not None and slurm is not None:
-            raise UserError(
-                errors.OPTION_INVALID, option="--scheduler", reason="give it or --slurm, not both"
-            )
-        self.scheduler, self.slurm, self.n_jobs = scheduler, slurm, n_jobs
-        self.shared_directory = shared_directory
-        self.log = log or (lambda message: None)
-        self._client: Any = None
-        self._cluster: Any = None
-        self.keeper: JobKeeper | None = None
-        self._quiet = _LostDataRecords()
-        self.lost_data = 0  # times the workers lost the data sent to them (see call)
-        # times call() sends the data again: SLURM jobs may be replaced that often
-        self.retries = (slurm.replacements if slurm is not None else 2) + 1
-
-    @property
-    def name(self) -> str:
-        return "SLURM" if self.slurm is not None else "Dask"
-
-    @property
-    def local(self) -> bool:
-        return self.scheduler is None and self.slurm is None
-
-    def _connect(self) -> Any:
-        from distributed import Client
-
-        if self._client is not None:
-            return self._client
-        _SCHEDULER_LOG.addFilter(self._quiet)
-        if self.slurm is not None:
-            self._cluster = self.slurm.make_cluster(self.shared_directory)
-            self._cluster.scale(jobs=self.slurm.jobs)
-            self._client = Client(self._cluster)
-            self.keeper = JobKeeper(
-                self._cluster, self._client, self.slurm.jobs, self.slurm.replacements, self.log,
-                lifetime_s=self.slurm.worker_lifetime()[0],
-                log_directory=str(self.slurm.folder(self.shared_directory) / "slurm-logs"),
-            )  # fmt: skip
-            self.keeper.start()
-            self.log(
-                f"SLURM: submitted {self.slurm.jobs} worker job(s) to partition "
-                f"{self.slurm.queue} ({self.slurm.cores} core(s), {self.slurm.memory}, "
-                f"walltime {self.slurm.walltime} each)"
-            )
-            return self._client
-        try:
-            self._client = Client(self.scheduler, timeout="10s")
-        except OSError as exc:
-            raise UserError(
-                errors.OPTION_INVALID,
-                option="--scheduler",
-                reason=f"cannot reach the Dask scheduler at {self.scheduler} ({exc}); "
-                "start it (dask scheduler) or check the address",
-            ) from exc
-        return self._client
-
-    @contextmanager
-    def use(self, scatter: list[Any] | None = None) -> Iterator[None]:
-        if self.local:
-            yield
-            return
-        from joblib import parallel_config
-
-        self._connect()
-        keeper = self.keeper
-        if keeper is not None and keeper.lost is not None:
-            raise WorkersLost(keeper.lost)
-        try:
-            if keeper is not None:
-                keeper.in_use = True
-            with parallel_config(backend="dask", scatter=scatter):
-                yield
-        except (KeyboardInterrupt, errors.Interrupted):
-            # the job keeper interrupts the main thread when no worker is left to run the fits
-            if keeper is not None and keeper.lost is not None:
-                raise WorkersLost(keeper.lost) from None
-            raise
-        finally:
-            if keeper is not None:
-                keeper.in_use = False
-
-    def call(self, fn: Callable[[], T], scatter: list[Any] | None = None) -> T:
-        """``fn()`` with its joblib calls on this backend; run again when the workers lost
-        what they were sent.
-
-        Data sent to Dask workers (the modelling table, each task's arrays) is kept by
-        those workers only; when a worker job ends, what only it held cannot be rebuilt
-        and the fits that need it are cancelled. ``fn`` is then called again with the data
-        sent afresh — the fit cache gives back every fit already finished — up to
-        :attr:`retries` times. Any other loss (a fit that killed three workers in turn,
-        the scheduler gone) is not retried: the :class:`WorkersLost` of
-        :func:`~insightome.evaluate.engine.cross_validated_predictions` goes up as it is.
-        """
-        attempt = 0
-        while True:
-            try:
-                return self._call_once(fn, scatter)
-            except WorkersLost as exc:
-                # the data lost with a worker cancels the fits that need it: send it again
-                if not isinstance(exc.__cause__, CancelledError) or not self._workers_may_come():
-                    raise
-                attempt += 1
-                if attempt > self.retries:
-                    raise WorkersLost(
-                        f"the data sent to the workers was lost {attempt} times, each time "
-                        f"with a worker that ended ({exc.reason})"
-                    ) from exc
-                self.lost_data += 1
-                self.log(
-                    f"{self.name}: a worker that held the run's data ended; the data is "
-                    f"sent again and the unfinished fits rerun (attempt {attempt + 1})"
-                )
-
-    def _call_once(self, fn: Callable[[], T], scatter: list[Any] | None) -> T:
-        with ExitStack() as stack:
-            try:
-                stack.enter_context(self.use(scatter))
-            except (CancelledError, OSError) as exc:
-                if self.local:
-                    raise
-                raise WorkersLost(
-                    f"the data could not be sent to the workers ({type(exc).__name__}: the "
-                    "scheduler or its workers are gone)"
-                ) from exc
-            return fn()
-
-    def _workers_may_come(self) -> bool:
-        """Whether running the fits again can work: the scheduler still answers and has a
-        worker, or (SLURM) the job keeper has not given up."""
-        client = self._client
-        if self.local or client is None or client.status != "running":
-            return False
-        if self.keeper is not None:
-            return self.keeper.lost is None
-        try:
-            return bool(client.scheduler_info()["workers"])
-        except (OSError, KeyError):
-            return False
-
-    def close(self) -> None:
-        """Release the workers (SLURM jobs are cancelled); :meth:`describe` keeps the story."""
-        if self.keeper is not None:
-            self.keeper.stop()
-        for part in (self._client, self._cluster):
-            if part is not None:
-                part.close()
-        if self._cluster is not None:  # the TLS key files dask-jobqueue wrote for the workers
-            for value in list(vars(self._cluster).values()):
-                if isinstance(value, tempfile._TemporaryFileWrapper):
-                    value.close()  # deletes the file
-        self._client = self._cluster = None
-        _SCHEDULER_LOG.removeFilter(self._quiet)
-
-    def describe(self) -> dict[str, Any]:
-        """What results.json records about where the fits ran and what the ledger measured."""
-        here = socket.gethostname()
-        measured = [f"{here} (this machine): the main process and the processes it started"]
-        if self.slurm is not None:
-            described: dict[str, Any] = {
-                "backend": "dask-jobqueue SLURM",
-                "slurm": asdict(self.slurm),
-                "worker_lifetime_s": self.slurm.worker_lifetime()[0],
-            }
-            described["connections"] = "TLS, temporary certificates"
-            if self.keeper is not None:
-                described["slurm_jobs"] = self.keeper.summary()
-                hosts = ", ".join(sorted(self.keeper.hosts)) or "nodes not seen"
-                jobs = ", ".join(self.keeper.job_ids)
-                described["machines"] = {
-                    "measured": measured,
-                    "not_measured": [f"SLURM worker job(s) {jobs} on {hosts}: the fits"],
-                }
-            return described
-        if self.scheduler is not None:
-            return {
-                "backend": "dask.distributed",
-                "scheduler": self.scheduler,
-                "machines": {
-                    "measured": measured,
-                    "not_measured": [f"the workers of the Dask scheduler {self.scheduler}"],
-                },
-            }
-        return {
-            "backend": "joblib loky (local processes)",
-            "n_jobs": self.n_jobs,
-            "machines": {"measured": measured, "not_measured": []},
-        }

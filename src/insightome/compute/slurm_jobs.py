@@ -5,21 +5,25 @@ walltime, someone (or the scheduler) cancels it, or its node is lost. dask-jobqu
 submits the jobs once and does not replace them. :class:`JobKeeper` watches the run's jobs
 in ``squeue`` every few seconds and resubmits the missing ones:
 
-* a job that reaches its worker lifetime (set a little before its walltime, see
-  ``SlurmConfig.worker_lifetime``) retires on purpose — its fits move to the other
-  workers — and is always replaced;
-* a job that ends earlier (``scancel``, a lost node, a killed worker) is replaced up to
-  ``max_replacements`` times in the run; its fits in flight are rerun elsewhere by Dask.
+* a job that ends as SLURM's ``COMPLETED`` (its worker retired at its lifetime, set a
+  little before the walltime by ``SlurmConfig.worker_lifetime``: its fits moved to the
+  other workers) or ``TIMEOUT`` (killed at its walltime) ended as planned and is always
+  replaced;
+* a job that ends otherwise (``CANCELLED`` by ``scancel``, ``NODE_FAIL``, ``FAILED``,
+  ``OUT_OF_MEMORY``, …) ended early; it is replaced up to ``max_replacements`` times in the
+  run, and Dask reruns its fits in flight elsewhere;
+* a submission ``sbatch`` refused mid-run (the job never got an id) is dropped and counted;
+  three in a row and the keeper gives up.
 
-When no job is left and none may be resubmitted, the keeper records why in ``lost`` and
-interrupts the main thread; :class:`~insightome.compute.backends.FitBackend` turns that
-into :class:`~insightome.errors.WorkersLost`, and the run keeps its checkpoint for
-``--resume``.
+A replacement gets a new name in the cluster's plan, so dask's own clean-up of the worker
+that died (``distributed.deploy.lost-worker-timeout`` later) cannot cancel it. When no job
+is left and none may be submitted, the keeper records why in ``lost`` and calls
+``on_lost``; :class:`~insightome.compute.fit_backend.FitBackend` then stops the fits and
+raises :class:`~insightome.errors.WorkersLost`, and the run keeps its checkpoint.
 """
 
 from __future__ import annotations
 
-import _thread
 import re
 import subprocess
 import threading
@@ -30,6 +34,15 @@ from typing import Any
 __all__ = ["JobKeeper", "walltime_seconds"]
 
 _SLURM_TIME = re.compile(r"^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$")
+#: squeue states of a job whose worker is gone or going: the job has ended
+ENDED = {
+    "BOOT_FAIL", "CANCELLED", "COMPLETED", "DEADLINE", "FAILED", "NODE_FAIL",
+    "OUT_OF_MEMORY", "PREEMPTED", "TIMEOUT",
+}  # fmt: skip
+#: final states of a job that ended as planned: its worker retired, or its walltime came
+PLANNED = {"COMPLETED", "TIMEOUT"}
+FAILED_SUBMISSIONS_LIMIT = 3  # sbatch refusals in a row before the keeper gives up
+SUBMISSION_GRACE_S = 60.0  # a job without an id this long was refused by sbatch
 
 
 def walltime_seconds(text: str) -> int:
@@ -49,6 +62,10 @@ def walltime_seconds(text: str) -> int:
     return parts[0] * 60  # minutes
 
 
+def _run(*command: str) -> str:
+    return subprocess.run(command, capture_output=True, text=True, timeout=30, check=True).stdout
+
+
 class JobKeeper(threading.Thread):
     """Resubmits a SLURMCluster's worker jobs that end before the run (module docstring)."""
 
@@ -57,42 +74,47 @@ class JobKeeper(threading.Thread):
     def __init__(
         self,
         cluster: Any,
-        client: Any,
         jobs: int,
         max_replacements: int,
         log: Callable[[str], None],
         *,
-        lifetime_s: float,
+        on_lost: Callable[[], None] = lambda: None,
         log_directory: str = "",
     ) -> None:
         super().__init__(daemon=True, name="insightome-slurm-jobs")
-        self.cluster, self.client, self.jobs = cluster, client, jobs
-        self.max_replacements, self.log, self.lifetime_s = max_replacements, log, lifetime_s
-        self.log_directory = log_directory
+        self.cluster, self.jobs, self.max_replacements = cluster, jobs, max_replacements
+        self.log, self.on_lost, self.log_directory = log, on_lost, log_directory
         self.job_ids: list[str] = []  # every worker job submitted, in order
-        self.retired: list[str] = []  # reached their worker lifetime: replaced, as planned
-        self.ended_early: list[str] = []  # cancelled, killed or lost before it
+        self.retired: list[str] = []  # ended as planned (lifetime, walltime): replaced
+        self.ended_early: list[str] = []  # cancelled, killed or lost before that
+        self.refused = 0  # submissions sbatch refused mid-run
+        self.squeue_failures = 0
         self.hosts: set[str] = set()
         self.lost: str | None = None
-        self.in_use = False  # the main thread is waiting for fits (FitBackend.use)
-        self._running_since: dict[str, float] = {}
+        self._states: dict[str, str] = {}  # job id → last state seen in squeue
+        self._ids: dict[str, str] = {}  # plan name → its job's id
+        self._unsubmitted: dict[str, float] = {}  # plan name → when first seen without an id
+        self._refused_in_a_row = 0
         self._halt = threading.Event()
-        self._squeue_failed = False
+        self._lock = threading.Lock()  # one look at a time, and none after stop()
 
     def stop(self) -> None:
         self._halt.set()
-        if self.is_alive():
-            self.join(timeout=10)
+        with self._lock:  # waits for a look in progress; none starts after this
+            pass
 
     def run(self) -> None:
         while not self._halt.wait(self.interval):
-            try:
-                self._check()
-            except Exception as exc:  # a failed look is logged; the next one retries
-                self.log(f"SLURM: could not check the worker jobs ({type(exc).__name__}: {exc})")
+            with self._lock:
+                if self._halt.is_set():
+                    return
+                try:
+                    self._check()
+                except Exception as exc:  # a failed look is logged; the next one retries
+                    what = f"{type(exc).__name__}: {exc}"
+                    self.log(f"SLURM: could not check the worker jobs ({what})")
             if self.lost is not None:
-                if self.in_use:
-                    _thread.interrupt_main()
+                self.on_lost()
                 return
 
     def summary(self) -> dict[str, Any]:
@@ -101,21 +123,34 @@ class JobKeeper(threading.Thread):
             "submitted": list(self.job_ids),
             "retired_at_lifetime": list(self.retired),
             "ended_early": list(self.ended_early),
+            "submissions_refused": self.refused,
+            "squeue_failures": self.squeue_failures,
             "nodes": sorted(self.hosts),
         }
 
+    def pending_reasons(self) -> str:
+        """Why the run's pending jobs wait, as squeue says (for the waiting message)."""
+        ids = [j for j, state in self._states.items() if state == "PENDING"]
+        if not ids:
+            return "none pending"
+        try:
+            out = _run("squeue", "-h", "-j", ",".join(ids), "-o", "%i %r")
+        except (OSError, subprocess.SubprocessError):
+            return f"{len(ids)} pending"
+        return "; ".join(line.strip() for line in out.splitlines() if line.strip())
+
+    # -- one look --------------------------------------------------------------------
     def _queue(self) -> dict[str, tuple[str, str]] | None:
         """This user's jobs in squeue: id → (state, node list); None if squeue failed."""
         try:
-            out = subprocess.run(
-                ["squeue", "--me", "-h", "-o", "%i %T %N"],
-                capture_output=True, text=True, timeout=30, check=True,
-            ).stdout  # fmt: skip
+            out = _run("squeue", "--me", "-h", "-o", "%i %T %N")
         except (OSError, subprocess.SubprocessError) as exc:
-            if not self._squeue_failed:
-                self.log(f"SLURM: squeue failed ({exc}); worker jobs are not watched")
-                self._squeue_failed = True
+            self.squeue_failures += 1
+            if self.squeue_failures == 1:
+                self.log(f"SLURM: squeue failed ({exc}); the worker jobs are not watched")
             return None
+        if self.squeue_failures:
+            self.log(f"SLURM: squeue answers again after {self.squeue_failures} failure(s)")
         queue = {}
         for line in out.splitlines():
             fields = line.split()
@@ -127,55 +162,113 @@ class JobKeeper(threading.Thread):
         queue = self._queue()
         if queue is None:
             return
-        now = time.monotonic()
-        workers = dict(self.cluster.workers)  # name → dask_jobqueue Job
-        current = set()
-        for name, job in workers.items():
+        for name in list(self.cluster.worker_spec):
+            if name not in self.cluster.workers and name in self._ids:
+                # dask closed it itself (its worker was gone for lost-worker-timeout)
+                job_id = self._ids[name]
+                self._forget(name)
+                self._ended(job_id, queue.get(job_id, ("", ""))[0])
+        for name, job in list(self.cluster.workers.items()):
             job_id = getattr(job, "job_id", None)
             if not job_id:
+                self._unsubmitted_job(name)
                 continue
-            current.add(job_id)
+            self._unsubmitted.pop(name, None)
+            self._refused_in_a_row = 0
             if job_id not in self.job_ids:
                 self.job_ids.append(job_id)
+                self._ids[name] = job_id
             state, nodes = queue.get(job_id, ("", ""))
-            if state == "RUNNING":
-                self._running_since.setdefault(job_id, now)
-                self.hosts.update(n for n in nodes.split(",") if n)
-            if state in ("PENDING", "CONFIGURING", "RUNNING"):
+            if state and state not in ENDED:
+                self._states[job_id] = state
+                if state == "RUNNING":
+                    self.hosts.update(_hostnames(nodes))
                 continue
-            self.cluster.workers.pop(name, None)  # gone from the queue: the job has ended
-            current.discard(job_id)
-        seen = set(self.retired) | set(self.ended_early)
-        for job_id in self.job_ids:  # ended here, or dropped by dask when its worker died
-            if job_id not in current and job_id not in seen:
-                self._ended(job_id, now)
-        # every early end beyond the allowance leaves its slot empty
-        target = self.jobs - max(0, len(self.ended_early) - self.max_replacements)
-        if target > 0 and len(self.cluster.workers) < target:
-            self.cluster.scale(jobs=target)  # the missing jobs are submitted again
-        elif target <= 0 and not self.cluster.workers:
-            allowed = (
-                "no replacement is allowed (max_replacements: 0)"
-                if self.max_replacements == 0
-                else f"the {self.max_replacements} replacement(s) allowed were used up"
-            )
-            self.lost = (
-                f"{len(self.ended_early)} SLURM worker job(s) ended before the run finished "
-                f"(job(s) {', '.join(self.ended_early)}: cancelled, killed or their node "
-                f"lost) and {allowed}; the jobs' logs are in {self.log_directory}"
-            )
+            self._forget(name)
+            self._ended(job_id, state)
+        self._top_up()
 
-    def _ended(self, job_id: str, now: float) -> None:
-        started = self._running_since.get(job_id)
-        ran = now - started if started is not None else 0.0
-        # a worker retires at its lifetime (give or take its stagger): that end is planned
-        if ran >= self.lifetime_s * 0.6:
+    def _unsubmitted_job(self, name: str) -> None:
+        first = self._unsubmitted.setdefault(name, time.monotonic())
+        if time.monotonic() - first < SUBMISSION_GRACE_S:
+            return
+        self._unsubmitted.pop(name, None)
+        self._forget(name)
+        self.refused += 1
+        self._refused_in_a_row += 1
+        self.log(
+            f"SLURM: a worker job was not submitted in {SUBMISSION_GRACE_S:.0f} s (sbatch "
+            f"refused it or did not answer; see the log above); {self._refused_in_a_row} in a row"
+        )
+
+    def _forget(self, name: str) -> None:
+        """Drop a job from the cluster's plan, so a replacement gets a new name."""
+        self.cluster.worker_spec.pop(name, None)
+        self.cluster.workers.pop(name, None)
+        self._ids.pop(name, None)
+
+    def _ended(self, job_id: str, state: str) -> None:
+        final = state if state in ENDED else _final_state(job_id)
+        self._states[job_id] = final or "ENDED"
+        if final in PLANNED:
             self.retired.append(job_id)
-            self.log(f"SLURM: worker job {job_id} retired before its walltime; resubmitted")
+            how = "retired before its walltime" if final == "COMPLETED" else "reached its walltime"
+            self.log(f"SLURM: worker job {job_id} {how}; resubmitted")
             return
         self.ended_early.append(job_id)
         verb = "resubmitted" if len(self.ended_early) <= self.max_replacements else "not replaced"
         self.log(
-            f"SLURM: worker job {job_id} ended after {ran:.0f} s, before the run finished "
-            f"(cancelled, killed or its node lost); its fits in flight are rerun elsewhere; {verb}"
+            f"SLURM: worker job {job_id} ended ({final or 'gone from the queue'}) before the "
+            f"run finished; its fits in flight are rerun elsewhere; {verb}"
         )
+
+    def _top_up(self) -> None:
+        """Submit the jobs missing from the plan; give up when none is left and none may be."""
+        if self._refused_in_a_row >= FAILED_SUBMISSIONS_LIMIT:
+            target = 0
+        else:  # every early end beyond the allowance leaves its slot empty
+            target = self.jobs - max(0, len(self.ended_early) - self.max_replacements)
+        if target > 0 and len(self.cluster.worker_spec) < target:
+            self.cluster.scale(jobs=target)  # new names: dask's clean-up cannot reach them
+        elif target <= 0 and not self.cluster.workers:
+            self.lost = self._why_lost()
+
+    def _why_lost(self) -> str:
+        if self._refused_in_a_row >= FAILED_SUBMISSIONS_LIMIT:
+            return (
+                f"sbatch refused {self._refused_in_a_row} worker jobs in a row (see its "
+                "message above; the partition, account, QoS or sizes may have changed)"
+            )
+        allowed = (
+            "no replacement is allowed (max_replacements: 0)"
+            if self.max_replacements == 0
+            else f"the {self.max_replacements} replacement(s) allowed were used up"
+        )
+        return (
+            f"{len(self.ended_early)} SLURM worker job(s) ended before the run finished "
+            f"(job(s) {', '.join(self.ended_early)}: cancelled, killed or their node lost) "
+            f"and {allowed}; the jobs' logs are in {self.log_directory}"
+        )
+
+
+def _final_state(job_id: str) -> str:
+    """A finished job's state (``COMPLETED``, ``CANCELLED``, ``TIMEOUT``, …) from
+    scontrol, which keeps it for ``MinJobAge`` seconds; "" once it is forgotten."""
+    try:
+        out = _run("scontrol", "show", "job", "-o", job_id)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    match = re.search(r"\bJobState=(\S+)", out)
+    return match.group(1) if match else ""
+
+
+def _hostnames(nodes: str) -> list[str]:
+    """squeue's node list (``n[01-03],m1``) as host names."""
+    if not nodes or nodes == "(null)":
+        return []
+    if "[" not in nodes:
+        return nodes.split(",")
+    try:
+        return _run("scontrol", "show", "hostnames", nodes).split()
+    except (OSError, subprocess.SubprocessError):
+        return [nodes]

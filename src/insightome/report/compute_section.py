@@ -130,6 +130,12 @@ def _backend_note(backend: Mapping[str, Any]) -> str:
     machines = as_mapping(backend.get("machines"))
     remote = [str(m) for m in machines.get("not_measured") or []]
     where = f" Not measured: {'; '.join(remote)}." if remote else ""
+    ended = list(as_mapping(backend.get("slurm_jobs")).get("ended_early") or [])
+    if ended:
+        where += (
+            f" {len(ended)} worker job(s) ended before the run finished; their fits were "
+            "rerun elsewhere (run.log has each event)."
+        )
     return (
         f"The fits ran on {name}: the ledger measured only this machine (the main process "
         f"and the processes it started), so the energy of remote workers is not included." + where

@@ -48,6 +48,8 @@ class SlurmJobs(Record):
     submitted: list[str]  # job ids, in order
     retired_at_lifetime: list[str]  # left shortly before their walltime, as planned; replaced
     ended_early: list[str]  # cancelled, killed or their node lost
+    submissions_refused: int = optional()  # sbatch refused a replacement mid-run
+    squeue_failures: int = optional()  # looks at the queue that failed (jobs unwatched)
     nodes: list[str]
 
 
@@ -61,6 +63,8 @@ class Backend(Record):
     worker_lifetime_s: int = optional()  # SLURM workers retire this long after they start
     connections: str = optional()  # how the scheduler and SLURM workers talk (TLS)
     slurm_jobs: SlurmJobs = optional()
+    data_resent: int = optional()  # stages whose fits ran again: a worker took the data along
+    events: list[str] = optional()  # what happened to the workers, as the run log says it
     machines: Machines = optional()
 
 

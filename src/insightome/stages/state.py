@@ -15,6 +15,7 @@ the fields it made (:mod:`insightome.stages.checkpoints`).
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,9 +24,9 @@ from typing import Any
 import anndata as ad
 import numpy as np
 
-from insightome.compute.backends import FitBackend
 from insightome.compute.cache import data_fingerprint
 from insightome.compute.checkpoint import Checkpoint
+from insightome.compute.fit_backend import FitBackend
 from insightome.compute.ledger import EnergyLedger
 from insightome.evaluate.bbc import BBCResult
 from insightome.evaluate.permutation import PermutationResult
@@ -109,8 +110,9 @@ class RunState:
             o = self.options
             shared = self.checkpoint.directory if self.checkpoint is not None else None
             self._fit_backend = FitBackend(
-                o.scheduler, o.slurm, n_jobs=o.n_jobs, shared_directory=shared, log=self.log
-            )
+                o.scheduler, o.slurm, n_jobs=o.n_jobs, shared_directory=shared, log=self.log,
+                say=_to_stderr if o.progress else None,
+            )  # fmt: skip
         return self._fit_backend
 
     def release_workers(self) -> None:
@@ -136,3 +138,8 @@ class RunState:
         if value is None:
             raise RuntimeError(f"run state has no {name!r}: the stage that makes it did not run")
         return value
+
+
+def _to_stderr(message: str) -> None:
+    """A cluster event, as it happens (it also goes to run.log and results.json)."""
+    print(message, file=sys.stderr, flush=True)
