@@ -506,15 +506,28 @@ class FaultKind:
     title: str
     trials: int  # default number of trials
     run: Callable[[int, int, Path], list[dict[str, Any]]]
+    setup: str  # the runs and the fault, for the table's notes
 
 
 #: Every fault kind, by the name ``--only`` takes.
 FAULT_KINDS: dict[str, FaultKind] = {
     "main-sigkill": FaultKind(
-        "main process SIGKILL at a random moment (local backend)", 20, main_process_sigkill
+        "main process SIGKILL at a random moment (local backend)",
+        20,
+        main_process_sigkill,
+        "breast cancer 240 x 10, --preset fast --folds 3 --repeats 1 --bootstrap 200 "
+        "--n-jobs 1 --sensitive sex, discovery and audit on; kill i of n after a random "
+        "delay in the i-th n-th of an uninterrupted run's wall time (process start to exit)",
     ),
     "dask-worker-sigkill": FaultKind(
-        "Dask worker SIGKILL mid-run (LocalCluster)", 6, dask_worker_sigkill
+        "Dask worker SIGKILL mid-run (LocalCluster)",
+        6,
+        dask_worker_sigkill,
+        "breast cancer 240 x 10, --preset fast --folds 3 --repeats 2 (36 fits) --no-discover "
+        "--no-audit --scheduler on LocalCluster(n_workers=2, processes=True, "
+        "threads_per_worker=1); after 6 fits cached: one worker's process SIGKILLed (4 "
+        "trials), the cluster closed (1), every worker retired (1); compared with a local "
+        "--n-jobs 1 run; a stopped run resumed locally",
     ),
 }
 
@@ -539,19 +552,24 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         "# Faults: runs killed and workers lost, resumed and compared",
         "",
-        f"Machine: {report['machine']}. Date: {report['date']}. insightome commit "
-        f"`{report['commit']}`. Seed {report['seed']}. Made by `benchmarks/faults.py` "
-        "(numbers from `faults.json`).",
+        "Made by `benchmarks/faults.py`; every number is from `faults.json`.",
         "",
         "| fault | faults tried | finished without resume | runs resumed | results identical "
-        "| directories corrupted |",
-        "|---|---|---|---|---|---|",
+        "| directories corrupted | seed |",
+        "|---|---|---|---|---|---|---|",
     ]
     for kind in report["kinds"].values():
         s = kind["summary"]
         lines.append(
             f"| {kind['title']} | {s['faults_tried']} | {s['finished_without_resume']} | "
-            f"{s['resumed']} | {s['identical']} of {s['compared']} | {s['corrupted']} |"
+            f"{s['resumed']} | {s['identical']} of {s['compared']} | {s['corrupted']} | "
+            f"{kind['seed']} |"
+        )
+    lines += ["", "Where and when each row was run:", ""]
+    for kind in report["kinds"].values():
+        lines.append(
+            f"- {kind['title']}: {kind['machine']}, {kind['date']}, insightome commit "
+            f"`{kind['commit']}`, {kind['seconds']:.0f} s in all; {kind['setup']}"
         )
     lines += [
         "",
@@ -605,13 +623,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
     kinds = args.only or list(FAULT_KINDS)
-    report: dict[str, Any] = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores ({platform.node() or 'host'})",
-        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "commit": git_commit(),
-        "seed": args.seed,
-        "kinds": {},
-    }
+    path = args.results_dir / "faults.json"
+    # --only reruns those kinds; the other rows of an earlier run are kept
+    report: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {"kinds": {}}
     for name in kinds:
         kind = FAULT_KINDS[name]
         workdir = args.workdir / name
@@ -622,12 +636,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         records = kind.run(args.trials or kind.trials, args.seed, workdir)
         report["kinds"][name] = {
             "title": kind.title,
+            "setup": kind.setup,
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+            "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+            "commit": git_commit(),
+            "seed": args.seed,
             "seconds": round(time.perf_counter() - start, 1),
             "summary": summarize(records),
             "trials": records,
         }
+    report["kinds"] = {k: report["kinds"][k] for k in FAULT_KINDS if k in report["kinds"]}
     args.results_dir.mkdir(parents=True, exist_ok=True)
-    (args.results_dir / "faults.json").write_text(json.dumps(report, indent=2) + "\n")
+    path.write_text(json.dumps(report, indent=2) + "\n")
     (args.results_dir / "faults.md").write_text(markdown(report))
     print(markdown(report))
     bad = sum(
