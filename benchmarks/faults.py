@@ -462,6 +462,22 @@ def dask_trial(
                 pids = client.run(os.getpid)
             os.kill(sorted(pids.values())[0], signal.SIGKILL)
         code, _, err = finish(victim)
+    return settle(kind, trial, seed, fault, code, err, out, reference, cached)
+
+
+def settle(
+    kind: str,
+    trial: int,
+    seed: int,
+    fault: str,
+    code: int,
+    err: str,
+    out: Path,
+    reference: Path,
+    cached: int,
+) -> dict[str, Any]:
+    """After a worker fault: the runs folder checked; a stopped run must have printed one
+    line (no traceback) and is resumed (locally); the run compared with ``reference``."""
     problems = runs_folder_problems(out)
     lines = err.strip().splitlines()
     details: dict[str, Any] = {
@@ -488,6 +504,38 @@ def dask_trial(
         finished_without_resume=code == 0, resumed=resumed, comparison=comparison,
         problems=problems, **details,
     )  # fmt: skip
+
+
+def local_worker_sigkill(
+    trials: int, seed: int, workdir: Path, *, n_samples: int = 240
+) -> list[dict[str, Any]]:
+    """``--n-jobs 2`` (joblib's loky process pool): once 6 fits are cached, one pool
+    worker is killed with SIGKILL (as the kernel's out-of-memory killer would). The run
+    must stop with one line naming the ``--resume`` command (loky's pool cannot go on
+    without the worker), and the resume must equal a ``--n-jobs 1`` run."""
+    import psutil
+
+    kind = "local-worker-sigkill"
+    data = breast_data(workdir / f"breast{n_samples}.csv", n_samples)
+    options = lean_options(seed)
+    reference, _ = uninterrupted(data, options, workdir / "reference")
+    two = list(options)
+    two[two.index("--n-jobs") + 1] = "2"
+    records = []
+    for trial in range(trials):
+        out = workdir / f"t{trial}"
+        victim = cli("run", data, *two, "--out", out)
+        cached = wait_for_fits(out, 6, victim)
+        pool = [
+            child
+            for child in psutil.Process(victim.pid).children(recursive=True)
+            if child.cmdline()[:1] and child.cmdline()[0].startswith("LokyProcess")
+        ]
+        os.kill(pool[0].pid, signal.SIGKILL)
+        code, _, err = finish(victim)
+        fault = "one pool worker killed"
+        records.append(settle(kind, trial, seed, fault, code, err, out, reference, cached))
+    return records
 
 
 def wait_for_fits(out: Path, n: int, process: subprocess.Popen[str], limit: float = 300) -> int:
@@ -528,6 +576,13 @@ FAULT_KINDS: dict[str, FaultKind] = {
         "threads_per_worker=1); after 6 fits cached: one worker's process SIGKILLed (4 "
         "trials), the cluster closed (1), every worker retired (1); compared with a local "
         "--n-jobs 1 run; a stopped run resumed locally",
+    ),
+    "local-worker-sigkill": FaultKind(
+        "local worker process SIGKILL mid-run (--n-jobs 2)",
+        3,
+        local_worker_sigkill,
+        "breast cancer 240 x 10, as the Dask row but --n-jobs 2 (joblib's loky pool); after "
+        "6 fits cached, one LokyProcess SIGKILLed; compared with a --n-jobs 1 run",
     ),
 }
 
