@@ -2,6 +2,9 @@
 
     PYTHONPATH=src python benchmarks/faults.py                      # every fault kind
     PYTHONPATH=src python benchmarks/faults.py --only dask-worker-sigkill --trials 3
+    PYTHONPATH=src python benchmarks/faults.py --table-only         # faults.md from the json
+
+``--only KIND`` reruns that row and keeps the other rows of ``faults.json``.
 
 Each fault kind is a function in :data:`FAULT_KINDS` that runs its trials and returns one
 record per trial (where the fault landed, how the run ended, whether ``--resume`` was
@@ -9,8 +12,9 @@ needed, whether the results equal an uninterrupted run's, what was wrong with th
 folder). The records go to ``benchmarks/results/faults.json`` and the table to
 ``faults.md``; the numbers of the table come from the json. To add a fault kind (a SLURM
 worker job cancelled with ``scancel``, a wall-time limit), write a function of
-``(trials, seed, workdir)`` returning records made with :func:`trial_record`, and register
-it in :data:`FAULT_KINDS`.
+``(trials, seed, workdir)`` returning records made with :func:`trial_record` (a worker
+fault can end with :func:`settle`, as the Dask and loky kinds do), and register it in
+:data:`FAULT_KINDS`.
 
 Two checks serve every kind, and ``tests/compute/test_faults.py`` uses them too:
 
@@ -382,7 +386,7 @@ def main_process_sigkill(
                 trial,
                 seed,
                 landed_in=where,
-                finished_without_resume=code == 0 and not resumed,
+                finished_without_resume=where == "finished",
                 resumed=resumed,
                 comparison=comparison,
                 problems=problems,
@@ -529,7 +533,7 @@ def local_worker_sigkill(
         pool = [
             child
             for child in psutil.Process(victim.pid).children(recursive=True)
-            if child.cmdline()[:1] and child.cmdline()[0].startswith("LokyProcess")
+            if any(part.startswith("LokyProcess") for part in child.cmdline())
         ]
         os.kill(pool[0].pid, signal.SIGKILL)
         code, _, err = finish(victim)
@@ -594,7 +598,11 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     """One row of the table: counts over a kind's trials, and where the faults landed."""
     return {
         "faults_tried": len(records),
-        "finished_without_resume": sum(r["finished_without_resume"] for r in records),
+        # the run directory written whole, whether or not the process lived to exit 0
+        "finished_without_resume": sum(
+            r["finished_without_resume"] or r["landed"] == "finished" for r in records
+        ),
+        "nothing_to_resume": sum(r["landed"].startswith("start-up") for r in records),
         "resumed": sum(r["resumed"] for r in records),
         "identical": sum(r["identical"] is True for r in records),
         "compared": sum(r["identical"] is not None for r in records),
@@ -609,15 +617,16 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         "Made by `benchmarks/faults.py`; every number is from `faults.json`.",
         "",
-        "| fault | faults tried | finished without resume | runs resumed | results identical "
-        "| directories corrupted | seed |",
-        "|---|---|---|---|---|---|---|",
+        "| fault | faults tried | finished without resume | runs resumed | killed before "
+        "the .partial (nothing to resume) | results identical | directories corrupted | seed |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for kind in report["kinds"].values():
         s = kind["summary"]
         lines.append(
             f"| {kind['title']} | {s['faults_tried']} | {s['finished_without_resume']} | "
-            f"{s['resumed']} | {s['identical']} of {s['compared']} | {s['corrupted']} | "
+            f"{s['resumed']} | {s['nothing_to_resume']} | {s['identical']} of {s['compared']} | "
+            f"{s['corrupted']} | "
             f"{kind['seed']} |"
         )
     lines += ["", "Where and when each row was run:", ""]
@@ -660,13 +669,17 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def git_commit() -> str:
+    """The short commit, with ``+changes`` when src/ differs from it."""
     try:
-        return subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()  # fmt: skip
+        head, changes = (
+            subprocess.run(
+                ["git", "-C", str(ROOT), *command], capture_output=True, text=True, check=True
+            ).stdout.strip()
+            for command in (["rev-parse", "--short", "HEAD"], ["status", "--porcelain", "src"])
+        )
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+    return head + ("+changes" if changes else "")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -676,25 +689,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/insightome-faults"))
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--table-only", action="store_true", help="rewrite faults.md from faults.json; run nothing"
+    )
     args = parser.parse_args(argv)
-    kinds = args.only or list(FAULT_KINDS)
+    kinds = [] if args.table_only else args.only or list(FAULT_KINDS)
     path = args.results_dir / "faults.json"
     # --only reruns those kinds; the other rows of an earlier run are kept
     report: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {"kinds": {}}
+    for kind_report in report["kinds"].values():  # the table's numbers, from the records
+        kind_report["summary"] = summarize(kind_report["trials"])
     for name in kinds:
         kind = FAULT_KINDS[name]
         workdir = args.workdir / name
         if workdir.exists():
             shutil.rmtree(workdir)
         workdir.mkdir(parents=True)
-        start = time.perf_counter()
+        start, commit = time.perf_counter(), git_commit()  # the code the trials run
         records = kind.run(args.trials or kind.trials, args.seed, workdir)
         report["kinds"][name] = {
             "title": kind.title,
             "setup": kind.setup,
             "machine": f"{platform.machine()}, {os.cpu_count()} cores",
             "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-            "commit": git_commit(),
+            "commit": commit,
             "seed": args.seed,
             "seconds": round(time.perf_counter() - start, 1),
             "summary": summarize(records),
