@@ -641,8 +641,8 @@ def markdown(report: dict[str, Any]) -> str:
         "equal an uninterrupted run's with the same seed, value by value, ignoring only "
         "times, the compute ledger, timestamps, versions, absolute paths and random keys "
         "(`compare_runs`; the rules it used are counted in faults.json). A kill before the "
-        "`.partial` directory existed leaves nothing to resume (counted in neither column); "
-        "the folder is still checked. *Corrupted* (`runs_folder_problems`): anything in "
+        "`.partial` directory existed leaves nothing to resume (its own column); the folder "
+        "is still checked. *Corrupted* (`runs_folder_problems`): anything in "
         "the runs folder other than whole runs, `.partial` directories that `--resume` "
         "accepts and hidden temporaries — checked after every fault and after every resume.",
         "",
