@@ -2,6 +2,9 @@
 
     PYTHONPATH=src python benchmarks/faults.py                      # every fault kind
     PYTHONPATH=src python benchmarks/faults.py --only dask-worker-sigkill --trials 3
+    PYTHONPATH=src python benchmarks/faults.py --table-only         # faults.md from the json
+
+``--only KIND`` reruns that row and keeps the other rows of ``faults.json``.
 
 Each fault kind is a function in :data:`FAULT_KINDS` that runs its trials and returns one
 record per trial (where the fault landed, how the run ended, whether ``--resume`` was
@@ -9,8 +12,9 @@ needed, whether the results equal an uninterrupted run's, what was wrong with th
 folder). The records go to ``benchmarks/results/faults.json`` and the table to
 ``faults.md``; the numbers of the table come from the json. To add a fault kind (a SLURM
 worker job cancelled with ``scancel``, a wall-time limit), write a function of
-``(trials, seed, workdir)`` returning records made with :func:`trial_record`, and register
-it in :data:`FAULT_KINDS`.
+``(trials, seed, workdir)`` returning records made with :func:`trial_record` (a worker
+fault can end with :func:`settle`, as the Dask and loky kinds do), and register it in
+:data:`FAULT_KINDS`.
 
 Two checks serve every kind, and ``tests/compute/test_faults.py`` uses them too:
 
@@ -386,7 +390,7 @@ def main_process_sigkill(
                 trial,
                 seed,
                 landed_in=where,
-                finished_without_resume=code == 0 and not resumed,
+                finished_without_resume=where == "finished",
                 resumed=resumed,
                 comparison=comparison,
                 problems=problems,
@@ -466,6 +470,25 @@ def dask_trial(
                 pids = client.run(os.getpid)
             os.kill(sorted(pids.values())[0], signal.SIGKILL)
         code, _, err = finish(victim)
+    return settle(kind, trial, seed, fault, code, err, out, reference, cached)
+
+
+def settle(
+    kind: str,
+    trial: int,
+    seed: int,
+    fault: str,
+    code: int,
+    err: str,
+    out: Path,
+    reference: Path,
+    cached: int,
+    *,
+    resume_with: Sequence[object] = (),
+) -> dict[str, Any]:
+    """After a worker fault: the runs folder checked; a stopped run must have printed one
+    line (no traceback) and is resumed (locally, or with the options ``resume_with``);
+    the run compared with ``reference``."""
     problems = runs_folder_problems(out)
     lines = err.strip().splitlines()
     details: dict[str, Any] = {
@@ -479,7 +502,7 @@ def dask_trial(
     partials = sorted(out.glob("*.partial"))
     resumed = code != 0 and bool(partials)
     if resumed:
-        more, run_dir = resume_and_check(partials[0], out, reference)
+        more, run_dir = resume_and_check(partials[0], out, reference, *resume_with)
         problems += more.pop("problems")
         details.update(more)
     else:
@@ -492,6 +515,38 @@ def dask_trial(
         finished_without_resume=code == 0, resumed=resumed, comparison=comparison,
         problems=problems, **details,
     )  # fmt: skip
+
+
+def local_worker_sigkill(
+    trials: int, seed: int, workdir: Path, *, n_samples: int = 240
+) -> list[dict[str, Any]]:
+    """``--n-jobs 2`` (joblib's loky process pool): once 6 fits are cached, one pool
+    worker is killed with SIGKILL (as the kernel's out-of-memory killer would). The run
+    must stop with one line naming the ``--resume`` command (loky's pool cannot go on
+    without the worker), and the resume must equal a ``--n-jobs 1`` run."""
+    import psutil
+
+    kind = "local-worker-sigkill"
+    data = breast_data(workdir / f"breast{n_samples}.csv", n_samples)
+    options = lean_options(seed)
+    reference, _ = uninterrupted(data, options, workdir / "reference")
+    two = list(options)
+    two[two.index("--n-jobs") + 1] = "2"
+    records = []
+    for trial in range(trials):
+        out = workdir / f"t{trial}"
+        victim = cli("run", data, *two, "--out", out)
+        cached = wait_for_fits(out, 6, victim)
+        pool = [
+            child
+            for child in psutil.Process(victim.pid).children(recursive=True)
+            if any(part.startswith("LokyProcess") for part in child.cmdline())
+        ]
+        os.kill(pool[0].pid, signal.SIGKILL)
+        code, _, err = finish(victim)
+        fault = "one pool worker killed"
+        records.append(settle(kind, trial, seed, fault, code, err, out, reference, cached))
+    return records
 
 
 def wait_for_fits(out: Path, n: int, process: subprocess.Popen[str], limit: float = 300) -> int:
@@ -510,15 +565,35 @@ class FaultKind:
     title: str
     trials: int  # default number of trials
     run: Callable[[int, int, Path], list[dict[str, Any]]]
+    setup: str  # the runs and the fault, for the table's notes
 
 
 #: Every fault kind, by the name ``--only`` takes.
 FAULT_KINDS: dict[str, FaultKind] = {
     "main-sigkill": FaultKind(
-        "main process SIGKILL at a random moment (local backend)", 20, main_process_sigkill
+        "main process SIGKILL at a random moment (local backend)",
+        20,
+        main_process_sigkill,
+        "breast cancer 240 x 10, --preset fast --folds 3 --repeats 1 --bootstrap 200 "
+        "--n-jobs 1 --sensitive sex, discovery and audit on; kill i of n after a random "
+        "delay in the i-th n-th of an uninterrupted run's wall time (process start to exit)",
     ),
     "dask-worker-sigkill": FaultKind(
-        "Dask worker SIGKILL mid-run (LocalCluster)", 6, dask_worker_sigkill
+        "Dask worker SIGKILL mid-run (LocalCluster)",
+        6,
+        dask_worker_sigkill,
+        "breast cancer 240 x 10, --preset fast --folds 3 --repeats 2 (36 fits) --no-discover "
+        "--no-audit --scheduler on LocalCluster(n_workers=2, processes=True, "
+        "threads_per_worker=1); after 6 fits cached: one worker's process SIGKILLed (4 "
+        "trials), the cluster closed (1), every worker retired (1); compared with a local "
+        "--n-jobs 1 run; a stopped run resumed locally",
+    ),
+    "local-worker-sigkill": FaultKind(
+        "local worker process SIGKILL mid-run (--n-jobs 2)",
+        3,
+        local_worker_sigkill,
+        "breast cancer 240 x 10, as the Dask row but --n-jobs 2 (joblib's loky pool); after "
+        "6 fits cached, one LokyProcess SIGKILLed; compared with a --n-jobs 1 run",
     ),
     # a real SLURM cluster (faults_slurm.py; skipped, with a line, when none answers)
     "slurm-scancel": FaultKind(
@@ -526,14 +601,25 @@ FAULT_KINDS: dict[str, FaultKind] = {
         "replacement allowed)",
         6,
         faults_slurm.scancel_worker,
+        "breast cancer 240 x 10, --preset fast --folds 3 --repeats 4 (72 fits) --no-discover "
+        "--no-audit --slurm-config: 2 jobs of 1 core, 1 GB (every third trial: 1 job, "
+        "max_replacements 0) on the one-node test cluster (.ci/slurm-cluster); after 4, 8, "
+        "... 20 fits cached, the run's first job scancelled; a stopped run resumed with the "
+        "same --slurm-config; compared with a local --n-jobs 1 run",
     ),
     "slurm-sigterm-main": FaultKind(
         "SLURM: main process sent SIGTERM mid-run (its own job's time limit)",
         3,
         faults_slurm.sigterm_main,
+        "as slurm-scancel, 2 jobs; after 4, 10, 16 fits cached, SIGTERM to the insightome "
+        "process; resumed with the same --slurm-config",
     ),
     "slurm-walltime": FaultKind(
-        "SLURM worker walltime (1 min) shorter than the run", 2, faults_slurm.walltime
+        "SLURM worker walltime (1 min) shorter than the run",
+        2,
+        faults_slurm.walltime,
+        "as slurm-scancel but --repeats 25 (450 fits, about 70 s on 2 workers), 2 jobs with "
+        "walltime 00:01:00: each worker retires after 30 +- 10 s and is replaced",
     ),
 }
 
@@ -545,7 +631,11 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     """One row of the table: counts over a kind's trials, and where the faults landed."""
     return {
         "faults_tried": len(records),
-        "finished_without_resume": sum(r["finished_without_resume"] for r in records),
+        # the run directory written whole, whether or not the process lived to exit 0
+        "finished_without_resume": sum(
+            r["finished_without_resume"] or r["landed"] == "finished" for r in records
+        ),
+        "nothing_to_resume": sum(r["landed"].startswith("start-up") for r in records),
         "resumed": sum(r["resumed"] for r in records),
         "identical": sum(r["identical"] is True for r in records),
         "compared": sum(r["identical"] is not None for r in records),
@@ -558,19 +648,25 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         "# Faults: runs killed and workers lost, resumed and compared",
         "",
-        f"Machine: {report['machine']}. Date: {report['date']}. insightome commit "
-        f"`{report['commit']}`. Seed {report['seed']}. Made by `benchmarks/faults.py` "
-        "(numbers from `faults.json`).",
+        "Made by `benchmarks/faults.py`; every number is from `faults.json`.",
         "",
-        "| fault | faults tried | finished without resume | runs resumed | results identical "
-        "| directories corrupted |",
-        "|---|---|---|---|---|---|",
+        "| fault | faults tried | finished without resume | runs resumed | killed before "
+        "the .partial (nothing to resume) | results identical | directories corrupted | seed |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for kind in report["kinds"].values():
         s = kind["summary"]
         lines.append(
             f"| {kind['title']} | {s['faults_tried']} | {s['finished_without_resume']} | "
-            f"{s['resumed']} | {s['identical']} of {s['compared']} | {s['corrupted']} |"
+            f"{s['resumed']} | {s['nothing_to_resume']} | {s['identical']} of {s['compared']} | "
+            f"{s['corrupted']} | "
+            f"{kind['seed']} |"
+        )
+    lines += ["", "Where and when each row was run:", ""]
+    for kind in report["kinds"].values():
+        lines.append(
+            f"- {kind['title']}: {kind['machine']}, {kind['date']}, insightome commit "
+            f"`{kind['commit']}`, {kind['seconds']:.0f} s in all; {kind['setup']}"
         )
     lines += [
         "",
@@ -578,8 +674,8 @@ def markdown(report: dict[str, Any]) -> str:
         "equal an uninterrupted run's with the same seed, value by value, ignoring only "
         "times, the compute ledger, timestamps, versions, absolute paths and random keys "
         "(`compare_runs`; the rules it used are counted in faults.json). A kill before the "
-        "`.partial` directory existed leaves nothing to resume (counted in neither column); "
-        "the folder is still checked. *Corrupted* (`runs_folder_problems`): anything in "
+        "`.partial` directory existed leaves nothing to resume (its own column); the folder "
+        "is still checked. *Corrupted* (`runs_folder_problems`): anything in "
         "the runs folder other than whole runs, `.partial` directories that `--resume` "
         "accepts and hidden temporaries — checked after every fault and after every resume.",
         "",
@@ -606,13 +702,17 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def git_commit() -> str:
+    """The short commit, with ``+changes`` when src/ differs from it."""
     try:
-        return subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()  # fmt: skip
+        head, changes = (
+            subprocess.run(
+                ["git", "-C", str(ROOT), *command], capture_output=True, text=True, check=True
+            ).stdout.strip()
+            for command in (["rev-parse", "--short", "HEAD"], ["status", "--porcelain", "src"])
+        )
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+    return head + ("+changes" if changes else "")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -622,42 +722,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/insightome-faults"))
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--table-only", action="store_true", help="rewrite faults.md from faults.json; run nothing"
+    )
     args = parser.parse_args(argv)
-    kinds = args.only or list(FAULT_KINDS)
-    report: dict[str, Any] = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores ({platform.node() or 'host'})",
-        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "commit": git_commit(),
-        "seed": args.seed,
-        "kinds": {},
-    }
-    previous = args.results_dir / "faults.json"
-    if args.only and previous.is_file():  # the kinds not rerun keep their last records
-        report["kinds"] = {
-            name: record
-            for name, record in json.loads(previous.read_text())["kinds"].items()
-            if name in FAULT_KINDS and name not in kinds
-        }
+    kinds = [] if args.table_only else args.only or list(FAULT_KINDS)
+    path = args.results_dir / "faults.json"
+    # --only reruns those kinds; the other rows of an earlier run are kept
+    report: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {"kinds": {}}
+    for kind_report in report["kinds"].values():  # the table's numbers, from the records
+        kind_report["summary"] = summarize(kind_report["trials"])
     for name in kinds:
         kind = FAULT_KINDS[name]
         workdir = args.workdir / name
         if workdir.exists():
             shutil.rmtree(workdir)
         workdir.mkdir(parents=True)
-        start = time.perf_counter()
+        start, commit = time.perf_counter(), git_commit()  # the code the trials run
         records = kind.run(args.trials or kind.trials, args.seed, workdir)
         if not records:
             continue  # nothing to run it on (no SLURM cluster): the last records stay
         report["kinds"][name] = {
             "title": kind.title,
-            "date": report["date"],
-            "commit": report["commit"],
+            "setup": kind.setup,
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+            "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+            "commit": commit,
+            "seed": args.seed,
             "seconds": round(time.perf_counter() - start, 1),
             "summary": summarize(records),
             "trials": records,
         }
+    report["kinds"] = {k: report["kinds"][k] for k in FAULT_KINDS if k in report["kinds"]}
     args.results_dir.mkdir(parents=True, exist_ok=True)
-    (args.results_dir / "faults.json").write_text(json.dumps(report, indent=2) + "\n")
+    path.write_text(json.dumps(report, indent=2) + "\n")
     (args.results_dir / "faults.md").write_text(markdown(report))
     print(markdown(report))
     bad = sum(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -80,39 +81,17 @@ def slurm_trial(
         run_jobs = sorted(queued_jobs() - before, key=int)
         subprocess.run(["scancel", run_jobs[0]], check=True)
     code, _, err = faults.finish(victim)
-    problems = faults.runs_folder_problems(out)
-    lines = err.strip().splitlines()
-    details: dict[str, Any] = {
-        "fault": fault,
-        "exit_code": code,
-        "message": lines[-1] if code != 0 and lines else "",
-        "traceback": "Traceback" in err,
-    }
-    if code != 0 and (details["traceback"] or len(lines) != 1):
-        problems.append(f"stopped without one clear line: {err.strip()[-500:]}")
-    partials = sorted(out.glob("*.partial"))
-    resumed = code != 0 and bool(partials)
-    if resumed:
-        more, run_dir = faults.resume_and_check(
-            partials[0], out, reference, "--slurm-config", config
-        )
-        problems += more.pop("problems")
-        details.update(more)
-    else:
-        finals = [p for p in out.iterdir() if not p.name.startswith(".")]
-        run_dir = finals[0] if len(finals) == 1 else out
-    left = sorted(queued_jobs() - before)
-    if left:
-        problems.append(f"worker jobs left in the queue after the run: {', '.join(left)}")
-    jobs = _slurm_jobs(run_dir)
-    details["slurm_jobs"] = jobs
-    comparison = faults.compare_runs(reference, run_dir)
-    print(f"{kind} #{trial}: {fault} -> exit {code}; identical {comparison.identical}")
-    return faults.trial_record(
-        kind, trial, seed, landed_in=f"select ({cached} fits cached)",
-        finished_without_resume=code == 0, resumed=resumed, comparison=comparison,
-        problems=problems, **details,
+    record = faults.settle(
+        kind, trial, seed, fault, code, err, out, reference, cached,
+        resume_with=("--slurm-config", config),
     )  # fmt: skip
+    time.sleep(5)  # a cancelled job may still be COMPLETING for KillWait
+    left = sorted(queued_jobs() - before)
+    if left:  # the run (and its resume) must give every worker job back
+        record["problems"].append(f"worker jobs left in the queue: {', '.join(left)}")
+    runs = [p for p in out.iterdir() if (p / "results.json").is_file()]
+    record["slurm_jobs"] = _slurm_jobs(runs[0]) if len(runs) == 1 else {}
+    return record
 
 
 def _slurm_jobs(run_dir: Path) -> dict[str, Any]:

@@ -181,10 +181,21 @@ def _fit_predict(
         return CacheEntry(None, time.perf_counter() - start, error, dict(raised))
 
 
-def _fit_predict_at(position: int, *args: object) -> tuple[int, CacheEntry]:
+def _fit_predict_at(
+    position: int,
+    candidate: Candidate,
+    features: pd.DataFrame,
+    arrays: tuple[np.ndarray, np.ndarray, np.ndarray],
+    n_classes: int,
+    seed: int,
+) -> tuple[int, CacheEntry]:
     """:func:`_fit_predict`, returned with its position in the plan (results come back
-    in the order the workers finish)."""
-    return position, _fit_predict(*args)  # type: ignore[arg-type]
+    in the order the workers finish). The outcome and the fold's indices come in a tuple,
+    which goes with the task: joblib's Dask backend would otherwise scatter each array
+    to one worker, and that worker's death would lose them beyond recovery (the run then
+    stops, where it can go on on the other workers)."""
+    y, train, test = arrays
+    return position, _fit_predict(candidate, features, y, train, test, n_classes, seed)
 
 
 def lost_workers(exc: BaseException) -> str | None:
@@ -239,7 +250,9 @@ def cross_validated_predictions(
                 units.append((r, c, test))
     keys = {position: key for position, _, _, _, key in todo}
     jobs = (
-        delayed(_fit_predict_at)(position, candidates[c], features, y, train, test, n_classes, seed)
+        delayed(_fit_predict_at)(
+            position, candidates[c], features, (y, train, test), n_classes, seed
+        )
         for position, c, train, test, _ in todo
     )
     results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs)
