@@ -93,7 +93,6 @@ def test_a_worker_job_cancelled_mid_run_is_replaced(partition, data, local_refer
     assert len(jobs["submitted"]) == 3  # the two asked for and the replacement
     log = (run.directory / "run.log").read_text()
     assert f"worker job {victim} ended (CANCELLED)" in log and "resubmitted" in log
-    assert f"worker job {victim} ended (CANCELLED)" in err  # said as it happened
 
 
 def test_when_no_worker_is_left_the_run_stops_and_resumes_identically(
@@ -102,7 +101,8 @@ def test_when_no_worker_is_left_the_run_stops_and_resumes_identically(
     config = slurm_yaml(tmp_path, partition, jobs=1, max_replacements=0)
     out = tmp_path / "runs"
     before = set(my_jobs())
-    proc = cli("run", data, *RUN, "--repeats", 4, "--slurm-config", config, "--out", out)
+    shown = [o for o in RUN if o != "--quiet"]  # cluster events are printed as they happen
+    proc = cli("run", data, *shown, "--repeats", 4, "--slurm-config", config, "--out", out)
     wait_for(lambda: fits_done(out) >= 8 or proc.poll() is not None, 180, "8 finished fits")
     assert proc.poll() is None, "the run finished before its job could be cancelled"
     victim = new_jobs(before)[0]

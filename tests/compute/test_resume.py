@@ -126,3 +126,30 @@ def test_resume_refuses_changed_data(data, tmp_path):
     resumed = cli("run", "--resume", partial)
     _, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 2 and "data changed" in err and "Traceback" not in err
+
+
+def test_a_partial_another_process_works_in_is_refused(tmp_path):
+    """Two processes never work in one .partial (a batch script submitted again while its
+    first job still ends): the second --resume is one line; once the first has ended, the
+    directory resumes."""
+    from insightome.compute import checkpoint as module
+    from insightome.compute.checkpoint import Checkpoint
+    from insightome.errors import UserError
+
+    partial = Checkpoint.create(tmp_path, "20261206-000000-x", {"data": "x"}).directory
+    os.close(module._HELD.pop(partial.resolve()))  # this process lets go of it
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from insightome.compute.checkpoint import Checkpoint; "
+         "Checkpoint.open(sys.argv[1]); print('held', flush=True); time.sleep(60)",
+         str(partial)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(UserError, match="another insightome process is working in"):
+            Checkpoint.open(partial)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert Checkpoint.open(partial).directory == partial  # its holder ended: it resumes

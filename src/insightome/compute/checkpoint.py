@@ -19,7 +19,11 @@ at random moments and checks it):
   just removes it;
 * hidden temporaries a kill leaves (a half-written run directory, a stage file, a
   ``.partial`` being made or deleted) are removed when the run is resumed, or, for runs
-  that finished or never started, by the next run made in the same folder.
+  that finished or never started, by the next run made in the same folder;
+* one process at a time works in a ``.partial``: the one that made or resumed it holds
+  an exclusive lock on its ``.lock`` file until it ends (the system drops the lock of a
+  killed process), and a second ``--resume`` of the same directory is refused in one
+  line (a batch script submitted again while its first job still ends, say).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -42,6 +47,8 @@ INVOCATION = "invocation.json"
 REMOVED = ".removed"  # a .partial renamed to ``.<name>.partial.removed`` before deletion
 NEW = ".new-"  # a .partial being made: ``.<name>.partial.new-XXXX``
 STALE_NEW_S = 3600.0  # a .partial still being made after an hour was abandoned by a kill
+LOCK = ".lock"
+_HELD: dict[Path, int] = {}  # .partial directories this process holds the lock of → fd
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,7 @@ class Checkpoint:
                 if not directory.exists() and not (out_dir / name).exists():
                     try:
                         os.rename(tmp, directory)  # fails if another run took it meanwhile
+                        _lock(directory)
                         return cls(directory)
                     except OSError:
                         if not directory.exists():
@@ -91,6 +99,7 @@ class Checkpoint:
                 missing=f"{INVOCATION}: only an interrupted run's .partial directory resumes",
             )
         checkpoint = cls(directory)
+        _lock(directory)  # before anything is removed: another process may be writing
         for stale in (directory / "stages").glob(".*.tmp"):
             stale.unlink(missing_ok=True)
         for stale in directory.parent.glob(f".{checkpoint.final_name}.*"):
@@ -114,6 +123,9 @@ class Checkpoint:
         """Remove the directory: renamed to a hidden name first, so a kill never leaves a
         half-deleted ``.partial`` that looks resumable."""
         trash = self.directory.parent / f".{self.directory.name}{REMOVED}"
+        fd = _HELD.pop(self.directory.resolve(), None)
+        if fd is not None:
+            os.close(fd)  # the lock goes with it
         try:
             os.replace(self.directory, trash)
         except FileNotFoundError:
@@ -122,6 +134,26 @@ class Checkpoint:
             shutil.rmtree(trash, ignore_errors=True)
             os.replace(self.directory, trash)
         shutil.rmtree(trash, ignore_errors=True)
+
+
+def _lock(directory: Path) -> None:
+    """Hold the ``.partial``'s lock for the rest of this process (module docstring)."""
+    if sys.platform == "win32" or directory.resolve() in _HELD:
+        return
+    import fcntl
+
+    fd = os.open(directory / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="--resume",
+            reason=f"another insightome process is working in {directory} now; resume it "
+            "once that one has ended",
+        ) from None
+    _HELD[directory.resolve()] = fd
 
 
 def _remove_abandoned(out_dir: Path) -> None:

@@ -51,7 +51,8 @@ LOST_WORKER_ERRORS = {
     "FutureCancelledError": "the scheduler dropped the fits (it lost its workers or stopped)",
     "CancelledError": "the scheduler cancelled the fits",
     "CommClosedError": "the connection to the scheduler closed",
-    "NoValidWorkerError": "no worker was left to run the fits",  # no-workers-timeout
+    # only where the user's Dask config sets distributed.scheduler.no-workers-timeout
+    "NoValidWorkerError": "no worker was left to run the fits",
     "TerminatedWorkerError": "a local worker process was killed",  # joblib's loky pool
 }
 
