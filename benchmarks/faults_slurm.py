@@ -11,6 +11,8 @@ uninterrupted local run with the same seed.
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import signal
 import subprocess
 import time
@@ -24,19 +26,30 @@ SIGTERM_MAIN = "the main process sent SIGTERM (its own job's time limit)"
 WALLTIME = "worker walltime of 1 minute, shorter than the run"
 
 
-def partition() -> str | None:
-    """The default partition of a SLURM cluster with a usable node, or None."""
+TEST_CLUSTER = "insightome-test"  # .ci/slurm-cluster's ClusterName: never a real cluster
+
+
+def usable_test_cluster() -> str | None:
+    """The default partition of the one-node test cluster with a usable node, or None.
+    Any other SLURM (a login node's) is refused: the faults submit and cancel jobs."""
+    if shutil.which("sinfo") is None:
+        return None
     try:
-        out = subprocess.run(
-            ["sinfo", "-h", "-o", "%P %T"], capture_output=True, text=True, timeout=20
-        ).stdout
+        config = _run("scontrol", "show", "config")
+        states = _run("sinfo", "-h", "-o", "%P %T")
     except (OSError, subprocess.SubprocessError):
         return None
-    for line in out.splitlines():
+    if not re.search(rf"^ClusterName\s*=\s*{TEST_CLUSTER}\s*$", config, re.M):
+        return None
+    for line in states.splitlines():
         name, _, state = line.partition(" ")
         if name.endswith("*") and state.strip() in ("idle", "mixed", "allocated"):
             return name.rstrip("*")
     return None
+
+
+def _run(*command: str) -> str:
+    return subprocess.run(command, capture_output=True, text=True, timeout=20, check=True).stdout
 
 
 def queued_jobs() -> set[str]:
@@ -109,9 +122,9 @@ def _kind(
     """Run ``plan``: one (fault, configuration fields, fits before the fault) per trial."""
     import faults  # faults.py imports this module to register its kinds
 
-    queue = partition()
+    queue = usable_test_cluster()
     if queue is None:
-        print(f"{kind}: no SLURM cluster answers sinfo (.ci/slurm-cluster start); skipped")
+        print(f"{kind}: no SLURM test cluster ({TEST_CLUSTER}) answers (.ci/slurm-cluster start)")
         return []
     data = faults.breast_data(workdir / "breast240.csv")
     options = faults.run_options(seed, folds=3, repeats=repeats, late=False)

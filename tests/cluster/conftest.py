@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -28,35 +27,15 @@ RUN = [
 ]  # fmt: skip
 
 
-TEST_CLUSTER = "insightome-test"  # .ci/slurm-cluster's ClusterName: never a real cluster
-
-
-def _cluster_partition() -> str | None:
-    """The default partition of the test cluster with an idle node, or None. Any other
-    SLURM (a login node's) is refused: these tests submit and cancel jobs."""
-    if shutil.which("sinfo") is None:
-        return None
-    try:
-        config = subprocess.run(
-            ["scontrol", "show", "config"], capture_output=True, text=True, timeout=20
-        ).stdout
-        out = subprocess.run(
-            ["sinfo", "-h", "-o", "%P %T"], capture_output=True, text=True, timeout=20
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if f"ClusterName             = {TEST_CLUSTER}" not in config:
-        return None
-    for line in out.splitlines():
-        name, _, state = line.partition(" ")
-        if name.endswith("*") and state.strip() in ("idle", "mixed", "allocated"):
-            return name.rstrip("*")
-    return None
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+if str(BENCHMARKS) not in sys.path:
+    sys.path.insert(0, str(BENCHMARKS))
+from faults_slurm import TEST_CLUSTER, usable_test_cluster  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def partition() -> str:
-    name = _cluster_partition()
+    name = usable_test_cluster()
     if name is None:
         message = f"no SLURM test cluster ({TEST_CLUSTER}) answers (start one: make test-cluster)"
         if os.environ.get("INSIGHTOME_REQUIRE_CLUSTER") == "1":
@@ -108,6 +87,20 @@ def new_jobs(before: set[str]) -> list[str]:
 def gone(jobs: list[str]) -> bool:
     """None of ``jobs`` is in the queue any more (not even COMPLETING)."""
     return not set(jobs) & set(my_jobs())
+
+
+def cancel_a_job_mid_run(
+    data: Path, options: list[str], config: Path, out: Path
+) -> tuple[subprocess.Popen, str]:
+    """Start ``insightome run`` on SLURM, wait for 8 finished fits, scancel the run's first
+    worker job; the running process and the job cancelled."""
+    before = set(my_jobs())
+    proc = cli("run", data, *options, "--repeats", 4, "--slurm-config", config, "--out", out)
+    wait_for(lambda: fits_done(out) >= 8 or proc.poll() is not None, 180, "8 finished fits")
+    assert proc.poll() is None, "the run finished before a job could be cancelled"
+    victim = new_jobs(before)[0]
+    subprocess.run(["scancel", victim], check=True)
+    return proc, victim
 
 
 def fits_done(out_dir: Path) -> int:

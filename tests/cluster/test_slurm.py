@@ -16,9 +16,9 @@ import pytest
 from tests.cluster.conftest import (
     RUN,
     assert_same_results,
+    cancel_a_job_mid_run,
     cli,
     finished,
-    fits_done,
     gone,
     my_jobs,
     new_jobs,
@@ -76,12 +76,7 @@ def test_run_submits_worker_jobs_and_equals_the_local_run(
 def test_a_worker_job_cancelled_mid_run_is_replaced(partition, data, local_reference, tmp_path):
     config = slurm_yaml(tmp_path, partition, jobs=2)
     out = tmp_path / "runs"
-    before = set(my_jobs())
-    proc = cli("run", data, *RUN, "--repeats", 4, "--slurm-config", config, "--out", out)
-    wait_for(lambda: fits_done(out) >= 8 or proc.poll() is not None, 180, "8 finished fits")
-    assert proc.poll() is None, "the run finished before a job could be cancelled"
-    victim = new_jobs(before)[0]
-    subprocess.run(["scancel", victim], check=True)
+    proc, victim = cancel_a_job_mid_run(data, RUN, config, out)
     _, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err
     _no_traceback(err)
@@ -100,13 +95,8 @@ def test_when_no_worker_is_left_the_run_stops_and_resumes_identically(
 ):
     config = slurm_yaml(tmp_path, partition, jobs=1, max_replacements=0)
     out = tmp_path / "runs"
-    before = set(my_jobs())
     shown = [o for o in RUN if o != "--quiet"]  # cluster events are printed as they happen
-    proc = cli("run", data, *shown, "--repeats", 4, "--slurm-config", config, "--out", out)
-    wait_for(lambda: fits_done(out) >= 8 or proc.poll() is not None, 180, "8 finished fits")
-    assert proc.poll() is None, "the run finished before its job could be cancelled"
-    victim = new_jobs(before)[0]
-    subprocess.run(["scancel", victim], check=True)
+    proc, victim = cancel_a_job_mid_run(data, shown, config, out)
     _, err = proc.communicate(timeout=300)
 
     assert proc.returncode == 3, err

@@ -51,15 +51,36 @@ TELL_EVERY_S = 60.0
 
 
 class _LostDataRecords(logging.Filter):
-    """Drops distributed's "caused the cluster to lose scattered data" records: the event
-    is expected when a worker job ends, and :meth:`FitBackend.call` logs it in its own
-    words (the records list every lost key, hundreds of them on one console line)."""
+    """Drops two records of distributed's scheduler that :class:`FitBackend` reports in
+    its own words: "caused the cluster to lose scattered data" (expected when a worker
+    job ends; :meth:`FitBackend.call` sends the data again; the record lists every lost
+    key, hundreds of them on one console line) and "Couldn't gather keys … 'forgotten'"
+    (fits cancelled because the run stops; the run's own line says so)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "lose scattered data" not in record.getMessage()
+        message = record.getMessage()
+        if "lose scattered data" in message:
+            return False
+        return not (message.startswith("Couldn't gather keys") and "'forgotten'" in message)
 
 
-_SCHEDULER_LOG = logging.getLogger("distributed.scheduler")
+class _ClosedUnderJoblib(logging.Filter):
+    """Drops tornado's "Exception in callback … as_completed._track_future …" records.
+    joblib's Dask backend tracks its futures with ``as_completed``; when the run stops
+    part-way (SIGTERM, Ctrl-C, lost workers) and the client closes, the tracker's gathers
+    in flight fail (CommClosedError, "ConnectionPool is closed", …) and tornado printed
+    their tracebacks after the run's own one-line message (seen on the test cluster). A
+    failure of the connection in a run that goes on reaches joblib through the futures
+    themselves (and becomes :class:`~insightome.errors.WorkersLost`); other tornado errors
+    are kept."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "as_completed._track_future" not in record.getMessage()
+
+
+# installed once, for the process: each drops only records of events this module reports
+logging.getLogger("distributed.scheduler").addFilter(_LostDataRecords())
+logging.getLogger("tornado.application").addFilter(_ClosedUnderJoblib())
 _DASK_BACKEND = "insightome-dask"
 
 
@@ -117,7 +138,6 @@ class FitBackend:
         self._client: Any = None
         self._cluster: Any = None
         self.keeper: JobKeeper | None = None
-        self._quiet = _LostDataRecords()
         self.data_resent = 0  # times the workers lost the data sent to them (see call)
         # times call() sends the data again: SLURM jobs may be replaced that often
         self.retries = (slurm.replacements if slurm is not None else 2) + 1
@@ -154,7 +174,6 @@ class FitBackend:
                 reason=f"cannot reach the Dask scheduler at {self.scheduler} ({exc}); "
                 "start it (dask scheduler) or check the address",
             ) from exc
-        _SCHEDULER_LOG.addFilter(self._quiet)
         return self._client
 
     def _start_slurm(self, client_class: Any) -> Any:
@@ -168,7 +187,6 @@ class FitBackend:
             for step in _cluster_closers(cluster):
                 step()
             raise
-        _SCHEDULER_LOG.addFilter(self._quiet)
         self._cluster = cluster
         cluster.scale(jobs=slurm.jobs)
         self._client = client_class(cluster)
@@ -315,7 +333,6 @@ class FitBackend:
                 step()
             except Exception as exc:
                 self.log(f"{self.name}: closing the cluster: {type(exc).__name__}: {exc}")
-        _SCHEDULER_LOG.removeFilter(self._quiet)
 
     def describe(self) -> dict[str, Any]:
         """What results.json records about where the fits ran and what the ledger measured."""
