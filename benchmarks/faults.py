@@ -618,8 +618,8 @@ FAULT_KINDS: dict[str, FaultKind] = {
         "SLURM worker walltime (1 min) shorter than the run",
         2,
         faults_slurm.walltime,
-        "as slurm-scancel but --repeats 25 (450 fits, about 70 s on 2 workers), 2 jobs with "
-        "walltime 00:01:00: each worker retires after 30 +- 10 s and is replaced",
+        "as slurm-scancel but --repeats 20 (360 fits), 2 jobs with walltime 00:01:00: each "
+        "worker retires after 30 +- 10 s and is replaced (faults.json: slurm_jobs per trial)",
     ),
 }
 

@@ -137,7 +137,8 @@ def test_a_partial_another_process_works_in_is_refused(tmp_path):
     from insightome.errors import UserError
 
     partial = Checkpoint.create(tmp_path, "20261206-000000-x", {"data": "x"}).directory
-    os.close(module._HELD.pop(partial.resolve()))  # this process lets go of it
+    Checkpoint(partial).release()  # this process lets go of it
+    assert partial.resolve() not in module._HELD
     holder = subprocess.Popen(
         [sys.executable, "-c",
          "import sys, time; from insightome.compute.checkpoint import Checkpoint; "

@@ -28,6 +28,7 @@ at random moments and checks it):
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -77,11 +78,12 @@ class Checkpoint:
                 if not directory.exists() and not (out_dir / name).exists():
                     try:
                         os.rename(tmp, directory)  # fails if another run took it meanwhile
-                        _lock(directory)
-                        return cls(directory)
                     except OSError:
                         if not directory.exists():
                             raise
+                    else:
+                        _lock(directory)  # a new directory: no other process knows it
+                        return cls(directory)
                 suffix += 1
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -119,13 +121,17 @@ class Checkpoint:
         final = self.directory.parent / self.final_name
         return final if (final / "results.json").is_file() else None
 
+    def release(self) -> None:
+        """Let go of the lock (the run stopped; another process may now resume it)."""
+        fd = _HELD.pop(self.directory.resolve(), None)
+        if fd is not None:
+            os.close(fd)
+
     def discard(self) -> None:
         """Remove the directory: renamed to a hidden name first, so a kill never leaves a
         half-deleted ``.partial`` that looks resumable."""
         trash = self.directory.parent / f".{self.directory.name}{REMOVED}"
-        fd = _HELD.pop(self.directory.resolve(), None)
-        if fd is not None:
-            os.close(fd)  # the lock goes with it
+        self.release()  # the lock goes with it
         try:
             os.replace(self.directory, trash)
         except FileNotFoundError:
@@ -142,11 +148,16 @@ def _lock(directory: Path) -> None:
         return
     import fcntl
 
-    fd = os.open(directory / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fd = os.open(directory / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return  # a read-only or foreign folder: the run itself will say what is wrong
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    except OSError as exc:
         os.close(fd)
+        if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            return  # no locks on this file system (NFS without lockd, Lustre noflock)
         raise UserError(
             errors.OPTION_INVALID,
             option="--resume",

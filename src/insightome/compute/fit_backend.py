@@ -211,9 +211,12 @@ class FitBackend:
             return
         from distributed import Future
 
-        pending = [Future(key, client) for key in list(client.futures)]
-        if pending:
-            client.cancel(pending, reason=f"{self.name}: no worker left")
+        try:
+            pending = [Future(key, client) for key in list(client.futures)]
+            if pending:
+                client.cancel(pending, reason=f"{self.name}: no worker left")
+        except Exception as exc:  # the client is closing already: nothing to stop
+            self.log(f"{self.name}: stopping the fits: {exc!r}")
 
     def _lost(self) -> str | None:
         return None if self.keeper is None else self.keeper.lost
@@ -227,8 +230,13 @@ class FitBackend:
                 return
             except TimeoutError:
                 pass
+            except (OSError, CancelledError, RuntimeError) as exc:  # the scheduler is gone
+                reason = self._lost() or f"the scheduler stopped answering ({exc!r})"
+                raise WorkersLost(reason) from exc
             now = time.monotonic()
             if self.keeper is not None:
+                if self.keeper.lost is None and not self.keeper.is_alive():
+                    self.keeper.lost = "the SLURM job keeper stopped"
                 if self.keeper.lost is not None:
                     raise WorkersLost(self.keeper.lost)
                 if now - told >= TELL_EVERY_S:
@@ -328,11 +336,16 @@ class FitBackend:
             steps.append(client.close)
         if cluster is not None:
             steps += _cluster_closers(cluster)
-        for step in steps:
+        first: BaseException | None = None
+        for step in steps:  # every step, even after a failed one or a second Ctrl-C
             try:
                 step()
             except Exception as exc:
                 self.log(f"{self.name}: closing the cluster: {type(exc).__name__}: {exc}")
+            except BaseException as exc:
+                first = first or exc
+        if first is not None:
+            raise first
 
     def describe(self) -> dict[str, Any]:
         """What results.json records about where the fits ran and what the ledger measured."""

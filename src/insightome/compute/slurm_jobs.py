@@ -88,7 +88,8 @@ class JobKeeper(threading.Thread):
         self.retired: list[str] = []  # ended as planned (lifetime, walltime): replaced
         self.ended_early: list[str] = []  # cancelled, killed or lost before that
         self.refused = 0  # submissions sbatch refused mid-run
-        self.squeue_failures = 0
+        self.squeue_failures = 0  # in all
+        self._failing = 0  # in a row, now
         self.hosts: set[str] = set()
         self.lost: str | None = None
         self._states: dict[str, str] = {}  # job id → last state seen in squeue
@@ -99,23 +100,34 @@ class JobKeeper(threading.Thread):
         self._lock = threading.Lock()  # one look at a time, and none after stop()
 
     def stop(self) -> None:
+        """No look starts after this; one in progress (squeue may take seconds) is given
+        5 s, and does not resubmit anything once it sees the halt."""
         self._halt.set()
-        with self._lock:  # waits for a look in progress; none starts after this
-            pass
+        if self.is_alive() and self is not threading.current_thread():
+            self.join(timeout=5)
 
     def run(self) -> None:
-        while not self._halt.wait(self.interval):
-            with self._lock:
-                if self._halt.is_set():
+        try:
+            while not self._halt.wait(self.interval):
+                with self._lock:
+                    try:
+                        self._check()
+                    except Exception as exc:  # a failed look is logged; the next one retries
+                        self._say(f"SLURM: could not check the worker jobs ({exc!r})")
+                if self.lost is not None:
+                    if not self._halt.is_set():
+                        self.on_lost()
                     return
-                try:
-                    self._check()
-                except Exception as exc:  # a failed look is logged; the next one retries
-                    what = f"{type(exc).__name__}: {exc}"
-                    self.log(f"SLURM: could not check the worker jobs ({what})")
-            if self.lost is not None:
+        except BaseException as exc:  # the keeper must not die silently: the run would wait
+            self.lost = self.lost or f"the SLURM job keeper stopped ({exc!r})"
+            if not self._halt.is_set():
                 self.on_lost()
-                return
+
+    def _say(self, message: str) -> None:
+        try:
+            self.log(message)
+        except Exception:  # a log that cannot be written must not stop the keeper
+            pass
 
     def summary(self) -> dict[str, Any]:
         """results.json ``compute.backend.slurm_jobs``."""
@@ -130,7 +142,7 @@ class JobKeeper(threading.Thread):
 
     def pending_reasons(self) -> str:
         """Why the run's pending jobs wait, as squeue says (for the waiting message)."""
-        ids = [j for j, state in self._states.items() if state == "PENDING"]
+        ids = [j for j, state in list(self._states.items()) if state == "PENDING"]
         if not ids:
             return "none pending"
         try:
@@ -146,11 +158,13 @@ class JobKeeper(threading.Thread):
             out = _run("squeue", "--me", "-h", "-o", "%i %T %N")
         except (OSError, subprocess.SubprocessError) as exc:
             self.squeue_failures += 1
-            if self.squeue_failures == 1:
-                self.log(f"SLURM: squeue failed ({exc}); the worker jobs are not watched")
+            self._failing += 1
+            if self._failing == 1:
+                self._say(f"SLURM: squeue failed ({exc}); the worker jobs are not watched")
             return None
-        if self.squeue_failures:
-            self.log(f"SLURM: squeue answers again after {self.squeue_failures} failure(s)")
+        if self._failing:
+            self._say(f"SLURM: squeue answers again after {self._failing} failure(s)")
+            self._failing = 0
         queue = {}
         for line in out.splitlines():
             fields = line.split()
@@ -159,34 +173,42 @@ class JobKeeper(threading.Thread):
         return queue
 
     def _check(self) -> None:
+        # the plan before squeue: a job submitted while squeue runs is not in its answer
+        workers = list(self.cluster.workers.items())
+        spec = list(self.cluster.worker_spec)
         queue = self._queue()
-        if queue is None:
+        if queue is None or self._halt.is_set():
             return
-        for name in list(self.cluster.worker_spec):
+        for name in spec:
             if name not in self.cluster.workers and name in self._ids:
                 # dask closed it itself (its worker was gone for lost-worker-timeout)
                 job_id = self._ids[name]
                 self._forget(name)
                 self._ended(job_id, queue.get(job_id, ("", ""))[0])
-        for name, job in list(self.cluster.workers.items()):
+        for name, job in workers:
             job_id = getattr(job, "job_id", None)
             if not job_id:
                 self._unsubmitted_job(name)
                 continue
             self._unsubmitted.pop(name, None)
-            self._refused_in_a_row = 0
             if job_id not in self.job_ids:
                 self.job_ids.append(job_id)
                 self._ids[name] = job_id
+                self._refused_in_a_row = 0  # sbatch took a job
             state, nodes = queue.get(job_id, ("", ""))
-            if state and state not in ENDED:
+            if not state:  # not in squeue: ended, or too new to be listed
+                state = _final_state(job_id) or ("GONE" if job_id in self._states else "")
+                if state not in ENDED and state != "GONE":
+                    continue  # PENDING, RUNNING, …: squeue was asked before it was there
+            if state not in ENDED and state != "GONE":
                 self._states[job_id] = state
                 if state == "RUNNING":
                     self.hosts.update(_hostnames(nodes))
                 continue
             self._forget(name)
             self._ended(job_id, state)
-        self._top_up()
+        if not self._halt.is_set():
+            self._top_up()
 
     def _unsubmitted_job(self, name: str) -> None:
         first = self._unsubmitted.setdefault(name, time.monotonic())
@@ -196,7 +218,7 @@ class JobKeeper(threading.Thread):
         self._forget(name)
         self.refused += 1
         self._refused_in_a_row += 1
-        self.log(
+        self._say(
             f"SLURM: a worker job was not submitted in {SUBMISSION_GRACE_S:.0f} s (sbatch "
             f"refused it or did not answer; see the log above); {self._refused_in_a_row} in a row"
         )
@@ -209,15 +231,16 @@ class JobKeeper(threading.Thread):
 
     def _ended(self, job_id: str, state: str) -> None:
         final = state if state in ENDED else _final_state(job_id)
+        final = final if final in ENDED else ""  # "" : gone, SLURM no longer says how
         self._states[job_id] = final or "ENDED"
         if final in PLANNED:
             self.retired.append(job_id)
             how = "retired before its walltime" if final == "COMPLETED" else "reached its walltime"
-            self.log(f"SLURM: worker job {job_id} {how}; resubmitted")
+            self._say(f"SLURM: worker job {job_id} {how}; resubmitted")
             return
         self.ended_early.append(job_id)
         verb = "resubmitted" if len(self.ended_early) <= self.max_replacements else "not replaced"
-        self.log(
+        self._say(
             f"SLURM: worker job {job_id} ended ({final or 'gone from the queue'}) before the "
             f"run finished; its fits in flight are rerun elsewhere; {verb}"
         )

@@ -63,7 +63,11 @@ def run_stages(state: RunState, stages: Sequence[Stage], *, from_stage: str | No
             exc.partial, exc.n_kept = state.checkpoint.directory.resolve(), kept  # type: ignore[union-attr]
         raise
     finally:
-        state.release_workers()  # a cluster's worker jobs are given back on every way out
+        try:
+            state.release_workers()  # a cluster's worker jobs are given back on every way out
+        finally:
+            if state.checkpoint is not None:  # a stopped run may be resumed by another process
+                state.checkpoint.release()
     return state.require("result")
 
 
