@@ -498,7 +498,8 @@ def settle(
         "traceback": "Traceback" in err,
     }
     if code != 0 and (details["traceback"] or len(lines) != 1):
-        problems.append(f"stopped without one clear line: {err.strip()[-500:]}")
+        others = [line for line in lines[:-1] if line.strip()][:3]  # what else was printed
+        problems.append(f"stopped without one clear line: also {others!r}; {lines[-1][:200]!r}")
     partials = sorted(out.glob("*.partial"))
     resumed = code != 0 and bool(partials)
     if resumed:
