@@ -30,7 +30,7 @@ RUN = [
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 if str(BENCHMARKS) not in sys.path:
     sys.path.insert(0, str(BENCHMARKS))
-from faults_slurm import TEST_CLUSTER, usable_test_cluster  # noqa: E402
+from faults_slurm import TEST_CLUSTER, slurm_config, usable_test_cluster  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -55,12 +55,8 @@ def data(tmp_path_factory) -> Path:
 
 
 def slurm_yaml(folder: Path, partition: str, **fields: object) -> Path:
-    """A --slurm-config file: 1-core, 1 GB worker jobs on ``partition``."""
-    settings = {"queue": partition, "cores": 1, "memory": "1GB", "walltime": "00:10:00"}
-    settings.update(fields)
-    path = folder / "slurm.yaml"
-    path.write_text("slurm:\n" + "".join(f"  {k}: {json.dumps(v)}\n" for k, v in settings.items()))
-    return path
+    """A --slurm-config file: 1-core, 1 GB worker jobs on ``partition`` (the benchmark's)."""
+    return slurm_config(folder, partition, **fields)
 
 
 def cli(*args: object, **kwargs) -> subprocess.Popen:
