@@ -170,8 +170,8 @@ def _own_options() -> dict[str, set[str]]:
                 schema.setdefault(command, set()).update(flag.split("/"))
     own: dict[str, set[str]] = {}
     for command_name, command in typer.main.get_command(app).commands.items():
-        if hasattr(command, "commands") or command_name == "optimize":
-            continue  # admet and optimize: docs/admet.md, docs/optimize.md
+        if hasattr(command, "commands") or command_name in ("optimize", "samplesize"):
+            continue  # admet, optimize, samplesize: docs/admet.md, optimize.md, samplesize.md
         for param in command.params:
             if getattr(param, "param_type_name", "") != "option":
                 continue
@@ -207,12 +207,13 @@ def test_readme_lists_exactly_the_options_commands_declare_themselves():
     assert not extra, f"README lists options these commands lack: {extra}"
 
 
-def test_admet_and_optimize_options_are_in_their_guides():
+def test_admet_optimize_and_samplesize_options_are_in_their_guides():
     from insightome.cli.app import app
 
     commands = typer.main.get_command(app).commands
     guides = {("admet", name): ROOT / "docs" / "admet.md" for name in commands["admet"].commands}
     guides[("optimize",)] = ROOT / "docs" / "optimize.md"
+    guides[("samplesize",)] = ROOT / "docs" / "samplesize.md"
     for path, guide in guides.items():
         command = commands[path[0]] if len(path) == 1 else commands["admet"].commands[path[1]]
         text = guide.read_text(encoding="utf-8")
