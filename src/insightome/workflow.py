@@ -22,6 +22,7 @@ from insightome.options import RunOptions, check_run_options, invocation, record
 from insightome.run_directory import Run
 from insightome.stages import Featurizer, RunState, Stage, arrange, run_stages
 from insightome.stages.findings import audit, discover
+from insightome.stages.learning import learn
 from insightome.stages.modelling import estimate, plan, refit, select, study
 from insightome.stages.output import document, write
 from insightome.stages.reading import read
@@ -42,6 +43,7 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage("select", select, makes=("search", "cv")),
     Stage("estimate", estimate, makes=("search", "thresholds", "bbc", "winner", "permutation")),
+    Stage("learn", learn, makes=("learning_curve",), optional=True),  # before refit: workers
     Stage("refit", refit, makes=("search", "model")),
     Stage("discover", discover, makes=("found",), optional=True),
     Stage("audit", audit, makes=("audit_result", "conformal_thresholds"), optional=True),
