@@ -98,6 +98,13 @@ class StabilityCurve:
         )
 
 
+def _interval(values: np.ndarray) -> tuple[float, float] | None:
+    if not values.size:
+        return None
+    lo, hi = np.percentile(values, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
 def agreement(value: float | None) -> str:
     if value is None:
         return "unknown"
@@ -141,7 +148,7 @@ def stability_versus_n(
     codes = None if groups is None else group_codes(groups)
     rng = np.random.default_rng([seed, 21])
     half = n // 2
-    wanted = sorted({int(round(s)) for s in sizes if round(s) <= half} | {half})
+    wanted = sorted({round(s) for s in sizes if round(s) <= half} | {half})
     skipped = [
         f"{s:.0f}: above half the samples ({half}), no disjoint pairs"
         for s in sizes
@@ -175,7 +182,7 @@ def stability_versus_n(
             StabilityPoint(
                 n=float(np.mean(used)),
                 stability=float(arr.mean()) if arr.size else None,
-                ci95=tuple(float(v) for v in np.percentile(arr, [2.5, 97.5])) if arr.size else None,  # type: ignore[arg-type]
+                ci95=_interval(arr),
                 jaccard=float(np.mean(overlaps)) if overlaps else None,
             )
         )

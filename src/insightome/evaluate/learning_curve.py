@@ -186,10 +186,7 @@ def score_curve(
                 if seen[test].all():
                     ones = np.ones((1, len(test)))
                     fold_scores[s, r, k] = metric.fn(y[test], pred[test], ones)[0]
-    with np.errstate(invalid="ignore"):
-        score = np.nanmean(repeat_scores, axis=1) if np.isfinite(repeat_scores).any() else (
-            np.full(S, np.nan)
-        )  # fmt: skip
+    score = _mean_over_repeats(repeat_scores)
     n_train = curve.sizes.reshape(S, -1).mean(axis=1)
     return CurveScores(metric, n_train, score, repeat_scores, fold_scores, failed_fits)
 
@@ -217,6 +214,13 @@ def bootstrap_curves(
             pred = oof[s * R + r]
             seen = ~np.isnan(pred).any(axis=1)
             per_repeat.append(metric.fn(y[seen], pred[seen], W[:, seen]))
-        with np.errstate(invalid="ignore"):
-            out[:, s] = np.nanmean(np.vstack(per_repeat), axis=0)
+        out[:, s] = _mean_over_repeats(np.vstack(per_repeat).T)
     return out
+
+
+def _mean_over_repeats(values: np.ndarray) -> np.ndarray:
+    """Row means ignoring NaN (a repeat whose score is undefined); NaN for a row of NaN."""
+    finite = np.isfinite(values)
+    total = np.where(finite, values, 0.0).sum(axis=1)
+    count = finite.sum(axis=1)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)

@@ -53,9 +53,7 @@ def fit_power_law(n: np.ndarray, score: np.ndarray) -> tuple[float, float, float
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", OptimizeWarning)
-            params, _ = curve_fit(
-                power_law, n, score, p0=[a0, b0, c0], bounds=bounds, maxfev=2000
-            )
+            params, _ = curve_fit(power_law, n, score, p0=[a0, b0, c0], bounds=bounds, maxfev=2000)
     except (RuntimeError, ValueError):
         return None
     if not np.all(np.isfinite(params)):

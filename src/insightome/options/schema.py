@@ -331,6 +331,14 @@ class RunOptions:
         "100%), an inverse power law with a bootstrap band, what doubling n would buy; with "
         "discovery, signature stability versus n (docs/learning-curves.md).",
     )
+    learning_curve_sizes: Sequence[float] | None = option(
+        None,
+        "Learning-curve training fractions, e.g. 0.25,0.5,0.75,1 (default 0.2,0.3,0.45,0.6,0.8,1).",
+        check=checks.fractions,
+        cli_type=str | None,
+        from_cli=cut_points,
+        record=listed,
+    )
     justify: Mapping[str, str] | None = option(
         None,
         'Declare a sensitive attribute\'s use clinically justified: sex="reason". Repeatable.',

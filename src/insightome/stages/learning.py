@@ -18,6 +18,7 @@ import numpy as np
 from insightome.discover.stability_curve import stability_versus_n
 from insightome.evaluate.engine import cross_validated_predictions, n_units
 from insightome.evaluate.learning_curve import (
+    FRACTIONS,
     CurvePlan,
     CurveScores,
     bootstrap_curves,
@@ -37,7 +38,10 @@ def learn(state: RunState) -> None:
     """Fit the winner at every training size, score, fit the power law; stability vs n."""
     o, made, log = state.options, state.require("study"), state.log
     winner, task = state.require("winner"), made.spec.task
-    curve = curve_plan(state.require("plan"), made.y, task, groups=made.groups, seed=o.seed)
+    curve = curve_plan(
+        state.require("plan"), made.y, task, groups=made.groups, seed=o.seed,
+        fractions=o.learning_curve_sizes or FRACTIONS,
+    )  # fmt: skip
     for dropped in curve.dropped:
         log("learning curve: training fraction dropped: " + dropped)
     if not curve.fractions:
@@ -104,7 +108,7 @@ def sentence(fitted: CurveFit, metric: str, n_samples: int) -> str:
 def curve_dict(
     curve: CurvePlan, scores: CurveScores, fitted: CurveFit, n_samples: int, winner: str
 ) -> dict[str, Any]:
-    """results.json ``learning_curve`` (:class:`insightome.results.learning_curve.LearningCurve`)."""
+    """results.json ``learning_curve`` (:class:`insightome.results.LearningCurve`)."""
     fold = scores.fold_scores.reshape(len(curve.fractions), -1)
     points = []
     for s, fraction in enumerate(curve.fractions):

@@ -3,9 +3,9 @@
 One :class:`RunState` travels through read → study → screen → plan → select → estimate →
 (learn →) refit → discover → audit → document → write. The first block of fields is given
 before the first stage (the options, the log, the ledger); every later block belongs to the
-stage that sets it (its :attr:`insightome.stages.Stage.makes`), so a stage's output is a named, typed set
-of fields, and what a stage needs is the fields of the stages before it. A field is None
-until its stage has run (or when its stage was skipped).
+stage that sets it (its :attr:`insightome.stages.Stage.makes`), so a stage's output is a
+named, typed set of fields, and what a stage needs is the fields of the stages before it. A
+field is None until its stage has run (or when its stage was skipped).
 
 Why one state rather than a separate output type per stage: a stage plugged in later
 (``Stage("my_stage", fn, after="refit")``) reads whatever the stages before it made
