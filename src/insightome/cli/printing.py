@@ -1,5 +1,5 @@
-"""Console summaries of a run's leakage screen, learning curve, discovery and audit (rich markup, user text
-escaped)."""
+"""Console summaries of a run's leakage screen, learning curve, discovery and audit (rich
+markup, user text escaped)."""
 
 from __future__ import annotations
 

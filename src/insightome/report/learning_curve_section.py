@@ -100,8 +100,7 @@ def _interval(ci: Any) -> str:
 def _method(lc: Mapping[str, Any]) -> str:
     fit = as_mapping(lc.get("fit"))
     params = (
-        f"Fitted: a = {fmt(fit.get('a'))}, b = {fmt(fit.get('b'), 3)}, "
-        f"c = {fmt(fit.get('c'), 3)}. "
+        f"Fitted: a = {fmt(fit.get('a'))}, b = {fmt(fit.get('b'), 3)}, c = {fmt(fit.get('c'), 3)}. "
         if fit
         else "No power law could be fitted to the observed curve. "
     )
