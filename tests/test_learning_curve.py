@@ -104,9 +104,8 @@ def test_results_report_console_and_log(breast, tmp_path, monkeypatch):
     stability = lc["signature_stability"]
     assert stability["points"] and all(p["n"] <= 60 for p in stability["points"])
     assert stability["summary"].startswith("signature stability at n = 60: ")
-    assert list(run.results["timings"]).index("learn") < list(run.results["timings"]).index(
-        "refit"
-    )
+    stages = list(run.results["timings"])
+    assert stages.index("estimate") < stages.index("learn") < stages.index("refit")
     validate_results(run.results)
     html = (run.path / "report.html").read_text()
     assert '<section id="learning-curve">' in html and 'id="fig-learning-curve"' in html
