@@ -11,6 +11,7 @@ import pytest
 from sklearn.datasets import load_diabetes
 
 import insightome
+from insightome.audit.performance_figures import LABELS
 from insightome.evaluate import engine
 from insightome.report import render_html
 from insightome.results import validate_results
@@ -112,7 +113,13 @@ def test_results_report_console_and_log(breast, tmp_path, monkeypatch):
     assert 'src="data:image/png;base64,' in html.split('id="fig-learning-curve"')[1][:400]
     assert lc["sentence"].replace("'", "&#39;") in html
     assert "Signature stability versus n" in html
-    assert "learning-curve score (the winner refitted on subsamples" in html  # its label
+    # the curve's scores are labelled (audit.performance_figures): the full-size one is
+    # quoted right after its label, as every figure that is not the estimate
+    full = f"{lc['points'][-1]['score']:.3f}"
+    label = LABELS["learning_curve"][0]
+    assert label in html
+    row = html[html.index(f"<th>{label[0].upper()}{label[1:]}</th>") :]
+    assert full in row[: row.index("</tr>")]
     log = (run.path / "run.log").read_text()
     assert f"learning curve: {lc['sentence']}" in log
 
