@@ -5,10 +5,12 @@ the fit cache."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import load_diabetes
+from sklearn.datasets import load_breast_cancer, load_diabetes
 
 import insightome
 from insightome.audit.performance_figures import LABELS
@@ -155,3 +157,25 @@ def test_a_resumed_learn_stage_takes_every_fit_from_the_cache(breast, tmp_path, 
     monkeypatch.setattr(engine, "_fit_predict", no_fit)
     resumed = insightome.resume(partial, from_stage="learn")
     assert resumed.results["learning_curve"] == reference.results["learning_curve"]
+
+
+def test_the_console_prints_the_sentence(cli, tmp_path):
+    bunch = load_breast_cancer(as_frame=True)
+    df = bunch.data.iloc[:120, :8].copy()
+    df["diagnosis"] = bunch.target[:120].map({0: "malignant", 1: "benign"}).to_numpy()
+    df.insert(0, "sample", [f"T{i:03d}" for i in range(120)])
+    path = tmp_path / "breast.csv"
+    df.to_csv(path, index=False)
+    result = cli("run", path, "--target", "diagnosis", "--preset", "fast", "--folds", "3",
+                 "--repeats", "1", "--bootstrap", "200", "--no-discover", "--no-audit",
+                 "--learning-curve", "--learning-curve-sizes", "0.3,0.6,1",
+                 "--out", tmp_path / "runs")  # fmt: skip
+    assert result.code == 0, result.err
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    lc = json.loads((run_dir / "results.json").read_text())["learning_curve"]
+    assert [p["fraction"] for p in lc["points"]] == [0.3, 0.6, 1.0]
+    assert json.loads((run_dir / "results.json").read_text())["invocation"][
+        "learning_curve_sizes"
+    ] == [0.3, 0.6, 1.0]
+    lines = [line for line in result.out.splitlines() if line.startswith("Learning curve: ")]
+    assert lines == [f"Learning curve: {lc['sentence']}"]

@@ -44,10 +44,11 @@ def print_learning_curve(curve: dict | None) -> None:
     say), and the signature's stability versus n when discovery ran."""
     if not curve:
         return
-    out.print(f"[bold]Learning curve[/]: {escape(str(curve.get('sentence', '')))}")
+    sentence = escape(str(curve.get("sentence", "")))
+    out.print(f"[bold]Learning curve[/]: {sentence}", soft_wrap=True)  # one line, for grep
     stability = curve.get("signature_stability")
     if stability:
-        out.print(f"  {escape(str(stability.get('summary', '')))}")
+        out.print(f"  {escape(str(stability.get('summary', '')))}", soft_wrap=True)
 
 
 def print_audit(audit: dict | None) -> None:
