@@ -80,6 +80,12 @@ def run(
     checkpointed in ``<run>.partial/`` so an interrupted run can be finished by
     :func:`resume`; ``checkpoint`` is how :func:`resume` passes that directory back in.
 
+    With ``learning_curve`` (off by default) the winner is refitted on nested subsamples
+    of every training fold (``learning_curve_sizes``) before the final fit: an inverse
+    power law with a bootstrap band says what doubling the cohort is expected to buy, or
+    why the curve cannot say, and (with discovery) how stable the signature is versus n
+    (docs/learning-curves.md).
+
     With ``discover`` (the default) the run goes on to discovery
     (:mod:`insightome.discover`): the minimal signature (within ``signature_tolerance`` of
     the full model), effects, attributions, subgroups, pathways from ``genesets`` (GMT
