@@ -38,9 +38,10 @@ def test_subsamples_are_nested_stratified_and_inside_each_training_fold(y):
             np.testing.assert_array_equal(previous, train)  # 100%: the run's own fold (cache)
 
 
-def test_with_groups_subsamples_are_whole_groups_that_never_meet_the_test_fold(y):
+@pytest.mark.parametrize("per_patient", [True, False], ids=["patient outcome", "varies"])
+def test_with_groups_subsamples_are_whole_groups_that_never_meet_the_test_fold(y, per_patient):
     groups = np.repeat(np.arange(40), 3)  # 40 patients, 3 samples each
-    yg = y[groups * 3]  # one outcome per patient
+    yg = y[groups * 3] if per_patient else y  # one outcome per patient, or per sample
     plan = make_plan(yg, "binary", folds=4, repeats=1, seed=1, groups=groups)
     curve = curve_plan(plan, yg, "binary", groups=groups, seed=1)
     assert curve.group_sizes is not None

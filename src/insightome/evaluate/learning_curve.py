@@ -55,8 +55,8 @@ class CurvePlan:
 def nested_order(
     train: np.ndarray, strata: np.ndarray, codes: np.ndarray | None, rng: np.random.Generator
 ) -> list[np.ndarray]:
-    """Per stratum, the training samples in a random order (whole groups together, a group
-    in the stratum of its first sample); a subsample takes a prefix of each."""
+    """Per stratum, the training samples in a random order (whole groups together; with
+    groups, ``strata`` is constant within each); a subsample takes a prefix of each."""
     out = []
     for s in np.unique(strata[train]):
         members = train[strata[train] == s]
@@ -114,6 +114,9 @@ def curve_plan(
     """Nested, stratified (group-aware) subsamples of every training fold of ``plan``."""
     strata = stratification_labels(y, task)
     codes = None if groups is None else group_codes(groups)
+    if codes is not None:  # a patient's samples in one stratum (its first sample's): whole
+        first = np.unique(codes, return_index=True)[1]
+        strata = strata[first][codes]
     rng = np.random.default_rng([seed, 19])
     orders = [
         [nested_order(train, strata, codes, rng) for train, _ in folds] for folds in plan.splits
