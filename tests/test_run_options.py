@@ -47,6 +47,8 @@ ADDED_SINCE = {  # issue 17
     "annotations_id_column",
     "drop_unmatched",
     "annotation_features",
+    "learning_curve",  # issue 19
+    "learning_curve_sizes",
 }
 
 
@@ -100,7 +102,9 @@ def test_skip_by_name_is_the_same_as_the_switches():
         discover=False, audit=False
     )
     options = RunOptions.create(skip=["discover"])
-    assert options.skipped() == {"discover"}
+    assert options.skipped() == {"discover", "learn"}  # learn: off without --learning-curve
+    curve = RunOptions.create(learning_curve=True, skip=["learn"])
+    assert curve == RunOptions.create(learning_curve=False) and curve.skipped() == {"learn"}
     assert invocation("x.csv", options) == invocation("x.csv", RunOptions.create(discover=False))
     with pytest.raises(UserError, match="--genesets: gene sets are used by discovery"):
         check_run_options(dataclasses.asdict(RunOptions.create(skip=["discover"], genesets=["g"])))

@@ -13,8 +13,8 @@ from insightome.workflow import STAGES
 from tests.conftest import breast_cancer_adata
 
 FAST = {"preset": "fast", "folds": 3, "repeats": 1, "n_bootstrap": 200, "seed": 2}
-RUN_STAGES = ["read", "study", "screen", "plan", "select", "estimate", "refit", "discover", "audit",
-              "document", "write"]  # fmt: skip
+RUN_STAGES = ["read", "study", "screen", "plan", "select", "estimate", "learn", "refit", "discover",
+              "audit", "document", "write"]  # fmt: skip
 #: wall clock, not numbers of the run
 VARYING = {"timings", "compute", "created", "seconds", "fit_seconds"}
 
@@ -39,7 +39,7 @@ def comparable(run: insightome.Run) -> dict:
 
 def test_the_run_is_its_list_of_stages():
     assert [s.name for s in STAGES] == RUN_STAGES
-    assert [s.name for s in STAGES if s.optional] == ["discover", "audit"]
+    assert [s.name for s in STAGES if s.optional] == ["learn", "discover", "audit"]
 
 
 def test_a_stage_skipped_by_name(adata):
@@ -49,7 +49,9 @@ def test_a_stage_skipped_by_name(adata):
     assert "audit" in skipped.results  # only the stage named
     assert "discover" not in skipped.results["timings"]
     assert skipped.results["invocation"]["discover"] is False
-    assert set(skipped.results["timings"]) == {*RUN_STAGES, "total"} - {"discover", "write"}
+    # learn runs only with --learning-curve (tests/test_learning_curve.py)
+    assert set(skipped.results["timings"]) == {*RUN_STAGES, "total"} - {"discover", "learn",
+                                                                        "write"}  # fmt: skip
     assert set(skipped.results["compute"]["stages"]) == set(skipped.results["timings"]) - {"total"}
     assert comparable(skipped) == comparable(switched)
 
@@ -114,7 +116,7 @@ def test_a_run_resumed_from_a_named_stage_equals_an_uninterrupted_run(adata, tmp
     assert comparable(resumed) == comparable(reference)
     pd.testing.assert_frame_equal(resumed.predictions, reference.predictions)
     pd.testing.assert_frame_equal(resumed.hypotheses, reference.hypotheses)
-    assert set(resumed.results["timings"]) >= set(RUN_STAGES) - {"write"}
+    assert set(resumed.results["timings"]) >= set(RUN_STAGES) - {"write", "learn"}
     # the ledger of the restored stages is the interrupted run's: the run is accounted whole
     restored = {"plan", "select", "estimate", "refit"}
     assert set(resumed.results["compute"]["stages"]) >= restored | {"read", "study", "discover"}

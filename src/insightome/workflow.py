@@ -22,6 +22,7 @@ from insightome.options import RunOptions, check_run_options, invocation, record
 from insightome.run_directory import Run
 from insightome.stages import Featurizer, RunState, Stage, arrange, run_stages
 from insightome.stages.findings import audit, discover
+from insightome.stages.learning import learn
 from insightome.stages.modelling import estimate, plan, refit, select, study
 from insightome.stages.output import document, write
 from insightome.stages.reading import read
@@ -42,6 +43,7 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage("select", select, makes=("search", "cv")),
     Stage("estimate", estimate, makes=("search", "thresholds", "bbc", "winner", "permutation")),
+    Stage("learn", learn, makes=("learning_curve",), optional=True),  # before refit: workers
     Stage("refit", refit, makes=("search", "model")),
     Stage("discover", discover, makes=("found",), optional=True),
     Stage("audit", audit, makes=("audit_result", "conformal_thresholds"), optional=True),
@@ -77,6 +79,12 @@ def run(
     With ``out_dir``, finished fits and the output of every finished stage are
     checkpointed in ``<run>.partial/`` so an interrupted run can be finished by
     :func:`resume`; ``checkpoint`` is how :func:`resume` passes that directory back in.
+
+    With ``learning_curve`` (off by default) the winner is refitted on nested subsamples
+    of every training fold (``learning_curve_sizes``) before the final fit: an inverse
+    power law with a bootstrap band says what doubling the cohort is expected to buy, or
+    why the curve cannot say, and (with discovery) how stable the signature is versus n
+    (docs/learning-curves.md).
 
     With ``discover`` (the default) the run goes on to discovery
     (:mod:`insightome.discover`): the minimal signature (within ``signature_tolerance`` of

@@ -75,6 +75,21 @@ RANGE_CASES = [
     ("conformal_level", ["--conformal-level", "0.4"], ["--conformal-level", "[0.5, 1)"]),
     ("conformal_level", ["--conformal-level", "1"], ["--conformal-level", "[0.5, 1)"]),
     ("max_features", ["--max-features", "0"], ["--max-features", ">= 1"]),
+    (
+        "learning_curve_sizes",
+        ["--learning-curve", "--learning-curve-sizes", "0.5,0.2,1"],
+        ["--learning-curve-sizes", "must increase", "0.5,0.2,1"],
+    ),
+    (
+        "learning_curve_sizes",
+        ["--learning-curve", "--learning-curve-sizes", "0.5,1"],
+        ["--learning-curve-sizes", "at least 3"],
+    ),
+    (
+        "learning_curve_sizes",
+        ["--learning-curve", "--learning-curve-sizes", "0.2,0.5,0.8"],
+        ["--learning-curve-sizes", "last fraction must be 1"],
+    ),
     ("task", ["--task", "ranking"], ["--task", "'ranking'", "'survival'"]),
     ("orient", ["--orient", "sideways"], ["--orient", "'sideways'"]),
     ("decimal", ["--decimal", ";"], ["--decimal", "';'", "','"]),
@@ -115,6 +130,10 @@ COMBINATION_CASES = [
     (
         ["--target", "label", "--value-labels", "sex=F:female", "--no-audit"],
         ["--value-labels", "--no-audit"],
+    ),
+    (
+        ["--target", "label", "--learning-curve-sizes", "0.25,0.5,1"],
+        ["--learning-curve-sizes", "--learning-curve"],
     ),
     (
         ["--target", "label", "--scheduler", "tcp://127.0.0.1:1", "--slurm-queue", "short"],

@@ -53,6 +53,11 @@ LABELS: dict[str, tuple[str, str]] = {
         "a different, smaller model ({size} feature(s)), corrected for its configuration and "
         "size choice; not the deployed model",
     ),
+    "learning_curve": (
+        "learning-curve score (the winner refitted on subsamples of each training fold)",
+        "shows how the winner's performance changes with the training size; not corrected "
+        "for the choice of the winner, and at the full size the winner's own CV score",
+    ),
     "validation": (
         "external validation",
         "the deployed model scored on an independent cohort: no selection to correct, a "
@@ -178,6 +183,8 @@ def performance_figures(r: Mapping[str, Any]) -> list[PerformanceFigure]:
     sig_est = sig.get("estimate") if isinstance(sig.get("estimate"), Mapping) else {}
     overall = (((r.get("audit") or {}).get("model") or {}).get("overall") or {}).get(metric)
     overall = overall if isinstance(overall, Mapping) else {}
+    curve = r.get("learning_curve") if isinstance(r.get("learning_curve"), Mapping) else {}
+    points = [p for p in curve.get("points") or [] if isinstance(p, Mapping)]
     candidates = [
         figure("winner_cv", metric, e.get("plain_cv_value"), n_configurations=n_configs),
         figure("audit_overall", metric, overall.get("value"), overall.get("ci95")),
@@ -189,5 +196,6 @@ def performance_figures(r: Mapping[str, Any]) -> list[PerformanceFigure]:
             sig_est.get("ci95"),
             size=sig.get("size"),
         ),
+        figure("learning_curve", metric, points[-1].get("score")) if points else None,
     ]
     return out + [f for f in candidates if f is not None]

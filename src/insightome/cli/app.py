@@ -19,7 +19,12 @@ from rich.markup import escape
 
 from insightome import errors
 from insightome.cli.options import NJobs, Quiet, Seed, schema_options
-from insightome.cli.printing import print_audit, print_discovery, print_leakage_screen
+from insightome.cli.printing import (
+    print_audit,
+    print_discovery,
+    print_leakage_screen,
+    print_learning_curve,
+)
 from insightome.cli.root_command import app, err, out, whole_first_lines
 from insightome.errors import EXIT_USER_ERROR, UserError
 from insightome.number_format import fmt_number, fmt_p
@@ -224,6 +229,7 @@ def _print_summary(result: object, quiet: bool) -> None:
     if joined:
         _print_annotations(joined)
     print_leakage_screen(result.results.get("leakage_screen"))
+    print_learning_curve(result.results.get("learning_curve"))
     print_discovery(result.results.get("discovery"))
     print_audit(result.results.get("audit"))
     for w in result.results.get("warnings", []):

@@ -1,5 +1,5 @@
-"""Console summaries of a run's leakage screen, discovery and audit (rich markup, user text
-escaped)."""
+"""Console summaries of a run's leakage screen, learning curve, discovery and audit (rich
+markup, user text escaped)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,18 @@ def print_discovery(found: dict | None) -> None:
         f"[bold]Hypotheses[/]: {hyp.get('n', 0)} ({kinds}) — data-driven, unvalidated; "
         "see hypotheses.tsv"
     )
+
+
+def print_learning_curve(curve: dict | None) -> None:
+    """``--learning-curve``: what doubling the cohort would buy (or why the curve cannot
+    say), and the signature's stability versus n when discovery ran."""
+    if not curve:
+        return
+    sentence = escape(str(curve.get("sentence", "")))
+    out.print(f"[bold]Learning curve[/]: {sentence}", soft_wrap=True)  # one line, for grep
+    stability = curve.get("signature_stability")
+    if stability:
+        out.print(f"  {escape(str(stability.get('summary', '')))}", soft_wrap=True)
 
 
 def print_audit(audit: dict | None) -> None:

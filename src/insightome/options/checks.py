@@ -93,6 +93,25 @@ def cut_points(value: Any) -> str | None:
     return None
 
 
+def fractions(value: Any) -> str | None:
+    """Learning-curve training fractions (``--learning-curve-sizes 0.25,0.5,0.75,1``): at
+    least 3 increasing numbers in (0, 1], the last 1 (the full training fold)."""
+    parts = list(value) if isinstance(value, Sequence) and not isinstance(value, str) else [value]
+    shown = ",".join(str(v) for v in parts)
+    numbers_only = all(
+        isinstance(v, numbers.Real) and not isinstance(v, bool) and v == v for v in parts
+    )
+    if not numbers_only:
+        return f"expected fractions of the training folds, e.g. 0.25,0.5,0.75,1; got {shown!r}"
+    if len(parts) < 3:
+        return f"a power law needs at least 3 training sizes; got {shown!r}"
+    if any(not 0 < v <= 1 for v in parts) or any(b <= a for a, b in itertools.pairwise(parts)):
+        return f"fractions must increase within (0, 1], e.g. 0.25,0.5,0.75,1; got {shown!r}"
+    if parts[-1] != 1:
+        return f"the last fraction must be 1 (the full training fold); got {shown!r}"
+    return None
+
+
 def choice(choices: Sequence[str] | Callable[[], Sequence[str]]) -> Check:
     """One of ``choices`` (or of what ``choices()`` returns, read when a value is checked)."""
 
@@ -273,6 +292,11 @@ COMBINATIONS: tuple[Combination, ...] = (
         "value_labels",
         "audit",
         "value labels name the audit's groups; drop --no-audit or --value-labels",
+    ),
+    Combination(
+        "--learning-curve-sizes",
+        lambda v: _given(v, "learning_curve_sizes") and not v.get("learning_curve"),
+        "sets the sizes of the learning curve; give it with --learning-curve",
     ),
     Combination(
         "--scheduler",

@@ -325,6 +325,20 @@ class RunOptions:
         },
     )
     audit: bool = option(True, "Audit: data, model per group, conformal coverage, documents.")
+    learning_curve: bool = option(
+        False,
+        "Learning curve: the winner refitted on subsamples of every training fold (20% to "
+        "100%), an inverse power law with a bootstrap band, what doubling n would buy; with "
+        "discovery, signature stability versus n (docs/learning-curves.md).",
+    )
+    learning_curve_sizes: Sequence[float] | None = option(
+        None,
+        "Learning-curve training fractions, e.g. 0.25,0.5,0.75,1 (default 0.2,0.3,0.45,0.6,0.8,1).",
+        check=checks.fractions,
+        cli_type=str | None,
+        from_cli=cut_points,
+        record=listed,
+    )
     justify: Mapping[str, str] | None = option(
         None,
         'Declare a sensitive attribute\'s use clinically justified: sex="reason". Repeatable.',
@@ -405,9 +419,9 @@ class RunOptions:
     )
     skip: Sequence[str] = option(
         (),
-        "Skip an optional stage by name: discover, audit (as --no-discover, --no-audit). "
-        "Repeatable.",
-        recorded=False,  # skipping discover or audit is recorded as discover/audit: false
+        "Skip an optional stage by name: learn, discover, audit (as --no-learning-curve, "
+        "--no-discover, --no-audit). Repeatable.",
+        recorded=False,  # skipping a stage is recorded as learning_curve/discover/audit: false
         cli_type=list[str] | None,
         cli_default=None,
         from_cli=repeated,
@@ -417,8 +431,9 @@ class RunOptions:
     @classmethod
     def create(cls, **keywords: Any) -> RunOptions:
         """The options from ``insightome.run``'s keywords; an unknown keyword is refused
-        with one line naming it. ``skip`` naming discover or audit is the same as
-        ``discover=False`` / ``audit=False`` (that is what is recorded)."""
+        with one line naming it. ``skip`` naming learn, discover or audit is the same as
+        ``learning_curve=False``, ``discover=False`` / ``audit=False`` (that is what is
+        recorded)."""
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(keywords) - names)
         if unknown:
@@ -434,7 +449,8 @@ class RunOptions:
             options,
             discover=options.discover and "discover" not in skip,
             audit=options.audit and "audit" not in skip,
-            skip=tuple(s for s in skip if s not in ("discover", "audit")),
+            learning_curve=options.learning_curve and "learn" not in skip,
+            skip=tuple(s for s in skip if s not in ("discover", "audit", "learn")),
         )
 
     def sheet_features(self) -> list[str]:
@@ -446,6 +462,8 @@ class RunOptions:
     def skipped(self) -> frozenset[str]:
         """The names of the stages not to run."""
         off = {name for name in ("discover", "audit") if not getattr(self, name)}
+        if not self.learning_curve:
+            off.add("learn")  # off by default: --learning-curve runs it
         return frozenset(off | set(self.skip))
 
 

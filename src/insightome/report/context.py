@@ -38,6 +38,7 @@ from insightome.report.formatting import (
     plural,
 )
 from insightome.report.leakage_section import build_leakage
+from insightome.report.learning_curve_section import build_learning_curve
 from insightome.report.validation_section import build_monitoring, build_validation
 
 __all__ = ["build_context"]
@@ -50,6 +51,7 @@ TIMING_ORDER = (
     "plan",
     "select",
     "estimate",
+    "learn",
     "refit",
     "discover",
     "audit",
@@ -97,6 +99,7 @@ def build_context(
         "orientation": _orientation(results),
         "leakage": build_leakage(results),
         "figures": build_figures(results, predictions),
+        "learning_curve": build_learning_curve(results),
         "configurations": _configurations(results),
         "secondary": _secondary(results),
         "audit": build_audit(results),

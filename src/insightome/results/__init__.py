@@ -29,6 +29,7 @@ from insightome.results.estimate import (
     Winner,
 )
 from insightome.results.leakage import LeakageFinding, LeakageScreen
+from insightome.results.learning_curve import LearningCurve
 from insightome.results.run import (
     KNOWN_SCHEMAS,
     RESULTS_SCHEMA,
@@ -64,6 +65,7 @@ __all__ = [
     "Hypothesis",
     "LeakageFinding",
     "LeakageScreen",
+    "LearningCurve",
     "ModelAudit",
     "Outcome",
     "Permutation",

@@ -24,6 +24,7 @@ from insightome.results.estimate import (
 )
 from insightome.results.fields import MaybeNumber, Number, Record, optional
 from insightome.results.leakage import LeakageScreen
+from insightome.results.learning_curve import LearningCurve
 
 RESULTS_SCHEMA = "insightome.results/1"
 KNOWN_SCHEMAS = (RESULTS_SCHEMA,)
@@ -168,6 +169,7 @@ class RunResults(Record):
     # followup.reload needs them; kept open while the options get their own schema
     invocation: dict[str, JsonValue] = optional()
     leakage_screen: LeakageScreen = optional()  # the screen stage (runs from issue 17 on)
+    learning_curve: LearningCurve = optional()  # --learning-curve
     discovery: Discovery = optional()
     audit: Audit = optional()
     documents: dict[str, DocumentSummary] = optional()

@@ -1,5 +1,6 @@
-"""A run as a sequence of stages: read → study → screen → plan → select → estimate → refit →
-discover → audit → document → write (listed in :data:`insightome.workflow.STAGES`).
+"""A run as a sequence of stages: read → study → screen → plan → select → estimate →
+(learn →) refit → discover → audit → document → write (listed in
+:data:`insightome.workflow.STAGES`).
 
 * :mod:`~insightome.stages.state` — :class:`RunState`, what the stages read and extend;
 * :mod:`~insightome.stages.registry` — :class:`Stage` and :func:`arrange` (plugging in,
@@ -9,6 +10,7 @@ discover → audit → document → write (listed in :data:`insightome.workflow.
 * the stage functions: :mod:`~insightome.stages.reading` (read, and :class:`Featurizer`),
   :mod:`~insightome.stages.modelling` (study, plan, select, estimate, refit),
   :mod:`~insightome.stages.screening` (screen: the leakage screen),
+  :mod:`~insightome.stages.learning` (learn: the learning curve, ``--learning-curve``),
   :mod:`~insightome.stages.findings` (discover, audit), :mod:`~insightome.stages.output`
   (document, write).
 """

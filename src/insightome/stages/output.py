@@ -32,6 +32,8 @@ def document(state: RunState) -> None:
         results["leakage_screen"] = state.leakage_screen.to_dict()
     if state.audit_result is not None:
         results["audit"] = state.audit_result
+    if state.learning_curve is not None:
+        results["learning_curve"] = state.learning_curve
     results["invocation"] = {k: v for k, v in state.invocation.items() if k != "data_sha256"}
     if found is not None:
         results["discovery"] = found.to_dict()

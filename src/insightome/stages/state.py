@@ -1,11 +1,11 @@
 """The run state: what the stages of a run read and extend, field by field.
 
-One :class:`RunState` travels through read → study → screen → plan → select → estimate → refit →
-discover → audit → document → write. The first block of fields is given before the first
-stage (the options, the log, the ledger); every later block belongs to the stage that sets
-it (its :attr:`insightome.stages.Stage.makes`), so a stage's output is a named, typed set
-of fields, and what a stage needs is the fields of the stages before it. A field is None
-until its stage has run (or when its stage was skipped).
+One :class:`RunState` travels through read → study → screen → plan → select → estimate →
+(learn →) refit → discover → audit → document → write. The first block of fields is given
+before the first stage (the options, the log, the ledger); every later block belongs to the
+stage that sets it (its :attr:`insightome.stages.Stage.makes`), so a stage's output is a
+named, typed set of fields, and what a stage needs is the fields of the stages before it. A
+field is None until its stage has run (or when its stage was skipped).
 
 Why one state rather than a separate output type per stage: a stage plugged in later
 (``Stage("my_stage", fn, after="refit")``) reads whatever the stages before it made
@@ -85,6 +85,9 @@ class RunState:
     bbc: BBCResult | None = None
     winner: Candidate | None = None
     permutation: PermutationResult | None = None
+
+    # learn (--learning-curve): results.json "learning_curve" (stages.learning)
+    learning_curve: dict[str, Any] | None = None
 
     # refit: the winner fitted on all samples
     model: Any = None

@@ -1,0 +1,173 @@
+"""An inverse power law fitted to a learning curve, its bootstrap band, and what doubling
+the cohort is expected to buy — or why the curve cannot say.
+
+The model (Mukherjee et al. 2003; Figueroa et al. 2012): ``perf(n) = a − b·n^(−c)`` with
+``b ≥ 0``, ``c > 0`` and ``a`` at most the metric's maximum (every primary metric here
+is higher-is-better, with maximum 1: AUC, macro AUC, R², C-index). It is fitted by
+bounded least squares (:func:`scipy.optimize.curve_fit`, trust-region reflective) to
+(mean training size, score) of every fraction; the same fit on each bootstrap curve
+(:func:`insightome.evaluate.learning_curve.bootstrap_curves`: the test samples resampled,
+paired across sizes) gives a 95% band for the curve and for the *doubling gain*
+``perf(2n) − perf(n)`` at the full training size n. Nothing is extrapolated beyond 2n.
+
+A number is given only when the curve supports one; otherwise the verdict says why
+(:func:`judge`): too few sizes, a full-size score whose interval includes chance, no rise
+beyond noise from the smallest to the full size, a fit that fails (or fails in more than
+:data:`MAX_FAILED_SHARE` of the bootstraps), or a gain whose interval runs from ≤ 0 to more
+than :data:`LARGE_GAIN`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import OptimizeWarning, curve_fit
+
+MAX_METRIC = 1.0  # every primary metric: AUC, macro AUC, R², C-index
+MIN_SIZES = 3  # three parameters
+MAX_FAILED_SHARE = 0.2  # bootstrap fits that may fail before the curve is "too noisy"
+LARGE_GAIN = 0.05  # a gain interval from <= 0 to more than this says nothing
+C_BOUNDS = (0.01, 3.0)  # the decay exponent: from nearly flat to very steep
+GRID = 60  # points of the drawn curve and band, from the smallest size to 2n
+
+
+def power_law(n: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
+    """``a − b·n^(−c)``."""
+    return a - b * np.power(np.asarray(n, dtype=float), -c)
+
+
+def fit_power_law(n: np.ndarray, score: np.ndarray) -> tuple[float, float, float] | None:
+    """Bounded least-squares ``(a, b, c)``, or None when the fit fails or does not converge."""
+    n, score = np.asarray(n, dtype=float), np.asarray(score, dtype=float)
+    ok = np.isfinite(score)
+    if ok.sum() < MIN_SIZES:
+        return None
+    n, score = n[ok], score[ok]
+    low = float(np.min(score)) - 1.0
+    a0 = min(MAX_METRIC, float(np.max(score)) + 0.01)
+    c0 = 0.5
+    b0 = max(1e-6, (a0 - float(score[np.argmin(n)])) * float(np.min(n)) ** c0)
+    bounds = ([low, 0.0, C_BOUNDS[0]], [MAX_METRIC, np.inf, C_BOUNDS[1]])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", OptimizeWarning)
+            params, _ = curve_fit(power_law, n, score, p0=[a0, b0, c0], bounds=bounds, maxfev=2000)
+    except (RuntimeError, ValueError):
+        return None
+    if not np.all(np.isfinite(params)):
+        return None
+    return float(params[0]), float(params[1]), float(params[2])
+
+
+@dataclass(frozen=True)
+class CurveFit:
+    """The fit, its band, the doubling gain and the verdict (see the module docstring)."""
+
+    params: tuple[float, float, float] | None  # (a, b, c) on the observed curve
+    n_full: float  # mean training size at the full fraction
+    grid: np.ndarray  # training sizes of the drawn curve, up to 2 · n_full
+    fitted: np.ndarray  # the observed fit on the grid (NaN without a fit)
+    band: np.ndarray  # (2, GRID) 2.5th and 97.5th percentiles of the bootstrap fits
+    gain: float | None  # perf(2n) − perf(n) of the observed fit
+    gain_ci95: tuple[float, float] | None
+    n_bootstrap: int
+    failed_fits: int  # bootstrap curves the power law could not be fitted to
+    full_ci95: tuple[float, float]  # bootstrap interval of the full-size score
+    rise: float  # full-size score − smallest-size score
+    rise_ci95: tuple[float, float]
+    verdict: str  # "estimated" or why no number is given: see judge()
+    reason: str  # the verdict in words ("" when a number is given)
+
+
+def fit_curve(
+    n_train: np.ndarray,
+    score: np.ndarray,
+    boot: np.ndarray,
+    *,
+    chance: float | None,
+) -> CurveFit:
+    """Fit the observed curve and every bootstrap curve (``boot``: B × S); judge them."""
+    n_train = np.asarray(n_train, dtype=float)
+    n_full = float(n_train[-1]) if len(n_train) else float("nan")
+    grid = np.linspace(float(n_train[0]), 2 * n_full, GRID) if len(n_train) else np.zeros(0)
+    params = fit_power_law(n_train, score)
+    fitted = power_law(grid, *params) if params else np.full(len(grid), np.nan)
+    curves, gains, failed = [], [], 0
+    for row in boot:
+        p = fit_power_law(n_train, row)
+        if p is None:
+            failed += 1
+            continue
+        curves.append(power_law(grid, *p))
+        gains.append(float(power_law(2 * n_full, *p) - power_law(n_full, *p)))
+    band = (
+        np.nanpercentile(np.vstack(curves), [2.5, 97.5], axis=0)
+        if curves
+        else np.full((2, len(grid)), np.nan)
+    )
+    gain = float(power_law(2 * n_full, *params) - power_law(n_full, *params)) if params else None
+    gain_ci = _interval(np.asarray(gains)) if gains else None
+    full_ci = _interval(boot[:, -1]) if boot.size else (float("nan"), float("nan"))
+    rise_values = boot[:, -1] - boot[:, 0] if boot.size else np.zeros(0)
+    rise_ci = _interval(rise_values) if rise_values.size else (float("nan"), float("nan"))
+    rise = float(score[-1] - score[0]) if len(score) else float("nan")
+    verdict, reason = judge(
+        n_sizes=len(n_train), params=params, failed=failed, n_bootstrap=len(boot),
+        full_ci=full_ci, rise_ci=rise_ci, gain_ci=gain_ci, chance=chance,
+        n_small=float(n_train[0]) if len(n_train) else 0.0, n_full=n_full,
+    )  # fmt: skip
+    return CurveFit(
+        params, n_full, grid, fitted, band, gain, gain_ci, len(boot), failed, full_ci, rise,
+        rise_ci, verdict, reason,
+    )  # fmt: skip
+
+
+def _interval(values: np.ndarray) -> tuple[float, float]:
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return float("nan"), float("nan")
+    lo, hi = np.percentile(values, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def judge(
+    *,
+    n_sizes: int,
+    params: tuple[float, float, float] | None,
+    failed: int,
+    n_bootstrap: int,
+    full_ci: tuple[float, float],
+    rise_ci: tuple[float, float],
+    gain_ci: tuple[float, float] | None,
+    chance: float | None,
+    n_small: float,
+    n_full: float,
+) -> tuple[str, str]:
+    """``("estimated", "")`` when the doubling gain can be quoted, else (verdict, why)."""
+    if n_sizes < MIN_SIZES:
+        return "too_few_sizes", (
+            f"only {n_sizes} training size(s) could be fitted (a power law needs {MIN_SIZES})"
+        )
+    if chance is not None and not full_ci[0] > chance:
+        return "no_signal", (
+            f"at the full training size the score's 95% interval ({full_ci[0]:.3f} to "
+            f"{full_ci[1]:.3f}) includes chance ({chance:g}): there is no learning to extrapolate"
+        )
+    if not rise_ci[0] > 0:
+        return "flat", (
+            f"from {n_small:.0f} to {n_full:.0f} training samples the score did not rise beyond "
+            f"noise (change {rise_ci[0]:+.3f} to {rise_ci[1]:+.3f}, 95% interval)"
+        )
+    if params is None:
+        return "fit_failed", "the power law could not be fitted to the observed curve"
+    if failed > MAX_FAILED_SHARE * n_bootstrap:
+        return "too_noisy", (
+            f"the power law could not be fitted to {failed} of {n_bootstrap} bootstrap curves"
+        )
+    if gain_ci is not None and gain_ci[0] <= 0 and gain_ci[1] > LARGE_GAIN:
+        return "too_noisy", (
+            f"the gain's 95% interval runs from {gain_ci[0]:+.3f} to {gain_ci[1]:+.3f}"
+        )
+    return "estimated", ""
