@@ -86,10 +86,15 @@ class _SchedulerGoneRecords(logging.Filter):
     background, and a process still stopping after that (writing its ``.partial`` on a
     loaded machine) printed this record after the run's own one line (seen once in the
     test suite; reproduced by keeping a client alive past the timeout). A scheduler lost
-    while no fit needs it loses nothing; the next stage with fits stops the same way."""
+    while no fit needs it loses nothing; the next stage with fits stops the same way. Only
+    while a run holds a client (:data:`_RUN_CLIENTS`): another client of the same process
+    (a notebook's own) keeps the record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("Failed to reconnect to scheduler")
+        return not (_RUN_CLIENTS and record.getMessage().startswith("Failed to reconnect"))
+
+
+_RUN_CLIENTS: set[int] = set()  # id() of the clients FitBackends hold open
 
 
 # installed once, for the process: each drops only records of events this module reports
@@ -182,6 +187,7 @@ class FitBackend:
             return self._start_slurm(Client)
         try:
             self._client = Client(self.scheduler, timeout="10s")
+            _RUN_CLIENTS.add(id(self._client))
         except OSError as exc:
             raise UserError(
                 errors.OPTION_INVALID,
@@ -205,6 +211,7 @@ class FitBackend:
         self._cluster = cluster
         cluster.scale(jobs=slurm.jobs)
         self._client = client_class(cluster)
+        _RUN_CLIENTS.add(id(self._client))
         self.keeper = JobKeeper(
             cluster, slurm.jobs, slurm.replacements, self.log,
             on_lost=self._stop_fits, log_directory=str(folder / "slurm-logs"),
@@ -348,7 +355,7 @@ class FitBackend:
         if keeper is not None:
             steps.append(keeper.stop)
         if client is not None:
-            steps.append(client.close)
+            steps += [client.close, lambda: _RUN_CLIENTS.discard(id(client))]
         if cluster is not None:
             steps += _cluster_closers(cluster)
         first: BaseException | None = None

@@ -126,6 +126,16 @@ def _smallest_n(ok: Callable[[int], bool], start: int) -> int:
     return high
 
 
+def _whole(n: float) -> int:
+    """A criterion's n, rounded up; more than a billion is refused as a mistaken input."""
+    _check(
+        math.isfinite(n) and n <= LARGEST_N,
+        "the criteria would need more than a billion participants; check the inputs (an "
+        "anticipated R² or C statistic near its null value?)",
+    )
+    return math.ceil(n)
+
+
 def shrinkage_n(parameters: int, r2_cs: float, shrinkage: float) -> float:
     """Riley's equation for the n at which the expected uniform shrinkage of a model with
     ``parameters`` predictor parameters and Cox-Snell R² ``r2_cs`` is ``shrinkage``."""
@@ -146,10 +156,10 @@ def _development_criteria_12(
     events_per_participant: float,
 ) -> tuple[Criterion, Criterion]:
     """Criteria 1 and 2 of a binary or time-to-event model (Riley 2019, Part II)."""
-    n1 = math.ceil(shrinkage_n(parameters, r2_cs, shrinkage))
+    n1 = _whole(shrinkage_n(parameters, r2_cs, shrinkage))
     # the shrinkage that keeps the optimism of Nagelkerke's R² at `optimism`
     s2 = r2_cs / (r2_cs + optimism * max_r2)
-    n2 = math.ceil(shrinkage_n(parameters, r2_cs, s2))
+    n2 = _whole(shrinkage_n(parameters, r2_cs, s2))
     return (
         Criterion(
             "shrinkage",
@@ -195,7 +205,7 @@ def _r2_cs(
     else:
         assert c_statistic is not None and prevalence is not None
         value = r2_cs_from_c(c_statistic, prevalence)
-        source = f"from C = {c_statistic:g} (Riley et al., Stat Med 2022)"
+        source = f"from C = {c_statistic} (Riley, Van Calster and Collins, Stat Med 2021;40:859)"
     _check(
         value < max_r2,
         f"the anticipated Cox-Snell R² ({value:.3g}) must be below its maximum for this "
@@ -214,11 +224,12 @@ def max_r2_cs_binary(prevalence: float) -> float:
 
 
 def r2_cs_from_c(c_statistic: float, prevalence: float) -> float:
-    """The Cox-Snell R² of a logistic model with this C statistic (Riley et al., Stat Med
-    2022;41:1081): the linear predictor is normal with variance 1 in events and non-events,
-    means √2·Φ⁻¹(C) apart. ``pmsampsize`` fits a logistic model to a million simulated
-    patients; the model is exact here (equal-variance normals make the log-odds linear), so
-    R² = 1 − exp(−2·I), with I the mutual information of outcome and predictor, integrated.
+    """The Cox-Snell R² of a logistic model with this C statistic (Riley, Van Calster and
+    Collins, Stat Med 2021;40:859): the linear predictor is normal with variance 1 in
+    events and non-events, means √2·Φ⁻¹(C) apart. ``pmsampsize`` fits a logistic model to
+    a million simulated patients; the model is exact here (equal-variance normals make the
+    log-odds linear), so R² = 1 − exp(−2·I), with I the mutual information of outcome and
+    predictor, integrated.
     """
     _fraction("the C statistic", c_statistic)
     _check(c_statistic > 0.5, f"the C statistic must be above 0.5, not {c_statistic:g}")
@@ -260,7 +271,7 @@ def development_binary(
     max_r2 = max_r2_cs_binary(prevalence)
     r2, source = _r2_cs(max_r2, r2_cs, nagelkerke, c_statistic, prevalence)
     c1, c2 = _development_criteria_12(parameters, r2, max_r2, shrinkage, optimism, prevalence)
-    n3 = math.ceil((Z95 / margin) ** 2 * prevalence * (1 - prevalence))
+    n3 = _whole((Z95 / margin) ** 2 * prevalence * (1 - prevalence))
     c3 = Criterion(
         "overall risk",
         f"the outcome proportion estimated within ± {margin:g} (95% CI)",
@@ -355,7 +366,8 @@ def development_survival(
         f"the overall risk by time {timepoint:g} estimated within ± {margin:g} (95% CI)",
         n3,
         events=n3 * per,
-        detail=f"risk {risk:.3f}, 95% CI {low:.3f} to {high:.3f} at n = {n3}",
+        detail=f"risk {risk:.3f}, 95% CI {low:.3f} to {high:.3f} at n = {n3} (searched from "
+        "the larger of criteria 1 and 2)",
     )
     return SampleSize(
         "survival",
@@ -397,16 +409,15 @@ def continuous_shrinkage(n: np.ndarray, parameters: int, r2_adj: float) -> np.nd
 
 
 def _first(ok: Callable[[np.ndarray], np.ndarray], start: int) -> int:
-    """The first integer n >= start where the vectorised ``ok`` holds (a plain scan, as
-    the criteria need, in blocks)."""
-    block = 1024
-    while start < LARGEST_N:
-        n = np.arange(start, start + block)
-        hit = np.flatnonzero(ok(n))
-        if hit.size:
-            return int(n[hit[0]])
-        start, block = start + block, min(block * 4, 1 << 22)
-    raise SampleSizeError("the criteria would need more than a billion participants")
+    """The first integer n >= start where the vectorised ``ok`` holds: a plain scan of
+    the first 4,096 values (criterion 1 of a continuous outcome can hold at the very start
+    and fail just after it, as ``pmsampsize``'s scan finds), then doubling and bisection,
+    where every criterion here only gets easier as n grows."""
+    n = np.arange(start, start + 4096)
+    hit = np.flatnonzero(ok(n))
+    if hit.size:
+        return int(n[hit[0]])
+    return _smallest_n(lambda m: bool(ok(np.array([m]))[0]), start + 4096)
 
 
 def development_continuous(
@@ -433,7 +444,7 @@ def development_continuous(
     _targets(shrinkage, optimism, 0.5)
     start = parameters + 2
     n1 = _first(lambda n: continuous_shrinkage(n, parameters, r2_adj) >= shrinkage, start)
-    n2 = math.ceil(1 + parameters * (1 - r2_adj) / optimism)
+    n2 = _whole(1 + parameters * (1 - r2_adj) / optimism)
 
     def residual_ok(n: np.ndarray) -> np.ndarray:
         df = n - parameters - 1
@@ -449,6 +460,7 @@ def development_continuous(
         return half <= (mmoe - 1) * abs(mean)
 
     n4 = _first(intercept_ok, max(n1, n2, n3))
+    half = float(stats.t.ppf(0.975, n4 - parameters - 1) * math.sqrt(residual_var / n4))
     s = [
         float(continuous_shrinkage(np.array([n]), parameters, r2_adj)[0]) for n in (n1, n2, n3, n4)
     ]
@@ -466,6 +478,8 @@ def development_continuous(
             f"the mean outcome (intercept) within a factor {mmoe:g} (95% CI)",
             n4,
             s[3],
+            detail=f"mean {mean:g} ± {half:.3g} (95% CI) at n = {n4} (searched from the "
+            "largest of criteria 1 to 3)",
         ),
     )
     return SampleSize(
@@ -543,7 +557,7 @@ def validation_binary(
     )
     # 1. O/E: SE of ln(O/E) ≈ sqrt((1 − φ)/(nφ)); the CI oe·exp(± z·se) has the width asked
     se_oe = math.asinh(oe_ci_width / (2 * oe)) / Z95
-    n1 = math.ceil((1 - prevalence) / (prevalence * se_oe**2))
+    n1 = _whole((1 - prevalence) / (prevalence * se_oe**2))
     # 2. calibration slope: Fisher information of (intercept, slope) at (0, 1)
     if lp_mean is not None and lp_sd is not None:
         _check(lp_sd > 0, f"the linear predictor's SD must be above 0, not {lp_sd:g}")
@@ -566,7 +580,7 @@ def validation_binary(
 
     i00, i01, i11 = info(0), info(1), info(2)
     se_slope = slope_ci_width / (2 * Z95)
-    n2 = math.ceil(i00 / (se_slope**2 * (i00 * i11 - i01 * i01)))
+    n2 = _whole(i00 / (se_slope**2 * (i00 * i11 - i01 * i01)))
 
     # 3. C statistic: Newcombe's standard error
     c = c_statistic
@@ -649,8 +663,8 @@ def validation_continuous(
         return 2 * Z95 * math.sqrt(var) <= r2_ci_width
 
     n1 = _smallest_n(r2_ok, 3)
-    n2 = math.ceil((2 * Z95 / citl) ** 2 * sd * sd * (1 - r2))
-    n3 = math.ceil((2 * Z95 / slope_ci_width) ** 2 * (1 - r2) / r2)
+    n2 = _whole((2 * Z95 / citl) ** 2 * sd * sd * (1 - r2))
+    n3 = _whole((2 * Z95 / slope_ci_width) ** 2 * (1 - r2) / r2)
 
     def residual_ok(n: np.ndarray) -> np.ndarray:
         df = n - 1
