@@ -123,7 +123,9 @@ _NOT_AT_RISK = (11, 13, 14, 19, 20, 21)
 
 
 def _diabetes130() -> pd.DataFrame:
-    df = pd.read_csv(COHORTS_DIR / "diabetes_130" / "diabetic_data.csv.gz", na_values="?")
+    df = pd.read_csv(
+        COHORTS_DIR / "diabetes_130" / "diabetic_data.csv.gz", na_values="?", low_memory=False
+    )
     df = df[~df["discharge_disposition_id"].isin(_NOT_AT_RISK)]
     df = df.sort_values("encounter_id").drop_duplicates("patient_nbr")  # the first encounter
     low = df["age"].str.extract(r"\[(\d+)-", expand=False).astype(float)
@@ -191,7 +193,8 @@ def cohort_data(name: str) -> CohortData:
     frame.index.name = "patient_id"
     folder = Path(tempfile.gettempdir()) / "insightome_small_n"
     folder.mkdir(exist_ok=True)
-    path = folder / f"{name}.csv"
+    digest = hashlib.sha256(pd.util.hash_pandas_object(frame).to_numpy().tobytes()).hexdigest()
+    path = folder / f"{name}-{digest[:12]}.csv"  # a changed cohort definition: a new file
     if not path.exists():
         partial = path.with_suffix(f".{os.getpid()}.tmp")
         frame.to_csv(partial)
@@ -241,8 +244,9 @@ def draw_subsample(
     np.maximum.at(stratum, inverse, np.asarray(strata, dtype=int))
     levels, counts = np.unique(stratum, return_counts=True)
     take = allocate(n, counts)
+    pools = [np.flatnonzero(stratum == level) for level in levels]
     chosen = np.concatenate(
-        [rng.choice(np.flatnonzero(stratum == lv), k, replace=False) for lv, k in zip(levels, take)]
+        [rng.choice(pool, k, replace=False) for pool, k in zip(pools, take, strict=True)]
     )
     in_train = np.isin(inverse, chosen)
     return np.flatnonzero(in_train), np.flatnonzero(~in_train)
@@ -347,7 +351,7 @@ def summarize(rows: list[dict[str, Any]], plan: list[tuple[str, int, int]]) -> d
     }
 
 
-COHORT_METRIC = {name: ("c_index" if c.task == "survival" else "auc") for name, c in COHORTS.items()}
+COHORT_METRIC = {n: ("c_index" if c.task == "survival" else "auc") for n, c in COHORTS.items()}
 
 
 def verdict(n: int, s: dict[str, Any]) -> str:
@@ -476,7 +480,9 @@ def _run_task(task: tuple[str, int, int, str]) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------
 # the plan, the runs file
 # --------------------------------------------------------------------------------------
-def make_plan(cohorts: Iterable[str], sizes: Iterable[int], per_cell: int) -> list[tuple[str, int, int]]:
+def make_plan(
+    cohorts: Iterable[str], sizes: Iterable[int], per_cell: int
+) -> list[tuple[str, int, int]]:
     """Replicate-major: every cohort x n cell gets its k-th run before any gets its k+1-th."""
     cohorts, sizes = list(cohorts), list(sizes)
     return [(c, n, rep) for rep in range(per_cell) for n in sizes for c in cohorts]
@@ -515,7 +521,7 @@ def available(cohorts: list[str]) -> list[str]:
 def execute(plan: list[tuple[str, int, int]], runs: Path, workers: int, preset: str) -> None:
     done = {(r["cohort"], r["n"], r["rep"]) for r in read_runs(runs)}
     todo = [(c, n, rep, preset) for c, n, rep in plan if (c, n, rep) not in done]
-    print(f"{len(done)} of {len(plan)} planned runs already in {runs}; {len(todo)} to go", flush=True)
+    print(f"{len(done)} of {len(plan)} runs already in {runs}; {len(todo)} to go", flush=True)
     if not todo:
         return
     runs.parent.mkdir(parents=True, exist_ok=True)
@@ -543,8 +549,8 @@ def execute(plan: list[tuple[str, int, int]], runs: Path, workers: int, preset: 
                 rate = (time.perf_counter() - start) / finished
                 print(
                     f"[{finished}/{len(todo)}] {task[0]} n={task[1]} rep={task[2]}: {status} "
-                    f"({row['cpu_seconds']:.0f} CPU-s; ~{rate * (len(todo) - finished) / 3600:.1f} h "
-                    "left)",
+                    f"({row['cpu_seconds']:.0f} CPU-s; "
+                    f"~{rate * (len(todo) - finished) / 3600:.1f} h left)",
                     flush=True,
                 )
                 if queue:
@@ -619,8 +625,11 @@ def render(meta: dict[str, Any], summary: dict[str, Any]) -> str:
         f"usable), {m['ram_gib']} GiB RAM; {m['os']}",
         "- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
         f"- Source: git commit {src['commit']}"
-        + (f" (uncommitted edits under src/: {', '.join(src['src_modified'])})"
-           if src["src_modified"] else " (src/ clean)"),  # fmt: skip
+        + (
+            f" (uncommitted edits under src/: {', '.join(src['src_modified'])})"
+            if src["src_modified"]
+            else " (src/ clean)"
+        ),
         f"- insightome settings: preset `{meta['preset']}`, everything else its defaults at "
         "that n (folds 5 or fewer when the smallest class asks, 3 repeats, 1,000 BBC-CV "
         "bootstraps), discovery and audit skipped, n_jobs=1, seed = replicate number",
