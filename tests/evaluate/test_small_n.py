@@ -14,7 +14,7 @@ import pytest
 
 import insightome
 from insightome.evaluate import small_n
-from insightome.evaluate.small_n import entry_for, load_table, small_n_finding
+from insightome.evaluate.small_n import MIN_RUNS, entry_for, load_table, small_n_finding
 from tests.conftest import breast_cancer_adata
 
 
@@ -91,6 +91,13 @@ def test_per_metric_and_nothing_without_a_study() -> None:
     assert small_n_finding(1000, "auc", TABLE) is None
 
 
+def test_an_entry_of_too_few_subsamples_says_nothing_yet() -> None:
+    early = {**TABLE, "partial": True, "entries": [_entry("auc", 30, 3, MIN_RUNS - 1, 204)]}
+    assert small_n_finding(30, "auc", early) is None
+    enough = {**early, "entries": [_entry("auc", 30, 3, MIN_RUNS, 204)]}
+    assert small_n_finding(30, "auc", enough) is not None
+
+
 def test_a_partial_study_says_how_many_subsamples_it_rests_on() -> None:
     table = {**TABLE, "partial": True, "entries": [_entry("auc", 30, 50, 60, planned=204)]}
     found = small_n_finding(30, "auc", table)
@@ -138,8 +145,8 @@ def test_the_shipped_table_if_any_gives_a_finding_within_reach(n: int) -> None:
     table = load_table()
     if table is None:
         pytest.skip("no coverage table shipped yet")
-    studied = {e["n"] for e in table["entries"] if e["metric"] == "auc" and e["runs"]}
+    studied = {e["n"] for e in table["entries"] if e["metric"] == "auc" and e["runs"] >= MIN_RUNS}
     if not studied:
-        pytest.skip("the shipped table has no AUC entry yet")
+        pytest.skip(f"the shipped table has no AUC entry of {MIN_RUNS} subsamples yet")
     found = small_n_finding(n, "auc", table)
     assert found is not None and found.entry.n == max(s for s in studied if s <= n)

@@ -14,8 +14,9 @@ n. The rule (decided here, stated in benchmarks/README.md): coverage below
 :data:`TARGET` (the issue's 90%) is a **warning** that the interval is narrower than it
 should be; coverage at or above it is a **note** citing the measured coverage. Both name
 the number of subsamples, the cohorts and the Wilson 95% interval of the coverage, and
-say so when the study was still partial. No table, no entry for the metric or an n
-beyond reach: nothing.
+say so when the study was still partial. No table, no entry for the metric, an n
+beyond reach, or an entry resting on fewer than :data:`MIN_RUNS` subsamples (early in a
+partial study): nothing.
 """
 
 from __future__ import annotations
@@ -28,12 +29,22 @@ from typing import Any, Literal
 
 from insightome.evaluate.metrics import metric_label
 
-__all__ = ["REACH", "TARGET", "CoverageEntry", "SmallNFinding", "load_table", "small_n_finding"]
+__all__ = [
+    "MIN_RUNS",
+    "REACH",
+    "TARGET",
+    "CoverageEntry",
+    "SmallNFinding",
+    "load_table",
+    "small_n_finding",
+]
 
 #: coverage of a 95% interval the study aims for at n >= 30 (issue 19)
 TARGET = 0.90
 #: the table speaks to runs up to this multiple of the largest studied n
 REACH = 1.5
+#: an entry resting on fewer subsamples (early in a partial study) says nothing yet
+MIN_RUNS = 20
 SOURCE = "small-n study, benchmarks/results/small_n.md"
 TABLE_FILE = "small_n_coverage.json"
 
@@ -83,7 +94,7 @@ def _entries(table: dict[str, Any], metric: str) -> list[CoverageEntry]:
             cohorts=tuple(e.get("cohorts", ())),
         )
         for e in table.get("entries", ())
-        if e["metric"] == metric and int(e["runs"]) > 0
+        if e["metric"] == metric and int(e["runs"]) >= MIN_RUNS
     ]
     return sorted(out, key=lambda e: e.n)
 
