@@ -359,7 +359,8 @@ def verdict(n: int, s: dict[str, Any]) -> str:
         return "not a target (n < 30)"
     if not s["runs"]:
         return "no runs yet"
-    return "met" if s["coverage"] >= TARGET_COVERAGE else "NOT met"
+    so_far = " so far" if s["done"] < s["planned"] else ""
+    return ("met" if s["coverage"] >= TARGET_COVERAGE else "NOT met") + so_far
 
 
 def explain_gap(n: int, s: dict[str, Any]) -> str:
@@ -667,13 +668,16 @@ def render(meta: dict[str, Any], summary: dict[str, Any]) -> str:
     ]
     for p in summary["pooled"]:
         lines.append(_row([str(p["n"])], p)[:-1] + f"| {p['target']} |")
-    short = [p for p in summary["pooled"] if p["target"] == "NOT met"]
+    short = [p for p in summary["pooled"] if p["target"].startswith("NOT met")]
     lines += [""]
     if short:
         lines += ["Where the target is not met:", ""]
         lines += [f"- {explain_gap(p['n'], p)}" for p in short]
-    elif any(p["target"] == "met" for p in summary["pooled"]):
-        lines.append("The target is met at every n ≥ 30 with runs.")
+    elif any(p["target"].startswith("met") for p in summary["pooled"]):
+        lines.append(
+            "The target is met at every n ≥ 30 with runs"
+            + (" (so far: the study is partial)." if summary["partial"] else ".")
+        )
     low = [p for p in summary["pooled"] if p["n"] < TARGET_FROM_N and p["runs"]]
     lines += [f"- below the target's range: {explain_gap(p['n'], p)}" for p in low
               if p["coverage"] < TARGET_COVERAGE]  # fmt: skip
@@ -693,7 +697,8 @@ def render(meta: dict[str, Any], summary: dict[str, Any]) -> str:
         "`src/insightome/evaluate/small_n_coverage.json` (written by `--summarize`) holds the "
         "pooled coverage per metric and n below; a run of n patients is given the entry at "
         "the nearest studied n at or below its own (`insightome.evaluate.small_n`): a warning "
-        f"when that coverage is below {TARGET_COVERAGE:.0%}, a note otherwise.",
+        f"when that coverage is below {TARGET_COVERAGE:.0%}, a note otherwise; an entry of "
+        "fewer than 20 subsamples says nothing yet.",
         "",
         "| metric | n | runs / planned | coverage (Wilson 95%) | cohorts |",
         "|---|---|---|---|---|",
@@ -703,23 +708,35 @@ def render(meta: dict[str, Any], summary: dict[str, Any]) -> str:
             f"| {t['metric']} | {t['n']} | {t['runs']} / {t['planned']} | {_pct(t['coverage'])} "
             f"({_pct(t['wilson95'][0])}–{_pct(t['wilson95'][1])}) | {', '.join(t['cohorts'])} |"
         )
-    failed = [c for c in summary["cells"] if c["failed"]]
-    lines += [
-        "",
-        "## Cost",
-        "",
-        f"Measured CPU per run (the run and the scoring; mean per cell above). The full plan "
+    lines += ["", "## Cost", "", cost_line(summary), ""]
+    return "\n".join(lines)
+
+
+def cost_line(summary: dict[str, Any]) -> str:
+    cells = [c for c in summary["cells"] if c["done"]]
+    failed = [c for c in cells if c["failed"]]
+    text = (
+        "Measured CPU per run (the run and the scoring; mean per cell above). The full plan "
         f"({summary['planned']} runs) projects to **{projected_hours(summary):.2f} h** of wall "
         f"time on {BUDGET_CORES} cores (budget ≤ {BUDGET_HOURS:.0f} h), CPU time / "
-        f"{BUDGET_CORES}; runs with fewer folds than 5: "
-        f"{sum(c['folds_changed'] for c in summary['cells'])}; failed runs: "
-        f"{sum(c['failed'] for c in summary['cells'])}"
-        + (" (" + ", ".join(f"{COHORTS[c['cohort']].title} n={c['n']}: {c['failed']}"
-                            for c in failed) + "; the errors are in the JSON)" if failed else "")
-        + ".",
-        "",
-    ]  # fmt: skip
-    return "\n".join(lines)
+        f"{BUDGET_CORES}."
+    )
+    if cells:
+        wall = sum(c["wall_seconds"] * c["done"] for c in cells) / sum(c["done"] for c in cells)
+        text += (
+            f" Mean wall time per run {wall:.1f} s (one run per core; on a shared machine the "
+            "wall time includes waiting for the CPU)."
+        )
+    text += (
+        f" Runs with fewer folds than 5: {sum(c['folds_changed'] for c in cells)}; failed "
+        f"runs: {sum(c['failed'] for c in cells)}"
+    )
+    if failed:
+        listed = ", ".join(
+            f"{COHORTS[c['cohort']].title} n={c['n']}: {c['failed']}" for c in failed
+        )
+        text += f" ({listed}; each error is in the JSON)"
+    return text + "."
 
 
 def write_outputs(

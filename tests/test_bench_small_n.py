@@ -124,7 +124,9 @@ def test_summary_coverage_bias_and_verdicts() -> None:
     assert tcga["failed"] == 1 and tcga["runs"] == 3 and tcga["done"] == 4
     pooled = {p["n"]: p for p in s["pooled"]}
     assert pooled[30]["runs"] == 13 and pooled[30]["covered"] == 11
-    assert pooled[30]["target"] == "NOT met" and pooled[50]["target"] == "met"
+    assert pooled[30]["target"] == "NOT met so far" and pooled[50]["target"] == "met so far"
+    full = {**pooled[30], "done": pooled[30]["planned"]}
+    assert small_n.verdict(30, full) == "NOT met" and small_n.verdict(20, full).startswith("not a")
     table = {(t["metric"], t["n"]): t for t in s["coverage_table"]}
     assert table[("auc", 30)]["covered"] == 8 and table[("auc", 30)]["planned"] == 20
     assert table[("c_index", 30)]["runs"] == 3 and table[("c_index", 30)]["cohorts"] == [

@@ -150,3 +150,22 @@ def test_the_shipped_table_if_any_gives_a_finding_within_reach(n: int) -> None:
         pytest.skip(f"the shipped table has no AUC entry of {MIN_RUNS} subsamples yet")
     found = small_n_finding(n, "auc", table)
     assert found is not None and found.entry.n == max(s for s in studied if s <= n)
+
+
+def test_the_console_shows_the_note_and_the_warning(cli, tmp_path, monkeypatch) -> None:
+    """`insightome run`: a note is printed when the estimate is made (stderr, with the
+    progress), a warning with the run's other warnings at the end (stdout)."""
+    monkeypatch.setattr(small_n, "load_table", lambda path=None: TABLE)
+    adata = breast_cancer_adata(n_rows=60)
+    frame = adata.to_df().assign(diagnosis=adata.obs["diagnosis"].to_numpy())
+    frame.to_csv(tmp_path / "tumours.csv", index_label="sample")
+    fast = ("--preset", "fast", "--folds", "3", "--repeats", "1", "--bootstrap", "200")
+    args = (*fast, "--no-discover", "--no-audit", "--out", tmp_path / "runs")
+    got = cli("run", tmp_path / "tumours.csv", "--target", "diagnosis", *args)
+    assert got.code == 0, got.err
+    assert "note: small-n coverage: this run has n = 60; at n = 50" in " ".join(got.err.split())
+    frame.iloc[:30].to_csv(tmp_path / "fewer.csv", index_label="sample")
+    got = cli("run", tmp_path / "fewer.csv", "--target", "diagnosis", *args)
+    assert got.code == 0, got.err
+    printed = " ".join(got.out.split())
+    assert "warning: small-n coverage: at n = 30, 95% intervals like this one" in printed

@@ -259,9 +259,12 @@ def _note_small_n(state: RunState, metric: str) -> None:
     made = state.require("study")
     n = len(set(made.groups.tolist())) if made.groups is not None else made.n_samples
     finding = small_n_finding(n, metric)
-    if finding is not None:
-        (made.warnings if finding.kind == "warning" else made.notes).append(finding.message)
-        state.log(f"{finding.kind}: {finding.message}")
+    if finding is None:
+        return
+    (made.warnings if finding.kind == "warning" else made.notes).append(finding.message)
+    state.log(f"{finding.kind}: {finding.message}")
+    if finding.kind == "note" and state.options.progress:  # the CLI prints warnings at the end
+        announce([finding.message])
 
 
 def refit(state: RunState) -> None:
