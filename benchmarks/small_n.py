@@ -292,6 +292,7 @@ def cell_summary(rows: list[dict[str, Any]], planned: int) -> dict[str, Any]:
         "bias_se": bias_se,
         "sd_error": statistics.stdev(errors) if len(ok) > 1 else math.nan,
         "q90_abs_error": float(np.quantile(np.abs(errors), 0.9)) if ok else math.nan,
+        "q95_abs_error": float(np.quantile(np.abs(errors), 0.95)) if ok else math.nan,
         "plain_cv_optimism": optimism,
         "plain_cv_optimism_se": optimism_se,
         "mean_estimate": statistics.fmean(r["estimate"] for r in ok) if ok else math.nan,
@@ -379,6 +380,19 @@ def explain_gap(n: int, s: dict[str, Any]) -> str:
         f"±{s['q90_abs_error']:.3f}, while the median interval is {s['median_width']:.3f} wide "
         f"(half-width {s['median_width'] / 2:.3f}): to reach 90% the interval would need a "
         f"half-width near {s['q90_abs_error']:.3f} around an unbiased estimate."
+    )
+
+
+def width_line(s: dict[str, Any]) -> str:
+    """The median half-width against the 95th percentile of |estimate − held-out|: above
+    1, the intervals are wider than a 95% interval needs (they over-cover); below, narrower."""
+    ratio = (s["median_width"] / 2) / s["q95_abs_error"] if s["q95_abs_error"] else math.nan
+    reading = "wider than needed: it over-covers" if ratio > 1 else "too narrow"
+    return (
+        f"n = {s['n']}: median half-width {s['median_width'] / 2:.3f}; 95% of the errors "
+        f"(estimate − held-out) are within ±{s['q95_abs_error']:.3f} (SD {s['sd_error']:.3f}), "
+        f"so the median interval is {ratio:.1f} times as wide as a 95% interval needs to be "
+        f"({reading})"
     )
 
 
@@ -678,6 +692,8 @@ def render(meta: dict[str, Any], summary: dict[str, Any]) -> str:
             "The target is met at every n ≥ 30 with runs"
             + (" (so far: the study is partial)." if summary["partial"] else ".")
         )
+    lines += ["", "Width against the errors it has to cover, per n:", ""]
+    lines += [f"- {width_line(p)}" for p in summary["pooled"] if p["runs"] > 1]
     low = [p for p in summary["pooled"] if p["n"] < TARGET_FROM_N and p["runs"]]
     lines += [f"- below the target's range: {explain_gap(p['n'], p)}" for p in low
               if p["coverage"] < TARGET_COVERAGE]  # fmt: skip

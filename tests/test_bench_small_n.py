@@ -134,6 +134,8 @@ def test_summary_coverage_bias_and_verdicts() -> None:
     ]
     assert ("c_index", 50) not in table  # no runs: no entry
     assert s["partial"] and s["done"] == 18 and s["planned"] == 60
+    width = small_n.width_line(pooled[50])  # errors all -0.01, intervals ±0.10 wide
+    assert "10.0 times as wide" in width and "over-covers" in width
     gap = small_n.explain_gap(30, pooled[30])
     assert "2 were above and 0 below" in gap and "optimistic" in gap
 
