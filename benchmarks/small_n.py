@@ -780,8 +780,9 @@ def write_outputs(
             r["notes_count"], r["warnings_count"] = len(full["notes"]), len(full["warnings"])
     out = args.output
     out.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"meta": meta, "summary": summary, "runs": compact}
-    out.with_suffix(".json").write_text(json.dumps(payload, indent=1, allow_nan=True) + "\n")
+    head = json.dumps({"meta": meta, "summary": summary}, indent=1).removesuffix("\n}")
+    runs = ",\n".join("  " + json.dumps(r) for r in compact)  # one line per run
+    out.with_suffix(".json").write_text(f'{head},\n "runs": [\n{runs}\n ]\n}}\n')
     out.write_text(render(meta, summary))
     print(f"wrote {out} and {out.with_suffix('.json')}")
     if not args.quick and args.package_table is not None:
