@@ -5,7 +5,8 @@
 * **plan** chooses the repeats, the candidate pipelines and the resampling plan; with a
   compute budget, a pilot fit projects the run and prunes it.
 * **select** cross-validates every candidate (fits cached in the checkpoint).
-* **estimate** picks the winner with BBC-CV and, when asked, reruns the selection on
+* **estimate** picks the winner with BBC-CV, says what the small-n coverage study
+  measured at this n (a warning or a note) and, when asked, reruns the selection on
   shuffled outcomes (the permutation null).
 * **refit** fits the winner on all samples.
 """
