@@ -5,7 +5,8 @@
 * **plan** chooses the repeats, the candidate pipelines and the resampling plan; with a
   compute budget, a pilot fit projects the run and prunes it.
 * **select** cross-validates every candidate (fits cached in the checkpoint).
-* **estimate** picks the winner with BBC-CV and, when asked, reruns the selection on
+* **estimate** picks the winner with BBC-CV, says what the small-n coverage study
+  measured at this n (a warning or a note) and, when asked, reruns the selection on
   shuffled outcomes (the permutation null).
 * **refit** fits the winner on all samples.
 """
@@ -29,6 +30,7 @@ from insightome.evaluate.engine import (
 )
 from insightome.evaluate.permutation import PermutationResult, best_cv_score, permutation_test
 from insightome.evaluate.search import BBCSearchCV
+from insightome.evaluate.small_n import small_n_finding
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
 from insightome.io.atomic import run_directory_name
 from insightome.models.calibrated_svm import GROUPS_NOTE
@@ -229,6 +231,7 @@ def estimate(state: RunState) -> None:
         f"winner {state.winner.name}; BBC-CV {bbc.metric} {bbc.estimate.value:.3f} "
         f"{bbc.estimate.ci95}"
     )
+    _note_small_n(state, bbc.metric)
     permutations = state.permutations or 0
     if not permutations:
         return
@@ -249,6 +252,20 @@ def estimate(state: RunState) -> None:
 
         state.permutation = state.fit_backend().call(permute, scatter=[made.features])
     state.log(f"permutation p = {state.permutation.p_value:.4f} ({permutations} permutations)")
+
+
+def _note_small_n(state: RunState, metric: str) -> None:
+    """What the small-n coverage study measured at this n (patients, with groups): a
+    warning where 95% intervals under-covered there, else a note (evaluate/small_n.py)."""
+    made = state.require("study")
+    n = len(set(made.groups.tolist())) if made.groups is not None else made.n_samples
+    finding = small_n_finding(n, metric)
+    if finding is None:
+        return
+    (made.warnings if finding.kind == "warning" else made.notes).append(finding.message)
+    state.log(f"{finding.kind}: {finding.message}")
+    if finding.kind == "note" and state.options.progress:  # the CLI prints warnings at the end
+        announce([finding.message])
 
 
 def refit(state: RunState) -> None:
