@@ -258,3 +258,14 @@ def test_continuous_validation_intervals_have_the_asked_widths():
 def test_impossible_inputs_are_refused(call, message):
     with pytest.raises(ss.SampleSizeError, match=message):
         call()
+
+
+def test_the_results_table_is_what_the_code_computes_now():
+    """benchmarks/results/samplesize.json (quoted in the README) is current."""
+    import json
+    from pathlib import Path
+
+    table = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "samplesize.json"
+    for row in json.loads(table.read_text())["rows"]:
+        result = getattr(ss, row["calculation"])(**row["inputs"])
+        assert [c.n for c in result.criteria] == row["insightome"], row["source"]
