@@ -177,15 +177,18 @@ def agreement(value: float | None) -> str:
 def disjoint_pair(
     size: int, strata: np.ndarray, codes: np.ndarray | None, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Two disjoint subsamples of about ``size`` samples each, stratified: from every
-    stratum its share of ``size`` (with ``codes``, whole groups, a group in the stratum
-    of its first sample, given to the subsample with fewer samples of that stratum until
-    both have their share)."""
-    n = len(strata)
+    """Two disjoint subsamples of ``size`` samples each, stratified: from every stratum its
+    share of ``size`` (largest remainders; one fewer in the second subsample of a stratum
+    too small for two shares). With ``codes``, whole groups, a group in the stratum of its
+    first sample, given to the subsample with fewer samples of that stratum until both
+    have their share (so sizes are about ``size``)."""
+    labels, counts = np.unique(strata, return_counts=True)
+    share = size * counts / len(strata)
+    wants = np.floor(share).astype(int)  # largest remainders: the shares add up to size
+    wants[np.argsort(wants - share)[: size - int(wants.sum())]] += 1
     first, second = [], []
-    for s in np.unique(strata):
+    for s, want in zip(labels, wants, strict=True):
         members = np.flatnonzero(strata == s)
-        want = round(size * len(members) / n)
         if codes is None:
             order = rng.permutation(members)
             first.append(order[:want])
