@@ -17,10 +17,12 @@ import insightome
 from insightome.audit.performance_figures import LABELS
 from insightome.evaluate import engine
 from insightome.evaluate.learning_curve import curve_seed
+from insightome.evaluate.power_law import fit_curve, power_law
 from insightome.report import render_html
 from insightome.report.learning_curve_section import learning_curve_figure
 from insightome.results import validate_results
 from insightome.stages import RunState, Stage
+from insightome.stages.learning import sentence
 from tests.conftest import breast_cancer_adata
 
 FAST = {"preset": "fast", "folds": 3, "repeats": 1, "n_bootstrap": 200, "seed": 2}
@@ -212,3 +214,22 @@ def test_the_console_prints_the_sentence(cli, tmp_path):
     ] == [0.3, 0.6, 1.0]
     lines = [line for line in result.out.splitlines() if line.startswith("Learning curve: ")]
     assert lines == [f"Learning curve: {lc['sentence']}"]
+
+
+def test_the_sentence_counts_patients_with_groups_and_says_when_it_is_conditional():
+    n = np.array([20, 30, 45, 60, 80], dtype=float)
+    observed = power_law(n, 0.9, 2.0, 0.7)
+    boot = observed + np.random.default_rng(1).normal(0, 0.004, (200, len(n)))
+    fitted = fit_curve(n, observed, boot, chance=0.5, n_cohort=100)
+    lo, hi = fitted.gain_ci95
+    text = sentence(fitted, "auc", 100, n_groups=25, repeats=3)
+    assert text == (
+        f"Doubling the cohort from 25 to 50 patients (100 to 200 samples) is expected to raise "
+        f"the AUC by {fitted.gain:.3f} (95% interval {lo:.3f} to {hi:.3f})"
+    )
+    text = sentence(fitted, "auc", 100, n_groups=None, repeats=1)
+    assert text.startswith("Doubling the cohort from 100 to 200 samples is expected")
+    assert text.endswith(
+        f"(95% interval {lo:.3f} to {hi:.3f}; conditional on the one set of training "
+        "subsamples drawn (1 CV repeat))"
+    )
