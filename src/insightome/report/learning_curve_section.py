@@ -117,13 +117,21 @@ def _method(lc: Mapping[str, Any]) -> str:
         if repeats > 1
         else "the test samples resampled; with 1 repeat the band and the interval are "
         "conditional on the one set of training subsamples drawn"
+        if plan
+        else "test samples resampled"
+    )
+    source = (
+        "a fresh resampling plan "
+        f"({fmt(plan.get('folds'), 0)} folds, {repeats} repeat(s), the run's groups and "
+        "stratification, a new seed: the splits that chose the winner would flatter it at "
+        "full size)"
+        if plan
+        else "the run's own resampling"  # a run made before the fresh plan
     )
     return (
         "The winning pipeline (its feature selection included) was refitted on nested, "
-        "stratified subsamples of every training fold of a fresh resampling plan "
-        f"({fmt(plan.get('folds'), 0)} folds, {repeats} repeat(s), the run's groups and "
-        "stratification, a new seed: the splits that chose the winner would flatter it at "
-        "full size) and scored on the full test fold; nothing else was chosen again, so the "
+        f"stratified subsamples of every training fold of {source} and scored "
+        "on the full test fold; nothing else was chosen again, so the "
         "curve is the winner's, not the whole selection's. "
         + params
         + f"The band and the gain's interval come from refitting the curve to "

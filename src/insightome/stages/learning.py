@@ -83,6 +83,7 @@ def learn(state: RunState) -> None:
             f"the curve's own plan has {plan.repeats} repeats (the run has "
             f"{run_plan.repeats}): the band reflects which subsamples were drawn"
         )
+        log("learning curve: " + result["notes"][-1])
     if cv.errors:
         result["notes"].append(
             f"{int(cv.failed_folds[0])} of {int(cv.n_fits[0])} fits failed ({cv.errors[0]}); "
