@@ -1,7 +1,8 @@
-"""``--learning-curve`` on a run: the learn stage is nested in the run's plan and reuses its
-fits, gives the doubling gain on a learnable outcome and the honest sentence on a shuffled
-one, validates as results.json, shows in the report and the console, and resumes from
-the fit cache."""
+"""``--learning-curve`` on a run: the learn stage fits the winner on a fresh plan like the
+run's (every size fitted anew, 3 repeats when the run has 1), gives the doubling gain from
+N to 2N on a learnable outcome and the honest sentence on a shuffled one, validates as
+results.json, shows in the report (its figure ends at the 2N of the sentence) and the
+console, and resumes from the fit cache."""
 
 from __future__ import annotations
 
@@ -10,14 +11,18 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.datasets import load_breast_cancer, make_regression
 
 import insightome
 from insightome.audit.performance_figures import LABELS
 from insightome.evaluate import engine
+from insightome.evaluate.learning_curve import curve_seed
+from insightome.evaluate.power_law import fit_curve, power_law
 from insightome.report import render_html
+from insightome.report.learning_curve_section import learning_curve_figure
 from insightome.results import validate_results
 from insightome.stages import RunState, Stage
+from insightome.stages.learning import sentence
 from tests.conftest import breast_cancer_adata
 
 FAST = {"preset": "fast", "folds": 3, "repeats": 1, "n_bootstrap": 200, "seed": 2}
@@ -37,31 +42,55 @@ def shuffled(breast):
 
 
 def test_a_learnable_outcome_gets_what_doubling_would_buy():
+    """60 informative features, 200 samples: a linear signal the winner still learns at full
+    size, so the gain from N = 200 to 2N = 400 is pinned down (a real cohort such as
+    sklearn's diabetes, 200 rows, plateaus: its gain's interval, 0.004 to 0.042, is too wide
+    for the relative rule of evaluate.power_law)."""
     import anndata as ad
 
-    bunch = load_diabetes(as_frame=True)
-    X = bunch.data.iloc[:200].astype(float)
-    obs = pd.DataFrame({"progression": bunch.target[:200].to_numpy()}, index=X.index.astype(str))
-    data = ad.AnnData(X.to_numpy(), obs=obs, var=pd.DataFrame(index=X.columns))
+    X, target = make_regression(n_samples=200, n_features=60, n_informative=60, noise=100,
+                                random_state=0)  # fmt: skip
+    names = [f"g{i}" for i in range(60)]
+    obs = pd.DataFrame({"progression": target}, index=[f"s{i}" for i in range(200)])
+    data = ad.AnnData(X, obs=obs, var=pd.DataFrame(index=names))
     run = insightome.run(data, "progression", out_dir=None, learning_curve=True, audit=False,
                          discover=False, **{**FAST, "folds": 5, "seed": 1})  # fmt: skip
     lc = run.results["learning_curve"]
     assert lc["metric"] == "r2" and lc["verdict"] == "estimated"
     lo, hi = lc["doubling_gain_ci95"]
     assert lo <= lc["doubling_gain"] <= hi and 0 <= lc["doubling_gain"] < 0.2
+    # the cohort (N = 200, the final model's training set) doubled, not the CV training size
+    assert lc["doubling_from"] == 200 and lc["doubling_to"] == 400
     assert lc["sentence"] == (
-        f"Doubling the cohort to 400 is expected to raise the R² by {lc['doubling_gain']:.3f} "
-        f"(95% interval {lo:.3f} to {hi:.3f})"
+        f"Doubling the cohort from 200 to 400 samples is expected to raise the R² by "
+        f"{lc['doubling_gain']:.3f} (95% interval {lo:.3f} to {hi:.3f})"
     )
+    a, b, c = (lc["fit"][k] for k in "abc")
+    gain = (a - b * 400 ** (-c)) - (a - b * 200 ** (-c))
+    assert lc["doubling_gain"] == pytest.approx(gain, rel=1e-6)
     assert lc["rise_ci95"][0] > 0  # the scores rose beyond noise from 20% to 100%
     scores = [p["score"] for p in lc["points"]]
     assert scores[-1] > scores[0]
-    # 100% of each training fold is the run's own cross-validation of the winner
-    assert scores[-1] == pytest.approx(run.results["estimate"]["plain_cv_value"])
-    assert lc["curve"]["n"][-1] == pytest.approx(2 * lc["n_full"])  # never beyond 2n
+    # a fresh plan: 100% is not the CV that chose the winner (the run has 1 repeat; the
+    # curve's own plan has 3, with a seed derived from the run's)
+    assert lc["resampling"] == {"folds": 5, "repeats": 3, "run_repeats": 1,
+                                "seed": curve_seed(1), "grouped": False}  # fmt: skip
+    assert len(lc["points"][-1]["repeat_scores"]) == 3 and not lc["band_conditional"]
+    assert scores[-1] != pytest.approx(run.results["estimate"]["plain_cv_value"], abs=1e-9)
+    assert any("the curve's own plan has 3 repeats (the run has 1)" in n for n in lc["notes"])
+    # 2N = 2.5 × the largest training size with 5 folds; never beyond
+    assert lc["curve"]["n"][-1] == pytest.approx(400) == pytest.approx(2.5 * lc["n_full"])
     # 20% … 100% of 160 training samples (rounded per outcome quintile)
     expected = [32, 48, 72, 96, 128, 160]
     assert [p["n_train"] for p in lc["points"]] == pytest.approx(expected, abs=2)
+    # the figure ends where the sentence does: the dashed line and the 2N mark at 400
+    fig = learning_curve_figure(lc, "R²")
+    (ax,) = fig.axes
+    (dashed,) = [line for line in ax.lines if line.get_gid() == "extrapolated"]
+    assert dashed.get_xdata()[-1] == pytest.approx(lc["doubling_to"])
+    (mark,) = [line for line in ax.lines if line.get_gid() == "cohort-2N"]
+    assert mark.get_xdata()[0] == pytest.approx(400) and ax.get_xlim()[1] >= 400
+    assert f"to {mark.get_xdata()[0]:.0f} samples" in lc["sentence"]
 
 
 def test_a_shuffled_outcome_gets_the_too_flat_or_noisy_sentence(shuffled):
@@ -69,8 +98,8 @@ def test_a_shuffled_outcome_gets_the_too_flat_or_noisy_sentence(shuffled):
     assert lc["verdict"] != "estimated"
     assert lc["doubling_gain"] is None and lc["doubling_gain_ci95"] is None
     assert lc["sentence"].startswith(
-        "The learning curve is too flat or too noisy to say what doubling the cohort to 240 "
-        "would buy: "
+        "The learning curve is too flat or too noisy to say what doubling the cohort from 120 "
+        "to 240 samples would buy: "
     )
     assert lc["reason"] in lc["sentence"]
     assert "signature_stability" not in lc  # discovery was off
@@ -80,7 +109,8 @@ def test_a_shuffled_outcome_gets_the_too_flat_or_noisy_sentence(shuffled):
 def test_results_report_console_and_log(breast, tmp_path, monkeypatch):
     """One run: with discovery, the stability versus n; results.json validates; the report
     has the section, its figure and the sentence; run.log and the console get the line;
-    the curve's fits at 100% are the run's own (fit cache), the others are new."""
+    every size is fitted anew (100% too: a fresh plan, not the winner's own CV), on 3
+    repeats of 3 folds."""
     fits = {"n": 0}
     real = engine._fit_predict
 
@@ -101,12 +131,17 @@ def test_results_report_console_and_log(breast, tmp_path, monkeypatch):
                          stages=[Stage("before", before, after="estimate"),
                                  Stage("after", after, after="learn")], **FAST)  # fmt: skip
     lc = run.results["learning_curve"]
-    # 5 of the 6 sizes are new fits on each of the 3 folds; 100% came from the cache
-    assert seen["after"] - seen["before"] == (len(lc["points"]) - 1) * 3
+    # all 6 sizes are new fits on each of the 3 folds of 3 repeats (was: 5 sizes, 1 repeat,
+    # with 100% from the cache: the winner's own, optimistic CV)
+    assert seen["after"] - seen["before"] == len(lc["points"]) * 3 * 3
     assert lc["failed_fits"] == 0 and lc["failed_bootstrap_fits"] <= lc["n_bootstrap"]
     stability = lc["signature_stability"]
     assert stability["points"] and all(p["n"] <= 60 for p in stability["points"])
     assert stability["summary"].startswith("signature stability at n = 60: ")
+    change = stability["change"]
+    assert change["n_to"] == pytest.approx(60, abs=0.5)  # half of 120 (odd classes: 59.5)
+    assert change["ci95"][0] <= change["change"] <= change["ci95"][1]
+    assert ("still rising" in stability["summary"]) == change["rising"]
     stages = list(run.results["timings"])
     assert stages.index("estimate") < stages.index("learn") < stages.index("refit")
     validate_results(run.results)
@@ -179,3 +214,22 @@ def test_the_console_prints_the_sentence(cli, tmp_path):
     ] == [0.3, 0.6, 1.0]
     lines = [line for line in result.out.splitlines() if line.startswith("Learning curve: ")]
     assert lines == [f"Learning curve: {lc['sentence']}"]
+
+
+def test_the_sentence_counts_patients_with_groups_and_says_when_it_is_conditional():
+    n = np.array([20, 30, 45, 60, 80], dtype=float)
+    observed = power_law(n, 0.9, 2.0, 0.7)
+    boot = observed + np.random.default_rng(1).normal(0, 0.004, (200, len(n)))
+    fitted = fit_curve(n, observed, boot, chance=0.5, n_cohort=100)
+    lo, hi = fitted.gain_ci95
+    text = sentence(fitted, "auc", 100, n_groups=25, repeats=3)
+    assert text == (
+        f"Doubling the cohort from 25 to 50 patients (100 to 200 samples) is expected to raise "
+        f"the AUC by {fitted.gain:.3f} (95% interval {lo:.3f} to {hi:.3f})"
+    )
+    text = sentence(fitted, "auc", 100, n_groups=None, repeats=1)
+    assert text.startswith("Doubling the cohort from 100 to 200 samples is expected")
+    assert text.endswith(
+        f"(95% interval {lo:.3f} to {hi:.3f}; conditional on the one set of training "
+        "subsamples drawn (1 CV repeat))"
+    )

@@ -56,7 +56,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "learning_curve": (
         "learning-curve score (the winner refitted on subsamples of each training fold)",
         "shows how the winner's performance changes with the training size; not corrected "
-        "for the choice of the winner, and at the full size the winner's own CV score",
+        "for the choice of the winner; a fresh cross-validation, not the one that chose it",
     ),
     "validation": (
         "external validation",

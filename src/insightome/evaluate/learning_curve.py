@@ -1,6 +1,13 @@
-"""Learning curves nested in a run's resampling plan: the winner at smaller training sizes.
+"""Learning curves nested in a fresh resampling plan: the winner at smaller training sizes.
 
-For every training fold of the run's plan (every repeat), nested subsamples are drawn at
+The curve is built on a **fresh** plan (:func:`fresh_plan`): the run's folds, groups and
+stratification, at least :data:`MIN_REPEATS` repeats below ``LARGE_N`` samples, and a seed
+derived from the run's (``SeedSequence([seed, CURVE_SEED_KEY])``). The run's own splits
+picked the winner, so its score on them is optimistic (the winner's curse); reusing them
+at 100% would lift the curve's last point and steepen the curve. On the fresh plan every
+size, 100% included, is fitted anew.
+
+For every training fold of that plan (every repeat), nested subsamples are drawn at
 each fraction of :data:`FRACTIONS` — stratified like the plan (class, event status or
 outcome quintile) and, with groups, made of whole groups, so a patient never straddles
 the subsample and the test fold. Each fraction's subsample holds the smaller fractions'
@@ -9,8 +16,7 @@ winner's whole pipeline (imputation, scaling, univariate selection, model) is fi
 each subsample and predicts that fold's *full* test fold; the fits go through
 :func:`insightome.evaluate.engine.cross_validated_predictions` with a
 :class:`~insightome.evaluate.splitters.ResamplingPlan` whose "repeats" are (fraction,
-repeat) pairs, so they run in parallel, on a cluster, and from the fit cache on resume
-(the full fraction is the run's own fits: cache hits).
+repeat) pairs, so they run in parallel, on a cluster, and from the fit cache on resume.
 
 A fraction is dropped, with the reason, when a subsample would leave a class (binary,
 multiclass) or the events (survival) with fewer than :data:`MIN_PER_CLASS` training
@@ -18,26 +24,56 @@ samples in some fold, or fewer than :data:`MIN_SAMPLES` samples in all.
 
 Scores: the task's primary metric (:data:`insightome.evaluate.metrics.PRIMARY`), per
 fraction the mean over repeats of the pooled out-of-fold score (as the run scores its
-candidates), with the spread of the per-fold scores. :func:`bootstrap_curves` rescores
-every fraction under the same bootstrap weights of the test samples (whole groups with
-``groups``), so the bootstrap curves are paired across sizes (:mod:`.power_law` fits them).
+candidates), with the spread of the per-fold scores. :func:`bootstrap_curves` is a
+hierarchical bootstrap: each bootstrap curve draws the repeats with replacement (which
+subsample and fold split was drawn) and weights the test samples (whole groups with
+``groups``), the same draws at every size, so the curves are paired across sizes
+(:mod:`.power_law` fits them). The weights are drawn and scored in chunks of at most
+``bbc.CHUNK_CELLS`` cells, so memory stays bounded at large n.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from insightome.evaluate import bbc
 from insightome.evaluate.bbc import bootstrap_weights
 from insightome.evaluate.group_level import group_codes
 from insightome.evaluate.metrics import PRIMARY, MetricSpec
-from insightome.evaluate.splitters import ResamplingPlan, stratification_labels
+from insightome.evaluate.splitters import ResamplingPlan, make_plan, stratification_labels
+from insightome.models.candidates import LARGE_N
 
 FRACTIONS = (0.2, 0.3, 0.45, 0.6, 0.8, 1.0)
 MIN_PER_CLASS = 2  # training samples of every class (events, survival) in a subsample
 MIN_SAMPLES = 5  # training samples in a subsample, whatever the task
+#: repeats of the curve's plan below LARGE_N samples (the run's, when it has more): with
+#: one repeat the band could not reflect which subsamples happened to be drawn
+MIN_REPEATS = 3
+CURVE_SEED_KEY = 19  # the curve's plan seed: SeedSequence([run seed, CURVE_SEED_KEY])
+
+
+def curve_seed(seed: int) -> int:
+    """The fresh plan's seed, derived from the run's (documented: docs/learning-curves.md)."""
+    return int(np.random.SeedSequence([seed, CURVE_SEED_KEY]).generate_state(1)[0] % (2**31))
+
+
+def curve_repeats(run_repeats: int, n_samples: int) -> int:
+    """At least :data:`MIN_REPEATS` below ``LARGE_N`` samples; the run's own above it."""
+    return max(run_repeats, MIN_REPEATS) if n_samples < LARGE_N else run_repeats
+
+
+def fresh_plan(
+    plan: ResamplingPlan, y: np.ndarray, task: str, *, groups: np.ndarray | None, seed: int
+) -> ResamplingPlan:
+    """A new plan like the run's (folds, groups, stratification), not the splits that chose
+    the winner: :func:`curve_repeats` repeats, seeded by :func:`curve_seed`."""
+    return make_plan(
+        y, task, folds=plan.folds, repeats=curve_repeats(plan.repeats, len(y)),
+        seed=curve_seed(seed), groups=groups,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -204,20 +240,62 @@ def bootstrap_curves(
     seed: int,
     groups: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(B × S) curves: every fraction's score (mean over repeats of the pooled out-of-fold
-    score) under the same B bootstrap weightings of the test samples (whole groups with
-    ``groups``), so each row is one resampled curve, paired across sizes."""
-    metric = PRIMARY[task]
+    """(B × S) hierarchical bootstrap curves, paired across sizes.
+
+    Bootstrap ``b`` draws the repeats with replacement (counts ``C[b]``: which subsamples and
+    fold splits were drawn) and weights the test samples ``W[b]`` (whole groups with
+    ``groups``); every size is scored under the same ``C[b]`` and ``W[b]``: its score is the
+    ``C[b]``-weighted mean over repeats of the pooled out-of-fold score under ``W[b]``. With
+    one repeat only the test samples are resampled. Drawn and scored in chunks of at most
+    ``bbc.CHUNK_CELLS`` weights; the draws do not depend on the chunk size.
+    """
     S, R = len(curve.fractions), curve.repeats
-    W = bootstrap_weights(len(y), n_bootstrap, np.random.default_rng([seed, 20]), groups)
     out = np.zeros((n_bootstrap, S))
+    for block, counts, W in curve_draws(len(y), R, n_bootstrap, seed=seed, groups=groups):
+        out[block] = _scored(oof, y, task, S, R, counts, W)
+    return out
+
+
+def curve_draws(
+    n: int, repeats: int, n_bootstrap: int, *, seed: int, groups: np.ndarray | None = None
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Chunks of (bootstrap indices, repeat counts (b × R), test-sample weights (b × n)).
+
+    The repeats and the weights come from two generators, each drawn in order, so the
+    draws are the same whatever the chunk size (``bbc.CHUNK_CELLS``)."""
+    weights_rng = np.random.default_rng([seed, 20])
+    repeats_rng = np.random.default_rng([seed, 20, 1])
+    chunk = max(1, bbc.CHUNK_CELLS // max(n, 1))
+    for start in range(0, n_bootstrap, chunk):
+        block = np.arange(start, min(start + chunk, n_bootstrap))
+        counts = (
+            repeats_rng.multinomial(repeats, np.full(repeats, 1.0 / repeats), size=len(block))
+            if repeats > 1
+            else np.ones((len(block), 1), dtype=int)
+        )
+        yield block, counts.astype(float), bootstrap_weights(n, len(block), weights_rng, groups)
+
+
+def _scored(
+    oof: np.ndarray, y: np.ndarray, task: str, S: int, R: int, counts: np.ndarray, W: np.ndarray
+) -> np.ndarray:
+    """(b × S) curves of one chunk: per size, the counts-weighted mean over repeats."""
+    metric = PRIMARY[task]
+    out = np.zeros((W.shape[0], S))
     for s in range(S):
-        per_repeat = []
+        per_repeat = np.full((W.shape[0], R), np.nan)
         for r in range(R):
             pred = oof[s * R + r]
             seen = ~np.isnan(pred).any(axis=1)
-            per_repeat.append(metric.fn(y[seen], pred[seen], W[:, seen]))
-        out[:, s] = _mean_over_repeats(np.vstack(per_repeat).T)
+            if seen.all():  # no copy of the weights (every sample predicted)
+                per_repeat[:, r] = metric.fn(y, pred, W)
+            elif seen.sum() > 1:
+                per_repeat[:, r] = metric.fn(y[seen], pred[seen], W[:, seen])
+        finite = np.isfinite(per_repeat)
+        weight = np.where(finite, counts, 0.0)
+        total = (np.where(finite, per_repeat, 0.0) * weight).sum(axis=1)
+        mass = weight.sum(axis=1)
+        out[:, s] = np.where(mass > 0, total / np.maximum(mass, 1e-300), np.nan)
     return out
 
 

@@ -6,15 +6,23 @@ The model (Mukherjee et al. 2003; Figueroa et al. 2012): ``perf(n) = a − b·n^
 is higher-is-better, with maximum 1: AUC, macro AUC, R², C-index). It is fitted by
 bounded least squares (:func:`scipy.optimize.curve_fit`, trust-region reflective) to
 (mean training size, score) of every fraction; the same fit on each bootstrap curve
-(:func:`insightome.evaluate.learning_curve.bootstrap_curves`: the test samples resampled,
-paired across sizes) gives a 95% band for the curve and for the *doubling gain*
-``perf(2n) − perf(n)`` at the full training size n. Nothing is extrapolated beyond 2n.
+(:func:`insightome.evaluate.learning_curve.bootstrap_curves`: repeats and test samples
+resampled, paired across sizes) gives a 95% band for the curve and for the *doubling gain*
+``perf(2N) − perf(N)``, where N is the cohort the final model is trained on (all samples;
+the largest CV training size is about 0.8·N with 5 folds, so 2N is 2.5 times it). Nothing
+is drawn or extrapolated beyond 2N.
 
 A number is given only when the curve supports one; otherwise the verdict says why
 (:func:`judge`): too few sizes, a full-size score whose interval includes chance, no rise
-beyond noise from the smallest to the full size, a fit that fails (or fails in more than
-:data:`MAX_FAILED_SHARE` of the bootstraps), or a gain whose interval runs from ≤ 0 to more
-than :data:`LARGE_GAIN`.
+beyond noise from the smallest to the full size, a fit that fails (``fit_failed``; or fails
+in more than :data:`MAX_FAILED_SHARE` of the bootstraps: ``too_noisy``), or a gain the
+interval cannot pin down (``too_noisy``): its lower end is below
+:data:`MIN_GAIN_LOWER_SHARE` of the gain while its upper end is above
+:data:`NEGLIGIBLE_GAIN`. The power law has ``b ≥ 0``, so no bootstrap gain is negative and
+an absolute rule ("the interval includes 0") would almost never fire; the relative rule
+asks that the data rule out "doubling buys less than a quarter of what is quoted".
+An interval entirely below :data:`NEGLIGIBLE_GAIN` is quoted: "doubling buys almost
+nothing" is an answer.
 """
 
 from __future__ import annotations
@@ -28,9 +36,12 @@ from scipy.optimize import OptimizeWarning, curve_fit
 MAX_METRIC = 1.0  # every primary metric: AUC, macro AUC, R², C-index
 MIN_SIZES = 3  # three parameters
 MAX_FAILED_SHARE = 0.2  # bootstrap fits that may fail before the curve is "too noisy"
-LARGE_GAIN = 0.05  # a gain interval from <= 0 to more than this says nothing
+#: the gain's 95% interval must start at or above this share of the gain ...
+MIN_GAIN_LOWER_SHARE = 0.25
+#: ... unless it ends at or below this (a gain under 0.01 of AUC, R² or C-index is negligible)
+NEGLIGIBLE_GAIN = 0.01
 C_BOUNDS = (0.01, 3.0)  # the decay exponent: from nearly flat to very steep
-GRID = 60  # points of the drawn curve and band, from the smallest size to 2n
+GRID = 60  # points of the drawn curve and band, from the smallest size to 2N
 
 
 def power_law(n: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
@@ -66,11 +77,12 @@ class CurveFit:
     """The fit, its band, the doubling gain and the verdict (see the module docstring)."""
 
     params: tuple[float, float, float] | None  # (a, b, c) on the observed curve
-    n_full: float  # mean training size at the full fraction
-    grid: np.ndarray  # training sizes of the drawn curve, up to 2 · n_full
+    n_full: float  # mean training size at the full fraction (the largest CV training size)
+    n_cohort: float  # N: the samples the final model is trained on
+    grid: np.ndarray  # training sizes of the drawn curve, up to 2 · N
     fitted: np.ndarray  # the observed fit on the grid (NaN without a fit)
     band: np.ndarray  # (2, GRID) 2.5th and 97.5th percentiles of the bootstrap fits
-    gain: float | None  # perf(2n) − perf(n) of the observed fit
+    gain: float | None  # perf(2N) − perf(N) of the observed fit
     gain_ci95: tuple[float, float] | None
     n_bootstrap: int
     failed_fits: int  # bootstrap curves the power law could not be fitted to
@@ -87,11 +99,14 @@ def fit_curve(
     boot: np.ndarray,
     *,
     chance: float | None,
+    n_cohort: float,
 ) -> CurveFit:
-    """Fit the observed curve and every bootstrap curve (``boot``: B × S); judge them."""
+    """Fit the observed curve and every bootstrap curve (``boot``: B × S); judge them.
+    ``n_cohort`` is N, the final model's training samples: the gain is perf(2N) − perf(N)."""
     n_train = np.asarray(n_train, dtype=float)
     n_full = float(n_train[-1]) if len(n_train) else float("nan")
-    grid = np.linspace(float(n_train[0]), 2 * n_full, GRID) if len(n_train) else np.zeros(0)
+    N = float(n_cohort)
+    grid = np.linspace(float(n_train[0]), 2 * N, GRID) if len(n_train) else np.zeros(0)
     params = fit_power_law(n_train, score)
     fitted = power_law(grid, *params) if params else np.full(len(grid), np.nan)
     curves, gains, failed = [], [], 0
@@ -101,13 +116,13 @@ def fit_curve(
             failed += 1
             continue
         curves.append(power_law(grid, *p))
-        gains.append(float(power_law(2 * n_full, *p) - power_law(n_full, *p)))
+        gains.append(float(power_law(2 * N, *p) - power_law(N, *p)))
     band = (
         np.nanpercentile(np.vstack(curves), [2.5, 97.5], axis=0)
         if curves
         else np.full((2, len(grid)), np.nan)
     )
-    gain = float(power_law(2 * n_full, *params) - power_law(n_full, *params)) if params else None
+    gain = float(power_law(2 * N, *params) - power_law(N, *params)) if params else None
     gain_ci = _interval(np.asarray(gains)) if gains else None
     full_ci = _interval(boot[:, -1]) if boot.size else (float("nan"), float("nan"))
     rise_values = boot[:, -1] - boot[:, 0] if boot.size else np.zeros(0)
@@ -115,11 +130,11 @@ def fit_curve(
     rise = float(score[-1] - score[0]) if len(score) else float("nan")
     verdict, reason = judge(
         n_sizes=len(n_train), params=params, failed=failed, n_bootstrap=len(boot),
-        full_ci=full_ci, rise_ci=rise_ci, gain_ci=gain_ci, chance=chance,
+        full_ci=full_ci, rise_ci=rise_ci, gain=gain, gain_ci=gain_ci, chance=chance,
         n_small=float(n_train[0]) if len(n_train) else 0.0, n_full=n_full,
     )  # fmt: skip
     return CurveFit(
-        params, n_full, grid, fitted, band, gain, gain_ci, len(boot), failed, full_ci, rise,
+        params, n_full, N, grid, fitted, band, gain, gain_ci, len(boot), failed, full_ci, rise,
         rise_ci, verdict, reason,
     )  # fmt: skip
 
@@ -140,6 +155,7 @@ def judge(
     n_bootstrap: int,
     full_ci: tuple[float, float],
     rise_ci: tuple[float, float],
+    gain: float | None,
     gain_ci: tuple[float, float] | None,
     chance: float | None,
     n_small: float,
@@ -166,8 +182,12 @@ def judge(
         return "too_noisy", (
             f"the power law could not be fitted to {failed} of {n_bootstrap} bootstrap curves"
         )
-    if gain_ci is not None and gain_ci[0] <= 0 and gain_ci[1] > LARGE_GAIN:
+    if gain is None or gain_ci is None or not np.all(np.isfinite(gain_ci)):
+        return "too_noisy", "the doubling gain has no bootstrap interval"
+    lo, hi = gain_ci
+    if not lo >= MIN_GAIN_LOWER_SHARE * gain and hi > NEGLIGIBLE_GAIN:
         return "too_noisy", (
-            f"the gain's 95% interval runs from {gain_ci[0]:+.3f} to {gain_ci[1]:+.3f}"
+            f"the gain of {gain:+.3f} has a 95% interval from {lo:+.3f} to {hi:+.3f}, which "
+            f"does not rule out a gain below {MIN_GAIN_LOWER_SHARE:.0%} of it"
         )
     return "estimated", ""

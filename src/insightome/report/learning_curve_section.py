@@ -1,8 +1,9 @@
 """The report's "Learning curve" section, from ``results["learning_curve"]``
 (``--learning-curve``): the winner's score against training size with the fitted inverse
-power law and its band (extended to twice the full training size, dashed), the one
-sentence on what doubling the cohort is expected to buy — or why the curve cannot say —
-and, with discovery, the signature's stability versus n. Absent without the option."""
+power law and its band (dashed beyond the largest training size, up to 2N, twice the
+cohort: the sizes the sentence compares, both marked), the one sentence on what doubling
+the cohort is expected to buy — or why the curve cannot say — and, with discovery, the
+signature's stability versus n. Absent without the option."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from insightome.audit.performance_figures import LABELS
 from insightome.report.figure_style import (
@@ -24,7 +26,7 @@ from insightome.report.figure_style import (
 from insightome.report.figures import FigureItem, attempt_figure
 from insightome.report.formatting import as_float, as_mapping, fmt, metric_label
 
-__all__ = ["build_learning_curve", "learning_curve_plot"]
+__all__ = ["build_learning_curve", "learning_curve_figure", "learning_curve_plot"]
 
 
 def build_learning_curve(results: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -53,7 +55,9 @@ def build_learning_curve(results: Mapping[str, Any]) -> dict[str, Any] | None:
             f"{label[:1].upper()}{label[1:]}: {why}. Points: the mean over repeats of the "
             "pooled out-of-fold score at each training size; bars: the per-fold range. The "
             "line is the fitted inverse power law a − b·n^(−c), the band its 95% bootstrap "
-            "band; dashed beyond the full training size, up to twice it (never further).",
+            "band; dashed beyond the largest training size, up to 2N, twice the cohort "
+            f"(N = {fmt(lc.get('doubling_from'), 0)}, 2N = {fmt(lc.get('doubling_to'), 0)}: "
+            "the doubling the sentence is about; never further).",
             f"Learning curve: {metric} against training samples with a fitted curve",
             lambda: learning_curve_plot(lc, metric),
         )
@@ -63,6 +67,7 @@ def build_learning_curve(results: Mapping[str, Any]) -> dict[str, Any] | None:
             "n": fmt(p.get("n"), 0),
             "stability": fmt(p.get("stability"), 2),
             "ci95": _interval(p.get("ci95")),
+            "range95": _interval(p.get("range95")),
             "jaccard": fmt(p.get("jaccard"), 2),
         }
         for p in (as_mapping(x) for x in stability.get("points") or [])
@@ -105,21 +110,44 @@ def _method(lc: Mapping[str, Any]) -> str:
         else "No power law could be fitted to the observed curve. "
     )
     failed = int(as_float(lc.get("failed_bootstrap_fits")) or 0)
+    plan = as_mapping(lc.get("resampling"))
+    repeats = int(as_float(plan.get("repeats")) or 0)
+    resampled = (
+        "the repeats and the test samples resampled"
+        if repeats > 1
+        else "the test samples resampled; with 1 repeat the band and the interval are "
+        "conditional on the one set of training subsamples drawn"
+        if plan
+        else "test samples resampled"
+    )
+    source = (
+        "a fresh resampling plan "
+        f"({fmt(plan.get('folds'), 0)} folds, {repeats} repeat(s), the run's groups and "
+        "stratification, a new seed: the splits that chose the winner would flatter it at "
+        "full size)"
+        if plan
+        else "the run's own resampling"  # a run made before the fresh plan
+    )
     return (
         "The winning pipeline (its feature selection included) was refitted on nested, "
-        "stratified subsamples of every training fold of the run's own resampling and scored "
-        "on the full test fold; nothing else was chosen again, so the curve is the winner's, "
-        "not the whole selection's. "
+        f"stratified subsamples of every training fold of {source} and scored "
+        "on the full test fold; nothing else was chosen again, so the "
+        "curve is the winner's, not the whole selection's. "
         + params
         + f"The band and the gain's interval come from refitting the curve to "
-        f"{fmt(lc.get('n_bootstrap'), 0)} bootstrap curves (test samples resampled, paired "
-        f"across sizes); the fit failed on {failed} of them."
+        f"{fmt(lc.get('n_bootstrap'), 0)} bootstrap curves ({resampled}; the same draws at "
+        f"every size); the fit failed on {failed} of them."
     )
 
 
 def learning_curve_plot(lc: Mapping[str, Any], metric: str) -> str:
+    """The figure of :func:`learning_curve_figure` as a data URI."""
+    return to_data_uri(learning_curve_figure(lc, metric))
+
+
+def learning_curve_figure(lc: Mapping[str, Any], metric: str) -> Figure:
     """Score against training size: points with their per-fold range, the fitted curve and
-    its band, dashed from the full training size to twice it."""
+    its band, dashed from the largest training size to 2N; N and 2N marked."""
     points = [as_mapping(p) for p in lc.get("points") or []]
     n = np.array([as_float(p.get("n_train")) for p in points], dtype=float)
     score = np.array([as_float(p.get("score")) for p in points], dtype=float)
@@ -139,14 +167,20 @@ def learning_curve_plot(lc: Mapping[str, Any], metric: str) -> str:
         ax.fill_between(grid, band_lo, band_hi, color=GREY, alpha=0.3, lw=0,
                         label="95% bootstrap band")  # fmt: skip
         ax.plot(grid[inside], fitted[inside], color=VERMILLION, lw=1.5, label="power-law fit")
-        ax.plot(grid[~inside | np.roll(~inside, -1)], fitted[~inside | np.roll(~inside, -1)],
-                color=VERMILLION, lw=1.5, ls="--", label="extrapolated (up to 2n)")  # fmt: skip
-        ax.axvline(n_full, color=REFERENCE, lw=0.8, ls=":")
+        beyond = ~inside | np.roll(~inside, -1)
+        ax.plot(grid[beyond], fitted[beyond], color=VERMILLION, lw=1.5, ls="--",
+                label="extrapolated (up to 2N)", gid="extrapolated")  # fmt: skip
+        for x, text in ((lc.get("doubling_from"), "N"), (lc.get("doubling_to"), "2N")):
+            if x is not None:
+                ax.axvline(as_float(x), color=REFERENCE, lw=0.8, ls=":", gid=f"cohort-{text}")
+                ax.annotate(f"{text} = {as_float(x):.0f}", (as_float(x), 1.0),
+                            xycoords=("data", "axes fraction"), fontsize=7, ha="right",
+                            va="top", rotation=90)  # fmt: skip
     ax.errorbar(n, score, yerr=[np.maximum(score - low, 0), np.maximum(high - score, 0)],
                 fmt="o", color=BLUE, ecolor=BLUE, elinewidth=1, capsize=3,
                 label="score (bars: per-fold range)")  # fmt: skip
-    ax.set_xlabel("training samples (per training fold)")
+    ax.set_xlabel("training samples (N: the cohort the final model is trained on)")
     ax.set_ylabel(f"{metric} (learning curve)")
     ax.legend(frameon=False, fontsize=8, loc="lower right")
     style_axes(ax)
-    return to_data_uri(fig)
+    return fig

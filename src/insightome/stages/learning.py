@@ -1,5 +1,5 @@
-"""The learn stage (``--learning-curve``): the winner's learning curve, nested in the run's
-resampling, and (with discovery) the signature's stability versus n.
+"""The learn stage (``--learning-curve``): the winner's learning curve on a fresh resampling
+plan like the run's, and (with discovery) the signature's stability versus n.
 
 It runs after estimate and before refit, because refit gives a cluster's workers back and
 the curve's fits run on them (:meth:`RunState.fit_backend`). What is fitted and how:
@@ -23,10 +23,13 @@ from insightome.evaluate.learning_curve import (
     CurveScores,
     bootstrap_curves,
     curve_plan,
+    curve_seed,
+    fresh_plan,
     score_curve,
 )
 from insightome.evaluate.metrics import metric_label
 from insightome.evaluate.power_law import MAX_FAILED_SHARE, CurveFit, fit_curve
+from insightome.evaluate.splitters import ResamplingPlan
 from insightome.stages.progress import progress_bar
 from insightome.stages.state import RunState
 
@@ -37,15 +40,17 @@ MAX_CURVE_BOOTSTRAP = 1000
 def learn(state: RunState) -> None:
     """Fit the winner at every training size, score, fit the power law; stability vs n."""
     o, made, log = state.options, state.require("study"), state.log
-    winner, task = state.require("winner"), made.spec.task
+    winner, task, run_plan = state.require("winner"), made.spec.task, state.require("plan")
+    plan = fresh_plan(run_plan, made.y, task, groups=made.groups, seed=o.seed)
     curve = curve_plan(
-        state.require("plan"), made.y, task, groups=made.groups, seed=o.seed,
+        plan, made.y, task, groups=made.groups, seed=o.seed,
         fractions=o.learning_curve_sizes or FRACTIONS,
     )  # fmt: skip
+    resampling = _resampling(plan, run_plan.repeats, o.seed)
     for dropped in curve.dropped:
         log("learning curve: training fraction dropped: " + dropped)
     if not curve.fractions:
-        state.learning_curve = _without_sizes(curve, task)
+        state.learning_curve = _without_sizes(curve, task, resampling)
         _announce(state, state.learning_curve["sentence"])
         return
     with progress_bar(o.progress) as bar:
@@ -67,8 +72,18 @@ def learn(state: RunState) -> None:
     boot = bootstrap_curves(
         oof, made.y, task, curve, n_bootstrap=n_boot, seed=o.seed, groups=made.groups
     )
-    fitted = fit_curve(scores.n_train, scores.score, boot, chance=scores.metric.chance)
-    result = curve_dict(curve, scores, fitted, made.n_samples, winner.name)
+    fitted = fit_curve(
+        scores.n_train, scores.score, boot, chance=scores.metric.chance, n_cohort=made.n_samples
+    )
+    n_groups = None if made.groups is None else len(np.unique(made.groups))
+    result = curve_dict(curve, scores, fitted, made.n_samples, winner.name, n_groups=n_groups)
+    result["resampling"] = resampling
+    if plan.repeats > run_plan.repeats:
+        result["notes"].append(
+            f"the curve's own plan has {plan.repeats} repeats (the run has "
+            f"{run_plan.repeats}): the band reflects which subsamples were drawn"
+        )
+        log("learning curve: " + result["notes"][-1])
     if cv.errors:
         result["notes"].append(
             f"{int(cv.failed_folds[0])} of {int(cv.n_fits[0])} fits failed ({cv.errors[0]}); "
@@ -90,23 +105,52 @@ def _announce(state: RunState, line: str) -> None:
     state.log("learning curve: " + line)
 
 
-def sentence(fitted: CurveFit, metric: str, n_samples: int) -> str:
-    """What doubling the cohort is expected to buy, or why the curve cannot say."""
+def sentence(
+    fitted: CurveFit, metric: str, n_samples: int, n_groups: int | None, repeats: int
+) -> str:
+    """What doubling the cohort (N → 2N, N the final model's training samples; patients
+    with groups) is expected to buy, or why the curve cannot say."""
     label = metric_label(metric)
+    samples = f"{n_samples} to {2 * n_samples} samples"
+    cohort = "from " + samples
+    if n_groups is not None:
+        cohort = f"from {n_groups} to {2 * n_groups} patients ({samples})"
     if fitted.verdict == "estimated" and fitted.gain is not None and fitted.gain_ci95:
         lo, hi = fitted.gain_ci95
+        conditional = (
+            "; conditional on the one set of training subsamples drawn (1 CV repeat)"
+            if repeats == 1
+            else ""
+        )
         return (
-            f"Doubling the cohort to {2 * n_samples} is expected to raise the {label} by "
-            f"{fitted.gain:.3f} (95% interval {lo:.3f} to {hi:.3f})"
+            f"Doubling the cohort {cohort} is expected to raise the {label} by "
+            f"{fitted.gain:.3f} (95% interval {lo:.3f} to {hi:.3f}{conditional})"
         )
     return (
-        f"The learning curve is too flat or too noisy to say what doubling the cohort to "
-        f"{2 * n_samples} would buy: {fitted.reason}"
+        f"The learning curve is too flat or too noisy to say what doubling the cohort "
+        f"{cohort} would buy: {fitted.reason}"
     )
 
 
+def _resampling(plan: ResamplingPlan, run_repeats: int, seed: int) -> dict[str, Any]:
+    """results.json ``learning_curve.resampling``: the curve's own (fresh) plan."""
+    return {
+        "folds": plan.folds,
+        "repeats": plan.repeats,
+        "run_repeats": run_repeats,
+        "seed": curve_seed(seed),
+        "grouped": plan.grouped,
+    }
+
+
 def curve_dict(
-    curve: CurvePlan, scores: CurveScores, fitted: CurveFit, n_samples: int, winner: str
+    curve: CurvePlan,
+    scores: CurveScores,
+    fitted: CurveFit,
+    n_samples: int,
+    winner: str,
+    *,
+    n_groups: int | None = None,
 ) -> dict[str, Any]:
     """results.json ``learning_curve`` (:class:`insightome.results.LearningCurve`)."""
     fold = scores.fold_scores.reshape(len(curve.fractions), -1)
@@ -132,17 +176,23 @@ def curve_dict(
     return {
         "method": (
             "the winner's pipeline refitted on nested, stratified subsamples of every training "
-            "fold of the run's resampling plan, predicting the full test fold; inverse power "
-            "law a - b·n^(-c) by bounded least squares; band and gain from refitting it to "
-            "bootstrap curves (test samples resampled, paired across sizes)"
+            "fold of a fresh resampling plan (the run's folds, groups and stratification, a "
+            "new seed), predicting the full test fold; inverse power law a - b·n^(-c) by "
+            "bounded least squares; band and gain perf(2N) - perf(N) from refitting it to "
+            "hierarchical bootstrap curves (repeats and test samples resampled, paired "
+            "across sizes)"
         ),
         "winner": winner,
         "metric": scores.metric.name,
         "n_samples": n_samples,
+        **({} if n_groups is None else {"n_groups": n_groups}),
         "fractions_dropped": list(curve.dropped),
         "points": points,
         "fit": fit,
         "n_full": fitted.n_full,
+        "doubling_from": float(n_samples),
+        "doubling_to": float(2 * n_samples),
+        "band_conditional": curve.repeats == 1,
         "curve": {
             "n": [float(v) for v in fitted.grid],
             "fitted": [_number(v) for v in fitted.fitted],
@@ -162,12 +212,12 @@ def curve_dict(
         "failed_bootstrap_fits": fitted.failed_fits,
         "max_failed_share": MAX_FAILED_SHARE,
         "failed_fits": scores.failed_fits,
-        "sentence": sentence(fitted, scores.metric.name, n_samples),
+        "sentence": sentence(fitted, scores.metric.name, n_samples, n_groups, curve.repeats),
         "notes": [],
     }
 
 
-def _without_sizes(curve: CurvePlan, task: str) -> dict[str, Any]:
+def _without_sizes(curve: CurvePlan, task: str, resampling: dict[str, Any]) -> dict[str, Any]:
     """The record when every training fraction was dropped."""
     reason = "every training fraction was dropped (" + "; ".join(curve.dropped) + ")"
     return {
@@ -179,6 +229,10 @@ def _without_sizes(curve: CurvePlan, task: str) -> dict[str, Any]:
         "points": [],
         "fit": None,
         "n_full": None,
+        "doubling_from": None,
+        "doubling_to": None,
+        "band_conditional": curve.repeats == 1,
+        "resampling": resampling,
         "curve": {"n": [], "fitted": [], "low": [], "high": []},
         "doubling_gain": None,
         "doubling_gain_ci95": None,
