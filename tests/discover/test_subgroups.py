@@ -135,7 +135,7 @@ def test_breast_cancer_subgroups_are_stable_and_track_diagnosis(breast, breast_r
     truth = pd.crosstab(r.labels, y)
     for code, cls in enumerate(("malignant", "benign")):
         shown = out[f"n_{cls}"].notna()
-        assert (out.loc[shown, f"n_{cls}"].tolist() == truth.loc[shown.to_numpy(), code].tolist())
+        assert out.loc[shown, f"n_{cls}"].tolist() == truth.loc[shown.to_numpy(), code].tolist()
         assert (out.loc[shown, f"rate_{cls}_lo"] <= out.loc[shown, f"rate_{cls}"]).all()
         assert (out.loc[shown, f"rate_{cls}"] <= out.loc[shown, f"rate_{cls}_hi"]).all()
         # a hidden count takes its rate with it (the rate and n would give the count back)

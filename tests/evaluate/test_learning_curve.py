@@ -166,6 +166,10 @@ def test_judge_quotes_a_negligible_gain_and_refuses_an_unpinned_one():
     assert judge(**common, gain=0.04, gain_ci=(0.02, 0.07)) == ("estimated", "")
     verdict, why = judge(**common, gain=0.04, gain_ci=(0.009, 0.07))
     assert verdict == "too_noisy" and "+0.009 to +0.070" in why
+    # a zero gain whose interval reaches 0.06, and a gain outside its own interval
+    assert judge(**common, gain=0.0, gain_ci=(0.0, 0.06))[0] == "too_noisy"
+    verdict, why = judge(**common, gain=0.08, gain_ci=(0.02, 0.07))
+    assert verdict == "too_noisy" and "does not pin it down" in why
     # too many bootstrap curves could not be fitted
     verdict, why = judge(**{**common, "failed": 41}, gain=0.04, gain_ci=(0.02, 0.07))
     assert verdict == "too_noisy" and "41 of 200 bootstrap curves" in why

@@ -185,9 +185,13 @@ def judge(
     if gain is None or gain_ci is None or not np.all(np.isfinite(gain_ci)):
         return "too_noisy", "the doubling gain has no bootstrap interval"
     lo, hi = gain_ci
-    if not lo >= MIN_GAIN_LOWER_SHARE * gain and hi > NEGLIGIBLE_GAIN:
+    unpinned = gain < NEGLIGIBLE_GAIN or not lo >= MIN_GAIN_LOWER_SHARE * gain
+    if hi > NEGLIGIBLE_GAIN and (unpinned or not lo <= gain <= hi):
+        if gain < NEGLIGIBLE_GAIN or not lo <= gain <= hi:
+            why = f"which does not pin it down (anything from {lo:+.3f} to {hi:+.3f})"
+        else:
+            why = f"which does not rule out a gain below {MIN_GAIN_LOWER_SHARE:.0%} of it"
         return "too_noisy", (
-            f"the gain of {gain:+.3f} has a 95% interval from {lo:+.3f} to {hi:+.3f}, which "
-            f"does not rule out a gain below {MIN_GAIN_LOWER_SHARE:.0%} of it"
+            f"the gain of {gain:+.3f} has a 95% interval from {lo:+.3f} to {hi:+.3f}, {why}"
         )
     return "estimated", ""

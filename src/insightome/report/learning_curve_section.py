@@ -66,8 +66,9 @@ def build_learning_curve(results: Mapping[str, Any]) -> dict[str, Any] | None:
         {
             "n": fmt(p.get("n"), 0),
             "stability": fmt(p.get("stability"), 2),
-            "ci95": _interval(p.get("ci95")),
-            "range95": _interval(p.get("range95")),
+            # runs made before the CI of the mean was computed kept the range in "ci95"
+            "ci95": _interval(p.get("ci95")) if "range95" in p else "–",
+            "range95": _interval(p.get("range95", p.get("ci95"))),
             "jaccard": fmt(p.get("jaccard"), 2),
         }
         for p in (as_mapping(x) for x in stability.get("points") or [])

@@ -96,4 +96,3 @@ def write(state: RunState) -> None:
         directory = state.checkpoint.directory
         write_run(result, directory.parent, state.html, dirname=state.checkpoint.final_name)
         state.checkpoint.discard()
-
