@@ -53,9 +53,14 @@ REPO = Path(__file__).resolve().parents[1]
 COHORTS_DIR = REPO.parent / "shared" / "data" / "cohorts"
 RESULTS_DIR = REPO / "benchmarks" / "results"
 PACKAGE_TABLE = REPO / "src" / "insightome" / "evaluate" / "small_n_coverage.json"
-DEFAULT_RUNS = Path(tempfile.gettempdir()) / "small_n.jsonl"
+#: the runs file: outside /tmp (which a reboot may wipe) and outside the repository (it
+#: holds every run's training IDs); the compact runs in RESULTS_DIR/small_n.json are read
+#: too, so a lost runs file costs only the training IDs, never a finished run
+CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+DEFAULT_RUNS = CACHE_DIR / "insightome" / "small_n.jsonl"
 SIZES = (20, 30, 50, 100)
-PER_CELL = 68  # x 3 cohorts = 204 subsamples per n
+PER_CELL = 68  # x 4 cohorts = 272 subsamples per n
+PER_CELL_BY_COHORT: dict[str, int] = {}  # a cohort's own count, where the budget asks
 QUICK_PER_CELL = 2
 TARGET_COVERAGE = 0.90
 TARGET_FROM_N = 30
@@ -63,6 +68,9 @@ BUDGET_HOURS = 2.0
 BUDGET_CORES = 2
 MIN_PER_STRATUM = 3  # each class (event / no event) at least this often in a subsample
 Z95 = 1.959964
+CHANCE = 0.5  # AUC and C-index of a model that knows nothing
+MIN_JUDGE = 20  # fewer runs than this in a subset (e.g. intervals excluding chance): no verdict
+HELDOUT_BOOTSTRAPS = 200  # the held-out score's own SE, by bootstrap of the scored patients
 
 
 # --------------------------------------------------------------------------------------
@@ -146,6 +154,26 @@ def _diabetes130() -> pd.DataFrame:
     return out.set_axis(df["patient_nbr"].astype(str).to_numpy())
 
 
+def _metabric() -> pd.DataFrame:
+    """ER status (IHC) from the 173-gene mutation indicators and age: p = 174 > n.
+
+    Patients with at least one mutation row (the sequenced ones; a patient absent from the
+    long table has no call to read as "no mutation") and a recorded ER status. Treatments,
+    PAM50/claudin subtype, HER2, NPI, three-gene class and follow-up are not features: they
+    are post-diagnosis or derived from the same tumour's expression/IHC."""
+    folder = COHORTS_DIR / "metabric"
+    clinical = pd.read_csv(folder / "metabric_clinical.tsv", sep="\t", index_col="patientId")
+    mutations = pd.read_csv(folder / "metabric_mutations.tsv", sep="\t")
+    calls = pd.crosstab(mutations["patientId"], mutations["hugoGeneSymbol"]).clip(upper=1)
+    calls.columns = [f"mut_{g}" for g in calls.columns]
+    er = clinical["ER_IHC"].map({"Positve": 1, "Positive": 1, "Negative": 0})  # 'Positve' sic
+    keep = calls.index.intersection(er.dropna().index)
+    out = calls.loc[keep].astype(int)
+    out.insert(0, "age", clinical.loc[keep, "AGE_AT_DIAGNOSIS"].astype(float))
+    out["er_positive"] = er.loc[keep].astype(int)
+    return out.sort_index()
+
+
 def _lifelines_actg() -> Path:
     from insightome.cli.app import demo_data_path
 
@@ -173,7 +201,20 @@ COHORTS: dict[str, Cohort] = {
         "hospice or death); readmitted (any) from age, gender, race, admission type and "
         "source, payer and the prior year's visits",
     ),
+    "metabric": Cohort(
+        "metabric", "METABRIC", "binary", {"target": "er_positive", "task": "binary"},
+        COHORTS_DIR / "metabric" / "metabric_mutations.tsv", _metabric,
+        "METABRIC breast cancer (cBioPortal brca_metabric; Curtis et al. 2012, Pereira et al. "
+        "2016); ER status by IHC from 173 gene mutation indicators and age at diagnosis "
+        "(p = 174 > n: the omics-like regime with a strong signal); patients with mutation "
+        "calls and a recorded ER status",
+    ),
 }  # fmt: skip
+
+
+#: predictors per cohort: the modelling table's columns less the outcome's (pinned by
+#: exact allowlists in tests/test_bench_small_n.py); the package's note compares a run's p
+PREDICTORS = {"actg175": 18, "tcga_pancan": 5, "diabetes130": 9, "metabric": 174}
 
 
 @dataclass(frozen=True)
@@ -266,26 +307,58 @@ def _mean_se(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), sd / math.sqrt(len(values))
 
 
+def _coverage(rows: list[dict[str, Any]], key: str = "covers") -> dict[str, Any]:
+    k = sum(bool(r[key]) for r in rows)
+    low, high = wilson(k, len(rows)) if rows else (math.nan, math.nan)
+    return {
+        "runs": len(rows),
+        "covered": k,
+        "coverage": k / len(rows) if rows else math.nan,
+        "wilson95": [low, high],
+        "enough": len(rows) >= MIN_JUDGE,
+    }
+
+
+def _whole_range(r: dict[str, Any]) -> bool:
+    return bool(r["ci95"][0] <= 1e-9 and r["ci95"][1] >= 1 - 1e-9)
+
+
+def _includes_chance(r: dict[str, Any]) -> bool:
+    return bool(r["ci95"][0] <= CHANCE <= r["ci95"][1])
+
+
 def cell_summary(rows: list[dict[str, Any]], planned: int) -> dict[str, Any]:
-    """Coverage, width, bias and optimism of a set of runs (one cell, or pooled)."""
+    """Coverage, width, bias and optimism of a set of runs (one cell, or pooled).
+
+    Besides plain coverage: how many intervals said nothing (the whole range [0, 1]) or
+    included chance, the coverage among the runs whose interval EXCLUDED chance (the
+    intervals that make a claim), and the coverage of the cell's mean held-out score (the
+    unconditional target) as well as of each run's own held-out score (the conditional
+    one). ``rows`` from :func:`summarize` carry ``covers_mean``."""
     ok = [r for r in rows if "error" not in r]
-    covered = sum(r["covers"] for r in ok)
-    low, high = wilson(covered, len(ok)) if ok else (math.nan, math.nan)
+    cov = _coverage(ok)
     widths = [r["ci95"][1] - r["ci95"][0] for r in ok]
     errors = [r["estimate"] - r["heldout"] for r in ok]
     bias, bias_se = _mean_se(errors)
     optimism, optimism_se = _mean_se([r["plain_cv"] - r["heldout"] for r in ok])
+    excluding = [r for r in ok if not _includes_chance(r)]
+    with_mean = [r for r in ok if "covers_mean" in r]
+    heldout_se = [r["heldout_se"] for r in ok if r.get("heldout_se") is not None]
     return {
         "planned": planned,
         "done": len(rows),
         "runs": len(ok),
         "failed": len(rows) - len(ok),
-        "covered": covered,
-        "coverage": covered / len(ok) if ok else math.nan,
-        "wilson95": [low, high],
+        "covered": cov["covered"],
+        "coverage": cov["coverage"],
+        "wilson95": cov["wilson95"],
         # a miss above: the whole interval above the held-out score (too optimistic)
         "missed_above": sum(r["ci95"][0] > r["heldout"] for r in ok),
         "missed_below": sum(r["ci95"][1] < r["heldout"] for r in ok),
+        "ci_whole_range": sum(_whole_range(r) for r in ok),
+        "ci_includes_chance": sum(_includes_chance(r) for r in ok),
+        "excluding_chance": _coverage(excluding),
+        "coverage_of_mean": _coverage(with_mean, "covers_mean"),
         "mean_width": statistics.fmean(widths) if ok else math.nan,
         "median_width": statistics.median(widths) if ok else math.nan,
         "bias": bias,
@@ -297,15 +370,37 @@ def cell_summary(rows: list[dict[str, Any]], planned: int) -> dict[str, Any]:
         "plain_cv_optimism_se": optimism_se,
         "mean_estimate": statistics.fmean(r["estimate"] for r in ok) if ok else math.nan,
         "mean_heldout": statistics.fmean(r["heldout"] for r in ok) if ok else math.nan,
+        "heldout_se_median": statistics.median(heldout_se) if heldout_se else math.nan,
+        "heldout_se_runs": len(heldout_se),
         "folds_changed": sum(r["folds"] != 5 for r in ok),
+        "repeats": sorted({int(r["repeats"]) for r in ok if "repeats" in r}),
+        "n_bootstrap": sorted({int(r["n_bootstrap"]) for r in ok if "n_bootstrap" in r}),
         "cpu_seconds": statistics.fmean(r["cpu_seconds"] for r in rows) if rows else math.nan,
         "wall_seconds": statistics.fmean(r["wall_seconds"] for r in rows) if rows else math.nan,
     }
 
 
+def _with_cell_means(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each finished run with ``covers_mean``: does its interval contain the mean held-out
+    score of its cohort x n cell (the expected performance of a model fitted on n)?"""
+    means: dict[tuple[str, int], float] = {}
+    for key in {(r["cohort"], r["n"]) for r in rows}:
+        got = [r["heldout"] for r in rows if (r["cohort"], r["n"]) == key and "error" not in r]
+        if got:
+            means[key] = statistics.fmean(got)
+    out = []
+    for r in rows:
+        if "error" not in r:
+            m = means[(r["cohort"], r["n"])]
+            r = {**r, "covers_mean": bool(r["ci95"][0] <= m <= r["ci95"][1])}
+        out.append(r)
+    return out
+
+
 def summarize(rows: list[dict[str, Any]], plan: list[tuple[str, int, int]]) -> dict[str, Any]:
     """Per cohort x n, pooled per n, pooled per metric x n (the package's table), and the
     target verdict per n."""
+    rows = _with_cell_means(rows)
     planned = {(c, n): sum(1 for p in plan if p[:2] == (c, n)) for c, n, _ in plan}
     cohorts = list(dict.fromkeys(c for c, _, _ in plan))
     sizes = sorted({n for _, n, _ in plan})
@@ -326,21 +421,9 @@ def summarize(rows: list[dict[str, Any]], plan: list[tuple[str, int, int]]) -> d
         for n in sizes:
             got = [r for r in rows if r["cohort"] in members and r["n"] == n]
             s = cell_summary(got, sum(planned.get((c, n), 0) for c in members))
-            if not s["runs"]:
-                continue
-            table.append(
-                {
-                    "task": COHORTS[members[0]].task,
-                    "metric": metric,
-                    "n": n,
-                    "runs": s["runs"],
-                    "planned": s["planned"],
-                    "covered": s["covered"],
-                    "coverage": round(s["coverage"], 4),
-                    "wilson95": [round(x, 4) for x in s["wilson95"]],
-                    "cohorts": [COHORTS[c].title for c in members],
-                }
-            )
+            ran = [c for c in members if any(r["cohort"] == c and "error" not in r for r in got)]
+            if s["runs"]:
+                table.append(table_entry(metric, n, ran, s, cells))
     done = len(rows)
     return {
         "cells": cells,
@@ -352,16 +435,55 @@ def summarize(rows: list[dict[str, Any]], plan: list[tuple[str, int, int]]) -> d
     }
 
 
+def table_entry(
+    metric: str, n: int, members: list[str], s: dict[str, Any], cells: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """One entry of the package's table: the coverage, and the regime it was measured in
+    (what the run's note needs to say where it applies)."""
+    signal = [c["mean_heldout"] for c in cells if c["cohort"] in members and c["n"] == n
+              and c["runs"]]  # fmt: skip
+    excl = s["excluding_chance"]
+    return {
+        "task": COHORTS[members[0]].task,
+        "metric": metric,
+        "n": n,
+        "runs": s["runs"],
+        "planned": s["planned"],
+        "covered": s["covered"],
+        "coverage": round(s["coverage"], 4),
+        "wilson95": [round(x, 4) for x in s["wilson95"]],
+        "cohorts": [COHORTS[c].title for c in members],
+        "ci_whole_range": s["ci_whole_range"],
+        "ci_includes_chance": s["ci_includes_chance"],
+        "excluding_chance_runs": excl["runs"],
+        "excluding_chance_covered": excl["covered"],
+        "median_width": round(s["median_width"], 4),
+        "heldout_range": [round(min(signal), 4), round(max(signal), 4)],
+        "predictors": [min(PREDICTORS[c] for c in members), max(PREDICTORS[c] for c in members)],
+        "n_bootstrap": s["n_bootstrap"],
+    }
+
+
 COHORT_METRIC = {n: ("c_index" if c.task == "survival" else "auc") for n, c in COHORTS.items()}
 
 
 def verdict(n: int, s: dict[str, Any]) -> str:
+    """Met / NOT met on the point estimate, with the Wilson bound that qualifies it: a
+    "met" whose lower bound is under the target reads as met on the point estimate only."""
     if n < TARGET_FROM_N:
         return "not a target (n < 30)"
     if not s["runs"]:
         return "no runs yet"
     so_far = " so far" if s["done"] < s["planned"] else ""
-    return ("met" if s["coverage"] >= TARGET_COVERAGE else "NOT met") + so_far
+    lo, hi = s["wilson95"]
+    if s["coverage"] < TARGET_COVERAGE:
+        return f"NOT met{so_far} (Wilson upper bound {hi:.1%})"
+    if lo >= TARGET_COVERAGE:
+        return f"met{so_far} (Wilson lower bound {lo:.1%} ≥ {TARGET_COVERAGE:.0%})"
+    return (
+        f"met{so_far} on the point estimate only (Wilson lower bound {lo:.1%} < "
+        f"{TARGET_COVERAGE:.0%})"
+    )
 
 
 def explain_gap(n: int, s: dict[str, Any]) -> str:
@@ -386,13 +508,18 @@ def explain_gap(n: int, s: dict[str, Any]) -> str:
 def width_line(s: dict[str, Any]) -> str:
     """The median half-width against the 95th percentile of |estimate − held-out|: above
     1, the intervals are wider than a 95% interval needs (they over-cover); below, narrower."""
-    ratio = (s["median_width"] / 2) / s["q95_abs_error"] if s["q95_abs_error"] else math.nan
+    q95 = s["q95_abs_error"]
+    head = (
+        f"n = {s['n']}: median half-width {s['median_width'] / 2:.3f}; 95% of the errors "
+        f"(estimate − held-out) are within ±{q95:.3f} (SD {s['sd_error']:.3f})"
+    )
+    if not q95 or math.isnan(q95) or math.isnan(s["median_width"]):
+        return head + ", so no ratio can be formed"
+    ratio = (s["median_width"] / 2) / q95
     reading = "wider than needed: it over-covers" if ratio > 1 else "too narrow"
     return (
-        f"n = {s['n']}: median half-width {s['median_width'] / 2:.3f}; 95% of the errors "
-        f"(estimate − held-out) are within ±{s['q95_abs_error']:.3f} (SD {s['sd_error']:.3f}), "
-        f"so the median interval is {ratio:.1f} times as wide as a 95% interval needs to be "
-        f"({reading})"
+        f"{head}, so the median interval is {ratio:.1f} times as wide as a 95% interval needs "
+        f"to be ({reading})"
     )
 
 
@@ -405,8 +532,11 @@ def _cpu() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
-def heldout_score(run: Any, scoring: Any, cohort: Cohort) -> float:
-    """The refitted winner's primary metric on the scoring rows (insightome's own metric)."""
+def heldout_score(
+    run: Any, scoring: Any, cohort: Cohort, bootstraps: int = 0, seed: int = 0
+) -> tuple[float, float | None]:
+    """The refitted winner's primary metric on the scoring rows (insightome's own metric),
+    and its bootstrap SE over the scored patients (None without ``bootstraps``)."""
     import insightome
     from insightome.evaluate.metrics import PRIMARY, plain
 
@@ -421,7 +551,13 @@ def heldout_score(run: Any, scoring: Any, cohort: Cohort) -> float:
         positive = run.results["outcome"]["positive_class"]
         y = (obs[cohort.options["target"]].astype(str).to_numpy() == str(positive)).astype(int)
         scores = pred[[f"prob_{positive}"]].to_numpy(float)
-    return plain(PRIMARY[cohort.task].fn, y, scores)
+    fn = PRIMARY[cohort.task].fn
+    value = plain(fn, y, scores)
+    if not bootstraps:
+        return value, None
+    rng = np.random.default_rng(seed)
+    weights = rng.multinomial(len(y), np.full(len(y), 1 / len(y)), size=bootstraps)
+    return value, float(np.nanstd(fn(y, scores, weights.astype(float)), ddof=1))
 
 
 def run_one(cohort_name: str, n: int, rep: int, preset: str = "fast") -> dict[str, Any]:
@@ -451,7 +587,9 @@ def run_one(cohort_name: str, n: int, rep: int, preset: str = "fast") -> dict[st
             out_dir=None, discover=False, audit=False, progress=False,
         )  # fmt: skip
         run_cpu = _cpu() - cpu0
-        heldout = heldout_score(run, data.adata[score].copy(), cohort)
+        heldout, heldout_se = heldout_score(
+            run, data.adata[score].copy(), cohort, HELDOUT_BOOTSTRAPS, seed
+        )
     except Exception as exc:  # a run that stops is a result of the study, not hidden
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         row.update(error=f"{type(exc).__name__}: {message}"[:500])
@@ -472,7 +610,9 @@ def run_one(cohort_name: str, n: int, rep: int, preset: str = "fast") -> dict[st
         ci95=[lo, hi],
         plain_cv=float(est["plain_cv_value"]),
         heldout=heldout,
+        heldout_se=heldout_se,
         covers=bool(lo <= heldout <= hi),
+        n_features=int(res["n_features"]),
         notes=list(res["notes"]),
         warnings=list(res["warnings"]),
         run_cpu_seconds=run_cpu,
@@ -496,11 +636,14 @@ def _run_task(task: tuple[str, int, int, str]) -> dict[str, Any]:
 # the plan, the runs file
 # --------------------------------------------------------------------------------------
 def make_plan(
-    cohorts: Iterable[str], sizes: Iterable[int], per_cell: int
+    cohorts: Iterable[str], sizes: Iterable[int], per_cell: int | dict[str, int]
 ) -> list[tuple[str, int, int]]:
-    """Replicate-major: every cohort x n cell gets its k-th run before any gets its k+1-th."""
+    """Replicate-major: every cohort x n cell gets its k-th run before any gets its k+1-th
+    (``per_cell`` may differ per cohort: a cohort with fewer stops earlier)."""
     cohorts, sizes = list(cohorts), list(sizes)
-    return [(c, n, rep) for rep in range(per_cell) for n in sizes for c in cohorts]
+    count = per_cell if isinstance(per_cell, dict) else dict.fromkeys(cohorts, per_cell)
+    reps = max(count.values(), default=0)
+    return [(c, n, rep) for rep in range(reps) for n in sizes for c in cohorts if rep < count[c]]
 
 
 def read_runs(path: Path) -> list[dict[str, Any]]:
@@ -514,6 +657,43 @@ def read_runs(path: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             continue
     return rows
+
+
+#: what a compact run (benchmarks/results/small_n.json) must hold to be summarised and
+#: skipped on resume: the run key and the numbers the summary reads
+COMPACT_KEYS = ("cohort", "n", "rep", "cpu_seconds", "wall_seconds")
+COMPACT_DONE_KEYS = ("estimate", "ci95", "plain_cv", "heldout", "covers", "folds")
+
+
+def read_compact_runs(path: Path) -> list[dict[str, Any]]:
+    """The compact runs stored in a results JSON (none when it is absent or unreadable)."""
+    try:
+        runs = json.loads(path.read_text()).get("runs", [])
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return []
+    need = [*COMPACT_KEYS]
+    return [r for r in runs if all(k in r for k in need)
+            and ("error" in r or all(k in r for k in COMPACT_DONE_KEYS))]  # fmt: skip
+
+
+def gather_runs(runs: Path, results: Path | None) -> list[dict[str, Any]]:
+    """Every finished run: the runs file's, then the results JSON's compact runs that the
+    runs file lacks (a wiped /tmp loses the training IDs, not the runs)."""
+    rows = read_runs(runs)
+    seen = {(r["cohort"], r["n"], r["rep"]) for r in rows}
+    for r in read_compact_runs(results) if results is not None else []:
+        if (r["cohort"], r["n"], r["rep"]) not in seen:
+            rows.append(r)
+            seen.add((r["cohort"], r["n"], r["rep"]))
+    return rows
+
+
+def source_state() -> dict[str, Any]:
+    """The commit and the uncommitted edits under src/, the package's coverage table (which
+    this script writes) not counted as an edit."""
+    state = omics_suite.source_state()
+    modified = [f for f in state["src_modified"] if not f.endswith(PACKAGE_TABLE.name)]
+    return {"commit": state["commit"], "src_modified": modified}
 
 
 def append_run(path: Path, row: dict[str, Any]) -> None:
@@ -533,12 +713,20 @@ def available(cohorts: list[str]) -> list[str]:
     return kept
 
 
-def execute(plan: list[tuple[str, int, int]], runs: Path, workers: int, preset: str) -> None:
-    done = {(r["cohort"], r["n"], r["rep"]) for r in read_runs(runs)}
+def execute(
+    plan: list[tuple[str, int, int]], runs: Path, workers: int, preset: str,
+    results: Path | None = None,
+) -> None:  # fmt: skip
+    done = {(r["cohort"], r["n"], r["rep"]) for r in gather_runs(runs, results)}
     todo = [(c, n, rep, preset) for c, n, rep in plan if (c, n, rep) not in done]
-    print(f"{len(done)} of {len(plan)} runs already in {runs}; {len(todo)} to go", flush=True)
+    print(
+        f"{len(done & set(plan))} of {len(plan)} runs already in {runs} or {results}; "
+        f"{len(todo)} to go",
+        flush=True,
+    )
     if not todo:
         return
+    source = source_state()  # recorded in every run: the code that made it
     runs.parent.mkdir(parents=True, exist_ok=True)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"  # one core per run: workers are the parallelism
@@ -552,7 +740,11 @@ def execute(plan: list[tuple[str, int, int]], runs: Path, workers: int, preset: 
             ready, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
             for fut in ready:
                 task = pending.pop(fut)
-                row = fut.result()
+                row = {
+                    **fut.result(),
+                    "commit": source["commit"],
+                    "src_dirty": bool(source["src_modified"]),
+                }
                 append_run(runs, row)
                 finished += 1
                 status = (
@@ -586,12 +778,27 @@ def _f(x: float, signed: bool = False) -> str:
     return f"{x:+.3f}" if signed else f"{x:.3f}"
 
 
+def _subset(c: dict[str, Any]) -> str:
+    """A coverage of a subset of runs, or "too few to judge" under ``MIN_JUDGE`` runs."""
+    if not c["runs"]:
+        return "none"
+    if not c["enough"]:
+        return f"{c['covered']} / {c['runs']}: too few to judge (< {MIN_JUDGE})"
+    lo, hi = c["wilson95"]
+    return f"{_pct(c['coverage'])} of {c['runs']} ({_pct(lo)}–{_pct(hi)})"
+
+
 def _row(label: list[str], s: dict[str, Any]) -> str:
     lo, hi = s["wilson95"]
+    ok = s["runs"]
     cells = [
         *label,
         f"{s['runs']} / {s['planned']}" + (f" ({s['failed']} failed)" if s["failed"] else ""),
         f"{_pct(s['coverage'])} ({_pct(lo)}–{_pct(hi)})",
+        f"{s['ci_whole_range']} / {ok}" if ok else "–",
+        f"{s['ci_includes_chance']} / {ok}" if ok else "–",
+        _subset(s["excluding_chance"]),
+        _subset(s["coverage_of_mean"]),
         f"{s['missed_above']} / {s['missed_below']}",
         f"{_f(s['mean_width'])} / {_f(s['median_width'])}",
         f"{_f(s['bias'], True)} ± {_f(s['bias_se'])}",
@@ -603,18 +810,64 @@ def _row(label: list[str], s: dict[str, Any]) -> str:
 
 
 HEADER = (
-    "runs ok / planned | coverage of the 95% CI (Wilson 95%) | misses above / below "
+    "runs ok / planned | coverage of the 95% CI (Wilson 95%) | CI = whole range [0, 1] "
+    "| CI includes chance (0.5) | coverage where the CI excludes chance "
+    "| coverage of the cell-mean held-out score | misses above / below "
     "| CI width mean / median | bias ± SE | plain-CV optimism ± SE "
     "| mean estimate / held-out | CPU s per run |"
 )
+RULE = "|---" * (HEADER.count("|") + 1)
 
 
 def projected_hours(summary: dict[str, Any]) -> float:
     """The full plan's wall time on ``BUDGET_CORES`` cores, from the measured CPU per run."""
-    total = sum(
-        c["cpu_seconds"] * c["planned"] for c in summary["cells"] if c["done"] and c["planned"]
+    done = [c for c in summary["cells"] if c["done"]]
+    if not done:
+        return math.nan
+    per_run = sum(c["cpu_seconds"] * c["done"] for c in done) / sum(c["done"] for c in done)
+    total = sum(  # a cell not started yet: the mean CPU of every run so far
+        (c["cpu_seconds"] if c["done"] else per_run) * c["planned"] for c in summary["cells"]
     )
     return total / BUDGET_CORES / 3600
+
+
+def _values(summary: dict[str, Any], key: str) -> str:
+    got = sorted({v for p in summary["pooled"] for v in p[key]})
+    return " or ".join(f"{v:,}" for v in got) if got else "–"
+
+
+def settings_line(meta: dict[str, Any], summary: dict[str, Any]) -> str:
+    """The settings the runs actually used (read from the runs, not assumed)."""
+    return (
+        f"- insightome settings: preset `{meta['preset']}`, everything else its defaults at "
+        "that n (folds 5 or fewer when the smallest class asks; as recorded by the runs: "
+        f"{_values(summary, 'repeats')} repeats, {_values(summary, 'n_bootstrap')} BBC-CV "
+        "bootstraps), discovery and audit skipped, n_jobs=1, seed = replicate number"
+    )
+
+
+def heldout_line(summary: dict[str, Any]) -> str:
+    """What the held-out score stands for, and its own SE as the runs measured it."""
+    measured = [p for p in summary["pooled"] if p["heldout_se_runs"]]
+    if measured:
+        se = "; ".join(f"n = {p['n']}: {p['heldout_se_median']:.3f} (median of "
+                       f"{p['heldout_se_runs']} runs)" for p in measured)  # fmt: skip
+        se = f"Its own SE (bootstrap of the scored patients, {HELDOUT_BOOTSTRAPS} resamples): {se}."
+    else:
+        se = "Its own SE was not recorded by these runs (runs before the bootstrap SE)."
+    return (
+        "**What the held-out score stands for.** It is the refitted model's *conditional* "
+        "performance: that one model, fitted on that subsample, scored on every remaining "
+        f"patient (> 1,000). {se} Cross-validation estimates this conditional performance "
+        "poorly: CV tracks the expected performance of a model fitted on n patients more "
+        "than the one in hand (Bates, Hastie & Tibshirani, JASA 2023). So coverage is also "
+        "reported against the **cell-mean held-out score** (the mean over the cell's runs: "
+        "the unconditional target). The Wilson intervals describe runs on *these* cohorts "
+        "and draws; another cohort's coverage may differ. Drawing at least "
+        f"{MIN_PER_STRATUM} of each class (stratified) gives less varied subsamples than "
+        "plain random sampling would, so these coverages are if anything tighter than a "
+        "researcher's own unstratified cohort would see."
+    )
 
 
 def render(meta: dict[str, Any], summary: dict[str, Any]) -> str:
@@ -633,6 +886,12 @@ def render(meta: dict[str, Any], summary: dict[str, Any]) -> str:
             "`--summarize`.",
             "",
         ]
+    commits = meta.get("run_commits") or []
+    made_by = ", ".join(
+        f"{c['commit']}{' (src/ edited)' if c['src_dirty'] else ''}: {c['runs']}" for c in commits
+    )
+    if commits and meta.get("runs_without_commit"):
+        made_by += f"; {meta['runs_without_commit']} runs before commits were recorded"
     lines += [
         f"- Command: `{meta['command']}`; runs file `{meta['runs']}`",
         f"- Summarised: {meta['date']}",
@@ -645,9 +904,8 @@ def render(meta: dict[str, Any], summary: dict[str, Any]) -> str:
             if src["src_modified"]
             else " (src/ clean)"
         ),
-        f"- insightome settings: preset `{meta['preset']}`, everything else its defaults at "
-        "that n (folds 5 or fewer when the smallest class asks, 3 repeats, 1,000 BBC-CV "
-        "bootstraps), discovery and audit skipped, n_jobs=1, seed = replicate number",
+        f"- Runs made by commits: {made_by or 'not recorded'}",
+        settings_line(meta, summary),
         "",
         "## Protocol",
         "",
@@ -655,8 +913,8 @@ def render(meta: dict[str, Any], summary: dict[str, Any]) -> str:
         "",
     ]
     for name in meta["cohorts"]:
-        lines.append(f"- **{COHORTS[name].title}** (`{name}`, {COHORT_METRIC[name]}): "
-                     f"{COHORTS[name].description}.")  # fmt: skip
+        lines.append(f"- **{COHORTS[name].title}** (`{name}`, {COHORT_METRIC[name]}, "
+                     f"{PREDICTORS[name]} predictors): {COHORTS[name].description}.")  # fmt: skip
     lines += [
         "",
         f"For each n in {', '.join(map(str, meta['sizes']))} and replicate k, n patients are "
@@ -668,17 +926,21 @@ def render(meta: dict[str, Any], summary: dict[str, Any]) -> str:
         "remaining patient and is scored with the run's own primary metric "
         "(`insightome.evaluate.metrics.PRIMARY`: AUC; Harrell's C-index for survival). "
         "**Coverage**: the fraction of runs whose 95% BBC-CV interval contains that held-out "
-        "score, with a Wilson 95% interval. **Misses above / below**: the interval lay wholly "
+        "score, with a Wilson 95% interval. **CI = whole range**: the interval was [0, 1] "
+        "and said nothing; **CI includes chance**: it contained 0.5; **coverage where the "
+        "CI excludes chance**: among the intervals that make a claim (too few to judge under "
+        f"{MIN_JUDGE}). An interval that spans almost everything covers almost always, so "
+        "read coverage with these columns. **Misses above / below**: the interval lay wholly "
         "above (optimistic) or below the held-out score. **Bias**: mean of estimate − held-out "
         "(± its standard error); **plain-CV optimism**: the winner's plain CV score − held-out. "
-        "A run that stops is counted as failed and left out of coverage. The held-out score is "
-        "itself measured on > 1,000 patients (its own SE is about 0.01–0.02), so it stands in "
-        "for the model's true performance.",
+        "A run that stops is counted as failed and left out of coverage.",
+        "",
+        heldout_line(summary),
         "",
         f"## Pooled per n (target: coverage ≥ {TARGET_COVERAGE:.0%} at every n ≥ {TARGET_FROM_N})",
         "",
         f"| n | {HEADER} target |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        RULE + "|---|---|",
     ]
     for p in summary["pooled"]:
         lines.append(_row([str(p["n"])], p)[:-1] + f"| {p['target']} |")
@@ -690,7 +952,8 @@ def render(meta: dict[str, Any], summary: dict[str, Any]) -> str:
     elif any(p["target"].startswith("met") for p in summary["pooled"]):
         lines.append(
             "The target is met at every n ≥ 30 with runs"
-            + (" (so far: the study is partial)." if summary["partial"] else ".")
+            + (" (so far: the study is partial)" if summary["partial"] else "")
+            + "; see the verdict's Wilson bound and how many intervals excluded chance."
         )
     lines += ["", "Width against the errors it has to cover, per n:", ""]
     lines += [f"- {width_line(p)}" for p in summary["pooled"] if p["runs"] > 1]
@@ -702,7 +965,7 @@ def render(meta: dict[str, Any], summary: dict[str, Any]) -> str:
         "## Per cohort and n",
         "",
         f"| cohort | n | {HEADER}",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        RULE + "|---|",
     ]
     for c in summary["cells"]:
         lines.append(_row([COHORTS[c["cohort"]].title, str(c["n"])], c))
@@ -710,19 +973,27 @@ def render(meta: dict[str, Any], summary: dict[str, Any]) -> str:
         "",
         "## Coverage table shipped with the package",
         "",
-        "`src/insightome/evaluate/small_n_coverage.json` (written by `--summarize`) holds the "
-        "pooled coverage per metric and n below; a run of n patients is given the entry at "
-        "the nearest studied n at or below its own (`insightome.evaluate.small_n`): a warning "
-        f"when that coverage is below {TARGET_COVERAGE:.0%}, a note otherwise; an entry of "
-        "fewer than 20 subsamples says nothing yet.",
+        "`src/insightome/evaluate/small_n_coverage.json` (written by `--summarize` from the "
+        "full default plan only) holds the pooled coverage per metric and n below, with the "
+        "regime it was measured in (cohorts, held-out signal range, predictors, preset, "
+        "bootstraps, median CI width). A run of n patients is given the entry at the nearest "
+        "studied n at or below its own (`insightome.evaluate.small_n`): a warning when that "
+        f"coverage is below {TARGET_COVERAGE:.0%} or n is below the smallest studied n, a "
+        "note otherwise, with a caveat when the run lies outside the studied regime; an "
+        f"entry of fewer than {MIN_JUDGE} subsamples says nothing yet.",
         "",
-        "| metric | n | runs / planned | coverage (Wilson 95%) | cohorts |",
-        "|---|---|---|---|---|",
+        "| metric | n | runs / planned | coverage (Wilson 95%) | CI = [0, 1] | CI excludes "
+        "chance: covered / runs | median width | held-out range (cohort means) | "
+        "predictors | cohorts |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for t in summary["coverage_table"]:
         lines.append(
             f"| {t['metric']} | {t['n']} | {t['runs']} / {t['planned']} | {_pct(t['coverage'])} "
-            f"({_pct(t['wilson95'][0])}–{_pct(t['wilson95'][1])}) | {', '.join(t['cohorts'])} |"
+            f"({_pct(t['wilson95'][0])}–{_pct(t['wilson95'][1])}) | {t['ci_whole_range']} | "
+            f"{t['excluding_chance_covered']} / {t['excluding_chance_runs']} | "
+            f"{t['median_width']:.3f} | {t['heldout_range'][0]:.3f}–{t['heldout_range'][1]:.3f} "
+            f"| {t['predictors'][0]}–{t['predictors'][1]} | {', '.join(t['cohorts'])} |"
         )
     lines += ["", "## Cost", "", cost_line(summary), ""]
     return "\n".join(lines)
@@ -755,67 +1026,164 @@ def cost_line(summary: dict[str, Any]) -> str:
     return text + "."
 
 
+# --------------------------------------------------------------------------------------
+# writing: never a smaller table over a larger one
+# --------------------------------------------------------------------------------------
+class Refused(Exception):
+    """A write that would lose results; the message is the one line to print."""
+
+
+def compact_runs(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The runs as stored in the results JSON: everything but the training IDs and the
+    message texts (their counts kept); enough to summarise and to resume."""
+    out = []
+    for full in rows:
+        r = {k: v for k, v in full.items() if k not in ("train_ids", "notes", "warnings")}
+        if "notes" in full:
+            r["notes_count"], r["warnings_count"] = len(full["notes"]), len(full["warnings"])
+        out.append(r)
+    return out
+
+
+def _run_commits(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    counts: dict[tuple[str, bool], int] = {}
+    for r in rows:
+        if "commit" in r:
+            key = (str(r["commit"]), bool(r.get("src_dirty")))
+            counts[key] = counts.get(key, 0) + 1
+    return [{"commit": c, "src_dirty": d, "runs": k} for (c, d), k in counts.items()]
+
+
+def full_default_plan(args: argparse.Namespace, cohorts: list[str]) -> str | None:
+    """Why this invocation may not write the package's table (None: it may)."""
+    if args.quick:
+        return "a --quick smoke test"
+    if cohorts != list(COHORTS):
+        return f"not every cohort ({', '.join(cohorts)} of {', '.join(COHORTS)})"
+    if args.size_list != list(SIZES):
+        return f"not the default sizes ({args.sizes})"
+    if args.per_cell_given is not None:
+        return "--per-cell set"
+    return None
+
+
+def check_overwrite(path: Path, new_runs: int, new_entries: int | None, force: bool) -> None:
+    """Refuse to replace ``path`` by one with fewer runs or entries, unless ``force``."""
+    if force or not path.exists():
+        return
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return
+    entries = old.get("entries")
+    if entries is not None:  # the package's table
+        old_runs, old_entries = sum(int(e["runs"]) for e in entries), len(entries)
+    else:
+        old_runs, old_entries = len(old.get("runs", [])), None
+    if new_runs < old_runs or (new_entries is not None and new_entries < (old_entries or 0)):
+        what, had = f"{new_runs} runs", f"{old_runs} runs"
+        if new_entries is not None:
+            what, had = f"{what} in {new_entries} entries", f"{had} in {old_entries} entries"
+        raise Refused(
+            f"refusing to overwrite {path}: it holds {had}, this summary {what}; pass the "
+            "runs file that made it with --runs, or --force to replace it"
+        )
+
+
 def write_outputs(
-    rows: list[dict[str, Any]], plan: list[tuple[str, int, int]], args: argparse.Namespace
-) -> None:
+    rows: list[dict[str, Any]], plan: list[tuple[str, int, int]], args: argparse.Namespace,
+    cohorts: list[str] | None = None,
+) -> None:  # fmt: skip
+    """The results Markdown and JSON, and (full default plan only) the package's table;
+    every refusal is checked before anything is written."""
     summary = summarize(rows, plan)
+    commits = _run_commits(rows)
     meta = {
         "command": "python benchmarks/small_n.py " + " ".join(args.argv),
         "runs": str(args.runs),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": omics_suite.machine_info(),
         "versions": omics_suite.versions(),
-        "source": omics_suite.source_state(),
+        "source": source_state(),
+        "run_commits": commits,
+        "runs_without_commit": sum(1 for r in rows if "commit" not in r),
         "quick": args.quick,
         "preset": args.preset,
-        "cohorts": args.cohort_list,
+        "cohorts": args.cohort_list if cohorts is None else cohorts,
         "sizes": args.size_list,
         "per_cell": args.per_cell,
+        "per_cell_by_cohort": {c: per_cell_for(c, args) for c in args.cohort_list},
         "projected_hours_2_cores": projected_hours(summary),
     }
-    compact = [{k: v for k, v in r.items() if k not in ("train_ids", "notes", "warnings")}
-               for r in rows]  # fmt: skip
-    for r, full in zip(compact, rows, strict=True):
-        if "error" not in full:
-            r["notes_count"], r["warnings_count"] = len(full["notes"]), len(full["warnings"])
-    out = args.output
+    out, results = args.output, args.output.with_suffix(".json")
+    why_not = full_default_plan(args, meta["cohorts"])
+    table = package_table(meta, summary) if why_not is None else None
+    check_overwrite(results, len(rows), None, args.force)
+    if table is not None and args.package_table is not None:
+        n_runs = sum(e["runs"] for e in table["entries"])
+        check_overwrite(args.package_table, n_runs, len(table["entries"]), args.force)
     out.parent.mkdir(parents=True, exist_ok=True)
     head = json.dumps({"meta": meta, "summary": summary}, indent=1).removesuffix("\n}")
-    runs = ",\n".join("  " + json.dumps(r) for r in compact)  # one line per run
-    out.with_suffix(".json").write_text(f'{head},\n "runs": [\n{runs}\n ]\n}}\n')
+    lines = ",\n".join("  " + json.dumps(r) for r in compact_runs(rows))  # one line per run
+    results.write_text(f'{head},\n "runs": [\n{lines}\n ]\n}}\n')
     out.write_text(render(meta, summary))
-    print(f"wrote {out} and {out.with_suffix('.json')}")
-    if not args.quick and args.package_table is not None:
-        args.package_table.write_text(json.dumps(package_table(meta, summary), indent=1) + "\n")
-        print(f"wrote {args.package_table}")
+    print(f"wrote {out} and {results}")
+    if args.package_table is None:
+        return
+    if table is None:
+        print(f"package table not written ({why_not}): it holds the full default plan only")
+        return
+    args.package_table.write_text(json.dumps(table, indent=1) + "\n")
+    print(f"wrote {args.package_table}")
 
 
 def package_table(meta: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
-    """What the package reads: the pooled coverage per metric x n, and where it came from."""
+    """What the package reads: the pooled coverage per metric x n, the regime it was
+    measured in, and where it came from."""
     return {
         "source": "benchmarks/results/small_n.md",
         "date": meta["date"],
         "commit": meta["source"]["commit"],
+        "run_commits": sorted({c["commit"] for c in meta["run_commits"]}),
         "target": TARGET_COVERAGE,
         "partial": summary["partial"],
+        "preset": meta["preset"],
+        "one_sample_per_patient": True,
         "entries": summary["coverage_table"],
     }
+
+
+def per_cell_for(cohort: str, args: argparse.Namespace) -> int:
+    if args.per_cell_given is not None or args.quick:
+        return int(args.per_cell)
+    return PER_CELL_BY_COHORT.get(cohort, PER_CELL)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cohorts", default=",".join(COHORTS))
     ap.add_argument("--sizes", default=",".join(map(str, SIZES)))
-    ap.add_argument("--per-cell", type=int, default=None, help=f"runs per cohort x n ({PER_CELL})")
+    ap.add_argument(
+        "--per-cell", type=int, default=None,
+        help=f"runs per cohort x n (default {PER_CELL}; {PER_CELL_BY_COHORT or 'no'} overrides)",
+    )  # fmt: skip
     ap.add_argument("--workers", type=int, default=2, help="processes, one run (n_jobs=1) each")
-    ap.add_argument("--runs", type=Path, default=None, help=f"JSONL of runs ({DEFAULT_RUNS})")
+    ap.add_argument(
+        "--runs", type=Path, default=None,
+        help=f"JSONL of runs, appended to as they finish (default {DEFAULT_RUNS}; --quick: "
+        "/tmp/small_n_quick.jsonl); the results JSON's compact runs are read too",
+    )  # fmt: skip
     ap.add_argument("--output", type=Path, default=None, help="Markdown results (JSON beside)")
     ap.add_argument("--summarize", action="store_true", help="only write the results files")
     ap.add_argument("--quick", action="store_true", help="smoke test: 2 runs per cell")
     ap.add_argument("--preset", default="fast", choices=("fast", "default"))
     ap.add_argument(
         "--package-table", type=Path, default=PACKAGE_TABLE,
-        help="the package's coverage table, written with the results (not with --quick)",
+        help="the package's coverage table, written with the results (full default plan only)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--force", action="store_true",
+        help="overwrite results or a package table holding more runs or entries than this one",
     )  # fmt: skip
     args = ap.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
@@ -824,6 +1192,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if unknown:
         ap.error(f"unknown cohort(s) {', '.join(unknown)}; choose from {', '.join(COHORTS)}")
     args.size_list = [int(s) for s in args.sizes.split(",")]
+    args.per_cell_given = args.per_cell
     if args.per_cell is None:
         args.per_cell = QUICK_PER_CELL if args.quick else PER_CELL
     tmp = Path(tempfile.gettempdir())
@@ -837,12 +1206,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     cohorts = available(args.cohort_list)
-    plan = make_plan(cohorts, args.size_list, args.per_cell)
+    plan = make_plan(cohorts, args.size_list, {c: per_cell_for(c, args) for c in cohorts})
+    results = args.output.with_suffix(".json")
     if not args.summarize:
-        execute(plan, args.runs, args.workers, args.preset)
+        execute(plan, args.runs, args.workers, args.preset, results)
     keys = set(plan)
-    rows = [r for r in read_runs(args.runs) if (r["cohort"], r["n"], r["rep"]) in keys]
-    write_outputs(rows, plan, args)
+    rows = [r for r in gather_runs(args.runs, results) if (r["cohort"], r["n"], r["rep"]) in keys]
+    try:
+        write_outputs(rows, plan, args, cohorts)
+    except Refused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
