@@ -226,9 +226,7 @@ def small_n_finding(
     if n > entry.n:
         where = f"this run has n = {n}; {where}, the nearest studied n at or below it"
     whole = (
-        f", {entry.ci_whole_range} of them the whole range [0, 1]"
-        if entry.ci_whole_range
-        else ""
+        f", {entry.ci_whole_range} of them the whole range [0, 1]" if entry.ci_whole_range else ""
     )
     measured = (
         f"small-n coverage: {where}, 95% intervals contained the held-out "
