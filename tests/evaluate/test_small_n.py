@@ -89,7 +89,11 @@ def test_the_note_names_the_studied_regime_and_the_median_width() -> None:
     )
     assert "Caveat" not in msg and "\n" not in msg  # inside the regime; one line
     at_20 = small_n_finding(20, "auc", TABLE)
-    assert at_20 is not None and "7 of them the whole range [0, 1]" in at_20.message
+    assert at_20 is not None
+    assert "of the 136 intervals, 7 the whole range [0, 1] and 68 including chance (0.5)" in (
+        at_20.message
+    )
+    assert "of the 136 intervals, 68 including chance (0.5);" in found.message  # none [0, 1]
 
 
 @pytest.mark.parametrize(

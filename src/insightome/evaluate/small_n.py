@@ -81,6 +81,7 @@ class CoverageEntry:
     predictors: tuple[int, int] | None = None
     n_bootstrap: tuple[int, ...] = ()
     ci_whole_range: int | None = None
+    ci_includes_chance: int | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,9 @@ def _entries(table: dict[str, Any], metric: str) -> list[CoverageEntry]:
             predictors=_pair(e.get("predictors"), int),
             n_bootstrap=tuple(int(b) for b in e.get("n_bootstrap", ())),
             ci_whole_range=int(e["ci_whole_range"]) if "ci_whole_range" in e else None,
+            ci_includes_chance=(
+                int(e["ci_includes_chance"]) if "ci_includes_chance" in e else None
+            ),
         )
         for e in table.get("entries", ())
         if e["metric"] == metric and int(e["runs"]) >= MIN_RUNS
@@ -225,9 +229,12 @@ def small_n_finding(
     where = f"at n = {entry.n}"
     if n > entry.n:
         where = f"this run has n = {n}; {where}, the nearest studied n at or below it"
-    whole = (
-        f", {entry.ci_whole_range} of them the whole range [0, 1]" if entry.ci_whole_range else ""
-    )
+    said = []
+    if entry.ci_whole_range:
+        said.append(f"{entry.ci_whole_range} the whole range [0, 1]")
+    if entry.ci_includes_chance is not None:
+        said.append(f"{entry.ci_includes_chance} including chance (0.5)")
+    whole = f"; of the {entry.runs} intervals, {' and '.join(said)}" if said else ""
     measured = (
         f"small-n coverage: {where}, 95% intervals contained the held-out "
         f"{metric_label(metric)} in {entry.coverage:.0%} of {entry.runs} subsamples (Wilson "
