@@ -15,6 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from lifelines.utils import concordance_index
+from sklearn.metrics import roc_auc_score
+
+import insightome
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 if str(BENCH) not in sys.path:
@@ -411,10 +415,6 @@ def test_run_one_scores_the_refitted_model_in_the_right_direction(monkeypatch) -
     """A real run on one n = 20 draw of TCGA pan-cancer: the held-out C-index is lifelines'
     concordance of -risk (higher risk, earlier death), not of risk."""
     shared_data("cohorts", "tcga_pancan_cdr", "TCGA-CDR_clinical.csv")
-    from lifelines.utils import concordance_index
-
-    import insightome
-
     seen = {}
     original = small_n.heldout_score
 
@@ -440,10 +440,6 @@ def test_run_one_scores_the_refitted_model_in_the_right_direction(monkeypatch) -
 @pytest.mark.slow
 def test_run_one_scores_the_positive_class_of_a_binary_cohort(monkeypatch, actg175_path) -> None:
     """ACTG 175 at n = 20: the held-out AUC is that of P(cens = 1) against cens = 1."""
-    from sklearn.metrics import roc_auc_score
-
-    import insightome
-
     seen = {}
     original = small_n.heldout_score
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 
+import anndata as ad
 import numpy as np
+import pandas as pd
 import pytest
 
 import insightome
@@ -237,3 +239,26 @@ def test_the_console_shows_the_note_and_the_warning(cli, tmp_path, monkeypatch) 
     assert got.code == 0, got.err
     printed = " ".join(got.out.split())
     assert "warning: small-n coverage: at n = 30, 95% intervals contained" in printed
+
+
+def test_a_wide_run_gets_the_caveat_in_its_note(tmp_path, monkeypatch) -> None:
+    """A run with far more predictor columns than the study had (30 measurements, 380
+    noise columns, 20 constant ones: 430, counted as the study counts its cohorts' columns)
+    keeps its note at n = 60 but says it lies outside the studied regime."""
+    monkeypatch.setattr(small_n, "load_table", lambda path=None: TABLE)
+    base = breast_cancer_adata(n_rows=60)
+    rng = np.random.default_rng(1)
+    noise = np.hstack([rng.normal(size=(60, 380)), np.ones((60, 20))])
+    X = np.hstack([base.X, noise])
+    names = [*base.var_names, *(f"noise{i}" for i in range(400))]
+    adata = ad.AnnData(X, obs=base.obs.copy(), var=pd.DataFrame(index=names))
+    run = insightome.run(
+        adata, "diagnosis", preset="fast", n_bootstrap=200, repeats=1, folds=3,
+        discover=False, audit=False, out_dir=None, seed=0, progress=False,
+    )  # fmt: skip
+    notes = [n for n in run.results["notes"] if n.startswith("small-n coverage")]
+    assert len(notes) == 1 and "this run has n = 60; at n = 50" in notes[0]
+    assert (
+        "Caveat: this run is outside the studied regime (430 predictors, far more than the "
+        "174 studied)" in notes[0]
+    )

@@ -87,7 +87,8 @@ class CoverageEntry:
 @dataclass(frozen=True)
 class RunRegime:
     """What the note compares with the studied regime: the run's samples (rows), its
-    predictors and its preset (None: not compared)."""
+    predictor columns (constant ones included, as the study counts its cohorts' columns)
+    and its preset (None: not compared)."""
 
     samples: int | None = None
     predictors: int | None = None

@@ -261,7 +261,8 @@ def _note_small_n(state: RunState, metric: str) -> None:
     (evaluate/small_n.py)."""
     made = state.require("study")
     n = len(set(made.groups.tolist())) if made.groups is not None else made.n_samples
-    regime = RunRegime(made.n_samples, int(made.features.shape[1]), state.options.preset)
+    p = int(made.features.shape[1]) + made.n_features_dropped  # as the study counts them
+    regime = RunRegime(made.n_samples, p, state.options.preset)
     finding = small_n_finding(n, metric, regime=regime)
     if finding is None:
         return
