@@ -1,8 +1,11 @@
-"""The small-n coverage study's harness (benchmarks/small_n.py): its pure pieces, on real data.
+"""The small-n coverage study's harness (benchmarks/small_n*.py): its pieces, on real data.
 
-No study is run: these check the draw (patients never on both sides, stratified, seeded),
-the Wilson interval, the summary and its verdicts, the resumable runs file, and that the
-coverage table shipped in the package is the one in benchmarks/results/small_n.json.
+No study is run (two slow tests make one real run each, to check the held-out score's
+direction): these check each cohort's exact feature columns, the draw (patients never on
+both sides, stratified, seeded), the Wilson interval, the summary (its chance and
+whole-range counts, verdicts with their Wilson bound), the runs file and the compact runs
+that resume it, the refusal to overwrite a larger summary, and that the coverage table
+shipped in the package is the one in benchmarks/results/small_n.json.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ if str(BENCH) not in sys.path:
     sys.path.insert(0, str(BENCH))
 
 import small_n  # noqa: E402
+import small_n_cohorts  # noqa: E402
+import small_n_summary  # noqa: E402
 from tests.conftest import shared_data  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,7 +47,9 @@ def test_group_aware_draw_leaves_no_patient_on_both_sides() -> None:
     strata = (df["readmitted"] != "NO").to_numpy(int)
     repeated = set(df["patient_nbr"][df["patient_nbr"].duplicated()])
     for seed in range(5):
-        train, score = small_n.draw_subsample(strata, groups, 50, np.random.default_rng(seed))
+        train, score = small_n_cohorts.draw_subsample(
+            strata, groups, 50, np.random.default_rng(seed)
+        )
         assert len(set(groups[train])) == 50
         assert not set(groups[train]) & set(groups[score])
         assert len(train) + len(score) == len(df) and not np.intersect1d(train, score).size
@@ -54,7 +61,9 @@ def test_group_aware_draw_leaves_no_patient_on_both_sides() -> None:
     several = {
         g
         for seed in range(5)
-        for g in groups[small_n.draw_subsample(strata, groups, 50, np.random.default_rng(seed))[0]]
+        for g in groups[
+            small_n_cohorts.draw_subsample(strata, groups, 50, np.random.default_rng(seed))[0]
+        ]
     }
     assert several & repeated
 
@@ -64,32 +73,36 @@ def test_draw_is_stratified_and_seeded_on_actg175(actg175_path) -> None:
     strata, groups = df["cens"].to_numpy(int), df["pidnum"].to_numpy()
     prevalence = strata.mean()  # about 0.24
     for n in (20, 30, 50, 100):
-        train, score = small_n.draw_subsample(strata, groups, n, np.random.default_rng(n))
+        train, score = small_n_cohorts.draw_subsample(strata, groups, n, np.random.default_rng(n))
         assert len(train) == n and len(score) == len(df) - n
         assert abs(strata[train].sum() - n * prevalence) <= 1  # proportional allocation
-        assert strata[train].sum() >= small_n.MIN_PER_STRATUM
-    a = small_n.draw_subsample(strata, groups, 30, np.random.default_rng(7))[0]
-    b = small_n.draw_subsample(strata, groups, 30, np.random.default_rng(7))[0]
-    c = small_n.draw_subsample(strata, groups, 30, np.random.default_rng(8))[0]
+        assert strata[train].sum() >= small_n_cohorts.MIN_PER_STRATUM
+    a = small_n_cohorts.draw_subsample(strata, groups, 30, np.random.default_rng(7))[0]
+    b = small_n_cohorts.draw_subsample(strata, groups, 30, np.random.default_rng(7))[0]
+    c = small_n_cohorts.draw_subsample(strata, groups, 30, np.random.default_rng(8))[0]
     assert np.array_equal(a, b) and not np.array_equal(a, c)
-    assert small_n.draw_seed("actg175", 30, 3) == small_n.draw_seed("actg175", 30, 3)
-    assert small_n.draw_seed("actg175", 30, 3) != small_n.draw_seed("actg175", 30, 4)
+    assert small_n_cohorts.draw_seed("actg175", 30, 3) == small_n_cohorts.draw_seed(
+        "actg175", 30, 3
+    )
+    assert small_n_cohorts.draw_seed("actg175", 30, 3) != small_n_cohorts.draw_seed(
+        "actg175", 30, 4
+    )
 
 
 def test_allocation_keeps_a_rare_class_in_every_subsample() -> None:
-    assert small_n.allocate(20, np.array([990, 10])).tolist() == [17, 3]  # 0.2 raised to 3
-    assert small_n.allocate(20, np.array([760, 240])).tolist() == [15, 5]
-    assert small_n.allocate(30, np.array([500, 500])).tolist() == [15, 15]
-    assert small_n.allocate(4, np.array([999, 1])).tolist() == [3, 1]  # only 1 exists
+    assert small_n_cohorts.allocate(20, np.array([990, 10])).tolist() == [17, 3]  # 0.2 raised to 3
+    assert small_n_cohorts.allocate(20, np.array([760, 240])).tolist() == [15, 5]
+    assert small_n_cohorts.allocate(30, np.array([500, 500])).tolist() == [15, 15]
+    assert small_n_cohorts.allocate(4, np.array([999, 1])).tolist() == [3, 1]  # only 1 exists
 
 
 # --------------------------------------------------------------------------------------
 # the interval and the summary
 # --------------------------------------------------------------------------------------
 def test_wilson_interval_matches_the_textbook() -> None:
-    low, high = small_n.wilson(8, 10)  # Newcombe (1998), Table I: 0.4902 to 0.9433
+    low, high = small_n_summary.wilson(8, 10)  # Newcombe (1998), Table I: 0.4902 to 0.9433
     assert low == pytest.approx(0.4902, abs=1e-4) and high == pytest.approx(0.9433, abs=1e-4)
-    low, high = small_n.wilson(0, 10)
+    low, high = small_n_summary.wilson(0, 10)
     assert low == 0.0 and high == pytest.approx(0.2775, abs=1e-4)
 
 
@@ -118,11 +131,11 @@ def _rows() -> list[dict]:
 
 def test_summary_coverage_bias_and_verdicts() -> None:
     plan = small_n.make_plan(["actg175", "tcga_pancan", "diabetes130"], [30, 50], 10)
-    s = small_n.summarize(_rows(), plan)
+    s = small_n_summary.summarize(_rows(), plan)
     cell = next(c for c in s["cells"] if c["cohort"] == "actg175" and c["n"] == 30)
     assert cell["runs"] == 10 and cell["covered"] == 8 and cell["coverage"] == 0.8
     assert cell["missed_above"] == 2 and cell["missed_below"] == 0
-    assert cell["wilson95"] == pytest.approx(list(small_n.wilson(8, 10)))
+    assert cell["wilson95"] == pytest.approx(list(small_n_summary.wilson(8, 10)))
     assert cell["bias"] == pytest.approx((2 * 0.18 + 8 * 0.03) / 10)
     assert cell["plain_cv_optimism"] == pytest.approx(cell["bias"] + 0.05)
     tcga = next(c for c in s["cells"] if c["cohort"] == "tcga_pancan" and c["n"] == 30)
@@ -133,14 +146,14 @@ def test_summary_coverage_bias_and_verdicts() -> None:
     # 4 of 4 cover at n = 50, but the Wilson lower bound is 51%: met on the point estimate only
     assert (
         pooled[50]["target"] == "met so far on the point estimate only (Wilson lower bound "
-        f"{small_n.wilson(4, 4)[0]:.1%} < 90%)"
+        f"{small_n_summary.wilson(4, 4)[0]:.1%} < 90%)"
     )
     full = {**pooled[30], "done": pooled[30]["planned"]}
-    assert small_n.verdict(30, full).startswith("NOT met (") and small_n.verdict(
+    assert small_n_summary.verdict(30, full).startswith("NOT met (") and small_n_summary.verdict(
         20, full
     ).startswith("not a")
     sure = {**full, "covered": 200, "runs": 200, "coverage": 1.0, "wilson95": [0.981, 1.0]}
-    assert small_n.verdict(30, sure) == "met (Wilson lower bound 98.1% ≥ 90%)"
+    assert small_n_summary.verdict(30, sure) == "met (Wilson lower bound 98.1% ≥ 90%)"
     table = {(t["metric"], t["n"]): t for t in s["coverage_table"]}
     assert table[("auc", 30)]["covered"] == 8 and table[("auc", 30)]["planned"] == 20
     assert table[("c_index", 30)]["runs"] == 3 and table[("c_index", 30)]["cohorts"] == [
@@ -148,26 +161,26 @@ def test_summary_coverage_bias_and_verdicts() -> None:
     ]
     assert ("c_index", 50) not in table  # no runs: no entry
     assert s["partial"] and s["done"] == 18 and s["planned"] == 60
-    width = small_n.width_line(pooled[50])  # errors all -0.01, intervals ±0.10 wide
+    width = small_n_summary.width_line(pooled[50])  # errors all -0.01, intervals ±0.10 wide
     assert "10.0 times as wide" in width and "over-covers" in width
-    gap = small_n.explain_gap(30, pooled[30])
+    gap = small_n_summary.explain_gap(30, pooled[30])
     assert "2 were above and 0 below" in gap and "optimistic" in gap
 
 
 def test_summary_renders_partial_and_the_gap(tmp_path) -> None:
     plan = small_n.make_plan(["actg175", "tcga_pancan", "diabetes130"], [30, 50], 10)
-    s = small_n.summarize(_rows(), plan)
+    s = small_n_summary.summarize(_rows(), plan)
     meta = {
         "machine": {"cpu": "cpu", "logical_cores": 2, "usable_cores": 2, "ram_gib": 1, "os": "x"},
         "versions": {"insightome": "0"}, "source": {"commit": "abc", "src_modified": []},
         "quick": False, "command": "c", "runs": "r", "date": "d", "preset": "fast",
         "cohorts": ["actg175", "tcga_pancan", "diabetes130"], "sizes": [30, 50],
     }  # fmt: skip
-    text = small_n.render(meta, s)
+    text = small_n_summary.render(meta, s)
     assert "**PARTIAL**: 18 of 60 planned runs" in text
     assert "| 30 | 13 / 30 (1 failed) | 84.6%" in text and "NOT met" in text
     assert "Where the target is not met" in text
-    head = small_n.render({**meta, "quick": True}, {**s, "partial": False}).split("##")[0]
+    head = small_n_summary.render({**meta, "quick": True}, {**s, "partial": False}).split("##")[0]
     assert "QUICK SMOKE TEST" in head and "PARTIAL" not in head
 
 
@@ -177,27 +190,29 @@ def test_summary_counts_intervals_that_say_nothing() -> None:
     rows = [_row("actg175", 20, rep, 0.5, 0.0, 1.0, 0.6) for rep in range(5)]  # say nothing
     rows += [_row("actg175", 20, 5 + rep, 0.7, 0.55, 0.85, 0.66) for rep in range(3)]  # cover
     rows += [_row("actg175", 20, 8, 0.9, 0.8, 0.95, 0.66)]  # excludes chance, misses
-    s = small_n.summarize(rows, small_n.make_plan(["actg175"], [20], 9))
+    s = small_n_summary.summarize(rows, small_n.make_plan(["actg175"], [20], 9))
     cell = s["cells"][0]
     assert cell["ci_whole_range"] == 5 and cell["ci_includes_chance"] == 5
     excl = cell["excluding_chance"]
     assert (excl["runs"], excl["covered"], excl["enough"]) == (4, 3, False)
-    assert excl["coverage"] == 0.75 and excl["wilson95"] == pytest.approx(small_n.wilson(3, 4))
+    assert excl["coverage"] == 0.75 and excl["wilson95"] == pytest.approx(
+        small_n_summary.wilson(3, 4)
+    )
     # the cell-mean held-out score is (5 x 0.6 + 4 x 0.66) / 9 = 0.627: the miss still misses
     mean = cell["coverage_of_mean"]
     assert mean["runs"] == 9 and mean["covered"] == 8
-    assert "3 / 4: too few to judge (< 20)" in small_n._row(["x"], cell)
+    assert "3 / 4: too few to judge (< 20)" in small_n_summary._row(["x"], cell)
     many = [_row("actg175", 20, rep, 0.7, 0.55, 0.85, 0.66) for rep in range(25)]
-    judged = small_n.cell_summary(small_n._with_cell_means(many), 25)
+    judged = small_n_summary.cell_summary(small_n_summary._with_cell_means(many), 25)
     assert judged["excluding_chance"]["enough"] and judged["ci_includes_chance"] == 0
-    assert "100.0% of 25 (" in small_n._row(["x"], judged)
+    assert "100.0% of 25 (" in small_n_summary._row(["x"], judged)
 
 
 def test_width_line_without_errors_forms_no_ratio() -> None:
     s = {"n": 20, "median_width": 1.0, "q95_abs_error": 0.0, "sd_error": math.nan}
-    assert small_n.width_line(s).endswith("so no ratio can be formed")
+    assert small_n_summary.width_line(s).endswith("so no ratio can be formed")
     s = {"n": 20, "median_width": math.nan, "q95_abs_error": math.nan, "sd_error": math.nan}
-    assert "nan times" not in small_n.width_line(s)
+    assert "nan times" not in small_n_summary.width_line(s)
 
 
 # --------------------------------------------------------------------------------------
@@ -213,13 +228,13 @@ def test_plan_is_interleaved_so_a_partial_study_is_balanced() -> None:
 
 def test_a_new_cohort_keeps_the_existing_runs_keys_and_draws() -> None:
     three = small_n.make_plan(["actg175", "tcga_pancan", "diabetes130"], small_n.SIZES, 68)
-    four = small_n.make_plan(list(small_n.COHORTS), small_n.SIZES, 68)
-    assert list(small_n.COHORTS)[:3] == ["actg175", "tcga_pancan", "diabetes130"]
+    four = small_n.make_plan(list(small_n_cohorts.COHORTS), small_n.SIZES, 68)
+    assert list(small_n_cohorts.COHORTS)[:3] == ["actg175", "tcga_pancan", "diabetes130"]
     assert set(three) < set(four) and len(four) == 1088
     fewer = small_n.make_plan(["a", "b"], [20, 30], {"a": 3, "b": 1})
     assert fewer == [("a", 20, 0), ("b", 20, 0), ("a", 30, 0), ("b", 30, 0), ("a", 20, 1),
                      ("a", 30, 1), ("a", 20, 2), ("a", 30, 2)]  # fmt: skip
-    assert small_n.draw_seed("actg175", 20, 0) == 537402071  # the study's recorded seed
+    assert small_n_cohorts.draw_seed("actg175", 20, 0) == 537402071  # the study's recorded seed
 
 
 def test_runs_file_resumes_and_ignores_a_torn_line(tmp_path) -> None:
@@ -233,14 +248,14 @@ def test_runs_file_resumes_and_ignores_a_torn_line(tmp_path) -> None:
 
 
 def _predictors(name: str, frame: pd.DataFrame) -> set[str]:
-    outcome = {v for k, v in small_n.COHORTS[name].options.items() if k != "task"}
+    outcome = {v for k, v in small_n_cohorts.COHORTS[name].options.items() if k != "task"}
     got = set(frame.columns) - outcome
-    assert len(got) == small_n.PREDICTORS[name]  # the count the package's note compares
+    assert len(got) == small_n_cohorts.PREDICTORS[name]  # the count the package's note compares
     return got
 
 
 def test_actg175_features_are_exactly_the_baseline_allowlist(actg175_path) -> None:
-    frame = small_n._actg175()
+    frame = small_n_cohorts._actg175()
     assert _predictors("actg175", frame) == {
         "age", "arms", "cd40", "cd80", "drugs", "gender", "hemo", "homo", "karnof", "oprior",
         "preanti", "race", "str2", "strat", "symptom", "wtkg", "z30", "zprior",
@@ -251,11 +266,11 @@ def test_actg175_features_are_exactly_the_baseline_allowlist(actg175_path) -> No
 def test_tcga_and_diabetes_features_are_exactly_the_baseline_allowlists() -> None:
     shared_data("cohorts", "tcga_pancan_cdr", "TCGA-CDR_clinical.csv")
     shared_data("cohorts", "diabetes_130", "diabetic_data.csv.gz")
-    tcga = small_n._tcga_pancan()
+    tcga = small_n_cohorts._tcga_pancan()
     assert _predictors("tcga_pancan", tcga) == {"cancer_type", "age", "gender", "race", "stage"}
     assert len(tcga) > 10_000 and (tcga["OS.time"] > 0).all()
     assert set(tcga["stage"]) <= {"stage I", "stage II", "stage III", "stage IV", "not staged"}
-    diabetes = small_n._diabetes130()
+    diabetes = small_n_cohorts._diabetes130()
     assert _predictors("diabetes130", diabetes) == {
         "age", "gender", "race", "admission_type", "admission_source", "payer",
         "outpatient_visits_prior_year", "emergency_visits_prior_year",
@@ -269,7 +284,7 @@ def test_metabric_features_are_exactly_age_and_the_mutation_indicators() -> None
     (treatments, subtype, HER2, NPI, survival); one row per patient with calls and ER."""
     path = shared_data("cohorts", "metabric", "metabric_mutations.tsv")
     genes = set(pd.read_csv(path, sep="\t")["hugoGeneSymbol"])
-    frame = small_n._metabric()
+    frame = small_n_cohorts._metabric()
     assert len(genes) == 173
     assert _predictors("metabric", frame) == {"age"} | {f"mut_{g}" for g in genes}
     assert frame.index.is_unique and len(frame) == 1829  # 1,859 with calls, 30 without ER
@@ -384,14 +399,14 @@ def test_the_package_table_is_never_replaced_by_a_smaller_one(tmp_path) -> None:
 
 def test_only_the_full_default_plan_writes_the_package_table() -> None:
     args = small_n.parse_args([])
-    assert small_n.full_default_plan(args, list(small_n.COHORTS)) is None
+    assert small_n.full_default_plan(args, list(small_n_cohorts.COHORTS)) is None
     assert "not every cohort" in small_n.full_default_plan(args, ["actg175"])
     assert "--quick" in small_n.full_default_plan(small_n.parse_args(["--quick"]), [])
     assert "--per-cell" in small_n.full_default_plan(
-        small_n.parse_args(["--per-cell", "5"]), list(small_n.COHORTS)
+        small_n.parse_args(["--per-cell", "5"]), list(small_n_cohorts.COHORTS)
     )
     assert "sizes" in small_n.full_default_plan(
-        small_n.parse_args(["--sizes", "20,30"]), list(small_n.COHORTS)
+        small_n.parse_args(["--sizes", "20,30"]), list(small_n_cohorts.COHORTS)
     )
     assert "/tmp" not in str(small_n.DEFAULT_RUNS) and small_n.DEFAULT_RUNS.name == "small_n.jsonl"
 
