@@ -353,9 +353,10 @@ def heldout_line(summary: dict[str, Any]) -> str:
         "reported against the **cell-mean held-out score** (the mean over the cell's runs: "
         "the unconditional target). The Wilson intervals describe runs on *these* cohorts "
         "and draws; another cohort's coverage may differ. Drawing at least "
-        f"{MIN_PER_STRATUM} of each class (stratified) gives less varied subsamples than "
-        "plain random sampling would, so these coverages are if anything tighter than a "
-        "researcher's own unstratified cohort would see."
+        f"{MIN_PER_STRATUM} of each class, stratified by outcome, varies the class balance "
+        "less than plain random sampling would, so the estimates vary less than in "
+        "unstratified cohorts of the same n: a researcher's own cohort may see somewhat "
+        "larger errors than measured here."
     )
 
 
