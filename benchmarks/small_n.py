@@ -1,23 +1,28 @@
 """Small-n coverage study: do insightome's 95% intervals hold at n = 20, 30, 50, 100?
 
-From three cohorts that leave at least 1,000 samples to score (ACTG 175, TCGA pan-cancer
-clinical data, diabetes 130-US hospitals), many small training subsamples are drawn at each
-n; insightome runs on each one in-process (``insightome.run``, preset ``fast``, otherwise its
-defaults at that n: folds, repeats, bootstraps), and its refitted winner is scored on ALL the
-remaining samples with the run's own primary metric (AUC; C-index for survival). A run's 95%
-BBC-CV interval "covers" when it contains that held-out score. Measured per cohort x n and
-pooled per n: coverage with its Wilson 95% interval, interval width, bias (estimate minus
-held-out) and plain-CV optimism. Target (issue 19): coverage >= 90% at every n >= 30.
+From four cohorts that leave at least 1,000 samples to score (ACTG 175, TCGA pan-cancer
+clinical data, diabetes 130-US hospitals: weak signal, few predictors; METABRIC ER status
+from 173 mutation indicators and age: strong signal, p = 174 > n), many small training
+subsamples are drawn at each n; insightome runs on each one in-process (``insightome.run``,
+preset ``fast``, otherwise its defaults at that n: folds, repeats, bootstraps), and its
+refitted winner is scored on ALL the remaining samples with the run's own primary metric
+(AUC; C-index for survival). A run's 95% BBC-CV interval "covers" when it contains that
+held-out score. Measured per cohort x n and pooled per n: coverage with its Wilson 95%
+interval, how many intervals were [0, 1] or included chance and the coverage among those
+that excluded it, coverage of the cell-mean held-out score, interval width, bias (estimate
+minus held-out) and plain-CV optimism. Target (issue 19): coverage >= 90% at every n >= 30.
 
 Every finished run is appended at once as one JSON line to the runs file (default
-``/tmp/small_n.jsonl``); a rerun skips the runs already there, so the study resumes where it
-stopped. The plan is interleaved (replicate-major over the cohort x n cells), so a partial
-study is balanced. ``--summarize`` writes ``benchmarks/results/small_n.md`` and ``.json`` and
-the package's coverage table (``src/insightome/evaluate/small_n_coverage.json``, read by the
-estimate stage's small-n note) from whatever is done::
+``~/.cache/insightome/small_n.jsonl``); a rerun skips the runs already there or among the
+compact runs of ``benchmarks/results/small_n.json``, so the study resumes where it stopped
+even when the runs file is lost. The plan is interleaved (replicate-major over the cohort x
+n cells), so a partial study is balanced. ``--summarize`` writes
+``benchmarks/results/small_n.md`` and ``.json`` and, from the full default plan only, the
+package's coverage table (``src/insightome/evaluate/small_n_coverage.json``, read by the
+estimate stage's small-n note); it refuses to replace either by one with fewer runs::
 
     python benchmarks/small_n.py                          # the full plan, 2 workers
-    python benchmarks/small_n.py --workers 1 --runs /tmp/small_n.jsonl
+    python benchmarks/small_n.py --runs /tmp/small_n.jsonl
     python benchmarks/small_n.py --summarize --runs /tmp/small_n.jsonl
     python benchmarks/small_n.py --quick                  # smoke test: 2 runs per cell
 """
@@ -28,372 +33,40 @@ import argparse
 import concurrent.futures as cf
 import hashlib
 import json
-import math
 import multiprocessing
 import os
 import resource
-import statistics
 import sys
 import tempfile
 import time
-import zlib
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 import omics_suite
+from small_n_cohorts import COHORTS, REPO, Cohort, cohort_data, draw_seed, draw_subsample
+from small_n_summary import (
+    HELDOUT_BOOTSTRAPS,
+    QUICK_PER_CELL,
+    TARGET_COVERAGE,
+    projected_hours,
+    render,
+    summarize,
+)
 
-REPO = Path(__file__).resolve().parents[1]
-COHORTS_DIR = REPO.parent / "shared" / "data" / "cohorts"
 RESULTS_DIR = REPO / "benchmarks" / "results"
 PACKAGE_TABLE = REPO / "src" / "insightome" / "evaluate" / "small_n_coverage.json"
-DEFAULT_RUNS = Path(tempfile.gettempdir()) / "small_n.jsonl"
+#: the runs file: outside /tmp (which a reboot may wipe) and outside the repository (it
+#: holds every run's training IDs); the compact runs in RESULTS_DIR/small_n.json are read
+#: too, so a lost runs file costs only the training IDs, never a finished run
+CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+DEFAULT_RUNS = CACHE_DIR / "insightome" / "small_n.jsonl"
 SIZES = (20, 30, 50, 100)
-PER_CELL = 68  # x 3 cohorts = 204 subsamples per n
-QUICK_PER_CELL = 2
-TARGET_COVERAGE = 0.90
-TARGET_FROM_N = 30
-BUDGET_HOURS = 2.0
-BUDGET_CORES = 2
-MIN_PER_STRATUM = 3  # each class (event / no event) at least this often in a subsample
-Z95 = 1.959964
-
-
-# --------------------------------------------------------------------------------------
-# cohorts: a modelling table (index = patient ID) and the run's outcome options
-# --------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Cohort:
-    name: str
-    title: str
-    task: str  # "binary" (outcome 0/1, positive 1) or "survival"
-    options: dict[str, Any]  # the run's outcome options: target, or time_col + event
-    source: Path
-    load: Callable[[], pd.DataFrame]
-    description: str
-
-    @property
-    def stratum_column(self) -> str:
-        return str(self.options.get("target") or self.options["event"])
-
-
-def _actg175() -> pd.DataFrame:
-    from insightome.cli.app import DEMO_EXCLUDE, demo_data_path
-
-    df = pd.read_csv(demo_data_path(), index_col=0)  # the first column is the CSV's row number
-    return df.drop(columns=list(DEMO_EXCLUDE)).set_index("pidnum")
-
-
-def _stage(value: object) -> str:
-    """AJCC pathologic stage collapsed to I-IV ('not staged' for every other entry)."""
-    text = str(value)
-    if not text.startswith("Stage "):
-        return "not staged"
-    roman = text.removeprefix("Stage ").rstrip("ABC")
-    return f"stage {roman}" if roman in ("I", "II", "III", "IV") else "not staged"
-
-
-def _tcga_pancan() -> pd.DataFrame:
-    df = pd.read_csv(COHORTS_DIR / "tcga_pancan_cdr" / "TCGA-CDR_clinical.csv")
-    df = df[df["OS"].notna() & (df["OS.time"] > 0)]
-    race = df["race"].where(~df["race"].astype(str).str.startswith("["))  # [Not Available] ...
-    out = pd.DataFrame(
-        {
-            "cancer_type": df["type"],
-            "age": df["age_at_initial_pathologic_diagnosis"],
-            "gender": df["gender"].str.lower(),
-            "race": race.str.lower(),
-            "stage": df["ajcc_pathologic_tumor_stage"].map(_stage),
-            "OS": df["OS"].astype(int),
-            "OS.time": df["OS.time"],
-        }
-    )
-    return out.set_axis(df["bcr_patient_barcode"].to_numpy())
-
-
-#: discharge to hospice or death: such a patient cannot be readmitted (Strack et al. 2014
-#: removed these encounters too)
-_NOT_AT_RISK = (11, 13, 14, 19, 20, 21)
-
-
-def _diabetes130() -> pd.DataFrame:
-    df = pd.read_csv(
-        COHORTS_DIR / "diabetes_130" / "diabetic_data.csv.gz", na_values="?", low_memory=False
-    )
-    df = df[~df["discharge_disposition_id"].isin(_NOT_AT_RISK)]
-    df = df.sort_values("encounter_id").drop_duplicates("patient_nbr")  # the first encounter
-    low = df["age"].str.extract(r"\[(\d+)-", expand=False).astype(float)
-    out = pd.DataFrame(
-        {
-            "age": low + 5,  # the 10-year band's midpoint
-            "gender": df["gender"].where(df["gender"] != "Unknown/Invalid"),
-            "race": df["race"],
-            "admission_type": "type " + df["admission_type_id"].astype(str),
-            "admission_source": "source " + df["admission_source_id"].astype(str),
-            "payer": df["payer_code"],
-            "outpatient_visits_prior_year": df["number_outpatient"],
-            "emergency_visits_prior_year": df["number_emergency"],
-            "inpatient_visits_prior_year": df["number_inpatient"],
-            "readmitted": (df["readmitted"] != "NO").astype(int),
-        }
-    )
-    return out.set_axis(df["patient_nbr"].astype(str).to_numpy())
-
-
-def _lifelines_actg() -> Path:
-    from insightome.cli.app import demo_data_path
-
-    return demo_data_path()
-
-
-COHORTS: dict[str, Cohort] = {
-    "actg175": Cohort(
-        "actg175", "ACTG 175", "binary", {"target": "cens", "task": "binary"},
-        _lifelines_actg(), _actg175,
-        "HIV trial (lifelines), 2,139 patients; outcome `cens` from baseline variables, "
-        "excluding the demo's post-baseline columns",
-    ),
-    "tcga_pancan": Cohort(
-        "tcga_pancan", "TCGA pan-cancer", "survival",
-        {"time_col": "OS.time", "event": "OS", "task": "survival"},
-        COHORTS_DIR / "tcga_pancan_cdr" / "TCGA-CDR_clinical.csv", _tcga_pancan,
-        "TCGA-CDR clinical data (Liu et al. 2018); overall survival from age, gender, race, "
-        "AJCC stage (I-IV) and cancer type; patients with OS time > 0",
-    ),
-    "diabetes130": Cohort(
-        "diabetes130", "diabetes 130-US", "binary", {"target": "readmitted", "task": "binary"},
-        COHORTS_DIR / "diabetes_130" / "diabetic_data.csv.gz", _diabetes130,
-        "UCI diabetes 130-US hospitals; each patient's first encounter (not discharged to "
-        "hospice or death); readmitted (any) from age, gender, race, admission type and "
-        "source, payer and the prior year's visits",
-    ),
-}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class CohortData:
-    adata: Any  # AnnData: every sample of the cohort, read as insightome reads a file
-    strata: np.ndarray  # 0/1: the outcome class, or the event indicator
-    groups: np.ndarray  # the patient of each row
-
-
-@cache
-def cohort_data(name: str) -> CohortData:
-    """The cohort read through insightome's own reader (a table written once to a temp file)."""
-    from insightome.io import read
-
-    cohort = COHORTS[name]
-    frame = cohort.load()
-    frame.index.name = "patient_id"
-    folder = Path(tempfile.gettempdir()) / "insightome_small_n"
-    folder.mkdir(exist_ok=True)
-    digest = hashlib.sha256(pd.util.hash_pandas_object(frame).to_numpy().tobytes()).hexdigest()
-    path = folder / f"{name}-{digest[:12]}.csv"  # a changed cohort definition: a new file
-    if not path.exists():
-        partial = path.with_suffix(f".{os.getpid()}.tmp")
-        frame.to_csv(partial)
-        partial.replace(path)
-    roles = [str(v) for k, v in cohort.options.items() if k != "task"]
-    adata = read(path, id_column="patient_id", keep_in_obs=roles)
-    strata = adata.obs[cohort.stratum_column].to_numpy(int)
-    return CohortData(adata, strata, np.asarray(adata.obs_names, dtype=str))
-
-
-# --------------------------------------------------------------------------------------
-# the pure pieces: the draw, the interval, the summary
-# --------------------------------------------------------------------------------------
-def draw_seed(cohort: str, n: int, rep: int) -> int:
-    """A stable seed per cohort x n x replicate (independent of the plan's order)."""
-    return zlib.crc32(f"{cohort}:{n}:{rep}".encode())
-
-
-def allocate(n: int, counts: np.ndarray) -> np.ndarray:
-    """Proportional allocation of ``n`` draws over strata of the given sizes (largest
-    remainders), each stratum raised to ``MIN_PER_STRATUM`` where ``n`` allows it."""
-    share = n * counts / counts.sum()
-    take = np.floor(share).astype(int)
-    for i in np.argsort(-(share - take), kind="stable")[: n - take.sum()]:
-        take[i] += 1
-    floor = np.minimum(counts, min(MIN_PER_STRATUM, n // len(counts)))
-    while np.any(take < floor):
-        short, rich = int(np.argmin(take - floor)), int(np.argmax(take - floor))
-        take[short] += 1
-        take[rich] -= 1
-    return take
-
-
-def draw_subsample(
-    strata: np.ndarray, groups: np.ndarray, n: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` patients drawn without replacement, stratified by outcome, and the rest.
-
-    Patients (``groups``), not rows, are drawn: a patient's rows all go to training or all
-    to scoring. A patient's stratum is 1 when any of its rows is 1. Returns the row indices
-    (sorted) of the training subsample and of every remaining row.
-    """
-    patients, inverse = np.unique(groups, return_inverse=True)
-    if n > len(patients):
-        raise ValueError(f"cannot draw {n} patients out of {len(patients)}")
-    stratum = np.zeros(len(patients), dtype=int)
-    np.maximum.at(stratum, inverse, np.asarray(strata, dtype=int))
-    levels, counts = np.unique(stratum, return_counts=True)
-    take = allocate(n, counts)
-    pools = [np.flatnonzero(stratum == level) for level in levels]
-    chosen = np.concatenate(
-        [rng.choice(pool, k, replace=False) for pool, k in zip(pools, take, strict=True)]
-    )
-    in_train = np.isin(inverse, chosen)
-    return np.flatnonzero(in_train), np.flatnonzero(~in_train)
-
-
-def wilson(k: int, m: int) -> tuple[float, float]:
-    """Wilson 95% score interval of k successes in m (insightome's own implementation)."""
-    from insightome.evaluate.intervals import wilson_interval
-
-    return wilson_interval(k, m, Z95)
-
-
-def _mean_se(values: list[float]) -> tuple[float, float]:
-    if not values:
-        return math.nan, math.nan
-    sd = statistics.stdev(values) if len(values) > 1 else math.nan
-    return statistics.fmean(values), sd / math.sqrt(len(values))
-
-
-def cell_summary(rows: list[dict[str, Any]], planned: int) -> dict[str, Any]:
-    """Coverage, width, bias and optimism of a set of runs (one cell, or pooled)."""
-    ok = [r for r in rows if "error" not in r]
-    covered = sum(r["covers"] for r in ok)
-    low, high = wilson(covered, len(ok)) if ok else (math.nan, math.nan)
-    widths = [r["ci95"][1] - r["ci95"][0] for r in ok]
-    errors = [r["estimate"] - r["heldout"] for r in ok]
-    bias, bias_se = _mean_se(errors)
-    optimism, optimism_se = _mean_se([r["plain_cv"] - r["heldout"] for r in ok])
-    return {
-        "planned": planned,
-        "done": len(rows),
-        "runs": len(ok),
-        "failed": len(rows) - len(ok),
-        "covered": covered,
-        "coverage": covered / len(ok) if ok else math.nan,
-        "wilson95": [low, high],
-        # a miss above: the whole interval above the held-out score (too optimistic)
-        "missed_above": sum(r["ci95"][0] > r["heldout"] for r in ok),
-        "missed_below": sum(r["ci95"][1] < r["heldout"] for r in ok),
-        "mean_width": statistics.fmean(widths) if ok else math.nan,
-        "median_width": statistics.median(widths) if ok else math.nan,
-        "bias": bias,
-        "bias_se": bias_se,
-        "sd_error": statistics.stdev(errors) if len(ok) > 1 else math.nan,
-        "q90_abs_error": float(np.quantile(np.abs(errors), 0.9)) if ok else math.nan,
-        "q95_abs_error": float(np.quantile(np.abs(errors), 0.95)) if ok else math.nan,
-        "plain_cv_optimism": optimism,
-        "plain_cv_optimism_se": optimism_se,
-        "mean_estimate": statistics.fmean(r["estimate"] for r in ok) if ok else math.nan,
-        "mean_heldout": statistics.fmean(r["heldout"] for r in ok) if ok else math.nan,
-        "folds_changed": sum(r["folds"] != 5 for r in ok),
-        "cpu_seconds": statistics.fmean(r["cpu_seconds"] for r in rows) if rows else math.nan,
-        "wall_seconds": statistics.fmean(r["wall_seconds"] for r in rows) if rows else math.nan,
-    }
-
-
-def summarize(rows: list[dict[str, Any]], plan: list[tuple[str, int, int]]) -> dict[str, Any]:
-    """Per cohort x n, pooled per n, pooled per metric x n (the package's table), and the
-    target verdict per n."""
-    planned = {(c, n): sum(1 for p in plan if p[:2] == (c, n)) for c, n, _ in plan}
-    cohorts = list(dict.fromkeys(c for c, _, _ in plan))
-    sizes = sorted({n for _, n, _ in plan})
-    cells = []
-    for c in cohorts:
-        for n in sizes:
-            got = [r for r in rows if r["cohort"] == c and r["n"] == n]
-            cells.append({"cohort": c, "n": n, **cell_summary(got, planned.get((c, n), 0))})
-    pooled = []
-    for n in sizes:
-        got = [r for r in rows if r["n"] == n]
-        s = cell_summary(got, sum(v for (_, m), v in planned.items() if m == n))
-        s["target"] = verdict(n, s)
-        pooled.append({"n": n, **s})
-    table = []
-    for metric in dict.fromkeys(COHORT_METRIC[c] for c in cohorts):
-        members = [c for c in cohorts if COHORT_METRIC[c] == metric]
-        for n in sizes:
-            got = [r for r in rows if r["cohort"] in members and r["n"] == n]
-            s = cell_summary(got, sum(planned.get((c, n), 0) for c in members))
-            if not s["runs"]:
-                continue
-            table.append(
-                {
-                    "task": COHORTS[members[0]].task,
-                    "metric": metric,
-                    "n": n,
-                    "runs": s["runs"],
-                    "planned": s["planned"],
-                    "covered": s["covered"],
-                    "coverage": round(s["coverage"], 4),
-                    "wilson95": [round(x, 4) for x in s["wilson95"]],
-                    "cohorts": [COHORTS[c].title for c in members],
-                }
-            )
-    done = len(rows)
-    return {
-        "cells": cells,
-        "pooled": pooled,
-        "coverage_table": table,
-        "planned": len(plan),
-        "done": done,
-        "partial": done < len(plan),
-    }
-
-
-COHORT_METRIC = {n: ("c_index" if c.task == "survival" else "auc") for n, c in COHORTS.items()}
-
-
-def verdict(n: int, s: dict[str, Any]) -> str:
-    if n < TARGET_FROM_N:
-        return "not a target (n < 30)"
-    if not s["runs"]:
-        return "no runs yet"
-    so_far = " so far" if s["done"] < s["planned"] else ""
-    return ("met" if s["coverage"] >= TARGET_COVERAGE else "NOT met") + so_far
-
-
-def explain_gap(n: int, s: dict[str, Any]) -> str:
-    """Why coverage fell short at this n, in the study's own numbers."""
-    side = (
-        "the interval lay wholly above the held-out score (optimistic)"
-        if s["missed_above"] >= s["missed_below"]
-        else "the interval lay wholly below the held-out score (pessimistic)"
-    )
-    return (
-        f"n = {n}: coverage {s['coverage']:.1%} (Wilson 95% {s['wilson95'][0]:.1%}–"
-        f"{s['wilson95'][1]:.1%}) over {s['runs']} runs. Of the {s['runs'] - s['covered']} "
-        f"misses, {s['missed_above']} were above and {s['missed_below']} below, so mostly "
-        f"{side}. Mean bias {s['bias']:+.3f} (SE {s['bias_se']:.3f}); the errors "
-        f"(estimate − held-out) have SD {s['sd_error']:.3f} and 90% of them are within "
-        f"±{s['q90_abs_error']:.3f}, while the median interval is {s['median_width']:.3f} wide "
-        f"(half-width {s['median_width'] / 2:.3f}): to reach 90% the interval would need a "
-        f"half-width near {s['q90_abs_error']:.3f} around an unbiased estimate."
-    )
-
-
-def width_line(s: dict[str, Any]) -> str:
-    """The median half-width against the 95th percentile of |estimate − held-out|: above
-    1, the intervals are wider than a 95% interval needs (they over-cover); below, narrower."""
-    ratio = (s["median_width"] / 2) / s["q95_abs_error"] if s["q95_abs_error"] else math.nan
-    reading = "wider than needed: it over-covers" if ratio > 1 else "too narrow"
-    return (
-        f"n = {s['n']}: median half-width {s['median_width'] / 2:.3f}; 95% of the errors "
-        f"(estimate − held-out) are within ±{s['q95_abs_error']:.3f} (SD {s['sd_error']:.3f}), "
-        f"so the median interval is {ratio:.1f} times as wide as a 95% interval needs to be "
-        f"({reading})"
-    )
+PER_CELL = 68  # x 4 cohorts = 272 subsamples per n
+PER_CELL_BY_COHORT: dict[str, int] = {}  # a cohort's own count, where the budget asks
 
 
 # --------------------------------------------------------------------------------------
@@ -405,8 +78,11 @@ def _cpu() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
-def heldout_score(run: Any, scoring: Any, cohort: Cohort) -> float:
-    """The refitted winner's primary metric on the scoring rows (insightome's own metric)."""
+def heldout_score(
+    run: Any, scoring: Any, cohort: Cohort, bootstraps: int = 0, seed: int = 0
+) -> tuple[float, float | None]:
+    """The refitted winner's primary metric on the scoring rows (insightome's own metric),
+    and its bootstrap SE over the scored patients (None without ``bootstraps``)."""
     import insightome
     from insightome.evaluate.metrics import PRIMARY, plain
 
@@ -421,7 +97,13 @@ def heldout_score(run: Any, scoring: Any, cohort: Cohort) -> float:
         positive = run.results["outcome"]["positive_class"]
         y = (obs[cohort.options["target"]].astype(str).to_numpy() == str(positive)).astype(int)
         scores = pred[[f"prob_{positive}"]].to_numpy(float)
-    return plain(PRIMARY[cohort.task].fn, y, scores)
+    fn = PRIMARY[cohort.task].fn
+    value = plain(fn, y, scores)
+    if not bootstraps:
+        return value, None
+    rng = np.random.default_rng(seed)
+    weights = rng.multinomial(len(y), np.full(len(y), 1 / len(y)), size=bootstraps)
+    return value, float(np.nanstd(fn(y, scores, weights.astype(float)), ddof=1))
 
 
 def run_one(cohort_name: str, n: int, rep: int, preset: str = "fast") -> dict[str, Any]:
@@ -451,7 +133,9 @@ def run_one(cohort_name: str, n: int, rep: int, preset: str = "fast") -> dict[st
             out_dir=None, discover=False, audit=False, progress=False,
         )  # fmt: skip
         run_cpu = _cpu() - cpu0
-        heldout = heldout_score(run, data.adata[score].copy(), cohort)
+        heldout, heldout_se = heldout_score(
+            run, data.adata[score].copy(), cohort, HELDOUT_BOOTSTRAPS, seed
+        )
     except Exception as exc:  # a run that stops is a result of the study, not hidden
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         row.update(error=f"{type(exc).__name__}: {message}"[:500])
@@ -472,7 +156,9 @@ def run_one(cohort_name: str, n: int, rep: int, preset: str = "fast") -> dict[st
         ci95=[lo, hi],
         plain_cv=float(est["plain_cv_value"]),
         heldout=heldout,
+        heldout_se=heldout_se,
         covers=bool(lo <= heldout <= hi),
+        n_features=int(res["n_features"]),
         notes=list(res["notes"]),
         warnings=list(res["warnings"]),
         run_cpu_seconds=run_cpu,
@@ -496,11 +182,14 @@ def _run_task(task: tuple[str, int, int, str]) -> dict[str, Any]:
 # the plan, the runs file
 # --------------------------------------------------------------------------------------
 def make_plan(
-    cohorts: Iterable[str], sizes: Iterable[int], per_cell: int
+    cohorts: Iterable[str], sizes: Iterable[int], per_cell: int | dict[str, int]
 ) -> list[tuple[str, int, int]]:
-    """Replicate-major: every cohort x n cell gets its k-th run before any gets its k+1-th."""
+    """Replicate-major: every cohort x n cell gets its k-th run before any gets its k+1-th
+    (``per_cell`` may differ per cohort: a cohort with fewer stops earlier)."""
     cohorts, sizes = list(cohorts), list(sizes)
-    return [(c, n, rep) for rep in range(per_cell) for n in sizes for c in cohorts]
+    count = per_cell if isinstance(per_cell, dict) else dict.fromkeys(cohorts, per_cell)
+    reps = max(count.values(), default=0)
+    return [(c, n, rep) for rep in range(reps) for n in sizes for c in cohorts if rep < count[c]]
 
 
 def read_runs(path: Path) -> list[dict[str, Any]]:
@@ -514,6 +203,43 @@ def read_runs(path: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             continue
     return rows
+
+
+#: what a compact run (benchmarks/results/small_n.json) must hold to be summarised and
+#: skipped on resume: the run key and the numbers the summary reads
+COMPACT_KEYS = ("cohort", "n", "rep", "cpu_seconds", "wall_seconds")
+COMPACT_DONE_KEYS = ("estimate", "ci95", "plain_cv", "heldout", "covers", "folds")
+
+
+def read_compact_runs(path: Path) -> list[dict[str, Any]]:
+    """The compact runs stored in a results JSON (none when it is absent or unreadable)."""
+    try:
+        runs = json.loads(path.read_text()).get("runs", [])
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return []
+    need = [*COMPACT_KEYS]
+    return [r for r in runs if all(k in r for k in need)
+            and ("error" in r or all(k in r for k in COMPACT_DONE_KEYS))]  # fmt: skip
+
+
+def gather_runs(runs: Path, results: Path | None) -> list[dict[str, Any]]:
+    """Every finished run: the runs file's, then the results JSON's compact runs that the
+    runs file lacks (a wiped /tmp loses the training IDs, not the runs)."""
+    rows = read_runs(runs)
+    seen = {(r["cohort"], r["n"], r["rep"]) for r in rows}
+    for r in read_compact_runs(results) if results is not None else []:
+        if (r["cohort"], r["n"], r["rep"]) not in seen:
+            rows.append(r)
+            seen.add((r["cohort"], r["n"], r["rep"]))
+    return rows
+
+
+def source_state() -> dict[str, Any]:
+    """The commit and the uncommitted edits under src/, the package's coverage table (which
+    this script writes) not counted as an edit."""
+    state = omics_suite.source_state()
+    modified = [f for f in state["src_modified"] if not f.endswith(PACKAGE_TABLE.name)]
+    return {"commit": state["commit"], "src_modified": modified}
 
 
 def append_run(path: Path, row: dict[str, Any]) -> None:
@@ -533,12 +259,20 @@ def available(cohorts: list[str]) -> list[str]:
     return kept
 
 
-def execute(plan: list[tuple[str, int, int]], runs: Path, workers: int, preset: str) -> None:
-    done = {(r["cohort"], r["n"], r["rep"]) for r in read_runs(runs)}
+def execute(
+    plan: list[tuple[str, int, int]], runs: Path, workers: int, preset: str,
+    results: Path | None = None,
+) -> None:  # fmt: skip
+    done = {(r["cohort"], r["n"], r["rep"]) for r in gather_runs(runs, results)}
     todo = [(c, n, rep, preset) for c, n, rep in plan if (c, n, rep) not in done]
-    print(f"{len(done)} of {len(plan)} runs already in {runs}; {len(todo)} to go", flush=True)
+    print(
+        f"{len(done & set(plan))} of {len(plan)} runs already in {runs} or {results}; "
+        f"{len(todo)} to go",
+        flush=True,
+    )
     if not todo:
         return
+    source = source_state()  # recorded in every run: the code that made it
     runs.parent.mkdir(parents=True, exist_ok=True)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"  # one core per run: workers are the parallelism
@@ -552,7 +286,11 @@ def execute(plan: list[tuple[str, int, int]], runs: Path, workers: int, preset: 
             ready, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
             for fut in ready:
                 task = pending.pop(fut)
-                row = fut.result()
+                row = {
+                    **fut.result(),
+                    "commit": source["commit"],
+                    "src_dirty": bool(source["src_modified"]),
+                }
                 append_run(runs, row)
                 finished += 1
                 status = (
@@ -574,248 +312,163 @@ def execute(plan: list[tuple[str, int, int]], runs: Path, workers: int, preset: 
 
 
 # --------------------------------------------------------------------------------------
-# the results files
+# writing: never a smaller table over a larger one
 # --------------------------------------------------------------------------------------
-def _pct(x: float) -> str:
-    return "–" if x is None or math.isnan(x) else f"{x:.1%}"
+class Refused(Exception):
+    """A write that would lose results; the message is the one line to print."""
 
 
-def _f(x: float, signed: bool = False) -> str:
-    if x is None or math.isnan(x):
-        return "–"
-    return f"{x:+.3f}" if signed else f"{x:.3f}"
+def compact_runs(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The runs as stored in the results JSON: everything but the training IDs and the
+    message texts (their counts kept); enough to summarise and to resume."""
+    out = []
+    for full in rows:
+        r = {k: v for k, v in full.items() if k not in ("train_ids", "notes", "warnings")}
+        if "notes" in full:
+            r["notes_count"], r["warnings_count"] = len(full["notes"]), len(full["warnings"])
+        out.append(r)
+    return out
 
 
-def _row(label: list[str], s: dict[str, Any]) -> str:
-    lo, hi = s["wilson95"]
-    cells = [
-        *label,
-        f"{s['runs']} / {s['planned']}" + (f" ({s['failed']} failed)" if s["failed"] else ""),
-        f"{_pct(s['coverage'])} ({_pct(lo)}–{_pct(hi)})",
-        f"{s['missed_above']} / {s['missed_below']}",
-        f"{_f(s['mean_width'])} / {_f(s['median_width'])}",
-        f"{_f(s['bias'], True)} ± {_f(s['bias_se'])}",
-        f"{_f(s['plain_cv_optimism'], True)} ± {_f(s['plain_cv_optimism_se'])}",
-        f"{_f(s['mean_estimate'])} / {_f(s['mean_heldout'])}",
-        f"{s['cpu_seconds']:.1f}" if s["done"] else "–",
-    ]
-    return "| " + " | ".join(cells) + " |"
+def _run_commits(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    counts: dict[tuple[str, bool], int] = {}
+    for r in rows:
+        if "commit" in r:
+            key = (str(r["commit"]), bool(r.get("src_dirty")))
+            counts[key] = counts.get(key, 0) + 1
+    return [{"commit": c, "src_dirty": d, "runs": k} for (c, d), k in counts.items()]
 
 
-HEADER = (
-    "runs ok / planned | coverage of the 95% CI (Wilson 95%) | misses above / below "
-    "| CI width mean / median | bias ± SE | plain-CV optimism ± SE "
-    "| mean estimate / held-out | CPU s per run |"
-)
+def full_default_plan(args: argparse.Namespace, cohorts: list[str]) -> str | None:
+    """Why this invocation may not write the package's table (None: it may)."""
+    if args.quick:
+        return "a --quick smoke test"
+    if cohorts != list(COHORTS):
+        return f"not every cohort ({', '.join(cohorts)} of {', '.join(COHORTS)})"
+    if args.size_list != list(SIZES):
+        return f"not the default sizes ({args.sizes})"
+    if args.per_cell_given is not None:
+        return "--per-cell set"
+    return None
 
 
-def projected_hours(summary: dict[str, Any]) -> float:
-    """The full plan's wall time on ``BUDGET_CORES`` cores, from the measured CPU per run."""
-    total = sum(
-        c["cpu_seconds"] * c["planned"] for c in summary["cells"] if c["done"] and c["planned"]
-    )
-    return total / BUDGET_CORES / 3600
-
-
-def render(meta: dict[str, Any], summary: dict[str, Any]) -> str:
-    m, v, src = meta["machine"], meta["versions"], meta["source"]
-    lines = ["# Small-n coverage study: do 95% intervals hold at n = 20–100?", ""]
-    if meta["quick"]:
-        lines += [
-            f"> **QUICK SMOKE TEST** (`--quick`: {QUICK_PER_CELL} runs per cell). These numbers "
-            "are NOT the study; never quote them.",
-            "",
-        ]
-    if summary["partial"]:
-        lines += [
-            f"> **PARTIAL**: {summary['done']} of {summary['planned']} planned runs are done "
-            "(per cell below). Resume with the same command; summarise again with "
-            "`--summarize`.",
-            "",
-        ]
-    lines += [
-        f"- Command: `{meta['command']}`; runs file `{meta['runs']}`",
-        f"- Summarised: {meta['date']}",
-        f"- Machine: {m['cpu']}, {m['logical_cores']} logical cores ({m['usable_cores']} "
-        f"usable), {m['ram_gib']} GiB RAM; {m['os']}",
-        "- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
-        f"- Source: git commit {src['commit']}"
-        + (
-            f" (uncommitted edits under src/: {', '.join(src['src_modified'])})"
-            if src["src_modified"]
-            else " (src/ clean)"
-        ),
-        f"- insightome settings: preset `{meta['preset']}`, everything else its defaults at "
-        "that n (folds 5 or fewer when the smallest class asks, 3 repeats, 1,000 BBC-CV "
-        "bootstraps), discovery and audit skipped, n_jobs=1, seed = replicate number",
-        "",
-        "## Protocol",
-        "",
-        "Cohorts (each leaves > 1,000 patients to score):",
-        "",
-    ]
-    for name in meta["cohorts"]:
-        lines.append(f"- **{COHORTS[name].title}** (`{name}`, {COHORT_METRIC[name]}): "
-                     f"{COHORTS[name].description}.")  # fmt: skip
-    lines += [
-        "",
-        f"For each n in {', '.join(map(str, meta['sizes']))} and replicate k, n patients are "
-        "drawn without replacement, stratified by outcome class (survival: by event) with "
-        f"at least {MIN_PER_STRATUM} of each, from a seed fixed by cohort, n and k (the draw "
-        "is recorded: its seed and the sorted patient IDs, in the runs file). A patient's rows "
-        "go all to training or all to scoring. insightome runs in-process on the subsample "
-        "(`insightome.run`, no tuning for the benchmark); its refitted winner predicts every "
-        "remaining patient and is scored with the run's own primary metric "
-        "(`insightome.evaluate.metrics.PRIMARY`: AUC; Harrell's C-index for survival). "
-        "**Coverage**: the fraction of runs whose 95% BBC-CV interval contains that held-out "
-        "score, with a Wilson 95% interval. **Misses above / below**: the interval lay wholly "
-        "above (optimistic) or below the held-out score. **Bias**: mean of estimate − held-out "
-        "(± its standard error); **plain-CV optimism**: the winner's plain CV score − held-out. "
-        "A run that stops is counted as failed and left out of coverage. The held-out score is "
-        "itself measured on > 1,000 patients (its own SE is about 0.01–0.02), so it stands in "
-        "for the model's true performance.",
-        "",
-        f"## Pooled per n (target: coverage ≥ {TARGET_COVERAGE:.0%} at every n ≥ {TARGET_FROM_N})",
-        "",
-        f"| n | {HEADER} target |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for p in summary["pooled"]:
-        lines.append(_row([str(p["n"])], p)[:-1] + f"| {p['target']} |")
-    short = [p for p in summary["pooled"] if p["target"].startswith("NOT met")]
-    lines += [""]
-    if short:
-        lines += ["Where the target is not met:", ""]
-        lines += [f"- {explain_gap(p['n'], p)}" for p in short]
-    elif any(p["target"].startswith("met") for p in summary["pooled"]):
-        lines.append(
-            "The target is met at every n ≥ 30 with runs"
-            + (" (so far: the study is partial)." if summary["partial"] else ".")
+def check_overwrite(path: Path, new_runs: int, new_entries: int | None, force: bool) -> None:
+    """Refuse to replace ``path`` by one with fewer runs or entries, unless ``force``."""
+    if force or not path.exists():
+        return
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return
+    entries = old.get("entries")
+    if entries is not None:  # the package's table
+        old_runs, old_entries = sum(int(e["runs"]) for e in entries), len(entries)
+    else:
+        old_runs, old_entries = len(old.get("runs", [])), None
+    if new_runs < old_runs or (new_entries is not None and new_entries < (old_entries or 0)):
+        what, had = f"{new_runs} runs", f"{old_runs} runs"
+        if new_entries is not None:
+            what, had = f"{what} in {new_entries} entries", f"{had} in {old_entries} entries"
+        raise Refused(
+            f"refusing to overwrite {path}: it holds {had}, this summary {what}; pass the "
+            "runs file that made it with --runs, or --force to replace it"
         )
-    lines += ["", "Width against the errors it has to cover, per n:", ""]
-    lines += [f"- {width_line(p)}" for p in summary["pooled"] if p["runs"] > 1]
-    low = [p for p in summary["pooled"] if p["n"] < TARGET_FROM_N and p["runs"]]
-    lines += [f"- below the target's range: {explain_gap(p['n'], p)}" for p in low
-              if p["coverage"] < TARGET_COVERAGE]  # fmt: skip
-    lines += [
-        "",
-        "## Per cohort and n",
-        "",
-        f"| cohort | n | {HEADER}",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for c in summary["cells"]:
-        lines.append(_row([COHORTS[c["cohort"]].title, str(c["n"])], c))
-    lines += [
-        "",
-        "## Coverage table shipped with the package",
-        "",
-        "`src/insightome/evaluate/small_n_coverage.json` (written by `--summarize`) holds the "
-        "pooled coverage per metric and n below; a run of n patients is given the entry at "
-        "the nearest studied n at or below its own (`insightome.evaluate.small_n`): a warning "
-        f"when that coverage is below {TARGET_COVERAGE:.0%}, a note otherwise; an entry of "
-        "fewer than 20 subsamples says nothing yet.",
-        "",
-        "| metric | n | runs / planned | coverage (Wilson 95%) | cohorts |",
-        "|---|---|---|---|---|",
-    ]
-    for t in summary["coverage_table"]:
-        lines.append(
-            f"| {t['metric']} | {t['n']} | {t['runs']} / {t['planned']} | {_pct(t['coverage'])} "
-            f"({_pct(t['wilson95'][0])}–{_pct(t['wilson95'][1])}) | {', '.join(t['cohorts'])} |"
-        )
-    lines += ["", "## Cost", "", cost_line(summary), ""]
-    return "\n".join(lines)
-
-
-def cost_line(summary: dict[str, Any]) -> str:
-    cells = [c for c in summary["cells"] if c["done"]]
-    failed = [c for c in cells if c["failed"]]
-    text = (
-        "Measured CPU per run (the run and the scoring; mean per cell above). The full plan "
-        f"({summary['planned']} runs) projects to **{projected_hours(summary):.2f} h** of wall "
-        f"time on {BUDGET_CORES} cores (budget ≤ {BUDGET_HOURS:.0f} h), CPU time / "
-        f"{BUDGET_CORES}."
-    )
-    if cells:
-        wall = sum(c["wall_seconds"] * c["done"] for c in cells) / sum(c["done"] for c in cells)
-        text += (
-            f" Mean wall time per run {wall:.1f} s (one run per core; on a shared machine the "
-            "wall time includes waiting for the CPU)."
-        )
-    text += (
-        f" Runs with fewer folds than 5: {sum(c['folds_changed'] for c in cells)}; failed "
-        f"runs: {sum(c['failed'] for c in cells)}"
-    )
-    if failed:
-        listed = ", ".join(
-            f"{COHORTS[c['cohort']].title} n={c['n']}: {c['failed']}" for c in failed
-        )
-        text += f" ({listed}; each error is in the JSON)"
-    return text + "."
 
 
 def write_outputs(
-    rows: list[dict[str, Any]], plan: list[tuple[str, int, int]], args: argparse.Namespace
-) -> None:
+    rows: list[dict[str, Any]], plan: list[tuple[str, int, int]], args: argparse.Namespace,
+    cohorts: list[str] | None = None,
+) -> None:  # fmt: skip
+    """The results Markdown and JSON, and (full default plan only) the package's table;
+    every refusal is checked before anything is written."""
     summary = summarize(rows, plan)
+    commits = _run_commits(rows)
     meta = {
         "command": "python benchmarks/small_n.py " + " ".join(args.argv),
         "runs": str(args.runs),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": omics_suite.machine_info(),
         "versions": omics_suite.versions(),
-        "source": omics_suite.source_state(),
+        "source": source_state(),
+        "run_commits": commits,
+        "runs_without_commit": sum(1 for r in rows if "commit" not in r),
         "quick": args.quick,
         "preset": args.preset,
-        "cohorts": args.cohort_list,
+        "cohorts": args.cohort_list if cohorts is None else cohorts,
         "sizes": args.size_list,
         "per_cell": args.per_cell,
+        "per_cell_by_cohort": {c: per_cell_for(c, args) for c in args.cohort_list},
         "projected_hours_2_cores": projected_hours(summary),
     }
-    compact = [{k: v for k, v in r.items() if k not in ("train_ids", "notes", "warnings")}
-               for r in rows]  # fmt: skip
-    for r, full in zip(compact, rows, strict=True):
-        if "error" not in full:
-            r["notes_count"], r["warnings_count"] = len(full["notes"]), len(full["warnings"])
-    out = args.output
+    out, results = args.output, args.output.with_suffix(".json")
+    why_not = full_default_plan(args, meta["cohorts"])
+    table = package_table(meta, summary) if why_not is None else None
+    check_overwrite(results, len(rows), None, args.force)
+    if table is not None and args.package_table is not None:
+        n_runs = sum(e["runs"] for e in table["entries"])
+        check_overwrite(args.package_table, n_runs, len(table["entries"]), args.force)
     out.parent.mkdir(parents=True, exist_ok=True)
     head = json.dumps({"meta": meta, "summary": summary}, indent=1).removesuffix("\n}")
-    runs = ",\n".join("  " + json.dumps(r) for r in compact)  # one line per run
-    out.with_suffix(".json").write_text(f'{head},\n "runs": [\n{runs}\n ]\n}}\n')
+    lines = ",\n".join("  " + json.dumps(r) for r in compact_runs(rows))  # one line per run
+    results.write_text(f'{head},\n "runs": [\n{lines}\n ]\n}}\n')
     out.write_text(render(meta, summary))
-    print(f"wrote {out} and {out.with_suffix('.json')}")
-    if not args.quick and args.package_table is not None:
-        args.package_table.write_text(json.dumps(package_table(meta, summary), indent=1) + "\n")
-        print(f"wrote {args.package_table}")
+    print(f"wrote {out} and {results}")
+    if args.package_table is None:
+        return
+    if table is None:
+        print(f"package table not written ({why_not}): it holds the full default plan only")
+        return
+    args.package_table.write_text(json.dumps(table, indent=1) + "\n")
+    print(f"wrote {args.package_table}")
 
 
 def package_table(meta: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
-    """What the package reads: the pooled coverage per metric x n, and where it came from."""
+    """What the package reads: the pooled coverage per metric x n, the regime it was
+    measured in, and where it came from."""
     return {
         "source": "benchmarks/results/small_n.md",
         "date": meta["date"],
         "commit": meta["source"]["commit"],
+        "run_commits": sorted({c["commit"] for c in meta["run_commits"]}),
         "target": TARGET_COVERAGE,
         "partial": summary["partial"],
+        "preset": meta["preset"],
+        "one_sample_per_patient": True,
         "entries": summary["coverage_table"],
     }
+
+
+def per_cell_for(cohort: str, args: argparse.Namespace) -> int:
+    if args.per_cell_given is not None or args.quick:
+        return int(args.per_cell)
+    return PER_CELL_BY_COHORT.get(cohort, PER_CELL)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cohorts", default=",".join(COHORTS))
     ap.add_argument("--sizes", default=",".join(map(str, SIZES)))
-    ap.add_argument("--per-cell", type=int, default=None, help=f"runs per cohort x n ({PER_CELL})")
+    ap.add_argument(
+        "--per-cell", type=int, default=None,
+        help=f"runs per cohort x n (default {PER_CELL}; {PER_CELL_BY_COHORT or 'no'} overrides)",
+    )  # fmt: skip
     ap.add_argument("--workers", type=int, default=2, help="processes, one run (n_jobs=1) each")
-    ap.add_argument("--runs", type=Path, default=None, help=f"JSONL of runs ({DEFAULT_RUNS})")
+    ap.add_argument(
+        "--runs", type=Path, default=None,
+        help=f"JSONL of runs, appended to as they finish (default {DEFAULT_RUNS}; --quick: "
+        "/tmp/small_n_quick.jsonl); the results JSON's compact runs are read too",
+    )  # fmt: skip
     ap.add_argument("--output", type=Path, default=None, help="Markdown results (JSON beside)")
     ap.add_argument("--summarize", action="store_true", help="only write the results files")
     ap.add_argument("--quick", action="store_true", help="smoke test: 2 runs per cell")
     ap.add_argument("--preset", default="fast", choices=("fast", "default"))
     ap.add_argument(
         "--package-table", type=Path, default=PACKAGE_TABLE,
-        help="the package's coverage table, written with the results (not with --quick)",
+        help="the package's coverage table, written with the results (full default plan only)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--force", action="store_true",
+        help="overwrite results or a package table holding more runs or entries than this one",
     )  # fmt: skip
     args = ap.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
@@ -824,6 +477,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if unknown:
         ap.error(f"unknown cohort(s) {', '.join(unknown)}; choose from {', '.join(COHORTS)}")
     args.size_list = [int(s) for s in args.sizes.split(",")]
+    args.per_cell_given = args.per_cell
     if args.per_cell is None:
         args.per_cell = QUICK_PER_CELL if args.quick else PER_CELL
     tmp = Path(tempfile.gettempdir())
@@ -837,12 +491,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     cohorts = available(args.cohort_list)
-    plan = make_plan(cohorts, args.size_list, args.per_cell)
+    plan = make_plan(cohorts, args.size_list, {c: per_cell_for(c, args) for c in cohorts})
+    results = args.output.with_suffix(".json")
     if not args.summarize:
-        execute(plan, args.runs, args.workers, args.preset)
+        execute(plan, args.runs, args.workers, args.preset, results)
     keys = set(plan)
-    rows = [r for r in read_runs(args.runs) if (r["cohort"], r["n"], r["rep"]) in keys]
-    write_outputs(rows, plan, args)
+    rows = [r for r in gather_runs(args.runs, results) if (r["cohort"], r["n"], r["rep"]) in keys]
+    try:
+        write_outputs(rows, plan, args, cohorts)
+    except Refused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -1,20 +1,29 @@
 """The small-n note and warning: what the coverage study measured, said to a run of that n.
 
 A synthetic coverage table (the shape ``benchmarks/small_n.py --summarize`` writes) with
-one short n (30: 84%) and adequate ones; the lookup, the wording, and a real run that
-carries the warning into results.json, its log and the HTML report.
+one short n (30: 84%) and adequate ones; the lookup, the wording (the studied regime, the
+caveat outside it, the warning below the smallest studied n), and a real run that carries
+the warning into results.json, its log and the HTML report.
 """
 
 from __future__ import annotations
 
 import json
 
+import anndata as ad
 import numpy as np
+import pandas as pd
 import pytest
 
 import insightome
 from insightome.evaluate import small_n
-from insightome.evaluate.small_n import MIN_RUNS, entry_for, load_table, small_n_finding
+from insightome.evaluate.small_n import (
+    MIN_RUNS,
+    RunRegime,
+    entry_for,
+    load_table,
+    small_n_finding,
+)
 from tests.conftest import breast_cancer_adata
 
 
@@ -28,7 +37,17 @@ def _entry(metric: str, n: int, covered: int, runs: int, planned: int | None = N
         "covered": covered,
         "coverage": covered / runs,
         "wilson95": [covered / runs - 0.05, min(1.0, covered / runs + 0.04)],
-        "cohorts": ["ACTG 175", "diabetes 130-US"] if metric == "auc" else ["TCGA pan-cancer"],
+        "cohorts": ["ACTG 175", "diabetes 130-US", "METABRIC"]
+        if metric == "auc"
+        else ["TCGA pan-cancer"],
+        "ci_whole_range": 7 if n == 20 else 0,
+        "ci_includes_chance": runs // 2,
+        "excluding_chance_runs": runs - runs // 2,
+        "excluding_chance_covered": covered - covered // 2,
+        "median_width": 0.6 if n <= 30 else 0.35,
+        "heldout_range": [0.55, 0.79] if metric == "auc" else [0.71, 0.71],
+        "predictors": [9, 174] if metric == "auc" else [5, 5],
+        "n_bootstrap": [1000],
     }
 
 
@@ -36,6 +55,8 @@ TABLE = {
     "source": "benchmarks/results/small_n.md",
     "target": 0.9,
     "partial": False,
+    "preset": "fast",
+    "one_sample_per_patient": True,
     "entries": [
         _entry("auc", 20, 132, 136),
         _entry("auc", 30, 114, 136),  # 84%: short of the target
@@ -51,9 +72,56 @@ def test_short_n_gets_a_warning_with_the_measured_coverage() -> None:
     assert found is not None and found.kind == "warning"
     assert found.entry.n == 30 and found.entry.runs == 136
     msg = found.message
-    assert "at n = 30, 95% intervals like this one contained the held-out AUC in 84% of 136" in msg
-    assert "ACTG 175, diabetes 130-US" in msg and "benchmarks/results/small_n.md" in msg
+    assert "at n = 30, 95% intervals contained the held-out AUC in 84% of 136" in msg
+    assert "like this one" not in msg  # the study's cohorts, not "intervals like this one"
+    assert "ACTG 175, diabetes 130-US, METABRIC" in msg and "benchmarks/results/small_n.md" in msg
     assert "narrower than it should be" in msg and "partial" not in msg
+    assert "Caveat" not in msg  # no regime given: nothing to compare
+
+
+def test_the_note_names_the_studied_regime_and_the_median_width() -> None:
+    found = small_n_finding(50, "auc", TABLE, RunRegime(samples=50, predictors=30, preset="fast"))
+    assert found is not None and found.kind == "note"
+    msg = found.message
+    assert "median interval width 0.35" in msg
+    assert (
+        "studied regime: cohorts ACTG 175, diabetes 130-US, METABRIC; mean held-out AUC "
+        "0.55–0.79 per cohort; 9–174 predictors; preset fast; 1,000 bootstraps; one sample "
+        "per patient" in msg
+    )
+    assert "Caveat" not in msg and "\n" not in msg  # inside the regime; one line
+    at_20 = small_n_finding(20, "auc", TABLE)
+    assert at_20 is not None
+    assert "of the 136 intervals, 7 the whole range [0, 1] and 68 including chance (0.5)" in (
+        at_20.message
+    )
+    assert "of the 136 intervals, 68 including chance (0.5);" in found.message  # none [0, 1]
+
+
+@pytest.mark.parametrize(
+    ("regime", "says"),
+    [
+        (RunRegime(predictors=2000), "2000 predictors, far more than the 174 studied"),
+        (RunRegime(samples=120), "several samples per patient (120 samples of 50 patients)"),
+        (RunRegime(preset="default"), "preset default, the study used fast"),
+    ],
+)
+def test_a_run_outside_the_studied_regime_gets_a_caveat(regime: RunRegime, says: str) -> None:
+    found = small_n_finding(50, "auc", TABLE, regime)
+    assert found is not None and found.kind == "note"  # the kind follows the coverage
+    assert f"Caveat: this run is outside the studied regime ({says})" in found.message
+    assert "may not apply to it" in found.message
+    inside = small_n_finding(50, "auc", TABLE, RunRegime(samples=50, predictors=348))
+    assert inside is not None and "Caveat" not in inside.message  # 348 = 2 x 174: inside
+
+
+def test_below_the_smallest_studied_n_is_a_warning_never_a_reassuring_note() -> None:
+    found = small_n_finding(12, "auc", TABLE)  # n = 20 covered 97%: still a warning
+    assert found is not None and found.kind == "warning" and found.entry.n == 20
+    msg = found.message
+    assert msg.startswith("small-n coverage: not studied below n = 20 (this run has n = 12)")
+    assert "gets worse as n shrinks" in msg
+    assert "97%" not in msg and "target" not in msg  # the n = 20 coverage is not quoted
 
 
 def test_adequate_n_gets_a_note_citing_the_coverage() -> None:
@@ -72,11 +140,7 @@ def test_the_nearest_studied_n_at_or_below_is_used() -> None:
     assert entry_for(150, "auc", TABLE).n == 100  # up to REACH x the largest studied n
     assert entry_for(151, "auc", TABLE) is None
     smaller = small_n_finding(12, "auc", TABLE)
-    assert (
-        smaller is not None
-        and smaller.entry.n == 20
-        and "below the smallest studied n" in smaller.message
-    )
+    assert smaller is not None and smaller.entry.n == 20 and smaller.kind == "warning"
 
 
 def test_per_metric_and_nothing_without_a_study() -> None:
@@ -114,7 +178,8 @@ def test_load_table_reads_a_file_and_none_when_absent(tmp_path) -> None:
 
 
 def test_a_run_carries_the_warning_to_results_log_and_report(tmp_path, monkeypatch) -> None:
-    """n counts patients with groups: 60 rows of 30 patients gets the n = 30 warning."""
+    """n counts patients with groups: 60 rows of 30 patients gets the n = 30 warning, with
+    the caveat that the study had one sample per patient."""
     monkeypatch.setattr(small_n, "load_table", lambda path=None: TABLE)
     adata = breast_cancer_adata(n_rows=120)
     rng = np.random.default_rng(0)
@@ -130,14 +195,19 @@ def test_a_run_carries_the_warning_to_results_log_and_report(tmp_path, monkeypat
         adata, "diagnosis", groups="patient", preset="fast", n_bootstrap=200, repeats=1,
         discover=False, audit=False, out_dir=tmp_path, seed=0,
     )  # fmt: skip
-    expected = small_n_finding(30, "auc", TABLE)
+    expected = small_n_finding(30, "auc", TABLE, RunRegime(samples=60, predictors=30))
     assert expected is not None
     saved = json.loads((run.path / "results.json").read_text())
-    assert expected.message in saved["warnings"]
+    got = [w for w in saved["warnings"] if w.startswith("small-n coverage")]
+    assert got == [expected.message]
+    assert (
+        "Caveat: this run is outside the studied regime (several samples per patient (60 "
+        "samples of 30 patients))" in got[0]
+    )
     assert not any("small-n coverage" in n for n in saved["notes"])
-    assert any(line.endswith("warning: " + expected.message) for line in run.log)
+    assert any(line.endswith("warning: " + got[0]) for line in run.log)
     html = (run.path / "report.html").read_text()
-    assert "small-n coverage: at n = 30, 95% intervals like this one" in html
+    assert "small-n coverage: at n = 30, 95% intervals contained" in html
 
 
 @pytest.mark.parametrize("n", [60, 100])
@@ -168,4 +238,27 @@ def test_the_console_shows_the_note_and_the_warning(cli, tmp_path, monkeypatch) 
     got = cli("run", tmp_path / "fewer.csv", "--target", "diagnosis", *args)
     assert got.code == 0, got.err
     printed = " ".join(got.out.split())
-    assert "warning: small-n coverage: at n = 30, 95% intervals like this one" in printed
+    assert "warning: small-n coverage: at n = 30, 95% intervals contained" in printed
+
+
+def test_a_wide_run_gets_the_caveat_in_its_note(tmp_path, monkeypatch) -> None:
+    """A run with far more predictor columns than the study had (30 measurements, 380
+    noise columns, 20 constant ones: 430, counted as the study counts its cohorts' columns)
+    keeps its note at n = 60 but says it lies outside the studied regime."""
+    monkeypatch.setattr(small_n, "load_table", lambda path=None: TABLE)
+    base = breast_cancer_adata(n_rows=60)
+    rng = np.random.default_rng(1)
+    noise = np.hstack([rng.normal(size=(60, 380)), np.ones((60, 20))])
+    X = np.hstack([base.X, noise])
+    names = [*base.var_names, *(f"noise{i}" for i in range(400))]
+    adata = ad.AnnData(X, obs=base.obs.copy(), var=pd.DataFrame(index=names))
+    run = insightome.run(
+        adata, "diagnosis", preset="fast", n_bootstrap=200, repeats=1, folds=3,
+        discover=False, audit=False, out_dir=None, seed=0, progress=False,
+    )  # fmt: skip
+    notes = [n for n in run.results["notes"] if n.startswith("small-n coverage")]
+    assert len(notes) == 1 and "this run has n = 60; at n = 50" in notes[0]
+    assert (
+        "Caveat: this run is outside the studied regime (430 predictors, far more than the "
+        "174 studied)" in notes[0]
+    )

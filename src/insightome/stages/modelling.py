@@ -30,7 +30,7 @@ from insightome.evaluate.engine import (
 )
 from insightome.evaluate.permutation import PermutationResult, best_cv_score, permutation_test
 from insightome.evaluate.search import BBCSearchCV
-from insightome.evaluate.small_n import small_n_finding
+from insightome.evaluate.small_n import RunRegime, small_n_finding
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
 from insightome.io.atomic import run_directory_name
 from insightome.models.calibrated_svm import GROUPS_NOTE
@@ -256,10 +256,14 @@ def estimate(state: RunState) -> None:
 
 def _note_small_n(state: RunState, metric: str) -> None:
     """What the small-n coverage study measured at this n (patients, with groups): a
-    warning where 95% intervals under-covered there, else a note (evaluate/small_n.py)."""
+    warning where 95% intervals under-covered there or n is below the studied sizes, else
+    a note; either with a caveat when the run lies outside the studied regime
+    (evaluate/small_n.py)."""
     made = state.require("study")
     n = len(set(made.groups.tolist())) if made.groups is not None else made.n_samples
-    finding = small_n_finding(n, metric)
+    p = int(made.features.shape[1]) + made.n_features_dropped  # as the study counts them
+    regime = RunRegime(made.n_samples, p, state.options.preset)
+    finding = small_n_finding(n, metric, regime=regime)
     if finding is None:
         return
     (made.warnings if finding.kind == "warning" else made.notes).append(finding.message)
