@@ -430,7 +430,7 @@ def render(meta: dict[str, Any], summary: dict[str, Any]) -> str:
         f"## Pooled per n (target: coverage ≥ {TARGET_COVERAGE:.0%} at every n ≥ {TARGET_FROM_N})",
         "",
         f"| n | {HEADER} target |",
-        RULE + "|---|---|",
+        RULE + "|---|",
     ]
     for p in summary["pooled"]:
         lines.append(_row([str(p["n"])], p)[:-1] + f"| {p['target']} |")
