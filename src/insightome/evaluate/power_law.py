@@ -49,8 +49,12 @@ def power_law(n: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
     return a - b * np.power(np.asarray(n, dtype=float), -c)
 
 
-def fit_power_law(n: np.ndarray, score: np.ndarray) -> tuple[float, float, float] | None:
-    """Bounded least-squares ``(a, b, c)``, or None when the fit fails or does not converge."""
+def fit_power_law(
+    n: np.ndarray, score: np.ndarray, warned: list[str] | None = None
+) -> tuple[float, float, float] | None:
+    """Bounded least-squares ``(a, b, c)``, or None when the fit fails or does not converge.
+    Warnings of the fit (scipy's OptimizeWarning: the covariance could not be estimated,
+    which the bootstrap band replaces) are appended to ``warned``, not shown."""
     n, score = np.asarray(n, dtype=float), np.asarray(score, dtype=float)
     ok = np.isfinite(score)
     if ok.sum() < MIN_SIZES:
@@ -62,9 +66,11 @@ def fit_power_law(n: np.ndarray, score: np.ndarray) -> tuple[float, float, float
     b0 = max(1e-6, (a0 - float(score[np.argmin(n)])) * float(np.min(n)) ** c0)
     bounds = ([low, 0.0, C_BOUNDS[0]], [MAX_METRIC, np.inf, C_BOUNDS[1]])
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", OptimizeWarning)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", OptimizeWarning)
             params, _ = curve_fit(power_law, n, score, p0=[a0, b0, c0], bounds=bounds, maxfev=2000)
+        if warned is not None:
+            warned.extend(w.category.__name__ for w in caught)
     except (RuntimeError, ValueError):
         return None
     if not np.all(np.isfinite(params)):
@@ -91,6 +97,7 @@ class CurveFit:
     rise_ci95: tuple[float, float]
     verdict: str  # "estimated" or why no number is given: see judge()
     reason: str  # the verdict in words ("" when a number is given)
+    fit_warnings: int = 0  # power-law fits (observed + bootstrap) that raised a warning
 
 
 def fit_curve(
@@ -107,11 +114,12 @@ def fit_curve(
     n_full = float(n_train[-1]) if len(n_train) else float("nan")
     N = float(n_cohort)
     grid = np.linspace(float(n_train[0]), 2 * N, GRID) if len(n_train) else np.zeros(0)
-    params = fit_power_law(n_train, score)
+    warned: list[str] = []
+    params = fit_power_law(n_train, score, warned)
     fitted = power_law(grid, *params) if params else np.full(len(grid), np.nan)
     curves, gains, failed = [], [], 0
     for row in boot:
-        p = fit_power_law(n_train, row)
+        p = fit_power_law(n_train, row, warned)
         if p is None:
             failed += 1
             continue
@@ -135,7 +143,7 @@ def fit_curve(
     )  # fmt: skip
     return CurveFit(
         params, n_full, N, grid, fitted, band, gain, gain_ci, len(boot), failed, full_ci, rise,
-        rise_ci, verdict, reason,
+        rise_ci, verdict, reason, len(warned),
     )  # fmt: skip
 
 

@@ -84,6 +84,11 @@ def learn(state: RunState) -> None:
             f"{run_plan.repeats}): the band reflects which subsamples were drawn"
         )
         log("learning curve: " + result["notes"][-1])
+    if fitted.fit_warnings:
+        result["notes"].append(
+            f"{fitted.fit_warnings} of {fitted.n_bootstrap + 1} power-law fits warned "
+            "(OptimizeWarning: covariance not estimated; the band comes from the bootstrap)"
+        )
     if cv.errors:
         result["notes"].append(
             f"{int(cv.failed_folds[0])} of {int(cv.n_fits[0])} fits failed ({cv.errors[0]}); "
