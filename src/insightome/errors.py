@@ -175,6 +175,13 @@ VALIDATE_ONE_CLASS = (
     "cannot be validated on one class."
 )
 
+# -- synthetic cohorts ----------------------------------------------------------------------
+SYNTHETIC_REFUSED = (
+    "the synthetic table was not written: it failed the privacy gate ({reasons}). The report "
+    "says why: {report}. Try --method with the other generator or fewer columns; --force "
+    "writes it anyway, labelled as failed."
+)
+
 
 class UserError(Exception):
     """A problem with the user's input. The CLI prints ``str(self)`` and exits 2."""

@@ -1,0 +1,125 @@
+"""``insightome synthesize``: a synthetic cohort to share, judged on fidelity, utility and
+privacy (:mod:`insightome.synthetic.cohort`; docs/synthetic.md)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from insightome import errors
+from insightome.cli.options import schema_options
+from insightome.cli.root_command import app, err, out
+from insightome.errors import UserError
+from insightome.number_format import fmt_number
+from insightome.synthetic.cohort import DEFAULT_HOLDOUT, synthesize
+from insightome.synthetic.privacy import PrivacyThresholds
+
+DEFAULTS = PrivacyThresholds()
+
+
+class Method(StrEnum):
+    auto = "auto"
+    cart = "cart"
+    copula = "copula"
+
+
+@app.command("synthesize")
+@schema_options("synthesize")
+def synthesize_command(
+    data: Annotated[
+        Path,
+        typer.Argument(
+            help="The real cohort: a data file (.csv .tsv .parquet .xlsx .h5ad), or a run "
+            "directory (its data and options)."
+        ),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o",
+            help="The synthetic table to write (.csv); its report (.report.html) and "
+            "evidence (.evidence.json) are written beside it.",
+        ),
+    ],  # fmt: skip
+    method: Annotated[
+        Method,
+        typer.Option(
+            help="Generator: sequential CART, Gaussian copula, or auto (both judged, the "
+            "better one released)."
+        ),
+    ] = Method.auto,
+    rows: Annotated[
+        int | None, typer.Option(help="Synthetic rows (default: as many as the real cohort).")
+    ] = None,
+    holdout: Annotated[
+        float,
+        typer.Option(help="Share of real rows kept aside as the privacy and fidelity yardstick."),
+    ] = DEFAULT_HOLDOUT,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Write the table even if it fails a privacy check (every row is labelled).",
+        ),
+    ] = False,
+    max_membership_auc: Annotated[
+        float,
+        typer.Option(help="Upper 95% bound allowed for the membership-inference AUC."),
+    ] = DEFAULTS.membership_auc_upper,
+    max_singling_out: Annotated[
+        float, typer.Option(help="Upper 95% bound allowed for the singling-out risks.")
+    ] = DEFAULTS.singling_out_upper,
+    max_linkability: Annotated[
+        float, typer.Option(help="Upper 95% bound allowed for the linkability risk.")
+    ] = DEFAULTS.linkability_upper,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary.")] = False,
+    **options: Any,
+) -> None:
+    """Write a synthetic cohort and its fidelity / utility / privacy evidence."""
+    try:
+        thresholds = PrivacyThresholds(
+            membership_auc_upper=max_membership_auc,
+            singling_out_upper=max_singling_out,
+            linkability_upper=max_linkability,
+        )
+    except ValueError as exc:
+        raise UserError(errors.OPTION_INVALID, option="--max-*", reason=str(exc)) from None
+    result = synthesize(
+        data, output, method=method.value, rows=rows, holdout=holdout, force=force,
+        thresholds=thresholds, progress=None if quiet else _say, **options,
+    )  # fmt: skip
+    chosen = result.evidence["methods"][result.chosen]
+    utility = chosen.get("utility") or {}
+    if utility:
+        real, synth = utility["real"], utility["synthetic"]
+        out.print(
+            f"utility ({escape(utility['metric'])}, BBC-CV): trained on synthetic "
+            f"{_estimate(synth)} vs on real {_estimate(real)}"
+        )
+    for check in chosen["privacy"]["checks"]:
+        out.print(f"privacy {escape(check['name'])}: {check['verdict']} ({escape(check['reason'])})")
+    out.print(f"generator: {result.chosen} ({escape(result.evidence['choice_rule'])})")
+    out.print(f"report: {result.report}")
+    if result.output is None:
+        raise UserError(
+            errors.SYNTHETIC_REFUSED,
+            reasons="; ".join(result.evidence["gate"]["reasons"]),
+            report=str(result.report),
+        )
+    if result.forced:
+        err.print(f"warning: {escape(str(result.output))} FAILED the privacy gate (--force); "
+                  "every row is labelled, do not share it")  # fmt: skip
+    out.print(f"wrote {result.evidence['design']['synthetic_rows']} synthetic rows to {result.output}")
+
+
+def _estimate(e: dict[str, Any]) -> str:
+    lo, hi = e["ci95"]
+    return f"{fmt_number(e['value'])} (95% CI {fmt_number(lo)} to {fmt_number(hi)})"
+
+
+def _say(message: str) -> None:
+    err.print(f"[dim]{escape(message)}[/]")

@@ -1,0 +1,148 @@
+"""``insightome synthesize`` end to end: the table, its report and evidence, the privacy
+gate (refused, forced), a run directory as input, and bad input in one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from insightome.synthetic.cohort import GATE_COLUMN, GATE_LABEL
+from insightome.synthetic.cohort_table import SYNTHETIC_ID
+from tests.conftest import shared_data
+
+pytestmark = pytest.mark.slow
+
+#: fast settings: one configuration per family, one CV repeat, the smallest bootstrap
+FAST = ("--preset", "fast", "--repeats", "1", "--bootstrap", "200")
+ACTG_OUT = ("days", "cd420", "cd496", "r", "cd820", "offtrt", "treat", "arms")
+
+
+@pytest.fixture(scope="module")
+def actg_small(tmp_path_factory, actg175_path) -> Path:
+    """400 rows of ACTG 175 (lifelines), its patient number as the ID column."""
+    frame = pd.read_csv(actg175_path).sample(400, random_state=0)
+    path = tmp_path_factory.mktemp("actg") / "actg400.csv"
+    frame.drop(columns=list(ACTG_OUT)).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def synthesized(actg_small, tmp_path_factory):
+    from typer.testing import CliRunner
+
+    from insightome.cli.app import app
+
+    out = tmp_path_factory.mktemp("syn") / "synthetic.csv"
+    result = CliRunner().invoke(
+        app,
+        ["synthesize", str(actg_small), "-o", str(out), "--target", "cens", "--id-column",
+         "pidnum", "--sensitive", "gender,race", *FAST],
+    )  # fmt: skip
+    return result, out
+
+
+def test_synthesize_writes_the_table_its_report_and_evidence(synthesized, actg_small):
+    result, out = synthesized
+    evidence = json.loads(out.with_suffix(".evidence.json").read_text())
+    real = pd.read_csv(actg_small)
+    assert evidence["schema"] == "insightome.synthetic/1"
+    assert set(evidence["methods"]) == {"cart", "copula"}
+    assert evidence["chosen"] in evidence["methods"]
+    chosen = evidence["methods"][evidence["chosen"]]
+    assert {c["name"] for c in chosen["privacy"]["checks"]} >= {"membership inference"}
+    assert chosen["utility"]["metric"] == "auc"
+    assert 0.0 <= chosen["utility"]["real"]["value"] <= 1.0
+    report = out.with_suffix(".report.html").read_text()
+    for section in ("Utility", "Privacy", "Fidelity", "What was done", "Limits"):
+        assert section in report
+    if evidence["gate"]["passed"]:
+        assert result.exit_code == 0, result.output
+        table = pd.read_csv(out)
+        # same columns (the ID column replaced by fresh labels), as many rows as the cohort
+        assert list(table.columns)[0] == SYNTHETIC_ID
+        assert set(table.columns[1:]) == set(real.columns) - {"pidnum"}
+        assert len(table) == len(real)
+        assert not set(table[SYNTHETIC_ID]) & set(real["pidnum"].astype(str))
+        assert set(table["cens"].unique()) <= set(real["cens"].unique())
+        assert GATE_COLUMN not in table.columns
+    else:
+        assert result.exit_code == 2
+        assert not out.exists()
+
+
+def test_the_report_and_evidence_hold_no_patient_row(synthesized, actg_small):
+    _, out = synthesized
+    real = pd.read_csv(actg_small)
+    text = out.with_suffix(".report.html").read_text() + out.with_suffix(".evidence.json").read_text()
+    # patient numbers are 5-6 digit identifiers: none may appear
+    shown = [str(p) for p in real["pidnum"] if str(p) in text]
+    assert shown == []
+
+
+def test_a_failed_gate_writes_no_table_and_says_why_in_one_line(cli, actg_small, tmp_path):
+    out = tmp_path / "refused.csv"
+    result = cli(
+        "synthesize", actg_small, "-o", out, "--target", "cens", "--id-column", "pidnum",
+        "--method", "copula", "--max-membership-auc", "0", *FAST,
+    )  # fmt: skip
+    assert result.code == 2
+    assert not out.exists()
+    line = result.err.strip().splitlines()[-1]
+    assert "failed the privacy gate" in line and "membership inference" in line
+    assert "Traceback" not in result.err
+    evidence = json.loads(out.with_suffix(".evidence.json").read_text())
+    assert evidence["gate"]["passed"] is False and evidence["output"] is None
+
+
+def test_force_writes_a_failed_table_labelled_in_every_row(cli, actg_small, tmp_path):
+    out = tmp_path / "forced.csv"
+    result = cli(
+        "synthesize", actg_small, "-o", out, "--target", "cens", "--id-column", "pidnum",
+        "--method", "copula", "--max-membership-auc", "0", "--force", *FAST,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    table = pd.read_csv(out)
+    assert (table[GATE_COLUMN] == GATE_LABEL).all()
+    assert "FAILED the privacy gate" in result.err
+    assert "not for sharing" in out.with_suffix(".report.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("-o", "x.txt"), "--output: 'x.txt' must end in .csv"),
+        (("--holdout", "0.9"), "--holdout: must be between 0.1 and 0.5"),
+        (("--rows", "5"), "--rows: must be at least 20"),
+        (("--max-membership-auc", "1.5"), "--max-*: PrivacyThresholds.membership_auc_upper"),
+        (("--bootstrap", "10"), "--bootstrap"),
+        (("--groups", "race"), "synthesize needs one row per patient"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_nothing_written(cli, actg_small, tmp_path, args, message):
+    out = tmp_path / "s.csv"
+    base = ["synthesize", actg_small, "--target", "cens", "--id-column", "pidnum", *FAST]
+    given = [*base, *args] if "-o" in args else [*base, "-o", out, *args]
+    result = cli(*given)
+    assert result.code == 2, result.err
+    assert len(result.err.strip().splitlines()) == 1, result.err
+    assert message in result.err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_heart_failure_cohort_is_judged_and_reproducible(tmp_path):
+    from insightome.synthetic.cohort import synthesize
+
+    data = shared_data("cohorts", "heart_failure", "heart_failure_clinical_records_dataset.csv")
+    kw = dict(target="DEATH_EVENT", sensitive=["sex"], exclude=["time"], preset="fast",
+              repeats=1, n_bootstrap=200, method="cart")  # fmt: skip
+    first = synthesize(data, tmp_path / "a.csv", force=True, **kw)
+    second = synthesize(data, tmp_path / "b.csv", force=True, **kw)
+    assert first.evidence["input"]["rows"] == 299
+    a, b = pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv")
+    pd.testing.assert_frame_equal(a, b)  # same seed, same table
+    assert "time" not in a.columns
+    groups = first.evidence["methods"]["cart"]["fidelity"]["groups"]
+    assert {g["attribute"] for g in groups} == {"sex"}
