@@ -27,11 +27,19 @@ row (``n_neighbors`` nearest).
 
 Deviations from anonymeter, each for a reason:
 
-1. Sizes matched: the larger of training and hold-out rows (duplicates dropped, as in
-   anonymeter) is subsampled, seeded, to the smaller, instead of anonymeter's fitted
-   size correction of the control count: that curve is fitted on control subsamples from
-   min(1000, n) to n rows, so below 1,000 hold-out rows every subsample has the same size
-   and the correction is extrapolated from one point.
+1. Training and hold-out rows of different sizes: anonymeter scales the control count by
+   a one-parameter singling-out model fitted on hold-out subsamples of min(1000, n) to n
+   rows: below 1,000 hold-out rows every subsample has the same size and the curve is
+   extrapolated from one point, and on ACTG 175 (1,000 training, 500 hold-out rows) it
+   gave a risk of 0.15 to a second real sample that the generator never saw. Here both
+   attacks are scored at the smaller size m exactly: a query matching k of N rows singles
+   out one row of a random m-row subsample with probability k C(N-k, m-1) / C(N, m)
+   (hypergeometric), summed over the queries; no draw, no fit. When the training rows were
+   the larger table, a query aimed at one training row reaches it only in the share
+   r = m/N of subsamples that hold it, so main = risk * r + (1 - risk) * control and the
+   risk is (main - control) / (r - control), the error propagated as anonymeter does;
+   r = 1 is anonymeter's formula. The interval widens as the hold-out shrinks, and when
+   the control rate reaches r the risk is undefined ("insufficient evidence").
 2. The main and control rates of singling out are divided by the number of queries made,
    not by the number requested: anonymeter counts queries it could not make as failed
    attacks, which understates the risk of a small table (the count made is reported).
@@ -50,7 +58,7 @@ from math import sqrt
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.stats import hypergeom, norm
 
 from insightome.synthetic.distance import GowerSpace
 
@@ -73,19 +81,19 @@ class DisclosureRisk:
     ci_high: float
     confidence_level: float
     n_attacks: int  # queries made / targets attacked (main and control)
-    n_main: int  # successes against the training rows
-    n_control: int  # successes against the hold-out rows
+    n_main: float  # successes against the training rows (expected at rows_attacked rows)
+    n_control: float  # successes against the hold-out rows (expected at rows_attacked rows)
     n_baseline_attacks: int
-    n_baseline: int  # successes of the random attack against the training rows
+    n_baseline: float  # successes of the random attack against the training rows
     main_rate: float
     control_rate: float
     baseline_rate: float
-    rows_attacked: int  # training and hold-out rows each (sizes matched)
+    rows_attacked: int  # rows each attack is scored at (the smaller table's size)
     notes: list[str] = field(default_factory=list)
 
     @property
     def computable(self) -> bool:
-        return self.n_attacks > 0 and self.control_rate < 1.0
+        return bool(np.isfinite(self.risk))
 
     def to_dict(self) -> dict:
         return json_safe(asdict(self) | {"computable": self.computable})
@@ -107,7 +115,7 @@ def json_safe(value: object) -> object:
 
 
 # -- anonymeter's statistics (stats/confidence.py) ---------------------------------------
-def wilson_rate(n_total: int, n_success: int, confidence_level: float) -> tuple[float, float]:
+def wilson_rate(n_total: int, n_success: float, confidence_level: float) -> tuple[float, float]:
     """Wilson score centre and half-width of a success rate (anonymeter's `success_rate`)."""
     if n_total <= 0:
         return float("nan"), float("nan")
@@ -119,19 +127,19 @@ def wilson_rate(n_total: int, n_success: int, confidence_level: float) -> tuple[
 
 
 def residual_risk(
-    main: tuple[float, float], control: tuple[float, float]
+    main: tuple[float, float], control: tuple[float, float], reach: float = 1.0
 ) -> tuple[float, float, float]:
     """(risk, low, high): excess of the main over the control rate, normalised by the
     control's margin, error propagated; clipped to [0, 1] (anonymeter's `residual_success`
-    and `bind_value`)."""
+    and `bind_value`). ``reach`` is the chance that a query aimed at one training row can
+    reach it (1 in anonymeter; m/N when scored on m-row subsamples of N training rows):
+    main = risk * reach + (1 - risk) * control, solved for risk. NaN when undefined."""
     (rate, error), (control_rate, control_error) = main, control
-    if not np.isfinite(rate) or control_rate >= 1.0:
+    margin = reach - control_rate
+    if not (np.isfinite(rate) and np.isfinite(control_rate)) or margin <= 0:
         return float("nan"), float("nan"), float("nan")
-    value = (rate - control_rate) / (1.0 - control_rate)
-    spread = sqrt(
-        (error / abs(1.0 - control_rate)) ** 2
-        + (control_error * (rate - 1.0) / (1.0 - control_rate) ** 2) ** 2
-    )
+    value = (rate - control_rate) / margin
+    spread = sqrt((error / margin) ** 2 + (control_error * (rate - reach) / margin**2) ** 2)
 
     def clip(x: float) -> float:
         return min(max(x, 0.0), 1.0)
@@ -163,21 +171,6 @@ def _encode(frames: list[pd.DataFrame]) -> list[_Encoded]:
         for out, text in zip(encoded, texts, strict=True):
             out[:, j] = [np.nan if pd.isna(v) else codebook[str(v)] for v in text]
     return [_Encoded(values, numeric) for values in encoded]
-
-
-def match_sizes(
-    train: pd.DataFrame, holdout: pd.DataFrame, rng: np.random.Generator
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Duplicates dropped (anonymeter), then the larger table subsampled to the smaller."""
-    train, holdout = train.drop_duplicates(), holdout.drop_duplicates()
-    n = min(len(train), len(holdout))
-
-    def take(frame: pd.DataFrame) -> pd.DataFrame:
-        if len(frame) == n:
-            return frame
-        return frame.iloc[np.sort(rng.choice(len(frame), size=n, replace=False))]
-
-    return take(train), take(holdout)
 
 
 # -- singling out ------------------------------------------------------------------------
@@ -333,7 +326,7 @@ def singling_out_risk(
     if mode not in ("univariate", "multivariate"):
         raise ValueError(f"mode must be 'univariate' or 'multivariate', not {mode!r}")
     rng = np.random.default_rng(seed)
-    ori, control = match_sizes(train, holdout, rng)
+    ori, control = train.drop_duplicates(), holdout.drop_duplicates()  # as anonymeter
     syn, ori_e, control_e = _encode([synthetic.drop_duplicates(), ori, control])
     if mode == "univariate":
         queries = univariate_queries(syn, n_attacks, rng)
@@ -341,15 +334,26 @@ def singling_out_risk(
     else:
         queries = multivariate_queries(syn, n_attacks, n_cols, max_attempts, rng)
         baseline_cols = n_cols
-    n_main = int((count_matches(ori_e, queries) == 1).sum())
-    n_control = int((count_matches(control_e, queries) == 1).sum())
+    m = min(len(ori), len(control))
+    n_main = expected_singled_out(count_matches(ori_e, queries), len(ori), m)
+    n_control = expected_singled_out(count_matches(control_e, queries), len(control), m)
     baseline = random_queries(syn, n_attacks, baseline_cols, rng)
-    n_baseline = int((count_matches(ori_e, baseline) == 1).sum())
+    n_baseline = expected_singled_out(count_matches(ori_e, baseline), len(ori), m)
     notes = []
     if len(queries) < n_attacks:
         notes.append(
             f"{len(queries)} of the {n_attacks} requested singling-out queries could be made "
             "from the synthetic table; rates are out of the queries made"
+        )
+    if len(ori) != len(control):
+        notes.append(
+            f"scored at {m} rows ({len(ori)} training, {len(control)} hold-out, duplicates "
+            "dropped): expected successes over all subsamples of that size"
+            + (
+                f"; an attack aimed at a training row reaches it in {m / len(ori):.1%} of them"
+                if len(ori) > m
+                else ""
+            )
         )
     return _risk(
         f"singling out ({mode})",
@@ -358,10 +362,19 @@ def singling_out_risk(
         n_control,
         n_attacks,
         n_baseline,
-        len(ori),
+        m,
         confidence_level,
         notes,
+        main_share=m / len(ori),
     )
+
+
+def expected_singled_out(counts: np.ndarray, n_rows: int, m: int) -> float:
+    """Expected number of queries matching exactly one row of a random ``m``-row subsample
+    of a table in which they match ``counts`` rows (exactly ``counts == 1`` when m = n)."""
+    if m >= n_rows:
+        return float((counts == 1).sum())
+    return float(hypergeom.pmf(1, n_rows, counts, m).sum())
 
 
 # -- linkability -------------------------------------------------------------------------
@@ -433,22 +446,26 @@ def _nearest_k(
 def _risk(
     attack: str,
     n_attacks: int,
-    n_main: int,
-    n_control: int,
+    n_main: float,
+    n_control: float,
     n_baseline_attacks: int,
-    n_baseline: int,
+    n_baseline: float,
     rows: int,
     confidence_level: float,
     notes: list[str],
+    main_share: float = 1.0,
 ) -> DisclosureRisk:
     main = wilson_rate(n_attacks, n_main, confidence_level)
     control = wilson_rate(n_attacks, n_control, confidence_level)
     baseline = wilson_rate(n_baseline_attacks, n_baseline, confidence_level)
-    risk, low, high = residual_risk(main, control)
+    risk, low, high = residual_risk(main, control, reach=main_share)
     if n_attacks > 0 and baseline[0] >= main[0]:
         notes.append("the attack did no better than random guessing (anonymeter's warning)")
-    if n_attacks > 0 and control[0] >= 1.0:
-        notes.append("the control attack always succeeded: the residual risk is undefined")
+    if n_attacks > 0 and not np.isfinite(risk):
+        notes.append(
+            "the control attack succeeded as often as an attack aimed at a training row can "
+            "reach it: the residual risk is undefined"
+        )
     return DisclosureRisk(
         attack=attack,
         risk=risk,

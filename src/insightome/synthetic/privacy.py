@@ -347,16 +347,33 @@ def delong_auc(
 def _risk_check(risk: DisclosureRisk, bound: float, min_rows: int) -> CheckResult:
     details = risk.to_dict() | {"bound": bound}
     name = f"{risk.attack} risk"
-    if not risk.computable or risk.rows_attacked < min_rows:
-        why = (
-            f"no attack could be made ({risk.n_attacks} attacks)"
-            if not risk.computable
-            else f"{risk.rows_attacked} rows attacked, fewer than {min_rows}"
+    if risk.n_attacks == 0:
+        return CheckResult(
+            name,
+            INSUFFICIENT,
+            "no attack could be made from the synthetic "
+            "table (no query singles out one of its rows)",
+            details,
         )
-        return CheckResult(name, INSUFFICIENT, why, details)
+    if risk.rows_attacked < min_rows:
+        return CheckResult(
+            name,
+            INSUFFICIENT,
+            f"{risk.rows_attacked} rows attacked, fewer than {min_rows}",
+            details,
+        )
+    if not risk.computable:
+        return CheckResult(
+            name,
+            INSUFFICIENT,
+            "the hold-out rows were singled out as often "
+            "as an attack can reach a training row: the residual risk is "
+            "undefined",
+            details,
+        )
     measured = (
         f"risk {risk.risk:.3f}, 95% CI {risk.ci_low:.3f}-{risk.ci_high:.3f}, bound {bound:.2f} "
-        f"({risk.n_main} training vs {risk.n_control} hold-out successes of "
+        f"({_count(risk.n_main)} training vs {_count(risk.n_control)} hold-out successes of "
         f"{risk.n_attacks} attacks)"
     )
     return CheckResult(name, _verdict(risk.risk, risk.ci_high, bound), measured, details)
@@ -368,6 +385,10 @@ def _verdict(point: float, upper: float, bound: float) -> str:
     if upper <= bound:
         return PASS
     return FAIL if point > bound else INSUFFICIENT
+
+
+def _count(value: float) -> str:
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
 def _subsample(frame: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
