@@ -190,24 +190,28 @@ def count_matches(table: _Encoded, queries: list[Query]) -> np.ndarray:
             for k in range(length):
                 x = table.values[:, part[:, k, 0].astype(int)]
                 op, value = part[:, k, 1].astype(int), part[:, k, 2]
-                present = ~np.isnan(x)
-                with np.errstate(invalid="ignore"):
-                    condition = np.select(
-                        [op == EQ, op == NE, op == GT, op == LT, op == GE, op == LE, op == IS_NULL],
-                        [
-                            x == value,
-                            x != value,
-                            x > value,
-                            x < value,
-                            x >= value,
-                            x <= value,
-                            ~present,
-                        ],
-                        default=present,
-                    )
-                mask &= np.where(op == IS_NULL, condition, condition & present)
+                condition = np.empty(x.shape, dtype=bool)
+                for code in np.unique(op):
+                    cols = op == code
+                    condition[:, cols] = _apply(int(code), x[:, cols], value[cols])
+                mask &= condition
             counts[np.array(chosen[start : start + block])] = mask.sum(axis=0)
     return counts
+
+
+def _apply(op: int, x: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """One operator on a block of columns (rows x queries). A missing value matches only
+    "is null" (as in polars, where a comparison with null is null, not true)."""
+    if op == IS_NULL:
+        return np.isnan(x)
+    if op == NOT_NULL:
+        return ~np.isnan(x)
+    if op == NE:
+        return (x != value[None, :]) & ~np.isnan(x)
+    compare = {EQ: np.equal, GT: np.greater, LT: np.less, GE: np.greater_equal, LE: np.less_equal}[
+        op
+    ]
+    return compare(x, value[None, :])  # False wherever x is NaN
 
 
 def _keep_singling_out(
