@@ -262,7 +262,15 @@ class SequentialCART:
         if given.name != spec.name or len(given) != n:
             raise ValueError(f"given must be {n} values of the first visited column {spec.name!r}")
         codes = self._codes(given.reset_index(drop=True), spec)
-        if np.isnan(codes[given.notna().to_numpy()]).any():
+        _, value = self.steps_[self.visit_[0]]
+        seen = np.unique(value.values) if value is not None else np.empty(0)
+        if spec.numeric and spec.kind != "continuous":
+            unseen = ~np.isin(codes, seen) & given.notna().to_numpy()
+        elif spec.numeric:
+            unseen = (codes < spec.minimum) | (codes > spec.maximum)
+        else:
+            unseen = np.isnan(codes) & given.notna().to_numpy()
+        if unseen.any():
             raise ValueError(f"given holds values never seen in column {spec.name!r}")
         return codes
 
