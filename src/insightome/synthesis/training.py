@@ -183,6 +183,10 @@ class SyntheticTraining(MetaEstimatorMixin, BaseEstimator):
     def decision_function(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         return self.estimator_.decision_function(X)
 
+    @available_if(_has("score"))
+    def score(self, X: pd.DataFrame | np.ndarray, y: np.ndarray) -> float:
+        return float(self.estimator_.score(X, y))
+
     def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
         inner = get_tags(self.estimator)
