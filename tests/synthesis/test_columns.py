@@ -8,6 +8,7 @@ import pytest
 
 from insightome.errors import UserError
 from insightome.synthesis import describe, merge_rare_categories
+from insightome.synthesis.columns import describe_column
 
 
 def test_kinds_of_heart_failure(heart_failure):
@@ -26,6 +27,8 @@ def test_kinds_of_categories_and_missing(gbsg2, lung):
     assert specs["tgrade"].kind == "categorical"
     counts = gbsg2["tgrade"].value_counts()
     assert specs["tgrade"].categories == tuple(counts.index)  # most frequent first
+    unused = gbsg2["tgrade"].astype(pd.CategoricalDtype(["I", "II", "III", "IV"]))
+    assert describe_column(unused).categories == tuple(counts.index)  # IV never seen
     meal = next(s for s in describe(lung) if s.name == "meal.cal")
     assert meal.missing_share == pytest.approx(lung["meal.cal"].isna().mean())
     assert meal.to_dict()["missing_share"] == round(meal.missing_share, 4)

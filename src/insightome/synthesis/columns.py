@@ -107,6 +107,7 @@ def describe_column(column: pd.Series) -> ColumnSpec:
         decimals = _decimals(values) if kind == "continuous" else 0
         return ColumnSpec(kind=kind, minimum=lo, maximum=hi, decimals=decimals, **base)
     counts = observed.value_counts(sort=False)
+    counts = counts[counts > 0]  # a category dtype's unused levels are not observed values
     # most frequent first; sorted() is stable, so ties keep the order they were seen in
     order = sorted(range(len(counts)), key=lambda i: -int(counts.iloc[i]))
     categories = tuple(counts.index[i] for i in order)
