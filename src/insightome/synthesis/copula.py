@@ -148,20 +148,27 @@ class _Marginal:
 
 def _latent(observed: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
     """For each pair, the latent correlation ρ whose scores correlate as observed:
-    ``sum_n ρ**n c_i[n] c_j[n] = r_ij`` (Mehler's expansion, increasing in ρ for these
-    monotone scores), solved by bisection on [-MAX_CORRELATION, MAX_CORRELATION] for all
-    pairs at once; pairs beyond the reachable range get the bound."""
-    weights = coefficients[:, None, :] * coefficients[None, :, :]  # d x d x terms
-    powers = np.arange(1, coefficients.shape[1] + 1)
-    lo = np.full(observed.shape, -MAX_CORRELATION)
-    hi = np.full(observed.shape, MAX_CORRELATION)
-    for _ in range(40):
-        mid = (lo + hi) / 2
-        value = np.sum(weights * mid[..., None] ** powers, axis=-1)
-        below = value < observed
-        lo = np.where(below, mid, lo)
-        hi = np.where(below, hi, mid)
-    R = (lo + hi) / 2
+    ``sum_n ρ**n c_i[n] c_j[n] = r_ij`` (Mehler's expansion), clipped to
+    ±:data:`MAX_CORRELATION`. When one score of the pair is linear in its latent normal (a
+    continuous column: only ``c[0]`` is non-zero) this is ``r_ij / (c_i[0] c_j[0])``; pairs
+    of two discrete scores (monotone step functions, so the sum increases with ρ) are
+    solved by bisection, all at once (memory: discrete dimensions² x terms)."""
+    first = coefficients[:, 0]
+    R = np.clip(observed / np.outer(first, first), -MAX_CORRELATION, MAX_CORRELATION)
+    steps = np.flatnonzero(np.any(coefficients[:, 1:] != 0, axis=1))
+    if len(steps) > 1:
+        c = coefficients[steps]
+        weights = c[:, None, :] * c[None, :, :]  # k x k x terms
+        powers = np.arange(1, c.shape[1] + 1)
+        target = observed[np.ix_(steps, steps)]
+        lo = np.full(target.shape, -MAX_CORRELATION)
+        hi = np.full(target.shape, MAX_CORRELATION)
+        for _ in range(40):
+            mid = (lo + hi) / 2
+            below = np.sum(weights * mid[..., None] ** powers, axis=-1) < target
+            lo = np.where(below, mid, lo)
+            hi = np.where(below, hi, mid)
+        R[np.ix_(steps, steps)] = (lo + hi) / 2
     R = (R + R.T) / 2
     np.fill_diagonal(R, 1.0)
     return R
