@@ -144,6 +144,7 @@ class SyntheticTraining(MetaEstimatorMixin, BaseEstimator):
         if labels is not None:
             counts = stratified_counts(labels, n_synthetic)
             drawn = np.repeat(list(counts), list(counts.values()))
+            drawn = np.random.default_rng(self.seed).permutation(drawn)  # not class blocks
             given = pd.Series(drawn, name=first, dtype=object if first == OUTCOME else float)
         synthetic = synthesizer.sample(n_synthetic, self.seed + 1, given=given)
         X_syn = synthetic.iloc[:, table.shape[1] - frame.shape[1] :]
