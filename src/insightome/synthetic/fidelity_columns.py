@@ -141,12 +141,12 @@ def bootstrap_stats(
     for start in range(0, draws, step):
         size = min(step, draws - start)
         first, second = rng.multinomial(n, p, size=size), rng.multinomial(m, p, size=size)
-        for k, stat in enumerate(_count_stats(first, second, support.astype(float), is_numeric)):
+        for k, stat in enumerate(count_stats(first, second, support.astype(float), is_numeric)):
             out[k].append(stat)
     return tuple(np.concatenate(s) for s in out)  # type: ignore[return-value]
 
 
-def _count_stats(
+def count_stats(
     first: np.ndarray, second: np.ndarray, support: np.ndarray, is_numeric: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The statistics of :func:`_stats` for samples given as counts over ``support`` (the
