@@ -53,7 +53,7 @@ from insightome.synthetic.fidelity_columns import (
     fmt,
     num,
 )
-from insightome.synthetic.fidelity_groups import GroupFidelity, group_fidelity
+from insightome.synthetic.fidelity_groups import GroupFidelity, group_fidelity, group_labels
 from insightome.synthetic.fidelity_measures import (
     Encoded,
     association_matrix,
@@ -165,6 +165,7 @@ def fidelity_checks(
     are "insufficient evidence", their counts never shown.
     """
     _check_columns(train, holdout, synthetic)
+    labels = group_labels(groups or {}, train, holdout, synthetic, min_cell)
     kinds = column_kinds(train)
     data = encode({"train": train, "holdout": holdout, "synthetic": synthetic}, kinds)
     rng = np.random.default_rng(seed)
@@ -181,10 +182,8 @@ def fidelity_checks(
     separation = distinguishability(
         data, "train", "synthetic", "holdout" if use_holdout else None, seed
     )
-    group_results, group_notes = group_fidelity(
-        groups or {}, train, holdout, synthetic, data, rng, min_cell
-    )
-    notes += group_notes
+    group_results = group_fidelity(labels, data, rng, min_cell)
+    notes += labels.notes
     return FidelityReport(
         len(train),
         len(holdout),

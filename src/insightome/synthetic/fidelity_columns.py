@@ -32,7 +32,7 @@ from insightome.synthetic.fidelity_measures import (
 )
 
 FAMILY_ALPHA = 0.05  # family-wise: over the columns of a table, over its pairs
-MIN_DRAWS, DRAWS_PER_COLUMN, MAX_DRAWS = 2000, 400, 20_000
+MIN_DRAWS, DRAWS_PER_COLUMN, MAX_DRAWS = 1000, 150, 10_000
 CHUNK_CELLS = 2_000_000  # draws × distinct values per block of multinomial draws
 
 

@@ -54,23 +54,41 @@ class GroupFidelity:
         return out
 
 
-def group_fidelity(
+@dataclass(frozen=True)
+class GroupLabels:
+    """Each attribute's label for every row of the three tables, and its own column."""
+
+    labels: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+    own_column: Mapping[str, str | None]
+    notes: tuple[str, ...]
+
+
+def group_labels(
     groups: Mapping[str, object],
     train: pd.DataFrame,
     holdout: pd.DataFrame,
     synthetic: pd.DataFrame,
-    data: Encoded,
-    rng: np.random.Generator,
     min_cell: int,
-) -> tuple[list[GroupFidelity], list[str]]:
-    """Every group of ``groups`` (attribute → column name or three label arrays), with notes."""
+) -> GroupLabels:
+    """The labels of ``groups`` (attribute → column name or three label arrays, aligned to
+    ``train``, ``holdout`` and ``synthetic``); a column that is not in the tables is refused
+    with one line (UserError), before any work is done."""
     notes: list[str] = []
     labels = {
         attribute: _labels(attribute, spec, train, holdout, synthetic, min_cell, notes)
         for attribute, spec in groups.items()
     }
+    own = {a: spec if isinstance(spec, str) else None for a, spec in groups.items()}
+    return GroupLabels(labels, own, tuple(notes))
+
+
+def group_fidelity(
+    groups: GroupLabels, data: Encoded, rng: np.random.Generator, min_cell: int
+) -> list[GroupFidelity]:
+    """Every group of every attribute of ``groups`` (module docstring)."""
+    labels = groups.labels
     if not labels:
-        return [], notes
+        return []
     real_sizes = group_disclosure(
         {a: v[0] for a, v in labels.items()}, None, "regression", min_cell
     )
@@ -80,8 +98,7 @@ def group_fidelity(
     real, hold, synth = (data.rows[n] for n in ("train", "holdout", "synthetic"))
     out = []
     for attribute, (lab_real, lab_hold, lab_synth) in labels.items():
-        own = _own_column(groups[attribute], data.columns)
-        others = tuple(c for c in data.columns if c != own)
+        others = tuple(c for c in data.columns if c != groups.own_column[attribute])
         for group in sorted(set(lab_real.tolist()), key=str):
             in_real, in_hold = real[lab_real == group], hold[lab_hold == group]
             in_synth = synth[lab_synth == group]
@@ -126,7 +143,7 @@ def group_fidelity(
                     share_synth, columns, flagged,
                 )
             )  # fmt: skip
-    return out, notes
+    return out
 
 
 def _labels(
@@ -191,7 +208,3 @@ def _banded(column: pd.Series, banding: AgeBanding) -> np.ndarray:
     labels = np.asarray(banding.assign(values), dtype=object)
     labels[np.isnan(values)] = NOT_RECORDED
     return labels
-
-
-def _own_column(spec: object, columns: tuple[str, ...]) -> str | None:
-    return spec if isinstance(spec, str) and spec in columns else None
