@@ -13,7 +13,8 @@ small-cell rule, :mod:`insightome.groups.disclosure`):
   an outer bin is drawn no wider than its neighbour, so a long tail does not squash the
   rest of the panel;
 * categories with fewer than ``min_cell`` real rows are pooled into one "other" bar, and
-  when the pool itself is small the smallest category shown joins it, until it is not.
+  when the pool itself is small the smallest category shown (other than "missing") joins
+  it, until it is not.
 
 Missing values are a category of their own ("missing") in the bars, and the share of a
 numeric column's missing values is written under its panel (when at least ``min_cell``
@@ -80,13 +81,14 @@ def category_bars(
     shown = [str(c) for c in counts.index if counts[c] >= min_cell]
     pooled = int(counts.sum() - counts[shown].sum()) if shown else int(counts.sum())
     while shown and 0 < pooled < min_cell:  # a small pool: the smallest shown joins it
-        smallest = min(shown, key=lambda c: counts[c])
+        joins = [c for c in shown if c != MISSING] or shown  # missing stays its own bar
+        smallest = min(joins, key=lambda c: counts[c])
         shown.remove(smallest)
         pooled += int(counts[smallest])
     labels = sorted(shown, key=lambda c: (c == MISSING, str(c)))
     if pooled:
         labels.append(OTHER)
-    pool_label = f"{OTHER} (each <{min_cell})"
+    pool_label = f"{OTHER} (pooled)"
 
     def shares(text: pd.Series) -> np.ndarray:
         mapped = text.where(text.isin(shown), OTHER)
