@@ -62,7 +62,7 @@ def test_synthesize_writes_the_table_its_report_and_evidence(synthesized, actg_s
         assert result.exit_code == 0, result.output
         table = pd.read_csv(out)
         # same columns (the ID column replaced by fresh labels), as many rows as the cohort
-        assert list(table.columns)[0] == SYNTHETIC_ID
+        assert table.columns[0] == SYNTHETIC_ID
         assert set(table.columns[1:]) == set(real.columns) - {"pidnum"}
         assert len(table) == len(real)
         assert not set(table[SYNTHETIC_ID]) & set(real["pidnum"].astype(str))
@@ -76,7 +76,9 @@ def test_synthesize_writes_the_table_its_report_and_evidence(synthesized, actg_s
 def test_the_report_and_evidence_hold_no_patient_row(synthesized, actg_small):
     _, out = synthesized
     real = pd.read_csv(actg_small)
-    text = out.with_suffix(".report.html").read_text() + out.with_suffix(".evidence.json").read_text()
+    text = (
+        out.with_suffix(".report.html").read_text() + out.with_suffix(".evidence.json").read_text()
+    )
     # patient numbers are 5-6 digit identifiers: none may appear
     shown = [str(p) for p in real["pidnum"] if str(p) in text]
     assert shown == []

@@ -40,11 +40,12 @@ def synthesize_command(
     output: Annotated[
         Path,
         typer.Option(
-            "--output", "-o",
+            "--output",
+            "-o",
             help="The synthetic table to write (.csv); its report (.report.html) and "
             "evidence (.evidence.json) are written beside it.",
         ),
-    ],  # fmt: skip
+    ],
     method: Annotated[
         Method,
         typer.Option(
@@ -101,7 +102,9 @@ def synthesize_command(
             f"{_estimate(synth)} vs on real {_estimate(real)}"
         )
     for check in chosen["privacy"]["checks"]:
-        out.print(f"privacy {escape(check['name'])}: {check['verdict']} ({escape(check['reason'])})")
+        out.print(
+            f"privacy {escape(check['name'])}: {check['verdict']} ({escape(check['reason'])})"
+        )
     out.print(f"generator: {result.chosen} ({escape(result.evidence['choice_rule'])})")
     out.print(f"report: {result.report}")
     if result.output is None:
@@ -113,7 +116,9 @@ def synthesize_command(
     if result.forced:
         err.print(f"warning: {escape(str(result.output))} FAILED the privacy gate (--force); "
                   "every row is labelled, do not share it")  # fmt: skip
-    out.print(f"wrote {result.evidence['design']['synthetic_rows']} synthetic rows to {result.output}")
+    out.print(
+        f"wrote {result.evidence['design']['synthetic_rows']} synthetic rows to {result.output}"
+    )
 
 
 def _estimate(e: dict[str, Any]) -> str:

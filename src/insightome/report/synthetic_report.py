@@ -35,9 +35,7 @@ LIMITS = (
 )
 
 
-def render_report(
-    evidence: Mapping[str, Any], figures: Sequence[Mapping[str, str]] = ()
-) -> str:
+def render_report(evidence: Mapping[str, Any], figures: Sequence[Mapping[str, str]] = ()) -> str:
     """The report as a self-contained HTML string; ``figures`` are dicts with ``title``,
     ``uri`` (a PNG data URI) and ``caption``."""
     methods = evidence["methods"]

@@ -44,12 +44,13 @@ from insightome.evaluate.splitters import stratification_labels
 from insightome.io import read
 from insightome.io.json_values import json_ready
 from insightome.options import RunOptions, check_combinations, check_options
+from insightome.report.synthetic_plots import associations_plot, marginals_plot
 from insightome.report.synthetic_report import render_report
 from insightome.run_content import versions
 from insightome.study import make_study
 from insightome.synthesis import SYNTHESIZERS, CategoryMerge, merge_rare_categories
 from insightome.synthetic.cohort_table import SYNTHETIC_ID, CohortTable, cohort_table
-from insightome.synthetic.fidelity import fidelity_checks
+from insightome.synthetic.fidelity import FidelityReport, fidelity_checks
 from insightome.synthetic.privacy import PrivacyThresholds, privacy_checks
 from insightome.synthetic.utility import UtilityResult, tstr
 
@@ -107,6 +108,7 @@ def synthesize(
     methods = list(METHODS) if method == "auto" else [method]
     judged: dict[str, dict[str, Any]] = {}
     samples: dict[str, pd.DataFrame] = {}
+    reports: dict[str, FidelityReport] = {}
     for m in methods:
         say(f"{m}: fitting on {len(train)} rows, drawing {n_rows}")
         with ledger.stage("generate"):
@@ -119,8 +121,8 @@ def synthesize(
                 train, hold, samples[m], groups=_group_columns(table, o),
                 min_cell=o.min_cell, seed=o.seed,
             )  # fmt: skip
+        reports[m] = fidelity
         judged[m] = {
-            "generator": getattr(generator, "params", {}),
             "notes": list(generator.notes),
             "privacy": privacy.to_dict(),
             "fidelity": fidelity.to_dict(),
@@ -162,26 +164,52 @@ def synthesize(
         "versions": versions(),
         "compute": ledger.to_dict(),
     }
-    return _write(out, samples[chosen], evidence, passed, force)
+    with ledger.stage("report"):
+        figures = _figures(train, samples[chosen], reports[chosen], o.min_cell)
+    evidence["compute"] = ledger.to_dict()
+    return _write(out, samples[chosen], evidence, figures, passed, force)
 
 
-def choose(
-    judged: dict[str, dict[str, Any]], utility: dict[str, UtilityResult]
-) -> tuple[str, str]:
+def _figures(
+    train: pd.DataFrame, sample: pd.DataFrame, fidelity: FidelityReport, min_cell: int
+) -> list[dict[str, str]]:
+    """The chosen table's marginals and association matrices (aggregates only: every bin
+    of a numeric histogram holds at least ``min_cell`` real rows)."""
+    pairs = fidelity.pairs
+    return [
+        {
+            "title": "Marginals, real vs synthetic",
+            "uri": marginals_plot(train, sample, fidelity.kinds, min_cell),
+            "caption": "Each column's distribution in the real training rows and in the "
+            f"synthetic table (histogram bins hold at least {min_cell} real rows; rare "
+            "categories pooled).",
+        },
+        {
+            "title": "Associations, real vs synthetic",
+            "uri": associations_plot(pairs.columns, pairs.real, pairs.synthetic),
+            "caption": "Association of every pair of columns (Spearman, bias-corrected "
+            "Cramér's V, correlation ratio) in the real training rows, in the synthetic "
+            "table, and their difference.",
+        },
+    ]
+
+
+def choose(judged: dict[str, dict[str, Any]], utility: dict[str, UtilityResult]) -> tuple[str, str]:
     """The generator to release and the rule that chose it (see the module docstring)."""
     methods = list(judged)
     if len(methods) == 1:
         return methods[0], "the only generator asked for (--method)"
     pool = [m for m in methods if judged[m]["passed"]] or methods
-    why = "passes the privacy gate" if any(judged[m]["passed"] for m in methods) else (
-        "none passes the privacy gate"
+    why = (
+        "passes the privacy gate"
+        if any(judged[m]["passed"] for m in methods)
+        else ("none passes the privacy gate")
     )
     best = max(utility[m].synthetic["value"] for m in pool)
     tied = [m for m in pool if best - utility[m].synthetic["value"] <= TIE]
     chosen = min(tied, key=lambda m: _distinguishability(judged[m]))
-    rule = (
-        f"{why}; highest TSTR {utility[chosen].metric} among "
-        f"{', '.join(pool)}" + (f" (tie within {TIE}: the least distinguishable)" if len(tied) > 1 else "")
+    rule = f"{why}; highest TSTR {utility[chosen].metric} among {', '.join(pool)}" + (
+        f" (tie within {TIE}: the least distinguishable)" if len(tied) > 1 else ""
     )
     return chosen, rule
 
@@ -291,7 +319,9 @@ def apply_merges(frame: pd.DataFrame, merges: Sequence[CategoryMerge]) -> pd.Dat
     out = frame.copy()
     for m in merges:
         mapping = dict.fromkeys(m.categories, m.into)
-        out[m.column] = out[m.column].map(lambda v, mp=mapping: mp.get(v, v) if isinstance(v, str) else v)
+        out[m.column] = out[m.column].map(
+            lambda v, mp=mapping: mp.get(v, v) if isinstance(v, str) else v
+        )
     return out
 
 
@@ -309,12 +339,21 @@ def _group_columns(table: CohortTable, o: RunOptions) -> dict[str, str]:
 def _merge_record(merge: CategoryMerge) -> dict[str, Any]:
     """A merge as the evidence keeps it: how many categories, not which (a rare category's
     name says that a patient with it is in the cohort)."""
-    return {"column": merge.column, "n_categories": len(merge.categories), "into": merge.into,
-            "min_count": merge.min_count}
+    return {
+        "column": merge.column,
+        "n_categories": len(merge.categories),
+        "into": merge.into,
+        "min_count": merge.min_count,
+    }
 
 
 def _write(
-    out: Path, sample: pd.DataFrame, evidence: dict[str, Any], passed: bool, force: bool
+    out: Path,
+    sample: pd.DataFrame,
+    evidence: dict[str, Any],
+    figures: list[dict[str, str]],
+    passed: bool,
+    force: bool,
 ) -> Synthesis:
     """The CSV (unless refused), the report and the evidence, each written to a temporary
     file beside its target and renamed into place."""
@@ -327,7 +366,7 @@ def _write(
     if not passed and force:
         table[GATE_COLUMN] = GATE_LABEL
     _atomic(evidence_path, json.dumps(json_ready(evidence), indent=2))
-    _atomic(report, render_report(evidence))
+    _atomic(report, render_report(evidence, figures))
     if written:
         tmp = out.with_name(f".{out.name}.tmp")
         table.to_csv(tmp, index=False)
