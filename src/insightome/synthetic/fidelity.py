@@ -160,8 +160,9 @@ def fidelity_checks(
     real ``holdout`` rows as the yardstick (module docstring).
 
     ``groups`` maps a sensitive attribute's name to a column of the tables (numeric columns
-    with many values, e.g. age, are cut into age bands) or to three label arrays aligned to
-    ``train``, ``holdout`` and ``synthetic``. Groups with fewer than ``min_cell`` real rows
+    with many values, e.g. age, are cut into age bands), to three label arrays aligned to
+    ``train``, ``holdout`` and ``synthetic``, or to one ``pd.Series`` of labels for the
+    three stacked in that order. Groups with fewer than ``min_cell`` real rows
     are "insufficient evidence", their counts never shown.
     """
     _check_columns(train, holdout, synthetic)
