@@ -106,6 +106,9 @@ def test_a_shifted_sample_flags_the_shifted_marginals(heart_failure):
     by_group = {g.group: g for g in report.groups}
     assert by_group["0"].status == ABSENT and by_group["0"].share_synthetic == 0
     assert "age" in by_group["1"].flagged  # within the group, too
+    assert "1 of 2 sensitive groups compared (1 absent from the synthetic cohort)" in (
+        report.summary
+    )
 
 
 def test_missing_values_compared_and_small_counts_hidden(heart_failure):
