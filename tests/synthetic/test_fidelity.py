@@ -106,6 +106,9 @@ def test_a_shifted_sample_flags_the_shifted_marginals(heart_failure):
     by_group = {g.group: g for g in report.groups}
     assert by_group["0"].status == ABSENT and by_group["0"].share_synthetic == 0
     assert "age" in by_group["1"].flagged  # within the group, too
+    assert "1 of 2 sensitive groups compared (1 absent from the synthetic cohort)" in (
+        report.summary
+    )
 
 
 def test_missing_values_compared_and_small_counts_hidden(heart_failure):
@@ -128,8 +131,14 @@ def test_small_groups_are_insufficient_and_their_counts_suppressed(heart_failure
     # other sizes would give it back (150 − A − B), so one of them is suppressed as well
     sites = np.array(["A"] * 100 + ["B"] * 44 + ["C"] * 6, dtype=object)
     labels = (sites, np.array(["A", "B"] * 37 + ["A"], dtype=object), np.array(["A", "B"] * 37))
+    stacked = pd.Series(np.concatenate(labels))  # the same labels, one per row of the three
     report = fidelity_checks(
-        train, holdout, other, groups={"site": labels, "age": "age"}, seed=0, min_cell=10
+        train,
+        holdout,
+        other,
+        groups={"site": labels, "age": "age", "site2": stacked},
+        seed=0,
+        min_cell=10,
     )
     site = {g.group: g for g in report.groups if g.attribute == "site"}
     assert site["C"].status == INSUFFICIENT and site["C"].n_real == "<10"
@@ -138,6 +147,10 @@ def test_small_groups_are_insufficient_and_their_counts_suppressed(heart_failure
     assert len(shown) <= 1
     assert any(g.n_real == "suppressed" and g.share_real is None for g in site.values())
     assert {g.status for g in site.values() if g.group != "C"} == {COMPARED}
+    site2 = {g.group: g for g in report.groups if g.attribute == "site2"}
+    assert {k: (g.status, g.n_real) for k, g in site2.items()} == {
+        k: (g.status, g.n_real) for k, g in site.items()
+    }
     for g in report.groups:  # never a small count, whatever the group
         assert not (g.n_real.isdigit() and int(g.n_real) < 10)
     ages = [g for g in report.groups if g.attribute == "age"]
@@ -151,6 +164,8 @@ def test_bad_groups_and_tables_are_refused(heart_failure):
         fidelity_checks(train, holdout, other, groups={"sex": "sexe"})
     with pytest.raises(ValueError, match="3 train labels for 40 rows"):
         fidelity_checks(train, holdout, other, groups={"x": (["a"] * 3, ["a"] * 40, ["a"] * 40)})
+    with pytest.raises(TypeError, match="give a column name, three label arrays"):
+        fidelity_checks(train, holdout, other, groups={"x": pd.Series(["a"] * 7)})
     with pytest.raises(ValueError, match="synthetic: columns differ"):
         fidelity_checks(train, holdout, other.drop(columns="age"))
 

@@ -27,6 +27,7 @@ from threadpoolctl import threadpool_limits
 from insightome.number_format import fmt_number
 from insightome.synthetic.fidelity_measures import (
     CATEGORICAL,
+    NUMERIC,
     Encoded,
     auc_delong,
     auc_interval,
@@ -135,7 +136,7 @@ def _features(data: Encoded) -> tuple[np.ndarray, np.ndarray | None]:
     columns = []
     for c in data.columns:
         values = data.values[c].astype(float)
-        if data.kinds[c] != "numeric":
+        if data.kinds[c] != NUMERIC:
             values[values < 0] = np.nan
         columns.append(values)
     mask = np.array([data.kinds[c] == CATEGORICAL for c in data.columns])

@@ -31,6 +31,7 @@ a pair's is z × the bootstrap standard deviation of its association difference
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -53,7 +54,12 @@ from insightome.synthetic.fidelity_columns import (
     fmt,
     num,
 )
-from insightome.synthetic.fidelity_groups import GroupFidelity, group_fidelity, group_labels
+from insightome.synthetic.fidelity_groups import (
+    COMPARED,
+    GroupFidelity,
+    group_fidelity,
+    group_labels,
+)
 from insightome.synthetic.fidelity_measures import (
     Encoded,
     association_matrix,
@@ -160,8 +166,9 @@ def fidelity_checks(
     real ``holdout`` rows as the yardstick (module docstring).
 
     ``groups`` maps a sensitive attribute's name to a column of the tables (numeric columns
-    with many values, e.g. age, are cut into age bands) or to three label arrays aligned to
-    ``train``, ``holdout`` and ``synthetic``. Groups with fewer than ``min_cell`` real rows
+    with many values, e.g. age, are cut into age bands), to three label arrays aligned to
+    ``train``, ``holdout`` and ``synthetic``, or to one ``pd.Series`` of labels for the
+    three stacked in that order. Groups with fewer than ``min_cell`` real rows
     are "insufficient evidence", their counts never shown.
     """
     _check_columns(train, holdout, synthetic)
@@ -294,11 +301,14 @@ def _summary(
     parts.append(text)
     parts.append(describe(separation))
     if groups:
-        compared = [g for g in groups if g.status == "compared"]
+        compared = [g for g in groups if g.status == COMPARED]
         off = sum(1 for g in compared if g.flagged)
+        others = Counter(g.status for g in groups if g.status != COMPARED)
+        aside = ", ".join(f"{k} {status}" for status, k in sorted(others.items()))
         parts.append(
-            f"{len(compared)} of {len(groups)} sensitive groups compared, {off} with a "
-            "flagged column"
+            f"{len(compared)} of {len(groups)} sensitive groups compared"
+            + (f" ({aside})" if aside else "")
+            + f", {off} with a flagged column"
         )
     return "Fidelity: " + "; ".join(parts) + "."
 

@@ -155,7 +155,10 @@ def _labels(
     min_cell: int,
     notes: list[str],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The group label of every row of the three tables (missing: "not recorded")."""
+    """The group label of every row of the three tables (missing: "not recorded").
+
+    ``spec`` is a column name, three label arrays, or one array (e.g. a ``pd.Series``)
+    with a label for every row of train, holdout and synthetic stacked in that order."""
     if isinstance(spec, str):
         if spec not in train.columns:
             hint = closest_names_hint(spec, map(str, train.columns))
@@ -174,10 +177,13 @@ def _labels(
             notes.append(f"{attribute}: grouped in bands ({banding.explanation})")
             return tuple(_banded(c, banding) for c in columns)  # type: ignore[return-value]
         return tuple(_as_labels(c) for c in columns)  # type: ignore[return-value]
-    if not isinstance(spec, Sequence) or len(spec) != 3:
+    sizes = np.cumsum([len(train), len(holdout), len(synthetic)])
+    if isinstance(spec, pd.Series | np.ndarray) and len(spec) == sizes[-1]:
+        spec = np.split(np.asarray(spec, dtype=object), sizes[:-1])  # stacked: split
+    if not isinstance(spec, Sequence | list) or len(spec) != 3:
         raise TypeError(
-            f"groups[{attribute!r}]: give a column name or three label arrays (train, "
-            "holdout, synthetic)"
+            f"groups[{attribute!r}]: give a column name, three label arrays (train, "
+            "holdout, synthetic) or one label per row of the three stacked in that order"
         )
     arrays = tuple(_as_labels(pd.Series(np.asarray(s, dtype=object))) for s in spec)
     for name, frame, array in zip(
