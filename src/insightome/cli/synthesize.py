@@ -99,14 +99,18 @@ def synthesize_command(
         real, synth = utility["real"], utility["synthetic"]
         out.print(
             f"utility ({escape(utility['metric'])}, BBC-CV): trained on synthetic "
-            f"{_estimate(synth)} vs on real {_estimate(real)}"
+            f"{_estimate(synth)} vs on real {_estimate(real)}",
+            soft_wrap=True,
         )
     for check in chosen["privacy"]["checks"]:
         out.print(
-            f"privacy {escape(check['name'])}: {check['verdict']} ({escape(check['reason'])})"
+            f"privacy {escape(check['name'])}: {check['verdict']} ({escape(check['reason'])})",
+            soft_wrap=True,
         )
-    out.print(f"generator: {result.chosen} ({escape(result.evidence['choice_rule'])})")
-    out.print(f"report: {result.report}")
+    out.print(
+        f"generator: {result.chosen} ({escape(result.evidence['choice_rule'])})", soft_wrap=True
+    )
+    out.print(f"report: {result.report}", soft_wrap=True)
     if result.output is None:
         raise UserError(
             errors.SYNTHETIC_REFUSED,
@@ -115,9 +119,10 @@ def synthesize_command(
         )
     if result.forced:
         err.print(f"warning: {escape(str(result.output))} FAILED the privacy gate (--force); "
-                  "every row is labelled, do not share it")  # fmt: skip
+                  "every row is labelled, do not share it", soft_wrap=True)  # fmt: skip
     out.print(
-        f"wrote {result.evidence['design']['synthetic_rows']} synthetic rows to {result.output}"
+        f"wrote {result.evidence['design']['synthetic_rows']} synthetic rows to {result.output}",
+        soft_wrap=True,
     )
 
 
@@ -127,4 +132,4 @@ def _estimate(e: dict[str, Any]) -> str:
 
 
 def _say(message: str) -> None:
-    err.print(f"[dim]{escape(message)}[/]")
+    err.print(f"[dim]{escape(message)}[/]", soft_wrap=True)

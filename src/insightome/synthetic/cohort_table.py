@@ -8,10 +8,10 @@ features dropped are decided exactly as ``insightome run`` decides them; then
 
 * the sample IDs, ``--groups`` (one sample per patient is required: a group column whose
   values are all distinct is a second identifier) and ``--exclude`` columns are left out;
-* a numeric column that looks like an identifier (a unique whole number per row with an
-  ID-like name; :func:`insightome.modelling_table.identifier_warnings`) and a text column
-  whose every value is distinct (names, free text) are left out, because a generator would
-  copy them or invent look-alikes;
+* a numeric column with a different whole number in every row (an identifier or an
+  export's row numbers, whatever its name; :func:`insightome.modelling_table.identifier_warnings`
+  names the ID-like ones) and a text column whose every value is distinct (names, free text)
+  are left out, because a generator would copy them or invent look-alikes;
 * sensitive attributes and the site stay in (the fidelity per group needs them).
 
 Every column left out is named in :attr:`CohortTable.left_out` with its reason.
@@ -98,10 +98,21 @@ def cohort_table(made: Study, adata: ad.AnnData, path: str) -> CohortTable:
     for col in _identifier_columns(features):
         left_out[col] = "looks like an identifier (a unique whole number per row)"
     for col in features.columns:
+        if col not in left_out and _row_number(features[col]):
+            left_out[col] = "a different whole number in every row (a row number or an identifier)"
+    for col in features.columns:
         values = features[col]
         if not pd.api.types.is_numeric_dtype(values) and _all_distinct(values):
             left_out[col] = "text with a different value in every row (names or free text)"
     features = features.drop(columns=list(left_out))
+    roles = set(spec.role_columns)
+    read_columns = [
+        *map(str, adata.var_names),
+        *adata.obsm.get("categorical", pd.DataFrame()).columns,
+    ]
+    for col in read_columns:
+        if col not in made.features.columns and col not in roles and col not in left_out:
+            left_out[col] = "constant or all missing (left out by the study)"
     for col in spec.exclude:
         left_out[col] = "--exclude"
     if spec.groups is not None:
@@ -119,10 +130,6 @@ def cohort_table(made: Study, adata: ad.AnnData, path: str) -> CohortTable:
     for col, values in outcome.items():
         frame[col] = values
     notes = [f"{made.n_samples} of {adata.n_obs} rows of {path} modelled by the study"]
-    if made.n_features_dropped:
-        notes.append(
-            f"{made.n_features_dropped} constant or all-missing column(s) left out by the study"
-        )
     return CohortTable(
         frame=frame,
         task=spec.task,
@@ -156,6 +163,16 @@ def _plain(values: pd.Series) -> np.ndarray:
 def _identifier_columns(features: pd.DataFrame) -> list[str]:
     flagged = identifier_warnings(features)
     return [c for c in features.columns if any(f"Feature '{c}' " in w for w in flagged)]
+
+
+def _row_number(values: pd.Series) -> bool:
+    """A different whole number in every row (an export's row numbers, a record number),
+    whatever the column's name: a generator would copy or imitate it, and it measures
+    nothing about the patient."""
+    if not pd.api.types.is_numeric_dtype(values) or len(values) < 20 or values.isna().any():
+        return False
+    v = values.to_numpy(dtype=float)
+    return bool(np.all(v == np.round(v))) and len(np.unique(v)) == len(v)
 
 
 def _all_distinct(values: pd.Series) -> bool:
