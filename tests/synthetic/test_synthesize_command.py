@@ -156,3 +156,20 @@ def test_heart_failure_cohort_is_judged_and_reproducible(tmp_path):
     assert "time" not in a.columns
     groups = first.evidence["methods"]["cart"]["fidelity"]["groups"]
     assert {g["attribute"] for g in groups} == {"sex"}
+
+
+def test_a_run_directory_gives_its_data_and_options(cli, actg_small, tmp_path):
+    import insightome
+
+    run = insightome.run(
+        actg_small, target="cens", id_column="pidnum", sensitive=["gender"], preset="fast",
+        repeats=1, n_bootstrap=200, discover=False, audit=False, out_dir=tmp_path / "runs",
+    )  # fmt: skip
+    out = tmp_path / "from_run.csv"
+    result = cli("synthesize", run.path, "-o", out, "--method", "copula", "--force", *FAST)
+    assert result.code == 0, result.err
+    evidence = json.loads(out.with_suffix(".evidence.json").read_text())
+    assert evidence["input"]["path"] == str(actg_small.resolve())
+    assert evidence["input"]["outcome"] == ["cens"]
+    assert evidence["input"]["sensitive"] == ["gender"]
+    assert "pidnum" not in pd.read_csv(out).columns
