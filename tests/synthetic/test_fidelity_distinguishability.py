@@ -155,3 +155,18 @@ def test_an_auc_below_one_half_is_never_worded_as_better_than_real():
         "c", "w", "d", 90, 210, 0.56, (0.46, 0.66), 0.1, 0.52, (0.42, 0.62), 0.1, "v"
     )
     assert "better" not in dist.describe(above)
+
+
+def test_a_holdout_unlike_the_training_rows_is_said_to_be_the_reference(cohort):
+    """A split by age (the hold-out the oldest patients): the real hold-out is itself told
+    apart from the training rows, and the report says to read the AUC against it."""
+    by_age = cohort.sort_values("age", kind="stable").reset_index(drop=True)
+    train, holdout = by_age.iloc[:210].reset_index(drop=True), by_age.iloc[210:]
+    other = train.sample(150, random_state=0).reset_index(drop=True)
+    report = fidelity_checks(train, holdout.reset_index(drop=True), other, seed=0)
+    result = report.distinguishability
+    assert result.yardstick_ci[0] > 0.5
+    assert any(
+        n.startswith("real-vs-synthetic classifier: the real hold-out itself is told apart")
+        for n in report.notes
+    )

@@ -195,6 +195,8 @@ def fidelity_checks(
         holdout="holdout" if use_holdout else None,
         seed=seed,
     )
+    if separation.auc is not None:  # not assessed: the hold-out note above says why
+        notes += [f"real-vs-synthetic classifier: {note}" for note in separation.notes]
     group_results = group_fidelity(labels, data, rng, min_cell)
     notes += labels.notes
     return FidelityReport(
