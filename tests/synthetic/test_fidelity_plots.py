@@ -13,6 +13,7 @@ from sklearn.datasets import load_diabetes
 from insightome.report.synthetic_plots import (
     associations_plot,
     category_bars,
+    difference_marks,
     marginals_plot,
     numeric_bins,
 )
@@ -78,3 +79,20 @@ def test_the_figures_render(diabetes):
     columns = list(real.columns[:-1])
     width, height = _png_size(associations_plot(columns, matrix, other.tolist()))
     assert width > 2 * height
+
+
+def test_only_pairs_beyond_chance_carry_a_number(diabetes):
+    """With the flagged pairs given, the difference panel writes their differences only
+    (a chance difference of 0.3 stays unwritten), whatever order a pair is named in."""
+    columns = ["age", "bmi", "bp", "s1"]
+    real = np.corrcoef(diabetes[columns].to_numpy(), rowvar=False)
+    synthetic = real.copy()
+    synthetic[0, 1] = synthetic[1, 0] = real[0, 1] + 0.3  # not flagged: no number
+    synthetic[2, 3] = synthetic[3, 2] = real[2, 3] - 0.25
+    difference = synthetic - real
+    flagged = [("s1", "bp"), ("age", "unknown")]
+    assert difference_marks(columns, difference, flagged) == [(2, 3, "-0.25")]
+    assert difference_marks(columns, difference, []) == []
+    for pairs in (flagged, []):
+        width, height = _png_size(associations_plot(columns, real, synthetic, pairs))
+        assert width > 2 * height

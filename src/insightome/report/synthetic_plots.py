@@ -24,11 +24,12 @@ real rows are missing, or none).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.patches import Rectangle
 
 from insightome.groups.disclosure import MIN_CELL, small_marker
 from insightome.report.figure_style import (
@@ -40,7 +41,13 @@ from insightome.report.figure_style import (
     to_data_uri,
 )
 
-__all__ = ["associations_plot", "category_bars", "marginals_plot", "numeric_bins"]
+__all__ = [
+    "associations_plot",
+    "category_bars",
+    "difference_marks",
+    "marginals_plot",
+    "numeric_bins",
+]
 
 MAX_BINS = 20
 PANELS_PER_ROW = 4
@@ -131,29 +138,60 @@ def associations_plot(
     columns: Sequence[str],
     real: Sequence[Sequence[float | None]] | np.ndarray,
     synthetic: Sequence[Sequence[float | None]] | np.ndarray,
+    flagged: Iterable[tuple[str, str]] | None = None,
 ) -> str:
-    """The association matrices (Spearman, Cramér's V, correlation ratio) of the real and the
-    synthetic rows side by side, and their difference (synthetic − real)."""
+    """The association matrices (Spearman, Cramér's V, correlation ratio) of the real
+    training rows and the synthetic rows side by side, and their difference (synthetic −
+    real). Given ``flagged`` (the pairs beyond their bound: ``PairwiseFidelity.flagged`` as
+    ``(a, b)``), only those carry their difference as a number in a box, so that chance
+    differences are not read as findings; without it, differences of 0.1 or more are
+    written (no test behind them)."""
     a_real, a_synth = _as_matrix(real), _as_matrix(synthetic)
     n = len(columns)
     side = float(np.clip(1.2 + 0.28 * n, 3.0, 7.0))
     fig = new_figure((3 * side + 1.0, side + 0.6))
     axes = fig.subplots(1, 3)
-    panels = (("real", a_real), ("synthetic", a_synth), ("synthetic − real", a_synth - a_real))
-    for ax, (title, matrix) in zip(axes, panels, strict=True):
+    difference = a_synth - a_real
+    title = "synthetic − real"
+    if flagged is not None:
+        marks = difference_marks(columns, difference, flagged)
+        title += " (numbers: beyond chance)" if marks else " (none beyond chance)"
+    panels = (("real (training rows)", a_real), ("synthetic", a_synth), (title, difference))
+    for ax, (name, matrix) in zip(axes, panels, strict=True):
         image = ax.imshow(np.ma.masked_invalid(matrix), cmap="RdBu_r", vmin=-1, vmax=1)
-        ax.set_title(title, fontsize=9)
+        ax.set_title(name, fontsize=9)
         labels = [short_label(str(c), 14) for c in columns]
         size = 7 if n <= 20 else 5
         ticks = range(n) if n <= 40 else []
         ax.set_xticks(list(ticks), labels if n <= 40 else [], rotation=90, fontsize=size)
         ax.set_yticks(list(ticks), labels if n <= 40 else [], fontsize=size)
-        if title.startswith("synthetic −") and n <= 12:
-            for i, j in zip(*np.triu_indices(n, 1), strict=True):
-                if np.isfinite(matrix[i, j]) and abs(matrix[i, j]) >= 0.1:
-                    ax.text(j, i, f"{matrix[i, j]:+.1f}", ha="center", va="center", fontsize=6)
+    if flagged is not None:
+        for i, j, text in marks:
+            axes[2].text(j, i, text, ha="center", va="center", fontsize=6)
+            axes[2].add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, linewidth=1.2))
+    elif n <= 12:
+        for i, j in zip(*np.triu_indices(n, 1), strict=True):
+            if np.isfinite(difference[i, j]) and abs(difference[i, j]) >= 0.1:
+                axes[2].text(j, i, f"{difference[i, j]:+.1f}", ha="center", va="center",
+                             fontsize=6)  # fmt: skip
     fig.colorbar(image, ax=list(axes), shrink=0.8, label="association (difference)")
     return to_data_uri(fig)
+
+
+def difference_marks(
+    columns: Sequence[str], difference: np.ndarray, flagged: Iterable[tuple[str, str]]
+) -> list[tuple[int, int, str]]:
+    """(row, column, text) of each flagged pair in the upper triangle of the difference
+    matrix; pairs naming a column not in ``columns`` are ignored."""
+    where = {str(c): k for k, c in enumerate(columns)}
+    marks = []
+    for a, b in flagged:
+        if a not in where or b not in where or a == b:
+            continue
+        i, j = sorted((where[a], where[b]))
+        if np.isfinite(difference[i, j]):
+            marks.append((i, j, f"{difference[i, j]:+.2f}"))
+    return sorted(set(marks))
 
 
 def _numeric_panel(ax: Axes, real: pd.Series, synthetic: pd.Series, min_cell: int) -> None:
@@ -166,7 +204,7 @@ def _numeric_panel(ax: Axes, real: pd.Series, synthetic: pd.Series, min_cell: in
         return
     widths = np.diff(edges)
     for values, colour, label, filled in (
-        (r, BLUE, "real", True),
+        (r, BLUE, "real (training rows)", True),
         (s, VERMILLION, "synthetic", False),
     ):
         known = np.clip(values[~np.isnan(values)], edges[0], edges[-1])
@@ -198,7 +236,7 @@ def _category_panel(ax: Axes, real: pd.Series, synthetic: pd.Series, min_cell: i
     if not labels:
         return
     x = np.arange(len(labels))
-    ax.bar(x - 0.2, real_shares, 0.4, color=BLUE, alpha=0.6, label="real")
+    ax.bar(x - 0.2, real_shares, 0.4, color=BLUE, alpha=0.6, label="real (training rows)")
     ax.bar(x + 0.2, synth_shares, 0.4, color=VERMILLION, alpha=0.8, label="synthetic")
     ax.set_xticks(x, [short_label(lab, 12) for lab in labels], rotation=30, ha="right")
     ax.set_ylabel("share", fontsize=7)

@@ -9,8 +9,9 @@ fitted on (``train``), four ways:
 2. **Pairs**: a mixed association matrix (Spearman, bias-corrected Cramér's V, correlation
    ratio: :mod:`~insightome.synthetic.fidelity_measures`), real against synthetic, its mean
    and largest absolute difference and the worst pairs by name.
-3. **Distinguishability**: a classifier's cross-validated AUC for real vs synthetic, and the
-   pMSE (:mod:`~insightome.synthetic.distinguishability`).
+3. **Distinguishability**: a classifier's cross-fitted AUC for real hold-out patients vs
+   synthetic rows, and the pMSE (:mod:`~insightome.synthetic.distinguishability`: why the
+   hold-out and not the training rows).
 4. **Groups**: each sensitive group's share and marginals
    (:mod:`~insightome.synthetic.fidelity_groups`).
 
@@ -181,14 +182,21 @@ def fidelity_checks(
     use_holdout = len(hold) >= min_cell
     if not use_holdout:
         notes.append(
-            f"the hold-out has fewer than {min_cell} rows: no yardstick (real vs real) is given"
+            f"the hold-out has fewer than {min_cell} rows: no yardstick (real vs real) is given "
+            "and no real-vs-synthetic classifier is fitted"
         )
     yard = hold if use_holdout else None
     columns = compare_columns(data, real, synth, yard, rng, min_cell)
     pairs, pair_draws = _pairwise(data, real, synth, yard, rng, notes)
     separation = distinguishability(
-        data, "train", "synthetic", "holdout" if use_holdout else None, seed
+        data,
+        train="train",
+        synthetic="synthetic",
+        holdout="holdout" if use_holdout else None,
+        seed=seed,
     )
+    if separation.auc is not None:  # not assessed: the hold-out note above says why
+        notes += [f"real-vs-synthetic classifier: {note}" for note in separation.notes]
     group_results = group_fidelity(labels, data, rng, min_cell)
     notes += labels.notes
     return FidelityReport(
