@@ -35,6 +35,14 @@ LIMITS = (
 )
 
 
+#: The association measures' names as people read them.
+MEASURES = {
+    "spearman": "Spearman ρ",
+    "cramers_v": "Cramér's V",
+    "correlation_ratio": "correlation ratio η",
+}
+
+
 def render_report(evidence: Mapping[str, Any], figures: Sequence[Mapping[str, str]] = ()) -> str:
     """The report as a self-contained HTML string; ``figures`` are dicts with ``title``,
     ``uri`` (a PNG data URI) and ``caption``."""
@@ -52,6 +60,7 @@ def render_report(evidence: Mapping[str, Any], figures: Sequence[Mapping[str, st
         "figures": list(figures),
         "compute": _compute(evidence.get("compute") or {}),
         "limits": LIMITS,
+        "measures": MEASURES,
         "n": fmt_number,
         "missing": MISSING,
     }

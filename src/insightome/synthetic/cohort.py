@@ -186,10 +186,13 @@ def _figures(
         },
         {
             "title": "Associations, real vs synthetic",
-            "uri": associations_plot(pairs.columns, pairs.real, pairs.synthetic),
+            "uri": associations_plot(
+                pairs.columns, pairs.real, pairs.synthetic,
+                flagged=[(p.a, p.b) for p in pairs.flagged],
+            ),  # fmt: skip
             "caption": "Association of every pair of columns (Spearman, bias-corrected "
             "Cramér's V, correlation ratio) in the real training rows, in the synthetic "
-            "table, and their difference.",
+            "table, and their difference (numbers: the pairs that differ beyond chance).",
         },
     ]
 
@@ -215,8 +218,9 @@ def choose(judged: dict[str, dict[str, Any]], utility: dict[str, UtilityResult])
 
 
 def _distinguishability(judged: dict[str, Any]) -> float:
+    """The real-vs-synthetic AUC, where below 0.5 is chance (not "more real than real")."""
     value = judged["fidelity"].get("distinguishability", {}).get("auc")
-    return float(value) if value is not None and math.isfinite(value) else math.inf
+    return max(float(value), 0.5) if value is not None and math.isfinite(value) else math.inf
 
 
 def _output_path(output: str | os.PathLike[str]) -> Path:
