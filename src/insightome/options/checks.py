@@ -19,6 +19,7 @@ from typing import Any
 from insightome import errors
 from insightome.compute.budget import Budget
 from insightome.errors import UserError
+from insightome.synthesis import SYNTHESIZERS
 
 #: The largest seed: derived seeds (seed + repeat, seed + 1000 · repeat + fold, …) must
 #: stay below 2**32, the limit of numpy's and scikit-learn's integer seeds.
@@ -29,7 +30,6 @@ TASK_CHOICES = ("auto", "binary", "multiclass", "regression", "survival")
 ORIENT_CHOICES = ("auto", "samples-by-features", "features-by-samples")
 DECIMAL_CHOICES = ("auto", ".", ",")
 MAX_AGE = 150  # --age-bands: cut points are ages in years
-AUGMENT_CHOICES = ("off", "cart", "copula")  # --augment: insightome.synthesis.SYNTHESIZERS
 # --augment-ratio: below 0.1 synthetic rows barely change a fit; above 10 they swamp the
 # real rows and every augmented fit costs 11 times a real-only one
 MIN_AUGMENT_RATIO, MAX_AUGMENT_RATIO = 0.1, 10.0
@@ -126,6 +126,11 @@ def choice(choices: Sequence[str] | Callable[[], Sequence[str]]) -> Check:
         return None
 
     return check
+
+
+def augment_methods() -> Sequence[str]:
+    """``--augment``'s choices: off, or a synthesizer of :mod:`insightome.synthesis`."""
+    return ("off", *SYNTHESIZERS)
 
 
 def presets() -> Sequence[str]:

@@ -253,7 +253,7 @@ class RunOptions:
         "synthetic rows made from that fold only (cart: sequential CART; copula: Gaussian "
         "copula); BBC-CV selects among both, and the best of each are compared "
         "(docs/augmentation.md).",
-        check=checks.choice(checks.AUGMENT_CHOICES),
+        check=checks.choice(checks.augment_methods),
     )
     augment_ratio: float = option(
         1.0,
