@@ -288,6 +288,19 @@ class RunOptions:
         check=checks.choice(checks.presets),
         commands=("run", "synthesize"),
     )
+    augment: str = option(
+        "off",
+        "Augmented twins: every candidate is also trained on its training fold plus "
+        "synthetic rows made from that fold only (cart: sequential CART; copula: Gaussian "
+        "copula); BBC-CV selects among both, and the best of each are compared "
+        "(docs/augmentation.md).",
+        check=checks.choice(checks.augment_methods),
+    )
+    augment_ratio: float = option(
+        1.0,
+        "With --augment: synthetic rows per real training row.",
+        check=checks.number(checks.MIN_AUGMENT_RATIO, checks.MAX_AUGMENT_RATIO),
+    )
     out_dir: str | Path | None = option(  # noqa: RUF009 (option() returns a dataclass field)
         "runs",
         "Parent directory of the run directory.",
