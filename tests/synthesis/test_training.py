@@ -183,3 +183,22 @@ def test_wraps_the_engines_own_pipelines(family, task, gbsg2):
     cv = KFold(3, shuffle=True, random_state=0)
     predictions = cross_val_predict(model, X, y, cv=cv)
     assert predictions.shape == (len(X),) and np.isfinite(predictions).all()
+
+
+def test_a_fitted_wrapper_keeps_no_training_values():
+    """A saved model (model.joblib) must not carry patients' values: the fitted synthesizer
+    (CART's leaf donors, the copula's marginals) is not kept on the wrapper."""
+    import pickle
+
+    from sklearn.linear_model import LogisticRegression
+
+    from insightome.synthesis import SyntheticTraining
+
+    rng = np.random.default_rng(0)
+    marker = 123456.789  # a value only one training row holds
+    X = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)})
+    X.loc[7, "a"] = marker
+    y = (X["b"] > 0).astype(int).to_numpy()
+    fitted = SyntheticTraining(LogisticRegression(), method="cart", mode="replace").fit(X, y)
+    assert not hasattr(fitted, "synthesizer_")
+    assert np.float64(marker).tobytes() not in pickle.dumps(fitted)

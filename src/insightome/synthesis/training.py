@@ -155,7 +155,8 @@ class SyntheticTraining(MetaEstimatorMixin, BaseEstimator):
             y_syn = synthetic[OUTCOME].to_numpy(float)
         else:
             y_syn = synthetic[OUTCOME].to_numpy(dtype=y.dtype)
-        self.synthesizer_ = synthesizer
+        # the fitted synthesizer is NOT kept: it holds the training patients' values (CART's
+        # leaf donors, the copula's marginals), and a saved model must not carry them
         self.n_synthetic_ = n_synthetic
         self.notes_ = [*synthesizer.notes, *self.notes_]
         if self.mode == "augment":
