@@ -187,9 +187,11 @@ def _figures(
         {
             "title": "Associations, real vs synthetic",
             "uri": associations_plot(
-                pairs.columns, pairs.real, pairs.synthetic,
+                pairs.columns,
+                pairs.real,
+                pairs.synthetic,
                 flagged=[(p.a, p.b) for p in pairs.flagged],
-            ),  # fmt: skip
+            ),
             "caption": "Association of every pair of columns (Spearman, bias-corrected "
             "Cramér's V, correlation ratio) in the real training rows, in the synthetic "
             "table, and their difference (numbers: the pairs that differ beyond chance).",
