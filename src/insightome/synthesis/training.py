@@ -108,7 +108,13 @@ class SyntheticTraining(MetaEstimatorMixin, BaseEstimator):
         return pd.concat([outcome, X.reset_index(drop=True)], axis=1), first
 
     def _synthesizer(self, first: str) -> SequentialCART | GaussianCopula:
-        return SequentialCART(first=first) if self.method == "cart" else GaussianCopula()
+        # unsmoothed: these rows never leave the model, so the sharing default (density
+        # smoothing, for disclosure control) does not apply; CART as augmentation was measured
+        return (
+            SequentialCART(first=first, smoothing=None)
+            if self.method == "cart"
+            else GaussianCopula()
+        )
 
     def _n_synthetic(self, n: int, labels: np.ndarray | None) -> int:
         wanted = max(1, round(self.ratio * n))
