@@ -73,6 +73,7 @@ class SyntheticTraining(MetaEstimatorMixin, BaseEstimator):
         ratio: float = 1.0,
         task: str = "binary",
         seed: int = 0,
+        smoothing: str | None = None,
     ) -> None:
         self.estimator = estimator
         self.method = method
@@ -80,6 +81,7 @@ class SyntheticTraining(MetaEstimatorMixin, BaseEstimator):
         self.ratio = ratio
         self.task = task
         self.seed = seed
+        self.smoothing = smoothing
 
     def _check_params(self) -> None:
         for name, value, allowed in (
@@ -108,10 +110,12 @@ class SyntheticTraining(MetaEstimatorMixin, BaseEstimator):
         return pd.concat([outcome, X.reset_index(drop=True)], axis=1), first
 
     def _synthesizer(self, first: str) -> SequentialCART | GaussianCopula:
-        # unsmoothed: these rows never leave the model, so the sharing default (density
-        # smoothing, for disclosure control) does not apply; CART as augmentation was measured
+        # ``smoothing`` (CART only) defaults to None: augmented rows never leave the model, so
+        # the sharing default (density smoothing, for disclosure control) does not apply, and
+        # CART as augmentation was measured unsmoothed; TSTR passes the sharing default, so it
+        # measures the generator whose table is released
         return (
-            SequentialCART(first=first, smoothing=None)
+            SequentialCART(first=first, smoothing=self.smoothing)
             if self.method == "cart"
             else GaussianCopula()
         )

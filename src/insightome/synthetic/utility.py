@@ -4,7 +4,8 @@ Train on synthetic, test on real (TSTR) against train on real, test on real (TRT
 by the engine's own BBC-CV over the same candidates and the same resampling plan of the
 REAL cohort. In every training fold the generator is fitted on that fold's real rows only
 and the candidate is trained on the synthetic rows it draws
-(:class:`insightome.synthesis.SyntheticTraining` with ``mode="replace"``); the test fold
+(:class:`insightome.synthesis.SyntheticTraining` with ``mode="replace"``, and the same
+generator settings as the table ``synthesize`` releases: CART's density smoothing); the test fold
 is real patients the generator never saw. So TSTR measures the whole recipe — generate
 from n real patients, then model — with the same selection-bias correction and CI as a
 run's estimate, and the two estimates differ only in what the models were trained on.
@@ -23,6 +24,7 @@ from insightome.evaluate.splitters import make_plan
 from insightome.models.candidates import candidates
 from insightome.study import Study
 from insightome.synthesis import SyntheticTraining
+from insightome.synthesis.cart import DEFAULT_SMOOTHING
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ def tstr(
     for method in methods:
         wrapped = [
             SyntheticTraining(c.build(features, seed), method=method, mode="replace",
-                              task=task, seed=seed)
+                              task=task, seed=seed, smoothing=DEFAULT_SMOOTHING)
             for c in cands
         ]  # fmt: skip
         synthetic = search(wrapped)
