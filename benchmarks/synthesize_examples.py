@@ -72,7 +72,7 @@ def run_one(name: str, spec: dict[str, Any], folder: Path) -> dict[str, Any]:
                 "real": u["real"],
                 "synthetic": u["synthetic"],
                 "retained": u["retained"],
-            },  # fmt: skip
+            },
             "fidelity": j["fidelity"]["summary"],
             "distinguishability": {
                 k: j["fidelity"]["distinguishability"].get(k)
