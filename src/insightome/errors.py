@@ -178,8 +178,8 @@ VALIDATE_ONE_CLASS = (
 # -- synthetic cohorts ----------------------------------------------------------------------
 SYNTHETIC_REFUSED = (
     "the synthetic table was not written: it failed the privacy gate ({reasons}). The report "
-    "says why: {report}. Try --method with the other generator or fewer columns; --force "
-    "writes it anyway, labelled as failed."
+    "says why: {report}.{removed} Options: {advice}; fewer or coarser columns; a larger "
+    "cohort; --force writes it anyway, every row labelled as failed."
 )
 
 

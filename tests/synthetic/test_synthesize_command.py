@@ -173,3 +173,76 @@ def test_a_run_directory_gives_its_data_and_options(cli, actg_small, tmp_path):
     assert evidence["input"]["outcome"] == ["cens"]
     assert evidence["input"]["sensitive"] == ["gender"]
     assert "pidnum" not in pd.read_csv(out).columns
+
+
+def test_a_refused_table_removes_an_older_one_at_its_path(cli, actg_small, tmp_path):
+    out = tmp_path / "shared.csv"
+    out.write_text("an older synthetic table\n")
+    result = cli(
+        "synthesize", actg_small, "-o", out, "--target", "cens", "--id-column", "pidnum",
+        "--method", "copula", "--max-membership-auc", "0", *FAST,
+    )  # fmt: skip
+    assert result.code == 2
+    assert not out.exists()
+    assert "The older shared.csv there was removed." in result.err
+    assert "try --method cart" in result.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "shared.evidence.json",
+        "shared.report.html",
+    ]  # no temporary file left
+
+
+def test_a_rare_outcome_class_is_refused_not_merged(cli, tmp_path):
+    data = shared_data("cohorts", "heart_failure", "heart_failure_clinical_records_dataset.csv")
+    frame = pd.read_csv(data)
+    few = pd.concat(
+        [frame[frame.DEATH_EVENT == 0].head(70), frame[frame.DEATH_EVENT == 1].head(12)]
+    )
+    path = tmp_path / "few_deaths.csv"
+    few.to_csv(path, index=False)
+    out = tmp_path / "s.csv"
+    result = cli("synthesize", path, "-o", out, "--target", "DEATH_EVENT", "--exclude", "time",
+                 "--min-cell", "10", *FAST)  # fmt: skip
+    assert result.code == 2
+    assert "outcome 'DEATH_EVENT' has 1 class(es) with fewer than 10 patients" in result.err
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_a_run_directory_keeps_its_recorded_options(cli, actg_small, tmp_path):
+    import insightome
+
+    run = insightome.run(
+        actg_small, target="cens", id_column="pidnum", preset="fast", repeats=1,
+        n_bootstrap=200, discover=False, audit=False, out_dir=tmp_path / "runs", seed=7,
+        min_cell=5,
+    )  # fmt: skip
+    out = tmp_path / "s.csv"
+    result = cli("synthesize", run.path, "-o", out, "--method", "copula", "--force",
+                 "--preset", "fast", "--repeats", "1", "--bootstrap", "200")  # fmt: skip
+    assert result.code == 0, result.err
+    design = json.loads(out.with_suffix(".evidence.json").read_text())["design"]
+    assert (design["seed"], design["min_cell"]) == (7, 5)  # not this command's defaults
+
+
+def test_when_no_generator_passes_the_least_risky_is_chosen():
+    from insightome.synthetic.cohort import choose
+    from insightome.synthetic.utility import UtilityResult
+
+    def judged(*verdicts):
+        checks = [{"verdict": v} for v in verdicts]
+        return {"passed": False, "privacy": {"checks": checks}, "fidelity": {}}
+
+    def utility(value):
+        est = {"value": value, "ci95": [value - 0.1, value + 0.1], "plain_cv_value": value}
+        return UtilityResult("auc", 0.5, est, est, {}, "a", "b", {})
+
+    risky = judged("fail", "fail", "pass", "pass", "pass")
+    safer = judged("fail", "insufficient evidence", "pass", "pass", "pass")
+    chosen, rule = choose({"cart": risky, "copula": safer},
+                          {"cart": utility(0.9), "copula": utility(0.6)})  # fmt: skip
+    assert chosen == "copula"  # fewer failed checks beats a better utility
+    assert "none passes the privacy gate" in rule
+    passing = {**safer, "passed": True}
+    chosen, _ = choose({"cart": risky, "copula": passing},
+                       {"cart": utility(0.9), "copula": utility(0.6)})  # fmt: skip
+    assert chosen == "copula"

@@ -21,6 +21,14 @@ from insightome.synthetic.privacy import PrivacyThresholds
 DEFAULTS = PrivacyThresholds()
 
 
+class DcrRule(StrEnum):
+    one_sided = "one-sided"
+    point = "point"
+
+
+DEFAULT_DCR_RULE = DcrRule(DEFAULTS.dcr_rule)
+
+
 class Method(StrEnum):
     auto = "auto"
     cart = "cart"
@@ -30,6 +38,7 @@ class Method(StrEnum):
 @app.command("synthesize")
 @schema_options("synthesize")
 def synthesize_command(
+    ctx: typer.Context,
     data: Annotated[
         Path,
         typer.Argument(
@@ -77,6 +86,14 @@ def synthesize_command(
     max_linkability: Annotated[
         float, typer.Option(help="Upper 95% bound allowed for the linkability risk.")
     ] = DEFAULTS.linkability_upper,
+    dcr_rule: Annotated[
+        DcrRule,
+        typer.Option(
+            help="Distance to closest record: one-sided (fail when the synthetic 5th "
+            "percentile is below the hold-out's by more than sampling error) or point (below "
+            "it at all)."
+        ),
+    ] = DEFAULT_DCR_RULE,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary.")] = False,
     **options: Any,
 ) -> None:
@@ -86,12 +103,20 @@ def synthesize_command(
             membership_auc_upper=max_membership_auc,
             singling_out_upper=max_singling_out,
             linkability_upper=max_linkability,
+            dcr_rule=dcr_rule.value,
         )
     except ValueError as exc:
         raise UserError(errors.OPTION_INVALID, option="--max-*", reason=str(exc)) from None
+    # only the options given (a run directory's recorded options are not overridden by
+    # this command's defaults; a data file gets the API's defaults, the same values)
+    given = {
+        name: value
+        for name, value in options.items()
+        if getattr(ctx.get_parameter_source(name), "name", "DEFAULT") != "DEFAULT"
+    }
     result = synthesize(
         data, output, method=method.value, rows=rows, holdout=holdout, force=force,
-        thresholds=thresholds, progress=None if quiet else _say, **options,
+        thresholds=thresholds, progress=None if quiet else _say, **given,
     )  # fmt: skip
     chosen = result.evidence["methods"][result.chosen]
     utility = chosen.get("utility") or {}
@@ -112,10 +137,23 @@ def synthesize_command(
     )
     out.print(f"report: {result.report}", soft_wrap=True)
     if result.output is None:
+        judged = list(result.evidence["methods"])
+        advice = (
+            "try --method " + next(m for m in ("cart", "copula") if m not in judged)
+            if len(judged) == 1
+            else "both generators were judged and neither passed"
+        )
+        removed = (
+            f" The older {result.evidence['design']['output_name']} there was removed."
+            if result.evidence.get("replaced_older_table")
+            else ""
+        )
         raise UserError(
             errors.SYNTHETIC_REFUSED,
             reasons="; ".join(result.evidence["gate"]["reasons"]),
             report=str(result.report),
+            advice=advice,
+            removed=removed,
         )
     if result.forced:
         err.print(f"warning: {escape(str(result.output))} FAILED the privacy gate (--force); "

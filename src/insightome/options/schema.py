@@ -414,7 +414,7 @@ class RunOptions:
         "Age bands of every age attribute: cut points in years, e.g. 50,65,75 for <50, 50–64, "
         "65–74, ≥75 (default: bands that fit the cohort, docs/audit.md).",
         check=checks.cut_points,
-        commands=("run", "audit", "synthesize"),
+        commands=("run", "audit"),
         cli_type=str | None,
         from_cli=cut_points,
         record=listed,
@@ -428,7 +428,7 @@ class RunOptions:
         None,
         "Name the codes of a sensitive attribute: sex=0:female,1:male. Repeatable.",
         check=checks.value_labels,
-        commands=("run", "audit", "synthesize"),
+        commands=("run", "audit"),
         cli_type=list[str] | None,
         from_cli=value_labels,
         record=nested_dict,

@@ -43,7 +43,7 @@ from insightome.errors import UserError
 from insightome.evaluate.splitters import stratification_labels
 from insightome.io import read
 from insightome.io.json_values import json_ready
-from insightome.options import RunOptions, check_combinations, check_options
+from insightome.options import RunOptions, check_combinations, check_options, declared
 from insightome.report.synthetic_plots import associations_plot, marginals_plot
 from insightome.report.synthetic_report import render_report
 from insightome.run_content import versions
@@ -55,6 +55,10 @@ from insightome.synthetic.privacy import PrivacyThresholds, privacy_checks
 from insightome.synthetic.utility import UtilityResult, tstr
 
 METHODS = tuple(SYNTHESIZERS)
+#: The options of ``insightome run`` that synthesize takes (the schema's "synthesize" command)
+SYNTHESIZE_OPTIONS = tuple(
+    name for name, (_, o) in declared(RunOptions).items() if "synthesize" in o.commands
+)
 #: Half the real rows kept aside (benchmarks/results/synthetic_gate.md): at 0.3 real
 #: patients the generator never saw passed the privacy gate in 0 of 30 runs (the training
 #: rows outnumber the hold-out, so the singling-out risks are scored on subsamples and
@@ -153,6 +157,7 @@ def synthesize(
             "holdout_rows": len(hold),
             "holdout": holdout,
             "synthetic_rows": n_rows,
+            "output_name": out.name,
             "seed": o.seed,
             "min_cell": o.min_cell,
             "rare_categories": [_merge_record(m) for m in merges],
@@ -205,23 +210,41 @@ def _figures(
 
 
 def choose(judged: dict[str, dict[str, Any]], utility: dict[str, UtilityResult]) -> tuple[str, str]:
-    """The generator to release and the rule that chose it (see the module docstring)."""
+    """The generator to release and the rule that chose it (see the module docstring).
+
+    Among generators that pass the gate: the best TSTR score. When none passes (a table
+    ``--force`` would write), the least risky first: the fewest failed privacy checks, then
+    the fewest undecided ones, and only then the best TSTR score."""
     methods = list(judged)
     if len(methods) == 1:
         return methods[0], "the only generator asked for (--method)"
-    pool = [m for m in methods if judged[m]["passed"]] or methods
-    why = (
-        "passes the privacy gate"
-        if any(judged[m]["passed"] for m in methods)
-        else ("none passes the privacy gate")
-    )
+    passing = [m for m in methods if judged[m]["passed"]]
+    if passing:
+        pool, why = passing, "passes the privacy gate"
+    else:
+        risk = {m: _risk_rank(judged[m]) for m in methods}
+        least = min(risk.values())
+        pool = [m for m in methods if risk[m] == least]
+        why = (
+            f"none passes the privacy gate; the fewest privacy checks failed ({least[0]}) "
+            f"and undecided ({least[1]})"
+        )
     best = max(utility[m].synthetic["value"] for m in pool)
     tied = [m for m in pool if best - utility[m].synthetic["value"] <= TIE]
     chosen = min(tied, key=lambda m: _distinguishability(judged[m]))
-    rule = f"{why}; highest TSTR {utility[chosen].metric} among {', '.join(pool)}" + (
-        f" (tie within {TIE}: the least distinguishable)" if len(tied) > 1 else ""
-    )
+    metric = utility[chosen].metric
+    rule = (
+        f"{why}; the highest {metric} of models trained on its synthetic rows and tested on "
+        f"real patients, among {', '.join(pool)}"
+    ) + (f" (tie within {TIE}: the one less distinguishable from real)" if len(tied) > 1 else "")
     return chosen, rule
+
+
+def _risk_rank(judged: dict[str, Any]) -> tuple[int, int]:
+    """(failed checks, undecided checks) of one generator's privacy report."""
+    verdicts = [c["verdict"] for c in judged["privacy"]["checks"]]
+    failed = sum(v == "fail" for v in verdicts)
+    return failed, sum(v not in ("pass", "fail") for v in verdicts)
 
 
 def _distinguishability(judged: dict[str, Any]) -> float:
@@ -235,6 +258,12 @@ def _output_path(output: str | os.PathLike[str]) -> Path:
     if out.suffix.lower() != ".csv":
         raise UserError(
             errors.OPTION_INVALID, option="--output", reason=f"'{out}' must end in .csv"
+        )
+    if out.is_dir():
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="--output",
+            reason=f"'{out}' is a folder; give the path of the .csv file to write",
         )
     if not out.parent.is_dir():
         raise UserError(
@@ -260,12 +289,8 @@ def _input(data: Path, options: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
             option="RUN",
             reason=f"{data} was made from data in memory; give the data file instead",
         )
-    names = {"target", "time_col", "event", "task", "annotations", "id_column",
-             "annotations_id_column", "drop_unmatched", "annotation_features", "orient",
-             "decimal", "sensitive", "use_sensitive", "groups", "site", "exclude",
-             "positive_class", "seed", "min_cell", "age_bands", "value_labels"}  # fmt: skip
-    merged = {k: v for k, v in recorded.items() if k in names}
-    merged.update({k: v for k, v in options.items() if v not in (None, (), [])})
+    merged = {k: v for k, v in recorded.items() if k in SYNTHESIZE_OPTIONS}
+    merged.update(options)  # what the caller gave (the CLI passes only options given)
     return Path(recorded["data"]), merged
 
 
@@ -285,7 +310,7 @@ def _check(method: str, rows: int | None, holdout: float, options: dict[str, Any
             option="--holdout",
             reason=f"must be between 0.1 and 0.5 (the real rows kept aside), got {holdout}",
         )
-    unknown = sorted(set(options) - {f for f in RunOptions.__dataclass_fields__})
+    unknown = sorted(set(options) - set(SYNTHESIZE_OPTIONS))
     if unknown:
         raise UserError(
             errors.OPTION_INVALID, option=unknown[0], reason="is not an option of synthesize"
@@ -321,8 +346,32 @@ def _split(
     )
     train = table.frame.iloc[np.sort(train_idx)].reset_index(drop=True)
     hold = table.frame.iloc[np.sort(hold_idx)].reset_index(drop=True)
-    train, merges = merge_rare_categories(train, o.min_cell)
+    _check_outcome_classes(table, train, o.min_cell)
+    keep = train[list(table.outcome)]
+    merged, merges = merge_rare_categories(train.drop(columns=list(table.outcome)), o.min_cell)
+    train = pd.concat([merged, keep], axis=1)[list(train.columns)]
     return train, apply_merges(hold, merges), merges
+
+
+def _check_outcome_classes(table: CohortTable, train: pd.DataFrame, min_cell: int) -> None:
+    """A class (or, for survival, events or censored rows) seen in fewer than ``min_cell``
+    training rows would single its patients out, and merging it would relabel them: refused."""
+    if table.task == "regression":
+        return
+    column = table.outcome[0] if table.task != "survival" else table.outcome[1]
+    counts = train[column].value_counts()
+    rare = [str(c) for c, n in counts.items() if n < min_cell]
+    if rare:
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="--min-cell",
+            reason=(
+                f"outcome '{column}' has {len(rare)} class(es) with fewer than {min_cell} "
+                "patients among the rows the generator learns from; a synthetic table would "
+                "single them out. Merge rare classes before synthesizing, or lower --min-cell "
+                "knowingly"
+            ),
+        )
 
 
 def apply_merges(frame: pd.DataFrame, merges: Sequence[CategoryMerge]) -> pd.DataFrame:
@@ -366,22 +415,35 @@ def _write(
     passed: bool,
     force: bool,
 ) -> Synthesis:
-    """The CSV (unless refused), the report and the evidence, each written to a temporary
-    file beside its target and renamed into place."""
+    """The CSV (unless refused), the report and the evidence: each rendered into a
+    temporary file beside its target, then all renamed into place (the table first). A
+    refused table also removes an older table at ``out``: the report beside it says no
+    table was written, and a stale one must not pass for the judged one."""
     report = out.with_suffix(".report.html")
     evidence_path = out.with_suffix(".evidence.json")
     written = passed or force
     evidence["output"] = str(out) if written else None
+    evidence["replaced_older_table"] = out.exists()
     table = sample.copy()
     table.insert(0, SYNTHETIC_ID, [f"S{i + 1:05d}" for i in range(len(table))])
     if not passed and force:
         table[GATE_COLUMN] = GATE_LABEL
-    _atomic(evidence_path, json.dumps(json_ready(evidence), indent=2))
-    _atomic(report, render_report(evidence, figures))
-    if written:
-        tmp = out.with_name(f".{out.name}.tmp")
-        table.to_csv(tmp, index=False)
-        tmp.replace(out)
+    staged: list[tuple[Path, Path]] = []
+    try:
+        if written:
+            staged.append((_staged(out, lambda tmp: table.to_csv(tmp, index=False)), out))
+        text = json.dumps(json_ready(evidence), indent=2)
+        staged.append((_staged(evidence_path, lambda tmp: tmp.write_text(text)), evidence_path))
+        html = render_report(evidence, figures)
+        staged.append((_staged(report, lambda tmp: tmp.write_text(html, encoding="utf-8")), report))
+    except BaseException:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+    if not written:
+        out.unlink(missing_ok=True)
+    for tmp, final in staged:
+        tmp.replace(final)
     return Synthesis(
         output=out if written else None,
         report=report,
@@ -393,7 +455,12 @@ def _write(
     )
 
 
-def _atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+def _staged(final: Path, write: Callable[[Path], object]) -> Path:
+    """``write`` into a temporary file beside ``final``; removed again if writing fails."""
+    tmp = final.with_name(f".{final.name}.tmp")
+    try:
+        write(tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp

@@ -166,12 +166,15 @@ def _identifier_columns(features: pd.DataFrame) -> list[str]:
 
 
 def _row_number(values: pd.Series) -> bool:
-    """A different whole number in every row (an export's row numbers, a record number),
-    whatever the column's name: a generator would copy or imitate it, and it measures
-    nothing about the patient."""
-    if not pd.api.types.is_numeric_dtype(values) or len(values) < 20 or values.isna().any():
+    """A different whole number in every row that has one (an export's row numbers, a
+    record number; a few blanks allowed), whatever the column's name: a generator would
+    copy or imitate it, and it measures nothing about the patient."""
+    known = values.dropna()
+    if not pd.api.types.is_numeric_dtype(values) or len(known) < 20:
         return False
-    v = values.to_numpy(dtype=float)
+    if len(known) < 0.9 * len(values):
+        return False
+    v = known.to_numpy(dtype=float)
     return bool(np.all(v == np.round(v))) and len(np.unique(v)) == len(v)
 
 

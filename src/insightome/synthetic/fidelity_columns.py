@@ -116,7 +116,8 @@ def compare_columns(
                 num(smd_bound) if is_numeric else None,
                 num(yard[1]) if yard is not None and is_numeric else None,
                 missing_real,
-                num(missing_share(y)),
+                # hidden with the real share: a faithful generator's would give it away
+                None if missing_real is None else num(missing_share(y)),
                 missing_hold,
                 "; ".join(n for n in (note, hold_note) if n) or None,
                 bool(reasons),

@@ -43,7 +43,7 @@ class GroupFidelity:
     n_real: str  # the count, or its marker (<10, suppressed)
     share_real: float | None  # None when the count is hidden
     share_holdout: float | None
-    share_synthetic: float
+    share_synthetic: float | None  # None where the real count is hidden (it would give it away)
     columns: tuple[ColumnFidelity, ...]
     flagged: tuple[str, ...]  # the columns flagged within the group
 
@@ -111,10 +111,12 @@ def group_fidelity(
                 out.append(
                     GroupFidelity(
                         attribute, group, INSUFFICIENT, small_marker(min_cell), None, None,
-                        share_synth, (), (),
+                        None, (), (),
                     )
                 )  # fmt: skip
                 continue
+            if not shown:  # a faithful generator's share would give the hidden count away
+                share_synth = None
             marker = real_sizes.size_marker(attribute, group)
             n_real = str(len(in_real)) if shown else (marker or small_marker(min_cell))
             share_real = len(in_real) / len(real) if shown else None

@@ -331,19 +331,33 @@ def _permutation_p(
     pooled = np.concatenate([synthetic, holdout])
     observed = np.percentile(synthetic, q) - np.percentile(holdout, q)
     k = len(synthetic)
-    order = np.argsort(rng.random((draws, len(pooled))), axis=1)
-    relabelled = pooled[order]
-    differences = np.percentile(relabelled[:, :k], q, axis=1) - np.percentile(
-        relabelled[:, k:], q, axis=1
-    )
-    return float((1 + np.sum(differences <= observed + 1e-12)) / (1 + draws))
+    at_most = 0
+    for chunk in _chunks(draws, len(pooled)):  # draws x rows in blocks of bounded memory
+        order = np.argsort(rng.random((chunk, len(pooled))), axis=1)
+        relabelled = pooled[order]
+        differences = np.percentile(relabelled[:, :k], q, axis=1) - np.percentile(
+            relabelled[:, k:], q, axis=1
+        )
+        at_most += int(np.sum(differences <= observed + 1e-12))
+    return float((1 + at_most) / (1 + draws))
+
+
+def _chunks(draws: int, width: int, cells: int = 4_000_000) -> list[int]:
+    """``draws`` split into blocks of at most ``cells`` values of ``width`` each."""
+    size = max(1, cells // max(width, 1))
+    return [min(size, draws - start) for start in range(0, draws, size)]
 
 
 def _bootstrap_percentile(
     values: np.ndarray, q: float, draws: int, rng: np.random.Generator
 ) -> np.ndarray:
     """``q``-th percentile of ``draws`` bootstrap resamples of ``values``."""
-    return np.percentile(values[rng.integers(0, len(values), (draws, len(values)))], q, axis=1)
+    return np.concatenate(
+        [
+            np.percentile(values[rng.integers(0, len(values), (chunk, len(values)))], q, axis=1)
+            for chunk in _chunks(draws, len(values))
+        ]
+    )
 
 
 # -- membership inference ----------------------------------------------------------------

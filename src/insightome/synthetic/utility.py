@@ -9,6 +9,11 @@ generator settings as the table ``synthesize`` releases: CART's density smoothin
 is real patients the generator never saw. So TSTR measures the whole recipe — generate
 from n real patients, then model — with the same selection-bias correction and CI as a
 run's estimate, and the two estimates differ only in what the models were trained on.
+
+Two differences from the released table, stated in docs/synthetic.md: inside the folds the
+generator learns the study's modelling columns (features and outcome; the sensitive
+attributes only with ``--use-sensitive``), and rare categories are not merged there (the
+pipelines' one-hot encoding ignores a category a fold never saw).
 """
 
 from __future__ import annotations
