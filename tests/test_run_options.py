@@ -49,6 +49,8 @@ ADDED_SINCE = {  # issue 17
     "annotation_features",
     "learning_curve",  # issue 19
     "learning_curve_sizes",
+    "augment",  # issue 20
+    "augment_ratio",
 }
 
 

@@ -8,6 +8,7 @@ Public API (mirrors the CLI)::
     run = insightome.run(adata, target="response", sensitive=["sex"])
     insightome.predict(run, "new_samples.csv")
     insightome.validate(run.path, "independent_cohort.csv")
+    insightome.synthesize("cohort.csv", "synthetic.csv", target="response")  # + evidence
 
     search = insightome.BBCSearchCV([my_pipeline, other_pipeline]).fit(X, y)  # own pipelines
     search.bbc_estimate_, search.best_estimator_, search.cv_results_
@@ -48,6 +49,7 @@ _LAZY = {
     "admet_predict": ("insightome.apps.admet.api", "admet_predict"),
     "load_admet_bundle": ("insightome.apps.admet.bundle", "load_bundle"),
     "optimize": ("insightome.apps.admet.optimize", "optimize"),
+    "synthesize": ("insightome.synthetic.cohort", "synthesize"),
     "read_objective": ("insightome.apps.admet.optimize", "read_objective"),
 }
 
@@ -74,6 +76,7 @@ __all__ = [
     "rediscover",
     "resume",
     "run",
+    "synthesize",
     "validate",
 ]
 

@@ -175,6 +175,13 @@ VALIDATE_ONE_CLASS = (
     "cannot be validated on one class."
 )
 
+# -- synthetic cohorts ----------------------------------------------------------------------
+SYNTHETIC_REFUSED = (
+    "the synthetic table was not written: it failed the privacy gate ({reasons}). The report "
+    "says why: {report}.{removed} Options: {advice}; fewer or coarser columns; a larger "
+    "cohort; --force writes it anyway, every row labelled as failed."
+)
+
 
 class UserError(Exception):
     """A problem with the user's input. The CLI prints ``str(self)`` and exits 2."""

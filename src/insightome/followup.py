@@ -37,9 +37,14 @@ from insightome.study import make_study
 
 def candidate_from(entry: dict[str, Any], task: str) -> Candidate:
     """A configuration from its results.json entry (``winner`` or ``configurations[i]``)."""
-    params = {k: v for k, v in entry["params"].items() if k != "k"}
+    made = ("k", "augment", "augment_ratio")  # the selection size and --augment's twin
+    params = {k: v for k, v in entry["params"].items() if k not in made}
     k = entry["params"].get("k")
-    return Candidate(entry["family"], params, None if k in (None, "all") else int(k), task)
+    return Candidate(
+        entry["family"], params, None if k in (None, "all") else int(k), task,
+        augment=entry["params"].get("augment"),
+        augment_ratio=float(entry["params"].get("augment_ratio", 1.0)),
+    )  # fmt: skip
 
 
 def winner_candidate(results: dict[str, Any]) -> Candidate:

@@ -42,7 +42,11 @@ STAGES: tuple[Stage, ...] = (
         makes=("candidates", "plan", "repeats", "permutations", "budget_info"),
     ),
     Stage("select", select, makes=("search", "cv")),
-    Stage("estimate", estimate, makes=("search", "thresholds", "bbc", "winner", "permutation")),
+    Stage(
+        "estimate",
+        estimate,
+        makes=("search", "thresholds", "bbc", "winner", "permutation", "augmentation"),
+    ),
     Stage("learn", learn, makes=("learning_curve",), optional=True),  # before refit: workers
     Stage("refit", refit, makes=("search", "model")),
     Stage("discover", discover, makes=("found",), optional=True),

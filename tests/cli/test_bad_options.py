@@ -90,6 +90,13 @@ RANGE_CASES = [
         ["--learning-curve", "--learning-curve-sizes", "0.2,0.5,0.8"],
         ["--learning-curve-sizes", "last fraction must be 1"],
     ),
+    ("augment", ["--augment", "smote"], ["--augment", "'smote'", "'cart'", "'copula'"]),
+    (
+        "augment_ratio",
+        ["--augment", "cart", "--augment-ratio", "0"],
+        ["--augment-ratio", "[0.1, 10]"],
+    ),
+    ("augment_ratio", ["--augment", "cart", "--augment-ratio", "20"], ["--augment-ratio", "20"]),
     ("task", ["--task", "ranking"], ["--task", "'ranking'", "'survival'"]),
     ("orient", ["--orient", "sideways"], ["--orient", "'sideways'"]),
     ("decimal", ["--decimal", ";"], ["--decimal", "';'", "','"]),
@@ -134,6 +141,18 @@ COMBINATION_CASES = [
     (
         ["--target", "label", "--learning-curve-sizes", "0.25,0.5,1"],
         ["--learning-curve-sizes", "--learning-curve"],
+    ),
+    (
+        ["--target", "label", "--augment-ratio", "2"],
+        ["--augment-ratio", "give it with --augment cart"],
+    ),
+    (
+        ["--target", "label", "--groups", "sex", "--augment", "cart"],
+        ["--augment", "--groups", "one patient per row"],
+    ),
+    (
+        ["--time", "os_months", "--event", "dead", "--augment", "copula"],
+        ["--augment", "binary outcome only"],
     ),
     (
         ["--target", "label", "--scheduler", "tcp://127.0.0.1:1", "--slurm-queue", "short"],

@@ -58,6 +58,12 @@ LABELS: dict[str, tuple[str, str]] = {
         "shows how the winner's performance changes with the training size; not corrected "
         "for the choice of the winner; a fresh cross-validation, not the one that chose it",
     ),
+    "augmentation": (
+        "augmentation comparison (the best real-only and the best augmented candidate, "
+        "pooled out-of-fold predictions)",
+        "each is the best of its kind by CV, so optimistic, and not corrected for that "
+        "choice; for the difference between real-only and augmented training",
+    ),
     "validation": (
         "external validation",
         "the deployed model scored on an independent cohort: no selection to correct, a "

@@ -21,6 +21,7 @@ from insightome import errors
 from insightome.cli.options import NJobs, Quiet, Seed, schema_options
 from insightome.cli.printing import (
     print_audit,
+    print_augmentation,
     print_discovery,
     print_leakage_screen,
     print_learning_curve,
@@ -230,6 +231,7 @@ def _print_summary(result: object, quiet: bool) -> None:
         _print_annotations(joined)
     print_leakage_screen(result.results.get("leakage_screen"))
     print_learning_curve(result.results.get("learning_curve"))
+    print_augmentation(result.results.get("augmentation"))
     print_discovery(result.results.get("discovery"))
     print_audit(result.results.get("audit"))
     for w in result.results.get("warnings", []):
@@ -321,7 +323,7 @@ def _main() -> None:
 
 
 # the commands that work on a saved run directory register themselves on ``app``
-from insightome.cli import admet, samplesize, saved_runs  # noqa: E402,F401
+from insightome.cli import admet, samplesize, saved_runs, synthesize  # noqa: E402,F401
 from insightome.cli.optimize import optimize_command  # noqa: E402
 
 app.command("optimize")(optimize_command)

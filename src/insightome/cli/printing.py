@@ -1,5 +1,5 @@
-"""Console summaries of a run's leakage screen, learning curve, discovery and audit (rich
-markup, user text escaped)."""
+"""Console summaries of a run's leakage screen, learning curve, augmentation comparison,
+discovery and audit (rich markup, user text escaped)."""
 
 from __future__ import annotations
 
@@ -49,6 +49,38 @@ def print_learning_curve(curve: dict | None) -> None:
     stability = curve.get("signature_stability")
     if stability:
         out.print(f"  {escape(str(stability.get('summary', '')))}", soft_wrap=True)
+
+
+def print_augmentation(aug: dict | None) -> None:
+    """``--augment``: the verdict (one line, for grep), then each metric of the best
+    real-only and the best augmented candidate with the paired difference, and the caveat."""
+    if not aug:
+        return
+    out.print(f"[bold]Augmentation[/] ({escape(str(aug.get('method')))}, "
+              f"{fmt_number(aug.get('ratio'), 'g')} synthetic row(s) per real row): "
+              f"{escape(str(aug.get('verdict', '')))}", soft_wrap=True)  # fmt: skip
+    for m in aug.get("metrics") or []:
+        out.print(
+            f"  {_metric(m['metric'])}: real-only {_value_ci(m['real_only'], m['real_only_ci95'])}"
+            f", augmented {_value_ci(m['augmented'], m['augmented_ci95'])}, difference "
+            f"{_value_ci(m['difference'], m['difference_ci95'], '+.3f')}: {m['finding']}"
+            + _distance(m),
+            soft_wrap=True,
+        )
+    out.print(f"  {escape(str(aug.get('caveat', '')))}", soft_wrap=True)
+
+
+def _distance(m: dict) -> str:
+    """The calibration slope's finding reads the change in its distance from 1."""
+    if "distance_from_1_change" not in m:
+        return ""
+    change = _value_ci(m["distance_from_1_change"], m["distance_from_1_change_ci95"], "+.3f")
+    return f" (|slope − 1| changed by {change})"
+
+
+def _value_ci(value: object, ci: list, spec: str = ".3f") -> str:
+    lo, hi = ci
+    return f"{fmt_number(value, spec)} ({fmt_number(lo, spec)} to {fmt_number(hi, spec)})"
 
 
 def print_audit(audit: dict | None) -> None:

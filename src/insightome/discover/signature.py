@@ -153,7 +153,11 @@ def restricted(candidate: Candidate, m: int) -> Candidate:
     params = dict(candidate.params)
     if candidate.family in ("random_forest", "random_forest_regressor"):
         params["n_estimators"] = min(params.get("n_estimators", 500), SIGNATURE_TREES)
-    return Candidate(candidate.family, params, k, candidate.task)
+    # an augmented winner (--augment) stays augmented
+    return Candidate(
+        candidate.family, params, k, candidate.task,
+        augment=candidate.augment, augment_ratio=candidate.augment_ratio,
+    )  # fmt: skip
 
 
 def _fold(

@@ -16,12 +16,18 @@ a clinician would read as real); the binary decision threshold is the prevalence
 (:func:`insightome.evaluate.metrics.decision_threshold`).
 
 The estimator of each family is built in :mod:`insightome.models.estimators`.
+
+With ``--augment``, every candidate has an augmented twin (:func:`augmented_twins`): the
+same pipeline wrapped in :class:`insightome.synthesis.SyntheticTraining`, which fits a
+synthesizer on the training rows it is given and trains the pipeline on them plus
+synthetic rows; only ``fit`` synthesizes, so synthetic rows never reach a test fold.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +47,7 @@ from insightome.models.imputation import MedianImputer
 from insightome.models.scaling import BlockwiseStandardScaler
 from insightome.models.survival import cox_score_test
 from insightome.options.checks import PRESETS
+from insightome.synthesis import SyntheticTraining
 
 # The logistic candidates set only ``l1_ratio``: from scikit-learn 1.8 on it chooses the
 # penalty (1 = L1, between = elastic net, 0 = L2). Older versions ignore it unless
@@ -75,22 +82,34 @@ class Candidate:
     # impute + scale first; off for learners that take NaN and are scale-free (boosted
     # trees on molecular features), where it only costs time
     preprocess: bool = True
+    # --augment: trained on its training rows plus synthetic rows made from them by this
+    # synthesizer ("cart", "copula"), augment_ratio synthetic rows per real row; None: real only
+    augment: str | None = None
+    augment_ratio: float = 1.0
 
     @property
     def name(self) -> str:
         shown = ",".join(f"{k}={v}" for k, v in self.params.items())
         sel = f"k={self.k}" if self.k else "k=all"
-        return f"{self.family}({shown}{',' if shown else ''}{sel})"
+        return f"{self.family}({shown}{',' if shown else ''}{sel})" + self.augment_suffix
+
+    @property
+    def augment_suffix(self) -> str:
+        """``+synthetic(cart,ratio=1)`` for an augmented twin (so the fit cache, the
+        configurations table and the report never confuse it with its real-only self)."""
+        if self.augment is None:
+            return ""
+        return f"+synthetic({self.augment},ratio={self.augment_ratio:g})"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "family": self.family,
-            "params": {**self.params, "k": self.k or "all"},
-        }
+        params: dict[str, Any] = {**self.params, "k": self.k or "all"}
+        if self.augment is not None:
+            params |= {"augment": self.augment, "augment_ratio": self.augment_ratio}
+        return {"name": self.name, "family": self.family, "params": params}
 
-    def build(self, features: pd.DataFrame, seed: int = 0) -> Pipeline:
-        """The unfitted pipeline for a feature table with these columns and dtypes."""
+    def build(self, features: pd.DataFrame, seed: int = 0) -> Pipeline | SyntheticTraining:
+        """The unfitted pipeline for a feature table with these columns and dtypes (an
+        augmented twin: the pipeline inside :class:`SyntheticTraining`)."""
         steps: list[tuple[str, Any]] = []
         if self.preprocess:
             steps.append(("preprocess", preprocessor(features, lean=True)))
@@ -100,7 +119,23 @@ class Candidate:
         if self.task == "multiclass" and isinstance(model, LogisticRegression):
             model = logistic(self.params, seed, binary=False)
         steps.append(("model", model))
-        return Pipeline(steps)
+        if self.augment is None:
+            return Pipeline(steps)
+        return SyntheticTraining(
+            Pipeline(steps),
+            method=self.augment,
+            mode="augment",
+            ratio=self.augment_ratio,
+            task=self.task,
+            seed=seed,
+        )
+
+
+def augmented_twins(cands: Sequence[Candidate], method: str, ratio: float) -> list[Candidate]:
+    """The augmented twin of every candidate (``--augment``): the same configuration,
+    trained on each training fold plus ``ratio`` synthetic rows per real row made by the
+    ``method`` synthesizer from that fold alone."""
+    return [dataclasses.replace(c, augment=method, augment_ratio=float(ratio)) for c in cands]
 
 
 def preprocessor(features: pd.DataFrame, lean: bool = False) -> ColumnTransformer | Pipeline:

@@ -19,6 +19,7 @@ from typing import Any
 from insightome import errors
 from insightome.compute.budget import Budget
 from insightome.errors import UserError
+from insightome.synthesis import SYNTHESIZERS
 
 #: The largest seed: derived seeds (seed + repeat, seed + 1000 · repeat + fold, …) must
 #: stay below 2**32, the limit of numpy's and scikit-learn's integer seeds.
@@ -29,6 +30,9 @@ TASK_CHOICES = ("auto", "binary", "multiclass", "regression", "survival")
 ORIENT_CHOICES = ("auto", "samples-by-features", "features-by-samples")
 DECIMAL_CHOICES = ("auto", ".", ",")
 MAX_AGE = 150  # --age-bands: cut points are ages in years
+# --augment-ratio: below 0.1 synthetic rows barely change a fit; above 10 they swamp the
+# real rows and every augmented fit costs 11 times a real-only one
+MIN_AUGMENT_RATIO, MAX_AUGMENT_RATIO = 0.1, 10.0
 
 Check = Callable[[Any], str | None]  # why a value is out of range, or None
 
@@ -122,6 +126,11 @@ def choice(choices: Sequence[str] | Callable[[], Sequence[str]]) -> Check:
         return None
 
     return check
+
+
+def augment_methods() -> Sequence[str]:
+    """``--augment``'s choices: off, or a synthesizer of :mod:`insightome.synthesis`."""
+    return ("off", *SYNTHESIZERS)
 
 
 def presets() -> Sequence[str]:
@@ -297,6 +306,32 @@ COMBINATIONS: tuple[Combination, ...] = (
         "--learning-curve-sizes",
         lambda v: _given(v, "learning_curve_sizes") and not v.get("learning_curve"),
         "sets the sizes of the learning curve; give it with --learning-curve",
+    ),
+    Combination(
+        "--augment-ratio",
+        lambda v: v.get("augment_ratio", 1.0) != 1.0 and v.get("augment", "off") == "off",
+        "sets how many synthetic rows --augment adds per real row; give it with "
+        "--augment cart or --augment copula",
+    ),
+    Combination(
+        "--augment",
+        lambda v: v.get("augment", "off") != "off" and _given(v, "groups"),
+        "synthesizes one patient per row, so with --groups (several rows per patient) a "
+        "synthetic row would mix a patient's samples and the patient's rows would count "
+        "several times; drop --groups or --augment",
+    ),
+    Combination(
+        "--augment",
+        lambda v: (
+            v.get("augment", "off") != "off"
+            and (
+                v.get("task") in ("multiclass", "regression", "survival")
+                or _given(v, "time_col")
+                or _given(v, "event")
+            )
+        ),
+        "is offered for a binary outcome only (its comparison reads AUC, Brier score and "
+        "calibration slope); drop --augment for this task",
     ),
     Combination(
         "--scheduler",

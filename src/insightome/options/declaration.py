@@ -20,7 +20,7 @@ from typing import Any
 from insightome.options.checks import Check
 
 #: The commands an option can belong to.
-COMMANDS = ("run", "discover", "audit", "validate", "monitor", "predict")
+COMMANDS = ("run", "discover", "audit", "validate", "monitor", "predict", "synthesize")
 
 
 class _Unset:

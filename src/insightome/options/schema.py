@@ -108,14 +108,14 @@ class RunOptions:
     target: str | None = option(
         None,
         "Outcome column (classification or regression).",
-        commands=("run", "validate"),
+        commands=("run", "validate", "synthesize"),
         variants={"validate": Variant(help="Outcome column of the cohort (default: the run's).")},
     )
     time_col: str | None = option(
         None,
         "Survival time column (with --event).",
         flags=("--time",),
-        commands=("run", "validate", "monitor"),
+        commands=("run", "validate", "monitor", "synthesize"),
         variants={
             "validate": Variant(help="Survival time column of the cohort (default: the run's)."),
             "monitor": Variant(help="Survival time column of the new data, if known."),
@@ -124,7 +124,7 @@ class RunOptions:
     event: str | None = option(
         None,
         "Survival event column, 1 = event, 0 = censored.",
-        commands=("run", "validate", "monitor"),
+        commands=("run", "validate", "monitor", "synthesize"),
         variants={
             "validate": Variant(help="Survival event column of the cohort (default: the run's)."),
             "monitor": Variant(help="Survival event column of the new data, if known."),
@@ -134,11 +134,12 @@ class RunOptions:
         "auto",
         "auto, binary, multiclass, regression or survival.",
         check=checks.choice(checks.TASK_CHOICES),
+        commands=("run", "synthesize"),
     )
     annotations: str | Path | None = option(  # noqa: RUF009 (option() returns a dataclass field)
         None,
         "Sample-annotation table (sample sheet) joined on sample ID.",
-        commands=("run", *NEW_DATA),
+        commands=("run", *NEW_DATA, "synthesize"),
         cli_type=Path | None,
         record=resolved_path,
         variants={
@@ -149,14 +150,14 @@ class RunOptions:
     id_column: str | None = option(
         None,
         "Sample-ID column of the data file.",
-        commands=("run", *NEW_DATA),
+        commands=("run", *NEW_DATA, "synthesize"),
         variants=saved_run_default("Sample-ID column of the data file (default: the run's)."),
     )
     annotations_id_column: str | None = option(
         None,
         "Sample-ID column of the annotation table (default: the --id-column name if the "
         "table has it, else its first column).",
-        commands=("run", *NEW_DATA),
+        commands=("run", *NEW_DATA, "synthesize"),
         variants=saved_run_default(
             "Sample-ID column of the annotation table (default: the run's)."
         ),
@@ -166,7 +167,7 @@ class RunOptions:
         "Leave out data samples without a row in the annotation table (noted: how many and "
         "which) instead of stopping.",
         flags=("--drop-unmatched/--no-drop-unmatched",),
-        commands=("run", *NEW_DATA),
+        commands=("run", *NEW_DATA, "synthesize"),
         variants=saved_run_default(
             "Leave out samples without a row in the annotation table (default: the run's).",
             bool | None,
@@ -181,12 +182,13 @@ class RunOptions:
         cli_default=None,
         from_cli=comma_list,
         record=list,
+        commands=("run", "synthesize"),
     )
     orient: str = option(
         "auto",
         "auto, samples-by-features or features-by-samples.",
         check=checks.choice(checks.ORIENT_CHOICES),
-        commands=("run", *NEW_DATA),
+        commands=("run", *NEW_DATA, "synthesize"),
         variants=saved_run_default(
             "auto, samples-by-features or features-by-samples (default: the run's)."
         ),
@@ -196,7 +198,7 @@ class RunOptions:
         "Decimal mark of the numbers: auto (a decimal comma as in 1,5 is detected in ;- or "
         "tab-separated files), '.' or ','.",
         check=checks.choice(checks.DECIMAL_CHOICES),
-        commands=("run", *NEW_DATA),
+        commands=("run", *NEW_DATA, "synthesize"),
         variants={c: SAVED_RUN_DECIMAL for c in NEW_DATA},
     )
     sensitive: Sequence[str] = option(
@@ -206,12 +208,39 @@ class RunOptions:
         cli_default=None,
         from_cli=comma_list,
         record=list,
+        commands=("run", "synthesize"),
+        variants={
+            "synthesize": Variant(
+                help="Sensitive attributes, comma-separated: fidelity is judged per group "
+                "(they stay in the synthetic table)."
+            )
+        },
     )
-    use_sensitive: bool = option(False, "Also use the sensitive attributes as features.")
+    use_sensitive: bool = option(
+        False, "Also use the sensitive attributes as features.", commands=("run", "synthesize")
+    )
     groups: str | None = option(
-        None, "Group column (e.g. patient ID): a group never straddles folds."
+        None,
+        "Group column (e.g. patient ID): a group never straddles folds.",
+        commands=("run", "synthesize"),
+        variants={
+            "synthesize": Variant(
+                help="Patient column: synthesize needs one row per patient (repeated values "
+                "are refused; distinct ones are an identifier, left out)."
+            )
+        },
     )
-    site: str | None = option(None, "Site/batch column (kept out of the features).")
+    site: str | None = option(
+        None,
+        "Site/batch column (kept out of the features).",
+        commands=("run", "synthesize"),
+        variants={
+            "synthesize": Variant(
+                help="Site/batch column (kept in the synthetic table, judged like a sensitive "
+                "attribute)."
+            )
+        },
+    )
     exclude: Sequence[str] = option(
         (),
         "Columns to leave out of the features, comma-separated.",
@@ -219,23 +248,34 @@ class RunOptions:
         cli_default=None,
         from_cli=comma_list,
         record=list,
+        commands=("run", "synthesize"),
+        variants={
+            "synthesize": Variant(
+                help="Columns to leave out of the synthetic table, comma-separated."
+            )
+        },
     )
-    positive_class: str | None = option(None, "Positive class label for a binary outcome.")
+    positive_class: str | None = option(
+        None, "Positive class label for a binary outcome.", commands=("run", "synthesize")
+    )
     folds: int | None = option(
         None,
         "Cross-validation folds (default 5, or as many as the smallest class allows).",
         check=checks.integer(2, advice="cross-validation needs at least 2 folds"),
+        commands=("run", "synthesize"),
     )
     repeats: int | None = option(
         None,
         "Cross-validation repeats (default 3; 1 from 20,000 samples on).",
         check=checks.integer(1),
+        commands=("run", "synthesize"),
     )
     n_bootstrap: int = option(
         1000,
         "BBC-CV bootstrap samples.",
         flags=("--bootstrap",),
         check=checks.integer(checks.MIN_BOOTSTRAP, advice="fewer give no usable 95% CI"),
+        commands=("run", "synthesize"),
     )
     permutations: int = option(
         0,
@@ -246,6 +286,20 @@ class RunOptions:
         "default",
         "Candidate set: default, or fast (one configuration per family).",
         check=checks.choice(checks.presets),
+        commands=("run", "synthesize"),
+    )
+    augment: str = option(
+        "off",
+        "Augmented twins: every candidate is also trained on its training fold plus "
+        "synthetic rows made from that fold only (cart: sequential CART; copula: Gaussian "
+        "copula); BBC-CV selects among both, and the best of each are compared "
+        "(docs/augmentation.md).",
+        check=checks.choice(checks.augment_methods),
+    )
+    augment_ratio: float = option(
+        1.0,
+        "With --augment: synthetic rows per real training row.",
+        check=checks.number(checks.MIN_AUGMENT_RATIO, checks.MAX_AUGMENT_RATIO),
     )
     out_dir: str | Path | None = option(  # noqa: RUF009 (option() returns a dataclass field)
         "runs",
@@ -261,14 +315,14 @@ class RunOptions:
         0,
         "Master random seed (splits, bootstraps, models).",
         check=checks.integer(0, checks.MAX_SEED),
-        commands=("run", "validate", "monitor"),
+        commands=("run", "validate", "monitor", "synthesize"),
         envvar="INSIGHTOME_SEED",
     )
     n_jobs: int = option(
         1,
         "Parallel workers (-1 = all cores).",
         check=checks.n_jobs,
-        commands=("run", "discover", "audit"),
+        commands=("run", "discover", "audit", "synthesize"),
         recorded=False,
         envvar="INSIGHTOME_N_JOBS",
     )
@@ -293,11 +347,13 @@ class RunOptions:
         None,
         "Grid carbon intensity, gCO2e/kWh (default: world average, see docs).",
         check=checks.number(0.0),
+        commands=("run", "synthesize"),
     )
     pue: float | None = option(
         None,
         "Power usage effectiveness (1.0 for a laptop; default 1.67).",
         check=checks.number(1.0),
+        commands=("run", "synthesize"),
     )
     genesets: Sequence[str | Path] = option(
         (),
@@ -387,7 +443,7 @@ class RunOptions:
         10,
         "Table cells with fewer samples are suppressed.",
         check=checks.integer(1, advice="small cells are always suppressed"),
-        commands=("run", "audit", "monitor"),
+        commands=("run", "audit", "monitor", "synthesize"),
         variants={
             "monitor": Variant(
                 help="Table cells with fewer samples are suppressed (default: the run's).",

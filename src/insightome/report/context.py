@@ -19,6 +19,7 @@ import pandas as pd
 from insightome.audit.evidence import NONE, Evidence
 from insightome.audit.performance_figures import ESTIMATE, LABELS, reference
 from insightome.report.audit_section import build_audit, build_documents, group_metric_labels
+from insightome.report.augmentation_section import build_augmentation
 from insightome.report.compute_section import build_compute
 from insightome.report.design_section import design_paragraph
 from insightome.report.discovery_section import build_discovery
@@ -100,6 +101,7 @@ def build_context(
         "leakage": build_leakage(results),
         "figures": build_figures(results, predictions),
         "learning_curve": build_learning_curve(results),
+        "augmentation": build_augmentation(results),
         "configurations": _configurations(results),
         "secondary": _secondary(results),
         "audit": build_audit(results),

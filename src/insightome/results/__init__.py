@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from insightome.results.audit import Audit, DataAudit, GroupMetric, ModelAudit
+from insightome.results.augmentation import Augmentation
 from insightome.results.compute import ComputeLedger, DocumentSummary, StageCost
 from insightome.results.discovery import Discovery, Hypothesis, Signature
 from insightome.results.estimate import (
@@ -54,6 +55,7 @@ __all__ = [
     "KNOWN_SCHEMAS",
     "RESULTS_SCHEMA",
     "Audit",
+    "Augmentation",
     "CandidateScore",
     "ComputeLedger",
     "DataAudit",

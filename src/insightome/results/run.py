@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import Field, JsonValue, ValidationError
 
 from insightome.results.audit import Audit
+from insightome.results.augmentation import Augmentation
 from insightome.results.compute import ComputeLedger, DocumentSummary
 from insightome.results.discovery import Discovery
 from insightome.results.estimate import (
@@ -170,6 +171,7 @@ class RunResults(Record):
     invocation: dict[str, JsonValue] = optional()
     leakage_screen: LeakageScreen = optional()  # the screen stage (runs from issue 17 on)
     learning_curve: LearningCurve = optional()  # --learning-curve
+    augmentation: Augmentation = optional()  # --augment
     discovery: Discovery = optional()
     audit: Audit = optional()
     documents: dict[str, DocumentSummary] = optional()

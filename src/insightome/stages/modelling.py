@@ -2,12 +2,14 @@
 
 * **study** builds the modelling table (:func:`insightome.study.make_study`), audits the
   data (unless the audit is skipped), names the run and opens its ``.partial`` checkpoint.
-* **plan** chooses the repeats, the candidate pipelines and the resampling plan; with a
-  compute budget, a pilot fit projects the run and prunes it.
+* **plan** chooses the repeats, the candidate pipelines (with ``--augment``, each with its
+  augmented twin) and the resampling plan; with a compute budget, a pilot fit (the
+  synthesizers' time included) projects the run and prunes it.
 * **select** cross-validates every candidate (fits cached in the checkpoint).
 * **estimate** picks the winner with BBC-CV, says what the small-n coverage study
-  measured at this n (a warning or a note) and, when asked, reruns the selection on
-  shuffled outcomes (the permutation null).
+  measured at this n (a warning or a note), with ``--augment`` compares the best
+  real-only and the best augmented candidate (:mod:`insightome.audit.augmentation`) and,
+  when asked, reruns the selection on shuffled outcomes (the permutation null).
 * **refit** fits the winner on all samples.
 """
 
@@ -19,9 +21,12 @@ from typing import Any
 import pandas as pd
 from rich.markup import escape
 
+from insightome import errors
 from insightome.audit.auditing import AuditSettings, audit_data
+from insightome.audit.augmentation import compare_augmentation
 from insightome.compute.budget import Budget, fit_to_budget
 from insightome.compute.checkpoint import Checkpoint
+from insightome.errors import UserError
 from insightome.evaluate.engine import (
     cross_validated_predictions,
     describe_warnings,
@@ -34,7 +39,7 @@ from insightome.evaluate.small_n import RunRegime, small_n_finding
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
 from insightome.io.atomic import run_directory_name
 from insightome.models.calibrated_svm import GROUPS_NOTE
-from insightome.models.candidates import LARGE_N, candidates
+from insightome.models.candidates import LARGE_N, augmented_twins, candidates
 from insightome.run_content import default_name
 from insightome.stages.progress import progress_bar
 from insightome.stages.state import RunState
@@ -113,8 +118,22 @@ def _open_checkpoint(state: RunState) -> None:
     )
 
 
+#: The tasks ``--augment`` takes: its comparison reads AUC, Brier score and calibration
+#: slope, which are a binary outcome's.
+AUGMENT_TASKS = ("binary",)
+
+
 def plan(state: RunState) -> None:
     o, made = state.options, state.require("study")
+    if o.augment != "off" and made.spec.task not in AUGMENT_TASKS:
+        outcome = made.spec.target or f"{made.spec.time}/{made.spec.event}"
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="--augment",
+            reason=f"'{outcome}' is a {made.spec.task} outcome; augmentation is offered for "
+            "a binary outcome only (its comparison reads AUC, Brier score and calibration "
+            "slope); drop --augment",
+        )
     repeats = o.repeats
     if repeats is None:
         repeats = 3 if made.n_samples < LARGE_N else 1
@@ -125,6 +144,9 @@ def plan(state: RunState) -> None:
             )
     n_numeric = int(sum(pd.api.types.is_numeric_dtype(t) for t in made.features.dtypes))
     cands = candidates(made.spec.task, n_numeric, o.preset, n_samples=made.n_samples)
+    if o.augment != "off":
+        cands = [*cands, *augmented_twins(cands, o.augment, o.augment_ratio)]
+        state.log(f"--augment {o.augment}: {len(cands) // 2} augmented twin(s) added")
     resampling = make_plan(
         made.y, made.spec.task, folds=made.folds.chosen, repeats=repeats, seed=o.seed,
         groups=made.groups, fold_choice=made.folds,
@@ -232,6 +254,12 @@ def estimate(state: RunState) -> None:
         f"{bbc.estimate.ci95}"
     )
     _note_small_n(state, bbc.metric)
+    if o.augment != "off":
+        state.augmentation = compare_augmentation(
+            cv.oof, made.y, made.spec.task, cands, bbc, n_bootstrap=o.n_bootstrap,
+            seed=o.seed, groups=made.groups,
+        ).to_dict()  # fmt: skip
+        state.log("augmentation: " + state.augmentation["verdict"])
     permutations = state.permutations or 0
     if not permutations:
         return

@@ -34,6 +34,8 @@ def document(state: RunState) -> None:
         results["audit"] = state.audit_result
     if state.learning_curve is not None:
         results["learning_curve"] = state.learning_curve
+    if state.augmentation is not None:
+        results["augmentation"] = state.augmentation
     results["invocation"] = {k: v for k, v in state.invocation.items() if k != "data_sha256"}
     if found is not None:
         results["discovery"] = found.to_dict()

@@ -85,6 +85,7 @@ class RunState:
     bbc: BBCResult | None = None
     winner: Candidate | None = None
     permutation: PermutationResult | None = None
+    augmentation: dict[str, Any] | None = None  # --augment: results.json "augmentation"
 
     # learn (--learning-curve): results.json "learning_curve" (stages.learning)
     learning_curve: dict[str, Any] | None = None

@@ -1,0 +1,1 @@
+"""Judging a synthetic cohort: fidelity, utility and privacy (issue 20)."""
