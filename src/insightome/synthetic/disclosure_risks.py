@@ -60,6 +60,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import hypergeom, norm
 
+from insightome.io.json_values import json_ready
 from insightome.synthetic.distance import GowerSpace
 
 # Query condition operators (anonymeter's: ==, !=, >, <, >=, <=, is null, is not null).
@@ -96,22 +97,7 @@ class DisclosureRisk:
         return bool(np.isfinite(self.risk))
 
     def to_dict(self) -> dict:
-        return json_safe(asdict(self) | {"computable": self.computable})
-
-
-def json_safe(value: object) -> object:
-    """Floats as floats (NaN as None), NumPy scalars as Python ones, recursively."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if np.isfinite(value) else None
-    return value
+        return json_ready(asdict(self) | {"computable": self.computable})
 
 
 # -- anonymeter's statistics (stats/confidence.py) ---------------------------------------

@@ -42,6 +42,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from insightome.groups.disclosure import MIN_CELL
+from insightome.io.json_values import json_ready
 from insightome.synthetic.distinguishability import (
     Distinguishability,
     describe,
@@ -136,7 +137,7 @@ class FidelityReport:
         return [c.column for c in self.columns if c.flagged]
 
     def to_dict(self) -> dict[str, Any]:
-        return _json_safe(
+        return json_ready(
             {
                 "n_train": self.n_train,
                 "n_holdout": self.n_holdout,
@@ -337,15 +338,3 @@ def _check_columns(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.Dat
 
 def _matrix(matrix: np.ndarray) -> tuple[tuple[float | None, ...], ...]:
     return tuple(tuple(num(v) for v in row) for row in matrix)
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        return _json_safe(value.item())
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value

@@ -33,9 +33,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm, rankdata
 
+from insightome.io.json_values import json_ready
 from insightome.synthetic.disclosure_risks import (
     DisclosureRisk,
-    json_safe,
     linkability_risk,
     singling_out_risk,
 )
@@ -135,7 +135,7 @@ class CheckResult:
             "verdict": self.verdict,
             "passed": self.passed,
             "reason": self.reason,
-            "details": json_safe(self.details),
+            "details": json_ready(self.details),
         }
 
 
@@ -163,7 +163,7 @@ class PrivacyReport:
             "passed": self.passed,
             "reasons": self.reasons,
             "checks": [c.to_dict() for c in self.checks],
-            "thresholds": json_safe(self.thresholds.to_dict()),
+            "thresholds": json_ready(self.thresholds.to_dict()),
             "notes": list(self.notes),
         }
 
