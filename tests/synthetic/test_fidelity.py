@@ -190,3 +190,26 @@ def test_categorical_columns_of_actg175():
     measures = {(p.a, p.b): p.measure for p in report.pairs.worst}
     assert set(measures.values()) <= {"spearman", "cramers_v", "correlation_ratio"}
     assert report.kinds["gender"] == "binary"
+
+
+def test_an_undefined_association_is_noted_not_warned():
+    """A column constant in the synthetic rows has no association with any other: those
+    pairs are left out of the means with a note, and NumPy's all-NaN warnings never fire."""
+    import warnings
+
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True).frame.iloc[:, :5]
+    train, holdout = (
+        frame.iloc[:300].reset_index(drop=True),
+        frame.iloc[300:].reset_index(drop=True),
+    )
+    synthetic = train.sample(300, replace=True, random_state=1).reset_index(drop=True)
+    synthetic["bmi"] = synthetic["bmi"].iloc[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        report = fidelity_checks(train, holdout, synthetic, seed=0)
+    assert any("4 of 10 column pairs have no association" in n for n in report.notes)
+    undefined = [p for p in report.pairs.worst + report.pairs.flagged if "bmi" in (p.a, p.b)]
+    assert undefined == []  # never ranked among the worst, never flagged
+    assert report.pairs.mean_abs_difference is not None

@@ -31,7 +31,6 @@ a pair's is z × the bootstrap standard deviation of its association difference
 
 from __future__ import annotations
 
-import warnings
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -244,12 +243,17 @@ def _pairwise(
             for _ in range(draws if n_pairs else 0)
         ]
     ).reshape(-1, n_pairs)
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pairs: NaN, not a warning
-        bounds = z * np.nanstd(null, axis=0, ddof=1)
-        mean_bound = np.nanquantile(np.nanmean(np.abs(null), axis=1), MEAN_LEVEL)
-        diff = (a_synth - a_real)[upper]
-        yard = np.abs((a_hold - a_real)[upper]) if a_hold is not None else None
+    bounds = z * _finite_std(null)
+    row_means = [_finite(np.mean, np.abs(row)) for row in null]
+    mean_bound = _finite(lambda v: np.quantile(v, MEAN_LEVEL), np.array(row_means, dtype=float))
+    diff = (a_synth - a_real)[upper]
+    yard = np.abs((a_hold - a_real)[upper]) if a_hold is not None else None
+    undefined = int(np.sum(~np.isfinite(diff)))
+    if undefined:
+        notes.append(
+            f"{undefined} of {n_pairs} column pairs have no association in the real or the "
+            "synthetic rows (a column constant there): left out of the means and never flagged"
+        )
     pairs = []
     for k, (i, j) in enumerate(zip(*upper, strict=True)):
         a, b = columns[i], columns[j]
@@ -269,22 +273,20 @@ def _pairwise(
     ranked = sorted(
         (p for p in pairs if p.difference is not None), key=lambda p: -abs(p.difference or 0)
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        result = PairwiseFidelity(
-            columns,
-            _matrix(a_real),
-            _matrix(a_synth),
-            _matrix(a_hold) if a_hold is not None else None,
-            n_pairs,
-            num(np.nanmean(np.abs(diff))) if n_pairs else None,
-            num(np.nanmax(np.abs(diff))) if n_pairs else None,
-            num(mean_bound) if n_pairs else None,
-            num(np.nanmean(yard)) if yard is not None and n_pairs else None,
-            num(np.nanmax(yard)) if yard is not None and n_pairs else None,
-            tuple(ranked[:WORST]),
-            tuple(p for p in ranked if p.flagged),
-        )
+    result = PairwiseFidelity(
+        columns,
+        _matrix(a_real),
+        _matrix(a_synth),
+        _matrix(a_hold) if a_hold is not None else None,
+        n_pairs,
+        num(_finite(np.mean, np.abs(diff))),
+        num(_finite(np.max, np.abs(diff))),
+        num(mean_bound) if n_pairs else None,
+        num(_finite(np.mean, yard)) if yard is not None else None,
+        num(_finite(np.max, yard)) if yard is not None else None,
+        tuple(ranked[:WORST]),
+        tuple(p for p in ranked if p.flagged),
+    )
     return result, draws
 
 
@@ -334,6 +336,23 @@ def _check_columns(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.Dat
             )
     if len(train) < 2 or len(synthetic) < 2:
         raise ValueError("fidelity needs at least 2 real training rows and 2 synthetic rows")
+
+
+def _finite(fn: Any, values: np.ndarray) -> float:
+    """``fn`` of the finite values (NaN when there are none: an undefined statistic, which
+    the caller notes, rather than NumPy's all-NaN warning)."""
+    kept = values[np.isfinite(values)]
+    return float(fn(kept)) if kept.size else float("nan")
+
+
+def _finite_std(null: np.ndarray) -> np.ndarray:
+    """Each pair's standard deviation over the finite draws (NaN with fewer than 2)."""
+    out = np.full(null.shape[1], np.nan)
+    for k in range(null.shape[1]):
+        column = null[:, k][np.isfinite(null[:, k])]
+        if column.size >= 2:
+            out[k] = np.std(column, ddof=1)
+    return out
 
 
 def _matrix(matrix: np.ndarray) -> tuple[tuple[float | None, ...], ...]:
