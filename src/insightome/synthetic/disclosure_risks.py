@@ -60,6 +60,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import hypergeom, norm
 
+from insightome.evaluate.intervals import wilson_interval
 from insightome.io.json_values import json_ready
 from insightome.synthetic.distance import GowerSpace
 
@@ -102,14 +103,14 @@ class DisclosureRisk:
 
 # -- anonymeter's statistics (stats/confidence.py) ---------------------------------------
 def wilson_rate(n_total: int, n_success: float, confidence_level: float) -> tuple[float, float]:
-    """Wilson score centre and half-width of a success rate (anonymeter's `success_rate`)."""
+    """Wilson score centre and half-width of a success rate (anonymeter's `success_rate`):
+    the project's Wilson interval (:func:`insightome.evaluate.intervals.wilson_interval`)
+    as centre ± half-width."""
     if n_total <= 0:
         return float("nan"), float("nan")
     z = float(norm.ppf(0.5 * (1.0 + confidence_level)))
-    denominator = n_total + z * z
-    rate = (n_success + 0.5 * z * z) / denominator
-    error = (z / denominator) * sqrt(n_success * (n_total - n_success) / n_total + 0.25 * z * z)
-    return rate, error
+    low, high = wilson_interval(n_success, n_total, z)
+    return (low + high) / 2, (high - low) / 2
 
 
 def residual_risk(

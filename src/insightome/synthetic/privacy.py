@@ -27,11 +27,9 @@ the user may override the gate knowingly (``--force``). No result holds a row's 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from math import sqrt
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm, rankdata
 
 from insightome.io.json_values import json_ready
 from insightome.synthetic.disclosure_risks import (
@@ -40,6 +38,7 @@ from insightome.synthetic.disclosure_risks import (
     singling_out_risk,
 )
 from insightome.synthetic.distance import GowerSpace
+from insightome.synthetic.fidelity_measures import auc_delong, auc_interval
 
 PASS, FAIL, INSUFFICIENT = "pass", "fail", "insufficient evidence"
 DCR_RULES = ("one-sided", "point")
@@ -399,19 +398,15 @@ def membership_inference(
 def delong_auc(
     positives: np.ndarray, negatives: np.ndarray, confidence_level: float = 0.95
 ) -> tuple[float, float, float]:
-    """AUC of ``positives`` over ``negatives`` with DeLong's interval (DeLong et al. 1988;
-    placements by midranks as in Sun & Xu 2014), clipped to [0, 1]."""
-    m, n = len(positives), len(negatives)
-    if m < 2 or n < 2:
+    """AUC of ``positives`` over ``negatives`` with DeLong's interval, clipped to [0, 1]
+    (:func:`~insightome.synthetic.fidelity_measures.auc_delong`, the one DeLong of the
+    synthetic checks)."""
+    labels = np.r_[np.ones(len(positives), dtype=bool), np.zeros(len(negatives), dtype=bool)]
+    auc, se = auc_delong(labels, np.concatenate([positives, negatives]))
+    if not np.isfinite(auc):
         return float("nan"), float("nan"), float("nan")
-    combined = rankdata(np.concatenate([positives, negatives]))
-    within_pos, within_neg = rankdata(positives), rankdata(negatives)
-    auc = float((combined[:m].sum() - m * (m + 1) / 2) / (m * n))
-    v10 = (combined[:m] - within_pos) / n
-    v01 = 1.0 - (combined[m:] - within_neg) / m
-    se = sqrt(np.var(v10, ddof=1) / m + np.var(v01, ddof=1) / n)
-    z = float(norm.ppf(0.5 * (1.0 + confidence_level)))
-    return auc, max(0.0, auc - z * se), min(1.0, auc + z * se)
+    low, high = auc_interval(auc, se, confidence_level)
+    return auc, low, high
 
 
 # -- shared ------------------------------------------------------------------------------
