@@ -160,3 +160,12 @@ def test_fit_and_sample_of_a_2000_by_30_table_is_quick(actg175):
         start = time.perf_counter()
         synthesizer().fit(wide, seed=0).sample(2000, seed=0)
         assert time.perf_counter() - start < 10, method
+
+
+def test_the_options_name_exactly_the_synthesizers():
+    """--augment's choices are named in the options layer (no generator import at CLI
+    start-up); they must be the synthesizers the package builds."""
+    from insightome.options.checks import SYNTHESIZER_NAMES
+    from insightome.synthesis import SYNTHESIZERS
+
+    assert tuple(SYNTHESIZERS) == SYNTHESIZER_NAMES

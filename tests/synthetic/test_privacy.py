@@ -15,7 +15,6 @@ from sklearn.metrics import roc_auc_score
 
 from insightome.synthetic.distance import GowerSpace
 from insightome.synthetic.privacy import (
-    DCR_RULES,
     FAIL,
     INSUFFICIENT,
     PASS,
@@ -24,6 +23,7 @@ from insightome.synthetic.privacy import (
     distance_to_closest_record,
     privacy_checks,
 )
+from insightome.synthetic.settings import DCR_RULES
 from tests.conftest import shared_data
 
 CHECKS = [

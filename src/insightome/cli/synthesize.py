@@ -15,8 +15,7 @@ from insightome.cli.options import schema_options
 from insightome.cli.root_command import app, err, out
 from insightome.errors import UserError
 from insightome.number_format import fmt_number
-from insightome.synthetic.cohort import DEFAULT_HOLDOUT, synthesize
-from insightome.synthetic.privacy import PrivacyThresholds
+from insightome.synthetic.settings import DEFAULT_HOLDOUT, PrivacyThresholds
 
 DEFAULTS = PrivacyThresholds()
 
@@ -98,6 +97,8 @@ def synthesize_command(
     **options: Any,
 ) -> None:
     """Write a synthetic cohort and its fidelity / utility / privacy evidence."""
+    from insightome.synthetic.cohort import synthesize  # heavy: only when the command runs
+
     try:
         thresholds = PrivacyThresholds(
             membership_auc_upper=max_membership_auc,

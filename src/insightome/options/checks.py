@@ -19,12 +19,14 @@ from typing import Any
 from insightome import errors
 from insightome.compute.budget import Budget
 from insightome.errors import UserError
-from insightome.synthesis import SYNTHESIZERS
 
 #: The largest seed: derived seeds (seed + repeat, seed + 1000 · repeat + fold, …) must
 #: stay below 2**32, the limit of numpy's and scikit-learn's integer seeds.
 MAX_SEED = 2**31 - 1
 PRESETS = ("default", "fast")  # --preset's choices; models.candidates builds each
+#: --augment's synthesizers; insightome.synthesis.SYNTHESIZERS builds each (named here so
+#: that reading the options does not import the generators and scikit-learn)
+SYNTHESIZER_NAMES = ("cart", "copula")
 MIN_BOOTSTRAP = 100  # fewer bootstrap samples do not give a usable 95% percentile interval
 TASK_CHOICES = ("auto", "binary", "multiclass", "regression", "survival")
 ORIENT_CHOICES = ("auto", "samples-by-features", "features-by-samples")
@@ -130,7 +132,7 @@ def choice(choices: Sequence[str] | Callable[[], Sequence[str]]) -> Check:
 
 def augment_methods() -> Sequence[str]:
     """``--augment``'s choices: off, or a synthesizer of :mod:`insightome.synthesis`."""
-    return ("off", *SYNTHESIZERS)
+    return ("off", *SYNTHESIZER_NAMES)
 
 
 def presets() -> Sequence[str]:

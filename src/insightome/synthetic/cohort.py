@@ -51,7 +51,8 @@ from insightome.study import make_study
 from insightome.synthesis import SYNTHESIZERS, CategoryMerge, merge_rare_categories
 from insightome.synthetic.cohort_table import SYNTHETIC_ID, CohortTable, cohort_table
 from insightome.synthetic.fidelity import FidelityReport, fidelity_checks
-from insightome.synthetic.privacy import PrivacyThresholds, privacy_checks
+from insightome.synthetic.privacy import privacy_checks
+from insightome.synthetic.settings import DEFAULT_HOLDOUT, PrivacyThresholds
 from insightome.synthetic.utility import UtilityResult, tstr
 
 METHODS = tuple(SYNTHESIZERS)
@@ -59,12 +60,6 @@ METHODS = tuple(SYNTHESIZERS)
 SYNTHESIZE_OPTIONS = tuple(
     name for name, (_, o) in declared(RunOptions).items() if "synthesize" in o.commands
 )
-#: Half the real rows kept aside (benchmarks/results/synthetic_gate.md): at 0.3 real
-#: patients the generator never saw passed the privacy gate in 0 of 30 runs (the training
-#: rows outnumber the hold-out, so the singling-out risks are scored on subsamples and
-#: their intervals widen three- to four-fold); at 0.5 in 30-60%, from as many hold-out as
-#: training rows. The generator learns from fewer rows; the release rests on the evidence.
-DEFAULT_HOLDOUT = 0.5
 #: TSTR estimates closer than this count as a tie (then the less distinguishable wins)
 TIE = 0.01
 GATE_COLUMN = "privacy_gate"
