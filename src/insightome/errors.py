@@ -288,3 +288,23 @@ GMT_NO_SETS = (
     "{path}: no gene sets found (the file holds only blank lines). Give a GMT file with one "
     "gene set per line."
 )
+
+
+# -- clinical notes in a run (--notes) ----------------------------------------------------
+NOTES_NO_MATCH = (
+    "{path}: none of the {n} notes' sample IDs (column '{column}', e.g. '{example_note}') is a "
+    "sample of the data (e.g. '{example_sample}'). Name the notes' sample-ID column with "
+    "--notes-id, or the data's with --id-column."
+)
+NOTES_NO_SAMPLE_ID = (
+    "{path}: which column holds each note's sample ID? Name it with --notes-id (the notes' "
+    "IDs must be the data's sample IDs)."
+)
+NOTES_BAD_TIME = (
+    "{where}, column '{column}', row {row}: '{value}' is neither a date (YYYY-MM-DD) nor a "
+    "number. Fix the value or leave it empty (a note without a time is left out)."
+)
+NOTES_TIME_KINDS = (
+    "--notes-time '{notes_time}' and --index-time '{index_time}' must both be dates or both "
+    "numbers (e.g. days from admission) to be compared. Give times of one kind."
+)

@@ -31,6 +31,7 @@ MIN_BOOTSTRAP = 100  # fewer bootstrap samples do not give a usable 95% percenti
 TASK_CHOICES = ("auto", "binary", "multiclass", "regression", "survival")
 ORIENT_CHOICES = ("auto", "samples-by-features", "features-by-samples")
 DECIMAL_CHOICES = ("auto", ".", ",")
+NOTES_LANGUAGES = ("auto", "en", "es")  # --notes-language (featurize.notes.LANGUAGES + auto)
 MAX_AGE = 150  # --age-bands: cut points are ages in years
 # --augment-ratio: below 0.1 synthetic rows barely change a fit; above 10 they swamp the
 # real rows and every augmented fit costs 11 times a real-only one
@@ -212,6 +213,15 @@ def _needs_annotations(name: str, reason: str) -> Combination:
     )
 
 
+def _needs_notes(name: str, reason: str) -> Combination:
+    """An option about the notes, given without --notes (``auto`` counts as not given)."""
+    return Combination(
+        "--" + name.replace("_", "-"),
+        lambda v: _given(v, name) and v.get(name) != "auto" and not _given(v, "notes"),
+        reason,
+    )
+
+
 def _role_features(values: Mapping[str, Any]) -> list[str]:
     """Annotation features that are outcome, group, site or excluded columns, or
     sensitive ones without --use-sensitive."""
@@ -281,6 +291,23 @@ COMBINATIONS: tuple[Combination, ...] = (
             "sensitive column and cannot be a feature (a sensitive one only with --use-sensitive); "
             "drop it from --annotation-features"
         ),
+    ),
+    *(
+        _needs_notes(name, reason)
+        for name, reason in (
+            ("notes_id", "names the notes table's sample-ID column; give the table with --notes"),
+            ("notes_text", "names the notes table's text column; give the table with --notes"),
+            ("lexicon", "is the concept lexicon of the notes; give them with --notes"),
+            ("notes_language", "is the language of the notes; give them with --notes"),
+            ("notes_time", "is a column of the notes table; give it with --notes"),
+            ("show_evidence", "shows note text from --notes; give the notes with --notes"),
+        )
+    ),
+    Combination(
+        "--notes-time/--index-time",
+        lambda v: _given(v, "notes_time") != _given(v, "index_time"),
+        "keeping only the notes written before the prediction moment needs both the notes' "
+        "time column (--notes-time) and the index time (--index-time COLUMN or YYYY-MM-DD)",
     ),
     _unused_without(
         "genesets", "discover", "gene sets are used by discovery; drop --no-discover or --genesets"

@@ -184,6 +184,50 @@ class RunOptions:
         record=list,
         commands=("run", "synthesize"),
     )
+    notes: str | Path | None = option(  # noqa: RUF009 (option() returns a dataclass field)
+        None,
+        "Clinical notes table (one row per note, several per sample allowed; docs/notes.md): "
+        "per lexicon concept, counts of affirmed, negated, uncertain, historical and family "
+        "mentions become features.",
+        cli_type=Path | None,
+        record=resolved_path,
+    )
+    notes_id: str | None = option(
+        None,
+        "Column of the notes table holding each note's sample ID (default: the --id-column "
+        "name, else a column named note_id or id).",
+    )
+    notes_text: str | None = option(
+        None, "Text column of the notes table (default: found by its name, else the longest)."
+    )
+    lexicon: str | Path | None = option(  # noqa: RUF009 (option() returns a dataclass field)
+        None,
+        "Concept lexicon for --notes: CSV, TSV or YAML with concept_id, name, synonyms, "
+        "regex, category (default: the starter lexicon of the notes' language).",
+        cli_type=Path | None,
+        record=resolved_path,
+    )
+    notes_language: str = option(
+        "auto",
+        "Language of the notes: auto (detected and recorded), en or es.",
+        check=checks.choice(checks.NOTES_LANGUAGES),
+    )
+    notes_time: str | None = option(
+        None,
+        "Time column of the notes table (dates or numbers): with --index-time, only notes "
+        "written before each sample's index time are used; the report says how many were left "
+        "out.",
+    )
+    index_time: str | None = option(
+        None,
+        "The prediction moment for --notes-time: a column of the data (dates or numbers, one "
+        "per sample; not a feature) or one date for all (YYYY-MM-DD).",
+    )
+    show_evidence: bool = option(
+        False,
+        "Show a few evidence snippets per concept (note text around a mention) in the report; "
+        "off by default, so no note text leaves the notes.",
+    )
     orient: str = option(
         "auto",
         "auto, samples-by-features or features-by-samples.",

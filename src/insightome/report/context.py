@@ -40,6 +40,7 @@ from insightome.report.formatting import (
 )
 from insightome.report.leakage_section import build_leakage
 from insightome.report.learning_curve_section import build_learning_curve
+from insightome.report.notes_section import build_notes
 from insightome.report.validation_section import build_monitoring, build_validation
 
 __all__ = ["build_context"]
@@ -98,6 +99,7 @@ def build_context(
         "design": design_paragraph(results),
         "files": _files(results),
         "orientation": _orientation(results),
+        "clinical_notes": build_notes(results),
         "leakage": build_leakage(results),
         "figures": build_figures(results, predictions),
         "learning_curve": build_learning_curve(results),

@@ -28,6 +28,8 @@ def document(state: RunState) -> None:
         state.require("adata"), state.run_name, o.seed, state.timings, o.n_bootstrap,
     )  # fmt: skip
     found, winner_oof = state.found, state.require("cv").oof[:, bbc.winner]
+    if state.notes is not None:
+        results["notes"] = state.notes
     if state.leakage_screen is not None:
         results["leakage_screen"] = state.leakage_screen.to_dict()
     if state.audit_result is not None:

@@ -9,6 +9,7 @@ later stage sees them as features like any other.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from insightome.errors import UserError
 from insightome.io import read as read_file
 from insightome.io.genesets import read_gmt
 from insightome.io.streaming import selected_columns
+from insightome.notes_features import NotesSettings, notes_features
 from insightome.options import RunOptions
 from insightome.run_content import with_provenance
 from insightome.stages.state import RunState
@@ -69,14 +71,21 @@ def read(state: RunState) -> None:
     o = state.options
     if o.genesets:
         state.gene_sets = read_gmt(o.genesets)
+    notes = _notes_settings(o)
+    index_column = notes.index_time if notes and not notes.index_is_date else None
     keep = [
-        c for c in (o.target, o.time_col, o.event, o.groups, o.site, *o.sensitive, *o.exclude) if c
+        c
+        for c in (o.target, o.time_col, o.event, o.groups, o.site, *o.sensitive, *o.exclude)
+        if c
     ]
-    adata = _read_input(state.data, keep, o)
+    adata = _read_input(state.data, [*keep, *([index_column] if index_column else [])], o)
     for featurizer in state.featurizers:
         adata = featurizer.apply(adata)
-    state.adata = adata
     state.data_sha256 = [f["sha256"] for f in adata.uns.get("provenance", {}).get("files", [])]
+    if notes is not None:
+        adata = _with_notes(adata, notes, index_column, state)
+        state.data_sha256.append(state.notes["file"]["sha256"])
+    state.adata = adata
     checkpoint = state.checkpoint
     if checkpoint is not None and checkpoint.invocation.get("data_sha256") != state.data_sha256:
         raise UserError(
@@ -85,6 +94,55 @@ def read(state: RunState) -> None:
             reason=f"the data changed since the interrupted run in {checkpoint.directory} "
             "(sha256 differs); start a new run instead",
         )
+
+
+def _notes_settings(o: RunOptions) -> NotesSettings | None:
+    if o.notes is None:
+        return None
+    return NotesSettings(
+        o.notes, id_column=o.notes_id, text_column=o.notes_text, lexicon=o.lexicon,
+        language=o.notes_language, time_column=o.notes_time, index_time=o.index_time,
+        show_evidence=o.show_evidence, n_jobs=o.n_jobs, min_cell=o.min_cell,
+    )  # fmt: skip
+
+
+def _with_notes(
+    adata: ad.AnnData, settings: NotesSettings, index_column: str | None, state: RunState
+) -> ad.AnnData:
+    """The notes' features appended (a Featurizer: one row per sample, from its own notes);
+    results.json ``notes`` gets their counts and settings, never their text."""
+    if settings.id_column is None and state.options.id_column:
+        settings = dataclasses.replace(settings, id_column=state.options.id_column)
+    index_times = adata.obs[index_column] if index_column else None
+    source = None if isinstance(state.data, ad.AnnData) else str(state.data)
+    made = notes_features(settings, list(adata.obs_names), index_times, source)
+    summary = dict(made.summary)
+    if settings.show_evidence:
+        summary["evidence"] = made.evidence
+    state.notes = summary
+    state.log(_notes_line(summary))
+    return Featurizer("notes", lambda a: made.columns.loc[a.obs_names]).apply(adata)
+
+
+def _notes_line(s: dict) -> str:
+    left = [
+        f"{s[k]} {what}"
+        for k, what in (
+            ("notes_empty", "empty"),
+            ("notes_without_sample", "without a sample of the data"),
+            ("notes_at_or_after_index", "written at or after the index time"),
+            ("notes_without_time", "without a time"),
+            ("notes_without_index_time", "of samples without an index time"),
+        )
+        if s.get(k)
+    ]
+    return (
+        f"notes: {s['notes_used']} of {s['notes_read']} notes used"
+        + (f" ({'; '.join(left)} left out)" if left else "")
+        + f"; language {s['language']} ({s['language_reason']}); "
+        f"{s['mentions']['concept']} concept and {s['mentions']['value']} value mentions; "
+        f"{len(s['features'])} feature columns"
+    )
 
 
 def _read_input(data: ad.AnnData | str | Path, keep: list[str], o: RunOptions) -> ad.AnnData:

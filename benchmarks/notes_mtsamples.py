@@ -1,0 +1,300 @@
+"""Text to prediction (issue 21): does a note's concept profile predict what kind of note it
+is, how does it compare with TF-IDF n-grams, and does assertion help?
+
+Data: MTSamples (``../shared/data/clinical_text/mtsamples.csv``, CC0): 4,999 rows, but the
+same transcription appears under several specialties (a surgical note filed under both
+"Surgery" and "Orthopedic"). Rows are merged by the SHA-256 of their stripped text, so no
+text can sit in both a training and a test fold; a merged text is positive for a specialty
+when any of its rows is filed there. The counts (rows, empty, distinct texts, texts filed
+under several specialties) are in the table.
+
+Tasks (binary, one per specialty): the specialty's notes against all others, for the
+largest specialties (Surgery first).
+
+Arms, all on ONE resampling plan (stratified 5-fold CV x 3 repeats, seed 0) and estimated by
+BBC-CV over their own candidates (``insightome.BBCSearchCV``):
+
+- ``concepts``: the features ``insightome run --notes`` builds (mentions per concept and
+  assertion state of the English starter lexicon, mean values, ``notes:count`` is constant
+  here), with insightome's default candidates;
+- ``concepts, no assertion``: the same mentions, every state counted together (the
+  assertion ablation), same candidates;
+- ``tf-idf``: word 1-2-grams of the text, TF-IDF fitted inside each training fold (the
+  vocabulary, the document frequencies and chi-squared selection of 5,000 terms are fitted on
+  the training fold only: they are steps of the candidate pipeline), L2 logistic regression
+  at three C values;
+- ``tf-idf + negation marks``: the same, with every token inside a negation cue's scope
+  (insightome's ConText rules) prefixed ``neg_`` before vectorizing (a per-note rewrite, no
+  fitting), so "no fever" and "fever" are different terms;
+- ``both``: TF-IDF terms and the concept features side by side (each part's fitting inside
+  the fold), same logistic models.
+
+Writes the ``mtsamples`` block of ``benchmarks/results/notes.md`` (and the raw numbers to
+``benchmarks/results/notes_mtsamples.json``)::
+
+    python benchmarks/notes_mtsamples.py                 # the full plan
+    python benchmarks/notes_mtsamples.py --tasks 1 --repeats 1   # a smoke run (PARTIAL)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import re
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_selection import SelectKBest, chi2
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+import insightome
+from insightome.evaluate import make_plan
+from insightome.featurize.notes import NoteExtractor, extract_mentions, starter_lexicon
+from insightome.notes_features import STATES, NotesSettings, notes_features
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data" / "clinical_text" / "mtsamples.csv"
+RESULTS = REPO / "benchmarks" / "results"
+BLOCK = "mtsamples"
+ARMS = ("concepts", "concepts, no assertion", "tf-idf", "tf-idf + negation marks", "both")
+C_VALUES = (0.3, 1.0, 3.0)
+K_TERMS = 5000
+
+
+def load(path: Path = DATA) -> tuple[pd.DataFrame, dict[str, int]]:
+    """One row per distinct text: its text, the set of specialties it is filed under."""
+    raw = pd.read_csv(path)
+    text = raw["transcription"].fillna("").astype(str).str.strip()
+    kept = raw[text != ""].assign(text=text[text != ""])
+    kept = kept.assign(key=kept["text"].map(lambda t: hashlib.sha256(t.encode()).hexdigest()))
+    specialty = kept["medical_specialty"].astype(str).str.strip()
+    merged = (
+        kept.assign(specialty=specialty)
+        .groupby("key", sort=True)
+        .agg(text=("text", "first"), specialties=("specialty", lambda s: frozenset(s)))
+    )
+    counts = {
+        "rows": len(raw),
+        "empty": int((text == "").sum()),
+        "distinct_texts": len(merged),
+        "texts_under_several_specialties": int((merged["specialties"].map(len) > 1).sum()),
+    }
+    return merged, counts
+
+
+def largest_specialties(merged: pd.DataFrame, n: int) -> list[str]:
+    counts = pd.Series([s for group in merged["specialties"] for s in group]).value_counts()
+    return [str(s) for s in counts.index[:n]]
+
+
+def concept_features(merged: pd.DataFrame, tmp: Path) -> pd.DataFrame:
+    """The run's notes features (notes_features, the --notes path) for every text."""
+    notes = tmp / "mtsamples_notes.csv"
+    pd.DataFrame({"sample": merged.index, "text": merged["text"].to_numpy()}).to_csv(
+        notes, index=False
+    )
+    made = notes_features(
+        NotesSettings(notes, id_column="sample", text_column="text", language="en"),
+        list(merged.index),
+    )
+    return made.columns
+
+
+def without_assertion(columns: pd.DataFrame) -> pd.DataFrame:
+    """Every state of a concept counted together (the ablation)."""
+    parts = {}
+    for name in columns.columns:
+        match = re.fullmatch(r"note:(.+):(" + "|".join(STATES) + ")", name)
+        key = f"note:{match.group(1)}:any" if match else name
+        parts[key] = parts.get(key, 0) + columns[name]
+    return pd.DataFrame(parts, index=columns.index)
+
+
+def negation_marked(texts: pd.Series) -> list[str]:
+    """Each token inside a NEGATED cue's scope prefixed ``neg_`` (a per-note rewrite)."""
+    extractor = NoteExtractor(starter_lexicon("en"), language="en")
+    out = []
+    for text in texts:
+        spans = [(c.scope_start, c.scope_end) for c in extractor.cues(text) if c.category == "NEGATED"]
+        if not spans:
+            out.append(text)
+            continue
+        inside = np.zeros(len(text) + 1, bool)
+        for a, b in spans:
+            inside[a:b] = True
+        out.append(
+            re.sub(r"\w+", lambda m: ("neg_" + m.group(0)) if inside[m.start()] else m.group(0), text)
+        )
+    return out
+
+
+def tfidf() -> TfidfVectorizer:
+    return TfidfVectorizer(
+        ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=100_000, dtype=np.float32
+    )
+
+
+def text_candidates() -> list[Pipeline]:
+    return [
+        Pipeline(
+            [
+                ("tfidf", ColumnTransformer([("t", tfidf(), "text")])),
+                ("select", SelectKBest(chi2, k=K_TERMS)),
+                ("model", LogisticRegression(C=c, max_iter=2000)),
+            ]
+        )
+        for c in C_VALUES
+    ]
+
+
+def both_candidates(concept_columns: list[str]) -> list[Pipeline]:
+    return [
+        Pipeline(
+            [
+                (
+                    "features",
+                    ColumnTransformer(
+                        [
+                            ("t", Pipeline([("v", tfidf()), ("k", SelectKBest(chi2, k=K_TERMS))]), "text"),
+                            ("c", StandardScaler(), concept_columns),
+                        ]
+                    ),
+                ),
+                ("model", LogisticRegression(C=c, max_iter=2000)),
+            ]
+        )
+        for c in C_VALUES
+    ]
+
+
+def estimate(candidates: Any, X: pd.DataFrame, y: np.ndarray, plan: Any, seed: int) -> dict:
+    started = time.perf_counter()
+    search = insightome.BBCSearchCV(
+        candidates, task="binary", cv=plan, n_bootstrap=1000, seed=seed, refit=False
+    )
+    search.fit(X, y)
+    est = search.bbc_estimate_
+    return {
+        "auc": float(est.value),
+        "ci95": [float(v) for v in est.ci95],
+        "plain_cv": float(est.plain_cv_value),
+        "winner": str(search.cv_results_["name"][search.best_index_]),
+        "n_candidates": len(search.cv_results_["name"]),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tasks", type=int, default=3, help="largest specialties to predict")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if not DATA.exists():
+        print(f"{DATA} not found: the benchmark needs ../shared/data", file=sys.stderr)
+        return 1
+    merged, counts = load()
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        concepts = concept_features(merged, Path(tmp))
+        featurize_s = time.perf_counter() - t0
+    concepts = concepts.loc[:, concepts.nunique() > 1]  # the run drops constant columns too
+    plain = without_assertion(concepts)
+    texts = merged["text"]
+    marked = negation_marked(texts)
+    frames = {
+        "concepts": concepts,
+        "concepts, no assertion": plain,
+        "tf-idf": pd.DataFrame({"text": texts.to_numpy()}, index=merged.index),
+        "tf-idf + negation marks": pd.DataFrame({"text": marked}, index=merged.index),
+        "both": pd.concat([pd.DataFrame({"text": texts.to_numpy()}, index=merged.index), concepts], axis=1),
+    }
+    rows = []
+    for specialty in largest_specialties(merged, args.tasks):
+        y = merged["specialties"].map(lambda s, sp=specialty: sp in s).to_numpy(int)
+        plan = make_plan(y, "binary", folds=args.folds, repeats=args.repeats, seed=args.seed)
+        for arm in ARMS:
+            cands: Any = (
+                None
+                if arm.startswith("concepts")
+                else both_candidates(list(concepts.columns)) if arm == "both" else text_candidates()
+            )
+            result = estimate(cands, frames[arm], y, plan, args.seed)
+            rows.append({"task": f"{specialty} vs rest", "positives": int(y.sum()), "arm": arm, **result})
+            print(rows[-1], flush=True)
+    payload = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "data": str(DATA.relative_to(REPO.parent)),
+        "data_sha256": hashlib.sha256(DATA.read_bytes()).hexdigest(),
+        "counts": counts,
+        "n_concept_features": int(concepts.shape[1]),
+        "n_concept_features_no_assertion": int(plain.shape[1]),
+        "featurize_seconds": round(featurize_s, 1),
+        "plan": {"folds": args.folds, "repeats": args.repeats, "seed": args.seed},
+        "partial": args.tasks < 3 or args.repeats < 3,
+        "machine": f"{platform.machine()}, {platform.python_version()}",
+        "rows": rows,
+    }
+    (RESULTS / "notes_mtsamples.json").write_text(json.dumps(payload, indent=1) + "\n")
+    write_block(render(payload))
+    return 0
+
+
+def render(p: dict[str, Any]) -> str:
+    c = p["counts"]
+    lines = [
+        "## Text to prediction: MTSamples specialties (`benchmarks/notes_mtsamples.py`)",
+        "",
+        f"{'PARTIAL (smoke run). ' if p['partial'] else ''}Run {p['date']} on {p['machine']}; "
+        f"data `{p['data']}` (sha256 `{p['data_sha256'][:16]}…`). {c['rows']:,} rows, "
+        f"{c['empty']} with no transcription, **{c['distinct_texts']:,} distinct texts** "
+        f"(merged by the SHA-256 of the text: no text is in both a training and a test fold), "
+        f"{c['texts_under_several_specialties']:,} of them filed under several specialties "
+        "(positive when any of their rows is). One plan for every arm: stratified "
+        f"{p['plan']['folds']}-fold CV × {p['plan']['repeats']} repeats, seed "
+        f"{p['plan']['seed']}; BBC-CV estimate with its 95% CI (1,000 bootstraps). Concept "
+        f"features: {p['n_concept_features']} columns with assertion, "
+        f"{p['n_concept_features_no_assertion']} without (English starter lexicon; "
+        f"featurizing every text took {p['featurize_seconds']} s).",
+        "",
+        "| task | positives | arm | BBC-CV AUC | 95% CI | winner's plain CV AUC | candidates | seconds |",
+        "|---|---:|---|---:|---|---:|---:|---:|",
+    ]
+    for r in p["rows"]:
+        lo, hi = r["ci95"]
+        lines.append(
+            f"| {r['task']} | {r['positives']} | {r['arm']} | {r['auc']:.3f} | "
+            f"{lo:.3f}–{hi:.3f} | {r['plain_cv']:.3f} | {r['n_candidates']} | {r['seconds']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_block(text: str, name: str = BLOCK) -> None:
+    """Replace this benchmark's block of notes.md (create the file or block if absent)."""
+    path = RESULTS / "notes.md"
+    begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
+    old = path.read_text() if path.exists() else "# Clinical notes benchmarks (issue 21)\n"
+    block = f"{begin}\n{text}{end}"
+    if begin in old and end in old:
+        new = old[: old.index(begin)] + block + old[old.index(end) + len(end) :]
+    else:
+        new = old.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(new)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,91 @@
+"""The report's "Clinical notes" section, from ``results["notes"]`` (``--notes``): how many
+notes were used and why the others were not, the language and lexicon, the feature columns,
+and per concept its mentions with their assertion mix (affirmed, negated, uncertain,
+historical, family). No note text, except the evidence snippets a run made with
+``--show-evidence``. Absent without notes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from insightome.groups.disclosure import MIN_CELL, count_text
+from insightome.report.formatting import as_float, as_mapping
+
+__all__ = ["build_notes"]
+
+STATES = ("affirmed", "negated", "uncertain", "historical", "family")
+MAX_CONCEPTS = 40  # the table's rows; the rest are counted
+LEFT_OUT = (
+    ("notes_empty", "empty"),
+    ("notes_without_sample", "of no sample of the data"),
+    ("notes_at_or_after_index", "written at or after the index time"),
+    ("notes_without_time", "without a time"),
+    ("notes_without_index_time", "of samples without an index time"),
+)
+
+
+def build_notes(results: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Everything the section shows, or ``None`` for a run without notes."""
+    notes = as_mapping(results.get("notes"))
+    if not notes:
+        return None
+    min_cell = int(as_float(as_mapping(results.get("invocation")).get("min_cell")) or MIN_CELL)
+    concepts = [as_mapping(c) for c in notes.get("concepts") or []]
+    lexicon = as_mapping(notes.get("lexicon"))
+    mentions = as_mapping(notes.get("mentions"))
+    return {
+        "used": f"{notes.get('notes_used')} of {notes.get('notes_read')} notes used",
+        "left_out": [f"{notes[k]} {what}" for k, what in LEFT_OUT if notes.get(k)],
+        "samples": (
+            f"{count_text(notes, 'samples_with_notes', min_cell)} samples with notes, "
+            f"{count_text(notes, 'samples_without_notes', min_cell)} without"
+        ),
+        "language": f"{notes.get('language')} ({notes.get('language_reason')})",
+        "lexicon": f"{lexicon.get('source')} ({lexicon.get('n_concepts')} concepts, sha256 "
+        f"{str(lexicon.get('sha256', ''))[:12]}…)",
+        "mentions": f"{mentions.get('concept', 0)} concept mentions, "
+        f"{mentions.get('value', 0)} numeric values",
+        "n_features": len(notes.get("features") or []),
+        "time_filter": _time_filter(as_mapping(notes.get("time_filter"))),
+        "rows": [_row(c, min_cell) for c in concepts[:MAX_CONCEPTS]],
+        "more": max(0, len(concepts) - MAX_CONCEPTS),
+        "units_left_out": [
+            f"{c}: {n}" for c, n in as_mapping(notes.get("value_units_left_out")).items()
+        ],
+        "evidence": [as_mapping(e) for e in notes.get("evidence") or []],
+        "evidence_shown": bool(notes.get("evidence_shown")),
+        "min_cell": min_cell,
+    }
+
+
+def _time_filter(tf: Mapping[str, Any]) -> str:
+    if not tf:
+        return (
+            "No time filter: every note was used. Notes written after the moment of "
+            "prediction can carry the outcome; give --notes-time and --index-time to leave "
+            "them out."
+        )
+    index = "the date " if tf.get("index_is_date") else "the data's column "
+    return (
+        f"Only notes whose time (column '{tf.get('notes_time')}') is before the index time "
+        f"({index}'{tf.get('index_time')}') were used."
+    )
+
+
+def _row(c: Mapping[str, Any], min_cell: int) -> dict[str, Any]:
+    total = int(as_float(c.get("mentions")) or 0)
+    mix = [
+        (s, int(as_float(c.get(s)) or 0), (int(as_float(c.get(s)) or 0) / total) if total else 0.0)
+        for s in STATES
+    ]
+    return {
+        "concept": str(c.get("name") or c.get("concept_id")),
+        "concept_id": str(c.get("concept_id")),
+        "category": str(c.get("category") or ""),
+        "mentions": total,
+        "values": int(as_float(c.get("values")) or 0),
+        "samples": count_text(c, "samples", min_cell),
+        "mix": [{"state": s, "n": n, "share": f"{share:.0%}", "width": round(100 * share, 1)}
+                for s, n, share in mix],
+    }

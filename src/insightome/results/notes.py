@@ -1,0 +1,87 @@
+"""Clinical notes in a run (results.json ``notes``, ``--notes``; docs/notes.md): the notes
+file and how many of its notes were used (and why the others were not), the language and
+lexicon, the mentions per concept by state, and the feature columns they became. Counts
+and settings only; evidence snippets (note text) only with ``--show-evidence``."""
+
+from __future__ import annotations
+
+from insightome.results.fields import Record, Suppressed, optional
+
+
+class NotesFile(Record):
+    path: str
+    sha256: str
+    n_notes: int
+
+
+class NotesLexicon(Record):
+    source: str  # a file path, or "starter:<language>"
+    sha256: str
+    n_concepts: int
+
+
+class NotesMentions(Record):
+    concept: int
+    value: int
+
+
+class NotesTimeFilter(Record):
+    notes_time: str
+    index_time: str
+    index_is_date: bool
+    rule: str
+
+
+class ConceptCount(Record):
+    """One concept: its mentions by state (the states are exclusive, by precedence), its
+    value mentions and the number of samples mentioning it."""
+
+    concept_id: str
+    name: str
+    category: str
+    mentions: int
+    affirmed: int
+    negated: int
+    uncertain: int
+    historical: int
+    family: int
+    values: int
+    samples: int | None  # None when under --min-cell (the marker in suppressed)
+    suppressed: Suppressed = optional()
+
+
+class Evidence(Record):
+    """A snippet around one mention (``--show-evidence`` only)."""
+
+    concept_id: str
+    state: str
+    trigger: str
+    before: str
+    mention: str
+    after: str
+
+
+class Notes(Record):
+    file: NotesFile
+    id_column: str
+    text_column: str
+    notes_read: int
+    notes_empty: int
+    notes_without_sample: int
+    notes_at_or_after_index: int = optional()  # with --notes-time / --index-time
+    notes_without_time: int = optional()
+    notes_without_index_time: int = optional()
+    notes_used: int
+    samples_with_notes: int | None  # None when either is under --min-cell
+    samples_without_notes: int | None
+    suppressed: Suppressed = optional()
+    language: str
+    language_reason: str
+    lexicon: NotesLexicon
+    mentions: NotesMentions
+    features: list[str]
+    concepts: list[ConceptCount]
+    value_units_left_out: dict[str, int]  # concept → value mentions in another unit
+    time_filter: NotesTimeFilter | None
+    evidence_shown: bool
+    evidence: list[Evidence] = optional()  # --show-evidence only

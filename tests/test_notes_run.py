@@ -1,0 +1,207 @@
+"""``insightome run --notes``: concept-mention features from clinical notes in a run.
+
+A small self-written cohort (80 patients, 1-3 notes each) whose outcome is heart failure:
+positive patients' notes affirm it, negative patients' notes negate it or speak of a
+relative's. The run must count mentions by assertion state, keep notes written after the
+index time out, say how many, keep note text out of results.json, the report and the log
+(unless --show-evidence), and refuse bad combinations with one line.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import insightome
+from insightome.errors import UserError
+from insightome.notes_features import NotesSettings, notes_features
+from insightome.results import validate_results
+from tests.cli.conftest import FAST, run_dirs
+
+pytest.importorskip("spacy")
+
+API_FAST = {"preset": "fast", "folds": 3, "repeats": 1, "n_bootstrap": 200, "seed": 0}
+SECRET = "Zebulon Quixote"  # a name written in every note: must never leave the notes
+LEXICON = (
+    "concept_id,name,synonyms,category\n"
+    "heart_failure,heart failure,CHF|cardiac failure,condition\n"
+    "dyspnea,dyspnea,shortness of breath|breathlessness,symptom\n"
+    "ejection_fraction,ejection fraction,EF|LVEF,measurement\n"
+)
+
+
+def _cohort(tmp_path, n: int = 80, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    ids = [f"P{i:03d}" for i in range(n)]
+    y = np.array([i % 2 for i in range(n)])
+    cohort = pd.DataFrame(
+        {
+            "patient": ids,
+            "age": rng.normal(65, 10, n).round(),
+            "bmi": rng.normal(27, 4, n).round(1),
+            "admitted": pd.Timestamp("2020-06-01")
+            + pd.to_timedelta(rng.integers(0, 30, n), unit="D"),
+            "hf": y,
+        }
+    )
+    rows = []
+    for pid, label, admitted in zip(ids, y, cohort["admitted"], strict=True):
+        before = admitted - pd.Timedelta(days=5)
+        if label:
+            text = (
+                f"Seen by {SECRET}. HISTORY: The patient has heart failure with shortness of "
+                "breath on exertion. EF 30%."
+            )
+        else:
+            text = (
+                f"Seen by {SECRET}. The patient denies shortness of breath. No heart failure. "
+                "Mother had heart failure. EF 60%."
+            )
+        rows.append((pid, before.date().isoformat(), text))
+        # after the index time: the outcome written down, must be left out
+        rows.append(
+            (pid, (admitted + pd.Timedelta(days=2)).date().isoformat(), "Discharge: CHF confirmed.")
+        )
+    notes = pd.DataFrame(rows, columns=["patient", "written", "text"])
+    cohort_path, notes_path, lexicon_path = (
+        tmp_path / "cohort.csv",
+        tmp_path / "notes.csv",
+        tmp_path / "lexicon.csv",
+    )
+    cohort.assign(admitted=cohort["admitted"].dt.date.astype(str)).to_csv(cohort_path, index=False)
+    notes.to_csv(notes_path, index=False)
+    lexicon_path.write_text(LEXICON)
+    return cohort_path, notes_path, lexicon_path
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    return _cohort(tmp_path_factory.mktemp("notes"))
+
+
+@pytest.fixture(scope="module")
+def notes_run(files, tmp_path_factory):
+    cohort, notes, lexicon = files
+    out = tmp_path_factory.mktemp("runs")
+    run = insightome.run(
+        cohort, target="hf", id_column="patient", notes=notes, notes_id="patient",
+        lexicon=lexicon, notes_time="written", index_time="admitted", out_dir=out,
+        **API_FAST,
+    )  # fmt: skip
+    return run, out
+
+
+def test_concept_counts_by_state_become_features(notes_run):
+    run, _ = notes_run
+    results = run.results
+    validate_results(results)
+    notes = results["notes"]
+    features = set(notes["features"])
+    assert {
+        "notes:count",
+        "note:heart_failure:affirmed",
+        "note:heart_failure:negated",
+        "note:heart_failure:family",
+        "note:dyspnea:affirmed",
+        "note:dyspnea:negated",
+        "note:ejection_fraction:value",
+    } <= features
+    hf = next(c for c in notes["concepts"] if c["concept_id"] == "heart_failure")
+    # 40 positives: one affirmed each; 40 negatives: one negated + one family each
+    assert (hf["affirmed"], hf["negated"], hf["family"], hf["mentions"]) == (40, 40, 40, 120)
+    assert notes["language"] == "en" and "detected" in notes["language_reason"]
+    assert notes["lexicon"]["n_concepts"] == 3
+    # the affirmed count separates the classes perfectly: the estimate is far above chance
+    assert results["estimate"]["value"] > 0.9
+
+
+def test_notes_after_the_index_time_are_left_out_and_counted(notes_run):
+    notes = notes_run[0].results["notes"]
+    assert notes["notes_read"] == 160
+    assert notes["notes_at_or_after_index"] == 80 and notes["notes_used"] == 80
+    assert notes["time_filter"]["index_time"] == "admitted"
+    # "CHF confirmed" is only in the left-out notes: no affirmed mention comes from them
+    hf = next(c for c in notes["concepts"] if c["concept_id"] == "heart_failure")
+    assert hf["affirmed"] == 40
+
+
+def test_values_are_averaged_per_sample(files):
+    cohort, notes, lexicon = files
+    data = pd.read_csv(cohort)
+    made = notes_features(
+        NotesSettings(notes, id_column="patient", lexicon=lexicon), data["patient"].tolist()
+    )
+    values = made.columns["note:ejection_fraction:value"].to_numpy()
+    y = data["hf"].to_numpy()
+    assert set(values[y == 1]) == {30.0} and set(values[y == 0]) == {60.0}
+    assert list(made.columns.index) == data["patient"].tolist()
+    assert (made.columns["notes:count"] == 2).all()  # no time filter: both notes
+
+
+def test_no_note_text_leaves_the_notes(notes_run):
+    run, out = notes_run
+    (run_dir,) = run_dirs(out)
+    for path in run_dir.rglob("*"):
+        if path.is_file() and path.suffix in (".json", ".html", ".md", ".txt", ".csv", ".tsv"):
+            assert SECRET not in path.read_text(errors="ignore"), path.name
+    html = (run_dir / "report.html").read_text()
+    assert 'id="clinical-notes"' in html and "No note text is shown" in html
+
+
+def test_show_evidence_puts_snippets_in_the_report(files, tmp_path):
+    cohort, notes, lexicon = files
+    run = insightome.run(
+        cohort, target="hf", id_column="patient", notes=notes, notes_id="patient",
+        lexicon=lexicon, show_evidence=True, out_dir=tmp_path, discover=False, audit=False,
+        **API_FAST,
+    )  # fmt: skip
+    evidence = run.results["notes"]["evidence"]
+    assert evidence and all(e["mention"] for e in evidence)
+    assert any(e["state"] == "negated" and e["trigger"] for e in evidence)
+    (run_dir,) = run_dirs(tmp_path)
+    assert "<mark>" in (run_dir / "report.html").read_text()
+    # without a time filter every note is used, and the report says what that risks
+    assert run.results["notes"]["notes_used"] == 160
+    assert "Notes written after the moment of prediction" in (run_dir / "report.html").read_text()
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"notes_time": "written"}, "--notes-time/--index-time"),
+        ({"index_time": "admitted"}, "--notes-time/--index-time"),
+        ({"notes_id": "x", "notes": None}, "--notes-id"),
+        ({"show_evidence": True, "notes": None}, "--show-evidence"),
+    ],
+)
+def test_contradictory_notes_options_are_refused(files, tmp_path, kwargs, fragment):
+    cohort, notes, lexicon = files
+    args = {"notes": notes, "lexicon": lexicon, **kwargs}
+    with pytest.raises(UserError) as err:
+        insightome.run(cohort, target="hf", id_column="patient", out_dir=tmp_path, **args)
+    assert fragment in str(err.value) and "\n" not in str(err.value)
+
+
+def test_notes_of_no_sample_are_refused_with_one_line(files, tmp_path, cli):
+    cohort, notes, lexicon = files
+    other = tmp_path / "other.csv"
+    pd.read_csv(notes).assign(patient=lambda d: "X" + d["patient"]).to_csv(other, index=False)
+    done = cli(
+        "run", cohort, "--target", "hf", "--id-column", "patient", "--notes", other,
+        "--notes-id", "patient", "--lexicon", lexicon, *FAST, "--out", tmp_path / "runs",
+    )  # fmt: skip
+    assert done.code == 2
+    assert "none of the 160 notes' sample IDs" in done.err and "--notes-id" in done.err
+    assert SECRET not in done.err and "Traceback" not in done.err
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_index_time_column_is_not_a_feature(notes_run):
+    results = notes_run[0].results
+    assert "admitted" not in json.dumps(results.get("configurations", []))
+    assert results["n_features"] == 2 + len(results["notes"]["features"]) - results.get(
+        "n_features_dropped", 0
+    )
