@@ -191,6 +191,7 @@ class ContextMatcher:
         sentence_of: Sequence[int],
         first_token: Sequence[int],
         excluded: np.ndarray,
+        text: str | None = None,
     ) -> list[TokenCue]:
         """The triggers of ``doc`` after overlap resolution, with their scopes.
 
@@ -199,11 +200,12 @@ class ContextMatcher:
         no trigger.
         """
         found: list[TokenCue] = []
+        text = doc.text if self.regexes and text is None else text
         for key, start, end in self.matcher(doc):
             for index in self._rule_of[key]:
                 found.append(TokenCue(self.rules[index], start, end, sentence_of[start]))
         for index, pattern in self.regexes:
-            for match in pattern.finditer(doc.text):
+            for match in pattern.finditer(text):
                 span = doc.char_span(match.start(), match.end(), alignment_mode="expand")
                 if span is not None and len(span):
                     rule = self.rules[index]

@@ -148,7 +148,7 @@ class NoteExtractor:
         excluded = np.zeros(len(starts), dtype=bool)
         for heading in headings:
             excluded |= (starts >= heading.start) & (starts < heading.end)
-        cues = self.context_matcher.find(doc, sentence_of, first_token, excluded)
+        cues = self.context_matcher.find(doc, sentence_of, first_token, excluded, norm.text)
         spans = section_spans(headings, len(norm.text))
         return _Analysis(norm, doc, starts, ends, sentence_of, first_token, excluded, spans, cues)
 

@@ -48,8 +48,8 @@ def detect_language(texts: Sequence[str]) -> tuple[str, str]:
         if n_notes >= _MAX_NOTES or n_chars >= _MAX_CHARS:
             break
     en, es = hits["en"], hits["es"]
-    counts = f"{en} English and {es} Spanish stopwords in {n_notes} note(s)"
+    counts = f"{en} English vs {es} Spanish stopwords in {n_notes} note(s)"
     if en == es == 0:
-        return "en", f"language not detected ({counts}); English assumed"
+        return "en", f"not detected, English assumed: {counts}"
     language = "es" if es > en else "en"
-    return language, f"detected {NAMES[language]} ({counts})"
+    return language, f"detected from stopwords: {counts}"

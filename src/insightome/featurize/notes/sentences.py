@@ -37,16 +37,15 @@ ABBREVIATIONS = frozenset(
 _END = re.compile(r"[.!?]+[\"')\]]*(?=\s|$)")
 _BLANK_LINE = re.compile(r"\n[ \t\r]*\n\s*")
 _LIST_ITEM = re.compile(r"\n[ \t]*(?:[-*\u2022\u00b7]|\d{1,2}[.)])[ \t]")
-_WORD_BEFORE = re.compile(r"(\S+)$")
 
 
 def _ends_sentence(text: str, match: re.Match[str]) -> bool:
     if match.group()[0] in "!?":
         return True
-    before = _WORD_BEFORE.search(text, 0, match.start())
-    if before is None:
+    words = text[max(0, match.start() - 40) : match.start()].split()
+    if not words or text[match.start() - 1].isspace():
         return True
-    word = before.group(1).lstrip("([\"'")
+    word = words[-1].lstrip("([\"'")
     if len(word) == 1 and word.isalpha():
         return False  # an initial
     return "." not in word and word not in ABBREVIATIONS
