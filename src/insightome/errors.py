@@ -183,6 +183,72 @@ SYNTHETIC_REFUSED = (
 )
 
 
+# -- clinical notes (issue 21) ------------------------------------------------------------
+NOTES_EXTRA_MISSING = (
+    "Clinical notes need the notes extra (spaCy): pip install 'insightome[notes]'."
+)
+NOTES_LANGUAGE_INVALID = "--language must be en, es or auto, not '{value}'."
+NOTES_ID_COLUMN_MISSING = (
+    "{path}: note ID column '{column}' not found (columns: {columns}).{hint} Name it with "
+    "--id-column."
+)
+NOTES_TEXT_COLUMN_MISSING = (
+    "{path}: text column '{column}' not found (columns: {columns}).{hint} Name it with "
+    "--text-column."
+)
+NOTES_NO_TEXT_COLUMN = (
+    "{path}: no text column found (columns: {columns}). Name the column holding the notes "
+    "with --text-column."
+)
+NOTES_KEEP_MISSING = "{path}: column '{column}' to keep not found (columns: {columns}).{hint}"
+NOTES_NOT_UTF8 = (
+    "{path}: line {line} is not valid UTF-8 (byte {byte} at offset {offset}). Re-save the "
+    "file as UTF-8 (e.g. in a spreadsheet: Save as CSV UTF-8)."
+)
+NOTES_NONE = (
+    "{path}: no note has any text ({n_rows} rows, {n_empty} with an empty text in column "
+    "'{column}'). Check the export and --text-column."
+)
+NOTES_MISSING_ID = "{path}: row {row} has no note ID in column '{column}'. Give every note an ID."
+NOTES_FORMAT_UNKNOWN = "{path}: unknown notes file type '{suffix}'. Use .csv, .tsv, .txt or .jsonl."
+NOTES_OUTPUT_FORMAT = "{path}: the mentions file must end in .csv or .tsv, not '{suffix}'."
+LEXICON_FORMAT_UNKNOWN = (
+    "{path}: unknown lexicon file type '{suffix}'. Use .csv, .tsv, .txt, .yaml or .yml."
+)
+LEXICON_COLUMN_MISSING = (
+    "{path}: the lexicon has no '{column}' column (columns: {columns}). A lexicon needs "
+    "concept_id and name (and optionally synonyms, regex, category)."
+)
+LEXICON_EMPTY = "{path}: the lexicon holds no concept. Give one concept per row."
+LEXICON_DUPLICATE_ID = (
+    "{path}, row {row}: concept_id '{concept}' is already used on row {first}. Give each "
+    "concept its own ID (or merge the two rows' synonyms)."
+)
+LEXICON_NO_ID = "{path}, row {row}: the concept_id is empty. Give every concept an ID."
+LEXICON_NO_NAME = (
+    "{path}, row {row}: concept '{concept}' has no name, so no term to match. Give it a "
+    "preferred name."
+)
+LEXICON_EMPTY_SYNONYM = (
+    "{path}, row {row}: concept '{concept}' has an empty synonym (two '|' in a row, or a "
+    "'|' at an end). Remove the extra '|'."
+)
+LEXICON_TERM_NO_WORD = (
+    "{path}, row {row}: concept '{concept}' has the term '{term}', which holds no word or "
+    "number to match. Fix or remove it."
+)
+LEXICON_BAD_REGEX = (
+    "{path}, row {row}: concept '{concept}' has an invalid regex ({reason}). Fix the "
+    "regular expression (Python syntax)."
+)
+LEXICON_BAD_YAML = (
+    "{path}: {reason}. A YAML lexicon is a list of concepts (or 'concepts:' and the list), "
+    "each with concept_id, name and optionally synonyms (a list), regex, category."
+)
+RULES_COLUMN_MISSING = "{path}: no '{column}' column in the header (columns: {columns})."
+RULES_BAD_ROW = "{path}, line {line}: {reason}. Fix or remove the line."
+
+
 class UserError(Exception):
     """A problem with the user's input. The CLI prints ``str(self)`` and exits 2."""
 

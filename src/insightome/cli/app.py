@@ -323,7 +323,7 @@ def _main() -> None:
 
 
 # the commands that work on a saved run directory register themselves on ``app``
-from insightome.cli import admet, samplesize, saved_runs, synthesize  # noqa: E402,F401
+from insightome.cli import admet, notes, samplesize, saved_runs, synthesize  # noqa: E402,F401
 from insightome.cli.optimize import optimize_command  # noqa: E402
 
 app.command("optimize")(optimize_command)

@@ -1,0 +1,90 @@
+"""The packaged rule files and the one reader of their TSV format, and spaCy's blank
+pipelines (imported here, inside functions, so the package imports without spaCy).
+
+Resource files live in ``featurize/notes/resources/<language>/`` (``context.tsv``,
+``sections.tsv``, ``lexicon.csv``) and ``resources/common/`` (``units.tsv``,
+``stopwords.tsv``). A TSV has a header line; lines starting with ``#`` and blank lines are
+comments.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from insightome import errors
+from insightome.errors import UserError
+
+__all__ = ["LANGUAGES", "RESOURCES", "blank_pipeline", "read_tsv", "resource", "tokenizer"]
+
+#: The languages the engine has rules for.
+LANGUAGES: tuple[str, ...] = ("en", "es")
+RESOURCES = Path(__file__).with_name("resources")
+
+
+def resource(language: str, name: str) -> Path:
+    """The packaged file ``name`` of ``language`` (or of ``common``)."""
+    return RESOURCES / language / name
+
+
+def read_tsv(path: str | Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    """(line number, row) of each data line of a commented TSV with a header line.
+
+    Missing trailing fields read as ""; a missing ``required`` column is a :class:`UserError`.
+    """
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise UserError(errors.FILE_MISSING, path=path) from None
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            errors.FILE_CORRUPT, path=path, kind="UTF-8 text", reason=exc.reason
+        ) from None
+    header: list[str] | None = None
+    rows: list[tuple[int, dict[str, str]]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        fields = [f.strip() for f in line.split("\t")]
+        if header is None:
+            header = [f.lower() for f in fields]
+            for column in required:
+                if column not in header:
+                    raise UserError(
+                        errors.RULES_COLUMN_MISSING,
+                        path=path,
+                        column=column,
+                        columns=", ".join(header),
+                    )
+            continue
+        if len(fields) > len(header):
+            raise UserError(
+                errors.RULES_BAD_ROW,
+                path=path,
+                line=number,
+                reason=f"{len(fields)} tab-separated fields, the header has {len(header)}",
+            )
+        fields += [""] * (len(header) - len(fields))
+        rows.append((number, dict(zip(header, fields, strict=True))))
+    return rows
+
+
+def _spacy() -> Any:
+    try:
+        import spacy
+    except ImportError:
+        raise UserError(errors.NOTES_EXTRA_MISSING) from None
+    return spacy
+
+
+@cache
+def blank_pipeline(language: str) -> Any:
+    """spaCy's blank pipeline of ``language`` (a tokenizer only; no model), one per process."""
+    return _spacy().blank(language)
+
+
+def tokenizer(language: str) -> Any:
+    """The tokenizer of :func:`blank_pipeline`."""
+    return blank_pipeline(language).tokenizer

@@ -1,0 +1,154 @@
+"""Numeric values with units after a concept: "EF 25%", "HbA1c 7,2 %", "creatinine 1.4 mg/dL".
+
+A value mention is tied to the concept just before it: a number (and a unit) follows the
+concept within a few filler words ("of", "is", "was", ":", "=", "de", "fue", ...) in the
+same sentence. For a concept whose category is a measurement (``measurement``, ``lab``,
+``vital``, ``vital_sign``, ``score``) the number alone is enough; for any other concept a
+unit of the units table must follow ("fever 38.5 C"), so "pain 2 days" gives no value.
+
+Numbers: a decimal point or a decimal comma ("7,2"); in English a comma followed by
+exactly three digits groups thousands ("150,000"). A ratio "120/80" (blood pressure) is
+one value mention whose ``value`` is its first number (the text keeps both).
+
+Units come from ``resources/common/units.tsv`` (``unit`` as written, normalized;
+``canonical`` spelling; ``to`` and ``factor``/``offset``: value_normalized =
+factor × value + offset in unit ``to``; ``analyte``: a regex over the concept's normalized
+id, name and synonyms that the row is limited to, e.g. bare "f" only for temperatures and
+µmol/L → mg/dL only for creatinine). The first row whose analyte matches is used; a unit
+is converted only where the table says the conversion is unambiguous. Without a conversion
+``value_normalized`` equals ``value`` and ``unit_normalized`` is the unit's canonical
+spelling ("mg/dl" → "mg/dL").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from insightome import errors
+from insightome.errors import UserError
+from insightome.featurize.notes.lexicon import Concept
+from insightome.featurize.notes.normalization import fold
+from insightome.featurize.notes.resources import read_tsv, resource
+
+__all__ = ["MEASUREMENT_CATEGORIES", "UnitRow", "ValueFinder", "read_units"]
+
+MEASUREMENT_CATEGORIES = frozenset({"measurement", "lab", "vital", "vital_sign", "score"})
+_FILLER = (
+    r"(?:[ \t]*(?:[:=~]|-(?!\d)|\(|\b(?:of|is|was|were|at|level|levels|value|measured|"
+    r"es|de|del|fue|era|nivel|niveles|valor|en|un|una|a)\b))"
+)
+_NUMBER = r"\d+(?:[.,]\d+)?"
+_MAX_GAP = 3  # filler words between the concept and its number
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    """A row of ``units.tsv``."""
+
+    unit: str
+    canonical: str
+    to: str
+    factor: float
+    offset: float
+    analyte: re.Pattern[str] | None
+
+
+@dataclass(frozen=True)
+class Value:
+    """A value found after a concept (normalized offsets of the number and unit)."""
+
+    start: int
+    end: int
+    value: float
+    unit_start: int
+    unit_end: int
+    value_normalized: float
+    unit_normalized: str
+
+
+def read_units(path: str | Path | None = None) -> tuple[UnitRow, ...]:
+    """The rows of a units table (the packaged one by default)."""
+    path = path or resource("common", "units.tsv")
+    rows: list[UnitRow] = []
+    for line, row in read_tsv(path, ("unit", "canonical", "to", "factor", "offset", "analyte")):
+        try:
+            factor = float(row["factor"]) if row["factor"] else 1.0
+            offset = float(row["offset"]) if row["offset"] else 0.0
+            analyte = re.compile(row["analyte"]) if row["analyte"] else None
+        except (ValueError, re.error) as exc:
+            raise UserError(errors.RULES_BAD_ROW, path=path, line=line, reason=str(exc)) from None
+        unit = " ".join(fold(row["unit"]).split())
+        rows.append(
+            UnitRow(unit, row["canonical"] or row["unit"], row["to"], factor, offset, analyte)
+        )
+    return tuple(rows)
+
+
+class ValueFinder:
+    """Finds the value after a concept mention in a note's normalized text."""
+
+    def __init__(self, units: tuple[UnitRow, ...], language: str) -> None:
+        self.language = language
+        self.units: dict[str, list[UnitRow]] = {}
+        for row in units:
+            self.units.setdefault(row.unit, []).append(row)
+        spelled = sorted(self.units, key=len, reverse=True)
+        alternatives = "|".join(re.escape(u).replace(r"\ ", r"[ \t]?") for u in spelled)
+        self.pattern = re.compile(
+            rf"{_FILLER}{{0,{_MAX_GAP}}}[ \t]*(?P<num>{_NUMBER})"
+            rf"(?:[ \t]*/[ \t]*(?P<num2>{_NUMBER}))?"
+            rf"(?:[ \t]*(?P<unit>{alternatives})(?![a-z0-9]))?"
+        )
+        self._analyte_text: dict[str, str] = {}
+
+    def find(self, text: str, position: int, limit: int, concept: Concept) -> Value | None:
+        """The value starting after ``position`` in normalized ``text`` (not past ``limit``)."""
+        match = self.pattern.match(text, position, limit)
+        if match is None:
+            return None
+        end = match.end("num2") if match.group("num2") else match.end("num")
+        if end < limit and text[end].isalnum() and not match.group("unit"):
+            return None  # "2nd", "3x": not a value
+        row = self._unit_row(match.group("unit"), concept) if match.group("unit") else None
+        if row is None and concept.category not in MEASUREMENT_CATEGORIES:
+            return None
+        value = self._number(match.group("num"))
+        if value is None:
+            return None
+        if row is None:
+            return Value(match.start("num"), end, value, end, end, value, "")
+        unit_start, unit_end = match.start("unit"), match.end("unit")
+        if row.to:
+            normalized, unit_normalized = round(row.factor * value + row.offset, 4), row.to
+        else:
+            normalized, unit_normalized = value, row.canonical
+        return Value(match.start("num"), unit_end, value, unit_start, unit_end, normalized,
+                     unit_normalized)  # fmt: skip
+
+    def _unit_row(self, written: str, concept: Concept) -> UnitRow | None:
+        analyte = self._analyte(concept)
+        for row in self.units.get(" ".join(written.split()), []):
+            if row.analyte is None or row.analyte.search(analyte):
+                return row
+        return None
+
+    def _analyte(self, concept: Concept) -> str:
+        key = concept.concept_id
+        if key not in self._analyte_text:
+            words = [concept.concept_id, *concept.terms]
+            self._analyte_text[key] = fold(" | ".join(words))
+        return self._analyte_text[key]
+
+    def _number(self, written: str) -> float | None:
+        if "," in written:
+            whole, _, decimals = written.partition(",")
+            if self.language == "en" and len(decimals) == 3:
+                written = whole + decimals  # 150,000
+            else:
+                written = f"{whole}.{decimals}"
+        try:
+            return float(written)
+        except ValueError:
+            return None
