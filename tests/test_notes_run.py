@@ -98,7 +98,7 @@ def test_concept_counts_by_state_become_features(notes_run):
     run, _ = notes_run
     results = run.results
     validate_results(results)
-    notes = results["notes"]
+    notes = results["clinical_notes"]
     features = set(notes["features"])
     assert {
         "notes:count",
@@ -119,7 +119,7 @@ def test_concept_counts_by_state_become_features(notes_run):
 
 
 def test_notes_after_the_index_time_are_left_out_and_counted(notes_run):
-    notes = notes_run[0].results["notes"]
+    notes = notes_run[0].results["clinical_notes"]
     assert notes["notes_read"] == 160
     assert notes["notes_at_or_after_index"] == 80 and notes["notes_used"] == 80
     assert notes["time_filter"]["index_time"] == "admitted"
@@ -158,13 +158,13 @@ def test_show_evidence_puts_snippets_in_the_report(files, tmp_path):
         lexicon=lexicon, show_evidence=True, out_dir=tmp_path, discover=False, audit=False,
         **API_FAST,
     )  # fmt: skip
-    evidence = run.results["notes"]["evidence"]
+    evidence = run.results["clinical_notes"]["evidence"]
     assert evidence and all(e["mention"] for e in evidence)
     assert any(e["state"] == "negated" and e["trigger"] for e in evidence)
     (run_dir,) = run_dirs(tmp_path)
     assert "<mark>" in (run_dir / "report.html").read_text()
     # without a time filter every note is used, and the report says what that risks
-    assert run.results["notes"]["notes_used"] == 160
+    assert run.results["clinical_notes"]["notes_used"] == 160
     assert "Notes written after the moment of prediction" in (run_dir / "report.html").read_text()
 
 
@@ -179,7 +179,7 @@ def test_show_evidence_puts_snippets_in_the_report(files, tmp_path):
 )
 def test_contradictory_notes_options_are_refused(files, tmp_path, kwargs, fragment):
     cohort, notes, lexicon = files
-    args = {"notes": notes, "lexicon": lexicon, **kwargs}
+    args = {"notes": notes, **kwargs}
     with pytest.raises(UserError) as err:
         insightome.run(cohort, target="hf", id_column="patient", out_dir=tmp_path, **args)
     assert fragment in str(err.value) and "\n" not in str(err.value)
@@ -202,6 +202,6 @@ def test_notes_of_no_sample_are_refused_with_one_line(files, tmp_path, cli):
 def test_index_time_column_is_not_a_feature(notes_run):
     results = notes_run[0].results
     assert "admitted" not in json.dumps(results.get("configurations", []))
-    assert results["n_features"] == 2 + len(results["notes"]["features"]) - results.get(
+    assert results["n_features"] == 2 + len(results["clinical_notes"]["features"]) - results.get(
         "n_features_dropped", 0
     )

@@ -49,6 +49,14 @@ ADDED_SINCE = {  # issue 17
     "annotation_features",
     "learning_curve",  # issue 19
     "learning_curve_sizes",
+    "notes",  # issue 21
+    "notes_id",
+    "notes_text",
+    "lexicon",
+    "notes_language",
+    "notes_time",
+    "index_time",
+    "show_evidence",
     "augment",  # issue 20
     "augment_ratio",
 }

@@ -17,7 +17,7 @@ with a fixed lexicon — nothing is learned across samples — so the columns ar
 before resampling (a :class:`~insightome.stages.Featurizer`); only concepts and states that
 occur in some note get a column (an all-zero column would be dropped as constant anyway).
 
-What leaves the notes: counts and the settings (results.json ``notes``), never note text;
+What leaves the notes: counts and the settings (results.json ``clinical_notes``), never note text;
 with ``show_evidence`` a few snippets per concept for the report, which the user asked for.
 """
 

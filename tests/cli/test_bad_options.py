@@ -101,6 +101,11 @@ RANGE_CASES = [
     ("orient", ["--orient", "sideways"], ["--orient", "'sideways'"]),
     ("decimal", ["--decimal", ";"], ["--decimal", "';'", "','"]),
     (
+        "notes_language",
+        ["--notes", "notes.csv", "--notes-language", "fr"],
+        ["--notes-language", "'fr'", "'es'"],
+    ),
+    (
         "annotation_features",
         ["--annotations", "study.csv", "--annotation-features", "ALL"],
         ["--annotation-features", "one by one", "leak the outcome"],
@@ -167,6 +172,20 @@ COMBINATION_CASES = [
         ["--annotations-id-column", "give the table with --annotations"],
     ),
     (["--target", "label", "--drop-unmatched"], ["--drop-unmatched", "--annotations"]),
+    (["--target", "label", "--notes-id", "patient"], ["--notes-id", "give the table with --notes"]),
+    (["--target", "label", "--notes-text", "body"], ["--notes-text", "with --notes"]),
+    (["--target", "label", "--lexicon", "concepts.csv"], ["--lexicon", "with --notes"]),
+    (["--target", "label", "--notes-language", "es"], ["--notes-language", "with --notes"]),
+    (["--target", "label", "--notes-time", "written"], ["--notes-time", "with --notes"]),
+    (["--target", "label", "--show-evidence"], ["--show-evidence", "with --notes"]),
+    (
+        ["--target", "label", "--notes", "notes.csv", "--notes-time", "written"],
+        ["--notes-time/--index-time", "--index-time COLUMN or YYYY-MM-DD"],
+    ),
+    (
+        ["--target", "label", "--notes", "notes.csv", "--index-time", "2020-01-01"],
+        ["--notes-time/--index-time", "both"],
+    ),
     (
         [
             "--target",

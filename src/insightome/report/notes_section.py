@@ -1,4 +1,4 @@
-"""The report's "Clinical notes" section, from ``results["notes"]`` (``--notes``): how many
+"""The report's "Clinical notes" section, from ``results["clinical_notes"]`` (``--notes``): how many
 notes were used and why the others were not, the language and lexicon, the feature columns,
 and per concept its mentions with their assertion mix (affirmed, negated, uncertain,
 historical, family). No note text, except the evidence snippets a run made with
@@ -27,7 +27,7 @@ LEFT_OUT = (
 
 def build_notes(results: Mapping[str, Any]) -> dict[str, Any] | None:
     """Everything the section shows, or ``None`` for a run without notes."""
-    notes = as_mapping(results.get("notes"))
+    notes = as_mapping(results.get("clinical_notes"))
     if not notes:
         return None
     min_cell = int(as_float(as_mapping(results.get("invocation")).get("min_cell")) or MIN_CELL)

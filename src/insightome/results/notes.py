@@ -1,4 +1,4 @@
-"""Clinical notes in a run (results.json ``notes``, ``--notes``; docs/notes.md): the notes
+"""Clinical notes in a run (results.json ``clinical_notes``, ``--notes``; docs/notes.md): the notes
 file and how many of its notes were used (and why the others were not), the language and
 lexicon, the mentions per concept by state, and the feature columns they became. Counts
 and settings only; evidence snippets (note text) only with ``--show-evidence``."""
@@ -61,7 +61,7 @@ class Evidence(Record):
     after: str
 
 
-class Notes(Record):
+class ClinicalNotes(Record):
     file: NotesFile
     id_column: str
     text_column: str

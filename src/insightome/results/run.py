@@ -26,7 +26,7 @@ from insightome.results.estimate import (
 from insightome.results.fields import MaybeNumber, Number, Record, optional
 from insightome.results.leakage import LeakageScreen
 from insightome.results.learning_curve import LearningCurve
-from insightome.results.notes import Notes
+from insightome.results.notes import ClinicalNotes
 
 RESULTS_SCHEMA = "insightome.results/1"
 KNOWN_SCHEMAS = (RESULTS_SCHEMA,)
@@ -170,7 +170,7 @@ class RunResults(Record):
     # every option the run was called with (insightome.run's keyword arguments), as
     # followup.reload needs them; kept open while the options get their own schema
     invocation: dict[str, JsonValue] = optional()
-    notes: Notes = optional()  # --notes
+    clinical_notes: ClinicalNotes = optional()  # --notes
     leakage_screen: LeakageScreen = optional()  # the screen stage (runs from issue 17 on)
     learning_curve: LearningCurve = optional()  # --learning-curve
     augmentation: Augmentation = optional()  # --augment

@@ -29,7 +29,7 @@ def document(state: RunState) -> None:
     )  # fmt: skip
     found, winner_oof = state.found, state.require("cv").oof[:, bbc.winner]
     if state.notes is not None:
-        results["notes"] = state.notes
+        results["clinical_notes"] = state.notes
     if state.leakage_screen is not None:
         results["leakage_screen"] = state.leakage_screen.to_dict()
     if state.audit_result is not None:

@@ -59,7 +59,7 @@ class RunState:
     adata: ad.AnnData | None = None
     gene_sets: Any = None
     data_sha256: list[str] | None = None
-    notes: dict[str, Any] | None = None  # --notes: results.json "notes" (notes_features)
+    notes: dict[str, Any] | None = None  # --notes: results.json "clinical_notes" (notes_features)
 
     # study: the modelling table, the audit settings, the data audit and the run's name
     study: Study | None = None
