@@ -205,3 +205,14 @@ def test_index_time_column_is_not_a_feature(notes_run):
     assert results["n_features"] == 2 + len(results["clinical_notes"]["features"]) - results.get(
         "n_features_dropped", 0
     )
+
+
+def test_the_report_section_shows_the_assertion_mix(notes_run):
+    _, out = notes_run
+    (run_dir,) = run_dirs(out)
+    html = (run_dir / "report.html").read_text()
+    section = html[html.index('id="clinical-notes"') :]
+    section = section[: section.index("</section>")]
+    assert "affirmed 40 · negated 40 · family 40" in section
+    assert "80 written at or after the index time" in section
+    assert "built-in method" not in section and "· </span>" not in section
