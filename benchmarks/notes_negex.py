@@ -61,8 +61,12 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "clinical_text" / "negex"
 RESULTS = REPO / "benchmarks" / "results" / "notes.md"
 CLASSES = ("negated", "historical", "hypothetical", "experiencer")
-FLAG = {"negated": "negated", "historical": "historical", "hypothetical": "hypothetical",
-        "experiencer": "family"}
+FLAG = {
+    "negated": "negated",
+    "historical": "historical",
+    "hypothetical": "hypothetical",
+    "experiencer": "family",
+}
 TARGETS = {"negated": 0.95, "historical": 0.80}
 N_BOOT = 2000
 NEGEX_MAP = {
@@ -128,8 +132,9 @@ def find_target(sentence: str, condition: str) -> tuple[int, int] | None:
 def load(data: Path = DATA) -> tuple[pd.DataFrame, dict[str, int]]:
     """One row per annotated sentence: report, condition, sentence, start, end and the gold
     booleans of CLASSES; rows whose condition is not in the sentence are dropped (counted)."""
-    rs = pd.read_csv(data / "rsAnnotations-1-120-random.txt", sep="\t", dtype=str,
-                     keep_default_na=False)
+    rs = pd.read_csv(
+        data / "rsAnnotations-1-120-random.txt", sep="\t", dtype=str, keep_default_na=False
+    )
     rs.columns = ["line", "condition", "sentence", "negation", "temporality", "experiencer"]
     ann = pd.read_csv(data / "Annotations-1-120.txt", sep="\t", dtype=str, keep_default_na=False)
     reports, counts = match_reports(rs[["condition", "sentence", "negation"]], ann.iloc[:, :4])
@@ -222,10 +227,13 @@ print(json.dumps({"medspacy": medspacy.__version__, "spacy": spacy.__version__})
 
 def run_medspacy(rows: pd.DataFrame, python: str) -> tuple[pd.DataFrame, str]:
     """medspaCy's ConText (default rules) on every row, in a subprocess of ``python``."""
-    lines = "".join(json.dumps([s, int(a), int(b)]) + "\n"
-                    for s, a, b in zip(rows["sentence"], rows["start"], rows["end"], strict=True))
-    done = subprocess.run([python, "-c", MEDSPACY_SCRIPT], input=lines, capture_output=True,
-                          text=True, check=True)
+    lines = "".join(
+        json.dumps([s, int(a), int(b)]) + "\n"
+        for s, a, b in zip(rows["sentence"], rows["start"], rows["end"], strict=True)
+    )
+    done = subprocess.run(
+        [python, "-c", MEDSPACY_SCRIPT], input=lines, capture_output=True, text=True, check=True
+    )
     out = [json.loads(x) for x in done.stdout.splitlines()]
     versions = out.pop()
     flags = pd.DataFrame(out, columns=list(CLASSES)).astype(bool)
@@ -270,8 +278,9 @@ def per_unit_counts(
     gold: np.ndarray, pred: np.ndarray, units: Sequence[object]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """tp, fp, fn of a binary decision summed within each unit (in sorted unit order)."""
-    frame = pd.DataFrame({"u": list(units), "tp": gold & pred, "fp": ~gold & pred,
-                          "fn": gold & ~pred})
+    frame = pd.DataFrame(
+        {"u": list(units), "tp": gold & pred, "fp": ~gold & pred, "fn": gold & ~pred}
+    )
     sums = frame.groupby("u", sort=True)[["tp", "fp", "fn"]].sum()
     return sums["tp"].to_numpy(), sums["fp"].to_numpy(), sums["fn"].to_numpy()
 
@@ -293,12 +302,20 @@ def write_block(path: Path, name: str, body: str) -> None:
     """Replace the block ``name`` of a shared results file (or add it at the end)."""
     begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
     block = f"{begin}\n{body.rstrip()}\n{end}"
-    text = path.read_text(encoding="utf-8") if path.exists() else (
-        "# Clinical notes benchmarks (issue 21)\n\nEach block is written by its own script "
-        "under `benchmarks/`; `docs/notes-accuracy.md` explains how to read them.\n")
+    text = (
+        path.read_text(encoding="utf-8")
+        if path.exists()
+        else (
+            "# Clinical notes benchmarks (issue 21)\n\nEach block is written by its own script "
+            "under `benchmarks/`; `docs/notes-accuracy.md` explains how to read them.\n"
+        )
+    )
     pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), flags=re.DOTALL)
-    text = pattern.sub(lambda _: block, text) if pattern.search(text) else (
-        text.rstrip("\n") + "\n\n" + block + "\n")
+    text = (
+        pattern.sub(lambda _: block, text)
+        if pattern.search(text)
+        else (text.rstrip("\n") + "\n\n" + block + "\n")
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -348,8 +365,10 @@ def markdown(results: dict[str, object], info: dict[str, object]) -> str:
                 verdict = f"≥ {target:.2f}: {'met' if r['f1'][0] >= target else 'NOT met'}"
             elif target is not None:
                 verdict = f"≥ {target:.2f}"
-            lines.append(f"| {system} | {c} | {r['positives']} | {fmt(r['precision'])} | "
-                         f"{fmt(r['recall'])} | {fmt(r['f1'])} | {verdict} |")
+            lines.append(
+                f"| {system} | {c} | {r['positives']} | {fmt(r['precision'])} | "
+                f"{fmt(r['recall'])} | {fmt(r['f1'])} | {verdict} |"
+            )
     lines += ["", f"Systems: {info['systems']}."]
     return "\n".join(lines)
 
@@ -357,13 +376,22 @@ def markdown(results: dict[str, object], info: dict[str, object]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DATA)
-    ap.add_argument("--part", choices=["report", "tune"], default="report",
-                    help="report: the even-numbered reports (the figures to quote); "
-                         "tune: the odd-numbered reports (for editing rules)")
-    ap.add_argument("--rules", type=Path, default=None,
-                    help="a context.tsv to evaluate instead of the packaged English rules")
-    ap.add_argument("--medspacy-python", default=None,
-                    help="the Python of an environment with medspaCy 1.3.1")
+    ap.add_argument(
+        "--part",
+        choices=["report", "tune"],
+        default="report",
+        help="report: the even-numbered reports (the figures to quote); "
+        "tune: the odd-numbered reports (for editing rules)",
+    )
+    ap.add_argument(
+        "--rules",
+        type=Path,
+        default=None,
+        help="a context.tsv to evaluate instead of the packaged English rules",
+    )
+    ap.add_argument(
+        "--medspacy-python", default=None, help="the Python of an environment with medspaCy 1.3.1"
+    )
     ap.add_argument("--output", type=Path, default=RESULTS)
     ap.add_argument("--no-write", action="store_true", help="print only")
     args = ap.parse_args(argv)
@@ -376,15 +404,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     lexicon = starter_lexicon("en")
     rules = read_context_rules(args.rules) if args.rules else None
     systems: dict[str, object] = {}
-    described = ["insightome = the packaged English rules and sections"
-                 + (f" (here: {args.rules})" if args.rules else "")]
+    described = [
+        "insightome = the packaged English rules and sections"
+        + (f" (here: {args.rules})" if args.rules else "")
+    ]
     systems["insightome"] = score(part, run_engine(part, NoteExtractor(lexicon, "en", rules=rules)))
     systems["negex-original"] = score(
-        part, run_engine(part, NoteExtractor(lexicon, "en", rules=negex_rules(args.data),
-                                             sections=()))
+        part,
+        run_engine(part, NoteExtractor(lexicon, "en", rules=negex_rules(args.data), sections=())),
     )
-    described.append("negex-original = NegEx triggers + ConText history/hypothetical/"
-                     "experiencer lists through insightome's engine, no sections")
+    described.append(
+        "negex-original = NegEx triggers + ConText history/hypothetical/"
+        "experiencer lists through insightome's engine, no sections"
+    )
     if args.medspacy_python:
         flags, version = run_medspacy(part, args.medspacy_python)
         systems["medspacy"] = score(part, flags)
@@ -398,8 +430,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sha_ann": sha256(args.data / "Annotations-1-120.txt"),
         **counts,
         "part_label": "reported half" if args.part == "report" else "TUNING half (not for quoting)",
-        "tune_reports": tune["report"].nunique(), "tune_rows": len(tune),
-        "report_reports": report["report"].nunique(), "report_rows": len(report),
+        "tune_reports": tune["report"].nunique(),
+        "tune_rows": len(tune),
+        "report_reports": report["report"].nunique(),
+        "report_rows": len(report),
         "shared_text": int(report["sentence"].map(_norm).isin(tune_text).sum()),
         "systems": "; ".join(described),
     }

@@ -74,7 +74,9 @@ class Sentence:
 # --------------------------------------------------------------------------------------
 # reading brat
 # --------------------------------------------------------------------------------------
-def parse_ann(text: str) -> tuple[dict[str, tuple[str, tuple[Span, ...]]], list[tuple[str, str, str]]]:
+def parse_ann(
+    text: str,
+) -> tuple[dict[str, tuple[str, tuple[Span, ...]]], list[tuple[str, str, str]]]:
     """A brat ``.ann``: text-bound annotations {id: (type, spans)} (a discontinuous one has
     several spans, ``"s e;s e"``) and relations [(type, arg1 id, arg2 id)]."""
     entities: dict[str, tuple[str, tuple[Span, ...]]] = {}
@@ -104,7 +106,8 @@ def line_starts(text: str) -> list[tuple[int, int]]:
 
 
 def sentences(text: str, ann: str, file: str) -> list[Sentence]:
-    """The sentences of one brat document with their gold cues and negation scopes."""
+    """The sentences (non-empty lines) of one brat document with their gold cues and
+    negation scopes."""
     entities, relations = parse_ann(ann)
     neg = [s for kind, spans in entities.values() if kind in NEG_CUES for s in spans]
     unc = [s for kind, spans in entities.values() if kind in UNCERTAIN_CUES for s in spans]
@@ -116,10 +119,13 @@ def sentences(text: str, ann: str, file: str) -> list[Sentence]:
     ]
     out = []
     for i, (start, end) in enumerate(line_starts(text)):
+        if not text[start:end].strip():
+            continue  # each file ends with an empty line
 
         def inside(spans: Iterable[Span], start: int = start, end: int = end) -> tuple[Span, ...]:
-            return tuple(sorted({(a - start, b - start) for a, b in spans
-                                 if start <= a and b <= end}))
+            return tuple(
+                sorted({(a - start, b - start) for a, b in spans if start <= a and b <= end})
+            )
 
         out.append(Sentence(file, i, text[start:end], inside(neg), inside(unc), inside(scopes)))
     return out
@@ -160,6 +166,7 @@ def word_tokens(text: str, spans: Iterable[Span], minus: Iterable[Span] = ()) ->
     spans, minus = list(spans), list(minus)
     out = set()
     for i, m in enumerate(WORD.finditer(text)):
+
         def hit(ss: list[Span], a: int = m.start(), b: int = m.end()) -> bool:
             return any(a < d and c < b for c, d in ss)
 
@@ -189,16 +196,21 @@ def predict(extractor: NoteExtractor, sentence: str) -> Predicted:
 def sentence_counts(s: Sentence, p: Predicted) -> dict[str, tuple[int, int, int]]:
     """tp, fp, fn of one sentence for every measure."""
     out = {}
-    for name, pred, gold in (("cues", p.neg_cues, s.neg_cues),
-                             ("uncertainty cues", p.uncertain_cues, s.uncertain_cues)):
+    for name, pred, gold in (
+        ("cues", p.neg_cues, s.neg_cues),
+        ("uncertainty cues", p.uncertain_cues, s.uncertain_cues),
+    ):
         for mode, exact in (("exact", True), ("overlap", False)):
             hits_p = match_spans(pred, gold, exact)
             out[f"{name} ({mode})"] = (hits_p, len(pred) - hits_p, len(gold) - hits_p)
     cues = list(s.neg_cues) + list(p.neg_cues)
     gold_tok = word_tokens(s.text, s.scopes, minus=cues)
     pred_tok = word_tokens(s.text, p.scopes, minus=cues)
-    out["scope tokens"] = (len(gold_tok & pred_tok), len(pred_tok - gold_tok),
-                           len(gold_tok - pred_tok))
+    out["scope tokens"] = (
+        len(gold_tok & pred_tok),
+        len(pred_tok - gold_tok),
+        len(gold_tok - pred_tok),
+    )
     return out
 
 
@@ -207,8 +219,11 @@ def evaluate(corpus: Sequence[Sentence], extractor: NoteExtractor) -> dict[str, 
     out: dict[str, dict[str, object]] = {}
     for measure in per[0]:
         tp, fp, fn = (np.array([c[measure][k] for c in per]) for k in range(3))
-        out[measure] = {"gold": int(tp.sum() + fn.sum()), "predicted": int(tp.sum() + fp.sum()),
-                        **bootstrap_prf(tp, fp, fn)}
+        out[measure] = {
+            "gold": int(tp.sum() + fn.sum()),
+            "predicted": int(tp.sum() + fp.sum()),
+            **bootstrap_prf(tp, fp, fn),
+        }
     return out
 
 
@@ -233,9 +248,13 @@ def markdown(results: dict[str, dict[str, object]], info: dict[str, object]) -> 
     for measure, r in results.items():
         key = "cues" if measure.startswith("cues") else measure
         target = TARGETS.get(key)
-        verdict = f"≥ {target:.2f}: {'met' if r['f1'][0] >= target else 'NOT met'}" if target else ""
-        lines.append(f"| {measure} | {r['gold']} | {r['predicted']} | {fmt(r['precision'])} | "
-                     f"{fmt(r['recall'])} | {fmt(r['f1'])} | {verdict} |")
+        verdict = (
+            f"≥ {target:.2f}: {'met' if r['f1'][0] >= target else 'NOT met'}" if target else ""
+        )
+        lines.append(
+            f"| {measure} | {r['gold']} | {r['predicted']} | {fmt(r['precision'])} | "
+            f"{fmt(r['recall'])} | {fmt(r['f1'])} | {verdict} |"
+        )
     lines += [
         "",
         "Cue targets are judged on the overlap match; exact spans are shown beside them. "
@@ -256,8 +275,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--part", choices=["report", "tune"], default="report")
-    ap.add_argument("--rules", type=Path, default=None,
-                    help="a context.tsv to evaluate instead of the packaged Spanish rules")
+    ap.add_argument(
+        "--rules",
+        type=Path,
+        default=None,
+        help="a context.tsv to evaluate instead of the packaged Spanish rules",
+    )
     ap.add_argument("--output", type=Path, default=RESULTS)
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)

@@ -24,8 +24,10 @@ from tests.conftest import shared_data
 RESOURCES = Path(__file__).resolve().parents[3] / "src/insightome/featurize/notes/resources"
 FLAG_CATEGORIES = ("NEGATED", "POSSIBLE", "HISTORICAL", "HYPOTHETICAL", "FAMILY")
 CATEGORIES = (*FLAG_CATEGORIES, "PSEUDO", "TERMINATE")
-SOURCES = {"en": {"negex", "context", "insightome", "negex+insightome", "context+insightome"},
-           "es": {"negex-mes", "insightome", "negex-mes+insightome"}}
+SOURCES = {
+    "en": {"negex", "context", "insightome", "negex+insightome", "context+insightome"},
+    "es": {"negex-mes", "insightome", "negex-mes+insightome"},
+}
 # a literal may set two flags at once only where PROVENANCE.md says so
 TWO_FLAGS = {"no history of", "negative history of", "no prior history of"}
 
@@ -89,8 +91,13 @@ def test_no_literal_twice_in_a_category_nor_in_two_flag_categories(language):
 def test_negex_and_context_rows_are_the_published_triggers():
     """Every row taken from chapmanbe/negex is in its file under the mapped tag."""
     folder = shared_data("clinical_text", "negex")
-    tag_of = {"NEGATED forward": "PREN", "NEGATED backward": "POST",
-              "POSSIBLE forward": "PREP", "POSSIBLE backward": "POSP", "PSEUDO none": "PSEU"}
+    tag_of = {
+        "NEGATED forward": "PREN",
+        "NEGATED backward": "POST",
+        "POSSIBLE forward": "PREP",
+        "POSSIBLE backward": "POSP",
+        "PSEUDO none": "PSEU",
+    }
     published: set[tuple[str, str]] = set()
     for path in folder.glob("*triggers.txt"):
         for line in path.read_text().splitlines():
@@ -146,16 +153,20 @@ def test_sections_parse_with_valid_flags_and_unique_headings(language):
     ("language", "abbreviations"),
     [("en", {"MI", "CHF", "COPD", "DM", "HTN"}), ("es", {"IAM", "ICC", "EPOC", "DM", "HTA"})],
 )
-def test_starter_lexicons_parse_with_terms_measurements_and_abbreviations(
-    language, abbreviations
-):
+def test_starter_lexicons_parse_with_terms_measurements_and_abbreviations(language, abbreviations):
     lexicon = starter_lexicon(language)
     assert lexicon.concepts == read_lexicon(RESOURCES / language / "lexicon.csv").concepts
     assert 60 <= len(lexicon.concepts) <= 120
     assert all(c.terms and all(t.strip() for t in c.terms) for c in lexicon.concepts)
     by_id = {c.concept_id: c for c in lexicon.concepts}
-    for cid in ("ejection_fraction", "hba1c", "creatinine", "temperature_measure", "weight",
-                "blood_pressure"):
+    for cid in (
+        "ejection_fraction",
+        "hba1c",
+        "creatinine",
+        "temperature_measure",
+        "weight",
+        "blood_pressure",
+    ):
         assert by_id[cid].category == "measurement", cid
     terms = {t for c in lexicon.concepts for t in c.terms}
     assert abbreviations <= terms
@@ -211,8 +222,12 @@ def extractors() -> dict[str, NoteExtractor]:
         ("es", "No edemas, tos productiva.", "cough", set()),
         ("es", "Abdomen blando, sin masas ni adenopatías.", "lymphadenopathy", {"negated"}),
         ("es", "Sospecha de neumonía.", "pneumonia", {"possible"}),
-        ("es", "Se solicita TC para descartar tromboembolismo pulmonar.",
-         "pulmonary_embolism", {"possible"}),
+        (
+            "es",
+            "Se solicita TC para descartar tromboembolismo pulmonar.",
+            "pulmonary_embolism",
+            {"possible"},
+        ),
         ("es", "Antecedentes de hipertensión arterial.", "hypertension", {"historical"}),
         ("es", "Acudir a urgencias si fiebre.", "fever", {"hypothetical"}),
         ("es", "Madre con diabetes mellitus.", "diabetes", {"family"}),
@@ -222,7 +237,10 @@ def extractors() -> dict[str, NoteExtractor]:
     ],
 )
 def test_packaged_rules_assert_as_documented(extractors, language, note, concept, expected):
-    found = [r for r in extractors[language].mentions("n", note)
-             if r["concept_id"] == concept and r["kind"] == "concept"]
+    found = [
+        r
+        for r in extractors[language].mentions("n", note)
+        if r["concept_id"] == concept and r["kind"] == "concept"
+    ]
     assert len(found) == 1, (note, concept, found)
     assert {f for f in FLAGS if found[0][f]} == expected, (note, found[0])
