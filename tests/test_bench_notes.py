@@ -51,6 +51,7 @@ def test_sentences_are_lines_with_offsets_counting_crlf_and_negation_scopes_only
     first, second = ns.sentences(TEXT, ANN, "x.txt")
     assert first.text == "No fiebre." and second.text.startswith("Sin masas")
     assert first.neg_cues == ((0, 2),) and first.scopes == ((3, 9),)
+    assert first.neg_cue_types == ("NegSynMarker",)
     assert second.neg_cues == ((0, 3),)
     # both parts of the discontinuous scope, relative to the line; not the uncertain one
     assert [second.text[a:b] for a, b in second.scopes] == ["masas", "megalias"]
@@ -76,12 +77,16 @@ def test_scope_tokens_are_words_less_the_cues():
 
 
 def test_sentence_counts_of_a_hand_scored_sentence():
-    s = ns.Sentence("f", 0, "No fiebre ni tos, dolor leve.", ((0, 2),), (), ((3, 16),))
+    s = ns.Sentence(
+        "f", 0, "No fiebre ni tos, dolor leve.", ((0, 2),), (), ((3, 16),), ("NegSynMarker",)
+    )
     p = ns.Predicted(neg_cues=((0, 2), (24, 28)), uncertain_cues=(), scopes=((3, 23),))
     counts = ns.sentence_counts(s, p)
     assert counts["cues (exact)"] == (1, 1, 0)  # "leve" is a false cue
     # gold scope words: fiebre ni tos; predicted: fiebre ni tos dolor
     assert counts["scope tokens"] == (3, 1, 0)
+    assert counts["recall of NegSynMarker"] == (1, 0, 0)
+    assert counts["recall of NegMorMarker"] == (0, 0, 0)
 
 
 # --------------------------------------------------------------------------------------
