@@ -54,14 +54,14 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.feature_selection import SelectKBest, chi2
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 import insightome
 from insightome.evaluate import make_plan
-from insightome.featurize.notes import NoteExtractor, extract_mentions, starter_lexicon
-from insightome.notes_features import STATES, NotesSettings, notes_features
+from insightome.notes_features import STATES, NotesSettings, negation_marked, notes_features
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "clinical_text" / "mtsamples.csv"
@@ -121,24 +121,6 @@ def without_assertion(columns: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(parts, index=columns.index)
 
 
-def negation_marked(texts: pd.Series) -> list[str]:
-    """Each token inside a NEGATED cue's scope prefixed ``neg_`` (a per-note rewrite)."""
-    extractor = NoteExtractor(starter_lexicon("en"), language="en")
-    out = []
-    for text in texts:
-        spans = [(c.scope_start, c.scope_end) for c in extractor.cues(text) if c.category == "NEGATED"]
-        if not spans:
-            out.append(text)
-            continue
-        inside = np.zeros(len(text) + 1, bool)
-        for a, b in spans:
-            inside[a:b] = True
-        out.append(
-            re.sub(r"\w+", lambda m: ("neg_" + m.group(0)) if inside[m.start()] else m.group(0), text)
-        )
-    return out
-
-
 def tfidf() -> TfidfVectorizer:
     return TfidfVectorizer(
         ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=100_000, dtype=np.float32
@@ -166,8 +148,21 @@ def both_candidates(concept_columns: list[str]) -> list[Pipeline]:
                     "features",
                     ColumnTransformer(
                         [
-                            ("t", Pipeline([("v", tfidf()), ("k", SelectKBest(chi2, k=K_TERMS))]), "text"),
-                            ("c", StandardScaler(), concept_columns),
+                            (
+                                "t",
+                                Pipeline([("v", tfidf()), ("k", SelectKBest(chi2, k=K_TERMS))]),
+                                "text",
+                            ),
+                            (
+                                "c",
+                                Pipeline(
+                                    [
+                                        ("i", SimpleImputer(strategy="median")),
+                                        ("s", StandardScaler()),
+                                    ]
+                                ),
+                                concept_columns,
+                            ),
                         ]
                     ),
                 ),
@@ -189,10 +184,19 @@ def estimate(candidates: Any, X: pd.DataFrame, y: np.ndarray, plan: Any, seed: i
         "auc": float(est.value),
         "ci95": [float(v) for v in est.ci95],
         "plain_cv": float(est.plain_cv_value),
-        "winner": str(search.cv_results_["name"][search.best_index_]),
+        "winner": _short(str(search.cv_results_["name"][search.best_index_])),
         "n_candidates": len(search.cv_results_["name"]),
         "seconds": round(time.perf_counter() - started, 1),
     }
+
+
+def _short(name: str) -> str:
+    """A candidate's name for the table: insightome's own as is; a text pipeline by its
+    model's C (the only thing that differs between them)."""
+    c = re.search(r"LogisticRegression\((?:C=([\d.]+))?", name)
+    if name.startswith("Pipeline") and c:
+        return f"tf-idf logistic C={c.group(1) or '1.0'}"
+    return name
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -215,13 +219,15 @@ def main(argv: list[str] | None = None) -> int:
     concepts = concepts.loc[:, concepts.nunique() > 1]  # the run drops constant columns too
     plain = without_assertion(concepts)
     texts = merged["text"]
-    marked = negation_marked(texts)
+    marked = negation_marked(texts.tolist(), "en")
     frames = {
         "concepts": concepts,
         "concepts, no assertion": plain,
         "tf-idf": pd.DataFrame({"text": texts.to_numpy()}, index=merged.index),
         "tf-idf + negation marks": pd.DataFrame({"text": marked}, index=merged.index),
-        "both": pd.concat([pd.DataFrame({"text": texts.to_numpy()}, index=merged.index), concepts], axis=1),
+        "both": pd.concat(
+            [pd.DataFrame({"text": texts.to_numpy()}, index=merged.index), concepts], axis=1
+        ),
     }
     rows = []
     for specialty in largest_specialties(merged, args.tasks):
@@ -231,10 +237,14 @@ def main(argv: list[str] | None = None) -> int:
             cands: Any = (
                 None
                 if arm.startswith("concepts")
-                else both_candidates(list(concepts.columns)) if arm == "both" else text_candidates()
+                else both_candidates(list(concepts.columns))
+                if arm == "both"
+                else text_candidates()
             )
             result = estimate(cands, frames[arm], y, plan, args.seed)
-            rows.append({"task": f"{specialty} vs rest", "positives": int(y.sum()), "arm": arm, **result})
+            rows.append(
+                {"task": f"{specialty} vs rest", "positives": int(y.sum()), "arm": arm, **result}
+            )
             print(rows[-1], flush=True)
     payload = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
@@ -271,7 +281,8 @@ def render(p: dict[str, Any]) -> str:
         f"{p['n_concept_features_no_assertion']} without (English starter lexicon; "
         f"featurizing every text took {p['featurize_seconds']} s).",
         "",
-        "| task | positives | arm | BBC-CV AUC | 95% CI | winner's plain CV AUC | candidates | seconds |",
+        "| task | positives | arm | BBC-CV AUC | 95% CI | winner's plain CV AUC | candidates "
+        "| seconds |",
         "|---|---:|---|---:|---|---:|---:|---:|",
     ]
     for r in p["rows"]:

@@ -31,7 +31,9 @@ PACKAGE = SRC / "insightome"
 ALLOWED_LOCAL_IMPORTS: dict[tuple[str, str], str] = {}
 
 #: Imported inside the functions that use them (extras or heavy optional backends).
-OPTIONAL_HEAVY = ("rdkit", "datamol", "torch", "dask", "distributed", "dask_jobqueue", "gseapy", "spacy")
+OPTIONAL_HEAVY = (
+    "rdkit", "datamol", "torch", "dask", "distributed", "dask_jobqueue", "gseapy", "spacy",
+)  # fmt: skip
 
 
 def _env() -> dict[str, str]:

@@ -142,7 +142,7 @@ def test_values_are_averaged_per_sample(files):
 
 
 def test_no_note_text_leaves_the_notes(notes_run):
-    run, out = notes_run
+    _, out = notes_run
     (run_dir,) = run_dirs(out)
     for path in run_dir.rglob("*"):
         if path.is_file() and path.suffix in (".json", ".html", ".md", ".txt", ".csv", ".tsv"):
@@ -178,7 +178,7 @@ def test_show_evidence_puts_snippets_in_the_report(files, tmp_path):
     ],
 )
 def test_contradictory_notes_options_are_refused(files, tmp_path, kwargs, fragment):
-    cohort, notes, lexicon = files
+    cohort, notes, _ = files
     args = {"notes": notes, **kwargs}
     with pytest.raises(UserError) as err:
         insightome.run(cohort, target="hf", id_column="patient", out_dir=tmp_path, **args)
@@ -216,3 +216,67 @@ def test_the_report_section_shows_the_assertion_mix(notes_run):
     assert "affirmed 40 · negated 40 · family 40" in section
     assert "80 written at or after the index time" in section
     assert "built-in method" not in section and "· </span>" not in section
+
+
+# -- --notes-tfidf: terms learned inside the folds ---------------------------------------
+def test_note_terms_never_see_the_test_folds_words():
+    """Each sample's notes carry a word of its own ('wordNNN'); a fold's vocabulary and the
+    terms it selects may hold only words of its training samples."""
+    from insightome.evaluate.splitters import make_plan
+    from insightome.models.candidates import Candidate
+    from insightome.models.note_terms import NoteTerms, NoteTexts
+
+    n = 60
+    ids = [f"S{i}" for i in range(n)]
+    y = np.array([i % 2 for i in range(n)])
+    texts = {
+        s: f"{'fever cough' if label else 'no fever'} word{i:03d} shared words here"
+        for i, (s, label) in enumerate(zip(ids, y, strict=True))
+    }
+    features = pd.DataFrame({"age": np.arange(n, dtype=float)}, index=ids)
+    plan = make_plan(y, "binary", folds=3, repeats=1, seed=0)
+    for train, test in plan.splits[0]:
+        model = NoteTerms(
+            Candidate("ridge_logistic", {"C": 1.0}), NoteTexts(texts), k=5, min_df=1
+        ).fit(features.iloc[train], y[train])
+        vocabulary = set(model.vectorizer_.vocabulary_)
+        assert vocabulary == {t.removeprefix("term:") for t in model.terms_}
+        assert not vocabulary & {f"word{i:03d}" for i in test}
+        assert "fever cough" in vocabulary and "neg_fever" not in vocabulary  # k=5 of them
+        assert not hasattr(model.vectorizer_, "stop_words_")
+        assert len(model.predict_proba(features.iloc[test])) == len(test)
+
+
+def test_a_run_with_note_terms_saves_no_note_text(files, tmp_path):
+    cohort, notes, lexicon = files
+    run = insightome.run(
+        cohort, target="hf", id_column="patient", notes=notes, notes_id="patient",
+        lexicon=lexicon, notes_tfidf=20, min_cell=5, out_dir=tmp_path, **API_FAST,
+    )  # fmt: skip
+    names = [c["name"] for c in run.results["configurations"]]
+    assert names and all(n.endswith("+terms(k=20)") for n in names)
+    assert run.results["invocation"]["notes_tfidf"] == 20
+    (run_dir,) = run_dirs(tmp_path)
+    for path in run_dir.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path.name
+            assert b"denies shortness" not in path.read_bytes(), path.name
+    model = run.model
+    assert model.texts is None and 0 < len(model.terms_) <= 20
+    assert set(model.vectorizer_.vocabulary_) == {t[5:] for t in model.terms_}
+    # every kept term is in at least --min-cell (5) patients' notes
+    used = pd.read_csv(notes).groupby("patient")["text"].agg(" ".join).str.lower()
+    for term in model.vectorizer_.vocabulary_:
+        words = term.removeprefix("neg_").split()[0].removeprefix("neg_")
+        assert used.str.contains(words, regex=False).sum() >= 5, term
+    with pytest.raises(UserError, match="not supported yet"):
+        model.predict_proba(pd.DataFrame({"age": [60.0]}, index=["P000"]))
+
+
+def test_note_terms_are_refused_with_augment_and_survival(files, tmp_path):
+    cohort, notes, _ = files
+    with pytest.raises(UserError, match="--notes-tfidf: synthetic rows have no notes"):
+        insightome.run(
+            cohort, target="hf", id_column="patient", notes=notes, notes_tfidf=5,
+            augment="cart", out_dir=tmp_path,
+        )  # fmt: skip

@@ -374,3 +374,13 @@ NOTES_TIME_KINDS = (
     "--notes-time '{notes_time}' and --index-time '{index_time}' must both be dates or both "
     "numbers (e.g. days from admission) to be compared. Give times of one kind."
 )
+NOTE_TERMS_UNKNOWN_SAMPLES = (
+    "{n} sample(s) have no notes in this run's model: a model with note terms "
+    "(--notes-tfidf) predicts only the samples whose notes it was given. Rerun insightome run "
+    "with these samples' notes, or without --notes-tfidf."
+)
+NOTE_TERMS_NO_TEXTS = (
+    "this model adds TF-IDF terms of each sample's notes (--notes-tfidf), and a saved model "
+    "keeps no note text: predicting new samples from their notes is not supported yet. Use a "
+    "run without --notes-tfidf (its concept features) to predict new samples."
+)

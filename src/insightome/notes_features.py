@@ -35,6 +35,7 @@ import pandas as pd
 from insightome import errors
 from insightome.errors import UserError
 from insightome.featurize.notes import (
+    NoteExtractor,
     detect_language,
     extract_mentions,
     read_lexicon,
@@ -45,6 +46,7 @@ from insightome.io.notes import read_notes
 
 STATES = ("affirmed", "negated", "uncertain", "historical", "family")
 COUNT_COLUMN = "notes:count"
+_WORD = re.compile(r"\w+")
 DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$")
 EVIDENCE_PER_CONCEPT = 3
 EVIDENCE_CONTEXT = 60  # characters either side of a mention in an evidence snippet
@@ -64,6 +66,7 @@ class NotesSettings:
     show_evidence: bool = False
     n_jobs: int = 1
     min_cell: int = MIN_CELL
+    texts: bool = False  # also each sample's notes as one negation-marked text (--notes-tfidf)
 
     @property
     def index_is_date(self) -> bool:
@@ -79,6 +82,7 @@ class NotesFeatures:
     columns: pd.DataFrame
     summary: dict[str, Any]
     evidence: list[dict[str, Any]] = field(default_factory=list)
+    texts: pd.Series | None = None  # sample ID → its notes, negation-marked (--notes-tfidf)
 
 
 def mention_states(mentions: pd.DataFrame) -> pd.Series:
@@ -86,7 +90,10 @@ def mention_states(mentions: pd.DataFrame) -> pd.Series:
     state = np.full(len(mentions), "affirmed", dtype=object)
     flags = [
         ("historical", mentions["historical"].to_numpy(bool)),
-        ("uncertain", mentions["possible"].to_numpy(bool) | mentions["hypothetical"].to_numpy(bool)),
+        (
+            "uncertain",
+            mentions["possible"].to_numpy(bool) | mentions["hypothetical"].to_numpy(bool),
+        ),
         ("negated", mentions["negated"].to_numpy(bool)),
         ("family", mentions["family"].to_numpy(bool)),
     ]
@@ -128,7 +135,7 @@ def notes_features(
     kept, timing = _before_index(notes, owner, settings, index_times, data_path)
     counts |= timing
     notes, owner = notes[kept], owner[kept]
-    counts["notes_used"] = int(len(notes))
+    counts["notes_used"] = len(notes)
 
     texts = notes["text"].astype(str)
     language, reason = _language(settings.language, texts)
@@ -168,7 +175,28 @@ def notes_features(
     }
     _suppress_small(summary, settings.min_cell)
     evidence = _evidence(mentions, texts.to_numpy()) if settings.show_evidence else []
-    return NotesFeatures(columns, summary, evidence)
+    joined = None
+    if settings.texts:
+        marked = pd.Series(negation_marked(texts.tolist(), language), index=owner.to_numpy())
+        joined = marked.groupby(level=0, sort=False).agg("\n\n".join).reindex(ids, fill_value="")
+    return NotesFeatures(columns, summary, evidence, joined)
+
+
+def negation_marked(texts: Sequence[str], language: str) -> list[str]:
+    """Each word inside a negation scope (ConText's NEGATED cues) prefixed ``neg_``: a
+    per-note rewrite with fixed rules, so "no fever" and "fever" become different terms."""
+    extractor = NoteExtractor(starter_lexicon(language), language=language)
+    return [_marked(text, extractor) for text in texts]
+
+
+def _marked(text: str, extractor: NoteExtractor) -> str:
+    cues = [c for c in extractor.cues(text) if c.category == "NEGATED"]
+    if not cues:
+        return text
+    inside = np.zeros(len(text) + 1, bool)
+    for cue in cues:
+        inside[cue.scope_start : cue.scope_end] = True
+    return _WORD.sub(lambda m: "neg_" + m.group(0) if inside[m.start()] else m.group(0), text)
 
 
 def _suppress_small(summary: dict[str, Any], min_cell: int) -> None:
@@ -293,7 +321,9 @@ def _columns(
     concepts = mentions[mentions["kind"] == "concept"]
     if len(concepts):
         keyed = concepts.assign(state=mention_states(concepts))
-        table = keyed.groupby(["sample", "concept_id", "state"]).size().unstack(["concept_id", "state"])
+        table = (
+            keyed.groupby(["sample", "concept_id", "state"]).size().unstack(["concept_id", "state"])
+        )
         table = table.reindex(ids).fillna(0.0)
         order = sorted(table.columns, key=lambda cs: (str(cs[0]), STATES.index(cs[1])))
         table = table[order]
@@ -329,7 +359,7 @@ def _concept_table(mentions: pd.DataFrame) -> list[dict[str, Any]]:
                 "concept_id": str(concept),
                 "name": str(group["concept_name"].iloc[0]),
                 "category": str(group["category"].iloc[0] or ""),
-                "mentions": int(len(own)),
+                "mentions": len(own),
                 **{s: int(by_state.get(s, 0)) for s in STATES},
                 "values": int((group["kind"] == "value").sum()),
                 "samples": int(group["sample"].nunique()),
@@ -372,4 +402,3 @@ _FLAG_OF = {
     "historical": ("historical",),
     "family": ("family",),
 }
-

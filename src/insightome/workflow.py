@@ -33,7 +33,12 @@ FIELDS = dataclasses.fields(RunOptions)
 #: A run, stage by stage: each is timed by the energy ledger under its name, saved to the
 #: run's checkpoint when done, and (discover, audit) skippable by name.
 STAGES: tuple[Stage, ...] = (
-    Stage("read", read, makes=("adata", "gene_sets", "data_sha256", "notes"), saved=False),
+    Stage(
+        "read",
+        read,
+        makes=("adata", "gene_sets", "data_sha256", "notes", "note_texts"),
+        saved=False,
+    ),
     Stage("study", study, makes=("study", "audit_settings", "data_audit", "run_name"), saved=False),
     Stage("screen", screen, makes=("leakage_screen",), saved=False),  # redone, like study
     Stage(

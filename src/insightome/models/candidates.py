@@ -44,6 +44,7 @@ from sklearn.preprocessing import OneHotEncoder
 from insightome.compute.blocks import BLOCK_CELLS, blocks
 from insightome.models.estimators import MODELS, logistic
 from insightome.models.imputation import MedianImputer
+from insightome.models.note_terms import NoteTerms, NoteTexts
 from insightome.models.scaling import BlockwiseStandardScaler
 from insightome.models.survival import cox_score_test
 from insightome.options.checks import PRESETS
@@ -86,12 +87,19 @@ class Candidate:
     # synthesizer ("cart", "copula"), augment_ratio synthetic rows per real row; None: real only
     augment: str | None = None
     augment_ratio: float = 1.0
+    # --notes-tfidf K: the K TF-IDF terms of the training samples' notes most associated with
+    # the outcome are added to the table inside fit (models.note_terms.NoteTerms); the notes
+    # themselves are not part of the configuration (not in its name, repr or comparison)
+    note_terms: int | None = None
+    note_texts: NoteTexts | None = field(default=None, repr=False, compare=False)
+    note_min_df: int = 2
 
     @property
     def name(self) -> str:
         shown = ",".join(f"{k}={v}" for k, v in self.params.items())
         sel = f"k={self.k}" if self.k else "k=all"
-        return f"{self.family}({shown}{',' if shown else ''}{sel})" + self.augment_suffix
+        terms = f"+terms(k={self.note_terms})" if self.note_terms else ""
+        return f"{self.family}({shown}{',' if shown else ''}{sel})" + self.augment_suffix + terms
 
     @property
     def augment_suffix(self) -> str:
@@ -105,11 +113,22 @@ class Candidate:
         params: dict[str, Any] = {**self.params, "k": self.k or "all"}
         if self.augment is not None:
             params |= {"augment": self.augment, "augment_ratio": self.augment_ratio}
+        if self.note_terms:
+            params |= {"note_terms": self.note_terms, "note_min_df": self.note_min_df}
         return {"name": self.name, "family": self.family, "params": params}
 
-    def build(self, features: pd.DataFrame, seed: int = 0) -> Pipeline | SyntheticTraining:
+    def build(
+        self, features: pd.DataFrame, seed: int = 0
+    ) -> Pipeline | SyntheticTraining | NoteTerms:
         """The unfitted pipeline for a feature table with these columns and dtypes (an
-        augmented twin: the pipeline inside :class:`SyntheticTraining`)."""
+        augmented twin: the pipeline inside :class:`SyntheticTraining`; with note terms: the
+        configuration inside :class:`NoteTerms`, which builds it for the table plus terms)."""
+        if self.note_terms:
+            inner = dataclasses.replace(self, note_terms=None, note_texts=None)
+            return NoteTerms(
+                inner, self.note_texts, k=self.note_terms, min_df=self.note_min_df,
+                task=self.task, seed=seed,
+            )  # fmt: skip
         steps: list[tuple[str, Any]] = []
         if self.preprocess:
             steps.append(("preprocess", preprocessor(features, lean=True)))
@@ -129,6 +148,17 @@ class Candidate:
             task=self.task,
             seed=seed,
         )
+
+
+def with_note_terms(
+    cands: Sequence[Candidate], texts: NoteTexts, k: int, min_df: int
+) -> list[Candidate]:
+    """Every candidate with the ``k`` TF-IDF terms of its training samples' notes added
+    inside fit (``--notes-tfidf``)."""
+    return [
+        dataclasses.replace(c, note_terms=int(k), note_texts=texts, note_min_df=int(min_df))
+        for c in cands
+    ]
 
 
 def augmented_twins(cands: Sequence[Candidate], method: str, ratio: float) -> list[Candidate]:

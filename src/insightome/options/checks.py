@@ -301,7 +301,21 @@ COMBINATIONS: tuple[Combination, ...] = (
             ("notes_language", "is the language of the notes; give them with --notes"),
             ("notes_time", "is a column of the notes table; give it with --notes"),
             ("show_evidence", "shows note text from --notes; give the notes with --notes"),
+            ("notes_tfidf", "adds TF-IDF terms of the notes; give them with --notes"),
         )
+    ),
+    Combination(
+        "--notes-tfidf",
+        lambda v: _given(v, "notes_tfidf") and v.get("augment", "off") != "off",
+        "synthetic rows have no notes to take terms from; drop --augment or --notes-tfidf",
+    ),
+    Combination(
+        "--notes-tfidf",
+        lambda v: (
+            _given(v, "notes_tfidf") and (v.get("task") == "survival" or _given(v, "time_col"))
+        ),
+        "selects terms by their association with a class or a number, not with survival; "
+        "drop --notes-tfidf (the concept features stay)",
     ),
     Combination(
         "--notes-time/--index-time",

@@ -223,6 +223,15 @@ class RunOptions:
         "The prediction moment for --notes-time: a column of the data (dates or numbers, one "
         "per sample; not a feature) or one date for all (YYYY-MM-DD).",
     )
+    notes_tfidf: int = option(
+        0,
+        "With --notes: also the K TF-IDF word 1-2-grams of each sample's notes most associated "
+        "with the outcome (tokens in a negation scope marked neg_), the vocabulary, IDF and "
+        "selection fitted inside every training fold (0 = off; binary, multiclass or "
+        "regression).",
+        flags=("--notes-tfidf",),
+        check=checks.integer(0, 100_000, advice="0 turns the terms off"),
+    )
     show_evidence: bool = option(
         False,
         "Show a few evidence snippets per concept (note text around a mention) in the report; "

@@ -87,6 +87,8 @@ def _row(c: Mapping[str, Any], min_cell: int) -> dict[str, Any]:
         "n_values": int(as_float(c.get("values")) or 0),
         "mix_text": " · ".join(f"{s} {n}" for s, n, _ in mix if n),
         "samples": count_text(c, "samples", min_cell),
-        "mix": [{"state": s, "n": n, "share": f"{share:.0%}", "width": round(100 * share, 1)}
-                for s, n, share in mix],
+        "mix": [
+            {"state": s, "n": n, "share": f"{share:.0%}", "width": round(100 * share, 1)}
+            for s, n, share in mix
+        ],
     }

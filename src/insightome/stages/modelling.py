@@ -39,7 +39,8 @@ from insightome.evaluate.small_n import RunRegime, small_n_finding
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
 from insightome.io.atomic import run_directory_name
 from insightome.models.calibrated_svm import GROUPS_NOTE
-from insightome.models.candidates import LARGE_N, augmented_twins, candidates
+from insightome.models.candidates import LARGE_N, augmented_twins, candidates, with_note_terms
+from insightome.models.note_terms import NoteTexts
 from insightome.run_content import default_name
 from insightome.stages.progress import progress_bar
 from insightome.stages.state import RunState
@@ -121,6 +122,7 @@ def _open_checkpoint(state: RunState) -> None:
 #: The tasks ``--augment`` takes: its comparison reads AUC, Brier score and calibration
 #: slope, which are a binary outcome's.
 AUGMENT_TASKS = ("binary",)
+NOTE_TERM_TASKS = ("binary", "multiclass", "regression")  # models.note_terms.TASKS
 
 
 def plan(state: RunState) -> None:
@@ -147,6 +149,22 @@ def plan(state: RunState) -> None:
     if o.augment != "off":
         cands = [*cands, *augmented_twins(cands, o.augment, o.augment_ratio)]
         state.log(f"--augment {o.augment}: {len(cands) // 2} augmented twin(s) added")
+    if o.notes_tfidf:
+        if made.spec.task not in NOTE_TERM_TASKS:
+            raise UserError(
+                errors.OPTION_INVALID,
+                option="--notes-tfidf",
+                reason=f"terms are selected by their association with a class or a number, "
+                f"not with a {made.spec.task} outcome; drop --notes-tfidf",
+            )
+        min_df = max(2, o.min_cell)
+        texts = NoteTexts(state.require("note_texts"))
+        cands = with_note_terms(cands, texts, o.notes_tfidf, min_df)
+        state.log(
+            f"--notes-tfidf {o.notes_tfidf}: every candidate also gets the {o.notes_tfidf} "
+            f"TF-IDF terms most associated with the outcome, from terms in at least {min_df} "
+            "samples' notes, fitted inside each training fold"
+        )
     resampling = make_plan(
         made.y, made.spec.task, folds=made.folds.chosen, repeats=repeats, seed=o.seed,
         groups=made.groups, fold_choice=made.folds,

@@ -8,6 +8,7 @@ import time
 from insightome.audit.documents import documents_markdown, documents_summary
 from insightome.audit.drift import reference_profile
 from insightome.io.json_values import json_ready
+from insightome.models.note_terms import without_texts
 from insightome.overlap import training_hashes
 from insightome.report import render_html
 from insightome.results import validate_results
@@ -51,12 +52,15 @@ def document(state: RunState) -> None:
     card["sensitive"] = list(made.spec.sensitive)
     if state.conformal_thresholds is not None:
         card["conformal"] = state.conformal_thresholds
-    result = Run(json_ready(results), predictions, state.model, card, state.log.lines)
+    # the saved models hold no note text (--notes-tfidf: models.note_terms.without_texts)
+    result = Run(
+        json_ready(results), predictions, without_texts(state.model), card, state.log.lines
+    )
     result.training_rows = training_hashes(made.features, card["dtypes"])  # validate, monitor
     if found is not None:
         result.hypotheses = found.hypotheses
         if found.signature is not None:
-            result.signature_model = found.signature.model
+            result.signature_model = without_texts(found.signature.model)
             card["signature"] = {"features": found.signature.features, "winner": winner.to_dict()}
     state.result = result
     if o.out_dir is None:

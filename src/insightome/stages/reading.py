@@ -74,9 +74,7 @@ def read(state: RunState) -> None:
     notes = _notes_settings(o)
     index_column = notes.index_time if notes and not notes.index_is_date else None
     keep = [
-        c
-        for c in (o.target, o.time_col, o.event, o.groups, o.site, *o.sensitive, *o.exclude)
-        if c
+        c for c in (o.target, o.time_col, o.event, o.groups, o.site, *o.sensitive, *o.exclude) if c
     ]
     adata = _read_input(state.data, [*keep, *([index_column] if index_column else [])], o)
     for featurizer in state.featurizers:
@@ -103,6 +101,7 @@ def _notes_settings(o: RunOptions) -> NotesSettings | None:
         o.notes, id_column=o.notes_id, text_column=o.notes_text, lexicon=o.lexicon,
         language=o.notes_language, time_column=o.notes_time, index_time=o.index_time,
         show_evidence=o.show_evidence, n_jobs=o.n_jobs, min_cell=o.min_cell,
+        texts=o.notes_tfidf > 0,
     )  # fmt: skip
 
 
@@ -120,6 +119,7 @@ def _with_notes(
     if settings.show_evidence:
         summary["evidence"] = made.evidence
     state.notes = summary
+    state.note_texts = made.texts
     state.log(_notes_line(summary))
     return Featurizer("notes", lambda a: made.columns.loc[a.obs_names]).apply(adata)
 

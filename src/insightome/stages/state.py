@@ -23,6 +23,7 @@ from typing import Any
 
 import anndata as ad
 import numpy as np
+import pandas as pd
 
 from insightome.compute.cache import data_fingerprint
 from insightome.compute.checkpoint import Checkpoint
@@ -60,6 +61,7 @@ class RunState:
     gene_sets: Any = None
     data_sha256: list[str] | None = None
     notes: dict[str, Any] | None = None  # --notes: results.json "clinical_notes" (notes_features)
+    note_texts: pd.Series | None = None  # --notes-tfidf: each sample's notes, negation-marked
 
     # study: the modelling table, the audit settings, the data audit and the run's name
     study: Study | None = None
