@@ -48,6 +48,10 @@ def _ends_sentence(text: str, match: re.Match[str]) -> bool:
     word = words[-1].lstrip("([\"'")
     if len(word) == 1 and word.isalpha():
         return False  # an initial
+    if word.isdigit() and len(word) <= 2:
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        if not text[line_start : match.start() - len(word)].strip():
+            return False  # a numbered list item: "2. rest"
     return "." not in word and word not in ABBREVIATIONS
 
 
