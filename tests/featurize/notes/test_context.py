@@ -197,7 +197,9 @@ def test_rule_files_are_read_and_bad_rows_named(tmp_path):
         assert caught.value.template == errors.RULES_BAD_ROW
         assert "line 2" in str(caught.value) and fragment in str(caught.value)
     sections = tmp_path / "sections.tsv"
-    sections.write_text("heading\tsection\tsets\tsource\nFamily history\tfamily_history\tFAMILY\tx\n")
+    sections.write_text(
+        "heading\tsection\tsets\tsource\nFamily history\tfamily_history\tFAMILY\tx\n"
+    )
     assert read_sections(sections) == (Section("Family history", "family_history", "FAMILY", "x"),)
     sections.write_text("heading\tsection\tsets\tsource\nFH\tfamily history\t\tx\n")
     with pytest.raises(UserError, match="line 2: section 'family history' is not a snake_case"):

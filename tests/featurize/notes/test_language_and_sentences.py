@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from insightome.featurize.notes import detect_language, normalize
 from insightome.featurize.notes.sentences import sentence_starts
 
@@ -20,11 +22,16 @@ def test_detect_language_says_which_and_why():
 def sentences(text: str) -> list[str]:
     norm = normalize(text)
     starts = list(sentence_starts(norm.text)) + [len(text)]
-    return [text[a:b].strip() for a, b in zip(starts, starts[1:], strict=False) if text[a:b].strip()]
+    return [
+        text[a:b].strip() for a, b in zip(starts, starts[1:], strict=False) if text[a:b].strip()
+    ]
 
 
 def test_sentences_split_on_punctuation_blank_lines_and_list_items():
-    text = "Seen by Dr. Smith, e.g. for b.i.d. dosing of 7.5 mg. Then fever! Why?\n\nPlan\n- cough\n2. rest"
+    text = (
+        "Seen by Dr. Smith, e.g. for b.i.d. dosing of 7.5 mg. Then fever! Why?\n\n"
+        "Plan\n- cough\n2. rest"
+    )
     assert sentences(text) == [
         "Seen by Dr. Smith, e.g. for b.i.d. dosing of 7.5 mg.",
         "Then fever!",
@@ -36,4 +43,6 @@ def test_sentences_split_on_punctuation_blank_lines_and_list_items():
 
 
 def test_a_single_line_break_does_not_end_a_sentence():
-    assert sentences("The patient denies\nfever or chills.") == ["The patient denies\nfever or chills."]
+    assert sentences("The patient denies\nfever or chills.") == [
+        "The patient denies\nfever or chills."
+    ]

@@ -72,7 +72,9 @@ def test_concept_rows_have_no_value(english):
         "en",
     )
     concept = frame[frame["kind"] == "concept"].iloc[0]
-    assert math.isnan(concept["value"]) and concept["unit"] == "" and concept["unit_normalized"] == ""
+    assert (
+        math.isnan(concept["value"]) and concept["unit"] == "" and concept["unit_normalized"] == ""
+    )
     assert frame["value"].dtype == float and frame["start"].dtype == "int64"
 
 
