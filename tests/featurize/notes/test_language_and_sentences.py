@@ -21,10 +21,8 @@ def test_detect_language_says_which_and_why():
 
 def sentences(text: str) -> list[str]:
     norm = normalize(text)
-    starts = list(sentence_starts(norm.text)) + [len(text)]
-    return [
-        text[a:b].strip() for a, b in zip(starts, starts[1:], strict=False) if text[a:b].strip()
-    ]
+    starts = [*sentence_starts(norm.text).tolist(), len(text)]
+    return [text[a:b].strip() for a, b in itertools.pairwise(starts) if text[a:b].strip()]
 
 
 def test_sentences_split_on_punctuation_blank_lines_and_list_items():
