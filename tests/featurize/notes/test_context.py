@@ -131,6 +131,14 @@ def test_a_family_history_section_flags_every_mention_with_its_heading(english, 
     rows = spanish.mentions("n", "ANTECEDENTES FAMILIARES: diabetes.\n\nJUICIO CLÍNICO: diabetes.")
     assert [r["family"] for r in rows] == [True, False]
     assert rows[0]["family_by"] == "ANTECEDENTES FAMILIARES"
+    # an unlisted capitalised label (accents and all) ends a flag-setting section
+    note = "Antecedentes familiares: asma.\nEXPLORACIÓN DEL TÓRAX: asma.\nDolor: no refiere."
+    rows = spanish.mentions("n", note)
+    assert [(r["concept_id"], r["family"]) for r in rows] == [
+        ("asthma", True),
+        ("asthma", False),
+        ("pain", False),
+    ]
 
 
 def test_capitalised_headings_inline_like_mtsamples_start_sections(english):
