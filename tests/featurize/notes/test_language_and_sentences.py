@@ -44,3 +44,12 @@ def test_a_single_line_break_does_not_end_a_sentence():
     assert sentences("The patient denies\nfever or chills.") == [
         "The patient denies\nfever or chills."
     ]
+
+
+def test_mtsamples_exports_with_commas_for_line_breaks_split_per_item():
+    text = "1.  Left atrial enlargement of 4.7 cm.,2.  No pericardial effusion.,3.  Normal valves."
+    assert sentences(text) == [
+        "1.  Left atrial enlargement of 4.7 cm.,",
+        "2.  No pericardial effusion.,",
+        "3.  Normal valves.",
+    ]
