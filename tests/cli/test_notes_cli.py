@@ -16,6 +16,7 @@ from insightome.featurize.notes import MENTION_COLUMNS
 from tests.cli.test_bad_input import assert_user_error
 
 ROOT = Path(__file__).resolve().parents[2]
+LEXICON = ROOT / "tests" / "featurize" / "notes" / "data" / "lexicon_en.csv"
 NOTES = pd.DataFrame(
     {
         "note_id": ["n1", "n2", "n3", "n4"],
@@ -40,7 +41,7 @@ def notes_csv(tmp_path) -> Path:
 def test_extract_writes_one_row_per_mention_and_a_summary_without_text(cli, tmp_path, notes_csv):
     pytest.importorskip("spacy")
     out = tmp_path / "mentions.csv"
-    result = cli("notes", "extract", notes_csv, "-o", out)
+    result = cli("notes", "extract", notes_csv, "--lexicon", LEXICON, "-o", out)
     assert result.code == 0, result.err
     mentions = pd.read_csv(out, keep_default_na=False)
     assert tuple(mentions.columns) == MENTION_COLUMNS
@@ -62,10 +63,19 @@ def test_extract_writes_one_row_per_mention_and_a_summary_without_text(cli, tmp_
     console = result.out
     assert "notes: 3 read from notes.csv, 1 skipped (empty text)" in console
     assert "language: English (detected from stopwords" in console
-    assert "starter lexicon" in console
+    assert "lexicon_en.csv (22 concepts)" in console
     assert f"mentions: {len(concepts)} concept, 1 value, in 3 of 3 notes" in console
     assert "Zebediah" not in console + result.err  # no note text on the console
     assert str(out.resolve()) in console.replace("\n", "")
+
+
+def test_without_a_lexicon_the_starter_lexicon_is_used_and_said(cli, tmp_path, notes_csv):
+    pytest.importorskip("spacy")
+    result = cli("notes", "extract", notes_csv, "-o", tmp_path / "m.tsv")
+    assert result.code == 0, result.err
+    assert "lexicon: the starter lexicon of the language (" in result.out
+    mentions = pd.read_csv(tmp_path / "m.tsv", sep="\t")
+    assert tuple(mentions.columns) == MENTION_COLUMNS and len(mentions) > 0
 
 
 def test_extract_spanish_with_a_user_lexicon_and_given_columns(cli, tmp_path):

@@ -13,9 +13,8 @@ from insightome.featurize.notes import (
     Section,
     read_context_rules,
     read_sections,
-    starter_lexicon,
 )
-from tests.featurize.notes.conftest import by_concept
+from tests.featurize.notes.conftest import by_concept, lexicon_for
 
 FLAGS = ("negated", "possible", "historical", "hypothetical", "family")
 
@@ -102,7 +101,7 @@ def test_the_scope_ends_at_the_sentence_and_at_a_heading(english):
 
 
 def test_max_scope_limits_the_window_in_words(english):
-    lexicon = starter_lexicon("en")
+    lexicon = lexicon_for("en")
     rules = (
         ContextRule("denies", "NEGATED", "forward", 3, "test"),
         ContextRule("mother", "FAMILY", "bidirectional", 2, "test"),

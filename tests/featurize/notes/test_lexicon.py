@@ -7,7 +7,7 @@ import pytest
 
 from insightome import errors
 from insightome.errors import UserError
-from insightome.featurize.notes import NoteExtractor, read_lexicon
+from insightome.featurize.notes import NoteExtractor, read_lexicon, starter_lexicon
 
 LEXICON = """concept_id,name,synonyms,regex,category
 hf,heart failure,congestive heart failure|CHF,,condition
@@ -135,3 +135,21 @@ def test_short_capitalised_abbreviations_match_only_in_capitals(lexicon):
 def test_regex_terms_match_whole_words_of_the_normalized_text(lexicon):
     extractor = NoteExtractor(lexicon, "en", values=False)
     assert _found(extractor, "Tumour STAGE III, restage iv.") == [("stage", "STAGE III")]
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_every_starter_concept_is_found_by_its_own_name(language):
+    lexicon = starter_lexicon(language)
+    assert len(lexicon) >= 10 and all(c.category for c in lexicon.concepts)
+    extractor = NoteExtractor(lexicon, language, values=False)
+    for concept in lexicon.concepts:
+        text = f"{concept.name}."
+        found = {
+            r["concept_id"] for r in extractor.mentions(1, text) if r["end"] == len(concept.name)
+        }
+        assert concept.concept_id in found, (concept.concept_id, found)
+
+
+def test_starter_lexicon_of_an_unknown_language_is_refused():
+    with pytest.raises(UserError, match="--language must be en, es or auto, not 'fr'"):
+        starter_lexicon("fr")
