@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,11 @@ class _Analysis:
     excluded: np.ndarray  # token in a heading
     spans: list[tuple[int, int, Heading | None]]  # the note's sections
     cues: list[TokenCue]
+    cues_in: dict[int, list[TokenCue]] = field(default_factory=dict)  # by sentence
+
+    def __post_init__(self) -> None:
+        for cue in self.cues:
+            self.cues_in.setdefault(cue.sentence, []).append(cue)
 
     def original(self, start_token: int, end_token: int) -> tuple[int, int]:
         """The original character span of tokens [start_token, end_token)."""
@@ -154,8 +159,7 @@ class NoteExtractor:
         )
 
     def _assertion(self, analysis: _Analysis, start: int, end: int) -> dict[str, Any]:
-        sentence = int(analysis.sentence_of[start])
-        cues = [c for c in analysis.cues if c.sentence == sentence]
+        cues = analysis.cues_in.get(int(analysis.sentence_of[start]), [])
         flags = assert_tokens(cues, start, end, analysis.written)
         heading = analysis.heading_at(int(analysis.starts[start]))
         if heading is not None and heading.sets and not flags[FLAGS[heading.sets]]:

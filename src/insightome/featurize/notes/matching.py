@@ -74,7 +74,8 @@ class ConceptMatcher:
                 span = tokens.span(match.start(), match.end())
                 if span is not None:
                     found.append(ConceptMatch(index, *span))
-        found = [m for m in found if not excluded[m.start : m.end].any()]
+        if excluded.any():
+            found = [m for m in found if not excluded[m.start : m.end].any()]
         return _resolve(found, tokens)
 
 
@@ -88,20 +89,20 @@ def _resolve(found: list[ConceptMatch], tokens: Tokens) -> list[ConceptMatch]:
     if not found:
         return []
 
-    def chars(m: ConceptMatch) -> int:
-        first, last = tokens.chars(m.start, m.end)
-        return last - first
+    starts, ends = tokens.starts.tolist(), tokens.ends.tolist()
 
-    found = sorted(set(found), key=lambda m: (-(m.end - m.start), -chars(m), m.start, m.concept))
-    taken = np.zeros(len(tokens), dtype=bool)
+    def order(m: ConceptMatch) -> tuple[int, int, int, int]:
+        return (-(m.end - m.start), starts[m.start] - ends[m.end - 1], m.start, m.concept)
+
+    taken = [False] * len(starts)
     winners: set[tuple[int, int]] = set()
     kept: list[ConceptMatch] = []
-    for match in found:
+    for match in sorted(set(found), key=order):
         span = (match.start, match.end)
         if span in winners:
             kept.append(match)
-        elif not taken[match.start : match.end].any():
-            taken[match.start : match.end] = True
+        elif not any(taken[match.start : match.end]):
+            taken[match.start : match.end] = [True] * (match.end - match.start)
             winners.add(span)
             kept.append(match)
     kept.sort(key=lambda m: (m.start, m.end, m.concept))
