@@ -136,12 +136,13 @@ def _print_summary(
         f"notes: {_count(n_notes)} read from {escape(table.path.name)}"
         + (f", {_count(table.n_empty)} skipped (empty text)" if table.n_empty else ""),
         highlight=False,
+        soft_wrap=True,
     )
     for note in table.notes:
         if "skipped" not in note:
-            out.print(f"  note: {escape(note)}", highlight=False)
-    out.print(f"language: {names[language]} ({escape(how)})", highlight=False)
-    out.print(f"lexicon: {lexicon_line}", highlight=False)
+            out.print(f"  note: {escape(note)}", highlight=False, soft_wrap=True)
+    out.print(f"language: {names[language]} ({escape(how)})", highlight=False, soft_wrap=True)
+    out.print(f"lexicon: {lexicon_line}", highlight=False, soft_wrap=True)
     kinds = mentions["kind"].value_counts()
     with_mention = mentions["note_id"].nunique()
     out.print(
@@ -149,6 +150,7 @@ def _print_summary(
         f"{_count(int(kinds.get('value', 0)))} value, in {_count(with_mention)} of "
         f"{_count(n_notes)} notes",
         highlight=False,
+        soft_wrap=True,
     )
     concepts = mentions[mentions["kind"] == "concept"]
     if concepts.empty:

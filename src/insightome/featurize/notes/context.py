@@ -33,6 +33,7 @@ from insightome import errors
 from insightome.errors import UserError
 from insightome.featurize.notes.normalization import fold
 from insightome.featurize.notes.resources import read_tsv
+from insightome.featurize.notes.tokens import Tokens
 
 __all__ = [
     "CATEGORIES",
@@ -187,29 +188,28 @@ class ContextMatcher:
 
     def find(
         self,
-        doc: Any,
-        sentence_of: Sequence[int],
-        first_token: Sequence[int],
+        tokens: Tokens,
+        sentence_of: np.ndarray,
+        first_token: np.ndarray,
         excluded: np.ndarray,
-        text: str | None = None,
     ) -> list[TokenCue]:
-        """The triggers of ``doc`` after overlap resolution, with their scopes.
+        """The triggers of a note's tokens after overlap resolution, with their scopes.
 
         ``sentence_of[i]`` is token i's sentence, ``first_token[s]`` sentence s's first
         token (and the token count at the end); tokens with ``excluded[i]`` (headings) hold
         no trigger.
         """
         found: list[TokenCue] = []
-        text = doc.text if self.regexes and text is None else text
-        for key, start, end in self.matcher(doc):
+        for key, start, end in self.matcher(tokens.doc):
             for index in self._rule_of[key]:
-                found.append(TokenCue(self.rules[index], start, end, sentence_of[start]))
+                found.append(TokenCue(self.rules[index], start, end, int(sentence_of[start])))
         for index, pattern in self.regexes:
-            for match in pattern.finditer(text):
-                span = doc.char_span(match.start(), match.end(), alignment_mode="expand")
-                if span is not None and len(span):
+            for match in pattern.finditer(tokens.text):
+                span = tokens.span(match.start(), match.end())
+                if span is not None:
+                    first, last = span
                     rule = self.rules[index]
-                    found.append(TokenCue(rule, span.start, span.end, sentence_of[span.start]))
+                    found.append(TokenCue(rule, first, last, int(sentence_of[first])))
         found = [
             c
             for c in found

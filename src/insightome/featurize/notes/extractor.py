@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from insightome.featurize.notes.sections import (
     section_spans,
 )
 from insightome.featurize.notes.sentences import sentence_starts
+from insightome.featurize.notes.tokens import Tokens, tokens_of
 from insightome.featurize.notes.values import ValueFinder, read_units
 
 __all__ = ["MENTION_COLUMNS", "NoteExtractor", "extract_mentions"]
@@ -61,7 +62,7 @@ class _Analysis:
     """One note, analysed: everything the outputs are read from."""
 
     norm: NormalizedText
-    doc: Any
+    tokens: Tokens
     starts: np.ndarray  # token start, normalized offsets
     ends: np.ndarray  # token end, normalized offsets
     sentence_of: np.ndarray  # token → sentence (0-based, consecutive)
@@ -69,6 +70,11 @@ class _Analysis:
     excluded: np.ndarray  # token in a heading
     spans: list[tuple[int, int, Heading | None]]  # the note's sections
     cues: list[TokenCue]
+    cues_in: dict[int, list[TokenCue]] = field(default_factory=dict)  # by sentence
+
+    def __post_init__(self) -> None:
+        for cue in self.cues:
+            self.cues_in.setdefault(cue.sentence, []).append(cue)
 
     def original(self, start_token: int, end_token: int) -> tuple[int, int]:
         """The original character span of tokens [start_token, end_token)."""
@@ -134,10 +140,8 @@ class NoteExtractor:
     # -- analysis -------------------------------------------------------------------------
     def _analyse(self, text: str, norm: NormalizedText | None = None, doc: Any = None) -> _Analysis:
         norm = norm or normalize(text)
-        if doc is None:
-            doc = self.nlp.make_doc(norm.text)
-        table = doc.to_array(["IDX", "LENGTH"]).reshape(-1, 2).astype(np.int64)
-        starts, ends = table[:, 0], table[:, 0] + table[:, 1]
+        tokens = tokens_of(self.nlp, norm.text, doc)
+        starts, ends = tokens.starts, tokens.ends
         headings = self.section_finder.headings(norm)
         boundaries = sentence_starts(norm.text, [(h.start, h.end) for h in headings])
         raw = np.searchsorted(boundaries, starts, side="right") - 1
@@ -148,13 +152,14 @@ class NoteExtractor:
         excluded = np.zeros(len(starts), dtype=bool)
         for heading in headings:
             excluded |= (starts >= heading.start) & (starts < heading.end)
-        cues = self.context_matcher.find(doc, sentence_of, first_token, excluded, norm.text)
+        cues = self.context_matcher.find(tokens, sentence_of, first_token, excluded)
         spans = section_spans(headings, len(norm.text))
-        return _Analysis(norm, doc, starts, ends, sentence_of, first_token, excluded, spans, cues)
+        return _Analysis(
+            norm, tokens, starts, ends, sentence_of, first_token, excluded, spans, cues
+        )
 
     def _assertion(self, analysis: _Analysis, start: int, end: int) -> dict[str, Any]:
-        sentence = int(analysis.sentence_of[start])
-        cues = [c for c in analysis.cues if c.sentence == sentence]
+        cues = analysis.cues_in.get(int(analysis.sentence_of[start]), [])
         flags = assert_tokens(cues, start, end, analysis.written)
         heading = analysis.heading_at(int(analysis.starts[start]))
         if heading is not None and heading.sets and not flags[FLAGS[heading.sets]]:
@@ -168,7 +173,7 @@ class NoteExtractor:
         rows: list[dict[str, Any]] = []
         concepts = self.lexicon.concepts
         text = analysis.norm.text
-        for match in self.concept_matcher.find(analysis.doc, analysis.norm, analysis.excluded):
+        for match in self.concept_matcher.find(analysis.tokens, analysis.norm, analysis.excluded):
             concept = concepts[match.concept]
             start, end = analysis.original(match.start, match.end)
             heading = analysis.heading_at(int(analysis.starts[match.start]))
@@ -254,7 +259,7 @@ class NoteExtractor:
         out: list[Cue] = []
         for cue in analysis.cues:
             start, end = analysis.original(cue.start, cue.end)
-            scope_start, scope_end = _trimmed(analysis.doc, cue.scope_start, cue.scope_end)
+            scope_start, scope_end = _trimmed(analysis.tokens.doc, cue.scope_start, cue.scope_end)
             if scope_end > scope_start:
                 s_start, s_end = analysis.original(scope_start, scope_end)
             else:

@@ -22,6 +22,7 @@ import numpy as np
 
 from insightome.featurize.notes.lexicon import Lexicon, is_case_sensitive
 from insightome.featurize.notes.normalization import NormalizedText, fold
+from insightome.featurize.notes.tokens import Tokens
 
 __all__ = ["ConceptMatch", "ConceptMatcher"]
 
@@ -57,47 +58,51 @@ class ConceptMatcher:
             self._keys[nlp.vocab.strings.add(name)] = (index, sensitive)
             self.matcher.add(name, list(nlp.tokenizer.pipe(dict.fromkeys(phrases))))
 
-    def find(self, doc: Any, norm: NormalizedText, excluded: np.ndarray) -> list[ConceptMatch]:
-        """The concept matches of ``doc`` (the Doc of ``norm.text``) after overlap
-        resolution, in text order; tokens with ``excluded[i]`` (headings) hold none."""
+    def find(
+        self, tokens: Tokens, norm: NormalizedText, excluded: np.ndarray
+    ) -> list[ConceptMatch]:
+        """The concept matches of a note's tokens after overlap resolution, in text order;
+        tokens with ``excluded[i]`` (headings) hold none."""
         found: list[ConceptMatch] = []
-        for key, start, end in self.matcher(doc):
+        for key, start, end in self.matcher(tokens.doc):
             index, sensitive = self._keys[key]
-            if sensitive and not _in_capitals(doc, norm, start, end):
+            if sensitive and not _in_capitals(tokens, norm, start, end):
                 continue
             found.append(ConceptMatch(index, start, end))
         for index, pattern in self.regexes:
             for match in pattern.finditer(norm.text):
-                span = doc.char_span(match.start(), match.end(), alignment_mode="expand")
-                if span is not None and len(span):
-                    found.append(ConceptMatch(index, span.start, span.end))
-        found = [m for m in found if not excluded[m.start : m.end].any()]
-        return _resolve(found, doc)
+                span = tokens.span(match.start(), match.end())
+                if span is not None:
+                    found.append(ConceptMatch(index, *span))
+        if excluded.any():
+            found = [m for m in found if not excluded[m.start : m.end].any()]
+        return _resolve(found, tokens)
 
 
-def _in_capitals(doc: Any, norm: NormalizedText, start: int, end: int) -> bool:
-    span = doc[start:end]
-    written = norm.original[norm.start(span.start_char) : norm.end(span.end_char)]
+def _in_capitals(tokens: Tokens, norm: NormalizedText, start: int, end: int) -> bool:
+    first, last = tokens.chars(start, end)
+    written = norm.original[norm.start(first) : norm.end(last)]
     return all(c.isupper() for c in written if c.isalpha())
 
 
-def _resolve(found: list[ConceptMatch], doc: Any) -> list[ConceptMatch]:
+def _resolve(found: list[ConceptMatch], tokens: Tokens) -> list[ConceptMatch]:
     if not found:
         return []
 
-    def chars(m: ConceptMatch) -> int:
-        return doc[m.end - 1].idx + len(doc[m.end - 1]) - doc[m.start].idx
+    starts, ends = tokens.starts.tolist(), tokens.ends.tolist()
 
-    found = sorted(set(found), key=lambda m: (-(m.end - m.start), -chars(m), m.start, m.concept))
-    taken = np.zeros(len(doc), dtype=bool)
+    def order(m: ConceptMatch) -> tuple[int, int, int, int]:
+        return (-(m.end - m.start), starts[m.start] - ends[m.end - 1], m.start, m.concept)
+
+    taken = [False] * len(starts)
     winners: set[tuple[int, int]] = set()
     kept: list[ConceptMatch] = []
-    for match in found:
+    for match in sorted(set(found), key=order):
         span = (match.start, match.end)
         if span in winners:
             kept.append(match)
-        elif not taken[match.start : match.end].any():
-            taken[match.start : match.end] = True
+        elif not any(taken[match.start : match.end]):
+            taken[match.start : match.end] = [True] * (match.end - match.start)
             winners.add(span)
             kept.append(match)
     kept.sort(key=lambda m: (m.start, m.end, m.concept))

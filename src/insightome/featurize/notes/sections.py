@@ -33,7 +33,7 @@ __all__ = ["SECTION_FLAGS", "Heading", "Section", "SectionFinder", "read_section
 #: The flags a section may set on every mention in it.
 SECTION_FLAGS = ("FAMILY", "HISTORICAL", "HYPOTHETICAL")
 _SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
-_GENERIC = re.compile(r"(?:^|(?<=[\n.,;]))[ \t]*([A-Z][A-Z0-9/&()' -]*[A-Z)])[ \t]*:", re.MULTILINE)
+_GENERIC = re.compile(r"(?:^|(?<=[\n.,;]))[ \t]*([^\W\d_][\w/&()' -]{1,60}?)[ \t]*:", re.MULTILINE)
 _MIN_GENERIC_LETTERS = 4  # "BP:" or "EF:" introduce values, not sections
 
 
@@ -113,9 +113,10 @@ class SectionFinder:
                 if written.upper() == written and any(c.isalpha() for c in written):
                     self._add(found, match, known=True)
         for match in _GENERIC.finditer(original):
-            letters = sum(c.isalpha() for c in match.group(1))
-            if letters < _MIN_GENERIC_LETTERS:
-                continue
+            label = match.group(1).rstrip()
+            letters = sum(c.isalpha() for c in label)
+            if letters < _MIN_GENERIC_LETTERS or not label.isupper():
+                continue  # "BP:" introduces a value; "Patient states:" is a sentence
             start, end = _to_normalized(norm, match.start(1)), _to_normalized(norm, match.end())
             if not any(h.start <= start < h.end for h in found.values()):
                 found.setdefault(start, Heading(start, end, "", "", known=False))

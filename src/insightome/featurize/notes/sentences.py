@@ -4,10 +4,12 @@ spaCy's rule-based sentencizer splits only on sentence punctuation; clinical not
 end statements with line breaks, lists and headings, and use full stops that end nothing
 ("Dr. Smith", "b.i.d.", "7.2 mg"). A sentence here ends
 
-* after ``.``, ``!`` or ``?`` followed by white space or the end, unless the word before a
-  full stop is a known abbreviation (:data:`ABBREVIATIONS`: "Dr.", "approx."; units such
-  as "mg." do end sentences), a single letter (an initial) or has inner full stops ("e.g.",
-  "b.i.d."); the next word's case is not used (many notes are written in lower case);
+* after ``.``, ``!`` or ``?`` followed by white space or the end (or by a comma and no
+  space: exports that replaced line breaks by commas, as MTSamples did, ".,2. Normal"),
+  unless the word before a full stop is a known abbreviation (:data:`ABBREVIATIONS`:
+  "Dr.", "approx."; units such as "mg." do end sentences), a single letter (an initial),
+  a list number ("2.") or has inner full stops ("e.g.", "b.i.d."); the next word's case is
+  not used (many notes are written in lower case);
 * at a blank line;
 * at a line starting with a list marker ("- ", "* ", "• ", "2. ", "3) ");
 * before and after each heading (:mod:`~insightome.featurize.notes.sections`): a heading is
@@ -34,7 +36,7 @@ ABBREVIATIONS = frozenset(
     """dr dra drs dres mr mrs ms prof sr sra srta st vs etc approx fig figs no nos pt pts
     cf ca resp incl aprox ej pag pags num dcha izq ud uds hosp min max""".split()
 )
-_END = re.compile(r"[.!?]+[\"')\]]*(?=\s|$)")
+_END = re.compile(r"[.!?]+[\"')\]]*(?:(?=\s|$)|,(?=\S))")
 _BLANK_LINE = re.compile(r"\n[ \t\r]*\n\s*")
 _LIST_ITEM = re.compile(r"\n[ \t]*(?:[-*\u2022\u00b7]|\d{1,2}[.)])[ \t]")
 
@@ -45,9 +47,13 @@ def _ends_sentence(text: str, match: re.Match[str]) -> bool:
     words = text[max(0, match.start() - 40) : match.start()].split()
     if not words or text[match.start() - 1].isspace():
         return True
-    word = words[-1].lstrip("([\"'")
+    word = words[-1].lstrip("([\"',;:")
     if len(word) == 1 and word.isalpha():
         return False  # an initial
+    if word.isdigit() and len(word) <= 2:
+        before = text[: match.start() - len(word)].rstrip(" \t")
+        if not before or before[-1] in "\n.,:;":
+            return False  # a list number: "2. rest", "...cm.,2.  Normal"
     return "." not in word and word not in ABBREVIATIONS
 
 
