@@ -19,6 +19,10 @@ BBC-CV over their own candidates (``insightome.BBCSearchCV``):
   here), with insightome's default candidates;
 - ``concepts, no assertion``: the same mentions, every state counted together (the
   assertion ablation), same candidates;
+- ``concepts + note terms``: what ``insightome run --notes --notes-tfidf 500`` fits: each of
+  insightome's default candidates with the 500 TF-IDF terms of the (negation-marked) notes
+  most associated with the outcome, learned inside each training fold
+  (``models.note_terms.NoteTerms``; terms in at least 10 texts);
 - ``tf-idf``: word 1-2-grams of the text, TF-IDF fitted inside each training fold (the
   vocabulary, the document frequencies and chi-squared selection of 5,000 terms are fitted on
   the training fold only: they are steps of the candidate pipeline), L2 logistic regression
@@ -61,13 +65,23 @@ from sklearn.preprocessing import StandardScaler
 
 import insightome
 from insightome.evaluate import make_plan
+from insightome.models.candidates import candidates, with_note_terms
+from insightome.models.note_terms import NoteTexts
 from insightome.notes_features import STATES, NotesSettings, negation_marked, notes_features
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "clinical_text" / "mtsamples.csv"
 RESULTS = REPO / "benchmarks" / "results"
 BLOCK = "mtsamples"
-ARMS = ("concepts", "concepts, no assertion", "tf-idf", "tf-idf + negation marks", "both")
+ARMS = (
+    "concepts",
+    "concepts, no assertion",
+    "concepts + note terms",
+    "tf-idf",
+    "tf-idf + negation marks",
+    "both",
+)
+NOTE_TERMS = 500  # --notes-tfidf's K in the "concepts + note terms" arm
 C_VALUES = (0.3, 1.0, 3.0)
 K_TERMS = 5000
 
@@ -173,6 +187,20 @@ def both_candidates(concept_columns: list[str]) -> list[Pipeline]:
     ]
 
 
+def arm_candidates(
+    arm: str, concepts: pd.DataFrame, marked: list[str], index: pd.Index, n: int
+) -> Any:
+    """The candidates of an arm (None: insightome's default candidates)."""
+    if arm in ("concepts", "concepts, no assertion"):
+        return None
+    if arm == "concepts + note terms":
+        base = candidates("binary", concepts.shape[1], "default", n)
+        return with_note_terms(base, NoteTexts(pd.Series(marked, index=index)), NOTE_TERMS, 10)
+    if arm == "both":
+        return both_candidates(list(concepts.columns))
+    return text_candidates()
+
+
 def estimate(candidates: Any, X: pd.DataFrame, y: np.ndarray, plan: Any, seed: int) -> dict:
     started = time.perf_counter()
     search = insightome.BBCSearchCV(
@@ -223,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     frames = {
         "concepts": concepts,
         "concepts, no assertion": plain,
+        "concepts + note terms": concepts,
         "tf-idf": pd.DataFrame({"text": texts.to_numpy()}, index=merged.index),
         "tf-idf + negation marks": pd.DataFrame({"text": marked}, index=merged.index),
         "both": pd.concat(
@@ -234,13 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         y = merged["specialties"].map(lambda s, sp=specialty: sp in s).to_numpy(int)
         plan = make_plan(y, "binary", folds=args.folds, repeats=args.repeats, seed=args.seed)
         for arm in ARMS:
-            cands: Any = (
-                None
-                if arm.startswith("concepts")
-                else both_candidates(list(concepts.columns))
-                if arm == "both"
-                else text_candidates()
-            )
+            cands = arm_candidates(arm, concepts, marked, merged.index, len(y))
             result = estimate(cands, frames[arm], y, plan, args.seed)
             rows.append(
                 {"task": f"{specialty} vs rest", "positives": int(y.sum()), "arm": arm, **result}

@@ -57,6 +57,7 @@ ADDED_SINCE = {  # issue 17
     "notes_time",
     "index_time",
     "show_evidence",
+    "notes_tfidf",
     "augment",  # issue 20
     "augment_ratio",
 }

@@ -101,6 +101,11 @@ RANGE_CASES = [
     ("orient", ["--orient", "sideways"], ["--orient", "'sideways'"]),
     ("decimal", ["--decimal", ";"], ["--decimal", "';'", "','"]),
     (
+        "notes_tfidf",
+        ["--notes", "notes.csv", "--notes-tfidf", "-1"],
+        ["--notes-tfidf", "between 0 and 100000"],
+    ),
+    (
         "notes_language",
         ["--notes", "notes.csv", "--notes-language", "fr"],
         ["--notes-language", "'fr'", "'es'"],
@@ -178,6 +183,24 @@ COMBINATION_CASES = [
     (["--target", "label", "--notes-language", "es"], ["--notes-language", "with --notes"]),
     (["--target", "label", "--notes-time", "written"], ["--notes-time", "with --notes"]),
     (["--target", "label", "--show-evidence"], ["--show-evidence", "with --notes"]),
+    (["--target", "label", "--notes-tfidf", "100"], ["--notes-tfidf", "with --notes"]),
+    (
+        ["--target", "label", "--notes", "notes.csv", "--notes-tfidf", "50", "--augment", "cart"],
+        ["--notes-tfidf", "synthetic rows have no notes"],
+    ),
+    (
+        [
+            "--time",
+            "os_months",
+            "--event",
+            "dead",
+            "--notes",
+            "notes.csv",
+            "--notes-tfidf",
+            "50",
+        ],
+        ["--notes-tfidf", "not with survival"],
+    ),
     (
         ["--target", "label", "--notes", "notes.csv", "--notes-time", "written"],
         ["--notes-time/--index-time", "--index-time COLUMN or YYYY-MM-DD"],
