@@ -68,7 +68,8 @@ def test_context_rows_have_valid_directions_scopes_and_sources(language):
         elif category == "TERMINATE":
             assert direction == "all" or set(direction.split(",")) <= set(FLAG_CATEGORIES), row
         else:
-            assert direction in ("forward", "backward", "bidirectional"), (i, row)
+            assert direction in ("forward", "backward", "bidirectional", "self"), (i, row)
+            assert direction != "self" or category == "NEGATED", (i, row)
         assert row["max_scope"] == "" or int(row["max_scope"]) >= 1, (i, row)
         assert row["source"] in SOURCES[language], (i, row)
         assert row["literal"] == row["literal"].strip() and "\t" not in row["literal"]

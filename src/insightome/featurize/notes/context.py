@@ -4,7 +4,9 @@ A *trigger* ("no", "denies", "history of", "mother") gives its category (NEGATED
 HISTORICAL, HYPOTHETICAL, FAMILY) to the targets in its *scope*:
 
 * triggers are matched on the normalized tokens (lower case, no accents) of each sentence;
-  a literal ``re:PATTERN`` is a regex over the normalized text, matched as whole words;
+  a literal ``re:PATTERN`` is a regex over the normalized text that must start and end at
+  word boundaries where it starts or ends with a word character (so ``re:[(]-[)]`` or
+  ``re:; no`` can match);
 * overlapping triggers: the longest wins (then the earliest, then the first rule); so a
   PSEUDO trigger ("no increase", "gram negative") suppresses the trigger it contains, and
   identical spans of different categories are all kept;
@@ -13,7 +15,15 @@ HISTORICAL, HYPOTHETICAL, FAMILY) to the targets in its *scope*:
   "however", "pero"), at the next trigger of the same category and direction (which takes
   over), or after ``max_scope`` tokens;
 * a target gets a flag when any of its tokens lies in the scope of a trigger of that
-  category; the nearest such trigger (in tokens) is named in ``*_by``, as written.
+  category; the nearest such trigger (in tokens) is named in ``*_by``, as written. A
+  trigger inside the target is a word of it, not about it, except a HISTORICAL one that
+  opens it ("status post CABG", "history of falls"): the rest of the target is its scope;
+* direction ``self``: a word that carries its own negation ("afebrile", "asintomático").
+  Its scope is the trigger itself: it flags no neighbour, only a concept mention lying
+  inside it (a lexicon that lists "afebrile" under fever gets a negated fever mention,
+  "afebrile" as the trigger). A target that *is* the word as written (``assert_span`` on
+  "afebrile", or a concept whose own name is that word) is the finding "afebrile" and is
+  not flagged by it — as the ConText annotations have it.
 
 Scopes are kept as token ranges of the spaCy Doc of the normalized text; :class:`Cue`
 reports them as character spans of the original note.
@@ -55,7 +65,7 @@ FLAGS = {
     "FAMILY": "family",
 }
 CATEGORIES = (*FLAGS, "PSEUDO", "TERMINATE")
-DIRECTIONS = ("forward", "backward", "bidirectional")
+DIRECTIONS = ("forward", "backward", "bidirectional", "self")
 
 
 @dataclass(frozen=True)
@@ -177,7 +187,7 @@ class ContextMatcher:
         phrases: dict[str, list[int]] = {}
         for index, rule in enumerate(self.rules):
             if rule.literal.startswith("re:"):
-                pattern = re.compile(rf"(?<!\w)(?:{rule.literal[3:]})(?!\w)")
+                pattern = re.compile(rf"{_EDGE}(?:{rule.literal[3:]}){_EDGE}")
                 self.regexes.append((index, pattern))
             else:
                 phrases.setdefault(" ".join(fold(rule.literal).split()), []).append(index)
@@ -220,6 +230,11 @@ class ContextMatcher:
         return cues
 
 
+#: A word boundary where the match has a word character on its side: "(" or ";" may start
+#: or end a rule, while "no" still never matches inside "know".
+_EDGE = r"(?:(?<!\w)|(?!\w))"
+
+
 def _resolve(found: list[TokenCue], order: dict[ContextRule, int]) -> list[TokenCue]:
     """Longest first, then earliest, then first rule; identical spans all kept."""
     found.sort(key=lambda c: (-(c.end - c.start), c.start, order[c.rule]))
@@ -248,7 +263,7 @@ def _resolve(found: list[TokenCue], order: dict[ContextRule, int]) -> list[Token
 def _set_scopes(cues: list[TokenCue], first_token: Sequence[int]) -> None:
     for cue in cues:
         category, direction = cue.rule.category, cue.rule.direction
-        if category in ("PSEUDO", "TERMINATE"):
+        if category in ("PSEUDO", "TERMINATE") or direction == "self":
             cue.scope_start, cue.scope_end = cue.start, cue.end
             continue
         first, last = int(first_token[cue.sentence]), int(first_token[cue.sentence + 1])
@@ -275,16 +290,35 @@ def _set_scopes(cues: list[TokenCue], first_token: Sequence[int]) -> None:
             cue.scope_start, cue.scope_end = min(before, cue.start), max(after, cue.end)
 
 
-def assert_tokens(cues: Sequence[TokenCue], start: int, end: int, written: Any) -> dict[str, Any]:
+def assert_tokens(
+    cues: Sequence[TokenCue], start: int, end: int, written: Any, names: str = ""
+) -> dict[str, Any]:
     """The flags (and ``*_by``) of the target tokens [start, end) given the note's cues.
 
-    ``written(cue)`` gives a cue's trigger text as written in the note.
+    ``written(cue)`` gives a cue's trigger text as written in the note. A trigger that
+    overlaps the target flags it only if its direction is ``self``, the target lies inside
+    it and is not the whole trigger unless ``names`` (the mention's concept name, folded,
+    "" for a bare span) differs from the trigger: "afebrile" found as a term of fever; or
+    if it is a HISTORICAL trigger (not backward) that opens a longer target: "status post
+    CABG". Any other trigger inside the target is a word of the target, not about it.
     """
     best: dict[str, tuple[int, TokenCue]] = {}
     for cue in cues:
         flag = FLAGS.get(cue.rule.category)
-        if flag is None or (cue.start < end and start < cue.end):
+        if flag is None:
             continue
+        if cue.rule.direction == "self":
+            if not (cue.start <= start and end <= cue.end):
+                continue
+            if (start, end) == (cue.start, cue.end) and (
+                not names or names == " ".join(fold(written(cue)).split())
+            ):
+                continue
+        elif cue.start < end and start < cue.end:
+            opens = cue.start == start and cue.end < end and cue.rule.direction != "backward"
+            if not (opens and flag == "historical"):
+                continue  # a trigger inside the target is not about it ...
+            # ... except a history trigger opening it: "status post CABG", "history of falls"
         if not (cue.scope_start < end and start < cue.scope_end):
             continue
         distance = cue.start - end if cue.start >= end else start - cue.end

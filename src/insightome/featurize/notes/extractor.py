@@ -33,7 +33,7 @@ from insightome.featurize.notes.context import (
 )
 from insightome.featurize.notes.lexicon import Lexicon
 from insightome.featurize.notes.matching import ConceptMatcher
-from insightome.featurize.notes.normalization import NormalizedText, normalize
+from insightome.featurize.notes.normalization import NormalizedText, fold, normalize
 from insightome.featurize.notes.resources import LANGUAGES, blank_pipeline, resource
 from insightome.featurize.notes.sections import (
     Heading,
@@ -127,6 +127,8 @@ class NoteExtractor:
         self.concept_matcher = ConceptMatcher(self.lexicon, self.nlp)
         self.context_matcher = ContextMatcher(self.rules, self.nlp)
         self.section_finder = SectionFinder(self.sections)
+        # each concept's name as a trigger would read it (for ``self`` triggers)
+        self._names = [" ".join(fold(c.name).split()) for c in self.lexicon.concepts]
         self.value_finder = ValueFinder(read_units(), self.language) if self.values else None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -158,9 +160,11 @@ class NoteExtractor:
             norm, tokens, starts, ends, sentence_of, first_token, excluded, spans, cues
         )
 
-    def _assertion(self, analysis: _Analysis, start: int, end: int) -> dict[str, Any]:
+    def _assertion(
+        self, analysis: _Analysis, start: int, end: int, names: str = ""
+    ) -> dict[str, Any]:
         cues = analysis.cues_in.get(int(analysis.sentence_of[start]), [])
-        flags = assert_tokens(cues, start, end, analysis.written)
+        flags = assert_tokens(cues, start, end, analysis.written, names)
         heading = analysis.heading_at(int(analysis.starts[start]))
         if heading is not None and heading.sets and not flags[FLAGS[heading.sets]]:
             flag = FLAGS[heading.sets]
@@ -189,7 +193,7 @@ class NoteExtractor:
                 "end": end,
                 "section": heading.section if heading is not None else "",
                 "sentence": sentence,
-                **self._assertion(analysis, match.start, match.end),
+                **self._assertion(analysis, match.start, match.end, self._names[match.concept]),
                 "value": np.nan,
                 "unit": "",
                 "value_normalized": np.nan,

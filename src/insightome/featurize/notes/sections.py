@@ -11,6 +11,7 @@ A section runs from its heading to the next heading. Any other capitalised label
 by ``:`` at a line start or after punctuation ("HEENT:", "DOPPLER:") is a *generic heading*:
 it ends a sentence and ends a section that sets a flag (so a family-history section does not
 run on into an unlisted "SOCIAL HISTORY:"), but keeps the current section name otherwise.
+A label holding a listed heading is that heading ("HIS SOCIAL HISTORY:" is social history).
 Text before the first heading, or after a flag section ended by a generic heading, has
 section "". Headings are labels, not statements: no mention or trigger is taken from them.
 """
@@ -118,7 +119,7 @@ class SectionFinder:
             if letters < _MIN_GENERIC_LETTERS or not label.isupper():
                 continue  # "BP:" introduces a value; "Patient states:" is a sentence
             start, end = _to_normalized(norm, match.start(1)), _to_normalized(norm, match.end())
-            if not any(h.start <= start < h.end for h in found.values()):
+            if not any(h.start < end and start < h.end for h in found.values()):
                 found.setdefault(start, Heading(start, end, "", "", known=False))
         ordered = sorted(found.values(), key=lambda h: (h.start, -h.end))
         kept: list[Heading] = []
