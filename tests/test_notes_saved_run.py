@@ -85,7 +85,9 @@ def test_predict_builds_the_run_s_note_features_for_new_patients(made, cli, tmp_
         done.err
     )
     assert SECRET not in done.err + done.out
-    assert SECRET not in (run_dir / "prediction_log.jsonl").read_text()
+    logged = (run_dir / "prediction_log.jsonl").read_text()
+    assert SECRET not in logged
+    assert json.loads(logged.splitlines()[-1])["notes_sha256"] == _sha(new_notes)
     # one case by hand: N001 (positive): one note before its index time, heart failure and
     # shortness of breath affirmed, EF 30; every other note feature 0
     run = Run.load(run_dir)
@@ -104,7 +106,7 @@ def test_predict_builds_the_run_s_note_features_for_new_patients(made, cli, tmp_
     assert _sha(run_dir / "model.joblib") == model_sha
 
 
-def test_predict_api_matches_the_model_on_the_same_features(made):
+def test_predict_api_matches_the_model_on_the_same_features(made, tmp_path):
     run, new_cohort, new_notes = made["run"], made["cohort"], made["new_notes"]
     table = insightome.predict(made["dir"], new_cohort, notes=new_notes, log=False)
     again = insightome.predict(made["dir"], new_cohort, notes=new_notes, log=False)
@@ -115,6 +117,20 @@ def test_predict_api_matches_the_model_on_the_same_features(made):
                                log=False)  # fmt: skip
     assert not np.allclose(later["prob_1"], table["prob_1"])
     assert run.results["clinical_notes"]["notes_used"] == 80
+    # patients without notes are scored with note counts 0, and said (counts only)
+    fewer = tmp_path / "fewer.csv"
+    notes = pd.read_csv(new_notes)
+    notes[~notes["patient"].isin([f"N{i:03d}" for i in range(10)])].to_csv(fewer, index=False)
+    partial = insightome.predict(made["dir"], new_cohort, notes=fewer, log=False)
+    assert "10 sample(s) without notes (their note counts are 0)" in partial.attrs["notes"][-1]
+    X = _features(made["dir"], new_cohort, fewer)
+    assert (
+        (X.filter(like="note").iloc[:10].drop(columns="note:ejection_fraction:value") == 0)
+        .all()
+        .all()
+    )
+    assert X["note:ejection_fraction:value"].iloc[:10].isna().all()
+    pd.testing.assert_frame_equal(partial.iloc[10:], table.iloc[10:])
 
 
 def test_a_notes_run_without_notes_is_refused_in_one_line(made, cli, tmp_path):
@@ -240,6 +256,18 @@ def _features(run_dir, cohort, notes) -> pd.DataFrame:
     run = Run.load(run_dir)
     adata = read_new_data(run, cohort, Reading(notes=NotesReading(notes)))
     return feature_table(adata, run, str(cohort))
+
+
+def test_a_time_filter_needs_both_times_when_the_run_had_none(tfidf):
+    run_dir, new_cohort, new_notes, _ = tfidf
+    with pytest.raises(UserError, match=r"^--index-time: the run kept no notes by time"):
+        insightome.predict(run_dir, new_cohort, notes=new_notes, index_time="2020-06-10")
+    table = insightome.predict(run_dir, new_cohort, notes=new_notes, notes_time="written",
+                               index_time="2020-05-01", log=False)  # fmt: skip
+    assert (
+        "0 of 80 notes used (80 written at or after the index time left out)"
+        in (table.attrs["notes"][-1])
+    )
 
 
 def test_discover_rerun_of_a_note_terms_run(tfidf, cli, tmp_path):

@@ -316,6 +316,7 @@ def predict(
             input_sha256=input_sha,
             model_sha256=run.model_card.get("model_sha256", ""),
             user=user,
+            notes_sha256=(adata.uns.get(NOTES_SUMMARY) or {}).get("file", {}).get("sha256"),
         )
     return table
 

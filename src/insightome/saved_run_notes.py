@@ -152,6 +152,13 @@ def note_features_for(
 ) -> NotesFeatures:
     """The note features of ``adata``'s samples, built as the run built its own."""
     settings = _settings(results, reading, reading.notes or "")
+    if bool(settings.time_column) != bool(settings.index_time):
+        given = "--notes-time" if reading.notes_time else "--index-time"
+        reason = (
+            "the run kept no notes by time, so the other of --notes-time and --index-time "
+            "has no default; give both to keep only notes written before the index time"
+        )
+        raise UserError(errors.OPTION_INVALID, option=given, reason=reason)
     lexicon = recorded_lexicon(results)
     index = index_column(results, reading)
     times = adata.obs[index] if index else None
