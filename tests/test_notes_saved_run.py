@@ -152,6 +152,9 @@ def test_a_changed_lexicon_is_refused(made, cli):
         assert done.code == 2
         assert "lexicon changed since the run (sha256 differs)" in done.err
         assert str(lexicon) in done.err and "\n" not in done.err.strip()
+        lexicon.unlink()
+        done = cli("predict", made["dir"], made["cohort"], "--notes", made["new_notes"])
+        assert done.code == 2 and "the run's lexicon is not there any more" in done.err
     finally:
         lexicon.write_text(before)
 

@@ -54,6 +54,10 @@ LEXICON_CHANGED = (
     "{path}: the run's lexicon changed since the run (sha256 differs), so its concepts may "
     "not be the ones the model learned; restore the file or make a new run."
 )
+LEXICON_GONE = (
+    "{path}: the run's lexicon is not there any more; restore it (the same file: its sha256 "
+    "is checked) to use the run on new notes."
+)
 STARTER_CHANGED = (
     "the packaged starter lexicon ({language}) differs from the one the run used (sha256 "
     "differs: insightome was upgraded since the run); use the insightome version that made "
@@ -104,6 +108,8 @@ def recorded_lexicon(results: Mapping[str, Any]) -> Lexicon:
     recorded = summary["lexicon"]["sha256"]
     path = (results.get("invocation") or {}).get("lexicon")
     if path is not None:
+        if not Path(path).is_file():
+            raise UserError(LEXICON_GONE, path=path)
         lexicon = read_lexicon(path)
         if lexicon.sha256 != recorded:
             raise UserError(LEXICON_CHANGED, path=path)
