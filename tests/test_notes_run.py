@@ -269,7 +269,7 @@ def test_a_run_with_note_terms_saves_no_note_text(files, tmp_path):
     for term in model.vectorizer_.vocabulary_:
         words = term.removeprefix("neg_").split()[0].removeprefix("neg_")
         assert used.str.contains(words, regex=False).sum() >= 5, term
-    with pytest.raises(UserError, match="not supported yet"):
+    with pytest.raises(UserError, match="give the samples' notes with insightome predict"):
         model.predict_proba(pd.DataFrame({"age": [60.0]}, index=["P000"]))
 
 

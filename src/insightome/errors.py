@@ -381,6 +381,6 @@ NOTE_TERMS_UNKNOWN_SAMPLES = (
 )
 NOTE_TERMS_NO_TEXTS = (
     "this model adds TF-IDF terms of each sample's notes (--notes-tfidf), and a saved model "
-    "keeps no note text: predicting new samples from their notes is not supported yet. Use a "
-    "run without --notes-tfidf (its concept features) to predict new samples."
+    "keeps no note text: give the samples' notes with insightome predict, validate or monitor "
+    "RUN DATA --notes NOTES (insightome.predict(..., notes=NOTES))."
 )

@@ -30,25 +30,46 @@ from insightome.io import read
 from insightome.io.genesets import read_gmt
 from insightome.living_documents import render_documents
 from insightome.models.candidates import Candidate
+from insightome.models.note_terms import NoteTexts, without_texts
 from insightome.options import check_options, recorded_options
 from insightome.run_directory import Run, file_sha256, rewrite_run
+from insightome.saved_run_notes import (
+    NotesReading,
+    index_column,
+    note_features_for,
+    run_made_with_notes,
+    run_note_features,
+    run_notes_file,
+    with_note_columns,
+)
 from insightome.study import make_study
 
 
-def candidate_from(entry: dict[str, Any], task: str) -> Candidate:
-    """A configuration from its results.json entry (``winner`` or ``configurations[i]``)."""
-    made = ("k", "augment", "augment_ratio")  # the selection size and --augment's twin
-    params = {k: v for k, v in entry["params"].items() if k not in made}
-    k = entry["params"].get("k")
+def candidate_from(
+    entry: dict[str, Any], task: str, note_texts: NoteTexts | None = None
+) -> Candidate:
+    """A configuration from its results.json entry (``winner`` or ``configurations[i]``);
+    with ``--notes-tfidf`` terms, ``note_texts`` are the samples' notes they are taken from."""
+    # the selection size, --augment's twin and --notes-tfidf's terms
+    made = ("k", "augment", "augment_ratio", "note_terms", "note_min_df")
+    given = entry["params"]
+    params = {k: v for k, v in given.items() if k not in made}
+    k = given.get("k")
+    terms = given.get("note_terms")
+    if terms and note_texts is None:
+        raise ValueError("a configuration with note terms needs the samples' note texts")
     return Candidate(
         entry["family"], params, None if k in (None, "all") else int(k), task,
-        augment=entry["params"].get("augment"),
-        augment_ratio=float(entry["params"].get("augment_ratio", 1.0)),
+        augment=given.get("augment"),
+        augment_ratio=float(given.get("augment_ratio", 1.0)),
+        note_terms=int(terms) if terms else None,
+        note_texts=note_texts if terms else None,
+        note_min_df=int(given.get("note_min_df", 2)),
     )  # fmt: skip
 
 
-def winner_candidate(results: dict[str, Any]) -> Candidate:
-    return candidate_from(results["winner"], results["task"])
+def winner_candidate(results: dict[str, Any], note_texts: NoteTexts | None = None) -> Candidate:
+    return candidate_from(results["winner"], results["task"], note_texts)
 
 
 @dataclass
@@ -60,6 +81,7 @@ class Reloaded:
     plan: Any
     winner: Candidate
     winner_oof: np.ndarray | None  # (repeats, n, k); None when not asked for
+    note_texts: NoteTexts | None = None  # --notes-tfidf: the samples' negation-marked notes
 
 
 def reload(
@@ -89,12 +111,18 @@ def reload(
                 option=command,
                 reason=f"{f['path']} changed since the run (sha256 differs); start a new run",
             )
+    notes_path = run_notes_file(results, command) if run_made_with_notes(results) else None
     spec = run.spec
-    keep = [
-        c
-        for c in (spec.target, spec.time, spec.event, spec.groups, spec.site, *spec.sensitive)
-        if c
-    ] + list(spec.exclude)
+    index = index_column(results)  # the notes' index time: read with the data, not a feature
+    keep = (
+        [
+            c
+            for c in (spec.target, spec.time, spec.event, spec.groups, spec.site, *spec.sensitive)
+            if c
+        ]
+        + list(spec.exclude)
+        + ([index] if index else [])
+    )
     recorded = recorded_options(inv)
     adata = read(
         inv["data"],
@@ -108,6 +136,9 @@ def reload(
         drop_unmatched=recorded.drop_unmatched,
         annotation_features=recorded.sheet_features(),
     )
+    texts = None
+    if notes_path is not None:
+        adata, texts = _with_run_notes(results, adata, notes_path, command)
     rs = results["resampling"]
     study = make_study(
         adata,
@@ -127,14 +158,36 @@ def reload(
         study.y, spec.task, folds=rs["folds"], repeats=rs["repeats"], seed=rs["seed"],
         groups=study.groups,
     )  # fmt: skip
-    winner = winner_candidate(results)
+    winner = winner_candidate(results, texts)
     if not winner_oof:
-        return Reloaded(run, study, plan, winner, None)
+        return Reloaded(run, study, plan, winner, None, texts)
     cv = cross_validated_predictions(
         study.features, study.y, [winner], plan, n_classes=len(study.classes),
         seed=rs["seed"], n_jobs=n_jobs,
     )  # fmt: skip
-    return Reloaded(run, study, plan, winner, cv.oof[:, 0])
+    return Reloaded(run, study, plan, winner, cv.oof[:, 0], texts)
+
+
+def _with_run_notes(
+    results: dict[str, Any], adata: Any, path: str, command: str
+) -> tuple[Any, NoteTexts | None]:
+    """The run's note features rebuilt from its own notes file (sha256 checked by
+    :func:`run_notes_file`), with the run's lexicon and settings; the same columns as the
+    run's, or the extraction changed (an upgrade of its rules) and the rerun is refused."""
+    made = note_features_for(
+        results, adata, NotesReading(notes=path), str(results["invocation"]["data"])
+    )
+    expected = run_note_features(results)
+    if [str(c) for c in made.columns.columns] != expected:
+        raise UserError(
+            errors.OPTION_INVALID,
+            option=command,
+            reason="the run's notes give other note features than at the run (the extraction "
+            "rules changed since: insightome was upgraded); start a new run",
+        )
+    adata = with_note_columns(adata, made, expected)
+    texts = None if made.texts is None else NoteTexts(made.texts)
+    return adata, texts
 
 
 def rediscover(
@@ -150,6 +203,7 @@ def rediscover(
     )
     loaded = reload(run_dir, command="discover", n_jobs=n_jobs, winner_oof=False)
     run, study, plan, winner = loaded.run, loaded.study, loaded.plan, loaded.winner
+    texts = loaded.note_texts
     results = run.results
     inv = results.get("invocation") or {}
     rs = results["resampling"]
@@ -162,7 +216,7 @@ def rediscover(
     )
     # the signature's estimate is corrected for the configuration choice too: every
     # configuration's out-of-fold predictions, on the repeats the signature search uses
-    configurations = [candidate_from(c, results["task"]) for c in results["configurations"]]
+    configurations = [candidate_from(c, results["task"], texts) for c in results["configurations"]]
     n = min(SEARCH_REPEATS, plan.repeats)
     search = ResamplingPlan(plan.splits[:n], plan.folds, n, plan.seeds[:n], plan.grouped)
     oof = cross_validated_predictions(
@@ -192,7 +246,7 @@ def rediscover(
     }
     run.hypotheses = found.hypotheses
     if found.signature is not None:
-        run.signature_model = found.signature.model
+        run.signature_model = without_texts(found.signature.model)  # no note text saved
         run.model_card["signature"] = {
             "features": found.signature.features,
             "winner": winner.to_dict(),

@@ -59,10 +59,14 @@ from insightome.overlap import check_overlap, training_overlap
 from insightome.prediction import (
     Reading,
     feature_table_with_missing,
+    new_notes_line,
     read_new_data,
+    saved_model,
     unmatched_note,
+    with_new_notes,
 )
 from insightome.run_directory import Run, file_sha256
+from insightome.saved_run_notes import NotesReading
 from insightome.validation import (
     cohort_groups,
     cohort_outcome,
@@ -210,6 +214,11 @@ def monitor(
     annotations_id_column: str | None = None,
     orient: str | None = None,
     drop_unmatched: bool | None = None,
+    notes: str | Path | None = None,
+    notes_id: str | None = None,
+    notes_text: str | None = None,
+    notes_time: str | None = None,
+    index_time: str | None = None,
 ) -> MonitorReport:
     """Drift of ``new_data`` from the development data and, given the outcome, performance.
 
@@ -222,9 +231,12 @@ def monitor(
     ``--min-cell`` (:func:`run_min_cell`); a smaller one is refused. A file is read as
     the run read its data (:func:`insightome.prediction.read_new_data`: ID columns,
     orientation, decimal mark and annotation features default to the run's own), with
-    ``annotations`` the new samples' own annotation table.
+    ``annotations`` the new samples' own annotation table. A run made with ``--notes``
+    needs the new samples' clinical notes, ``notes`` (:mod:`insightome.saved_run_notes`).
     """
     check_options({"seed": seed})
+    new_notes = NotesReading(notes, notes_id, notes_text, notes_time, index_time)
+    new_notes.check()
     for option, value in (("n_bootstrap", n_bootstrap), ("min_cell", min_cell)):
         if option == "min_cell" and value is None:
             continue
@@ -243,12 +255,12 @@ def monitor(
     sensitive = list(run.results["spec"].get("sensitive") or [])
     groups_column = run.results["spec"].get("groups")
     if isinstance(new_data, ad.AnnData):
-        adata, path, sha = new_data, "data", None
+        adata, path, sha = with_new_notes(run, new_data, new_notes, None), "data", None
     else:
         outcome = [run.results["spec"].get(k) for k in ("target", "time", "event")]
         keep = [c for c in (labels, time, event, *outcome, *sensitive, groups_column) if c]
         reading = Reading(annotations, id_column, annotations_id_column, orient, drop_unmatched,
-                          decimal)  # fmt: skip
+                          decimal, new_notes)  # fmt: skip
         adata = read_new_data(run, new_data, reading, keep)
         path, sha = str(new_data), file_sha256(new_data)
     if adata.n_obs < min_cell:
@@ -261,14 +273,14 @@ def monitor(
         f"{len(absent)} feature(s) absent from the new data; the model imputes them with the "
         "training median/mode, itself a change in what it sees"
     ] * bool(absent)
-    notes += [note for note in (unmatched_note(adata),) if note]
+    notes += [note for note in (unmatched_note(adata), new_notes_line(adata)) if note]
     performance = None
     if not (labels or time or event):
         notes += _outcome_not_asked(run, adata.obs)
     if labels or time or event:
         y = _outcome(adata, run, path, {"labels": labels, "time": time, "event": event})
         task, n_classes = run.model_card["task"], len(run.model_card.get("classes") or [])
-        pred = predict_matrix(run.model, X, task, n_classes)
+        pred = predict_matrix(saved_model(run, adata), X, task, n_classes)
         groups, groups_warning = cohort_groups(adata.obs, run, path)
         boot = (n_bootstrap, seed, min_cell)
         performance = _performance(run, adata.obs, pred, y, boot, groups)

@@ -35,6 +35,7 @@ import pandas as pd
 from insightome import errors
 from insightome.errors import UserError
 from insightome.featurize.notes import (
+    Lexicon,
     NoteExtractor,
     detect_language,
     extract_mentions,
@@ -107,11 +108,14 @@ def notes_features(
     sample_ids: Sequence[str],
     index_times: pd.Series | None = None,
     data_path: str | None = None,
+    *,
+    lexicon: Lexicon | None = None,
 ) -> NotesFeatures:
     """The notes' features for ``sample_ids`` (see the module docstring).
 
     ``index_times`` is the ``--index-time`` column of the data (indexed by sample ID) when
-    that option names a column; ``data_path`` names the data file in messages.
+    that option names a column; ``data_path`` names the data file in messages. ``lexicon``,
+    when given, is used instead of ``settings.lexicon`` (a saved run's, already checked).
     """
     notes, read_info = _read(settings)
     ids = pd.Index([str(s) for s in sample_ids])
@@ -139,11 +143,12 @@ def notes_features(
 
     texts = notes["text"].astype(str)
     language, reason = _language(settings.language, texts)
-    lexicon = (
-        read_lexicon(settings.lexicon)
-        if settings.lexicon is not None
-        else starter_lexicon(language)
-    )
+    if lexicon is None:
+        lexicon = (
+            read_lexicon(settings.lexicon)
+            if settings.lexicon is not None
+            else starter_lexicon(language)
+        )
     frame = pd.DataFrame({"note_id": np.arange(len(notes)), "text": texts.to_numpy()})
     mentions = extract_mentions(frame, lexicon, language, n_jobs=settings.n_jobs)
     sample_of_note = owner.to_numpy()

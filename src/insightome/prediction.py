@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,20 @@ from insightome.io import read
 from insightome.options import recorded_options
 from insightome.run_content import class_table, in_memory_provenance
 from insightome.run_directory import Run, file_sha256
+from insightome.saved_run_notes import (
+    NotesReading,
+    check_notes_reading,
+    index_column,
+    model_with_texts,
+    note_features_for,
+    notes_line,
+    run_made_with_notes,
+    run_note_features,
+    with_note_columns,
+)
 from insightome.study import label_string
+
+NOTES_SUMMARY = "notes_summary"  # adata.uns: what the new samples' notes gave (counts)
 
 
 def feature_table(adata: ad.AnnData, run: Run, path: str) -> pd.DataFrame:
@@ -120,6 +133,7 @@ class Reading:
     orient: str | None = None
     drop_unmatched: bool | None = None
     decimal: str | None = None
+    notes: NotesReading = field(default_factory=NotesReading)  # the new samples' notes
 
 
 def new_data_orient(run: Run, orient: str | None = None) -> str:
@@ -151,20 +165,61 @@ def read_new_data(
         value = getattr(reading, name)
         return recorded.get(name) if value is None else value
 
+    check_notes_reading(reading.notes, run.results, _run_name(run))
     annotations = reading.annotations
     # without a sheet, the model's missing-feature handling names them (see _aligned)
     features = recorded_options(recorded).sheet_features() if annotations else []
-    return read(
+    index = index_column(run.results, reading.notes)
+    adata = read(
         data,
         annotations=annotations,
         id_column=own("id_column"),
         annotations_id_column=own("annotations_id_column") if annotations else None,
         orient=new_data_orient(run, reading.orient),
-        keep_in_obs=list(keep_in_obs),
+        keep_in_obs=[*keep_in_obs, *([index] if index and index not in keep_in_obs else [])],
         decimal=new_data_decimal(run, reading.decimal),
         drop_unmatched=bool(own("drop_unmatched")),
         annotation_features=features,
     )
+    return with_new_notes(run, adata, reading.notes, str(data))
+
+
+def _run_name(run: Run) -> str:
+    return "the run" if run.path is None else str(run.path)
+
+
+def with_new_notes(
+    run: Run, adata: ad.AnnData, reading: NotesReading, path: str | None
+) -> ad.AnnData:
+    """``adata`` with the note features of its samples (a run made with ``--notes``; see
+    :mod:`insightome.saved_run_notes`), their counts in ``uns``; as it is otherwise."""
+    check_notes_reading(reading, run.results, _run_name(run))
+    if not run_made_with_notes(run.results):
+        return adata
+    made = note_features_for(run.results, adata, reading, path)
+    adata = with_note_columns(adata, made, run_note_features(run.results))
+    adata.uns[NOTES_SUMMARY] = made.summary
+    return adata
+
+
+def new_notes_record(adata: ad.AnnData) -> dict[str, Any]:
+    """The new samples' notes as validation.json records them: file, sha256, counts."""
+    summary = adata.uns.get(NOTES_SUMMARY)
+    if summary is None:
+        return {}
+    return {"notes": {"file": summary["file"], "line": notes_line(summary)}}
+
+
+def new_notes_line(adata: ad.AnnData) -> str:
+    """The line on the new samples' notes ('' without notes)."""
+    summary = adata.uns.get(NOTES_SUMMARY)
+    return "" if summary is None else notes_line(summary)
+
+
+def saved_model(run: Run, adata: ad.AnnData, model: Any = None) -> Any:
+    """The run's model (or ``model``) as it predicts ``adata``: with note terms, given the
+    samples' notes for this prediction only."""
+    return model_with_texts(run.model if model is None else model, adata)
 
 
 def unmatched_note(adata: ad.AnnData, *, examples: bool = False) -> str:
@@ -194,6 +249,11 @@ def predict(
     annotations_id_column: str | None = None,
     orient: str | None = None,
     drop_unmatched: bool | None = None,
+    notes: str | Path | None = None,
+    notes_id: str | None = None,
+    notes_text: str | None = None,
+    notes_time: str | None = None,
+    index_time: str | None = None,
 ) -> pd.DataFrame:
     """Predictions of ``run``'s final model for the samples in ``data``.
 
@@ -208,23 +268,28 @@ def predict(
     ``annotations_id_column``, ``orient``, ``drop_unmatched`` and ``decimal`` default to
     the run's own; ``annotations`` is the new samples' annotation table, which must hold
     the run's annotation features. Samples left out for want of an annotation row are
-    named in ``table.attrs["notes"]``.
+    named in ``table.attrs["notes"]``. A run made with ``--notes`` needs the samples'
+    clinical notes, ``notes`` (``notes_id``, ``notes_text``, ``notes_time`` and
+    ``index_time`` default to the run's own; :mod:`insightome.saved_run_notes`).
     """
+    new_notes = NotesReading(notes, notes_id, notes_text, notes_time, index_time)
+    new_notes.check()
     run = run if isinstance(run, Run) else Run.load(run)
     if isinstance(data, ad.AnnData):
-        adata, path, input_file = data, "data", None
         input_sha = in_memory_provenance(data)["sha256"]
+        adata, path, input_file = with_new_notes(run, data, new_notes, None), "data", None
     else:
         path = input_file = str(data)
         reading = Reading(
-            annotations, id_column, annotations_id_column, orient, drop_unmatched, decimal
-        )
+            annotations, id_column, annotations_id_column, orient, drop_unmatched, decimal,
+            new_notes,
+        )  # fmt: skip
         adata = read_new_data(run, data, reading)
         input_sha = file_sha256(data)
     X = feature_table(adata, run, path)
     task = run.model_card["task"]
     classes = run.model_card.get("classes", [])
-    pred = predict_matrix(run.model, X, task, len(classes))
+    pred = predict_matrix(saved_model(run, adata), X, task, len(classes))
     index = pd.Index(X.index.astype(str), name="sample_id")
     if task == "regression":
         table = pd.DataFrame({"pred": pred[:, 0]}, index=index)
@@ -240,7 +305,9 @@ def predict(
             table[f"interval_{level}_low"], table[f"interval_{level}_high"] = out[:, 0], out[:, 1]
         else:
             table[f"prediction_set_{level}"] = out
-    table.attrs["notes"] = [n for n in (unmatched_note(adata, examples=True),) if n]
+    table.attrs["notes"] = [
+        n for n in (unmatched_note(adata, examples=True), new_notes_line(adata)) if n
+    ]
     if log and run.path is not None:
         log_predictions(
             run.path,
@@ -249,6 +316,7 @@ def predict(
             input_sha256=input_sha,
             model_sha256=run.model_card.get("model_sha256", ""),
             user=user,
+            notes_sha256=(adata.uns.get(NOTES_SUMMARY) or {}).get("file", {}).get("sha256"),
         )
     return table
 

@@ -31,11 +31,14 @@ from insightome.overlap import check_overlap, training_overlap
 from insightome.prediction import (
     Reading,
     feature_table_with_missing,
+    new_notes_record,
     read_new_data,
+    saved_model,
     stored_threshold,
     unmatched_note,
 )
 from insightome.run_directory import Run, file_sha256, write_validation
+from insightome.saved_run_notes import NotesReading
 from insightome.study import label_string
 
 N_BOOTSTRAP = 1000
@@ -276,13 +279,20 @@ def validate(
     target: str | None = None,
     time: str | None = None,
     event: str | None = None,
+    notes: str | Path | None = None,
+    notes_id: str | None = None,
+    notes_text: str | None = None,
+    notes_time: str | None = None,
+    index_time: str | None = None,
 ) -> dict[str, Any]:
     """Score the run's model and minimal signature on ``cohort``; write validation.json.
 
     The cohort is read as the run read its data (:func:`insightome.prediction.read_new_data`:
     ID columns, orientation, decimal mark and annotation features default to the run's
     own), with ``annotations`` the cohort's own sample sheet; its outcome is in the run's
-    columns unless ``target`` or ``time``/``event`` name others.
+    columns unless ``target`` or ``time``/``event`` name others. A run made with ``--notes``
+    needs the cohort's clinical notes, ``notes`` (read with the run's lexicon and settings;
+    :mod:`insightome.saved_run_notes`).
 
     The cohort's rows are checked against the run's training rows (keyed hashes,
     :mod:`insightome.overlap`): with half or more of them training rows it is refused
@@ -290,13 +300,15 @@ def validate(
     decisions use the threshold stored at training, as ``predict`` does.
     """
     check_options({"seed": seed}, command="validate")
+    new_notes = NotesReading(notes, notes_id, notes_text, notes_time, index_time)
+    new_notes.check()
     run = Run.load(run_dir)
     spec = run.spec
     columns = outcome_columns(run, target, time, event)
     keep = [c for c in columns.values() if c]
     read_keep = [*keep, *([spec.groups] if spec.groups else [])]
     reading = Reading(annotations, id_column, annotations_id_column, orient, drop_unmatched,
-                      decimal)  # fmt: skip
+                      decimal, new_notes)  # fmt: skip
     adata = read_new_data(run, cohort, reading, read_keep)
     y = cohort_outcome(adata, run, str(cohort), columns)
     groups, groups_warning = cohort_groups(adata.obs, run, str(cohort))
@@ -330,6 +342,7 @@ def validate(
             "n_without_outcome": int((~known).sum()),
             "outcome_columns": {k: v for k, v in columns.items() if v},
             **_annotations_record(adata),
+            **new_notes_record(adata),
         },
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "development_estimate": run.results["estimate"],
@@ -341,6 +354,7 @@ def validate(
         "warnings": warnings,
     }
     cut = None if threshold is None else threshold["value"]
+    full_model = saved_model(run, adata)  # with note terms: given the cohort's notes
     full_missing = [m for m in missing if m in X.columns]
     report["models"]["full"] = {
         "features_expected": len(run.model_card["features"]),
@@ -352,7 +366,7 @@ def validate(
             else "all features present"
         ),
         "metrics": _metrics(
-            task, y, predict_matrix(run.model, X, task, n_classes), seed, cut, groups
+            task, y, predict_matrix(full_model, X, task, n_classes), seed, cut, groups
         ),
     }
     sig = (run.model_card.get("signature") or {}).get("features")
@@ -367,7 +381,9 @@ def validate(
             "metrics": _metrics(
                 task,
                 y,
-                predict_matrix(run.signature_model, X[sig], task, n_classes),
+                predict_matrix(
+                    saved_model(run, adata, run.signature_model), X[sig], task, n_classes
+                ),
                 seed,
                 cut,
                 groups,

@@ -16,6 +16,7 @@ import pytest
 from insightome import errors
 from insightome.errors import UserError
 from insightome.options import COMBINATIONS, OPTION_RULES
+from insightome.options.checks import NEW_DATA_COMBINATIONS
 from tests.cli.conftest import FAST
 from tests.cli.test_bad_input import assert_user_error
 
@@ -312,6 +313,19 @@ def test_resume_with_data(cli, study_csv, runs, tmp_path):
     assert_user_error(result, "--resume", "drop DATA")
 
 
+#: predict, validate and monitor: a notes option (default: the run's) without --notes
+SAVED_RUN_NOTES_CASES = [
+    ("predict", ["COHORT", "--notes-id", "patient"], ["--notes-id", "give the table with --notes"]),
+    ("validate", ["COHORT", "--notes-text", "body"], ["--notes-text", "with --notes"]),
+    ("monitor", ["COHORT", "--notes-time", "written"], ["--notes-time", "with --notes"]),
+    ("predict", ["COHORT", "--index-time", "2020-01-01"], ["--index-time", "with --notes"]),
+]
+
+
+def test_every_saved_run_notes_combination_has_a_bad_input_case():
+    assert len(SAVED_RUN_NOTES_CASES) >= len(NEW_DATA_COMBINATIONS)
+
+
 @pytest.mark.parametrize(
     ("command", "args", "fragments"),
     [
@@ -326,6 +340,7 @@ def test_resume_with_data(cli, study_csv, runs, tmp_path):
         ("audit", ["--value-labels", "sex=0"], ["--value-labels", "CODE:LABEL"]),
         ("validate", ["COHORT", "--seed", "-3"], ["--seed", "between 0 and"]),
         ("monitor", ["COHORT", "--seed", "-3"], ["--seed", "between 0 and"]),
+        *SAVED_RUN_NOTES_CASES,
     ],
 )
 def test_saved_run_command_options(cli, study_csv, tmp_path, command, args, fragments):

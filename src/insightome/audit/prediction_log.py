@@ -10,7 +10,8 @@ requires that a person can decide not to use, override or reverse an output
 ``<run>/prediction_log.jsonl`` holds one JSON object per line:
 
 * ``{"timestamp", "event": "prediction", "model_sha256", "input_sha256", "input_file",
-  "sample_id", "output": {...}, "user"}`` — one line per predicted sample;
+  "sample_id", "output": {...}, "user"}`` — one line per predicted sample (with the
+  samples' clinical notes, for a run made with ``--notes``, also ``"notes_sha256"``);
 * ``{"timestamp", "event": "override", "model_sha256", "sample_id", "reviewer",
   "override", "reason"}`` — one line per human override.
 
@@ -62,6 +63,7 @@ COLUMNS = (
     "model_sha256",
     "input_sha256",
     "input_file",
+    "notes_sha256",
     "sample_id",
     "user",
     "reviewer",
@@ -196,6 +198,7 @@ def log_predictions(
     input_sha256: str,
     model_sha256: str,
     user: str | None = None,
+    notes_sha256: str | None = None,
 ) -> Path:
     """Append one ``prediction`` line per row of ``predictions``; return the log's path.
 
@@ -218,6 +221,7 @@ def log_predictions(
             "model_sha256": model_sha256,
             "input_sha256": input_sha256,
             "input_file": input_file,
+            **({"notes_sha256": notes_sha256} if notes_sha256 else {}),
             "sample_id": sample_id,
             "output": {str(k): v for k, v in row.items()},
             "user": user,

@@ -384,6 +384,28 @@ COMBINATIONS: tuple[Combination, ...] = (
 )
 
 
+#: predict, validate and monitor: the notes options (whose defaults are the run's) need the
+#: new samples' notes
+NEW_DATA_COMBINATIONS: tuple[Combination, ...] = tuple(
+    _needs_notes(name, reason)
+    for name, reason in (
+        ("notes_id", "names the notes table's sample-ID column; give the table with --notes"),
+        ("notes_text", "names the notes table's text column; give the table with --notes"),
+        ("notes_time", "is a column of the notes table; give it with --notes"),
+        ("index_time", "is the prediction moment of the notes; give them with --notes"),
+    )
+)
+
+
+def check_new_data_combinations(values: Mapping[str, Any]) -> None:
+    """:func:`check_combinations` for the commands that read new samples for a saved run."""
+    for combination in NEW_DATA_COMBINATIONS:
+        if combination.applies(values):
+            raise UserError(
+                errors.OPTION_INVALID, option=combination.options, reason=combination.why(values)
+            )
+
+
 def check_combinations(values: Mapping[str, Any]) -> None:
     """Raise :class:`UserError` for the first contradictory combination in ``values``."""
     for combination in COMBINATIONS:

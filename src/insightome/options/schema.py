@@ -191,14 +191,29 @@ class RunOptions:
         "mentions become features.",
         cli_type=Path | None,
         record=resolved_path,
+        commands=("run", *NEW_DATA),
+        variants={
+            c: Variant(
+                help="Clinical notes of the new samples (one row per note): needed when the run "
+                "was made with --notes; its lexicon, language and settings are the run's."
+            )
+            for c in NEW_DATA
+        },
     )
     notes_id: str | None = option(
         None,
         "Column of the notes table holding each note's sample ID (default: the --id-column "
         "name, else a column named note_id or id).",
+        commands=("run", *NEW_DATA),
+        variants=saved_run_default(
+            "Column of the notes table holding each note's sample ID (default: the run's)."
+        ),
     )
     notes_text: str | None = option(
-        None, "Text column of the notes table (default: found by its name, else the longest)."
+        None,
+        "Text column of the notes table (default: found by its name, else the longest).",
+        commands=("run", *NEW_DATA),
+        variants=saved_run_default("Text column of the notes table (default: the run's)."),
     )
     lexicon: str | Path | None = option(  # noqa: RUF009 (option() returns a dataclass field)
         None,
@@ -217,11 +232,21 @@ class RunOptions:
         "Time column of the notes table (dates or numbers): with --index-time, only notes "
         "written before each sample's index time are used; the report says how many were left "
         "out.",
+        commands=("run", *NEW_DATA),
+        variants=saved_run_default(
+            "Time column of the notes table: only notes written before each sample's index time "
+            "are used (default: the run's)."
+        ),
     )
     index_time: str | None = option(
         None,
         "The prediction moment for --notes-time: a column of the data (dates or numbers, one "
         "per sample; not a feature) or one date for all (YYYY-MM-DD).",
+        commands=("run", *NEW_DATA),
+        variants=saved_run_default(
+            "The prediction moment for --notes-time: a column of the new data or one date for "
+            "all, YYYY-MM-DD (default: the run's)."
+        ),
     )
     notes_tfidf: int = option(
         0,
