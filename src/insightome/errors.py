@@ -358,17 +358,23 @@ GMT_NO_SETS = (
 
 # -- clinical notes in a run (--notes) ----------------------------------------------------
 NOTES_NO_MATCH = (
-    "{path}: none of the {n} notes' sample IDs (column '{column}', e.g. '{example_note}') is a "
-    "sample of the data (e.g. '{example_sample}'). Name the notes' sample-ID column with "
-    "--notes-id, or the data's with --id-column."
+    "{path}: none of the {n} notes' sample IDs (column '{column}') is a sample of the data "
+    "(e.g. '{example_sample}'). Name the notes' sample-ID column with --notes-id, or the "
+    "data's with --id-column."
+)
+NOTES_SAMPLE_ID_MISSING = (
+    "{path}: sample-ID column '{column}' not found (columns: {columns}).{hint} Name the "
+    "notes' column of sample IDs with --notes-id."
 )
 NOTES_NO_SAMPLE_ID = (
     "{path}: which column holds each note's sample ID? Name it with --notes-id (the notes' "
     "IDs must be the data's sample IDs)."
 )
 NOTES_BAD_TIME = (
-    "{where}, column '{column}', row {row}: '{value}' is neither a date (YYYY-MM-DD) nor a "
-    "number. Fix the value or leave it empty (a note without a time is left out)."
+    "{where}, column '{column}', row {row}: the time is neither a number nor an ISO date "
+    "(YYYY-MM-DD, optionally with a time; a UTC offset on every time or on none). Write "
+    "dates as YYYY-MM-DD (day-first and month-first dates are not guessed) or leave the "
+    "cell empty (a note without a time is left out)."
 )
 NOTES_TIME_KINDS = (
     "--notes-time '{notes_time}' and --index-time '{index_time}' must both be dates or both "
@@ -383,4 +389,12 @@ NOTE_TERMS_NO_TEXTS = (
     "this model adds TF-IDF terms of each sample's notes (--notes-tfidf), and a saved model "
     "keeps no note text: give the samples' notes with insightome predict, validate or monitor "
     "RUN DATA --notes NOTES (insightome.predict(..., notes=NOTES))."
+)
+NOTE_TERMS_NOT_READ = (
+    "this run's note terms (--notes-tfidf) need the notes, which were not read in this "
+    "session: resume the run with insightome run --resume (it reads the notes again first)."
+)
+NOTES_INDEX_TIME_MISSING = (
+    "--index-time '{value}' is neither a column of {data} nor a date written YYYY-MM-DD.{hint} "
+    "Give the column of each sample's index time, or one ISO date for all."
 )

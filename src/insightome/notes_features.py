@@ -48,6 +48,7 @@ from insightome.io.notes import read_notes
 STATES = ("affirmed", "negated", "uncertain", "historical", "family")
 COUNT_COLUMN = "notes:count"
 _WORD = re.compile(r"\w+")
+ISO_DATE = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
 DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$")
 EVIDENCE_PER_CONCEPT = 3
 EVIDENCE_CONTEXT = 60  # characters either side of a mention in an evidence snippet
@@ -127,7 +128,6 @@ def notes_features(
             path=settings.path,
             column=read_info["id_column"],
             n=len(notes),
-            example_note=owner.iloc[0] if len(owner) else "",
             example_sample=ids[0] if len(ids) else "",
         )
     counts: dict[str, Any] = {
@@ -153,7 +153,7 @@ def notes_features(
     mentions = extract_mentions(frame, lexicon, language, n_jobs=settings.n_jobs)
     sample_of_note = owner.to_numpy()
     mentions = mentions.assign(sample=sample_of_note[mentions["note_id"].to_numpy(int)])
-    columns, value_notes = _columns(mentions, ids, owner)
+    columns, value_notes, rare = _columns(mentions, ids, owner, settings.min_cell)
     summary = {
         "file": read_info["file"],
         "id_column": read_info["id_column"],
@@ -175,10 +175,11 @@ def notes_features(
         "features": [str(c) for c in columns.columns],
         "concepts": _concept_table(mentions),
         "value_units_left_out": value_notes,
+        "rare_columns_left_out": rare,
         "time_filter": _time_settings(settings),
         "evidence_shown": bool(settings.show_evidence),
     }
-    _suppress_small(summary, settings.min_cell)
+    _suppress_small(summary, settings.min_cell, len(ids))
     evidence = _evidence(mentions, texts.to_numpy()) if settings.show_evidence else []
     joined = None
     if settings.texts:
@@ -204,15 +205,22 @@ def _marked(text: str, extractor: NoteExtractor) -> str:
     return _WORD.sub(lambda m: "neg_" + m.group(0) if inside[m.start()] else m.group(0), text)
 
 
-def _suppress_small(summary: dict[str, Any], min_cell: int) -> None:
-    """The small-cell rule on the counts of samples (docs/audit.md): a concept mentioned
-    for fewer than ``min_cell`` samples reads ``<min_cell``; the samples with and without
-    notes add up to n, so both are hidden when either is small."""
+def _suppress_small(summary: dict[str, Any], min_cell: int, n_samples: int) -> None:
+    """The small-cell rule on what the notes publish (docs/audit.md). A concept mentioned for
+    fewer than ``min_cell`` samples shows none of its counts (its mentions and states would
+    tell how few); one mentioned for all but fewer than ``min_cell`` samples hides how many
+    (the rest would be recomputed from n). The samples with and without notes add up to n:
+    both are hidden when either is small."""
     small = small_marker(min_cell)
     for row in summary["concepts"]:
         if row["samples"] < min_cell:
+            hidden = ("mentions", *STATES, "values")
+            row["suppressed"] = {"samples": small} | {k: SUPPRESSED for k in hidden}
+            for key in ("samples", *hidden):
+                row[key] = None
+        elif 0 < n_samples - row["samples"] < min_cell:
+            row["suppressed"] = {"samples": SUPPRESSED}
             row["samples"] = None
-            row["suppressed"] = {"samples": small}
     pair = ("samples_with_notes", "samples_without_notes")
     if any(0 < summary[k] < min_cell for k in pair):
         summary["suppressed"] = {
@@ -224,12 +232,20 @@ def _suppress_small(summary: dict[str, Any], min_cell: int) -> None:
 
 def _read(settings: NotesSettings) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The notes with their sample ID in ``note_id`` (several notes per sample allowed)."""
-    keep = [settings.time_column] if settings.time_column else []
-    table = read_notes(
-        settings.path, id_column=settings.id_column, text_column=settings.text_column, keep=keep
-    )
-    if not table.id_column:
+    if settings.id_column is None:  # never guessed: a note ID is not a sample ID
         raise UserError(errors.NOTES_NO_SAMPLE_ID, path=settings.path)
+    keep = [settings.time_column] if settings.time_column else []
+    try:
+        table = read_notes(
+            settings.path,
+            id_column=settings.id_column,
+            text_column=settings.text_column,
+            keep=keep,
+        )
+    except UserError as exc:
+        if exc.template is not errors.NOTES_ID_COLUMN_MISSING:
+            raise
+        raise UserError(errors.NOTES_SAMPLE_ID_MISSING, **exc.fields) from None
     return table.frame, {
         "id_column": table.id_column,
         "text_column": table.text_column,
@@ -286,6 +302,10 @@ def _before_index(
             notes_time=settings.time_column,
             index_time=settings.index_time,
         )
+    if _is_datetime(note_time) and (note_time.dropna() == note_time.dropna().dt.normalize()).all():
+        # notes dated by day only: a note of the index day may have been written after the
+        # index moment, so it counts as written at the index time (left out)
+        index = index.dt.normalize()
     no_time = note_time.isna().to_numpy()
     no_index = index.isna().to_numpy() & ~no_time
     known = ~no_time & ~no_index
@@ -303,26 +323,44 @@ def _is_datetime(values: pd.Series) -> bool:
 
 
 def _times(values: pd.Series, where: str, column: str) -> pd.Series:
-    """Dates (ISO or the pandas-readable forms) or plain numbers (days from admission…)."""
-    numbers = pd.to_numeric(values, errors="coerce")
+    """Numbers (days from admission, …) or ISO 8601 dates (``2020-01-31``, optionally with a
+    time). Day-first and month-first dates (``01/02/2020``) are refused, not guessed: read
+    either way, a note could move to the other side of the index time."""
     given = values.notna() & (values.astype(str).str.strip() != "")
+    numbers = pd.to_numeric(values, errors="coerce")
     if numbers[given].notna().all():
         return numbers.astype(float)
-    dates = pd.to_datetime(values.where(given), errors="coerce", format="mixed")
-    bad = given & dates.isna()
+    text = values.where(given).astype(str).str.strip()
+    iso = text.str.fullmatch(ISO_DATE) & given
+    zoned = iso & text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$")
+    bad = given & ~iso
+    if zoned.any() and (iso & ~zoned).any():  # some with an offset, some without: the fewer
+        bad = bad | (zoned if zoned.sum() <= (iso & ~zoned).sum() else iso & ~zoned)
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise UserError(
-            errors.NOTES_BAD_TIME, where=where, column=column, row=row + 2, value=values.iloc[row]
-        )
+        raise UserError(errors.NOTES_BAD_TIME, where=where, column=column, row=row + 2)
+    # with offsets: compared in UTC (an offset on every value, or on none)
+    dates = pd.to_datetime(text.where(iso), errors="coerce", format="ISO8601", utc=zoned.any())
+    if zoned.any():
+        dates = dates.dt.tz_localize(None)
+    bad = given & dates.isna()  # well-formed but impossible (2020-13-45)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise UserError(errors.NOTES_BAD_TIME, where=where, column=column, row=row + 2)
     return dates
 
 
 def _columns(
-    mentions: pd.DataFrame, ids: pd.Index, owner: pd.Series
-) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Counts per sample, concept and state; mean values; the number of notes used."""
+    mentions: pd.DataFrame, ids: pd.Index, owner: pd.Series, min_cell: int
+) -> tuple[pd.DataFrame, dict[str, int], int]:
+    """Counts per sample, concept and state; mean values; the number of notes used.
+
+    A concept-state or value column found in fewer than ``min_cell`` samples is left out
+    (their number is returned): too rare to learn from, and its name alone would tell that a
+    few patients have it. Decided without the outcome, like dropping a constant column.
+    """
     parts = [owner.value_counts().reindex(ids, fill_value=0).rename(COUNT_COLUMN).astype(float)]
+    rare = 0
     concepts = mentions[mentions["kind"] == "concept"]
     if len(concepts):
         keyed = concepts.assign(state=mention_states(concepts))
@@ -333,20 +371,33 @@ def _columns(
         order = sorted(table.columns, key=lambda cs: (str(cs[0]), STATES.index(cs[1])))
         table = table[order]
         table.columns = [f"note:{c}:{s}" for c, s in order]
-        parts.append(table.astype(float))
+        common = (table > 0).sum() >= min_cell
+        rare += int((~common).sum())
+        parts.append(table.loc[:, common].astype(float))
     left_out: dict[str, int] = {}
-    values = mentions[(mentions["kind"] == "value") & ~mentions["family"].to_numpy(bool)]
+    # values of the patient's present findings only: not a relative's, not a negated,
+    # possible or hypothetical one ("call if temperature above 38.5")
+    values = mentions[(mentions["kind"] == "value") & _affirmed_or_historical(mentions)]
     values = values[pd.to_numeric(values["value_normalized"], errors="coerce").notna()]
     for concept, rows in values.groupby("concept_id", sort=True):
+        # the concept's most frequent unit over all samples (no outcome involved)
         unit = rows["unit_normalized"].astype(str).value_counts().index[0]
         same = rows[rows["unit_normalized"].astype(str) == unit]
         if len(same) < len(rows):
             left_out[str(concept)] = int(len(rows) - len(same))
         mean = pd.to_numeric(same["value_normalized"]).groupby(same["sample"]).mean()
+        if mean.size < min_cell:
+            rare += 1
+            continue
         parts.append(mean.reindex(ids).rename(f"note:{concept}:value"))
     columns = pd.concat(parts, axis=1)
     columns.index = ids
-    return columns, left_out
+    return columns, left_out, rare
+
+
+def _affirmed_or_historical(mentions: pd.DataFrame) -> np.ndarray:
+    flags = ("negated", "possible", "hypothetical", "family")
+    return ~mentions[list(flags)].to_numpy(bool).any(axis=1)
 
 
 def _concept_table(mentions: pd.DataFrame) -> list[dict[str, Any]]:

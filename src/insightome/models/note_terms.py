@@ -22,7 +22,9 @@ holds no note text (and so cannot predict new samples: their notes are not given
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, Self
 
 import numpy as np
@@ -43,30 +45,70 @@ TASKS = ("binary", "multiclass", "regression")
 VECTORIZER = {"ngram_range": (1, 2), "sublinear_tf": True, "norm": None, "dtype": np.float32}
 
 
+# The notes of this process's runs, by digest: a NoteTexts written to a checkpoint holds only
+# its digest (see texts_by_reference) and finds its texts here once the resumed run's read
+# stage has read the notes again.
+_REGISTRY: dict[str, pd.Series] = {}
+_BY_REFERENCE = [False]
+
+
+@contextmanager
+def texts_by_reference() -> Iterator[None]:
+    """While active, a pickled :class:`NoteTexts` holds its digest, not the notes: the
+    checkpoints of a run (``<run>.partial``, kept when a run is interrupted) never hold note
+    text. Outside it (fits sent to joblib, Dask or SLURM workers) the notes travel with it."""
+    _BY_REFERENCE[0] = True
+    try:
+        yield
+    finally:
+        _BY_REFERENCE[0] = False
+
+
 class NoteTexts:
     """Each sample's notes as one text, looked up by sample ID; immutable, compared by
     digest (so a candidate holding it stays cheap to copy, compare and name)."""
 
-    __slots__ = ("_texts", "digest")
+    __slots__ = ("_n", "_texts", "digest")
 
     def __init__(self, texts: Mapping[str, str] | pd.Series) -> None:
         series = pd.Series(texts, dtype=object)
         series.index = series.index.astype(str)
-        self._texts = series
+        self._texts: pd.Series | None = series
+        self._n = len(series)
         h = hashlib.sha256()
         for key, text in series.items():
             h.update(f"{key}\x1f{text}\x1e".encode())
         self.digest = h.hexdigest()
+        _REGISTRY[self.digest] = series
+
+    @classmethod
+    def _reference(cls, digest: str, n: int) -> NoteTexts:
+        made = cls.__new__(cls)
+        made._texts, made._n, made.digest = _REGISTRY.get(digest), n, digest
+        return made
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if _BY_REFERENCE[0]:
+            return (NoteTexts._reference, (self.digest, self._n))
+        return (NoteTexts, (self._series(),))
+
+    def _series(self) -> pd.Series:
+        if self._texts is None:  # restored from a checkpoint before the notes were read
+            self._texts = _REGISTRY.get(self.digest)
+            if self._texts is None:
+                raise UserError(errors.NOTE_TERMS_NOT_READ)
+        return self._texts
 
     def __len__(self) -> int:
-        return len(self._texts)
+        return self._n
 
     def lookup(self, ids: pd.Index) -> list[str]:
+        texts = self._series()
         keys = pd.Index([str(i) for i in ids])
-        missing = keys.difference(self._texts.index)
+        missing = keys.difference(texts.index)
         if len(missing):
             raise UserError(errors.NOTE_TERMS_UNKNOWN_SAMPLES, n=len(missing))
-        return self._texts.reindex(keys).astype(str).tolist()
+        return texts.reindex(keys).astype(str).tolist()
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, NoteTexts) and other.digest == self.digest
@@ -79,6 +121,10 @@ class NoteTexts:
 
     def __deepcopy__(self, memo: dict[int, Any]) -> NoteTexts:
         return self  # immutable: sklearn's clone need not copy the notes
+
+
+class NoteTermsWarning(UserWarning):
+    """A NoteTerms fit without terms (none frequent enough in the training samples' notes)."""
 
 
 def _fitted_has(name: str) -> Any:
@@ -133,10 +179,18 @@ class NoteTerms(MetaEstimatorMixin, BaseEstimator):
         vectorizer = TfidfVectorizer(**VECTORIZER, min_df=self.min_df, max_features=MAX_VOCABULARY)
         try:
             tfidf = vectorizer.fit_transform(docs)
-        except ValueError:  # no term in min_df samples' notes: the table alone
+        except ValueError:  # scikit-learn: no term left after min_df (or no words at all)
             tfidf = None
         y = np.asarray(y)
         if tfidf is None or tfidf.shape[1] == 0:
+            # counted by the fit engine as a fit warning of the candidate (results.json
+            # configurations, the report): the fold was fitted on the table alone
+            warnings.warn(
+                f"note terms: no term is in at least {self.min_df} of the {len(docs)} training "
+                "samples' notes; this fit used the feature table alone",
+                NoteTermsWarning,
+                stacklevel=2,
+            )
             self.vectorizer_, self.terms_ = None, []
             self.estimator_ = self.candidate.build(X, self.seed).fit(X, y)
             return self

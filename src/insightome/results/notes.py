@@ -39,14 +39,16 @@ class ConceptCount(Record):
     concept_id: str
     name: str
     category: str
-    mentions: int
-    affirmed: int
-    negated: int
-    uncertain: int
-    historical: int
-    family: int
-    values: int
-    samples: int | None  # None when under --min-cell (the marker in suppressed)
+    # None when hidden by the small-cell rule (the marker in suppressed): every count of a
+    # concept mentioned for fewer than --min-cell samples
+    mentions: int | None
+    affirmed: int | None
+    negated: int | None
+    uncertain: int | None
+    historical: int | None
+    family: int | None
+    values: int | None
+    samples: int | None
     suppressed: Suppressed = optional()
 
 
@@ -82,6 +84,7 @@ class ClinicalNotes(Record):
     features: list[str]
     concepts: list[ConceptCount]
     value_units_left_out: dict[str, int]  # concept → value mentions in another unit
+    rare_columns_left_out: int  # concept-state / value columns in fewer than --min-cell samples
     time_filter: NotesTimeFilter | None
     evidence_shown: bool
     evidence: list[Evidence] = optional()  # --show-evidence only

@@ -22,6 +22,7 @@ from typing import Any
 from insightome import __version__, errors
 from insightome.compute.checkpoint import Checkpoint
 from insightome.errors import UserError
+from insightome.models.note_terms import texts_by_reference
 from insightome.stages.registry import Stage
 from insightome.stages.state import RunState
 
@@ -51,7 +52,8 @@ def save(state: RunState, stage: Stage) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{stage.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        with open(tmp, "wb") as fh:
+        # --notes-tfidf: the notes are written by reference (their digest), never as text
+        with open(tmp, "wb") as fh, texts_by_reference():
             pickle.dump(record, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
     except BaseException:

@@ -24,6 +24,7 @@ from insightome.errors import UserError
 from insightome.io import read as read_file
 from insightome.io.genesets import read_gmt
 from insightome.io.streaming import selected_columns
+from insightome.models.note_terms import NoteTexts
 from insightome.notes_features import NotesSettings, notes_features
 from insightome.options import RunOptions
 from insightome.run_content import with_provenance
@@ -82,7 +83,8 @@ def read(state: RunState) -> None:
     state.data_sha256 = [f["sha256"] for f in adata.uns.get("provenance", {}).get("files", [])]
     if notes is not None:
         adata = _with_notes(adata, notes, index_column, state)
-        state.data_sha256.append(state.notes["file"]["sha256"])
+        # the notes and the lexicon: a resumed run must see the same
+        state.data_sha256 += [state.notes["file"]["sha256"], state.notes["lexicon"]["sha256"]]
     state.adata = adata
     checkpoint = state.checkpoint
     if checkpoint is not None and checkpoint.invocation.get("data_sha256") != state.data_sha256:
@@ -112,16 +114,38 @@ def _with_notes(
     results.json ``notes`` gets their counts and settings, never their text."""
     if settings.id_column is None and state.options.id_column:
         settings = dataclasses.replace(settings, id_column=state.options.id_column)
-    index_times = adata.obs[index_column] if index_column else None
     source = None if isinstance(state.data, ad.AnnData) else str(state.data)
+    if index_column and index_column not in adata.obs:
+        categorical = adata.obsm.get("categorical")
+        columns = [
+            *map(str, adata.obs.columns),
+            *map(str, adata.var_names),
+            *(map(str, categorical.columns) if categorical is not None else ()),
+        ]
+        raise UserError(
+            errors.NOTES_INDEX_TIME_MISSING,
+            value=index_column,
+            data=source or "the data",
+            hint=errors.closest_names_hint(index_column, columns),
+        )
+    index_times = adata.obs[index_column] if index_column else None
     made = notes_features(settings, list(adata.obs_names), index_times, source)
     summary = dict(made.summary)
     if settings.show_evidence:
         summary["evidence"] = made.evidence
     state.notes = summary
     state.note_texts = made.texts
+    if made.texts is not None:
+        NoteTexts(made.texts)  # registered: a resumed run's checkpoints refer to it
     state.log(_notes_line(summary))
-    return Featurizer("notes", lambda a: made.columns.loc[a.obs_names]).apply(adata)
+    out = Featurizer("notes", lambda a: made.columns.loc[a.obs_names]).apply(adata)
+    if summary["time_filter"] is None:
+        out.uns["notes"] = [
+            *out.uns.get("notes", []),
+            "notes: no time filter, every note was used; a note written after the moment of "
+            "prediction can carry the outcome (--notes-time and --index-time leave them out)",
+        ]
+    return out
 
 
 def _notes_line(s: dict) -> str:
