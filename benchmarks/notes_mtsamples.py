@@ -240,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     if not DATA.exists():
         print(f"{DATA} not found: the benchmark needs ../shared/data", file=sys.stderr)
         return 1
+    commit = _commit()  # the code that runs: read before anything else
     merged, counts = load()
     import tempfile
 
@@ -282,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         "featurize_seconds": round(featurize_s, 1),
         "plan": {"folds": args.folds, "repeats": args.repeats, "seed": args.seed},
         "partial": args.tasks < 2 or args.repeats < 3,
-        "commit": _commit(),
+        "commit": commit,
         "machine": f"{platform.machine()}, {platform.python_version()}",
         "rows": rows,
     }

@@ -259,8 +259,8 @@ class RunOptions:
     )
     show_evidence: bool = option(
         False,
-        "Show a few evidence snippets per concept (note text around a mention) in the report; "
-        "off by default, so no note text leaves the notes.",
+        "Put a few evidence snippets per concept (note text around a mention) in the report "
+        "and results.json; off by default, so no note text leaves the notes.",
     )
     orient: str = option(
         "auto",
