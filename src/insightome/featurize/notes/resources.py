@@ -16,7 +16,15 @@ from typing import Any
 from insightome import errors
 from insightome.errors import UserError
 
-__all__ = ["LANGUAGES", "RESOURCES", "blank_pipeline", "read_tsv", "resource", "tokenizer"]
+__all__ = [
+    "LANGUAGES",
+    "RESOURCES",
+    "blank_pipeline",
+    "os_reason",
+    "read_tsv",
+    "resource",
+    "tokenizer",
+]
 
 #: The languages the engine has rules for.
 LANGUAGES: tuple[str, ...] = ("en", "es")
@@ -38,6 +46,10 @@ def read_tsv(path: str | Path, required: tuple[str, ...]) -> list[tuple[int, dic
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         raise UserError(errors.FILE_MISSING, path=path) from None
+    except IsADirectoryError:
+        raise UserError(errors.FILE_IS_DIRECTORY, path=path) from None
+    except OSError as exc:  # permissions, a path through a file, an I/O error
+        raise UserError(errors.FILE_UNREADABLE, path=path, reason=os_reason(exc)) from None
     except UnicodeDecodeError as exc:
         raise UserError(
             errors.FILE_CORRUPT, path=path, kind="UTF-8 text", reason=exc.reason
@@ -69,6 +81,11 @@ def read_tsv(path: str | Path, required: tuple[str, ...]) -> list[tuple[int, dic
         fields += [""] * (len(header) - len(fields))
         rows.append((number, dict(zip(header, fields, strict=True))))
     return rows
+
+
+def os_reason(exc: OSError) -> str:
+    """The reason of an operating-system error, without the path ("Permission denied")."""
+    return exc.strerror or type(exc).__name__
 
 
 def _spacy() -> Any:
