@@ -9,6 +9,7 @@ comments.
 
 from __future__ import annotations
 
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -98,8 +99,18 @@ def _spacy() -> Any:
 
 @cache
 def blank_pipeline(language: str) -> Any:
-    """spaCy's blank pipeline of ``language`` (a tokenizer only; no model), one per process."""
-    return _spacy().blank(language)
+    """spaCy's blank pipeline of ``language`` (a tokenizer only; no model), one per process.
+
+    spaCy refuses texts longer than ``nlp.max_length`` (1,000,000 characters, error E088)
+    because its parser and named-entity models need about 1 GB per 100,000 characters; a
+    blank pipeline has no model and its tokenizer's memory grows with the tokens only, so
+    the limit is lifted: a note of any length is read whole, not cut into pieces whose
+    sentences and sections would differ from the note's. The engine tokenizes with
+    ``nlp.tokenizer`` (which never checks the limit) in any case.
+    """
+    nlp = _spacy().blank(language)
+    nlp.max_length = sys.maxsize
+    return nlp
 
 
 def tokenizer(language: str) -> Any:
