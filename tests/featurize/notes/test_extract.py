@@ -51,7 +51,10 @@ def test_a_note_longer_than_spacys_max_length_is_read_whole():
     from insightome.featurize.notes import NoteExtractor, mention_frame
 
     extractor = NoteExtractor(lexicon_for("en"), "en")
-    filler = "The patient was seen in clinic today and the plan was discussed at length.\n"
+    filler = (
+        "ASSESSMENT AND PLAN:\n1. The patient was seen in clinic today.\n"
+        "2. The plan was discussed at length.\n\n"
+    )  # headings, list items and blank lines all through the note
     head = "Denies chest pain.\n"
     tail = "Seen again. No fever but cough. HbA1c 7.2%."
     note = head + filler * (1_200_000 // len(filler)) + tail
