@@ -122,6 +122,9 @@ def counts():
         ("en", "WBC 12,500.5 today", "wbc", "12,500.5", 12500.5),
         ("en", "WBC 12.500 today", "wbc", "12.500", 12.5),  # English: a dot is decimal
         ("en", "BP 120/80 today", "bp", "120/80", 120.0),  # the systolic, documented
+        ("en", "WBC 5.5,6.1 and 7", "wbc", "5.5", 5.5),  # a list: its first number
+        ("es", "Leucocitos 5,5,6,1", "wbc", "5,5", 5.5),
+        ("en", "WBC 1,2345", "wbc", "1,2345", 1.2345),  # not groups of three: a decimal
     ],
 )
 def test_thousands_separators_by_language(counts, language, note, concept, text, number):

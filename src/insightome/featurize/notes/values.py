@@ -62,9 +62,10 @@ _FILLER = (
     r"measured|es|de|del|fue|era|nivel|niveles|valor|en|un|una|a)\b"
     rf"|\(?[ \t]*{_DATE}[ \t]*\)?))"
 )
-_NUMBER = r"(?:\d+(?:[.,]\d+)*)"
-_EN_THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?")
-_ES_THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:\.\d{3})+(?:,\d+)?")
+#: thousands separator and decimal mark of each language; a number is grouped thousands
+#: (and decimals) or digits with one decimal point or comma
+_MARKS = {"en": (",", "."), "es": (".", ",")}
+_PLAIN = r"\d+(?:[.,]\d+)?"
 _MAX_GAP = 3  # filler words between the concept and its number
 
 
@@ -119,11 +120,14 @@ class ValueFinder:
         self.units: dict[str, list[UnitRow]] = {}
         for row in units:
             self.units.setdefault(row.unit, []).append(row)
+        thousands, decimal = (re.escape(m) for m in _MARKS[language])
+        self.grouped = re.compile(rf"[1-9]\d{{0,2}}(?:{thousands}\d{{3}})+(?!\d)(?:{decimal}\d+)?")
+        number = rf"(?:{self.grouped.pattern}|{_PLAIN})"
         spelled = sorted(self.units, key=len, reverse=True)
         alternatives = "|".join(re.escape(u).replace(r"\ ", r"[ \t]?") for u in spelled)
         self.pattern = re.compile(
             rf"{_FILLER}{{0,{_MAX_GAP}}}[ \t]*(?!{_DATE})"
-            rf"(?P<num>{_NUMBER})(?:[ \t]*/[ \t]*(?P<num2>{_NUMBER}))?"
+            rf"(?P<num>{number})(?:[ \t]*/[ \t]*(?P<num2>{number}))?"
             rf"(?:[ \t]*(?P<unit>{alternatives})(?![a-z0-9]))?"
         )
         self._analyte_text: dict[str, str] = {}
@@ -140,8 +144,6 @@ class ValueFinder:
         if row is None and concept.category not in MEASUREMENT_CATEGORIES:
             return None
         value = self._number(match.group("num"))
-        if value is None:
-            return None
         if row is None:
             return Value(match.start("num"), end, value, end, end, value, "")
         unit_start, unit_end = match.start("unit"), match.end("unit")
@@ -166,15 +168,8 @@ class ValueFinder:
             self._analyte_text[key] = fold(" | ".join(words))
         return self._analyte_text[key]
 
-    def _number(self, written: str) -> float | None:
-        """The number as written: thousands grouped by the language's separator, a decimal
-        point or comma; None for anything else ("1.2.3", "7,2,5")."""
-        grouping, separator = (
-            (_ES_THOUSANDS, ".") if self.language == "es" else (_EN_THOUSANDS, ",")
-        )
-        if grouping.fullmatch(written):
-            written = written.replace(separator, "")
-        written = written.replace(",", ".")
-        if written.count(".") > 1:
-            return None
-        return float(written)
+    def _number(self, written: str) -> float:
+        """The number as written: grouped thousands, a decimal point or comma."""
+        if self.grouped.fullmatch(written):
+            written = written.replace(_MARKS[self.language][0], "")
+        return float(written.replace(",", "."))
