@@ -43,3 +43,39 @@ def test_rules_and_sections_can_be_given_as_files(tmp_path):
     assert flags.loc["fever"].tolist() == [False, False, "", ""]  # "no" is not a rule here
     assert flags.loc["cough"].tolist() == [True, False, "", ""]
     assert flags.loc["asthma"].tolist() == [False, True, "FH", "family_history"]
+
+
+def test_a_note_longer_than_spacys_max_length_is_read_whole():
+    # spaCy refuses texts over nlp.max_length (1,000,000 characters, error E088) to protect
+    # the memory of models the blank pipeline does not have; the engine reads any length
+    from insightome.featurize.notes import NoteExtractor, mention_frame
+
+    extractor = NoteExtractor(lexicon_for("en"), "en")
+    filler = (
+        "ASSESSMENT AND PLAN:\n1. The patient was seen in clinic today.\n"
+        "2. The plan was discussed at length.\n\n"
+    )  # headings, list items and blank lines all through the note
+    head = "Denies chest pain.\n"
+    tail = "Seen again. No fever but cough. HbA1c 7.2%."
+    note = head + filler * (1_200_000 // len(filler)) + tail
+    assert len(note) > 1_200_000
+    rows = extractor.mentions("n", note)
+    found = {(r["concept_id"], r["kind"]): r for r in rows}
+    assert set(found) == {
+        ("chest_pain", "concept"), ("fever", "concept"), ("cough", "concept"),
+        ("hba1c", "concept"), ("hba1c", "value"),
+    }  # fmt: skip
+    for row in rows:
+        assert note[row["start"] : row["end"]] == row["text"]
+    assert found[("chest_pain", "concept")]["negated"] and found[("fever", "concept")]["negated"]
+    assert not found[("cough", "concept")]["negated"]
+    assert found[("hba1c", "value")]["value"] == 7.2
+    assert found[("fever", "concept")]["start"] > 1_200_000
+    fever = found[("fever", "concept")]
+    assert extractor.assert_span(note, fever["start"], fever["end"]).negated
+    no = [c for c in extractor.cues(note) if c.start > 1_200_000 and c.category == "NEGATED"]
+    assert [(note[c.start : c.end], note[c.scope_start : c.scope_end]) for c in no] == [
+        ("No", "fever")
+    ]
+    frame = extract_mentions(pd.DataFrame({"note_id": ["n"], "text": [note]}), lexicon_for("en"))
+    pd.testing.assert_frame_equal(frame, mention_frame(rows))

@@ -153,3 +153,29 @@ def test_every_starter_concept_is_found_by_its_own_name(language):
 def test_starter_lexicon_of_an_unknown_language_is_refused():
     with pytest.raises(UserError, match="--language must be en, es or auto, not 'fr'"):
         starter_lexicon("fr")
+
+
+def test_an_unreadable_lexicon_or_rule_file_is_one_line_naming_the_file(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from insightome.featurize.notes import read_context_rules
+
+    (tmp_path / "afile.csv").write_text("concept_id,name\na,fever\n")
+    inside_a_file = tmp_path / "afile.csv" / "concepts.csv"  # NotADirectoryError
+    with pytest.raises(UserError) as caught:
+        read_lexicon(inside_a_file)
+    assert caught.value.template == errors.FILE_UNREADABLE
+    assert str(inside_a_file) in str(caught.value) and "\n" not in str(caught.value)
+
+    def denied(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    # the tests may run as root, which reads any file: the permission error is simulated
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    monkeypatch.setattr(Path, "read_text", denied)
+    locked = tmp_path / "locked.csv"
+    locked.write_bytes(b"concept_id,name\na,fever\n")
+    with pytest.raises(UserError, match=r"locked\.csv: cannot be read \(Permission denied\)"):
+        read_lexicon(locked)
+    with pytest.raises(UserError, match=r"context\.tsv: cannot be read \(Permission denied\)"):
+        read_context_rules(tmp_path / "context.tsv")

@@ -32,6 +32,7 @@ def value(extractor, note: str, concept: str) -> dict:
         ("Creatinine 123 umol/L.", "creatinine", "123 umol/L", 123.0, "umol/L", 1.3914, "mg/dL"),
         ("BP 120/80 mmHg.", "blood_pressure", "120/80 mmHg", 120.0, "mmHg", 120.0, "mmHg"),
         ("EF of 35.", "ejection_fraction", "35", 35.0, "", 35.0, ""),
+        ("EF (35%).", "ejection_fraction", "35%", 35.0, "%", 35.0, "%"),
     ],
 )
 def test_english_values(english, note, concept, text, number, unit, normalized, unit_normalized):
@@ -86,3 +87,71 @@ def test_the_units_table_converts_as_documented():
     assert hba1c.factor * 48 + hba1c.offset == pytest.approx(6.542)  # NGSP = 0.0915 IFCC + 2.15
     assert rows[("lb", "kg")].factor == pytest.approx(0.45359237)
     assert rows[("g/l", "g/dL")].factor == pytest.approx(0.1)
+
+
+@pytest.fixture(scope="module")
+def counts():
+    """Extractors with blood counts (lab concepts), the tests' lexicons lack them."""
+    from insightome.featurize.notes import Concept, Lexicon, NoteExtractor
+
+    lexicon = Lexicon(
+        (
+            Concept("platelets", "plaquetas", ("platelets", "PLT"), None, "lab"),
+            Concept("wbc", "leucocitos", ("leukocytes", "WBC"), None, "lab"),
+            Concept("hba1c", "HbA1c", (), None, "measurement"),
+            Concept("bp", "BP", ("TA",), None, "vital"),
+        ),
+        "inline",
+        "0",
+    )
+    return {lang: NoteExtractor(lexicon, lang) for lang in ("en", "es")}
+
+
+@pytest.mark.parametrize(
+    ("language", "note", "concept", "text", "number"),
+    [
+        ("es", "Plaquetas 150.000/mm3.", "platelets", "150.000/mm3", 150000.0),
+        ("es", "Leucocitos 12.500 en la analítica.", "wbc", "12.500", 12500.0),
+        ("es", "Plaquetas 1.234.567", "platelets", "1.234.567", 1234567.0),
+        ("es", "Leucocitos 12.500,5", "wbc", "12.500,5", 12500.5),
+        ("es", "Leucocitos 12,5", "wbc", "12,5", 12.5),
+        ("es", "Leucocitos 7.2", "wbc", "7.2", 7.2),  # one or two decimals: a decimal point
+        ("es", "Leucocitos 0.500", "wbc", "0.500", 0.5),  # a leading zero groups nothing
+        ("en", "Platelets 1,234,567.", "platelets", "1,234,567", 1234567.0),
+        ("en", "Platelets 150,000/mm3.", "platelets", "150,000/mm3", 150000.0),
+        ("en", "WBC 12,500.5 today", "wbc", "12,500.5", 12500.5),
+        ("en", "WBC 12.500 today", "wbc", "12.500", 12.5),  # English: a dot is decimal
+        ("en", "BP 120/80 today", "bp", "120/80", 120.0),  # the systolic, documented
+        ("en", "WBC 5.5,6.1 and 7", "wbc", "5.5", 5.5),  # a list: its first number
+        ("es", "Leucocitos 5,5,6,1", "wbc", "5,5", 5.5),
+        ("en", "WBC 1,2345", "wbc", "1,2345", 1.2345),  # not groups of three: a decimal
+    ],
+)
+def test_thousands_separators_by_language(counts, language, note, concept, text, number):
+    row = value(counts[language], note, concept)
+    assert (row["text"], row["value"]) == (text, number)
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "HbA1c (03/2021): 7.2%.",
+        "HbA1c 2019-05-01: 7.2%.",
+        "HbA1c 05/01/2019: 7.2%.",
+        "HbA1c (2021/03): 7.2 %.",
+        "HbA1c 01.05.2019: 7.2%.",
+        "HbA1c 1-5-19 = 7.2%.",
+    ],
+)
+def test_a_date_after_the_concept_is_skipped_not_taken(counts, note):
+    row = value(counts["en"], note, "hba1c")
+    assert row["value"] == 7.2 and row["text"].startswith("7.2")
+
+
+@pytest.mark.parametrize(
+    "note", ["HbA1c 2019-05-01.", "HbA1c (03/2021) pending.", "HbA1c 12/2020", "HbA1c 3.2021"]
+)
+def test_a_date_alone_is_no_value(counts, note):
+    rows = counts["en"].mentions("n", note)
+    assert [r for r in rows if r["kind"] == "value"] == []
+    assert [r["kind"] for r in rows] == ["concept"]

@@ -261,13 +261,16 @@ def _resolve(found: list[TokenCue], order: dict[ContextRule, int]) -> list[Token
 
 
 def _set_scopes(cues: list[TokenCue], first_token: Sequence[int]) -> None:
+    in_sentence: dict[int, list[TokenCue]] = {}
+    for cue in cues:
+        in_sentence.setdefault(cue.sentence, []).append(cue)
     for cue in cues:
         category, direction = cue.rule.category, cue.rule.direction
         if category in ("PSEUDO", "TERMINATE") or direction == "self":
             cue.scope_start, cue.scope_end = cue.start, cue.end
             continue
         first, last = int(first_token[cue.sentence]), int(first_token[cue.sentence + 1])
-        same_sentence = [c for c in cues if c.sentence == cue.sentence and c is not cue]
+        same_sentence = [c for c in in_sentence[cue.sentence] if c is not cue]
         before, after = first, last
         for other in same_sentence:
             ends_here = category in other.rule.terminates or (

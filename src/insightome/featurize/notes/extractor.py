@@ -9,6 +9,7 @@ every output are into the ORIGINAL note text. Note text never appears in an exce
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -88,9 +89,10 @@ class _Analysis:
         return self.norm.original[start:end]
 
     def heading_at(self, position: int) -> Heading | None:
-        for start, end, heading in self.spans:
-            if start <= position < end:
-                return heading
+        # the spans are sorted and do not overlap: the last one starting at or before it
+        index = bisect.bisect_right(self.spans, position, key=lambda span: span[0]) - 1
+        if index >= 0 and self.spans[index][0] <= position < self.spans[index][1]:
+            return self.spans[index][2]
         return None
 
 
@@ -151,9 +153,12 @@ class NoteExtractor:
         sentence_of = sentence_of.astype(np.int64)
         n_sentences = int(sentence_of[-1]) + 1 if len(sentence_of) else 0
         first_token = np.searchsorted(sentence_of, np.arange(n_sentences + 1), side="left")
-        excluded = np.zeros(len(starts), dtype=bool)
-        for heading in headings:
-            excluded |= (starts >= heading.start) & (starts < heading.end)
+        # tokens starting inside a heading; headings do not overlap and are sorted
+        inside = np.zeros(len(starts) + 1, dtype=np.int64)
+        spans = np.array([(h.start, h.end) for h in headings], dtype=np.int64).reshape(-1, 2)
+        np.add.at(inside, np.searchsorted(starts, spans[:, 0], side="left"), 1)
+        np.add.at(inside, np.searchsorted(starts, spans[:, 1], side="left"), -1)
+        excluded = np.cumsum(inside[:-1]) > 0
         cues = self.context_matcher.find(tokens, sentence_of, first_token, excluded)
         spans = section_spans(headings, len(norm.text))
         return _Analysis(

@@ -9,6 +9,7 @@ comments.
 
 from __future__ import annotations
 
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,15 @@ from typing import Any
 from insightome import errors
 from insightome.errors import UserError
 
-__all__ = ["LANGUAGES", "RESOURCES", "blank_pipeline", "read_tsv", "resource", "tokenizer"]
+__all__ = [
+    "LANGUAGES",
+    "RESOURCES",
+    "blank_pipeline",
+    "os_reason",
+    "read_tsv",
+    "resource",
+    "tokenizer",
+]
 
 #: The languages the engine has rules for.
 LANGUAGES: tuple[str, ...] = ("en", "es")
@@ -38,6 +47,10 @@ def read_tsv(path: str | Path, required: tuple[str, ...]) -> list[tuple[int, dic
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         raise UserError(errors.FILE_MISSING, path=path) from None
+    except IsADirectoryError:
+        raise UserError(errors.FILE_IS_DIRECTORY, path=path) from None
+    except OSError as exc:  # permissions, a path through a file, an I/O error
+        raise UserError(errors.FILE_UNREADABLE, path=path, reason=os_reason(exc)) from None
     except UnicodeDecodeError as exc:
         raise UserError(
             errors.FILE_CORRUPT, path=path, kind="UTF-8 text", reason=exc.reason
@@ -71,6 +84,11 @@ def read_tsv(path: str | Path, required: tuple[str, ...]) -> list[tuple[int, dic
     return rows
 
 
+def os_reason(exc: OSError) -> str:
+    """The reason of an operating-system error, without the path ("Permission denied")."""
+    return exc.strerror or type(exc).__name__
+
+
 def _spacy() -> Any:
     try:
         import spacy
@@ -81,8 +99,18 @@ def _spacy() -> Any:
 
 @cache
 def blank_pipeline(language: str) -> Any:
-    """spaCy's blank pipeline of ``language`` (a tokenizer only; no model), one per process."""
-    return _spacy().blank(language)
+    """spaCy's blank pipeline of ``language`` (a tokenizer only; no model), one per process.
+
+    spaCy refuses texts longer than ``nlp.max_length`` (1,000,000 characters, error E088)
+    because its parser and named-entity models need about 1 GB per 100,000 characters; a
+    blank pipeline has no model and its tokenizer's memory grows with the tokens only, so
+    the limit is lifted: a note of any length is read whole, not cut into pieces whose
+    sentences and sections would differ from the note's. The engine tokenizes with
+    ``nlp.tokenizer`` (which never checks the limit) in any case.
+    """
+    nlp = _spacy().blank(language)
+    nlp.max_length = sys.maxsize
+    return nlp
 
 
 def tokenizer(language: str) -> Any:

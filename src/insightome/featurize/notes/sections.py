@@ -18,6 +18,8 @@ section "". Headings are labels, not statements: no mention or trigger is taken 
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,13 +115,19 @@ class SectionFinder:
                 written = original[start:end]
                 if written.upper() == written and any(c.isalpha() for c in written):
                     self._add(found, match, known=True)
+        # generic headings never overlap each other (one finditer): each is checked against
+        # the known ones, sorted by start with the running maximum of their ends
+        known = sorted(found.values(), key=lambda h: h.start)
+        known_starts = [h.start for h in known]
+        reach = list(itertools.accumulate((h.end for h in known), max))
         for match in _GENERIC.finditer(original):
             label = match.group(1).rstrip()
             letters = sum(c.isalpha() for c in label)
             if letters < _MIN_GENERIC_LETTERS or not label.isupper():
                 continue  # "BP:" introduces a value; "Patient states:" is a sentence
             start, end = _to_normalized(norm, match.start(1)), _to_normalized(norm, match.end())
-            if not any(h.start < end and start < h.end for h in found.values()):
+            before = bisect.bisect_left(known_starts, end) - 1  # the last known starting before
+            if before < 0 or reach[before] <= start:
                 found.setdefault(start, Heading(start, end, "", "", known=False))
         ordered = sorted(found.values(), key=lambda h: (h.start, -h.end))
         kept: list[Heading] = []

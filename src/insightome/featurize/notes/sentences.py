@@ -51,8 +51,10 @@ def _ends_sentence(text: str, match: re.Match[str]) -> bool:
     if len(word) == 1 and word.isalpha():
         return False  # an initial
     if word.isdigit() and len(word) <= 2:
-        before = text[: match.start() - len(word)].rstrip(" \t")
-        if not before or before[-1] in "\n.,:;":
+        before = match.start() - len(word)  # the last character before it, spaces skipped
+        while before > 0 and text[before - 1] in " \t":
+            before -= 1
+        if before == 0 or text[before - 1] in "\n.,:;":
             return False  # a list number: "2. rest", "...cm.,2.  Normal"
     return "." not in word and word not in ABBREVIATIONS
 

@@ -46,7 +46,7 @@ def tokens_of(nlp: Any, text: str, doc: Any = None) -> Tokens:
     from spacy.tokens import Doc
 
     if doc is None:
-        doc = nlp.make_doc(text)
+        doc = nlp.tokenizer(text)  # not make_doc: no max_length (see resources.blank_pipeline)
     table = doc.to_array(["IDX", "LENGTH", "IS_SPACE", "ORTH"])
     table = table.reshape(-1, 4)
     words = table[:, 2] == 0

@@ -6,9 +6,17 @@ same sentence. For a concept whose category is a measurement (``measurement``, `
 ``vital``, ``vital_sign``, ``score``) the number alone is enough; for any other concept a
 unit of the units table must follow ("fever 38.5 C"), so "pain 2 days" gives no value.
 
-Numbers: a decimal point or a decimal comma ("7,2"); in English a comma followed by
-exactly three digits groups thousands ("150,000"). A ratio "120/80" (blood pressure) is
-one value mention whose ``value`` is its first number (the text keeps both).
+Numbers: a decimal point or a decimal comma ("7,2"). Thousands are grouped by the
+language's separator, in groups of exactly three digits after a first group of one to
+three digits that does not start with 0: in English a comma ("150,000", "1,234,567",
+"12,500.5"), in Spanish a full stop ("150.000", "1.234.567", "12.500,5"), so a Spanish
+"1.250" reads 1250 and "7.2" or "0.500" keep their decimal point. A ratio "120/80" (blood
+pressure) is one value mention whose ``value`` is its first number (the text keeps both).
+
+Dates are not values: a date right after the concept ("HbA1c (03/2021): 7.2%",
+"HbA1c 2019-05-01: 7.2%") is skipped like a filler word, and a number that starts a date
+is never taken. A date is day/month/year with one separator (``/``, ``-`` or ``.``; a
+year of two or four digits), year-month(-day) from 1900-2099, or month/year ("03/2021").
 
 Units come from ``resources/common/units.tsv`` (``unit`` as written, normalized;
 ``canonical`` spelling; ``to`` and ``factor``/``offset``: value_normalized =
@@ -35,11 +43,29 @@ from insightome.featurize.notes.resources import read_tsv, resource
 __all__ = ["MEASUREMENT_CATEGORIES", "UnitRow", "ValueFinder", "read_units"]
 
 MEASUREMENT_CATEGORIES = frozenset({"measurement", "lab", "vital", "vital_sign", "score"})
-_FILLER = (
-    r"(?:[ \t]*(?:[:=~]|-(?!\d)|\(|\b(?:of|is|was|were|at|level|levels|value|measured|"
-    r"es|de|del|fue|era|nivel|niveles|valor|en|un|una|a)\b))"
+_DAY = r"(?:0?[1-9]|[12]\d|3[01])"
+_MONTH = r"(?:0?[1-9]|1[0-2])"
+_YEAR = r"(?:19|20)\d\d"
+_DATE = "(?:{})(?!\\d)".format(
+    "|".join(
+        alternative.format(sep=re.escape(sep))
+        for sep in "/-."
+        for alternative in (
+            r"\d{{1,2}}{sep}\d{{1,2}}{sep}(?:\d{{4}}|\d\d)",  # 05/01/2019, 1-5-19
+            rf"{_YEAR}{{sep}}{_MONTH}(?:{{sep}}{_DAY})?",  # 2019-05-01, 2021/03
+            rf"{_MONTH}{{sep}}{_YEAR}",  # 03/2021
+        )
+    )
 )
-_NUMBER = r"\d+(?:[.,]\d+)?"
+_FILLER = (
+    r"(?:[ \t]*(?:[:=~]|-(?!\d)|\(|\b(?:of|is|was|were|at|level|levels|value|"
+    r"measured|es|de|del|fue|era|nivel|niveles|valor|en|un|una|a)\b"
+    rf"|\(?[ \t]*{_DATE}[ \t]*\)?))"
+)
+#: thousands separator and decimal mark of each language; a number is grouped thousands
+#: (and decimals) or digits with one decimal point or comma
+_MARKS = {"en": (",", "."), "es": (".", ",")}
+_PLAIN = r"\d+(?:[.,]\d+)?"
 _MAX_GAP = 3  # filler words between the concept and its number
 
 
@@ -94,11 +120,14 @@ class ValueFinder:
         self.units: dict[str, list[UnitRow]] = {}
         for row in units:
             self.units.setdefault(row.unit, []).append(row)
+        thousands, decimal = (re.escape(m) for m in _MARKS[language])
+        self.grouped = re.compile(rf"[1-9]\d{{0,2}}(?:{thousands}\d{{3}})+(?!\d)(?:{decimal}\d+)?")
+        number = rf"(?:{self.grouped.pattern}|{_PLAIN})"
         spelled = sorted(self.units, key=len, reverse=True)
         alternatives = "|".join(re.escape(u).replace(r"\ ", r"[ \t]?") for u in spelled)
         self.pattern = re.compile(
-            rf"{_FILLER}{{0,{_MAX_GAP}}}[ \t]*(?P<num>{_NUMBER})"
-            rf"(?:[ \t]*/[ \t]*(?P<num2>{_NUMBER}))?"
+            rf"{_FILLER}{{0,{_MAX_GAP}}}[ \t]*(?!{_DATE})"
+            rf"(?P<num>{number})(?:[ \t]*/[ \t]*(?P<num2>{number}))?"
             rf"(?:[ \t]*(?P<unit>{alternatives})(?![a-z0-9]))?"
         )
         self._analyte_text: dict[str, str] = {}
@@ -115,8 +144,6 @@ class ValueFinder:
         if row is None and concept.category not in MEASUREMENT_CATEGORIES:
             return None
         value = self._number(match.group("num"))
-        if value is None:
-            return None
         if row is None:
             return Value(match.start("num"), end, value, end, end, value, "")
         unit_start, unit_end = match.start("unit"), match.end("unit")
@@ -141,14 +168,8 @@ class ValueFinder:
             self._analyte_text[key] = fold(" | ".join(words))
         return self._analyte_text[key]
 
-    def _number(self, written: str) -> float | None:
-        if "," in written:
-            whole, _, decimals = written.partition(",")
-            if self.language == "en" and len(decimals) == 3:
-                written = whole + decimals  # 150,000
-            else:
-                written = f"{whole}.{decimals}"
-        try:
-            return float(written)
-        except ValueError:
-            return None
+    def _number(self, written: str) -> float:
+        """The number as written: grouped thousands, a decimal point or comma."""
+        if self.grouped.fullmatch(written):
+            written = written.replace(_MARKS[self.language][0], "")
+        return float(written.replace(",", "."))
