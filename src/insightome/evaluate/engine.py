@@ -79,17 +79,12 @@ KNOWN_WARNINGS: tuple[tuple[re.Pattern[str], str], ...] = (
         "constant feature(s) in a training fold (F = NaN, ranked last by the selection)",
     ),
     (
-        re.compile(r"note terms: no term is in at least"),
-        "no note term in enough training samples' notes (--notes-tfidf; fitted on the table alone)",
-    ),
-    (
         re.compile(r"The least populated class"),
         "a class with one training sample (Platt map fitted on the SVM's training scores)",
     ),
     (
         re.compile(r"note terms: no term is in at least"),
-        "no note term in enough training samples' notes (--notes-tfidf; fitted on the table "
-        "alone)",
+        "no note term in enough training samples' notes (--notes-tfidf; fitted on the table alone)",
     ),
 )
 
