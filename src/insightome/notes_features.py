@@ -24,7 +24,7 @@ with ``show_evidence`` a few snippets per concept for the report, which the user
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,21 @@ class NotesFeatures:
     summary: dict[str, Any]
     evidence: list[dict[str, Any]] = field(default_factory=list)
     texts: pd.Series | None = None  # sample ID → its notes, negation-marked (--notes-tfidf)
+
+
+#: Why a note was not used: the summary's count key and its words (console, report).
+LEFT_OUT = (
+    ("notes_empty", "empty"),
+    ("notes_without_sample", "without a sample of the data"),
+    ("notes_at_or_after_index", "written at or after the index time"),
+    ("notes_without_time", "without a time"),
+    ("notes_without_index_time", "of samples without an index time"),
+)
+
+
+def left_out(summary: Mapping[str, Any]) -> list[str]:
+    """``["80 written at or after the index time", …]``: the notes not used, by reason."""
+    return [f"{summary[k]} {what}" for k, what in LEFT_OUT if summary.get(k)]
 
 
 def mention_states(mentions: pd.DataFrame) -> pd.Series:

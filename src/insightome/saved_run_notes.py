@@ -38,7 +38,7 @@ from insightome import errors
 from insightome.errors import UserError
 from insightome.featurize.notes import Lexicon, read_lexicon, starter_lexicon
 from insightome.models.note_terms import NoteTerms, NoteTexts
-from insightome.notes_features import NotesFeatures, NotesSettings, notes_features
+from insightome.notes_features import NotesFeatures, NotesSettings, left_out, notes_features
 from insightome.options.checks import check_new_data_combinations
 from insightome.run_directory import file_sha256
 
@@ -237,17 +237,7 @@ def model_with_texts(model: Any, adata: ad.AnnData) -> Any:
 
 def notes_line(summary: Mapping[str, Any]) -> str:
     """What the notes gave, in counts (console, warnings of a validation or monitoring)."""
-    left = [
-        f"{summary[k]} {what}"
-        for k, what in (
-            ("notes_empty", "empty"),
-            ("notes_without_sample", "without a sample of the data"),
-            ("notes_at_or_after_index", "written at or after the index time"),
-            ("notes_without_time", "without a time"),
-            ("notes_without_index_time", "of samples without an index time"),
-        )
-        if summary.get(k)
-    ]
+    left = left_out(summary)
     without = summary.get("samples_without_notes")
     return (
         f"notes: {summary['notes_used']} of {summary['notes_read']} notes used"

@@ -10,19 +10,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from insightome.groups.disclosure import MIN_CELL, count_text
+from insightome.notes_features import STATES, left_out
 from insightome.report.formatting import as_float, as_mapping
 
 __all__ = ["build_notes"]
 
-STATES = ("affirmed", "negated", "uncertain", "historical", "family")
 MAX_CONCEPTS = 40  # the table's rows; the rest are counted
-LEFT_OUT = (
-    ("notes_empty", "empty"),
-    ("notes_without_sample", "of no sample of the data"),
-    ("notes_at_or_after_index", "written at or after the index time"),
-    ("notes_without_time", "without a time"),
-    ("notes_without_index_time", "of samples without an index time"),
-)
 
 
 def build_notes(results: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -36,7 +29,7 @@ def build_notes(results: Mapping[str, Any]) -> dict[str, Any] | None:
     mentions = as_mapping(notes.get("mentions"))
     return {
         "used": f"{notes.get('notes_used')} of {notes.get('notes_read')} notes used",
-        "left_out": [f"{notes[k]} {what}" for k, what in LEFT_OUT if notes.get(k)],
+        "left_out": left_out(notes),
         "samples": (
             f"{count_text(notes, 'samples_with_notes', min_cell)} samples with notes, "
             f"{count_text(notes, 'samples_without_notes', min_cell)} without"

@@ -25,7 +25,7 @@ from insightome.io import read as read_file
 from insightome.io.genesets import read_gmt
 from insightome.io.streaming import selected_columns
 from insightome.models.note_terms import NoteTexts
-from insightome.notes_features import NotesSettings, notes_features
+from insightome.notes_features import NotesSettings, left_out, notes_features
 from insightome.options import RunOptions
 from insightome.run_content import with_provenance
 from insightome.stages.state import RunState
@@ -149,17 +149,7 @@ def _with_notes(
 
 
 def _notes_line(s: dict) -> str:
-    left = [
-        f"{s[k]} {what}"
-        for k, what in (
-            ("notes_empty", "empty"),
-            ("notes_without_sample", "without a sample of the data"),
-            ("notes_at_or_after_index", "written at or after the index time"),
-            ("notes_without_time", "without a time"),
-            ("notes_without_index_time", "of samples without an index time"),
-        )
-        if s.get(k)
-    ]
+    left = left_out(s)
     return (
         f"notes: {s['notes_used']} of {s['notes_read']} notes used"
         + (f" ({'; '.join(left)} left out)" if left else "")
