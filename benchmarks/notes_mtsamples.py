@@ -236,7 +236,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--render", action="store_true", help="rewrite the block from notes_mtsamples.json"
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        write_block(render(json.loads((RESULTS / "notes_mtsamples.json").read_text())))
+        return 0
     if not DATA.exists():
         print(f"{DATA} not found: the benchmark needs ../shared/data", file=sys.stderr)
         return 1
@@ -323,6 +329,8 @@ def render(p: dict[str, Any]) -> str:
         "| seconds |",
         "|---|---:|---|---:|---|---:|---:|---:|",
     ]
+    if p.get("note"):
+        lines[2:2] = [p["note"], ""]
     for r in p["rows"]:
         lo, hi = r["ci95"]
         lines.append(
