@@ -17,6 +17,7 @@ import pytest
 
 import insightome
 from insightome.errors import UserError
+from insightome.models import note_terms
 from insightome.notes_features import NotesSettings, notes_features
 from insightome.results import validate_results
 from insightome.stages import Stage
@@ -224,7 +225,6 @@ def test_note_terms_never_see_the_test_folds_words(monkeypatch):
     """Each sample's notes carry a word of its own ('wordNNN'); a fold's vocabulary and the
     terms it selects may hold only words of its training samples."""
     from insightome.evaluate.splitters import make_plan
-    from insightome.models import note_terms
     from insightome.models.candidates import Candidate
     from insightome.models.note_terms import NoteTerms, NoteTexts
 
@@ -341,7 +341,9 @@ def test_an_interrupted_run_keeps_no_note_text_in_its_checkpoints(files, tmp_pat
     for path in partial.rglob("*"):
         if path.is_file():
             assert b"Zebulon" not in path.read_bytes(), path.name
-    # the resumed run reads the notes again and finishes from the saved stages
+    # the resumed run reads the notes again and finishes from the saved stages (a new
+    # process would know no notes: forget them here too)
+    note_terms._REGISTRY.clear()
     resumed = insightome.resume(partial)
     assert resumed.results["clinical_notes"]["notes_used"] == 160
     assert all(c["name"].endswith("+terms(k=20)") for c in resumed.results["configurations"])
@@ -390,13 +392,43 @@ def test_rare_concepts_show_no_counts_and_get_no_column(files, tmp_path):
     table = pd.read_csv(notes)
     table.loc[0, "text"] += " Known HIV infection."
     table.to_csv(rare, index=False)
-    lex = tmp_path / "lexicon_hiv.csv"
+    lex = tmp_path / "lexicon_rare.csv"
     lex.write_text(LEXICON + "hiv,HIV infection,HIV,condition\n")
     ids = pd.read_csv(cohort)["patient"].tolist()
     made = notes_features(NotesSettings(rare, id_column="patient", lexicon=lex), ids)
     assert not [c for c in made.columns.columns if "hiv" in c]
     assert made.summary["rare_columns_left_out"] >= 1
-    row = next(c for c in made.summary["concepts"] if c["concept_id"] == "hiv")
-    assert row["samples"] is None and row["mentions"] is None and row["affirmed"] is None
-    assert row["suppressed"]["samples"] == "<10"
+    assert "hiv" not in json.dumps(made.summary) and made.summary["concepts_not_listed"] == 1
     json.dumps(made.summary)  # serializable as results.json will hold it
+
+
+def test_typed_date_columns_and_utc_offsets_in_the_time_filter():
+    """A datetime column (Parquet, h5ad) is a date, never a number of nanoseconds; offsets
+    must be on both sides or neither."""
+    from insightome.notes_features import _before_index
+
+    owner = pd.Series(["A", "A"])
+    settings = NotesSettings("x.csv", time_column="written", index_time="admitted")
+    index = pd.Series(pd.to_datetime(["2020-06-01 12:00"]), index=["A"])
+    notes = pd.DataFrame({"written": ["2020-06-02T08:00", "2020-05-30T08:00"]})
+    kept, _ = _before_index(notes, owner, settings, index, "data.parquet")
+    assert kept.tolist() == [False, True]
+    days = pd.DataFrame({"written": [1, 30]})  # numbers against dates: refused, not compared
+    with pytest.raises(UserError, match="both be dates or both"):
+        _before_index(days, owner, settings, index, "data.parquet")
+    zoned = pd.DataFrame({"written": ["2020-06-01T01:30+02:00", "2020-05-01T00:00+02:00"]})
+    with pytest.raises(UserError, match="UTC offset"):
+        _before_index(zoned, owner, settings, index, "data.parquet")
+
+
+def test_a_rare_concept_is_not_named_anywhere_in_the_summary(files, tmp_path):
+    cohort, notes, _ = files
+    rare = tmp_path / "rare_values.csv"
+    table = pd.read_csv(notes)
+    table.loc[0, "text"] += " Viral load 200 copies. Viral load 3."
+    table.to_csv(rare, index=False)
+    lex = tmp_path / "lexicon_vl.csv"
+    lex.write_text(LEXICON + "hiv_viral_load,viral load,,measurement\n")
+    ids = pd.read_csv(cohort)["patient"].tolist()
+    made = notes_features(NotesSettings(rare, id_column="patient", lexicon=lex), ids)
+    assert "viral" not in json.dumps(made.summary).lower()

@@ -265,12 +265,11 @@ def test_a_time_filter_needs_both_times_when_the_run_had_none(tfidf):
     run_dir, new_cohort, new_notes, _ = tfidf
     with pytest.raises(UserError, match=r"^--index-time: the run kept no notes by time"):
         insightome.predict(run_dir, new_cohort, notes=new_notes, index_time="2020-06-10")
-    table = insightome.predict(run_dir, new_cohort, notes=new_notes, notes_time="written",
-                               index_time="2020-05-01", log=False)  # fmt: skip
-    assert (
-        "0 of 80 notes used (80 written at or after the index time left out)"
-        in (table.attrs["notes"][-1])
-    )
+    # every note after the index date: no note is left, and that is refused, not scored as
+    # patients without notes
+    with pytest.raises(UserError, match=r"no note is left to use \(80 written at or after"):
+        insightome.predict(run_dir, new_cohort, notes=new_notes, notes_time="written",
+                           index_time="2020-05-01", log=False)  # fmt: skip
 
 
 def test_discover_rerun_of_a_note_terms_run(tfidf, cli, tmp_path):
@@ -299,3 +298,15 @@ def test_reload_rebuilds_the_run_s_features_and_predictions(which, request):
     saved = pd.read_csv(run_dir / "predictions.csv", index_col="sample_id")
     oof = loaded.winner_oof.mean(axis=0)[:, 0]
     np.testing.assert_allclose(oof, saved["prob_1"].to_numpy(), atol=1e-9)
+
+
+def test_a_few_new_patients_get_the_same_predictions_as_in_a_batch(made, tmp_path):
+    """No column of the run is dropped as rare for a small batch: one patient predicted
+    alone scores as in the batch of all."""
+    run_dir, cohort, notes = made["dir"], made["cohort"], made["new_notes"]
+    batch = insightome.predict(run_dir, cohort, notes=notes, log=False)
+    one = tmp_path / "one.csv"
+    pd.read_csv(cohort).head(1).to_csv(one, index=False)
+    alone = insightome.predict(run_dir, one, notes=notes, log=False)
+    column = [c for c in alone.columns if c.startswith("prob")][-1]
+    assert alone[column].iloc[0] == pytest.approx(batch[column].iloc[0])

@@ -378,7 +378,8 @@ NOTES_BAD_TIME = (
 )
 NOTES_TIME_KINDS = (
     "--notes-time '{notes_time}' and --index-time '{index_time}' must both be dates or both "
-    "numbers (e.g. days from admission) to be compared. Give times of one kind."
+    "numbers (e.g. days from admission), and dates either both with a UTC offset or both "
+    "without, to be compared. Give times of one kind."
 )
 NOTE_TERMS_UNKNOWN_SAMPLES = (
     "{n} sample(s) have no notes in this run's model: a model with note terms "
@@ -397,4 +398,8 @@ NOTE_TERMS_NOT_READ = (
 NOTES_INDEX_TIME_MISSING = (
     "--index-time '{value}' is neither a column of {data} nor a date written YYYY-MM-DD.{hint} "
     "Give the column of each sample's index time, or one ISO date for all."
+)
+NOTES_NONE_USED = (
+    "{path}: no note is left to use ({reasons}). Check the notes' sample IDs and times "
+    "against the data's."
 )

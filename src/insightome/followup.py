@@ -175,8 +175,9 @@ def _with_run_notes(
     :func:`run_notes_file`), with the run's lexicon and settings; the same columns as the
     run's, or the extraction changed (an upgrade of its rules) and the rerun is refused."""
     made = note_features_for(
-        results, adata, NotesReading(notes=path), str(results["invocation"]["data"])
-    )
+        results, adata, NotesReading(notes=path), str(results["invocation"]["data"]),
+        run_samples=True,
+    )  # fmt: skip
     expected = run_note_features(results)
     if [str(c) for c in made.columns.columns] != expected:
         raise UserError(

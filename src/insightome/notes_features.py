@@ -40,6 +40,7 @@ from insightome.featurize.notes import (
     detect_language,
     extract_mentions,
     read_lexicon,
+    rules_sha256,
     starter_lexicon,
 )
 from insightome.groups.disclosure import MIN_CELL, SUPPRESSED, small_marker
@@ -126,12 +127,15 @@ def notes_features(
     data_path: str | None = None,
     *,
     lexicon: Lexicon | None = None,
+    run_columns: RunColumns | None = None,
 ) -> NotesFeatures:
     """The notes' features for ``sample_ids`` (see the module docstring).
 
     ``index_times`` is the ``--index-time`` column of the data (indexed by sample ID) when
     that option names a column; ``data_path`` names the data file in messages. ``lexicon``,
     when given, is used instead of ``settings.lexicon`` (a saved run's, already checked).
+    ``run_columns``: new samples of a saved run get exactly the run's columns, values in the
+    run's units, whatever their number (no column is left out as rare).
     """
     notes, read_info = _read(settings)
     ids = pd.Index([str(s) for s in sample_ids])
@@ -155,6 +159,9 @@ def notes_features(
     counts |= timing
     notes, owner = notes[kept], owner[kept]
     counts["notes_used"] = len(notes)
+    if not len(notes):
+        reasons = "; ".join(left_out(counts)) or "none was read"
+        raise UserError(errors.NOTES_NONE_USED, path=settings.path, reasons=reasons)
 
     texts = notes["text"].astype(str)
     language, reason = _language(settings.language, texts)
@@ -168,7 +175,9 @@ def notes_features(
     mentions = extract_mentions(frame, lexicon, language, n_jobs=settings.n_jobs)
     sample_of_note = owner.to_numpy()
     mentions = mentions.assign(sample=sample_of_note[mentions["note_id"].to_numpy(int)])
-    columns, value_notes, rare = _columns(mentions, ids, owner, settings.min_cell)
+    columns, value_notes, rare, units = _columns(
+        mentions, ids, owner, settings.min_cell, run_columns
+    )
     summary = {
         "file": read_info["file"],
         "id_column": read_info["id_column"],
@@ -189,7 +198,9 @@ def notes_features(
         },
         "features": [str(c) for c in columns.columns],
         "concepts": _concept_table(mentions),
+        "value_units": units,
         "value_units_left_out": value_notes,
+        "rules_sha256": rules_sha256(language),
         "rare_columns_left_out": rare,
         "time_filter": _time_settings(settings),
         "evidence_shown": bool(settings.show_evidence),
@@ -222,20 +233,19 @@ def _marked(text: str, extractor: NoteExtractor) -> str:
 
 def _suppress_small(summary: dict[str, Any], min_cell: int, n_samples: int) -> None:
     """The small-cell rule on what the notes publish (docs/audit.md). A concept mentioned for
-    fewer than ``min_cell`` samples shows none of its counts (its mentions and states would
-    tell how few); one mentioned for all but fewer than ``min_cell`` samples hides how many
-    (the rest would be recomputed from n). The samples with and without notes add up to n:
-    both are hidden when either is small."""
-    small = small_marker(min_cell)
-    for row in summary["concepts"]:
-        if row["samples"] < min_cell:
-            hidden = ("mentions", *STATES, "values")
-            row["suppressed"] = {"samples": small} | {k: SUPPRESSED for k in hidden}
-            for key in ("samples", *hidden):
-                row[key] = None
-        elif 0 < n_samples - row["samples"] < min_cell:
+    fewer than ``min_cell`` samples is not listed at all (its name and any count would tell
+    that a few patients have it; how many such concepts there are is published); one
+    mentioned for all but fewer than ``min_cell`` samples hides how many (the rest would be
+    recomputed from n). The samples with and without notes add up to n: both are hidden
+    when either is small."""
+    listed = [row for row in summary["concepts"] if row["samples"] >= min_cell]
+    summary["concepts_not_listed"] = len(summary["concepts"]) - len(listed)
+    summary["concepts"] = listed
+    for row in listed:
+        if 0 < n_samples - row["samples"] < min_cell:
             row["suppressed"] = {"samples": SUPPRESSED}
             row["samples"] = None
+    small = small_marker(min_cell)
     pair = ("samples_with_notes", "samples_without_notes")
     if any(0 < summary[k] < min_cell for k in pair):
         summary["suppressed"] = {
@@ -258,9 +268,11 @@ def _read(settings: NotesSettings) -> tuple[pd.DataFrame, dict[str, Any]]:
             keep=keep,
         )
     except UserError as exc:
-        if exc.template is not errors.NOTES_ID_COLUMN_MISSING:
-            raise
-        raise UserError(errors.NOTES_SAMPLE_ID_MISSING, **exc.fields) from None
+        if exc.template is errors.NOTES_ID_COLUMN_MISSING:
+            raise UserError(errors.NOTES_SAMPLE_ID_MISSING, **exc.fields) from None
+        # the reader's messages name notes extract's options; a run's are --notes-*
+        template = exc.template.replace("--text-column", "--notes-text")
+        raise UserError(template.replace("--id-column", "--notes-id"), **exc.fields) from None
     return table.frame, {
         "id_column": table.id_column,
         "text_column": table.text_column,
@@ -302,16 +314,18 @@ def _before_index(
     """Which notes were written before their sample's index time; the counts left out."""
     if settings.time_column is None:
         return np.ones(len(notes), bool), {}
-    note_time = _times(notes[settings.time_column], f"{settings.path}", settings.time_column)
+    note_time, note_zoned = _times(
+        notes[settings.time_column], f"{settings.path}", settings.time_column
+    )
     if settings.index_is_date:
-        stamp = _times(pd.Series([settings.index_time]), "--index-time", "the date")
+        stamp, index_zoned = _times(pd.Series([settings.index_time]), "--index-time", "the date")
         index = pd.Series(np.repeat(stamp.to_numpy(), len(notes)), index=notes.index)
     else:
         assert index_times is not None, "an --index-time column is read with the data"
-        per_sample = _times(index_times, str(data_path), str(settings.index_time))
+        per_sample, index_zoned = _times(index_times, str(data_path), str(settings.index_time))
         per_sample.index = [str(i) for i in index_times.index]
         index = pd.Series(per_sample.reindex(owner.to_numpy()).to_numpy(), index=notes.index)
-    if _is_datetime(note_time) != _is_datetime(index):
+    if _is_datetime(note_time) != _is_datetime(index) or note_zoned != index_zoned:
         raise UserError(
             errors.NOTES_TIME_KINDS,
             notes_time=settings.time_column,
@@ -337,14 +351,19 @@ def _is_datetime(values: pd.Series) -> bool:
     return pd.api.types.is_datetime64_any_dtype(values)
 
 
-def _times(values: pd.Series, where: str, column: str) -> pd.Series:
+def _times(values: pd.Series, where: str, column: str) -> tuple[pd.Series, bool]:
     """Numbers (days from admission, …) or ISO 8601 dates (``2020-01-31``, optionally with a
-    time). Day-first and month-first dates (``01/02/2020``) are refused, not guessed: read
-    either way, a note could move to the other side of the index time."""
+    time), and whether they carry a UTC offset (then compared in UTC). Day-first and
+    month-first dates (``01/02/2020``) are refused, not guessed: read either way, a note
+    could move to the other side of the index time. Date columns of a typed file (Parquet,
+    h5ad, Excel) are dates as they are."""
+    if _is_datetime(values):
+        zoned = getattr(values.dt, "tz", None) is not None
+        return (values.dt.tz_convert("UTC").dt.tz_localize(None) if zoned else values), zoned
     given = values.notna() & (values.astype(str).str.strip() != "")
     numbers = pd.to_numeric(values, errors="coerce")
     if numbers[given].notna().all():
-        return numbers.astype(float)
+        return numbers.astype(float), False
     text = values.where(given).astype(str).str.strip()
     iso = text.str.fullmatch(ISO_DATE) & given
     zoned = iso & text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$")
@@ -362,17 +381,51 @@ def _times(values: pd.Series, where: str, column: str) -> pd.Series:
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise UserError(errors.NOTES_BAD_TIME, where=where, column=column, row=row + 2)
-    return dates
+    return dates, bool(zoned.any())
+
+
+def check_index_column(adata: Any, column: str, data: str | None) -> pd.Series:
+    """The ``--index-time COLUMN`` of the data read with it (kept in ``obs``, not a
+    feature); a name that is no column of the data is one line, with the closest names."""
+    if column not in adata.obs:
+        categorical = adata.obsm.get("categorical")
+        names = [
+            *map(str, adata.obs.columns),
+            *map(str, adata.var_names),
+            *(map(str, categorical.columns) if categorical is not None else ()),
+        ]
+        raise UserError(
+            errors.NOTES_INDEX_TIME_MISSING,
+            value=column,
+            data=data or "the data",
+            hint=errors.closest_names_hint(column, names),
+        )
+    return adata.obs[column]
+
+
+@dataclass(frozen=True)
+class RunColumns:
+    """A saved run's note columns (results.json ``clinical_notes``): their names, in order,
+    and the unit of each value column."""
+
+    features: tuple[str, ...]
+    value_units: Mapping[str, str]
 
 
 def _columns(
-    mentions: pd.DataFrame, ids: pd.Index, owner: pd.Series, min_cell: int
-) -> tuple[pd.DataFrame, dict[str, int], int]:
-    """Counts per sample, concept and state; mean values; the number of notes used.
+    mentions: pd.DataFrame,
+    ids: pd.Index,
+    owner: pd.Series,
+    min_cell: int,
+    run: RunColumns | None = None,
+) -> tuple[pd.DataFrame, dict[str, int], int, dict[str, str]]:
+    """Counts per sample, concept and state; mean values; the number of notes used. Also
+    the value units left out per concept, the number of rare columns, each value's unit.
 
     A concept-state or value column found in fewer than ``min_cell`` samples is left out
     (their number is returned): too rare to learn from, and its name alone would tell that a
-    few patients have it. Decided without the outcome, like dropping a constant column.
+    few patients have it. Decided without the outcome, like dropping a constant column. For
+    a saved run's new samples (``run``) nothing is left out: its columns are the run's.
     """
     parts = [owner.value_counts().reindex(ids, fill_value=0).rename(COUNT_COLUMN).astype(float)]
     rare = 0
@@ -386,32 +439,42 @@ def _columns(
         order = sorted(table.columns, key=lambda cs: (str(cs[0]), STATES.index(cs[1])))
         table = table[order]
         table.columns = [f"note:{c}:{s}" for c, s in order]
-        common = (table > 0).sum() >= min_cell
+        common = ((table > 0).sum() >= min_cell) | (run is not None)
         rare += int((~common).sum())
         parts.append(table.loc[:, common].astype(float))
-    left_out: dict[str, int] = {}
-    # values of the patient's present findings only: not a relative's, not a negated,
-    # possible or hypothetical one ("call if temperature above 38.5")
-    values = mentions[(mentions["kind"] == "value") & _affirmed_or_historical(mentions)]
+    left_out_units: dict[str, int] = {}
+    units: dict[str, str] = {}
+    # values of the patient's current findings only: not a relative's, not negated, possible,
+    # hypothetical ("call if temperature above 38.5") or historical ("previous EF 25%")
+    values = mentions[(mentions["kind"] == "value") & _present(mentions)]
     values = values[pd.to_numeric(values["value_normalized"], errors="coerce").notna()]
     for concept, rows in values.groupby("concept_id", sort=True):
-        # the concept's most frequent unit over all samples (no outcome involved)
-        unit = rows["unit_normalized"].astype(str).value_counts().index[0]
+        if run is not None:
+            unit = run.value_units.get(str(concept))
+            if unit is None:  # the run had no value column for it
+                continue
+        else:  # the concept's most frequent unit over all samples (no outcome involved)
+            unit = rows["unit_normalized"].astype(str).value_counts().index[0]
         same = rows[rows["unit_normalized"].astype(str) == unit]
-        if len(same) < len(rows):
-            left_out[str(concept)] = int(len(rows) - len(same))
         mean = pd.to_numeric(same["value_normalized"]).groupby(same["sample"]).mean()
-        if mean.size < min_cell:
+        if run is None and mean.size < min_cell:
             rare += 1
             continue
+        if len(same) < len(rows):
+            left_out_units[str(concept)] = int(len(rows) - len(same))
+        units[str(concept)] = unit
         parts.append(mean.reindex(ids).rename(f"note:{concept}:value"))
     columns = pd.concat(parts, axis=1)
     columns.index = ids
-    return columns, left_out, rare
+    if run is not None:  # the run's columns: a count the new notes lack is 0, a value NaN
+        columns = columns.reindex(columns=list(run.features))
+        counts = [c for c in columns.columns if not c.endswith(":value")]
+        columns[counts] = columns[counts].fillna(0.0)
+    return columns, left_out_units, rare, units
 
 
-def _affirmed_or_historical(mentions: pd.DataFrame) -> np.ndarray:
-    flags = ("negated", "possible", "hypothetical", "family")
+def _present(mentions: pd.DataFrame) -> np.ndarray:
+    flags = ("negated", "possible", "hypothetical", "family", "historical")
     return ~mentions[list(flags)].to_numpy(bool).any(axis=1)
 
 

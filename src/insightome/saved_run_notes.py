@@ -36,9 +36,16 @@ import scipy.sparse as sp
 
 from insightome import errors
 from insightome.errors import UserError
-from insightome.featurize.notes import Lexicon, read_lexicon, starter_lexicon
+from insightome.featurize.notes import Lexicon, read_lexicon, rules_sha256, starter_lexicon
 from insightome.models.note_terms import NoteTerms, NoteTexts
-from insightome.notes_features import NotesFeatures, NotesSettings, left_out, notes_features
+from insightome.notes_features import (
+    NotesFeatures,
+    NotesSettings,
+    RunColumns,
+    check_index_column,
+    left_out,
+    notes_features,
+)
 from insightome.options.checks import check_new_data_combinations
 from insightome.run_directory import file_sha256
 
@@ -70,6 +77,16 @@ NOTES_CHANGED = (
 NOTES_GONE = (
     "{option}: the run's notes file {path} is not there any more; restore it (same sha256) "
     "to rerun this step."
+)
+RULES_CHANGED = (
+    "the packaged note rules ({language}: ConText rules, sections, units) differ from the ones "
+    "the run used (insightome was upgraded since the run), so new notes would not give the "
+    "features its model learned; use the insightome version that made the run, or make a "
+    "new run."
+)
+INDEX_DATE_NEEDED = (
+    "--index-time: the run kept the notes written before one date ({date}) for every "
+    "sample; give the new samples' own index time (--index-time COLUMN or YYYY-MM-DD)."
 )
 TEXTS_KEY = "note_texts"  # adata.uns: the samples' negation-marked notes (--notes-tfidf)
 
@@ -120,6 +137,14 @@ def recorded_lexicon(results: Mapping[str, Any]) -> Lexicon:
     return lexicon
 
 
+def check_rules(results: Mapping[str, Any]) -> None:
+    """The packaged rules are the run's (runs that recorded their digest)."""
+    summary = results["clinical_notes"]
+    recorded = summary.get("rules_sha256")
+    if recorded is not None and recorded != rules_sha256(summary["language"]):
+        raise UserError(RULES_CHANGED, language=summary["language"])
+
+
 def index_column(results: Mapping[str, Any], reading: NotesReading | None = None) -> str | None:
     """The data column holding each sample's index time (None: none, or a fixed date), to
     be read with the data (and kept out of the features)."""
@@ -155,8 +180,11 @@ def note_features_for(
     adata: ad.AnnData,
     reading: NotesReading,
     data_path: str | None,
+    *,
+    run_samples: bool = False,
 ) -> NotesFeatures:
-    """The note features of ``adata``'s samples, built as the run built its own."""
+    """The note features of ``adata``'s samples, built as the run built its own (with
+    ``run_samples``, the run's own samples again: its fixed index date is theirs)."""
     settings = _settings(results, reading, reading.notes or "")
     if bool(settings.time_column) != bool(settings.index_time):
         given = "--notes-time" if reading.notes_time else "--index-time"
@@ -165,10 +193,21 @@ def note_features_for(
             "has no default; give both to keep only notes written before the index time"
         )
         raise UserError(errors.OPTION_INVALID, option=given, reason=reason)
+    recorded = (results.get("invocation") or {}).get("index_time")
+    fixed_date = settings.index_is_date and recorded == settings.index_time
+    if reading.index_time is None and fixed_date and not run_samples:
+        raise UserError(INDEX_DATE_NEEDED, date=recorded)
     lexicon = recorded_lexicon(results)
+    check_rules(results)
     index = index_column(results, reading)
-    times = adata.obs[index] if index else None
-    return notes_features(settings, list(adata.obs_names), times, data_path, lexicon=lexicon)
+    times = check_index_column(adata, index, data_path) if index else None
+    summary = results["clinical_notes"]
+    run_columns = RunColumns(
+        tuple(run_note_features(results)), dict(summary.get("value_units") or {})
+    )
+    return notes_features(
+        settings, list(adata.obs_names), times, data_path, lexicon=lexicon, run_columns=run_columns
+    )
 
 
 def run_notes_file(results: Mapping[str, Any], option: str) -> str:

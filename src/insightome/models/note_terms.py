@@ -22,10 +22,10 @@ holds no note text (and so cannot predict new samples: their notes are not given
 from __future__ import annotations
 
 import hashlib
+import pickle
 import warnings
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from typing import Any, Self
+from collections.abc import Mapping
+from typing import Any, BinaryIO, Self
 
 import numpy as np
 import pandas as pd
@@ -45,23 +45,26 @@ TASKS = ("binary", "multiclass", "regression")
 VECTORIZER = {"ngram_range": (1, 2), "sublinear_tf": True, "norm": None, "dtype": np.float32}
 
 
-# The notes of this process's runs, by digest: a NoteTexts written to a checkpoint holds only
-# its digest (see texts_by_reference) and finds its texts here once the resumed run's read
-# stage has read the notes again.
+# The notes of this process's runs, by digest (the read stage registers them): a NoteTexts
+# written to a checkpoint holds only its digest (dump_without_texts) and finds its texts
+# here once a resumed run's read stage has read the notes again.
 _REGISTRY: dict[str, pd.Series] = {}
-_BY_REFERENCE = [False]
 
 
-@contextmanager
-def texts_by_reference() -> Iterator[None]:
-    """While active, a pickled :class:`NoteTexts` holds its digest, not the notes: the
-    checkpoints of a run (``<run>.partial``, kept when a run is interrupted) never hold note
-    text. Outside it (fits sent to joblib, Dask or SLURM workers) the notes travel with it."""
-    _BY_REFERENCE[0] = True
-    try:
-        yield
-    finally:
-        _BY_REFERENCE[0] = False
+class _WithoutTexts(pickle.Pickler):
+    """A pickler that writes every :class:`NoteTexts` by reference (its digest)."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, NoteTexts):
+            return (NoteTexts._reference, (obj.digest, len(obj)))
+        return NotImplemented
+
+
+def dump_without_texts(obj: Any, stream: BinaryIO) -> None:
+    """Pickle ``obj`` to ``stream`` with every :class:`NoteTexts` in it written as its digest:
+    a run's checkpoints (``<run>.partial``, kept when a run is interrupted) never hold note
+    text. Elsewhere (fits sent to joblib, Dask or SLURM workers) the notes travel with it."""
+    _WithoutTexts(stream, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
 
 
 class NoteTexts:
@@ -79,7 +82,12 @@ class NoteTexts:
         for key, text in series.items():
             h.update(f"{key}\x1f{text}\x1e".encode())
         self.digest = h.hexdigest()
-        _REGISTRY[self.digest] = series
+
+    def register(self) -> NoteTexts:
+        """Make these notes findable by digest in this process (for a resumed run's
+        checkpoints, which refer to them); the read stage registers a run's notes."""
+        _REGISTRY[self.digest] = self._series()
+        return self
 
     @classmethod
     def _reference(cls, digest: str, n: int) -> NoteTexts:
@@ -88,8 +96,6 @@ class NoteTexts:
         return made
 
     def __reduce__(self) -> tuple[Any, ...]:
-        if _BY_REFERENCE[0]:
-            return (NoteTexts._reference, (self.digest, self._n))
         return (NoteTexts, (self._series(),))
 
     def _series(self) -> pd.Series:

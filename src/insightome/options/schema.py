@@ -203,7 +203,7 @@ class RunOptions:
     notes_id: str | None = option(
         None,
         "Column of the notes table holding each note's sample ID (default: the --id-column "
-        "name, else a column named note_id or id).",
+        "name; never guessed).",
         commands=("run", *NEW_DATA),
         variants=saved_run_default(
             "Column of the notes table holding each note's sample ID (default: the run's)."

@@ -44,6 +44,7 @@ def build_notes(results: Mapping[str, Any]) -> dict[str, Any] | None:
         "rows": [_row(c, min_cell) for c in concepts[:MAX_CONCEPTS]],
         "more": max(0, len(concepts) - MAX_CONCEPTS),
         "rare_columns": int(as_float(notes.get("rare_columns_left_out")) or 0),
+        "not_listed": int(as_float(notes.get("concepts_not_listed")) or 0),
         "units_left_out": [
             f"{c}: {n}" for c, n in as_mapping(notes.get("value_units_left_out")).items()
         ],
@@ -68,7 +69,6 @@ def _time_filter(tf: Mapping[str, Any]) -> str:
 
 
 def _row(c: Mapping[str, Any], min_cell: int) -> dict[str, Any]:
-    hidden = c.get("mentions") is None  # fewer than --min-cell samples: no count shown
     total = int(as_float(c.get("mentions")) or 0)
     mix = [
         (s, int(as_float(c.get(s)) or 0), (int(as_float(c.get(s)) or 0) / total) if total else 0.0)
@@ -78,17 +78,11 @@ def _row(c: Mapping[str, Any], min_cell: int) -> dict[str, Any]:
         "concept": str(c.get("name") or c.get("concept_id")),
         "concept_id": str(c.get("concept_id")),
         "category": str(c.get("category") or ""),
-        "mentions": count_text(c, "mentions", min_cell) if hidden else str(total),
-        "n_values": count_text(c, "values", min_cell)
-        if hidden
-        else str(int(as_float(c.get("values")) or 0)),
+        "mentions": str(total),
+        "n_values": str(int(as_float(c.get("values")) or 0)),
         "samples": count_text(c, "samples", min_cell),
-        "mix_text": f"hidden: fewer than {min_cell} samples"
-        if hidden
-        else " · ".join(f"{s} {n}" for s, n, _ in mix if n),
-        "mix": []
-        if hidden
-        else [
+        "mix_text": " · ".join(f"{s} {n}" for s, n, _ in mix if n),
+        "mix": [
             {"state": s, "n": n, "share": f"{share:.0%}", "width": round(100 * share, 1)}
             for s, n, share in mix
         ],

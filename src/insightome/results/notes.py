@@ -39,15 +39,15 @@ class ConceptCount(Record):
     concept_id: str
     name: str
     category: str
-    # None when hidden by the small-cell rule (the marker in suppressed): every count of a
-    # concept mentioned for fewer than --min-cell samples
-    mentions: int | None
-    affirmed: int | None
-    negated: int | None
-    uncertain: int | None
-    historical: int | None
-    family: int | None
-    values: int | None
+    mentions: int
+    affirmed: int
+    negated: int
+    uncertain: int
+    historical: int
+    family: int
+    values: int
+    # None when hidden by the small-cell rule (mentioned for all but fewer than --min-cell
+    # samples; the marker in suppressed)
     samples: int | None
     suppressed: Suppressed = optional()
 
@@ -82,8 +82,11 @@ class ClinicalNotes(Record):
     lexicon: NotesLexicon
     mentions: NotesMentions
     features: list[str]
-    concepts: list[ConceptCount]
+    concepts: list[ConceptCount]  # concepts mentioned for at least --min-cell samples
+    concepts_not_listed: int  # mentioned for fewer: neither named nor counted
+    value_units: dict[str, str]  # concept → the unit of its value column (new samples: the same)
     value_units_left_out: dict[str, int]  # concept → value mentions in another unit
+    rules_sha256: str  # the packaged rules of the language (a saved run refuses other rules)
     rare_columns_left_out: int  # concept-state / value columns in fewer than --min-cell samples
     time_filter: NotesTimeFilter | None
     evidence_shown: bool

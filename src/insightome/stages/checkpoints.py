@@ -22,7 +22,7 @@ from typing import Any
 from insightome import __version__, errors
 from insightome.compute.checkpoint import Checkpoint
 from insightome.errors import UserError
-from insightome.models.note_terms import texts_by_reference
+from insightome.models.note_terms import dump_without_texts
 from insightome.stages.registry import Stage
 from insightome.stages.state import RunState
 
@@ -53,8 +53,8 @@ def save(state: RunState, stage: Stage) -> None:
     os.close(fd)
     try:
         # --notes-tfidf: the notes are written by reference (their digest), never as text
-        with open(tmp, "wb") as fh, texts_by_reference():
-            pickle.dump(record, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        with open(tmp, "wb") as fh:
+            dump_without_texts(record, fh)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

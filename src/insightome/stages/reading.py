@@ -25,7 +25,12 @@ from insightome.io import read as read_file
 from insightome.io.genesets import read_gmt
 from insightome.io.streaming import selected_columns
 from insightome.models.note_terms import NoteTexts
-from insightome.notes_features import NotesSettings, left_out, notes_features
+from insightome.notes_features import (
+    NotesSettings,
+    check_index_column,
+    left_out,
+    notes_features,
+)
 from insightome.options import RunOptions
 from insightome.run_content import with_provenance
 from insightome.stages.state import RunState
@@ -115,20 +120,7 @@ def _with_notes(
     if settings.id_column is None and state.options.id_column:
         settings = dataclasses.replace(settings, id_column=state.options.id_column)
     source = None if isinstance(state.data, ad.AnnData) else str(state.data)
-    if index_column and index_column not in adata.obs:
-        categorical = adata.obsm.get("categorical")
-        columns = [
-            *map(str, adata.obs.columns),
-            *map(str, adata.var_names),
-            *(map(str, categorical.columns) if categorical is not None else ()),
-        ]
-        raise UserError(
-            errors.NOTES_INDEX_TIME_MISSING,
-            value=index_column,
-            data=source or "the data",
-            hint=errors.closest_names_hint(index_column, columns),
-        )
-    index_times = adata.obs[index_column] if index_column else None
+    index_times = check_index_column(adata, index_column, source) if index_column else None
     made = notes_features(settings, list(adata.obs_names), index_times, source)
     summary = dict(made.summary)
     if settings.show_evidence:
@@ -136,7 +128,7 @@ def _with_notes(
     state.notes = summary
     state.note_texts = made.texts
     if made.texts is not None:
-        NoteTexts(made.texts)  # registered: a resumed run's checkpoints refer to it
+        NoteTexts(made.texts).register()  # a resumed run's checkpoints refer to them
     state.log(_notes_line(summary))
     out = Featurizer("notes", lambda a: made.columns.loc[a.obs_names]).apply(adata)
     if summary["time_filter"] is None:

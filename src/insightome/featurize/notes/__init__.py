@@ -25,7 +25,7 @@ from insightome.featurize.notes.extractor import (
 from insightome.featurize.notes.language import detect_language
 from insightome.featurize.notes.lexicon import Concept, Lexicon, read_lexicon, starter_lexicon
 from insightome.featurize.notes.normalization import NormalizedText, normalize
-from insightome.featurize.notes.resources import LANGUAGES
+from insightome.featurize.notes.resources import LANGUAGES, rules_sha256
 from insightome.featurize.notes.sections import Section, read_sections
 from insightome.featurize.notes.values import read_units
 
@@ -48,5 +48,6 @@ __all__ = [
     "read_lexicon",
     "read_sections",
     "read_units",
+    "rules_sha256",
     "starter_lexicon",
 ]

@@ -9,6 +9,7 @@ comments.
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from functools import cache
 from pathlib import Path
@@ -24,6 +25,7 @@ __all__ = [
     "os_reason",
     "read_tsv",
     "resource",
+    "rules_sha256",
     "tokenizer",
 ]
 
@@ -35,6 +37,19 @@ RESOURCES = Path(__file__).with_name("resources")
 def resource(language: str, name: str) -> Path:
     """The packaged file ``name`` of ``language`` (or of ``common``)."""
     return RESOURCES / language / name
+
+
+def rules_sha256(language: str) -> str:
+    """One digest of the packaged rules a language's mentions depend on (ConText rules,
+    sections, units, stopwords): a saved run's features can be rebuilt only with the same."""
+    h = hashlib.sha256()
+    for path in (
+        resource(language, "context.tsv"),
+        resource(language, "sections.tsv"),
+        RESOURCES / "common" / "units.tsv",
+    ):
+        h.update(path.name.encode() + b"\x1f" + path.read_bytes() + b"\x1e")
+    return h.hexdigest()
 
 
 def read_tsv(path: str | Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
