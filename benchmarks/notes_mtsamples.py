@@ -69,6 +69,7 @@ from insightome.evaluate import make_plan
 from insightome.models.candidates import candidates, with_note_terms
 from insightome.models.note_terms import NoteTexts
 from insightome.notes_features import STATES, NotesSettings, negation_marked, notes_features
+from notes_negex import write_block
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "clinical_text" / "mtsamples.csv"
@@ -241,7 +242,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.render:
-        write_block(render(json.loads((RESULTS / "notes_mtsamples.json").read_text())))
+        write_block(
+            RESULTS / "notes.md",
+            BLOCK,
+            render(json.loads((RESULTS / "notes_mtsamples.json").read_text())),
+        )
         return 0
     if not DATA.exists():
         print(f"{DATA} not found: the benchmark needs ../shared/data", file=sys.stderr)
@@ -294,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows": rows,
     }
     (RESULTS / "notes_mtsamples.json").write_text(json.dumps(payload, indent=1) + "\n")
-    write_block(render(payload))
+    write_block(RESULTS / "notes.md", BLOCK, render(payload))
     return 0
 
 
@@ -338,19 +343,6 @@ def render(p: dict[str, Any]) -> str:
             f"{lo:.3f}–{hi:.3f} | {r['plain_cv']:.3f} | {r['n_candidates']} | {r['seconds']} |"
         )
     return "\n".join(lines) + "\n"
-
-
-def write_block(text: str, name: str = BLOCK) -> None:
-    """Replace this benchmark's block of notes.md (create the file or block if absent)."""
-    path = RESULTS / "notes.md"
-    begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
-    old = path.read_text() if path.exists() else "# Clinical notes benchmarks (issue 21)\n"
-    block = f"{begin}\n{text}{end}"
-    if begin in old and end in old:
-        new = old[: old.index(begin)] + block + old[old.index(end) + len(end) :]
-    else:
-        new = old.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(new)
 
 
 if __name__ == "__main__":

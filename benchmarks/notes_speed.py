@@ -29,25 +29,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from notes_negex import write_block
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "clinical_text" / "mtsamples.csv"
 RESULTS = ROOT / "benchmarks" / "results" / "notes.md"
 BLOCK = "speed"
 TARGET_WORDS_PER_SECOND = 200 * 500
-
-
-def write_block(path: Path, name: str, body: str) -> None:
-    """Replace the block ``name`` of ``path`` (between its BEGIN/END lines), or append it."""
-    begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Clinical notes benchmarks\n"
-    block = f"{begin}\n{body.rstrip()}\n{end}"
-    if begin in text and end in text:
-        head, rest = text.split(begin, 1)
-        text = head + block + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
 
 
 def synthetic_lexicon(texts: list[str], n_concepts: int = 5000, seed: int = 0):

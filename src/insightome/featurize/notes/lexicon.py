@@ -29,7 +29,7 @@ import yaml
 
 from insightome import errors
 from insightome.errors import UserError
-from insightome.featurize.notes.resources import LANGUAGES, os_reason, resource
+from insightome.featurize.notes.resources import LANGUAGES, read_bytes, resource
 
 __all__ = ["Concept", "Lexicon", "is_case_sensitive", "read_lexicon", "starter_lexicon"]
 
@@ -82,14 +82,7 @@ def read_lexicon(path: str | Path) -> Lexicon:
     suffix = path.suffix.lower()
     if suffix not in _TABLE_SUFFIXES + _YAML_SUFFIXES:
         raise UserError(errors.LEXICON_FORMAT_UNKNOWN, path=path, suffix=path.suffix)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise UserError(errors.FILE_MISSING, path=path) from None
-    except IsADirectoryError:
-        raise UserError(errors.FILE_IS_DIRECTORY, path=path) from None
-    except OSError as exc:  # permissions, a path through a file, an I/O error
-        raise UserError(errors.FILE_UNREADABLE, path=path, reason=os_reason(exc)) from None
+    raw = read_bytes(path)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

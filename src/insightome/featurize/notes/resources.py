@@ -52,6 +52,18 @@ def rules_sha256(language: str) -> str:
     return h.hexdigest()
 
 
+def read_bytes(path: Path) -> bytes:
+    """A rule or lexicon file's bytes; a missing, directory or unreadable path is one line."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(errors.FILE_MISSING, path=path) from None
+    except IsADirectoryError:
+        raise UserError(errors.FILE_IS_DIRECTORY, path=path) from None
+    except OSError as exc:  # permissions, a path through a file, an I/O error
+        raise UserError(errors.FILE_UNREADABLE, path=path, reason=os_reason(exc)) from None
+
+
 def read_tsv(path: str | Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
     """(line number, row) of each data line of a commented TSV with a header line.
 
@@ -59,13 +71,7 @@ def read_tsv(path: str | Path, required: tuple[str, ...]) -> list[tuple[int, dic
     """
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise UserError(errors.FILE_MISSING, path=path) from None
-    except IsADirectoryError:
-        raise UserError(errors.FILE_IS_DIRECTORY, path=path) from None
-    except OSError as exc:  # permissions, a path through a file, an I/O error
-        raise UserError(errors.FILE_UNREADABLE, path=path, reason=os_reason(exc)) from None
+        lines = read_bytes(path).decode("utf-8").splitlines()
     except UnicodeDecodeError as exc:
         raise UserError(
             errors.FILE_CORRUPT, path=path, kind="UTF-8 text", reason=exc.reason
