@@ -60,6 +60,14 @@ ADDED_SINCE = {  # issue 17
     "notes_tfidf",
     "augment",  # issue 20
     "augment_ratio",
+    "image_column",  # issue 22
+    "mask_column",
+    "image_features",
+    "image_encoder",
+    "cnn_size",
+    "radiomics_bins",
+    "radiomics_bin_width",
+    "show_images",
 }
 
 

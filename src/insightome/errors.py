@@ -403,3 +403,29 @@ NOTES_NONE_USED = (
     "{path}: no note is left to use ({reasons}). Check the notes' sample IDs and times "
     "against the data's."
 )
+
+# -- images in a run (--image-column; images_features, the read stage) ----------------------
+IMAGE_COLUMN_MISSING = (
+    "{path}: image column '{column}' not found.{hint} Name the manifest's column of image paths "
+    "with --image-column."
+)
+MASK_COLUMN_MISSING = (
+    "{path}: mask column '{column}' not found.{hint} Name the manifest's column of mask paths "
+    "with --mask-column, or leave it out to use the whole image."
+)
+IMAGE_PATH_EMPTY = (
+    "{path}: row '{row}' has no image path in column '{column}'. Give every sample an image "
+    "(or leave the row out)."
+)
+IMAGE_CNN_NOT_2D = (
+    "{path} (row '{row}'): the CNN takes 2D images and this one is a 3D volume. Use radiomics "
+    "or encoder features for volumes, or give 2D slices."
+)
+IMAGES_MIXED_DIMENSIONS = (
+    "{path}: the manifest mixes 2D images (e.g. row '{two}') and 3D volumes (e.g. row "
+    "'{three}'); their features differ. Give one kind per run."
+)
+IMAGES_NEED_FEATURES = (
+    "{path}: --image-column needs features of the images; the manifest has {n} rows but "
+    "{what}. Check the manifest."
+)

@@ -36,7 +36,10 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "read",
         read,
-        makes=("adata", "gene_sets", "data_sha256", "notes", "note_texts"),
+        makes=(
+            "adata", "gene_sets", "data_sha256", "notes", "note_texts", "images", "image_input",
+            "image_refs",
+        ),
         saved=False,
     ),
     Stage("study", study, makes=("study", "audit_settings", "data_audit", "run_name"), saved=False),

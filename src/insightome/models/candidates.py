@@ -44,6 +44,7 @@ from sklearn.preprocessing import OneHotEncoder
 from insightome.compute.blocks import BLOCK_CELLS, blocks
 from insightome.models.estimators import MODELS, logistic
 from insightome.models.imputation import MedianImputer
+from insightome.models.image_cnn import CNNScore, ImageBank
 from insightome.models.note_terms import NoteTerms, NoteTexts
 from insightome.models.scaling import BlockwiseStandardScaler
 from insightome.models.survival import cox_score_test
@@ -93,13 +94,24 @@ class Candidate:
     note_terms: int | None = None
     note_texts: NoteTexts | None = field(default=None, repr=False, compare=False)
     note_min_df: int = 2
+    # --image-features cnn: the out-of-fold score of a small CNN trained on the training
+    # samples' images is added to the table inside fit (models.image_cnn.CNNScore) with these
+    # CNN settings; the images are not part of the configuration, like the notes
+    cnn: tuple[tuple[str, Any], ...] | None = None
+    cnn_images: ImageBank | None = field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:
         shown = ",".join(f"{k}={v}" for k, v in self.params.items())
         sel = f"k={self.k}" if self.k else "k=all"
         terms = f"+terms(k={self.note_terms})" if self.note_terms else ""
-        return f"{self.family}({shown}{',' if shown else ''}{sel})" + self.augment_suffix + terms
+        cnn = "+cnn" if self.cnn is not None else ""
+        return (
+            f"{self.family}({shown}{',' if shown else ''}{sel})"
+            + self.augment_suffix
+            + terms
+            + cnn
+        )
 
     @property
     def augment_suffix(self) -> str:
@@ -115,14 +127,22 @@ class Candidate:
             params |= {"augment": self.augment, "augment_ratio": self.augment_ratio}
         if self.note_terms:
             params |= {"note_terms": self.note_terms, "note_min_df": self.note_min_df}
+        if self.cnn is not None:
+            params |= {"cnn": dict(self.cnn)}
         return {"name": self.name, "family": self.family, "params": params}
 
     def build(
         self, features: pd.DataFrame, seed: int = 0
-    ) -> Pipeline | SyntheticTraining | NoteTerms:
+    ) -> Pipeline | SyntheticTraining | NoteTerms | CNNScore:
         """The unfitted pipeline for a feature table with these columns and dtypes (an
         augmented twin: the pipeline inside :class:`SyntheticTraining`; with note terms: the
-        configuration inside :class:`NoteTerms`, which builds it for the table plus terms)."""
+        configuration inside :class:`NoteTerms`, which builds it for the table plus terms;
+        with the CNN: the configuration inside :class:`CNNScore`, likewise)."""
+        if self.cnn is not None:
+            inner = dataclasses.replace(self, cnn=None, cnn_images=None)
+            return CNNScore(
+                inner, self.cnn_images, cnn_params=dict(self.cnn), task=self.task, seed=seed
+            )
         if self.note_terms:
             inner = dataclasses.replace(self, note_terms=None, note_texts=None)
             return NoteTerms(
@@ -148,6 +168,16 @@ class Candidate:
             task=self.task,
             seed=seed,
         )
+
+
+def with_cnn(
+    cands: Sequence[Candidate], images: ImageBank, params: dict[str, Any]
+) -> list[Candidate]:
+    """Every candidate with a CNN's out-of-fold score of its training samples' images added
+    inside fit (``--image-features cnn``); the CNN fits are shared between candidates of one
+    fold (models.image_cnn caches them)."""
+    frozen = tuple(sorted(params.items()))
+    return [dataclasses.replace(c, cnn=frozen, cnn_images=images) for c in cands]
 
 
 def with_note_terms(

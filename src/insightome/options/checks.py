@@ -65,6 +65,27 @@ def number(low: float, high: float | None = None, *, high_open: bool = False) ->
     return check
 
 
+def positive(value: Any) -> str | None:
+    """A number > 0 (a bin width)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != value:
+        return f"must be a number, got {value!r}"
+    return None if value > 0 else f"must be > 0, got {value}"
+
+
+IMAGE_FEATURES = ("radiomics", "cnn", "encoder")  # --image-features
+
+
+def image_features(value: Any) -> str | None:
+    """``--image-features``: some of radiomics, cnn, encoder, each once."""
+    parts = [value] if isinstance(value, str) else list(value)
+    unknown = [p for p in parts if p not in IMAGE_FEATURES]
+    if unknown:
+        return f"choose among {', '.join(IMAGE_FEATURES)} (comma-separated), not {unknown[0]!r}"
+    if len(set(parts)) != len(parts):
+        return f"each image feature once, got {','.join(parts)!r}"
+    return None
+
+
 def value_labels(value: Any) -> str | None:
     """``{attribute: {code: label}}`` (``--value-labels``; the API passes it as is): every
     label a non-empty text, and no two codes of one attribute with one label (that would
@@ -222,6 +243,20 @@ def _needs_notes(name: str, reason: str) -> Combination:
     )
 
 
+def _needs_images(name: str, reason: str) -> Combination:
+    """An option about the images, given without --image-column (defaults count as not
+    given)."""
+    return Combination(
+        "--" + name.replace("_", "-"),
+        lambda v: _given(v, name) and not _given(v, "image_column"),
+        reason,
+    )
+
+
+def _image_features(values: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(values.get("image_features") or ())
+
+
 def _role_features(values: Mapping[str, Any]) -> list[str]:
     """Annotation features that are outcome, group, site or excluded columns, or
     sensitive ones without --use-sensitive."""
@@ -322,6 +357,58 @@ COMBINATIONS: tuple[Combination, ...] = (
         lambda v: _given(v, "notes_time") != _given(v, "index_time"),
         "keeping only the notes written before the prediction moment needs both the notes' "
         "time column (--notes-time) and the index time (--index-time COLUMN or YYYY-MM-DD)",
+    ),
+    *(
+        _needs_images(name, reason)
+        for name, reason in (
+            (
+                "mask_column",
+                "names the manifest's mask column; name its image column with --image-column",
+            ),
+            (
+                "image_features",
+                "chooses the features of the images; name the manifest's image "
+                "column with --image-column",
+            ),
+            (
+                "image_encoder",
+                "embeds the images; name the manifest's image column with --image-column",
+            ),
+            (
+                "show_images",
+                "shows images of the manifest; name its image column with --image-column",
+            ),
+        )
+    ),
+    Combination(
+        "--cnn-size",
+        lambda v: v.get("cnn_size", 0) != 0 and "cnn" not in _image_features(v),
+        "sets the CNN's input size; add cnn to --image-features or drop --cnn-size",
+    ),
+    Combination(
+        "--radiomics-bins/--radiomics-bin-width",
+        lambda v: v.get("radiomics_bins", 32) != 32 and _given(v, "radiomics_bin_width"),
+        "give one discretisation: a fixed number of bins or a fixed bin width, not both",
+    ),
+    Combination(
+        "--image-encoder",
+        lambda v: _given(v, "image_encoder") != ("encoder" in _image_features(v)),
+        "the encoder features need both: --image-features with encoder and the model file "
+        "with --image-encoder",
+    ),
+    Combination(
+        "--image-features cnn",
+        lambda v: "cnn" in _image_features(v) and v.get("augment", "off") != "off",
+        "synthetic rows have no images for the CNN; drop --augment or cnn",
+    ),
+    Combination(
+        "--image-features cnn",
+        lambda v: (
+            "cnn" in _image_features(v)
+            and (v.get("task") in ("survival", "regression") or _given(v, "time_col"))
+        ),
+        "the CNN learns a class from the images, not a number or survival; drop cnn (radiomics "
+        "and encoder features stay)",
     ),
     _unused_without(
         "genesets", "discover", "gene sets are used by discovery; drop --no-discover or --genesets"

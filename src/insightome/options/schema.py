@@ -262,6 +262,64 @@ class RunOptions:
         "Put a few evidence snippets per concept (note text around a mention) in the report "
         "and results.json; off by default, so no note text leaves the notes.",
     )
+    image_column: str | None = option(
+        None,
+        "Column of the data (an image manifest, one row per sample) holding each sample's "
+        "image: a DICOM file or series folder, NIfTI, PNG/TIFF/JPEG, .npy, or FILE.npz#key/i "
+        "(docs/images.md); paths relative to the manifest's folder.",
+        commands=("run",),
+    )
+    mask_column: str | None = option(
+        None,
+        "Column of the manifest holding each image's region-of-interest mask (same shape; "
+        "radiomics are computed inside it; default: the whole image).",
+        commands=("run",),
+    )
+    image_features: Sequence[str] = option(
+        (),
+        "Image features, comma-separated: radiomics (IBSI first-order, shape and texture; the "
+        "default), cnn (a small CNN trained inside every training fold; the images extra), "
+        "encoder (embeddings from --image-encoder).",
+        cli_type=str | None,
+        cli_default=None,
+        from_cli=comma_list,
+        record=list,
+        check=checks.image_features,
+        commands=("run",),
+    )
+    image_encoder: str | Path | None = option(  # noqa: RUF009 (option() returns a dataclass field)
+        None,
+        "Your pretrained image encoder for --image-features encoder: TorchScript (.pt) or ONNX "
+        "(.onnx) with a sidecar JSON (input size, channels, normalisation; docs/images.md).",
+        cli_type=Path | None,
+        record=resolved_path,
+        commands=("run",),
+    )
+    cnn_size: int = option(
+        0,
+        "Side in pixels of the square images the CNN sees (0 = the images' own size, at most 64).",
+        check=checks.integer(0, 512, advice="0 takes the images' own size"),
+        commands=("run",),
+    )
+    radiomics_bins: int = option(
+        32,
+        "Radiomics: grey levels per region (IBSI fixed bin number over each region's range).",
+        check=checks.integer(2, 4096),
+        commands=("run",),
+    )
+    radiomics_bin_width: float | None = option(
+        None,
+        "Radiomics: fixed bin width in the image's units instead of --radiomics-bins (e.g. 25 "
+        "HU for CT).",
+        check=checks.positive,
+        commands=("run",),
+    )
+    show_images: bool = option(
+        False,
+        "Put example images per class (and, with cnn, occlusion maps) in the report; off by "
+        "default, so no image leaves the data.",
+        commands=("run",),
+    )
     orient: str = option(
         "auto",
         "auto, samples-by-features or features-by-samples.",

@@ -40,6 +40,7 @@ from insightome.report.formatting import (
 )
 from insightome.report.leakage_section import build_leakage
 from insightome.report.learning_curve_section import build_learning_curve
+from insightome.report.images_section import build_images
 from insightome.report.notes_section import build_notes
 from insightome.report.validation_section import build_monitoring, build_validation
 
@@ -100,6 +101,7 @@ def build_context(
         "files": _files(results),
         "orientation": _orientation(results),
         "clinical_notes": build_notes(results),
+        "images": build_images(results),
         "leakage": build_leakage(results),
         "figures": build_figures(results, predictions),
         "learning_curve": build_learning_curve(results),

@@ -26,6 +26,7 @@ from insightome.results.estimate import (
 from insightome.results.fields import MaybeNumber, Number, Record, optional
 from insightome.results.leakage import LeakageScreen
 from insightome.results.learning_curve import LearningCurve
+from insightome.results.images import ImagesSummary
 from insightome.results.notes import ClinicalNotes
 
 RESULTS_SCHEMA = "insightome.results/1"
@@ -171,6 +172,7 @@ class RunResults(Record):
     # followup.reload needs them; kept open while the options get their own schema
     invocation: dict[str, JsonValue] = optional()
     clinical_notes: ClinicalNotes = optional()  # --notes
+    images: ImagesSummary = optional()  # --image-column
     leakage_screen: LeakageScreen = optional()  # the screen stage (runs from issue 17 on)
     learning_curve: LearningCurve = optional()  # --learning-curve
     augmentation: Augmentation = optional()  # --augment

@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from rich.markup import escape
 
@@ -39,7 +40,15 @@ from insightome.evaluate.small_n import RunRegime, small_n_finding
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
 from insightome.io.atomic import run_directory_name
 from insightome.models.calibrated_svm import GROUPS_NOTE
-from insightome.models.candidates import LARGE_N, augmented_twins, candidates, with_note_terms
+from insightome.models.candidates import (
+    LARGE_N,
+    augmented_twins,
+    candidates,
+    with_cnn,
+    with_note_terms,
+)
+from insightome.images_features import cnn_settings
+from insightome.models.image_cnn import ImageBank
 from insightome.models.note_terms import NoteTexts
 from insightome.run_content import default_name
 from insightome.stages.progress import progress_bar
@@ -125,6 +134,36 @@ AUGMENT_TASKS = ("binary",)
 NOTE_TERM_TASKS = ("binary", "multiclass", "regression")  # models.note_terms.TASKS
 
 
+CNN_TASKS = ("binary", "multiclass")
+
+
+def _with_cnn(state: RunState, cands: list[Any]) -> list[Any]:
+    """Every candidate with the CNN's out-of-fold score of the images (--image-features
+    cnn), trained inside each training fold; groups never straddle its inner splits."""
+    o, made = state.options, state.require("study")
+    if made.spec.task not in CNN_TASKS:
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="--image-features",
+            reason=f"the CNN learns a class from the images, not a {made.spec.task} outcome; "
+            "drop cnn (radiomics and encoder features stay)",
+        )
+    ids, arrays = state.require("image_input")
+    position = pd.Index(ids).get_indexer(made.features.index.astype(str))
+    groups = None
+    if made.groups is not None:
+        groups = pd.Series(np.asarray(made.groups), index=made.features.index.astype(str))
+    bank = ImageBank(made.features.index.astype(str), arrays[position], groups=groups).register()
+    params = cnn_settings(o.preset)
+    state.log(
+        f"--image-features cnn: every candidate also gets the out-of-fold score of a CNN "
+        f"trained on its training samples' images ({arrays.shape[2]}×{arrays.shape[3]}, "
+        f"{arrays.shape[1]} channel(s); at most {params['epochs']} epochs, early stopping), "
+        "fitted inside each training fold and shared between the candidates of a fold"
+    )
+    return with_cnn(cands, bank, params)
+
+
 def plan(state: RunState) -> None:
     o, made = state.options, state.require("study")
     if o.augment != "off" and made.spec.task not in AUGMENT_TASKS:
@@ -165,6 +204,8 @@ def plan(state: RunState) -> None:
             f"TF-IDF terms most associated with the outcome, from terms in at least {min_df} "
             "samples' notes, fitted inside each training fold"
         )
+    if "cnn" in o.image_features:
+        cands = _with_cnn(state, cands)
     resampling = make_plan(
         made.y, made.spec.task, folds=made.folds.chosen, repeats=repeats, seed=o.seed,
         groups=made.groups, fold_choice=made.folds,

@@ -4,6 +4,10 @@ write (the run directory, atomically; the checkpoint is then removed)."""
 from __future__ import annotations
 
 import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from insightome.audit.documents import documents_markdown, documents_summary
 from insightome.audit.drift import reference_profile
@@ -11,10 +15,29 @@ from insightome.io.json_values import json_ready
 from insightome.models.note_terms import without_texts
 from insightome.overlap import training_hashes
 from insightome.report import render_html
+from insightome.report.images_section import image_figures
 from insightome.results import validate_results
 from insightome.run_content import build_results, model_card, oof_table
 from insightome.run_directory import Run, write_run
 from insightome.stages.state import RunState
+
+
+def _images(state: RunState) -> dict[str, Any]:
+    """results.json ``images``; with ``--show-images`` (classes only) its pictures too."""
+    o, made = state.options, state.require("study")
+    summary = dict(state.require("images"))
+    if not o.show_images or made.spec.task not in ("binary", "multiclass"):
+        return summary
+    refs, base = state.require("image_refs")
+    index = made.features.index.astype(str)
+    groups = None if made.groups is None else pd.Series(np.asarray(made.groups), index=index)
+    summary["figures"] = image_figures(
+        refs.reindex(index), base, pd.Series(made.y, index=index), list(made.classes),
+        cnn_input=state.image_input, cnn_params=(summary.get("cnn") or {}).get("settings"),
+        groups=groups, seed=o.seed,
+    )  # fmt: skip
+    state.log(f"--show-images: {len(summary['figures'])} picture(s) of the images in the report")
+    return summary
 
 
 def document(state: RunState) -> None:
@@ -31,6 +54,8 @@ def document(state: RunState) -> None:
     found, winner_oof = state.found, state.require("cv").oof[:, bbc.winner]
     if state.notes is not None:
         results["clinical_notes"] = state.notes
+    if state.images is not None:
+        results["images"] = _images(state)
     if state.leakage_screen is not None:
         results["leakage_screen"] = state.leakage_screen.to_dict()
     if state.audit_result is not None:

@@ -24,6 +24,7 @@ from insightome.errors import UserError
 from insightome.io import read as read_file
 from insightome.io.genesets import read_gmt
 from insightome.io.streaming import selected_columns
+from insightome.images_features import META_PREFIX, ImagesSettings, images_features
 from insightome.models.note_terms import NoteTexts
 from insightome.notes_features import (
     NotesSettings,
@@ -82,6 +83,9 @@ def read(state: RunState) -> None:
     keep = [
         c for c in (o.target, o.time_col, o.event, o.groups, o.site, *o.sensitive, *o.exclude) if c
     ]
+    if o.image_column:  # the image paths are not features; image:<field> columns come later
+        keep = [c for c in keep if not c.startswith(META_PREFIX)]
+        keep += [c for c in (o.image_column, o.mask_column) if c]
     adata = _read_input(state.data, [*keep, *([index_column] if index_column else [])], o)
     for featurizer in state.featurizers:
         adata = featurizer.apply(adata)
@@ -90,6 +94,9 @@ def read(state: RunState) -> None:
         adata = _with_notes(adata, notes, index_column, state)
         # the notes and the lexicon: a resumed run must see the same
         state.data_sha256 += [state.notes["file"]["sha256"], state.notes["lexicon"]["sha256"]]
+    if o.image_column:
+        adata = _with_images(adata, state)
+        state.data_sha256 += [state.images["pixels_sha256"]]  # the pixels and masks read
     state.adata = adata
     checkpoint = state.checkpoint
     if checkpoint is not None and checkpoint.invocation.get("data_sha256") != state.data_sha256:
@@ -138,6 +145,57 @@ def _with_notes(
             "prediction can carry the outcome (--notes-time and --index-time leave them out)",
         ]
     return out
+
+
+def _with_images(adata: ad.AnnData, state: RunState) -> ad.AnnData:
+    """The images' features appended (radiomics, encoder: a Featurizer, each row from its own
+    image), their metadata as ``image:<field>`` obs columns (``--site image:manufacturer``),
+    the CNN's input table kept for the candidates; results.json ``images`` gets counts and
+    settings, never pixels."""
+    o = state.options
+    source = "data" if isinstance(state.data, ad.AnnData) else str(state.data)
+    for option, column, code in (
+        ("--image-column", o.image_column, errors.IMAGE_COLUMN_MISSING),
+        ("--mask-column", o.mask_column, errors.MASK_COLUMN_MISSING),
+    ):
+        if column and column not in adata.obs.columns:
+            hint = errors.closest_names_hint(column, [*map(str, adata.var_names), *adata.obs])
+            raise UserError(code, path=source, column=column, hint=hint)
+    settings = ImagesSettings(
+        column=str(o.image_column), mask_column=o.mask_column,
+        features=tuple(o.image_features) or ("radiomics",), encoder=o.image_encoder,
+        cnn_size=o.cnn_size, bins=o.radiomics_bins, bin_width=o.radiomics_bin_width,
+        base=None if isinstance(state.data, ad.AnnData) else Path(state.data).resolve().parent,
+        source=source, n_jobs=o.n_jobs, min_cell=o.min_cell, preset=o.preset,
+    )  # fmt: skip
+    made = images_features(
+        settings,
+        adata.obs[settings.column],
+        adata.obs[settings.mask_column] if settings.mask_column else None,
+    )
+    state.images = made.summary
+    state.image_refs = (adata.obs[settings.column].astype(str), settings.base)
+    if made.cnn_input is not None:
+        state.image_input = (list(map(str, adata.obs_names)), made.cnn_input)
+    state.log(_images_line(made.summary))
+    out = Featurizer("images", lambda a: made.columns.loc[a.obs_names]).apply(adata)
+    for column in made.metadata.columns:  # for --site and the audit; not features
+        out.obs[column] = made.metadata[column].reindex(out.obs_names).to_numpy()
+    out.obs = out.obs.drop(columns=[c for c in (o.image_column, o.mask_column) if c])
+    out.uns["notes"] = [*out.uns.get("notes", []), *made.warnings]
+    return out
+
+
+def _images_line(s: dict) -> str:
+    kinds = ", ".join(f"{k} {v}" for k, v in s["formats"].items())
+    parts = [f"images: {s['n_images']} read ({kinds}; {s['ndim']}D)"]
+    if "radiomics" in s:
+        parts.append(f"{s['radiomics']['columns']} radiomics columns")
+    if "encoder" in s:
+        parts.append(f"encoder {s['encoder'].get('file', '')} → {s['encoder'].get('dim')} columns")
+    if "cnn" in s:
+        parts.append(f"CNN input {s['cnn']['size']}×{s['cnn']['size']}")
+    return "; ".join(parts) + f"; {s['seconds']} s"
 
 
 def _notes_line(s: dict) -> str:

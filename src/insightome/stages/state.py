@@ -62,6 +62,9 @@ class RunState:
     data_sha256: list[str] | None = None
     notes: dict[str, Any] | None = None  # --notes: results.json "clinical_notes" (notes_features)
     note_texts: pd.Series | None = None  # --notes-tfidf: each sample's notes, negation-marked
+    images: dict[str, Any] | None = None  # --image-column: results.json "images" (images_features)
+    image_input: Any = None  # --image-features cnn: (sample IDs, (N, C, S, S) float16 images)
+    image_refs: Any = None  # --image-column: (sample ID → image path, the manifest's folder)
 
     # study: the modelling table, the audit settings, the data audit and the run's name
     study: Study | None = None
