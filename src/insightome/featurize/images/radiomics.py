@@ -37,9 +37,8 @@ for which a feature is undefined.
 A feature that is undefined for an image (a division by zero, e.g. the coefficient of
 variation or the GLCM correlation of a uniform ROI) is NaN, never an exception; an ROI of
 fewer than 2 voxels gives NaN for every feature. Non-finite intensities are left out of the
-ROI. Moran's I and Geary's C are exact for ROIs of up to :data:`MORAN_MAX_VOXELS` voxels and
-estimated on an evenly spaced subset of that many voxels (raster order) above it, because
-they sum over all voxel pairs.
+ROI. Moran's I and Geary's C are exact (all voxel pairs, as FFT
+cross-correlations).
 """
 
 from __future__ import annotations
@@ -67,9 +66,6 @@ FAMILIES: tuple[str, ...] = (
     "ngtdm",
     "ngldm",
 )
-
-# Moran's I and Geary's C sum over all voxel pairs: exact up to this many ROI voxels
-MORAN_MAX_VOXELS = 2000
 
 # -- feature names (IBSI tag stems; the run key is radiomics:<family>:<name>) -----------------
 
@@ -280,9 +276,7 @@ class RadiomicsSettings:
             or self.bin_count < 1
         ):
             raise ValueError(f"bin_count must be a positive integer, got {self.bin_count!r}")
-        if self.bin_width is not None and not (
-            np.isfinite(self.bin_width) and self.bin_width > 0
-        ):
+        if self.bin_width is not None and not (np.isfinite(self.bin_width) and self.bin_width > 0):
             raise ValueError(f"bin_width must be a positive number, got {self.bin_width!r}")
         unknown = [f for f in self.families if f not in FAMILIES]
         if unknown:
@@ -638,27 +632,37 @@ def _coords(roi: _Roi) -> np.ndarray:
     return idx * roi.spacing
 
 
-def _moran_geary(points: np.ndarray, values: np.ndarray) -> tuple[float, float]:
-    n = values.size
-    if n > MORAN_MAX_VOXELS:
-        keep = np.linspace(0, n - 1, MORAN_MAX_VOXELS).round().astype(int)
-        points, values, n = points[keep], values[keep], MORAN_MAX_VOXELS
+def _moran_geary(values: np.ndarray, mask: np.ndarray, spacing: np.ndarray) -> tuple[float, float]:
+    """Moran's I and Geary's C over all ROI voxel pairs, weights 1 / distance (mm).
+
+    On a regular grid the weight depends only on the offset between two voxels, so the pair
+    sums are weighted cross-correlations, computed exactly with FFTs in O(N log N)."""
     dev = values - values.mean()
     ss = float(np.sum(dev**2))
     if ss == 0:
         return math.nan, math.nan
-    w_sum = cross = sq = 0.0
-    chunk = max(1, 4_000_000 // n)
-    for start in range(0, n, chunk):
-        stop = min(n, start + chunk)
-        d = np.sqrt(((points[start:stop, None, :] - points[None, :, :]) ** 2).sum(-1))
-        w = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
-        w_sum += float(w.sum())
-        cross += float(np.sum(w * dev[start:stop, None] * dev[None, :]))
-        sq += float(np.sum(w * (values[start:stop, None] - values[None, :]) ** 2))
-    moran = n / w_sum * cross / ss
-    geary = (n - 1) * sq / (2 * w_sum * ss)
-    return float(moran), float(geary)
+    box = ndimage.find_objects(mask.astype(np.int8))[0]
+    m = mask[box].astype(float)
+    d = np.zeros(mask.shape)
+    d[mask] = dev
+    d = d[box]
+    q = d**2
+
+    def corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # Σ_p a(p) b(p + o), all o
+        return signal.fftconvolve(a[(slice(None, None, -1),) * a.ndim], b, mode="full")
+
+    grids = np.meshgrid(
+        *[(np.arange(2 * n - 1) - (n - 1)) * sp for n, sp in zip(m.shape, spacing, strict=True)],
+        indexing="ij",
+    )
+    dist = np.sqrt(sum(g**2 for g in grids))
+    w = np.divide(1.0, dist, out=np.zeros_like(dist), where=dist > 0)
+    w_sum = float(np.sum(w * corr(m, m)))
+    c_dd = corr(d, d)
+    cross = float(np.sum(w * c_dd))
+    sq = float(np.sum(w * (2 * corr(q, m) - 2 * c_dd)))
+    n = values.size
+    return float(n / w_sum * cross / ss), float((n - 1) * sq / (2 * w_sum * ss))
 
 
 def _pca(points: np.ndarray) -> np.ndarray:
@@ -746,7 +750,7 @@ def _morphology_3d(roi: _Roi) -> dict[str, float]:
         out["vol_dens_conv_hull"] = volume / hull.volume
         out["area_dens_conv_hull"] = area / hull.area
     out["integ_int"] = volume * float(roi.values.mean())
-    out["moran_i"], out["geary_c"] = _moran_geary(points, roi.values)
+    out["moran_i"], out["geary_c"] = _moran_geary(roi.values, roi.mask, roi.spacing)
     return out
 
 
@@ -784,7 +788,7 @@ def _morphology_2d(roi: _Roi) -> dict[str, float]:
         out["area_dens_conv_hull"] = float(_div(area, hull.volume))
         out["perimeter_dens_conv_hull"] = float(_div(perimeter, hull.area))
     out["integ_int"] = area * float(roi.values.mean())
-    out["moran_i"], out["geary_c"] = _moran_geary(points, roi.values)
+    out["moran_i"], out["geary_c"] = _moran_geary(roi.values, roi.mask[1], roi.spacing[1:])
     return out
 
 
@@ -792,18 +796,25 @@ def _local_intensity(roi: _Roi) -> dict[str, float]:
     """Mean intensity in a 1 cm³ sphere (all image voxels whose centre lies within it)."""
     radius = 10.0 * (3.0 / (4.0 * math.pi)) ** (1.0 / 3.0)  # mm
     half = np.floor(radius / roi.spacing).astype(int)
-    grids = np.meshgrid(*[np.arange(-h, h + 1) * s for h, s in zip(half, roi.spacing)],
-                        indexing="ij")
+    grids = np.meshgrid(
+        *[np.arange(-h, h + 1) * s for h, s in zip(half, roi.spacing, strict=True)], indexing="ij"
+    )
     kernel = (sum(g**2 for g in grids) <= radius**2 + 1e-9).astype(float)
-    image, inside = roi.full_image, np.ones(roi.full_image.shape)
-    if max(image.shape) * kernel.size > 2_000_000:
+    # the ROI's bounding box plus the sphere's reach holds every voxel that matters
+    box = ndimage.find_objects(roi.full_mask.astype(np.int8))[0]
+    box = tuple(
+        slice(max(0, b.start - h), min(n, b.stop + h))
+        for b, h, n in zip(box, half, roi.full_mask.shape, strict=True)
+    )
+    image, in_roi = roi.full_image[box], roi.full_mask[box]
+    inside = np.ones(image.shape)
+    if kernel.size > 125:
         local_sum = signal.fftconvolve(image, kernel, mode="same")
         local_n = np.rint(signal.fftconvolve(inside, kernel, mode="same"))
     else:
         local_sum = ndimage.convolve(image, kernel, mode="constant", cval=0.0)
         local_n = ndimage.convolve(inside, kernel, mode="constant", cval=0.0)
     local = local_sum / local_n
-    in_roi = roi.full_mask
     values = image[in_roi]
     at_max = values == values.max()
     return {
@@ -988,7 +999,9 @@ def _zone_result(
 ) -> dict[str, float]:
     feats = _group_means(_zone_features(gl, j, group, n_voxels.size, n_voxels))
     stems = ZONE_NAMES[family]
-    return {f"{stem}_{agg}": feats[generic] for stem, generic in zip(stems, _ZONE_GENERIC)}
+    # only NGLDM has the 17th (energy); the others stop after the entropy
+    pairs = zip(stems, _ZONE_GENERIC[: len(stems)], strict=True)
+    return {f"{stem}_{agg}": feats[generic] for stem, generic in pairs}
 
 
 def _slice_voxels(roi: _Roi) -> tuple[np.ndarray, np.ndarray]:
@@ -1120,7 +1133,7 @@ def _ngldm(roi: _Roi, aggregations: tuple[str, ...]) -> dict[str, float]:
 
 def _ngtdm_features(n: np.ndarray, s: np.ndarray) -> dict[str, np.ndarray]:
     """NGTDM features from per-group level counts ``n`` and sums ``s`` (K, Ng)."""
-    k, ng = n.shape
+    ng = n.shape[1]
     i = np.arange(1, ng + 1, dtype=float)
     nvc = n.sum(1)
     p = n / np.where(nvc > 0, nvc, 1.0)[:, None]
