@@ -67,6 +67,20 @@ FAMILIES: tuple[str, ...] = (
     "ngldm",
 )
 
+# IBSI digital-phantom reference tags that ibsi_features does not compute: none of the 482.
+# (The IBSI results sheet also lists five phantom features that IBSI did not standardise and
+# gives no reference value for: volume and area densities of the oriented minimum bounding
+# box and of the minimum-volume enclosing ellipsoid, and the IVH area under the curve; they
+# are not implemented either.)
+NOT_IMPLEMENTED: tuple[str, ...] = ()
+NOT_STANDARDISED_NOT_IMPLEMENTED: tuple[str, ...] = (
+    "morph_vol_dens_ombb",
+    "morph_area_dens_ombb",
+    "morph_vol_dens_mvee",
+    "morph_area_dens_mvee",
+    "ivh_auc",
+)
+
 # -- feature names (IBSI tag stems; the run key is radiomics:<family>:<name>) -----------------
 
 MORPHOLOGY_3D = (
