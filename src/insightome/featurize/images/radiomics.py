@@ -582,7 +582,7 @@ def _moments(x: np.ndarray) -> dict[str, float]:
         "iqr": float(p75 - p25),
         "range": float(x.max() - x.min()),
         "mad": float(np.mean(np.abs(dev))),
-        "rmad": float(np.mean(np.abs(inner - inner.mean()))),
+        "rmad": float(np.mean(np.abs(inner - inner.mean()))) if inner.size else math.nan,
         "medad": float(np.mean(np.abs(x - median))),
         "cov": float(_div(math.sqrt(var), mean)),
         "qcod": float(_div(p75 - p25, p75 + p25)),
