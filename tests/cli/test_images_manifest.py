@@ -70,7 +70,7 @@ def test_bad_npz_is_one_line_exit_2_and_nothing_written(cli, tmp_path):
     assert_user_error(result, "no array 'tset_images'", "breastmnist.npz", "--splits")
     assert not out.exists()
     result = cli("images", "manifest", tmp_path / "gone.npz", "-o", out)
-    assert_user_error(result, "gone.npz: image file not found")
+    assert_user_error(result, "gone.npz: file not found")
     result = cli("images", "manifest", npz, "-o", tmp_path / "m.xlsx")
     assert_user_error(result, "m.xlsx: cannot write a manifest as '.xlsx'")
     result = cli("images", "manifest", npz, "-o", out, "--splits", "train,train")

@@ -5,6 +5,7 @@ real MedMNIST BreastMNIST file; and every bad input as one UserError line naming
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 from pathlib import Path
 
@@ -174,6 +175,7 @@ def test_dicom_series_sorted_along_the_slice_normal_not_by_file_name(tmp_path):
     assert meta["slice_order"] == "position" and meta["slice_spacing_uniform"] is True
     assert meta["n_files_skipped"] == 1 and meta["orientation"] == "LPS"
     assert meta["axes"] == "ZYX" and meta["shape"] == [3, ROWS, COLUMNS]
+    json.dumps(meta, allow_nan=False)  # JSON-safe: goes into results.json as it is
     header = image_header("series", tmp_path)
     assert header["shape"] == [3, ROWS, COLUMNS] and header["spacing"] == pytest.approx(
         [2.5, 0.7, 0.8]
@@ -288,6 +290,7 @@ def test_nifti_is_transposed_to_slices_first_with_spacing_and_orientation(tmp_pa
     assert image.spacing == pytest.approx((2.0, 0.6, 0.5)) and image.spacing_known
     assert image.meta["orientation"] == "RAS" and image.meta["format"] == "nifti"
     assert image.meta["rescale_slope"] == 2.0 and image.meta["dtype"] == "int16"
+    json.dumps(image.meta, allow_nan=False)
     header = image_header("ct.nii.gz", tmp_path)
     assert header["shape"] == [6, 5, 4] and header["spacing"] == pytest.approx([2.0, 0.6, 0.5])
 
@@ -550,7 +553,7 @@ def test_medmnist_label_columns_and_errors(tmp_path):
     raises(f"{wrong}: the train labels (shape 2) do not match its 3 images", "wrong.npz",
            medmnist_manifest, wrong, ("train",))  # fmt: skip
     missing = tmp_path / "gone.npz"
-    raises(f"{missing}: image file not found", "gone.npz", medmnist_manifest, missing)
+    raises(f"{missing}: file not found", "gone.npz", medmnist_manifest, missing)
     rel = medmnist_manifest(path, ("val",), relative_to=tmp_path / "sub" / "dir")
     assert rel["image"].iloc[0] == "../../multi.npz#val_images/0"
 

@@ -192,8 +192,10 @@ def medmnist_manifest(
     another drive)."""
     npz = Path(npz)
     where = str(npz)
+    if npz.is_dir():
+        raise UserError(errors.FILE_IS_DIRECTORY, path=npz)
     if not npz.is_file():
-        raise UserError(errors.IMAGE_MISSING, where=where)
+        raise UserError(errors.FILE_MISSING, path=npz)
     keys = _npz_keys_checked(npz, where)
     for split in splits:
         for kind in ("images", "labels"):
