@@ -425,7 +425,66 @@ IMAGES_MIXED_DIMENSIONS = (
     "{path}: the manifest mixes 2D images (e.g. row '{two}') and 3D volumes (e.g. row "
     "'{three}'); their features differ. Give one kind per run."
 )
-IMAGES_NEED_FEATURES = (
-    "{path}: --image-column needs features of the images; the manifest has {n} rows but "
-    "{what}. Check the manifest."
+
+# -- images -----------------------------------------------------------------------------
+# {where} is the file (with its #key/index for an .npz) and, from a manifest, its row.
+IMAGE_MISSING = (
+    "{where}: image file not found. Check the path (a relative path is read from the "
+    "manifest's folder)."
+)
+IMAGE_UNREADABLE = (
+    "{where}: cannot be read as {kind} ({reason}). Check that the file is complete and of "
+    "that format, or re-export it."
+)
+IMAGE_FORMAT_UNKNOWN = (
+    "{where}: unknown image type '{suffix}'. Use {supported}; a DICOM file may have any name "
+    "when it starts with the DICM preamble."
+)
+IMAGE_NDIM = (
+    "{where}: the image has {ndim} dimensions (shape {shape}); insightome reads 2D images "
+    "(grey or RGB) and 3D grey volumes. Save each time point or channel of a 4D image as "
+    "its own 3D file."
+)
+IMAGE_NPZ_AMBIGUOUS = (
+    "{where}: the .npz holds {n} arrays ({keys}), not one image. Name the array in the ref: "
+    "{name}#key (a whole array) or {name}#key/index (one image of a stack)."
+)
+IMAGE_NPZ_KEY_MISSING = (
+    "{where}: the .npz has no array '{key}' (arrays: {keys}).{hint} Name one of its arrays "
+    "after the '#'."
+)
+IMAGE_NPZ_INDEX = (
+    "{where}: index {index} is out of range for array '{key}' ({n} images: 0 to {last}). "
+    "Check the number after '#{key}/'."
+)
+IMAGE_NPZ_INDEX_INVALID = (
+    "{where}: '{index}' after '#{key}/' is not an image number. Write file.npz#key/index "
+    "with a whole number from 0."
+)
+IMAGE_DICOM_NONE = (
+    "{where}: the folder holds no DICOM image ({n} files). Give a folder holding one DICOM "
+    "series, or the image file itself."
+)
+IMAGE_DICOM_SERIES_MIXED = (
+    "{where}: the folder is not one DICOM series ({reason}). Put each series in its own "
+    "folder and name that folder."
+)
+IMAGE_MASK_SHAPE = (
+    "{where}: the mask's shape {mask_shape} is not the image's {image_shape}. Give the mask "
+    "drawn on this image (the same rows, columns and slices)."
+)
+IMAGE_MASK_EMPTY = (
+    "{where}: the mask is empty (no voxel above 0). Check that it is this image's mask, or "
+    "leave the mask out to use the whole image."
+)
+IMAGE_MEDMNIST_SPLIT = (
+    "{where}: no array '{key}' (arrays: {keys}). A MedMNIST file holds train, val and test "
+    "images and labels: choose among its splits with --splits."
+)
+IMAGE_MEDMNIST_LABELS = (
+    "{where}: the {split} labels (shape {labels_shape}) do not match its {n_images} images "
+    "(one integer label, or one row of labels, per image). Check the file."
+)
+IMAGE_MANIFEST_OUTPUT = (
+    "{path}: cannot write a manifest as '{suffix}'. Name the output .csv or .tsv."
 )

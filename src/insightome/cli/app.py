@@ -323,7 +323,14 @@ def _main() -> None:
 
 
 # the commands that work on a saved run directory register themselves on ``app``
-from insightome.cli import admet, notes, samplesize, saved_runs, synthesize  # noqa: E402,F401
+from insightome.cli import (  # noqa: E402,F401
+    admet,
+    images,
+    notes,
+    samplesize,
+    saved_runs,
+    synthesize,
+)
 from insightome.cli.optimize import optimize_command  # noqa: E402
 
 app.command("optimize")(optimize_command)
