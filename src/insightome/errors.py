@@ -488,3 +488,52 @@ IMAGE_MEDMNIST_LABELS = (
 IMAGE_MANIFEST_OUTPUT = (
     "{path}: cannot write a manifest as '{suffix}'. Name the output .csv or .tsv."
 )
+
+# -- images (learned) ----------------------------------------------------------------------------------
+# (learned image features: models.image_cnn, models.image_encoder)
+IMAGES_EXTRA_MISSING = (
+    "the learned image features (--image-features cnn, encoder; --image-encoder) need PyTorch "
+    "and onnxruntime, which are not installed: pip install 'insightome[images]'"
+)
+IMAGES_UNKNOWN_SAMPLES = (
+    "{n} sample(s) (e.g. {examples}) have no image in this model's image table: a model with "
+    "a CNN score (--image-features cnn) predicts only the samples whose images it is given. "
+    "Give these samples' images (a manifest row each), or rerun without cnn."
+)
+IMAGES_NOT_GIVEN = (
+    "this model adds a CNN score of each sample's image (--image-features cnn), and a saved "
+    "model keeps no image: give the samples' images with insightome predict, validate or "
+    "monitor RUN MANIFEST --image-column COLUMN."
+)
+IMAGES_NOT_READ = (
+    "this run's CNN score (--image-features cnn) needs the images, which were not read in this "
+    "session: resume the run with insightome run --resume (it reads the images again first)."
+)
+ENCODER_FORMAT_UNKNOWN = (
+    "{path}: unknown image-encoder format '{suffix}'. Give a TorchScript (.pt, .pth) or ONNX "
+    "(.onnx) file with --image-encoder."
+)
+ENCODER_SIDECAR_MISSING = (
+    "{path}: the image encoder's sidecar {sidecar} was not found. Write it next to the model: "
+    'JSON with input_size [H, W], channels (1 or 3), mean, std and scale (e.g. {{"input_size": '
+    '[224, 224], "channels": 3, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225], '
+    '"scale": 255}}).'
+)
+ENCODER_SIDECAR_INVALID = (
+    "{path}: field '{field}' {problem}. Fix it in the encoder's sidecar (input_size [H, W], "
+    "channels 1 or 3, mean and std one number per channel, scale a positive number or "
+    "\"minmax\")."
+)
+ENCODER_UNREADABLE = (
+    "{path}: cannot be loaded as {kind} ({reason}). Export the encoder with "
+    "torch.jit.trace/script (.pt) or torch.onnx.export (.onnx)."
+)
+ENCODER_FAILED = (
+    "{path}: the image encoder fails on an input of shape {shape} ({reason}). Check "
+    "input_size and channels in its sidecar {sidecar}."
+)
+ENCODER_OUTPUT_SHAPE = (
+    "{path}: the image encoder's output '{output}' has shape {shape} for {n} image(s); it must "
+    "be embeddings of shape (N, d). Export the encoder up to its pooled features (field "
+    "'output' of the sidecar names an ONNX output)."
+)
