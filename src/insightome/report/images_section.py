@@ -74,7 +74,8 @@ def build_images(results: Mapping[str, Any]) -> dict[str, Any] | None:
         ),
         "encoder": encoder or None,
         "cnn": cnn or None,
-        "figures": dict(as_mapping(images.get("figures"))),
+        "examples": as_mapping(images.get("figures")).get("examples"),
+        "occlusion": as_mapping(images.get("figures")).get("occlusion"),
         "seconds": images.get("seconds"),
         "min_cell": min_cell,
     }
@@ -115,7 +116,6 @@ def _grid(
                 ax.imshow(heat, cmap="magma", alpha=0.45, vmin=0, vmax=max(heat.max(), 1e-6))
             if c == 0:
                 ax.set_title(label, fontsize=8, loc="left")
-    fig.tight_layout()
     return to_data_uri(fig)
 
 

@@ -83,10 +83,11 @@ def read(state: RunState) -> None:
     keep = [
         c for c in (o.target, o.time_col, o.event, o.groups, o.site, *o.sensitive, *o.exclude) if c
     ]
-    if o.image_column:  # the image paths are not features; image:<field> columns come later
+    if o.image_column:  # image:<field> columns (--site image:manufacturer) come with the images
         keep = [c for c in keep if not c.startswith(META_PREFIX)]
-        keep += [c for c in (o.image_column, o.mask_column) if c]
     adata = _read_input(state.data, [*keep, *([index_column] if index_column else [])], o)
+    if o.image_column:
+        adata = _paths_to_obs(adata, [c for c in (o.image_column, o.mask_column) if c])
     for featurizer in state.featurizers:
         adata = featurizer.apply(adata)
     state.data_sha256 = [f["sha256"] for f in adata.uns.get("provenance", {}).get("files", [])]
@@ -145,6 +146,25 @@ def _with_notes(
             "prediction can carry the outcome (--notes-time and --index-time leave them out)",
         ]
     return out
+
+
+def _paths_to_obs(adata: ad.AnnData, columns: list[str]) -> ad.AnnData:
+    """The manifest's image and mask paths moved from the (categorical) features to ``obs``:
+    read as features, so a manifest without clinical columns is not refused as featureless,
+    and never modelled."""
+    categorical = adata.obsm.get("categorical")
+    if categorical is None or not any(c in categorical.columns for c in columns):
+        return adata
+    adata = adata.copy()
+    categorical = adata.obsm["categorical"]
+    for column in columns:
+        if column in categorical.columns:
+            adata.obs[column] = categorical[column].astype(str).to_numpy()
+    adata.obsm["categorical"] = categorical.drop(columns=[c for c in columns if c in categorical])
+    adata.uns["notes"] = [  # "has a different value for every sample, like an ID": a path does
+        n for n in adata.uns.get("notes", []) if not any(f"column '{c}'" in n for c in columns)
+    ]
+    return adata
 
 
 def _with_images(adata: ad.AnnData, state: RunState) -> ad.AnnData:
