@@ -577,7 +577,6 @@ def _compute_family(
 
 def _moments(x: np.ndarray) -> dict[str, float]:
     """The statistics shared by the intensity and the histogram families."""
-    n = x.size
     mean = float(x.mean())
     dev = x - mean
     var = float(np.mean(dev**2))
@@ -600,7 +599,6 @@ def _moments(x: np.ndarray) -> dict[str, float]:
         "medad": float(np.mean(np.abs(x - median))),
         "cov": float(_div(math.sqrt(var), mean)),
         "qcod": float(_div(p75 - p25, p75 + p25)),
-        "n": float(n),
     }
 
 
