@@ -196,7 +196,7 @@ def test_discretisation_settings():
         RadiomicsSettings(bin_count=16, bin_width=5.0)
     with pytest.raises(ValueError, match="exactly one"):
         RadiomicsSettings(bin_width=5.0)  # the default bin_count is still set
-    with pytest.raises(ValueError, match="positive integer"):
+    with pytest.raises(ValueError, match="integer from 1 to 1024"):
         RadiomicsSettings(bin_count=0)
     with pytest.raises(ValueError, match="positive number"):
         RadiomicsSettings(bin_count=None, bin_width=-1.0)
@@ -207,6 +207,9 @@ def test_discretisation_settings():
     fbn = RadiomicsSettings(bin_count=4, families=("histogram",))
     assert radiomics_features(image, None, (1, 1), fbs)["radiomics:histogram:max"] == 10.0
     assert radiomics_features(image, None, (1, 1), fbn)["radiomics:histogram:max"] == 4.0
+    tiny = RadiomicsSettings(bin_count=None, bin_width=0.01)
+    with pytest.raises(ValueError, match="more than 1024; use a larger bin_width"):
+        radiomics_features(image, None, (1, 1), tiny)
     # FBN uses each ROI's own range: a scaled and shifted image gets the same grey levels
     scaled = radiomics_features(3 * image + 50, None, (1, 1), fbn)
     assert scaled == radiomics_features(image, None, (1, 1), fbn)

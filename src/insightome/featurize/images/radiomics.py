@@ -48,10 +48,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage, signal
+from scipy import ndimage
 from scipy.spatial import ConvexHull, QhullError
 from scipy.special import eval_legendre
-from skimage import measure
 
 FAMILIES: tuple[str, ...] = (
     "morphology",
@@ -66,6 +65,10 @@ FAMILIES: tuple[str, ...] = (
     "ngtdm",
     "ngldm",
 )
+
+# texture matrices are dense in the grey levels: at most this many (FBS with a tiny width on a
+# wide range would otherwise need gigabytes)
+MAX_GREY_LEVELS = 1024
 
 # IBSI digital-phantom reference tags that ibsi_features does not compute: none of the 482.
 # (The IBSI results sheet also lists five phantom features that IBSI did not standardise and
@@ -287,9 +290,11 @@ class RadiomicsSettings:
         if self.bin_count is not None and (
             isinstance(self.bin_count, bool)
             or not isinstance(self.bin_count, int | np.integer)
-            or self.bin_count < 1
+            or not 1 <= self.bin_count <= MAX_GREY_LEVELS
         ):
-            raise ValueError(f"bin_count must be a positive integer, got {self.bin_count!r}")
+            raise ValueError(
+                f"bin_count must be an integer from 1 to {MAX_GREY_LEVELS}, got {self.bin_count!r}"
+            )
         if self.bin_width is not None and not (np.isfinite(self.bin_width) and self.bin_width > 0):
             raise ValueError(f"bin_width must be a positive number, got {self.bin_width!r}")
         unknown = [f for f in self.families if f not in FAMILIES]
@@ -482,11 +487,20 @@ def _discretise(
         grey = np.floor(bin_count * (values - lo) / (hi - lo)).astype(np.int64) + 1
         return np.minimum(grey, bin_count), bin_count
     if bin_width is not None:
+        n_levels = math.floor((hi - lo) / bin_width) + 1
+        if n_levels > MAX_GREY_LEVELS:
+            raise ValueError(
+                f"bin_width {bin_width:g} splits this ROI's intensity range [{lo:g}, {hi:g}] "
+                f"into {n_levels} grey levels, more than {MAX_GREY_LEVELS}; use a larger "
+                "bin_width or a bin_count"
+            )
         grey = np.floor((values - lo) / bin_width).astype(np.int64) + 1
         return grey, int(grey.max())
+    if not np.all(values == np.rint(values)) or lo < 1 or hi > MAX_GREY_LEVELS:
+        raise ValueError(
+            f"discretised intensities must be integer grey levels 1..{MAX_GREY_LEVELS}"
+        )
     grey = np.rint(values).astype(np.int64)
-    if not np.array_equal(grey, values) or grey.min() < 1:
-        raise ValueError("discretised intensities must be positive integers (grey levels)")
     return grey, int(grey.max())
 
 
@@ -563,7 +577,6 @@ def _compute_family(
 
 def _moments(x: np.ndarray) -> dict[str, float]:
     """The statistics shared by the intensity and the histogram families."""
-    n = x.size
     mean = float(x.mean())
     dev = x - mean
     var = float(np.mean(dev**2))
@@ -586,7 +599,6 @@ def _moments(x: np.ndarray) -> dict[str, float]:
         "medad": float(np.mean(np.abs(x - median))),
         "cov": float(_div(math.sqrt(var), mean)),
         "qcod": float(_div(p75 - p25, p75 + p25)),
-        "n": float(n),
     }
 
 
@@ -663,7 +675,7 @@ def _moran_geary(values: np.ndarray, mask: np.ndarray, spacing: np.ndarray) -> t
     q = d**2
 
     def corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # Σ_p a(p) b(p + o), all o
-        return signal.fftconvolve(a[(slice(None, None, -1),) * a.ndim], b, mode="full")
+        return _fftconvolve(a[(slice(None, None, -1),) * a.ndim], b, mode="full")
 
     grids = np.meshgrid(
         *[(np.arange(2 * n - 1) - (n - 1)) * sp for n, sp in zip(m.shape, spacing, strict=True)],
@@ -683,6 +695,12 @@ def _pca(points: np.ndarray) -> np.ndarray:
     """Eigenvalues of the coordinates' covariance, largest first."""
     cov = np.atleast_2d(np.cov(points, rowvar=False))  # N - 1, as IBSI's reference
     return np.clip(np.sort(np.linalg.eigvalsh(cov))[::-1], 0.0, None)
+
+
+def _fftconvolve(a: np.ndarray, b: np.ndarray, mode: str) -> np.ndarray:
+    from scipy import signal  # imported when used: scipy.signal takes ~0.4 s to import
+
+    return signal.fftconvolve(a, b, mode=mode)
 
 
 def _centre_shift(roi: _Roi, points: np.ndarray) -> float:
@@ -723,6 +741,8 @@ def _ellipsoid_area(a: float, b: float, c: float) -> float:
 
 
 def _morphology_3d(roi: _Roi) -> dict[str, float]:
+    from skimage import measure  # imported when used (slow to import)
+
     out: dict[str, float] = {}
     n = roi.values.size
     out["vol_approx"] = float(n * np.prod(roi.spacing))
@@ -769,6 +789,8 @@ def _morphology_3d(roi: _Roi) -> dict[str, float]:
 
 
 def _morphology_2d(roi: _Roi) -> dict[str, float]:
+    from skimage import measure  # imported when used (slow to import)
+
     out: dict[str, float] = {}
     mask2 = roi.mask[1]  # the single padded slice
     dy, dx = roi.spacing[1], roi.spacing[2]
@@ -823,8 +845,8 @@ def _local_intensity(roi: _Roi) -> dict[str, float]:
     image, in_roi = roi.full_image[box], roi.full_mask[box]
     inside = np.ones(image.shape)
     if kernel.size > 125:
-        local_sum = signal.fftconvolve(image, kernel, mode="same")
-        local_n = np.rint(signal.fftconvolve(inside, kernel, mode="same"))
+        local_sum = _fftconvolve(image, kernel, mode="same")
+        local_n = np.rint(_fftconvolve(inside, kernel, mode="same"))
     else:
         local_sum = ndimage.convolve(image, kernel, mode="constant", cval=0.0)
         local_n = ndimage.convolve(inside, kernel, mode="constant", cval=0.0)
@@ -868,8 +890,10 @@ def _glcm_features(counts: np.ndarray) -> dict[str, np.ndarray]:
     kd = np.abs(ii - jj).astype(int).ravel()
     ks = (ii + jj).astype(int).ravel() - 2
     flat = p.reshape(k, -1)
-    p_diff = flat @ np.eye(ng)[kd]  # (K, Ng): k = 0..Ng-1
-    p_sum = flat @ np.eye(2 * ng - 1)[ks]  # (K, 2Ng-1): k = 2..2Ng
+    rows = np.arange(k)[:, None]
+    p_diff = np.bincount((rows * ng + kd).ravel(), flat.ravel(), k * ng).reshape(k, ng)
+    n_sum = 2 * ng - 1  # k = 2..2Ng
+    p_sum = np.bincount((rows * n_sum + ks).ravel(), flat.ravel(), k * n_sum).reshape(k, n_sum)
     kdv = np.arange(ng, dtype=float)
     ksv = np.arange(2, 2 * ng + 1, dtype=float)
     diff_avg = p_diff @ kdv
