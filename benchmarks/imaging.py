@@ -34,7 +34,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
@@ -178,8 +177,8 @@ def table(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "# Images: BreastMNIST and PneumoniaMNIST end to end (benchmarks/imaging.py)",
         "",
         f"Commit {meta['commit']}, {meta['date']}, {meta['machine']}, 2 CPU cores "
-        "(`--n-jobs 2`), no GPU." + (" PARTIAL: not every data set and arm." if meta["partial"]
-                                      else ""),
+        "(`--n-jobs 2`), no GPU."
+        + (" PARTIAL: not every data set and arm." if meta["partial"] else ""),
         "",
         "Each row: `insightome run` on a manifest of the official train + val images (its own "
         "CV, BBC-CV selection and estimate, discovery, audit), then the final model on the "

@@ -421,6 +421,10 @@ IMAGE_CNN_NOT_2D = (
     "{path} (row '{row}'): the CNN takes 2D images and this one is a 3D volume. Use radiomics "
     "or encoder features for volumes, or give 2D slices."
 )
+IMAGE_RADIOMICS = (
+    "{path} (row '{row}'): radiomics cannot be computed ({reason}). Change --radiomics-bins or "
+    "--radiomics-bin-width."
+)
 IMAGES_MIXED_DIMENSIONS = (
     "{path}: the manifest mixes 2D images (e.g. row '{two}') and 3D volumes (e.g. row "
     "'{three}'); their features differ. Give one kind per run."
@@ -489,7 +493,7 @@ IMAGE_MANIFEST_OUTPUT = (
     "{path}: cannot write a manifest as '{suffix}'. Name the output .csv or .tsv."
 )
 
-# -- images (learned) ----------------------------------------------------------------------------------
+# -- images (learned) ------------------------------------------------------------------
 # (learned image features: models.image_cnn, models.image_encoder)
 IMAGES_EXTRA_MISSING = (
     "the learned image features (--image-features cnn, encoder; --image-encoder) need PyTorch "
@@ -522,7 +526,7 @@ ENCODER_SIDECAR_MISSING = (
 ENCODER_SIDECAR_INVALID = (
     "{path}: field '{field}' {problem}. Fix it in the encoder's sidecar (input_size [H, W], "
     "channels 1 or 3, mean and std one number per channel, scale a positive number or "
-    "\"minmax\")."
+    '"minmax").'
 )
 ENCODER_UNREADABLE = (
     "{path}: cannot be loaded as {kind} ({reason}). Export the encoder with "

@@ -163,7 +163,10 @@ def _read_chunk(
         }
         out.meta.append(meta)
         if radiomics is not None:
-            out.radiomics.append(radiomics_features(grey, mask, image.spacing, radiomics))
+            try:
+                out.radiomics.append(radiomics_features(grey, mask, image.spacing, radiomics))
+            except ValueError as exc:  # e.g. a bin width giving more than 1024 grey levels
+                raise UserError(errors.IMAGE_RADIOMICS, path=ref, row=sample, reason=exc) from None
         if size:
             if image.ndim != 2:
                 raise UserError(errors.IMAGE_CNN_NOT_2D, path=ref, row=sample)
@@ -254,7 +257,9 @@ def images_features(
     if encoder is not None:
         values = np.vstack(embeddings) if embeddings else np.empty((0, 0))
         blocks.append(
-            pd.DataFrame(values, index=ids, columns=[f"encoder:{i}" for i in range(values.shape[1])])
+            pd.DataFrame(
+                values, index=ids, columns=[f"encoder:{i}" for i in range(values.shape[1])]
+            )
         )
         summary["encoder"] = encoder.info()
     cnn_input = np.stack(cnn) if cnn else None

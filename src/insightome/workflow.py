@@ -37,12 +37,23 @@ STAGES: tuple[Stage, ...] = (
         "read",
         read,
         makes=(
-            "adata", "gene_sets", "data_sha256", "notes", "note_texts", "images", "image_input",
+            "adata",
+            "gene_sets",
+            "data_sha256",
+            "notes",
+            "note_texts",
+            "images",
+            "image_input",
             "image_refs",
         ),
         saved=False,
     ),
-    Stage("study", study, makes=("study", "audit_settings", "data_audit", "run_name"), saved=False),
+    Stage(
+        "study",
+        study,
+        makes=("study", "audit_settings", "data_audit", "run_name", "image_bank"),
+        saved=False,
+    ),
     Stage("screen", screen, makes=("leakage_screen",), saved=False),  # redone, like study
     Stage(
         "plan",

@@ -122,7 +122,7 @@ RANGE_CASES = [
         ["--image-features", "each image feature once"],
     ),
     ("cnn_size", ["--image-column", "image", "--cnn-size", "4096"], ["--cnn-size", "0 and 512"]),
-    ("radiomics_bins", ["--radiomics-bins", "1"], ["--radiomics-bins", "between 2 and 4096"]),
+    ("radiomics_bins", ["--radiomics-bins", "1"], ["--radiomics-bins", "between 2 and 1024"]),
     ("radiomics_bin_width", ["--radiomics-bin-width", "0"], ["--radiomics-bin-width", "> 0"]),
     (
         "annotation_features",

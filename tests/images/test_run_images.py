@@ -186,3 +186,15 @@ def test_a_mask_of_another_shape_is_refused(tmp_path):
         )  # fmt: skip
     message = str(info.value)
     assert "mask_small.png" in message and "S019" in message and "\n" not in message
+
+
+def test_a_bin_width_too_fine_for_the_images_is_refused_in_one_line(tmp_path):
+    png_cohort(tmp_path, n=20)
+    with pytest.raises(UserError) as info:
+        insightome.run(
+            tmp_path / "manifest.csv", "label", image_column="image", radiomics_bin_width=0.01,
+            **API_FAST,
+        )  # fmt: skip
+    message = str(info.value)
+    assert "s000.png" in message and "more than 1024" in message
+    assert "--radiomics-bin-width" in message and "\n" not in message

@@ -43,8 +43,8 @@ from sklearn.preprocessing import OneHotEncoder
 
 from insightome.compute.blocks import BLOCK_CELLS, blocks
 from insightome.models.estimators import MODELS, logistic
-from insightome.models.imputation import MedianImputer
 from insightome.models.image_cnn import CNNScore, ImageBank
+from insightome.models.imputation import MedianImputer
 from insightome.models.note_terms import NoteTerms, NoteTexts
 from insightome.models.scaling import BlockwiseStandardScaler
 from insightome.models.survival import cox_score_test
@@ -107,10 +107,7 @@ class Candidate:
         terms = f"+terms(k={self.note_terms})" if self.note_terms else ""
         cnn = "+cnn" if self.cnn is not None else ""
         return (
-            f"{self.family}({shown}{',' if shown else ''}{sel})"
-            + self.augment_suffix
-            + terms
-            + cnn
+            f"{self.family}({shown}{',' if shown else ''}{sel})" + self.augment_suffix + terms + cnn
         )
 
     @property

@@ -22,10 +22,9 @@ holds no note text (and so cannot predict new samples: their notes are not given
 from __future__ import annotations
 
 import hashlib
-import pickle
 import warnings
 from collections.abc import Mapping
-from typing import Any, BinaryIO, Self
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -46,25 +45,17 @@ VECTORIZER = {"ngram_range": (1, 2), "sublinear_tf": True, "norm": None, "dtype"
 
 
 # The notes of this process's runs, by digest (the read stage registers them): a NoteTexts
-# written to a checkpoint holds only its digest (dump_without_texts) and finds its texts
-# here once a resumed run's read stage has read the notes again.
+# written to a checkpoint holds only its digest (reduce_by_reference, stages.checkpoints) and
+# finds its texts here once a resumed run's read stage has read the notes again.
 _REGISTRY: dict[str, pd.Series] = {}
 
 
-class _WithoutTexts(pickle.Pickler):
-    """A pickler that writes every :class:`NoteTexts` by reference (its digest)."""
-
-    def reducer_override(self, obj: Any) -> Any:
-        if isinstance(obj, NoteTexts):
-            return (NoteTexts._reference, (obj.digest, len(obj)))
-        return NotImplemented
-
-
-def dump_without_texts(obj: Any, stream: BinaryIO) -> None:
-    """Pickle ``obj`` to ``stream`` with every :class:`NoteTexts` in it written as its digest:
-    a run's checkpoints (``<run>.partial``, kept when a run is interrupted) never hold note
-    text. Elsewhere (fits sent to joblib, Dask or SLURM workers) the notes travel with it."""
-    _WithoutTexts(stream, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+def reduce_by_reference(obj: Any) -> Any:
+    """For a pickler's ``reducer_override``: a :class:`NoteTexts` as its digest (found again
+    through :meth:`NoteTexts.register`); ``NotImplemented`` for anything else."""
+    if isinstance(obj, NoteTexts):
+        return (NoteTexts._reference, (obj.digest, len(obj)))
+    return NotImplemented
 
 
 class NoteTexts:

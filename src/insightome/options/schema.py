@@ -304,7 +304,7 @@ class RunOptions:
     radiomics_bins: int = option(
         32,
         "Radiomics: grey levels per region (IBSI fixed bin number over each region's range).",
-        check=checks.integer(2, 4096),
+        check=checks.integer(2, 1024),
         commands=("run",),
     )
     radiomics_bin_width: float | None = option(

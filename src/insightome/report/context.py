@@ -38,9 +38,9 @@ from insightome.report.formatting import (
     metric_label,
     plural,
 )
+from insightome.report.images_section import build_images
 from insightome.report.leakage_section import build_leakage
 from insightome.report.learning_curve_section import build_learning_curve
-from insightome.report.images_section import build_images
 from insightome.report.notes_section import build_notes
 from insightome.report.validation_section import build_monitoring, build_validation
 

@@ -24,9 +24,9 @@ from insightome.results.estimate import (
     Winner,
 )
 from insightome.results.fields import MaybeNumber, Number, Record, optional
+from insightome.results.images import ImagesSummary
 from insightome.results.leakage import LeakageScreen
 from insightome.results.learning_curve import LearningCurve
-from insightome.results.images import ImagesSummary
 from insightome.results.notes import ClinicalNotes
 
 RESULTS_SCHEMA = "insightome.results/1"

@@ -22,7 +22,7 @@ from typing import Any
 from insightome import __version__, errors
 from insightome.compute.checkpoint import Checkpoint
 from insightome.errors import UserError
-from insightome.models.note_terms import dump_without_texts
+from insightome.models import image_cnn, note_terms
 from insightome.stages.registry import Stage
 from insightome.stages.state import RunState
 
@@ -31,6 +31,15 @@ STAGES_DIR = "stages"
 
 def _path(checkpoint: Checkpoint, name: str) -> Path:
     return checkpoint.directory / STAGES_DIR / f"{name}.pickle"
+
+
+class _ByReference(pickle.Pickler):
+    """Writes every NoteTexts and ImageBank by its digest (the read and study stages,
+    redone on resume, register them again)."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        made = note_terms.reduce_by_reference(obj)
+        return image_cnn.reduce_by_reference(obj) if made is NotImplemented else made
 
 
 def save(state: RunState, stage: Stage) -> None:
@@ -52,9 +61,10 @@ def save(state: RunState, stage: Stage) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{stage.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        # --notes-tfidf: the notes are written by reference (their digest), never as text
+        # --notes-tfidf, --image-features cnn: the notes and the CNN's images are written by
+        # reference (their digest), never as text or pixels
         with open(tmp, "wb") as fh:
-            dump_without_texts(record, fh)
+            _ByReference(fh, protocol=pickle.HIGHEST_PROTOCOL).dump(record)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -38,6 +38,7 @@ from insightome.evaluate.permutation import PermutationResult, best_cv_score, pe
 from insightome.evaluate.search import BBCSearchCV
 from insightome.evaluate.small_n import RunRegime, small_n_finding
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
+from insightome.images_features import cnn_settings
 from insightome.io.atomic import run_directory_name
 from insightome.models.calibrated_svm import GROUPS_NOTE
 from insightome.models.candidates import (
@@ -47,7 +48,6 @@ from insightome.models.candidates import (
     with_cnn,
     with_note_terms,
 )
-from insightome.images_features import cnn_settings
 from insightome.models.image_cnn import ImageBank
 from insightome.models.note_terms import NoteTexts
 from insightome.run_content import default_name
@@ -73,6 +73,8 @@ def study(state: RunState) -> None:
         folds=o.folds,
     )
     state.study = made
+    if "cnn" in o.image_features:  # registered here too: a resumed run's candidates refer to it
+        state.image_bank = _image_bank(state)
     log(
         f"loaded {made.n_samples} samples x {made.features.shape[1]} features; "
         f"task {made.spec.task}; {made.folds.chosen}-fold CV ({made.folds.reason})"
@@ -137,6 +139,17 @@ NOTE_TERM_TASKS = ("binary", "multiclass", "regression")  # models.note_terms.TA
 CNN_TASKS = ("binary", "multiclass")
 
 
+def _image_bank(state: RunState) -> ImageBank:
+    """The CNN's input table of the modelled samples, in the study's order, with their
+    groups (which never straddle the CNN's inner splits), registered by digest."""
+    made = state.require("study")
+    ids, arrays = state.require("image_input")
+    index = made.features.index.astype(str)
+    position = pd.Index(ids).get_indexer(index)
+    groups = None if made.groups is None else pd.Series(np.asarray(made.groups), index=index)
+    return ImageBank(index, arrays[position], groups=groups).register()
+
+
 def _with_cnn(state: RunState, cands: list[Any]) -> list[Any]:
     """Every candidate with the CNN's out-of-fold score of the images (--image-features
     cnn), trained inside each training fold; groups never straddle its inner splits."""
@@ -148,12 +161,7 @@ def _with_cnn(state: RunState, cands: list[Any]) -> list[Any]:
             reason=f"the CNN learns a class from the images, not a {made.spec.task} outcome; "
             "drop cnn (radiomics and encoder features stay)",
         )
-    ids, arrays = state.require("image_input")
-    position = pd.Index(ids).get_indexer(made.features.index.astype(str))
-    groups = None
-    if made.groups is not None:
-        groups = pd.Series(np.asarray(made.groups), index=made.features.index.astype(str))
-    bank = ImageBank(made.features.index.astype(str), arrays[position], groups=groups).register()
+    bank, arrays = state.require("image_bank"), state.require("image_input")[1]
     params = cnn_settings(o.preset)
     state.log(
         f"--image-features cnn: every candidate also gets the out-of-fold score of a CNN "

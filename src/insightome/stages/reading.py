@@ -21,10 +21,10 @@ import scipy.sparse as sp
 
 from insightome import errors
 from insightome.errors import UserError
+from insightome.images_features import META_PREFIX, ImagesSettings, images_features
 from insightome.io import read as read_file
 from insightome.io.genesets import read_gmt
 from insightome.io.streaming import selected_columns
-from insightome.images_features import META_PREFIX, ImagesSettings, images_features
 from insightome.models.note_terms import NoteTexts
 from insightome.notes_features import (
     NotesSettings,
@@ -174,9 +174,9 @@ def _with_images(adata: ad.AnnData, state: RunState) -> ad.AnnData:
     settings, never pixels."""
     o = state.options
     source = "data" if isinstance(state.data, ad.AnnData) else str(state.data)
-    for option, column, code in (
-        ("--image-column", o.image_column, errors.IMAGE_COLUMN_MISSING),
-        ("--mask-column", o.mask_column, errors.MASK_COLUMN_MISSING),
+    for column, code in (
+        (o.image_column, errors.IMAGE_COLUMN_MISSING),
+        (o.mask_column, errors.MASK_COLUMN_MISSING),
     ):
         if column and column not in adata.obs.columns:
             hint = errors.closest_names_hint(column, [*map(str, adata.var_names), *adata.obs])

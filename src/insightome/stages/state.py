@@ -71,6 +71,7 @@ class RunState:
     audit_settings: Any = None
     data_audit: Any = None
     run_name: str | None = None
+    image_bank: Any = None  # --image-features cnn: models.image_cnn.ImageBank (registered)
 
     # screen: columns that may leak the outcome (leakage_screen.LeakageScreen), warned of
     leakage_screen: Any = None
