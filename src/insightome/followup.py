@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from insightome import errors
 from insightome.audit.auditing import audit_data, audit_model
@@ -26,13 +27,16 @@ from insightome.discover.signature import SEARCH_REPEATS
 from insightome.errors import UserError
 from insightome.evaluate.engine import cross_validated_predictions
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
+from insightome.images_features import META_PREFIX
 from insightome.io import read
 from insightome.io.genesets import read_gmt
 from insightome.living_documents import render_documents
 from insightome.models.candidates import Candidate
+from insightome.models.image_cnn import ImageBank, without_images
 from insightome.models.note_terms import NoteTexts, without_texts
 from insightome.options import check_options, recorded_options
 from insightome.run_directory import Run, file_sha256, rewrite_run
+from insightome.saved_run_images import CNN_INPUT_KEY, run_made_with_images, with_new_images
 from insightome.saved_run_notes import (
     NotesReading,
     index_column,
@@ -46,18 +50,25 @@ from insightome.study import make_study
 
 
 def candidate_from(
-    entry: dict[str, Any], task: str, note_texts: NoteTexts | None = None
+    entry: dict[str, Any],
+    task: str,
+    note_texts: NoteTexts | None = None,
+    images: ImageBank | None = None,
 ) -> Candidate:
     """A configuration from its results.json entry (``winner`` or ``configurations[i]``);
-    with ``--notes-tfidf`` terms, ``note_texts`` are the samples' notes they are taken from."""
-    # the selection size, --augment's twin and --notes-tfidf's terms
-    made = ("k", "augment", "augment_ratio", "note_terms", "note_min_df")
+    with ``--notes-tfidf`` terms, ``note_texts`` are the samples' notes they are taken from;
+    with the CNN (``--image-features cnn``), ``images`` are the samples' CNN input."""
+    # the selection size, --augment's twin, --notes-tfidf's terms and the CNN's settings
+    made = ("k", "augment", "augment_ratio", "note_terms", "note_min_df", "cnn")
     given = entry["params"]
     params = {k: v for k, v in given.items() if k not in made}
     k = given.get("k")
     terms = given.get("note_terms")
     if terms and note_texts is None:
         raise ValueError("a configuration with note terms needs the samples' note texts")
+    cnn = given.get("cnn")
+    if cnn and images is None:
+        raise ValueError("a configuration with a CNN score needs the samples' images")
     return Candidate(
         entry["family"], params, None if k in (None, "all") else int(k), task,
         augment=given.get("augment"),
@@ -65,11 +76,17 @@ def candidate_from(
         note_terms=int(terms) if terms else None,
         note_texts=note_texts if terms else None,
         note_min_df=int(given.get("note_min_df", 2)),
+        cnn=tuple(sorted(cnn.items())) if cnn else None,
+        cnn_images=images if cnn else None,
     )  # fmt: skip
 
 
-def winner_candidate(results: dict[str, Any], note_texts: NoteTexts | None = None) -> Candidate:
-    return candidate_from(results["winner"], results["task"], note_texts)
+def winner_candidate(
+    results: dict[str, Any],
+    note_texts: NoteTexts | None = None,
+    images: ImageBank | None = None,
+) -> Candidate:
+    return candidate_from(results["winner"], results["task"], note_texts, images)
 
 
 @dataclass
@@ -82,6 +99,7 @@ class Reloaded:
     winner: Candidate
     winner_oof: np.ndarray | None  # (repeats, n, k); None when not asked for
     note_texts: NoteTexts | None = None  # --notes-tfidf: the samples' negation-marked notes
+    image_bank: ImageBank | None = None  # --image-features cnn: the samples' CNN input
 
 
 def reload(
@@ -118,7 +136,7 @@ def reload(
         [
             c
             for c in (spec.target, spec.time, spec.event, spec.groups, spec.site, *spec.sensitive)
-            if c
+            if c and not (run_made_with_images(results) and c.startswith(META_PREFIX))
         ]
         + list(spec.exclude)
         + ([index] if index else [])
@@ -139,6 +157,8 @@ def reload(
     texts = None
     if notes_path is not None:
         adata, texts = _with_run_notes(results, adata, notes_path, command)
+    # the run's images again, with its settings (features, CNN input): the same columns
+    adata = with_new_images(results, adata, str(inv["data"]))
     rs = results["resampling"]
     study = make_study(
         adata,
@@ -158,14 +178,26 @@ def reload(
         study.y, spec.task, folds=rs["folds"], repeats=rs["repeats"], seed=rs["seed"],
         groups=study.groups,
     )  # fmt: skip
-    winner = winner_candidate(results, texts)
+    bank = _run_image_bank(adata, study)
+    winner = winner_candidate(results, texts, bank)
     if not winner_oof:
-        return Reloaded(run, study, plan, winner, None, texts)
+        return Reloaded(run, study, plan, winner, None, texts, bank)
     cv = cross_validated_predictions(
         study.features, study.y, [winner], plan, n_classes=len(study.classes),
         seed=rs["seed"], n_jobs=n_jobs,
     )  # fmt: skip
-    return Reloaded(run, study, plan, winner, cv.oof[:, 0], texts)
+    return Reloaded(run, study, plan, winner, cv.oof[:, 0], texts, bank)
+
+
+def _run_image_bank(adata: Any, study: Any) -> ImageBank | None:
+    """The run's CNN input in the study's order, with its groups (as the run built it)."""
+    given = adata.uns.get(CNN_INPUT_KEY)
+    if given is None:
+        return None
+    ids, arrays = given
+    index = study.features.index.astype(str)
+    groups = None if study.groups is None else pd.Series(np.asarray(study.groups), index=index)
+    return ImageBank(index, arrays[pd.Index(ids).get_indexer(index)], groups=groups).register()
 
 
 def _with_run_notes(
@@ -204,7 +236,7 @@ def rediscover(
     )
     loaded = reload(run_dir, command="discover", n_jobs=n_jobs, winner_oof=False)
     run, study, plan, winner = loaded.run, loaded.study, loaded.plan, loaded.winner
-    texts = loaded.note_texts
+    texts, bank = loaded.note_texts, loaded.image_bank
     results = run.results
     inv = results.get("invocation") or {}
     rs = results["resampling"]
@@ -217,7 +249,9 @@ def rediscover(
     )
     # the signature's estimate is corrected for the configuration choice too: every
     # configuration's out-of-fold predictions, on the repeats the signature search uses
-    configurations = [candidate_from(c, results["task"], texts) for c in results["configurations"]]
+    configurations = [
+        candidate_from(c, results["task"], texts, bank) for c in results["configurations"]
+    ]
     n = min(SEARCH_REPEATS, plan.repeats)
     search = ResamplingPlan(plan.splits[:n], plan.folds, n, plan.seeds[:n], plan.grouped)
     oof = cross_validated_predictions(
@@ -247,7 +281,8 @@ def rediscover(
     }
     run.hypotheses = found.hypotheses
     if found.signature is not None:
-        run.signature_model = without_texts(found.signature.model)  # no note text saved
+        # no note text, no image saved
+        run.signature_model = without_images(without_texts(found.signature.model))
         run.model_card["signature"] = {
             "features": found.signature.features,
             "winner": winner.to_dict(),

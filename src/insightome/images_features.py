@@ -33,8 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anndata as ad
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from joblib import Parallel, delayed
 from skimage.transform import resize
 
@@ -313,3 +315,54 @@ def _summary(settings: ImagesSettings, meta: list[dict[str, Any]]) -> dict[str, 
         # the pixels (and masks) read, in manifest order: a resumed run must read the same
         "pixels_sha256": hashlib.sha256("".join(m["sha256"] for m in meta).encode()).hexdigest(),
     }
+
+
+def paths_to_obs(adata: ad.AnnData, columns: list[str]) -> ad.AnnData:
+    """The manifest's image and mask paths moved from the (categorical) features to ``obs``:
+    read as features, so a manifest without clinical columns is not refused as featureless,
+    and never modelled."""
+    categorical = adata.obsm.get("categorical")
+    if categorical is None or not any(c in categorical.columns for c in columns):
+        return adata
+    adata = adata.copy()
+    categorical = adata.obsm["categorical"]
+    for column in columns:
+        if column in categorical.columns:
+            adata.obs[column] = categorical[column].astype(str).to_numpy()
+    adata.obsm["categorical"] = categorical.drop(columns=[c for c in columns if c in categorical])
+    adata.uns["notes"] = [  # "has a different value for every sample, like an ID": a path does
+        n for n in adata.uns.get("notes", []) if not any(f"column '{c}'" in n for c in columns)
+    ]
+    return adata
+
+
+def with_image_columns(
+    adata: ad.AnnData, made: ImagesFeatures, settings: ImagesSettings
+) -> ad.AnnData:
+    """``adata`` with the image features appended to ``X`` (each row from its own image, as
+    a read-stage Featurizer appends), the metadata as ``image:<field>`` columns of ``obs``
+    (for ``--site`` and the audit; not features) and the path columns dropped from ``obs``."""
+    new = made.columns.reindex(adata.obs_names.astype(str))
+    clash = sorted(set(map(str, new.columns)) & set(map(str, adata.var_names)))
+    if clash:
+        raise ValueError(f"image features: column(s) already features: {clash}")
+    values, x = new.to_numpy(dtype=float), adata.X
+    if sp.issparse(x):
+        stacked = sp.hstack([x, sp.csr_matrix(values)]).tocsr()
+    else:
+        stacked = np.hstack([np.asarray(x, dtype=float).reshape(adata.n_obs, -1), values])
+    var = pd.concat([adata.var, pd.DataFrame(index=new.columns.astype(str))])
+    if "source" in var.columns:
+        var["source"] = var["source"].fillna("images")
+    paths = [c for c in (settings.column, settings.mask_column) if c]
+    obs = adata.obs.drop(columns=[c for c in paths if c in adata.obs.columns])
+    for column in made.metadata.columns:
+        obs[column] = made.metadata[column].reindex(obs.index.astype(str)).to_numpy()
+    out = ad.AnnData(stacked, obs=obs, var=var, obsm=dict(adata.obsm))
+    out.uns.update(adata.uns)
+    out.uns["notes"] = [
+        *adata.uns.get("notes", []),
+        f"featurizer images: {new.shape[1]} column(s) added to the features",
+        *made.warnings,
+    ]
+    return out

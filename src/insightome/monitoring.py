@@ -66,6 +66,7 @@ from insightome.prediction import (
     with_new_notes,
 )
 from insightome.run_directory import Run, file_sha256
+from insightome.saved_run_images import with_new_images
 from insightome.saved_run_notes import NotesReading
 from insightome.validation import (
     cohort_groups,
@@ -255,7 +256,8 @@ def monitor(
     sensitive = list(run.results["spec"].get("sensitive") or [])
     groups_column = run.results["spec"].get("groups")
     if isinstance(new_data, ad.AnnData):
-        adata, path, sha = with_new_notes(run, new_data, new_notes, None), "data", None
+        adata = with_new_images(run.results, with_new_notes(run, new_data, new_notes, None), None)
+        path, sha = "data", None
     else:
         outcome = [run.results["spec"].get(k) for k in ("target", "time", "event")]
         keep = [c for c in (labels, time, event, *outcome, *sensitive, groups_column) if c]

@@ -20,6 +20,7 @@ from insightome.io import read
 from insightome.options import recorded_options
 from insightome.run_content import class_table, in_memory_provenance
 from insightome.run_directory import Run, file_sha256
+from insightome.saved_run_images import model_with_images, new_images_line, with_new_images
 from insightome.saved_run_notes import (
     NotesReading,
     check_notes_reading,
@@ -181,7 +182,8 @@ def read_new_data(
         drop_unmatched=bool(own("drop_unmatched")),
         annotation_features=features,
     )
-    return with_new_notes(run, adata, reading.notes, str(data))
+    adata = with_new_notes(run, adata, reading.notes, str(data))
+    return with_new_images(run.results, adata, str(data))
 
 
 def _run_name(run: Run) -> str:
@@ -219,7 +221,7 @@ def new_notes_line(adata: ad.AnnData) -> str:
 def saved_model(run: Run, adata: ad.AnnData, model: Any = None) -> Any:
     """The run's model (or ``model``) as it predicts ``adata``: with note terms, given the
     samples' notes for this prediction only."""
-    return model_with_texts(run.model if model is None else model, adata)
+    return model_with_images(model_with_texts(run.model if model is None else model, adata), adata)
 
 
 def unmatched_note(adata: ad.AnnData, *, examples: bool = False) -> str:
@@ -277,7 +279,8 @@ def predict(
     run = run if isinstance(run, Run) else Run.load(run)
     if isinstance(data, ad.AnnData):
         input_sha = in_memory_provenance(data)["sha256"]
-        adata, path, input_file = with_new_notes(run, data, new_notes, None), "data", None
+        adata = with_new_images(run.results, with_new_notes(run, data, new_notes, None), None)
+        path, input_file = "data", None
     else:
         path = input_file = str(data)
         reading = Reading(
@@ -306,7 +309,13 @@ def predict(
         else:
             table[f"prediction_set_{level}"] = out
     table.attrs["notes"] = [
-        n for n in (unmatched_note(adata, examples=True), new_notes_line(adata)) if n
+        n
+        for n in (
+            unmatched_note(adata, examples=True),
+            new_notes_line(adata),
+            new_images_line(adata),
+        )
+        if n
     ]
     if log and run.path is not None:
         log_predictions(

@@ -198,3 +198,24 @@ def test_a_bin_width_too_fine_for_the_images_is_refused_in_one_line(tmp_path):
     message = str(info.value)
     assert "s000.png" in message and "more than 1024" in message
     assert "--radiomics-bin-width" in message and "\n" not in message
+
+
+def test_a_saved_image_run_predicts_a_new_manifest_and_reruns_discovery(cli, tmp_path):
+    png_cohort(tmp_path / "train", n=40, seed=0)
+    new = png_cohort(tmp_path / "new", n=12, seed=5)
+    run = insightome.run(
+        tmp_path / "train" / "manifest.csv", "label", image_column="image",
+        out_dir=tmp_path / "runs", **{**API_FAST, "discover": True},
+    )  # fmt: skip
+    table = insightome.predict(run.path, tmp_path / "new" / "manifest.csv", log=False)
+    assert list(table.index) == list(new["id"])
+    # the disc/ring task is easy: the saved model, on images it never saw
+    assert (
+        table["predicted_class"].astype(int).to_numpy() == new["label"].to_numpy()
+    ).mean() >= 0.8
+    assert any(n.startswith("images: 12 read (png 12)") for n in table.attrs["notes"])
+    new.drop(columns="image").to_csv(tmp_path / "new" / "no_images.csv", index=False)
+    result = cli("predict", run.path, tmp_path / "new" / "no_images.csv")
+    assert result.code == 2 and "column 'image'" in result.err and "\n" not in result.err.strip()
+    result = cli("discover", run.path)
+    assert result.code == 0, result.err

@@ -398,6 +398,12 @@ COMBINATIONS: tuple[Combination, ...] = (
     ),
     Combination(
         "--image-features cnn",
+        lambda v: "cnn" in _image_features(v) and _given(v, "notes_tfidf"),
+        "one learned text or image step per candidate: the CNN and --notes-tfidf are not "
+        "combined yet; drop one (the notes' concept features stay with the CNN)",
+    ),
+    Combination(
+        "--image-features cnn",
         lambda v: "cnn" in _image_features(v) and v.get("augment", "off") != "off",
         "synthetic rows have no images for the CNN; drop --augment or cnn",
     ),

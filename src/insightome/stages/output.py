@@ -12,6 +12,7 @@ import pandas as pd
 from insightome.audit.documents import documents_markdown, documents_summary
 from insightome.audit.drift import reference_profile
 from insightome.io.json_values import json_ready
+from insightome.models.image_cnn import without_images
 from insightome.models.note_terms import without_texts
 from insightome.overlap import training_hashes
 from insightome.report import render_html
@@ -77,15 +78,20 @@ def document(state: RunState) -> None:
     card["sensitive"] = list(made.spec.sensitive)
     if state.conformal_thresholds is not None:
         card["conformal"] = state.conformal_thresholds
-    # the saved models hold no note text (--notes-tfidf: models.note_terms.without_texts)
+    # the saved models hold no note text (--notes-tfidf: models.note_terms.without_texts) and
+    # no image (--image-features cnn: models.image_cnn.without_images)
     result = Run(
-        json_ready(results), predictions, without_texts(state.model), card, state.log.lines
+        json_ready(results),
+        predictions,
+        without_images(without_texts(state.model)),
+        card,
+        state.log.lines,
     )
     result.training_rows = training_hashes(made.features, card["dtypes"])  # validate, monitor
     if found is not None:
         result.hypotheses = found.hypotheses
         if found.signature is not None:
-            result.signature_model = without_texts(found.signature.model)
+            result.signature_model = without_images(without_texts(found.signature.model))
             card["signature"] = {"features": found.signature.features, "winner": winner.to_dict()}
     state.result = result
     if o.out_dir is None:

@@ -21,7 +21,13 @@ import scipy.sparse as sp
 
 from insightome import errors
 from insightome.errors import UserError
-from insightome.images_features import META_PREFIX, ImagesSettings, images_features
+from insightome.images_features import (
+    META_PREFIX,
+    ImagesSettings,
+    images_features,
+    paths_to_obs,
+    with_image_columns,
+)
 from insightome.io import read as read_file
 from insightome.io.genesets import read_gmt
 from insightome.io.streaming import selected_columns
@@ -87,7 +93,7 @@ def read(state: RunState) -> None:
         keep = [c for c in keep if not c.startswith(META_PREFIX)]
     adata = _read_input(state.data, [*keep, *([index_column] if index_column else [])], o)
     if o.image_column:
-        adata = _paths_to_obs(adata, [c for c in (o.image_column, o.mask_column) if c])
+        adata = paths_to_obs(adata, [c for c in (o.image_column, o.mask_column) if c])
     for featurizer in state.featurizers:
         adata = featurizer.apply(adata)
     state.data_sha256 = [f["sha256"] for f in adata.uns.get("provenance", {}).get("files", [])]
@@ -148,25 +154,6 @@ def _with_notes(
     return out
 
 
-def _paths_to_obs(adata: ad.AnnData, columns: list[str]) -> ad.AnnData:
-    """The manifest's image and mask paths moved from the (categorical) features to ``obs``:
-    read as features, so a manifest without clinical columns is not refused as featureless,
-    and never modelled."""
-    categorical = adata.obsm.get("categorical")
-    if categorical is None or not any(c in categorical.columns for c in columns):
-        return adata
-    adata = adata.copy()
-    categorical = adata.obsm["categorical"]
-    for column in columns:
-        if column in categorical.columns:
-            adata.obs[column] = categorical[column].astype(str).to_numpy()
-    adata.obsm["categorical"] = categorical.drop(columns=[c for c in columns if c in categorical])
-    adata.uns["notes"] = [  # "has a different value for every sample, like an ID": a path does
-        n for n in adata.uns.get("notes", []) if not any(f"column '{c}'" in n for c in columns)
-    ]
-    return adata
-
-
 def _with_images(adata: ad.AnnData, state: RunState) -> ad.AnnData:
     """The images' features appended (radiomics, encoder: a Featurizer, each row from its own
     image), their metadata as ``image:<field>`` obs columns (``--site image:manufacturer``),
@@ -198,12 +185,7 @@ def _with_images(adata: ad.AnnData, state: RunState) -> ad.AnnData:
     if made.cnn_input is not None:
         state.image_input = (list(map(str, adata.obs_names)), made.cnn_input)
     state.log(_images_line(made.summary))
-    out = Featurizer("images", lambda a: made.columns.loc[a.obs_names]).apply(adata)
-    for column in made.metadata.columns:  # for --site and the audit; not features
-        out.obs[column] = made.metadata[column].reindex(out.obs_names).to_numpy()
-    out.obs = out.obs.drop(columns=[c for c in (o.image_column, o.mask_column) if c])
-    out.uns["notes"] = [*out.uns.get("notes", []), *made.warnings]
-    return out
+    return with_image_columns(adata, made, settings)
 
 
 def _images_line(s: dict) -> str:
