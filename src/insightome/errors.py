@@ -514,8 +514,8 @@ IMAGES_NOT_READ = (
     "session: resume the run with insightome run --resume (it reads the images again first)."
 )
 ENCODER_FORMAT_UNKNOWN = (
-    "{path}: unknown image-encoder format '{suffix}'. Give a TorchScript (.pt, .pth) or ONNX "
-    "(.onnx) file with --image-encoder."
+    "{path}: unknown image-encoder format '{suffix}'. Give a TorchScript (.pt, .pth), "
+    "torch.export (.pt2) or ONNX (.onnx) file with --image-encoder."
 )
 ENCODER_SIDECAR_MISSING = (
     "{path}: the image encoder's sidecar {sidecar} was not found. Write it next to the model: "
@@ -530,7 +530,7 @@ ENCODER_SIDECAR_INVALID = (
 )
 ENCODER_UNREADABLE = (
     "{path}: cannot be loaded as {kind} ({reason}). Export the encoder with "
-    "torch.jit.trace/script (.pt) or torch.onnx.export (.onnx)."
+    "torch.jit.trace/script (.pt), torch.export.save (.pt2) or torch.onnx.export (.onnx)."
 )
 ENCODER_FAILED = (
     "{path}: the image encoder fails on an input of shape {shape} ({reason}). Check "

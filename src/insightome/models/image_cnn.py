@@ -430,11 +430,13 @@ class SmallCNN(ClassifierMixin, BaseEstimator):
                     "rows (or groups) per class for an inner validation split"
                 )
                 run = self._train(torch, X, codes, None, [float(self.lr)] * int(self.epochs))
-                self.stopped_early_, self.best_val_loss_ = False, float("nan")
+                self.stopped_early_ = False
+                self.best_val_auc_, self.best_val_loss_ = float("nan"), float("nan")
             else:
                 train, val = split
                 run = self._train(torch, X[train], codes[train], (X[val], codes[val]), None)
-                self.stopped_early_, self.best_val_loss_ = run.stopped, run.best_loss
+                self.stopped_early_ = run.stopped
+                self.best_val_auc_, self.best_val_loss_ = run.best_loss
                 if not run.stopped:
                     self._warn(
                         f"CNN reached its maximum of {self.epochs} epochs while its validation "
@@ -501,7 +503,7 @@ class SmallCNN(ClassifierMixin, BaseEstimator):
         loss_fn = torch.nn.CrossEntropyLoss()
         x_all, y_all = self._tensor(torch, X), torch.from_numpy(codes.astype(np.int64))
         gen = torch.Generator().manual_seed(int(self.seed))
-        best = _Run(None, [], False, np.inf)
+        best = _Run(None, [], False, (-np.inf, np.inf))
         used: list[float] = []
         stale, n, bs = 0, len(x_all), max(1, int(self.batch_size))
         halve = max(1, int(self.patience) // 2)
@@ -525,10 +527,10 @@ class SmallCNN(ClassifierMixin, BaseEstimator):
                 opt.step()
             if val is None:
                 continue
-            vloss = self._val_loss(torch, module, loss_fn, val)
-            if vloss < best.best_loss - self.tol:
+            score = self._val_score(torch, module, loss_fn, val)
+            if self._better(score, best.best_loss):
                 state = {k: v.detach().clone() for k, v in module.state_dict().items()}
-                best, stale = _Run(state, list(used), False, vloss), 0
+                best, stale = _Run(state, list(used), False, score), 0
                 continue
             stale += 1
             if stale >= self.patience:
@@ -538,16 +540,30 @@ class SmallCNN(ClassifierMixin, BaseEstimator):
                 lr /= 2
         if val is None or best.state is None:  # (no epoch at all: the untrained state)
             best.state, best.lrs = module.state_dict(), used
-        best.state = _numpy_state(best.state)
+        module.load_state_dict(best.state)
+        _recalibrate_batch_norm(torch, module, x_all, bs)
+        best.state = _numpy_state(module.state_dict())
         return best
 
-    def _val_loss(self, torch: Any, module: Any, loss_fn: Any, val: tuple[Any, Any]) -> float:
+    def _better(self, score: tuple[float, float], best: tuple[float, float]) -> bool:
+        """Loss: lower by ``tol``. AUC: higher by ``tol``, or as high with a loss lower by
+        ``tol`` (an AUC of 1 reached early still lets the probabilities improve)."""
+        auc, loss = score
+        if self.monitor == "loss":
+            return loss < best[1] - self.tol
+        return auc > best[0] + self.tol or (auc >= best[0] - 1e-12 and loss < best[1] - self.tol)
+
+    def _val_score(
+        self, torch: Any, module: Any, loss_fn: Any, val: tuple[Any, Any]
+    ) -> tuple[float, float]:
+        """The validation AUC (NaN when not monitored) and loss."""
         module.eval()
         with torch.no_grad():
             logits = module(self._tensor(torch, val[0]))
-            if self.monitor == "auc":
-                return 1 - _auc(val[1], torch.softmax(logits, 1).numpy())
-            return float(loss_fn(logits, torch.from_numpy(val[1].astype(np.int64))))
+            loss = float(loss_fn(logits, torch.from_numpy(val[1].astype(np.int64))))
+        if self.monitor == "auc":
+            return _auc(val[1], torch.softmax(logits, 1).numpy()), loss
+        return float("nan"), loss
 
     # -- the fitted module -------------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
@@ -611,10 +627,31 @@ class SmallCNN(ClassifierMixin, BaseEstimator):
 
 class _Run:
     """One training: the (best) state, the learning rate of each of its epochs, whether
-    early stopping ended it, and the best validation loss (or 1 - AUC)."""
+    early stopping ended it, and the best validation (AUC, loss)."""
 
-    def __init__(self, state: Any, lrs: list[float], stopped: bool, best_loss: float) -> None:
+    def __init__(
+        self, state: Any, lrs: list[float], stopped: bool, best_loss: tuple[float, float]
+    ) -> None:
         self.state, self.lrs, self.stopped, self.best_loss = state, lrs, stopped, best_loss
+
+
+def _recalibrate_batch_norm(torch: Any, module: Any, x: Any, batch: int) -> None:
+    """Recompute the batch-norm statistics of the final weights on the (unaugmented)
+    training images: the running averages lag behind the weights, most after few epochs."""
+    norms = [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not norms or len(x) < 2:
+        return
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over the pass
+    module.train()
+    with torch.no_grad():
+        for start in range(0, len(x), batch):
+            if len(x) - start >= 2:
+                module(x[start : start + batch])
+    for m in norms:
+        m.momentum = 0.1
+    module.eval()
 
 
 def _auc(codes: np.ndarray, proba: np.ndarray) -> float:
