@@ -494,7 +494,7 @@ IMAGE_MANIFEST_OUTPUT = (
 )
 
 # -- images (learned) ------------------------------------------------------------------
-# (learned image features: models.image_cnn, models.image_encoder)
+# (learned image features: models.image_cnn, featurize.images.encoder)
 IMAGES_EXTRA_MISSING = (
     "the learned image features (--image-features cnn, encoder; --image-encoder) need PyTorch "
     "and onnxruntime, which are not installed: pip install 'insightome[images]'"

@@ -1,4 +1,4 @@
-"""The user's own encoder (models.image_encoder): a tiny 2-conv encoder made here, saved as
+"""The user's own encoder (featurize.images.encoder): a tiny 2-conv encoder made here, saved as
 TorchScript (torch.jit.trace), as a torch.export program and as ONNX (the same weights
 written as an ONNX graph with onnx.helper: torch.onnx.export needs onnxscript, not
 installed, or the deprecated TorchScript exporter), gives the same embeddings in every
@@ -21,7 +21,7 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from insightome import errors  # noqa: E402
 from insightome.errors import UserError  # noqa: E402
-from insightome.models.image_encoder import ImageEncoder  # noqa: E402
+from insightome.featurize.images.encoder import ImageEncoder  # noqa: E402
 
 SPEC = {
     "input_size": [20, 20],

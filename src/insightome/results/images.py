@@ -18,12 +18,17 @@ class RadiomicsSummary(Record):
 
 
 class EncoderSummary(Record):
-    format: str  # torchscript or onnx
+    format: str  # torchscript, torch.export or onnx
     file: str
     sha256: str
+    name: str | None
     input_size: list[int]
     channels: int
-    dim: int  # embedding size: encoder:0 … encoder:dim-1
+    mean: list[float]
+    std: list[float]
+    scale: float | str  # pixels divided by it first, or "minmax" per image
+    output: str | None
+    output_dim: int  # embedding size: encoder:0 … encoder:output_dim-1
 
 
 class CNNInput(Record):

@@ -194,7 +194,9 @@ def _images_line(s: dict) -> str:
     if "radiomics" in s:
         parts.append(f"{s['radiomics']['columns']} radiomics columns")
     if "encoder" in s:
-        parts.append(f"encoder {s['encoder'].get('file', '')} → {s['encoder'].get('dim')} columns")
+        parts.append(
+            f"encoder {s['encoder'].get('file', '')} → {s['encoder'].get('output_dim')} columns"
+        )
     if "cnn" in s:
         parts.append(f"CNN input {s['cnn']['size']}×{s['cnn']['size']}")
     return "; ".join(parts) + f"; {s['seconds']} s"
