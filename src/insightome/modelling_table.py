@@ -30,8 +30,12 @@ def feature_table(
     exclude: tuple[str, ...],
     sensitive: tuple[str, ...],
     use_sensitive: bool,
+    learned_features: bool = False,
 ) -> tuple[pd.DataFrame, int, list[str]]:
-    """Numeric + categorical features of the kept samples; drop constant/all-missing ones."""
+    """Numeric + categorical features of the kept samples; drop constant/all-missing ones.
+
+    ``learned_features``: the candidates add features inside fit (the CNN's score), so a
+    table with no column of its own is allowed (the rows still index the samples)."""
     notes: list[str] = []
     drop = set(role_columns)
     # float32 halves the memory of large tables; every model casts as it needs and 7
@@ -86,7 +90,7 @@ def feature_table(
         notes.append(f"dropped {len(constant)} constant feature(s): " + errors.examples(constant))
     if len(all_missing) or constant:
         features = features.drop(columns=[*all_missing, *constant])
-    if features.shape[1] == 0:
+    if features.shape[1] == 0 and not learned_features:
         raise UserError(errors.NO_FEATURES, path=path, removed=errors.examples(drop))
     return features, len(all_missing) + len(constant), notes
 

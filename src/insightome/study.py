@@ -205,8 +205,12 @@ def make_study(
     exclude: tuple[str, ...] | list[str] = (),
     positive_class: str | None = None,
     folds: int | None = None,
+    learned_features: bool = False,
 ) -> Study:
     """Validate the study against ``adata`` and build the modelling table.
+
+    ``learned_features``: the candidates add features inside fit (``--image-features cnn``),
+    so the table may have no column of its own.
 
     ``folds``: the fold count asked for; None lets the data choose it (the default, or as
     many as the smallest class allows). Classes too small to learn are left out either way
@@ -317,6 +321,7 @@ def make_study(
         exclude=spec.exclude,
         sensitive=spec.sensitive,
         use_sensitive=spec.use_sensitive,
+        learned_features=learned_features,
     )
     notes.extend(drop_notes)
     obs = obs.loc[keep].copy()

@@ -82,3 +82,16 @@ def test_a_volume_is_refused_for_the_cnn_in_one_line(tmp_path):
         insightome.run(tmp_path / "manifest.csv", "label", image_column="image",
                        image_features=("cnn",), **API_FAST)  # fmt: skip
     assert "v0.nii.gz" in str(info.value) and "3D volume" in str(info.value)
+
+
+def test_the_cnn_alone_on_a_manifest_without_clinical_columns(tmp_path):
+    table = png_cohort(tmp_path, n=40)
+    table[["id", "image", "label"]].to_csv(tmp_path / "only_images.csv", index=False)
+    run = insightome.run(
+        tmp_path / "only_images.csv", "label", image_column="image", image_features=("cnn",),
+        **{**API_FAST, "discover": False},
+    )  # fmt: skip
+    assert run.model_card["features"] == []  # the table has no column: the score is made in fit
+    assert run.results["winner"]["name"].endswith("+cnn")
+    assert run.results["estimate"]["value"] > 0.8
+    assert run.results["audit"]["explanations"]["features"] == []

@@ -40,6 +40,9 @@ def sign_stable(positive_fraction: float, negative_fraction: float) -> bool | No
     return bool(positive_fraction == 0 or negative_fraction == 0)
 
 
+METHOD = "held-out permutation importance, per fold of one CV repeat"
+
+
 def explain(
     winner: Candidate,
     features: pd.DataFrame,
@@ -58,8 +61,11 @@ def explain(
     used_sensitive = [s for s in sensitive_features if s in features.columns]
     top = [f for f in ranking if f in features.columns][:TOP_FEATURES]
     columns = list(dict.fromkeys([*top, *used_sensitive]))
-    if not columns:
-        return {"features": [], "flags": [], "justifications": justify, "notes": []}
+    if not columns:  # nothing ranked in the table (e.g. only the CNN's score, made in fit)
+        return {
+            "metric": None, "method": METHOD, "features": [], "flags": [],
+            "justifications": justify, "notes": [],
+        }  # fmt: skip
     # one CV repeat, importance per held-out fold: the spread over folds is the stability
     # check, at half the cost of two repeats (the audit must stay cheap next to modelling)
     table = held_out_importance(
@@ -104,7 +110,7 @@ def explain(
         )
     return {
         "metric": table.attrs.get("metric"),
-        "method": "held-out permutation importance, per fold of one CV repeat",
+        "method": METHOD,
         "features": rows,
         "flags": flags,
         "justifications": justify,

@@ -51,8 +51,10 @@ def feature_frame(X: Any) -> pd.DataFrame:
     if scipy.sparse.issparse(X):
         raise TypeError("sparse X is not supported: pass a dense array or a DataFrame")
     if isinstance(X, pd.DataFrame):
-        if X.shape[0] == 0 or X.shape[1] == 0:
-            raise ValueError(f"X has no samples or no features (shape {X.shape})")
+        # no column is allowed: the candidates may add their features inside fit (the CNN's
+        # score of each sample's image, models.image_cnn.CNNScore), looked up by the index
+        if X.shape[0] == 0:
+            raise ValueError(f"X has no samples (shape {X.shape})")
         return X
     values = check_array(X, dtype="numeric", ensure_all_finite="allow-nan")
     return pd.DataFrame(values, columns=[f"x{i}" for i in range(values.shape[1])])

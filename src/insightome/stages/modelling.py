@@ -71,6 +71,7 @@ def study(state: RunState) -> None:
         exclude=o.exclude,
         positive_class=o.positive_class,
         folds=o.folds,
+        learned_features="cnn" in o.image_features,
     )
     state.study = made
     if "cnn" in o.image_features:  # registered here too: a resumed run's candidates refer to it
