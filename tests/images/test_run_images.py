@@ -219,3 +219,37 @@ def test_a_saved_image_run_predicts_a_new_manifest_and_reruns_discovery(cli, tmp
     assert result.code == 2 and "column 'image'" in result.err and "\n" not in result.err.strip()
     result = cli("discover", run.path)
     assert result.code == 0, result.err
+
+
+def test_without_torch_a_cnn_run_says_to_install_the_extra(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from insightome import errors
+
+    png_cohort(tmp_path, n=20)
+    root = Path(__file__).resolve().parents[2]
+    # a finder that refuses torch, as if not installed (sys.modules['torch'] = None would
+    # break SciPy, which looks torch up in sys.modules)
+    code = (
+        "import sys\n"
+        "class NoTorch:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'torch' or name.startswith('torch.'):\n"
+        "            raise ModuleNotFoundError(\"No module named 'torch'\")\n"
+        "sys.meta_path.insert(0, NoTorch())\n"
+        "from insightome.cli.app import main\n"
+        f"sys.argv = ['insightome', 'run', {str(tmp_path / 'manifest.csv')!r}, '--target', "
+        f"'label', '--image-column', 'image', '--image-features', 'radiomics,cnn', '--out', "
+        f"{str(tmp_path / 'runs')!r}, '--quiet', '--preset', 'fast']\nmain()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == errors.EXIT_USER_ERROR, done.stderr
+    assert done.stderr.strip() == f"error: {errors.IMAGES_EXTRA_MISSING}"
+    runs = tmp_path / "runs"
+    assert not runs.exists() or not any(runs.iterdir())

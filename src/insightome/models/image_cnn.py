@@ -63,11 +63,18 @@ def _torch() -> Any:
     return torch
 
 
+def require_torch() -> None:
+    """Fail early, in one line, when the CNN's extra is absent (the plan stage calls it
+    before anything is fitted: a fit that fails is otherwise a failed fold)."""
+    _torch()
+
+
 # -- the image table --------------------------------------------------------------------------
 
 # The image tables of this process's runs, by digest (the read stage registers them): an
-# ImageBank written to a checkpoint holds only its digest (dump_without_images) and finds its
-# pixels here once a resumed run's read stage has read the images again.
+# ImageBank written to a checkpoint holds only its digest (reduce_by_reference,
+# stages.checkpoints) and finds its pixels here once a resumed run's study stage has
+# rebuilt it.
 _REGISTRY: dict[str, tuple[pd.Index, np.ndarray, pd.Series | None]] = {}
 
 

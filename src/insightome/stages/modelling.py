@@ -48,7 +48,7 @@ from insightome.models.candidates import (
     with_cnn,
     with_note_terms,
 )
-from insightome.models.image_cnn import ImageBank
+from insightome.models.image_cnn import ImageBank, require_torch
 from insightome.models.note_terms import NoteTexts
 from insightome.run_content import default_name
 from insightome.stages.progress import progress_bar
@@ -162,6 +162,7 @@ def _with_cnn(state: RunState, cands: list[Any]) -> list[Any]:
             reason=f"the CNN learns a class from the images, not a {made.spec.task} outcome; "
             "drop cnn (radiomics and encoder features stay)",
         )
+    require_torch()
     bank, arrays = state.require("image_bank"), state.require("image_input")[1]
     params = cnn_settings(o.preset)
     state.log(
