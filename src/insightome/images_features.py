@@ -38,7 +38,6 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from joblib import Parallel, delayed
-from skimage.transform import resize
 
 from insightome import errors
 from insightome.errors import UserError
@@ -130,6 +129,8 @@ def _grey(image: Image) -> np.ndarray:
 
 def _cnn_square(image: Image, size: int) -> np.ndarray:
     """(C, S, S) in [0, 1]: resized with anti-aliasing, scaled by the image's own range."""
+    from skimage.transform import resize  # only runs with the CNN pay for its import
+
     a = np.asarray(image.array, dtype=np.float32)
     a = a[..., None] if a.ndim == 2 else a
     out = resize(a, (size, size, a.shape[-1]), anti_aliasing=True, preserve_range=True)
