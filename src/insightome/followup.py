@@ -36,7 +36,12 @@ from insightome.models.image_cnn import ImageBank, without_images
 from insightome.models.note_terms import NoteTexts, without_texts
 from insightome.options import check_options, recorded_options
 from insightome.run_directory import Run, file_sha256, rewrite_run
-from insightome.saved_run_images import CNN_INPUT_KEY, run_made_with_images, with_new_images
+from insightome.saved_run_images import (
+    CNN_INPUT_KEY,
+    check_run_images,
+    run_made_with_images,
+    with_new_images,
+)
 from insightome.saved_run_notes import (
     NotesReading,
     index_column,
@@ -159,6 +164,7 @@ def reload(
         adata, texts = _with_run_notes(results, adata, notes_path, command)
     # the run's images again, with its settings (features, CNN input): the same columns
     adata = with_new_images(results, adata, str(inv["data"]))
+    check_run_images(results, adata, command)
     rs = results["resampling"]
     study = make_study(
         adata,

@@ -52,6 +52,7 @@ CHUNK = 64  # images read per task: the memory bound of the read (plus the encod
 CNN_MAX_SIZE = 64  # --cnn-size 0: the images' own size, at most this
 META_FIELDS = ("format", "modality", "manufacturer", "model")  # → obs columns image:<field>
 META_PREFIX = "image:"
+PIXELS_KEY = META_PREFIX + "sha256"  # obs: each sample's pixels (and mask), for the overlap check
 #: The CNN's settings (models.image_cnn.SmallCNN) by --preset: "fast" trains fewer epochs
 #: with less patience.
 CNN_SETTINGS = {
@@ -81,6 +82,9 @@ class ImagesSettings:
     n_jobs: int = 1
     min_cell: int = MIN_CELL
     preset: str = "default"
+    # a saved run's: keep every radiomics column (False), the run's CNN channels (1 or 3)
+    drop_undefined: bool = True
+    cnn_channels: int = 0
 
     def radiomics(self) -> RadiomicsSettings:
         if self.bin_width is not None:
@@ -238,7 +242,11 @@ def images_features(
     if "radiomics" in settings.features:
         names = feature_names(next(iter(ndims)), settings.radiomics())
         table = pd.DataFrame(radiomics_rows, index=ids).reindex(columns=names).astype(float)
-        empty = [c for c in table.columns if table[c].isna().all()]
+        # a run leaves out what no image defines; a saved run keeps the run's columns (a
+        # batch of new images may leave one undefined: missing, imputed as in training)
+        empty = (
+            [c for c in table.columns if table[c].isna().all()] if settings.drop_undefined else []
+        )
         table = table.drop(columns=empty)
         blocks.append(table)
         summary["radiomics"] = {
@@ -265,7 +273,12 @@ def images_features(
             )
         )
         summary["encoder"] = encoder.info()
-    cnn_input = np.stack(cnn) if cnn else None
+    n_colour = sum(m["channels"] == 3 for m in meta)
+    if n_colour and "radiomics" in settings.features:
+        warnings.append(
+            f"images: {n_colour} colour image(s) turned to grey (ITU-R 601 luma) for radiomics"
+        )
+    cnn_input = _cnn_table(cnn, settings.cnn_channels, warnings) if cnn else None
     if cnn_input is not None:
         summary["cnn"] = {
             "size": int(size),
@@ -278,11 +291,35 @@ def images_features(
             META_PREFIX + k: [m.get(k) for m in meta]
             for k in META_FIELDS
             if any(m.get(k) not in (None, "") for m in meta)
-        },
+        }
+        | {PIXELS_KEY: [m["sha256"] for m in meta]},  # the training-row overlap check
         index=ids,
     )
     summary["seconds"] = round(time.perf_counter() - started, 2)
     return ImagesFeatures(columns, metadata, summary, cnn_input, warnings)
+
+
+def _cnn_table(squares: list[np.ndarray], channels: int, warnings: list[str]) -> np.ndarray:
+    """The CNN's input (N, C, S, S): one channel count for all — ``channels`` (a saved
+    run's), else 3 when any image is in colour; grey repeated to 3 channels, colour turned to
+    luma for 1, each change said in ``warnings``."""
+    counts = Counter(int(a.shape[0]) for a in squares)
+    want = channels or (3 if 3 in counts else 1)
+    if want == 3 and counts.get(1):
+        squares = [np.repeat(a, 3, axis=0) if a.shape[0] == 1 else a for a in squares]
+        warnings.append(f"images: {counts[1]} grey image(s) repeated to 3 channels for the CNN")
+    elif want == 1 and counts.get(3):
+        luma = np.asarray([0.299, 0.587, 0.114], dtype=np.float32)[:, None, None]
+        squares = [
+            (a.astype(np.float32) * luma).sum(0, keepdims=True).astype(np.float16)
+            if a.shape[0] == 3
+            else a
+            for a in squares
+        ]
+        warnings.append(
+            f"images: {counts[3]} colour image(s) turned to grey (luma) for the run's CNN"
+        )
+    return np.stack(squares)
 
 
 def _counted(values: Sequence[Any], min_cell: int) -> dict[str, int | str]:

@@ -55,7 +55,7 @@ from insightome.groups.disclosure import MIN_CELL, group_disclosure
 from insightome.groups.labels import group_labels, recorded_grouping
 from insightome.living_documents import refresh_if_recorded
 from insightome.options import check_options
-from insightome.overlap import check_overlap, training_overlap
+from insightome.overlap import check_overlap, training_overlap, with_image_keys
 from insightome.prediction import (
     Reading,
     feature_table_with_missing,
@@ -268,7 +268,8 @@ def monitor(
     if adata.n_obs < min_cell:
         raise UserError(MONITOR_TOO_FEW, path=path, n=adata.n_obs, min_cell=min_cell)
     X, absent = feature_table_with_missing(adata, run, path)
-    overlap = training_overlap(run.training_rows, X, run.model_card["dtypes"], absent=absent)
+    keyed, dtypes = with_image_keys(X, adata.obs, run.model_card["dtypes"])
+    overlap = training_overlap(run.training_rows, keyed, dtypes, absent=absent)
     notes = check_overlap(overlap, path=path, what="new deployment data", command="monitor",
                           allow=allow_training_overlap)  # fmt: skip
     notes += [

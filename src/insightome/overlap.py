@@ -43,6 +43,7 @@ import pandas as pd
 from insightome import errors
 from insightome.compute.blocks import blocks
 from insightome.errors import UserError
+from insightome.images_features import PIXELS_KEY
 from insightome.study import label_string
 
 SCHEME = "insightome.row_hmac/1"
@@ -107,6 +108,21 @@ def row_digests(table: pd.DataFrame, dtypes: dict[str, str], key: bytes) -> np.n
             digest = hmac.new(key, row.tobytes() + SEPARATOR + text, hashlib.sha256).digest()
             out[rows.start + i] = digest[:DIGEST_BYTES]
     return out
+
+
+IMAGE_KEY = PIXELS_KEY  # obs column of image runs: the SHA-256 of each sample's pixels
+
+
+def with_image_keys(
+    table: pd.DataFrame, obs: pd.DataFrame, dtypes: dict[str, str]
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """An image run's rows (``obs`` has :data:`IMAGE_KEY`) with their pixels' SHA-256 as one
+    more column of the canonical row: two samples with equal features but other images are
+    different rows (a CNN-only run has no feature column at all); as is otherwise."""
+    if IMAGE_KEY not in obs.columns:
+        return table, dtypes
+    keys = obs[IMAGE_KEY].reindex(table.index.astype(str).tolist())
+    return table.assign(**{IMAGE_KEY: keys.to_numpy()}), {**dtypes, IMAGE_KEY: "categorical"}
 
 
 def training_hashes(features: pd.DataFrame, dtypes: dict[str, str]) -> RowHashes:

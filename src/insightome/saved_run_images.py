@@ -71,7 +71,8 @@ def _settings(results: Mapping[str, Any], base: Path | None, source: str) -> Ima
         cnn_size=int((summary.get("cnn") or {}).get("size") or 0),
         bins=int(invocation.get("radiomics_bins") or 32),
         bin_width=invocation.get("radiomics_bin_width"), base=base, source=source,
-        min_cell=int(invocation.get("min_cell") or 5),
+        min_cell=int(invocation.get("min_cell") or 5), drop_undefined=False,
+        cnn_channels=int((summary.get("cnn") or {}).get("channels") or 0),
     )  # fmt: skip
 
 
@@ -95,8 +96,25 @@ def with_new_images(results: Mapping[str, Any], adata: ad.AnnData, path: str | N
     adata = with_image_columns(adata, made, settings)
     if made.cnn_input is not None:
         adata.uns[CNN_INPUT_KEY] = (list(map(str, adata.obs_names)), made.cnn_input)
-    adata.uns[SUMMARY_KEY] = {k: made.summary[k] for k in ("n_images", "formats", "seconds")}
+    adata.uns[SUMMARY_KEY] = {
+        k: made.summary[k] for k in ("n_images", "formats", "seconds", "pixels_sha256")
+    }
     return adata
+
+
+def check_run_images(results: Mapping[str, Any], adata: ad.AnnData, command: str) -> None:
+    """A rerun on the run's own manifest (``discover``, ``audit``): its images must be the
+    ones the run read (pixels and masks, by SHA-256)."""
+    summary = adata.uns.get(SUMMARY_KEY)
+    if summary is None or not run_made_with_images(results):
+        return
+    if summary["pixels_sha256"] != results["images"]["pixels_sha256"]:
+        raise UserError(
+            errors.OPTION_INVALID,
+            option=command,
+            reason="the run's images changed since the run (the SHA-256 of their pixels and "
+            "masks differs); restore them or start a new run",
+        )
 
 
 def model_with_images(model: Any, adata: ad.AnnData) -> Any:

@@ -27,7 +27,7 @@ from insightome.evaluate.metrics import PRIMARY, SECONDARY, predicted_classes
 from insightome.io.json_values import json_ready
 from insightome.living_documents import refresh_if_recorded
 from insightome.options import check_options
-from insightome.overlap import check_overlap, training_overlap
+from insightome.overlap import check_overlap, training_overlap, with_image_keys
 from insightome.prediction import (
     Reading,
     feature_table_with_missing,
@@ -320,7 +320,8 @@ def validate(
         )
     task = run.results["task"]
     n_classes = len(run.model_card.get("classes", []))
-    overlap = training_overlap(run.training_rows, X, run.model_card["dtypes"], absent=missing)
+    keyed, dtypes = with_image_keys(X, adata.obs, run.model_card["dtypes"])
+    overlap = training_overlap(run.training_rows, keyed, dtypes, absent=missing)
     warnings = check_overlap(overlap, path=str(cohort), what="an external validation",
                              command="validate", allow=allow_training_overlap)  # fmt: skip
     X, y = X[known], y[known]

@@ -253,3 +253,27 @@ def test_without_torch_a_cnn_run_says_to_install_the_extra(tmp_path):
     assert done.stderr.strip() == f"error: {errors.IMAGES_EXTRA_MISSING}"
     runs = tmp_path / "runs"
     assert not runs.exists() or not any(runs.iterdir())
+
+
+def test_saved_run_rules_one_constant_image_a_changed_image_and_training_overlap(cli, tmp_path):
+    png_cohort(tmp_path / "train", n=40, seed=0)
+    run = insightome.run(
+        tmp_path / "train" / "manifest.csv", "label", image_column="image",
+        out_dir=tmp_path / "runs", **API_FAST,
+    )  # fmt: skip
+    # one new image whose texture features are undefined (a constant image): the run's
+    # columns are rebuilt (missing values, imputed as in training), nothing is refused
+    (tmp_path / "one").mkdir()
+    PILImage.fromarray(np.full((32, 32), 90, np.uint8)).save(tmp_path / "one" / "flat.png")
+    pd.DataFrame({"id": ["N1"], "image": ["flat.png"], "age": [61.0], "sex": ["F"]}).to_csv(
+        tmp_path / "one" / "manifest.csv", index=False
+    )
+    table = insightome.predict(run.path, tmp_path / "one" / "manifest.csv", log=False)
+    assert list(table.index) == ["N1"]
+    # validating on the training images is caught as training overlap (by their pixels)
+    result = cli("validate", run.path, tmp_path / "train" / "manifest.csv")
+    assert result.code == 2 and "trained on" in result.err
+    # a rerun must read the run's own images: a changed image is refused in one line
+    PILImage.fromarray(np.zeros((32, 32), np.uint8)).save(tmp_path / "train" / "img" / "s003.png")
+    result = cli("discover", run.path)
+    assert result.code == 2 and "images changed since the run" in result.err

@@ -95,3 +95,26 @@ def test_the_cnn_alone_on_a_manifest_without_clinical_columns(tmp_path):
     assert run.results["winner"]["name"].endswith("+cnn")
     assert run.results["estimate"]["value"] > 0.8
     assert run.results["audit"]["explanations"]["features"] == []
+
+
+def test_a_cnn_only_run_validates_new_images_and_takes_grey_and_colour(tmp_path):
+    import numpy as np
+    from PIL import Image as PILImage
+
+    table = png_cohort(tmp_path, n=40)
+    for name in table["image"][:3]:  # three colour images among grey ones
+        grey = np.asarray(PILImage.open(tmp_path / name))
+        PILImage.fromarray(np.stack([grey] * 3, axis=-1)).save(tmp_path / name)
+    table[["id", "image", "label"]].to_csv(tmp_path / "only_images.csv", index=False)
+    run = insightome.run(
+        tmp_path / "only_images.csv", "label", image_column="image", image_features=("cnn",),
+        out_dir=tmp_path / "runs", **{**API_FAST, "discover": False},
+    )  # fmt: skip
+    assert run.results["images"]["cnn"]["channels"] == 3
+    assert any("37 grey image(s) repeated to 3 channels" in n for n in run.results["notes"])
+    new = png_cohort(tmp_path / "new", n=30, seed=4)
+    new[["id", "image", "label"]].to_csv(tmp_path / "new" / "only_images.csv", index=False)
+    # no feature column: without the pixels' hashes every new row would equal a training row
+    checked = insightome.validate(run.path, tmp_path / "new" / "only_images.csv")
+    overlap = checked["training_overlap"]
+    assert overlap["checked"] and overlap["n_overlap"] == 0

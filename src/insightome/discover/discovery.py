@@ -157,6 +157,20 @@ def discover(
     )
     members = [] if signature is None else signature.features
     stable = [] if signature is None else signature.stability.stable
+    chosen = configurations[winner]
+    learned = [
+        what
+        for what, used in (
+            ("the CNN's image score (--image-features cnn)", getattr(chosen, "cnn", None)),
+            ("the note terms (--notes-tfidf)", getattr(chosen, "note_terms", None)),
+        )
+        if used
+    ]
+    if learned:  # the signature is a subset of the table's measured columns
+        notes.append(
+            f"the minimal signature, effects and subgroups use the table's columns only, not "
+            f"{' or '.join(learned)}, which the winner adds inside each fit"
+        )
     if signature is None:
         notes.append(
             "no minimal signature: fewer than 2 features, or no signature size could be "

@@ -170,6 +170,11 @@ class BBCSearchCV(BaseEstimator):
         y_model = self._encode(y_raw, fitting=True)
         self.groups_ = None if groups is None else group_labels(groups, len(y_model))
         self.candidates_ = resolve_candidates(self.candidates, self.task_, features, self.preset)
+        if features.shape[1] == 0 and not all(getattr(c, "cnn", None) for c in self.candidates_):
+            raise ValueError(
+                "X has no features: only candidates that add their own inside fit (the CNN's "
+                "image score, --image-features cnn) can be fitted on it"
+            )
         self.plan_ = self._plan(y_model)
         self.fold_thresholds_ = (
             fold_thresholds(y_model, self.plan_.splits) if self.task_ == "binary" else None

@@ -43,7 +43,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.utils.metaestimators import available_if
 
-from insightome import errors
+from insightome import __version__, errors
 from insightome.errors import UserError
 
 SCORE_PREFIX = "cnn:"
@@ -76,6 +76,7 @@ def require_torch() -> None:
 # stages.checkpoints) and finds its pixels here once a resumed run's study stage has
 # rebuilt it.
 _REGISTRY: dict[str, tuple[pd.Index, np.ndarray, pd.Series | None]] = {}
+_FOLDERS: dict[str, str | None] = {}  # digest → the bank's cache_dir
 
 
 class ImageBank:
@@ -87,15 +88,19 @@ class ImageBank:
     ``groups`` (sample ID → group, e.g. patient) keeps a group's images on one side of the
     CNN's inner splits."""
 
-    __slots__ = ("_groups", "_ids", "_images", "_n", "channels", "digest", "size")
+    __slots__ = ("_groups", "_ids", "_images", "_n", "cache_dir", "channels", "digest", "size")
 
     def __init__(
         self,
         ids: Sequence[Any] | pd.Index,
         images: np.ndarray,
         groups: pd.Series | None = None,
+        cache_dir: str | None = None,
     ) -> None:
         index = pd.Index([str(i) for i in ids])
+        # where CNNScore keeps its fitted CNNs on disk, shared by worker processes (the run's
+        # .partial directory or a temporary one; not part of the digest)
+        self.cache_dir = cache_dir
         if index.has_duplicates:
             dup = index[index.duplicated()].unique()[:3].tolist()
             raise ValueError(f"ImageBank: duplicate sample ID(s) {dup}")
@@ -123,6 +128,7 @@ class ImageBank:
         """Make these images findable by digest in this process (for a resumed run's
         checkpoints, which refer to them); the read stage registers a run's images."""
         _REGISTRY[self.digest] = self._data()
+        _FOLDERS[self.digest] = self.cache_dir
         return self
 
     @classmethod
@@ -131,11 +137,12 @@ class ImageBank:
         data = _REGISTRY.get(digest)
         made._ids, made._images, made._groups = data if data is not None else (None, None, None)
         made._n, made.channels, made.size, made.digest = n, channels, size, digest
+        made.cache_dir = _FOLDERS.get(digest)
         return made
 
     def __reduce__(self) -> tuple[Any, ...]:
         ids, images, groups = self._data()
-        return (ImageBank, (ids, images, groups))
+        return (ImageBank, (ids, images, groups, self.cache_dir))
 
     def _data(self) -> tuple[pd.Index, np.ndarray, pd.Series | None]:
         if self._images is None:  # restored from a checkpoint before the images were read
@@ -331,15 +338,23 @@ def _torch_settings(torch: Any, n_threads: int, seed: int | None = None) -> Iter
         torch.use_deterministic_algorithms(deterministic)
 
 
+def max_folds(y: np.ndarray, groups: np.ndarray | None) -> int:
+    """The most stratified folds these rows allow: every class in every fold's training
+    part needs the class in at least that many samples — with groups, that many distinct
+    groups (a group's rows stay in one fold)."""
+    classes = np.unique(y)
+    if groups is None:
+        return int(min((y == c).sum() for c in classes))
+    groups = np.asarray(groups)
+    return int(min(len(np.unique(groups[y == c])) for c in classes))
+
+
 def _inner_split(
     y: np.ndarray, groups: np.ndarray | None, n_splits: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """The first fold of a stratified (group-aware) split: (train, validation) positions, or
     None when the data are too small for one (a class or the groups fewer than 2 splits)."""
-    _, counts = np.unique(y, return_counts=True)
-    k = min(int(n_splits), int(counts.min()))
-    if groups is not None:
-        k = min(k, len(np.unique(groups)))
+    k = min(int(n_splits), max_folds(y, groups))
     if k < 2:
         return None
     if groups is None:
@@ -709,6 +724,8 @@ def _fits_key(
     task: str,
 ) -> str:
     h = hashlib.sha256()
+    # a fit cached by another insightome or torch version is not reused
+    h.update(f"{__version__}\x1f{_torch().__version__}\x1e".encode())
     h.update(bank.digest.encode())
     for key in ids:
         h.update(f"{key}\x1f".encode())
@@ -720,13 +737,18 @@ def _fits_key(
     return h.hexdigest()
 
 
-def _cache_get(key: str) -> _CNNFits | None:
+def _cache_folder(folder: str | None) -> str | None:
+    """The disk cache: the bank's folder, else ``$INSIGHTOME_CNN_CACHE``, else none."""
+    return folder or os.environ.get(CACHE_ENV) or None
+
+
+def _cache_get(key: str, folder: str | None = None) -> _CNNFits | None:
     found = _CACHE.get(key)
     if found is not None:
         _CACHE.move_to_end(key)
         _STATS["memory"] += 1
         return found
-    folder = os.environ.get(CACHE_ENV)
+    folder = _cache_folder(folder)
     if not folder:
         return None
     path = Path(folder) / f"{key}.pkl"
@@ -742,12 +764,12 @@ def _cache_get(key: str) -> _CNNFits | None:
     return found
 
 
-def _cache_put(key: str, fits: _CNNFits, write: bool = True) -> None:
+def _cache_put(key: str, fits: _CNNFits, write: bool = True, folder: str | None = None) -> None:
     _CACHE[key] = fits
     _CACHE.move_to_end(key)
     while len(_CACHE) > _MEMORY_CACHE_SIZE:
         _CACHE.popitem(last=False)
-    folder = os.environ.get(CACHE_ENV)
+    folder = _cache_folder(folder)
     if not (write and folder):
         return
     os.makedirs(folder, exist_ok=True)
@@ -768,14 +790,11 @@ def _cross_fit_folds(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """The inner folds that cross-fit the training rows' scores: stratified, a group's rows
     in one fold; fewer than ``k`` when a class (or the groups) has fewer members."""
-    _, counts = np.unique(codes, return_counts=True)
-    k = min(k, int(counts.min()))
-    if groups is not None:
-        k = min(k, len(np.unique(groups)))
+    k = min(k, max_folds(codes, groups))
     if k < 2:
         raise ValueError(
-            "CNNScore cannot cross-fit the CNN's training scores: a class (or the groups) "
-            "has fewer than 2 training samples"
+            "CNNScore cannot cross-fit the CNN's training scores: a class has fewer than 2 "
+            "training samples (or, with groups, fewer than 2 groups)"
         )
     rows = np.zeros(len(codes))
     if groups is None:
@@ -836,7 +855,7 @@ class CNNScore(MetaEstimatorMixin, BaseEstimator):
 
     def _fit_cnns(self, bank: ImageBank, ids: pd.Index, y: np.ndarray) -> _CNNFits:
         key = _fits_key(bank, ids, y, self.cnn_params or {}, self.seed, self.inner_folds, self.task)
-        found = _cache_get(key)
+        found = _cache_get(key, bank.cache_dir)
         if found is not None:
             for message in found.warned:  # each fit that uses them reports them
                 warnings.warn(message, CNNConvergenceWarning, stacklevel=3)
@@ -856,7 +875,7 @@ class CNNScore(MetaEstimatorMixin, BaseEstimator):
         warned += final.warnings_
         _STATS["trained"] += 1
         fits = _CNNFits(final, oof, warned)
-        _cache_put(key, fits)
+        _cache_put(key, fits, folder=bank.cache_dir)
         return fits
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> Self:

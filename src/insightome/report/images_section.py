@@ -20,7 +20,7 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from insightome.groups.disclosure import MIN_CELL
 from insightome.io.images import read_image
-from insightome.models.image_cnn import SmallCNN, occlusion_map
+from insightome.models.image_cnn import SmallCNN, max_folds, occlusion_map
 from insightome.report.figure_style import new_figure, to_data_uri
 from insightome.report.formatting import as_float, as_mapping
 
@@ -155,9 +155,9 @@ def image_figures(
         rows.append((str(name), [_shown(refs[s], base, s) for s in chosen]))
     figures = {"examples": _grid(rows)} if rows else {}
     if cnn_input is not None and len(classes) >= 2:
-        figures["occlusion"] = _occlusion_figure(
-            cnn_input, y, classes, cnn_params or {}, groups, seed
-        )
+        occlusion = _occlusion_figure(cnn_input, y, classes, cnn_params or {}, groups, seed)
+        if occlusion is not None:  # else too few samples (or patients) per class to hold out
+            figures["occlusion"] = occlusion
     return figures
 
 
@@ -168,17 +168,23 @@ def _occlusion_figure(
     params: Mapping[str, Any],
     groups: pd.Series | None,
     seed: int,
-) -> str:
+) -> str | None:
     ids, arrays = cnn_input
     position = pd.Index(ids).get_indexer(y.index.astype(str))
     x = arrays[position].astype(np.float32)
     labels = y.to_numpy()
-    if groups is not None:
-        split = StratifiedGroupKFold(5, shuffle=True, random_state=seed)
-        train, test = next(split.split(x, labels, groups.reindex(y.index.astype(str))))
+    group_of = None if groups is None else groups.reindex(y.index.astype(str)).to_numpy()
+    k = min(5, max_folds(labels, group_of))
+    if k < 2:
+        return None
+    if group_of is not None:
+        split = StratifiedGroupKFold(k, shuffle=True, random_state=seed)
+        train, test = next(split.split(x, labels, group_of))
     else:
-        train, test = next(StratifiedKFold(5, shuffle=True, random_state=seed).split(x, labels))
-    model = SmallCNN(**dict(params), seed=seed).fit(x[train], labels[train])
+        train, test = next(StratifiedKFold(k, shuffle=True, random_state=seed).split(x, labels))
+    model = SmallCNN(**dict(params), seed=seed).fit(
+        x[train], labels[train], None if group_of is None else group_of[train]
+    )
     rng = np.random.default_rng(seed)
     picked = rng.choice(test, size=min(OCCLUSION_EXAMPLES, len(test)), replace=False)
     images = [np.moveaxis(x[i], 0, -1).squeeze(-1) if x.shape[1] == 1 else

@@ -74,8 +74,6 @@ def study(state: RunState) -> None:
         learned_features="cnn" in o.image_features,
     )
     state.study = made
-    if "cnn" in o.image_features:  # registered here too: a resumed run's candidates refer to it
-        state.image_bank = _image_bank(state)
     log(
         f"loaded {made.n_samples} samples x {made.features.shape[1]} features; "
         f"task {made.spec.task}; {made.folds.chosen}-fold CV ({made.folds.reason})"
@@ -101,6 +99,8 @@ def study(state: RunState) -> None:
         state.data_audit = audit_data(made, settings, o.seed)
     state.run_name = o.name or default_name(dict(adata.uns.get("provenance", {})), made.spec)
     _open_checkpoint(state)
+    if "cnn" in o.image_features:  # registered here too: a resumed run's candidates refer to it
+        state.image_bank = _image_bank(state)
 
 
 def announce(lines: list[str]) -> None:
@@ -148,7 +148,12 @@ def _image_bank(state: RunState) -> ImageBank:
     index = made.features.index.astype(str)
     position = pd.Index(ids).get_indexer(index)
     groups = None if made.groups is None else pd.Series(np.asarray(made.groups), index=index)
-    return ImageBank(index, arrays[position], groups=groups).register()
+    # fitted CNNs on disk in the run's .partial directory: shared by the worker processes,
+    # kept for --resume, removed with the checkpoint (without an output folder: in memory)
+    folder = None
+    if state.checkpoint is not None:
+        folder = str(state.checkpoint.directory / "cnn_cache")
+    return ImageBank(index, arrays[position], groups=groups, cache_dir=folder).register()
 
 
 def _with_cnn(state: RunState, cands: list[Any]) -> list[Any]:
@@ -165,11 +170,17 @@ def _with_cnn(state: RunState, cands: list[Any]) -> list[Any]:
     require_torch()
     bank, arrays = state.require("image_bank"), state.require("image_input")[1]
     params = cnn_settings(o.preset)
+    shared = (
+        "shared between the candidates of a fold (on disk in the run's .partial folder)"
+        if bank.cache_dir
+        else "shared between the candidates of a fold fitted in one process (no output "
+        "folder: no disk cache for the workers)"
+    )
     state.log(
         f"--image-features cnn: every candidate also gets the out-of-fold score of a CNN "
         f"trained on its training samples' images ({arrays.shape[2]}×{arrays.shape[3]}, "
         f"{arrays.shape[1]} channel(s); at most {params['epochs']} epochs, early stopping), "
-        "fitted inside each training fold and shared between the candidates of a fold"
+        f"fitted inside each training fold and {shared}"
     )
     return with_cnn(cands, bank, params)
 

@@ -14,7 +14,7 @@ from insightome.audit.drift import reference_profile
 from insightome.io.json_values import json_ready
 from insightome.models.image_cnn import without_images
 from insightome.models.note_terms import without_texts
-from insightome.overlap import training_hashes
+from insightome.overlap import training_hashes, with_image_keys
 from insightome.report import render_html
 from insightome.report.images_section import image_figures
 from insightome.results import validate_results
@@ -23,11 +23,18 @@ from insightome.run_directory import Run, write_run
 from insightome.stages.state import RunState
 
 
-def _images(state: RunState) -> dict[str, Any]:
-    """results.json ``images``; with ``--show-images`` (classes only) its pictures too."""
+def _images(state: RunState, notes: list[str]) -> dict[str, Any]:
+    """results.json ``images``; with ``--show-images`` (classes only) its pictures too;
+    what was not pictured, and why, appended to ``notes``."""
     o, made = state.options, state.require("study")
     summary = dict(state.require("images"))
-    if not o.show_images or made.spec.task not in ("binary", "multiclass"):
+    if not o.show_images:
+        return summary
+    if made.spec.task not in ("binary", "multiclass"):
+        notes.append(
+            f"--show-images: no pictures for a {made.spec.task} outcome (examples are shown "
+            "per class)"
+        )
         return summary
     refs, base = state.require("image_refs")
     index = made.features.index.astype(str)
@@ -38,6 +45,11 @@ def _images(state: RunState) -> dict[str, Any]:
         groups=groups, seed=o.seed,
     )  # fmt: skip
     state.log(f"--show-images: {len(summary['figures'])} picture(s) of the images in the report")
+    if summary.get("cnn") and "occlusion" not in summary["figures"]:
+        notes.append(
+            "--show-images: no occlusion maps (too few samples or patients per class to hold "
+            "some out of the CNN that makes them)"
+        )
     return summary
 
 
@@ -56,7 +68,7 @@ def document(state: RunState) -> None:
     if state.notes is not None:
         results["clinical_notes"] = state.notes
     if state.images is not None:
-        results["images"] = _images(state)
+        results["images"] = _images(state, results["notes"])
     if state.leakage_screen is not None:
         results["leakage_screen"] = state.leakage_screen.to_dict()
     if state.audit_result is not None:
@@ -87,7 +99,8 @@ def document(state: RunState) -> None:
         card,
         state.log.lines,
     )
-    result.training_rows = training_hashes(made.features, card["dtypes"])  # validate, monitor
+    rows, dtypes = with_image_keys(made.features, state.require("adata").obs, card["dtypes"])
+    result.training_rows = training_hashes(rows, dtypes)  # validate, monitor
     if found is not None:
         result.hypotheses = found.hypotheses
         if found.signature is not None:

@@ -103,7 +103,10 @@ def read(state: RunState) -> None:
         state.data_sha256 += [state.notes["file"]["sha256"], state.notes["lexicon"]["sha256"]]
     if o.image_column:
         adata = _with_images(adata, state)
-        state.data_sha256 += [state.images["pixels_sha256"]]  # the pixels and masks read
+        # the pixels and masks read, and the encoder: a resumed run must see the same
+        state.data_sha256 += [state.images["pixels_sha256"]]
+        if "encoder" in state.images:
+            state.data_sha256 += [state.images["encoder"]["sha256"]]
     state.adata = adata
     checkpoint = state.checkpoint
     if checkpoint is not None and checkpoint.invocation.get("data_sha256") != state.data_sha256:
