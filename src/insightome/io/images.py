@@ -36,7 +36,6 @@ import functools
 import math
 import os
 import struct
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Sequence
@@ -49,6 +48,7 @@ import pandas as pd
 
 from insightome import errors
 from insightome.errors import UserError
+from insightome.io.atomic import write_table_file
 
 __all__ = [
     "DICOM_SUFFIXES",
@@ -251,23 +251,7 @@ def medmnist_manifest(
 def write_manifest(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write a manifest as CSV or TSV (by suffix), atomically: a temporary file beside
     ``path`` renamed into place, so a crash never leaves half a file."""
-    path = Path(path)
-    separator = {".csv": ",", ".tsv": "\t"}.get(path.suffix.lower())
-    if separator is None:
-        raise UserError(errors.IMAGE_MANIFEST_OUTPUT, path=path, suffix=path.suffix)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            frame.to_csv(stream, sep=separator, index=False)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp's file is private; give the usual mode
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return write_table_file(frame, path, errors.IMAGE_MANIFEST_OUTPUT)
 
 
 # -- refs, dispatch and the shared layout ----------------------------------------------

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ import pandas as pd
 
 from insightome import errors
 from insightome.errors import UserError
+from insightome.io.atomic import write_table_file
 
 __all__ = ["ID_NAMES", "TEXT_NAMES", "NotesTable", "read_notes", "write_mentions"]
 
@@ -222,20 +222,4 @@ def _id_column(
 def write_mentions(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write a mentions table as CSV or TSV (by suffix), atomically: a temporary file
     beside ``path`` renamed into place, so a crash never leaves half a file."""
-    path = Path(path)
-    separator = {".csv": ",", ".tsv": "\t"}.get(path.suffix.lower())
-    if separator is None:
-        raise UserError(errors.NOTES_OUTPUT_FORMAT, path=path, suffix=path.suffix)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            frame.to_csv(stream, sep=separator, index=False)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp's file is private; give the usual mode
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return write_table_file(frame, path, errors.NOTES_OUTPUT_FORMAT)

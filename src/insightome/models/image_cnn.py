@@ -41,10 +41,10 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
-from sklearn.utils.metaestimators import available_if
 
 from insightome import __version__, errors
 from insightome.errors import UserError
+from insightome.models.fit_features import AddsFeaturesInFit
 
 SCORE_PREFIX = "cnn:"
 SCORE_COLUMN = "cnn:score"
@@ -802,11 +802,7 @@ def _cross_fit_folds(
     return list(StratifiedGroupKFold(k, shuffle=True, random_state=seed).split(rows, codes, groups))
 
 
-def _fitted_has(name: str) -> Any:
-    return lambda self: hasattr(getattr(self, "estimator_", None), name)
-
-
-class CNNScore(MetaEstimatorMixin, BaseEstimator):
+class CNNScore(AddsFeaturesInFit, MetaEstimatorMixin, BaseEstimator):
     """A candidate fitted on the feature table plus a CNN's score of each sample's image
     (see the module docstring).
 
@@ -910,22 +906,6 @@ class CNNScore(MetaEstimatorMixin, BaseEstimator):
     def _frame(self, X: pd.DataFrame) -> pd.DataFrame:
         bank = self._bank(X)
         return self._with_scores(X, self._scores(self.cnn_, bank.lookup(X.index)))
-
-    @property
-    def classes_(self) -> np.ndarray:
-        return self.estimator_.classes_
-
-    @available_if(_fitted_has("predict"))
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        return self.estimator_.predict(self._frame(X))
-
-    @available_if(_fitted_has("predict_proba"))
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        return self.estimator_.predict_proba(self._frame(X))
-
-    @available_if(_fitted_has("decision_function"))
-    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
-        return self.estimator_.decision_function(self._frame(X))
 
 
 def _fitted_attributes(model: CNNScore) -> dict[str, Any]:

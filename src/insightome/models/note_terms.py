@@ -32,10 +32,10 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.feature_selection import SelectKBest, chi2, f_regression
 from sklearn.preprocessing import normalize
-from sklearn.utils.metaestimators import available_if
 
 from insightome import errors
 from insightome.errors import UserError
+from insightome.models.fit_features import AddsFeaturesInFit
 
 TERM_PREFIX = "term:"
 MAX_VOCABULARY = 50_000  # the most frequent terms of a fold, before the selection
@@ -124,11 +124,7 @@ class NoteTermsWarning(UserWarning):
     """A NoteTerms fit without terms (none frequent enough in the training samples' notes)."""
 
 
-def _fitted_has(name: str) -> Any:
-    return lambda self: hasattr(getattr(self, "estimator_", None), name)
-
-
-class NoteTerms(MetaEstimatorMixin, BaseEstimator):
+class NoteTerms(AddsFeaturesInFit, MetaEstimatorMixin, BaseEstimator):
     """A candidate fitted on the feature table plus the ``k`` TF-IDF terms of the training
     samples' notes most associated with the outcome (see the module docstring).
 
@@ -209,22 +205,6 @@ class NoteTerms(MetaEstimatorMixin, BaseEstimator):
         if self.vectorizer_ is None:
             return X
         return self._with_terms(X, normalize(self.vectorizer_.transform(self._docs(X))))
-
-    @property
-    def classes_(self) -> np.ndarray:
-        return self.estimator_.classes_
-
-    @available_if(_fitted_has("predict"))
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        return self.estimator_.predict(self._frame(X))
-
-    @available_if(_fitted_has("predict_proba"))
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        return self.estimator_.predict_proba(self._frame(X))
-
-    @available_if(_fitted_has("decision_function"))
-    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
-        return self.estimator_.decision_function(self._frame(X))
 
 
 def without_texts(model: Any) -> Any:
