@@ -418,8 +418,12 @@ IMAGE_PATH_EMPTY = (
     "(or leave the row out)."
 )
 IMAGE_CNN_NOT_2D = (
-    "{path} (row '{row}'): the CNN takes 2D images and this one is a 3D volume. Use radiomics "
-    "or encoder features for volumes, or give 2D slices."
+    "{path} (row '{row}'): {what} takes 2D images and this one is a 3D volume. Use radiomics "
+    "for volumes, or give 2D slices."
+)
+IMAGE_NOT_FINITE = (
+    "{path} (row '{row}'): the image has non-finite pixels (NaN or infinity), which the CNN "
+    "cannot take. Fill or crop them, or use radiomics (which leaves them out of the region)."
 )
 IMAGE_RADIOMICS = (
     "{path} (row '{row}'): radiomics cannot be computed ({reason}). Change --radiomics-bins or "

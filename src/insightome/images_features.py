@@ -51,6 +51,25 @@ DEFAULT_FEATURES = ("radiomics",)
 CHUNK = 64  # images read per task: the memory bound of the read (plus the encoder's batch)
 CNN_MAX_SIZE = 64  # --cnn-size 0: the images' own size, at most this
 META_FIELDS = ("format", "modality", "manufacturer", "model")  # → obs columns image:<field>
+#: what the reader did to an image, counted in the run's notes: (meta key, value that counts,
+#: what it means)
+FLAG_NOTES = (
+    (
+        "slice_spacing_uniform",
+        False,
+        "DICOM series with uneven slice gaps (the slice spacing is "
+        "their mean: volumes and shape features are approximate)",
+    ),
+    ("inverted", True, "MONOCHROME1 image(s) inverted over the stored range (higher = brighter)"),
+    (
+        "rescale_varies",
+        True,
+        "DICOM series whose slices have different rescale slopes or "
+        "intercepts (each slice rescaled with its own)",
+    ),
+    ("alpha_dropped", True, "image(s) with an alpha channel dropped"),
+)
+FLAGS = tuple(key for key, _, _ in FLAG_NOTES)
 META_PREFIX = "image:"
 PIXELS_KEY = META_PREFIX + "sha256"  # obs: each sample's pixels (and mask), for the overlap check
 #: The CNN's settings (models.image_cnn.SmallCNN) by --preset: "fast" trains fewer epochs
@@ -158,7 +177,7 @@ def _read_chunk(
         digest = hashlib.sha256(np.ascontiguousarray(image.array).tobytes())
         if mask is not None:
             digest.update(np.packbits(mask).tobytes())
-        meta = {k: image.meta.get(k) for k in (*META_FIELDS, "patient_data")}
+        meta = {k: image.meta.get(k) for k in (*META_FIELDS, "patient_data", *FLAGS)}
         meta["sha256"] = digest.hexdigest()
         meta |= {
             "ndim": image.ndim,
@@ -176,9 +195,13 @@ def _read_chunk(
                 raise UserError(errors.IMAGE_RADIOMICS, path=ref, row=sample, reason=exc) from None
         if size:
             if image.ndim != 2:
-                raise UserError(errors.IMAGE_CNN_NOT_2D, path=ref, row=sample)
+                raise UserError(errors.IMAGE_CNN_NOT_2D, path=ref, row=sample, what="the CNN")
+            if not np.isfinite(image.array).all():
+                raise UserError(errors.IMAGE_NOT_FINITE, path=ref, row=sample)
             out.cnn.append(_cnn_square(image, size))
         if want_grey:
+            if image.ndim != 2:
+                raise UserError(errors.IMAGE_CNN_NOT_2D, path=ref, row=sample, what="the encoder")
             out.grey.append(grey if image.channels == 1 else np.asarray(image.array))
     return out
 
@@ -273,6 +296,7 @@ def images_features(
             )
         )
         summary["encoder"] = encoder.info()
+    warnings += _reader_notes(meta)
     n_colour = sum(m["channels"] == 3 for m in meta)
     if n_colour and "radiomics" in settings.features:
         warnings.append(
@@ -297,6 +321,35 @@ def images_features(
     )
     summary["seconds"] = round(time.perf_counter() - started, 2)
     return ImagesFeatures(columns, metadata, summary, cnn_input, warnings)
+
+
+def _reader_notes(meta: list[dict[str, Any]]) -> list[str]:
+    """What the reader did (inversion, uneven slices, …) and where the voxel grids differ,
+    for the run's notes: texture features are computed on each image's grid as stored."""
+    notes = []
+    for key, value, what in FLAG_NOTES:
+        n = sum(m.get(key) is value for m in meta)
+        if n:
+            notes.append(f"images: {n} {what}")
+    known = [m["spacing"] for m in meta if m["spacing_known"]]
+    if known and meta[0]["ndim"] == 3:
+        ratio = max(max(sp) / min(sp) for sp in known if min(sp) > 0)
+        if ratio > ANISOTROPY_NOTE:
+            notes.append(
+                f"images: voxels up to {ratio:.1f}× longer on one axis than another; texture "
+                "features are computed on the voxel grid as stored (no resampling to isotropic "
+                "voxels), so a slice-thickness difference between scanners can show in them"
+            )
+    if len({tuple(round(v, 3) for v in sp) for sp in known}) > 1:
+        notes.append(
+            "images: the pixel spacing differs between images; shape features are in mm, "
+            "texture features on each image's own grid (they can carry the scanner: audit by "
+            "site, e.g. --site image:manufacturer)"
+        )
+    return notes
+
+
+ANISOTROPY_NOTE = 1.5  # voxel side ratio above which the run notes the anisotropy
 
 
 def _cnn_table(squares: list[np.ndarray], channels: int, warnings: list[str]) -> np.ndarray:

@@ -360,3 +360,25 @@ def test_no_warning_is_printed_when_converged(recwarn):
     X, y = squares(160)
     SmallCNN(**{**FAST, "epochs": 60, "patience": 3}).fit(X, y)
     assert not [w for w in recwarn if issubclass(w.category, CNNConvergenceWarning)]
+
+
+def test_the_early_stopping_split_holds_every_class_on_both_sides_with_groups():
+    from insightome.models.image_cnn import _inner_split
+
+    rng = np.random.default_rng(0)
+    found = 0
+    for design in range(300):
+        n_groups = int(rng.integers(6, 15))
+        sizes = rng.integers(1, 6, n_groups)
+        groups = np.repeat(np.arange(n_groups), sizes)
+        y = np.repeat(rng.integers(0, 2, n_groups), sizes)  # one outcome per patient
+        if len(np.unique(y)) < 2:
+            continue
+        split = _inner_split(y, groups, 5, design)
+        if split is None:
+            continue
+        train, valid = split
+        found += 1
+        assert set(y[train]) == set(y[valid]) == {0, 1}
+        assert not set(groups[train]) & set(groups[valid])
+    assert found > 200

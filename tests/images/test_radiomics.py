@@ -240,3 +240,15 @@ def test_speed_28x28():
         radiomics_features(image, None, (1, 1))
         times.append(time.perf_counter() - start)
     assert min(times) < 0.1
+
+
+def test_non_finite_voxels_are_no_intensity_for_local_peaks_and_fbs_bins_are_exact():
+    image = np.full((6, 20, 20), np.nan)
+    image[2:4, 5:15, 5:15] = 100.0
+    found = radiomics_features(image, np.isfinite(image), (2.0, 1.0, 1.0))
+    assert found["radiomics:local_intensity:peak_glob"] == pytest.approx(100.0)
+    # fixed bin width on real values: 0.3 is in bin 3 of width 0.1 from 0.1 (IBSI), not 2
+    flat = np.array([[0.1, 0.2, 0.3, 0.7]])
+    settings = RadiomicsSettings(bin_count=None, bin_width=0.1)
+    stats = radiomics_features(flat, None, (1.0, 1.0), settings)
+    assert stats["radiomics:histogram:max"] == pytest.approx(7.0)

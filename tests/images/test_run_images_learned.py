@@ -66,7 +66,8 @@ def test_an_onnx_encoder_gives_embedding_columns(tmp_path):
     assert "pixels" not in json.dumps(encoder)
 
 
-def test_a_volume_is_refused_for_the_cnn_in_one_line(tmp_path):
+@pytest.mark.parametrize("learned", ["cnn", "encoder"])
+def test_a_volume_is_refused_for_the_cnn_and_the_encoder_in_one_line(tmp_path, learned):
     import nibabel as nib
     import numpy as np
     import pandas as pd
@@ -78,10 +79,18 @@ def test_a_volume_is_refused_for_the_cnn_in_one_line(tmp_path):
                  tmp_path / f"v{i}.nii.gz")  # fmt: skip
         rows.append({"id": f"V{i}", "image": f"v{i}.nii.gz", "label": i % 2})
     pd.DataFrame(rows).to_csv(tmp_path / "manifest.csv", index=False)
+    extra = {}
+    if learned == "encoder":
+        extra["image_encoder"] = save_onnx(
+            tiny_net(channels=1), tmp_path / "enc.onnx",
+            {**SPEC, "channels": 1, "mean": [0.5], "std": [0.25]},
+        )  # fmt: skip
     with pytest.raises(UserError) as info:
         insightome.run(tmp_path / "manifest.csv", "label", image_column="image",
-                       image_features=("cnn",), **API_FAST)  # fmt: skip
-    assert "v0.nii.gz" in str(info.value) and "3D volume" in str(info.value)
+                       image_features=(learned,), **extra, **API_FAST)  # fmt: skip
+    message = str(info.value)
+    assert "v0.nii.gz" in message and "3D volume" in message and "\n" not in message
+    assert ("the CNN" if learned == "cnn" else "the encoder") in message
 
 
 def test_the_cnn_alone_on_a_manifest_without_clinical_columns(tmp_path):

@@ -27,6 +27,7 @@ import contextlib
 import hashlib
 import io
 import json
+import math
 import os
 import pickle
 import tempfile
@@ -360,8 +361,19 @@ def _inner_split(
     if groups is None:
         splitter: Any = StratifiedKFold(k, shuffle=True, random_state=seed)
         return next(splitter.split(np.zeros(len(y)), y))
-    splitter = StratifiedGroupKFold(k, shuffle=True, random_state=seed)
-    return next(splitter.split(np.zeros(len(y)), y, groups))
+    # StratifiedGroupKFold balances classes as well as whole groups allow: a fold may miss a
+    # class, and a validation part without every class has no AUC to stop on. Every fold of
+    # a few shuffles is tried; none holding every class on both sides → no inner split
+    classes = np.unique(y)
+    for attempt in range(INNER_SPLIT_TRIES):
+        splitter = StratifiedGroupKFold(k, shuffle=True, random_state=seed + attempt)
+        for train, valid in splitter.split(np.zeros(len(y)), y, groups):
+            if len(np.unique(y[valid])) == len(classes) == len(np.unique(y[train])):
+                return train, valid
+    return None
+
+
+INNER_SPLIT_TRIES = 10
 
 
 def _check_images(X: Any) -> np.ndarray:
@@ -571,7 +583,7 @@ class SmallCNN(ClassifierMixin, BaseEstimator):
         """Loss: lower by ``tol``. AUC: higher by ``tol``, or as high with a loss lower by
         ``tol`` (an AUC of 1 reached early still lets the probabilities improve)."""
         auc, loss = score
-        if self.monitor == "loss":
+        if self.monitor == "loss" or math.isnan(auc) or math.isnan(best[0]):
             return loss < best[1] - self.tol
         return auc > best[0] + self.tol or (auc >= best[0] - 1e-12 and loss < best[1] - self.tol)
 

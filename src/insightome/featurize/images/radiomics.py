@@ -66,6 +66,11 @@ FAMILIES: tuple[str, ...] = (
     "ngldm",
 )
 
+# Moran's I and Geary's C are exact (FFT cross-correlations over the region's bounding box,
+# about 700 bytes per box voxel): above this many box voxels they are left undefined (NaN;
+# the run says how many images) rather than exhausting memory (a whole 512×512×120 CT)
+MORAN_MAX_BOX_VOXELS = 1_000_000
+
 # texture matrices are dense in the grey levels: at most this many (FBS with a tiny width on a
 # wide range would otherwise need gigabytes)
 MAX_GREY_LEVELS = 1024
@@ -430,7 +435,7 @@ class _Roi:
     levels: np.ndarray  # int64 grey levels 1..n_levels in the ROI, 0 outside
     n_levels: int
     spacing: np.ndarray  # (3,) mm
-    full_image: np.ndarray  # the uncropped 3D image (local intensity)
+    full_image: np.ndarray  # the uncropped 3D image, NaN kept (local intensity)
     full_mask: np.ndarray
     values: np.ndarray  # raw ROI intensities (raster order)
     grey: np.ndarray  # their grey levels
@@ -466,7 +471,7 @@ def _prepare(
         levels=levels,
         n_levels=n_levels,
         spacing=spacing,
-        full_image=np.where(np.isfinite(image), image, 0.0),
+        full_image=image.astype(float),  # non-finite voxels kept: local intensity skips them
         full_mask=mask,
         values=values,
         grey=grey,
@@ -494,7 +499,8 @@ def _discretise(
                 f"into {n_levels} grey levels, more than {MAX_GREY_LEVELS}; use a larger "
                 "bin_width or a bin_count"
             )
-        grey = np.floor((values - lo) / bin_width).astype(np.int64) + 1
+        # rounded first: (0.3 - 0.1) / 0.1 is 1.9999999999999998 in floating point
+        grey = np.floor(np.round((values - lo) / bin_width, 9)).astype(np.int64) + 1
         return grey, int(grey.max())
     if not np.all(values == np.rint(values)) or lo < 1 or hi > MAX_GREY_LEVELS:
         raise ValueError(
@@ -668,6 +674,8 @@ def _moran_geary(values: np.ndarray, mask: np.ndarray, spacing: np.ndarray) -> t
     if ss == 0:
         return math.nan, math.nan
     box = ndimage.find_objects(mask.astype(np.int8))[0]
+    if math.prod(b.stop - b.start for b in box) > MORAN_MAX_BOX_VOXELS:
+        return math.nan, math.nan
     m = mask[box].astype(float)
     d = np.zeros(mask.shape)
     d[mask] = dev
@@ -843,14 +851,15 @@ def _local_intensity(roi: _Roi) -> dict[str, float]:
         for b, h, n in zip(box, half, roi.full_mask.shape, strict=True)
     )
     image, in_roi = roi.full_image[box], roi.full_mask[box]
-    inside = np.ones(image.shape)
+    inside = np.isfinite(image).astype(float)  # a non-finite voxel is not an intensity
+    image = np.where(inside > 0, image, 0.0)
     if kernel.size > 125:
         local_sum = _fftconvolve(image, kernel, mode="same")
         local_n = np.rint(_fftconvolve(inside, kernel, mode="same"))
     else:
         local_sum = ndimage.convolve(image, kernel, mode="constant", cval=0.0)
         local_n = ndimage.convolve(inside, kernel, mode="constant", cval=0.0)
-    local = local_sum / local_n
+    local = np.divide(local_sum, local_n, out=np.full_like(local_sum, np.nan), where=local_n > 0.5)
     values = image[in_roi]
     at_max = values == values.max()
     return {
