@@ -190,5 +190,9 @@ def _occlusion_figure(
     images = [np.moveaxis(x[i], 0, -1).squeeze(-1) if x.shape[1] == 1 else
               np.moveaxis(x[i], 0, -1) for i in picked]  # fmt: skip
     heat = [occlusion_map(model, x[i]) for i in picked]
-    label = "held-out: " + ", ".join(str(classes[int(labels[i])]) for i in picked)
+    predicted = model.predict(x[picked])
+    label = "held-out, class → predicted: " + ", ".join(
+        f"{classes[int(labels[i])]} → {classes[int(p)]}"
+        for i, p in zip(picked, predicted, strict=True)
+    )
     return _grid([(label, images)], [[np.clip(h, 0, None) for h in heat]])
