@@ -186,6 +186,8 @@ def _read_chunk(
             "spacing": list(image.spacing),
             "spacing_known": image.spacing_known,
             "roi_voxels": int(mask.sum()) if mask is not None else int(grey.size),
+            "orientation": image.meta.get("orientation"),
+            "intensity": _finite_range(image.array),
         }
         out.meta.append(meta)
         if radiomics is not None:
@@ -323,6 +325,12 @@ def images_features(
     return ImagesFeatures(columns, metadata, summary, cnn_input, warnings)
 
 
+def _finite_range(array: np.ndarray) -> list[float] | None:
+    finite = np.asarray(array, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    return [float(finite.min()), float(finite.max())] if finite.size else None
+
+
 def _reader_notes(meta: list[dict[str, Any]]) -> list[str]:
     """What the reader did (inversion, uneven slices, …) and where the voxel grids differ,
     for the run's notes: texture features are computed on each image's grid as stored."""
@@ -403,6 +411,10 @@ def _summary(settings: ImagesSettings, meta: list[dict[str, Any]]) -> dict[str, 
         "manufacturers": _counted([m.get("manufacturer") for m in meta], settings.min_cell),
         "with_patient_data": sum(bool(m.get("patient_data")) for m in meta),
         "roi_voxels_median": float(np.median(roi)) if len(roi) else None,
+        "orientations": _counted([m.get("orientation") for m in meta], 1),
+        # over all images, after the DICOM rescale: the units the radiomics bins are in
+        "intensity_min": min((m["intensity"][0] for m in meta if m["intensity"]), default=None),
+        "intensity_max": max((m["intensity"][1] for m in meta if m["intensity"]), default=None),
         # the pixels (and masks) read, in manifest order: a resumed run must read the same
         "pixels_sha256": hashlib.sha256("".join(m["sha256"] for m in meta).encode()).hexdigest(),
     }

@@ -55,6 +55,8 @@ def build_images(results: Mapping[str, Any]) -> dict[str, Any] | None:
             else "no pixel spacing stated: shape features are in pixels, not mm"
         ),
         "scanners": _counts(images.get("manufacturers")),
+        "orientations": _counts(images.get("orientations")),
+        "intensity": _intensity(images),
         "modalities": _counts(images.get("modalities")),
         "patient_data": int(as_float(images.get("with_patient_data")) or 0),
         "radiomics": (
@@ -79,6 +81,11 @@ def build_images(results: Mapping[str, Any]) -> dict[str, Any] | None:
         "seconds": images.get("seconds"),
         "min_cell": min_cell,
     }
+
+
+def _intensity(images: Mapping[str, Any]) -> str:
+    low, high = as_float(images.get("intensity_min")), as_float(images.get("intensity_max"))
+    return "" if low is None or high is None else f"{low:g} to {high:g}"
 
 
 def _span(low: Any, high: Any, sep: str, unit: str = "") -> str:

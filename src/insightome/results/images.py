@@ -55,6 +55,9 @@ class ImagesSummary(Record):
     with_patient_data: int  # DICOM files naming a patient (the report shows no image of them
     # unless --show-images)
     roi_voxels_median: float | None
+    orientations: dict[str, int | str]  # axis codes (e.g. LPS, RAS) where the file states them
+    intensity_min: float | None  # over all images, after the DICOM rescale
+    intensity_max: float | None
     pixels_sha256: str
     seconds: float
     radiomics: RadiomicsSummary = optional()
