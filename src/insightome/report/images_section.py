@@ -10,6 +10,7 @@ re-rendered report shows the same. Without ``--show-images`` no pixel leaves the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,7 @@ def build_images(results: Mapping[str, Any]) -> dict[str, Any] | None:
 
 def _intensity(images: Mapping[str, Any]) -> str:
     low, high = as_float(images.get("intensity_min")), as_float(images.get("intensity_max"))
-    return "" if low is None or high is None else f"{low:g} to {high:g}"
+    return "" if math.isnan(low) or math.isnan(high) else f"{low:g} to {high:g}"
 
 
 def _span(low: Any, high: Any, sep: str, unit: str = "") -> str:
