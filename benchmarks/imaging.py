@@ -18,6 +18,7 @@ Writes ``benchmarks/results/imaging.md`` and ``imaging.json``::
 
     python benchmarks/imaging.py                      # both data sets, every arm
     python benchmarks/imaging.py --datasets breastmnist --arms radiomics   # part (PARTIAL)
+    python benchmarks/imaging.py --render --note "…"   # the table again from imaging.json
 """
 
 from __future__ import annotations
@@ -135,9 +136,17 @@ def main() -> None:
     parser.add_argument("--arms", default=",".join(ARMS))
     parser.add_argument("--preset", default="default")
     parser.add_argument("--one", nargs=3, metavar=("DATASET", "ARM", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--render", action="store_true", help="rewrite imaging.md from .json")
+    parser.add_argument("--note", default="", help="a line on how the rows were run")
     args = parser.parse_args()
     if args.one:
         one(args.one[0], args.one[1], args.preset, Path(args.one[2]))
+        return
+    if args.render:
+        saved = json.loads((RESULTS / "imaging.json").read_text())
+        meta = {**saved["meta"], "note": args.note or saved["meta"].get("note", "")}
+        (RESULTS / "imaging.json").write_text(json.dumps({**saved, "meta": meta}, indent=1))
+        (RESULTS / "imaging.md").write_text(table(saved["rows"], meta))
         return
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO
@@ -185,6 +194,7 @@ def table(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "official test images. Test AUC with DeLong's 95% CI; *in CI*: the BBC-CV estimate "
         "lies inside the test AUC's CI. Time: the whole run (reading the images included); "
         "memory: peak RSS of the process and its workers.",
+        *(["", meta["note"]] if meta.get("note") else []),
         "",
         "| data | arm | n train | n test | winner | BBC-CV AUC (95% CI) | test AUC (95% CI) "
         "| in CI | time (s) | peak memory (MB) |",
