@@ -71,7 +71,9 @@ def manifest(npz: Path, folder: Path, splits: tuple[str, ...]) -> Path:
     return path
 
 
-def one(dataset: str, arm: str, preset: str, out: Path) -> dict[str, Any]:
+def one(
+    dataset: str, arm: str, preset: str, out: Path, repeats: int | None = None
+) -> dict[str, Any]:
     """One run in this process: fit on train+val, predict test (called in a subprocess)."""
     import insightome
     from insightome.images_features import ImagesSettings, images_features
@@ -87,6 +89,7 @@ def one(dataset: str, arm: str, preset: str, out: Path) -> dict[str, Any]:
         run = insightome.run(
             str(train), "label", image_column="image", image_features=ARMS[arm],
             preset=preset, n_jobs=2, seed=0, out_dir=str(folder / "runs"), progress=False,
+            repeats=repeats,
         )  # fmt: skip
         seconds = time.perf_counter() - started
         images = run.results["images"]
@@ -114,6 +117,8 @@ def one(dataset: str, arm: str, preset: str, out: Path) -> dict[str, Any]:
         "dataset": dataset,
         "arm": arm,
         "preset": preset,
+        "repeats": int(run.results["resampling"]["repeats"]),
+        "folds": int(run.results["resampling"]["folds"]),
         "n_train": int(run.results["n_samples"]),
         "n_test": len(y),
         "winner": run.results["winner"]["name"],
@@ -137,10 +142,14 @@ def main() -> None:
     parser.add_argument("--preset", default="default")
     parser.add_argument("--one", nargs=3, metavar=("DATASET", "ARM", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--render", action="store_true", help="rewrite imaging.md from .json")
+    parser.add_argument("--repeats", type=int, default=None, help="CV repeats (default: run's)")
+    parser.add_argument(
+        "--merge", action="store_true", help="replace only these rows in imaging.json/.md"
+    )
     parser.add_argument("--note", default="", help="a line on how the rows were run")
     args = parser.parse_args()
     if args.one:
-        one(args.one[0], args.one[1], args.preset, Path(args.one[2]))
+        one(args.one[0], args.one[1], args.preset, Path(args.one[2]), args.repeats)
         return
     if args.render:
         saved = json.loads((RESULTS / "imaging.json").read_text())
@@ -159,11 +168,13 @@ def main() -> None:
             with tempfile.NamedTemporaryFile(suffix=".json") as f:
                 print(f"{dataset} / {arm} …", flush=True)
                 subprocess.run(
-                    [sys.executable, __file__, "--preset", args.preset, "--one", dataset, arm,
-                     f.name],
+                    [sys.executable, __file__, "--preset", args.preset,
+                     *(["--repeats", str(args.repeats)] if args.repeats else []),
+                     "--one", dataset, arm, f.name],
                     check=True,
                 )  # fmt: skip
                 row = json.loads(Path(f.name).read_text())
+            row["commit"] = commit
             print(json.dumps(row), flush=True)
             rows.append(row)
     partial = set(datasets) != set(DATASETS) or set(arms) != set(ARMS)
@@ -173,6 +184,14 @@ def main() -> None:
         "machine": f"{platform.machine()}, {platform.python_version()}",
         "partial": partial,
     }
+    if args.merge:  # these rows replace their namesakes in the saved table; the rest stay
+        saved = json.loads((RESULTS / "imaging.json").read_text())
+        new = {(r["dataset"], r["arm"]) for r in rows}
+        kept = [r for r in saved["rows"] if (r["dataset"], r["arm"]) not in new]
+        order = [(d, a) for d in DATASETS for a in ARMS]
+        rows = sorted([*kept, *rows], key=lambda r: order.index((r["dataset"], r["arm"])))
+        done = {(r["dataset"], r["arm"]) for r in rows}
+        meta = {**saved["meta"], "partial": set(order) != done, "note": args.note}
     (RESULTS / "imaging.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     (RESULTS / "imaging.md").write_text(table(rows, meta))
 
@@ -196,17 +215,19 @@ def table(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "memory: peak RSS of the process and its workers.",
         *(["", meta["note"]] if meta.get("note") else []),
         "",
-        "| data | arm | n train | n test | winner | BBC-CV AUC (95% CI) | test AUC (95% CI) "
-        "| in CI | time (s) | peak memory (MB) |",
-        "|---|---|---:|---:|---|---|---|---|---:|---:|",
+        "| data | arm | preset, CV repeats | n train | n test | winner | BBC-CV AUC (95% CI) "
+        "| test AUC (95% CI) | in CI | time (s) | peak memory (MB) | commit |",
+        "|---|---|---|---:|---:|---|---|---|---|---:|---:|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {DATASETS[r['dataset']][1]} | {r['arm']} | {r['n_train']} | {r['n_test']} | "
+            f"| {DATASETS[r['dataset']][1]} | {r['arm']} | "
+            f"{r['preset']}, {r['repeats']} × {r['folds']}-fold | "
+            f"{r['n_train']} | {r['n_test']} | "
             f"`{r['winner']}` | {r['bbc_auc']:.3f} ({_ci(r['bbc_ci'])}) | "
             f"{r['test_auc']:.3f} ({_ci(r['test_ci'])}) | "
             f"{'yes' if r['estimate_in_test_ci'] else 'no'} | {r['seconds']:.0f} | "
-            f"{r['peak_rss_mb']:.0f} |"
+            f"{r['peak_rss_mb']:.0f} | {r.get('commit', meta['commit'])} |"
         )
     lines += ["", "Published test AUCs (MedMNIST v2, Yang et al., Sci Data 2023; GPU-trained):", ""]
     for dataset, refs in REFERENCE.items():

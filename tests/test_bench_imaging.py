@@ -18,7 +18,7 @@ ROW = {
     "dataset": "breastmnist", "arm": "radiomics+cnn", "preset": "default", "n_train": 624,
     "n_test": 156, "winner": "ridge_logistic(C=0.01,k=all)+cnn", "bbc_auc": 0.8413,
     "bbc_ci": [0.7884, 0.8937], "test_auc": 0.9071, "test_ci": [0.8532, 0.9609],
-    "estimate_in_test_ci": False, "seconds": 470.2, "images_seconds": 3.8, "peak_rss_mb": 2211.5,
+    "estimate_in_test_ci": False, "seconds": 470.2, "repeats": 3, "folds": 5, "images_seconds": 3.8, "peak_rss_mb": 2211.5,
 }  # fmt: skip
 
 
@@ -27,7 +27,7 @@ def test_the_table_shows_estimate_test_auc_and_whether_one_is_in_the_others_ci()
     text = imaging.table([ROW], {**meta, "note": "Ran beside the test suite."})
     line = next(x for x in text.splitlines() if x.startswith("| BreastMNIST"))
     assert "0.841 (0.788–0.894)" in line and "0.907 (0.853–0.961)" in line
-    assert "| no |" in line and "| 470 | 2212 |" in line
+    assert "| no |" in line and "| 470 | 2212 |" in line and "default, 3 × 5-fold" in line
     assert "PARTIAL" in text and "Ran beside the test suite." in text
     assert "Google AutoML Vision 0.919" in text
 
