@@ -18,7 +18,8 @@ ROW = {
     "dataset": "breastmnist", "arm": "radiomics+cnn", "preset": "default", "n_train": 624,
     "n_test": 156, "winner": "ridge_logistic(C=0.01,k=all)+cnn", "bbc_auc": 0.8413,
     "bbc_ci": [0.7884, 0.8937], "test_auc": 0.9071, "test_ci": [0.8532, 0.9609],
-    "estimate_in_test_ci": False, "seconds": 470.2, "repeats": 3, "folds": 5, "images_seconds": 3.8, "peak_rss_mb": 2211.5,
+    "estimate_in_test_ci": False, "seconds": 470.2, "repeats": 3, "folds": 5,
+    "images_seconds": 3.8, "peak_rss_mb": 2211.5,
 }  # fmt: skip
 
 
