@@ -36,11 +36,11 @@ from typing import Any
 import anndata as ad
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from joblib import Parallel, delayed
 
 from insightome import errors
 from insightome.errors import UserError
+from insightome.featurize.columns import append_columns
 from insightome.featurize.images import RadiomicsSettings, feature_names, radiomics_features
 from insightome.featurize.images.encoder import ImageEncoder
 from insightome.groups.disclosure import MIN_CELL
@@ -445,27 +445,13 @@ def with_image_columns(
     """``adata`` with the image features appended to ``X`` (each row from its own image, as
     a read-stage Featurizer appends), the metadata as ``image:<field>`` columns of ``obs``
     (for ``--site`` and the audit; not features) and the path columns dropped from ``obs``."""
-    new = made.columns.reindex(adata.obs_names.astype(str))
-    clash = sorted(set(map(str, new.columns)) & set(map(str, adata.var_names)))
-    if clash:
-        raise ValueError(f"image features: column(s) already features: {clash}")
-    values, x = new.to_numpy(dtype=float), adata.X
-    if sp.issparse(x):
-        stacked = sp.hstack([x, sp.csr_matrix(values)]).tocsr()
-    else:
-        stacked = np.hstack([np.asarray(x, dtype=float).reshape(adata.n_obs, -1), values])
-    var = pd.concat([adata.var, pd.DataFrame(index=new.columns.astype(str))])
-    if "source" in var.columns:
-        var["source"] = var["source"].fillna("images")
     paths = [c for c in (settings.column, settings.mask_column) if c]
-    obs = adata.obs.drop(columns=[c for c in paths if c in adata.obs.columns])
+    kept = adata.copy()
+    kept.obs = adata.obs.drop(columns=[c for c in paths if c in adata.obs.columns])
     for column in made.metadata.columns:
-        obs[column] = made.metadata[column].reindex(obs.index.astype(str)).to_numpy()
-    out = ad.AnnData(stacked, obs=obs, var=var, obsm=dict(adata.obsm))
-    out.uns.update(adata.uns)
-    out.uns["notes"] = [
-        *adata.uns.get("notes", []),
-        f"featurizer images: {new.shape[1]} column(s) added to the features",
-        *made.warnings,
-    ]
+        kept.obs[column] = made.metadata[column].reindex(kept.obs.index.astype(str)).to_numpy()
+    out = append_columns(kept, made.columns.reindex(adata.obs_names.astype(str)), "images")
+    if "source" in out.var.columns:
+        out.var["source"] = out.var["source"].fillna("images")
+    out.uns["notes"] = [*out.uns["notes"], *made.warnings]
     return out

@@ -191,6 +191,33 @@ def _column(adata: ad.AnnData, name: str, role: str, option: str, path: str) -> 
     )
 
 
+def _checked_outcome(
+    adata: ad.AnnData,
+    path: str,
+    target: str | None,
+    task: str,
+    time: str | None,
+    event: str | None,
+) -> str | None:
+    """The task and outcome options checked; the target (``Y`` when none is named and the
+    data has it)."""
+    if task not in ("auto", *TASKS):
+        raise UserError(errors.TASK_INVALID, value=task)
+    if (time is None) != (event is None):
+        raise UserError(errors.SURVIVAL_NEEDS_BOTH, given="time" if time else "event")
+    if time is not None and task not in ("auto", "survival"):
+        raise UserError(
+            errors.OPTION_INVALID,
+            option="--task",
+            reason=f"--time/--event imply survival, not {task}",
+        )
+    if time is None and target is None:
+        if "Y" not in adata.obs.columns:
+            raise UserError(errors.TARGET_REQUIRED, path=path)
+        target = "Y"
+    return target
+
+
 def make_study(
     adata: ad.AnnData,
     *,
@@ -216,21 +243,7 @@ def make_study(
     many as the smallest class allows). Classes too small to learn are left out either way
     (:mod:`insightome.fold_design` states the rule)."""
     path = _data_path(adata)
-    if task not in ("auto", *TASKS):
-        raise UserError(errors.TASK_INVALID, value=task)
-    if (time is None) != (event is None):
-        raise UserError(errors.SURVIVAL_NEEDS_BOTH, given="time" if time else "event")
-    if time is not None and task not in ("auto", "survival"):
-        raise UserError(
-            errors.OPTION_INVALID,
-            option="--task",
-            reason=f"--time/--event imply survival, not {task}",
-        )
-    if time is None and target is None:
-        if "Y" in adata.obs.columns:
-            target = "Y"
-        else:
-            raise UserError(errors.TARGET_REQUIRED, path=path)
+    target = _checked_outcome(adata, path, target, task, time, event)
     sensitive, exclude = tuple(sensitive), tuple(exclude)
     _check_roles(target if time is None else None, time, event, sensitive, groups, site)
 

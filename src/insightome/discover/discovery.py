@@ -98,6 +98,25 @@ def outcome_label(study: Study) -> str:
     return str(s.target)
 
 
+def _learned_in_fit_note(chosen: Candidate) -> list[str]:
+    """The note that discovery looks at the table's measured columns only, when the winner
+    adds features of its own inside each fit (the CNN's score, note terms)."""
+    learned = [
+        what
+        for what, used in (
+            ("the CNN's image score (--image-features cnn)", getattr(chosen, "cnn", None)),
+            ("the note terms (--notes-tfidf)", getattr(chosen, "note_terms", None)),
+        )
+        if used
+    ]
+    if not learned:
+        return []
+    return [
+        f"the minimal signature, effects and subgroups use the table's columns only, not "
+        f"{' or '.join(learned)}, which the winner adds inside each fit"
+    ]
+
+
 def discover(
     study: Study,
     configurations: Sequence[Candidate],
@@ -157,20 +176,7 @@ def discover(
     )
     members = [] if signature is None else signature.features
     stable = [] if signature is None else signature.stability.stable
-    chosen = configurations[winner]
-    learned = [
-        what
-        for what, used in (
-            ("the CNN's image score (--image-features cnn)", getattr(chosen, "cnn", None)),
-            ("the note terms (--notes-tfidf)", getattr(chosen, "note_terms", None)),
-        )
-        if used
-    ]
-    if learned:  # the signature is a subset of the table's measured columns
-        notes.append(
-            f"the minimal signature, effects and subgroups use the table's columns only, not "
-            f"{' or '.join(learned)}, which the winner adds inside each fit"
-        )
+    notes += _learned_in_fit_note(configurations[winner])
     if signature is None:
         notes.append(
             "no minimal signature: fewer than 2 features, or no signature size could be "

@@ -692,7 +692,7 @@ def _dicom_failures() -> tuple[type[BaseException], ...]:
         IndexError,
         TypeError,
         AttributeError,
-        NotImplementedError,
+        NotImplementedError,  # pydicom: no decoder for the file's transfer syntax
         RuntimeError,
         struct.error,
         zlib.error,

@@ -5,6 +5,7 @@ builds those columns for any rows in ``_frame``; prediction goes through ``_fram
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -17,13 +18,12 @@ def _fitted_has(name: str) -> Any:
 
 
 class AddsFeaturesInFit:
-    """Prediction methods of a wrapper with ``estimator_`` and ``_frame(X)``; each exists
-    only when the fitted estimator has it (``available_if``)."""
+    """Prediction methods of a wrapper with ``estimator_`` and ``_frame(X)`` (the table plus
+    its own columns for those rows; each wrapper defines it); each method exists only when
+    the fitted estimator has it (``available_if``)."""
 
     estimator_: Any
-
-    def _frame(self, X: pd.DataFrame) -> pd.DataFrame:
-        raise NotImplementedError
+    _frame: Callable[[pd.DataFrame], pd.DataFrame]
 
     @property
     def classes_(self) -> np.ndarray:

@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import anndata as ad
-import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from insightome import errors
 from insightome.errors import UserError
+from insightome.featurize.columns import append_columns
 from insightome.images_features import (
     META_PREFIX,
     ImagesSettings,
@@ -59,23 +58,7 @@ class Featurizer:
 
     def apply(self, adata: ad.AnnData) -> ad.AnnData:
         features_only = ad.AnnData(adata.X, obs=pd.DataFrame(index=adata.obs_names), var=adata.var)
-        new = self.columns(features_only)
-        if not new.index.equals(pd.Index(adata.obs_names)):
-            raise ValueError(f"featurizer {self.name!r}: rows must be indexed by obs_names")
-        clash = sorted(set(map(str, new.columns)) & set(map(str, adata.var_names)))
-        if clash:
-            raise ValueError(f"featurizer {self.name!r}: column(s) already features: {clash}")
-        values, x = new.to_numpy(dtype=float), adata.X
-        if sp.issparse(x):
-            stacked = sp.hstack([x, sp.csr_matrix(values)]).tocsr()
-        else:
-            stacked = np.hstack([np.asarray(x, dtype=float), values])
-        var = pd.concat([adata.var, pd.DataFrame(index=new.columns.astype(str))])
-        out = ad.AnnData(stacked, obs=adata.obs.copy(), var=var, obsm=dict(adata.obsm))
-        out.uns.update(adata.uns)
-        note = f"featurizer {self.name}: {new.shape[1]} column(s) added to the features"
-        out.uns["notes"] = [*adata.uns.get("notes", []), note]
-        return out
+        return append_columns(adata, self.columns(features_only), self.name)
 
 
 def read(state: RunState) -> None:
