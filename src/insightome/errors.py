@@ -183,6 +183,51 @@ SYNTHETIC_REFUSED = (
 )
 
 
+# -- trial recruitment (issue 23) ----------------------------------------------------------
+TRIALS_EXTRA_MISSING = (
+    "Trial matching needs the trials extra (BM25 and spaCy): pip install 'insightome[trials]'."
+)
+TRIALS_FORMAT_UNKNOWN = (
+    "{path}: unknown trial file type '{suffix}'. Use ClinicalTrials.gov records as .jsonl, "
+    ".json (API v2) or .xml (legacy), optionally .gz, or a folder of them."
+)
+TRIALS_NO_PATIENT_ID = (
+    "{path}: no patient ID column (columns: {columns}). Add a patient_id column, or name the "
+    "column with --id-column: decisions are recorded against it."
+)
+TRIALS_TABLE_NOT_NUMBER = (
+    "{path}: row {row}, column '{column}': '{value}' is not a number. Give numbers (use a "
+    "decimal point) or leave the cell empty."
+)
+TRIALS_TABLE_BAD_SEX = (
+    "{path}: row {row}, column '{column}': '{value}' is not a sex. Use female/male (or F/M), "
+    "or leave the cell empty."
+)
+TRIALS_TOP_RANGE = (
+    "--top must be at least 1 and --recall at least --top (got --top {top}, --recall {recall})."
+)
+TRIALS_SCREEN_ONE = (
+    "{path}: holds {n} trials; screen takes one. Give one record, or an NCT ID with --trials."
+)
+TRIALS_SCREEN_WHICH = (
+    "'{trial}' is not a file; to screen a trial by its NCT ID, give the corpus with --trials."
+)
+TRIALS_NOT_IN_CORPUS = "{trial}: not in {path}. Check the NCT ID, or give the trial's own record."
+TRIALS_DECISION = "--decision must be accept or reject, not '{decision}'."
+TRIALS_NOT_SUGGESTED = (
+    "{path}: patient '{patient}' × trial '{trial}' is not among its suggestions. Check both "
+    "IDs against matches.csv."
+)
+TRIALS_NOT_OUTPUT = (
+    "{path}: not the output of 'insightome trials match' or 'screen' (no summary.json). Give "
+    "that folder."
+)
+TRIALS_NONE = (
+    "{path}: no trial record could be read{first}. Give ClinicalTrials.gov records with an "
+    "NCT ID each."
+)
+
+
 # -- clinical notes (issue 21) ------------------------------------------------------------
 NOTES_EXTRA_MISSING = (
     "Clinical notes need the notes extra (spaCy): pip install 'insightome[notes]'."

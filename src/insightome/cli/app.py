@@ -330,6 +330,7 @@ from insightome.cli import (  # noqa: E402,F401
     samplesize,
     saved_runs,
     synthesize,
+    trials,
 )
 from insightome.cli.optimize import optimize_command  # noqa: E402
 

@@ -154,6 +154,18 @@ class ValueFinder:
         return Value(match.start("num"), unit_end, value, unit_start, unit_end, normalized,
                      unit_normalized)  # fmt: skip
 
+    def normalize_unit(
+        self, written: str, concept: Concept, value: float
+    ) -> tuple[float, str] | None:
+        """``value`` in ``written`` units (as a note or a criterion writes them) → the value
+        and unit the table normalises to, or None when the unit is not in the table."""
+        row = self._unit_row(fold(written).strip(), concept)
+        if row is None:
+            return None
+        if row.to:
+            return round(row.factor * value + row.offset, 4), row.to
+        return value, row.canonical
+
     def _unit_row(self, written: str, concept: Concept) -> UnitRow | None:
         analyte = self._analyte(concept)
         for row in self.units.get(" ".join(written.split()), []):

@@ -1,0 +1,293 @@
+"""Trial records in: ClinicalTrials.gov studies → :class:`Trial`.
+
+Formats (by suffix; ``.gz`` is read through gzip):
+
+* ``.jsonl`` — one study per line in the flat layout of ``shared/data/trials/corpus``
+  (``nct_id``, ``brief_title``, ``official_title``, ``conditions``, ``keywords``,
+  ``condition_mesh``, ``interventions`` [{type, name}], ``study_type``, ``phase``,
+  ``overall_status``, ``brief_summary``, ``criteria``, ``gender``, ``minimum_age``,
+  ``maximum_age``, ``healthy_volunteers``); a line holding a ClinicalTrials.gov API v2 study
+  (``protocolSection``) is read too;
+* ``.json`` — the registry's API v2 export: one study, a list of studies, or a page
+  ``{"studies": [...]}``;
+* ``.xml`` — the registry's legacy ``<clinical_study>`` record; a directory is read as all
+  its ``*.xml`` / ``*.json`` / ``*.jsonl`` files, sorted by name.
+
+A record that cannot be read (a line that is not JSON, a study without an NCT ID) is a
+:class:`Skip` with the file and line, never a traceback; a file with no readable study at
+all is a :class:`~insightome.errors.UserError`. A study without eligibility text is kept:
+it is judged on its structured fields (sex, ages) only, and says so.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from insightome import errors
+from insightome.apps.trials import registry_formats
+from insightome.errors import UserError
+
+__all__ = ["Skip", "Trial", "TrialSet", "age_in_years", "read_trials", "trial_from_flat"]
+
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(year|month|week|day|hour|minute)s?\s*$", re.IGNORECASE)
+_PER_YEAR = {
+    "year": 1.0,
+    "month": 12.0,
+    "week": 52.1775,
+    "day": 365.25,
+    "hour": 8766.0,
+    "minute": 525960.0,
+}
+_SEXES = {"all": "all", "both": "all", "female": "female", "male": "male"}
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One study: what the matcher reads. Ages in years (None: no limit)."""
+
+    nct_id: str
+    title: str
+    official_title: str = ""
+    conditions: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    condition_mesh: tuple[str, ...] = ()
+    interventions: tuple[str, ...] = ()  # "Drug: Nifedipine"
+    phase: str = ""
+    status: str = ""
+    study_type: str = ""
+    sex: str = "all"  # all | female | male
+    minimum_age: float | None = None
+    maximum_age: float | None = None
+    minimum_age_text: str = ""  # as the registry wrote it ("18 Years")
+    maximum_age_text: str = ""
+    healthy_volunteers: bool | None = None
+    summary: str = ""
+    criteria: str = ""  # the eligibility text block, inclusion and exclusion
+    source: str = ""  # file[:line]
+
+    @property
+    def search_text(self) -> str:
+        """The fields BM25 indexes (the same for the baseline and the ranker)."""
+        return "\n".join(
+            part
+            for part in (
+                self.title,
+                self.official_title,
+                " ; ".join(self.conditions),
+                " ; ".join(self.keywords),
+                " ; ".join(self.condition_mesh),
+                " ; ".join(self.interventions),
+                self.summary,
+                self.criteria,
+            )
+            if part
+        )
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A record that was not read, and why (file and line named)."""
+
+    where: str
+    reason: str
+
+
+@dataclass
+class TrialSet:
+    """The trials of a file or folder, the records skipped and the input's sha256."""
+
+    trials: list[Trial]
+    skipped: list[Skip] = field(default_factory=list)
+    sha256: str = ""
+    path: str = ""
+
+    def __len__(self) -> int:
+        return len(self.trials)
+
+    def by_id(self) -> dict[str, Trial]:
+        return {t.nct_id: t for t in self.trials}
+
+
+def age_in_years(text: Any) -> float | None:
+    """``"18 Years"`` → 18.0, ``"6 Months"`` → 0.5; ``"N/A"``, empty or None → None."""
+    if text is None:
+        return None
+    match = _AGE.match(str(text))
+    if not match:
+        return None
+    return float(match.group(1)) / _PER_YEAR[match.group(2).lower()]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return " ".join(str(value).split()) if not isinstance(value, str) else value.strip()
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value.strip(),) if value.strip() else ()
+    return tuple(str(v).strip() for v in value if v is not None and str(v).strip())
+
+
+def _intervention(item: Any) -> str:
+    if isinstance(item, Mapping):
+        kind, name = _text(item.get("type")), _text(item.get("name"))
+        return f"{kind}: {name}" if kind and name else name or kind
+    return _text(item)
+
+
+def _healthy(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    text = _text(value).lower()
+    return {
+        "yes": True,
+        "accepts healthy volunteers": True,
+        "true": True,
+        "no": False,
+        "false": False,
+    }.get(text)
+
+
+def sex_of(value: Any) -> str:
+    """The registry's sex/gender field → ``all``, ``female`` or ``male`` (unknown → all)."""
+    return _SEXES.get(_text(value).lower(), "all")
+
+
+def trial_from_flat(record: Mapping[str, Any], source: str) -> Trial:
+    """A study in the flat JSON-lines layout (module docstring) → :class:`Trial`."""
+    nct_id = _text(record.get("nct_id"))
+    if not nct_id:
+        raise ValueError("no nct_id")
+    return Trial(
+        nct_id=nct_id,
+        title=_text(record.get("brief_title")) or _text(record.get("official_title")),
+        official_title=_text(record.get("official_title")),
+        conditions=_strings(record.get("conditions")),
+        keywords=_strings(record.get("keywords")),
+        condition_mesh=_strings(record.get("condition_mesh")),
+        interventions=tuple(
+            filter(None, (_intervention(i) for i in record.get("interventions") or ()))
+        ),
+        phase=_text(record.get("phase")),
+        status=_text(record.get("overall_status")),
+        study_type=_text(record.get("study_type")),
+        sex=sex_of(record.get("gender")),
+        minimum_age=age_in_years(record.get("minimum_age")),
+        maximum_age=age_in_years(record.get("maximum_age")),
+        minimum_age_text=_text(record.get("minimum_age")),
+        maximum_age_text=_text(record.get("maximum_age")),
+        healthy_volunteers=_healthy(record.get("healthy_volunteers")),
+        summary=_text(record.get("brief_summary")),
+        criteria=str(record.get("criteria") or "").strip(),
+        source=source,
+    )
+
+
+def _from_json_object(obj: Any, source: str) -> list[Trial]:
+    if isinstance(obj, Mapping) and "nct_id" in obj:
+        return [trial_from_flat(obj, source)]
+    return [trial_from_flat(flat, source) for flat in registry_formats.flat_from_api_json(obj)]
+
+
+def _open_text(path: Path) -> str:
+    raw = path.read_bytes()
+    if path.suffix == ".gz":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise UserError(errors.FILE_CORRUPT, path=path, kind="gzip", reason=exc) from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            errors.FILE_CORRUPT, path=path, kind="UTF-8 text", reason=exc.reason
+        ) from None
+
+
+def _kind(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
+def _read_file(path: Path, trials: list[Trial], skipped: list[Skip]) -> None:
+    kind = _kind(path)
+    if kind not in (".jsonl", ".json", ".xml"):
+        raise UserError(errors.TRIALS_FORMAT_UNKNOWN, path=path, suffix=kind or "(none)")
+    text = _open_text(path)
+    if kind == ".xml":
+        try:
+            trials.append(trial_from_flat(registry_formats.flat_from_xml(text), str(path)))
+        except ValueError as exc:
+            skipped.append(Skip(str(path), str(exc)))
+        return
+    if kind == ".json":
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UserError(errors.FILE_CORRUPT, path=path, kind="JSON", reason=exc) from None
+        _append(obj, str(path), trials, skipped)
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            skipped.append(Skip(where, f"not JSON ({exc.msg})"))
+            continue
+        _append(obj, where, trials, skipped)
+
+
+def _append(obj: Any, where: str, trials: list[Trial], skipped: list[Skip]) -> None:
+    try:
+        trials.extend(_from_json_object(obj, where))
+    except ValueError as exc:
+        skipped.append(Skip(where, str(exc)))
+
+
+def _files(path: Path) -> Iterator[Path]:
+    if path.is_dir():
+        yield from sorted(
+            p for p in path.iterdir() if p.is_file() and _kind(p) in (".jsonl", ".json", ".xml")
+        )
+    else:
+        yield path
+
+
+def read_trials(path: str | Path) -> TrialSet:
+    """Read trial records (module docstring); one-line :class:`UserError` on bad input."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(errors.FILE_MISSING, path=path)
+    trials: list[Trial] = []
+    skipped: list[Skip] = []
+    digest = hashlib.sha256()
+    for file in _files(path):
+        digest.update(file.name.encode() + b"\0" + file.read_bytes())
+        _read_file(file, trials, skipped)
+    seen: dict[str, str] = {}
+    unique: list[Trial] = []
+    for trial in trials:
+        if trial.nct_id in seen:
+            skipped.append(Skip(trial.source, f"{trial.nct_id} repeats {seen[trial.nct_id]}"))
+            continue
+        seen[trial.nct_id] = trial.source
+        unique.append(trial)
+    if not unique:
+        first = f" (first: {skipped[0].where}: {skipped[0].reason})" if skipped else ""
+        raise UserError(errors.TRIALS_NONE, path=path, first=first)
+    return TrialSet(unique, skipped, digest.hexdigest(), str(path))
