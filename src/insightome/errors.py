@@ -196,8 +196,17 @@ TRIALS_NO_PATIENT_ID = (
     "column with --id-column: decisions are recorded against it."
 )
 TRIALS_TABLE_NOT_NUMBER = (
-    "{path}: row {row}, column '{column}': '{value}' is not a number. Give numbers (use a "
-    "decimal point) or leave the cell empty."
+    "{path}: row {row}, column '{column}': '{value}' is not a finite number. Give numbers "
+    "(use a decimal point) or leave the cell empty."
+)
+TRIALS_TABLE_NO_ID = (
+    "{path}: no patient ID column (columns: {columns}). Name it patient_id, with the IDs of "
+    "the notes."
+)
+TRIALS_TABLE_DUPLICATE = "{path}: patient '{id}' has more than one row. Give one row per patient."
+TRIALS_TABLE_BAD_AGE = (
+    "{path}: row {row}, column '{column}': '{value}' is not an age in years (0-125). Fix the "
+    "value or leave the cell empty."
 )
 TRIALS_TABLE_BAD_SEX = (
     "{path}: row {row}, column '{column}': '{value}' is not a sex. Use female/male (or F/M), "
@@ -206,6 +215,7 @@ TRIALS_TABLE_BAD_SEX = (
 TRIALS_TOP_RANGE = (
     "--top must be at least 1 and --recall at least --top (got --top {top}, --recall {recall})."
 )
+TRIALS_SCREEN_TOP = "--top must be at least 1 (got {top}); leave it out to list every patient."
 TRIALS_SCREEN_ONE = (
     "{path}: holds {n} trials; screen takes one. Give one record, or an NCT ID with --trials."
 )

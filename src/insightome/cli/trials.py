@@ -72,6 +72,14 @@ def _print_result(result: Any) -> None:
         highlight=False,
         soft_wrap=True,
     )
+    for skip in summary["trials"]["skipped"][:3]:
+        out.print(
+            f"  skipped: {escape(skip['where'])}: {escape(skip['reason'])}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    for note in summary["patients"]["notes"]:
+        out.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
     parsed = summary["criteria_parsed"]
     if parsed["items"]:
         out.print(
@@ -158,7 +166,7 @@ def screen_command(
     from insightome.errors import UserError
 
     if top is not None and top < 1:
-        raise UserError(errors.TRIALS_TOP_RANGE, top=top, recall=top)
+        raise UserError(errors.TRIALS_SCREEN_TOP, top=top)
     result = screen(
         trial,
         patients,

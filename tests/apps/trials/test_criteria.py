@@ -115,7 +115,9 @@ def test_pdq_run_on_text_is_cut_into_items_with_thresholds(corpus):
 
 def test_units_are_normalised_and_or_joins_thresholds(corpus):
     glucose = next(
-        c for c in _criteria(corpus["NCT00462046"]) if c.text.startswith("6. Fasting plasma")
+        c
+        for c in _criteria(corpus["NCT00462046"])
+        if c.text.startswith("Fasting plasma glucose >8mmol/L")
     )
     (check,) = [c for c in _checks(glucose, MeasureCheck) if c.concept_id == "glucose"]
     assert check.unit == "mg/dL" and check.low == pytest.approx(8 * 18.016)  # 8 mmol/L

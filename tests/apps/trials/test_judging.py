@@ -122,19 +122,69 @@ def test_measures_compare_in_the_normalised_unit_only():
 def test_the_structured_row_is_used_before_the_note(tmp_path, cah):
     notes = tmp_path / "notes.csv"
     notes.write_text(
-        "patient_id,text\nP1,A 20-year-old man diagnosed with congenital adrenal hyperplasia.\n"
+        "patient_id,text\n"
+        "P1,A 20-year-old man diagnosed with congenital adrenal hyperplasia. "
+        "Creatinine 0.9 mg/dL.\n"
+        "P2,A 20-year-old man.\n"
     )
     table = tmp_path / "table.csv"
-    table.write_text("patient_id,age,sex,creatinine\nP1,40,F,1.2\nP9,50,M,\n")
+    table.write_text(
+        "patient_id,age,sex,creatinine[umol/L],platelets,shoe size\n"
+        "P1,40,F,150,,\nP2,,,88,250,44\nP9,50,M,,,\n"
+    )
     patients = read_patients(notes, table=table)
-    (patient,) = patients.patients
-    assert (patient.age, patient.sex, patient.fields) == (40.0, "female", {"creatinine": 1.2})
-    assert patient.age_evidence.source == "table" and patient.age_evidence.text == "age = 40"
+    first, second = patients.patients
+    assert (first.age, first.sex) == (40.0, "female")
+    assert second.fields == {"creatinine": (88.0, "umol/L"), "platelets": (250.0, ""),
+                             "shoe size": (44.0, "")}  # fmt: skip
+    assert first.fields == {"creatinine": (150.0, "umol/L")}
+    assert first.age_evidence.source == "table" and first.age_evidence.text == "age = 40"
     assert patients.notes == ["1 ID(s) of table.csv have no notes and were not used"]
-    (facts,) = cah.read_notes(patients.patients)
-    judged = judge_trial("NCT00000102", cah.criteria(["NCT00000102"])["NCT00000102"], facts)
+    facts = cah.read_notes(patients.patients)
+    judged = judge_trial("NCT00000102", cah.criteria(["NCT00000102"])["NCT00000102"], facts[0])
     (failed,) = judged.failed
     assert "age 40 years is not 14 years to 35 years" in failed.reason
+    # the table's creatinine (150 umol/L = 1.7 mg/dL) is used before the note's 0.9 mg/dL
+    threshold = Criterion(
+        "NCT0", 1, "inclusion", "Creatinine no greater than 1.5 mg/dL",
+        (MeasureCheck("creatinine", "creatinine", "<=", 1.5, None, "mg/dL", "..."),),
+    )  # fmt: skip
+    from_table = judge(threshold, facts[0])
+    assert from_table.verdict == NOT_MET and from_table.evidence.source == "table"
+    assert from_table.evidence.text == "creatinine[umol/L] = 150"
+    # a value without a unit is never compared with a threshold that has one
+    platelets = Criterion(
+        "NCT0", 2, "inclusion", "Platelets at least 100,000/mm3",
+        (MeasureCheck("platelets", "platelet count", ">=", 100000, None, "/mm3", "..."),),
+    )  # fmt: skip
+    unitless = judge(platelets, facts[1])
+    assert unitless.verdict == UNKNOWN and "give the unit" in unitless.reason
+    assert cah.notes == [
+        "patient-table columns not used (no concept of the lexicon, or a unit the units table "
+        "does not know): shoe size"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("patient_id,age\nP1,nan\n", "row 2, column 'age': 'nan' is not a finite number"),
+        ("patient_id,age\nP1,-5\n", "'-5' is not an age in years (0-125)"),
+        ("patient_id,hba1c[%]\nP1,inf\n", "column 'hba1c[%]': 'inf' is not a finite number"),
+        ("patient_id,age\nP1,40\nP1,41\n", "patient 'P1' has more than one row"),
+        ("id_of_patient,age\nP1,40\n", "no patient ID column"),
+    ],
+)
+def test_bad_patient_tables_are_one_line(tmp_path, table, message):
+    from insightome.errors import UserError
+
+    notes = tmp_path / "notes.csv"
+    notes.write_text("patient_id,text\nP1,A 20-year-old man.\n")
+    path = tmp_path / "table.csv"
+    path.write_text(table)
+    with pytest.raises(UserError) as err:
+        read_patients(notes, table=path)
+    assert message in str(err.value) and str(path) in str(err.value)
 
 
 @pytest.mark.parametrize(

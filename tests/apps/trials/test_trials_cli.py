@@ -75,11 +75,16 @@ def test_excluded_suggestions_carry_their_failed_criterion(matched):
     failed = [p for p in matched.pairs if p.n_failed]
     assert failed, "some suggestions of four TREC topics fail a criterion"
     for pair in failed:
+        assert pair.judgement.status == "excluded"
         for judgement in pair.judgement.failed:
-            assert judgement.reason
-            assert (judgement.criterion.kind, judgement.verdict) in {
-                ("inclusion", "not met"), ("exclusion", "met")
-            }  # fmt: skip
+            # a failure is never a guess: it names the words or field that decided it
+            assert judgement.evidence is not None and judgement.evidence.text
+            if judgement.evidence.source == "note":
+                text = next(
+                    p.text for p in matched.patients.patients if p.patient_id == pair.patient_id
+                )
+                span = text[judgement.evidence.start : judgement.evidence.end]
+                assert span == judgement.evidence.text
 
 
 def test_review_records_who_decided_what_and_why(cli, matched):
@@ -99,6 +104,14 @@ def test_review_records_who_decided_what_and_why(cli, matched):
     assert bad.code == 2 and "'nobody' × trial" in bad.err and "Traceback" not in bad.err
     empty = cli(*args, "--decision", "accept", "--reviewer", "x", "--reason", " ")
     assert empty.code == 2 and "the reason is empty" in empty.err
+
+
+def test_review_of_a_folder_with_a_broken_summary(cli, tmp_path):
+    (tmp_path / "summary.json").write_text("{not json")
+    result = cli("trials", "review", tmp_path, "--patient", "a", "--trial", "b",
+                 "--decision", "accept", "--reviewer", "r", "--reason", "why")  # fmt: skip
+    assert result.code == 2 and "not the output of 'insightome trials" in result.err
+    assert "Traceback" not in result.err
 
 
 def test_screen_ranks_a_cohort_for_one_trial(cli, tmp_path):

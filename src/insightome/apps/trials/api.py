@@ -126,7 +126,9 @@ def match(
     pairs: list[ScoredPair] = []
     for number, fact in enumerate(facts, start=1):
         ids, scores = index.top(fact.patient.text, recall)
-        pairs.extend(matcher.score(fact, ids, scores)[:top])
+        keep = scores > 0  # a trial sharing no word with the notes is not a suggestion
+        ids, scores = [i for i, k in zip(ids, keep, strict=True) if k], scores[keep]
+        pairs.extend(matcher.score(fact, ids, scores)[:top] if ids else [])
         _say(progress, f"patient {number} of {len(facts)} ranked")
     return _finish("match", out_dir, pairs, trials, patients, matcher, user, top=top, recall=recall)
 
@@ -299,7 +301,9 @@ def _finish(
             "sha256": patients.sha256,
             "n": len(patients.patients),
             "id_column": patients.id_column,
-            "notes": patients.notes,
+            "table": patients.table or None,
+            "table_sha256": patients.table_sha256 or None,
+            "notes": patients.notes + matcher.notes,
         },
         "trials": {
             "path": trials.path,
@@ -353,7 +357,11 @@ def review(
     summary_path = out_dir / "summary.json"
     if not summary_path.is_file():
         raise UserError(errors.TRIALS_NOT_OUTPUT, path=out_dir)
-    summary = json.loads(summary_path.read_text())
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        model_sha256 = str(summary["model_sha256"])
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
+        raise UserError(errors.TRIALS_NOT_OUTPUT, path=out_dir) from None
     if not was_predicted(out_dir, f"{patient_id}{PAIR_SEPARATOR}{trial_id}"):
         raise UserError(
             errors.TRIALS_NOT_SUGGESTED, patient=patient_id, trial=trial_id, path=out_dir
@@ -364,7 +372,7 @@ def review(
         reviewer=reviewer,
         override=decision,
         reason=reason,
-        model_sha256=summary["model_sha256"],
+        model_sha256=model_sha256,
     )
     log = read_log(out_dir)
     decided = log[log["event"] == "override"]

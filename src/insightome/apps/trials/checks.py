@@ -32,6 +32,7 @@ __all__ = [
     "age_check",
     "measure_check",
     "sex_check",
+    "unit_name",
 ]
 
 # -- comparators ------------------------------------------------------------------------
@@ -68,6 +69,10 @@ _OP_OF = {
     "or older": ">=",
     "and under": "<=",
     "or younger": "<=",
+    "minimum": ">=",
+    "minimum of": ">=",
+    "maximum": "<=",
+    "maximum of": "<=",
 }
 _ULN = re.compile(
     r"\b(?:x|times|×)?\s*(?:the\s+)?(?:ULN|upper limit(?:s)? of normal|LLN"
@@ -77,30 +82,63 @@ _ULN = re.compile(
 _MEASURE_GAP = 40  # characters between a measurement concept and its comparator
 
 # -- age and sex ------------------------------------------------------------------------
-_AGE_CONTEXT = re.compile(
-    r"\b(?:age|aged|ages|years?|yrs?|y/?o|old|older|younger|adults?)\b", re.IGNORECASE
-)
 _BONE_AGE = re.compile(r"\bbone\s+age\b", re.IGNORECASE)
-_AGE_UNIT = r"(?:years?|yrs?|y/?o|months?|mo)"
+_AGE_UNIT = r"(?:years?|yrs?|y/?o|months?|mos?|weeks?|wks?|days?)"
 _AGE_NUM = r"(?<![\d.,])\d{1,3}(?:\.\d+)?(?![\d,])"
-_OTHER_TIME = re.compile(r"\s*(?:weeks?|wks?|days?|hours?|hrs?|minutes?)\b", re.IGNORECASE)
+#: an item whose age applies to some patients only ("if 10 years of age or under", "for
+#: participants aged 55 or older", "times normal for age") states no age limit of the trial
+_CONDITIONAL_AGE = re.compile(
+    r"\bif\b|\bwhen\b|\bfor (?:patients|participants|subjects|those|women|men|children|"
+    r"adults|individuals)\b|\bfor age\b|\bnormal for\b|\bcontact with\b",
+    re.IGNORECASE,
+)
 _AGE_RANGE = re.compile(
-    rf"(?P<a>{_AGE_NUM})\s*(?:{_AGE_UNIT}\s*)?(?:-?\s*(?:to|and)|-|–)\s*(?P<b>{_AGE_NUM})[\s-]*"
-    rf"(?P<unit>{_AGE_UNIT})?",
+    rf"(?P<a>{_AGE_NUM})\s*(?P<ua>{_AGE_UNIT})?(?![a-z])\s*(?:-?\s*(?:to|and)|-|–)\s*"
+    rf"(?P<b>{_AGE_NUM})[\s-]*(?P<ub>{_AGE_UNIT})?(?![a-z])",
     re.IGNORECASE,
 )
-_AGE_LOWER = re.compile(
-    rf"(?:(?:{_GE}|{_GT}|older than)\s*(?:the\s+age\s+of\s+)?(?P<a>{_AGE_NUM})\s*"
-    rf"(?P<u1>{_AGE_UNIT})?"
-    rf"|(?P<b>{_AGE_NUM})\s*(?P<u2>{_AGE_UNIT})?\s*(?:of age\s*|old\s*)?"
-    rf"(?:or|and)\s*(?:older|over|above|greater|more)(?!\s+than))",
+_PREFIX_OPS = sorted(
+    [
+        *_GE.split("|"),
+        *_GT.split("|"),
+        *_LE.split("|"),
+        *_LT.split("|"),
+        "older than",
+        "younger than",
+    ],
+    key=len,
+    reverse=True,
+)
+_AGE_PREFIX = re.compile(
+    rf"(?P<op>{'|'.join(_PREFIX_OPS)})\s*(?:the\s+age\s+of\s+)?(?P<n>{_AGE_NUM})\s*"
+    rf"(?P<u>{_AGE_UNIT})?(?![a-z])",
     re.IGNORECASE,
 )
-_AGE_UPPER = re.compile(
-    rf"(?:(?:{_LE}|{_LT}|younger than)\s*(?:the\s+age\s+of\s+)?(?P<a>{_AGE_NUM})\s*"
-    rf"(?P<u1>{_AGE_UNIT})?"
-    rf"|(?P<b>{_AGE_NUM})\s*(?P<u2>{_AGE_UNIT})?\s*(?:of age\s*|old\s*)?"
-    rf"(?:or|and)\s*(?:younger|under|below|less)(?!\s+than))",
+_AGE_POSTFIX = re.compile(
+    rf"(?P<n>{_AGE_NUM})[\s-]*(?P<u>{_AGE_UNIT})?(?![a-z])[\s-]*(?:of\s+age\s*|old\s*)?"
+    r"(?P<op>or older|and older|or over|and over|or above|and above|or greater|or more|"
+    r"or younger|and younger|or under|and under|or below|or less)(?!\s+than)",
+    re.IGNORECASE,
+)
+_LOWER_OPS = frozenset(
+    [
+        *_GE.split("|"),
+        *_GT.split("|"),
+        "older than",
+        "or older",
+        "and older",
+        "or over",
+        "and over",
+        "or above",
+        "and above",
+        "or greater",
+        "or more",
+    ]
+)
+_STRICT_OPS = frozenset([*_GT.split("|"), *_LT.split("|"), "older than", "younger than"])
+_AGE_WORDS = re.compile(
+    r"\b(?:age[sd]?|aged|y/?o|old|older|younger|child|children|adults?|infants?|"
+    r"adolescents?|newborns?|neonates?)\b",
     re.IGNORECASE,
 )
 _FEMALE = re.compile(r"\b(?:female|females|women|woman|girls?)\b", re.IGNORECASE)
@@ -121,6 +159,7 @@ class AgeCheck:
     text: str  # the words that say so
     low_strict: bool = False
     high_strict: bool = False
+    high_unit: str = "year"  # the upper limit's unit: a limit of 6 months ends at 7 months
 
 
 @dataclass(frozen=True)
@@ -154,6 +193,12 @@ class ConditionCheck:
     #: per concept, the word that narrows it in the item ("uncontrolled" hypertension,
     #: "severe" COPD) or ""; a bare mention in the record does not show the narrowed one
     qualifiers: tuple[str, ...] = ()
+    #: an inclusion naming several concepts with "and"/"with" and no "or": all must hold
+    #: ("present"); otherwise one is enough
+    all_of: bool = False
+    #: about the patient's relatives ("family history of breast cancer"): judged on the
+    #: record's mentions of relatives, never on the patient's own conditions
+    family: bool = False
 
 
 Check = AgeCheck | SexCheck | MeasureCheck | ConditionCheck
@@ -186,72 +231,90 @@ class Criterion:
         return "+".join(dict.fromkeys(names[type(c)] for c in self.checks))
 
 
+def unit_name(unit: str | None) -> str:
+    """ "Months", "mo", "wks" … → month, week, day or year (the default)."""
+    unit = (unit or "year").lower()
+    for name in ("month", "week", "day"):
+        if unit.startswith(name[:2]) and not unit.startswith("mi"):
+            return name
+    return "year"
+
+
+_PER_YEAR = {"year": 1.0, "month": 12.0, "week": 52.1775, "day": 365.25}
+
+
 def _years(value: str, unit: str | None) -> float:
-    number = float(value)
-    if unit and unit.lower().startswith("mo"):
-        return number / 12
-    return number
+    return float(value) / _PER_YEAR[unit_name(unit)]
+
+
+def _is_age(text: str, start: int, end: int, unit: str | None) -> bool:
+    """A number is an age when "age(d)" comes just before it, "old" or "of age" just after,
+    or it carries a time unit in an item that speaks of age."""
+    before = text[max(0, start - 30) : start]
+    if re.match(rf"[\s-]*(?:{_AGE_UNIT}[\s-]*)?(?:of\s+|'\s*)?gestation", text[end:], re.I):
+        return False  # "38-42 weeks gestation": a pregnancy's term, not the patient's age
+    if re.search(r"\b(?:age[sd]?|aged)\b(?:\s+\w+){0,3}\W*$", before, re.IGNORECASE):
+        return True
+    if re.match(rf"[\s-]*(?:{_AGE_UNIT}[\s-]*)?(?:of\s+age|old)\b", text[end:], re.IGNORECASE):
+        return True
+    window = text[max(0, start - 40) : end + 30]
+    return unit is not None and bool(_AGE_WORDS.search(window))
 
 
 def age_check(text: str) -> AgeCheck | None:
-    """The age limits an item states, if it states any."""
-    if not _AGE_CONTEXT.search(text) or _BONE_AGE.search(text):
-        return None  # "Bone age no greater than 11 years" is an X-ray reading, not an age
-    low = high = None
-    low_strict = high_strict = False
-    words = ""
-    has_years = re.search(
-        r"\b(?:age|aged|ages|years?|yrs?|y/?o|old|older|younger)\b", text, re.IGNORECASE
-    )
-    if not has_years:
+    """The age limits an item states, if it states any (module docstring)."""
+    if _BONE_AGE.search(text) or _CONDITIONAL_AGE.search(text) or not _AGE_WORDS.search(text):
         return None
     for match in _AGE_RANGE.finditer(text):
-        after = text[match.end() : match.end() + 25].lower()
-        before = text[max(0, match.start() - 25) : match.start()].lower()
-        if _OTHER_TIME.match(after):
-            continue  # "38-42 weeks gestation": not an age in years
-        if re.search(r"\bage", before) or re.match(
-            rf"[\s-]*(?:{_AGE_UNIT}[\s-]*)?(?:old|of age)", after
-        ):
-            low, high = (
-                _years(match.group("a"), match.group("unit")),
-                _years(match.group("b"), match.group("unit")),
+        unit_a, unit_b = match.group("ua"), match.group("ub")
+        if not _is_age(text, match.start(), match.end(), unit_b or unit_a):
+            continue
+        low, high = _years(match.group("a"), unit_a or unit_b), _years(match.group("b"), unit_b)
+        if low >= high:
+            return None  # an empty range: not an age limit the matcher can read
+        return AgeCheck(low, high, match.group(0).strip(), high_unit=unit_name(unit_b))
+    bounds: list[tuple[int, int, str, str, str | None]] = []  # start, end, op, number, unit
+    for pattern in (_AGE_PREFIX, _AGE_POSTFIX):
+        for match in pattern.finditer(text):
+            overlaps = any(match.start() < e and s < match.end() for s, e, *_ in bounds)
+            op = match.group("op").lower()
+            says_age = op in ("older than", "younger than") or _is_age(
+                text, match.start(), match.end(), match.group("u")
             )
-            words = match.group(0)
-            break
-    if low is None:
-        lower = _AGE_LOWER.search(text)
-        if lower and _near_age(text, lower) and not _OTHER_TIME.match(text, lower.end()):
-            value, unit = (
-                lower.group("a") or lower.group("b"),
-                lower.group("u1") or lower.group("u2"),
+            if overlaps or not says_age:
+                continue
+            bounds.append(
+                (
+                    match.start(),
+                    match.end(),
+                    match.group("op").lower(),
+                    match.group("n"),
+                    match.group("u"),
+                )
             )
-            low, words = _years(value, unit), lower.group(0)
-            low_strict = bool(
-                re.match(rf"(?:{_GT}|older than)\b", lower.group(0).strip(), re.IGNORECASE)
-            ) and not re.match(rf"(?:{_GE})\b", lower.group(0).strip(), re.IGNORECASE)
-        upper = _AGE_UPPER.search(text)
-        if upper and _near_age(text, upper) and not _OTHER_TIME.match(text, upper.end()):
-            value, unit = (
-                upper.group("a") or upper.group("b"),
-                upper.group("u1") or upper.group("u2"),
-            )
-            high = _years(value, unit)
-            words = f"{words} … {upper.group(0)}" if words else upper.group(0)
-            high_strict = bool(
-                re.match(rf"(?:{_LT}|younger than)\b", upper.group(0).strip(), re.IGNORECASE)
-            ) and not re.match(rf"(?:{_LE})\b", upper.group(0).strip(), re.IGNORECASE)
-    if low is None and high is None:
+    lows = [b for b in sorted(bounds) if b[2] in _LOWER_OPS]
+    highs = [b for b in sorted(bounds) if b[2] not in _LOWER_OPS]
+    if not lows and not highs:
         return None
-    if low is not None and high is not None and low > high:
+    low = _years(lows[0][3], lows[0][4]) if lows else None
+    high = _years(highs[0][3], highs[0][4]) if highs else None
+    low_strict = bool(lows) and lows[0][2] in _STRICT_OPS
+    high_strict = bool(highs) and highs[0][2] in _STRICT_OPS
+    if (
+        low is not None
+        and high is not None
+        and (low > high or (low == high and (low_strict or high_strict)))
+    ):
         return None
-    return AgeCheck(low, high, words.strip(), low_strict, high_strict)
-
-
-def _near_age(text: str, match: re.Match[str]) -> bool:
-    window = text[max(0, match.start() - 30) : match.end() + 20]
-    words = r"\b(?:age|aged|y/?o|old|older|younger|child|children|adults?|infants?|adolescents?)\b"
-    return bool(re.search(words, window, re.IGNORECASE))
+    words = " … ".join(text[b[0] : b[1]] for b in (lows[:1] + highs[:1]))
+    return AgeCheck(
+        low,
+        high,
+        words.strip(),
+        low_strict,
+        high_strict,
+        unit_name(highs[0][4]) if highs else "year",
+    )
 
 
 def sex_check(text: str) -> SexCheck | None:
@@ -284,7 +347,8 @@ def measure_check(
     ):
         return None
     tail = window[match.end() :]
-    if _ULN.match(tail) or re.match(r"\s*(?:x|times|×)\b", tail, re.IGNORECASE):
+    multiple = re.match(r"\s*(?:x|times|×)(?!\s*10\s*\^?\s*[0-9⁹])", tail, re.IGNORECASE)
+    if _ULN.match(tail) or multiple:  # "2 times ULN", but not "100 x 10^9/L"
         return f"{concept.name}: a threshold relative to the normal range needs the lab's range"
     op = (match.group("op") or "").lower()
     after = _OP_AFTER.match(tail)
@@ -299,6 +363,9 @@ def measure_check(
     else:
         return None
     unit, low, high, used = _unit(tail, concept, low, high, units)
+    trailing = _OP_AFTER.match(tail[used:]) if not op and high is None else None
+    if trailing:  # "100,000/mm3 or more"
+        op_norm = _OP_OF.get(trailing.group("op").lower(), op_norm)
     if concept.concept_id in _UNITLESS or concept.category == "score":
         unit = ""  # "Karnofsky 70-100%", "ECOG 0-2": the score itself
     elif not unit:
@@ -319,10 +386,11 @@ def _unit(
         if len(words) < n or (n == 2 and words[0].start() > 1):
             continue
         written = tail[words[0].start() : words[n - 1].end()].rstrip(".")
-        found = units.normalize_unit(written, concept, low)
-        if found is not None:
-            upper = units.normalize_unit(written, concept, high) if high is not None else None
-            return found[1], found[0], upper[0] if upper else None, words[n - 1].end()
+        for spelled in dict.fromkeys((written, written.replace(" ", ""))):  # "x 10^9/L"
+            found = units.normalize_unit(spelled, concept, low)
+            if found is not None:
+                upper = units.normalize_unit(spelled, concept, high) if high is not None else None
+                return found[1], found[0], upper[0] if upper else None, words[n - 1].end()
     return "", low, high, 0
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from insightome.apps.trials.checks import (
@@ -41,6 +41,7 @@ from insightome.apps.trials.checks import (
     age_check,
     measure_check,
     sex_check,
+    unit_name,
 )
 from insightome.apps.trials.items import Item, split_items
 from insightome.featurize.notes.lexicon import Concept
@@ -74,6 +75,15 @@ _WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "six": 6, "twelve": 12}
 _MONTHS_PER = {"day": 1 / 30.44, "week": 12 / 52.18, "month": 1.0, "year": 12.0}
 _CONSENT = re.compile(r"\b(?:consent|assent)\b", re.IGNORECASE)  # ages there are the signer's
 _OR = re.compile(r"\bor\b", re.IGNORECASE)
+_COMPARATOR_OR = re.compile(
+    r"\b(?:or|and)\s+(?:more|greater|higher|above|less|lower|below|equal|older|younger|over|"
+    r"under)\b|\band/or\b",
+    re.IGNORECASE,
+)
+_CLAUSE_END = re.compile(r";|\.\s")
+_NEGATIVE = re.compile(r"\b(?:sero)?negative\b|-negative\b", re.IGNORECASE)
+_POSITIVE = re.compile(r"\b(?:sero)?positive\b|-positive\b", re.IGNORECASE)
+_TEST_AFTER = re.compile(r"\s*(?:test|tests|testing|screen|screening|serology|status)\b", re.I)
 _EXCEPTION = re.compile(
     r"\b(?:unless|except|excepting|other than|apart from|besides|with the exception of|if)\b",
     re.IGNORECASE,
@@ -123,126 +133,223 @@ def parse_items(
     concepts: Mapping[str, Concept],
     units: ValueFinder,
     own: frozenset[str] = frozenset(),
+    registry_ages: tuple[float | None, float | None] = (None, None),
 ) -> list[Criterion]:
     """Criteria from items and the notes engine's mentions of each item's text (by index).
 
     ``own``: the concept ids of the trial's own conditions. An exclusion or a negated item
     that names them names the trial's population ("Any disease other than multiple
     sclerosis", "No prior immunotherapy for breast cancer"), not a reason to exclude.
+    ``registry_ages``: the registry's minimum and maximum age (years); an item whose ages
+    contradict them is left to the coordinator.
     """
+    context = _Context(concepts, units, own, registry_ages)
     criteria: list[Criterion] = []
     number = 0
     for index, item in enumerate(items):
         if item.lead_in:
             continue
         number += 1
-        criteria.append(
-            _criterion(trial_id, number, item, mentions.get(index, ()), concepts, units, own)
-        )
+        criteria.append(_criterion(trial_id, number, item, mentions.get(index, ()), context))
     return criteria
 
 
+@dataclass(frozen=True)
+class _Context:
+    concepts: Mapping[str, Concept]
+    units: ValueFinder
+    own: frozenset[str]
+    registry_ages: tuple[float | None, float | None]
+
+
 def _criterion(
-    trial_id: str,
-    number: int,
-    item: Item,
-    mentions: Sequence[Mapping[str, Any]],
-    concepts: Mapping[str, Concept],
-    units: ValueFinder,
-    own: frozenset[str],
+    trial_id: str, number: int, item: Item, mentions: Sequence[Mapping[str, Any]], ctx: _Context
 ) -> Criterion:
-    text = item.text
-    checks: list[Check] = []
     notes: list[str] = []
-    age = age_check(text) if not _CONSENT.search(text) else None
-    if age is not None and _NEGATED_START.match(text):
-        age = _negated_age(age)
-    if age is not None:
-        checks.append(age)
-    sex = sex_check(text) if len(text.split()) <= _SEX_ITEM_WORDS else None
-    if sex is not None:
-        checks.append(sex)
+    checks: list[Check] = _demographics(item, ctx, notes)
     conditions: list[Mapping[str, Any]] = []
-    measured: set[str] = set()
+    measures: list[tuple[MeasureCheck, int]] = []  # with the mention's start in the item
     for mention in mentions:
         if mention.get("kind") != "concept":
             continue
-        concept = concepts[mention["concept_id"]]
+        concept = ctx.concepts[mention["concept_id"]]
         if concept.category in _NOT_CONDITIONS:
             continue
-        if concept.category in MEASUREMENT_CATEGORIES:
-            found = measure_check(text, mention, concept, units)
-            if isinstance(found, MeasureCheck) and concept.concept_id not in measured:
-                checks.append(found)
-                measured.add(concept.concept_id)
-            elif isinstance(found, str):
-                notes.append(found)
+        if concept.category not in MEASUREMENT_CATEGORIES:
+            conditions.append(mention)
             continue
-        conditions.append(mention)
-    if measured and _NEGATED_START.match(text):
-        if item.kind == "exclusion":
-            checks = [c for c in checks if not isinstance(c, MeasureCheck)]
-            notes.append(
-                "a negated threshold under exclusion (double negative): read by the coordinator"
-            )
-        else:  # "No renal insufficiency (creatinine > 2.5 mg/dL)": creatinine <= 2.5
-            checks = [_inverted(c) if isinstance(c, MeasureCheck) else c for c in checks]
-    condition = _condition_check(item, conditions, concepts, own, notes)
-    if condition is not None:
-        checks.append(condition)
+        found = measure_check(item.text, mention, concept, ctx.units)
+        if isinstance(found, MeasureCheck):
+            if all(m.concept_id != found.concept_id for m, _ in measures):
+                measures.append((found, int(mention["start"])))
+        elif isinstance(found, str):
+            notes.append(found)
+    checks += _negated_measures(item, measures, notes)
+    checks += _condition_checks(item, conditions, ctx, notes)
     if not checks and not notes:
         notes.append("no concept, age, sex or threshold the matcher can check")
-    # thresholds joined by "or" ("creatinine < 1.5 OR clearance >= 60"): one holding is enough
-    any_of = len(measured) > 1 and condition is None and bool(_OR.search(text))
     return Criterion(
-        trial_id, number, item.kind, text, tuple(checks), "; ".join(notes), any_of=any_of
+        trial_id,
+        number,
+        item.kind,
+        item.text,
+        tuple(checks),
+        "; ".join(notes),
+        any_of=_alternatives(item.text, [start for _, start in measures]),
     )
 
 
-def _condition_check(
-    item: Item,
-    mentions: Sequence[Mapping[str, Any]],
-    concepts: Mapping[str, Concept],
-    own: frozenset[str],
-    notes: list[str],
-) -> ConditionCheck | None:
-    """The condition an item names, or None (with the reason in ``notes`` when there is one)."""
+def _demographics(item: Item, ctx: _Context, notes: list[str]) -> list[Check]:
+    """Age and sex: a negated inclusion inverts them; a negated exclusion is a double negative
+    left to the coordinator; an age contradicting the registry's ages is left too."""
+    text, negated = item.text, bool(_NEGATED_START.match(item.text))
+    checks: list[Check] = []
+    age = age_check(text) if not _CONSENT.search(text) else None
+    if age is not None and negated:
+        if item.kind == "exclusion":
+            notes.append("a negated age under exclusion (double negative): read by the coordinator")
+            age = None
+        else:
+            age = _negated_age(age)
+    if age is not None and _contradicts(age, ctx.registry_ages):
+        notes.append(f"the ages '{age.text}' contradict the registry's: read by the coordinator")
+        age = None
+    if age is not None:
+        checks.append(age)
+    sex = sex_check(text) if len(text.split()) <= _SEX_ITEM_WORDS else None
+    if sex is not None and negated:
+        if item.kind == "exclusion":
+            notes.append("a negated sex under exclusion (double negative): read by the coordinator")
+            sex = None
+        else:  # "No males": female patients
+            sex = SexCheck("female" if sex.sex == "male" else "male", f"not {sex.text}")
+    if sex is not None:
+        checks.append(sex)
+    return checks
+
+
+def _contradicts(age: AgeCheck, registry: tuple[float | None, float | None]) -> bool:
+    """An item's ages with no overlap with the registry's [minimum, maximum]."""
+    low, high = registry
+    if age.high is not None and low is not None and age.high < low:
+        return True
+    return age.low is not None and high is not None and age.low > high
+
+
+def _negated_measures(
+    item: Item, measures: Sequence[tuple[MeasureCheck, int]], notes: list[str]
+) -> list[Check]:
+    """A threshold inside the negated first clause of an inclusion is inverted ("No renal
+    insufficiency (creatinine > 2.5 mg/dL)": creatinine <= 2.5); under an exclusion it is a
+    double negative; a threshold after the clause ("No active infection; creatinine < 2")
+    stands as written."""
+    if not measures or not _NEGATED_START.match(item.text):
+        return [m for m, _ in measures]
+    clause = _CLAUSE_END.search(item.text)
+    end = clause.start() if clause else len(item.text)
+    out: list[Check] = []
+    for check, start in measures:
+        if start >= end:
+            out.append(check)
+        elif item.kind == "exclusion":
+            notes.append(
+                "a negated threshold under exclusion (double negative): read by the coordinator"
+            )
+        else:
+            out.append(_inverted(check))
+    return out
+
+
+def _alternatives(text: str, starts: Sequence[int]) -> bool:
+    """Thresholds joined by "or" ("creatinine < 1.5 mg/dL OR clearance >= 60 mL/min"): one
+    holding is enough. Comparator words ("or more", "less than or equal to") do not count."""
+    if len(starts) < 2:
+        return False
+    ordered = sorted(starts)
+    between = text[ordered[0] : ordered[-1]]
+    return bool(_OR.search(_COMPARATOR_OR.sub(" ", between)))
+
+
+def _condition_checks(
+    item: Item, mentions: Sequence[Mapping[str, Any]], ctx: _Context, notes: list[str]
+) -> list[Check]:
+    """The conditions an item names (module docstring), or none with the reason in ``notes``."""
     if not mentions:
-        return None
+        return []
     text = item.text
     negated = bool(_NEGATED_START.match(text)) or all(bool(m.get("negated")) for m in mentions)
-    if negated and item.kind == "exclusion":
-        notes.append("a negated exclusion (double negative): read by the coordinator")
-        return None
+    negative, positive = _NEGATIVE.search(text), _POSITIVE.search(text)
+    for reason, applies in (
+        ("a negated exclusion (double negative)", negated and item.kind == "exclusion"),
+        ("a result both positive and negative", bool(negative and positive)),
+        ("a negated 'negative' result", bool(negative and negated)),
+    ):
+        if applies:
+            notes.append(f"{reason}: read by the coordinator")
+            return []
     exception = _EXCEPTION.search(text)
     if exception:
         notes.append(
             f"a condition or exception clause ('{exception.group(0)}'): read by the coordinator"
         )
-        return None
-    chosen: dict[str, tuple[str, str]] = {}
+        return []
+    chosen = _chosen(item, mentions, ctx, negated, bool(negative or positive))
+    if not chosen:
+        notes.append("names only the trial's own condition or a test")
+        return []
+    window, months = _window(text)
+    family = all(bool(m.get("family")) for m, _ in chosen.values())
+    out: list[Check] = []
+    # "Diabetes without hypertension": diabetes present, hypertension absent
+    absent = {c: v for c, v in chosen.items() if negated or negative or v[0].get("negated")}
+    present = {c: v for c, v in chosen.items() if c not in absent}
+    for group, requires in ((present, "present"), (absent, "absent")):
+        if not group:
+            continue
+        names = [ctx.concepts[c].name for c in group]
+        out.append(
+            ConditionCheck(
+                tuple(zip(group, names, strict=True)),
+                requires,
+                window,
+                months,
+                ", ".join(names),
+                tuple(q for _, q in group.values()),
+                all_of=(
+                    requires == "present"
+                    and item.kind == "inclusion"
+                    and len(group) > 1
+                    and not _OR.search(text)
+                ),
+                family=family,
+            )
+        )
+    return out
+
+
+def _chosen(
+    item: Item,
+    mentions: Sequence[Mapping[str, Any]],
+    ctx: _Context,
+    negated: bool,
+    result: bool,
+) -> dict[str, tuple[Mapping[str, Any], str]]:
+    """The item's subject concepts (first mention of each) with their qualifier."""
+    text = item.text
     first_sentence = min(int(m.get("sentence", 0)) for m in mentions)
+    chosen: dict[str, tuple[Mapping[str, Any], str]] = {}
     for mention in mentions:
         concept_id = mention["concept_id"]
-        if (item.kind == "exclusion" or negated) and concept_id in own:
-            continue  # the trial's own population, named for context
         if int(mention.get("sentence", 0)) != first_sentence:
             continue  # an item's first sentence states it; the next ones explain it
+        if (item.kind == "exclusion" or negated) and concept_id in ctx.own:
+            continue  # the trial's own population, named for context
         if _INDICATION.search(text[: int(mention["start"])]):
             continue  # "No prior immunotherapy for breast cancer": about the immunotherapy
-        chosen.setdefault(concept_id, (concepts[concept_id].name, _qualifier(text, mention)))
-    if not chosen:
-        notes.append("names only the trial's own condition")
-        return None
-    window, months = _window(text)
-    return ConditionCheck(
-        tuple((c, name) for c, (name, _) in chosen.items()),
-        "absent" if negated else "present",
-        window,
-        months,
-        ", ".join(name for name, _ in chosen.values()),
-        tuple(q for _, q in chosen.values()),
-    )
+        if not result and _TEST_AFTER.match(text, int(mention["end"])):
+            continue  # "pregnancy test required": a procedure, not the condition
+        chosen.setdefault(concept_id, (mention, _qualifier(text, mention)))
+    return chosen
 
 
 def _qualifier(text: str, mention: Mapping[str, Any]) -> str:
@@ -272,16 +379,29 @@ def registry_criteria(
             if low is not None
             else f"up to {high_text}"
         )
-        out.append(
-            Criterion(
-                trial_id,
-                0,
-                "inclusion",
-                f"Age (registry): {words}",
-                (AgeCheck(low, high, words),),
-                source="registry",
+        unit = unit_name(re.sub(r"[\d.\s]", "", high_text)) if high is not None else "year"
+        if low is not None and high is not None and low > high:
+            out.append(
+                Criterion(
+                    trial_id,
+                    0,
+                    "inclusion",
+                    f"Age (registry): {words}",
+                    note="the registry's minimum age is above its maximum: read by the coordinator",
+                    source="registry",
+                )
             )
-        )
+        else:
+            out.append(
+                Criterion(
+                    trial_id,
+                    0,
+                    "inclusion",
+                    f"Age (registry): {words}",
+                    (AgeCheck(low, high, words, high_unit=unit),),
+                    source="registry",
+                )
+            )
     if sex in ("female", "male"):
         out.append(
             Criterion(

@@ -71,10 +71,13 @@ def _sections(text: str) -> list[_Section]:
         # "exclusion" as a word inside an item is not a heading: a heading starts its line
         # or is followed by a colon
         line_start = text.rfind("\n", 0, match.start()) + 1
+        line_end = text.find("\n", match.end())
         at_line_start = not text[line_start : match.start()].strip()
-        if excl and not (at_line_start or excl.rstrip().endswith(":")):
-            continue
-        if match.group("incl2") and not at_line_start:
+        alone = not text[match.end() : len(text) if line_end < 0 else line_end].strip()
+        colon = match.group(0).rstrip().endswith(":")
+        # a heading ends with a colon or is its line's only words ("Exclusion Criteria");
+        # "exclusion criteria listed below" starting a wrapped line is text
+        if (excl or match.group("incl2")) and not (colon or (at_line_start and alone)):
             continue
         sections.append(_Section(kind, heading, position, match.start(), pdq))
         heading = " ".join(match.group(0).split()).rstrip(":")
@@ -127,9 +130,9 @@ def _run_on(text: str, start: int, end: int) -> list[tuple[int, int]]:
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:
     while start < end and (text[start].isspace() or text[start] in "-*•·;,"):
         start += 1
-    bullet = _BULLET.match(text, start, end)
-    if bullet and bullet.end() < end:
-        start = bullet.end()
+    bullet = _BULLET.match(text[start:end])  # "^" anchors at the item's start
+    if bullet and start + bullet.end() < end:
+        start += bullet.end()
     while end > start and (text[end - 1].isspace() or text[end - 1] in ";,"):
         end -= 1
     return start, end
@@ -144,6 +147,7 @@ def split_items(criteria: str) -> list[Item]:
     text = criteria.replace("\r\n", "\n").replace("\r", "\n")
     items: list[Item] = []
     for section in _sections(text):
+        first = len(items)  # items never join across a heading
         for a, b in _paragraphs(text, section.start, section.end):
             pieces = _run_on(text, a, b) if section.pdq else [(a, b)]
             for p, q in pieces:
@@ -152,7 +156,7 @@ def split_items(criteria: str) -> list[Item]:
                 if len(re.sub(r"\W", "", body)) < 2:
                     continue
                 lead = (body.endswith(":") and len(body) < 200) or bool(_NOT_AN_ITEM.match(body))
-                previous = items[-1] if items else None
+                previous = items[-1] if len(items) > first else None
                 if previous is not None and _JOINED.search(previous.text) and not previous.lead_in:
                     # "Creatinine less than 1.5 mg/dL OR" + "Creatinine clearance at least 60"
                     body = f"{previous.text} {body}"

@@ -9,10 +9,14 @@ record says:
   tied to the concept in the note, in the same normalised unit (a value in another unit is
   ``unknown``: no conversion is guessed);
 * a condition: a mention of one of the item's concepts, asserted by ConText. Affirmed →
-  present; negated → absent; possible, hypothetical or about a relative → not evidence. A
-  condition the note does not mention is **unknown**, never "absent": notes are not
-  exhaustive. A condition mentioned only as past does not meet a "current" or "within N
-  months" item: the note has no dates to check the window against, so it stays unknown.
+  present; negated → absent; possible or hypothetical → not evidence; about a relative →
+  evidence only for a family-history item. A condition the note does not mention is
+  **unknown**, never "absent": notes are not exhaustive. A "within N months" item is
+  unknown when the condition is mentioned (the note has no dates to check the window); a
+  "current" item is not met by a mention given as past. A qualified item ("uncontrolled
+  hypertension") needs the qualifier before the mention in the record ("not severe",
+  "non-severe" do not count). Several concepts: one is enough, except an inclusion joining
+  them with "and"/"with" (all needed).
 
 An item holds when every check holds; it fails when one check fails; otherwise it is
 unknown. The judgement keeps the words of the patient's record that decided it.
@@ -20,6 +24,7 @@ unknown. The judgement keeps the words of the patient's record that decided it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +42,7 @@ from insightome.apps.trials.patients import Evidence, Patient
 __all__ = ["Judgement", "PatientFacts", "TrialJudgement", "judge", "judge_trial"]
 
 MET, NOT_MET, UNKNOWN = "met", "not met", "unknown"
+_PER_YEAR = {"year": 1.0, "month": 12.0, "week": 52.1775, "day": 365.25}
 _EQUIVALENT_UNITS = {"/mm3": "/µL", "/µL": "/µL", "10^9/L": "10^9/L"}
 _TO_PER_UL = {"10^9/L": 1000.0}
 
@@ -47,9 +53,12 @@ class PatientFacts:
 
     patient: Patient
     positive: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    past_only: dict[str, bool] = field(default_factory=dict)
     negated: dict[str, dict[str, Any]] = field(default_factory=dict)
     values: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    family: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # relatives' conditions
+    #: the structured table's values by concept id: value and unit normalised ("" for none),
+    #: and the cell as written
+    fields: dict[str, tuple[float, str, str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, patient: Patient) -> PatientFacts:
@@ -59,14 +68,16 @@ class PatientFacts:
             if row["kind"] == "value":
                 facts.values.setdefault(concept, []).append(row)
                 continue
-            if row["family"] or row["hypothetical"] or row["possible"]:
+            if row["family"]:
+                if not (row["negated"] or row["hypothetical"] or row["possible"]):
+                    facts.family.setdefault(concept, []).append(row)
+                continue
+            if row["hypothetical"] or row["possible"]:
                 continue
             if row["negated"]:
                 facts.negated.setdefault(concept, row)
                 continue
             facts.positive.setdefault(concept, []).append(row)
-        for concept, rows in facts.positive.items():
-            facts.past_only[concept] = all(r["historical"] for r in rows)
         return facts
 
 
@@ -125,10 +136,10 @@ def _age(check: AgeCheck, patient: Patient) -> tuple[str, str, Evidence | None]:
     low_fail = check.low is not None and (
         age < check.low or (check.low_strict and age == check.low)
     )
-    high_fail = check.high is not None and (
-        age > check.high + (0 if check.high_strict else 0.999)
-        or (check.high_strict and age >= check.high)
-    )
+    # "up to 65 years" takes a 65-year-old until the 66th birthday; "up to 6 months" ends at
+    # 7 months: one unit of the limit, never a year for a limit in months
+    slack = 0.0 if check.high_strict else 1.0 / _PER_YEAR[check.high_unit]
+    high_fail = check.high is not None and age >= check.high + slack - 1e-9
     limits = _limits(check)
     if low_fail or high_fail:
         return NOT_MET, f"age {_years(age)} is not {limits}", patient.age_evidence
@@ -194,15 +205,22 @@ def _bound(check: MeasureCheck) -> str:
 
 def _measure(check: MeasureCheck, facts: PatientFacts) -> tuple[str, str, Evidence | None]:
     name = check.concept_name
-    if check.concept_id in facts.patient.fields:
-        value = facts.patient.fields[check.concept_id]
-        holds = _compare(check, value)
-        evidence = Evidence("table", f"{check.concept_id} = {value:g}")
-        return (MET if holds else NOT_MET), f"{name} {value:g} vs {_bound(check)}", evidence
+    if check.concept_id in facts.fields:
+        given, unit, where = facts.fields[check.concept_id]
+        value = given if not check.unit else _in_unit(given, unit, check.unit)
+        if value is not None:
+            holds = _compare(check, value)
+            reason = f"{name} {value:g} {check.unit} vs {_bound(check)}".replace("  ", " ")
+            return (MET if holds else NOT_MET), reason, Evidence("table", where)
+        return UNKNOWN, f"the table's {where} is not in {check.unit} (give the unit)", None
     rows = facts.values.get(check.concept_id, [])
     for row in rows:
-        value = _in_unit(
-            float(row["value_normalized"]), str(row["unit_normalized"] or ""), check.unit
+        found = float(row["value_normalized"])
+        # a threshold without a unit is a score ("ECOG 0-2", "BMI < 30"): its value as written
+        value = (
+            found
+            if not check.unit
+            else _in_unit(found, str(row["unit_normalized"] or ""), check.unit)
         )
         if value is None:
             continue
@@ -215,57 +233,64 @@ def _measure(check: MeasureCheck, facts: PatientFacts) -> tuple[str, str, Eviden
 
 
 def _condition(check: ConditionCheck, facts: PatientFacts) -> tuple[str, str, Evidence | None]:
-    present: dict[str, Any] | None = None
-    past_only = False
-    narrowed: list[str] = []
+    """Present, absent or unknown for the item's concepts (module docstring)."""
+    if check.family:
+        return _family(check, facts)
+    found: dict[str, dict[str, Any]] = {}  # concept → the mention that shows it
+    doubts: list[str] = []
     qualifiers = check.qualifiers or ("",) * len(check.concepts)
     for (concept, name), qualifier in zip(check.concepts, qualifiers, strict=True):
-        if concept not in facts.positive:
-            continue
-        rows = facts.positive[concept]
-        if qualifier:
+        rows = facts.positive.get(concept, [])
+        if rows and qualifier:
             rows = [r for r in rows if _qualified(facts.patient.text, r, qualifier)]
             if not rows:
-                narrowed.append(f"{qualifier} {name}")
+                doubts.append(f"the item asks for {qualifier} {name}; the record does not say so")
                 continue
-        if check.window != "any" and all(r["historical"] for r in rows):
-            past_only = True
-            continue
-        present = rows[0]
-        break
-    all_negated = all(c in facts.negated for c, _ in check.concepts)
-    names = check.text
-    if present is not None:
+        if rows and check.window == "within":
+            doubts.append(f"{name}: 'within {check.months:g} months' needs dates the record lacks")
+        elif rows and check.window == "now" and all(r["historical"] for r in rows):
+            doubts.append(f"{name}: mentioned as past; the item asks for now")
+        elif rows:
+            found[concept] = rows[0]
+    negated = [c for c, _ in check.concepts if c in facts.negated and c not in found]
+    holds = len(found) == len(check.concepts) if check.all_of else bool(found)
+    if found and (holds or check.requires == "absent"):
+        row = next(iter(found.values()))
         verdict = MET if check.requires == "present" else NOT_MET
-        return (
-            verdict,
-            f"the record mentions {present['concept_name']}",
-            _span(facts.patient, present),
-        )
-    if all_negated:
-        row = facts.negated[check.concepts[0][0]]
+        return verdict, f"the record mentions {row['concept_name']}", _span(facts.patient, row)
+    absent_enough = negated and (len(negated) == len(check.concepts) or check.all_of)
+    if absent_enough:
+        row = facts.negated[negated[0]]
         verdict = MET if check.requires == "absent" else NOT_MET
         return verdict, f"the record says no {row['concept_name']}", _span(facts.patient, row)
-    if narrowed:
-        return (
-            UNKNOWN,
-            (f"the item asks for {', '.join(narrowed)}; the record does not say so much"),
-            None,
-        )
-    if past_only:
-        when = f"within {check.months:g} months" if check.months else "current"
-        return (
-            UNKNOWN,
-            f"{names}: mentioned as past; '{when}' cannot be checked without dates",
-            None,
-        )
-    return UNKNOWN, f"the record does not mention {names}", None
+    if doubts:
+        return UNKNOWN, "; ".join(doubts), None
+    missing = [n for c, n in check.concepts if c not in found]
+    return UNKNOWN, f"the record does not mention {', '.join(missing)}", None
+
+
+def _family(check: ConditionCheck, facts: PatientFacts) -> tuple[str, str, Evidence | None]:
+    """A family-history item, judged on the record's mentions of relatives only."""
+    for concept, _ in check.concepts:
+        if concept in facts.family:
+            row = facts.family[concept][0]
+            verdict = MET if check.requires == "present" else NOT_MET
+            return (
+                verdict,
+                f"the record mentions {row['concept_name']} in a relative",
+                _span(facts.patient, row),
+            )
+    return UNKNOWN, f"the record does not mention {check.text} in a relative", None
 
 
 def _qualified(text: str, row: dict[str, Any], qualifier: str) -> bool:
-    """Whether the record writes the item's narrowing word just before this mention."""
-    before = text[max(0, int(row["start"]) - 40) : int(row["start"])].lower()
-    return qualifier in before
+    """Whether the record writes the item's narrowing word, as a word and not negated ("not
+    severe", "non-severe", "inactive" do not count), just before this mention."""
+    before = text[max(0, int(row["start"]) - 40) : int(row["start"])]
+    for match in re.finditer(rf"(?<![\w-]){re.escape(qualifier)}\b", before, re.IGNORECASE):
+        if not re.search(r"\b(?:not|non|no|never|without)[\s-]*$", before[: match.start()], re.I):
+            return True
+    return False
 
 
 def _check(check: Check, facts: PatientFacts) -> tuple[str, str, Evidence | None]:
@@ -279,18 +304,17 @@ def _check(check: Check, facts: PatientFacts) -> tuple[str, str, Evidence | None
 
 
 def judge(criterion: Criterion, facts: PatientFacts) -> Judgement:
-    """The verdict of one criterion (module docstring)."""
+    """The verdict of one criterion (module docstring). Every check must hold; thresholds
+    joined by "or" (``any_of``) are one check: one of them holding is enough."""
     if not criterion.checks:
         return Judgement(criterion, UNKNOWN, criterion.note or "not checkable")
-    results = [_check(check, facts) for check in criterion.checks]
-    if criterion.any_of:  # thresholds joined by "or": one met is enough, all failing fail
-        for verdict, reason, evidence in results:
-            if verdict == MET:
-                return Judgement(criterion, MET, reason, evidence)
-        if all(verdict == NOT_MET for verdict, _, _ in results):
-            first = results[0]
-            return Judgement(criterion, NOT_MET, "; ".join(r for _, r, _ in results), first[2])
-        return Judgement(criterion, UNKNOWN, "; ".join(r for v, r, _ in results if v == UNKNOWN))
+    results = [
+        _check(check, facts)
+        for check in criterion.checks
+        if not (criterion.any_of and isinstance(check, MeasureCheck))
+    ]
+    if criterion.any_of:
+        results.append(_either([c for c in criterion.checks if isinstance(c, MeasureCheck)], facts))
     for verdict, reason, evidence in results:
         if verdict == NOT_MET:
             return Judgement(criterion, NOT_MET, reason, evidence)
@@ -300,6 +324,19 @@ def judge(criterion: Criterion, facts: PatientFacts) -> Judgement:
         return Judgement(criterion, MET, reason, evidence)
     reason = "; ".join(r for v, r, _ in results if v == UNKNOWN)
     return Judgement(criterion, UNKNOWN, reason)
+
+
+def _either(
+    checks: Sequence[MeasureCheck], facts: PatientFacts
+) -> tuple[str, str, Evidence | None]:
+    """Alternative thresholds: met when one is met, not met when all fail."""
+    results = [_measure(check, facts) for check in checks]
+    for verdict, reason, evidence in results:
+        if verdict == MET:
+            return MET, reason, evidence
+    if all(verdict == NOT_MET for verdict, _, _ in results):
+        return NOT_MET, " and ".join(r for _, r, _ in results), results[0][2]
+    return UNKNOWN, "; ".join(r for v, r, _ in results if v == UNKNOWN), None
 
 
 def judge_trial(

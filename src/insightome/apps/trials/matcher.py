@@ -177,6 +177,8 @@ class Matcher:
         self.concepts = self.lexicon.by_id
         self.units = ValueFinder(read_units(), "en")
         self.by_id = {t.nct_id: t for t in self.trials}
+        self._term_ids = {_key(t): c.concept_id for c in self.lexicon.concepts for t in c.terms}
+        self.notes: list[str] = []  # said in the output's summary
         self._criteria: dict[str, list[Criterion]] = {}
         self._conditions: dict[str, set[str]] = {}
 
@@ -201,7 +203,13 @@ class Matcher:
             mentions = {i: by_item.get(k, []) for k, (t, i) in enumerate(keys) if t == trial_id}
             own = frozenset(self._condition_ids(trial))
             parsed = parse_items(
-                trial_id, items[trial_id], mentions, self.concepts, self.units, own
+                trial_id,
+                items[trial_id],
+                mentions,
+                self.concepts,
+                self.units,
+                own,
+                (trial.minimum_age, trial.maximum_age),
             )
             structured = registry_criteria(
                 trial_id,
@@ -226,10 +234,40 @@ class Matcher:
         for row in rows:
             by_patient.setdefault(str(row["note_id"]), []).append(row)
         facts = []
+        unknown: set[str] = set()
         for patient in patients:
             patient.mentions = by_patient.get(patient.patient_id, [])
-            facts.append(PatientFacts.of(patient))
+            fact = PatientFacts.of(patient)
+            fact.fields = self._fields(patient, unknown)
+            facts.append(fact)
+        if unknown:
+            self.notes.append(
+                "patient-table columns not used (no concept of the lexicon, or a unit the "
+                f"units table does not know): {', '.join(sorted(unknown))}"
+            )
         return facts
+
+    def _fields(self, patient: Patient, unknown: set[str]) -> dict[str, tuple[float, str, str]]:
+        """The structured values by concept id: the value in the units table's normalised unit,
+        that unit, and the cell as written (the evidence)."""
+        out: dict[str, tuple[float, str, str]] = {}
+        for name, (value, unit) in patient.fields.items():
+            concept = self.concepts.get(name) or self.concepts.get(
+                self._term_ids.get(_key(name), "")
+            )
+            written = f"{name}{f'[{unit}]' if unit else ''} = {value:g}"
+            if concept is None:
+                unknown.add(name)
+                continue
+            if not unit:
+                out[concept.concept_id] = (value, "", written)
+                continue
+            found = self.units.normalize_unit(unit, concept, value)
+            if found is None:
+                unknown.add(f"{name}[{unit}]")
+                continue
+            out[concept.concept_id] = (*found, written)
+        return out
 
     # -- scoring ----------------------------------------------------------------------------
     def topic(self, trial_id: str, facts: PatientFacts) -> float:

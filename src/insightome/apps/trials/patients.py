@@ -6,10 +6,14 @@ A patients file is a notes table (:func:`insightome.io.notes.read_notes`: ``.csv
 line): an ID is what a coordinator's decision is recorded against. Several notes with the
 same ID are one patient (joined in file order, each note's offsets kept).
 
-A structured table (``--patient-table``; CSV/TSV with the same IDs) gives ``age`` (years),
-``sex`` (female/male, F/M, woman/man) and numeric columns named by a concept of the
-eligibility lexicon (``creatinine``, ``hba1c``, ``platelets``, ``ecog`` ...): a value there
-is used before one read from the notes. Without one, age and sex are read from the note
+A structured table (``--patient-table``; CSV/TSV with a ``patient_id`` column, the same
+IDs as the notes) gives ``age`` (years, 0-125), ``sex`` (female/male, F/M, woman/man) and
+numeric columns named by a concept of the lexicon with their unit in brackets
+(``creatinine[mg/dL]``, ``platelets[/uL]``, ``hba1c[%]``; scores without one: ``ecog``,
+``karnofsky``, ``bmi``): a value there is used before one read from the notes, in the unit
+the criterion is written in (converted by the notes engine's units table). A value without
+a unit is compared only with a threshold without one; a column that names no concept is
+reported, never guessed. Without one, age and sex are read from the note
 ("58-year-old woman", "a 7-month-old boy"; pronouns as the last resort) and the source of
 each is kept as evidence.
 """
@@ -17,7 +21,9 @@ each is kept as evidence.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,19 +47,28 @@ __all__ = [
 
 NOTES_SUFFIXES = (".csv", ".tsv", ".txt", ".jsonl")  # as io.notes.read_notes reads
 PATIENT_ID_NAMES = ("patient_id", "_id", "id", "note_id", "topic", "topic_id", "subject_id")
-_AGE = re.compile(
+#: "58-year-old", "3 y/o", "45 years of age": the patient's age as a vignette states it
+_STATED_AGE = re.compile(
     r"\b(?P<n>\d{1,3})(?:\s*|-)(?P<unit>year|yr|month|mo|week|day)s?(?:\s*|-)old\b"
-    r"|\b(?P<n2>\d{1,3})\s*(?:y/?o|yo|y\.o\.)\b"
-    r"|\baged?\s*(?:of\s*)?:?\s*(?P<n3>\d{1,3})\b"
-    r"|\b(?P<n4>\d{1,3})(?:\s*|-)(?:year|yr)s?\s+of\s+age\b",
+    r"|\b(?P<n2>\d{1,3})\s*(?:y/?o|yo|y\.o\.)(?!\w)"
+    r"|\b(?P<n4>\d{1,3})(?:\s*|-)(?P<unit4>year|yr|month)s?\s+of\s+age\b",
     re.IGNORECASE,
 )
+#: "aged 7", "age: 45", "aged 3 months" — not "at age 52" (an event's age: "her father died
+#: of MI at age 52"), used only when no stated age is found
+_AGED = re.compile(
+    r"(?<!\bat )(?<!\bthe )\b(?:aged|age\s*:)\s*(?P<n>\d{1,3})\s*"
+    r"(?:(?P<unit>year|yr|month|mo|week|day)s?)?\b",
+    re.IGNORECASE,
+)
+# words about the patient only: no titles ("MS", "MR" are also diseases) and no relatives
+# ("her father ... his MI")
 _FEMALE = re.compile(
-    r"\b(?:woman|female|girl|lady|mrs|ms|mother|she|her|herself|pregnant|postmenopausal)\b",
-    re.IGNORECASE,
+    r"\b(?:woman|female|girl|lady|she|her|herself|pregnant|postmenopausal)\b", re.IGNORECASE
 )
-_MALE = re.compile(r"\b(?:man|male|boy|gentleman|mr|father|he|him|his|himself)\b", re.IGNORECASE)
+_MALE = re.compile(r"\b(?:man|male|boy|gentleman|he|him|his|himself)\b", re.IGNORECASE)
 _NOUN_SEX = re.compile(r"\b(woman|female|girl|lady|man|male|boy|gentleman)\b", re.IGNORECASE)
+_PER_YEAR = {"year": 1.0, "yr": 1.0, "month": 12.0, "week": 52.1775, "day": 365.25}
 _SEX_VALUES = {
     "f": "female",
     "female": "female",
@@ -83,7 +98,9 @@ class Patient:
     age_evidence: Evidence | None = None
     sex: str | None = None  # female | male
     sex_evidence: Evidence | None = None
-    fields: dict[str, float] = field(default_factory=dict)  # structured values by concept id
+    #: structured values by column name (lower case): (value, unit written in the header's
+    #: brackets, "" without one); the matcher maps them to concepts and normalises the units
+    fields: dict[str, tuple[float, str]] = field(default_factory=dict)
     mentions: list[dict[str, Any]] = field(default_factory=list)  # notes-engine rows
 
 
@@ -94,24 +111,26 @@ class PatientSet:
     path: str
     id_column: str
     notes: list[str] = field(default_factory=list)
+    table: str = ""  # the structured table's path and sha256, when one was given
+    table_sha256: str = ""
 
 
 def age_from_text(text: str) -> tuple[float, Evidence] | None:
-    """The first stated age ("58-year-old", "aged 7", "3 y/o"), in years, with its span."""
-    for match in _AGE.finditer(text):
-        number = match.group("n") or match.group("n2") or match.group("n3") or match.group("n4")
-        unit = (match.group("unit") or "year").lower()
-        value = float(number)
-        if unit.startswith("mo"):
-            value /= 12
-        elif unit == "week":
-            value /= 52.18
-        elif unit == "day":
-            value /= 365.25
-        if value > 125:
-            continue
-        return value, Evidence("note", match.group(0), match.start(), match.end())
+    """The patient's stated age ("58-year-old", "3 y/o", "45 years of age"; else "aged 7",
+    "age: 45"), in years, with its span; an age after "at" is an event's, not the patient's."""
+    for pattern in (_STATED_AGE, _AGED):
+        for match in pattern.finditer(text):
+            number = match.group("n") or match.groupdict().get("n2") or match.groupdict().get("n4")
+            unit = match.group("unit") or match.groupdict().get("unit4") or "year"
+            value = float(number) / _PER_YEAR[_unit(unit)]
+            if value <= 125:
+                return value, Evidence("note", match.group(0).strip(), match.start(), match.end())
     return None
+
+
+def _unit(written: str) -> str:
+    written = written.lower()
+    return "month" if written.startswith("mo") else written if written in _PER_YEAR else "year"
 
 
 def sex_from_text(text: str) -> tuple[str, Evidence] | None:
@@ -196,48 +215,65 @@ def read_patients(
         texts.setdefault(str(note_id), []).append(str(text))
     patients = {pid: patient_from_text(pid, "\n\n".join(parts)) for pid, parts in texts.items()}
     notes = list(notes_table.notes)
+    result = PatientSet(list(patients.values()), notes_table.sha256, str(path), chosen, notes)
     if table is not None:
         notes.extend(_apply_table(Path(table), patients))
-    return PatientSet(list(patients.values()), notes_table.sha256, str(path), chosen, notes)
+        result.table = str(table)
+        result.table_sha256 = hashlib.sha256(Path(table).read_bytes()).hexdigest()
+    return result
+
+
+_HEADER = re.compile(r"^\s*(?P<name>[^\[\]]+?)\s*(?:\[(?P<unit>[^\[\]]+)\])?\s*$")
+
+
+def _number(path: Path, row: int, column: str, written: str) -> float:
+    try:
+        value = float(written)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise UserError(
+            errors.TRIALS_TABLE_NOT_NUMBER, path=path, row=row, column=column, value=written[:40]
+        )
+    return value
 
 
 def _apply_table(path: Path, patients: dict[str, Patient]) -> list[str]:
-    if not path.exists():
+    """Age, sex and values from the structured table; one-line errors name file, row, column."""
+    if not path.is_file():
         raise UserError(errors.FILE_MISSING, path=path)
     sep = "\t" if path.suffix.lower() in (".tsv", ".txt") else ","
     try:
         frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UserError(
-            errors.FILE_CORRUPT, path=path, kind="a delimited text table", reason=exc
+            errors.FILE_CORRUPT, path=path, kind="a delimited text table", reason=reason
         ) from None
-    lowered = {c.lower(): c for c in frame.columns}
+    lowered = {c.lower().strip(): c for c in frame.columns}
     id_col = next((lowered[n] for n in PATIENT_ID_NAMES if n in lowered), None)
     if id_col is None:
         raise UserError(
-            errors.TRIALS_NO_PATIENT_ID, path=path, columns=errors.examples(frame.columns, k=12)
+            errors.TRIALS_TABLE_NO_ID, path=path, columns=errors.examples(frame.columns, k=12)
         )
+    repeated = frame[id_col][frame[id_col].duplicated()]
+    if len(repeated):
+        raise UserError(errors.TRIALS_TABLE_DUPLICATE, path=path, id=str(repeated.iloc[0])[:40])
     unknown = sorted(set(frame[id_col]) - set(patients))
-    numeric = [c for c in frame.columns if c not in (id_col,) and c.lower() not in ("age", "sex")]
+    values = [c for c in frame.columns if c != id_col and c.lower().strip() not in ("age", "sex")]
     for row_number, row in enumerate(frame.to_dict("records"), start=2):
         patient = patients.get(row[id_col])
         if patient is None:
             continue
         _set_age_sex(path, row_number, row, lowered, patient)
-        for column in numeric:
+        for column in values:
             written = str(row[column]).strip()
             if not written:
                 continue
-            try:
-                patient.fields[column.lower()] = float(written)
-            except ValueError:
-                raise UserError(
-                    errors.TRIALS_TABLE_NOT_NUMBER,
-                    path=path,
-                    row=row_number,
-                    column=column,
-                    value=written[:40],
-                ) from None
+            header = _HEADER.match(column)
+            name = (header.group("name") if header else column).lower()
+            unit = (header.group("unit") or "") if header else ""
+            patient.fields[name] = (_number(path, row_number, column, written), unit.strip())
     return (
         [f"{len(unknown)} ID(s) of {path.name} have no notes and were not used"] if unknown else []
     )
@@ -248,16 +284,16 @@ def _set_age_sex(
 ) -> None:
     if "age" in lowered and str(row[lowered["age"]]).strip():
         written = str(row[lowered["age"]]).strip()
-        try:
-            patient.age = float(written)
-        except ValueError:
+        age = _number(path, row_number, lowered["age"], written)
+        if not 0 <= age <= 125:
             raise UserError(
-                errors.TRIALS_TABLE_NOT_NUMBER,
+                errors.TRIALS_TABLE_BAD_AGE,
                 path=path,
                 row=row_number,
                 column=lowered["age"],
                 value=written[:40],
-            ) from None
+            )
+        patient.age = age
         patient.age_evidence = Evidence("table", f"{lowered['age']} = {written}")
     if "sex" in lowered and str(row[lowered["sex"]]).strip():
         written = str(row[lowered["sex"]]).strip()

@@ -36,7 +36,9 @@ from insightome.errors import UserError
 
 __all__ = ["Skip", "Trial", "TrialSet", "age_in_years", "read_trials", "trial_from_flat"]
 
-_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(year|month|week|day|hour|minute)s?\s*$", re.IGNORECASE)
+_AGE = re.compile(
+    r"^\s*(\d+(?:\.\d+)?)\s*(?:(year|month|week|day|hour|minute)s?)?\s*$", re.IGNORECASE
+)
 _PER_YEAR = {
     "year": 1.0,
     "month": 12.0,
@@ -122,7 +124,10 @@ def age_in_years(text: Any) -> float | None:
     match = _AGE.match(str(text))
     if not match:
         return None
-    return float(match.group(1)) / _PER_YEAR[match.group(2).lower()]
+    unit = (
+        match.group(2) or "year"
+    ).lower()  # the registry always writes a unit; a bare number is years
+    return float(match.group(1)) / _PER_YEAR[unit]
 
 
 def _text(value: Any) -> str:
@@ -136,7 +141,17 @@ def _strings(value: Any) -> tuple[str, ...]:
         return ()
     if isinstance(value, str):
         return (value.strip(),) if value.strip() else ()
+    if not isinstance(value, list | tuple):
+        raise TypeError("a list of texts was expected")
     return tuple(str(v).strip() for v in value if v is not None and str(v).strip())
+
+
+def _items(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple):
+        raise TypeError("a list was expected")
+    return list(value)
 
 
 def _intervention(item: Any) -> str:
@@ -166,9 +181,10 @@ def sex_of(value: Any) -> str:
 
 def trial_from_flat(record: Mapping[str, Any], source: str) -> Trial:
     """A study in the flat JSON-lines layout (module docstring) → :class:`Trial`."""
-    nct_id = _text(record.get("nct_id"))
-    if not nct_id:
-        raise ValueError("no nct_id")
+    raw_id = record.get("nct_id")
+    if not isinstance(raw_id, str) or not raw_id.strip():
+        raise ValueError("no nct_id (text) in the record")
+    nct_id = raw_id.strip()
     return Trial(
         nct_id=nct_id,
         title=_text(record.get("brief_title")) or _text(record.get("official_title")),
@@ -176,9 +192,7 @@ def trial_from_flat(record: Mapping[str, Any], source: str) -> Trial:
         conditions=_strings(record.get("conditions")),
         keywords=_strings(record.get("keywords")),
         condition_mesh=_strings(record.get("condition_mesh")),
-        interventions=tuple(
-            filter(None, (_intervention(i) for i in record.get("interventions") or ()))
-        ),
+        interventions=tuple(filter(None, map(_intervention, _items(record.get("interventions"))))),
         phase=_text(record.get("phase")),
         status=_text(record.get("overall_status")),
         study_type=_text(record.get("study_type")),
@@ -194,15 +208,41 @@ def trial_from_flat(record: Mapping[str, Any], source: str) -> Trial:
     )
 
 
-def _from_json_object(obj: Any, source: str) -> list[Trial]:
+def _from_json_object(obj: Any, where: str, trials: list[Trial], skipped: list[Skip]) -> None:
+    """A flat record, or API v2 JSON read study by study (a bad study is one skip)."""
     if isinstance(obj, Mapping) and "nct_id" in obj:
-        return [trial_from_flat(obj, source)]
-    return [trial_from_flat(flat, source) for flat in registry_formats.flat_from_api_json(obj)]
+        _add(lambda: trial_from_flat(obj, where), where, trials, skipped)
+        return
+    try:
+        studies = registry_formats.api_studies(obj)
+    except ValueError as exc:
+        skipped.append(Skip(where, str(exc)))
+        return
+    for number, study in enumerate(studies, start=1):
+        at = where if len(studies) == 1 else f"{where} (study {number})"
+        _add(
+            lambda s=study, n=number: trial_from_flat(
+                registry_formats.flat_from_api_study(s, n), where
+            ),
+            at,
+            trials,
+            skipped,
+        )
+
+
+def _add(make: Any, where: str, trials: list[Trial], skipped: list[Skip]) -> None:
+    """One record: a Trial, or a skip saying why (a missing ID, a field of the wrong type)."""
+    try:
+        trials.append(make())
+    except ValueError as exc:
+        skipped.append(Skip(where, str(exc)))
+    except (TypeError, AttributeError):
+        skipped.append(Skip(where, "a field has the wrong type (a list or text was expected)"))
 
 
 def _open_text(path: Path) -> str:
     raw = path.read_bytes()
-    if path.suffix == ".gz":
+    if path.suffix.lower() == ".gz":
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as exc:
@@ -238,7 +278,11 @@ def _read_file(path: Path, trials: list[Trial], skipped: list[Skip]) -> None:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
             raise UserError(errors.FILE_CORRUPT, path=path, kind="JSON", reason=exc) from None
-        _append(obj, str(path), trials, skipped)
+        except RecursionError:
+            raise UserError(
+                errors.FILE_CORRUPT, path=path, kind="JSON", reason="nested too deeply"
+            ) from None
+        _from_json_object(obj, str(path), trials, skipped)
         return
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -249,14 +293,10 @@ def _read_file(path: Path, trials: list[Trial], skipped: list[Skip]) -> None:
         except json.JSONDecodeError as exc:
             skipped.append(Skip(where, f"not JSON ({exc.msg})"))
             continue
-        _append(obj, where, trials, skipped)
-
-
-def _append(obj: Any, where: str, trials: list[Trial], skipped: list[Skip]) -> None:
-    try:
-        trials.extend(_from_json_object(obj, where))
-    except ValueError as exc:
-        skipped.append(Skip(where, str(exc)))
+        except RecursionError:
+            skipped.append(Skip(where, "JSON nested too deeply"))
+            continue
+        _from_json_object(obj, where, trials, skipped)
 
 
 def _files(path: Path) -> Iterator[Path]:
@@ -278,7 +318,13 @@ def read_trials(path: str | Path) -> TrialSet:
     digest = hashlib.sha256()
     for file in _files(path):
         digest.update(file.name.encode() + b"\0" + file.read_bytes())
-        _read_file(file, trials, skipped)
+        if not path.is_dir():
+            _read_file(file, trials, skipped)
+            continue
+        try:  # in a folder, one unreadable file is a skip, not the end of the run
+            _read_file(file, trials, skipped)
+        except UserError as exc:
+            skipped.append(Skip(str(file), str(exc).removeprefix(f"{file}: ")))
     seen: dict[str, str] = {}
     unique: list[Trial] = []
     for trial in trials:

@@ -25,7 +25,13 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["FLAT_KEYS", "flat_from_api_json", "flat_from_xml"]
+__all__ = [
+    "FLAT_KEYS",
+    "api_studies",
+    "flat_from_api_json",
+    "flat_from_api_study",
+    "flat_from_xml",
+]
 
 FLAT_KEYS = (
     "nct_id",
@@ -246,24 +252,32 @@ def _flat_from_study(study: Any, number: int) -> dict[str, Any]:
     }
 
 
-def flat_from_api_json(obj: Any) -> list[dict[str, Any]]:
-    """ClinicalTrials.gov API v2 JSON → flat dicts, in order.
-
-    ``obj`` is one study (``{"protocolSection": ...}``), a list of studies or a page
-    ``{"studies": [...], ...}``. ``ValueError`` with a short reason when it is none of those
-    or a study has no ``protocolSection.identificationModule.nctId``.
-    """
+def api_studies(obj: Any) -> list[Any]:
+    """The studies of ClinicalTrials.gov API v2 JSON: one study (``{"protocolSection": ...}``),
+    a list of studies or a page ``{"studies": [...], ...}``; ``ValueError`` otherwise."""
     if isinstance(obj, Mapping) and "studies" in obj:
         studies = obj["studies"]
         if not isinstance(studies, list):
             raise ValueError("an API v2 page whose 'studies' is not a list")
-    elif isinstance(obj, Mapping) and "protocolSection" in obj:
-        studies = [obj]
-    elif isinstance(obj, list):
-        studies = obj
-    else:
-        raise ValueError(
-            "not ClinicalTrials.gov API v2 JSON (a study with protocolSection, a list of "
-            "studies or a page with 'studies')"
-        )
-    return [_flat_from_study(study, number) for number, study in enumerate(studies, start=1)]
+        return studies
+    if isinstance(obj, Mapping) and "protocolSection" in obj:
+        return [obj]
+    if isinstance(obj, list):
+        return obj
+    raise ValueError(
+        "not ClinicalTrials.gov API v2 JSON (a study with protocolSection, a list of "
+        "studies or a page with 'studies')"
+    )
+
+
+def flat_from_api_study(study: Any, number: int) -> dict[str, Any]:
+    """One API v2 study (``number``: its place, for messages) → the flat dict; ValueError
+    with a short reason when it has no ``protocolSection.identificationModule.nctId``."""
+    return _flat_from_study(study, number)
+
+
+def flat_from_api_json(obj: Any) -> list[dict[str, Any]]:
+    """ClinicalTrials.gov API v2 JSON → flat dicts, in order (:func:`api_studies`); a study
+    without an NCT ID raises ``ValueError`` (read per study with :func:`flat_from_api_study`
+    to skip only that one)."""
+    return [_flat_from_study(study, number) for number, study in enumerate(api_studies(obj), 1)]
