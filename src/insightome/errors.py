@@ -224,6 +224,10 @@ TRIALS_SCREEN_WHICH = (
 )
 TRIALS_NOT_IN_CORPUS = "{trial}: not in {path}. Check the NCT ID, or give the trial's own record."
 TRIALS_DECISION = "--decision must be accept or reject, not '{decision}'."
+TRIALS_OUTPUT_UNSAFE = (
+    "-o {path}: {reason}; the output folder is replaced whole. Give a new folder (or an "
+    "earlier output of insightome trials)."
+)
 TRIALS_NOT_SUGGESTED = (
     "{path}: patient '{patient}' × trial '{trial}' is not among its suggestions. Check both "
     "IDs against matches.csv."

@@ -42,7 +42,7 @@ def matched(trec, tmp_path_factory):
 
     patients, corpus = trec
     out = tmp_path_factory.mktemp("match") / "out"
-    return match(patients, corpus, out, top=5, recall=40)
+    return match(patients, corpus, out, top=40, recall=40)  # every recalled trial listed
 
 
 def test_match_writes_tables_report_and_log(cli, trec, tmp_path):
@@ -94,7 +94,8 @@ def test_review_records_who_decided_what_and_why(cli, matched):
     result = cli(*args, "--decision", "reject", "--reviewer", "RN 042",
                  "--reason", "exclusion confirmed in the chart")  # fmt: skip
     assert result.code == 0, result.err
-    assert "decisions so far: 0 accepted, 1 rejected, of 20 suggestion(s)" in result.out
+    suggestions = len(pd.read_csv(out / "matches.csv"))
+    assert f"decisions so far: 0 accepted, 1 rejected, of {suggestions} suggestion(s)" in result.out
     log = read_log(out)
     override = log[log["event"] == "override"].iloc[-1]
     assert (override["reviewer"], override["override"]) == ("RN 042", "reject")
@@ -198,3 +199,33 @@ def test_without_the_trials_extra_one_line_says_what_to_install(tmp_path):
     assert done.returncode == 2, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and errors.TRIALS_EXTRA_MISSING in lines[0]
+
+
+def test_the_output_never_replaces_an_input_or_a_foreign_folder(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cohort = tmp_path / "cohort.csv"
+    cohort.write_text("patient_id,text\nP1,A 20-year-old man.\n")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "NCT00000102.xml").write_bytes((DATA / "NCT00000102.xml").read_bytes())
+    other = tmp_path / "results"
+    other.mkdir()
+    (other / "keep.txt").write_text("mine")
+    for output, reason in [
+        (cohort, "would replace the input"),
+        (other / "keep.txt", "is a file"),
+        (".", "would replace the input"),  # the cohort is in it
+        (tmp_path.parent, "would replace the input"),
+        (corpus, "would replace the input"),
+        (other, "is a folder with other content"),
+    ]:
+        result = cli("trials", "screen", "NCT00000102", "--trials", corpus, "--patients", cohort,
+                     "-o", output)  # fmt: skip
+        assert result.code == 2 and reason in result.err and "Traceback" not in result.err
+    assert cohort.read_text().startswith("patient_id") and (other / "keep.txt").exists()
+    assert (corpus / "NCT00000102.xml").exists()
+    first = cli("trials", "screen", "NCT00000102", "--trials", corpus, "--patients", cohort,
+                "-o", "out", "-q")  # fmt: skip
+    again = cli("trials", "screen", "NCT00000102", "--trials", corpus, "--patients", cohort,
+                "-o", "out", "-q")  # an earlier output is replaced  # fmt: skip
+    assert first.code == 0 and again.code == 0, again.err

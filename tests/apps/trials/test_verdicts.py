@@ -117,6 +117,100 @@ def _verdict(criteria: str, note: str, *, maximum: float | None = None) -> tuple
             "No infection. Creatinine 1.0 mg/dL.",
             MET,
         ),
+        # review round 2: "negative" belongs to the concept it is attached to
+        (
+            "Inclusion Criteria:\n- HER2-negative metastatic breast cancer",
+            "A 50-year-old woman with metastatic breast cancer, HER2 negative.",
+            MET,
+        ),
+        (
+            "Inclusion Criteria:\n- HER2-negative metastatic breast cancer",
+            "A 50-year-old woman with metastatic breast cancer.",
+            UNKNOWN,
+        ),
+        (
+            "Inclusion Criteria:\n- Histologically confirmed breast cancer. Negative pregnancy "
+            "test for women of childbearing potential",
+            "A 50-year-old woman with breast cancer.",
+            MET,
+        ),
+        ("Inclusion Criteria:\n- HIV negative", "A 40-year-old man. HIV negative.", MET),
+        (
+            "Exclusion Criteria:\n- Positive hepatitis B surface antigen",
+            "Hepatitis B surface antigen negative.",
+            NOT_MET,
+        ),
+        ("Inclusion Criteria:\n- Negative pregnancy test", "Urine pregnancy test negative.", MET),
+        # a comparator is not a negation; only the negated clause is inverted
+        ("Inclusion Criteria:\n- No less than 18 years of age", "A 40-year-old man.", MET),
+        ("Inclusion Criteria:\n- No more than 75 years old", "A 40-year-old man.", MET),
+        (
+            "Inclusion Criteria:\n- Not pregnant or breastfeeding, aged 18 years or older",
+            "A 30-year-old woman, not pregnant, not breastfeeding.",
+            MET,
+        ),
+        (
+            "Inclusion Criteria:\n- No diabetes; men only",
+            "A 50-year-old man without diabetes.",
+            MET,
+        ),
+        # "and" asks for all, a list for one
+        (
+            "Inclusion Criteria:\n- Type 2 diabetes and hypertension, age 18 years or older",
+            "A 50-year-old man with type 2 diabetes.",
+            UNKNOWN,
+        ),
+        ("Inclusion Criteria:\n- Diagnosis of asthma, COPD", "COPD. No asthma.", MET),
+        (
+            "Exclusion Criteria:\n- Hemoglobin < 9 g/dL and/or platelets < 75,000/mm3",
+            "Hemoglobin 8 g/dL, platelets 200,000/mm3.",
+            MET,
+        ),
+        (
+            "Inclusion Criteria:\n- Serum creatinine <= 1.5 x ULN or creatinine clearance >= 60 "
+            "mL/min",
+            "Creatinine clearance 40 mL/min.",
+            UNKNOWN,
+        ),
+        (
+            "Inclusion Criteria:\n- Total bilirubin <= 1.5 mg/dL (unless Gilbert's syndrome)",
+            "Gilbert's syndrome. Total bilirubin 3.0 mg/dL.",
+            UNKNOWN,
+        ),
+        (
+            "Exclusion Criteria:\n- Myocardial infarction within the past year",
+            "Myocardial infarction in 2005.",
+            UNKNOWN,
+        ),
+        (
+            "Inclusion Criteria:\n- Patients with or without prior chemotherapy",
+            "Received chemotherapy in 2019.",
+            UNKNOWN,
+        ),
+        (
+            "Inclusion Criteria:\n- Non-metastatic breast cancer",
+            "A 50-year-old woman with metastatic breast cancer.",
+            NOT_MET,
+        ),
+        (
+            "Inclusion Criteria:\n- Non-pregnant, non-lactating",
+            "A 30-year-old woman, not pregnant and not breastfeeding.",
+            MET,
+        ),
+        (
+            "Inclusion Criteria:\n- Chemotherapy: No prior chemotherapy",
+            "He received chemotherapy for lymphoma.",
+            NOT_MET,
+        ),
+        (
+            "Inclusion Criteria:\n- Aged 18 years or older with type 2 diabetes for 1-10 years",
+            "A 50-year-old man with type 2 diabetes.",
+            MET,
+        ),
+        # a denied kind is not a denied concept; a narrower concept is not another one
+        ("Exclusion Criteria:\n- Hepatitis", "No evidence of autoimmune hepatitis.", UNKNOWN),
+        ("Inclusion Criteria:\n- Type 1 diabetes mellitus", "Type 2 diabetes since 2010.", UNKNOWN),
+        ("Inclusion Criteria:\n- Diabetes mellitus", "Type 2 diabetes since 2010.", MET),
     ],
 )
 def test_criteria_are_read_as_written(criteria, note, verdict):
@@ -193,3 +287,28 @@ def test_fields_of_the_wrong_type_are_a_recorded_skip(tmp_path):
     assert [(s.where.rsplit(":", 1)[1], s.reason[:20]) for s in found.skipped] == [
         ("1", "a field has the wron"), ("2", "no nct_id (text) in "), ("3", "a field has the wron"),
     ]  # fmt: skip
+
+
+def test_one_of_a_list_of_options_failing_does_not_exclude():
+    trial = Trial(
+        "NCT0TEST", "t",
+        criteria="Inclusion Criteria:\n- Patients must meet one of the following:\n  - Asthma\n"
+        "  - COPD\n\nExclusion Criteria:\n- Pregnancy",
+    )  # fmt: skip
+    matcher = Matcher([trial])
+    (facts,) = matcher.read_notes([patient_from_text("p", "COPD. No asthma.")])
+    judged = judge_trial(trial.nct_id, matcher.criteria([trial.nct_id])[trial.nct_id], facts)
+    verdicts = {j.criterion.text: (j.verdict, j.reason) for j in judged.judgements}
+    assert verdicts["COPD"][0] == MET
+    assert verdicts["Asthma"][0] == UNKNOWN and verdicts["Asthma"][1].startswith("one of a list")
+    assert judged.failed == []
+
+
+def test_a_trials_criteria_read_the_same_whatever_else_was_read():
+    from tests.conftest import shared_data
+
+    corpus = read_trials(shared_data("trials", "corpus", "ctgov_20230203_judged_in_qrels.jsonl"))
+    by_id = corpus.by_id()
+    alone = Matcher([by_id["NCT00007150"]]).criteria(["NCT00007150"])["NCT00007150"]
+    with_all = Matcher(corpus.trials).criteria(["NCT00007150"])["NCT00007150"]
+    assert alone == with_all

@@ -37,13 +37,13 @@ from insightome import errors
 from insightome.apps.trials.matcher import Matcher, ScoredPair, Weights
 from insightome.apps.trials.patients import PatientSet, read_patients
 from insightome.apps.trials.records import Trial, TrialSet, read_trials
-from insightome.apps.trials.report import write_report
+from insightome.apps.trials.report import context, effect, write_report
 from insightome.apps.trials.retrieval import TextIndex, TrialIndex, require_extra
 from insightome.audit.prediction_log import log_override, log_predictions, read_log, was_predicted
 from insightome.errors import UserError
 from insightome.io.atomic import replacing_directory
 
-__all__ = ["DISCLAIMER", "TrialsResult", "match", "review", "screen"]
+__all__ = ["DISCLAIMER", "TrialsResult", "check_output", "match", "review", "screen"]
 
 DISCLAIMER = (
     "Screening aid, not an eligibility decision: every suggestion must be checked against "
@@ -91,6 +91,31 @@ def _fingerprint(matcher: Matcher, trials: TrialSet) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def check_output(out_dir: str | Path, inputs: Sequence[str | Path | None]) -> Path:
+    """The output folder, refused (one line) when writing it would replace something else:
+    a file, the current folder or one above it, an input or a folder holding one, or a
+    folder with other content than an earlier output of these commands."""
+    out = Path(out_dir)
+    where = out.resolve()
+    reason = ""
+    for given in inputs:
+        path = Path(given).resolve() if given is not None else None
+        if path is not None and not reason and (path == where or where in path.parents):
+            reason = f"would replace the input {given}"
+    here = Path.cwd().resolve()
+    if reason:
+        pass  # the input named is the clearest reason
+    elif not str(out_dir).strip() or where == here or where in here.parents:
+        reason = "is the current folder or one above it"
+    elif out.exists() and not out.is_dir():
+        reason = "is a file"
+    elif out.is_dir() and not (out / "summary.json").is_file() and any(out.iterdir()):
+        reason = "is a folder with other content (not an earlier output of insightome trials)"
+    if reason:
+        raise UserError(errors.TRIALS_OUTPUT_UNSAFE, path=out_dir, reason=reason)
+    return out
+
+
 def _say(progress: Progress | None, message: str) -> None:
     if progress is not None:
         progress(message)
@@ -114,6 +139,7 @@ def match(
     if top < 1 or recall < top:
         raise UserError(errors.TRIALS_TOP_RANGE, top=top, recall=recall)
     require_extra()
+    check_output(out_dir, [patients_path, trials_path, patient_table])
     patients = read_patients(
         patients_path, id_column=id_column, text_column=text_column, table=patient_table
     )
@@ -169,6 +195,8 @@ def screen(
     cohort; the criteria are judged for every patient.
     """
     require_extra()
+    trial_file = trial if Path(trial).exists() else None
+    check_output(out_dir, [patients_path, trials_path, patient_table, trial_file])
     chosen, trials = _one_trial(trial, trials_path)
     patients = read_patients(
         patients_path, id_column=id_column, text_column=text_column, table=patient_table
@@ -199,7 +227,7 @@ def _rescored(pair: ScoredPair, w: Weights) -> ScoredPair:
 
 
 def _tables(
-    mode: str, pairs: Sequence[ScoredPair], trials: dict[str, Trial]
+    mode: str, pairs: Sequence[ScoredPair], trials: dict[str, Trial], texts: dict[str, str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """matches.csv and criteria.csv; rank is within the patient (match) or the trial (screen)."""
     rows, crit_rows = [], []
@@ -239,8 +267,12 @@ def _tables(
                     "criterion": c.text,
                     "form": c.form,
                     "verdict": j.verdict,
+                    "effect": effect(c.kind, j.verdict),
                     "reason": j.reason,
                     "evidence": j.evidence.text if j.evidence else "",
+                    "evidence_context": "".join(context(texts[pair.patient_id], j.evidence))
+                    if j.evidence and j.evidence.source == "note"
+                    else "",
                     "evidence_from": j.evidence.source if j.evidence else "",
                 }
             )
@@ -290,7 +322,8 @@ def _finish(
 ) -> TrialsResult:
     out_dir = Path(out_dir)
     by_id = {t.nct_id: t for t in matcher.trials}
-    matches, criteria = _tables(mode, pairs, by_id)
+    texts = {p.patient_id: p.text for p in patients.patients}
+    matches, criteria = _tables(mode, pairs, by_id, texts)
     no_text = sorted({p.trial_id for p in pairs if not by_id[p.trial_id].criteria.strip()})
     summary = {
         "mode": mode,

@@ -82,7 +82,12 @@ _ULN = re.compile(
 _MEASURE_GAP = 40  # characters between a measurement concept and its comparator
 
 # -- age and sex ------------------------------------------------------------------------
-_BONE_AGE = re.compile(r"\bbone\s+age\b", re.IGNORECASE)
+_DURATION = re.compile(
+    r"\b(?:for|duration|since|ago|lasting|over|history of|diagnosed)\b(?:\s+[\w-]+){0,2}\s*"
+    r"(?:of\s+)?(?:less than|more than|at least|<|>|≤|≥|up to)?\s*$",
+    re.IGNORECASE,
+)
+_BONE_AGE = re.compile(r"\bbone\s+ages?\b", re.IGNORECASE)
 _AGE_UNIT = r"(?:years?|yrs?|y/?o|months?|mos?|weeks?|wks?|days?)"
 _AGE_NUM = r"(?<![\d.,])\d{1,3}(?:\.\d+)?(?![\d,])"
 #: an item whose age applies to some patients only ("if 10 years of age or under", "for
@@ -216,6 +221,9 @@ class Criterion:
     note: str = ""
     source: str = "criteria"  # criteria | registry
     any_of: bool = False  # thresholds joined by "or": one holding is enough
+    #: one of a list of options ("Patients must meet one of the following:"): failing it
+    #: does not exclude, another option may hold
+    alternative: bool = False
 
     @property
     def form(self) -> str:
@@ -251,6 +259,8 @@ def _is_age(text: str, start: int, end: int, unit: str | None) -> bool:
     """A number is an age when "age(d)" comes just before it, "old" or "of age" just after,
     or it carries a time unit in an item that speaks of age."""
     before = text[max(0, start - 30) : start]
+    if _DURATION.search(before):
+        return False  # "type 2 diabetes for 1-10 years", "disease duration less than 2 years"
     if re.match(rf"[\s-]*(?:{_AGE_UNIT}[\s-]*)?(?:of\s+|'\s*)?gestation", text[end:], re.I):
         return False  # "38-42 weeks gestation": a pregnancy's term, not the patient's age
     if re.search(r"\b(?:age[sd]?|aged)\b(?:\s+\w+){0,3}\W*$", before, re.IGNORECASE):

@@ -61,41 +61,76 @@ __all__ = [
     "split_items",
 ]
 
+#: "No …", "Not …" start a negated item, "No less than 18 years" does not (a comparator)
 _NEGATED_START = re.compile(
-    r"^\s*(?:no|not|none|without|must not|should not|absence of|free of|lack of|never)\b",
+    r"^\s*(?:no|not|none|without|must not|should not|absence of|free of|lack of|never)\b"
+    r"(?!\s+(?:more|less|greater|fewer|older|younger|later|earlier|higher|lower)\s+than\b)",
     re.IGNORECASE,
 )
+#: the labels of PDQ-style items ("Hepatic: No cirrhosis", "Chemotherapy: No prior …")
+_LABELS = re.compile(r"^(?:\s*[A-Z][A-Za-z /-]{1,40}:\s+)+")
+_COUNT = r"\d+|a|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
 _WITHIN = re.compile(
-    r"\b(?:within|in|during)\s+(?:the\s+)?(?:last|past|previous|prior|preceding)?\s*"
-    r"(\d+|one|two|three|four|six|twelve)\s*(day|week|month|year)s?\b",
+    rf"\b(?:within|in|during|over)\s+(?:the\s+)?(?:last|past|previous|prior|preceding)?\s*"
+    rf"(?:(?P<n>{_COUNT})\s*)?(?P<unit>day|week|month|year)s?\b"
+    rf"|\b(?:less than|fewer than|<)\s*(?P<n2>{_COUNT})\s*(?P<unit2>day|week|month|year)s?\s+"
+    r"(?:prior|before|of|preceding)\b",
     re.IGNORECASE,
 )
 _CURRENT = re.compile(r"\b(?:current|currently|active|ongoing|concurrent)\b", re.IGNORECASE)
-_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "six": 6, "twelve": 12}
+_WORDS = {
+    "a": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+}
 _MONTHS_PER = {"day": 1 / 30.44, "week": 12 / 52.18, "month": 1.0, "year": 12.0}
 _CONSENT = re.compile(r"\b(?:consent|assent)\b", re.IGNORECASE)  # ages there are the signer's
 _OR = re.compile(r"\bor\b", re.IGNORECASE)
 _COMPARATOR_OR = re.compile(
     r"\b(?:or|and)\s+(?:more|greater|higher|above|less|lower|below|equal|older|younger|over|"
-    r"under)\b|\band/or\b",
+    r"under)\b",
     re.IGNORECASE,
 )
 _CLAUSE_END = re.compile(r";|\.\s")
-_NEGATIVE = re.compile(r"\b(?:sero)?negative\b|-negative\b", re.IGNORECASE)
-_POSITIVE = re.compile(r"\b(?:sero)?positive\b|-positive\b", re.IGNORECASE)
+_CLAUSE_END_SHORT = re.compile(r"[;,]|\.\s")  # a negated clause of age or sex ends at a comma
+_AND = re.compile(r"\b(?:and|with|plus)\b", re.IGNORECASE)
+_LIST = re.compile(r"\bor\b|,|\bincluding\b|\bsuch as\b|\be\.g\.|\bi\.e\.", re.IGNORECASE)
+#: a "negative" result attached to a concept: "HIV negative", "HIV-negative", "negative for
+#: HIV", "negative pregnancy test"; not when it belongs to a marker ("HER2-negative breast
+#: cancer", "triple negative breast cancer": the cancer is there)
+_NEGATIVE_AFTER = re.compile(r"^[\s-]*(?:(?:is|was|:)\s*)?(?:sero)?negative\b", re.IGNORECASE)
+_NEGATIVE_BEFORE = re.compile(r"\bnegative\s+(?:for\s+)?$", re.IGNORECASE)
+_MARKER_BEFORE = re.compile(
+    r"\b(?:her-?2|er|pr|egfr|alk|kras|triple|hormone[- ]receptor|estrogen[- ]receptor|"
+    r"progesterone[- ]receptor|receptor|ros1|braf|pd-?l1)[\s-]*(?:sero)?negative\b[\w\s-]*$",
+    re.IGNORECASE,
+)
+_WITH_OR_WITHOUT = re.compile(r"\bwith or without\b[^,;.]*", re.IGNORECASE)
+_ONE_OF = re.compile(r"\b(?:one of|any of|either|at least one)\b", re.IGNORECASE)
 _TEST_AFTER = re.compile(r"\s*(?:test|tests|testing|screen|screening|serology|status)\b", re.I)
 _EXCEPTION = re.compile(
-    r"\b(?:unless|except|excepting|other than|apart from|besides|with the exception of|if)\b",
+    r"\b(?:unless|except|excepting|other than|apart from|besides|with the exception of|if|"
+    r"when)\b",
     re.IGNORECASE,
 )
 _INDICATION = re.compile(
     r"\bfor(?:\s+(?:the|their|his|her|its|a|an))?(?:\s+\w+)?\s*$", re.IGNORECASE
 )  # "... for (their) X": X is what the treatment was for
 _QUALIFIER = re.compile(
-    r"\b(uncontrolled|poorly controlled|severe|significant|clinically significant|active|"
-    r"serious|unstable|symptomatic|advanced|other|recent|major|acute|chronic|metastatic|"
-    r"inflammatory|refractory|recurrent|progressive|decompensated|invasive|untreated|"
-    r"primary|secondary|end-stage|end stage)\b(?:\s+\w+){0,2}\s*$",
+    r"(?<![\w-])((?:non[- ]?)?(?:uncontrolled|poorly controlled|severe|significant|"
+    r"clinically significant|active|serious|unstable|symptomatic|advanced|other|recent|"
+    r"major|acute|chronic|metastatic|inflammatory|refractory|recurrent|progressive|decompensated|invasive|untreated|"
+    r"primary|secondary|end-stage|end stage))\b(?:\s+\w+){0,2}\s*$",
     re.IGNORECASE,
 )
 _SEX_ITEM_WORDS = 10  # a longer item names a sex in passing ("Most female subjects who ...")
@@ -109,9 +144,10 @@ _NOT_CONDITIONS = frozenset({"symptom", "finding"})
 def _window(text: str) -> tuple[str, float | None]:
     within = _WITHIN.search(text)
     if within:
-        count = within.group(1)
-        number = float(_WORDS.get(count.lower(), count)) if not count.isdigit() else float(count)
-        return "within", round(number * _MONTHS_PER[within.group(2).lower()], 2)
+        count = (within.group("n") or within.group("n2") or "1").lower()
+        unit = (within.group("unit") or within.group("unit2")).lower()
+        number = float(count) if count.isdigit() else float(_WORDS.get(count, 1))
+        return "within", round(number * _MONTHS_PER[unit], 2)
     if _CURRENT.search(text):
         return "now", None
     return "any", None
@@ -134,23 +170,30 @@ def parse_items(
     units: ValueFinder,
     own: frozenset[str] = frozenset(),
     registry_ages: tuple[float | None, float | None] = (None, None),
+    terms: frozenset[str] | None = None,
 ) -> list[Criterion]:
     """Criteria from items and the notes engine's mentions of each item's text (by index).
 
     ``own``: the concept ids of the trial's own conditions. An exclusion or a negated item
     that names them names the trial's population ("Any disease other than multiple
     sclerosis", "No prior immunotherapy for breast cancer"), not a reason to exclude.
-    ``registry_ages``: the registry's minimum and maximum age (years); an item whose ages
-    contradict them is left to the coordinator.
+    ``registry_ages``: the registry's minimum and maximum age (years); an inclusion whose
+    ages contradict them is left to the coordinator. ``terms``: the ids of the corpus-derived
+    concepts (``term:…``) this trial may use — its own terms — so that a trial's criteria
+    read the same whatever other trials were read with it (None: all).
     """
-    context = _Context(concepts, units, own, registry_ages)
+    context = _Context(concepts, units, own, registry_ages, terms)
     criteria: list[Criterion] = []
-    number = 0
+    number, alternatives, kind = 0, False, ""
     for index, item in enumerate(items):
-        if item.lead_in:
+        if item.kind != kind:
+            alternatives, kind = False, item.kind
+        if item.lead_in:  # "Patients must meet one of the following:" opens a list of options
+            alternatives = bool(_ONE_OF.search(item.text))
             continue
         number += 1
-        criteria.append(_criterion(trial_id, number, item, mentions.get(index, ()), context))
+        criterion = _criterion(trial_id, number, item, mentions.get(index, ()), context)
+        criteria.append(replace(criterion, alternative=True) if alternatives else criterion)
     return criteria
 
 
@@ -160,17 +203,28 @@ class _Context:
     units: ValueFinder
     own: frozenset[str]
     registry_ages: tuple[float | None, float | None]
+    terms: frozenset[str] | None
+
+
+def _negated_item(text: str) -> bool:
+    """Whether the item, past its PDQ labels ("Hepatic: No cirrhosis"), starts negated."""
+    return bool(_NEGATED_START.match(_LABELS.sub("", text)))
 
 
 def _criterion(
     trial_id: str, number: int, item: Item, mentions: Sequence[Mapping[str, Any]], ctx: _Context
 ) -> Criterion:
+    exception = _EXCEPTION.search(item.text)
+    if exception:  # "unless Gilbert's syndrome", "if female", "except for patients on dialysis"
+        note = f"a condition or exception clause ('{exception.group(0)}'): read by the coordinator"
+        return Criterion(trial_id, number, item.kind, item.text, note=note)
     notes: list[str] = []
     checks: list[Check] = _demographics(item, ctx, notes)
     conditions: list[Mapping[str, Any]] = []
     measures: list[tuple[MeasureCheck, int]] = []  # with the mention's start in the item
+    relative = False
     for mention in mentions:
-        if mention.get("kind") != "concept":
+        if mention.get("kind") != "concept" or not _usable(mention["concept_id"], ctx):
             continue
         concept = ctx.concepts[mention["concept_id"]]
         if concept.category in _NOT_CONDITIONS:
@@ -184,6 +238,13 @@ def _criterion(
                 measures.append((found, int(mention["start"])))
         elif isinstance(found, str):
             notes.append(found)
+            relative = relative or "normal range" in found
+    either = _OR.search(_COMPARATOR_OR.sub(" ", item.text))
+    if relative and measures and either:  # "creatinine <= 1.5 x ULN or clearance >= 60"
+        notes.append(
+            "an alternative threshold needs the lab's normal range: read by the coordinator"
+        )
+        measures = []
     checks += _negated_measures(item, measures, notes)
     checks += _condition_checks(item, conditions, ctx, notes)
     if not checks and not notes:
@@ -199,25 +260,40 @@ def _criterion(
     )
 
 
+def _usable(concept_id: str, ctx: _Context) -> bool:
+    return ctx.terms is None or not concept_id.startswith("term:") or concept_id in ctx.terms
+
+
+def _in_negated_clause(text: str, words: str) -> bool:
+    """Whether ``words`` stand in the negated first clause of a negated item ("Not pregnant
+    or breastfeeding, aged 18 years or older": the age is outside it)."""
+    if not _negated_item(text):
+        return False
+    clause = _CLAUSE_END_SHORT.search(text)
+    position = text.lower().find(words.split(" … ")[0].lower())
+    return 0 <= position < (clause.start() if clause else len(text))
+
+
 def _demographics(item: Item, ctx: _Context, notes: list[str]) -> list[Check]:
-    """Age and sex: a negated inclusion inverts them; a negated exclusion is a double negative
-    left to the coordinator; an age contradicting the registry's ages is left too."""
-    text, negated = item.text, bool(_NEGATED_START.match(item.text))
+    """Age and sex: negated in an inclusion's negated clause, they are inverted; under an
+    exclusion that is a double negative left to the coordinator; an inclusion's age that
+    contradicts the registry's ages is left too."""
+    text = item.text
     checks: list[Check] = []
     age = age_check(text) if not _CONSENT.search(text) else None
-    if age is not None and negated:
+    if age is not None and _in_negated_clause(text, age.text):
         if item.kind == "exclusion":
             notes.append("a negated age under exclusion (double negative): read by the coordinator")
             age = None
         else:
             age = _negated_age(age)
-    if age is not None and _contradicts(age, ctx.registry_ages):
+    if age is not None and item.kind == "inclusion" and _contradicts(age, ctx.registry_ages):
         notes.append(f"the ages '{age.text}' contradict the registry's: read by the coordinator")
         age = None
     if age is not None:
         checks.append(age)
     sex = sex_check(text) if len(text.split()) <= _SEX_ITEM_WORDS else None
-    if sex is not None and negated:
+    if sex is not None and _in_negated_clause(text, sex.text):
         if item.kind == "exclusion":
             notes.append("a negated sex under exclusion (double negative): read by the coordinator")
             sex = None
@@ -243,7 +319,7 @@ def _negated_measures(
     insufficiency (creatinine > 2.5 mg/dL)": creatinine <= 2.5); under an exclusion it is a
     double negative; a threshold after the clause ("No active infection; creatinine < 2")
     stands as written."""
-    if not measures or not _NEGATED_START.match(item.text):
+    if not measures or not _negated_item(item.text):
         return [m for m, _ in measures]
     clause = _CLAUSE_END.search(item.text)
     end = clause.start() if clause else len(item.text)
@@ -261,8 +337,9 @@ def _negated_measures(
 
 
 def _alternatives(text: str, starts: Sequence[int]) -> bool:
-    """Thresholds joined by "or" ("creatinine < 1.5 mg/dL OR clearance >= 60 mL/min"): one
-    holding is enough. Comparator words ("or more", "less than or equal to") do not count."""
+    """Thresholds joined by "or" or "and/or" ("creatinine < 1.5 mg/dL OR clearance >= 60
+    mL/min"): one holding is enough. Comparator words ("or more", "less than or equal to")
+    do not count."""
     if len(starts) < 2:
         return False
     ordered = sorted(starts)
@@ -270,39 +347,43 @@ def _alternatives(text: str, starts: Sequence[int]) -> bool:
     return bool(_OR.search(_COMPARATOR_OR.sub(" ", between)))
 
 
+def _mention_negated(text: str, mention: Mapping[str, Any]) -> bool:
+    """Negated in the item: by ConText, by "non-", or by a "negative" result attached to it."""
+    start, end = int(mention["start"]), int(mention["end"])
+    before = text[max(0, start - 40) : start]
+    if mention.get("negated") or re.search(r"\bnon[- ]?$", before, re.IGNORECASE):
+        return True
+    if _MARKER_BEFORE.search(before):
+        return False  # "HER2-negative breast cancer": the cancer is there
+    return bool(_NEGATIVE_AFTER.match(text[end:]) or _NEGATIVE_BEFORE.search(before))
+
+
 def _condition_checks(
     item: Item, mentions: Sequence[Mapping[str, Any]], ctx: _Context, notes: list[str]
 ) -> list[Check]:
     """The conditions an item names (module docstring), or none with the reason in ``notes``."""
+    text = item.text
+    optional = [m.span() for m in _WITH_OR_WITHOUT.finditer(text)]
+    mentions = [
+        m for m in mentions if not any(a <= int(m["start"]) < b for a, b in optional)
+    ]  # "with or without prior chemotherapy": either way
     if not mentions:
         return []
-    text = item.text
-    negated = bool(_NEGATED_START.match(text)) or all(bool(m.get("negated")) for m in mentions)
-    negative, positive = _NEGATIVE.search(text), _POSITIVE.search(text)
-    for reason, applies in (
-        ("a negated exclusion (double negative)", negated and item.kind == "exclusion"),
-        ("a result both positive and negative", bool(negative and positive)),
-        ("a negated 'negative' result", bool(negative and negated)),
-    ):
-        if applies:
-            notes.append(f"{reason}: read by the coordinator")
-            return []
-    exception = _EXCEPTION.search(text)
-    if exception:
-        notes.append(
-            f"a condition or exception clause ('{exception.group(0)}'): read by the coordinator"
-        )
+    negated = {id(m): _mention_negated(text, m) for m in mentions}
+    item_negated = _negated_item(text) or all(negated.values())
+    if item_negated and item.kind == "exclusion":
+        notes.append("a negated exclusion (double negative): read by the coordinator")
         return []
-    chosen = _chosen(item, mentions, ctx, negated, bool(negative or positive))
+    chosen = _chosen(item, mentions, ctx, item_negated)
     if not chosen:
         notes.append("names only the trial's own condition or a test")
         return []
     window, months = _window(text)
     family = all(bool(m.get("family")) for m, _ in chosen.values())
-    out: list[Check] = []
     # "Diabetes without hypertension": diabetes present, hypertension absent
-    absent = {c: v for c, v in chosen.items() if negated or negative or v[0].get("negated")}
+    absent = {c: v for c, v in chosen.items() if _negated_item(text) or negated[id(v[0])]}
     present = {c: v for c, v in chosen.items() if c not in absent}
+    out: list[Check] = []
     for group, requires in ((present, "present"), (absent, "absent")):
         if not group:
             continue
@@ -315,46 +396,60 @@ def _condition_checks(
                 months,
                 ", ".join(names),
                 tuple(q for _, q in group.values()),
-                all_of=(
-                    requires == "present"
-                    and item.kind == "inclusion"
-                    and len(group) > 1
-                    and not _OR.search(text)
-                ),
+                all_of=requires == "present" and item.kind == "inclusion" and _joined(text, group),
                 family=family,
             )
         )
     return out
 
 
+def _joined(text: str, group: Mapping[str, tuple[Mapping[str, Any], str]]) -> bool:
+    """Concepts joined by "and"/"with" and nothing else ("Type 2 diabetes and hypertension"):
+    all are asked for; a list ("asthma, COPD"), "or", "including" or "such as": one is."""
+    if len(group) < 2:
+        return False
+    starts = sorted(int(m["start"]) for m, _ in group.values())
+    ends = sorted(int(m["end"]) for m, _ in group.values())
+    between = _COMPARATOR_OR.sub(" ", text[starts[0] : ends[-1]])
+    return bool(_AND.search(between)) and not _LIST.search(between)
+
+
 def _chosen(
-    item: Item,
-    mentions: Sequence[Mapping[str, Any]],
-    ctx: _Context,
-    negated: bool,
-    result: bool,
+    item: Item, mentions: Sequence[Mapping[str, Any]], ctx: _Context, negated: bool
 ) -> dict[str, tuple[Mapping[str, Any], str]]:
     """The item's subject concepts (first mention of each) with their qualifier."""
     text = item.text
     first_sentence = min(int(m.get("sentence", 0)) for m in mentions)
     chosen: dict[str, tuple[Mapping[str, Any], str]] = {}
     for mention in mentions:
-        concept_id = mention["concept_id"]
+        concept_id, end = mention["concept_id"], int(mention["end"])
         if int(mention.get("sentence", 0)) != first_sentence:
             continue  # an item's first sentence states it; the next ones explain it
         if (item.kind == "exclusion" or negated) and concept_id in ctx.own:
             continue  # the trial's own population, named for context
         if _INDICATION.search(text[: int(mention["start"])]):
             continue  # "No prior immunotherapy for breast cancer": about the immunotherapy
-        if not result and _TEST_AFTER.match(text, int(mention["end"])):
+        before = text[max(0, int(mention["start"]) - 40) : int(mention["start"])]
+        result = (
+            _NEGATIVE_AFTER.match(text[end:])
+            or _NEGATIVE_BEFORE.search(before)
+            or re.search(r"\bpositive\s+$", before, re.IGNORECASE)
+            or re.match(r"[\s-]*positive\b", text[end:], re.IGNORECASE)
+        )
+        if not result and _TEST_AFTER.match(text, end):
             continue  # "pregnancy test required": a procedure, not the condition
         chosen.setdefault(concept_id, (mention, _qualifier(text, mention)))
     return chosen
 
 
 def _qualifier(text: str, mention: Mapping[str, Any]) -> str:
-    """The narrowing word just before a concept in the item ("uncontrolled", "severe")."""
+    """The narrowing words just before a concept in the item ("uncontrolled", "severe",
+    "non-metastatic", "HER2-negative", "triple negative")."""
     before = text[max(0, int(mention["start"]) - 40) : int(mention["start"])]
+    marker = _MARKER_BEFORE.search(before)
+    if marker:
+        words = re.match(r"[\w-]+(?:[\s-]+(?:sero)?negative)?", marker.group(0))
+        return words.group(0).lower() if words else ""
     found = _QUALIFIER.search(before)
     return found.group(1).lower() if found else ""
 

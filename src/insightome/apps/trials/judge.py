@@ -74,10 +74,16 @@ class PatientFacts:
                 continue
             if row["hypothetical"] or row["possible"]:
                 continue
-            if row["negated"]:
+            if _negated_here(patient.text, row) or (
+                row["negated"] and not _narrowed(patient.text, row)
+            ):  # "HIV negative"; "no hepatitis", but "no autoimmune hepatitis" ≠ no hepatitis
                 facts.negated.setdefault(concept, row)
                 continue
-            facts.positive.setdefault(concept, []).append(row)
+            if row["negated"]:
+                continue
+            for broader in (concept, *BROADER.get(concept, ())):  # type 2 diabetes is diabetes
+                facts.positive.setdefault(broader, []).append(row)
+            continue
         return facts
 
 
@@ -123,6 +129,44 @@ class TrialJudgement:
     def status(self) -> str:
         """``excluded`` (a failed criterion), else ``no criterion failed``."""
         return "excluded" if self.failed else "no criterion failed"
+
+
+#: concepts of the eligibility lexicon that are a kind of a broader one: a mention of the
+#: narrower concept shows the broader one too (never the reverse)
+BROADER: dict[str, tuple[str, ...]] = {
+    "type_1_diabetes": ("diabetes",),
+    "type_2_diabetes": ("diabetes",),
+}
+_FUNCTION_WORDS = frozenset(
+    "no not without any of or and nor denies denied negative for evidence history free "
+    "absence absent signs sign symptoms a an the his her their prior previous known".split()
+)
+
+
+def _negated_here(text: str, row: dict[str, Any]) -> bool:
+    """A note's "HIV negative", "HBsAg non-reactive", "non-smoker": negated, though ConText
+    (whose triggers come before the concept) does not say so."""
+    after = text[int(row["end"]) : int(row["end"]) + 30]
+    before = text[max(0, int(row["start"]) - 5) : int(row["start"])]
+    if re.search(r"\bnon[- ]?$", before, re.IGNORECASE):
+        return True
+    return bool(
+        re.match(
+            r"[\s-]*(?:(?:surface|core|antigen|antibody|antibodies|serology|test|testing|"
+            r"status|screen|pcr|rna|dna|viral load)[\s-]*){0,3}(?:(?:is|was|were|:)\s*)?"
+            r"(?:negative|non-?reactive|not detected|undetectable)\b",
+            after,
+            re.IGNORECASE,
+        )
+    )
+
+
+def _narrowed(text: str, row: dict[str, Any]) -> bool:
+    """A negated mention with a describing word just before it ("no evidence of autoimmune
+    hepatitis") denies that kind only, not the concept."""
+    before = re.split(r"[.;:!?]", text[max(0, int(row["start"]) - 30) : int(row["start"])])[-1]
+    words = re.findall(r"[A-Za-z-]+", before)
+    return bool(words) and words[-1].lower() not in _FUNCTION_WORDS
 
 
 def _span(patient: Patient, row: dict[str, Any]) -> Evidence:
@@ -284,11 +328,14 @@ def _family(check: ConditionCheck, facts: PatientFacts) -> tuple[str, str, Evide
 
 
 def _qualified(text: str, row: dict[str, Any], qualifier: str) -> bool:
-    """Whether the record writes the item's narrowing word, as a word and not negated ("not
-    severe", "non-severe", "inactive" do not count), just before this mention."""
-    before = text[max(0, int(row["start"]) - 40) : int(row["start"])]
-    for match in re.finditer(rf"(?<![\w-]){re.escape(qualifier)}\b", before, re.IGNORECASE):
-        if not re.search(r"\b(?:not|non|no|never|without)[\s-]*$", before[: match.start()], re.I):
+    """Whether the record writes the item's narrowing words as words, not negated ("not
+    severe", "non-severe", "inactive" do not count), near this mention: before it
+    ("uncontrolled hypertension") or after it ("breast cancer, HER2 negative")."""
+    start, end = int(row["start"]), int(row["end"])
+    window = text[max(0, start - 40) : end + 40]
+    words = r"[\s-]*".join(re.escape(w) for w in re.split(r"[\s-]+", qualifier))
+    for match in re.finditer(rf"(?<![\w-]){words}(?![\w-])", window, re.IGNORECASE):
+        if not re.search(r"\b(?:not|non|no|never|without)[\s-]*$", window[: match.start()], re.I):
             return True
     return False
 
@@ -306,6 +353,14 @@ def _check(check: Check, facts: PatientFacts) -> tuple[str, str, Evidence | None
 def judge(criterion: Criterion, facts: PatientFacts) -> Judgement:
     """The verdict of one criterion (module docstring). Every check must hold; thresholds
     joined by "or" (``any_of``) are one check: one of them holding is enough."""
+    judged = _judge(criterion, facts)
+    if criterion.alternative and judged.verdict == NOT_MET:  # another option of the list may hold
+        reason = f"one of a list of options, not this one ({judged.reason})"
+        return Judgement(criterion, UNKNOWN, reason, judged.evidence)
+    return judged
+
+
+def _judge(criterion: Criterion, facts: PatientFacts) -> Judgement:
     if not criterion.checks:
         return Judgement(criterion, UNKNOWN, criterion.note or "not checkable")
     results = [

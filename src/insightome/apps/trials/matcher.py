@@ -210,6 +210,7 @@ class Matcher:
                 self.units,
                 own,
                 (trial.minimum_age, trial.maximum_age),
+                frozenset(f"term:{_key(term)}" for term, _ in _trial_terms(trial)),
             )
             structured = registry_criteria(
                 trial_id,

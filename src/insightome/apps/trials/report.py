@@ -14,10 +14,10 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from insightome.apps.trials.matcher import ScoredPair
-from insightome.apps.trials.patients import PatientSet
+from insightome.apps.trials.patients import Evidence, PatientSet
 from insightome.apps.trials.records import Trial
 
-__all__ = ["write_report"]
+__all__ = ["CONTEXT", "context", "effect", "write_report"]
 
 
 def _environment() -> Environment:
@@ -29,7 +29,33 @@ def _environment() -> Environment:
     )
 
 
-def _pair_view(pair: ScoredPair, trial: Trial) -> dict[str, Any]:
+CONTEXT = 60  # characters of the note shown on each side of the evidence
+
+
+def context(text: str, evidence: Evidence | None) -> tuple[str, str, str]:
+    """The evidence with up to CONTEXT characters of its note on each side (before, words,
+    after), so the coordinator sees the negation or the qualifier that decided it."""
+    if evidence is None or evidence.source != "note" or evidence.start < 0:
+        return "", evidence.text if evidence else "", ""
+    start, end = evidence.start, evidence.end
+    before = text[max(0, start - CONTEXT) : start]
+    after = text[end : end + CONTEXT]
+    return (
+        ("…" if start > CONTEXT else "") + " ".join(before.split()) + " ",
+        text[start:end],
+        " " + " ".join(after.split()) + ("…" if end + CONTEXT < len(text) else ""),
+    )
+
+
+def effect(kind: str, verdict: str) -> str:
+    """What a verdict does to the patient: ``fails`` (out), ``keeps`` (in) or ``unknown``."""
+    if verdict == "unknown":
+        return "unknown"
+    out = (kind == "inclusion") == (verdict == "not met")
+    return "fails" if out else "keeps"
+
+
+def _pair_view(pair: ScoredPair, trial: Trial, note: str) -> dict[str, Any]:
     judged = pair.judgement
     assert judged is not None
     rows = [
@@ -40,9 +66,9 @@ def _pair_view(pair: ScoredPair, trial: Trial) -> dict[str, Any]:
             "form": j.criterion.form,
             "verdict": j.verdict,
             "reason": j.reason,
-            "evidence": j.evidence.text if j.evidence else "",
+            "context": context(note, j.evidence),
             "evidence_from": j.evidence.source if j.evidence else "",
-            "fails": j in judged.failed,
+            "effect": effect(j.criterion.kind, j.verdict),
         }
         for j in judged.judgements
     ]
@@ -71,10 +97,11 @@ def write_report(
 ) -> None:
     """Render the report of a match or screen to ``path``."""
     groups: dict[str, list[dict[str, Any]]] = {}
+    people = {p.patient_id: p for p in patients.patients}
     for pair in pairs:
         key = pair.patient_id if mode == "match" else pair.trial_id
-        groups.setdefault(key, []).append(_pair_view(pair, trials[pair.trial_id]))
-    people = {p.patient_id: p for p in patients.patients}
+        view = _pair_view(pair, trials[pair.trial_id], people[pair.patient_id].text)
+        groups.setdefault(key, []).append(view)
     template = _environment().get_template("trials_report.html.j2")
     html = template.render(
         mode=mode,
