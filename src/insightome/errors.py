@@ -204,6 +204,9 @@ TRIALS_TABLE_NO_ID = (
     "the notes."
 )
 TRIALS_TABLE_DUPLICATE = "{path}: patient '{id}' has more than one row. Give one row per patient."
+TRIALS_TABLE_SAME_COLUMN = (
+    "{path}: two columns have the same name apart from case or spaces (e.g. Age and AGE). Keep one."
+)
 TRIALS_TABLE_BAD_AGE = (
     "{path}: row {row}, column '{column}': '{value}' is not an age in years (0-125). Fix the "
     "value or leave the cell empty."

@@ -135,6 +135,8 @@ def test_screen_ranks_a_cohort_for_one_trial(cli, tmp_path):
     assert matches["failed"].tolist() == [0, 1, 2]  # B: liver disease; C: age and heart
     html = (out / "report.html").read_text()
     assert "NCT00000102" in html and "liver disease" in html
+    assert "Age: 20 (note: “20-year-old”)" in html  # each patient's age and where it came from
+    assert html.count('class="fails"') >= 3  # B: liver disease; C: age and heart (cell + row)
 
 
 def _lines(result) -> list[str]:

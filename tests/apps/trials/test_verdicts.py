@@ -211,6 +211,17 @@ def _verdict(criteria: str, note: str, *, maximum: float | None = None) -> tuple
         ("Exclusion Criteria:\n- Hepatitis", "No evidence of autoimmune hepatitis.", UNKNOWN),
         ("Inclusion Criteria:\n- Type 1 diabetes mellitus", "Type 2 diabetes since 2010.", UNKNOWN),
         ("Inclusion Criteria:\n- Diabetes mellitus", "Type 2 diabetes since 2010.", MET),
+        (
+            "Exclusion Criteria:\n- Personal or family history of breast cancer",
+            "A 50-year-old woman with breast cancer.",
+            MET,
+        ),
+        (
+            "Exclusion Criteria:\n- Patients with a family history of breast cancer",
+            "A 50-year-old woman with breast cancer.",
+            UNKNOWN,
+        ),
+        ("Exclusion Criteria:\n- Men who have sex with men", "A 50-year-old man.", UNKNOWN),
     ],
 )
 def test_criteria_are_read_as_written(criteria, note, verdict):

@@ -332,8 +332,8 @@ def sex_check(text: str) -> SexCheck | None:
     female, male = _FEMALE.search(text), _MALE.search(text)
     if bool(female) == bool(male) or _PREGNANCY_CONTEXT.search(text):
         return None
-    if re.search(r"\b(?:partner|partners|spouse|wife|husband)\b", text, re.IGNORECASE):
-        return None
+    if re.search(r"\b(?:partner|partners|spouse|wife|husband|sex with)\b", text, re.IGNORECASE):
+        return None  # "Men who have sex with men": a behaviour, not the trial's sex
     match = female or male
     assert match is not None
     return SexCheck("female" if female else "male", match.group(0))

@@ -379,7 +379,9 @@ def _condition_checks(
         notes.append("names only the trial's own condition or a test")
         return []
     window, months = _window(text)
-    family = all(bool(m.get("family")) for m, _ in chosen.values())
+    family = all(bool(m.get("family")) for m, _ in chosen.values()) and not re.search(
+        r"\bpersonal\b", text, re.IGNORECASE
+    )  # "Personal or family history of breast cancer": the patient's counts too
     # "Diabetes without hypertension": diabetes present, hypertension absent
     absent = {c: v for c, v in chosen.items() if _negated_item(text) or negated[id(v[0])]}
     present = {c: v for c, v in chosen.items() if c not in absent}

@@ -251,6 +251,8 @@ def _apply_table(path: Path, patients: dict[str, Patient]) -> list[str]:
             errors.FILE_CORRUPT, path=path, kind="a delimited text table", reason=reason
         ) from None
     lowered = {c.lower().strip(): c for c in frame.columns}
+    if len(lowered) < len(frame.columns):
+        raise UserError(errors.TRIALS_TABLE_SAME_COLUMN, path=path)
     id_col = next((lowered[n] for n in PATIENT_ID_NAMES if n in lowered), None)
     if id_col is None:
         raise UserError(
