@@ -292,11 +292,14 @@ def test_fields_of_the_wrong_type_are_a_recorded_skip(tmp_path):
         '{"nct_id": "NCT1", "conditions": 5}\n{"nct_id": ["NCT3"]}\n'
         '{"nct_id": "NCT2", "brief_title": "ok", "interventions": 7}\n'
         '{"nct_id": "NCT4", "brief_title": "ok"}\n'
+        '{"nct_id": "NCT5", "gender": ["All"]}\n{"nct_id": "NCT6", "criteria": {"a": 1}}\n'
+        '{"nct_id": "NCT7", "minimum_age": "eighteen"}\n'
     )
     found = read_trials(path)
     assert [t.nct_id for t in found.trials] == ["NCT4"]
     assert [(s.where.rsplit(":", 1)[1], s.reason[:20]) for s in found.skipped] == [
         ("1", "a field has the wron"), ("2", "no nct_id (text) in "), ("3", "a field has the wron"),
+        ("5", "a field has the wron"), ("6", "a field has the wron"), ("7", "minimum_age 'eightee"),
     ]  # fmt: skip
 
 

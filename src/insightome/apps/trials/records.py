@@ -130,10 +130,33 @@ def age_in_years(text: Any) -> float | None:
     return float(match.group(1)) / _PER_YEAR[unit]
 
 
+def _age(value: Any, name: str) -> float | None:
+    """An age field: None when absent or "N/A"; a wording that is no age skips the record."""
+    text = _text(value)
+    if not text or text.upper() in ("N/A", "NA", "NONE"):
+        return None
+    years = age_in_years(text)
+    if years is None:
+        raise ValueError(f"{name} '{text[:30]}' is not an age (write it as '18 Years')")
+    return years
+
+
 def _text(value: Any) -> str:
+    """A scalar field as text; a list or an object where text belongs is a wrong type."""
     if value is None:
         return ""
+    if isinstance(value, list | tuple | dict):
+        raise TypeError("text was expected")
     return " ".join(str(value).split()) if not isinstance(value, str) else value.strip()
+
+
+def _block(value: Any) -> str:
+    """A text block (the eligibility criteria), line breaks kept."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise TypeError("text was expected")
+    return value.strip()
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -197,13 +220,13 @@ def trial_from_flat(record: Mapping[str, Any], source: str) -> Trial:
         status=_text(record.get("overall_status")),
         study_type=_text(record.get("study_type")),
         sex=sex_of(record.get("gender")),
-        minimum_age=age_in_years(record.get("minimum_age")),
-        maximum_age=age_in_years(record.get("maximum_age")),
+        minimum_age=_age(record.get("minimum_age"), "minimum_age"),
+        maximum_age=_age(record.get("maximum_age"), "maximum_age"),
         minimum_age_text=_text(record.get("minimum_age")),
         maximum_age_text=_text(record.get("maximum_age")),
         healthy_volunteers=_healthy(record.get("healthy_volunteers")),
         summary=_text(record.get("brief_summary")),
-        criteria=str(record.get("criteria") or "").strip(),
+        criteria=_block(record.get("criteria")),
         source=source,
     )
 
