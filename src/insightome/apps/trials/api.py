@@ -1,16 +1,21 @@
 """``match`` (patients → trials) and ``screen`` (one trial → a cohort): what the CLI calls.
 
-Both write one output folder, atomically (built beside it, then renamed):
+Both write one output folder, atomically (built beside it, then renamed; refused by
+:func:`check_output` when that would replace an input or a folder that is not an earlier
+output):
 
+* ``README.txt`` — the disclaimer and what each file holds;
 * ``matches.csv`` — one row per suggested patient × trial: rank, score and its parts, the
   status ("excluded" when a criterion failed, else "no criterion failed") and the counts of
   met, failed and unknown criteria;
 * ``criteria.csv`` — one row per criterion of each suggested pair: inclusion/exclusion, the
-  criterion's text, what was parsed from it, the verdict (met / not met / unknown), the
-  reason and the evidence (the words of the patient's record, or the structured field);
+  criterion's text, what was parsed from it, the verdict (met / not met / unknown) and its
+  effect (the patient out, in, or unknown), the reason and the evidence (the words of the
+  patient's record with their context, or the structured field);
 * ``report.html`` — the same, self-contained, for the coordinator: per patient, per trial,
   per criterion;
-* ``summary.json`` — inputs (paths, sha256), versions, weights, counts, skipped records;
+* ``summary.json`` — inputs (paths, sha256), versions, weights, counts, skipped records,
+  notes (patient-table columns not used);
 * ``prediction_log.jsonl`` — one ``prediction`` line per suggestion (the pair's ID is
   ``PATIENT|NCT``). ``insightome trials review`` appends the coordinator's decisions to it
   (:func:`insightome.audit.prediction_log.log_override`: who, accept/reject, why).

@@ -3,9 +3,12 @@
 **Vocabulary.** One concept lexicon serves both sides, so a criterion and a note that name
 the same thing meet on the same concept id: the notes engine's English starter lexicon, the
 packaged eligibility lexicon (``resources/eligibility_lexicon.csv``: pregnancy, HIV,
-performance status, common labs ...) and every condition, keyword, MeSH term and
-intervention name of the trials read (generic MeSH words such as "Disease" are left out).
-A term already claimed by an earlier concept stays with it.
+performance status, common labs ...; read first, so its terms win) and every condition, MeSH
+term and intervention name of the trials read (free-form keywords, generic words such as
+"Disease" and one-word terms common in the corpus's criteria are left out). A term already
+claimed by an earlier concept stays with it. A trial's criteria use only its own terms
+besides the packaged lexicons, so it reads the same whatever else was read; the patients'
+notes are read with the whole vocabulary.
 
 **Score.** For patient *p* and trial *t*::
 
