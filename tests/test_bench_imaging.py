@@ -35,7 +35,8 @@ def test_the_table_shows_estimate_test_auc_and_whether_one_is_in_the_others_ci()
 
 def test_the_readme_images_figures_come_from_the_results_table():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Images") : readme.index("## Drug discovery")]
+    start = readme.index("## Images")
+    section = readme[start : readme.index("\n## ", start + 1)]
     measured = section[section.index("**Measured**") :]
     table = (ROOT / "benchmarks" / "results" / "imaging.md").read_text(encoding="utf-8")
     figures = set(re.findall(r"\b0\.\d{3}\b", measured))
