@@ -149,7 +149,11 @@ def test_memory_shared_with_a_worker_counts_once(tmp_path: Path) -> None:
     extra_rss = stages["shared"]["peak_rss_mb"] - stages["baseline"]["peak_rss_mb"]
     extra_pss = stages["shared"]["peak_memory_mb"] - stages["baseline"]["peak_memory_mb"]
     assert extra_rss >= 380  # 200 MiB in each of the two processes
-    assert 180 <= extra_pss <= 260  # 200 MiB once, plus the child interpreter
+    # 200 MiB once, plus the child interpreter; counted twice it would be 400 or more. The
+    # bound leaves room for the test worker's other children (idle joblib workers of earlier
+    # tests, in the same process tree) growing a little while the stage runs: a full-suite
+    # run once measured 303.
+    assert 180 <= extra_pss <= 340
 
 
 def test_repeated_stage_names_accumulate(tmp_path: Path) -> None:
