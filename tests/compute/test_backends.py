@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 import pytest
 
 import insightome
+from insightome.compute import fit_backend
 from insightome.compute.backends import SlurmConfig, slurm_from_options
 from insightome.errors import UserError
 from tests.conftest import breast_cancer_adata
@@ -146,3 +149,26 @@ def test_a_lost_scheduler_adds_no_line_after_the_runs_own(client, tmp_path):
     assert done.returncode == 0, done.stderr
     printed = "Failed to reconnect to scheduler" in done.stderr
     assert printed is (client == "another client"), done.stderr
+
+
+def test_the_clients_rescheduling_record_is_dropped_only_while_a_run_holds_a_client():
+    """A cluster closed mid-run printed distributed's "Couldn't gather 1 keys, rescheduling"
+    before the run's own one-line message (seen once in a full test run)."""
+    record = logging.LogRecord(
+        "distributed.client", logging.WARNING, __file__, 1,
+        "Couldn't gather %s keys, rescheduling %s", (1, ["batch_of_fit-1"]), None,
+    )  # fmt: skip
+    other = logging.LogRecord(
+        "distributed.client", logging.WARNING, __file__, 1, "Something else", (), None
+    )
+    dropped = fit_backend._RescheduledGathers()
+    assert dropped.filter(record)  # no run client: another client's record is kept
+    fit_backend._RUN_CLIENTS.add(-1)
+    try:
+        assert not dropped.filter(record) and dropped.filter(other)
+        assert any(
+            isinstance(f, fit_backend._RescheduledGathers)
+            for f in logging.getLogger("distributed.client").filters
+        )
+    finally:
+        fit_backend._RUN_CLIENTS.discard(-1)

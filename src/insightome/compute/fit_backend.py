@@ -94,6 +94,21 @@ class _SchedulerGoneRecords(logging.Filter):
         return not (_RUN_CLIENTS and record.getMessage().startswith("Failed to reconnect"))
 
 
+class _RescheduledGathers(logging.Filter):
+    """Drops the client's "Couldn't gather N keys, rescheduling …" while a run holds a
+    client. The client asks the scheduler to compute the keys again by itself; if they are
+    lost for good (the cluster closed, every worker gone) the run stops with its own one
+    line (:class:`~insightome.errors.WorkersLost`), which this record preceded on the
+    console (seen once in the test suite, a cluster closed mid-run). Another client of the
+    same process keeps the record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (
+            _RUN_CLIENTS and message.startswith("Couldn't gather") and "rescheduling" in message
+        )
+
+
 _RUN_CLIENTS: set[int] = set()  # id() of the clients FitBackends hold open
 
 
@@ -101,6 +116,7 @@ _RUN_CLIENTS: set[int] = set()  # id() of the clients FitBackends hold open
 logging.getLogger("distributed.scheduler").addFilter(_LostDataRecords())
 logging.getLogger("tornado.application").addFilter(_ClosedUnderJoblib())
 logging.getLogger("distributed.client").addFilter(_SchedulerGoneRecords())
+logging.getLogger("distributed.client").addFilter(_RescheduledGathers())
 _DASK_BACKEND = "insightome-dask"
 
 
