@@ -101,24 +101,33 @@ def check_output(out_dir: str | Path, inputs: Sequence[str | Path | None]) -> Pa
     a file, the current folder or one above it, an input or a folder holding one, or a
     folder with other content than an earlier output of these commands."""
     out = Path(out_dir)
-    where = out.resolve()
-    reason = ""
-    for given in inputs:
-        path = Path(given).resolve() if given is not None else None
-        if path is not None and not reason and (path == where or where in path.parents):
-            reason = f"would replace the input {given}"
-    here = Path.cwd().resolve()
-    if reason:
-        pass  # the input named is the clearest reason
-    elif not str(out_dir).strip() or where == here or where in here.parents:
-        reason = "is the current folder or one above it"
-    elif out.exists() and not out.is_dir():
-        reason = "is a file"
-    elif out.is_dir() and not (out / "summary.json").is_file() and any(out.iterdir()):
-        reason = "is a folder with other content (not an earlier output of insightome trials)"
+    reason = _replaced_input(out, inputs) or _unsafe_place(out, str(out_dir))
     if reason:
         raise UserError(errors.TRIALS_OUTPUT_UNSAFE, path=out_dir, reason=reason)
     return out
+
+
+def _replaced_input(out: Path, inputs: Sequence[str | Path | None]) -> str:
+    """Why writing ``out`` would replace an input (the clearest reason), or ""."""
+    where = out.resolve()
+    for given in inputs:
+        if given is not None:
+            path = Path(given).resolve()
+            if path == where or where in path.parents:
+                return f"would replace the input {given}"
+    return ""
+
+
+def _unsafe_place(out: Path, written: str) -> str:
+    """Why ``out`` is no place for an output folder, or ""."""
+    where, here = out.resolve(), Path.cwd().resolve()
+    if not written.strip() or where == here or where in here.parents:
+        return "is the current folder or one above it"
+    if out.exists() and not out.is_dir():
+        return "is a file"
+    if out.is_dir() and not (out / "summary.json").is_file() and any(out.iterdir()):
+        return "is a folder with other content (not an earlier output of insightome trials)"
+    return ""
 
 
 def _say(progress: Progress | None, message: str) -> None:
