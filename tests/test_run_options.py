@@ -68,6 +68,7 @@ ADDED_SINCE = {  # issue 17
     "radiomics_bins",
     "radiomics_bin_width",
     "show_images",
+    "candidates",  # issue 26
 }
 
 

@@ -607,3 +607,10 @@ ENCODER_OUTPUT_SHAPE = (
     "be embeddings of shape (N, d). Export the encoder up to its pooled features (field "
     "'output' of the sidecar names an ONNX output)."
 )
+
+# -- quantum candidates (issue 26) ---------------------------------------------------------
+# (models.quantum; run --candidates default,quantum)
+QUANTUM_EXTRA_MISSING = (
+    "the quantum candidates (--candidates quantum; a saved quantum model) need PennyLane, "
+    "which is not installed: pip install 'insightome[quantum]'"
+)

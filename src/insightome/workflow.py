@@ -64,7 +64,15 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "estimate",
         estimate,
-        makes=("search", "thresholds", "bbc", "winner", "permutation", "augmentation"),
+        makes=(
+            "search",
+            "thresholds",
+            "bbc",
+            "winner",
+            "permutation",
+            "augmentation",
+            "quantum",
+        ),
     ),
     Stage("learn", learn, makes=("learning_curve",), optional=True),  # before refit: workers
     Stage("refit", refit, makes=("search", "model")),

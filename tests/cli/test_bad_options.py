@@ -92,6 +92,9 @@ RANGE_CASES = [
         ["--learning-curve-sizes", "last fraction must be 1"],
     ),
     ("augment", ["--augment", "smote"], ["--augment", "'smote'", "'cart'", "'copula'"]),
+    ("candidates", ["--candidates", "default,qsvm"], ["--candidates", "'qsvm'", "quantum"]),
+    ("candidates", ["--candidates", "quantum,quantum"], ["--candidates", "each set once"]),
+    ("candidates", ["--candidates", ","], ["--candidates", "at least one of default, quantum"]),
     (
         "augment_ratio",
         ["--augment", "cart", "--augment-ratio", "0"],
@@ -177,6 +180,14 @@ COMBINATION_CASES = [
     (
         ["--time", "os_months", "--event", "dead", "--augment", "copula"],
         ["--augment", "binary outcome only"],
+    ),
+    (
+        ["--time", "os_months", "--event", "dead", "--candidates", "default,quantum"],
+        ["--candidates quantum", "classifiers", "drop quantum"],
+    ),
+    (
+        ["--target", "os_months", "--task", "regression", "--candidates", "quantum"],
+        ["--candidates quantum", "binary or multiclass"],
     ),
     (
         ["--target", "label", "--scheduler", "tcp://127.0.0.1:1", "--slurm-queue", "short"],

@@ -64,6 +64,11 @@ LABELS: dict[str, tuple[str, str]] = {
         "each is the best of its kind by CV, so optimistic, and not corrected for that "
         "choice; for the difference between real-only and augmented training",
     ),
+    "quantum": (
+        "BBC-CV estimate of each family's own selection",
+        "bias-corrected for choosing within the family, on the run's out-of-fold predictions "
+        "and bootstraps; the run's headline estimate is the one of its overall winner",
+    ),
     "validation": (
         "external validation",
         "the deployed model scored on an independent cohort: no selection to correct, a "

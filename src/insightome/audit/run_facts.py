@@ -29,6 +29,7 @@ from insightome.audit.performance_figures import (
     figure,
     labelled,
 )
+from insightome.models.quantum import QUANTUM_FAMILIES
 
 
 def estimate(r: Mapping[str, Any]) -> str | None:
@@ -230,8 +231,49 @@ def model_spec(r: Mapping[str, Any], card: Mapping[str, Any]) -> str | None:
     if winner is None:
         return None
     task = str(r.get("task") or "prediction").capitalize()
-    text = f"{task} model: {winner}. {candidates(r) or ''} {PIPELINE}"
-    return text.replace("  ", " ")
+    text = f"{task} model: {winner}. {candidates(r) or ''} {PIPELINE} {quantum_model(r) or ''}"
+    return text.strip().replace("  ", " ")
+
+
+def quantum_model(r: Mapping[str, Any]) -> str | None:
+    """The quantum candidates (``--candidates …,quantum``): the winner's circuit, qubits,
+    simulator and mode when it is a quantum model; the reduction when it is their classical
+    control; whether they took part otherwise."""
+    q = r.get("quantum")
+    if not isinstance(q, Mapping):
+        return None
+    simulated = (
+        f"simulated with {q.get('library')}'s {q.get('simulator')} simulator, {q.get('mode')}"
+    )
+    name = nested(r, "winner", "name")
+    family = nested(r, "winner", "family")
+    circuit = (q.get("circuits") or {}).get(name) if q.get("winner_is_quantum") else None
+    kept = (
+        " The saved model keeps the training samples' reduced features (a kernel SVM "
+        "compares new samples with them): treat model.joblib as patient-level data."
+    )
+    if isinstance(circuit, Mapping):
+        return (
+            f"A quantum model: {circuit.get('circuit')}; {circuit.get('qubits')} qubit(s) "
+            f"after {circuit.get('reduction')}; {simulated}, not run on quantum hardware."
+            + (kept if family == "quantum_kernel_svm" else "")
+        )
+    took_part = {str(f.get("family")) for f in q.get("families") or []} & set(QUANTUM_FAMILIES)
+    if family == "rbf_svm":
+        return (
+            "The winner is the quantum candidates' classical control: an RBF-kernel SVM on the "
+            "same features as the quantum models (PCA to at most "
+            f"{nested(r, 'winner', 'params', 'components')} standardized components, fitted "
+            f"in each training fold); the quantum candidates were {simulated}." + kept
+        )
+    if took_part:
+        return (
+            f"Quantum candidates took part in the selection ({simulated}); the winner is classical."
+        )
+    return (
+        "Quantum candidates were asked for, but none was fitted on every fold or kept within "
+        "the compute budget (the run's warnings say why); the winner is classical."
+    )
 
 
 def decision_threshold(r: Mapping[str, Any]) -> str | None:

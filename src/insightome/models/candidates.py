@@ -46,9 +46,10 @@ from insightome.models.estimators import MODELS, logistic
 from insightome.models.image_cnn import CNNScore, ImageBank
 from insightome.models.imputation import MedianImputer
 from insightome.models.note_terms import NoteTerms, NoteTexts
+from insightome.models.quantum import QUBITS
 from insightome.models.scaling import BlockwiseStandardScaler
 from insightome.models.survival import cox_score_test
-from insightome.options.checks import PRESETS
+from insightome.options.checks import CANDIDATE_SETS, PRESETS
 from insightome.synthesis import SyntheticTraining
 
 # The logistic candidates set only ``l1_ratio``: from scikit-learn 1.8 on it chooses the
@@ -350,3 +351,37 @@ def candidates(
         ]
         grid = list({c.name: c for c in grid}.values())  # the two forests may now coincide
     return [Candidate(c.family, c.params, c.k, task) for c in grid]
+
+
+QUANTUM_TASKS = ("binary", "multiclass")
+QUANTUM_BANDWIDTH = 0.2  # the IQP kernel's feature scale (models.quantum; docs/quantum.md)
+
+
+def candidate_sets(value: str) -> tuple[str, ...]:
+    """``--candidates default,quantum`` → ``("default", "quantum")`` (checked by the options:
+    each of :data:`CANDIDATE_SETS` at most once)."""
+    parts = tuple(p.strip() for p in value.split(",") if p.strip())
+    unknown = set(parts) - set(CANDIDATE_SETS)
+    if unknown:
+        raise ValueError(f"unknown candidate set(s) {sorted(unknown)}; known: {CANDIDATE_SETS}")
+    return parts
+
+
+def quantum_candidates(task: str, n_columns: int) -> list[Candidate]:
+    """The quantum set (``--candidates …,quantum``): the quantum-kernel SVM, the variational
+    classifier and the classical control (an RBF SVM on the same reduced features), each
+    after PCA to ``min(8, n_columns)`` qubits (components) inside the fold
+    (:class:`~insightome.models.quantum.QubitReduction`: fewer where a fold allows fewer).
+    One configuration per family: every extra one adds selection optimism, which BBC-CV
+    then has to remove."""
+    if task not in QUANTUM_TASKS:
+        raise ValueError(f"the quantum candidates are classifiers, not {task} models")
+    q = max(1, min(QUBITS, n_columns))
+    grid = [
+        Candidate(
+            "quantum_kernel_svm", {"C": 1.0, "qubits": q, "reps": 2, "bandwidth": QUANTUM_BANDWIDTH}
+        ),
+        Candidate("variational_quantum", {"layers": 2, "qubits": q, "steps": 80, "bandwidth": 0.5}),
+        Candidate("rbf_svm", {"C": 1.0, "components": q}),
+    ]
+    return [dataclasses.replace(c, task=task) for c in grid]

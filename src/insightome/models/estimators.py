@@ -3,8 +3,9 @@
 A factory takes a candidate's parameters and the seed and returns an unfitted estimator:
 scikit-learn's logistic regression (lbfgs, liblinear or saga by penalty), random forests,
 ridge / elastic-net / linear SVR (fitted on a standardized target), XGBoost and LightGBM
-(imported when used), and insightome's :class:`CalibratedLinearSVC`, :class:`CoxElasticNet`
-and :class:`XGBCox`. :class:`insightome.models.candidates.Candidate` puts one in its Pipeline.
+(imported when used), insightome's :class:`CalibratedLinearSVC`, :class:`CoxElasticNet`
+and :class:`XGBCox`, and the quantum set's families (:mod:`insightome.models.quantum`).
+:class:`insightome.models.candidates.Candidate` puts one in its Pipeline.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVR
 
 from insightome.models.calibrated_svm import CalibratedLinearSVC
+from insightome.models.quantum import quantum_kernel_svm, rbf_svm, variational_quantum
 from insightome.models.survival import CoxElasticNet, XGBCox
 
 
@@ -170,4 +172,8 @@ MODELS: dict[str, Callable[[dict[str, Any], int], BaseEstimator]] = {
     "cox_elastic_net": _cox,
     "cox_ridge": _cox,
     "xgboost_cox": _xgb_cox,
+    # --candidates quantum (models.quantum): PCA to the qubit count, then the model
+    "quantum_kernel_svm": quantum_kernel_svm,
+    "variational_quantum": variational_quantum,
+    "rbf_svm": rbf_svm,
 }

@@ -24,6 +24,9 @@ from insightome.errors import UserError
 #: stay below 2**32, the limit of numpy's and scikit-learn's integer seeds.
 MAX_SEED = 2**31 - 1
 PRESETS = ("default", "fast")  # --preset's choices; models.candidates builds each
+#: --candidates' sets: the preset's classical candidates and the quantum set
+#: (models.candidates.quantum_candidates; the quantum extra)
+CANDIDATE_SETS = ("default", "quantum")
 #: --augment's synthesizers; insightome.synthesis.SYNTHESIZERS builds each (named here so
 #: that reading the options does not import the generators and scikit-learn)
 SYNTHESIZER_NAMES = ("cart", "copula")
@@ -83,6 +86,21 @@ def image_features(value: Any) -> str | None:
         return f"choose among {', '.join(IMAGE_FEATURES)} (comma-separated), not {unknown[0]!r}"
     if len(set(parts)) != len(parts):
         return f"each image feature once, got {','.join(parts)!r}"
+    return None
+
+
+def candidate_sets(value: Any) -> str | None:
+    """``--candidates``: some of default, quantum, comma-separated, each once."""
+    if not isinstance(value, str):
+        return f"expected a comma-separated text such as 'default,quantum', got {value!r}"
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    if not parts:
+        return f"name at least one of {', '.join(CANDIDATE_SETS)}"
+    unknown = [p for p in parts if p not in CANDIDATE_SETS]
+    if unknown:
+        return f"choose among {', '.join(CANDIDATE_SETS)} (comma-separated), not {unknown[0]!r}"
+    if len(set(parts)) != len(parts):
+        return f"each set once, got {value!r}"
     return None
 
 
@@ -401,6 +419,15 @@ COMBINATIONS: tuple[Combination, ...] = (
         lambda v: "cnn" in _image_features(v) and _given(v, "notes_tfidf"),
         "one learned text or image step per candidate: the CNN and --notes-tfidf are not "
         "combined yet; drop one (the notes' concept features stay with the CNN)",
+    ),
+    Combination(
+        "--candidates quantum",
+        lambda v: (
+            "quantum" in str(v.get("candidates", ""))
+            and (v.get("task") in ("survival", "regression") or _given(v, "time_col"))
+        ),
+        "the quantum candidates are classifiers (binary or multiclass outcomes); drop quantum "
+        "from --candidates",
     ),
     Combination(
         "--image-features cnn",

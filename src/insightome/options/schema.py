@@ -424,6 +424,14 @@ class RunOptions:
         check=checks.choice(checks.presets),
         commands=("run", "synthesize"),
     )
+    candidates: str = option(
+        "default",
+        "Candidate sets, comma-separated: default (the preset's classical candidates), quantum "
+        "(a quantum-kernel SVM and a variational quantum classifier on a local simulator, with "
+        "an RBF SVM on the same reduced features as their classical control; the quantum "
+        "extra; docs/quantum.md).",
+        check=checks.candidate_sets,
+    )
     augment: str = option(
         "off",
         "Augmented twins: every candidate is also trained on its training fold plus "

@@ -54,7 +54,26 @@ def build_compute(results: Mapping[str, Any]) -> dict[str, Any] | None:
         "constants": _constants(compute, measured),
         "summary": _summary(total),
         "backend_note": _backend_note(as_mapping(compute.get("backend"))),
+        "quantum": _quantum_share(results, total),
     }
+
+
+def _quantum_share(results: Mapping[str, Any], total: Mapping[str, Any]) -> str:
+    """``--candidates …,quantum``: the simulation's share of the run's CPU time and energy."""
+    cost = as_mapping(as_mapping(results.get("quantum")).get("simulation_cost"))
+    seconds, kwh = as_float(cost.get("fit_seconds")), as_float(cost.get("energy_kwh"))
+    if math.isnan(seconds):
+        return ""
+    cpu = as_float(total.get("cpu_s"))
+    share = (
+        "" if math.isnan(cpu) or cpu <= 0 else f" (~{min(seconds / cpu, 1.0):.0%} of its CPU time)"
+    )
+    energy = "" if math.isnan(kwh) else f", about {fmt_sig(kwh * 1000)} Wh"
+    return (
+        "Of this, the quantum candidates' cross-validation fits took "
+        f"{fmt(seconds, 1)} s on one core each{share}{energy} (their time x the power per core "
+        "x PUE; the Quantum candidates section above shows them by family)."
+    )
 
 
 def _row(name: str, record: Mapping[str, Any]) -> dict[str, str]:

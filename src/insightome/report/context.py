@@ -42,6 +42,7 @@ from insightome.report.images_section import build_images
 from insightome.report.leakage_section import build_leakage
 from insightome.report.learning_curve_section import build_learning_curve
 from insightome.report.notes_section import build_notes
+from insightome.report.quantum_section import build_quantum
 from insightome.report.validation_section import build_monitoring, build_validation
 
 __all__ = ["build_context"]
@@ -106,6 +107,7 @@ def build_context(
         "figures": build_figures(results, predictions),
         "learning_curve": build_learning_curve(results),
         "augmentation": build_augmentation(results),
+        "quantum": build_quantum(results),
         "configurations": _configurations(results),
         "secondary": _secondary(results),
         "audit": build_audit(results),

@@ -28,6 +28,7 @@ from insightome.results.images import ImagesSummary
 from insightome.results.leakage import LeakageScreen
 from insightome.results.learning_curve import LearningCurve
 from insightome.results.notes import ClinicalNotes
+from insightome.results.quantum import QuantumCandidates
 
 RESULTS_SCHEMA = "insightome.results/1"
 KNOWN_SCHEMAS = (RESULTS_SCHEMA,)
@@ -176,6 +177,7 @@ class RunResults(Record):
     leakage_screen: LeakageScreen = optional()  # the screen stage (runs from issue 17 on)
     learning_curve: LearningCurve = optional()  # --learning-curve
     augmentation: Augmentation = optional()  # --augment
+    quantum: QuantumCandidates = optional()  # --candidates …,quantum
     discovery: Discovery = optional()
     audit: Audit = optional()
     documents: dict[str, DocumentSummary] = optional()

@@ -40,11 +40,11 @@ from insightome.evaluate.small_n import RunRegime, small_n_finding
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
 from insightome.images_features import cnn_settings
 from insightome.io.atomic import run_directory_name
-from insightome.models.calibrated_svm import GROUPS_NOTE
+from insightome.models.calibrated_svm import GROUPS_NOTE, PLATT_FAMILIES
 from insightome.models.candidates import (
     LARGE_N,
     augmented_twins,
-    candidates,
+    candidate_sets,
     with_cnn,
     with_note_terms,
 )
@@ -52,6 +52,7 @@ from insightome.models.image_cnn import ImageBank, require_torch
 from insightome.models.note_terms import NoteTexts
 from insightome.run_content import default_name
 from insightome.stages.progress import progress_bar
+from insightome.stages.quantum_set import chosen_sets, quantum_summary
 from insightome.stages.state import RunState
 from insightome.study import make_study
 
@@ -205,7 +206,7 @@ def plan(state: RunState) -> None:
                 "is small; use --repeats to ask for more)"
             )
     n_numeric = int(sum(pd.api.types.is_numeric_dtype(t) for t in made.features.dtypes))
-    cands = candidates(made.spec.task, n_numeric, o.preset, n_samples=made.n_samples)
+    cands = chosen_sets(state, n_numeric)
     if o.augment != "off":
         cands = [*cands, *augmented_twins(cands, o.augment, o.augment_ratio)]
         state.log(f"--augment {o.augment}: {len(cands) // 2} augmented twin(s) added")
@@ -316,9 +317,11 @@ def _note_fit_problems(state: RunState) -> None:
     for note in fit_warning_notes([c.name for c in cands], cv):
         made.notes.append(note)
         log("note: " + note)
-    if made.groups is not None and any(c.family == "linear_svm" for c in cands):
-        made.notes.append(GROUPS_NOTE)
-        log("note: " + GROUPS_NOTE)
+    platt = sorted({c.family for c in cands if c.family in PLATT_FAMILIES})
+    if made.groups is not None and platt:
+        note = GROUPS_NOTE.format(families=", ".join(platt))
+        made.notes.append(note)
+        log("note: " + note)
 
 
 def estimate(state: RunState) -> None:
@@ -340,6 +343,8 @@ def estimate(state: RunState) -> None:
             seed=o.seed, groups=made.groups,
         ).to_dict()  # fmt: skip
         state.log("augmentation: " + state.augmentation["verdict"])
+    if "quantum" in candidate_sets(o.candidates):
+        state.quantum = quantum_summary(state)
     permutations = state.permutations or 0
     if not permutations:
         return

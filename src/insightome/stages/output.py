@@ -77,6 +77,8 @@ def document(state: RunState) -> None:
         results["learning_curve"] = state.learning_curve
     if state.augmentation is not None:
         results["augmentation"] = state.augmentation
+    if state.quantum is not None:
+        results["quantum"] = state.quantum
     results["invocation"] = {k: v for k, v in state.invocation.items() if k != "data_sha256"}
     if found is not None:
         results["discovery"] = found.to_dict()

@@ -93,6 +93,7 @@ class RunState:
     winner: Candidate | None = None
     permutation: PermutationResult | None = None
     augmentation: dict[str, Any] | None = None  # --augment: results.json "augmentation"
+    quantum: dict[str, Any] | None = None  # --candidates …,quantum: results.json "quantum"
 
     # learn (--learning-curve): results.json "learning_curve" (stages.learning)
     learning_curve: dict[str, Any] | None = None
