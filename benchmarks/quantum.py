@@ -7,14 +7,14 @@ same class-dropping rule), insightome runs once on each training half with
 ``quantum.families`` every family (``default``: the preset's classical candidates;
 ``quantum_kernel_svm``; ``variational_quantum``; ``rbf_svm``: an RBF-kernel SVM on the same
 PCA-reduced features as the quantum models) gives its own BBC-CV estimate [95% CI], plain CV,
-best configuration and CPU time. Each family's best configuration is then refitted on the
+best configuration and fit time. Each family's best configuration is then refitted on the
 whole training half (the run's own encoded table and class order) and scored on the untouched
 hold-out half (``peers.holdout_auc``: binary AUC, multiclass macro one-vs-rest), as is the
 run's own winner (its saved model, ``insightome.predict``). Paired hold-out differences
 (quantum - RBF, quantum - default) get a 95% CI from 2,000 stratified resamples of the
 hold-out half (the same resamples for both models); over all splits, from a bootstrap over
-datasets (``peers.paired_difference_ci``). CPU seconds become Wh with insightome's energy
-constants (``peers.energy_constants``).
+datasets (``peers.paired_difference_ci``). Fit seconds (single-core fits) become Wh with
+insightome's energy constants (``peers.energy_constants``).
 
 The simulation is PennyLane's ``default.qubit`` in analytic mode: exact statevectors on 8
 qubits, no shots, no noise. Results go to ``benchmarks/results/quantum.md`` (+ ``.json``).
@@ -429,7 +429,7 @@ def _entry(r: dict[str, Any], fam: str) -> dict[str, Any] | None:
 
 def family_summary(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per family (and the run's winner), over the splits where it was scored: mean
-    hold-out AUC, mean BBC-CV estimate, mean estimate - hold-out; CPU s and Wh in total
+    hold-out AUC, mean BBC-CV estimate, mean estimate - hold-out; fit s and Wh in total
     over the successful splits, and as a ratio to the default family's."""
     ok = [r for r in rows if _ok(r)]
     out = []
@@ -459,7 +459,7 @@ def family_summary(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def add_energy(summary: list[dict[str, Any]], energy: dict[str, Any]) -> None:
-    """Wh of each family's CPU seconds (Green Algorithms' CPU term, insightome's constants)."""
+    """Wh of each family's fit seconds (Green Algorithms' CPU term, insightome's constants)."""
     for s in summary:
         if "cpu_s" in s:
             s["energy_wh"] = peers.energy_wh(s["cpu_s"], 0.0, 0.0, energy)
@@ -520,7 +520,7 @@ def _split_ci(r: dict[str, Any], a: str, b: str) -> list[float] | None:
 
 def dataset_summary(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per dataset, means over its scored splits: each family's hold-out AUC and estimate,
-    the paired hold-out differences, and the CPU seconds of each family."""
+    the paired hold-out differences, and the fit seconds of each family."""
     out = []
     for name in dict.fromkeys(r["dataset"] for r in rows):
         mine = [r for r in rows if r["dataset"] == name]
@@ -590,10 +590,12 @@ def _verdict(c: dict[str, Any]) -> str:
     if c["n_datasets"] < 2 or math.isnan(lo):
         return f"no interval over datasets from {c['n_datasets']} dataset(s)"
     ci = f"95% CI {_signed(lo)} to {_signed(hi)} over datasets"
+    # a percentile bootstrap over few datasets tends to be too narrow: say how few
+    few = f"; a bootstrap over only {c['n_datasets']} datasets" if c["n_datasets"] < 20 else ""
     if lo > 0:
-        return f"higher ({ci})"
+        return f"higher ({ci}{few})"
     if hi < 0:
-        return f"lower ({ci})"
+        return f"lower ({ci}{few})"
     return f"within {max(abs(lo), abs(hi)):.3f} either way ({ci}, which includes 0)"
 
 
@@ -637,13 +639,13 @@ def found_paragraph(summary: dict[str, Any], simulation: dict[str, Any]) -> str:
     )
     parts.append(f"Mean BBC-CV estimate minus hold-out AUC: {bias}.")
     cost = ", ".join(
-        f"{LABELS[f]} {fams[f]['cpu_s']:.0f} CPU s ({fams[f]['cpu_ratio_to_default']:.2f}x, "
+        f"{LABELS[f]} {fams[f]['cpu_s']:.0f} fit s ({fams[f]['cpu_ratio_to_default']:.2f}x, "
         f"{fams[f]['energy_wh']:.2f} Wh, {fams[f]['n_configurations']} configuration(s))"
         for f in FAMILIES[1:]
     )
     parts.append(
         f"Fitting cost (cross-validation fits plus the refit, one core each), against the "
-        f"default family's {fams['default']['cpu_s']:.0f} CPU s for "
+        f"default family's {fams['default']['cpu_s']:.0f} fit s for "
         f"{fams['default']['n_configurations']} configurations: {cost}."
     )
     parts.append(
@@ -719,7 +721,7 @@ def _header(meta: dict[str, Any]) -> list[str]:
         f"- Simulation: {meta['simulation'].get('library', '?')}, "
         f"`{meta['simulation'].get('simulator', '?')}`, {meta['simulation'].get('mode', '?')}; "
         f"qubits {meta['simulation'].get('qubits', '?')}",
-        f"- Energy: CPU s x {e['core_power_w']} W per core x PUE {e['pue']} "
+        f"- Energy: fit s x {e['core_power_w']} W per core x PUE {e['pue']} "
         f"({e['core_power_source']})",
         f"- Datasets: {', '.join(meta['datasets'])}"
         + (f"; skipped: {'; '.join(meta['skipped'])}" if meta["skipped"] else ""),
@@ -803,9 +805,12 @@ def _protocol(meta: dict[str, Any]) -> list[str]:
         f"{BOOTSTRAP_SEED}); over all splits, the CI is from {peers.PAIRED_BOOTSTRAP:,} "
         "bootstrap resamples of the datasets (a dataset's splits together, "
         f"`peers.paired_difference_ci`); a dataset is *level* when its mean difference is within "
-        f"{LEVEL}. **CPU s** of a family = its cross-validation fits (insightome's `fit_seconds`, "
-        "one core each) + its refit here; Wh = CPU s x core power x PUE. The run's CPU and Wh are "
-        "insightome's energy ledger for the whole run (all candidates, process tree).",
+        f"{LEVEL}. **fit s** of a family = the wall-clock time of its cross-validation fits "
+        "(insightome's `fit_seconds`: each fit runs on one core, so on an otherwise idle "
+        "machine this is its CPU time; under contention it is more) + the CPU time of its "
+        "refit here; Wh = fit s x core power x PUE (CPU only). The run's CPU and Wh are "
+        "insightome's energy ledger for the whole run (all candidates, process tree; its Wh "
+        "include memory).",
         "",
     ]
 
@@ -815,7 +820,7 @@ def _overall(summary: dict[str, Any]) -> list[str]:
         f"## Over all {summary['n_splits_ok']} splits ({summary['n_datasets']} datasets)",
         "",
         "| family | configurations | splits scored | mean hold-out AUC | mean BBC-CV estimate "
-        "| mean estimate - hold-out | CPU s (CV + refit) | x default | Wh |",
+        "| mean estimate - hold-out | fit s (CV + refit) | x default | Wh |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for s in summary["families"]:
@@ -860,11 +865,11 @@ def _per_dataset(summary: dict[str, Any]) -> list[str]:
     lines = [
         "## Per dataset (mean over its splits)",
         "",
-        "Hold-out AUC (BBC-CV estimate) per family; paired hold-out differences; CPU s of "
-        "each family (CV + refit) and of the whole runs.",
+        "Hold-out AUC (BBC-CV estimate) per family; paired hold-out differences; fit s of "
+        "each family (CV + refit) and CPU s of the whole runs.",
         "",
         "| dataset | task | splits | default | QK | VQ | RBF | run's winner | QK - RBF "
-        "| QK - default | VQ - RBF | VQ - default | CPU s default / QK / VQ / RBF | run CPU s |",
+        "| QK - default | VQ - RBF | VQ - default | fit s default / QK / VQ / RBF | run CPU s |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for d in summary["datasets"]:

@@ -335,3 +335,22 @@ def test_a_commit_during_the_run_is_not_a_code_change() -> None:
     assert quantum._source_change(start, start) == ""
     old = {k: v for k, v in start.items() if k != "src_content_sha256"}
     assert "changed while" in quantum._source_change(old, {**old, "src_diff_sha256": "d0"})
+
+
+FIGURE = re.compile(r"(?<![\w.])[-+]?\d+\.\d+(?![\w.])")
+NUMBER = r"(?<![\d.]){}(?![\d])"
+
+
+def test_the_readme_quantum_figures_come_from_the_results_table() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.find("\n## Quantum candidates")
+    if start < 0:
+        pytest.skip("README has no '## Quantum candidates' section yet")
+    end = readme.find("\n## ", start + 1)
+    section = readme[start : end if end > 0 else len(readme)]
+    table = (RESULTS / "quantum.md").read_text(encoding="utf-8")
+    assert "changed while the benchmark ran" not in table, "quote a run of one code version"
+    figures = set(FIGURE.findall(section))
+    assert figures, "the README's Quantum candidates section quotes no figure"
+    missing = [f for f in sorted(figures) if not re.search(NUMBER.format(re.escape(f)), table)]
+    assert not missing, f"README figures not in benchmarks/results/quantum.md: {missing}"

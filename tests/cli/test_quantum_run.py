@@ -99,9 +99,11 @@ def test_a_saved_quantum_model_predicts_like_any_other(cli, cohort, tmp_path, mo
     results = json.loads((run_dir / "results.json").read_text())
     families = [c["family"] for c in results["configurations"]]
     assert families == ["quantum_kernel_svm", "variational_quantum"]
-    assert results["quantum"]["winner_is_quantum"]
+    assert results["quantum"]["winner_is_quantum"] and results["quantum"]["quantum_estimated"]
+    assert results["quantum"]["winner_qubits"] == 8  # what the refitted winner's PCA kept
     card = (run_dir / "MODEL_CARD.md").read_text()
     assert "A quantum model: " in card and "not run on quantum hardware" in card
+    assert "8 qubit(s) in the saved model" in card
     new = pd.read_csv(cohort).head(5).drop(columns=["diagnosis", "tumour_size"])
     new.to_csv(tmp_path / "new.csv", index=False)
     predicted = cli("predict", run_dir, tmp_path / "new.csv", "--output", tmp_path / "pred.csv")
@@ -193,3 +195,24 @@ def test_a_run_resumed_after_the_estimate_keeps_the_quantum_record(cohort, tmp_p
 
     assert timeless(quantum["families"]) == timeless(expected["families"])
     assert quantum["circuits"] == expected["circuits"]
+
+
+def test_the_model_card_says_what_took_part():
+    from insightome.audit.run_facts import quantum_model
+
+    record = {
+        "library": "pennylane 0.45.1", "simulator": "default.qubit", "mode": "analytic",
+        "circuits": {}, "families": [{"family": "default"}], "winner_is_quantum": False,
+    }  # fmt: skip
+    classical = {"winner": {"name": "random_forest()", "family": "random_forest", "params": {}}}
+    control = {"winner": {"name": "rbf", "family": "rbf_svm", "params": {"components": 8}}}
+    # no quantum configuration estimated (failed on a fold, or skipped by the budget)
+    nothing = {**record, "quantum_estimated": False}
+    assert "none was fitted on every fold" in quantum_model({**classical, "quantum": nothing})
+    text = quantum_model({**control, "quantum": nothing})
+    assert "no quantum candidate was estimated" in text and "patient-level data" in text
+    # quantum configurations estimated, a classical winner
+    some = {**record, "quantum_estimated": True}
+    assert "took part in the selection" in quantum_model({**classical, "quantum": some})
+    assert "PCA to at most 8" in quantum_model({**control, "quantum": some})
+    assert quantum_model(classical) is None

@@ -178,6 +178,18 @@ def test_the_reduction_gives_a_fold_only_the_qubits_it_can_fill():
         assert np.isfinite(proba).all() and proba.shape == (1, 2)
 
 
+def test_the_qubits_of_a_fitted_model_are_found_inside_its_pipelines():
+    from insightome.stages.quantum_set import fitted_qubits
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(np.column_stack([rng.normal(size=(30, 2)), np.zeros(30)]))
+    (cand,) = [c for c in quantum_candidates("binary", 3) if c.family == "variational_quantum"]
+    model = cand.build(frame, seed=0).set_params(model__model__steps=2)
+    model.fit(frame, np.array([0, 1] * 15))
+    assert fitted_qubits(model) == 2  # 3 columns asked, one constant: 2 qubits
+    assert fitted_qubits(make_pipeline(StandardScaler())) is None
+
+
 def test_limits_are_refused_with_the_reason():
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="at most 12 qubits"):

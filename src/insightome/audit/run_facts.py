@@ -29,7 +29,6 @@ from insightome.audit.performance_figures import (
     figure,
     labelled,
 )
-from insightome.models.quantum import QUANTUM_FAMILIES
 
 
 def estimate(r: Mapping[str, Any]) -> str | None:
@@ -253,18 +252,24 @@ def quantum_model(r: Mapping[str, Any]) -> str | None:
         "compares new samples with them): treat model.joblib as patient-level data."
     )
     if isinstance(circuit, Mapping):
+        qubits = q.get("winner_qubits", circuit.get("qubits"))
         return (
-            f"A quantum model: {circuit.get('circuit')}; {circuit.get('qubits')} qubit(s) "
+            f"A quantum model: {circuit.get('circuit')}; {qubits} qubit(s) in the saved model, "
             f"after {circuit.get('reduction')}; {simulated}, not run on quantum hardware."
             + (kept if family == "quantum_kernel_svm" else "")
         )
-    took_part = {str(f.get("family")) for f in q.get("families") or []} & set(QUANTUM_FAMILIES)
+    took_part = bool(q.get("quantum_estimated", q.get("families")))
     if family == "rbf_svm":
+        quantum = (
+            f"the quantum candidates were {simulated}"
+            if took_part
+            else ("no quantum candidate was estimated (the run's warnings say why)")
+        )
         return (
             "The winner is the quantum candidates' classical control: an RBF-kernel SVM on the "
             "same features as the quantum models (PCA to at most "
             f"{nested(r, 'winner', 'params', 'components')} standardized components, fitted "
-            f"in each training fold); the quantum candidates were {simulated}." + kept
+            f"in each training fold); {quantum}." + kept
         )
     if took_part:
         return (

@@ -28,7 +28,7 @@ __all__ = ["FamilyEstimate", "family_estimates"]
 class FamilyEstimate:
     """One family: its best configuration, plain CV score and BBC-CV estimate [95% CI] of
     selecting among its own configurations; how often the run's in-bag selection picked one
-    of them; and the CPU time of its fits."""
+    of them; and the time of its fits (wall-clock, one core per fit)."""
 
     family: str
     configurations: tuple[str, ...]

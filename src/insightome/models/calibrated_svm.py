@@ -43,7 +43,19 @@ def platt_calibrated(
     return CalibratedClassifierCV(frozen, method="sigmoid").fit(X, y)
 
 
-class CalibratedLinearSVC(ClassifierMixin, BaseEstimator):
+class _PlattCalibrated(ClassifierMixin, BaseEstimator):
+    """Prediction of an SVM calibrated by :func:`platt_calibrated` (``model_``)."""
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        return self.model_.predict_proba(validate_data(self, X, reset=False))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+class CalibratedLinearSVC(_PlattCalibrated):
     """LinearSVC (balanced class weights) whose scores are mapped to probabilities.
 
     Calibration is the sigmoid (Platt) map fitted by internal stratified CV with up to 3
@@ -72,16 +84,8 @@ class CalibratedLinearSVC(ClassifierMixin, BaseEstimator):
         self.classes_ = self.model_.classes_
         return self
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        check_is_fitted(self, "model_")
-        return self.model_.predict_proba(validate_data(self, X, reset=False))
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        check_is_fitted(self, "model_")
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
-
-
-class CalibratedKernelSVC(ClassifierMixin, BaseEstimator):
+class CalibratedKernelSVC(_PlattCalibrated):
     """A kernel SVC (balanced class weights) with Platt-scaled probabilities, calibrated as
     :class:`CalibratedLinearSVC` is (the same internal folds, the same groups caveat).
 
@@ -107,11 +111,3 @@ class CalibratedKernelSVC(ClassifierMixin, BaseEstimator):
         self.model_ = platt_calibrated(svm, X, y, self.random_state)
         self.classes_ = self.model_.classes_
         return self
-
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        check_is_fitted(self, "model_")
-        return self.model_.predict_proba(validate_data(self, X, reset=False))
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        check_is_fitted(self, "model_")
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]

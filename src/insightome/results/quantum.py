@@ -5,7 +5,7 @@ family's own BBC-CV estimate side by side, and what the simulation cost
 
 from __future__ import annotations
 
-from insightome.results.fields import CI95, MaybeNumber, Number, Record
+from insightome.results.fields import CI95, MaybeNumber, Number, Record, optional
 
 
 class Circuit(Record):
@@ -64,5 +64,7 @@ class QuantumCandidates(Record):
     families_not_estimated: list[FamilyNotEstimated]
     winner_family: str
     winner_is_quantum: bool
+    quantum_estimated: bool  # some quantum configuration was fitted on every fold
+    winner_qubits: int = optional()  # the refitted quantum winner's qubits (after PCA)
     simulation_cost: SimulationCost
     question: str

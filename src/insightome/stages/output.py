@@ -20,6 +20,7 @@ from insightome.report.images_section import image_figures
 from insightome.results import validate_results
 from insightome.run_content import build_results, model_card, oof_table
 from insightome.run_directory import Run, write_run
+from insightome.stages.quantum_set import fitted_qubits
 from insightome.stages.state import RunState
 
 
@@ -78,7 +79,10 @@ def document(state: RunState) -> None:
     if state.augmentation is not None:
         results["augmentation"] = state.augmentation
     if state.quantum is not None:
-        results["quantum"] = state.quantum
+        results["quantum"] = dict(state.quantum)
+        qubits = fitted_qubits(state.model) if state.quantum["winner_is_quantum"] else None
+        if qubits is not None:
+            results["quantum"]["winner_qubits"] = qubits
     results["invocation"] = {k: v for k, v in state.invocation.items() if k != "data_sha256"}
     if found is not None:
         results["discovery"] = found.to_dict()

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sklearn.base import BaseEstimator
+from sklearn.pipeline import Pipeline
+
 from insightome import errors
 from insightome.errors import UserError
 from insightome.evaluate.families import family_estimates
@@ -30,12 +33,13 @@ from insightome.models.quantum import (
     QUBITS,
     SIMULATION,
     SIMULATOR,
+    QubitReduction,
     circuit_description,
     require_pennylane,
 )
 from insightome.stages.state import RunState
 
-__all__ = ["QUESTION", "add_quantum", "chosen_sets", "quantum_summary"]
+__all__ = ["QUESTION", "add_quantum", "chosen_sets", "fitted_qubits", "quantum_summary"]
 
 QUESTION = (
     "Each family's BBC-CV estimate is the estimate of selecting among its own configurations "
@@ -115,14 +119,20 @@ def quantum_summary(state: RunState) -> dict[str, Any]:
         else seconds * ledger.core_power_w * ledger.pue / 3.6e6  # one core per fit
     )
     estimated = {f.family for f in families}
+    skipped = " ".join(map(str, (state.budget_info or {}).get("skipped", ())))
     not_estimated = [
         {
             "family": family,
-            "reason": "no configuration of it was fitted on every fold (the run's warnings "
-            "say why)",
+            "reason": (
+                "no configuration of it was fitted on every fold (the run's warnings say why)"
+                if family in groups
+                else f"skipped by the compute budget ({o.budget})"
+                if f"candidate {family}(" in skipped
+                else "not among the run's candidates"
+            ),
         }
-        for family in groups
-        if family not in estimated
+        for family in ("default", *QUANTUM_FAMILIES, CONTROL_FAMILY)
+        if family not in estimated and (family != "default" or "default" in groups)
     ]
     winner = state.require("winner")
     return {
@@ -135,6 +145,7 @@ def quantum_summary(state: RunState) -> dict[str, Any]:
         "families_not_estimated": not_estimated,
         "winner_family": winner.family,
         "winner_is_quantum": winner.family in QUANTUM_FAMILIES,
+        "quantum_estimated": any(f.family in QUANTUM_FAMILIES for f in families),
         "simulation_cost": {
             "fit_seconds": seconds,
             "energy_kwh": kwh,
@@ -145,3 +156,22 @@ def quantum_summary(state: RunState) -> dict[str, Any]:
         },
         "question": QUESTION,
     }
+
+
+def fitted_qubits(model: Any) -> int | None:
+    """The qubits the refitted winner's circuit got (its :class:`QubitReduction`'s
+    ``n_components_``: fewer than asked for when the data allow fewer), or None."""
+    seen: set[int] = set()
+    todo = [model]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, QubitReduction):
+            return int(obj.n_components_)
+        if isinstance(obj, Pipeline):
+            todo.extend(step for _, step in obj.steps)
+        elif isinstance(obj, BaseEstimator):
+            todo.extend(v for k, v in vars(obj).items() if k.endswith("_") or k == "estimator")
+    return None
