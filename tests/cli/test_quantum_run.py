@@ -212,7 +212,11 @@ def test_the_model_card_says_what_took_part():
     text = quantum_model({**control, "quantum": nothing})
     assert "no quantum candidate was estimated" in text and "patient-level data" in text
     # quantum configurations estimated, a classical winner
-    some = {**record, "quantum_estimated": True}
-    assert "took part in the selection" in quantum_model({**classical, "quantum": some})
+    some = {
+        **record, "quantum_estimated": True,
+        "circuits": {"q(...)": {"family": "quantum_kernel_svm", "qubits": 8, "circuit": "IQP"}},
+    }  # fmt: skip
+    text = quantum_model({**classical, "quantum": some})
+    assert "took part in the selection (quantum_kernel_svm on 8 qubit(s)" in text
     assert "PCA to at most 8" in quantum_model({**control, "quantum": some})
     assert quantum_model(classical) is None

@@ -259,9 +259,14 @@ def quantum_model(r: Mapping[str, Any]) -> str | None:
             + (kept if family == "quantum_kernel_svm" else "")
         )
     took_part = bool(q.get("quantum_estimated", q.get("families")))
+    evaluated = "; ".join(
+        f"{c.get('family')} on {c.get('qubits')} qubit(s)"
+        for c in (q.get("circuits") or {}).values()
+        if isinstance(c, Mapping)
+    )
     if family == "rbf_svm":
         quantum = (
-            f"the quantum candidates were {simulated}"
+            f"the quantum candidates ({evaluated}) were {simulated}"
             if took_part
             else ("no quantum candidate was estimated (the run's warnings say why)")
         )
@@ -273,7 +278,8 @@ def quantum_model(r: Mapping[str, Any]) -> str | None:
         )
     if took_part:
         return (
-            f"Quantum candidates took part in the selection ({simulated}); the winner is classical."
+            f"Quantum candidates took part in the selection ({evaluated}; {simulated}; their "
+            "circuits are in results.json and the report); the winner is classical."
         )
     return (
         "Quantum candidates were asked for, but none was fitted on every fold or kept within "
