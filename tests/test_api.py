@@ -99,12 +99,12 @@ def test_fit_warnings_are_recorded_in_notes_and_run_log(adata, tmp_path, monkeyp
     """A candidate that emits ConvergenceWarning: counted per candidate, not hidden."""
     import json
 
-    import insightome.stages.modelling as modelling
+    import insightome.stages.candidate_sets as candidate_sets  # where the run's sets are built
     from insightome.models.candidates import Candidate
 
     # saga stops at max_iter with C=1000 on these features: a ConvergenceWarning per fit
     noisy = Candidate("elastic_net_logistic", {"C": 1000.0, "l1_ratio": 0.5}, None, "binary")
-    monkeypatch.setattr(modelling, "candidates", lambda *a, **k: [noisy])
+    monkeypatch.setattr(candidate_sets, "candidates", lambda *a, **k: [noisy])
     run = insightome.run(
         adata, target="diagnosis", out_dir=tmp_path, discover=False, audit=False, **FAST
     )

@@ -79,13 +79,13 @@ def test_quantum_candidates_run_beside_the_classical_ones(cli, cohort, tmp_path)
 @pytest.mark.slow
 def test_a_saved_quantum_model_predicts_like_any_other(cli, cohort, tmp_path, monkeypatch):
     pytest.importorskip("pennylane", reason="the quantum extra is not installed")
-    from insightome.stages import quantum_set
+    from insightome.stages import candidate_sets
 
     # the quantum set without its classical control: whichever wins, the saved model is a
     # quantum one (the kernel SVM and the RBF SVM are within 0.01 AUC on these tumours)
-    quantum_only = quantum_set.quantum_candidates
+    quantum_only = candidate_sets.quantum_candidates
     monkeypatch.setattr(
-        quantum_set,
+        candidate_sets,
         "quantum_candidates",
         lambda task, n: [c for c in quantum_only(task, n) if c.family != "rbf_svm"],
     )

@@ -179,7 +179,7 @@ def test_the_reduction_gives_a_fold_only_the_qubits_it_can_fill():
 
 
 def test_the_qubits_of_a_fitted_model_are_found_inside_its_pipelines():
-    from insightome.stages.quantum_set import fitted_qubits
+    from insightome.stages.candidate_sets import fitted_qubits
 
     rng = np.random.default_rng(0)
     frame = pd.DataFrame(np.column_stack([rng.normal(size=(30, 2)), np.zeros(30)]))

@@ -1,7 +1,7 @@
 """The quantum candidates' record (results.json ``quantum``, ``--candidates …,quantum``;
 docs/quantum.md): the simulator and its mode, each quantum configuration's circuit, every
 family's own BBC-CV estimate side by side, and what the simulation cost
-(:mod:`insightome.stages.quantum_set`)."""
+(:mod:`insightome.stages.candidate_sets`)."""
 
 from __future__ import annotations
 

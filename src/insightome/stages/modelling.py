@@ -51,8 +51,8 @@ from insightome.models.candidates import (
 from insightome.models.image_cnn import ImageBank, require_torch
 from insightome.models.note_terms import NoteTexts
 from insightome.run_content import default_name
+from insightome.stages.candidate_sets import chosen_sets, quantum_summary
 from insightome.stages.progress import progress_bar
-from insightome.stages.quantum_set import chosen_sets, quantum_summary
 from insightome.stages.state import RunState
 from insightome.study import make_study
 

@@ -20,7 +20,7 @@ from insightome.report.images_section import image_figures
 from insightome.results import validate_results
 from insightome.run_content import build_results, model_card, oof_table
 from insightome.run_directory import Run, write_run
-from insightome.stages.quantum_set import fitted_qubits
+from insightome.stages.candidate_sets import fitted_qubits
 from insightome.stages.state import RunState
 
 

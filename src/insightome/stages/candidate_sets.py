@@ -1,5 +1,6 @@
-"""``--candidates …,quantum``: the quantum set joins the run's candidates (plan stage), and
-after the estimate the families are put side by side (results.json ``quantum``).
+"""The run's candidate sets (``--candidates``): the preset's classical candidates
+(``default``) and/or the quantum set, built in the plan stage; with the quantum set, after
+the estimate, the families side by side (results.json ``quantum``).
 
 The quantum configurations are ordinary candidates: the same folds, fit engine, BBC-CV
 selection and estimate as the classical ones (:mod:`insightome.models.quantum`). What this
@@ -7,7 +8,7 @@ module adds is the record a reader needs to judge them: the circuits, the qubit 
 simulator and its mode; each family's own BBC-CV estimate
 (:func:`insightome.evaluate.families.family_estimates`) beside the classical control (the RBF
 SVM on the same reduced features) and the default candidates; and what the simulation cost
-in CPU time, energy and carbon, with the run's energy constants.
+in time, energy and carbon, with the run's energy constants.
 """
 
 from __future__ import annotations
