@@ -45,6 +45,20 @@ SHARED_DATA = Path(
 )
 
 
+def without_module(name: str) -> str:
+    """Python code that makes ``import name`` fail from then on, as if it were not installed
+    (a finder first on ``sys.meta_path``; ``sys.modules[name] = None`` would break SciPy,
+    which looks some optional modules up there). Put it first in a subprocess's code."""
+    return (
+        "import sys\n"
+        "class _NotInstalled:\n"
+        "    def find_spec(self, fullname, path=None, target=None):\n"
+        f"        if fullname == {name!r} or fullname.startswith({name + '.'!r}):\n"
+        f'            raise ModuleNotFoundError("No module named {name!r}")\n'
+        "sys.meta_path.insert(0, _NotInstalled())\n"
+    )
+
+
 def shared_data(*parts: str) -> Path:
     """A path under ../shared/data; skip the test cleanly when it is absent."""
     path = SHARED_DATA.joinpath(*parts)

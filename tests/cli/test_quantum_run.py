@@ -18,6 +18,7 @@ from sklearn.datasets import load_breast_cancer
 from insightome import errors
 from insightome.results.run import RunResults
 from tests.cli.conftest import FAST
+from tests.conftest import without_module
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -129,13 +130,7 @@ def test_a_numeric_outcome_is_refused_before_any_fit(cli, cohort, tmp_path):
 
 def test_without_the_extra_one_line_and_nothing_written(cohort, tmp_path):
     out = tmp_path / "runs"
-    code = (
-        "import sys\n"
-        "class NoPennyLane:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'pennylane' or name.startswith('pennylane.'):\n"
-        "            raise ModuleNotFoundError(\"No module named 'pennylane'\")\n"
-        "sys.meta_path.insert(0, NoPennyLane())\n"
+    code = without_module("pennylane") + (
         "from insightome.cli.app import main\n"
         f"sys.argv = ['insightome', 'run', {str(cohort)!r}, '--target', 'diagnosis', "
         f"'--exclude', 'tumour_size', '--candidates', 'default,quantum', '--out', "

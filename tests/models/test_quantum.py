@@ -27,6 +27,7 @@ from insightome.evaluate.search import BBCSearchCV
 from insightome.models import quantum
 from insightome.models.candidates import quantum_candidates
 from insightome.models.quantum import QuantumKernel, VariationalQuantumClassifier
+from tests.conftest import without_module
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -131,13 +132,8 @@ def test_a_saved_quantum_model_unpickles_without_pennylane_and_says_what_it_need
     model = make_pipeline(PCA(3), VariationalQuantumClassifier(steps=5)).fit(X, y)
     path = tmp_path / "model.pkl"
     path.write_bytes(pickle.dumps(model))
-    code = (
-        "import pickle, sys\n"
-        "class NoPennyLane:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'pennylane' or name.startswith('pennylane.'):\n"
-        "            raise ModuleNotFoundError(\"No module named 'pennylane'\")\n"
-        "sys.meta_path.insert(0, NoPennyLane())\n"
+    code = without_module("pennylane") + (
+        "import pickle\n"
         f"model = pickle.loads(open({str(path)!r}, 'rb').read())\n"
         "from insightome.errors import UserError\n"
         "try:\n"

@@ -49,7 +49,8 @@ from insightome.models.note_terms import NoteTerms, NoteTexts
 from insightome.models.quantum import QUBITS
 from insightome.models.scaling import BlockwiseStandardScaler
 from insightome.models.survival import cox_score_test
-from insightome.options.checks import CANDIDATE_SETS, PRESETS
+from insightome.options.checks import PRESETS, candidate_set_names
+from insightome.options.checks import candidate_sets as check_candidate_sets
 from insightome.synthesis import SyntheticTraining
 
 # The logistic candidates set only ``l1_ratio``: from scikit-learn 1.8 on it chooses the
@@ -358,13 +359,12 @@ QUANTUM_BANDWIDTH = 0.2  # the IQP kernel's feature scale (models.quantum; docs/
 
 
 def candidate_sets(value: str) -> tuple[str, ...]:
-    """``--candidates default,quantum`` → ``("default", "quantum")`` (checked by the options:
-    each of :data:`CANDIDATE_SETS` at most once)."""
-    parts = tuple(p.strip() for p in value.split(",") if p.strip())
-    unknown = set(parts) - set(CANDIDATE_SETS)
-    if unknown:
-        raise ValueError(f"unknown candidate set(s) {sorted(unknown)}; known: {CANDIDATE_SETS}")
-    return parts
+    """``--candidates default,quantum`` → ``("default", "quantum")``, refused as the options
+    refuse it (:func:`insightome.options.checks.candidate_sets`)."""
+    problem = check_candidate_sets(value)
+    if problem:
+        raise ValueError(f"candidates={value!r}: {problem}")
+    return tuple(candidate_set_names(value))
 
 
 def quantum_candidates(task: str, n_columns: int) -> list[Candidate]:

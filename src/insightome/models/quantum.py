@@ -317,9 +317,7 @@ def circuit_description(family: str, params: dict[str, Any]) -> dict[str, Any]:
             f"repetition(s) of: Hadamard on each of {q} qubits, RZ(feature), ZZ rotations by "
             f"the products of every pair of features; features x bandwidth "
             f"{params['bandwidth']}. Kernel |<psi(a)|psi(b)>|^2 from one statevector per "
-            "sample; SVM (C = {C}, balanced classes) with Platt-scaled probabilities".format(
-                C=params["C"]
-            )
+            f"sample; SVM (C = {params['C']}, balanced classes) with Platt-scaled probabilities"
         )
     elif family == "variational_quantum":
         circuit = (

@@ -89,11 +89,16 @@ def image_features(value: Any) -> str | None:
     return None
 
 
+def candidate_set_names(value: str) -> list[str]:
+    """``"default, quantum"`` → ``["default", "quantum"]`` (the names as given, unchecked)."""
+    return [p.strip() for p in value.split(",") if p.strip()]
+
+
 def candidate_sets(value: Any) -> str | None:
     """``--candidates``: some of default, quantum, comma-separated, each once."""
     if not isinstance(value, str):
         return f"expected a comma-separated text such as 'default,quantum', got {value!r}"
-    parts = [p.strip() for p in value.split(",") if p.strip()]
+    parts = candidate_set_names(value)
     if not parts:
         return f"name at least one of {', '.join(CANDIDATE_SETS)}"
     unknown = [p for p in parts if p not in CANDIDATE_SETS]
