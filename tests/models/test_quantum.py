@@ -190,6 +190,8 @@ def test_limits_are_refused_with_the_reason():
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="at most 12 qubits"):
         VariationalQuantumClassifier(steps=1).fit(rng.normal(size=(20, 13)), [0, 1] * 10)
+    with pytest.raises(ValueError, match="at most 12 qubits"):  # 2^13 amplitudes a sample
+        QuantumKernel()(rng.normal(size=(3, 13)), rng.normal(size=(2, 13)))
     with pytest.raises(ValueError, match="one class"):
         VariationalQuantumClassifier(steps=1).fit(rng.normal(size=(20, 3)), [1] * 20)
     # more classes than qubits: the linear head reads every class from all the qubits

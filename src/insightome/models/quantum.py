@@ -97,6 +97,7 @@ def feature_map_states(X: np.ndarray, reps: int, bandwidth: float) -> np.ndarray
     """(n × 2^q) statevectors of the IQP feature map of each row of ``X`` (q = columns):
     one simulation per row, broadcast over rows in chunks of :data:`STATE_ROWS`."""
     X = np.asarray(X, dtype=float)
+    _check_qubits(X)
     n, q = X.shape
     circuit = _state_circuit(q, reps)
     out = np.empty((n, 2**q), dtype=complex)
