@@ -170,8 +170,8 @@ def _own_options() -> dict[str, set[str]]:
                 schema.setdefault(command, set()).update(flag.split("/"))
     own: dict[str, set[str]] = {}
     for command_name, command in typer.main.get_command(app).commands.items():
-        if hasattr(command, "commands") or command_name in ("optimize", "samplesize"):
-            continue  # admet, optimize, samplesize, trials: docs/admet.md, optimize.md, …
+        if hasattr(command, "commands") or command_name in ("optimize", "samplesize", "serve"):
+            continue  # admet, optimize, samplesize, serve, trials: docs/admet.md, web.md, …
         for param in command.params:
             if getattr(param, "param_type_name", "") != "option":
                 continue
@@ -207,13 +207,14 @@ def test_readme_lists_exactly_the_options_commands_declare_themselves():
     assert not extra, f"README lists options these commands lack: {extra}"
 
 
-def test_admet_optimize_samplesize_and_trials_options_are_in_their_guides():
+def test_admet_optimize_samplesize_serve_and_trials_options_are_in_their_guides():
     from insightome.cli.app import app
 
     commands = typer.main.get_command(app).commands
     guides = {("admet", name): ROOT / "docs" / "admet.md" for name in commands["admet"].commands}
     guides[("optimize",)] = ROOT / "docs" / "optimize.md"
     guides[("samplesize",)] = ROOT / "docs" / "samplesize.md"
+    guides[("serve",)] = ROOT / "docs" / "web.md"
     guides.update({("trials", n): ROOT / "docs" / "trials.md" for n in commands["trials"].commands})
     for path, guide in guides.items():
         command = commands[path[0]] if len(path) == 1 else commands[path[0]].commands[path[1]]

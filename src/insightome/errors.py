@@ -614,3 +614,10 @@ QUANTUM_EXTRA_MISSING = (
     "the quantum candidates (--candidates quantum; a saved quantum model) need PennyLane, "
     "which is not installed: pip install 'insightome[quantum]'"
 )
+
+# -- the browser workbench (insightome serve) -----------------------------------------------
+WEB_EXTRA_MISSING = (
+    "the browser workbench (insightome serve) needs FastAPI and Uvicorn, which are not "
+    "installed: pip install 'insightome[web]'"
+)
+PORT_IN_USE = "--port {port}: {host}:{port} is in use ({reason}); choose another --port"

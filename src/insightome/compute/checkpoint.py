@@ -167,6 +167,31 @@ def _lock(directory: Path) -> None:
     _HELD[directory.resolve()] = fd
 
 
+def is_held(directory: str | Path) -> bool:
+    """Whether a process is working in the ``.partial`` ``directory`` now (holds its lock):
+    a running run, as opposed to an interrupted one that may be resumed."""
+    directory = Path(directory)
+    if directory.resolve() in _HELD:
+        return True
+    if sys.platform == "win32" or not (directory / LOCK).exists():
+        return False
+    import fcntl
+
+    try:
+        fd = os.open(directory / LOCK, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        return exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES)
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
 def _remove_abandoned(out_dir: Path) -> None:
     """``.partial`` directories a kill left half-deleted (their run was written), or
     half-made long ago (their run never started)."""

@@ -172,6 +172,7 @@ def choice(choices: Sequence[str] | Callable[[], Sequence[str]]) -> Check:
             return f"choose {', '.join(repr(c) for c in allowed)}, not {value!r}"
         return None
 
+    check.choices = choices  # type: ignore[attr-defined]  (a form's menu reads them)
     return check
 
 

@@ -53,7 +53,7 @@ def learn(state: RunState) -> None:
         state.learning_curve = _without_sizes(curve, task, resampling)
         _announce(state, state.learning_curve["sentence"])
         return
-    with progress_bar(o.progress) as bar:
+    with progress_bar(o.progress, state.progress) as bar:
 
         def fit() -> Any:  # again, with a new bar, if a cluster lost its data
             advance = bar(

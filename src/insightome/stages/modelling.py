@@ -285,7 +285,7 @@ def select(state: RunState) -> None:
     (its first step; estimate and refit are its next two)."""
     o, made = state.options, state.require("study")
     cands, resampling = state.require("candidates"), state.require("plan")
-    with progress_bar(o.progress) as bar:
+    with progress_bar(o.progress, state.progress) as bar:
 
         def cross_validate() -> Any:  # again, with a new bar, if a cluster lost its data
             advance = bar(
@@ -348,7 +348,7 @@ def estimate(state: RunState) -> None:
     permutations = state.permutations or 0
     if not permutations:
         return
-    with progress_bar(o.progress) as bar:
+    with progress_bar(o.progress, state.progress) as bar:
 
         def permute() -> PermutationResult:  # again, with a new bar, if a cluster lost its data
             advance = bar(

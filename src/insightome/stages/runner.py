@@ -7,6 +7,10 @@ crash keeps it, to be finished with ``--resume``: lost workers
 (:class:`~insightome.errors.WorkersLost`) and Ctrl-C are given the checkpoint's directory,
 so the message names the exact ``--resume`` command. Resuming a run whose directory was
 written whole, when only the removal of its ``.partial`` was interrupted, returns that run.
+
+Once the run has its ``.partial`` directory, every stage's start and end is written to its
+``progress.json`` (:class:`~insightome.stages.progress.RunProgress`), and a run that ends
+by an exception says there that it stopped.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from insightome.compute.ledger import EnergyLedger
 from insightome.errors import UserError
 from insightome.run_directory import Run
 from insightome.stages import checkpoints
+from insightome.stages.progress import RunProgress
 from insightome.stages.registry import Stage
 from insightome.stages.state import RunState
 
@@ -37,10 +42,13 @@ def run_stages(state: RunState, stages: Sequence[Stage], *, from_stage: str | No
     if state.ledger is None:
         state.ledger = EnergyLedger(carbon_intensity=o.carbon_intensity, pue=o.pue)
     restored = _restorable(state, stages, from_stage)
+    state.progress.stages = [stage.name for stage in stages]
+    stopped = True
     try:
         for stage in stages:
             if stage.name in restored:
                 checkpoints.restore(state, stage)
+                _progress(state).stage_finished(stage.name, write=False)
                 continue
             if state.checkpoint is not None and restored and stage.saved:
                 later = list(stages[stages.index(stage) :])
@@ -49,6 +57,7 @@ def run_stages(state: RunState, stages: Sequence[Stage], *, from_stage: str | No
             _timed(state, stage)
             if state.checkpoint is not None and stage.saved:
                 checkpoints.save(state, stage)
+        stopped = False
     except UserError:
         if state.new_partial is not None:
             checkpoint, new_out_dir = state.new_partial
@@ -64,15 +73,25 @@ def run_stages(state: RunState, stages: Sequence[Stage], *, from_stage: str | No
         raise
     finally:
         try:
-            state.release_workers()  # a cluster's worker jobs are given back on every way out
+            if stopped:  # said before another process may resume it (a refused run's is gone)
+                _progress(state).stopped()
         finally:
-            if state.checkpoint is not None:  # a stopped run may be resumed by another process
-                state.checkpoint.release()
+            _release(state)
     return state.require("result")
+
+
+def _release(state: RunState) -> None:
+    """Hand back what a run holds, however it ended."""
+    try:
+        state.release_workers()  # a cluster's worker jobs are given back on every way out
+    finally:
+        if state.checkpoint is not None:  # a stopped run may be resumed by another process
+            state.checkpoint.release()
 
 
 def _timed(state: RunState, stage: Stage) -> None:
     ledger = state.require("ledger")
+    _progress(state).stage_started(stage.name)
     start = time.perf_counter()
     try:
         with ledger.stage(stage.name):
@@ -80,6 +99,22 @@ def _timed(state: RunState, stage: Stage) -> None:
     finally:
         elapsed = time.perf_counter() - start
         state.timings[stage.name] = state.timings.get(stage.name, 0.0) + elapsed
+    _progress(state).stage_finished(stage.name)  # not after write: the .partial is gone
+
+
+def _progress(state: RunState) -> RunProgress:
+    """The run's progress, brought up to date: its ``.partial`` directory (from the study
+    stage on), its candidates, projected compute and the ledger's totals so far."""
+    progress, ledger = state.progress, state.ledger
+    progress.directory = None if state.checkpoint is None else state.checkpoint.directory
+    projected = (state.budget_info or {}).get("projected_cpu_seconds")
+    progress.facts.update(
+        candidates=None if state.candidates is None else len(state.candidates),
+        projected_cpu_seconds=None if projected is None else float(projected),
+        energy_kwh=None if ledger is None else float(ledger.total_kwh),
+        cpu_seconds=None if ledger is None else float(ledger.total_cpu_seconds),
+    )
+    return progress
 
 
 def _restorable(state: RunState, stages: Sequence[Stage], from_stage: str | None) -> set[str]:

@@ -35,7 +35,7 @@ from insightome.evaluate.splitters import ResamplingPlan
 from insightome.models.candidates import Candidate
 from insightome.options import RunOptions
 from insightome.run_directory import Run
-from insightome.stages.progress import RunLog
+from insightome.stages.progress import RunLog, RunProgress
 from insightome.study import Study
 
 
@@ -55,6 +55,8 @@ class RunState:
     new_partial: tuple[Checkpoint, Path | None] | None = None  # made by this call (+ runs dir)
     featurizers: tuple[Any, ...] = ()  # insightome.stages.Featurizer, applied by "read"
     extras: dict[str, Any] = field(default_factory=dict)  # plugged-in stages' outputs
+    # the .partial directory's progress.json (in no stage's makes: never checkpointed)
+    progress: RunProgress = field(default_factory=RunProgress, repr=False)
 
     # read: the data as AnnData (featurizers applied) and the gene sets
     adata: ad.AnnData | None = None

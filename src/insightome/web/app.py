@@ -1,0 +1,194 @@
+"""The workbench's web application (FastAPI, pages rendered on the server with Jinja2).
+
+:func:`create_app` wires the settings, the users, the signer, the audit log and the job
+queue into one :class:`Workbench` and registers the pages (:mod:`insightome.web.pages`).
+Every page under ``/u/<user>/`` needs a session of that user (another user gets 403, logged);
+every POST needs the session's CSRF token; request bodies are limited before they are read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from fastapi import FastAPI, Request
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from insightome.number_format import fmt_number
+from insightome.web import pages
+from insightome.web.audit_log import AuditLog
+from insightome.web.auth import (
+    Session,
+    Signer,
+    User,
+    read_users,
+    server_secret,
+    token_ok,
+    verify_password,
+)
+from insightome.web.bench import COOKIE, Workbench
+from insightome.web.jobs import JobQueue
+from insightome.web.settings import TOKEN_USER, ServerSettings
+from insightome.web.storage import Refused
+
+FORM_LIMIT = 1 << 20  # a POST other than an upload: 1 MB
+PAGE_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def _users(settings: ServerSettings) -> dict[str, User]:
+    if settings.users_file is not None:
+        return read_users(settings.users_file)
+    return {TOKEN_USER: User(TOKEN_USER, None, True)}
+
+
+def _templates() -> Environment:
+    env = Environment(
+        loader=PackageLoader("insightome.web", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = lambda v, spec=".3f": "—" if v is None else fmt_number(v, spec)
+    env.filters["pct"] = lambda v: "—" if v is None else f"{100 * v:.0f}%"
+    return env
+
+
+def create_app(settings: ServerSettings, *, start_queue: bool = True) -> FastAPI:
+    """The application for ``settings`` (checked and prepared by the caller)."""
+    data_dir = settings.data_dir
+    compute = {
+        "n_jobs": settings.n_jobs,
+        "scheduler": settings.scheduler,
+        "slurm_config": None if settings.slurm_config is None else str(settings.slurm_config),
+    }
+    audit = AuditLog(data_dir / "audit.jsonl")
+    queue = JobQueue(
+        data_dir, concurrency=settings.concurrent_runs, compute=compute,
+        resume_interrupted=settings.resume_interrupted,
+        on_event=lambda action, job: audit(job["user"], "server", f"job {action}", job["id"]),
+    )  # fmt: skip
+    bench = Workbench(
+        settings, _users(settings), Signer(server_secret(data_dir)), audit, queue, _templates()
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if start_queue:
+            queue.start()
+        audit(None, "server", "server started", f"{settings.host}:{settings.port}")
+        try:
+            yield
+        finally:
+            if start_queue:
+                queue.stop()
+            audit(None, "server", "server stopped")
+
+    app = FastAPI(title="insightome", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=lifespan)  # fmt: skip
+    app.state.bench = bench
+    app.mount("/static", StaticFiles(packages=[("insightome.web", "static")]), name="static")
+    _middleware(app, bench)
+    _login_routes(app, bench)
+    pages.register(app, bench)
+    return app
+
+
+def _middleware(app: FastAPI, bench: Workbench) -> None:
+    upload_limit = 4 * bench.settings.max_upload_bytes + FORM_LIMIT  # four files at most
+
+    @app.middleware("http")
+    async def guard(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        if request.method == "POST":
+            length = request.headers.get("content-length")
+            limit = upload_limit if request.url.path.endswith("/upload") else FORM_LIMIT
+            if length is None or not length.isdigit():
+                return PlainTextResponse("a POST needs a Content-Length", status_code=411)
+            if int(length) > limit:
+                bench.log(request, "request refused", request.url.path, "too large")
+                return PlainTextResponse(
+                    f"request too large (this server's limit: {limit / 2**20:.0f} MB)",
+                    status_code=413,
+                )
+        request.state.session = bench.signer.read_session(request.cookies.get(COOKIE))
+        if request.state.session is not None and request.state.session.user not in bench.users:
+            request.state.session = None
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused) -> Response:
+        bench.log(request, "refused", request.url.path, f"{exc.status}: {exc.message}")
+        return bench.render(request, "error.html.j2", exc.status, message=exc.message)
+
+
+def _login(bench: Workbench, request: Request, user: str) -> Response:
+    response = RedirectResponse(f"/u/{user}/", status_code=303)
+    response.set_cookie(
+        COOKIE, bench.signer.session_cookie(user), httponly=True, samesite="strict",
+        secure=request.url.scheme == "https", max_age=12 * 3600,
+    )  # fmt: skip
+    return response
+
+
+def _login_routes(app: FastAPI, bench: Workbench) -> None:
+    token_mode = bench.settings.users_file is None
+
+    @app.get("/")
+    async def root(request: Request) -> Response:
+        session: Session | None = request.state.session
+        return RedirectResponse(f"/u/{session.user}/" if session else "/login", status_code=303)
+
+    @app.get("/login")
+    async def login_page(request: Request, token: str | None = None) -> Response:
+        if token is not None:  # the link the server printed
+            if token_mode and token_ok(token, bench.settings.token):
+                request.state.session = Session(TOKEN_USER, "")
+                bench.log(request, "login", TOKEN_USER)
+                return _login(bench, request, TOKEN_USER)
+            bench.log(request, "login failed", "token link", "refused")
+            return bench.render(request, "login.html.j2", 401, token_mode=token_mode,
+                                error="that access token is not this server's")  # fmt: skip
+        return bench.render(request, "login.html.j2", token_mode=token_mode, error=None)
+
+    @app.post("/login")
+    async def login(request: Request) -> Response:
+        form = await request.form()
+        if token_mode:
+            ok, user = token_ok(str(form.get("token", "")), bench.settings.token), TOKEN_USER
+        else:
+            user = str(form.get("user", ""))
+            known = bench.users.get(user)
+            ok = (
+                known is not None
+                and known.password is not None
+                and verify_password(str(form.get("password", "")), known.password)
+            )
+        if not ok:
+            bench.log(request, "login failed", user if not token_mode else "token", "refused")
+            return bench.render(request, "login.html.j2", 401, token_mode=token_mode,
+                                error="not a valid login")  # fmt: skip
+        bench.log(request, "login", user)
+        return _login(bench, request, user)
+
+    @app.post("/logout")
+    async def logout(request: Request) -> Response:
+        session = request.state.session
+        form = await request.form()
+        if session is None or not bench.signer.csrf_ok(session, str(form.get("csrf", ""))):
+            raise Refused(403, "the form's security token is missing or stale; reload the page")
+        bench.log(request, "logout", session.user)
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE)
+        return response

@@ -1,0 +1,122 @@
+"""One workbench job in its own process: ``python -m insightome.web.worker JOB_DIR``.
+
+The job folder's ``job.json`` says what to do (a run, a resume, or predict / validate /
+monitor on a saved run); the worker calls the Python API (the same calls as the CLI's
+commands, so a run started here is a CLI run: same run directory, same results), and writes
+``outcome.json`` (temporary file, then rename) with ``finished``, ``failed`` (the one-line
+message a CLI user would read) or ``interrupted`` (SIGTERM: the run keeps its ``.partial``
+checkpoint and can be resumed from the browser or with ``insightome run --resume``).
+A bug's traceback goes to the job's ``worker.log``, never to a page.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from insightome import errors
+from insightome.compute.backends import slurm_from_options
+from insightome.errors import UserError
+from insightome.monitoring import monitor, write_monitor_report
+from insightome.prediction import predict
+from insightome.validation import validate
+from insightome.workflow import resume, run
+
+#: The reading options predict / validate / monitor take from the form (their own names).
+READING = ("id_column", "decimal", "orient")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    for repeated in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(repeated, signal.SIG_IGN)  # the clean-up on the way out runs to its end
+    raise errors.Interrupted(signum)
+
+
+def _compute(job: dict[str, Any]) -> dict[str, Any]:
+    compute = job.get("compute") or {}
+    slurm = None
+    if compute.get("slurm_config"):
+        slurm = slurm_from_options(Path(compute["slurm_config"]))
+    return {
+        "n_jobs": compute.get("n_jobs", 1),
+        "scheduler": compute.get("scheduler"),
+        "slurm": slurm,
+    }
+
+
+def do(job: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Carry out ``job``; returns the outcome's fields."""
+    kind, compute = job["kind"], _compute(job)
+    if kind == "run":
+        options = {**job["options"], "out_dir": job["runs_dir"], "name": job["run_name"]}
+        done = run(job["data"], **options, progress=False, **compute)
+        return {"run_dir": str(done.path)}
+    if kind == "resume":
+        done = resume(job["partial"], progress=False, **compute)
+        return {"run_dir": str(done.path)}
+    reading = {k: v for k, v in job["options"].items() if k in READING}
+    if kind == "predict":
+        table = predict(job["run_dir"], job["data"], log=True, user=job["user"], **reading)
+        output = folder / "predictions.csv"
+        table.to_csv(output.with_suffix(".tmp"))
+        output.with_suffix(".tmp").replace(output)
+        return {"output": output.name, "n": len(table)}
+    if kind == "validate":
+        report = validate(job["run_dir"], job["data"], **reading, **_labels(job, "target"))
+        return {"output": str(report["path"])}
+    if kind == "monitor":
+        report = monitor(job["run_dir"], job["data"], **reading, **_labels(job, "labels"))
+        return {"output": str(write_monitor_report(report, None))}
+    raise ValueError(f"unknown job kind {kind!r}")
+
+
+def _labels(job: dict[str, Any], keyword: str) -> dict[str, Any]:
+    target = job["options"].get("target")
+    return {keyword: target} if target else {}
+
+
+def write_outcome(folder: Path, outcome: dict[str, Any]) -> None:
+    tmp = folder / ".outcome.json.tmp"
+    tmp.write_text(json.dumps(outcome, indent=2, default=str))
+    os.replace(tmp, folder / "outcome.json")
+
+
+def main(folder: Path) -> int:
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
+    job = json.loads((folder / "job.json").read_text())
+    try:
+        outcome = {"status": "finished", **do(job, folder)}
+        code = 0
+    except UserError as exc:
+        outcome, code = {"status": "failed", "error": str(exc)}, errors.EXIT_USER_ERROR
+    except errors.WorkersLost as exc:
+        outcome = {"status": "interrupted", "error": str(exc), "partial": _partial(exc)}
+        code = exc.exit_code
+    except (errors.Interrupted, KeyboardInterrupt) as exc:
+        message = errors.stopped_message(exc, errors.INTERRUPTED, errors.INTERRUPTED_NO_CHECKPOINT)
+        outcome, code = {"status": "interrupted", "error": message, "partial": _partial(exc)}, 143
+    except Exception as exc:  # a bug: the traceback in worker.log, one line on the page
+        traceback.print_exc()
+        outcome = {
+            "status": "failed",
+            "error": f"internal error ({type(exc).__name__}); the job's worker.log has the "
+            "details for a bug report",
+        }
+        code = 1
+    write_outcome(folder, outcome)
+    return code
+
+
+def _partial(exc: BaseException) -> str | None:
+    partial = getattr(exc, "partial", None)
+    return None if partial is None else str(partial)
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1])))

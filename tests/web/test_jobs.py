@@ -1,0 +1,124 @@
+"""The job queue: a real worker process per job, stopping a run at its checkpoint and
+resuming it, and what a restarted server does with the jobs it finds."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from insightome.run_directory import Run
+from insightome.stages.progress import read_progress
+from insightome.web.jobs import JobQueue, read_job, run_partial, write_job
+from insightome.web.storage import Space
+
+TABLE = "id,age,marker,noise,outcome\n" + "".join(
+    f"p{i},{40 + i % 30},{(i * 7) % 13 / 3:.2f},{(i * 11) % 17},{int(i % 3 == 0)}\n"
+    for i in range(120)
+)
+
+
+def _wait(folder: Path, done, timeout: float = 120.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = read_job(folder)
+        if job is not None and done(job):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"timed out; job: {read_job(folder)}; log: {_log(folder)}")
+
+
+def _log(folder: Path) -> str:
+    path = folder / "worker.log"
+    return path.read_text() if path.exists() else ""
+
+
+@pytest.mark.slow
+def test_a_stopped_run_keeps_its_checkpoint_and_resumes_to_a_cli_run(tmp_path):
+    data = tmp_path / "cohort.csv"
+    data.write_text(TABLE)
+    space = Space(tmp_path / "data", "alice", owner=True).make()
+    queue = JobQueue(space.data_dir, compute={"n_jobs": 1})
+    queue.start()
+    try:
+        job = queue.submit(
+            space.jobs, "alice", "run", data=str(data), runs_dir=str(space.runs),
+            options={"target": "outcome", "id_column": "id", "folds": 3, "repeats": 2,
+                     "n_bootstrap": 200, "audit": False, "discover": False},
+            run_name="cohort-outcome",
+        )  # fmt: skip
+        folder = space.jobs / job["id"]
+        running = _wait(folder, lambda j: (p := run_partial(j)) is not None
+                        and (read_progress(p) or {}).get("stage") == "select")  # fmt: skip
+        assert running["status"] == "running"
+        queue.cancel(folder)  # SIGTERM: the run stops at a checkpoint
+        stopped = _wait(folder, lambda j: j["status"] != "running")
+        assert stopped["status"] == "interrupted", _log(folder)
+        partial = Path(stopped["partial"])
+        assert partial.is_dir() and "insightome run --resume" in stopped["error"]
+        assert read_progress(partial)["state"] == "stopped"
+        resumed = queue.submit(space.jobs, "alice", "resume", partial=str(partial))
+        finished = _wait(space.jobs / resumed["id"], lambda j: j["status"] != "queued"
+                         and j["status"] != "running")  # fmt: skip
+        assert finished["status"] == "finished", _log(space.jobs / resumed["id"])
+    finally:
+        queue.stop()
+    run = Run.load(finished["run_dir"])  # a CLI run directory like any other
+    assert run.results["invocation"]["repeats"] == 2
+    assert not partial.exists()
+
+
+def _job(space: Space, job_id: str, **fields) -> Path:
+    folder = space.jobs / job_id
+    folder.mkdir(parents=True)
+    write_job(folder, {"id": job_id, "user": "alice", "created": job_id, **fields})
+    return folder
+
+
+def test_a_restarted_server_marks_dead_workers_interrupted_and_keeps_the_queue(tmp_path):
+    space = Space(tmp_path / "data", "alice", owner=True).make()
+    partial = space.runs / "20261207-000000-x-abc123.partial"
+    partial.mkdir()
+    (partial / "invocation.json").write_text("{}")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    interrupted = _job(space, "a", kind="run", status="running", pid=dead.pid,
+                       runs_dir=str(space.runs), run_name="x-abc123")  # fmt: skip
+    lost = _job(space, "b", kind="run", status="running", pid=dead.pid,
+                runs_dir=str(space.runs), run_name="y-def456")  # fmt: skip
+    queued = _job(space, "c", kind="predict", status="queued", run_dir="r", data="d", options={})
+    queue = JobQueue(space.data_dir, resume_interrupted=True)
+    queue.recover()
+    a, b = read_job(interrupted), read_job(lost)
+    assert a["status"] == "interrupted" and a["partial"] == str(partial)
+    assert b["status"] == "failed" and "without saying why" in b["error"]
+    assert read_job(queued)["status"] == "queued"
+    (resume,) = [
+        j for f in space.jobs.iterdir() if (j := read_job(f))["kind"] == "resume"
+    ]  # --resume-interrupted queued it
+    assert resume["status"] == "queued" and resume["partial"] == str(partial)
+
+
+def test_a_live_worker_of_a_killed_server_is_watched_again(tmp_path):
+    space = Space(tmp_path / "data", "alice", owner=True).make()
+    worker = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; time.sleep(60)", "insightome.web.worker"]
+    )
+    try:
+        folder = _job(space, "a", kind="predict", status="running", pid=worker.pid,
+                      run_dir="r", data="d", options={})  # fmt: skip
+        (folder / "outcome.json").write_text(json.dumps({"status": "finished", "output": "p.csv"}))
+        queue = JobQueue(space.data_dir)
+        queue.recover()
+        assert read_job(folder)["status"] == "running"  # adopted, not marked interrupted
+        worker.kill()
+        worker.wait()
+        queue._reap()
+        assert read_job(folder)["status"] == "finished"
+        assert read_job(folder)["output"] == "p.csv"
+    finally:
+        worker.kill()
