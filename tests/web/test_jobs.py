@@ -13,6 +13,7 @@ import pytest
 
 from insightome.run_directory import Run
 from insightome.stages.progress import read_progress
+from insightome.web import worker
 from insightome.web.jobs import JobQueue, read_job, run_partial, write_job
 from insightome.web.storage import Space
 
@@ -122,3 +123,25 @@ def test_a_live_worker_of_a_killed_server_is_watched_again(tmp_path):
         assert read_job(folder)["output"] == "p.csv"
     finally:
         worker.kill()
+
+
+def test_a_job_runs_on_the_cluster_the_server_was_started_with(tmp_path, monkeypatch):
+    config = tmp_path / "slurm.yaml"
+    config.write_text("slurm:\n  queue: gpp\n  cores: 8\n  memory: 32GB\n")
+    space = Space(tmp_path / "data", "alice", owner=True).make()
+    queue = JobQueue(space.data_dir, compute={"n_jobs": 4, "scheduler": "tcp://10.0.0.5:8786",
+                                              "slurm_config": str(config)})  # fmt: skip
+    job = queue.submit(space.jobs, "alice", "run", data="d.csv", options={"target": "y"},
+                       runs_dir=str(space.runs), run_name="d-y")  # fmt: skip
+    seen = {}
+
+    def fake_run(data, **kwargs):
+        seen.update(kwargs, data=data)
+        return type("Done", (), {"path": Path("r")})()
+
+    monkeypatch.setattr(worker, "run", fake_run)
+    assert worker.do(read_job(space.jobs / job["id"]), space.jobs / job["id"]) == {"run_dir": "r"}
+    assert seen["scheduler"] == "tcp://10.0.0.5:8786" and seen["n_jobs"] == 4
+    assert seen["slurm"].queue == "gpp" and seen["slurm"].cores == 8
+    assert seen["out_dir"] == str(space.runs) and seen["name"] == job["run_name"]
+    assert seen["target"] == "y" and seen["progress"] is False

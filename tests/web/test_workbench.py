@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 import zipfile
 from pathlib import Path
 
@@ -311,3 +312,48 @@ def test_a_bad_images_zip_is_refused_and_leaves_nothing(server, zipped, says):
     )  # fmt: skip
     assert response.status_code == 400 and says in response.text
     assert _uploads(server) == []
+
+
+def _wait_job(client: TestClient, job_url: str, timeout: float = 120.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        view = client.get(job_url + "/progress.json").json()
+        if view["ended_state"]:
+            return view
+        time.sleep(0.3)
+    raise AssertionError(f"job {job_url} did not end: {view}")
+
+
+@pytest.mark.slow
+def test_predict_and_validate_with_a_saved_run_from_the_browser(server, tmp_path):
+    data = tmp_path / "cohort.csv"
+    data.write_bytes(TABLE)
+    runs = server.data_dir / "runs"
+    done = run(data, "outcome", id_column="id", preset="fast", folds=3, repeats=1,
+               n_bootstrap=200, discover=False, audit=False, out_dir=runs)  # fmt: skip
+    new = b"id,age,sex,marker,outcome\n" + b"".join(
+        f"q{i},{35 + i % 40},{'F' if i % 3 else 'M'},{(i * 5) % 11 / 3:.2f},{i % 2}\n".encode()
+        for i in range(50)
+    )
+    with TestClient(create_app(server), follow_redirects=False) as client:  # the queue runs
+        client.post("/login", data={"user": ALICE[0], "password": ALICE[1]})
+        dataset = _upload(client, "new.csv", new).headers["location"].rsplit("/", 1)[1]
+        apply = f"/u/alice/runs/{done.path.name}/apply"
+        predicted = client.post(apply, data={"csrf": _csrf(client), "kind": "predict",
+                                             "dataset": dataset})  # fmt: skip
+        assert predicted.status_code == 303
+        job = predicted.headers["location"]
+        view = _wait_job(client, job)
+        assert view["status"] == "finished", view
+        table = client.get(f"{job}/files/{view['output']}")
+        assert table.status_code == 200
+        assert len(table.text.strip().splitlines()) == 51  # a header and 50 samples
+        assert client.get(f"{job}/files/job.json").status_code == 404  # not a download
+        validated = client.post(apply, data={"csrf": _csrf(client), "kind": "validate",
+                                             "dataset": dataset, "target": "outcome"})  # fmt: skip
+        view = _wait_job(client, validated.headers["location"])
+        assert view["status"] == "finished", view
+        page = client.get(f"/u/alice/runs/{done.path.name}").text
+        assert re.search(r"validations/[^\"]+\.md", page)
+        log = (done.path / "prediction_log.jsonl").read_text()
+        assert '"alice"' in log  # predictions are logged under the browser user
