@@ -234,6 +234,7 @@ def test_runs_from_the_command_line_show_for_the_owner_only(server, tmp_path):
     assert done.path.name not in _client(server, BOB).get("/u/bob/").text
     page = _client(server).get(f"/u/alice/runs/{done.path.name}")
     assert page.status_code == 200 and "BBC-CV" in page.text
+    assert "60 samples · outcome <b>outcome</b> · task binary" in page.text
     report = _client(server).get(f"/u/alice/runs/{done.path.name}/files/report.html")
     assert report.status_code == 200 and "sandbox" in report.headers["content-security-policy"]
     archive = _client(server).get(f"/u/alice/runs/{done.path.name}/download")

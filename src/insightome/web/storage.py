@@ -341,15 +341,15 @@ def run_summary(path: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     estimate = results.get("estimate") or {}
-    study = results.get("study") or {}
+    outcome = results.get("outcome") or {}
     return {
         "winner": (results.get("winner") or {}).get("name"),
         "metric": estimate.get("metric"),
         "value": estimate.get("value"),
         "ci95": estimate.get("ci95"),
-        "task": study.get("task"),
-        "target": study.get("target") or study.get("event"),
-        "n_samples": study.get("n_samples"),
+        "task": results.get("task"),
+        "target": outcome.get("target") or outcome.get("event"),
+        "n_samples": results.get("n_samples"),
     }
 
 

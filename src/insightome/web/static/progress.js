@@ -39,7 +39,7 @@
     const facts = ["elapsed " + Math.round(p.elapsed_s) + " s"];
     if (step && step.eta_s !== null) facts.push("about " + Math.round(step.eta_s) + " s left in this step");
     if (p.candidates) facts.push(p.candidates + " candidate configurations");
-    if (p.energy_kwh !== null) facts.push("energy so far " + p.energy_kwh.toFixed(4) + " kWh");
+    if (p.energy_kwh !== null) facts.push("energy so far " + p.energy_kwh.toPrecision(3) + " kWh");
     text("progress-facts", facts.join(" · "));
   }
 
