@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from insightome.compute.checkpoint import Checkpoint, is_held
 from insightome.run_directory import Run
 from insightome.stages.progress import read_progress
 from insightome.web import worker
@@ -106,12 +108,18 @@ def test_a_restarted_server_marks_dead_workers_interrupted_and_keeps_the_queue(t
 
 def test_a_live_worker_of_a_killed_server_is_watched_again(tmp_path):
     space = Space(tmp_path / "data", "alice", owner=True).make()
+    folder = _job(space, "a", kind="predict", status="running", run_dir="r", data="d",
+                  options={})  # fmt: skip
     worker = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; time.sleep(60)", "insightome.web.worker"]
+        [sys.executable, "-c", "import time; time.sleep(60)", "insightome.web.worker", str(folder)]
     )
     try:
-        folder = _job(space, "a", kind="predict", status="running", pid=worker.pid,
-                      run_dir="r", data="d", options={})  # fmt: skip
+        cmdline = Path(f"/proc/{worker.pid}/cmdline")
+        for _ in range(100):  # until the child has exec'd (before, it shows pytest's command)
+            if b"insightome.web.worker" in cmdline.read_bytes():
+                break
+            time.sleep(0.05)
+        write_job(folder, {**read_job(folder), "pid": worker.pid})
         (folder / "outcome.json").write_text(json.dumps({"status": "finished", "output": "p.csv"}))
         queue = JobQueue(space.data_dir)
         queue.recover()
@@ -145,3 +153,53 @@ def test_a_job_runs_on_the_cluster_the_server_was_started_with(tmp_path, monkeyp
     assert seen["slurm"].queue == "gpp" and seen["slurm"].cores == 8
     assert seen["out_dir"] == str(space.runs) and seen["name"] == job["run_name"]
     assert seen["target"] == "y" and seen["progress"] is False
+
+
+def test_resume_interrupted_resumes_what_a_stopped_server_interrupted_once(tmp_path):
+    space = Space(tmp_path / "data", "alice", owner=True).make()
+    partial = space.runs / "20261207-000000-x-abc123.partial"
+    partial.mkdir()
+    by_server = _job(space, "a", kind="run", status="interrupted", partial=str(partial),
+                     stopped_by_server=True)  # fmt: skip
+    by_user = _job(space, "b", kind="run", status="interrupted", partial=str(partial))
+    for _ in range(2):  # two restarts: one resume
+        JobQueue(space.data_dir, resume_interrupted=True).recover()
+    resumes = [j for f in space.jobs.iterdir() if (j := read_job(f))["kind"] == "resume"]
+    assert len(resumes) == 1 and read_job(by_server)["resumed_by"] == resumes[0]["id"]
+    assert "resumed_by" not in read_job(by_user)  # a user's Stop is not undone by a restart
+    JobQueue(space.data_dir).recover()  # without the option: nothing more
+    assert len([f for f in space.jobs.iterdir()]) == 3
+
+
+def test_a_partial_is_running_while_a_process_holds_its_lock_and_probing_it_is_harmless(tmp_path):
+    partial = tmp_path / "x.partial"
+    partial.mkdir()
+    (partial / "invocation.json").write_text("{}")
+    assert not is_held(partial)  # no lock file yet: interrupted
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys; from insightome.compute.checkpoint import Checkpoint\n"
+         f"Checkpoint.open({str(partial)!r}); print('held', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert is_held(partial)
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert not is_held(partial)
+    probing = threading.Event()
+
+    def probe() -> None:  # what the runs list does on every page, from another thread
+        while not probing.is_set():
+            is_held(partial)
+
+    thread = threading.Thread(target=probe)
+    thread.start()
+    try:
+        for _ in range(300):  # a probe at the same moment never makes a resume fail
+            Checkpoint.open(partial).release()
+    finally:
+        probing.set()
+        thread.join()

@@ -20,11 +20,14 @@ pytest.importorskip("fastapi", reason="the web extra is not installed")
 from fastapi.testclient import TestClient
 
 from insightome.io import read
+from insightome.web import app as app_module
+from insightome.web import pages, storage
 from insightome.web.app import create_app
-from insightome.web.auth import add_user
+from insightome.web.auth import Signer, add_user
 from insightome.web.settings import ServerSettings
 from insightome.workflow import run
 
+BASE = "http://127.0.0.1:8765"  # a loopback server answers its own host names only
 ALICE, BOB = ("alice", "alice-password-1"), ("bob", "bob-password-22")
 TABLE = b"id,age,sex,marker,outcome\n" + b"".join(
     f"p{i},{40 + i % 30},{'F' if i % 2 else 'M'},{(i * 7) % 13 / 3:.2f},{i % 3 == 0:d}\n".encode()
@@ -41,7 +44,8 @@ def server(tmp_path: Path) -> ServerSettings:
 
 
 def _client(settings: ServerSettings, who: tuple[str, str] | None = ALICE) -> TestClient:
-    client = TestClient(create_app(settings, start_queue=False), follow_redirects=False)
+    client = TestClient(create_app(settings, start_queue=False), base_url=BASE,
+                        follow_redirects=False)  # fmt: skip
     if who is not None:
         response = client.post("/login", data={"user": who[0], "password": who[1]})
         assert response.status_code == 303, response.text
@@ -156,6 +160,9 @@ def test_pages_carry_a_content_security_policy(server):
     assert "script-src 'self'" in response.headers["content-security-policy"]
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
+    # same-origin: a browser's form posts carry the page's Origin (no-referrer would make it
+    # "null", which is refused as a page of no site)
+    assert response.headers["referrer-policy"] == "same-origin"
 
 
 def _dataset(client: TestClient) -> str:
@@ -336,7 +343,7 @@ def test_predict_and_validate_with_a_saved_run_from_the_browser(server, tmp_path
         f"q{i},{35 + i % 40},{'F' if i % 3 else 'M'},{(i * 5) % 11 / 3:.2f},{i % 2}\n".encode()
         for i in range(50)
     )
-    with TestClient(create_app(server), follow_redirects=False) as client:  # the queue runs
+    with TestClient(create_app(server), base_url=BASE, follow_redirects=False) as client:
         client.post("/login", data={"user": ALICE[0], "password": ALICE[1]})
         dataset = _upload(client, "new.csv", new).headers["location"].rsplit("/", 1)[1]
         apply = f"/u/alice/runs/{done.path.name}/apply"
@@ -358,3 +365,96 @@ def test_predict_and_validate_with_a_saved_run_from_the_browser(server, tmp_path
         assert re.search(r"validations/[^\"]+\.md", page)
         log = (done.path / "prediction_log.jsonl").read_text()
         assert '"alice"' in log  # predictions are logged under the browser user
+
+
+def test_a_cross_site_form_and_an_unknown_host_name_are_refused(server):
+    client = _client(server, None)
+    forged = client.post("/login", data={"user": ALICE[0], "password": ALICE[1]},
+                         headers={"origin": "https://evil.example"})  # fmt: skip
+    assert forged.status_code == 403 and "insightome_session" not in forged.cookies
+    fetched = client.post("/login", data={"user": ALICE[0], "password": ALICE[1]},
+                          headers={"sec-fetch-site": "cross-site"})  # fmt: skip
+    assert fetched.status_code == 403
+    sandboxed = client.post("/login", data={"user": ALICE[0], "password": ALICE[1]},
+                            headers={"origin": "null"})  # fmt: skip
+    assert sandboxed.status_code == 403
+    rebound = client.get("/login", headers={"host": "evil.example:8765"})  # DNS rebinding
+    assert rebound.status_code == 400
+    same = client.post("/login", data={"user": ALICE[0], "password": ALICE[1]},
+                       headers={"origin": BASE})  # fmt: skip
+    assert same.status_code == 303
+
+
+def test_failed_logins_are_slowed_and_unknown_names_cost_a_hash_too(server, monkeypatch):
+    checked = []
+    real = app_module.verify_password
+    monkeypatch.setattr(app_module, "verify_password", lambda p, h: checked.append(h) or real(p, h))
+    client = _client(server, None)
+    for i in range(10):
+        name = "alice" if i % 2 else f"nobody{i}"
+        assert client.post("/login", data={"user": name, "password": "x"}).status_code == 401
+    assert len(checked) == 10  # an unknown user's login verifies a (dummy) hash as well
+    blocked = client.post("/login", data={"user": ALICE[0], "password": ALICE[1]})
+    assert blocked.status_code == 429 and "too many failed logins" in blocked.text
+
+
+def test_odd_input_is_refused_not_a_server_error(server):
+    signer = Signer(b"k" * 32, "users")
+    assert signer.read_session("ålice|1|2|3") is None  # non-ASCII: refused, not a TypeError
+    assert not signer.csrf_ok(signer.read_session(signer.session_cookie("alice")), "é")
+    assert Signer(b"k" * 32, "token").read_session(signer.session_cookie("alice")) is None
+    client = _client(server)
+    assert client.get("/login?token=é").status_code == 401
+    assert client.post("/logout", data={"csrf": "é"}).status_code == 403
+    response = _upload(client, "t.csv.gz", b"\x1f\x8b\x08\x00 truncated")
+    assert response.status_code == 400 and "not a .csv.gz file" in response.text
+    url = _dataset(client)
+    as_file = client.post(url + "/check", data={"csrf": _csrf(client)},
+                          files={"target": ("x.csv", b"a", "text/csv")})  # fmt: skip
+    assert as_file.status_code == 400 and "expected text, not a file" in as_file.text
+
+
+def test_the_audit_log_never_quotes_the_data(server):
+    client = _client(server)
+    table = b",a,b\nJohn-Smith-1950,1,2\nJohn-Smith-1950,3,4\n"  # row names: sample IDs
+    response = _upload(client, "ids.csv", table)
+    assert response.status_code == 400 and "John-Smith-1950" in response.text  # shown to the user
+    log = (server.data_dir / "audit.jsonl").read_text()
+    assert "upload refused" in log and "John-Smith" not in log  # but never logged
+
+
+@pytest.mark.parametrize(
+    "path",
+    [" /etc/hostname", "~/x.npy", "x#/../../../../../.secret", "img/../../../../.secret"],
+)
+def test_a_manifest_path_the_image_reader_would_resolve_outside_is_refused(server, path):
+    client = _client(server)
+    response = client.post(
+        "/u/alice/upload", data={"csrf": _csrf(client)},
+        files={"data": ("manifest.csv", _manifest([path] * 40), "text/csv")},
+    )  # fmt: skip
+    form = {"csrf": _csrf(client), "target": "outcome", "id_column": "id",
+            "image_column": "image"}  # fmt: skip
+    refused = client.post(response.headers["location"] + "/check", data=form)
+    assert refused.status_code == 400 and "lies outside this dataset" in refused.text
+
+
+def test_image_paths_in_the_sample_sheet_are_checked_too(server):
+    client = _client(server)
+    data = b"id,marker,outcome\n" + b"".join(f"p{i},{i % 5},{i % 2}\n".encode() for i in range(40))
+    sheet = b"id,image\n" + b"".join(f"p{i},../../../../.secret\n".encode() for i in range(40))
+    response = client.post(
+        "/u/alice/upload", data={"csrf": _csrf(client)},
+        files={"data": ("data.csv", data, "text/csv"),
+               "annotations": ("sheet.csv", sheet, "text/csv")},
+    )  # fmt: skip
+    assert response.status_code == 303, response.text
+    form = {"csrf": _csrf(client), "target": "outcome", "id_column": "id",
+            "annotations": "sheet.csv", "image_column": "image"}  # fmt: skip
+    refused = client.post(response.headers["location"] + "/check", data=form)
+    assert refused.status_code == 400 and "lies outside this dataset" in refused.text
+
+
+def test_a_non_ascii_outcome_still_names_a_reachable_run(server):
+    assert pages._slug("cohort-décès") == "cohort-d-c-s"
+    assert storage.safe_name(pages._slug("cohort-décès") + "-abc123", "run")

@@ -49,6 +49,7 @@ REMOVED = ".removed"  # a .partial renamed to ``.<name>.partial.removed`` before
 NEW = ".new-"  # a .partial being made: ``.<name>.partial.new-XXXX``
 STALE_NEW_S = 3600.0  # a .partial still being made after an hour was abandoned by a kill
 LOCK = ".lock"
+LOCK_WAIT_S = 2.0  # a lock held this long is another process's run, not a probe
 _HELD: dict[Path, int] = {}  # .partial directories this process holds the lock of → fd
 
 
@@ -152,18 +153,24 @@ def _lock(directory: Path) -> None:
         fd = os.open(directory / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError:
         return  # a read-only or foreign folder: the run itself will say what is wrong
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        os.close(fd)
-        if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-            return  # no locks on this file system (NFS without lockd, Lustre noflock)
-        raise UserError(
-            errors.OPTION_INVALID,
-            option="--resume",
-            reason=f"another insightome process is working in {directory} now; resume it "
-            "once that one has ended",
-        ) from None
+    deadline = time.monotonic() + LOCK_WAIT_S  # a probe (is_held) holds it for an instant
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                os.close(fd)
+                return  # no locks on this file system (NFS without lockd, Lustre noflock)
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                raise UserError(
+                    errors.OPTION_INVALID,
+                    option="--resume",
+                    reason=f"another insightome process is working in {directory} now; "
+                    "resume it once that one has ended",
+                ) from None
+        time.sleep(0.05)
     _HELD[directory.resolve()] = fd
 
 

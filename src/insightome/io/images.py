@@ -127,7 +127,7 @@ class _Raw:
 
 def read_image(ref: str, base: Path | None = None, *, row: str | None = None) -> Image:
     """Read the image ``ref`` names (relative to ``base``) in the shared layout."""
-    path, fragment = _resolve(ref, base)
+    path, fragment = resolve_ref(ref, base)
     where = _where(path, row, fragment)
     raw = _read(path, fragment, where, pixels=True)
     return _finish(raw, where)
@@ -138,7 +138,7 @@ def read_mask(ref: str, base: Path | None, image: Image, *, row: str | None = No
 
     A colour mask counts a pixel in when any channel is above 0. A mask whose shape is
     not the image's, or with no voxel above 0, is refused."""
-    path, fragment = _resolve(ref, base)
+    path, fragment = resolve_ref(ref, base)
     where = _where(path, row, fragment)
     mask = _finish(_read(path, fragment, where, pixels=True), where)
     values = mask.array > 0
@@ -160,7 +160,7 @@ def image_header(ref: str, base: Path | None = None, *, row: str | None = None) 
     """The metadata of the image ``ref`` names, without reading its pixels where the format
     allows: :data:`META_KEYS` plus ``ndim``, ``channels``, ``spacing`` and ``spacing_known``
     (the values :func:`read_image` would give)."""
-    path, fragment = _resolve(ref, base)
+    path, fragment = resolve_ref(ref, base)
     where = _where(path, row, fragment)
     raw = _read(path, fragment, where, pixels=False)
     spatial, spacing, channels, stored = _layout(raw.shape, raw.spacing, raw.colour, where)
@@ -257,8 +257,9 @@ def write_manifest(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
 # -- refs, dispatch and the shared layout ----------------------------------------------
 
 
-def _resolve(ref: str, base: Path | None) -> tuple[Path, str | None]:
-    """The file a ref names and its ``#key/index`` fragment (``.npz`` only)."""
+def resolve_ref(ref: str, base: Path | None) -> tuple[Path, str | None]:
+    """The file a ref names and its ``#key/index`` fragment (``.npz`` only): the one rule
+    every reader here follows (the web workbench checks the same paths with it)."""
     text = str(ref).strip()
     fragment = None
     head, sep, tail = text.rpartition("#")

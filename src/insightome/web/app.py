@@ -9,20 +9,26 @@ every POST needs the session's CSRF token; request bodies are limited before the
 from __future__ import annotations
 
 import contextlib
+import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 
 from insightome.number_format import fmt_number
-from insightome.web import pages
+from insightome.web import pages, storage
 from insightome.web.audit_log import AuditLog
 from insightome.web.auth import (
     Session,
     Signer,
     User,
+    dummy_hash,
     read_users,
     server_secret,
     token_ok,
@@ -30,10 +36,12 @@ from insightome.web.auth import (
 )
 from insightome.web.bench import COOKIE, Workbench
 from insightome.web.jobs import JobQueue
-from insightome.web.settings import TOKEN_USER, ServerSettings
+from insightome.web.pages import UPLOAD_ROLES
+from insightome.web.settings import TOKEN_USER, ServerSettings, is_loopback
 from insightome.web.storage import Refused
 
 FORM_LIMIT = 1 << 20  # a POST other than an upload: 1 MB
+MAX_FAILURES, FAILURE_WINDOW_S = 10, 600.0  # failed logins from one address, in 10 minutes
 PAGE_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -55,7 +63,18 @@ def _templates() -> Environment:
     )
     env.filters["num"] = lambda v, spec=".3f": "—" if v is None else fmt_number(v, spec)
     env.filters["pct"] = lambda v: "—" if v is None else f"{100 * v:.0f}%"
+    env.filters["when"] = _when
     return env
+
+
+def _when(stamp: str | None) -> str:
+    """``2026-12-07T00:48:43+00:00`` → ``2026-12-07 00:48 UTC``."""
+    if not stamp:
+        return ""
+    try:
+        return datetime.fromisoformat(stamp).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return stamp
 
 
 def create_app(settings: ServerSettings, *, start_queue: bool = True) -> FastAPI:
@@ -72,13 +91,14 @@ def create_app(settings: ServerSettings, *, start_queue: bool = True) -> FastAPI
         resume_interrupted=settings.resume_interrupted,
         on_event=lambda action, job: audit(job["user"], "server", f"job {action}", job["id"]),
     )  # fmt: skip
-    bench = Workbench(
-        settings, _users(settings), Signer(server_secret(data_dir)), audit, queue, _templates()
-    )
+    mode = "token" if settings.users_file is None else "users"
+    signer = Signer(server_secret(data_dir), mode)
+    bench = Workbench(settings, _users(settings), signer, audit, queue, _templates())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if start_queue:
+        if start_queue:  # the server owns the data directory: leftovers of a crash go
+            storage.remove_leftovers(data_dir)
             queue.start()
         audit(None, "server", "server started", f"{settings.host}:{settings.port}")
         try:
@@ -99,13 +119,21 @@ def create_app(settings: ServerSettings, *, start_queue: bool = True) -> FastAPI
 
 
 def _middleware(app: FastAPI, bench: Workbench) -> None:
-    upload_limit = 4 * bench.settings.max_upload_bytes + FORM_LIMIT  # four files at most
+    upload_limit = len(UPLOAD_ROLES) * bench.settings.max_upload_bytes + FORM_LIMIT
+
+    hosts = _allowed_hosts(bench.settings)
 
     @app.middleware("http")
     async def guard(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
+        host = request.headers.get("host", "").rsplit(":", 1)[0].strip("[]").lower()
+        if hosts is not None and host not in hosts:  # DNS rebinding onto a loopback server
+            return PlainTextResponse("unknown host name for this server", status_code=400)
         if request.method == "POST":
+            if _cross_site(request):  # CSRF on any form, the login's included
+                bench.log(request, "request refused", request.url.path, "cross-site")
+                return PlainTextResponse("cross-site form refused", status_code=403)
             length = request.headers.get("content-length")
             limit = upload_limit if request.url.path.endswith("/upload") else FORM_LIMIT
             if length is None or not length.isdigit():
@@ -123,7 +151,7 @@ def _middleware(app: FastAPI, bench: Workbench) -> None:
         response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Referrer-Policy"] = "same-origin"  # forms then send their Origin
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
@@ -131,6 +159,23 @@ def _middleware(app: FastAPI, bench: Workbench) -> None:
     async def refused(request: Request, exc: Refused) -> Response:
         bench.log(request, "refused", request.url.path, f"{exc.status}: {exc.message}")
         return bench.render(request, "error.html.j2", exc.status, message=exc.message)
+
+
+def _allowed_hosts(settings: ServerSettings) -> set[str] | None:
+    """The Host names a loopback server answers (None: any, for a server behind a proxy)."""
+    if not is_loopback(settings.host):
+        return None
+    return {"127.0.0.1", "localhost", "::1", settings.host.lower()}
+
+
+def _cross_site(request: Request) -> bool:
+    """A POST a browser sent from another site (its Origin or Sec-Fetch-Site says so)."""
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        return True
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin == "null"
+    return urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower()
 
 
 def _login(bench: Workbench, request: Request, user: str) -> Response:
@@ -142,8 +187,29 @@ def _login(bench: Workbench, request: Request, user: str) -> Response:
     return response
 
 
+class _Failures:
+    """Failed logins per client address: more than :data:`MAX_FAILURES` in
+    :data:`FAILURE_WINDOW_S` and that client waits (HTTP 429)."""
+
+    def __init__(self) -> None:
+        self._times: dict[str, deque[float]] = {}
+
+    def _recent(self, client: str) -> deque[float]:
+        times = self._times.setdefault(client, deque())
+        while times and time.monotonic() - times[0] > FAILURE_WINDOW_S:
+            times.popleft()
+        return times
+
+    def blocked(self, client: str) -> bool:
+        return len(self._recent(client)) >= MAX_FAILURES
+
+    def add(self, client: str) -> None:
+        self._recent(client).append(time.monotonic())
+
+
 def _login_routes(app: FastAPI, bench: Workbench) -> None:
     token_mode = bench.settings.users_file is None
+    failures = _Failures()
 
     @app.get("/")
     async def root(request: Request) -> Response:
@@ -164,18 +230,22 @@ def _login_routes(app: FastAPI, bench: Workbench) -> None:
 
     @app.post("/login")
     async def login(request: Request) -> Response:
+        client = request.client.host if request.client else "-"
+        if failures.blocked(client):
+            bench.log(request, "login refused", client, "too many failed logins")
+            wait = "too many failed logins from here; wait 10 minutes"
+            return bench.render(request, "login.html.j2", 429, token_mode=token_mode, error=wait)
         form = await request.form()
         if token_mode:
             ok, user = token_ok(str(form.get("token", "")), bench.settings.token), TOKEN_USER
         else:
             user = str(form.get("user", ""))
             known = bench.users.get(user)
-            ok = (
-                known is not None
-                and known.password is not None
-                and verify_password(str(form.get("password", "")), known.password)
-            )
+            stored = known.password if known is not None and known.password else dummy_hash()
+            password = str(form.get("password", ""))  # scrypt off the event loop, always run
+            ok = await run_in_threadpool(verify_password, password, stored) and known is not None
         if not ok:
+            failures.add(client)
             bench.log(request, "login failed", user if not token_mode else "token", "refused")
             return bench.render(request, "login.html.j2", 401, token_mode=token_mode,
                                 error="not a valid login")  # fmt: skip

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -151,13 +152,16 @@ class Session:
 
 
 class Signer:
-    """Session cookies and CSRF tokens under one secret."""
+    """Session cookies and CSRF tokens under one secret; ``mode`` (token or users) is in
+    every MAC, so a cookie of one way of logging in is worthless under the other."""
 
-    def __init__(self, secret: bytes) -> None:
+    def __init__(self, secret: bytes, mode: str = "token") -> None:
         self._secret = secret
+        self._mode = mode
 
     def _mac(self, text: str) -> str:
-        return hmac.new(self._secret, text.encode(), hashlib.sha256).hexdigest()
+        message = f"{self._mode}|{text}".encode(errors="surrogateescape")
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
 
     def session_cookie(self, user: str) -> str:
         body = f"{user}|{int(time.time())}|{secrets.token_hex(16)}"
@@ -167,7 +171,7 @@ class Signer:
         if not cookie or cookie.count("|") != 3:
             return None
         body, mac = cookie.rsplit("|", 1)
-        if not hmac.compare_digest(mac, self._mac(body)):
+        if not _same(mac, self._mac(body)):
             return None
         user, issued, nonce = body.split("|")
         if not issued.isdigit() or time.time() - int(issued) > SESSION_HOURS * 3600:
@@ -182,9 +186,23 @@ class Signer:
         return self._mac(f"csrf|{session.nonce}")
 
     def csrf_ok(self, session: Session, token: str | None) -> bool:
-        return bool(token) and hmac.compare_digest(str(token), self.csrf_token(session))
+        return bool(token) and _same(str(token), self.csrf_token(session))
 
 
 def token_ok(given: str | None, expected: str | None) -> bool:
     """Constant-time comparison of an access token."""
-    return bool(given) and expected is not None and hmac.compare_digest(given, expected)
+    return bool(given) and expected is not None and _same(str(given), expected)
+
+
+def _same(given: str, expected: str) -> bool:
+    """Constant-time equality of two strings of any characters (``hmac.compare_digest``
+    takes only ASCII ``str``: compared as UTF-8 bytes)."""
+    encode = lambda text: text.encode("utf-8", errors="surrogateescape")  # noqa: E731
+    return hmac.compare_digest(encode(given), encode(expected))
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """A hash verified when a login names no known user, so that an unknown name takes as
+    long as a wrong password (user names are not revealed by timing)."""
+    return hash_password(secrets.token_hex(16))

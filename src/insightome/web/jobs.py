@@ -64,19 +64,21 @@ def run_partial(job: dict[str, Any]) -> Path | None:
     return found[-1] if found else None
 
 
-def _alive_worker(pid: int | None) -> bool:
-    """Whether ``pid`` is a live workbench worker (not a reused pid of something else)."""
+def _alive_worker(pid: int | None, folder: Path) -> bool:
+    """Whether ``pid`` is the live worker of the job in ``folder`` (not a reused pid, nor
+    the worker of another job or data directory)."""
     if not pid:
         return False
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
         try:
             os.kill(pid, 0)
         except OSError:
             return False
         return True  # no /proc: a live pid is taken to be ours
-    return WORKER.encode() in cmdline and b"<defunct>" not in cmdline
+    return WORKER.encode() in cmdline and str(folder).encode() in cmdline and state != "Z"
 
 
 @dataclass
@@ -154,12 +156,18 @@ class JobQueue:
         if self._thread is not None:
             self._thread.join(timeout=5)
         with self._lock:
+            stopped = [running.folder for running in self._running.values()]
             for running in self._running.values():
                 self._signal(running.pid)
             deadline = time.monotonic() + STOP_WAIT_S
             while self._running and time.monotonic() < deadline:
                 self._reap()
                 time.sleep(0.2)
+            for folder in stopped:  # a restart with --resume-interrupted resumes these
+                job = read_job(folder)
+                if job is not None and job["status"] == "interrupted":
+                    job["stopped_by_server"] = True
+                    write_job(folder, job)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -167,8 +175,8 @@ class JobQueue:
                 with self._lock:
                     self._reap()
                     self._launch()
-            except OSError as exc:  # a full disk must not kill the queue: said in the log
-                print(f"insightome serve: job queue: {exc}", file=sys.stderr)
+            except Exception as exc:  # a full disk, a bad job file: said, and the queue goes on
+                print(f"insightome serve: job queue: {type(exc).__name__}: {exc}", file=sys.stderr)
             self._stop.wait(0.5)
 
     def _launch(self) -> None:
@@ -199,10 +207,10 @@ class JobQueue:
             if running.process is not None:
                 if running.process.poll() is None:
                     continue
-            elif _alive_worker(running.pid):
+            elif _alive_worker(running.pid, running.folder):
                 continue
+            self._finish(running.folder)  # then forgotten (a failure here: tried again)
             del self._running[job_id]
-            self._finish(running.folder)
 
     def _finish(self, folder: Path) -> None:
         job = read_job(folder)
@@ -210,7 +218,9 @@ class JobQueue:
             return
         try:
             outcome = json.loads((folder / "outcome.json").read_text())
-        except (OSError, ValueError):
+            if outcome.get("status") not in ENDED:
+                raise ValueError(outcome.get("status"))
+        except (OSError, ValueError, AttributeError):
             partial = run_partial(job)
             outcome = {
                 "status": "interrupted" if partial else "failed",
@@ -230,28 +240,37 @@ class JobQueue:
             pass
 
     def recover(self) -> None:
-        """After a restart: adopt live workers, mark dead ones' jobs interrupted (and, with
-        ``resume_interrupted``, queue their resume)."""
+        """After a restart: adopt live workers, mark dead ones' jobs interrupted; with
+        ``resume_interrupted``, queue the resume of those and of the jobs the last server
+        stopped (each once)."""
         with self._lock:
             for folder in self.folders():
                 job = read_job(folder)
-                if job is None or job["status"] != "running":
+                if job is None:
                     continue
-                if _alive_worker(job.get("pid")):
-                    self._running[job["id"]] = _Running(folder, None, int(job["pid"]))
-                    continue
-                self._finish(folder)
-                job = read_job(folder)
-                if (
-                    job is not None
-                    and self.resume_interrupted
-                    and job["status"] == "interrupted"
-                    and job.get("partial")
-                ):
-                    self.submit(
-                        folder.parent, job["user"], "resume", partial=job["partial"],
-                        title=f"resume of {job.get('title', job['id'])}",
-                    )  # fmt: skip
+                if job["status"] == "running":
+                    if _alive_worker(job.get("pid"), folder):
+                        self._running[job["id"]] = _Running(folder, None, int(job["pid"]))
+                        continue
+                    self._finish(folder)
+                    job = read_job(folder) or job
+                    job["stopped_by_server"] = True
+                    write_job(folder, job)
+                if self.resume_interrupted and job["status"] == "interrupted":
+                    self._resume(folder, job)
+
+    def _resume(self, folder: Path, job: dict[str, Any]) -> None:
+        partial = job.get("partial")
+        if not job.get("stopped_by_server") or job.get("resumed_by") or not partial:
+            return
+        if not Path(partial).is_dir():
+            return
+        resumed = self.submit(
+            folder.parent, job["user"], "resume", partial=partial,
+            title=f"resume of {job.get('title', job['id'])}",
+        )  # fmt: skip
+        job["resumed_by"] = resumed["id"]
+        write_job(folder, job)
 
     def status(self) -> dict[str, int]:
         with self._lock:

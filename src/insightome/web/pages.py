@@ -56,6 +56,16 @@ async def _form(bench: Workbench, request: Request) -> FormData:
     return form
 
 
+def _text(form: FormData) -> dict[str, str]:
+    """A form's text fields (a file where text belongs is refused)."""
+    values = {}
+    for key, value in form.multi_items():
+        if not isinstance(value, str):
+            raise Refused(400, f"{key}: expected text, not a file", key)
+        values[key] = value
+    return values
+
+
 def register(app: FastAPI, bench: Workbench) -> None:
     _home(app, bench)
     _datasets(app, bench)
@@ -88,14 +98,16 @@ def _home(app: FastAPI, bench: Workbench) -> None:
             files = await run_in_threadpool(_save_files, bench, form, tmp)
             data = tmp / files["data"]
             annotations = tmp / files["annotations"] if "annotations" in files else None
-            await run_in_threadpool(preview.preview, data, annotations)  # the CLI's message
+            shown = await run_in_threadpool(preview.preview, data, annotations)  # or its message
+            (tmp / "preview.json").write_text(json.dumps(shown))  # the page reads it, not the file
             dataset_id = storage.commit_dataset(tmp, space.uploads, files)
         except (Refused, UserError) as exc:
             storage.discard(tmp)  # nothing is written
             status = exc.status if isinstance(exc, Refused) else 400
             message = _plain(exc.message if isinstance(exc, Refused) else str(exc), tmp)
             field = exc.field if isinstance(exc, Refused) else "data"
-            bench.log(request, "upload refused", field or "", message)
+            bench.log(request, "upload refused", field or "", f"refused ({status})")  # no message:
+            # a reader's message may quote a value of the file
             return bench.render(
                 request, "home.html.j2", status, user=user,
                 datasets=storage.list_datasets(space.uploads), runs=storage.list_runs(space.runs),
@@ -131,7 +143,7 @@ def _save_files(bench: Workbench, form: FormData, tmp: Path) -> dict[str, str]:
         )
         files[role] = saved.name
     if "images" in files:  # unpacked where the manifest's relative paths point
-        reserved = {*files.values(), "dataset.json"}
+        reserved = {*files.values(), "dataset.json", "preview.json"}
         limit = UNPACKED * bench.settings.max_upload_bytes
         storage.extract_images(tmp / files["images"], tmp, limit, reserved)
     return files
@@ -152,7 +164,7 @@ def _datasets(app: FastAPI, bench: Workbench) -> None:
         space = _space(bench, request, user)
         form = await _form(bench, request)
         dataset = storage.load_dataset(space.uploads, dataset_id)
-        return await _dataset_view(bench, request, user, dataset, dict(form), "check")
+        return await _dataset_view(bench, request, user, dataset, _text(form), "check")
 
     @app.post("/u/{user}/datasets/{dataset_id}/launch")
     async def launch(request: Request, user: str, dataset_id: str) -> Response:
@@ -160,13 +172,13 @@ def _datasets(app: FastAPI, bench: Workbench) -> None:
         form = await _form(bench, request)
         dataset = storage.load_dataset(space.uploads, dataset_id)
         try:
-            values = forms.parse(dict(form), _files(dataset))
+            values = forms.parse(_text(form), _files(dataset))
             await run_in_threadpool(preview.images_inside, dataset.path("data"), values)
         except UserError:  # the page again, with the message next to its field
-            return await _dataset_view(bench, request, user, dataset, dict(form), "check")
+            return await _dataset_view(bench, request, user, dataset, _text(form), "check")
         signed = bench.signer.sign(forms.canonical(values) + dataset_id)
         if str(form.get("checked", "")) != signed:  # the screen shown was for these options
-            return await _dataset_view(bench, request, user, dataset, dict(form), "check",
+            return await _dataset_view(bench, request, user, dataset, _text(form), "check",
                                        stale=True)  # fmt: skip
         target = values.get("target") or values.get("event") or "outcome"
         job = bench.queue.submit(
@@ -180,7 +192,9 @@ def _datasets(app: FastAPI, bench: Workbench) -> None:
 
 
 def _slug(text: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in text).strip("-")[:60]
+    """ASCII letters, digits, ``-`` and ``_`` only: a run's name must pass ``SAFE_NAME``."""
+    kept = (ch if (ch.isascii() and ch.isalnum()) or ch in "-_" else "-" for ch in text)
+    return "".join(kept).strip("-")[:60] or "run"
 
 
 def _files(dataset: storage.Dataset) -> dict[str, Path]:
@@ -199,7 +213,10 @@ async def _dataset_view(
     """The dataset page; with ``action="check"``, the form's options read and the study and
     leakage screen the run would make (or the one-line message, next to its field)."""
     files = _files(dataset)
-    shown = await run_in_threadpool(preview.preview, files["data"], files.get("annotations"))
+    try:
+        shown = json.loads((dataset.folder / "preview.json").read_text())
+    except (OSError, ValueError):  # a dataset uploaded before previews were kept
+        shown = await run_in_threadpool(preview.preview, files["data"], files.get("annotations"))
     error = error_field = checked = signed = None
     if action == "check":
         try:
@@ -209,7 +226,7 @@ async def _dataset_view(
             bench.log(request, "check", dataset.id)
         except UserError as exc:
             error, error_field = _plain(str(exc), dataset.folder), forms.field_of(exc)
-            bench.log(request, "check", dataset.id, "refused")
+            bench.log(request, "check", dataset.id, f"refused ({error_field or '-'})")
     return bench.render(
         request, "dataset.html.j2", 400 if error else 200, user=user, dataset=dataset,
         preview=shown, fields=forms.fields(), primary=set(forms.PRIMARY), values=form,
@@ -351,7 +368,9 @@ def _runs(app: FastAPI, bench: Workbench) -> None:
             raise Refused(400, f"choose one of {', '.join(APPLY_KINDS)}")
         dataset = storage.load_dataset(space.uploads, str(form.get("dataset", "")))
         target = str(form.get("target", "")).strip()
-        options = {"target": target} if target else {}
+        options: dict[str, Any] = {"target": target} if target else {}
+        if dataset.path("annotations") is not None:  # its sample sheet, as the run read its own
+            options["annotations"] = str(dataset.path("annotations"))
         job = bench.queue.submit(
             space.jobs, user, kind, run_dir=str(path), data=str(dataset.path("data")),
             options=options, title=f"{kind} {run} on {dataset.files['data']}",

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from insightome import errors
+from insightome.errors import UserError
 from insightome.io import read
 from insightome.options import RunOptions, invocation
 from insightome.stages.modelling import study
@@ -20,6 +22,10 @@ from insightome.stages.screening import screen
 from insightome.stages.state import RunState
 from insightome.web.storage import check_inside
 
+#: The reading options of a run, as ``insightome.io.read`` takes them.
+READING = (
+    "annotations", "id_column", "orient", "decimal", "annotations_id_column", "drop_unmatched",
+)  # fmt: skip
 SHOWN_COLUMNS = 300  # a wider table lists this many columns, and says how many more
 
 
@@ -79,16 +85,22 @@ def preview(data: Path, annotations: Path | None = None) -> dict[str, Any]:
 
 
 def images_inside(data: Path, values: dict[str, Any]) -> None:
-    """The image and mask paths of a manifest all lie inside its dataset's folder (a
+    """The image and mask paths of a manifest — in the data table or the sample sheet, read
+    as the run reads them — all lie inside the dataset's folder (a
     :class:`~insightome.errors.UserError` naming the option and row otherwise)."""
     columns = {o: values[o] for o in ("image_column", "mask_column") if values.get(o)}
     if not columns:
         return
-    obs = read(data, keep_in_obs=list(columns.values()), id_column=values.get("id_column")).obs
+    reading = {k: values[k] for k in READING if values.get(k) is not None}
+    obs = read(data, keep_in_obs=list(columns.values()), **reading).obs
     for option, column in columns.items():
-        if column in obs:
-            paths = [str(v) for v in obs[column].dropna()]
-            check_inside(paths, data.parent, "--" + option.replace("_", "-"))
+        flag = "--" + option.replace("_", "-")
+        if column not in obs:
+            raise UserError(
+                errors.OPTION_INVALID, option=flag,
+                reason=f"no column {column!r} in the data table or its sample sheet",
+            )  # fmt: skip
+        check_inside([str(v) for v in obs[column].dropna()], data.parent, flag)
 
 
 def check(data: Path, values: dict[str, Any], seed: int = 0) -> dict[str, Any]:
@@ -100,13 +112,14 @@ def check(data: Path, values: dict[str, Any], seed: int = 0) -> dict[str, Any]:
     for stage in (read_stage, study, screen):
         stage(state)
     made, found = state.require("study"), state.leakage_screen
+    design = made.design_lines()
     return {
-        "design": made.design_lines(),
+        "design": design,
         "n_samples": made.n_samples,
         "n_features": int(made.features.shape[1]),
         "task": made.spec.task,
         "warnings": list(made.warnings),
-        "notes": list(made.notes),
+        "notes": [n for n in made.notes if n not in design],  # each said once
         "leakage": [dataclasses.asdict(f) for f in found.findings],
         "leakage_checked": found.checked,
         "leakage_notes": list(found.notes),

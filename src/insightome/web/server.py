@@ -23,7 +23,8 @@ def serve(settings: ServerSettings, console: Console | None = None) -> None:
     spool = settings.data_dir / ".tmp"  # uploads are spooled here, never outside the data dir
     spool.mkdir(mode=0o700, exist_ok=True)
     tempfile.tempdir = str(spool)
-    os.environ["TMPDIR"] = str(spool)  # and the workers' temporary files too
+    os.environ["TMPDIR"] = str(spool)  # and the workers' temporary files too,
+    os.environ["JOBLIB_TEMP_FOLDER"] = str(spool)  # joblib's memory maps included (not /dev/shm)
     _check_port(settings.host, settings.port)
     app = create_app(settings)
     shown_host = f"[{settings.host}]" if ":" in settings.host else settings.host

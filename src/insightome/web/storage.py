@@ -24,6 +24,7 @@ import re
 import shutil
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +33,7 @@ from typing import Any, BinaryIO
 from insightome import errors
 from insightome.compute.checkpoint import PARTIAL_SUFFIX, is_held
 from insightome.errors import UserError
+from insightome.io.images import resolve_ref
 from insightome.stages.progress import read_progress
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._()+ -]{0,126}$")
@@ -175,8 +177,11 @@ def _check_content(path: Path, suffix: str, label: str, role: str) -> None:
     elif suffix.endswith(".gz"):
         ok = head.startswith(b"\x1f\x8b")
         if ok:
-            with gzip.open(path, "rb") as handle:
-                head = handle.read(65536)
+            try:
+                with gzip.open(path, "rb") as handle:
+                    head = handle.read(65536)
+            except (OSError, EOFError):  # a corrupt or truncated gzip
+                head = b"\x00"
             ok = b"\x00" not in head
     else:
         ok = b"\x00" not in head  # a text table, notes or gene sets: no NUL bytes
@@ -193,7 +198,11 @@ def extract_images(archive: Path, folder: Path, max_bytes: int, reserved: set[st
     whatever the zip declares); returns the number of files. The zip itself is removed."""
     try:
         files = _unpack(archive, folder, max_bytes, reserved)
-    except (zipfile.BadZipFile, EOFError, NotImplementedError) as exc:
+    except (FileExistsError, NotADirectoryError, IsADirectoryError):
+        raise Refused(400, f"{archive.name}: two members have the same name, or a file and "
+                      "a folder do; rename them", "images") from None  # fmt: skip
+    except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError, zlib.error) as exc:
+        # corrupt, truncated, encrypted or compressed in a way Python cannot read
         raise Refused(400, f"{archive.name}: not a readable zip ({exc})", "images") from None
     archive.unlink()
     return files
@@ -231,19 +240,33 @@ def _unpack(archive: Path, folder: Path, max_bytes: int, reserved: set[str]) -> 
 
 
 def check_inside(values: list[str], folder: Path, option: str) -> None:
-    """Every path of a manifest column (``FILE.npz#key/i`` counts as FILE) must be relative
-    and resolve inside the dataset's folder: a manifest must not name another user's files
-    or the server's (:class:`UserError`, named by the option, one line)."""
+    """Every path of a manifest column, resolved by the image readers' own rule
+    (:func:`insightome.io.images.resolve_ref`), must lie inside the dataset's folder: a
+    manifest must not name another user's files or the server's (:class:`UserError`, named
+    by the option and row, one line)."""
     root = folder.resolve()
     for row, value in enumerate(values, start=1):
-        path = value.split("#", 1)[0]
-        resolved = (folder / path).resolve()
-        if Path(path).is_absolute() or not (resolved == root or resolved.is_relative_to(root)):
+        path, _ = resolve_ref(value, folder)
+        resolved = path.resolve()
+        if not (resolved == root or resolved.is_relative_to(root)):
             raise UserError(
                 errors.OPTION_INVALID, option=option,
                 reason=f"row {row}: {value!r} lies outside this dataset; in the browser, "
                 "images are the files of the uploaded zip, named relative to the manifest",
             )  # fmt: skip
+
+
+def remove_leftovers(data_dir: Path) -> int:
+    """What a crash or an aborted download left behind (an upload being received, a zip
+    being sent): removed when the server starts, as no request of this server uses them."""
+    removed = 0
+    for leftover in data_dir.glob("users/*/uploads/.upload-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+        removed += 1
+    for leftover in data_dir.glob("users/*/.zip-*.zip"):
+        leftover.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 def new_dataset_folder(uploads: Path) -> Path:

@@ -27,8 +27,9 @@ from insightome.prediction import predict
 from insightome.validation import validate
 from insightome.workflow import resume, run
 
-#: The reading options predict / validate / monitor take from the form (their own names).
-READING = ("id_column", "decimal", "orient")
+#: What predict / validate / monitor take from the job besides the outcome: the dataset's
+#: sample sheet (the run's own reading options are used for the rest).
+READING = ("annotations",)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -59,7 +60,7 @@ def do(job: dict[str, Any], folder: Path) -> dict[str, Any]:
     if kind == "resume":
         done = resume(job["partial"], progress=False, **compute)
         return {"run_dir": str(done.path)}
-    reading = {k: v for k, v in job["options"].items() if k in READING}
+    reading = {k: v for k, v in job["options"].items() if k in READING}  # its sample sheet
     if kind == "predict":
         table = predict(job["run_dir"], job["data"], log=True, user=job["user"], **reading)
         output = folder / "predictions.csv"
@@ -91,8 +92,10 @@ def main(folder: Path) -> int:
         signal.signal(signum, _interrupt)
     job = json.loads((folder / "job.json").read_text())
     try:
-        outcome = {"status": "finished", **do(job, folder)}
-        code = 0
+        done = do(job, folder)
+        for signum in (signal.SIGINT, signal.SIGTERM):  # done: a late stop must not lose it
+            signal.signal(signum, signal.SIG_IGN)
+        outcome, code = {"status": "finished", **done}, 0
     except UserError as exc:
         outcome, code = {"status": "failed", "error": str(exc)}, errors.EXIT_USER_ERROR
     except errors.WorkersLost as exc:

@@ -1,5 +1,6 @@
 // Live progress of a job: polls its progress.json every two seconds and redraws the panel;
-// reloads the page once the job has ended (the page then shows where it ended). Without
+// reloads the page when the job's state changes (it starts, or ends: the page then shows
+// where it ended). Without
 // JavaScript the page refreshes itself (a <noscript> meta refresh) and shows the same.
 (function () {
   "use strict";
@@ -48,7 +49,8 @@
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (view) {
         if (!view) return;
-        if (view.ended_state) { window.location.reload(); return; }
+        // a new state (queued → running, or ended): the server renders its page again
+        if (view.ended_state || view.status !== job.dataset.status) { window.location.reload(); return; }
         draw(view);
       })
       .catch(function () { /* the next poll tries again */ })
