@@ -475,6 +475,10 @@ MASK_COLUMN_MISSING = (
     "{path}: mask column '{column}' not found.{hint} Name the manifest's column of mask paths "
     "with --mask-column, or leave it out to use the whole image."
 )
+IMAGE_OUTSIDE_ROOT = (
+    "image path {ref!r} lies outside this dataset's folder: in the browser workbench, images "
+    "are the files of the dataset's uploaded zip, named relative to the manifest"
+)
 IMAGE_PATH_EMPTY = (
     "{path}: row '{row}' has no image path in column '{column}'. Give every sample an image "
     "(or leave the row out)."

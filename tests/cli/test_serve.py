@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -98,16 +99,19 @@ def test_a_real_server_prints_its_login_link_and_stops_cleanly(tmp_path):
         link = None
         deadline = time.monotonic() + 60
         while link is None and time.monotonic() < deadline:
-            line = server.stderr.readline()
+            ready, _, _ = select.select([server.stderr], [], [], 1.0)  # never blocks for good
+            line = server.stderr.readline() if ready else ""
             match = re.search(r"(http://127\.0\.0\.1:\d+/login\?token=\S+)", line)
             link = match.group(1) if match else None
         assert link is not None, "no login link printed"
-        for _ in range(100):
+        response = None
+        for _ in range(300):
             try:
                 response = httpx.get(link, follow_redirects=False)
                 break
             except httpx.ConnectError:
                 time.sleep(0.1)
+        assert response is not None, "the server did not accept connections within 30 s"
         assert response.status_code == 303 and response.headers["location"] == "/u/owner/"
         assert "httponly" in response.headers["set-cookie"].lower()
         assert "samesite=strict" in response.headers["set-cookie"].lower()

@@ -4,6 +4,7 @@ resuming it, and what a restarted server does with the jobs it finds."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from insightome.compute.checkpoint import Checkpoint, is_held
+from insightome.io.images import IMAGE_ROOT
 from insightome.run_directory import Run
 from insightome.stages.progress import read_progress
 from insightome.web import worker
@@ -55,12 +57,16 @@ def test_a_stopped_run_keeps_its_checkpoint_and_resumes_to_a_cli_run(tmp_path):
             run_name="cohort-outcome",
         )  # fmt: skip
         folder = space.jobs / job["id"]
-        running = _wait(folder, lambda j: (p := run_partial(j)) is not None
-                        and (read_progress(p) or {}).get("stage") == "select")  # fmt: skip
+        # any moment after the run has its checkpoint (a stage later than plan is too late
+        # to catch reliably on a fast machine)
+        running = _wait(folder, lambda j: run_partial(j) is not None)
         assert running["status"] == "running"
         queue.cancel(folder)  # SIGTERM: the run stops at a checkpoint
         stopped = _wait(folder, lambda j: j["status"] != "running")
         assert stopped["status"] == "interrupted", _log(folder)
+        assert stopped["stopped_by_user"] and not stopped.get("stopped_by_server")
+        JobQueue(space.data_dir, resume_interrupted=True).recover()  # a restart: not resumed
+        assert not queue.resuming(stopped["partial"])
         partial = Path(stopped["partial"])
         assert partial.is_dir() and "insightome run --resume" in stopped["error"]
         assert read_progress(partial)["state"] == "stopped"
@@ -148,11 +154,14 @@ def test_a_job_runs_on_the_cluster_the_server_was_started_with(tmp_path, monkeyp
         return type("Done", (), {"path": Path("r")})()
 
     monkeypatch.setattr(worker, "run", fake_run)
+    monkeypatch.setenv(IMAGE_ROOT, "before")  # restored after the test (do() sets it)
     assert worker.do(read_job(space.jobs / job["id"]), space.jobs / job["id"]) == {"run_dir": "r"}
     assert seen["scheduler"] == "tcp://10.0.0.5:8786" and seen["n_jobs"] == 4
     assert seen["slurm"].queue == "gpp" and seen["slurm"].cores == 8
     assert seen["out_dir"] == str(space.runs) and seen["name"] == job["run_name"]
     assert seen["target"] == "y" and seen["progress"] is False
+    # images a manifest names are confined to the dataset's folder where they are read
+    assert os.environ[IMAGE_ROOT] == str(Path("d.csv").resolve().parent)
 
 
 def test_resume_interrupted_resumes_what_a_stopped_server_interrupted_once(tmp_path):

@@ -12,6 +12,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
@@ -19,7 +20,9 @@ pytest.importorskip("fastapi", reason="the web extra is not installed")
 
 from fastapi.testclient import TestClient
 
+from insightome.errors import UserError
 from insightome.io import read
+from insightome.io.images import IMAGE_ROOT, read_image
 from insightome.web import app as app_module
 from insightome.web import pages, storage
 from insightome.web.app import create_app
@@ -229,13 +232,18 @@ def test_the_leakage_screen_is_shown_before_the_run(server):
     assert "<td>outcome_copy</td>" in table
 
 
-@pytest.mark.slow
-def test_runs_from_the_command_line_show_for_the_owner_only(server, tmp_path):
+def _cli_run(server: ServerSettings, tmp_path: Path):
+    """A quick run of TABLE made by the Python API into the owner's runs folder."""
     data = tmp_path / "cohort.csv"
     data.write_bytes(TABLE)
     runs = server.data_dir / "runs"
-    done = run(data, "outcome", id_column="id", preset="fast", folds=3, repeats=1,
+    return run(data, "outcome", id_column="id", preset="fast", folds=3, repeats=1,
                n_bootstrap=200, discover=False, audit=False, out_dir=runs)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_runs_from_the_command_line_show_for_the_owner_only(server, tmp_path):
+    done = _cli_run(server, tmp_path)
     alice = _client(server).get("/u/alice/").text
     assert done.path.name in alice and 'class="status finished"' in alice
     assert done.path.name not in _client(server, BOB).get("/u/bob/").text
@@ -308,6 +316,8 @@ def test_an_images_zip_is_unpacked_beside_its_manifest_and_its_paths_stay_inside
         (_images_zip({"/abs.npy": b"x"}), "is refused"),
         (_images_zip({}, links={"img/link.npy": "/etc/passwd"}), "is refused"),
         (_images_zip({"manifest.csv": b"x"}), "would replace an uploaded file"),
+        (_images_zip({"preview.json/x.npy": b"x"}), "would replace an uploaded file"),
+        (_images_zip({"a/x.npy": b"x", "a/x.npy/y": b"y"}), "have the same name"),
         (b"PK\x03\x04 not really a zip", "not a readable zip"),
     ],
 )
@@ -334,11 +344,7 @@ def _wait_job(client: TestClient, job_url: str, timeout: float = 120.0) -> dict:
 
 @pytest.mark.slow
 def test_predict_and_validate_with_a_saved_run_from_the_browser(server, tmp_path):
-    data = tmp_path / "cohort.csv"
-    data.write_bytes(TABLE)
-    runs = server.data_dir / "runs"
-    done = run(data, "outcome", id_column="id", preset="fast", folds=3, repeats=1,
-               n_bootstrap=200, discover=False, audit=False, out_dir=runs)  # fmt: skip
+    done = _cli_run(server, tmp_path)
     new = b"id,age,sex,marker,outcome\n" + b"".join(
         f"q{i},{35 + i % 40},{'F' if i % 3 else 'M'},{(i * 5) % 11 / 3:.2f},{i % 2}\n".encode()
         for i in range(50)
@@ -390,12 +396,26 @@ def test_failed_logins_are_slowed_and_unknown_names_cost_a_hash_too(server, monk
     real = app_module.verify_password
     monkeypatch.setattr(app_module, "verify_password", lambda p, h: checked.append(h) or real(p, h))
     client = _client(server, None)
-    for i in range(10):
-        name = "alice" if i % 2 else f"nobody{i}"
-        assert client.post("/login", data={"user": name, "password": "x"}).status_code == 401
-    assert len(checked) == 10  # an unknown user's login verifies a (dummy) hash as well
+    for _ in range(10):
+        assert client.post("/login", data={"user": "alice", "password": "x"}).status_code == 401
     blocked = client.post("/login", data={"user": ALICE[0], "password": ALICE[1]})
     assert blocked.status_code == 429 and "too many failed logins" in blocked.text
+    assert client.post("/login", data={"user": BOB[0], "password": BOB[1]}).status_code == 303
+    assert client.post("/login", data={"user": "nobody", "password": "x"}).status_code == 401
+    assert len(checked) == 12  # the unknown name verified a (dummy) hash as well
+    log = (server.data_dir / "audit.jsonl").read_text()
+    assert "(unknown user)" in log and '"nobody"' not in log  # a typed name is not logged
+
+
+def test_wrong_token_links_count_as_failed_logins(tmp_path):
+    token = "t" * 24
+    settings = ServerSettings(tmp_path / "data", token=token).checked().prepared()
+    client = TestClient(create_app(settings, start_queue=False), base_url=BASE,
+                        follow_redirects=False)  # fmt: skip
+    assert client.get("/login?token=é").status_code == 401  # non-ASCII: refused, not a 500
+    for _ in range(9):
+        assert client.get("/login?token=wrong").status_code == 401
+    assert client.get(f"/login?token={token}").status_code == 429
 
 
 def test_odd_input_is_refused_not_a_server_error(server):
@@ -404,7 +424,6 @@ def test_odd_input_is_refused_not_a_server_error(server):
     assert not signer.csrf_ok(signer.read_session(signer.session_cookie("alice")), "é")
     assert Signer(b"k" * 32, "token").read_session(signer.session_cookie("alice")) is None
     client = _client(server)
-    assert client.get("/login?token=é").status_code == 401
     assert client.post("/logout", data={"csrf": "é"}).status_code == 403
     response = _upload(client, "t.csv.gz", b"\x1f\x8b\x08\x00 truncated")
     assert response.status_code == 400 and "not a .csv.gz file" in response.text
@@ -412,6 +431,18 @@ def test_odd_input_is_refused_not_a_server_error(server):
     as_file = client.post(url + "/check", data={"csrf": _csrf(client)},
                           files={"target": ("x.csv", b"a", "text/csv")})  # fmt: skip
     assert as_file.status_code == 400 and "expected text, not a file" in as_file.text
+    # "~nosuchuser" cannot be expanded: read as written (a missing file), not a server error
+    manifest = _upload(client, "m.csv", _manifest(["~nosuch-user-xyz/x.npy"] * 40))
+    missing = client.post(
+        manifest.headers["location"] + "/check",
+        data={
+            "csrf": _csrf(client),
+            "target": "outcome",
+            "id_column": "id",
+            "image_column": "image",
+        },
+    )
+    assert missing.status_code == 400 and 'class="error"' in missing.text
 
 
 def test_the_audit_log_never_quotes_the_data(server):
@@ -425,7 +456,12 @@ def test_the_audit_log_never_quotes_the_data(server):
 
 @pytest.mark.parametrize(
     "path",
-    [" /etc/hostname", "~/x.npy", "x#/../../../../../.secret", "img/../../../../.secret"],
+    [
+        " /etc/hostname",
+        "~/x.npy",
+        "x#/../../../../../.secret",
+        "img/../../../../.secret",
+    ],
 )
 def test_a_manifest_path_the_image_reader_would_resolve_outside_is_refused(server, path):
     client = _client(server)
@@ -458,3 +494,56 @@ def test_image_paths_in_the_sample_sheet_are_checked_too(server):
 def test_a_non_ascii_outcome_still_names_a_reachable_run(server):
     assert pages._slug("cohort-décès") == "cohort-d-c-s"
     assert storage.safe_name(pages._slug("cohort-décès") + "-abc123", "run")
+
+
+def test_an_hdf5_upload_that_links_to_another_file_is_refused(server, tmp_path):
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as handle:
+        handle["X"] = np.arange(6.0).reshape(3, 2)
+    linked = tmp_path / "linked.h5ad"
+    with h5py.File(linked, "w") as handle:
+        handle["X"] = h5py.ExternalLink(str(other), "/X")
+    response = _upload(_client(server), "linked.h5ad", linked.read_bytes())
+    assert response.status_code == 400 and "links to another file" in response.text
+    assert _uploads(server) == []
+
+
+def test_the_workers_image_root_is_enforced_where_images_are_read(tmp_path, monkeypatch):
+    inside = tmp_path / "dataset"
+    inside.mkdir()
+    np.save(inside / "a.npy", np.ones((4, 4)))
+    np.save(tmp_path / "b.npy", np.ones((4, 4)))
+    monkeypatch.setenv(IMAGE_ROOT, str(inside))
+    assert read_image("a.npy", inside).array.shape[-2:] == (4, 4)
+    for ref in ("../b.npy", str(tmp_path / "b.npy"), " ../b.npy", "x#/../../b.npy"):
+        with pytest.raises(UserError, match="lies outside this dataset's folder"):
+            read_image(ref, inside)
+
+
+def test_a_resume_is_queued_once_and_only_for_a_stopped_run(server):
+    partial = server.data_dir / "runs" / "20261207-000000-x-abc123.partial"
+    partial.mkdir(parents=True)
+    (partial / "invocation.json").write_text("{}")
+    client = _client(server)
+    url = f"/u/alice/runs/{partial.name}/resume"
+    assert client.post(url, data={"csrf": _csrf(client)}).status_code == 303
+    again = client.post(url, data={"csrf": _csrf(client)})
+    assert again.status_code == 409 and "already queued to resume" in again.text
+
+
+def test_behind_a_proxy_the_public_address_is_accepted(tmp_path):
+    users = tmp_path / "users.json"
+    add_user(users, *ALICE, owner=True)
+    public = "https://insightome.example.org"
+    settings = ServerSettings(tmp_path / "data", users_file=users,
+                              public_url=public).checked().prepared()  # fmt: skip
+    app = create_app(settings, start_queue=False)
+    proxied = TestClient(app, base_url=public, follow_redirects=False)
+    login = {"user": ALICE[0], "password": ALICE[1]}
+    assert proxied.post("/login", data=login, headers={"origin": public}).status_code == 303
+    rewritten = TestClient(app, base_url="http://127.0.0.1:8765", follow_redirects=False)
+    assert rewritten.post("/login", data=login, headers={"origin": public}).status_code == 303
+    ipv6 = TestClient(app, base_url="http://[::1]:8765", follow_redirects=False)
+    assert ipv6.get("/login").status_code == 200
+    other = TestClient(app, base_url="https://elsewhere.example", follow_redirects=False)
+    assert other.get("/login").status_code == 400

@@ -65,6 +65,13 @@ def serve_command(
         Path | None,
         typer.Option(help="SLURM YAML file the analyses' fits go to (docs/compute.md)."),
     ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Behind a reverse proxy (TLS): the address users open, e.g. "
+            "https://insightome.example.org (its host name and forms are accepted)."
+        ),
+    ] = None,
     resume_interrupted: Annotated[
         bool,
         typer.Option(
@@ -91,7 +98,7 @@ def serve_command(
         data_dir=data_dir, host=host, port=port, token=token, users_file=users,
         max_upload_mb=max_upload_mb, concurrent_runs=concurrent_runs,
         n_jobs=n_jobs if n_jobs > 0 else (os.cpu_count() or 1), scheduler=scheduler,
-        slurm_config=slurm_config, resume_interrupted=resume_interrupted,
+        slurm_config=slurm_config, resume_interrupted=resume_interrupted, public_url=public_url,
     )  # fmt: skip
     try:
         serve(settings, err)

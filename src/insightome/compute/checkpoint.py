@@ -147,23 +147,36 @@ def _lock(directory: Path) -> None:
     """Hold the ``.partial``'s lock for the rest of this process (module docstring)."""
     if sys.platform == "win32" or directory.resolve() in _HELD:
         return
-    import fcntl
 
     try:
         fd = os.open(directory / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError:
         return  # a read-only or foreign folder: the run itself will say what is wrong
-    deadline = time.monotonic() + LOCK_WAIT_S  # a probe (is_held) holds it for an instant
+    try:
+        held = _wait_for_lock(fd, directory)
+    except BaseException:  # refused, or Ctrl-C while waiting: the file is not left open
+        os.close(fd)
+        raise
+    if held:
+        _HELD[directory.resolve()] = fd
+    else:
+        os.close(fd)  # no locks on this file system (NFS without lockd, Lustre noflock)
+
+
+def _wait_for_lock(fd: int, directory: Path) -> bool:
+    """Take the lock on ``fd``, waiting :data:`LOCK_WAIT_S` for a probe (:func:`is_held`)
+    to let go; False where the file system has no locks."""
+    import fcntl
+
+    deadline = time.monotonic() + LOCK_WAIT_S
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
+            return True
         except OSError as exc:
             if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                os.close(fd)
-                return  # no locks on this file system (NFS without lockd, Lustre noflock)
+                return False
             if time.monotonic() >= deadline:
-                os.close(fd)
                 raise UserError(
                     errors.OPTION_INVALID,
                     option="--resume",
@@ -171,7 +184,6 @@ def _lock(directory: Path) -> None:
                     "resume it once that one has ended",
                 ) from None
         time.sleep(0.05)
-    _HELD[directory.resolve()] = fd
 
 
 def is_held(directory: str | Path) -> bool:

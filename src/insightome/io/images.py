@@ -50,6 +50,9 @@ from insightome import errors
 from insightome.errors import UserError
 from insightome.io.atomic import write_table_file
 
+#: The environment variable that confines image paths to one folder (the web workbench's).
+IMAGE_ROOT = "INSIGHTOME_IMAGE_ROOT"
+
 __all__ = [
     "DICOM_SUFFIXES",
     "META_KEYS",
@@ -259,15 +262,28 @@ def write_manifest(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
 
 def resolve_ref(ref: str, base: Path | None) -> tuple[Path, str | None]:
     """The file a ref names and its ``#key/index`` fragment (``.npz`` only): the one rule
-    every reader here follows (the web workbench checks the same paths with it)."""
+    every reader here follows (the web workbench checks the same paths with it). With the
+    environment variable ``INSIGHTOME_IMAGE_ROOT`` set (the workbench sets it for its
+    workers to the dataset's folder), a path that resolves outside that folder is refused."""
     text = str(ref).strip()
     fragment = None
     head, sep, tail = text.rpartition("#")
     if sep and head.lower().endswith(".npz"):
         text, fragment = head, tail
-    path = Path(text).expanduser()
+    try:
+        path = Path(text).expanduser()
+    except RuntimeError:  # "~someone" with no such user: the path as written
+        path = Path(text)
     if not path.is_absolute() and base is not None:
         path = Path(base) / path
+    root = os.environ.get(IMAGE_ROOT)
+    if root:
+        try:
+            inside = path.resolve().is_relative_to(Path(root).resolve())
+        except (OSError, ValueError):  # a NUL byte, a loop of links
+            inside = False
+        if not inside:
+            raise UserError(errors.IMAGE_OUTSIDE_ROOT, ref=str(ref))
     return path, fragment
 
 

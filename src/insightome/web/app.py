@@ -9,6 +9,7 @@ every POST needs the session's CSRF token; request bodies are limited before the
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -127,11 +128,10 @@ def _middleware(app: FastAPI, bench: Workbench) -> None:
     async def guard(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        host = request.headers.get("host", "").rsplit(":", 1)[0].strip("[]").lower()
-        if hosts is not None and host not in hosts:  # DNS rebinding onto a loopback server
+        if hosts is not None and _host_name(request) not in hosts:  # DNS rebinding
             return PlainTextResponse("unknown host name for this server", status_code=400)
         if request.method == "POST":
-            if _cross_site(request):  # CSRF on any form, the login's included
+            if _cross_site(request, bench.settings.public_url):  # CSRF, the login's included
                 bench.log(request, "request refused", request.url.path, "cross-site")
                 return PlainTextResponse("cross-site form refused", status_code=403)
             length = request.headers.get("content-length")
@@ -161,21 +161,36 @@ def _middleware(app: FastAPI, bench: Workbench) -> None:
         return bench.render(request, "error.html.j2", exc.status, message=exc.message)
 
 
+def _host_name(request: Request) -> str:
+    """The request's Host header without its port (``[::1]:8765`` → ``::1``)."""
+    host = request.headers.get("host", "").lower()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0]
+
+
 def _allowed_hosts(settings: ServerSettings) -> set[str] | None:
-    """The Host names a loopback server answers (None: any, for a server behind a proxy)."""
+    """The Host names the server answers: on loopback its own names and ``--public-url``'s
+    (a reverse proxy may pass either); otherwise any (None)."""
     if not is_loopback(settings.host):
         return None
-    return {"127.0.0.1", "localhost", "::1", settings.host.lower()}
+    hosts = {"127.0.0.1", "localhost", "::1", settings.host.lower()}
+    if settings.public_url:
+        hosts.add((urlsplit(settings.public_url).hostname or "").lower())
+    return hosts
 
 
-def _cross_site(request: Request) -> bool:
-    """A POST a browser sent from another site (its Origin or Sec-Fetch-Site says so)."""
+def _cross_site(request: Request, public_url: str | None) -> bool:
+    """A POST a browser sent from another site: its Sec-Fetch-Site says so, or its Origin is
+    neither the Host it asked for nor ``--public-url`` (behind a proxy that rewrites Host)."""
     if request.headers.get("sec-fetch-site") == "cross-site":
         return True
     origin = request.headers.get("origin")
     if origin is None or origin == "null":
         return origin == "null"
-    return urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower()
+    netloc = urlsplit(origin).netloc.lower()
+    public = urlsplit(public_url).netloc.lower() if public_url else None
+    return netloc != request.headers.get("host", "").lower() and netloc != public
 
 
 def _login(bench: Workbench, request: Request, user: str) -> Response:
@@ -188,8 +203,8 @@ def _login(bench: Workbench, request: Request, user: str) -> Response:
 
 
 class _Failures:
-    """Failed logins per client address: more than :data:`MAX_FAILURES` in
-    :data:`FAILURE_WINDOW_S` and that client waits (HTTP 429)."""
+    """Login attempts per client address and user name: more than :data:`MAX_FAILURES`
+    failed in :data:`FAILURE_WINDOW_S` and that address waits for that name (HTTP 429)."""
 
     def __init__(self) -> None:
         self._times: dict[str, deque[float]] = {}
@@ -206,6 +221,21 @@ class _Failures:
     def add(self, client: str) -> None:
         self._recent(client).append(time.monotonic())
 
+    def forget_one(self, client: str) -> None:
+        times = self._recent(client)
+        if times:
+            times.pop()
+
+
+#: scrypt verifications at a time (each takes 32 MiB and a tenth of a second of a core)
+_SCRYPT_SLOTS = threading.BoundedSemaphore(2)
+
+
+def verify_slowly(password: str, stored: str) -> bool:
+    """:func:`verify_password`, at most two at a time (a flood of guesses queues here)."""
+    with _SCRYPT_SLOTS:
+        return verify_password(password, stored)
+
 
 def _login_routes(app: FastAPI, bench: Workbench) -> None:
     token_mode = bench.settings.users_file is None
@@ -218,37 +248,43 @@ def _login_routes(app: FastAPI, bench: Workbench) -> None:
 
     @app.get("/login")
     async def login_page(request: Request, token: str | None = None) -> Response:
-        if token is not None:  # the link the server printed
-            if token_mode and token_ok(token, bench.settings.token):
-                request.state.session = Session(TOKEN_USER, "")
-                bench.log(request, "login", TOKEN_USER)
-                return _login(bench, request, TOKEN_USER)
-            bench.log(request, "login failed", "token link", "refused")
-            return bench.render(request, "login.html.j2", 401, token_mode=token_mode,
-                                error="that access token is not this server's")  # fmt: skip
-        return bench.render(request, "login.html.j2", token_mode=token_mode, error=None)
+        if token is None:
+            return bench.render(request, "login.html.j2", token_mode=token_mode, error=None)
+        # the link the server printed: counted like a login form
+        return await attempt(
+            request, TOKEN_USER, lambda: token_mode and token_ok(token, bench.settings.token)
+        )
 
     @app.post("/login")
     async def login(request: Request) -> Response:
-        client = request.client.host if request.client else "-"
-        if failures.blocked(client):
-            bench.log(request, "login refused", client, "too many failed logins")
-            wait = "too many failed logins from here; wait 10 minutes"
-            return bench.render(request, "login.html.j2", 429, token_mode=token_mode, error=wait)
         form = await request.form()
         if token_mode:
-            ok, user = token_ok(str(form.get("token", "")), bench.settings.token), TOKEN_USER
-        else:
-            user = str(form.get("user", ""))
-            known = bench.users.get(user)
-            stored = known.password if known is not None and known.password else dummy_hash()
-            password = str(form.get("password", ""))  # scrypt off the event loop, always run
-            ok = await run_in_threadpool(verify_password, password, stored) and known is not None
-        if not ok:
-            failures.add(client)
-            bench.log(request, "login failed", user if not token_mode else "token", "refused")
+            given = str(form.get("token", ""))
+            return await attempt(request, TOKEN_USER, lambda: token_ok(given, bench.settings.token))
+        user, password = str(form.get("user", "")), str(form.get("password", ""))
+        known = bench.users.get(user)
+        stored = known.password if known is not None and known.password else dummy_hash()
+        return await attempt(
+            request, user, lambda: verify_slowly(password, stored) and known is not None
+        )
+
+    async def attempt(request: Request, user: str, check: Callable[[], bool]) -> Response:
+        """One login: refused while this address has failed too often for this name; the
+        attempt counts before it is checked (so concurrent guesses count too), and a
+        success takes it back."""
+        client = request.client.host if request.client else "-"
+        key = f"{client}|{user}"
+        shown = user if user in bench.users else "(unknown user)"  # never log a typed secret
+        if failures.blocked(key):
+            bench.log(request, "login refused", shown, "too many failed logins")
+            wait = "too many failed logins; wait 10 minutes"
+            return bench.render(request, "login.html.j2", 429, token_mode=token_mode, error=wait)
+        failures.add(key)
+        if not await run_in_threadpool(check):  # scrypt off the event loop
+            bench.log(request, "login failed", shown, "refused")
             return bench.render(request, "login.html.j2", 401, token_mode=token_mode,
                                 error="not a valid login")  # fmt: skip
+        failures.forget_one(key)
         bench.log(request, "login", user)
         return _login(bench, request, user)
 

@@ -141,6 +141,8 @@ class JobQueue:
                 job.update(status="cancelled", ended=now())
                 write_job(folder, job)
             elif job["id"] in self._running:
+                job["stopped_by_user"] = True  # a restart never resumes it
+                write_job(folder, job)
                 self._signal(self._running[job["id"]].pid)
             return job
 
@@ -165,7 +167,11 @@ class JobQueue:
                 time.sleep(0.2)
             for folder in stopped:  # a restart with --resume-interrupted resumes these
                 job = read_job(folder)
-                if job is not None and job["status"] == "interrupted":
+                if (
+                    job is not None
+                    and job["status"] == "interrupted"
+                    and not job.get("stopped_by_user")
+                ):
                     job["stopped_by_server"] = True
                     write_job(folder, job)
 
@@ -222,6 +228,10 @@ class JobQueue:
                 raise ValueError(outcome.get("status"))
         except (OSError, ValueError, AttributeError):
             partial = run_partial(job)
+            if partial is None and self._stop.is_set():  # stopped before it began: again later
+                job.update(status="queued", pid=None, started=None)
+                write_job(folder, job)
+                return
             outcome = {
                 "status": "interrupted" if partial else "failed",
                 "error": "the worker stopped without saying why (killed?); see worker.log",
@@ -254,16 +264,16 @@ class JobQueue:
                         continue
                     self._finish(folder)
                     job = read_job(folder) or job
-                    job["stopped_by_server"] = True
+                    job["stopped_by_server"] = not job.get("stopped_by_user")
                     write_job(folder, job)
                 if self.resume_interrupted and job["status"] == "interrupted":
                     self._resume(folder, job)
 
     def _resume(self, folder: Path, job: dict[str, Any]) -> None:
         partial = job.get("partial")
-        if not job.get("stopped_by_server") or job.get("resumed_by") or not partial:
+        if not job.get("stopped_by_server") or job.get("stopped_by_user") or not partial:
             return
-        if not Path(partial).is_dir():
+        if job.get("resumed_by") or not Path(partial).is_dir() or self.resuming(partial):
             return
         resumed = self.submit(
             folder.parent, job["user"], "resume", partial=partial,
@@ -271,6 +281,20 @@ class JobQueue:
         )  # fmt: skip
         job["resumed_by"] = resumed["id"]
         write_job(folder, job)
+
+    def resuming(self, partial: str | Path) -> bool:
+        """Whether a queued or running job already resumes this ``.partial``."""
+        target = str(partial)
+        for folder in self.folders():
+            job = read_job(folder)
+            if (
+                job is not None
+                and job["kind"] == "resume"
+                and job["status"] in ("queued", "running")
+                and job.get("partial") == target
+            ):
+                return True
+        return False
 
     def status(self) -> dict[str, int]:
         with self._lock:

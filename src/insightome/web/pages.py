@@ -243,39 +243,41 @@ def _jobs_of(space: Space) -> list[dict[str, Any]]:
     return [j for j in found if j is not None]
 
 
-def _job_view(job: dict[str, Any]) -> dict[str, Any]:
-    """A job's state for its page and its poll: status, the run's progress, where it ended."""
+def _job_view(job: dict[str, Any], data_dir: Path) -> dict[str, Any]:
+    """A job's state for its page and its poll: status, the run's progress, where it ended
+    (messages and outputs name files relative to the data directory, never its place)."""
     partial = run_partial(job) if job["kind"] in ("run", "resume") else None
     progress = read_progress(partial) if partial is not None else None
     run_dir = job.get("run_dir") if job["kind"] in ("run", "resume") else None
     return {
         "id": job["id"], "status": job["status"], "kind": job["kind"],
-        "title": job.get("title", job["id"]), "error": job.get("error"),
+        "title": job.get("title", job["id"]),
+        "error": _plain(job["error"], data_dir) if job.get("error") else None,
         "created": job.get("created"), "started": job.get("started"), "ended": job.get("ended"),
         "progress": progress, "ended_state": job["status"] in ENDED,
         "run": Path(run_dir).name if run_dir else None,
         "partial": partial.name if partial is not None else None,
-        "output": job.get("output"), "target_run": Path(job["run_dir"]).name
+        "output": _plain(str(job["output"]), data_dir) if job.get("output") else None,
+        "target_run": Path(job["run_dir"]).name
         if job["kind"] in ("predict", "validate", "monitor") else None,
     }  # fmt: skip
 
 
 def _jobs(app: FastAPI, bench: Workbench) -> None:
-    @app.get("/u/{user}/jobs/{job_id}")
-    async def job_page(request: Request, user: str, job_id: str) -> Response:
-        space = _space(bench, request, user)
-        job = read_job(storage.inside(space.jobs, job_id))
+    def job_of(request: Request, user: str, job_id: str) -> dict[str, Any]:
+        job = read_job(storage.inside(_space(bench, request, user).jobs, job_id))
         if job is None:
             raise Refused(404, f"no job {job_id!r}")
-        return bench.render(request, "job.html.j2", user=user, job=_job_view(job))
+        return job
+
+    @app.get("/u/{user}/jobs/{job_id}")
+    async def job_page(request: Request, user: str, job_id: str) -> Response:
+        job = _job_view(job_of(request, user, job_id), bench.settings.data_dir)
+        return bench.render(request, "job.html.j2", user=user, job=job)
 
     @app.get("/u/{user}/jobs/{job_id}/progress.json")
     async def job_progress(request: Request, user: str, job_id: str) -> Response:
-        space = _space(bench, request, user)
-        job = read_job(storage.inside(space.jobs, job_id))
-        if job is None:
-            raise Refused(404, f"no job {job_id!r}")
-        return JSONResponse(_job_view(job))
+        return JSONResponse(_job_view(job_of(request, user, job_id), bench.settings.data_dir))
 
     @app.post("/u/{user}/jobs/{job_id}/cancel")
     async def cancel(request: Request, user: str, job_id: str) -> Response:
@@ -311,7 +313,10 @@ def _runs(app: FastAPI, bench: Workbench) -> None:
     async def run_page(request: Request, user: str, run: str) -> Response:
         space = _space(bench, request, user)
         path = _run_dir(space, run)
-        results = json.loads((path / "results.json").read_text())
+        try:
+            results = json.loads((path / "results.json").read_text())
+        except (OSError, ValueError):
+            raise Refused(404, f"run {run!r} has no readable results.json") from None
         files = sorted(p.name for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
         bench.log(request, "view run", run)
         return bench.render(
@@ -353,6 +358,8 @@ def _runs(app: FastAPI, bench: Workbench) -> None:
             raise Refused(404, f"no interrupted run {run!r}")
         if is_held(partial):
             raise Refused(409, f"{run} is running now; it can be resumed once it has stopped")
+        if bench.queue.resuming(partial):
+            raise Refused(409, f"{run} is already queued to resume")
         job = bench.queue.submit(space.jobs, user, "resume", partial=str(partial),
                                  title=f"resume of {run}")  # fmt: skip
         bench.log(request, "resume", f"{run} job {job['id']}")

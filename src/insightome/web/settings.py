@@ -7,6 +7,7 @@ import os
 import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from insightome import errors
 from insightome.errors import UserError
@@ -37,6 +38,7 @@ class ServerSettings:
     scheduler: str | None = None
     slurm_config: Path | None = None
     resume_interrupted: bool = False
+    public_url: str | None = None  # the address users open, behind a reverse proxy
     token_generated: bool = False
 
     @property
@@ -52,6 +54,15 @@ class ServerSettings:
         ):  # fmt: skip
             if value < low:
                 raise UserError(errors.OPTION_INVALID, option=name, reason=f"must be >= {low}")
+        if self.public_url is not None and urlsplit(self.public_url).scheme not in (
+            "http",
+            "https",
+        ):
+            raise UserError(
+                errors.OPTION_INVALID, option="--public-url",
+                reason=f"give the address users open, e.g. https://insightome.example.org, "
+                f"not {self.public_url!r}",
+            )  # fmt: skip
         if self.token is not None and self.users_file is not None:
             raise UserError(
                 errors.OPTION_INVALID, option="--token",

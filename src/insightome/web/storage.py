@@ -30,6 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import h5py
+
 from insightome import errors
 from insightome.compute.checkpoint import PARTIAL_SUFFIX, is_held
 from insightome.errors import UserError
@@ -189,6 +191,39 @@ def _check_content(path: Path, suffix: str, label: str, role: str) -> None:
         raise Refused(
             400, f"{path.name}: its content is not a {suffix} file; export the {label} again", role
         )
+    if head.startswith(b"\x89HDF") or head[512:516] == b"\x89HDF":  # .h5ad, .mat v7.3
+        _check_hdf5(path, role)
+
+
+def _check_hdf5(path: Path, role: str) -> None:
+    """An HDF5 file must hold its own data: an external link or a virtual dataset would
+    make the reader open another file (another user's, say)."""
+    try:
+        with h5py.File(path, "r") as handle:
+            found = _foreign(handle)
+    except OSError as exc:
+        raise Refused(400, f"{path.name}: not a readable HDF5 file ({exc})", role) from None
+    if found is not None:
+        raise Refused(400, f"{path.name}: {found!r} links to another file; save the data "
+                      "inside this one", role)  # fmt: skip
+
+
+def _foreign(group: h5py.Group, prefix: str = "") -> str | None:
+    """The first member of ``group`` (recursively) that is an external link or a virtual
+    dataset, or None."""
+    for name in group:
+        where = f"{prefix}/{name}"
+        link = group.get(name, getlink=True)
+        if isinstance(link, h5py.ExternalLink):
+            return where
+        if isinstance(link, h5py.SoftLink):
+            continue  # inside this file
+        item = group[name]
+        if isinstance(item, h5py.Dataset) and item.is_virtual:
+            return where
+        if isinstance(item, h5py.Group) and (found := _foreign(item, where)) is not None:
+            return found
+    return None
 
 
 def extract_images(archive: Path, folder: Path, max_bytes: int, reserved: set[str]) -> int:
@@ -221,7 +256,7 @@ def _unpack(archive: Path, folder: Path, max_bytes: int, reserved: set[str]) -> 
                               "path outside the zip's own folders)", "images")  # fmt: skip
             if info.is_dir() or not parts:
                 continue
-            if len(parts) == 1 and parts[0] in reserved:
+            if parts[0] in reserved:  # nor a folder of that name
                 raise Refused(400, f"{archive.name}: member {name!r} would replace an uploaded "
                               "file; rename it", "images")  # fmt: skip
             files += 1
@@ -246,9 +281,11 @@ def check_inside(values: list[str], folder: Path, option: str) -> None:
     by the option and row, one line)."""
     root = folder.resolve()
     for row, value in enumerate(values, start=1):
-        path, _ = resolve_ref(value, folder)
-        resolved = path.resolve()
-        if not (resolved == root or resolved.is_relative_to(root)):
+        try:
+            resolved = resolve_ref(value, folder)[0].resolve()
+        except (OSError, ValueError):  # a NUL byte, a loop of links: not a path here
+            resolved = None
+        if resolved is None or not (resolved == root or resolved.is_relative_to(root)):
             raise UserError(
                 errors.OPTION_INVALID, option=option,
                 reason=f"row {row}: {value!r} lies outside this dataset; in the browser, "

@@ -21,7 +21,9 @@ from typing import Any
 
 from insightome import errors
 from insightome.compute.backends import slurm_from_options
+from insightome.compute.checkpoint import INVOCATION
 from insightome.errors import UserError
+from insightome.io.images import IMAGE_ROOT
 from insightome.monitoring import monitor, write_monitor_report
 from insightome.prediction import predict
 from insightome.validation import validate
@@ -30,6 +32,9 @@ from insightome.workflow import resume, run
 #: What predict / validate / monitor take from the job besides the outcome: the dataset's
 #: sample sheet (the run's own reading options are used for the rest).
 READING = ("annotations",)
+
+
+STOPS = {signal.SIGINT, signal.SIGTERM}
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -50,8 +55,18 @@ def _compute(job: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _dataset_folder(job: dict[str, Any]) -> Path:
+    """The uploaded dataset's folder the job reads (a resume: its run's data file's)."""
+    data = job.get("data")
+    if job["kind"] == "resume":
+        data = json.loads((Path(job["partial"]) / INVOCATION).read_text())["data"]
+    return Path(data).resolve().parent
+
+
 def do(job: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """Carry out ``job``; returns the outcome's fields."""
+    """Carry out ``job``; returns the outcome's fields. Images a manifest names must lie in
+    the dataset's own folder (``INSIGHTOME_IMAGE_ROOT``, enforced where images are read)."""
+    os.environ[IMAGE_ROOT] = str(_dataset_folder(job))
     kind, compute = job["kind"], _compute(job)
     if kind == "run":
         options = {**job["options"], "out_dir": job["runs_dir"], "name": job["run_name"]}
@@ -93,8 +108,7 @@ def main(folder: Path) -> int:
     job = json.loads((folder / "job.json").read_text())
     try:
         done = do(job, folder)
-        for signum in (signal.SIGINT, signal.SIGTERM):  # done: a late stop must not lose it
-            signal.signal(signum, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)  # done: a late stop must not lose it
         outcome, code = {"status": "finished", **done}, 0
     except UserError as exc:
         outcome, code = {"status": "failed", "error": str(exc)}, errors.EXIT_USER_ERROR
@@ -112,6 +126,7 @@ def main(folder: Path) -> int:
             "details for a bug report",
         }
         code = 1
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)  # the outcome is written whole
     write_outcome(folder, outcome)
     return code
 
