@@ -157,6 +157,7 @@ def _datasets(app: FastAPI, bench: Workbench) -> None:
     async def dataset_page(request: Request, user: str, dataset_id: str) -> Response:
         space = _space(bench, request, user)
         dataset = storage.load_dataset(space.uploads, dataset_id)
+        bench.log(request, "view dataset", dataset_id)
         return await _dataset_view(bench, request, user, dataset, {}, None)
 
     @app.post("/u/{user}/datasets/{dataset_id}/check")
@@ -273,6 +274,7 @@ def _jobs(app: FastAPI, bench: Workbench) -> None:
     @app.get("/u/{user}/jobs/{job_id}")
     async def job_page(request: Request, user: str, job_id: str) -> Response:
         job = _job_view(job_of(request, user, job_id), bench.settings.data_dir)
+        bench.log(request, "view job", job_id)  # (its progress polls are not logged)
         return bench.render(request, "job.html.j2", user=user, job=job)
 
     @app.get("/u/{user}/jobs/{job_id}/progress.json")
