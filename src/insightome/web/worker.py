@@ -55,18 +55,21 @@ def _compute(job: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _dataset_folder(job: dict[str, Any]) -> Path:
-    """The uploaded dataset's folder the job reads (a resume: its run's data file's)."""
+def _dataset_folder(job: dict[str, Any]) -> Path | None:
+    """The uploaded dataset's folder the job reads (a resume: its run's data file's; None
+    for a run given an in-memory AnnData, which ``resume`` refuses in one line)."""
     data = job.get("data")
     if job["kind"] == "resume":
-        data = json.loads((Path(job["partial"]) / INVOCATION).read_text())["data"]
-    return Path(data).resolve().parent
+        data = json.loads((Path(job["partial"]) / INVOCATION).read_text()).get("data")
+    return None if data is None else Path(data).resolve().parent
 
 
 def do(job: dict[str, Any], folder: Path) -> dict[str, Any]:
     """Carry out ``job``; returns the outcome's fields. Images a manifest names must lie in
     the dataset's own folder (``INSIGHTOME_IMAGE_ROOT``, enforced where images are read)."""
-    os.environ[IMAGE_ROOT] = str(_dataset_folder(job))
+    dataset = _dataset_folder(job)
+    if dataset is not None:
+        os.environ[IMAGE_ROOT] = str(dataset)
     kind, compute = job["kind"], _compute(job)
     if kind == "run":
         options = {**job["options"], "out_dir": job["runs_dir"], "name": job["run_name"]}
