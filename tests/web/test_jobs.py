@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from insightome.compute.checkpoint import Checkpoint, is_held
+from insightome.errors import UserError
 from insightome.io.images import IMAGE_ROOT
 from insightome.run_directory import Run
 from insightome.stages.progress import read_progress
@@ -212,3 +213,26 @@ def test_a_partial_is_running_while_a_process_holds_its_lock_and_probing_it_is_h
     finally:
         probing.set()
         thread.join()
+
+
+def test_a_run_the_user_stopped_is_not_resumed_even_if_the_server_died_meanwhile(tmp_path):
+    space = Space(tmp_path / "data", "alice", owner=True).make()
+    partial = space.runs / "20261207-000000-x-abc123.partial"
+    partial.mkdir()
+    (partial / "invocation.json").write_text("{}")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    folder = _job(space, "a", kind="run", status="running", pid=dead.pid, stopped_by_user=True,
+                  runs_dir=str(space.runs), run_name="x-abc123")  # fmt: skip
+    JobQueue(space.data_dir, resume_interrupted=True).recover()
+    job = read_job(folder)
+    assert job["status"] == "interrupted" and not job["stopped_by_server"]
+    assert [f.name for f in space.jobs.iterdir()] == ["a"]  # no resume queued
+
+
+def test_a_resume_of_an_unreadable_checkpoint_gets_resumes_own_message(tmp_path):
+    partial = tmp_path / "x.partial"
+    partial.mkdir()
+    job = {"kind": "resume", "partial": str(partial), "user": "alice"}
+    with pytest.raises(UserError, match=r"invocation\.json"):
+        worker.do(job, tmp_path)

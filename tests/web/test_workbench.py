@@ -496,16 +496,30 @@ def test_a_non_ascii_outcome_still_names_a_reachable_run(server):
     assert storage.safe_name(pages._slug("cohort-décès") + "-abc123", "run")
 
 
-def test_an_hdf5_upload_that_links_to_another_file_is_refused(server, tmp_path):
+@pytest.mark.parametrize("kind", ["external link", "external storage"])
+def test_an_hdf5_upload_that_reads_another_file_is_refused(server, tmp_path, kind):
     other = tmp_path / "other.h5"
     with h5py.File(other, "w") as handle:
         handle["X"] = np.arange(6.0).reshape(3, 2)
     linked = tmp_path / "linked.h5ad"
     with h5py.File(linked, "w") as handle:
-        handle["X"] = h5py.ExternalLink(str(other), "/X")
+        if kind == "external link":
+            handle["X"] = h5py.ExternalLink(str(other), "/X")
+        else:
+            handle.create_dataset("X", shape=(6,), dtype="f8", external=[(str(other), 0, 48)])
     response = _upload(_client(server), "linked.h5ad", linked.read_bytes())
     assert response.status_code == 400 and "links to another file" in response.text
     assert _uploads(server) == []
+
+
+def test_an_hdf5_file_whose_links_make_a_cycle_is_read_not_a_server_error(server, tmp_path):
+    cyclic = tmp_path / "cyclic.h5ad"
+    with h5py.File(cyclic, "w") as handle:
+        group = handle.create_group("g")
+        group["again"] = group  # a hard link back to itself
+    response = _upload(_client(server), "cyclic.h5ad", cyclic.read_bytes())
+    assert response.status_code == 400  # not AnnData: the reader's own message
+    assert "links to another file" not in response.text
 
 
 def test_the_workers_image_root_is_enforced_where_images_are_read(tmp_path, monkeypatch):
@@ -547,3 +561,23 @@ def test_behind_a_proxy_the_public_address_is_accepted(tmp_path):
     assert ipv6.get("/login").status_code == 200
     other = TestClient(app, base_url="https://elsewhere.example", follow_redirects=False)
     assert other.get("/login").status_code == 400
+    with_port = f"{public}:443"  # the same origin as the browser's https://…
+    settings = ServerSettings(tmp_path / "data", users_file=users,
+                              public_url=with_port).checked().prepared()  # fmt: skip
+    app = create_app(settings, start_queue=False)
+    rewritten = TestClient(app, base_url="http://127.0.0.1:8765", follow_redirects=False)
+    assert rewritten.post("/login", data=login, headers={"origin": public}).status_code == 303
+    with pytest.raises(UserError, match="--public-url"):
+        ServerSettings(tmp_path / "data", users_file=users, public_url="https://").checked()
+
+
+def test_pages_of_a_run_with_an_odd_results_json_still_render(server):
+    runs = server.data_dir / "runs"
+    (runs / "20261207-000000-broken").mkdir(parents=True)
+    (runs / "20261207-000000-broken" / "results.json").write_text("{not json")
+    (runs / "20261207-000000-old").mkdir()
+    (runs / "20261207-000000-old" / "results.json").write_text('{"winner": {"name": "lr"}}')
+    client = _client(server)
+    assert client.get("/u/alice/").status_code == 200
+    assert client.get("/u/alice/runs/20261207-000000-old").status_code == 200
+    assert client.get("/u/alice/runs/20261207-000000-broken").status_code == 404

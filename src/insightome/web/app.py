@@ -8,8 +8,8 @@ every POST needs the session's CSRF token; request bodies are limited before the
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -43,6 +43,7 @@ from insightome.web.storage import Refused
 
 FORM_LIMIT = 1 << 20  # a POST other than an upload: 1 MB
 MAX_FAILURES, FAILURE_WINDOW_S = 10, 600.0  # failed logins from one address, in 10 minutes
+MAX_TRACKED = 10_000  # addresses × names remembered before the stale ones are forgotten
 PAGE_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -62,7 +63,9 @@ def _templates() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["num"] = lambda v, spec=".3f": "—" if v is None else fmt_number(v, spec)
+    env.filters["num"] = lambda v, spec=".3f": (
+        fmt_number(v, spec) if isinstance(v, int | float) and not isinstance(v, bool) else "—"
+    )
     env.filters["pct"] = lambda v: "—" if v is None else f"{100 * v:.0f}%"
     env.filters["when"] = _when
     return env
@@ -188,9 +191,20 @@ def _cross_site(request: Request, public_url: str | None) -> bool:
     origin = request.headers.get("origin")
     if origin is None or origin == "null":
         return origin == "null"
-    netloc = urlsplit(origin).netloc.lower()
-    public = urlsplit(public_url).netloc.lower() if public_url else None
-    return netloc != request.headers.get("host", "").lower() and netloc != public
+    given = _origin(origin)
+    if public_url and given == _origin(public_url):
+        return False
+    return given != _origin(f"{request.url.scheme}://{request.headers.get('host', '')}")
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host name and effective port of a URL (``https://x.org`` = ``…:443``)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return ("", "", None)
+    return (parts.scheme, (parts.hostname or "").lower(), port)
 
 
 def _login(bench: Workbench, request: Request, user: str) -> Response:
@@ -210,6 +224,11 @@ class _Failures:
         self._times: dict[str, deque[float]] = {}
 
     def _recent(self, client: str) -> deque[float]:
+        if len(self._times) > MAX_TRACKED:  # forget the keys whose window has passed
+            now = time.monotonic()
+            self._times = {
+                k: t for k, t in self._times.items() if t and now - t[-1] < FAILURE_WINDOW_S
+            }
         times = self._times.setdefault(client, deque())
         while times and time.monotonic() - times[0] > FAILURE_WINDOW_S:
             times.popleft()
@@ -227,19 +246,10 @@ class _Failures:
             times.pop()
 
 
-#: scrypt verifications at a time (each takes 32 MiB and a tenth of a second of a core)
-_SCRYPT_SLOTS = threading.BoundedSemaphore(2)
-
-
-def verify_slowly(password: str, stored: str) -> bool:
-    """:func:`verify_password`, at most two at a time (a flood of guesses queues here)."""
-    with _SCRYPT_SLOTS:
-        return verify_password(password, stored)
-
-
 def _login_routes(app: FastAPI, bench: Workbench) -> None:
     token_mode = bench.settings.users_file is None
     failures = _Failures()
+    scrypt_slots = asyncio.Semaphore(2)  # password checks at a time (32 MiB each)
 
     @app.get("/")
     async def root(request: Request) -> Response:
@@ -265,7 +275,7 @@ def _login_routes(app: FastAPI, bench: Workbench) -> None:
         known = bench.users.get(user)
         stored = known.password if known is not None and known.password else dummy_hash()
         return await attempt(
-            request, user, lambda: verify_slowly(password, stored) and known is not None
+            request, user, lambda: verify_password(password, stored) and known is not None
         )
 
     async def attempt(request: Request, user: str, check: Callable[[], bool]) -> Response:
@@ -273,14 +283,16 @@ def _login_routes(app: FastAPI, bench: Workbench) -> None:
         attempt counts before it is checked (so concurrent guesses count too), and a
         success takes it back."""
         client = request.client.host if request.client else "-"
-        key = f"{client}|{user}"
         shown = user if user in bench.users else "(unknown user)"  # never log a typed secret
+        key = f"{client}|{shown}"  # a typed name is no key: memory stays bounded
         if failures.blocked(key):
             bench.log(request, "login refused", shown, "too many failed logins")
             wait = "too many failed logins; wait 10 minutes"
             return bench.render(request, "login.html.j2", 429, token_mode=token_mode, error=wait)
         failures.add(key)
-        if not await run_in_threadpool(check):  # scrypt off the event loop
+        async with scrypt_slots:  # queued guesses wait here, not in the shared threads
+            ok = await run_in_threadpool(check)  # scrypt off the event loop
+        if not ok:
             bench.log(request, "login failed", shown, "refused")
             return bench.render(request, "login.html.j2", 401, token_mode=token_mode,
                                 error="not a valid login")  # fmt: skip

@@ -228,7 +228,8 @@ class JobQueue:
                 raise ValueError(outcome.get("status"))
         except (OSError, ValueError, AttributeError):
             partial = run_partial(job)
-            if partial is None and self._stop.is_set():  # stopped before it began: again later
+            if partial is None and self._stop.is_set() and not job.get("stopped_by_user"):
+                # stopped by the server before it began: it runs after the restart
                 job.update(status="queued", pid=None, started=None)
                 write_job(folder, job)
                 return

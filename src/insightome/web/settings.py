@@ -54,9 +54,9 @@ class ServerSettings:
         ):  # fmt: skip
             if value < low:
                 raise UserError(errors.OPTION_INVALID, option=name, reason=f"must be >= {low}")
-        if self.public_url is not None and urlsplit(self.public_url).scheme not in (
-            "http",
-            "https",
+        if self.public_url is not None and (
+            urlsplit(self.public_url).scheme not in ("http", "https")
+            or not urlsplit(self.public_url).hostname
         ):
             raise UserError(
                 errors.OPTION_INVALID, option="--public-url",

@@ -196,34 +196,36 @@ def _check_content(path: Path, suffix: str, label: str, role: str) -> None:
 
 
 def _check_hdf5(path: Path, role: str) -> None:
-    """An HDF5 file must hold its own data: an external link or a virtual dataset would
-    make the reader open another file (another user's, say)."""
+    """An HDF5 file must hold its own data: an external link, a virtual dataset or a dataset
+    with external raw storage would make the reader open another file (another user's)."""
     try:
         with h5py.File(path, "r") as handle:
             found = _foreign(handle)
-    except OSError as exc:
+    except (OSError, RuntimeError, ValueError) as exc:
         raise Refused(400, f"{path.name}: not a readable HDF5 file ({exc})", role) from None
     if found is not None:
         raise Refused(400, f"{path.name}: {found!r} links to another file; save the data "
                       "inside this one", role)  # fmt: skip
 
 
-def _foreign(group: h5py.Group, prefix: str = "") -> str | None:
-    """The first member of ``group`` (recursively) that is an external link or a virtual
-    dataset, or None."""
-    for name in group:
-        where = f"{prefix}/{name}"
-        link = group.get(name, getlink=True)
-        if isinstance(link, h5py.ExternalLink):
-            return where
-        if isinstance(link, h5py.SoftLink):
-            continue  # inside this file
-        item = group[name]
-        if isinstance(item, h5py.Dataset) and item.is_virtual:
-            return where
-        if isinstance(item, h5py.Group) and (found := _foreign(item, where)) is not None:
-            return found
-    return None
+def _foreign(handle: h5py.File) -> str | None:
+    """The first member that reads another file, or None. HDF5's own visitors see every
+    link once and every object once, whatever cycles the file's links make."""
+    found: list[str] = []
+
+    def link(name: bytes, info: h5py.h5l.LinkInfo) -> None:
+        if info.type == h5py.h5l.TYPE_EXTERNAL:
+            found.append(name.decode(errors="replace"))
+
+    def item(name: str, obj: object) -> None:
+        if isinstance(obj, h5py.Dataset) and (
+            obj.is_virtual or obj.id.get_create_plist().get_external_count() > 0
+        ):
+            found.append(name)
+
+    handle.id.links.visit(link, info=True)
+    handle.visititems(item)
+    return found[0] if found else None
 
 
 def extract_images(archive: Path, folder: Path, max_bytes: int, reserved: set[str]) -> int:

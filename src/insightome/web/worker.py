@@ -37,6 +37,13 @@ READING = ("annotations",)
 STOPS = {signal.SIGINT, signal.SIGTERM}
 
 
+def _hold_stops() -> None:
+    """From here on SIGINT/SIGTERM do nothing, process-wide (joblib's threads may be the
+    ones the kernel hands a signal to, so blocking it in this thread would not do)."""
+    for signum in STOPS:
+        signal.signal(signum, signal.SIG_IGN)
+
+
 def _interrupt(signum: int, frame: object) -> None:
     for repeated in (signal.SIGINT, signal.SIGTERM):
         signal.signal(repeated, signal.SIG_IGN)  # the clean-up on the way out runs to its end
@@ -60,7 +67,10 @@ def _dataset_folder(job: dict[str, Any]) -> Path | None:
     for a run given an in-memory AnnData, which ``resume`` refuses in one line)."""
     data = job.get("data")
     if job["kind"] == "resume":
-        data = json.loads((Path(job["partial"]) / INVOCATION).read_text()).get("data")
+        try:
+            data = json.loads((Path(job["partial"]) / INVOCATION).read_text()).get("data")
+        except (OSError, ValueError, AttributeError):
+            return None  # resume() says what is wrong with the .partial, in one line
     return None if data is None else Path(data).resolve().parent
 
 
@@ -111,7 +121,7 @@ def main(folder: Path) -> int:
     job = json.loads((folder / "job.json").read_text())
     try:
         done = do(job, folder)
-        signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)  # done: a late stop must not lose it
+        _hold_stops()  # done: a late stop must not lose it
         outcome, code = {"status": "finished", **done}, 0
     except UserError as exc:
         outcome, code = {"status": "failed", "error": str(exc)}, errors.EXIT_USER_ERROR
@@ -129,7 +139,7 @@ def main(folder: Path) -> int:
             "details for a bug report",
         }
         code = 1
-    signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)  # the outcome is written whole
+    _hold_stops()  # the outcome is written whole
     write_outcome(folder, outcome)
     return code
 
