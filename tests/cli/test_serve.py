@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
-import select
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -96,11 +97,15 @@ def test_a_real_server_prints_its_login_link_and_stops_cleanly(tmp_path):
         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     try:
+        lines: queue.Queue[str] = queue.Queue()  # read by a thread: a wait never hangs
+        threading.Thread(target=lambda: [lines.put(x) for x in server.stderr], daemon=True).start()
         link = None
         deadline = time.monotonic() + 60
         while link is None and time.monotonic() < deadline:
-            ready, _, _ = select.select([server.stderr], [], [], 1.0)  # never blocks for good
-            line = server.stderr.readline() if ready else ""
+            try:
+                line = lines.get(timeout=1.0)
+            except queue.Empty:
+                continue
             match = re.search(r"(http://127\.0\.0\.1:\d+/login\?token=\S+)", line)
             link = match.group(1) if match else None
         assert link is not None, "no login link printed"
@@ -120,7 +125,9 @@ def test_a_real_server_prints_its_login_link_and_stops_cleanly(tmp_path):
     finally:
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=60) == 0
-        assert "workbench stopped" in server.stderr.read()
+        time.sleep(0.5)  # the reader thread takes the last lines
+        said = "".join(lines.get_nowait() for _ in range(lines.qsize()))
+        assert "workbench stopped" in said
     assert oct(data.stat().st_mode & 0o777) == "0o700"
     assert oct((data / ".secret").stat().st_mode & 0o777) == "0o600"
     actions = [json.loads(x)["action"] for x in (data / "audit.jsonl").read_text().splitlines()]
