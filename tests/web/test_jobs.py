@@ -82,6 +82,22 @@ def test_a_stopped_run_keeps_its_checkpoint_and_resumes_to_a_cli_run(tmp_path):
     assert not partial.exists()
 
 
+def _with_partial(tmp_path: Path) -> tuple[Space, Path]:
+    """A user's space whose runs folder holds an interrupted run's .partial."""
+    space = Space(tmp_path / "data", "alice", owner=True).make()
+    partial = space.runs / "20261207-000000-x-abc123.partial"
+    partial.mkdir()
+    (partial / "invocation.json").write_text("{}")
+    return space, partial
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has ended."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    return dead.pid
+
+
 def _job(space: Space, job_id: str, **fields) -> Path:
     folder = space.jobs / job_id
     folder.mkdir(parents=True)
@@ -90,15 +106,11 @@ def _job(space: Space, job_id: str, **fields) -> Path:
 
 
 def test_a_restarted_server_marks_dead_workers_interrupted_and_keeps_the_queue(tmp_path):
-    space = Space(tmp_path / "data", "alice", owner=True).make()
-    partial = space.runs / "20261207-000000-x-abc123.partial"
-    partial.mkdir()
-    (partial / "invocation.json").write_text("{}")
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    interrupted = _job(space, "a", kind="run", status="running", pid=dead.pid,
+    space, partial = _with_partial(tmp_path)
+    dead_pid = _dead_pid()
+    interrupted = _job(space, "a", kind="run", status="running", pid=dead_pid,
                        runs_dir=str(space.runs), run_name="x-abc123")  # fmt: skip
-    lost = _job(space, "b", kind="run", status="running", pid=dead.pid,
+    lost = _job(space, "b", kind="run", status="running", pid=dead_pid,
                 runs_dir=str(space.runs), run_name="y-def456")  # fmt: skip
     queued = _job(space, "c", kind="predict", status="queued", run_dir="r", data="d", options={})
     queue = JobQueue(space.data_dir, resume_interrupted=True)
@@ -166,9 +178,7 @@ def test_a_job_runs_on_the_cluster_the_server_was_started_with(tmp_path, monkeyp
 
 
 def test_resume_interrupted_resumes_what_a_stopped_server_interrupted_once(tmp_path):
-    space = Space(tmp_path / "data", "alice", owner=True).make()
-    partial = space.runs / "20261207-000000-x-abc123.partial"
-    partial.mkdir()
+    space, partial = _with_partial(tmp_path)
     by_server = _job(space, "a", kind="run", status="interrupted", partial=str(partial),
                      stopped_by_server=True)  # fmt: skip
     by_user = _job(space, "b", kind="run", status="interrupted", partial=str(partial))
@@ -216,13 +226,9 @@ def test_a_partial_is_running_while_a_process_holds_its_lock_and_probing_it_is_h
 
 
 def test_a_run_the_user_stopped_is_not_resumed_even_if_the_server_died_meanwhile(tmp_path):
-    space = Space(tmp_path / "data", "alice", owner=True).make()
-    partial = space.runs / "20261207-000000-x-abc123.partial"
-    partial.mkdir()
-    (partial / "invocation.json").write_text("{}")
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    folder = _job(space, "a", kind="run", status="running", pid=dead.pid, stopped_by_user=True,
+    space, _ = _with_partial(tmp_path)  # its .partial is what the job ran
+    dead_pid = _dead_pid()
+    folder = _job(space, "a", kind="run", status="running", pid=dead_pid, stopped_by_user=True,
                   runs_dir=str(space.runs), run_name="x-abc123")  # fmt: skip
     JobQueue(space.data_dir, resume_interrupted=True).recover()
     job = read_job(folder)

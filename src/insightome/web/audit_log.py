@@ -44,10 +44,3 @@ class AuditLog:
                 os.write(fd, (line + "\n").encode())
             finally:
                 os.close(fd)
-
-    def lines(self) -> list[dict[str, str]]:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return []
-        return [json.loads(line) for line in text.splitlines() if line.strip()]

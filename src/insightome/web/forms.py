@@ -10,6 +10,7 @@ message. The few options the browser leaves out are in :data:`SERVER_SIDE` with 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import types
 import typing
@@ -71,8 +72,10 @@ def _base_type(cli_type: Any) -> Any:
     return cli_type
 
 
-def fields() -> list[Field]:
-    """The form's fields: the primary ones first, then the rest in the schema's order."""
+@functools.cache
+def fields() -> tuple[Field, ...]:
+    """The form's fields: the primary ones first, then the rest in the schema's order (read
+    off the schema once)."""
     hints = typing.get_type_hints(RunOptions)
     made: dict[str, Field] = {}
     for name, (field, option) in declared(RunOptions).items():
@@ -109,7 +112,7 @@ def fields() -> list[Field]:
             tuple(choices or ()), FILE.get(name),
         )  # fmt: skip
     first = [made[n] for n in PRIMARY if n in made]
-    return first + [f for n, f in made.items() if n not in PRIMARY]
+    return (*first, *(f for n, f in made.items() if n not in PRIMARY))
 
 
 def _number(raw: str, f: Field) -> Any:

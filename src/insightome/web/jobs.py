@@ -30,7 +30,6 @@ from typing import Any
 
 from insightome.compute.checkpoint import PARTIAL_SUFFIX
 
-STATES = ("queued", "running", "finished", "failed", "interrupted", "cancelled")
 ENDED = ("finished", "failed", "interrupted", "cancelled")
 WORKER = "insightome.web.worker"
 STOP_WAIT_S = 60.0  # how long a stopping server waits for its workers to checkpoint
@@ -296,12 +295,3 @@ class JobQueue:
             ):
                 return True
         return False
-
-    def status(self) -> dict[str, int]:
-        with self._lock:
-            counts = dict.fromkeys(STATES, 0)
-            for folder in self.folders():
-                job = read_job(folder)
-                if job is not None:
-                    counts[job["status"]] = counts.get(job["status"], 0) + 1
-            return counts

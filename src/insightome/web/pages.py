@@ -324,7 +324,7 @@ def _runs(app: FastAPI, bench: Workbench) -> None:
         return bench.render(
             request, "run.html.j2", user=user, run=run, results=results, files=files,
             summary=storage.run_summary(path), datasets=storage.list_datasets(space.uploads),
-            kinds=APPLY_KINDS, records=_records(path),
+            records=_records(path),
         )  # fmt: skip
 
     @app.get("/u/{user}/runs/{run}/files/{name:path}")
