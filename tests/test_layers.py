@@ -33,7 +33,7 @@ ALLOWED_LOCAL_IMPORTS: dict[tuple[str, str], str] = {}
 #: Imported inside the functions that use them (extras or heavy optional backends).
 OPTIONAL_HEAVY = (
     "rdkit", "datamol", "torch", "dask", "distributed", "dask_jobqueue", "gseapy", "spacy",
-    "onnxruntime", "onnx", "bm25s", "Stemmer", "pennylane",
+    "onnxruntime", "onnx", "bm25s", "Stemmer", "pennylane", "pocketsphinx",
 )  # fmt: skip
 
 

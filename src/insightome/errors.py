@@ -625,3 +625,125 @@ WEB_EXTRA_MISSING = (
     "installed: pip install 'insightome[web]'"
 )
 PORT_IN_USE = "--port {port}: {host}:{port} is in use ({reason}); choose another --port"
+
+# -- the ambient scribe (issue 25) ---------------------------------------------------------
+# (apps.scribe; insightome scribe transcribe / draft / approve)
+SCRIBE_EXTRA_MISSING = (
+    "speech recognition (insightome scribe transcribe) needs PocketSphinx, which is not "
+    "installed: pip install 'insightome[scribe]'"
+)
+SCRIBE_TRANSCRIPT_MISSING = "{path}: no such transcript file; give a .txt or .json transcript"
+SCRIBE_TRANSCRIPT_ENCODING = (
+    "{path}: not UTF-8 text (byte {byte}); save the transcript as UTF-8 and try again"
+)
+SCRIBE_TRANSCRIPT_JSON = (
+    "{path}: not a transcript written by 'insightome scribe transcribe' (format {format}); "
+    "give that file, or the transcript as labelled text ('[doctor] ...' / 'Patient: ...')"
+)
+SCRIBE_TRANSCRIPT_EMPTY = (
+    "{path}: no speech turn found; a transcript has one turn per line, e.g. "
+    "'[doctor] how are you?' or 'Patient: my chest hurts'"
+)
+SCRIBE_UNKNOWN_SPEAKER = (
+    "--roles: no speaker '{speaker}' in the transcript; its speakers are {speakers}"
+)
+SCRIBE_ROLES_SPEC = (
+    "--roles: '{part}' is not SPEAKER=ROLE; write e.g. 'S1=doctor,S2=patient' (roles: {roles})"
+)
+SCRIBE_EDIT_SPEC = (
+    "--edit number {number}: not LINE=TEXT with a line ID such as L003; write e.g. "
+    "--edit 'L003=the new text of the line' (the line IDs are in draft.html)"
+)
+# (apps.scribe.api / review: the output folders and the clinician's approval)
+SCRIBE_OUTPUT_UNSAFE = (
+    "{path}: no place for the scribe's output folder: it {reason}; give another folder"
+)
+SCRIBE_AUDIO_LINK = (
+    "{path}: a symbolic link; --delete-audio deletes the recording itself, so give the audio "
+    "file's own path"
+)
+SCRIBE_DRAFT_EMPTY = (
+    "{path}: nothing to draft: no symptom, finding, medication, test or plan was found in its "
+    "{turns} turn(s); check that it is the consultation, in English, with speaker labels"
+)
+SCRIBE_NOT_DRAFT = (
+    "{path}: not a draft folder written by 'insightome scribe draft' ({problem}); give the "
+    "folder that holds draft.json and prediction_log.jsonl"
+)
+SCRIBE_CLINICIAN_EMPTY = (
+    "--clinician is empty: give the ID of the clinician who made the decisions; the audit "
+    "trail (EU AI Act Art. 14) records who approved each line"
+)
+SCRIBE_NO_DECISIONS = (
+    "no decision given: accept, edit or reject lines in draft.html and press 'Save decisions' "
+    "(then --decisions decisions.json), or use --accept, --reject, --edit, or a CSV with "
+    "columns line,decision,text,reason"
+)
+SCRIBE_DECISIONS_FILE = (
+    "{path}: {problem}; give the decisions.json that draft.html saves, or a CSV with columns "
+    "line,decision,text,reason"
+)
+SCRIBE_DECISION_VALUE = (
+    "line {line}: decision '{decision}' is not one of accepted, edited, rejected; write one of them"
+)
+SCRIBE_UNKNOWN_LINE = (
+    "line {line}: no such line in the draft {path} (its lines are {first} to {last}); check "
+    "the line ID"
+)
+SCRIBE_EDIT_NO_TEXT = (
+    "line {line}: 'edited' without a text; give the line as it should read, or accept or reject it"
+)
+SCRIBE_TEXT_NOT_EDIT = (
+    "line {line}: '{decision}' with a text that differs from the draft; mark the line "
+    "'edited' to change its text"
+)
+SCRIBE_DECIDED_TWICE = (
+    "line {line}: two decisions in one approval; give one decision per line (a later "
+    "'insightome scribe approve' may change it while the note is not final)"
+)
+SCRIBE_OTHER_DRAFT = (
+    "the decisions were saved from another draft (sha256 {given}), not from {path} (sha256 "
+    "{actual}); open this folder's draft.html and save the decisions again"
+)
+SCRIBE_OTHER_CLINICIAN = (
+    "the decisions were saved by clinician '{saved}', not '{clinician}'; approve with "
+    "--clinician {saved}, or let {clinician} save their own decisions from draft.html"
+)
+SCRIBE_ALREADY_FINAL = (
+    "{path}: the note is final (every line decided; last decision by {clinician} at {at}); "
+    "a signed note does not change: draft again into a new folder to make another note"
+)
+SCRIBE_TEMPLATE_MISSING = (
+    "{path}: no such note template; give a JSON template (docs: insightome.apps.scribe.template) "
+    "or leave --template out for the default"
+)
+SCRIBE_TEMPLATE_INVALID = (
+    "{path}: not a note template: {reason}; a template is JSON "
+    '{{"format": "insightome-scribe-template/1", '
+    '"sections": [{{"key", "title", "kinds"}}]}}'
+)
+SCRIBE_AUDIO_NOT_DELETED = (
+    "{path}: could not be deleted ({reason}); the transcript is written in {out}: delete the "
+    "audio file yourself"
+)
+# speech to text (apps.scribe.audio / asr / diarize)
+SCRIBE_AUDIO_MISSING = "{path}: no such audio file; give the consultation's recording as a WAV file"
+SCRIBE_AUDIO_FORMAT = (
+    "{path}: not a WAV file that can be read ({reason}); convert it to PCM WAV first, e.g. "
+    "ffmpeg -i INPUT -ac 1 -ar 16000 out.wav"
+)
+SCRIBE_AUDIO_EMPTY = "{path}: the WAV file holds no audio (0 samples); export the recording again"
+SCRIBE_AUDIO_RATE = (
+    "{path}: sampled at {rate} Hz, too low for speech recognition (at least 8000 Hz); "
+    "record or export at 16000 Hz"
+)
+SCRIBE_NO_SPEECH = (
+    "{path}: no speech recognized in its {duration:.1f} s of audio; check that the file is the "
+    "consultation's recording and that it is not silent"
+)
+SCRIBE_DIARIZATION_METHOD = "--diarization {method}: choose one of {methods}"
+SCRIBE_CHANNELS_NEEDED = (
+    "{path}: --diarization channels needs a two-channel recording with one speaker per "
+    "channel, and {why}; use --diarization voices (or auto)"
+)
+SCRIBE_SPEAKERS = "--speakers {speakers}: give a whole number of speakers from 1 to {most}"

@@ -13,7 +13,9 @@ requires that a person can decide not to use, override or reverse an output
   "sample_id", "output": {...}, "user"}`` — one line per predicted sample (with the
   samples' clinical notes, for a run made with ``--notes``, also ``"notes_sha256"``);
 * ``{"timestamp", "event": "override", "model_sha256", "sample_id", "reviewer",
-  "override", "reason"}`` — one line per human override.
+  "override", "reason"}`` — one line per human override; an override that carries more
+  than its decision (the ambient scribe's edited line: ``{"text": ...}``) adds
+  ``"details": {...}`` (kept in the file; :func:`read_log`'s table leaves it out).
 
 **The log is row-level by design.** It is the audit trail the Act asks for, so each line
 names a sample by the identifier the user supplied (``sample_id``; pseudonymize the IDs
@@ -37,7 +39,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -239,11 +241,14 @@ def log_override(
     override: str,
     reason: str,
     model_sha256: str,
+    details: Mapping[str, Any] | None = None,
 ) -> None:
     """Record that ``reviewer`` replaced the model's output for ``sample_id`` by ``override``.
 
     ``reason`` is required: an override without a reason cannot be reviewed later, and
-    the sample must have a logged prediction: an override replaces one.
+    the sample must have a logged prediction: an override replaces one. ``details`` (e.g.
+    the text a reviewer wrote in place of the output) is stored as the entry's
+    ``"details"``.
     """
     for field, value, what in (
         ("the reviewer", reviewer, "name or ID of the person overriding"),
@@ -255,7 +260,7 @@ def log_override(
     if not was_predicted(run_dir, sample_id):
         path = Path(run_dir) / LOG_NAME
         raise UserError(OVERRIDE_NOT_PREDICTED, sample_id=sample_id, path=str(path))
-    entry = {
+    entry: dict[str, Any] = {
         "timestamp": _now(),
         "event": "override",
         "model_sha256": model_sha256,
@@ -264,6 +269,8 @@ def log_override(
         "override": override,
         "reason": reason,
     }
+    if details is not None:
+        entry["details"] = dict(details)
     _append(Path(run_dir), [entry])
 
 

@@ -329,6 +329,7 @@ from insightome.cli import (  # noqa: E402,F401
     notes,
     samplesize,
     saved_runs,
+    scribe,
     serve,
     synthesize,
     trials,
