@@ -7,6 +7,7 @@ scribe.json). No benchmark run: fast."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 import types
 from pathlib import Path
@@ -154,3 +155,22 @@ def test_the_selector_fit_learns_which_sentences_reach_notes():
     folds = scribe_selector._folds(67)
     assert len(folds) == 5 and set().union(*folds) == set(range(67))
     assert sum(len(f) for f in folds) == 67
+
+
+def test_the_readme_and_docs_scribe_figures_come_from_the_results_table():
+    """Every decimal figure of the README's "Ambient scribe" section and of docs/scribe.md's
+    "How well it works" is a number of benchmarks/results/scribe.md (no figure typed by hand)."""
+    figure = re.compile(r"(?<![\w.])\d+(?:,\d{3})*\.\d+")
+    table = (RESULTS / "scribe.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("\n## Ambient scribe")
+    end = readme.find("\n## ", start + 1)
+    docs = (ROOT / "docs" / "scribe.md").read_text(encoding="utf-8")
+    for name, text in (
+        ("README", readme[start:end]),
+        ("docs/scribe.md", docs[docs.index("## How well it works") :]),
+    ):
+        figures = set(figure.findall(text))
+        assert len(figures) >= 8, f"{name} quotes too few figures"
+        missing = [f for f in sorted(figures) if f not in table]
+        assert not missing, f"{name} figures not in benchmarks/results/scribe.md: {missing}"

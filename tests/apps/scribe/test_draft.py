@@ -329,6 +329,7 @@ def test_concept_f1_and_rouge_on_three_aci_bench_validation_encounters(tmp_path:
         copied.append(scorer.score(row.note, row.dialogue)["rougeL"].fmeasure)
     f1 = 2 * tp / (n_draft + n_reference)
     assert n_reference > 30  # the reference notes hold concepts to find
-    assert f1 >= 0.70, f1  # measured 0.738 (round 1) and BOUND_F1 (round 2)
-    assert min(ours) >= 0.25 and sum(ours) / 3 >= 0.30, ours  # measured: see below
+    assert f1 >= 0.70, f1  # measured 0.738 (round 1), 0.746 (round 2)
+    # ROUGE-L F measured 0.349, 0.298, 0.387 (round 2); the transcript copied 0.218/0.183/0.261
+    assert min(ours) >= 0.27 and sum(ours) / 3 >= 0.32, ours
     assert all(a > b for a, b in zip(ours, copied, strict=True))  # above the transcript copied
