@@ -13,6 +13,13 @@ the speed-up from one to two Dask workers on the same point.
     python benchmarks/scale.py --quick         # a smoke test of the script (~10 minutes)
     python benchmarks/scale.py --only 100000x1000 --keep   # one point, others kept
     python benchmarks/scale.py --only 100000x1000 --keep --redo   # measure it again
+    python benchmarks/scale.py --survival   # the survival points (the others kept)
+    python benchmarks/scale.py --survival --keep   # only the survival points not measured
+
+Survival (``--survival``): a whole default run (discovery and audit on) on the TCGA
+pan-cancer clinical table (10,986 patients, overall survival; ``../shared/data``) and on
+simulated registries of 10,000 and 100,000 patients x 35 variables (a Cox model on the
+same latent-factor features, 48% events).
 
 Every finished point is saved at once in scale.json; ``--keep`` reuses the points already
 there (same n, p and workers), so an interrupted grid resumes.
@@ -54,6 +61,140 @@ def simulate(n: int, p: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     logit = X[:, :10].sum(axis=1) / np.sqrt(10 * 1.5)
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
     return X, y
+
+
+SURVIVAL_POINTS = ("tcga", "10000x35", "100000x35")
+SURVIVAL_TARGET_S = 300  # the TCGA run, whole, on 2 cores (issue 27)
+
+
+def simulate_survival(n: int, p: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """float32 X as :func:`simulate`; survival times from a Cox model on 10 features
+    (exponential baseline), uniform censoring: 48% events."""
+    X, _ = simulate(n, p, seed)
+    rng = np.random.default_rng(seed + 1)
+    risk = X[:, :10].sum(axis=1) / np.sqrt(10 * 1.5)
+    event_time = rng.exponential(np.exp(-risk)) * 365
+    censor_time = rng.uniform(0, 500, n)
+    time_ = np.maximum(np.round(np.minimum(event_time, censor_time)), 1.0)
+    return X, time_, (event_time <= censor_time).astype(int)
+
+
+def tcga_table() -> tuple[object, dict]:
+    """The TCGA pan-cancer table as the small-n study defines it, and the run's options."""
+    sys.path.insert(0, str(HERE))
+    from small_n_cohorts import _tcga_pancan
+
+    frame = _tcga_pancan()
+    frame.index.name = "patient"
+    options = {"time_col": "OS.time", "event": "OS", "sensitive": ["gender", "race"]}
+    return frame, options
+
+
+def survival_point(name: str) -> dict:
+    """One survival point: a whole default run (discovery and audit on), n_jobs=2."""
+    import tempfile
+
+    import anndata as ad
+    import pandas as pd
+
+    import insightome
+
+    if name == "tcga":
+        frame, options = tcga_table()
+        folder = Path(tempfile.mkdtemp())
+        frame.to_csv(folder / "tcga.csv")
+        data: object = folder / "tcga.csv"
+        options["id_column"] = "patient"
+        n, p = frame.shape[0], frame.shape[1] - 2
+    else:
+        n, p = (int(v) for v in name.split("x"))
+        X, time_, event = simulate_survival(n, p)
+        data = ad.AnnData(
+            X,
+            obs=pd.DataFrame({"time": time_, "event": event}, index=[f"s{i}" for i in range(n)]),
+            var=pd.DataFrame(index=[f"g{j}" for j in range(p)]),
+        )
+        options = {"time_col": "time", "event": "event"}
+    start = time.perf_counter()
+    run = insightome.run(data, out_dir=None, n_jobs=2, **options)
+    wall = time.perf_counter() - start
+    res, total = run.results, run.results["compute"]["total"]
+    return {
+        "name": name,
+        "n": n,
+        "p": p,
+        "columns": int(res["n_features"]),
+        "wall_s": wall,
+        "cpu_s": total["cpu_s"],
+        "peak_memory_mb": total.get("peak_memory_mb", total["peak_rss_mb"]),
+        "repeats": res["resampling"]["repeats"],
+        "n_candidates": len(res["configurations"]),
+        "winner": res["winner"]["name"],
+        "c_index": res["estimate"]["value"],
+        "ci95": res["estimate"]["ci95"],
+        "stages_s": {k: v["wall_s"] for k, v in res["compute"]["stages"].items()},
+        "discovery_s": (res.get("discovery") or {}).get("seconds", {}),
+    }
+
+
+def survival_in_subprocess(name: str, timeout: float = 2 * 3600) -> dict:
+    cmd = [sys.executable, __file__, "--one-survival", name]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    if proc.returncode:
+        return {"name": name, "error": stderr.strip()[-400:]}
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def survival_lines(points: dict) -> list[str]:
+    """The survival section of scale.md."""
+    if not points:
+        return []
+    lines = [
+        "## Survival (a whole default run: discovery and audit on)",
+        "",
+        "| data | n | variables | columns | repeats | candidates | winner | wall s | CPU s "
+        "| peak PSS MB | C-index [95% CI] |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name in SURVIVAL_POINTS:
+        pt = points.get(name)
+        if pt is None:
+            continue
+        label = "TCGA pan-cancer (overall survival)" if name == "tcga" else "simulated"
+        if "error" in pt:
+            lines.append(f"| {label} | failed: {pt['error'][:120]} ||||||||||")
+            continue
+        lo, hi = pt["ci95"]
+        lines.append(
+            f"| {label} | {pt['n']:,} | {pt['p']} | {pt['columns']} | {pt['repeats']} | "
+            f"{pt['n_candidates']} | `{pt['winner']}` | {pt['wall_s']:,.0f} | "
+            f"{pt['cpu_s']:,.0f} | {pt['peak_memory_mb']:,.0f} | "
+            f"{pt['c_index']:.3f} [{lo:.3f}, {hi:.3f}] |"
+        )
+    lines.append("")
+    for name in SURVIVAL_POINTS:
+        pt = points.get(name)
+        if pt is None or "error" in pt:
+            continue
+        parts = ", ".join(f"{k} {v:,.0f}" for k, v in pt["stages_s"].items())
+        inner = ", ".join(f"{k} {v:,.0f}" for k, v in pt.get("discovery_s", {}).items())
+        lines.append(f"- {name}: wall s per stage: {parts} (discovery, s: {inner})")
+    tcga = points.get("tcga")
+    if tcga and "error" not in tcga:
+        ok = tcga["wall_s"] <= SURVIVAL_TARGET_S
+        lines.append(
+            f"- TCGA pan-cancer whole run: {tcga['wall_s']:.0f} s (target <= "
+            f"{SURVIVAL_TARGET_S} s on 2 cores): **{'PASS' if ok else 'FAIL'}**"
+        )
+    return [*lines, ""]
 
 
 def one_point(n: int, p: int, scheduler_workers: int = 0) -> dict:
@@ -165,7 +306,14 @@ def memory_slope(points: list[dict]) -> float | None:
 
 
 def write(
-    points: dict, notes: list[str], n_grid, p_grid, dask_n: int, args, seconds: float
+    points: dict,
+    notes: list[str],
+    n_grid,
+    p_grid,
+    dask_n: int,
+    args,
+    seconds: float,
+    survival: dict | None = None,
 ) -> None:
     from importlib import metadata
 
@@ -251,6 +399,7 @@ def write(
         "",
         *[stages(pt) for pt in [*points_n, *points_p[1:], *dask]],
         "",
+        *survival_lines(survival),
         "## Targets",
         "",
     ]
@@ -309,10 +458,14 @@ def write(
     (RESULTS / "scale.md").write_text("\n".join(lines) + "\n")
 
 
-def save(points: dict, notes: list[str]) -> None:
+def save(points: dict, notes: list[str], survival: dict | None = None) -> None:
     RESULTS.mkdir(exist_ok=True)
     tmp = RESULTS / "scale.json.tmp"
-    data = {"points": sorted(points.values(), key=key), "notes": notes}
+    data = {
+        "points": sorted(points.values(), key=key),
+        "survival_points": list((survival or {}).values()),
+        "notes": notes,
+    }
     tmp.write_text(json.dumps(data, indent=2))
     tmp.replace(RESULTS / "scale.json")
 
@@ -321,6 +474,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--one", nargs=3, type=int, metavar=("N", "P", "WORKERS"))
+    parser.add_argument("--one-survival", choices=SURVIVAL_POINTS)
+    parser.add_argument(
+        "--survival",
+        action="store_true",
+        help="measure the survival points (only them; the others are kept)",
+    )
     parser.add_argument(
         "--only", default="", help="comma-separated NxP[xWORKERS] points, e.g. 100000x1000"
     )
@@ -335,6 +494,9 @@ def main() -> None:
     if args.one:
         print(json.dumps(one_point(*args.one)))
         return
+    if args.one_survival:
+        print(json.dumps(survival_point(args.one_survival)))
+        return
     start = time.perf_counter()
     n_grid, p_grid = (QUICK_N, QUICK_P) if args.quick else (N_GRID, P_GRID)
     dask_n = 500 if args.quick else 1_000
@@ -342,13 +504,17 @@ def main() -> None:
     wanted += [(dask_n, 1_000, w) for w in (1, 2)]
     if args.only:
         wanted = [(*(int(v) for v in item.split("x")), 0)[:3] for item in args.only.split(",")]
+    if args.survival:
+        wanted = []
     points: dict = {}
+    survival: dict = {}
     notes: list[str] = []
-    if args.keep and (RESULTS / "scale.json").exists():
+    if (args.keep or args.survival) and (RESULTS / "scale.json").exists():
         saved = json.loads((RESULTS / "scale.json").read_text())
         if isinstance(saved, list):  # the first format: a list of points
             saved = {"points": saved, "notes": []}
         points = {key(pt): pt for pt in saved["points"] if "error" not in pt}
+        survival = {pt["name"]: pt for pt in saved.get("survival_points", []) if "error" not in pt}
         notes = list(saved.get("notes", []))
     notes += [note for note in args.note if note not in notes]
     for n, p, w in dict.fromkeys(wanted):
@@ -356,9 +522,15 @@ def main() -> None:
             continue
         points[(n, p, w)] = in_subprocess(n, p, w)
         print(points[(n, p, w)], flush=True)
-        save(points, notes)
-    save(points, notes)
-    write(points, notes, n_grid, p_grid, dask_n, args, time.perf_counter() - start)
+        save(points, notes, survival)
+    for name in SURVIVAL_POINTS if args.survival else ():
+        if name in survival and args.keep and not args.redo:
+            continue
+        survival[name] = survival_in_subprocess(name)
+        print(survival[name], flush=True)
+        save(points, notes, survival)
+    save(points, notes, survival)
+    write(points, notes, n_grid, p_grid, dask_n, args, time.perf_counter() - start, survival)
     print(f"wrote {RESULTS / 'scale.md'}")
 
 

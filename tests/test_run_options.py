@@ -69,6 +69,8 @@ ADDED_SINCE = {  # issue 17
     "radiomics_bin_width",
     "show_images",
     "candidates",  # issue 26
+    "bbc_pooling",  # issue 27
+    "bbc_interval",
 }
 
 

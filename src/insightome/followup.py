@@ -25,6 +25,7 @@ from insightome.audit.drift import reference_profile
 from insightome.discover.discovery import discover
 from insightome.discover.signature import SEARCH_REPEATS
 from insightome.errors import UserError
+from insightome.evaluate.bbc import estimator_arguments
 from insightome.evaluate.engine import cross_validated_predictions
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
 from insightome.images_features import META_PREFIX
@@ -273,6 +274,9 @@ def rediscover(
         gene_sets=gene_sets,
         tolerance=tolerance,
         n_bootstrap=rs["n_bootstrap"],
+        estimator=estimator_arguments(
+            recorded.bbc_pooling, recorded.bbc_interval, plan.splits, len(study.y)
+        ),
         seed=rs["seed"],
         n_jobs=n_jobs,
         min_cell=int(recorded.min_cell),

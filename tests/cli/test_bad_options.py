@@ -58,6 +58,8 @@ RANGE_CASES = [
     ("n_bootstrap", ["--bootstrap", "99"], ["--bootstrap", ">= 100"]),
     ("permutations", ["--permutations", "-1"], ["--permutations", ">= 0"]),
     ("preset", ["--preset", "turbo"], ["--preset", "'turbo'", "'fast'"]),
+    ("bbc_pooling", ["--bbc-pooling", "pooled"], ["--bbc-pooling", "'pooled'", "'all_repeats'"]),
+    ("bbc_interval", ["--bbc-interval", "bca"], ["--bbc-interval", "'bca'", "'oob_scaled'"]),
     ("seed", ["--seed", "-1"], ["--seed", "between 0 and"]),
     ("seed", ["--seed", str(2**31)], ["--seed", "between 0 and"]),
     ("n_jobs", ["--n-jobs", "0"], ["--n-jobs", "-1 for all"]),

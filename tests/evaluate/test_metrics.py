@@ -67,6 +67,57 @@ def test_c_index_matches_lifelines(actg175_path):
     assert 0.55 < got < 0.8
 
 
+def test_c_index_fast_pass_equals_pairwise_under_bootstrap_weights(actg175_path):
+    """The O(n log n) pass counts exactly the pairs the quadratic forms count: under
+    bootstrap weights, with tied times, tied risks and censoring at event times."""
+    import pandas as pd
+
+    from insightome.evaluate.bbc import bootstrap_weights
+    from insightome.models.concordance import c_index_pairwise
+
+    df = pd.read_csv(actg175_path).iloc[:700]
+    days = (df["days"].to_numpy(float) // 30) + 1  # months: many tied times
+    signed = np.where(df["cens"] == 1, 1.0, -1.0) * days
+    risk = -df["cd40"].to_numpy(float).reshape(-1, 1) // 25  # many tied risks
+    W = bootstrap_weights(len(days), 40, np.random.default_rng(3))
+    fast, pairwise = metrics.c_index(signed, risk, W), c_index_pairwise(signed, risk, W)
+    assert np.allclose(fast, pairwise, rtol=0, atol=1e-12)
+    assert fast.std() > 0.005  # the weightings really differ
+    # a bootstrap row is the C-index of that resample written out
+    idx = np.repeat(np.arange(len(days)), W[0].astype(int))
+    expected = concordance_index(days[idx], -risk[idx, 0], df["cens"].to_numpy()[idx])
+    assert fast[0] == pytest.approx(expected, abs=1e-12)
+
+
+def test_c_index_fractional_weights_ties_and_missing_predictions():
+    """Fractional weights: no comparable pair gives NaN (not rounding noise); a patient
+    without a prediction is in no pair."""
+    from insightome.models.concordance import c_index_pairwise
+
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        n = int(rng.integers(1, 12))
+        time = rng.integers(1, 4, n).astype(float)
+        signed = np.where(rng.random(n) < rng.random(), time, -time)
+        risk = rng.integers(0, 3, n).astype(float).reshape(-1, 1)
+        W = rng.random((3, n))
+        fast, pairwise = metrics.c_index(signed, risk, W), c_index_pairwise(signed, risk, W)
+        np.testing.assert_array_equal(np.isnan(fast), np.isnan(pairwise))
+        assert np.allclose(fast[~np.isnan(fast)], pairwise[~np.isnan(pairwise)], atol=1e-12)
+    tied = np.array([2.0, 2.0, 2.0, -1.0, -1.5])  # the events all at the last time
+    weights = np.array([[0.1, 0.7, 0.3, 0.9, 0.2]])
+    assert np.isnan(metrics.c_index(tied, np.array([[0], [1], [1], [0], [1.0]]), weights))[0]
+    signed = np.array([1.0, 2.0, 3.0, -4.0, 5.0])
+    risk = np.array([[np.nan], [1.0], [2.0], [0.0], [np.nan]])
+    expected = metrics.c_index(signed[1:4], risk[1:4], np.ones((1, 3)))
+    assert metrics.c_index(signed, risk, np.ones((1, 5))) == pytest.approx(expected)
+
+
+def test_c_index_without_comparable_pairs_is_nan():
+    signed = np.array([-1.0, -2.0, 3.0])  # the one event is after every censoring
+    assert np.isnan(metrics.c_index(signed, np.array([[0.1], [0.2], [0.3]]), np.ones((1, 3))))[0]
+
+
 def test_time_dependent_auc_is_uno_ipcw_auc(actg175_path):
     """Check against a direct, loop-based implementation of Uno's cumulative/dynamic AUC."""
     import pandas as pd

@@ -120,6 +120,71 @@ def test_bbc_is_the_same_whatever_the_bootstrap_chunk_size(breast, monkeypatch):
         np.testing.assert_array_equal(a.selection_frequency, b.selection_frequency)
 
 
+def test_bbc_scoring_and_interval_options(breast):
+    """The poolings and intervals of issue 27's estimator study, on real out-of-fold
+    predictions: each reduces to today's BBC-CV where it must, and differs where it should."""
+    from insightome.evaluate.bbc import fold_membership
+
+    X, y = breast
+    X, y = X.iloc[:200], y[:200]
+    cands = candidates("binary", X.shape[1], preset="fast")[:3]
+    plan = make_plan(y, "binary", folds=4, repeats=2, seed=0)
+    oof = cross_validated_predictions(X, y, cands, plan, n_classes=2).oof
+    thr = fold_thresholds(y, plan.splits)
+    folds = fold_membership(plan.splits, len(y))
+    assert sorted(np.unique(folds).tolist()) == [0, 1, 2, 3]
+
+    def bbc(o, **kw):  # type: ignore[no-untyped-def]
+        return bbc_cv(o, y, "binary", n_bootstrap=200, seed=2, thresholds=thr, **kw)
+
+    base = bbc(oof)
+    lo0, hi0 = base.estimate.ci95
+    # one repeat: the mean over all repeats is that repeat's score; one fold: the pooled one
+    one = bbc(oof[:1])
+    assert bbc(oof[:1], pooling="all_repeats").estimate == one.estimate
+    whole = np.zeros_like(folds)
+    assert bbc(oof, pooling="per_fold", folds=whole).estimate == base.estimate
+    # with the real folds each variant is a different, plausible estimate
+    for pooling in ("all_repeats", "per_fold"):
+        other = bbc(oof, pooling=pooling, folds=folds)
+        assert other.estimate.value != base.estimate.value
+        assert abs(other.estimate.value - base.estimate.value) < 0.05
+    calibrated = bbc(oof, interval="calibrated").estimate
+    assert calibrated.value == base.estimate.value
+    assert calibrated.ci95[1] - calibrated.ci95[0] == pytest.approx(0.8 * (hi0 - lo0), rel=0.02)
+    # the shrunk interval: same centre, narrower, inside the percentile one
+    scaled = bbc(oof, interval="oob_scaled").estimate
+    assert scaled.value == base.estimate.value
+    lo, hi = base.estimate.ci95
+    assert lo < scaled.ci95[0] < scaled.ci95[1] < hi
+    assert (scaled.ci95[1] - scaled.ci95[0]) / (hi - lo) == pytest.approx(0.61, abs=0.08)
+    with pytest.raises(ValueError, match="folds="):
+        bbc(oof, pooling="per_fold")
+    with pytest.raises(ValueError, match="pooling="):
+        bbc(oof, pooling="pooled")
+
+
+def test_per_fold_chooses_and_estimates_by_the_same_rule():
+    """Candidate 0 ranks perfectly within each fold but its two folds' scores sit on
+    different scales (its pooled AUC suffers); candidate 1 is moderate everywhere. Pooled,
+    1 wins; per fold, 0 wins — and each estimate describes its own winner."""
+    rng = np.random.default_rng(0)
+    n = 200
+    y = np.tile([0, 1], n // 2)
+    folds = (np.arange(n) >= n // 2).astype(int)[None, :]
+    oof = np.zeros((1, 2, n, 1))
+    oof[0, 0, :, 0] = y * 0.1 + rng.uniform(0, 0.09, n) + 0.5 * folds[0]  # pooled AUC 0.75
+    oof[0, 1, :, 0] = y * 0.5 + rng.normal(0, 0.35, n)  # AUC ~0.84 pooled and per fold
+    pooled = bbc_cv(oof, y, "binary", n_bootstrap=300, seed=0,
+                    thresholds=np.full((1, n), 0.5))  # fmt: skip
+    per_fold = bbc_cv(oof, y, "binary", n_bootstrap=300, seed=0, thresholds=np.full((1, n), 0.5),
+                      pooling="per_fold", folds=folds)  # fmt: skip
+    assert pooled.winner == 1 and per_fold.winner == 0
+    assert per_fold.selection_frequency[0] > 0.9
+    assert per_fold.estimate.plain_cv_value == pytest.approx(1.0)
+    assert per_fold.estimate.value > 0.95 > pooled.estimate.plain_cv_value > 0.75
+
+
 def test_fit_warnings_are_counted_per_candidate_in_worker_processes_and_cache(breast, tmp_path):
     """A configuration that does not converge is counted (not hidden), fit by fit, also when
     the fits run in joblib worker processes and when they are read back from the cache."""

@@ -88,6 +88,36 @@ def test_binary_same_winner_estimate_and_model_as_run():
     assert 0.9 < search.score(X, labels) <= 1.0  # AUC of the refitted model on its data
 
 
+def test_pooling_and_interval_options_reach_every_estimate_of_a_run():
+    """--bbc-pooling / --bbc-interval: the search and the run give the same numbers, the run
+    records them, and the signature's BBC-CV is made the same way (it differs from the
+    default's)."""
+    adata = breast_cancer_adata(n_cols=8)
+    options = {"bbc_pooling": "per_fold", "bbc_interval": "oob_scaled", "repeats": 2}
+    run = _run(adata, seed=2, target="diagnosis", **options)
+    bunch = load_breast_cancer(as_frame=True)
+    labels = np.where(bunch.target == 0, "malignant", "benign")
+    search = BBCSearchCV(
+        seed=2, **{**FAST, "repeats": 2}, pooling="per_fold", interval="oob_scaled"
+    ).fit(bunch.data.iloc[:, :8], labels)
+    _assert_same_as_run(search, run)
+    assert run.results["estimate"]["pooling"] == "per_fold"
+    assert run.results["estimate"]["interval"] == "oob_scaled"
+    default = _run(adata, seed=2, target="diagnosis", repeats=2)
+    assert "pooling" in default.results["estimate"]
+    lo, hi = run.results["estimate"]["ci95"]
+    lo0, hi0 = default.results["estimate"]["ci95"]
+    assert hi - lo < hi0 - lo0
+    with_signature = [
+        insightome.run(
+            adata, out_dir=None, audit=False, seed=2, target="diagnosis",
+            **{**FAST, "repeats": 2, **kw},
+        ).results["discovery"]["signature"]["estimate"]["value"]
+        for kw in ({}, options)
+    ]  # fmt: skip
+    assert with_signature[0] != with_signature[1]
+
+
 def test_regression_same_as_run_with_repeats():
     bunch = load_diabetes(as_frame=True)
     obs = pd.DataFrame({"progression": bunch.target.to_numpy()}, index=bunch.data.index.astype(str))

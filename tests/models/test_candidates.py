@@ -193,9 +193,9 @@ def test_svm_with_a_one_sample_class_records_its_calibration_fallback():
     assert KNOWN_WARNINGS[1][1] not in raised
 
 
-def test_cox_elastic_net_leaves_lifelines_convergence_warnings_to_the_run():
-    """A feature that separates early from late events: lifelines' Newton-Raphson warns, and
-    the warning reaches the run's counts instead of being hidden inside the estimator."""
+def test_cox_elastic_net_leaves_convergence_warnings_to_the_run():
+    """A feature that separates early from late events: the unpenalized fit diverges, the solver
+    warns, and the warning reaches the run's counts instead of being hidden in the estimator."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 3))
     y = np.where(rng.random(60) < 0.7, 1.0, -1.0) * np.exp(-X[:, 0])

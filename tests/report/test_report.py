@@ -336,3 +336,14 @@ def test_subgroup_median_time_in_plain_digits_under_its_column() -> None:
     assert shown["median OS.time (95% CI), units of OS.time"] == "1,686 (1,043–not reached)"
     hidden = _outcome_row({**row, "n": None, "suppressed": {"n": "<10"}}, 10, "OS.time")
     assert hidden["median OS.time (95% CI), units of OS.time"].startswith("suppressed")
+
+
+def test_the_estimate_names_a_non_default_scoring_and_interval():
+    from insightome.report.context import _method
+
+    assert _method({"method": "BBC-CV"}) == "BBC-CV"  # a run from before the options
+    assert _method({"method": "BBC-CV", "pooling": "one_repeat", "interval": "percentile"}) == (
+        "BBC-CV"
+    )
+    said = _method({"method": "BBC-CV", "pooling": "all_repeats", "interval": "calibrated"})
+    assert said == "BBC-CV (bootstraps scored all repeats, calibrated interval)"

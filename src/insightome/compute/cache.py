@@ -26,8 +26,10 @@ if TYPE_CHECKING:  # models is a layer above compute: the candidate is only read
     from insightome.models.candidates import Candidate
 
 # 2: entries also hold the fit's warning counts; format-1 entries (without them) get other
-# keys, so a resumed run refits them rather than reporting no warnings for them
-ENTRY_FORMAT = "2"
+# keys, so a resumed run refits them rather than reporting no warnings for them.
+# 3: the Cox elastic net is fitted by insightome's coordinate descent, no longer lifelines
+# (issue 27): a run resumed across the change refits rather than mixing the two solvers
+ENTRY_FORMAT = "3"
 
 
 class CacheEntry(NamedTuple):

@@ -8,7 +8,7 @@ estimation and what ``insightome discover RUN_DIR`` repeats (e.g. with new gene 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,6 +127,7 @@ def discover(
     gene_sets: Any = None,
     tolerance: float = 0.02,
     n_bootstrap: int = 1000,
+    estimator: Mapping[str, Any] | None = None,
     seed: int = 0,
     n_jobs: int = 1,
     pathway_permutations: int = 1000,
@@ -138,6 +139,8 @@ def discover(
     ``oof`` (R × C × n × k) their out-of-fold predictions (at least the first
     :data:`~insightome.discover.signature.SEARCH_REPEATS` repeats of ``plan``).
     ``min_cell`` is the run's ``--min-cell``: the subgroup tables hide counts by that rule.
+    ``estimator`` is the run's :func:`~insightome.evaluate.bbc.estimator_arguments`: the
+    signature's BBC-CV is made as the run's headline is.
     """
     seconds: dict[str, float] = {}
     notes: list[str] = []
@@ -171,6 +174,7 @@ def discover(
         groups=study.groups,
         tolerance=tolerance,
         n_bootstrap=n_bootstrap,
+        estimator=estimator,
         seed=seed,
         n_jobs=n_jobs,
     )

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -212,6 +212,7 @@ def minimal_signature(
     groups: np.ndarray | None = None,
     tolerance: float = TOLERANCE,
     n_bootstrap: int = 1000,
+    estimator: Mapping[str, Any] | None = None,
     seed: int = 0,
     n_jobs: int = 1,
 ) -> SignatureResult | None:
@@ -233,7 +234,7 @@ def minimal_signature(
     k = prediction_width(task, n_classes)
     repeats = min(SEARCH_REPEATS, plan.repeats)
     thresholds = fold_thresholds(y, plan.splits) if task == "binary" else None
-    bootstraps = {"n_bootstrap": n_bootstrap, "seed": seed, "groups": groups}
+    bootstraps = {"n_bootstrap": n_bootstrap, "seed": seed, "groups": groups, **(estimator or {})}
     # A configuration that no bootstrap picks on all features is never chosen by the rule,
     # whatever its sizes score: the grid's BBC-CV below draws the same bootstraps (same
     # seed, samples and repeats), so only the configurations picked here are searched.

@@ -10,16 +10,29 @@ happen on each bootstrap sample (in-bag) and scores the selected configuration o
 samples left out (out-of-bag). The mean out-of-bag score is the estimate; its 2.5th and
 97.5th percentiles are the 95% interval. With repeated CV, bootstrap b uses repeat b mod R.
 With groups (several samples per patient), whole groups are resampled.
+
+Those are the defaults. ``pooling`` scores a bootstrap on the mean over every repeat, or
+per fold, instead; ``interval`` narrows the interval (``calibrated``, ``oob_scaled``); see
+the comments at :func:`estimator_arguments` and benchmarks/results/estimators.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from insightome.evaluate.metrics import PRIMARY, SECONDARY, MetricSpec
+from insightome.options.checks import (
+    CALIBRATED_WIDTH,
+    DEFAULT_INTERVAL,
+    DEFAULT_POOLING,
+    INTERVALS,
+    POOLINGS,
+)
 
 CHUNK_CELLS = 20_000_000  # bootstrap weights held at once (160 MB of float64)
 
@@ -52,6 +65,10 @@ class BBCResult:
     n_bootstrap: int
     chance: float | None
     secondary: dict[str, MetricEstimate] = field(default_factory=dict)
+    # (B,) each bootstrap's out-of-bag score of its in-bag choice, and the fraction of the
+    # samples out of its bag: the distribution the interval is read off
+    oob_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    oob_fraction: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def bootstrap_weights(
@@ -102,6 +119,106 @@ def cv_scores(
     return out
 
 
+# How a bootstrap scores a candidate (``pooling=``, options.checks.POOLINGS):
+# ``one_repeat`` (the default) — the metric of the pooled out-of-fold predictions of one CV
+# repeat (bootstrap b uses repeat b mod R; Tsamardinos et al.'s BBC-CV); ``all_repeats`` —
+# the mean over every repeat of that pooled metric, under the same weights (less noise from
+# any one split into folds, in the in-bag choice and out of the bag); ``per_fold`` — the
+# mean over one repeat's folds of the metric within each fold (a fold's predictions come
+# from one model, so models' different score scales never meet in one AUC; noisy on small
+# folds). benchmarks/results/estimators.md measures each against held-out scores.
+#
+# How the 95% interval is read off the out-of-bag scores (``interval=``, INTERVALS):
+# ``percentile`` (the default) — their 2.5th and 97.5th percentiles; ``calibrated`` — the
+# same after multiplying each score's distance from their mean by CALIBRATED_WIDTH (0.8);
+# ``oob_scaled`` — by sqrt(its out-of-bag fraction) instead (~0.61: an out-of-bag sample
+# holds ~36.8% of the patients, so its metric varies ~1/0.368 times as much as on all of
+# them).
+
+
+def estimator_arguments(
+    pooling: str, interval: str, splits: Sequence[Sequence[tuple[np.ndarray, np.ndarray]]], n: int
+) -> dict[str, Any]:
+    """The keyword arguments of :func:`bbc_cv` for a run's ``--bbc-pooling`` and
+    ``--bbc-interval`` over its plan's ``splits`` of ``n`` samples (the folds only where
+    ``per_fold`` needs them). Every BBC-CV of a run (the headline, each family's, the
+    signature's) takes them, so all are estimated the same way."""
+    folds = fold_membership(splits, n) if pooling == "per_fold" else None
+    return {"pooling": pooling, "interval": interval, "folds": folds}
+
+
+def _pooled_scores(
+    metric: MetricSpec,
+    y: np.ndarray,
+    oof_r: np.ndarray,
+    W: np.ndarray,
+    threshold: np.ndarray | None,
+    fold_of: np.ndarray | None,
+) -> np.ndarray:
+    """(B × C) oriented scores of one repeat: pooled, or the mean over folds (``fold_of``,
+    the fold of every sample) of the metric within each fold."""
+    if fold_of is None:
+        return _scores(metric, y, oof_r, W, threshold)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
+        per_fold = [
+            _scores(metric, y, oof_r, W * (fold_of == f), threshold) for f in np.unique(fold_of)
+        ]
+        return np.nanmean(np.stack(per_fold), axis=0)
+
+
+def _values(
+    fn: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+    y: np.ndarray,
+    pred: np.ndarray,
+    W: np.ndarray,
+    fold_of: np.ndarray | None,
+) -> np.ndarray:
+    """(B,) metric ``fn`` of one candidate's predictions under each weighting: pooled, or
+    the mean over folds (``fold_of``) of the metric within each fold."""
+    if fold_of is None:
+        return fn(y, pred, W)
+    # a fold may have no sample (or no sample of a class) out of the bag: its metric is
+    # NaN, and the mean is over the folds that have one
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
+        per_fold = np.stack([fn(y, pred, W * (fold_of == f)) for f in np.unique(fold_of)])
+        return np.nanmean(per_fold, axis=0)
+
+
+def _plain_scores(
+    oof: np.ndarray,
+    y: np.ndarray,
+    metric: MetricSpec,
+    thresholds: np.ndarray | None,
+    fold_of: np.ndarray | None,
+) -> np.ndarray:
+    """(R × C) plain metric of every candidate in every repeat: :func:`cv_scores`, or with
+    ``fold_of`` (R × n) the mean over the repeat's folds of the metric within each fold."""
+    if fold_of is None:
+        return cv_scores(oof, y, metric, thresholds)
+    ones = np.ones((1, len(y)))
+    out = np.full(oof.shape[:2], np.nan)
+    for r in range(oof.shape[0]):
+        fn = metric.thresholded(None if thresholds is None else thresholds[r])
+        for c in range(oof.shape[1]):
+            if not np.isnan(oof[r, c]).any():
+                out[r, c] = _values(fn, y, oof[r, c], ones, fold_of[r])[0]
+    return out
+
+
+def fold_membership(
+    splits: Sequence[Sequence[tuple[np.ndarray, np.ndarray]]], n: int
+) -> np.ndarray:
+    """(R × n) fold index of every sample in every repeat (``splits``: a plan's
+    [repeat][fold] → (train, test))."""
+    out = np.full((len(splits), n), -1)
+    for r, folds in enumerate(splits):
+        for f, (_, test) in enumerate(folds):
+            out[r, test] = f
+    return out
+
+
 def bbc_cv(
     oof: np.ndarray,
     y: np.ndarray,
@@ -114,6 +231,9 @@ def bbc_cv(
     metric: MetricSpec | None = None,
     thresholds: np.ndarray | None = None,
     choice: int | None = None,
+    pooling: str = DEFAULT_POOLING,
+    folds: np.ndarray | None = None,
+    interval: str = DEFAULT_INTERVAL,
 ) -> BBCResult:
     """BBC-CV estimate of the select-the-best procedure's performance, with a 95% CI.
 
@@ -131,7 +251,17 @@ def bbc_cv(
 
     ``choice`` is the reported choice when it was made outside, on more data than ``oof``
     holds (e.g. a configuration chosen on all CV repeats); by default ``select`` makes it.
+
+    ``pooling`` (:data:`POOLINGS`) is how a bootstrap scores a candidate; ``per_fold``
+    needs ``folds`` (R × n, :func:`fold_membership`). ``interval`` (:data:`INTERVALS`) is
+    how the 95% interval is read off the out-of-bag scores.
     """
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling={pooling!r}: choose one of {POOLINGS}")
+    if interval not in INTERVALS:
+        raise ValueError(f"interval={interval!r}: choose one of {INTERVALS}")
+    if pooling == "per_fold" and folds is None:
+        raise ValueError("pooling='per_fold' needs the fold of every sample (folds=)")
     metric = metric or PRIMARY[task]
     R, C, n, _ = oof.shape
     secondary_specs = SECONDARY[task]
@@ -141,7 +271,9 @@ def bbc_cv(
     usable = ~np.isnan(oof).any(axis=(0, 2, 3))
     if not usable.any():
         raise RuntimeError("no candidate configuration could be fitted on every fold")
-    per_repeat = cv_scores(oof, y, metric, thresholds)  # NaN only for unusable candidates
+    fold_of = None if folds is None or pooling != "per_fold" else np.asarray(folds)[:R]
+    # the reported choice is made as every bootstrap makes it: per fold under per_fold
+    per_repeat = _plain_scores(oof, y, metric, thresholds, fold_of)  # NaN: unusable ones
     cv_mean = per_repeat.mean(axis=0)
     cv_sd = per_repeat.std(axis=0, ddof=1) if R > 1 else np.full(C, np.nan)
     oriented = cv_mean if metric.higher_is_better else -cv_mean
@@ -152,8 +284,17 @@ def bbc_cv(
     repeat_of = np.arange(n_bootstrap) % R
     chosen = np.zeros(n_bootstrap, dtype=int)
     oob = np.full(n_bootstrap, np.nan)
+    oob_fraction = np.full(n_bootstrap, np.nan)
     oob_secondary = {m.name: np.full(n_bootstrap, np.nan) for m in secondary_specs}
     oof_clean = np.nan_to_num(oof)  # unusable candidates are never picked (below)
+    sign = 1 if metric.higher_is_better else -1
+
+    def scores(W: np.ndarray, r: int) -> np.ndarray:
+        thr = None if thresholds is None else thresholds[r]
+        return _pooled_scores(
+            metric, y, oof_clean[r], W, thr, None if fold_of is None else fold_of[r]
+        )
+
     # Bootstraps are drawn and scored in chunks of at most ~CHUNK_CELLS weights, in order,
     # so memory stays bounded for large n and the draws are the same as in one batch.
     chunk = max(1, CHUNK_CELLS // max(n, 1))
@@ -161,32 +302,44 @@ def bbc_cv(
         block = np.arange(start, min(start + chunk, n_bootstrap))
         W_in = bootstrap_weights(n, len(block), rng, groups)
         W_out = (W_in == 0).astype(float)
-        for r in range(R):
-            local = np.flatnonzero(repeat_of[block] == r)
+        oob_fraction[block] = W_out.mean(axis=1)
+        # (rows of the block, the repeats each row is scored on)
+        if pooling == "all_repeats":
+            parts = [(np.arange(len(block)), tuple(range(R)))]
+        else:
+            parts = [(np.flatnonzero(repeat_of[block] == r), (r,)) for r in range(R)]
+        for local, repeats in parts:
             if not len(local):
                 continue
             rows = block[local]
-            thr = None if thresholds is None else thresholds[r]
-            in_bag = _scores(metric, y, oof_clean[r], W_in[local], thr)
+            in_bag = np.mean([scores(W_in[local], r) for r in repeats], axis=0)
             in_bag[:, ~usable] = -np.inf
             pick = select(np.where(np.isnan(in_bag), -np.inf, in_bag))
             chosen[rows] = pick
-            out_bag = _scores(metric, y, oof_clean[r], W_out[local], thr)
-            sign = 1 if metric.higher_is_better else -1
+            out_bag = np.mean([scores(W_out[local], r) for r in repeats], axis=0)
             oob[rows] = out_bag[np.arange(len(rows)), pick] * sign
             for m in secondary_specs:  # only for the candidates some bootstrap chose
-                fn = m.thresholded(thr)
-                for c in np.unique(pick):
-                    on = pick == c
-                    oob_secondary[m.name][rows[on]] = fn(y, oof_clean[r, c], W_out[local][on])
+                values = np.zeros(len(rows))
+                for r in repeats:
+                    fn = m.thresholded(None if thresholds is None else thresholds[r])
+                    fold_r = None if fold_of is None else fold_of[r]
+                    for c in np.unique(pick):
+                        on = pick == c
+                        values[on] += _values(fn, y, oof_clean[r, c], W_out[local][on], fold_r)
+                oob_secondary[m.name][rows] = values / len(repeats)
 
     def summarize(values: np.ndarray, plain: float) -> MetricEstimate:
+        centre = float(np.nanmean(values))
+        if interval == "oob_scaled":
+            values = centre + (values - centre) * np.sqrt(oob_fraction)
+        elif interval == "calibrated":
+            values = centre + (values - centre) * CALIBRATED_WIDTH
         lo, hi = np.nanpercentile(values, [2.5, 97.5])
-        return MetricEstimate(float(np.nanmean(values)), (float(lo), float(hi)), float(plain))
+        return MetricEstimate(centre, (float(lo), float(hi)), float(plain))
 
     secondary = {}
     for m in secondary_specs:
-        plain = float(np.nanmean(cv_scores(oof[:, [winner]], y, m, thresholds)))
+        plain = float(np.nanmean(_plain_scores(oof[:, [winner]], y, m, thresholds, fold_of)))
         secondary[m.name] = summarize(oob_secondary[m.name], plain)
     return BBCResult(
         metric=metric.name,
@@ -198,4 +351,6 @@ def bbc_cv(
         n_bootstrap=n_bootstrap,
         chance=metric.chance,
         secondary=secondary,
+        oob_scores=oob,
+        oob_fraction=oob_fraction,
     )

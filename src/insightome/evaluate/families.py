@@ -68,10 +68,12 @@ def family_estimates(
     seed: int,
     groups: np.ndarray | None = None,
     thresholds: np.ndarray | None = None,
+    estimator: Mapping[str, Any] | None = None,
 ) -> list[FamilyEstimate]:
     """BBC-CV of each family's own selection (``families``: name → candidate indices into
     ``oof``'s second axis and ``names``), with the run's seed and bootstrap count, so every
-    family is resampled exactly as the run's winner was. A family none of whose
+    family is resampled exactly as the run's winner was (``estimator``: the run's
+    :func:`~insightome.evaluate.bbc.estimator_arguments`). A family none of whose
     configurations could be fitted on every fold is left out."""
     out = []
     for family, idx in families.items():
@@ -80,7 +82,7 @@ def family_estimates(
             continue
         result = bbc_cv(
             oof[:, cols], y, task, n_bootstrap=n_bootstrap, seed=seed, groups=groups,
-            thresholds=thresholds,
+            thresholds=thresholds, **(estimator or {}),
         )  # fmt: skip
         est = result.estimate
         out.append(

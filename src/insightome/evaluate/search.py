@@ -37,7 +37,16 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.metaestimators import available_if
 
 from insightome.compute.cache import FitCache
-from insightome.evaluate.bbc import BBCResult, bbc_cv, cv_scores
+from insightome.evaluate.bbc import (
+    DEFAULT_INTERVAL,
+    DEFAULT_POOLING,
+    INTERVALS,
+    POOLINGS,
+    BBCResult,
+    bbc_cv,
+    cv_scores,
+    estimator_arguments,
+)
 from insightome.evaluate.engine import (
     CVPredictions,
     ProgressFn,
@@ -114,6 +123,9 @@ class BBCSearchCV(BaseEstimator):
     refit: refit the winner on all samples at the end of :meth:`fit`.
     cache: a :class:`~insightome.compute.cache.FitCache` (fits reused across runs).
     progress: called with 1 after every finished fit.
+    pooling, interval: how a bootstrap scores a candidate and how the 95% interval is read
+        (:data:`~insightome.evaluate.bbc.POOLINGS`, :data:`~insightome.evaluate.bbc.INTERVALS`;
+        benchmarks/results/estimators.md compares them).
     """
 
     def __init__(
@@ -132,6 +144,8 @@ class BBCSearchCV(BaseEstimator):
         refit: bool = True,
         cache: FitCache | None = None,
         progress: ProgressFn | None = None,
+        pooling: str = DEFAULT_POOLING,
+        interval: str = DEFAULT_INTERVAL,
     ) -> None:
         self.candidates = candidates
         self.task = task
@@ -146,6 +160,8 @@ class BBCSearchCV(BaseEstimator):
         self.refit = refit
         self.cache = cache
         self.progress = progress
+        self.pooling = pooling
+        self.interval = interval
 
     # ----------------------------------------------------------------- the three steps
     def fit(self, X: Any, y: Any, groups: Any = None) -> BBCSearchCV:
@@ -217,6 +233,9 @@ class BBCSearchCV(BaseEstimator):
             groups=self.groups_,
             metric=self.metric,
             thresholds=self.fold_thresholds_,
+            **estimator_arguments(
+                self.pooling, self.interval, self.plan_.splits, len(self._y_model)
+            ),
         )
         est = self.bbc_.estimate
         self.bbc_estimate_ = BBCEstimate(
@@ -305,6 +324,9 @@ class BBCSearchCV(BaseEstimator):
                 f"cv={self.cv!r}: give an insightome ResamplingPlan (evaluate.make_plan), "
                 "or None to make one from folds and repeats"
             )
+        for name, allowed in (("pooling", POOLINGS), ("interval", INTERVALS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name}={getattr(self, name)!r}: choose one of {allowed}")
         for name, low in (("folds", 2), ("n_bootstrap", 1)):
             value = getattr(self, name)
             if not isinstance(value, int | np.integer) or value < low:

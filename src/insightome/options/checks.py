@@ -24,6 +24,20 @@ from insightome.errors import UserError
 #: stay below 2**32, the limit of numpy's and scikit-learn's integer seeds.
 MAX_SEED = 2**31 - 1
 PRESETS = ("default", "fast")  # --preset's choices; models.candidates builds each
+#: --bbc-pooling's and --bbc-interval's choices and defaults (evaluate.bbc defines each;
+#: benchmarks/results/estimators.md compares them)
+POOLINGS = ("one_repeat", "all_repeats", "per_fold")
+INTERVALS = ("percentile", "calibrated", "oob_scaled")
+# the defaults stay Tsamardinos et al.'s BBC-CV until the tables that read the estimate
+# (the small-n coverage table shipped in evaluate/, the omics, peers and signature
+# benchmarks) are rerun with the study's choice, all_repeats + calibrated
+DEFAULT_POOLING = "one_repeat"
+DEFAULT_INTERVAL = "percentile"
+#: ``calibrated``: the out-of-bag scores' spread around their mean times this, then their
+#: 2.5th and 97.5th percentiles: with all_repeats, the narrowest multiple that kept the
+#: coverage >= 90% at every n of the development draws (benchmarks/estimators.py); other
+#: poolings were not calibrated (one_repeat's out-of-bag scores spread more)
+CALIBRATED_WIDTH = 0.8
 #: --candidates' sets: the preset's classical candidates and the quantum set
 #: (models.candidates.quantum_candidates; the quantum extra)
 CANDIDATE_SETS = ("default", "quantum")

@@ -413,6 +413,26 @@ class RunOptions:
         check=checks.integer(checks.MIN_BOOTSTRAP, advice="fewer give no usable 95% CI"),
         commands=("run", "synthesize"),
     )
+    bbc_pooling: str = option(
+        checks.DEFAULT_POOLING,
+        "How each BBC-CV bootstrap scores a candidate: one_repeat (the metric of the pooled "
+        "out-of-fold predictions of one CV repeat per bootstrap: Tsamardinos et al.'s BBC-CV), "
+        "all_repeats (its mean over every repeat, same weights) or per_fold (the mean over one "
+        "repeat's folds of the metric within each fold); "
+        "benchmarks/results/estimators.md compares them.",
+        check=checks.choice(checks.POOLINGS),
+        commands=("run",),
+    )
+    bbc_interval: str = option(
+        checks.DEFAULT_INTERVAL,
+        "How the 95% interval is read off the bootstraps' out-of-bag scores: percentile (their "
+        "2.5th and 97.5th percentiles), calibrated (the same after multiplying their spread "
+        "around the estimate by 0.8: with all_repeats, the narrowest that kept 90% coverage in "
+        "benchmarks/results/estimators.md) or oob_scaled (by the square root of the "
+        "out-of-bag fraction, ~0.61).",
+        check=checks.choice(checks.INTERVALS),
+        commands=("run",),
+    )
     permutations: int = option(
         0,
         "Label permutations for an empirical p-value (0 = off).",

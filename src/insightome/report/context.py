@@ -18,6 +18,7 @@ import pandas as pd
 
 from insightome.audit.evidence import NONE, Evidence
 from insightome.audit.performance_figures import ESTIMATE, LABELS, reference
+from insightome.options.checks import DEFAULT_INTERVAL, DEFAULT_POOLING
 from insightome.report.audit_section import build_audit, build_documents, group_metric_labels
 from insightome.report.augmentation_section import build_augmentation
 from insightome.report.compute_section import build_compute
@@ -132,6 +133,17 @@ def _strings(value: Any) -> list[str]:
 # -- 1. header ------------------------------------------------------------------------
 
 
+def _method(estimate: dict[str, Any]) -> str:
+    """``BBC-CV``, with the scoring and interval named where the run did not use the
+    defaults (``--bbc-pooling``, ``--bbc-interval``)."""
+    method = str(estimate.get("method") or "BBC-CV")
+    pooling = estimate.get("pooling") or DEFAULT_POOLING
+    interval = estimate.get("interval") or DEFAULT_INTERVAL
+    if (pooling, interval) == (DEFAULT_POOLING, DEFAULT_INTERVAL):
+        return method
+    return f"{method} (bootstraps scored {pooling.replace('_', ' ')}, {interval} interval)"
+
+
 def _header(results: Mapping[str, Any]) -> dict[str, Any]:
     estimate = as_mapping(results.get("estimate"))
     metric = estimate.get("metric")
@@ -155,7 +167,7 @@ def _header(results: Mapping[str, Any]) -> dict[str, Any]:
         "chance": fmt(as_float(estimate.get("chance_level"))),
         "value": fmt(value),
         "ci": fmt_interval(estimate.get("ci95")),
-        "method": fmt(estimate.get("method") or "BBC-CV"),
+        "method": fmt(_method(estimate)),
         "n_bootstrap": fmt(estimate.get("n_bootstrap")),
         "plain_cv_value": fmt(plain),
         "optimism": fmt(optimism),

@@ -20,6 +20,10 @@ class Estimate(Record):
     method: str
     n_bootstrap: int
     chance_level: Number
+    # how each bootstrap scored a candidate and how the interval was read (--bbc-pooling,
+    # --bbc-interval; absent in runs written before they were options)
+    pooling: str = optional()
+    interval: str = optional()
 
 
 class SecondaryEstimate(Record):

@@ -20,6 +20,7 @@ from sklearn.pipeline import Pipeline
 
 from insightome import errors
 from insightome.errors import UserError
+from insightome.evaluate.bbc import estimator_arguments
 from insightome.evaluate.families import family_estimates
 from insightome.models.candidates import (
     QUANTUM_TASKS,
@@ -105,6 +106,9 @@ def quantum_summary(state: RunState) -> dict[str, Any]:
         cv.oof, made.y, made.spec.task, names, groups, bbc,
         fit_seconds=cv.fit_seconds, n_fits=cv.n_fits, n_bootstrap=o.n_bootstrap,
         seed=o.seed, groups=made.groups, thresholds=state.thresholds,
+        estimator=estimator_arguments(
+            o.bbc_pooling, o.bbc_interval, state.require("plan").splits, len(made.y)
+        ),
     )  # fmt: skip
     circuits = {}
     for c in cands:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from insightome.audit.auditing import audit_model
 from insightome.discover.discovery import discover as run_discovery
+from insightome.evaluate.bbc import estimator_arguments
 from insightome.stages.state import RunState
 
 
@@ -21,6 +22,12 @@ def discover(state: RunState) -> None:
         gene_sets=state.gene_sets,
         tolerance=o.signature_tolerance,
         n_bootstrap=o.n_bootstrap,
+        estimator=estimator_arguments(
+            o.bbc_pooling,
+            o.bbc_interval,
+            state.require("plan").splits,
+            len(state.require("study").y),
+        ),
         seed=o.seed,
         n_jobs=o.n_jobs,
         min_cell=o.min_cell,

@@ -28,6 +28,7 @@ from insightome.audit.augmentation import compare_augmentation
 from insightome.compute.budget import Budget, fit_to_budget
 from insightome.compute.checkpoint import Checkpoint
 from insightome.errors import UserError
+from insightome.evaluate.bbc import DEFAULT_INTERVAL, DEFAULT_POOLING
 from insightome.evaluate.engine import (
     cross_validated_predictions,
     describe_warnings,
@@ -294,6 +295,7 @@ def select(state: RunState) -> None:
             state.search = BBCSearchCV(
                 cands, task=made.spec.task, cv=resampling, n_bootstrap=o.n_bootstrap,
                 seed=o.seed, n_jobs=o.n_jobs, cache=state.fit_cache(), progress=advance,
+                pooling=o.bbc_pooling, interval=o.bbc_interval,
             )  # fmt: skip
             return state.search.cross_validate(made.features, made.y, made.groups)
 
@@ -379,10 +381,19 @@ def _note_small_n(state: RunState, metric: str) -> None:
     finding = small_n_finding(n, metric, regime=regime)
     if finding is None:
         return
-    (made.warnings if finding.kind == "warning" else made.notes).append(finding.message)
-    state.log(f"{finding.kind}: {finding.message}")
-    if finding.kind == "note" and state.options.progress:  # the CLI prints warnings at the end
-        announce([finding.message])
+    message = finding.message
+    o = state.options
+    if (o.bbc_pooling, o.bbc_interval) != (DEFAULT_POOLING, DEFAULT_INTERVAL):
+        message += (
+            f" (The study measured the default estimate and interval, --bbc-pooling "
+            f"{DEFAULT_POOLING} --bbc-interval {DEFAULT_INTERVAL}; this run used "
+            f"{o.bbc_pooling} and {o.bbc_interval}: see benchmarks/results/estimators.md "
+            "for those.)"
+        )
+    (made.warnings if finding.kind == "warning" else made.notes).append(message)
+    state.log(f"{finding.kind}: {message}")
+    if finding.kind == "note" and o.progress:  # the CLI prints warnings at the end
+        announce([message])
 
 
 def refit(state: RunState) -> None:

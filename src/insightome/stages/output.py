@@ -65,6 +65,7 @@ def document(state: RunState) -> None:
         made, state.require("candidates"), state.cv, bbc, state.permutation, resampling,
         state.require("adata"), state.run_name, o.seed, state.timings, o.n_bootstrap,
     )  # fmt: skip
+    results["estimate"].update(pooling=o.bbc_pooling, interval=o.bbc_interval)
     found, winner_oof = state.found, state.require("cv").oof[:, bbc.winner]
     if state.notes is not None:
         results["clinical_notes"] = state.notes
