@@ -160,7 +160,11 @@ def survival_lines(points: dict) -> list[str]:
     lines = [
         "## Survival (a whole default run: discovery and audit on)",
         "",
-        "| data | n | variables | columns | repeats | candidates | winner | wall s | CPU s "
+        "Variables: the table's columns besides the outcome; features modelled: those left"
+        " after the sensitive attributes (TCGA: gender and race, audited, not modelled).",
+        "",
+        "| data | n | variables | features modelled | repeats | candidates | winner | wall s "
+        "| CPU s "
         "| peak PSS MB | C-index [95% CI] |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]

@@ -97,11 +97,17 @@ def _scores(
     oof_r: np.ndarray,
     W: np.ndarray,
     threshold: np.ndarray | None = None,
+    columns: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(B × C) metric of every candidate under every weighting, oriented higher = better."""
+    """(B × C) metric of every candidate under every weighting, oriented higher = better;
+    with ``columns``, of those candidates only (the others -inf: never chosen)."""
     fn = metric.thresholded(threshold)
-    vals = np.column_stack([fn(y, oof_r[c], W) for c in range(oof_r.shape[0])])
-    return vals if metric.higher_is_better else -vals
+    cols = np.arange(oof_r.shape[0]) if columns is None else np.asarray(columns)
+    vals = np.full((W.shape[0], oof_r.shape[0]), -np.inf)
+    if len(cols):
+        scored = np.column_stack([fn(y, oof_r[c], W) for c in cols])
+        vals[:, cols] = scored if metric.higher_is_better else -scored
+    return vals
 
 
 def cv_scores(
@@ -154,15 +160,18 @@ def _pooled_scores(
     W: np.ndarray,
     threshold: np.ndarray | None,
     fold_of: np.ndarray | None,
+    columns: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(B × C) oriented scores of one repeat: pooled, or the mean over folds (``fold_of``,
-    the fold of every sample) of the metric within each fold."""
+    """(B × C) oriented scores of one repeat (of ``columns`` only; the others -inf): pooled,
+    or the mean over folds (``fold_of``, the fold of every sample) of the metric within
+    each fold."""
     if fold_of is None:
-        return _scores(metric, y, oof_r, W, threshold)
+        return _scores(metric, y, oof_r, W, threshold, columns)
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
         per_fold = [
-            _scores(metric, y, oof_r, W * (fold_of == f), threshold) for f in np.unique(fold_of)
+            _scores(metric, y, oof_r, W * (fold_of == f), threshold, columns)
+            for f in np.unique(fold_of)
         ]
         return np.nanmean(np.stack(per_fold), axis=0)
 
@@ -287,13 +296,27 @@ def bbc_cv(
     oob_fraction = np.full(n_bootstrap, np.nan)
     oob_secondary = {m.name: np.full(n_bootstrap, np.nan) for m in secondary_specs}
     oof_clean = np.nan_to_num(oof)  # unusable candidates are never picked (below)
-    sign = 1 if metric.higher_is_better else -1
 
-    def scores(W: np.ndarray, r: int) -> np.ndarray:
+    usable_columns = np.flatnonzero(usable)
+
+    def scores(W: np.ndarray, r: int) -> np.ndarray:  # in-bag: every usable candidate
         thr = None if thresholds is None else thresholds[r]
-        return _pooled_scores(
-            metric, y, oof_clean[r], W, thr, None if fold_of is None else fold_of[r]
-        )
+        fold_r = None if fold_of is None else fold_of[r]
+        return _pooled_scores(metric, y, oof_clean[r], W, thr, fold_r, usable_columns)
+
+    def chosen_values(
+        spec: MetricSpec, W: np.ndarray, pick: np.ndarray, repeats: Sequence[int]
+    ) -> np.ndarray:
+        """(rows,) ``spec`` of each row's chosen candidate under its weights, averaged over
+        ``repeats``: out of the bag, only the chosen candidates are scored."""
+        values = np.zeros(len(pick))
+        for r in repeats:
+            fn = spec.thresholded(None if thresholds is None else thresholds[r])
+            fold_r = None if fold_of is None else fold_of[r]
+            for c in np.unique(pick):
+                on = pick == c
+                values[on] += _values(fn, y, oof_clean[r, c], W[on], fold_r)
+        return values / len(repeats)
 
     # Bootstraps are drawn and scored in chunks of at most ~CHUNK_CELLS weights, in order,
     # so memory stays bounded for large n and the draws are the same as in one batch.
@@ -316,17 +339,9 @@ def bbc_cv(
             in_bag[:, ~usable] = -np.inf
             pick = select(np.where(np.isnan(in_bag), -np.inf, in_bag))
             chosen[rows] = pick
-            out_bag = np.mean([scores(W_out[local], r) for r in repeats], axis=0)
-            oob[rows] = out_bag[np.arange(len(rows)), pick] * sign
-            for m in secondary_specs:  # only for the candidates some bootstrap chose
-                values = np.zeros(len(rows))
-                for r in repeats:
-                    fn = m.thresholded(None if thresholds is None else thresholds[r])
-                    fold_r = None if fold_of is None else fold_of[r]
-                    for c in np.unique(pick):
-                        on = pick == c
-                        values[on] += _values(fn, y, oof_clean[r, c], W_out[local][on], fold_r)
-                oob_secondary[m.name][rows] = values / len(repeats)
+            oob[rows] = chosen_values(metric, W_out[local], pick, repeats)
+            for m in secondary_specs:
+                oob_secondary[m.name][rows] = chosen_values(m, W_out[local], pick, repeats)
 
     def summarize(values: np.ndarray, plain: float) -> MetricEstimate:
         centre = float(np.nanmean(values))
