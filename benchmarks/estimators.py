@@ -260,7 +260,7 @@ def intervals_of(oob: np.ndarray, fraction: np.ndarray) -> dict[str, list[float]
     variants = [("percentile", oob), ("oob_scaled", centre + (oob - centre) * np.sqrt(fraction))]
     for name, values in variants:
         for level in LEVELS:
-            tail = 100 * (1 - level) / 2
+            tail = (100 - round(100 * level)) / 2  # 2.5 exactly at 95% (as bbc_cv reads it)
             lo, hi = np.nanpercentile(values, [tail, 100 - tail])
             out[f"{name} {level:.0%}"] = [float(lo), float(hi)]
     for m in MULTIPLES:
@@ -279,8 +279,10 @@ def estimators_of(path: Path) -> dict[str, Any]:
         thresholds = z["thresholds"] if "thresholds" in z.files else None
         groups = z["groups"] if "groups" in z.files else None
     task, winner = meta["task"], meta["winner"]
+    # the run's own seed (cohort draws ran with seed = draw number; omics with seed 0)
+    seed = int(meta["rep"]) if meta["source"] == "cohorts" else 0
     common = dict(
-        n_bootstrap=N_BOOTSTRAP, seed=0, groups=groups, thresholds=thresholds, choice=winner
+        n_bootstrap=N_BOOTSTRAP, seed=seed, groups=groups, thresholds=thresholds, choice=winner
     )
     out: dict[str, Any] = {"meta": meta}
     for pooling in ("one_repeat", "all_repeats", "per_fold"):
@@ -413,7 +415,7 @@ def render(summary: dict[str, Any], meta: dict[str, Any]) -> str:
         "Each captured run is an insightome run on a training sample (discovery and audit off);"
         " its refitted winner is scored on patients it never saw (**held-out**). Every"
         " estimator is computed from the same run's out-of-fold predictions, for the run's"
-        " winner (`bbc_per_fold`: its own, below), with the same 1,000 bootstraps (seed 0);"
+        " winner (`bbc_per_fold`: its own, below), with the run's own 1,000 bootstraps (its seed);"
         " **error** = estimate − held-out."
         " Cohort draws 0–19 per cohort × n chose the interval (**development**); draws 20–29"
         " and the omics splits only **confirm** it. The estimators and intervals are defined"
@@ -444,8 +446,10 @@ def render(summary: dict[str, Any], meta: dict[str, Any]) -> str:
         "",
         "Coverage of the held-out score (mean width). `percentile`: the out-of-bag scores'"
         " 2.5th–97.5th percentiles; `xM`: the same after multiplying the scores' spread around"
-        " their mean by M (`x0.80` is `--bbc-interval calibrated`); `oob_scaled`: by the"
-        " square root of each bootstrap's out-of-bag fraction.",
+        " their mean by M (`--bbc-interval calibrated` is the narrowest M that kept ≥ 90% at"
+        " every n of the development draws: x0.70 for one_repeat, x0.80 for all_repeats, x0.60"
+        " for per_fold, the smallest M tried); `oob_scaled`: by the square root of each"
+        " bootstrap's out-of-bag fraction.",
         "",
     ]
     shown = ["percentile 95%", *(f"x{m:.2f} 95%" for m in MULTIPLES[1:]), "oob_scaled 95%"]

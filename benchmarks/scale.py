@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import signal
 import subprocess
 import sys
@@ -118,6 +119,8 @@ def survival_point(name: str) -> dict:
     start = time.perf_counter()
     run = insightome.run(data, out_dir=None, n_jobs=2, **options)
     wall = time.perf_counter() - start
+    if name == "tcga":
+        shutil.rmtree(folder, ignore_errors=True)
     res, total = run.results, run.results["compute"]["total"]
     return {
         "name": name,
@@ -138,17 +141,8 @@ def survival_point(name: str) -> dict:
 
 
 def survival_in_subprocess(name: str, timeout: float = 2 * 3600) -> dict:
-    cmd = [sys.executable, __file__, "--one-survival", name]
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-    except BaseException:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        raise
-    if proc.returncode:
+    code, stdout, stderr = run_child([sys.executable, __file__, "--one-survival", name], timeout)
+    if code:
         return {"name": name, "error": stderr.strip()[-400:]}
     return json.loads(stdout.strip().splitlines()[-1])
 
@@ -257,10 +251,9 @@ def one_point(n: int, p: int, scheduler_workers: int = 0) -> dict:
     }
 
 
-def in_subprocess(n: int, p: int, workers: int = 0, timeout: float = 4 * 3600) -> dict:
-    """One point in a fresh process group: on a timeout or Ctrl-C its joblib/Dask workers
-    are killed with it instead of running on as orphans."""
-    cmd = [sys.executable, __file__, "--one", str(n), str(p), str(workers)]
+def run_child(cmd: list[str], timeout: float) -> tuple[int, str, str]:
+    """Run ``cmd`` in a fresh process group (return code, stdout, stderr): on a timeout or
+    Ctrl-C the whole group (joblib/Dask workers too) is killed with it."""
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
@@ -270,7 +263,15 @@ def in_subprocess(n: int, p: int, workers: int = 0, timeout: float = 4 * 3600) -
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         raise
-    if proc.returncode:
+    return proc.returncode, stdout, stderr
+
+
+def in_subprocess(n: int, p: int, workers: int = 0, timeout: float = 4 * 3600) -> dict:
+    """One point in a fresh process group: on a timeout or Ctrl-C its joblib/Dask workers
+    are killed with it instead of running on as orphans."""
+    cmd = [sys.executable, __file__, "--one", str(n), str(p), str(workers)]
+    code, stdout, stderr = run_child(cmd, timeout)
+    if code:
         return {"n": n, "p": p, "workers": workers, "error": stderr.strip()[-400:]}
     out = json.loads(stdout.strip().splitlines()[-1])
     out["workers"] = workers
@@ -309,6 +310,22 @@ def memory_slope(points: list[dict]) -> float | None:
     return float(np.polyfit(x, y, 1)[0])
 
 
+def machine() -> tuple[str, str]:
+    """The CPU's model name and the versions of the packages that set the speed."""
+    from importlib import metadata
+
+    cpu = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in open("/proc/cpuinfo")
+            if ln.startswith("model name")
+        ),
+        "?",
+    )
+    packages = ("insightome", "numpy", "scikit-learn", "xgboost-cpu")
+    return cpu, ", ".join(f"{pkg} {metadata.version(pkg)}" for pkg in packages)
+
+
 def write(
     points: dict,
     notes: list[str],
@@ -319,7 +336,6 @@ def write(
     seconds: float,
     survival: dict | None = None,
 ) -> None:
-    from importlib import metadata
 
     def row(pt: dict) -> str:
         if "error" in pt:
@@ -351,18 +367,7 @@ def write(
         "| peak RSS MB (summed) | PSS / matrix | energy Wh | BBC AUC |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
-    cpu = next(
-        (
-            ln.split(":", 1)[1].strip()
-            for ln in open("/proc/cpuinfo")
-            if ln.startswith("model name")
-        ),
-        "?",
-    )
-    versions = ", ".join(
-        f"{pkg} {metadata.version(pkg)}"
-        for pkg in ("insightome", "numpy", "scikit-learn", "xgboost-cpu")
-    )
+    cpu, versions = machine()
     points_n = [points[k] for k in ((n, TARGET_P, 0) for n in n_grid) if k in points]
     points_p = [points[k] for k in ((1_000, p, 0) for p in p_grid) if k in points]
     dask = [points[k] for k in ((dask_n, 1_000, w) for w in (1, 2)) if k in points]
@@ -513,13 +518,18 @@ def main() -> None:
     points: dict = {}
     survival: dict = {}
     notes: list[str] = []
-    if (args.keep or args.survival) and (RESULTS / "scale.json").exists():
+    saved: dict = {"points": [], "notes": []}
+    if (RESULTS / "scale.json").exists():
         saved = json.loads((RESULTS / "scale.json").read_text())
         if isinstance(saved, list):  # the first format: a list of points
             saved = {"points": saved, "notes": []}
+    # the grid's points are kept with --keep (or while measuring the survival points); the
+    # survival points always, unless they are what is being measured
+    if args.keep or args.survival:
         points = {key(pt): pt for pt in saved["points"] if "error" not in pt}
-        survival = {pt["name"]: pt for pt in saved.get("survival_points", []) if "error" not in pt}
         notes = list(saved.get("notes", []))
+    if args.keep or not args.survival:
+        survival = {pt["name"]: pt for pt in saved.get("survival_points", []) if "error" not in pt}
     notes += [note for note in args.note if note not in notes]
     for n, p, w in dict.fromkeys(wanted):
         if (n, p, w) in points and not (args.redo and args.only):

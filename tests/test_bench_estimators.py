@@ -92,10 +92,29 @@ def test_narrowest_needs_every_n_of_the_development_draws():
 
 
 def test_readme_interval_figures_come_from_the_results_table():
+    """Every figure of the README's bullet is in the table as a whole number with its sign
+    (a coverage followed by %, a mean error with its sign, a width in parentheses)."""
     table = (REPO / "benchmarks" / "results" / "estimators.md").read_text()
     data = json.loads((REPO / "benchmarks" / "results" / "estimators.json").read_text())
     assert data["meta"]["runs"] >= 200
-    readme = (REPO / "README.md").read_text()
+    readme = (REPO / "README.md").read_text().replace("−", "-")
     section = readme[readme.index("* **Which estimate") : readme.index("* **Against the tools")]
-    for figure in re.findall(r"\d+\.\d+%?", section):
-        assert figure in table, figure
+    tokens = set(re.findall(r"(?<![\d.])[-+]?\d+\.\d+%?(?![\d])", table))
+    tokens |= {t.lstrip("(").rstrip(")") for t in re.findall(r"\(\d+\.\d+\)", table)}
+    figures = re.findall(r"(?<![\d.])[-+]?\d+\.\d+%?(?![\d])", section)
+    assert len(figures) >= 15
+    for figure in figures:
+        if figure in ("0.8",):  # the multiple, checked against the package's below
+            continue
+        assert figure in tokens, figure
+
+
+def test_the_calibrated_multiples_are_the_tables_narrowest():
+    """--bbc-interval calibrated uses, per pooling, the multiple the study chose."""
+    from insightome.options.checks import CALIBRATED_WIDTH
+
+    data = json.loads((REPO / "benchmarks" / "results" / "estimators.json").read_text())
+    for pooling, multiple in CALIBRATED_WIDTH.items():
+        assert estimators.narrowest(data["summary"], pooling) == (
+            f"bbc_{pooling} x{multiple:.2f} 95%"
+        )

@@ -123,7 +123,7 @@ def test_bbc_is_the_same_whatever_the_bootstrap_chunk_size(breast, monkeypatch):
 def test_bbc_scoring_and_interval_options(breast):
     """The poolings and intervals of issue 27's estimator study, on real out-of-fold
     predictions: each reduces to today's BBC-CV where it must, and differs where it should."""
-    from insightome.evaluate.bbc import fold_membership
+    from insightome.evaluate.bbc import CALIBRATED_WIDTH, fold_membership
 
     X, y = breast
     X, y = X.iloc[:200], y[:200]
@@ -151,7 +151,8 @@ def test_bbc_scoring_and_interval_options(breast):
         assert abs(other.estimate.value - base.estimate.value) < 0.05
     calibrated = bbc(oof, interval="calibrated").estimate
     assert calibrated.value == base.estimate.value
-    assert calibrated.ci95[1] - calibrated.ci95[0] == pytest.approx(0.8 * (hi0 - lo0), rel=0.02)
+    width = CALIBRATED_WIDTH["one_repeat"] * (hi0 - lo0)  # the default pooling's multiple
+    assert calibrated.ci95[1] - calibrated.ci95[0] == pytest.approx(width, rel=0.02)
     # the shrunk interval: same centre, narrower, inside the percentile one
     scaled = bbc(oof, interval="oob_scaled").estimate
     assert scaled.value == base.estimate.value
@@ -183,6 +184,23 @@ def test_per_fold_chooses_and_estimates_by_the_same_rule():
     assert per_fold.selection_frequency[0] > 0.9
     assert per_fold.estimate.plain_cv_value == pytest.approx(1.0)
     assert per_fold.estimate.value > 0.95 > pooled.estimate.plain_cv_value > 0.75
+
+
+def test_a_bag_without_a_positive_chooses_nothing():
+    """15 samples, 2 positives: some bags draw no positive, so no candidate has an in-bag AUC;
+    such a bag must not fall back to column 0 (here a candidate that failed)."""
+    rng = np.random.default_rng(0)
+    y = np.array([1, 1] + [0] * 13)
+    oof = np.full((1, 2, 15, 1), np.nan)
+    oof[0, 1, :, 0] = y * 0.3 + rng.uniform(0, 1, 15)
+    res = bbc_cv(oof, y, "binary", n_bootstrap=400, seed=0, thresholds=np.full((1, 15), 0.2))
+    assert res.winner == 1 and res.selection_frequency[0] == 0
+    # the same draws as bbc_cv's: the bags without a positive chose nothing
+    W = bootstrap_weights(15, 400, np.random.default_rng(0))
+    empty = W[:, :2].sum(axis=1) == 0
+    assert empty.sum() > 10
+    assert res.selection_frequency[1] == pytest.approx(1 - empty.mean())
+    assert np.isnan(res.oob_scores[empty]).all() and np.isfinite(res.estimate.value)
 
 
 def test_fit_warnings_are_counted_per_candidate_in_worker_processes_and_cache(breast, tmp_path):

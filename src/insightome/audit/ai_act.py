@@ -23,13 +23,13 @@ from insightome.audit.audit_facts import (
 )
 from insightome.audit.checklist_items import (
     AI_ACT,
-    BBC_WHY,
     MONITOR,
     OVERSIGHT,
     PIPELINE,
     ChecklistBuilder,
     ChecklistItem,
     as_mappings,
+    bbc_why,
     join_texts,
     metric_name,
     nested,
@@ -232,7 +232,7 @@ def _monitoring_to_post_market(
     d.add(
         "4",
         "Why the metrics suit this system",
-        join_texts(metric_rationale(r), BBC_WHY),
+        join_texts(metric_rationale(r), bbc_why(r)),
         todo="why the metrics fit the intended purpose",
     )
     d.section = "5. Risk management system (Art. 9)"

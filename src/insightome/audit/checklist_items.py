@@ -58,6 +58,37 @@ BBC_WHY = (
     "of nested CV: each bootstrap selects the best configuration in-bag and scores it out-of-bag;"
     " the 95% CI is the 2.5th–97.5th percentile of those out-of-bag scores."
 )
+#: how a run's ``--bbc-pooling`` / ``--bbc-interval`` change BBC_WHY's account
+_POOLING_WHY = {
+    "all_repeats": "each bootstrap scores a configuration by the mean over every CV repeat of "
+    "its pooled out-of-fold metric",
+    "per_fold": "each bootstrap scores a configuration by the mean over one repeat's folds of "
+    "the metric within each fold (the winner is chosen the same way)",
+}
+_INTERVAL_WHY = {
+    "calibrated": "the interval is the 2.5th–97.5th percentile of the out-of-bag scores after "
+    "narrowing their spread around the estimate by the multiple that kept >= 90% coverage of "
+    "held-out scores in insightome's estimator study (benchmarks/results/estimators.md): it "
+    "targets 90% coverage, not 95%",
+    "oob_scaled": "the interval is the 2.5th–97.5th percentile of the out-of-bag scores after "
+    "shrinking their spread by the square root of each bootstrap's out-of-bag fraction (it "
+    "covered fewer than 90% of held-out scores in insightome's estimator study)",
+}
+
+
+def bbc_why(results: Mapping[str, Any]) -> str:
+    """BBC_WHY for a run: the default account, or what its ``--bbc-pooling`` and
+    ``--bbc-interval`` changed."""
+    estimate = results.get("estimate") or {}
+    pooling = _POOLING_WHY.get(str(estimate.get("pooling")))
+    interval = _INTERVAL_WHY.get(str(estimate.get("interval")))
+    if pooling is None and interval is None:
+        return BBC_WHY
+    head = BBC_WHY.rsplit(";", 1)[0] if interval else BBC_WHY[:-1]
+    parts = [head, *(x for x in (pooling, interval) if x)]
+    return "; ".join(parts) + "."
+
+
 OVERSIGHT = (
     "`insightome predict` appends every prediction to the run's prediction log "
     "(prediction_log.jsonl: time, model sha256, input sha256, sample ID, output), and "

@@ -20,13 +20,13 @@ from insightome.audit.audit_facts import (
     justifications,
 )
 from insightome.audit.checklist_items import (
-    BBC_WHY,
     MODEL_CARD,
     PIPELINE,
     SOFTWARE_LICENCE,
     ChecklistBuilder,
     ChecklistItem,
     as_mappings,
+    bbc_why,
     join_texts,
     name_list,
     nested,
@@ -106,7 +106,9 @@ def model_card(
     d.section = "Metrics"
     d.add("4.1", "Performance measures, and why", join_texts(performance(r), metric_rationale(r)))
     d.add("4.2", "Decision thresholds, and why", decision_threshold(r) if r.get("task") else None)
-    variation = join_texts(resampling(r), BBC_WHY, permutation_test(r)) if resampling(r) else None
+    variation = (
+        join_texts(resampling(r), bbc_why(r), permutation_test(r)) if resampling(r) else None
+    )
     d.add("4.3", "How variation and uncertainty were estimated", variation)
     d.section = "Evaluation data"
     d.add(

@@ -22,13 +22,13 @@ from insightome.audit.audit_facts import (
     representation,
 )
 from insightome.audit.checklist_items import (
-    BBC_WHY,
     PIPELINE,
     SOFTWARE_LICENCE,
     TRIPOD_AI,
     ChecklistBuilder,
     ChecklistItem,
     as_mappings,
+    bbc_why,
     join_texts,
     name_list,
     nested,
@@ -207,7 +207,7 @@ def _methods_analysis(
     spec: Mapping[str, Any],
 ) -> None:
     """Items 12a–12g: analytical methods."""
-    use = join_texts("All samples were used for development:", resampling(r), BBC_WHY)
+    use = join_texts("All samples were used for development:", resampling(r), bbc_why(r))
     d.add(
         "12a",
         "How the data were used (partitioning, internal validation)",

@@ -264,7 +264,9 @@ def minimal_signature(
     oof = oof.reshape(repeats, C * (S + 1), len(y), k)
     metric = PRIMARY[task]
     # the reported size: the rule on the run's winner (chosen on all CV repeats)
-    scores = cv_scores(oof, y, metric, thresholds)  # (repeats, C × (S + 1))
+    # (repeats, C × (S + 1)); per_fold: each repeat's score is its folds' mean, as in BBC-CV
+    folds = (estimator or {}).get("folds")
+    scores = cv_scores(oof, y, metric, thresholds, None if folds is None else folds[:repeats])
     scored = np.isfinite(scores).any(axis=0)  # configurations not searched are all NaN
     cv = np.full(scores.shape[1], np.nan)
     cv[scored] = np.nanmean(scores[:, scored], axis=0)

@@ -111,17 +111,24 @@ def _scores(
 
 
 def cv_scores(
-    oof: np.ndarray, y: np.ndarray, metric: MetricSpec, thresholds: np.ndarray | None = None
+    oof: np.ndarray,
+    y: np.ndarray,
+    metric: MetricSpec,
+    thresholds: np.ndarray | None = None,
+    fold_of: np.ndarray | None = None,
 ) -> np.ndarray:
     """(R × C) plain metric of every candidate in every repeat (NaN where unusable);
-    ``thresholds`` (R × n) are the decision thresholds of thresholded metrics."""
+    ``thresholds`` (R × n) are the decision thresholds of thresholded metrics. With
+    ``fold_of`` (R × n, the fold of every sample) it is the mean over the repeat's folds of
+    the metric within each fold (``pooling="per_fold"``)."""
     ones = np.ones((1, len(y)))
     out = np.full(oof.shape[:2], np.nan)
     for r in range(oof.shape[0]):
         fn = metric.thresholded(None if thresholds is None else thresholds[r])
+        fold_r = None if fold_of is None else fold_of[r]
         for c in range(oof.shape[1]):
             if not np.isnan(oof[r, c]).any():
-                out[r, c] = fn(y, oof[r, c], ones)[0]
+                out[r, c] = _values(fn, y, oof[r, c], ones, fold_r)[0]
     return out
 
 
@@ -136,7 +143,8 @@ def cv_scores(
 #
 # How the 95% interval is read off the out-of-bag scores (``interval=``, INTERVALS):
 # ``percentile`` (the default) — their 2.5th and 97.5th percentiles; ``calibrated`` — the
-# same after multiplying each score's distance from their mean by CALIBRATED_WIDTH (0.8);
+# same after multiplying each score's distance from their mean by CALIBRATED_WIDTH[pooling]
+# (0.7, 0.8, 0.6: chosen per pooling to keep >= 90% coverage);
 # ``oob_scaled`` — by sqrt(its out-of-bag fraction) instead (~0.61: an out-of-bag sample
 # holds ~36.8% of the patients, so its metric varies ~1/0.368 times as much as on all of
 # them).
@@ -193,27 +201,6 @@ def _values(
         warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
         per_fold = np.stack([fn(y, pred, W * (fold_of == f)) for f in np.unique(fold_of)])
         return np.nanmean(per_fold, axis=0)
-
-
-def _plain_scores(
-    oof: np.ndarray,
-    y: np.ndarray,
-    metric: MetricSpec,
-    thresholds: np.ndarray | None,
-    fold_of: np.ndarray | None,
-) -> np.ndarray:
-    """(R × C) plain metric of every candidate in every repeat: :func:`cv_scores`, or with
-    ``fold_of`` (R × n) the mean over the repeat's folds of the metric within each fold."""
-    if fold_of is None:
-        return cv_scores(oof, y, metric, thresholds)
-    ones = np.ones((1, len(y)))
-    out = np.full(oof.shape[:2], np.nan)
-    for r in range(oof.shape[0]):
-        fn = metric.thresholded(None if thresholds is None else thresholds[r])
-        for c in range(oof.shape[1]):
-            if not np.isnan(oof[r, c]).any():
-                out[r, c] = _values(fn, y, oof[r, c], ones, fold_of[r])[0]
-    return out
 
 
 def fold_membership(
@@ -282,7 +269,7 @@ def bbc_cv(
         raise RuntimeError("no candidate configuration could be fitted on every fold")
     fold_of = None if folds is None or pooling != "per_fold" else np.asarray(folds)[:R]
     # the reported choice is made as every bootstrap makes it: per fold under per_fold
-    per_repeat = _plain_scores(oof, y, metric, thresholds, fold_of)  # NaN: unusable ones
+    per_repeat = cv_scores(oof, y, metric, thresholds, fold_of)  # NaN: unusable ones
     cv_mean = per_repeat.mean(axis=0)
     cv_sd = per_repeat.std(axis=0, ddof=1) if R > 1 else np.full(C, np.nan)
     oriented = cv_mean if metric.higher_is_better else -cv_mean
@@ -291,7 +278,7 @@ def bbc_cv(
 
     rng = np.random.default_rng(seed)
     repeat_of = np.arange(n_bootstrap) % R
-    chosen = np.zeros(n_bootstrap, dtype=int)
+    chosen = np.full(n_bootstrap, -1)  # -1: the bag chose nothing
     oob = np.full(n_bootstrap, np.nan)
     oob_fraction = np.full(n_bootstrap, np.nan)
     oob_secondary = {m.name: np.full(n_bootstrap, np.nan) for m in secondary_specs}
@@ -337,7 +324,14 @@ def bbc_cv(
             rows = block[local]
             in_bag = np.mean([scores(W_in[local], r) for r in repeats], axis=0)
             in_bag[:, ~usable] = -np.inf
-            pick = select(np.where(np.isnan(in_bag), -np.inf, in_bag))
+            in_bag = np.where(np.isnan(in_bag), -np.inf, in_bag)
+            # a bag where no candidate could be scored (e.g. no positive drawn) chooses
+            # nothing: it is left out of the estimate and the selection frequencies
+            scored = (in_bag > -np.inf).any(axis=1)
+            local, rows, in_bag = local[scored], rows[scored], in_bag[scored]
+            if not len(local):
+                continue
+            pick = select(in_bag)
             chosen[rows] = pick
             oob[rows] = chosen_values(metric, W_out[local], pick, repeats)
             for m in secondary_specs:
@@ -348,13 +342,13 @@ def bbc_cv(
         if interval == "oob_scaled":
             values = centre + (values - centre) * np.sqrt(oob_fraction)
         elif interval == "calibrated":
-            values = centre + (values - centre) * CALIBRATED_WIDTH
+            values = centre + (values - centre) * CALIBRATED_WIDTH[pooling]
         lo, hi = np.nanpercentile(values, [2.5, 97.5])
         return MetricEstimate(centre, (float(lo), float(hi)), float(plain))
 
     secondary = {}
     for m in secondary_specs:
-        plain = float(np.nanmean(_plain_scores(oof[:, [winner]], y, m, thresholds, fold_of)))
+        plain = float(np.nanmean(cv_scores(oof[:, [winner]], y, m, thresholds, fold_of)))
         secondary[m.name] = summarize(oob_secondary[m.name], plain)
     return BBCResult(
         metric=metric.name,
@@ -362,7 +356,7 @@ def bbc_cv(
         winner=winner,
         cv_mean=cv_mean,
         cv_sd=cv_sd,
-        selection_frequency=np.bincount(chosen, minlength=C) / n_bootstrap,
+        selection_frequency=np.bincount(chosen[chosen >= 0], minlength=C) / n_bootstrap,
         n_bootstrap=n_bootstrap,
         chance=metric.chance,
         secondary=secondary,

@@ -387,7 +387,10 @@ class BBCSearchCV(BaseEstimator):
         failed folds and their first error, fits and fit warnings, mean fit time."""
         cv, bbc = self.cv_predictions_, self.bbc_
         spec = self.metric or PRIMARY[self.task_]
-        per_repeat = cv_scores(self.oof_, self._y_model, spec, self.fold_thresholds_)
+        folds = estimator_arguments(
+            self.pooling, self.interval, self.plan_.splits, len(self._y_model)
+        )["folds"]  # per_fold: each repeat's score is its folds' mean, as the selection's
+        per_repeat = cv_scores(self.oof_, self._y_model, spec, self.fold_thresholds_, folds)
         oriented = bbc.cv_mean if spec.higher_is_better else -bbc.cv_mean
         results: dict[str, Any] = {
             "name": np.array([c.name for c in self.candidates_], dtype=object),

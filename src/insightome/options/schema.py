@@ -425,11 +425,12 @@ class RunOptions:
     )
     bbc_interval: str = option(
         checks.DEFAULT_INTERVAL,
-        "How the 95% interval is read off the bootstraps' out-of-bag scores: percentile (their "
-        "2.5th and 97.5th percentiles), calibrated (the same after multiplying their spread "
-        "around the estimate by 0.8: with all_repeats, the narrowest that kept 90% coverage in "
-        "benchmarks/results/estimators.md) or oob_scaled (by the square root of the "
-        "out-of-bag fraction, ~0.61).",
+        "How the interval is read off the bootstraps' out-of-bag scores: percentile (their "
+        "2.5th and 97.5th percentiles: a 95% interval), calibrated (the same after multiplying "
+        "their spread around the estimate by 0.7, 0.8 or 0.6 for one_repeat, all_repeats or "
+        "per_fold: the narrowest multiple that kept >= 90% coverage of held-out scores in "
+        "benchmarks/results/estimators.md; it targets 90%) or oob_scaled (by the square root "
+        "of the out-of-bag fraction, ~0.61: under 90% there).",
         check=checks.choice(checks.INTERVALS),
         commands=("run",),
     )

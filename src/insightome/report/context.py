@@ -133,6 +133,19 @@ def _strings(value: Any) -> list[str]:
 # -- 1. header ------------------------------------------------------------------------
 
 
+def _interval_words(estimate: dict[str, Any]) -> dict[str, str]:
+    """How the report names the interval: a 95% CI, or (``--bbc-interval calibrated`` /
+    ``oob_scaled``) a narrowed interval, with what it was measured to cover."""
+    interval = estimate.get("interval") or DEFAULT_INTERVAL
+    if interval == "calibrated":
+        label = "interval, narrowed to target ≥ 90% coverage"
+    elif interval == "oob_scaled":
+        label = "interval, narrowed by the out-of-bag fraction (under 90% coverage measured)"
+    else:
+        return {"ci_label": "95% CI", "interval_word": "95% interval"}
+    return {"ci_label": label, "interval_word": "interval"}
+
+
 def _method(estimate: dict[str, Any]) -> str:
     """``BBC-CV``, with the scoring and interval named where the run did not use the
     defaults (``--bbc-pooling``, ``--bbc-interval``)."""
@@ -168,6 +181,7 @@ def _header(results: Mapping[str, Any]) -> dict[str, Any]:
         "value": fmt(value),
         "ci": fmt_interval(estimate.get("ci95")),
         "method": fmt(_method(estimate)),
+        **_interval_words(estimate),
         "n_bootstrap": fmt(estimate.get("n_bootstrap")),
         "plain_cv_value": fmt(plain),
         "optimism": fmt(optimism),
