@@ -400,6 +400,11 @@ def render(summary: dict[str, Any], meta: dict[str, Any]) -> str:
     keys = sorted(summary, key=_cell_order)
     estimators = list(summary[keys[0]]["estimators"]) if keys else []
     everything = [k for k in keys if k.endswith("all n") or k.startswith("omics")]
+    picked = {p: narrowest(summary, p) for p in ("one_repeat", "all_repeats", "per_fold")}
+    chosen_multiples = ", ".join(
+        f"{name.split(' ')[-2] if name else 'none of the multiples'} for {p}"
+        for p, name in picked.items()
+    )
     per_fold_same = ", ".join(
         f"{summary[k]['estimators']['bbc_per_fold']['runs_with_the_runs_winner']} of "
         f"{summary[k]['runs']} ({k})"
@@ -447,9 +452,9 @@ def render(summary: dict[str, Any], meta: dict[str, Any]) -> str:
         "Coverage of the held-out score (mean width). `percentile`: the out-of-bag scores'"
         " 2.5th–97.5th percentiles; `xM`: the same after multiplying the scores' spread around"
         " their mean by M (`--bbc-interval calibrated` is the narrowest M that kept ≥ 90% at"
-        " every n of the development draws: x0.70 for one_repeat, x0.80 for all_repeats, x0.60"
-        " for per_fold, the smallest M tried); `oob_scaled`: by the square root of each"
-        " bootstrap's out-of-bag fraction.",
+        f" every n of the development draws: {chosen_multiples}; {min(MULTIPLES):.2f} is the"
+        " smallest M tried); `oob_scaled`: by the square root of each bootstrap's out-of-bag"
+        " fraction.",
         "",
     ]
     shown = ["percentile 95%", *(f"x{m:.2f} 95%" for m in MULTIPLES[1:]), "oob_scaled 95%"]
@@ -485,6 +490,17 @@ def render(summary: dict[str, Any], meta: dict[str, Any]) -> str:
             + ("; ".join(checks) or "no confirmation runs yet")
         )
     return "\n".join(lines) + "\n"
+
+
+def _rounded(value: Any) -> Any:
+    """The per-run rows with floats to 6 decimals (the summary is computed unrounded)."""
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -536,7 +552,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     RESULTS_DIR.mkdir(exist_ok=True)
     (RESULTS_DIR / "estimators.json").write_text(
-        json.dumps({"meta": meta, "summary": summary, "runs": rows}, indent=1) + "\n"
+        json.dumps(
+            {"meta": meta, "summary": summary, "runs": _rounded(rows)}, separators=(",", ":")
+        )
+        + "\n"
     )
     (RESULTS_DIR / "estimators.md").write_text(render(summary, meta))
     print(f"wrote {RESULTS_DIR / 'estimators.md'}")
