@@ -76,9 +76,7 @@ def test_breslow_likelihood_and_its_derivatives_against_the_definition():
     event = rng.random(40) < 0.6
     eta = rng.normal(size=40)
     sets = _RiskSets(time, event)
-    naive = sum(
-        eta[i] - np.log(np.exp(eta[time >= time[i]]).sum()) for i in np.flatnonzero(event)
-    )
+    naive = sum(eta[i] - np.log(np.exp(eta[time >= time[i]]).sum()) for i in np.flatnonzero(event))
     assert sets.loglik(eta) == pytest.approx(naive, rel=1e-12)
     grad, hess = sets.derivatives(eta)
     h = 1e-5
