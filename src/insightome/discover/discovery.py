@@ -246,6 +246,37 @@ def discover(
         min_cell=min_cell,
     )
     notes += list(subgroups.notes)
+    return Discovery(
+        signature=signature,
+        effects=effects,
+        attribution=attribution,
+        equivalents=equivalents,
+        pathways=pathways,
+        subgroups=subgroups,
+        hypotheses=_hypotheses(
+            study,
+            (signature, effects, attribution, equivalents),
+            members,
+            stable,
+            pathways,
+            subgroups,
+        ),
+        notes=notes,
+        seconds=seconds,
+    )
+
+
+def _hypotheses(
+    study: Study,
+    features_found: tuple[Any, Any, Any, Any],
+    members: list[str],
+    stable: list[str],
+    pathways: Any,
+    subgroups: Any,
+) -> pd.DataFrame:
+    """The ranked hypotheses table from every finding: the features' (signature, effects,
+    attribution, equivalents), the pathways' and the subgroups'."""
+    signature, effects, attribution, equivalents = features_found
     outcome = outcome_label(study)
     rows = feature_rows(
         effects,
@@ -257,17 +288,7 @@ def discover(
         outcome,
     )
     rows += pathway_rows(pathways) + subgroup_rows(subgroups, outcome, study.spec.time)
-    return Discovery(
-        signature=signature,
-        effects=effects,
-        attribution=attribution,
-        equivalents=equivalents,
-        pathways=pathways,
-        subgroups=subgroups,
-        hypotheses=hypotheses_table(rows),
-        notes=notes,
-        seconds=seconds,
-    )
+    return hypotheses_table(rows)
 
 
 def _pathways(

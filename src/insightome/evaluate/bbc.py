@@ -18,14 +18,13 @@ the comments at :func:`estimator_arguments` and benchmarks/results/estimators.md
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from insightome.evaluate.metrics import PRIMARY, SECONDARY, MetricSpec
+from insightome.evaluate.metrics import PRIMARY, SECONDARY, MetricSpec, mean_of_defined
 from insightome.options.checks import (
     CALIBRATED_WIDTH,
     DEFAULT_INTERVAL,
@@ -175,13 +174,12 @@ def _pooled_scores(
     each fold."""
     if fold_of is None:
         return _scores(metric, y, oof_r, W, threshold, columns)
-    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
+    with np.errstate(invalid="ignore", divide="ignore"):  # an empty fold: NaN, left out
         per_fold = [
             _scores(metric, y, oof_r, W * (fold_of == f), threshold, columns)
             for f in np.unique(fold_of)
         ]
-        return np.nanmean(np.stack(per_fold), axis=0)
+    return mean_of_defined(np.stack(per_fold))
 
 
 def _values(
@@ -195,12 +193,9 @@ def _values(
     the mean over folds (``fold_of``) of the metric within each fold."""
     if fold_of is None:
         return fn(y, pred, W)
-    # a fold may have no sample (or no sample of a class) out of the bag: its metric is
-    # NaN, and the mean is over the folds that have one
-    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
+    with np.errstate(invalid="ignore", divide="ignore"):  # an empty fold: NaN, left out
         per_fold = np.stack([fn(y, pred, W * (fold_of == f)) for f in np.unique(fold_of)])
-        return np.nanmean(per_fold, axis=0)
+    return mean_of_defined(per_fold)
 
 
 def fold_membership(

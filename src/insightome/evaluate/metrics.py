@@ -51,6 +51,16 @@ def weighted_auc(y01: np.ndarray, score: np.ndarray, W: np.ndarray) -> np.ndarra
         return np.where(den > 0, num / den, np.nan)
 
 
+def mean_of_defined(values: np.ndarray) -> np.ndarray:
+    """The mean over axis 0 of the values that are not NaN (a weighting without a sample of
+    a class or a fold has no value there), NaN where none is: ``np.nanmean`` without its
+    warning for an all-NaN column, which is an expected outcome here. -inf stays -inf."""
+    defined = ~np.isnan(values)
+    total = np.where(defined, values, 0.0).sum(axis=0)
+    count = defined.sum(axis=0)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
 def auc(y: np.ndarray, pred: np.ndarray, W: np.ndarray) -> np.ndarray:
     """Binary ROC AUC; ``pred[:, 0]`` is the probability of the positive class (code 1)."""
     return weighted_auc(np.asarray(y) == 1, pred[:, 0], W)
@@ -111,7 +121,7 @@ def balanced_accuracy_at(threshold: float | np.ndarray) -> MetricFn:
             with np.errstate(invalid="ignore", divide="ignore"):
                 hits = W[:, in_c & (hat == c)].sum(axis=1)
                 recalls.append(np.where(den > 0, hits / den, np.nan))
-        return np.nanmean(np.vstack(recalls), axis=0)
+        return mean_of_defined(np.vstack(recalls))
 
     return metric
 
