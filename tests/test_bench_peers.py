@@ -341,3 +341,23 @@ def test_cli_rejects_unknown_names() -> None:
         capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
     assert out.returncode != 0 and "nope" in out.stderr
+
+
+def test_reuse_peers_takes_only_the_peers_runs_and_says_where_from(tmp_path: Path) -> None:
+    earlier = tmp_path / "old.json"
+    meta = {
+        "date": "2026-11-29", "source": "git commit abc", "peer_versions": {"TPOT": "1.1.0"},
+        "peers_venv_mb": 1088.0,
+        "machine": {"cpu": "Xeon", "logical_cores": 2, "usable_cores": 2, "ram_gib": 23.5,
+                    "os": "linux"},
+    }  # fmt: skip
+    earlier.write_text(json.dumps({"meta": meta, "runs": ROWS}))
+    runs, where = peers._earlier_peer_runs(earlier, ["autogluon_best"])
+    assert runs and {tool for _, _, tool in runs} == {"autogluon_best"}  # not rf_grid, not ours
+    assert all(r["tool"] == "autogluon_best" for r in runs.values())
+    assert where["date"] == "2026-11-29" and where["peer_versions"] == {"TPOT": "1.1.0"}
+    assert peers._earlier_peer_runs(None, ["autogluon_best"]) == ({}, None)
+    (line,) = peers._reuse_line({**where, "runs": len(runs)})
+    assert f"{len(runs)} runs of the peers from the run of 2026-11-29" in line
+    assert "only insightome's runs are new" in line and "Xeon" in line
+    assert peers._reuse_line(None) == []

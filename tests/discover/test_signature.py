@@ -149,3 +149,20 @@ def test_held_out_importance_ranks_signal_above_noise(breast_cancer) -> None:
     assert (imp.loc[cols, "importance"] > imp.loc["noise", "importance"]).all()
     assert imp.loc[cols, "positive_fraction"].eq(1.0).all()
     assert imp.loc["worst perimeter", "rank"] <= 2
+
+
+def test_held_out_importance_same_on_values_and_on_the_frame(breast_cancer) -> None:
+    # an all-float table is fitted and shuffled as an array (evaluate.engine.fit_table); a
+    # table with an integer column stays a frame: the same drops (a forest: to the bit)
+    X, y = breast_cancer
+    cols = ["worst concave points", "worst perimeter", "mean radius"]
+    floats = X[cols].copy()
+    mixed = floats.assign(flag=(X["mean area"] > 600).astype(np.int64))
+    floats = floats.assign(flag=(X["mean area"] > 600).astype(float))
+    plan = make_plan(y, "binary", folds=5, repeats=2, seed=0)
+    forest = Candidate("random_forest", {"min_samples_leaf": 3, "n_estimators": 50}, None)
+    shown = [*cols, "flag"]
+    on_values = held_out_importance(forest, floats, y, plan, shown, n_classes=2, seed=3)
+    on_frame = held_out_importance(forest, mixed, y, plan, shown, n_classes=2, seed=3)
+    pd.testing.assert_frame_equal(on_values, on_frame)
+    assert on_values.loc["worst perimeter", "importance"] > 0

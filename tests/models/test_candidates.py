@@ -11,6 +11,7 @@ from sklearn.utils.estimator_checks import check_estimator
 from insightome.evaluate.engine import KNOWN_WARNINGS, counted_warnings
 from insightome.models import candidates
 from insightome.models.calibrated_svm import CalibratedLinearSVC
+from insightome.models.candidates import LARGE_N, Candidate
 from insightome.models.survival import CoxElasticNet, XGBCox
 
 
@@ -203,3 +204,23 @@ def test_cox_elastic_net_leaves_convergence_warnings_to_the_run():
     with counted_warnings() as raised:
         CoxElasticNet(penalizer=0.0, l1_ratio=0.0).fit(np.c_[X, 100 * early], y)
     assert raised["ConvergenceWarning"] >= 1
+
+
+def test_extremely_randomized_trees_in_the_default_classification_set_only():
+    default = candidates("binary", 30, "default")
+    assert [c.name for c in default if c.family == "extra_trees"] == [
+        "extra_trees(min_samples_leaf=1,k=all)"
+    ]
+    assert not [c for c in candidates("binary", 30, "fast") if c.family == "extra_trees"]
+    assert not [c for c in candidates("regression", 30) if c.family == "extra_trees"]
+    # from LARGE_N samples on: fewer, coarser trees (no bootstrap sample to shrink)
+    (large,) = [
+        c for c in candidates("multiclass", 30, n_samples=LARGE_N)
+        if c.family == "extra_trees"
+    ]  # fmt: skip
+    assert large.params == {"min_samples_leaf": 5, "n_estimators": 100}
+    X, y = load_wine(return_X_y=True, as_frame=True)
+    model = Candidate("extra_trees", {"min_samples_leaf": 1}, None, "multiclass")
+    fitted = model.build(X, seed=0).fit(X, y)
+    assert fitted.named_steps["model"].n_estimators == 500
+    assert fitted.predict_proba(X).shape == (len(X), 3)

@@ -29,7 +29,9 @@ if TYPE_CHECKING:  # models is a layer above compute: the candidate is only read
 # keys, so a resumed run refits them rather than reporting no warnings for them.
 # 3: the Cox elastic net is fitted by insightome's coordinate descent, no longer lifelines
 # (issue 27): a run resumed across the change refits rather than mixing the two solvers
-ENTRY_FORMAT = "3"
+# 4: multinomial L1 / elastic-net logistic models are fitted by insightome's FISTA, no longer
+# scikit-learn's saga (models.multinomial), and cross-validation fits see the table's values
+ENTRY_FORMAT = "4"
 
 
 class CacheEntry(NamedTuple):

@@ -24,7 +24,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
-from insightome.evaluate.engine import predict_matrix, prediction_width
+from insightome.evaluate.engine import fit_table, predict_matrix, prediction_width, table_rows
 from insightome.evaluate.metrics import PRIMARY, plain
 from insightome.evaluate.splitters import ResamplingPlan
 from insightome.models.candidates import Candidate
@@ -47,13 +47,15 @@ def _split_predictions(
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Held-out predictions (n_test × k) and with each column shuffled (c × s × n_test × k)."""
     rng = np.random.default_rng(seed)
+    positions = [features.columns.get_loc(c) for c in columns]
     with threadpool_limits(limits=1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        data = fit_table(candidate, features)  # the values, where the fits take them
         try:
-            model = candidate.build(features, seed).fit(features.iloc[train], y[train])
+            model = candidate.build(features, seed).fit(table_rows(data, train), y[train])
         except Exception:
             return None
-        held = features.iloc[test]
+        held = table_rows(data, test)
         base = predict_matrix(model, held, candidate.task, n_classes)
         # shuffled copies of the held-out fold, stacked into as few predict calls as the
         # memory cap allows (one call per fold for small data)
@@ -61,18 +63,34 @@ def _split_predictions(
         per_copy = len(held) * held.shape[1]
         batch = max(1, STACK_CELLS // max(per_copy, 1))
         copies, slots = [], []
-        for j, col in enumerate(columns):
+        for j, col in enumerate(positions):
             for s in range(n_shuffles):
-                permuted = held.copy()
-                permuted[col] = held[col].to_numpy()[rng.permutation(len(held))]
-                copies.append(permuted)
+                order = rng.permutation(len(held))
+                copies.append(_permuted(held, col, order))
                 slots.append((j, s))
                 if len(copies) == batch or (j, s) == (len(columns) - 1, n_shuffles - 1):
-                    stacked = predict_matrix(model, pd.concat(copies), candidate.task, n_classes)
+                    stacked = predict_matrix(model, _stack(copies), candidate.task, n_classes)
                     for i, (jj, ss) in enumerate(slots):
                         shuffled[jj, ss] = stacked[i * len(held) : (i + 1) * len(held)]
                     copies, slots = [], []
     return base, shuffled
+
+
+def _permuted(
+    held: pd.DataFrame | np.ndarray, col: int, order: np.ndarray
+) -> pd.DataFrame | np.ndarray:
+    """A copy of the held-out rows with column ``col`` (a position) in ``order``."""
+    if isinstance(held, pd.DataFrame):
+        out = held.copy()
+        out[out.columns[col]] = held.iloc[:, col].to_numpy()[order]
+        return out
+    out = held.copy()
+    out[:, col] = held[order, col]
+    return out
+
+
+def _stack(copies: list[Any]) -> pd.DataFrame | np.ndarray:
+    return pd.concat(copies) if isinstance(copies[0], pd.DataFrame) else np.concatenate(copies)
 
 
 #: A drop smaller than this is no drop: the rounding of averaging equal scores (a column the

@@ -145,13 +145,14 @@ def configuration_then_size(n_configurations: int, tolerance: float) -> Selectio
 def restricted(candidate: Candidate, m: int) -> Candidate:
     """The same configuration on m features.
 
-    Its univariate pre-selection is dropped when k ≥ m, and a random forest grows
-    :data:`SIGNATURE_TREES` trees instead of 500: on at most a few dozen features the
-    extra trees change the predictions little and would dominate discovery's cost.
+    Its univariate pre-selection is dropped when k ≥ m, and a random forest (or extremely
+    randomized trees) grows :data:`SIGNATURE_TREES` trees instead of 500: on at most a few
+    dozen features the extra trees change the predictions little and would dominate
+    discovery's cost.
     """
     k = candidate.k if candidate.k is not None and candidate.k < m else None
     params = dict(candidate.params)
-    if candidate.family in ("random_forest", "random_forest_regressor"):
+    if candidate.family in ("random_forest", "random_forest_regressor", "extra_trees"):
         params["n_estimators"] = min(params.get("n_estimators", 500), SIGNATURE_TREES)
     # an augmented winner (--augment) stays augmented
     return Candidate(
@@ -198,6 +199,45 @@ def _fold(
                 except Exception:  # a size that cannot be fitted is simply not chosen
                     preds[-1].append(None)
     return preds, ranking[: max(sizes)], time.perf_counter() - start
+
+
+def search_pilot(
+    configurations: Sequence[Candidate],
+    features: pd.DataFrame,
+    y: np.ndarray,
+    train: np.ndarray,
+    *,
+    groups: np.ndarray | None = None,
+    seed: int = 0,
+) -> tuple[float, np.ndarray, int, dict[str, int]]:
+    """What one training fold of the search costs, for a budget's projection
+    (:class:`insightome.compute.budget.AfterSelection`): CPU seconds of the stability ranking
+    and of each configuration restricted to the largest size (on the first columns: the cost
+    depends on the shape, not on which columns), the number of sizes searched, and the
+    warnings those fits raised (:func:`~insightome.evaluate.engine.counted_warnings`). A
+    configuration that cannot be fitted costs what its failure took."""
+    sizes = signature_sizes(features.shape[1])
+    if not sizes:
+        return 0.0, np.zeros(len(configurations)), 0, {}
+    m = max(sizes)
+    sub = features.iloc[:, :m]
+    task = configurations[0].task
+    seconds = np.zeros(len(configurations))
+    with threadpool_limits(limits=1), counted_warnings() as raised:
+        start = time.process_time()
+        stability_selection(
+            features.iloc[train], y[train], task, n_pairs=FOLD_PAIRS, path_length=m,
+            groups=None if groups is None else groups[train], seed=seed,
+        )  # fmt: skip
+        stability = time.process_time() - start
+        for c, candidate in enumerate(configurations):
+            start = time.process_time()
+            try:
+                restricted(candidate, m).build(sub, seed).fit(sub.iloc[train], y[train])
+            except Exception:  # the search skips a size it cannot fit; so does its cost
+                pass
+            seconds[c] = time.process_time() - start
+    return stability, seconds, len(sizes), dict(raised)
 
 
 def minimal_signature(

@@ -54,6 +54,11 @@ class EstimatorCandidate(Candidate):
 
     estimator: Any = None
 
+    @property
+    def fits_on_arrays(self) -> bool:
+        """Never: a user's pipeline may select columns by name."""
+        return False
+
     @classmethod
     def wrap(cls, estimator: BaseEstimator, task: str) -> EstimatorCandidate:
         if not hasattr(estimator, "fit") or not hasattr(estimator, "get_params"):

@@ -1,7 +1,9 @@
 """The estimators of the candidate families, one factory per family (``MODELS``).
 
 A factory takes a candidate's parameters and the seed and returns an unfitted estimator:
-scikit-learn's logistic regression (lbfgs, liblinear or saga by penalty), random forests,
+scikit-learn's logistic regression (lbfgs, liblinear or saga by penalty; insightome's
+:class:`MultinomialLogistic` for several classes with an L1 term), random forests and
+extremely randomized trees,
 ridge / elastic-net / linear SVR (fitted on a standardized target), XGBoost and LightGBM
 (imported when used), insightome's :class:`CalibratedLinearSVC`, :class:`CoxElasticNet`
 and :class:`XGBCox`, and the quantum set's families (:mod:`insightome.models.quantum`).
@@ -15,19 +17,24 @@ from typing import Any
 
 from sklearn.base import BaseEstimator
 from sklearn.compose import TransformedTargetRegressor
-from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier, RandomForestRegressor
 from sklearn.linear_model import ElasticNet, LogisticRegression, Ridge
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVR
 
 from insightome.models.calibrated_svm import CalibratedLinearSVC
+from insightome.models.multinomial import MultinomialLogistic
 from insightome.models.quantum import quantum_kernel_svm, rbf_svm, variational_quantum
 from insightome.models.survival import CoxElasticNet, XGBCox
 
 
 def logistic(p: dict[str, Any], seed: int, binary: bool = True) -> BaseEstimator:
     l1 = p.get("l1_ratio", 0.0)
-    # liblinear is fast and exact for binary L1; saga handles elastic-net and multinomial,
+    if l1 and not binary:
+        # several classes with an L1 term: scikit-learn has only saga for it, which stops at
+        # its iteration limit far from the optimum on p >> n (models.multinomial)
+        return MultinomialLogistic(C=p["C"], l1_ratio=l1)
+    # liblinear is fast and exact for binary L1; saga handles binary elastic-net,
     # and binary L1 from LARGE_N samples on (candidates() sets it: liblinear copies the
     # fold into float64 and then into its own node list, 6x a float32 fold)
     solver = "lbfgs" if not l1 else ("liblinear" if binary and l1 == 1.0 else "saga")
@@ -50,6 +57,18 @@ def _forest_clf(p: dict[str, Any], seed: int) -> BaseEstimator:
     return RandomForestClassifier(
         n_estimators=p.get("n_estimators", 500),
         max_samples=p.get("max_samples"),
+        max_features="sqrt",
+        min_samples_leaf=p.get("min_samples_leaf", 1),
+        n_jobs=1,
+        random_state=seed,
+    )
+
+
+def _extra_trees_clf(p: dict[str, Any], seed: int) -> BaseEstimator:
+    """Extremely randomized trees (Geurts, Ernst & Wehenkel 2006): split points drawn at
+    random, no bootstrap."""
+    return ExtraTreesClassifier(
+        n_estimators=p.get("n_estimators", 500),
         max_features="sqrt",
         min_samples_leaf=p.get("min_samples_leaf", 1),
         n_jobs=1,
@@ -161,6 +180,7 @@ MODELS: dict[str, Callable[[dict[str, Any], int], BaseEstimator]] = {
     "ridge_logistic": logistic,
     "linear_svm": _linear_svm,
     "random_forest": _forest_clf,
+    "extra_trees": _extra_trees_clf,
     "xgboost": _xgb_clf,
     "lightgbm": _lgbm_clf,
     "ridge": _ridge,

@@ -441,7 +441,8 @@ class RunOptions:
     )
     preset: str = option(
         "default",
-        "Candidate set: default, or fast (one configuration per family).",
+        "Candidate set: default, or fast (one configuration per family; no extremely "
+        "randomized trees).",
         check=checks.choice(checks.presets),
         commands=("run", "synthesize"),
     )

@@ -80,7 +80,7 @@ class ComputeLedger(Record):
     stages: dict[str, StageCost]
     total: StageCost
     backend: Backend = optional()
-    # the budget's pilot projection and what was pruned to fit it (``stages.modelling._fit_budget``)
+    # the budget pilot's projection and what was pruned (``stages.budget_pilot.fit_budget``)
     budget: dict[str, JsonValue] | None = optional()
 
 

@@ -25,12 +25,10 @@ from rich.markup import escape
 from insightome import errors
 from insightome.audit.auditing import AuditSettings, audit_data
 from insightome.audit.augmentation import compare_augmentation
-from insightome.compute.budget import Budget, fit_to_budget
 from insightome.compute.checkpoint import Checkpoint
 from insightome.errors import UserError
 from insightome.evaluate.bbc import DEFAULT_INTERVAL, DEFAULT_POOLING
 from insightome.evaluate.engine import (
-    cross_validated_predictions,
     describe_warnings,
     fit_warning_notes,
     n_units,
@@ -38,7 +36,7 @@ from insightome.evaluate.engine import (
 from insightome.evaluate.permutation import PermutationResult, best_cv_score, permutation_test
 from insightome.evaluate.search import BBCSearchCV
 from insightome.evaluate.small_n import RunRegime, small_n_finding
-from insightome.evaluate.splitters import ResamplingPlan, make_plan
+from insightome.evaluate.splitters import make_plan
 from insightome.images_features import cnn_settings
 from insightome.io.atomic import run_directory_name
 from insightome.models.calibrated_svm import GROUPS_NOTE, PLATT_FAMILIES
@@ -52,6 +50,7 @@ from insightome.models.candidates import (
 from insightome.models.image_cnn import ImageBank, require_torch
 from insightome.models.note_terms import NoteTexts
 from insightome.run_content import default_name
+from insightome.stages.budget_pilot import fit_budget
 from insightome.stages.candidate_sets import chosen_sets, quantum_summary
 from insightome.stages.progress import progress_bar
 from insightome.stages.state import RunState
@@ -235,50 +234,11 @@ def plan(state: RunState) -> None:
     )  # fmt: skip
     permutations = o.permutations
     if o.budget is not None:
-        cands, resampling, repeats, permutations, state.budget_info = _fit_budget(
+        cands, resampling, repeats, permutations, state.budget_info = fit_budget(
             state, cands, resampling, repeats
         )
     state.candidates, state.plan = cands, resampling
     state.repeats, state.permutations = repeats, permutations
-
-
-def _fit_budget(
-    state: RunState, cands: list[Any], resampling: ResamplingPlan, repeats: int
-) -> tuple[list[Any], ResamplingPlan, int, int, dict[str, Any]]:
-    """A pilot fit of every candidate on the first fold (the full run reuses these fits)
-    projects the run; permutations, repeats, then the costliest candidates are pruned to
-    fit the budget. Returns the candidates, plan, repeats and permutations that fit, and
-    what was decided (results.json ``compute.budget``)."""
-    o, made, ledger = state.options, state.require("study"), state.require("ledger")
-    assert o.budget is not None
-    limit = Budget.parse(o.budget, core_power_w=ledger.core_power_w, pue=ledger.pue)
-    pilot_plan = ResamplingPlan(
-        (resampling.splits[0][:1],), 1, 1, resampling.seeds[:1], resampling.grouped
-    )
-    pilot = state.fit_backend().call(
-        lambda: cross_validated_predictions(
-            made.features, made.y, cands, pilot_plan, n_classes=len(made.classes),
-            seed=o.seed, n_jobs=o.n_jobs, cache=state.fit_cache(),
-        ),
-        scatter=[made.features],
-    )  # fmt: skip
-    fitted = fit_to_budget(
-        pilot.fit_seconds,
-        [c.name for c in cands],
-        folds=resampling.folds,
-        repeats=repeats,
-        permutations=o.permutations,
-        budget=limit,
-    )
-    info = fitted.to_dict(limit, float(pilot.fit_seconds.sum()))
-    resampling = make_plan(
-        made.y, made.spec.task, folds=resampling.folds, repeats=fitted.repeats, seed=o.seed,
-        groups=made.groups, fold_choice=resampling.fold_choice,
-    )  # fmt: skip
-    for skipped in fitted.skipped:
-        made.warnings.append(f"compute budget {o.budget}: skipped {skipped}")
-    state.log(f"budget {o.budget}: projected {fitted.projected_cpu_seconds:.0f} CPU-s")
-    return [cands[i] for i in fitted.keep], resampling, fitted.repeats, fitted.permutations, info
 
 
 def select(state: RunState) -> None:

@@ -1,0 +1,159 @@
+"""Multinomial logistic regression with an L1 or elastic-net penalty, by accelerated
+proximal gradient (FISTA with adaptive restart).
+
+Minimizes scikit-learn's objective for ``LogisticRegression(C, l1_ratio=ρ)`` with several
+classes, over one coefficient column and one intercept per class (the intercepts are not
+penalized)::
+
+    C · Σᵢ [log Σₖ exp(zᵢₖ) − zᵢ,yᵢ] + ρ ‖W‖₁ + (1 − ρ)/2 ‖W‖²,   z = XW + b
+
+Why not scikit-learn's own solver: for a multinomial model with an L1 term it offers only
+``saga``, which on expression data (p ≫ n) stops at its iteration limit far from the
+optimum. On GLIOMA (25 samples × 4,434 genes, 4 classes) 2,000 epochs took 2.8 CPU s and
+stopped with an objective 1.3% (C = 0.3) and 6.7% (C = 1) above the optimum, with 3-6× too
+many non-zero genes (47 against 17, 172 against 29); 20,000 epochs (28 s) were still above
+it. Here a step is a few matrix products with the n × p table, so it costs
+well under a millisecond when n is small, and the optimum takes a few hundred of them: on a
+GLIOMA training fold (19 samples × 4,434 genes) 141 steps and 0.06 CPU s (C = 0.3), 190 and
+0.09 s (C = 1), to an objective within 1e-7 of the best found.
+
+The step is 1/L with L adapted by backtracking (Beck & Teboulle 2009): each step first tries
+a longer one than the last (L × 0.8) and halves it until the quadratic model bounds the
+smooth part; L never exceeds a bound on the Lipschitz constant of its gradient
+(½ C ‖[X 1]‖₂² + (1 − ρ), from the largest eigenvalue of the smaller Gram matrix), where
+the bound always holds. With that bound as a fixed step the same fits took 5,594 and
+10,294 steps (0.9 and 1.6 s): where the classes separate, the softmax curves far less than
+the bound assumes. The momentum restarts whenever it points uphill (O'Donoghue &
+Candès 2015). The fit stops when the proximal-gradient step moves no coefficient by more
+than ``tol`` / L, i.e. when the optimality conditions hold to ``tol`` in the units of the
+L1 weight; a fit that reaches ``max_iter`` first raises scikit-learn's ConvergenceWarning,
+which the run counts and reports like any solver's.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from scipy.linalg import eigvalsh
+from scipy.special import logsumexp, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["MultinomialLogistic"]
+
+STEP_GROWTH = 0.8  # each step first tries 1/(0.8 L): longer than the last accepted one
+
+
+def lipschitz_bound(X: np.ndarray, C: float, l2: float) -> float:
+    """½ C σ_max([X 1])² + l2: a bound on the Lipschitz constant of the gradient of
+    C · (multinomial log-loss) + l2/2 ‖W‖² (the softmax Hessian's eigenvalues are ≤ ½)."""
+    Xa = np.hstack([X, np.ones((len(X), 1))])
+    gram = Xa @ Xa.T if Xa.shape[0] <= Xa.shape[1] else Xa.T @ Xa
+    m = len(gram)
+    top = float(eigvalsh(gram, subset_by_index=[m - 1, m - 1])[0])
+    return 0.5 * C * top * 1.0001 + l2  # a hair above: the eigenvalue is computed in floats
+
+
+def _smooth(X: np.ndarray, Y: np.ndarray, W: np.ndarray, b: np.ndarray, C: float, l2: float):  # type: ignore[no-untyped-def]
+    """The smooth part's value, and the softmax probabilities, at (W, b)."""
+    Z = X @ W + b
+    lse = logsumexp(Z, axis=1)
+    value = C * float(np.sum(lse - np.sum(Z * Y, axis=1))) + 0.5 * l2 * float(np.vdot(W, W))
+    return value, np.exp(Z - lse[:, None])
+
+
+def fista_multinomial(
+    X: np.ndarray, Y: np.ndarray, C: float, l1_ratio: float, *, tol: float, max_iter: int
+) -> tuple[np.ndarray, np.ndarray, int, bool]:
+    """Coefficients (p × K), intercepts (K,), iterations, converged; ``Y`` one-hot (n × K)."""
+    p, K = X.shape[1], Y.shape[1]
+    l1, l2 = float(l1_ratio), 1.0 - float(l1_ratio)
+    L_max = lipschitz_bound(X, C, l2)
+    L = L_max
+    W, b = np.zeros((p, K)), np.zeros(K)
+    V, c = W.copy(), b.copy()  # the extrapolated point
+    t = 1.0
+    for it in range(1, max_iter + 1):
+        f_V, P = _smooth(X, Y, V, c, C, l2)
+        R = C * (P - Y)
+        g_W, g_b = X.T @ R + l2 * V, R.sum(axis=0)
+        # the step: try a longer one than last time, halve it until the quadratic model
+        # bounds the smooth part at the new point (at L_max it always does)
+        L = L * STEP_GROWTH
+        while True:
+            S = V - g_W / L
+            W_new = np.sign(S) * np.maximum(np.abs(S) - l1 / L, 0.0)
+            b_new = c - g_b / L
+            d_W, d_b = W_new - V, b_new - c
+            if L >= L_max:
+                break
+            f_new, _ = _smooth(X, Y, W_new, b_new, C, l2)
+            model = f_V + np.vdot(g_W, d_W) + np.vdot(g_b, d_b)
+            model += 0.5 * L * (np.vdot(d_W, d_W) + np.vdot(d_b, d_b))
+            if f_new <= model + 1e-12 * abs(f_V):
+                break
+            L = min(2.0 * L, L_max)
+        moved = max(float(np.abs(d_W).max(initial=0.0)), float(np.abs(d_b).max()))
+        if moved * L <= tol:
+            return W_new, b_new, it, True
+        if np.vdot(V - W_new, W_new - W) + np.vdot(c - b_new, b_new - b) > 0:
+            # the momentum points uphill: restart it from the last iterate
+            V, c, t = W.copy(), b.copy(), 1.0
+            continue
+        t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
+        beta = (t - 1.0) / t_new
+        V = W_new + beta * (W_new - W)
+        c = b_new + beta * (b_new - b)
+        W, b, t = W_new, b_new, t_new
+    return W, b, max_iter, False
+
+
+class MultinomialLogistic(ClassifierMixin, BaseEstimator):
+    """Multinomial logistic regression with an L1 (``l1_ratio=1``) or elastic-net penalty,
+    scikit-learn's parametrization (``C``, ``l1_ratio``) and objective; solved by FISTA
+    (module docstring). ``coef_`` is (classes × features), as scikit-learn's."""
+
+    def __init__(
+        self, C: float = 1.0, l1_ratio: float = 1.0, tol: float = 1e-4, max_iter: int = 20_000
+    ) -> None:
+        self.C = C
+        self.l1_ratio = l1_ratio
+        self.tol = tol
+        self.max_iter = max_iter
+
+    def fit(self, X: Any, y: Any) -> MultinomialLogistic:
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
+        if not (self.C > 0 and 0.0 <= self.l1_ratio <= 1.0):
+            raise ValueError(f"need C > 0 and 0 <= l1_ratio <= 1, got {self.C}, {self.l1_ratio}")
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(f"need at least 2 classes in y, got {len(self.classes_)}")
+        Y = np.eye(len(self.classes_))[codes]
+        W, b, self.n_iter_, converged = fista_multinomial(
+            X, Y, float(self.C), float(self.l1_ratio), tol=self.tol, max_iter=self.max_iter
+        )
+        if not converged:
+            warnings.warn(
+                f"MultinomialLogistic: the optimality conditions did not hold to tol="
+                f"{self.tol} after max_iter={self.max_iter} proximal-gradient steps",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        self.coef_, self.intercept_ = W.T.copy(), b
+        return self
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "coef_")
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return X @ self.coef_.T + self.intercept_
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return softmax(self.decision_function(X), axis=1)
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.classes_[self.decision_function(X).argmax(axis=1)]
