@@ -998,6 +998,7 @@ def render_markdown(
         + "): "
         + (", ".join(f"{k} {v}" for k, v in pv.items() if k != "network_attempts") or "n/a"),
         f"- Source: {meta['source']}",
+        *_reuse_line(meta.get("reused_peer_runs")),
         f"- Datasets: {', '.join(meta['datasets'])}"
         + (f"; skipped: {'; '.join(meta['skipped'])}" if meta["skipped"] else ""),
         "",
@@ -1156,6 +1157,20 @@ def render_markdown(
     return "\n".join(lines)
 
 
+def _reuse_line(reuse: dict[str, Any] | None) -> list[str]:
+    """The line saying which peers' runs were taken from an earlier results file."""
+    if not reuse:
+        return []
+    m = reuse["machine"]
+    return [
+        f"- **Peers' runs reused** (`--reuse-peers {reuse['path']}`): {reuse['runs']} runs of "
+        f"the peers from the run of {reuse['date']} ({reuse['source']}; machine: {m['cpu']}, "
+        f"{m['usable_cores']} usable cores, {m['ram_gib']} GiB RAM), with the same splits, "
+        "budgets and peer versions; only insightome's runs are new. The peers' code has not "
+        "changed since; their CPU times are compared with insightome's across the two days."
+    ]
+
+
 def _ci_text(c: dict[str, Any]) -> str:
     lo, hi = c["ci95"]
     if math.isnan(lo):
@@ -1293,6 +1308,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     "running nothing")  # fmt: skip
     ap.add_argument("--keep", action="store_true",
                     help="resume: reuse finished runs saved in <output>.partial.json")  # fmt: skip
+    ap.add_argument("--reuse-peers", type=Path, default=None, metavar="RESULTS_JSON",
+                    help="take the peers' runs (every tool but insightome) from an earlier "
+                    "results .json instead of running them again; the tables say so")  # fmt: skip
     ap.add_argument("--one", nargs=2, metavar=("DATASET", "SPLIT"), help=argparse.SUPPRESS)
     return ap.parse_args(argv)
 
@@ -1316,7 +1334,8 @@ def main(argv: list[str] | None = None) -> int:
     if splits < 1:
         sys.exit("--splits must be at least 1")
     peers = [t for t in tools if t != "insightome"]
-    pv = peer_versions() if peers else None
+    borrowed, earlier = _earlier_peer_runs(args.reuse_peers, peers)
+    pv = (earlier or {}).get("peer_versions") if earlier else (peer_versions() if peers else None)
     if peers and pv is None:
         sys.exit(
             f"the peers venv {PEERS_VENV} is missing or broken: run "
@@ -1326,7 +1345,9 @@ def main(argv: list[str] | None = None) -> int:
     names = [d for d in names if dataset_available(d)]
     budgets = QUICK_BUDGETS if args.quick else BUDGETS
     energy = energy_constants()
-    projected = projected_seconds(dict.fromkeys(names, splits), tools)
+    projected = projected_seconds(
+        dict.fromkeys(names, splits), [t for t in tools if earlier is None or t == "insightome"]
+    )
     print(f"{len(names)} dataset(s) x {splits} split(s) x {len(tools)} tool(s); projected "
           f"~{projected / 60:.0f} min" + (" (full budgets)" if args.quick else ""),
           flush=True)  # fmt: skip
@@ -1342,6 +1363,7 @@ def main(argv: list[str] | None = None) -> int:
         for r in json.loads(partial.read_text()):
             done[(r["dataset"], int(r["split"]), r["tool"])] = r
         print(f"resuming: {len(done)} finished run(s) read from {partial}", flush=True)
+    lent: list[dict[str, Any]] = []  # the peers' runs taken from --reuse-peers
     ds_notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="insightome-peers-") as tmp:
         for name in names:
@@ -1354,6 +1376,10 @@ def main(argv: list[str] | None = None) -> int:
                 data_file = workdir / "data.npz"
                 info = write_npz(ds, sp, data_file)
                 for tool in tools:
+                    if (name, split, tool) in borrowed:
+                        rows.append(borrowed[(name, split, tool)])
+                        lent.append(rows[-1])
+                        continue
                     if (name, split, tool) in done:
                         rows.append(done[(name, split, tool)])
                         reused.append(rows[-1])
@@ -1414,6 +1440,7 @@ def main(argv: list[str] | None = None) -> int:
         "total_seconds": time.perf_counter() - start
         + sum(r["wall_s"] for r in reused),
         "resumed_runs": len(reused),
+        "reused_peer_runs": None if earlier is None else {**earlier, "runs": len(lent)},
         "projected_seconds": projected,
         "quick": args.quick,
         "splits": splits,
@@ -1427,7 +1454,9 @@ def main(argv: list[str] | None = None) -> int:
         "machine": omics_suite.machine_info(),
         "versions": {**omics_suite.versions(), "matplotlib": _version("matplotlib")},
         "peer_versions": pv,
-        "peers_venv_mb": _dir_mb(PEERS_VENV) if peers else None,
+        "peers_venv_mb": (earlier or {}).get("peers_venv_mb")
+        if earlier
+        else (_dir_mb(PEERS_VENV) if peers else None),
         "source": _source_text(args.quick),
         "energy": energy,
         "mem_methods": "/".join(methods),
@@ -1471,6 +1500,31 @@ def rerender(output: Path) -> int:
     meta["rendered"] = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
     write_results(meta, payload["runs"], output)
     return 0
+
+
+def _earlier_peer_runs(
+    path: Path | None, peers: Sequence[str]
+) -> tuple[dict[tuple[str, int, str], dict[str, Any]], dict[str, Any] | None]:
+    """``--reuse-peers``: the peers' runs of an earlier results .json by (dataset, split,
+    tool), and where they came from (path, date, source, the peers' versions and venv
+    size); ({}, None) without it."""
+    if path is None:
+        return {}, None
+    earlier = json.loads(path.read_text())
+    runs = {
+        (r["dataset"], int(r["split"]), r["tool"]): r
+        for r in earlier["runs"]
+        if r["tool"] != "insightome" and r["tool"] in peers
+    }
+    meta = earlier["meta"]
+    return runs, {
+        "path": os.path.relpath(path.resolve(), REPO),
+        "date": meta["date"],
+        "source": meta["source"],
+        "machine": meta["machine"],
+        "peer_versions": meta.get("peer_versions"),
+        "peers_venv_mb": meta.get("peers_venv_mb"),
+    }
 
 
 def _save_partial(path: Path, rows: list[dict[str, Any]]) -> None:
