@@ -1166,8 +1166,13 @@ def _reuse_line(reuse: dict[str, Any] | None) -> list[str]:
         f"- **Peers' runs reused** (`--reuse-peers {reuse['path']}`): {reuse['runs']} runs of "
         f"the peers from the run of {reuse['date']} ({reuse['source']}; machine: {m['cpu']}, "
         f"{m['usable_cores']} usable cores, {m['ram_gib']} GiB RAM), with the same splits, "
-        "budgets and peer versions; only insightome's runs are new. The peers' code has not "
-        "changed since; their CPU times are compared with insightome's across the two days."
+        "budgets and peer versions; "
+        + (
+            "only insightome's runs are new"
+            if not reuse.get("run_now")
+            else f"{reuse['run_now']} peers' runs missing there were run now, with insightome's"
+        )
+        + ". Their CPU times are compared with insightome's across the two days."
     ]
 
 
@@ -1334,7 +1339,7 @@ def main(argv: list[str] | None = None) -> int:
     if splits < 1:
         sys.exit("--splits must be at least 1")
     peers = [t for t in tools if t != "insightome"]
-    borrowed, earlier = _earlier_peer_runs(args.reuse_peers, peers)
+    borrowed, earlier = _earlier_peer_runs(args.reuse_peers, peers, args.quick)
     pv = (earlier or {}).get("peer_versions") if earlier else (peer_versions() if peers else None)
     if peers and pv is None:
         sys.exit(
@@ -1440,7 +1445,13 @@ def main(argv: list[str] | None = None) -> int:
         "total_seconds": time.perf_counter() - start
         + sum(r["wall_s"] for r in reused),
         "resumed_runs": len(reused),
-        "reused_peer_runs": None if earlier is None else {**earlier, "runs": len(lent)},
+        "reused_peer_runs": None
+        if earlier is None
+        else {
+            **earlier,
+            "runs": len(lent),
+            "run_now": sum(r["tool"] != "insightome" for r in rows) - len(lent),
+        },
         "projected_seconds": projected,
         "quick": args.quick,
         "splits": splits,
@@ -1503,14 +1514,22 @@ def rerender(output: Path) -> int:
 
 
 def _earlier_peer_runs(
-    path: Path | None, peers: Sequence[str]
+    path: Path | None, peers: Sequence[str], quick: bool = False
 ) -> tuple[dict[tuple[str, int, str], dict[str, Any]], dict[str, Any] | None]:
     """``--reuse-peers``: the peers' runs of an earlier results .json by (dataset, split,
     tool), and where they came from (path, date, source, the peers' versions and venv
-    size); ({}, None) without it."""
+    size); ({}, None) without it. An earlier file from a ``--quick`` run (or a full one,
+    for ``--quick``) or with other budgets is refused: its runs are not this benchmark's."""
     if path is None:
         return {}, None
     earlier = json.loads(path.read_text())
+    budgets = QUICK_BUDGETS if quick else BUDGETS
+    changed = [t for t in peers if earlier["meta"].get("budgets", {}).get(t) != budgets.get(t)]
+    if bool(earlier["meta"].get("quick")) != quick or changed:
+        sys.exit(
+            f"--reuse-peers {path}: its runs were made with other settings "
+            f"(quick={earlier['meta'].get('quick')}; budgets differ for {changed or 'none'})"
+        )
     runs = {
         (r["dataset"], int(r["split"]), r["tool"]): r
         for r in earlier["runs"]

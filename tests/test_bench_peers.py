@@ -347,7 +347,7 @@ def test_reuse_peers_takes_only_the_peers_runs_and_says_where_from(tmp_path: Pat
     earlier = tmp_path / "old.json"
     meta = {
         "date": "2026-11-29", "source": "git commit abc", "peer_versions": {"TPOT": "1.1.0"},
-        "peers_venv_mb": 1088.0,
+        "peers_venv_mb": 1088.0, "quick": False, "budgets": dict(peers.BUDGETS),
         "machine": {"cpu": "Xeon", "logical_cores": 2, "usable_cores": 2, "ram_gib": 23.5,
                     "os": "linux"},
     }  # fmt: skip
@@ -361,3 +361,13 @@ def test_reuse_peers_takes_only_the_peers_runs_and_says_where_from(tmp_path: Pat
     assert f"{len(runs)} runs of the peers from the run of 2026-11-29" in line
     assert "only insightome's runs are new" in line and "Xeon" in line
     assert peers._reuse_line(None) == []
+    line = peers._reuse_line({**where, "runs": 3, "run_now": 2})[0]
+    assert "2 peers' runs missing there were run now" in line
+    # runs made with other settings are refused
+    earlier.write_text(json.dumps({"meta": {**meta, "quick": True}, "runs": ROWS}))
+    with pytest.raises(SystemExit, match="other settings"):
+        peers._earlier_peer_runs(earlier, ["autogluon_best"])
+    other = {**meta, "budgets": {**meta["budgets"], "autogluon_best": {"time_limit": 5}}}
+    earlier.write_text(json.dumps({"meta": other, "runs": ROWS}))
+    with pytest.raises(SystemExit, match="budgets differ for \\['autogluon_best'\\]"):
+        peers._earlier_peer_runs(earlier, ["autogluon_best"])

@@ -86,6 +86,7 @@ def test_budget_in_a_real_run_is_reported():
     info = run.results["compute"]["budget"]
     assert info["repeats"] < 3 and info["skipped"]
     assert info["projected_discovery_cpu_seconds"] > 0 and info["projected_refit_cpu_seconds"] > 0
+    assert info["projected_audit_cpu_seconds"] > 0 and info["pilot_after_selection_cpu_seconds"] > 0
     assert run.results["resampling"]["repeats"] == info["repeats"]
     assert len(run.results["configurations"]) >= 2
     assert any(w.startswith("compute budget 1s: skipped") for w in run.results["warnings"])
@@ -95,22 +96,36 @@ def test_work_after_the_selection_is_projected_and_leaves_room():
     from insightome.compute.budget import AfterSelection
 
     after = AfterSelection(
-        1.25, discovery=True, stability_seconds=0.4,
-        restricted_seconds=np.array([0.01, 0.01, 0.3, 0.05]), sizes=8, search_folds=5,
-        attribution_fits=10,
+        1.25, folds=5, audit=True, discovery=True, stability_seconds=0.4,
+        restricted_seconds=(0.01, 0.01, 0.3, 0.05), sizes=8, search_repeats=1,
+        attribution_repeats=2, pilot_seconds=0.77,
     )  # fmt: skip
-    refit, discovery = after.seconds(COST, [0, 1, 2, 3])
+    refit, audit, discovery = after.seconds(COST, [0, 1, 2, 3], 3)
     assert refit == pytest.approx(2.0 * 1.25)  # the costliest candidate, on all samples
-    # 5 folds x (stability 0.4 + 8 sizes x 0.37) + 10 attribution refits x 0.3
-    assert discovery == pytest.approx(5 * (0.4 + 8 * 0.37) + 10 * 0.3)
+    assert audit == pytest.approx(2.0 * 5)  # the explanations refit it on 5 folds
+    # 5 folds x (stability 0.4 + 8 sizes x 0.37), the ranking (2 x 0.4) and the signature's
+    # model (0.3) on all samples, 5 folds x 2 repeats of attributions at 0.3
+    search, whole, attributions = 5 * (0.4 + 8 * 0.37), 1.25 * (0.8 + 0.3), 10 * 0.3
+    assert discovery == pytest.approx(search + whole + attributions)
+    # one repeat left: half the attributions
+    assert after.seconds(COST, [0, 1, 2, 3], 1)[2] == pytest.approx(search + whole + 5 * 0.3)
     full = 2.7 * 5 * 3 * 5
     p = fit_to_budget(
         COST, NAMES, folds=5, repeats=3, permutations=4, budget=Budget(full + 1, "x"),
         after=after,
     )  # fmt: skip
-    # the CV alone fits; with the refit and discovery it does not: a permutation goes
-    assert p.permutations == 3 and p.projected_discovery_cpu_seconds == pytest.approx(discovery)
-    assert p.projected_cpu_seconds == pytest.approx(2.7 * 5 * 3 * 4 + refit + discovery)
-    assert p.to_dict(Budget(full + 1, "x"), 1.0)["projected_refit_cpu_seconds"] == refit
-    # without discovery only the refit is added
-    assert AfterSelection(1.25).seconds(COST, [0, 1]) == (pytest.approx(0.125), 0.0)
+    # the CV alone fits; with the work after the selection it does not: a permutation goes
+    assert p.permutations == 3
+    assert p.projected_cpu_seconds == pytest.approx(2.7 * 5 * 3 * 4 + refit + audit + discovery)
+    info = p.to_dict(Budget(full + 1, "x"), 1.0)
+    assert info["projected_refit_cpu_seconds"] == refit
+    assert info["projected_audit_cpu_seconds"] == audit
+    assert info["projected_discovery_cpu_seconds"] == pytest.approx(discovery)
+    assert info["pilot_after_selection_cpu_seconds"] == 0.77
+    # without discovery and audit only the refit is added; nothing kept, nothing added
+    assert AfterSelection(1.25, folds=5).seconds(COST, [0, 1], 3) == (
+        pytest.approx(0.125), 0.0, 0.0,
+    )  # fmt: skip
+    assert after.seconds(COST, [], 3) == (0.0, 0.0, pytest.approx(5 * 0.4 + 1.25 * 0.8))
+    no_sizes = AfterSelection(1.25, folds=5, discovery=True, stability_seconds=0.0, sizes=0)
+    assert no_sizes.seconds(COST, [0, 1, 2, 3], 3)[2] == 0.0

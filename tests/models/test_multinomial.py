@@ -100,3 +100,57 @@ def test_multiclass_candidates_with_an_l1_term_use_it(wine):
         pipe = Candidate(family, params, task="multiclass").build(frame)
         assert isinstance(pipe.named_steps["model"], MultinomialLogistic)
         assert pipe.fit(frame, y).predict_proba(frame).shape == (len(y), 3)
+
+
+def test_two_classes_decision_function_is_the_log_odds_of_the_second(wine):
+    X, y = wine
+    two = y != y[-1]
+    model = MultinomialLogistic(C=0.5).fit(X[two], y[two])
+    scores = model.decision_function(X[two])
+    assert scores.shape == (two.sum(),)
+    p = model.predict_proba(X[two])[:, 1]
+    np.testing.assert_allclose(scores, np.log(p / (1 - p)), atol=1e-8)
+
+
+def test_lipschitz_bound_exact_and_frobenius(monkeypatch):
+    from insightome.models import multinomial
+
+    rng = np.random.default_rng(1)
+    for shape in [(30, 200), (200, 30)]:  # the Gram of the rows, then of the columns
+        X = rng.normal(size=shape)
+        exact = 0.5 * 2.0 * np.linalg.norm(np.c_[X, np.ones(len(X))], 2) ** 2 + 0.25
+        assert multinomial.lipschitz_bound(X, 2.0, 0.25) == pytest.approx(exact, rel=2e-4)
+        assert multinomial.lipschitz_bound(X, 2.0, 0.25) >= exact
+        monkeypatch.setattr(multinomial, "EXACT_BOUND_MAX", 10)  # the looser bound, one pass
+        loose = multinomial.lipschitz_bound(X, 2.0, 0.25)
+        monkeypatch.undo()
+        assert loose == pytest.approx(0.5 * 2.0 * (np.sum(X**2) + len(X)) + 0.25)
+        assert loose > exact
+    # fitted from the looser bound: the same optimum
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    tight = MultinomialLogistic(C=0.1, tol=1e-8, max_iter=100_000).fit(X, y)
+    monkeypatch.setattr(multinomial, "EXACT_BOUND_MAX", 5)
+    loose = MultinomialLogistic(C=0.1, tol=1e-8, max_iter=100_000).fit(X, y)
+    f = [objective(X, y, m.coef_, m.intercept_, 0.1, 1.0) for m in (tight, loose)]
+    assert f[1] == pytest.approx(f[0], rel=1e-8)
+
+
+def test_a_multiclass_run_names_the_solver_in_its_notes():
+    import anndata as ad
+
+    import insightome
+
+    data = load_wine(as_frame=True)
+    adata = ad.AnnData(
+        data.data.iloc[:, :6].to_numpy(float),
+        obs=pd.DataFrame({"cultivar": data.target.astype(str).to_numpy()}),
+        var=pd.DataFrame(index=data.data.columns[:6]),
+    )
+    run = insightome.run(
+        adata, target="cultivar", preset="fast", repeats=1, n_bootstrap=100, discover=False,
+        audit=False, out_dir=None, progress=False,
+    )  # fmt: skip
+    notes = [n for n in run.results["notes"] if "FISTA" in n]
+    assert len(notes) == 1
+    assert notes[0].startswith("l1_logistic(C=0.3,l1_ratio=1.0,k=all), elastic_net_logistic(")

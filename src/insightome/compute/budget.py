@@ -10,16 +10,17 @@ far as needed:
 3. candidate configurations, most expensive first, never below two (selection among
    fewer configurations is still honestly estimated by BBC-CV).
 
-The projection counts the work after the selection too (:class:`AfterSelection`): the
-winner's refit on all samples and, with discovery on, the signature search and the
-attributions. Their costs come from the same pilot fold: the search's stability ranking and
-every candidate restricted to the largest signature size are timed there, and the
-projection assumes every configuration is searched at that cost for every size (an upper
-bound: only the configurations some bootstrap picks are, and smaller sizes cost less); the
-attributions refit the winner on its signature in each fold of two repeats, projected at the
-restricted cost of the costliest candidate kept (the winner is not known yet); the refit is
-projected at the costliest candidate's fold cost, scaled to all samples. The audit refits
-nothing (it reads the winner's out-of-fold predictions) and is not projected.
+The projection counts the model fits after the selection too (:class:`AfterSelection`),
+the winner's at the cost of the costliest candidate kept (it is not known yet): its refit on
+all samples; with the audit on, the explanations' refit in every fold of one repeat (the
+rest of the audit reads the winner's out-of-fold predictions); with discovery on, the
+signature search, the signature's ranking and model on all samples, and the attributions.
+The search's costs come from the same pilot fold: its stability ranking and every candidate
+restricted to the largest signature size are timed there, and the projection assumes every
+configuration is searched at that cost for every size (an upper bound: only the
+configurations some bootstrap picks are, and smaller sizes cost less). Discovery's effects,
+equivalents, subgroups and pathways are not projected (tests and small trees on the
+signature's features, not model fits).
 
 What was skipped is reported in results.json (``budget``) and in the report's warnings.
 The projection uses fit seconds measured in the workers (≈ CPU seconds: fits are
@@ -71,32 +72,45 @@ class Budget:
 
 @dataclass(frozen=True)
 class AfterSelection:
-    """Pilot costs of the work after the selection (module docstring): the winner's refit on
-    all samples (``refit_scale`` × its fold cost), and with discovery, per training fold of
-    the search, the stability ranking (``stability_seconds``) and each candidate restricted to
-    the largest signature size (``restricted_seconds``, one per candidate) times ``sizes``;
-    ``search_folds`` folds searched, ``attribution_fits`` refits of the winner on its
-    signature."""
+    """Pilot costs of the work after the selection (module docstring), per CV fold: the
+    winner's refit on all samples is ``refit_scale`` fold fits; with ``audit``, its
+    explanations refit the winner on every fold of one repeat; with ``discovery``, each
+    training fold of the search ranks the features (``stability_seconds``) and fits every
+    candidate restricted to each of ``sizes`` sizes (``restricted_seconds``, one per
+    candidate, at the largest size), the ranking on all samples draws twice the pairs, the
+    signature's model is refitted, and the attributions refit the winner on its signature in
+    every fold of up to ``attribution_repeats`` repeats. ``folds`` and ``search_repeats`` are
+    the plan's; ``pilot_seconds`` is what timing the discovery part cost."""
 
     refit_scale: float
+    folds: int
+    audit: bool = False
     discovery: bool = False
     stability_seconds: float = 0.0
-    restricted_seconds: np.ndarray | None = None
+    restricted_seconds: tuple[float, ...] = ()
     sizes: int = 0
-    search_folds: int = 0
-    attribution_fits: int = 0
+    search_repeats: int = 1
+    attribution_repeats: int = 2
+    pilot_seconds: float = 0.0
 
-    def seconds(self, cost_per_fit: np.ndarray, keep: list[int]) -> tuple[float, float]:
-        """(refit, discovery) projected CPU seconds with the candidates ``keep``."""
+    def seconds(
+        self, cost_per_fit: np.ndarray, keep: list[int], repeats: int
+    ) -> tuple[float, float, float]:
+        """(refit, audit, discovery) projected CPU seconds with the candidates ``keep`` and
+        ``repeats`` CV repeats; the winner is not known yet, so it costs what the costliest
+        kept candidate costs."""
         costliest = float(cost_per_fit[keep].max()) if keep else 0.0
         refit = costliest * self.refit_scale
+        audit = costliest * self.folds if self.audit else 0.0
         if not self.discovery:
-            return refit, 0.0
-        per = self.restricted_seconds
-        if per is None or not keep:
-            return refit, self.search_folds * self.stability_seconds
-        search = self.search_folds * (self.stability_seconds + self.sizes * float(per[keep].sum()))
-        return refit, search + self.attribution_fits * float(per[keep].max())
+            return refit, audit, 0.0
+        restricted = [self.restricted_seconds[c] for c in keep if c < len(self.restricted_seconds)]
+        search_folds = self.folds * min(self.search_repeats, repeats)
+        search = search_folds * (self.stability_seconds + self.sizes * sum(restricted))
+        widest = max(restricted, default=0.0)
+        whole = self.refit_scale * (2 * self.stability_seconds + widest)
+        attributions = self.folds * min(self.attribution_repeats, repeats) * widest
+        return refit, audit, search + whole + attributions
 
 
 @dataclass
@@ -108,9 +122,11 @@ class BudgetPlan:
     permutations: int
     projected_cpu_seconds: float
     skipped: list[str] = field(default_factory=list)
-    # the part of projected_cpu_seconds after the selection: the refit, and discovery
+    # the part of projected_cpu_seconds after the selection: the refit, the audit, discovery
     projected_refit_cpu_seconds: float = 0.0
+    projected_audit_cpu_seconds: float = 0.0
     projected_discovery_cpu_seconds: float = 0.0
+    pilot_after_selection_cpu_seconds: float = 0.0
 
     def to_dict(self, budget: Budget, pilot_cpu_seconds: float) -> dict[str, object]:
         return {
@@ -119,7 +135,9 @@ class BudgetPlan:
             "pilot_cpu_seconds": pilot_cpu_seconds,
             "projected_cpu_seconds": self.projected_cpu_seconds,
             "projected_refit_cpu_seconds": self.projected_refit_cpu_seconds,
+            "projected_audit_cpu_seconds": self.projected_audit_cpu_seconds,
             "projected_discovery_cpu_seconds": self.projected_discovery_cpu_seconds,
+            "pilot_after_selection_cpu_seconds": self.pilot_after_selection_cpu_seconds,
             "repeats": self.repeats,
             "permutations": self.permutations,
             "skipped": list(self.skipped),
@@ -142,7 +160,7 @@ def fit_to_budget(
 
     def projected(keep: list[int], repeats: int, permutations: int) -> float:
         fits = float(cost_per_fit[keep].sum()) * folds * repeats * (1 + permutations)
-        return fits + (sum(after.seconds(cost_per_fit, keep)) if after is not None else 0.0)
+        return fits + (sum(after.seconds(cost_per_fit, keep, repeats)) if after else 0.0)
 
     skipped: list[str] = []
     wanted_perm, wanted_rep = permutations, repeats
@@ -169,5 +187,6 @@ def fit_to_budget(
             f"the minimum run (projected {total:.0f} CPU-s) still exceeds the budget "
             f"({budget.cpu_seconds:.0f} CPU-s); it was run anyway"
         )
-    refit, discovery = after.seconds(cost_per_fit, keep) if after is not None else (0.0, 0.0)
-    return BudgetPlan(keep, repeats, permutations, total, skipped, refit, discovery)
+    parts = after.seconds(cost_per_fit, keep, repeats) if after is not None else (0.0, 0.0, 0.0)
+    pilot = after.pilot_seconds if after is not None else 0.0
+    return BudgetPlan(keep, repeats, permutations, total, skipped, *parts, pilot)

@@ -307,9 +307,12 @@ def candidates(
     without the families of :data:`DEFAULT_ONLY`.
     From ``LARGE_N`` samples on, random forests grow 100 trees on 20% subsamples with
     leaves of at least 5 samples: with that much data each tree still sees thousands of
-    samples, and a fit costs minutes instead of an hour. The L1 logistic models are then
-    fitted by ``saga`` instead of liblinear: the same convex problem, except that saga does
-    not penalize the intercept, solved on the float32 fold in place, where liblinear needs
+    samples, and a fit costs minutes instead of an hour; extremely randomized trees, which
+    draw no bootstrap sample, grow 100 trees with leaves of at least 5. The binary L1
+    logistic models are then fitted by ``saga`` instead of liblinear (with several classes
+    an L1 model is :class:`~insightome.models.multinomial.MultinomialLogistic` at any n):
+    the same convex problem, except that saga does not penalize the intercept, solved on
+    the float32 fold in place, where liblinear needs
     a float64 copy and its own 16-byte-per-value node list (one L1 fit on a 16,000 × 1,000
     float32 fold peaked at 9.3× the fold with liblinear and 1.8× with saga, with the same
     held-out AUC to 4 decimals: ``benchmarks/results/fit_memory.md``).
@@ -331,9 +334,9 @@ def candidates(
             Candidate("linear_svm", {"C": 1.0}, k(200) if wide else None),
             Candidate("random_forest", {"min_samples_leaf": 1}),
             Candidate("random_forest", {"min_samples_leaf": 3}, k(500) if wide else None),
-            # added in issue 27: over the 30 captured omics runs of benchmarks/estimators.py
-            # it raised the BBC-CV estimate of the whole selection by 0.003 AUC on average
-            # (GLIOMA and colon up to +0.03; never down by more than 0.002)
+            # added in issue 27: over the 30 captured omics runs of
+            # benchmarks/results/candidates_study.md it raised the BBC-CV estimate of the
+            # whole selection by 0.003 AUC on average (GLIOMA and colon up to +0.03)
             Candidate("extra_trees", {"min_samples_leaf": 1}),
             Candidate("xgboost", {"max_depth": 2}),
             Candidate("xgboost", {"max_depth": 4}, k(500) if wide else None),

@@ -4,6 +4,8 @@ plan to the budget (:func:`insightome.compute.budget.fit_to_budget`)."""
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from typing import Any
 
 from insightome.compute.budget import AfterSelection, Budget, fit_to_budget
@@ -57,22 +59,27 @@ def fit_budget(
 def _after_selection(
     state: RunState, cands: list[Any], resampling: ResamplingPlan
 ) -> AfterSelection:
-    """The pilot of the work after the selection (:class:`AfterSelection`): the refit, and
-    with discovery on, the signature search's costs on the pilot fold
-    (:func:`~insightome.discover.signature.search_pilot`) and the attributions' refits."""
+    """The pilot of the work after the selection (:class:`AfterSelection`): the refit, the
+    audit's explanations and, with discovery on, the signature search's costs on the pilot
+    fold (:func:`~insightome.discover.signature.search_pilot`)."""
     o, made = state.options, state.require("study")
     folds = resampling.folds
-    refit_scale = folds / max(folds - 1, 1)  # all samples, where a fold fit has (k-1)/k
+    after = AfterSelection(
+        refit_scale=folds / max(folds - 1, 1),  # all samples, where a fold fit has (k-1)/k
+        folds=folds, audit=bool(o.audit), search_repeats=SEARCH_REPEATS,
+        attribution_repeats=ATTRIBUTION_REPEATS,
+    )  # fmt: skip
     if not o.discover:
-        return AfterSelection(refit_scale)
+        return after
+    start = time.process_time()
     train = resampling.splits[0][0][0]
     stability, restricted, sizes, raised = search_pilot(
         cands, made.features, made.y, train, groups=made.groups, seed=o.seed
     )
     if raised:
         state.log(f"budget pilot of the signature search: {describe_warnings(raised)}")
-    return AfterSelection(
-        refit_scale, discovery=True, stability_seconds=stability, restricted_seconds=restricted,
-        sizes=sizes, search_folds=folds * min(SEARCH_REPEATS, resampling.repeats),
-        attribution_fits=folds * min(ATTRIBUTION_REPEATS, resampling.repeats),
+    return dataclasses.replace(
+        after, discovery=True, stability_seconds=stability,
+        restricted_seconds=tuple(float(x) for x in restricted), sizes=sizes,
+        pilot_seconds=time.process_time() - start,
     )  # fmt: skip

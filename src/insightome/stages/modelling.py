@@ -48,6 +48,7 @@ from insightome.models.candidates import (
     with_note_terms,
 )
 from insightome.models.image_cnn import ImageBank, require_torch
+from insightome.models.multinomial import SOLVER_NOTE
 from insightome.models.note_terms import NoteTexts
 from insightome.run_content import default_name
 from insightome.stages.budget_pilot import fit_budget
@@ -266,8 +267,9 @@ def select(state: RunState) -> None:
 
 
 def _note_fit_problems(state: RunState) -> None:
-    """Failed configurations (warnings), fit warnings per candidate and the SVM's
-    group-blind calibration split (notes), in the study and the run log."""
+    """Failed configurations (warnings), fit warnings per candidate, the multinomial L1
+    models' solver and the SVM's group-blind calibration split (notes), in the study and the
+    run log."""
     made, cands, cv, log = state.require("study"), state.require("candidates"), state.cv, state.log
     for c, err in cv.errors.items():
         message = (
@@ -279,11 +281,26 @@ def _note_fit_problems(state: RunState) -> None:
     for note in fit_warning_notes([c.name for c in cands], cv):
         made.notes.append(note)
         log("note: " + note)
+    solver = [c.name for c in cands if _multinomial_l1(c)]
+    if solver:
+        note = SOLVER_NOTE.format(configurations=", ".join(solver))
+        made.notes.append(note)
+        log("note: " + note)
     platt = sorted({c.family for c in cands if c.family in PLATT_FAMILIES})
     if made.groups is not None and platt:
         note = GROUPS_NOTE.format(families=", ".join(platt))
         made.notes.append(note)
         log("note: " + note)
+
+
+def _multinomial_l1(candidate: Any) -> bool:
+    """Whether a candidate's model is :class:`MultinomialLogistic` (several classes, an L1
+    term: :func:`insightome.models.estimators.logistic`)."""
+    return (
+        candidate.task == "multiclass"
+        and candidate.family.endswith("_logistic")
+        and bool(candidate.params.get("l1_ratio", 0.0))
+    )
 
 
 def estimate(state: RunState) -> None:
