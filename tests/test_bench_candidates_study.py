@@ -76,3 +76,29 @@ def test_readme_and_code_figures_come_from_the_study():
     text = (REPO / "src" / "insightome" / "models" / "candidates.py").read_text()
     assert f"by {gain:.3f} AUC on average" in text
     assert f"over the {len(ok)} captured omics runs" in text
+
+
+def test_readme_study_figures_come_from_the_results():
+    res = json.loads((REPO / "benchmarks" / "results" / "candidates_study.json").read_text())
+    readme = " ".join((REPO / "README.md").read_text().split())
+
+    def mean_se(values):
+        a = np.asarray(values, dtype=float)
+        return f"{a.mean():+.4f} ± {a.std(ddof=1) / np.sqrt(len(a)):.4f}".replace("-", "−")
+
+    ok = [r for r in res["families_forests"] if "skipped" not in r]
+    assert f"{mean_se([r['with_extra_trees'] - r['base'] for r in ok])} AUC over {len(ok)}" in (
+        readme
+    )
+    assert mean_se([r["with_knn"] - r["base"] for r in ok]) in readme
+    light = [r for r in res["ensembles_halving"] if "skipped" not in r]
+    for source in ("omics", "cohorts"):
+        rows = [r for r in light if candidates_study._source(r["run"]) == source]
+        assert mean_se([r["ensemble"] - r["single"] for r in rows]) in readme
+    omics = [r["halving_0.05"] for r in light if candidates_study._source(r["run"]) == "omics"]
+    saved = np.mean([h["fits_saved"] for h in omics])
+    assert f"would save {saved:.0%} of the fits on the omics runs" in readme
+    cv = np.array([r["forest_cv"] for r in ok])
+    cpu = np.array([r["forest_cpu"] for r in ok])
+    assert f"out-of-fold AUC {mean_se(cv[:, 1] - cv[:, 0])}, fit CPU" in readme
+    assert f"{cpu[:, 1].sum() / cpu[:, 0].sum():.2f}×" in readme

@@ -371,3 +371,23 @@ def test_reuse_peers_takes_only_the_peers_runs_and_says_where_from(tmp_path: Pat
     earlier.write_text(json.dumps({"meta": other, "runs": ROWS}))
     with pytest.raises(SystemExit, match="budgets differ for \\['autogluon_best'\\]"):
         peers._earlier_peer_runs(earlier, ["autogluon_best"])
+
+
+def test_readme_peers_figures_come_from_the_results() -> None:
+    """The README's peers paragraph quotes benchmarks/results/peers.json."""
+    repo = BENCH.parent
+    readme = " ".join((repo / "README.md").read_text().split())
+    res = json.loads((repo / "benchmarks" / "results" / "peers.json").read_text())
+    by = {s["tool"]: s for s in res["summary"]}
+    auc = {t: f"{by[t]['mean_holdout_auc']:.3f}" for t in by}
+    assert (
+        f"Mean hold-out AUC over the 18 splits: insightome {auc['insightome']}, AutoGluon "
+        f"{auc['autogluon_medium']} (medium) and {auc['autogluon_best']} (best), TPOT "
+        f"{auc['tpot']}, forest grid {auc['rf_grid']}, OmicLearn-style {auc['omiclearn']}."
+    ) in readme
+    cpu = by["insightome"]["total_cpu_s"]
+    assert f"insightome used {cpu:.0f} CPU-seconds over the 18 runs" in readme
+    assert f"{cpu / by['autogluon_best']['total_cpu_s']:.2f}× AutoGluon `best_quality`" in readme
+    assert f"{cpu / by['rf_grid']['total_cpu_s']:.2f}× the forest grid" in readme
+    reused = res["meta"]["reused_peer_runs"]
+    assert f"the peers' {reused['runs']} runs are reused" in readme

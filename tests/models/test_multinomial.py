@@ -154,3 +154,9 @@ def test_a_multiclass_run_names_the_solver_in_its_notes():
     notes = [n for n in run.results["notes"] if "FISTA" in n]
     assert len(notes) == 1
     assert notes[0].startswith("l1_logistic(C=0.3,l1_ratio=1.0,k=all), elastic_net_logistic(")
+
+
+def test_passes_scikit_learns_estimator_checks():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    check_estimator(MultinomialLogistic())

@@ -8,21 +8,22 @@ penalized)::
     C · Σᵢ [log Σₖ exp(zᵢₖ) − zᵢ,yᵢ] + ρ ‖W‖₁ + (1 − ρ)/2 ‖W‖²,   z = XW + b
 
 Why not scikit-learn's own solver: for a multinomial model with an L1 term it offers only
-``saga``, which on expression data (p ≫ n) stops at its iteration limit far from the
-optimum. On GLIOMA (25 samples × 4,434 genes, 4 classes) 2,000 epochs took 2.8 CPU s and
-stopped with an objective 1.3% (C = 0.3) and 6.7% (C = 1) above the optimum, with 3-6× too
-many non-zero genes (47 against 17, 172 against 29); 20,000 epochs (28 s) were still above
-it. Here a step is a few matrix products with the n × p table, so it costs
-well under a millisecond when n is small, and the optimum takes a few hundred of them: on a
-GLIOMA training fold (19 samples × 4,434 genes) 141 steps and 0.06 CPU s (C = 0.3), 190 and
-0.09 s (C = 1), to an objective within 1e-7 of the best found.
+``saga``, which on expression data (p ≫ n) stops far from the optimum
+(``benchmarks/results/candidates_study.md``, section 5). On GLIOMA's first training half
+(25 samples × 4,434 genes, 4 classes) its 2,000 epochs took 2.8 CPU s and stopped at the
+iteration limit 0.8% (C = 0.3) and 5.4% (C = 1) above the optimum, with 51 and 201
+non-zero coefficients against 21 and 31; allowed 20,000 epochs it stopped by its own tolerance
+after 3,813 and 6,337 (5.3 and 9.0 s), still 0.4% and 1.8% above. Here a step is a few
+matrix products with the n × p table, so it costs well under a millisecond when n is
+small, and the optimum takes a few hundred of them: 90 steps and 0.04 s (C = 0.3), 169 and
+0.09 s (C = 1).
 
 The step is 1/L with L adapted by backtracking (Beck & Teboulle 2009): each step first
 tries a longer one than the last (L × 0.8) and halves it until the quadratic model bounds
 the smooth part; L never exceeds a bound on the Lipschitz constant of its gradient (½ C
 ‖[X 1]‖₂² + (1 − ρ), from the largest eigenvalue of the smaller Gram matrix:
 :func:`lipschitz_bound`), where the bound always holds. With that bound as a fixed step
-the same fits took 5,594 and 10,294 steps (0.9 and 1.6 s): where the classes separate, the
+the same fits took 4,059 and 12,041 steps (1.2 and 3.6 s): where the classes separate, the
 softmax curves far less than the bound assumes. The momentum restarts whenever it points
 uphill (O'Donoghue & Candès 2015). The fit stops when the proximal-gradient step moves no
 coefficient by more than ``tol`` / L, i.e. when the optimality conditions hold to ``tol``
@@ -158,7 +159,7 @@ class MultinomialLogistic(ClassifierMixin, BaseEstimator):
             raise ValueError(f"need C > 0 and 0 <= l1_ratio <= 1, got {self.C}, {self.l1_ratio}")
         self.classes_, codes = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
-            raise ValueError(f"need at least 2 classes in y, got {len(self.classes_)}")
+            raise ValueError(f"need at least 2 classes in y, got {len(self.classes_)} class")
         Y = np.eye(len(self.classes_))[codes]
         W, b, self.n_iter_, converged = fista_multinomial(
             X, Y, float(self.C), float(self.l1_ratio), tol=self.tol, max_iter=self.max_iter
@@ -188,4 +189,5 @@ class MultinomialLogistic(ClassifierMixin, BaseEstimator):
         return softmax(self._scores(X), axis=1)
 
     def predict(self, X: Any) -> np.ndarray:
-        return self.classes_[self._scores(X).argmax(axis=1)]
+        best = self._scores(X).argmax(axis=1)
+        return self.classes_[best]
