@@ -21,11 +21,12 @@ noise scores lower, not higher.
    configuration more than delta below the best; what that saves, and how often it drops
    the final winner or a configuration the bootstraps would pick.
 4. **Forest size**: the default forests with 300 instead of 500 trees, on the omics runs'
-   folds: out-of-fold AUC and fit CPU.
+   folds: out-of-fold AUC and the CPU of the fits and predictions.
 5. **The multinomial L1 solver**: on GLIOMA's first training half (split 0, 25 samples x
-   4,434 genes, 4 classes) and its first CV training fold, scikit-learn's saga (2,000 and
-   20,000 epochs) against insightome's FISTA with a fixed step and with backtracking
-   (``insightome.models.multinomial``): CPU seconds, objective, non-zero coefficients.
+   4,434 genes, 4 classes) and a training fold of a stratified 4-fold split of it,
+   scikit-learn's saga (2,000 and 20,000 epochs) against insightome's FISTA with a fixed
+   step and with backtracking (``insightome.models.multinomial``): CPU seconds, objective,
+   non-zero coefficients.
 
 The omics training halves are rebuilt as ``estimators.py`` made them; a captured run whose
 outcome does not match its rebuilt half (lymphoma: the run left out a class too small to
@@ -55,6 +56,7 @@ import omics_suite
 RESULTS = E.REPO / "benchmarks" / "results" / "candidates_study"
 N_BOOTSTRAP = 500
 DELTAS = (0.03, 0.05, 0.1)
+FOLD_LABEL = "a 4-fold CV training fold (stratified, seed 0)"
 
 
 def _captures(source: str, captures: Path) -> list[Path]:
@@ -231,7 +233,7 @@ def solver() -> dict[str, Any]:
     y = labels[E._omics_halves(labels, 0)[0]]
     fold = next(StratifiedKFold(4, shuffle=True, random_state=0).split(X, y))[0]
     out: dict[str, Any] = {}
-    for where, rows in (("training half", np.arange(len(y))), ("first CV training fold", fold)):
+    for where, rows in (("training half", np.arange(len(y))), (FOLD_LABEL, fold)):
         Xs = StandardScaler().fit_transform(X[rows])
         ys = y[rows]
         _, codes = np.unique(ys, return_inverse=True)
@@ -321,7 +323,8 @@ def render(res: dict[str, Any], meta: dict[str, Any]) -> str:
             )
     lines += [
         "", "## 3. Successive halving across repeats", "",
-        "Drop after the first repeat every configuration more than delta below the best.", "",
+        "Drop after the first repeat every configuration more than delta below the best (a "
+        "configuration that could not be fitted on every fold counts as dropped).", "",
         "| source | delta | runs | fits saved | final winner dropped | bootstrap picks on "
         "dropped configurations |", "|---|---|---|---|---|---|",
     ]  # fmt: skip
@@ -339,7 +342,8 @@ def render(res: dict[str, Any], meta: dict[str, Any]) -> str:
     cpu = np.array([r["forest_cpu"] for r in ok])
     lines += [
         "", "## 4. Forests of 300 instead of 500 trees (omics runs)", "",
-        "| forest | runs | out-of-fold AUC, 300 - 500 trees ± SE (min, max) | fit CPU, 300 / 500 |",
+        "| forest | runs | out-of-fold AUC, 300 - 500 trees ± SE (min, max) | CPU of the fits "
+        "and predictions, 300 / 500 |",
         "|---|---|---|---|",
         f"| leaves of 1, all features | {len(cv)} | {_mean_se(cv[:, 1] - cv[:, 0])} | "
         f"{cpu[:, 1].sum() / cpu[:, 0].sum():.2f} |",
@@ -350,6 +354,7 @@ def render(res: dict[str, Any], meta: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|",
     ]  # fmt: skip
     for where, block in res["solver"].items():
+        where = where.replace("first CV training fold", FOLD_LABEL)  # its earlier name
         for name, f in block["fits"].items():
             lines.append(
                 f"| {where} ({block['n']} x {block['p']}) | {name} | {f['cpu_s']:.2f} | "
@@ -366,7 +371,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--captures", type=Path, default=E.DEFAULT_CAPTURES)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rerender", action="store_true",
+                        help="rewrite the .md from the saved .json, running nothing")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.rerender:
+        saved = json.loads(RESULTS.with_suffix(".json").read_text())
+        md = RESULTS.with_suffix(".md.tmp")
+        md.write_text(render(saved, saved["meta"]))
+        md.replace(RESULTS.with_suffix(".md"))
+        return 0
     if not _captures("omics", args.captures):
         sys.exit(f"no captured runs under {args.captures}: run benchmarks/estimators.py first")
     res = run(args.captures, args.workers)

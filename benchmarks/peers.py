@@ -1536,6 +1536,16 @@ def _earlier_peer_runs(
         if r["tool"] != "insightome" and r["tool"] in peers
     }
     meta = earlier["meta"]
+    origin = meta.get("reused_peer_runs")
+    if origin:  # that file reused them in turn: keep saying where they were run
+        if origin.get("run_now"):
+            sys.exit(
+                f"--reuse-peers {path}: its peers' runs come from two runs ({origin['runs']} "
+                f"reused, {origin['run_now']} run then); rerun the peers instead"
+            )
+        meta = {**meta, **{k: origin[k] for k in ("date", "source", "machine") if k in origin}}
+        meta = {**meta, "peer_versions": origin.get("peer_versions"),
+                "peers_venv_mb": origin.get("peers_venv_mb")}  # fmt: skip
     return runs, {
         "path": os.path.relpath(path.resolve(), REPO),
         "date": meta["date"],

@@ -63,6 +63,7 @@ def test_render_states_every_question():
     assert "Skipped: lymphoma" in md
     assert "| omics | 0.03 | 2 | 20.0% | 0 | 5.0% |" in md
     assert "| leaves of 1, all features | 2 | -0.0100" in md and "| 0.60 |" in md
+    assert "could not be fitted on every fold counts as dropped" in md
     assert "| training half, C=0.3 (25 x 4434) | FISTA | 1.00 |" in md
 
 
@@ -100,5 +101,15 @@ def test_readme_study_figures_come_from_the_results():
     assert f"would save {saved:.0%} of the fits on the omics runs" in readme
     cv = np.array([r["forest_cv"] for r in ok])
     cpu = np.array([r["forest_cpu"] for r in ok])
-    assert f"out-of-fold AUC {mean_se(cv[:, 1] - cv[:, 0])}, fit CPU" in readme
+    assert f"out-of-fold AUC {mean_se(cv[:, 1] - cv[:, 0])}, CPU of the fits" in readme
     assert f"{cpu[:, 1].sum() / cpu[:, 0].sum():.2f}×" in readme
+
+
+def test_rerender_rewrites_the_tables_from_the_saved_results(tmp_path, monkeypatch):
+    saved = json.loads((REPO / "benchmarks" / "results" / "candidates_study.json").read_text())
+    out = tmp_path / "candidates_study"
+    out.with_suffix(".json").write_text(json.dumps(saved))
+    monkeypatch.setattr(candidates_study, "RESULTS", out)
+    assert candidates_study.main(["--rerender"]) == 0
+    md = out.with_suffix(".md").read_text()
+    assert md == (REPO / "benchmarks" / "results" / "candidates_study.md").read_text()

@@ -363,6 +363,16 @@ def test_reuse_peers_takes_only_the_peers_runs_and_says_where_from(tmp_path: Pat
     assert peers._reuse_line(None) == []
     line = peers._reuse_line({**where, "runs": 3, "run_now": 2})[0]
     assert "2 peers' runs missing there were run now" in line
+    # a file that reused them in turn still says where they were run
+    chained = {**meta, "date": "2026-12-07", "source": "git commit def",
+               "reused_peer_runs": {**where, "runs": len(runs), "run_now": 0}}  # fmt: skip
+    earlier.write_text(json.dumps({"meta": chained, "runs": ROWS}))
+    _, again = peers._earlier_peer_runs(earlier, ["autogluon_best"])
+    assert (again["date"], again["source"]) == ("2026-11-29", "git commit abc")
+    mixed = {**chained, "reused_peer_runs": {**where, "runs": 1, "run_now": 2}}
+    earlier.write_text(json.dumps({"meta": mixed, "runs": ROWS}))
+    with pytest.raises(SystemExit, match="come from two runs"):
+        peers._earlier_peer_runs(earlier, ["autogluon_best"])
     # runs made with other settings are refused
     earlier.write_text(json.dumps({"meta": {**meta, "quick": True}, "runs": ROWS}))
     with pytest.raises(SystemExit, match="other settings"):

@@ -103,13 +103,14 @@ def test_a_run_resumed_from_a_named_stage_equals_an_uninterrupted_run(adata, tmp
     # the stages before discover are not redone: no candidate is fitted again (the study is
     # rebuilt from the re-read data: it is deterministic and never saved)
     from insightome.evaluate import search
-    from insightome.stages import modelling
+    from insightome.stages import budget_pilot
 
     def no_fits(*args, **kwargs):
         raise AssertionError("a stage before discover ran again")
 
     monkeypatch.setattr(search, "cross_validated_predictions", no_fits)  # select
-    monkeypatch.setattr(modelling, "cross_validated_predictions", no_fits)  # budget pilot
+    monkeypatch.setattr(budget_pilot, "cross_validated_predictions", no_fits)  # budget pilot
+    monkeypatch.setattr(budget_pilot, "search_pilot", no_fits)  # its discovery part
     resumed = insightome.resume(partial, from_stage="discover")
     assert resumed.path == tmp_path / "runs" / partial.name.removesuffix(".partial")
     assert not partial.exists()

@@ -19,8 +19,8 @@ The search's costs come from the same pilot fold: its stability ranking and ever
 restricted to the largest signature size are timed there, and the projection assumes every
 configuration is searched at that cost for every size (an upper bound: only the
 configurations some bootstrap picks are, and smaller sizes cost less). Discovery's effects,
-equivalents, subgroups and pathways are not projected (tests and small trees on the
-signature's features, not model fits).
+equivalents, subgroups and pathways are not projected (per-feature tests and one-feature
+fits on at most 100 features, and small trees on the signature's features).
 
 What was skipped is reported in results.json (``budget``) and in the report's warnings.
 The projection uses fit seconds measured in the workers (≈ CPU seconds: fits are

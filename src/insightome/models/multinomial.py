@@ -11,7 +11,7 @@ Why not scikit-learn's own solver: for a multinomial model with an L1 term it of
 ``saga``, which on expression data (p ≫ n) stops far from the optimum
 (``benchmarks/results/candidates_study.md``, section 5). On GLIOMA's first training half
 (25 samples × 4,434 genes, 4 classes) its 2,000 epochs took 2.8 CPU s and stopped at the
-iteration limit 0.8% (C = 0.3) and 5.4% (C = 1) above the optimum, with 51 and 201
+iteration limit 0.8% (C = 0.3) and 5.3% (C = 1) above the optimum, with 51 and 201
 non-zero coefficients against 21 and 31; allowed 20,000 epochs it stopped by its own tolerance
 after 3,813 and 6,337 (5.3 and 9.0 s), still 0.4% and 1.8% above. Here a step is a few
 matrix products with the n × p table, so it costs well under a millisecond when n is
