@@ -28,9 +28,15 @@ from insightome.models.quantum import quantum_kernel_svm, rbf_svm, variational_q
 from insightome.models.survival import CoxElasticNet, XGBCox
 
 
+def multinomial_l1(p: dict[str, Any], binary: bool) -> bool:
+    """Whether :func:`logistic` fits these parameters with :class:`MultinomialLogistic`:
+    several classes and an L1 term."""
+    return not binary and bool(p.get("l1_ratio", 0.0))
+
+
 def logistic(p: dict[str, Any], seed: int, binary: bool = True) -> BaseEstimator:
     l1 = p.get("l1_ratio", 0.0)
-    if l1 and not binary:
+    if multinomial_l1(p, binary):
         # several classes with an L1 term: scikit-learn has only saga for it, which stops at
         # its iteration limit far from the optimum on p >> n (models.multinomial)
         return MultinomialLogistic(C=p["C"], l1_ratio=l1)

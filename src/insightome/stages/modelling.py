@@ -47,6 +47,7 @@ from insightome.models.candidates import (
     with_cnn,
     with_note_terms,
 )
+from insightome.models.estimators import MODELS, logistic, multinomial_l1
 from insightome.models.image_cnn import ImageBank, require_torch
 from insightome.models.multinomial import SOLVER_NOTE
 from insightome.models.note_terms import NoteTexts
@@ -281,7 +282,12 @@ def _note_fit_problems(state: RunState) -> None:
     for note in fit_warning_notes([c.name for c in cands], cv):
         made.notes.append(note)
         log("note: " + note)
-    solver = [c.name for c in cands if _multinomial_l1(c)]
+    solver = [
+        c.name
+        for c in cands
+        if MODELS.get(c.family) is logistic
+        and multinomial_l1(c.params, binary=c.task != "multiclass")
+    ]
     if solver:
         note = SOLVER_NOTE.format(configurations=", ".join(solver))
         made.notes.append(note)
@@ -291,16 +297,6 @@ def _note_fit_problems(state: RunState) -> None:
         note = GROUPS_NOTE.format(families=", ".join(platt))
         made.notes.append(note)
         log("note: " + note)
-
-
-def _multinomial_l1(candidate: Any) -> bool:
-    """Whether a candidate's model is :class:`MultinomialLogistic` (several classes, an L1
-    term: :func:`insightome.models.estimators.logistic`)."""
-    return (
-        candidate.task == "multiclass"
-        and candidate.family.endswith("_logistic")
-        and bool(candidate.params.get("l1_ratio", 0.0))
-    )
 
 
 def estimate(state: RunState) -> None:
