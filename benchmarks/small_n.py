@@ -153,6 +153,8 @@ def run_one(cohort_name: str, n: int, rep: int, preset: str = "fast") -> dict[st
         classes_left_out=[c["label"] for c in res["outcome"].get("classes_left_out") or []],
         winner=res["winner"]["name"],
         estimate=float(est["value"]),
+        pooling=est["pooling"],
+        interval=est["interval"],
         ci95=[lo, hi],
         plain_cv=float(est["plain_cv_value"]),
         heldout=heldout,
@@ -339,8 +341,24 @@ def _run_commits(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"commit": c, "src_dirty": d, "runs": k} for (c, d), k in counts.items()]
 
 
-def full_default_plan(args: argparse.Namespace, cohorts: list[str]) -> str | None:
+def estimators_used(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The BBC-CV pooling and interval of the finished runs (a run that records none was
+    made before they were options: Tsamardinos et al.'s BBC-CV)."""
+    return sorted(
+        {
+            (str(r.get("pooling") or "one_repeat"), str(r.get("interval") or "percentile"))
+            for r in rows
+            if "error" not in r
+        }
+    )
+
+
+def full_default_plan(
+    args: argparse.Namespace, cohorts: list[str], rows: list[dict[str, Any]] | None = None
+) -> str | None:
     """Why this invocation may not write the package's table (None: it may)."""
+    if rows is not None and len(used := estimators_used(rows)) > 1:
+        return "its runs used different estimators (" + "; ".join(map(" + ".join, used)) + ")"
     if args.quick:
         return "a --quick smoke test"
     if cohorts != list(COHORTS):
@@ -401,7 +419,10 @@ def write_outputs(
         "projected_hours_2_cores": projected_hours(summary),
     }
     out, results = args.output, args.output.with_suffix(".json")
-    why_not = full_default_plan(args, meta["cohorts"])
+    why_not = full_default_plan(args, meta["cohorts"], rows)
+    used = estimators_used(rows)
+    if used:
+        meta["estimate"] = {"pooling": used[0][0], "interval": used[0][1]}
     table = package_table(meta, summary) if why_not is None else None
     check_overwrite(results, len(rows), None, args.force)
     if table is not None and args.package_table is not None:
@@ -433,6 +454,7 @@ def package_table(meta: dict[str, Any], summary: dict[str, Any]) -> dict[str, An
         "target": TARGET_COVERAGE,
         "partial": summary["partial"],
         "preset": meta["preset"],
+        "estimate": meta.get("estimate"),
         "one_sample_per_patient": True,
         "entries": summary["coverage_table"],
     }

@@ -331,8 +331,17 @@ def settings_line(meta: dict[str, Any], summary: dict[str, Any]) -> str:
         f"- insightome settings: preset `{meta['preset']}`, everything else its defaults at "
         "that n (folds 5 or fewer when the smallest class asks; as recorded by the runs: "
         f"{_values(summary, 'repeats')} repeats, {_values(summary, 'n_bootstrap')} BBC-CV "
-        "bootstraps), discovery and audit skipped, n_jobs=1, seed = replicate number"
+        f"bootstraps{_estimator(meta)}), discovery and audit skipped, n_jobs=1, seed = "
+        "replicate number"
     )
+
+
+def _estimator(meta: dict[str, Any]) -> str:
+    """The BBC-CV scoring and interval the runs used, as recorded (older results: none)."""
+    est = meta.get("estimate")
+    if not est:
+        return ""
+    return f", bootstraps scored `{est['pooling']}` with the `{est['interval']}` interval"
 
 
 def heldout_line(summary: dict[str, Any]) -> str:

@@ -39,8 +39,9 @@ def test_a_captured_run_gives_back_the_runs_own_estimate_and_interval(tmp_path):
     estimators._save(path, box, {"source": "cohorts", "n": 569, "rep": 0, "heldout": 0.9})
     row = estimators.estimators_of(path)
     est = run.results["estimate"]
-    assert row["bbc_one_repeat"]["value"] == est["value"]
-    assert row["bbc_one_repeat"]["intervals"]["percentile 95%"] == est["ci95"]
+    assert (est["pooling"], est["interval"]) == ("all_repeats", "percentile")  # the default
+    assert row["bbc_all_repeats"]["value"] == est["value"]
+    assert row["bbc_all_repeats"]["intervals"]["percentile 95%"] == est["ci95"]
     assert row["plain_cv"]["value"] == est["plain_cv_value"]
     # the harness reads the intervals as bbc_cv(interval=...) does
     from insightome.evaluate.bbc import bbc_cv

@@ -201,7 +201,7 @@ def _walk(project: dict[str, Any]) -> None:
         assert str(root) not in text, name  # no local path in a regulatory document
         assert value in text, name  # the selection-corrected estimate is the one quoted
         assert not LONG_FLOAT.search(text), name
-    assert "selection-corrected estimate (BBC-CV)" in report
+    assert "selection-corrected estimate (BBC-CV, bootstraps scored on all repeats)" in report
     assert "to be completed by the authors (no external validation" in _item(
         documents["MODEL_CARD.md"], "9.4"
     )

@@ -139,9 +139,13 @@ def test_bbc_scoring_and_interval_options(breast):
     assert sorted(np.unique(folds).tolist()) == [0, 1, 2, 3]
 
     def bbc(o, **kw):  # type: ignore[no-untyped-def]
+        kw.setdefault("pooling", "one_repeat")  # Tsamardinos et al.'s, which the others vary
         return bbc_cv(o, y, "binary", n_bootstrap=200, seed=2, thresholds=thr, **kw)
 
     base = bbc(oof)
+    assert bbc_cv(oof, y, "binary", n_bootstrap=200, seed=2, thresholds=thr).estimate == (
+        bbc(oof, pooling="all_repeats").estimate  # the default
+    )
     lo0, hi0 = base.estimate.ci95
     # one repeat: the mean over all repeats is that repeat's score; one fold: the pooled one
     one = bbc(oof[:1])
@@ -155,7 +159,7 @@ def test_bbc_scoring_and_interval_options(breast):
         assert abs(other.estimate.value - base.estimate.value) < 0.05
     calibrated = bbc(oof, interval="calibrated").estimate
     assert calibrated.value == base.estimate.value
-    width = CALIBRATED_WIDTH["one_repeat"] * (hi0 - lo0)  # the default pooling's multiple
+    width = CALIBRATED_WIDTH["one_repeat"] * (hi0 - lo0)  # that pooling's multiple
     assert calibrated.ci95[1] - calibrated.ci95[0] == pytest.approx(width, rel=0.02)
     # the shrunk interval: same centre, narrower, inside the percentile one
     scaled = bbc(oof, interval="oob_scaled").estimate

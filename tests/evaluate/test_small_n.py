@@ -56,6 +56,7 @@ TABLE = {
     "target": 0.9,
     "partial": False,
     "preset": "fast",
+    "estimate": {"pooling": "all_repeats", "interval": "percentile"},
     "one_sample_per_patient": True,
     "entries": [
         _entry("auc", 20, 132, 136),
@@ -104,6 +105,16 @@ def test_the_note_names_the_studied_regime_and_the_median_width() -> None:
         (RunRegime(predictors=2000), "2000 predictors, far more than the 174 studied"),
         (RunRegime(samples=120), "several samples per patient (120 samples of 50 patients)"),
         (RunRegime(preset="default"), "preset default, the study used fast"),
+        (
+            RunRegime(pooling="one_repeat", interval="percentile"),
+            "--bbc-pooling one_repeat --bbc-interval percentile, the study measured "
+            "all_repeats and percentile, compared in benchmarks/results/estimators.md",
+        ),
+        (
+            RunRegime(pooling="all_repeats", interval="calibrated"),
+            "--bbc-pooling all_repeats --bbc-interval calibrated, the study measured "
+            "all_repeats and percentile, compared in benchmarks/results/estimators.md",
+        ),
     ],
 )
 def test_a_run_outside_the_studied_regime_gets_a_caveat(regime: RunRegime, says: str) -> None:
@@ -111,8 +122,25 @@ def test_a_run_outside_the_studied_regime_gets_a_caveat(regime: RunRegime, says:
     assert found is not None and found.kind == "note"  # the kind follows the coverage
     assert f"Caveat: this run is outside the studied regime ({says})" in found.message
     assert "may not apply to it" in found.message
-    inside = small_n_finding(50, "auc", TABLE, RunRegime(samples=50, predictors=348))
+    inside = small_n_finding(
+        50, "auc", TABLE, RunRegime(50, 348, "fast", "all_repeats", "percentile")
+    )
     assert inside is not None and "Caveat" not in inside.message  # 348 = 2 x 174: inside
+
+
+def test_a_table_that_names_no_estimator_was_measured_with_the_legacy_one() -> None:
+    """Tables written before --bbc-pooling existed were measured with one_repeat: a run
+    with today's default estimator is told the measurement may not apply to it."""
+    legacy = {k: v for k, v in TABLE.items() if k != "estimate"}
+    found = small_n_finding(
+        50, "auc", legacy, RunRegime(pooling="all_repeats", interval="percentile")
+    )
+    assert found is not None
+    assert "the study measured one_repeat and percentile" in found.message
+    same = small_n_finding(
+        50, "auc", legacy, RunRegime(pooling="one_repeat", interval="percentile")
+    )
+    assert same is not None and "Caveat" not in same.message
 
 
 def test_below_the_smallest_studied_n_is_a_warning_never_a_reassuring_note() -> None:

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from insightome.evaluate.metrics import metric_label
+from insightome.options.checks import LEGACY_INTERVAL, LEGACY_POOLING
 
 __all__ = [
     "MIN_RUNS",
@@ -87,12 +88,15 @@ class CoverageEntry:
 @dataclass(frozen=True)
 class RunRegime:
     """What the note compares with the studied regime: the run's samples (rows), its
-    predictor columns (constant ones included, as the study counts its cohorts' columns)
-    and its preset (None: not compared)."""
+    predictor columns (constant ones included, as the study counts its cohorts' columns),
+    its preset and its BBC-CV estimator (``--bbc-pooling``, ``--bbc-interval``; None: not
+    compared)."""
 
     samples: int | None = None
     predictors: int | None = None
     preset: str | None = None
+    pooling: str | None = None
+    interval: str | None = None
 
 
 @dataclass(frozen=True)
@@ -186,7 +190,25 @@ def outside_regime(
     studied_preset = table.get("preset")
     if regime.preset is not None and studied_preset and regime.preset != studied_preset:
         out.append(f"preset {regime.preset}, the study used {studied_preset}")
+    studied = studied_estimator(table)
+    if regime.pooling is not None and regime.interval is not None:
+        if (regime.pooling, regime.interval) != studied:
+            out.append(
+                f"--bbc-pooling {regime.pooling} --bbc-interval {regime.interval}, the study "
+                f"measured {studied[0]} and {studied[1]}, compared in "
+                "benchmarks/results/estimators.md"
+            )
     return out
+
+
+def studied_estimator(table: dict[str, Any]) -> tuple[str, str]:
+    """The BBC-CV pooling and interval the study's runs used (a table that names none was
+    measured before they were options: Tsamardinos et al.'s BBC-CV)."""
+    estimate = table.get("estimate") or {}
+    return (
+        str(estimate.get("pooling") or LEGACY_POOLING),
+        str(estimate.get("interval") or LEGACY_INTERVAL),
+    )
 
 
 def small_n_finding(

@@ -415,11 +415,11 @@ class RunOptions:
     )
     bbc_pooling: str = option(
         checks.DEFAULT_POOLING,
-        "How each BBC-CV bootstrap scores a candidate: one_repeat (the metric of the pooled "
-        "out-of-fold predictions of one CV repeat per bootstrap: Tsamardinos et al.'s BBC-CV), "
-        "all_repeats (its mean over every repeat, same weights) or per_fold (the mean over one "
-        "repeat's folds of the metric within each fold); "
-        "benchmarks/results/estimators.md compares them.",
+        "How each BBC-CV bootstrap scores a candidate: all_repeats (the mean over every CV "
+        "repeat of the metric of that repeat's pooled out-of-fold predictions, same weights), "
+        "one_repeat (one repeat per bootstrap: Tsamardinos et al.'s BBC-CV, more "
+        "conservative) or per_fold (the mean over one repeat's folds of the metric within "
+        "each fold); benchmarks/results/estimators.md compares them.",
         check=checks.choice(checks.POOLINGS),
         commands=("run",),
     )
@@ -705,9 +705,16 @@ def invocation(data: Any, options: Any) -> dict[str, Any]:
 def recorded_options(recorded: Mapping[str, Any], options_class: type = RunOptions) -> Any:
     """The options of a saved run from its recorded invocation (results.json or a
     checkpoint's invocation.json): what it does not record (an older run) is the default,
-    and what is not an option (``data``, ``data_sha256``) is left out."""
+    except the BBC-CV estimator, whose default changed (an older run's was
+    ``checks.LEGACY_POOLING`` / ``LEGACY_INTERVAL``); what is not an option (``data``,
+    ``data_sha256``) is left out."""
     names = {f.name for f in dataclasses.fields(options_class)}
-    return options_class(**{k: v for k, v in recorded.items() if k in names})
+    given = {k: v for k, v in recorded.items() if k in names}
+    if "bbc_pooling" in names and "bbc_pooling" not in given:
+        # a run older than these options used Tsamardinos et al.'s BBC-CV, not today's default
+        given.setdefault("bbc_pooling", checks.LEGACY_POOLING)
+        given.setdefault("bbc_interval", checks.LEGACY_INTERVAL)
+    return options_class(**given)
 
 
 def check_options(

@@ -18,7 +18,11 @@ import pandas as pd
 
 from insightome.audit.evidence import NONE, Evidence
 from insightome.audit.performance_figures import ESTIMATE, LABELS, reference
-from insightome.options.checks import DEFAULT_INTERVAL, DEFAULT_POOLING
+from insightome.options.checks import (
+    DEFAULT_INTERVAL,
+    LEGACY_INTERVAL,
+    LEGACY_POOLING,
+)
 from insightome.report.audit_section import build_audit, build_documents, group_metric_labels
 from insightome.report.augmentation_section import build_augmentation
 from insightome.report.compute_section import build_compute
@@ -136,7 +140,7 @@ def _strings(value: Any) -> list[str]:
 def _interval_words(estimate: dict[str, Any]) -> dict[str, str]:
     """How the report names the interval: a 95% CI, or (``--bbc-interval calibrated`` /
     ``oob_scaled``) a narrowed interval, with what it was measured to cover."""
-    interval = estimate.get("interval") or DEFAULT_INTERVAL
+    interval = estimate.get("interval") or LEGACY_INTERVAL  # older results name none
     if interval == "calibrated":
         label = "interval, narrowed to target ≥ 90% coverage"
     elif interval == "oob_scaled":
@@ -147,14 +151,17 @@ def _interval_words(estimate: dict[str, Any]) -> dict[str, str]:
 
 
 def _method(estimate: dict[str, Any]) -> str:
-    """``BBC-CV``, with the scoring and interval named where the run did not use the
-    defaults (``--bbc-pooling``, ``--bbc-interval``)."""
+    """``BBC-CV``, with the scoring and interval named where they are not Tsamardinos et
+    al.'s (one CV repeat per bootstrap, percentile interval): a reader who looks the method
+    up finds that one, so today's default, which scores every repeat, is named too."""
     method = str(estimate.get("method") or "BBC-CV")
-    pooling = estimate.get("pooling") or DEFAULT_POOLING
-    interval = estimate.get("interval") or DEFAULT_INTERVAL
-    if (pooling, interval) == (DEFAULT_POOLING, DEFAULT_INTERVAL):
+    pooling = estimate.get("pooling") or LEGACY_POOLING  # older results name none
+    interval = estimate.get("interval") or LEGACY_INTERVAL
+    if (pooling, interval) == (LEGACY_POOLING, LEGACY_INTERVAL):
         return method
-    return f"{method} (bootstraps scored {pooling.replace('_', ' ')}, {interval} interval)"
+    if interval == DEFAULT_INTERVAL:
+        return f"{method}, bootstraps scored on {pooling.replace('_', ' ')}"
+    return f"{method}, bootstraps scored on {pooling.replace('_', ' ')}, {interval} interval"
 
 
 def _header(results: Mapping[str, Any]) -> dict[str, Any]:

@@ -27,7 +27,6 @@ from insightome.audit.auditing import AuditSettings, audit_data
 from insightome.audit.augmentation import compare_augmentation
 from insightome.compute.checkpoint import Checkpoint
 from insightome.errors import UserError
-from insightome.evaluate.bbc import DEFAULT_INTERVAL, DEFAULT_POOLING
 from insightome.evaluate.engine import (
     describe_warnings,
     fit_warning_notes,
@@ -350,19 +349,12 @@ def _note_small_n(state: RunState, metric: str) -> None:
     made = state.require("study")
     n = len(set(made.groups.tolist())) if made.groups is not None else made.n_samples
     p = int(made.features.shape[1]) + made.n_features_dropped  # as the study counts them
-    regime = RunRegime(made.n_samples, p, state.options.preset)
+    o = state.options
+    regime = RunRegime(made.n_samples, p, o.preset, o.bbc_pooling, o.bbc_interval)
     finding = small_n_finding(n, metric, regime=regime)
     if finding is None:
         return
     message = finding.message
-    o = state.options
-    if (o.bbc_pooling, o.bbc_interval) != (DEFAULT_POOLING, DEFAULT_INTERVAL):
-        message += (
-            f" (The study measured the default estimate and interval, --bbc-pooling "
-            f"{DEFAULT_POOLING} --bbc-interval {DEFAULT_INTERVAL}; this run used "
-            f"{o.bbc_pooling} and {o.bbc_interval}: see benchmarks/results/estimators.md "
-            "for those.)"
-        )
     (made.warnings if finding.kind == "warning" else made.notes).append(message)
     state.log(f"{finding.kind}: {message}")
     if finding.kind == "note" and o.progress:  # the CLI prints warnings at the end
