@@ -366,3 +366,35 @@ def test_without_proc_or_psutil_only_this_process_is_seen(
     assert alone["cpu_s"] >= 0.08
     assert alone["peak_rss_mb"] > 10  # this process's peak RSS (ru_maxrss)
     assert alone["energy_kwh"] > 0
+
+
+def test_the_memory_sampler_backs_off_within_a_stage(tmp_path: Path) -> None:
+    """The sampler's waits grow 1.5x from sample_interval to max_sample_interval, so a long
+    stage is not sampled (a scan of /proc) every 0.25 s; each wait is a real sample."""
+    from insightome.compute.ledger import SAMPLE_BACKOFF, _Recorder
+
+    recorder = _Recorder(0.1, [], max_interval=0.5)
+    recorder.finish()  # its own thread is done: _run is driven below
+
+    class Waits:
+        def __init__(self) -> None:
+            self.seen: list[float] = []
+
+        def wait(self, timeout: float) -> bool:
+            self.seen.append(timeout)
+            return len(self.seen) > 8  # stop after 8 samples
+
+    waits, sampled = Waits(), []
+    recorder._stop = waits  # type: ignore[assignment]
+    recorder._sample = lambda: sampled.append(1)  # type: ignore[method-assign]
+    recorder._run()
+    assert SAMPLE_BACKOFF == 1.5
+    assert waits.seen[:5] == pytest.approx([0.1, 0.15, 0.225, 0.3375, 0.5])
+    assert waits.seen[5:] == [0.5] * 4 and len(sampled) == 8
+    ledger = EnergyLedger(sample_interval=0.25, powercap_root=tmp_path)
+    with ledger.stage("s"):
+        pass
+    constants = ledger.to_dict()["constants"]
+    assert (constants["sample_interval_s"], constants["max_sample_interval_s"]) == (0.25, 2.0)
+    with pytest.raises(ValueError, match="max_sample_interval"):
+        EnergyLedger(max_sample_interval=0.0)

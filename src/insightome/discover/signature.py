@@ -146,8 +146,8 @@ def restricted(candidate: Candidate, m: int) -> Candidate:
     """The same configuration on m features.
 
     Its univariate pre-selection is dropped when k ≥ m, and a random forest (or extremely
-    randomized trees) grows :data:`SIGNATURE_TREES` trees instead of 500: on at most a few
-    dozen features the extra trees change the predictions little and would dominate
+    randomized trees) grows :data:`SIGNATURE_TREES` trees instead of 300 or 500: on at most
+    a few dozen features the extra trees change the predictions little and would dominate
     discovery's cost.
     """
     k = candidate.k if candidate.k is not None and candidate.k < m else None

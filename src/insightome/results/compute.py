@@ -32,6 +32,7 @@ class LedgerConstants(Record):
     formula: str
     reference: str
     sample_interval_s: Number
+    max_sample_interval_s: Number = optional()  # absent before the sampler backed off
     rapl_domains: list[str] = optional()  # measured (RAPL) runs only
 
 
