@@ -6,7 +6,8 @@ features. Each point is a default ``insightome.run`` (5-fold CV, repeats chosen 
 insightome, BBC-CV with 1,000 bootstraps) in a fresh subprocess with ``n_jobs=2``;
 memory is the peak summed PSS (proportional set size: pages shared by the processes,
 such as libraries and memory-mapped data, counted once) of the run's process tree,
-sampled by the energy ledger every 0.25 s; summed RSS is shown beside it. Also measured:
+sampled by the energy ledger (0.25 s after each stage starts, then at most every 2 s);
+summed RSS is shown beside it. Also measured:
 the speed-up from one to two Dask workers on the same point.
 
     python benchmarks/scale.py                 # full grid: about 3 h on 2 cores (1k x 50k: 80 min)

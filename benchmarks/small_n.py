@@ -224,16 +224,37 @@ def read_compact_runs(path: Path) -> list[dict[str, Any]]:
             and ("error" in r or all(k in r for k in COMPACT_DONE_KEYS))]  # fmt: skip
 
 
-def gather_runs(runs: Path, results: Path | None) -> list[dict[str, Any]]:
+def run_estimator(row: dict[str, Any]) -> tuple[str, str]:
+    """The BBC-CV pooling and interval a run used (none recorded: made before they were
+    options, with Tsamardinos et al.'s)."""
+    return str(row.get("pooling") or "one_repeat"), str(row.get("interval") or "percentile")
+
+
+def gather_runs(
+    runs: Path, results: Path | None, estimator: tuple[str, str] | None = None
+) -> list[dict[str, Any]]:
     """Every finished run: the runs file's, then the results JSON's compact runs that the
-    runs file lacks (a wiped /tmp loses the training IDs, not the runs)."""
-    rows = read_runs(runs)
+    runs file lacks (a wiped /tmp loses the training IDs, not the runs); with
+    ``estimator``, only the runs made with that BBC-CV pooling and interval (a failed run
+    records none and is kept)."""
+    rows = [r for r in read_runs(runs) if _made_with(r, estimator)]
     seen = {(r["cohort"], r["n"], r["rep"]) for r in rows}
     for r in read_compact_runs(results) if results is not None else []:
-        if (r["cohort"], r["n"], r["rep"]) not in seen:
+        if (r["cohort"], r["n"], r["rep"]) not in seen and _made_with(r, estimator):
             rows.append(r)
             seen.add((r["cohort"], r["n"], r["rep"]))
     return rows
+
+
+def _made_with(row: dict[str, Any], estimator: tuple[str, str] | None) -> bool:
+    return estimator is None or "error" in row or run_estimator(row) == estimator
+
+
+def default_estimator() -> tuple[str, str]:
+    """The estimator a run of the working tree uses (insightome's defaults)."""
+    from insightome.options.checks import DEFAULT_INTERVAL, DEFAULT_POOLING
+
+    return DEFAULT_POOLING, DEFAULT_INTERVAL
 
 
 def source_state() -> dict[str, Any]:
@@ -265,7 +286,9 @@ def execute(
     plan: list[tuple[str, int, int]], runs: Path, workers: int, preset: str,
     results: Path | None = None,
 ) -> None:  # fmt: skip
-    done = {(r["cohort"], r["n"], r["rep"]) for r in gather_runs(runs, results)}
+    done = {
+        (r["cohort"], r["n"], r["rep"]) for r in gather_runs(runs, results, default_estimator())
+    }
     todo = [(c, n, rep, preset) for c, n, rep in plan if (c, n, rep) not in done]
     print(
         f"{len(done & set(plan))} of {len(plan)} runs already in {runs} or {results}; "
@@ -344,13 +367,7 @@ def _run_commits(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def estimators_used(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """The BBC-CV pooling and interval of the finished runs (a run that records none was
     made before they were options: Tsamardinos et al.'s BBC-CV)."""
-    return sorted(
-        {
-            (str(r.get("pooling") or "one_repeat"), str(r.get("interval") or "percentile"))
-            for r in rows
-            if "error" not in r
-        }
-    )
+    return sorted({run_estimator(r) for r in rows if "error" not in r})
 
 
 def full_default_plan(
@@ -421,7 +438,7 @@ def write_outputs(
     out, results = args.output, args.output.with_suffix(".json")
     why_not = full_default_plan(args, meta["cohorts"], rows)
     used = estimators_used(rows)
-    if used:
+    if len(used) == 1:
         meta["estimate"] = {"pooling": used[0][0], "interval": used[0][1]}
     table = package_table(meta, summary) if why_not is None else None
     check_overwrite(results, len(rows), None, args.force)
@@ -518,7 +535,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.summarize:
         execute(plan, args.runs, args.workers, args.preset, results)
     keys = set(plan)
-    rows = [r for r in gather_runs(args.runs, results) if (r["cohort"], r["n"], r["rep"]) in keys]
+    made = None if args.summarize else default_estimator()  # --summarize: whatever is there
+    rows = [
+        r for r in gather_runs(args.runs, results, made) if (r["cohort"], r["n"], r["rep"]) in keys
+    ]
     try:
         write_outputs(rows, plan, args, cohorts)
     except Refused as exc:

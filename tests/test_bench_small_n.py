@@ -470,3 +470,28 @@ def test_run_one_scores_the_positive_class_of_a_binary_cohort(monkeypatch, actg1
     y = seen["scoring"].obs["cens"].to_numpy(int)
     assert row["heldout"] == pytest.approx(roc_auc_score(y, prob), abs=1e-9)
     assert row["heldout"] != pytest.approx(roc_auc_score(1 - y, prob), abs=1e-3)
+
+
+def test_a_rerun_redoes_the_runs_of_another_estimator_and_never_mixes_them(tmp_path) -> None:
+    """Runs made with another BBC-CV estimator (none recorded: one_repeat) are not counted
+    as done, and a set of runs made with two estimators writes no package table."""
+    runs = tmp_path / "runs.jsonl"
+    old = {"cohort": "actg175", "n": 30, "rep": 0}  # before the options: one_repeat
+    new = {"cohort": "actg175", "n": 30, "rep": 1, "pooling": "all_repeats",
+           "interval": "percentile"}  # fmt: skip
+    failed = {"cohort": "actg175", "n": 30, "rep": 2, "error": "ValueError: x"}
+    for row in (old, new, failed):
+        small_n.append_run(runs, row)
+    assert small_n.run_estimator(old) == ("one_repeat", "percentile")
+    today = ("all_repeats", "percentile")
+    assert small_n.default_estimator() == today
+    kept = small_n.gather_runs(runs, None, today)
+    assert [r["rep"] for r in kept] == [1, 2]  # rep 0 is run again
+    assert len(small_n.gather_runs(runs, None)) == 3  # --summarize reads what is there
+    rows = small_n.gather_runs(runs, None)
+    assert small_n.estimators_used(rows) == [
+        ("all_repeats", "percentile"),
+        ("one_repeat", "percentile"),
+    ]
+    why = small_n.full_default_plan(small_n.parse_args([]), list(small_n_cohorts.COHORTS), rows)
+    assert why is not None and "different estimators" in why

@@ -350,3 +350,5 @@ def test_the_estimate_names_a_non_default_scoring_and_interval():
     # today's default is not the published BBC-CV: it is named
     said = _method({"method": "BBC-CV", "pooling": "all_repeats", "interval": "percentile"})
     assert said == "BBC-CV, bootstraps scored on all repeats"
+    said = _method({"method": "BBC-CV", "pooling": "per_fold", "interval": "oob_scaled"})
+    assert said == "BBC-CV, bootstraps scored on each fold, oob_scaled interval"

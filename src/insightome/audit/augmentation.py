@@ -15,7 +15,8 @@ compare with the best augmented one?
   logit of the predicted risk, :func:`insightome.audit.disparity_metrics.recalibration`).
 * **Intervals**: the project's group bootstrap (:func:`insightome.evaluate.bbc.
   bootstrap_weights`: whole patients with groups) of the pooled out-of-fold predictions,
-  bootstrap b scoring CV repeat b mod R as BBC-CV does; the same draws for both
+  bootstrap b scoring CV repeat b mod R as Tsamardinos et al.'s BBC-CV does (``--bbc-pooling
+  one_repeat``, not the run's default); the same draws for both
   candidates, so the paired difference (augmented − real-only) has its own percentile
   95% interval.
 * **Findings**: per metric, "better" or "worse" only when the difference's interval

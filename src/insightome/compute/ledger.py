@@ -53,13 +53,13 @@ REFERENCE = (
 )
 #: W per GB of memory: Green Algorithms reference value ``memoryPower`` (data v2.2).
 MEMORY_POWER_W_PER_GB = 0.3725
-#: Power usage effectiveness: Green Algorithms default for an unknown data centre, the
-#: Uptime Institute 2019 global average (data v2.2 ``defaults_PUE.csv``). Use 1.0 for a
-#: laptop or desktop, which has no data-centre overhead.
 #: the memory sampler's wait grows by this factor after each sample of a stage, from
 #: ``sample_interval`` up to ``max_sample_interval``
 SAMPLE_BACKOFF = 1.5
 MAX_SAMPLE_INTERVAL = 2.0
+#: Power usage effectiveness: Green Algorithms default for an unknown data centre, the
+#: Uptime Institute 2019 global average (data v2.2 ``defaults_PUE.csv``). Use 1.0 for a
+#: laptop or desktop, which has no data-centre overhead.
 DEFAULT_PUE = 1.67
 #: gCO2e/kWh: world average used by Green Algorithms (data v2.2 ``CI_aggregated.csv``,
 #: ``WORLD``) and by CodeCarbon when a location is unknown.

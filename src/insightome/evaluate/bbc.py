@@ -8,12 +8,15 @@ score is optimistic (the maximum of noisy estimates). BBC-CV removes the optimis
 refitting anything: it bootstraps the pooled out-of-fold predictions, lets the *selection*
 happen on each bootstrap sample (in-bag) and scores the selected configuration on the
 samples left out (out-of-bag). The mean out-of-bag score is the estimate; its 2.5th and
-97.5th percentiles are the 95% interval. With repeated CV, bootstrap b uses repeat b mod R.
-With groups (several samples per patient), whole groups are resampled.
+97.5th percentiles are the 95% interval. With repeated CV, Tsamardinos et al.'s bootstrap b
+uses repeat b mod R (``pooling="one_repeat"``); insightome's default scores every bootstrap
+on the mean over all repeats (``"all_repeats"``: less noise from any one split into folds,
+half the bias in benchmarks/results/estimators.md). With groups (several samples per
+patient), whole groups are resampled.
 
-Those are the defaults. ``pooling`` scores a bootstrap on the mean over every repeat, or
-per fold, instead; ``interval`` narrows the interval (``calibrated``, ``oob_scaled``); see
-the comments at :func:`estimator_arguments` and benchmarks/results/estimators.md.
+``pooling`` may also score per fold; ``interval`` narrows the interval (``calibrated``,
+``oob_scaled``); see the comments at :func:`estimator_arguments` and
+benchmarks/results/estimators.md.
 """
 
 from __future__ import annotations
@@ -132,10 +135,11 @@ def cv_scores(
 
 
 # How a bootstrap scores a candidate (``pooling=``, options.checks.POOLINGS):
-# ``one_repeat`` (the default) — the metric of the pooled out-of-fold predictions of one CV
-# repeat (bootstrap b uses repeat b mod R; Tsamardinos et al.'s BBC-CV); ``all_repeats`` —
-# the mean over every repeat of that pooled metric, under the same weights (less noise from
-# any one split into folds, in the in-bag choice and out of the bag); ``per_fold`` — the
+# ``one_repeat`` — the metric of the pooled out-of-fold predictions of one CV repeat
+# (bootstrap b uses repeat b mod R; Tsamardinos et al.'s BBC-CV); ``all_repeats`` (the
+# default) — the mean over every repeat of that pooled metric, under the same weights (less
+# noise from any one split into folds, in the in-bag choice and out of the bag; it scores R
+# repeats per bootstrap where one_repeat scores one); ``per_fold`` — the
 # mean over one repeat's folds of the metric within each fold (a fold's predictions come
 # from one model, so models' different score scales never meet in one AUC; noisy on small
 # folds). benchmarks/results/estimators.md measures each against held-out scores.

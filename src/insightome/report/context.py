@@ -159,9 +159,12 @@ def _method(estimate: dict[str, Any]) -> str:
     interval = estimate.get("interval") or LEGACY_INTERVAL
     if (pooling, interval) == (LEGACY_POOLING, LEGACY_INTERVAL):
         return method
-    if interval == DEFAULT_INTERVAL:
-        return f"{method}, bootstraps scored on {pooling.replace('_', ' ')}"
-    return f"{method}, bootstraps scored on {pooling.replace('_', ' ')}, {interval} interval"
+    scored = f"{method}, bootstraps scored on {POOLING_WORDS.get(pooling, pooling)}"
+    return scored if interval == DEFAULT_INTERVAL else f"{scored}, {interval} interval"
+
+
+#: how the report names each ``--bbc-pooling``
+POOLING_WORDS = {"all_repeats": "all repeats", "one_repeat": "one repeat", "per_fold": "each fold"}
 
 
 def _header(results: Mapping[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ import pandas as pd
 from insightome.evaluate.search import BBCSearchCV
 from insightome.evaluate.splitters import make_plan
 from insightome.models.candidates import candidates
+from insightome.options.checks import DEFAULT_INTERVAL, DEFAULT_POOLING
 from insightome.study import Study
 from insightome.synthesis import SyntheticTraining
 from insightome.synthesis.cart import DEFAULT_SMOOTHING
@@ -96,13 +97,15 @@ def tstr(
         "folds": folds,
         "repeats": repeats,
         "n_bootstrap": n_bootstrap,
+        "pooling": DEFAULT_POOLING,  # BBC-CV's scoring and interval (absent: one_repeat)
+        "interval": DEFAULT_INTERVAL,
         "seed": seed,
     }
 
     def search(estimators: list[Any]) -> BBCSearchCV:
         found = BBCSearchCV(
             estimators, task=task, cv=plan, n_bootstrap=n_bootstrap, seed=seed,
-            n_jobs=n_jobs, refit=False,
+            n_jobs=n_jobs, refit=False, pooling=DEFAULT_POOLING, interval=DEFAULT_INTERVAL,
         )  # fmt: skip
         return found.fit(features, y)
 
