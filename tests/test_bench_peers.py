@@ -7,6 +7,7 @@ turns a results list into the summary and the three targets.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -250,13 +251,30 @@ def test_targets_pairwise() -> None:
 
     only = peers.targets(ROWS[:2], ["insightome"])
     assert not only["auc"]["evaluated"] and not only["cpu"]["evaluated"]
+    assert "without_discovery_audit" not in cpu  # the rows record no stage CPU
 
 
-def test_report_and_plot(tmp_path: Path) -> None:
-    tools = ["insightome", "autogluon_best", "rf_grid"]
-    summary = peers.summarize(ROWS, tools)
-    tgt = peers.targets(ROWS, tools)
-    meta = {
+def test_the_cpu_target_is_also_reported_without_discovery_and_audit() -> None:
+    """Each insightome run records its stages' CPU (the energy ledger's); the CPU target is
+    also given with the discovery and audit stages, which no peer runs, subtracted."""
+    rows = copy.deepcopy(ROWS)
+    for r in rows:
+        if r["tool"] == "insightome":
+            r["details"]["stage_cpu_s"] = {"select": 5.0, "discover": 4.0, "audit": 1.0}
+    cpu = peers.targets(rows, ["insightome", "autogluon_best"])["cpu"]
+    w = cpu["without_discovery_audit"]
+    assert w["discovery_audit_cpu_s"] == 10.0  # two runs x (4 + 1)
+    assert w["insightome_cpu_s"] == cpu["insightome_cpu_s"] - 10.0
+    assert w["ratio"] == pytest.approx(20 / 210) and w["pass"]
+    tools = ["insightome", "autogluon_best"]
+    tgt = peers.targets(rows, tools)
+    md = peers.render_markdown(_meta(tools), rows, peers.summarize(rows, tools), tgt)
+    assert "without discovery and the audit (their stages' 10 CPU-s" in md
+
+
+def _meta(tools: list[str]) -> dict[str, Any]:
+    """The results header render_markdown reads."""
+    return {
         "command": "python benchmarks/peers.py", "date": "d", "total_seconds": 60.0,
         "projected_seconds": 60.0, "quick": False, "splits": 1, "n_jobs": 2,
         "datasets": ["a", "b"], "skipped": ["heart_failure (x not found)"], "tools": tools,
@@ -269,6 +287,13 @@ def test_report_and_plot(tmp_path: Path) -> None:
         "energy": {"core_power_w": 12.0, "core_power_source": "s", "memory_power_w_per_gb": 0.3725,
                    "pue": 1.67},
     }  # fmt: skip
+
+
+def test_report_and_plot(tmp_path: Path) -> None:
+    tools = ["insightome", "autogluon_best", "rf_grid"]
+    summary = peers.summarize(ROWS, tools)
+    tgt = peers.targets(ROWS, tools)
+    meta = _meta(tools)
     md = peers.render_markdown(meta, ROWS, summary, tgt)
     assert "![mean hold-out AUC against total CPU time](peers.png)" in md
     assert md.count("**PASS**") == 3 and "**FAILED**" in md and "time_limit=120" in md
