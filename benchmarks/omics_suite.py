@@ -273,6 +273,11 @@ def run_one(
         "bias": float(est["value"]) - holdout_auc,
         "plain_cv_optimism": float(est["plain_cv_value"]) - holdout_auc,
         "ci_covers_holdout": bool(est["ci95"][0] <= holdout_auc <= est["ci95"][1]),
+        # CPU s per stage by the run's energy ledger (its process tree)
+        "stage_cpu_s": {
+            name: float(stage["cpu_s"])
+            for name, stage in (res.get("compute", {}).get("stages") or {}).items()
+        },
         "fit_seconds": fit_seconds,
         "insightome_timings": res["timings"],
         "child_seconds": time.perf_counter() - t0,

@@ -555,6 +555,7 @@ def insightome_one(dataset: str, split: int, *, quick: bool, n_jobs: int) -> dic
                 "repeats": row["repeats"],
                 "preset": row["preset"],
                 "omics_suite_holdout_auc": row["holdout_auc"],
+                "stage_cpu_s": row.get("stage_cpu_s", {}),
                 "notes": row["notes"],
             },
             "version": omics_suite.versions().get("insightome", "?"),
