@@ -790,6 +790,9 @@ def summarize(rows: list[dict[str, Any]], tools: Sequence[str]) -> list[dict[str
                 "mean_holdout_auc": _mean([r["holdout_auc"] for r in ok]),
                 "mean_estimate": _mean([r["estimate"] for r in est]),
                 "mean_abs_error": _mean([abs(r["error_est"]) for r in est]),
+                "median_abs_error": (
+                    float(statistics.median(abs(r["error_est"]) for r in est)) if est else math.nan
+                ),
                 "mean_signed_error": _mean([r["error_est"] for r in est]),
                 "total_cpu_s": float(sum(r["cpu_s"] for r in mine)),
                 "total_cpu_s_ok": float(sum(r["cpu_s"] for r in ok)),
@@ -902,6 +905,10 @@ def targets(rows: list[dict[str, Any]], tools: Sequence[str]) -> dict[str, Any]:
         staged = [(x.get("details") or {}).get("stage_cpu_s") for x, _ in pairs]
         if all(staged):
             extra = sum(s.get("discover", 0.0) + s.get("audit", 0.0) for s in staged)
+            stages = sorted({k for st in staged for k in st})
+            cpu["insightome_stage_cpu_s"] = {
+                k: sum(st.get(k, 0.0) for st in staged) for k in stages
+            }
             cpu["without_discovery_audit"] = {
                 "insightome_cpu_s": mine - extra,
                 "discovery_audit_cpu_s": extra,
@@ -1070,15 +1077,16 @@ def render_markdown(
         "Means over each tool's successful runs (n ok / runs); CPU, wall, memory and energy "
         "over all its runs, failures included.",
         "",
-        "| tool | n ok | mean hold-out AUC | mean estimate | mean abs(err) | mean err "
-        "| total CPU s | mean wall s | max peak MB | total energy Wh (est.) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| tool | n ok | mean hold-out AUC | mean estimate | mean abs(err) | median abs(err) "
+        "| mean err | total CPU s | mean wall s | max peak MB | total energy Wh (est.) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in summary:
         lines.append(
             f"| {TOOL_LABELS[s['tool']]} | {s['n_ok']}/{s['n_runs']} "
             f"| {_f(s['mean_holdout_auc'])} | {_f(s['mean_estimate'])} "
-            f"| {_f(s['mean_abs_error'])} | {_f(s['mean_signed_error'], signed=True)} "
+            f"| {_f(s['mean_abs_error'])} | {_f(s.get('median_abs_error', math.nan))} "
+            f"| {_f(s['mean_signed_error'], signed=True)} "
             f"| {s['total_cpu_s']:.0f} | {_f(s['mean_wall_s'], 0)} "
             f"| {_f(s['max_peak_mem_mb'], 0)} | {_f(s['total_energy_wh'], 2)} |"
         )
@@ -1135,6 +1143,14 @@ def render_markdown(
                 f"{w['discovery_audit_cpu_s']:.0f} CPU-s, by each run's energy ledger, "
                 "subtracted; no peer runs either): "
                 f"{w['insightome_cpu_s']:.0f} s (ratio {_f(w['ratio'])}): {_pf(w['pass'])}"
+            )
+            by_stage = c.get("insightome_stage_cpu_s") or {}
+            lines.append(
+                "  - insightome's CPU-s by stage, summed over the runs (energy ledger; the rest "
+                "is the interpreter, imports and the workers' start): "
+                + ", ".join(
+                    f"{k} {v:.0f}" for k, v in sorted(by_stage.items(), key=lambda kv: -kv[1])
+                )
             )
     else:
         lines.append("- CPU target: not evaluated (needs insightome and autogluon_best runs)")

@@ -270,6 +270,8 @@ def test_the_cpu_target_is_also_reported_without_discovery_and_audit() -> None:
     tgt = peers.targets(rows, tools)
     md = peers.render_markdown(_meta(tools), rows, peers.summarize(rows, tools), tgt)
     assert "without discovery and the audit (their stages' 10 CPU-s" in md
+    assert cpu["insightome_stage_cpu_s"] == {"select": 10.0, "discover": 8.0, "audit": 2.0}
+    assert "summed over the runs (energy ledger" in md and ": select 10, discover 8, audit 2" in md
 
 
 def _meta(tools: list[str]) -> dict[str, Any]:
