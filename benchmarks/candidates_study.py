@@ -74,10 +74,11 @@ def _bbc(oof: np.ndarray, a: dict[str, Any], task: str, **kw: Any) -> Any:
     """BBC-CV as the study was made: one CV repeat per bootstrap (``one_repeat``, the
     default until the estimator study chose ``all_repeats``)."""
     from insightome.evaluate.bbc import bbc_cv
-    from insightome.options.checks import LEGACY_POOLING
+    from insightome.options.checks import LEGACY_INTERVAL, LEGACY_POOLING
 
     thr = a.get("thresholds")
     kw.setdefault("pooling", LEGACY_POOLING)
+    kw.setdefault("interval", LEGACY_INTERVAL)
     return bbc_cv(oof, a["y"], task, n_bootstrap=N_BOOTSTRAP, seed=0, thresholds=thr, **kw)
 
 

@@ -237,7 +237,11 @@ def gather_runs(
     runs file lacks (a wiped /tmp loses the training IDs, not the runs); with
     ``estimator``, only the runs made with that BBC-CV pooling and interval (a failed run
     records none and is kept)."""
-    rows = [r for r in read_runs(runs) if _made_with(r, estimator)]
+    latest: dict[tuple[str, int, int], dict[str, Any]] = {}
+    for r in read_runs(runs):  # a run redone (another estimator) keeps its last row only
+        if _made_with(r, estimator):
+            latest[(r["cohort"], r["n"], r["rep"])] = r
+    rows = list(latest.values())
     seen = {(r["cohort"], r["n"], r["rep"]) for r in rows}
     for r in read_compact_runs(results) if results is not None else []:
         if (r["cohort"], r["n"], r["rep"]) not in seen and _made_with(r, estimator):

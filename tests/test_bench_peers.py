@@ -269,9 +269,14 @@ def test_the_cpu_target_is_also_reported_without_discovery_and_audit() -> None:
     tools = ["insightome", "autogluon_best"]
     tgt = peers.targets(rows, tools)
     md = peers.render_markdown(_meta(tools), rows, peers.summarize(rows, tools), tgt)
-    assert "without discovery and the audit (their stages' 10 CPU-s" in md
+    assert "without discovery and the model audit (their stages' 10 CPU-s" in md
     assert cpu["insightome_stage_cpu_s"] == {"select": 10.0, "discover": 8.0, "audit": 2.0}
     assert "summed over the runs (energy ledger" in md and ": select 10, discover 8, audit 2" in md
+    del rows[0]["details"]["stage_cpu_s"]  # a run resumed from an older file records none
+    tgt = peers.targets(rows, tools)
+    assert "without_discovery_audit" not in tgt["cpu"]
+    md = peers.render_markdown(_meta(tools), rows, peers.summarize(rows, tools), tgt)
+    assert "model audit: not evaluated (1 insightome runs record no stage CPU)" in md
 
 
 def _meta(tools: list[str]) -> dict[str, Any]:

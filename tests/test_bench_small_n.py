@@ -495,3 +495,8 @@ def test_a_rerun_redoes_the_runs_of_another_estimator_and_never_mixes_them(tmp_p
     ]
     why = small_n.full_default_plan(small_n.parse_args([]), list(small_n_cohorts.COHORTS), rows)
     assert why is not None and "different estimators" in why
+    # rep 0 redone with today's estimator: the runs file keeps both rows, a summary the last
+    small_n.append_run(runs, {**old, "pooling": "all_repeats", "interval": "percentile"})
+    rows = small_n.gather_runs(runs, None)
+    assert sorted(r["rep"] for r in rows) == [0, 1, 2]
+    assert small_n.estimators_used(rows) == [today]

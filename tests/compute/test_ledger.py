@@ -37,7 +37,9 @@ def burn(seconds: float) -> float:
 
 def _estimated(tmp_path: Path, **kwargs: float) -> EnergyLedger:
     """A ledger that cannot see RAPL (an empty powercap directory): estimated everywhere."""
-    return EnergyLedger(sample_interval=0.05, powercap_root=tmp_path, **kwargs)
+    return EnergyLedger(
+        sample_interval=0.05, max_sample_interval=0.05, powercap_root=tmp_path, **kwargs
+    )
 
 
 def _expected_kwh(stage: dict[str, float], constants: dict[str, float]) -> float:

@@ -38,7 +38,9 @@ def _with_compute(run: Run, compute: dict[str, Any]) -> tuple[dict[str, Any], st
 
 
 def _ledger(powercap: Path, **kwargs: float) -> EnergyLedger:
-    ledger = EnergyLedger(sample_interval=0.05, powercap_root=powercap, **kwargs)
+    ledger = EnergyLedger(
+        sample_interval=0.05, max_sample_interval=0.05, powercap_root=powercap, **kwargs
+    )
     for name in ("load", "resampling", "final_fit"):
         with ledger.stage(name):
             _busy(0.05)

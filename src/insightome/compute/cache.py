@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # models is a layer above compute: the candidate is only read
 # (issue 27): a run resumed across the change refits rather than mixing the two solvers
 # 4: multinomial L1 / elastic-net logistic models are fitted by insightome's FISTA, no longer
 # scikit-learn's saga (models.multinomial), and cross-validation fits see the table's values
-# 5: classification forests grow 300 trees, not 500 (models.estimators.FOREST_TREES)
+# 5: random forests for classification grow 300 trees, not 500 (models.estimators.FOREST_TREES)
 ENTRY_FORMAT = "5"
 
 

@@ -178,7 +178,8 @@ def _tree_cpu(
     This process, plus every descendant alive at the end (its increase since the start, or
     all of it when it started during the stage), plus the descendants that exited. For the
     latter two partial views exist: the last value the sampler saw (misses work after the
-    last sample, and processes that lived less than one interval), and the increase of
+    last sample, and processes that lived less than one interval: up to
+    ``max_sample_interval`` late in a long stage), and the increase of
     ``RUSAGE_CHILDREN`` (exact for children this process reaped, with what they reaped,
     minus what those children had already used at the start). They overlap, so the larger
     is taken rather than their sum. Approximate at the edges: a grandchild that lived less

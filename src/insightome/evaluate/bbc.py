@@ -11,7 +11,7 @@ samples left out (out-of-bag). The mean out-of-bag score is the estimate; its 2.
 97.5th percentiles are the 95% interval. With repeated CV, Tsamardinos et al.'s bootstrap b
 uses repeat b mod R (``pooling="one_repeat"``); insightome's default scores every bootstrap
 on the mean over all repeats (``"all_repeats"``: less noise from any one split into folds,
-half the bias in benchmarks/results/estimators.md). With groups (several samples per
+less bias in benchmarks/results/estimators.md). With groups (several samples per
 patient), whole groups are resampled.
 
 ``pooling`` may also score per fold; ``interval`` narrows the interval (``calibrated``,

@@ -28,7 +28,7 @@ PRESETS = ("default", "fast")  # --preset's choices; models.candidates builds ea
 #: benchmarks/results/estimators.md compares them)
 POOLINGS = ("one_repeat", "all_repeats", "per_fold")
 INTERVALS = ("percentile", "calibrated", "oob_scaled")
-# the defaults are benchmarks/results/estimators.md's choice: all_repeats halves
+# the defaults are benchmarks/results/estimators.md's choice: all_repeats reduces
 # one_repeat's bias (-0.009 vs -0.016) with a 15% narrower percentile interval that still
 # covered >= 94% of held-out scores in every cell, the omics splits included; calibrated
 # is narrower but covered 72% of the omics splits, so it stays an option

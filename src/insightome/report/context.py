@@ -19,7 +19,6 @@ import pandas as pd
 from insightome.audit.evidence import NONE, Evidence
 from insightome.audit.performance_figures import ESTIMATE, LABELS, reference
 from insightome.options.checks import (
-    DEFAULT_INTERVAL,
     LEGACY_INTERVAL,
     LEGACY_POOLING,
 )
@@ -160,7 +159,7 @@ def _method(estimate: dict[str, Any]) -> str:
     if (pooling, interval) == (LEGACY_POOLING, LEGACY_INTERVAL):
         return method
     scored = f"{method}, bootstraps scored on {POOLING_WORDS.get(pooling, pooling)}"
-    return scored if interval == DEFAULT_INTERVAL else f"{scored}, {interval} interval"
+    return scored if interval == LEGACY_INTERVAL else f"{scored}, {interval} interval"
 
 
 #: how the report names each ``--bbc-pooling``
