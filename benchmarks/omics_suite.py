@@ -140,6 +140,12 @@ def _label(v: object) -> str:
     return str(v)
 
 
+def stage_cpu(results: dict[str, Any]) -> dict[str, float]:
+    """CPU seconds of each stage of a run, by its energy ledger (its process tree)."""
+    stages = results.get("compute", {}).get("stages") or {}
+    return {name: float(stage["cpu_s"]) for name, stage in stages.items()}
+
+
 def run_one(
     dataset: str, split: int, *, quick: bool, n_jobs: int, results_dir: Path | None = None
 ) -> dict[str, Any]:
@@ -273,11 +279,7 @@ def run_one(
         "bias": float(est["value"]) - holdout_auc,
         "plain_cv_optimism": float(est["plain_cv_value"]) - holdout_auc,
         "ci_covers_holdout": bool(est["ci95"][0] <= holdout_auc <= est["ci95"][1]),
-        # CPU s per stage by the run's energy ledger (its process tree)
-        "stage_cpu_s": {
-            name: float(stage["cpu_s"])
-            for name, stage in (res.get("compute", {}).get("stages") or {}).items()
-        },
+        "stage_cpu_s": stage_cpu(res),
         "fit_seconds": fit_seconds,
         "insightome_timings": res["timings"],
         "child_seconds": time.perf_counter() - t0,

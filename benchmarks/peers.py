@@ -614,10 +614,7 @@ def insightome_one(dataset: str, split: int, *, quick: bool, n_jobs: int) -> dic
             # CPU s of each stage by the run's energy ledger (its process tree): what
             # discovery and the model audit (stages discover, audit) cost, which no peer runs;
             # the data audit runs inside the study stage and stays counted
-            "stage_cpu_s": {
-                name: float(stage["cpu_s"])
-                for name, stage in (res.get("compute", {}).get("stages") or {}).items()
-            },
+            "stage_cpu_s": omics_suite.stage_cpu(res),
         },
         "version": omics_suite.versions().get("insightome", "?"),
     }
@@ -906,11 +903,10 @@ def targets(rows: list[dict[str, Any]], tools: Sequence[str]) -> dict[str, Any]:
         staged = [(x.get("details") or {}).get("stage_cpu_s") for x, _ in pairs]
         cpu["runs_without_stage_cpu"] = sum(1 for st in staged if not st)
         if all(staged):
-            extra = sum(s.get("discover", 0.0) + s.get("audit", 0.0) for s in staged)
             stages = sorted({k for st in staged for k in st})
-            cpu["insightome_stage_cpu_s"] = {
-                k: sum(st.get(k, 0.0) for st in staged) for k in stages
-            }
+            totals = {k: sum(st.get(k, 0.0) for st in staged) for k in stages}
+            cpu["insightome_stage_cpu_s"] = totals
+            extra = totals.get("discover", 0.0) + totals.get("audit", 0.0)
             cpu["without_discovery_audit"] = {
                 "insightome_cpu_s": mine - extra,
                 "discovery_audit_cpu_s": extra,

@@ -712,8 +712,8 @@ def recorded_options(recorded: Mapping[str, Any], options_class: type = RunOptio
     given = {k: v for k, v in recorded.items() if k in names}
     if "bbc_pooling" in names and "bbc_pooling" not in given:
         # a run older than these options used Tsamardinos et al.'s BBC-CV, not today's default
-        given.setdefault("bbc_pooling", checks.LEGACY_POOLING)
-        given.setdefault("bbc_interval", checks.LEGACY_INTERVAL)
+        given["bbc_pooling"] = checks.LEGACY_POOLING
+        given["bbc_interval"] = checks.LEGACY_INTERVAL
     return options_class(**given)
 
 

@@ -18,10 +18,7 @@ import pandas as pd
 
 from insightome.audit.evidence import NONE, Evidence
 from insightome.audit.performance_figures import ESTIMATE, LABELS, reference
-from insightome.options.checks import (
-    LEGACY_INTERVAL,
-    LEGACY_POOLING,
-)
+from insightome.options.checks import LEGACY_INTERVAL, LEGACY_POOLING
 from insightome.report.audit_section import build_audit, build_documents, group_metric_labels
 from insightome.report.augmentation_section import build_augmentation
 from insightome.report.compute_section import build_compute
