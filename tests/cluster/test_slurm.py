@@ -28,6 +28,8 @@ from tests.cluster.conftest import (
 
 pytestmark = pytest.mark.cluster
 
+REPEATS_PAST_LIFETIME = 100  # repeats whose fits outlast a worker's 30 ± 10 s lifetime
+
 
 def _no_traceback(err: str) -> None:
     assert "Traceback" not in err, err[-3000:]
@@ -127,17 +129,19 @@ def test_when_no_worker_is_left_the_run_stops_and_resumes_identically(
 def test_workers_retire_before_their_walltime_and_are_replaced(
     partition, data, local_reference, tmp_path
 ):
-    # a 1-minute walltime: each worker retires after 30 ± 10 s; the fits take about a minute
-    # (45 repeats: 25 took 33 s on 2 cores)
+    # a 1-minute walltime: each worker retires after 30 ± 10 s, so the fits must take well
+    # over 40 s: 100 repeats (45 took 28 s of fitting on 2 local cores on 2026-12-07, after
+    # forests went to 300 trees, and then finished on SLURM before any worker retired)
     config = slurm_yaml(tmp_path, partition, jobs=2, walltime="00:01:00")
     out = tmp_path / "runs"
-    proc = cli("run", data, *RUN, "--repeats", 45, "--slurm-config", config, "--out", out)
+    proc = cli("run", data, *RUN, "--repeats", REPEATS_PAST_LIFETIME, "--slurm-config", config,
+               "--out", out)  # fmt: skip
     _, err = proc.communicate(timeout=900)
     assert proc.returncode == 0, err
     _no_traceback(err)
 
     run = finished(out)
-    assert_same_results(run, local_reference(45))
+    assert_same_results(run, local_reference(REPEATS_PAST_LIFETIME))
     backend = run.results["compute"]["backend"]
     assert backend["worker_lifetime_s"] == 30
     jobs = backend["slurm_jobs"]
