@@ -115,8 +115,8 @@ CLASS_TOO_SMALL = (
     "--folds out to let insightome choose."
 )
 CLASSES_TOO_SMALL = (
-    "{path}: '{column}' has too few classes large enough to learn: {left_out} cannot give "
-    "every training fold 2 samples (a class needs at least 3 {unit}), and {remaining}. "
+    "{path}: '{column}' has too few classes large enough to learn: {left_out} cannot be "
+    "learned ({rule}), and {remaining}. "
     "Add samples of these classes, merge them, or choose another --target."
 )
 FOLDS_IMPOSSIBLE = (

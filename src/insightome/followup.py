@@ -28,6 +28,7 @@ from insightome.errors import UserError
 from insightome.evaluate.bbc import estimator_arguments
 from insightome.evaluate.engine import cross_validated_predictions
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
+from insightome.fold_design import LEGACY_MIN_TRAINING_PER_CLASS
 from insightome.images_features import META_PREFIX
 from insightome.io import read
 from insightome.io.genesets import read_gmt
@@ -180,6 +181,9 @@ def reload(
         exclude=spec.exclude,
         positive_class=spec.positive_class,
         folds=rs["folds"],
+        min_training_per_class=results["outcome"].get(
+            "min_training_per_class", LEGACY_MIN_TRAINING_PER_CLASS
+        ),
     )
     plan = make_plan(
         study.y, spec.task, folds=rs["folds"], repeats=rs["repeats"], seed=rs["seed"],

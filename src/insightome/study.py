@@ -31,6 +31,7 @@ from insightome import errors
 from insightome.errors import UserError, closest_names_hint
 from insightome.fold_design import (
     DEFAULT_FOLDS,
+    MIN_TRAINING_PER_CLASS,
     FoldChoice,
     LeftOutClass,
     design_classes,
@@ -117,6 +118,8 @@ class Study:
     )
     classes_left_out: tuple[LeftOutClass, ...] = ()
     task_decision: TaskDecision | None = None
+    # the class rule it was designed with (fold_design.MIN_TRAINING_PER_CLASS)
+    min_training_per_class: int = MIN_TRAINING_PER_CLASS
 
     @property
     def n_samples(self) -> int:
@@ -136,7 +139,11 @@ class Study:
             lines.append(self.task_decision.sentence(self.spec.target))
         if self.classes_left_out:
             grouped = self.spec.groups is not None
-            lines.append(left_out_note(self.classes_left_out, self.spec.target, grouped))
+            lines.append(
+                left_out_note(
+                    self.classes_left_out, self.spec.target, grouped, self.min_training_per_class
+                )
+            )
         if self.task_decision is not None and self.task_decision.final_task is not None:
             lines.append(str(self.task_decision.change_sentence()))
         if self.folds.changed:
@@ -152,6 +159,7 @@ class Study:
             out["classes_left_out"] = [c.to_dict() for c in self.classes_left_out]
         if s.task in ("binary", "multiclass"):
             counts = np.bincount(self.y.astype(int), minlength=len(self.classes))
+            out["min_training_per_class"] = self.min_training_per_class
             out["classes"] = list(self.classes)
             out["class_counts"] = {c: int(n) for c, n in zip(self.classes, counts, strict=True)}
             if s.task == "binary":
@@ -233,6 +241,7 @@ def make_study(
     positive_class: str | None = None,
     folds: int | None = None,
     learned_features: bool = False,
+    min_training_per_class: int = MIN_TRAINING_PER_CLASS,
 ) -> Study:
     """Validate the study against ``adata`` and build the modelling table.
 
@@ -241,7 +250,8 @@ def make_study(
 
     ``folds``: the fold count asked for; None lets the data choose it (the default, or as
     many as the smallest class allows). Classes too small to learn are left out either way
-    (:mod:`insightome.fold_design` states the rule)."""
+    (:mod:`insightome.fold_design` states the rule; ``min_training_per_class``: a saved
+    run's own, when a follow-up rebuilds its study)."""
     path = _data_path(adata)
     target = _checked_outcome(adata, path, target, task, time, event)
     sensitive, exclude = tuple(sensitive), tuple(exclude)
@@ -287,14 +297,16 @@ def make_study(
         grouped = _group_column(obs, groups, keep, path)
         if spec_task in ("binary", "multiclass"):
             design = design_classes(
-                yser.map(label_string), grouped, folds,
-                path=path, column=target, groups_column=groups,
+                yser.map(label_string), grouped, folds, path=path, column=target,
+                groups_column=groups, min_training=min_training_per_class,
             )  # fmt: skip
             choice, left_out = design.folds, design.left_out
             if left_out:
                 keep[np.flatnonzero(keep)[~design.keep]] = False
                 yser = yser[design.keep]
-                notes.append(left_out_note(left_out, target, groups is not None))
+                notes.append(
+                    left_out_note(left_out, target, groups is not None, min_training_per_class)
+                )
                 if spec_task == "multiclass" and yser.nunique() == 2:
                     if decision is None:  # --task multiclass: never switched silently
                         _refuse_two_classes(left_out, yser, target, path)  # type: ignore[arg-type]
@@ -355,6 +367,7 @@ def make_study(
         folds=choice,
         classes_left_out=left_out,
         task_decision=decision,
+        min_training_per_class=min_training_per_class,
     )
     warnings.extend(_sample_size_warnings(study))
     warnings.extend(identifier_warnings(study.features))

@@ -117,21 +117,23 @@ def test_training_share_is_what_stratified_k_fold_leaves(n):
 
 
 def test_default_folds_follow_the_smallest_learnable_class():
-    y = codes({1: 30, 2: 12, 3: 4, 4: 2})
+    y = codes({1: 30, 2: 12, 3: 4, 4: 1})
     study = insightome.make_study(study_data(y), target="y")
     assert study.classes == ["1", "2", "3"] and study.n_samples == 46
-    assert [c.to_dict() for c in study.classes_left_out] == [{"label": "4", "n_samples": 2}]
+    assert [c.to_dict() for c in study.classes_left_out] == [{"label": "4", "n_samples": 1}]
     assert study.folds.chosen == 4 and study.folds.requested is None and study.folds.changed
     assert "class '3' has 4 samples" in study.folds.reason
     left, folds = study.design_lines()[1:]
-    assert left.startswith("left out class '4' (2 samples) of 'y'")
-    assert "at least 3 samples" in left and "their 2 samples are not modelled" in left
+    assert left.startswith("left out class '4' (1 sample) of 'y'")
+    assert "at least one of its samples, which needs at least 2 samples" in left
+    assert "their 1 sample is not modelled" in left and "never predicts this class" in left
     assert folds.startswith("4-fold cross-validation (stratified)")
     assert "set --folds to choose (at most 4)" in folds
     assert left in study.notes and folds in study.notes
     summary = study.outcome_summary()
-    assert summary["classes_left_out"] == [{"label": "4", "n_samples": 2}]
+    assert summary["classes_left_out"] == [{"label": "4", "n_samples": 1}]
     assert summary["class_counts"] == {"1": 30, "2": 12, "3": 4}
+    assert summary["min_training_per_class"] == 1
     # the study's samples are exactly those of the learned classes, in the data's order
     assert list(study.obs.index) == [f"S{i}" for i in np.flatnonzero(y != 4)]
     assert study.features.shape[0] == len(study.y) == 46
@@ -149,7 +151,7 @@ def test_default_folds_stay_five_when_every_class_allows_them():
 
 
 def test_explicit_folds_too_many_are_refused_with_the_feasible_value():
-    data = study_data(codes({1: 30, 2: 12, 3: 4, 4: 2}))
+    data = study_data(codes({1: 30, 2: 12, 3: 4, 4: 1}))
     with pytest.raises(UserError) as refused:
         insightome.make_study(data, target="y", folds=5)
     message = str(refused.value)
@@ -160,8 +162,30 @@ def test_explicit_folds_too_many_are_refused_with_the_feasible_value():
     assert [c.label for c in given.classes_left_out] == ["4"]
 
 
-def test_two_folds_leave_out_a_class_of_three_too():
-    study = insightome.make_study(study_data(codes({1: 30, 2: 12, 3: 3})), target="y", folds=2)
+def test_a_class_of_two_is_learned_with_two_folds():
+    """Issue 27: a class of 2 samples is learned, each training fold holding one of them,
+    where the legacy rule left it out (the peers benchmark's lymphoma halves)."""
+    y = codes({1: 30, 2: 12, 3: 2})
+    study = insightome.make_study(study_data(y), target="y")
+    assert study.classes == ["1", "2", "3"] and not study.classes_left_out
+    assert study.folds.chosen == 2 and "class '3' has 2 samples" in study.folds.reason
+    plan = make_plan(study.y, "multiclass", folds=2, repeats=3, seed=0)
+    for repeat in plan.splits:
+        for train, test in repeat:
+            assert np.bincount(study.y[train], minlength=3)[2] == 1
+            assert np.bincount(study.y[test], minlength=3)[2] == 1
+    legacy = insightome.make_study(study_data(y), target="y", min_training_per_class=2)
+    assert legacy.classes == ["1", "2"] and [c.label for c in legacy.classes_left_out] == ["3"]
+    assert legacy.outcome_summary()["min_training_per_class"] == 2
+    (_, left, _) = legacy.design_lines()
+    assert "at least 2 of its samples, which needs at least 3 samples (4 with 2 folds)" in left
+
+
+def test_the_legacy_rule_with_two_folds_leaves_out_a_class_of_three_too():
+    """A run saved before issue 27 (2 samples of a class in every training fold) is rebuilt
+    by its follow-ups with its own rule."""
+    study = insightome.make_study(study_data(codes({1: 30, 2: 12, 3: 3})), target="y", folds=2,
+                                  min_training_per_class=2)  # fmt: skip
     assert study.classes == ["1", "2"] and [c.label for c in study.classes_left_out] == ["3"]
     assert study.spec.task == "binary"  # 2 classes remain, said as the final decision
     change = (
@@ -170,19 +194,19 @@ def test_two_folds_leave_out_a_class_of_three_too():
         "class is '2' (set --positive-class to choose)"
     )
     assert study.design_lines()[2] == change and change in study.notes
-    # with the default a class of 3 is learned (3-fold CV keeps 2 in every training fold)
-    auto = insightome.make_study(study_data(codes({1: 30, 2: 12, 3: 3})), target="y")
-    assert auto.classes == ["1", "2", "3"] and auto.folds.chosen == 3
+    # today's rule learns it with the same 2 folds (each training fold keeps 1 of the 3)
+    today = insightome.make_study(study_data(codes({1: 30, 2: 12, 3: 3})), target="y", folds=2)
+    assert today.classes == ["1", "2", "3"] and today.folds.chosen == 2
 
 
 def test_multiclass_left_with_two_classes_is_modelled_binary_and_says_so():
     """3 classes of 20, 20 and 2: the column reads as multiclass, the study is binary, and
     every place that states the task states the one modelled, with the reason."""
-    study = insightome.make_study(study_data(codes({1: 20, 2: 20, 3: 2})), target="y")
+    study = insightome.make_study(study_data(codes({1: 20, 2: 20, 3: 1})), target="y")
     assert study.spec.task == "binary" and study.spec.task_detected
     assert study.classes == ["1", "2"] and study.spec.positive_class == "2"
     because = (
-        "class '3' (2 samples) of 'y' was left out (too few samples to learn) and only 2 "
+        "class '3' (1 sample) of 'y' was left out (too few samples to learn) and only 2 "
         "classes remain, '1' and '2'; the positive class is '2' (set --positive-class to "
         "choose)"
     )
@@ -192,7 +216,7 @@ def test_multiclass_left_with_two_classes_is_modelled_binary_and_says_so():
     Outcome.model_validate(study.outcome_summary())  # a typed results.json field
     detected, left, final = study.design_lines()
     assert detected.startswith("task detected as multiclass from 'y': 3 distinct whole")
-    assert left.startswith("left out class '3' (2 samples) of 'y'")
+    assert left.startswith("left out class '3' (1 sample) of 'y'")
     assert final == f"task binary, not the multiclass detected: {because}"
     assert study.notes.index(detected) < study.notes.index(left) < study.notes.index(final)
     paragraph = design_paragraph({"outcome": study.outcome_summary()})
@@ -209,7 +233,7 @@ def test_multiclass_left_with_two_classes_is_modelled_binary_and_says_so():
 
 
 def test_positive_class_is_checked_once_small_classes_are_left_out():
-    data = study_data(codes({1: 20, 2: 20, 3: 2}))
+    data = study_data(codes({1: 20, 2: 20, 3: 1}))
     chosen = insightome.make_study(data, target="y", positive_class="1")
     assert chosen.spec.task == "binary" and chosen.classes == ["2", "1"]
     assert chosen.spec.positive_class == "1" and set(chosen.y) == {0, 1}
@@ -219,7 +243,7 @@ def test_positive_class_is_checked_once_small_classes_are_left_out():
     with pytest.raises(UserError) as refused:
         insightome.make_study(data, target="y", positive_class="3")
     assert str(refused.value) == (
-        "--positive-class: class '3' (2 samples) of 'y' in data is left out (too few samples "
+        "--positive-class: class '3' (1 sample) of 'y' in data is left out (too few samples "
         "to learn); choose one of the classes that remain: '1', '2'"
     )
     with pytest.raises(UserError) as refused:  # 3 classes learned: still not binary
@@ -231,12 +255,12 @@ def test_positive_class_is_checked_once_small_classes_are_left_out():
 
 
 def test_explicit_multiclass_left_with_two_classes_is_refused_not_switched():
-    data = study_data(codes({1: 20, 2: 20, 3: 2}))
+    data = study_data(codes({1: 20, 2: 20, 3: 1}))
     with pytest.raises(UserError) as refused:
         insightome.make_study(data, target="y", task="multiclass")
     assert str(refused.value) == (
         "--task multiclass: only 2 classes of 'y' in data can be learned, '1' and '2', once "
-        "class '3' (2 samples) is left out (too few samples to learn); use --task binary "
+        "class '3' (1 sample) is left out (too few samples to learn); use --task binary "
         "(or leave --task out), or add samples of the classes left out"
     )
     # --task binary says what the user meant: the class is left out, nothing is re-read
@@ -244,9 +268,9 @@ def test_explicit_multiclass_left_with_two_classes_is_refused_not_switched():
     assert binary.spec.task == "binary" and not binary.spec.task_detected
     assert binary.task_decision is None and "task_detection" not in binary.outcome_summary()
     (left,) = binary.design_lines()
-    assert left.startswith("left out class '3' (2 samples) of 'y'")
+    assert left.startswith("left out class '3' (1 sample) of 'y'")
     # 3 classes remain: --task multiclass is kept
-    three = insightome.make_study(study_data(codes({1: 20, 2: 20, 3: 3, 4: 2})), target="y",
+    three = insightome.make_study(study_data(codes({1: 20, 2: 20, 3: 3, 4: 1})), target="y",
                                   task="multiclass")  # fmt: skip
     assert three.spec.task == "multiclass" and three.classes == ["1", "2", "3"]
 
@@ -254,9 +278,10 @@ def test_explicit_multiclass_left_with_two_classes_is_refused_not_switched():
 @pytest.mark.parametrize(
     ("sizes", "fragments"),
     [
-        ({1: 40, 2: 2}, ["'2' (2 samples) cannot give every training fold 2 samples",
-                         "only '1' (40 samples) remains"]),
-        ({1: 1, 2: 2, 3: 2}, ["'1' (1 sample), '2' (2 samples), '3' (2 samples)",
+        ({1: 40, 2: 1}, ["'2' (1 sample) cannot be learned (a class is learned only when "
+                         "every training fold holds at least one of its samples, which needs "
+                         "at least 2 samples)", "only '1' (40 samples) remains"]),
+        ({1: 1, 2: 1, 3: 1}, ["'1' (1 sample), '2' (1 sample), '3' (1 sample)",
                               "no class remains"]),
     ],
 )  # fmt: skip
@@ -269,15 +294,15 @@ def test_nothing_sensible_left_is_refused(sizes, fragments):
 
 
 def test_groups_count_patients_and_never_straddle_folds():
-    # class 3: 6 samples but from 2 patients only -> left out; classes 1, 2: 12 patients each
+    # class 3: 6 samples but from 1 patient only -> left out; classes 1, 2: 12 patients each
     patients = np.concatenate([np.repeat(np.arange(12), 3), np.repeat(np.arange(12, 24), 2)])
     y = np.concatenate([[1] * 36, [2] * 24, [3] * 6])
-    patients = np.concatenate([patients, [24, 24, 24, 25, 25, 25]])
+    patients = np.concatenate([patients, [24] * 6])
     study = insightome.make_study(study_data(y, groups=patients), target="y", groups="patient")
     assert [c.to_dict() for c in study.classes_left_out] == [
-        {"label": "3", "n_samples": 6, "n_groups": 2}
+        {"label": "3", "n_samples": 6, "n_groups": 1}
     ]
-    assert "'3' (6 samples from 2 groups)" in study.design_lines()[1]
+    assert "'3' (6 samples from 1 group)" in study.design_lines()[1]
     assert study.spec.task == "binary" and study.folds.chosen == 5
     plan = make_plan(study.y, "binary", folds=5, repeats=2, seed=0, groups=study.groups)
     for repeat in plan.splits:

@@ -51,7 +51,7 @@ from insightome.models.candidates import Candidate
 SIZES = (1, 2, 3, 5, 8, 13, 21, 34)
 TOLERANCE = 0.02
 FOLD_PAIRS = 25  # complementary pairs per training fold (all samples: stability.N_PAIRS)
-SIGNATURE_TREES = 150
+SIGNATURE_TREES = 50
 SEARCH_REPEATS = 1  # CV repeats the search uses: its cost is sizes x folds x this
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from insightome.fold_design import LEGACY_MIN_TRAINING_PER_CLASS, class_rule
 from insightome.report.formatting import as_mapping
 
 __all__ = ["design_paragraph"]
@@ -42,11 +43,13 @@ def design_paragraph(results: Mapping[str, Any]) -> str:
         n = sum(int(c.get("n_samples", 0)) for c in left_out)
         names = ", ".join(f"'{c.get('label')}' ({_size(c)})" for c in left_out)
         word = "Class" if len(left_out) == 1 else "Classes"
+        rule = class_rule(
+            int(outcome.get("min_training_per_class", LEGACY_MIN_TRAINING_PER_CLASS)),
+            "samples (patients with --groups)",
+        )
         parts.append(
             f"{word} {names} of '{column}' {'was' if len(left_out) == 1 else 'were'} left "
-            "out: a class is learned only when every training fold holds at least 2 of its "
-            f"samples (at least 3 samples, 4 with 2 folds; patients with --groups). These "
-            f"{n} samples were not modelled, and the model never predicts "
+            f"out: {rule}. These {n} samples were not modelled, and the model never predicts "
             f"{'this class' if len(left_out) == 1 else 'these classes'}."
         )
     if detection and final:

@@ -101,6 +101,9 @@ class Outcome(Record):
     event: str | None
     task_detection: TaskDetection = optional()  # --task not given
     classes_left_out: list[LeftOutClass] = optional()  # classes too small to learn
+    # classification: the samples (groups) of a class every training fold had to hold;
+    # absent from runs before issue 27, which used 2 (fold_design)
+    min_training_per_class: int = optional()
     classes: list[str] = optional()  # classification
     class_counts: dict[str, int] = optional()  # classification
     positive_class: str = optional()  # binary
