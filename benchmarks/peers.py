@@ -1037,8 +1037,9 @@ def render_markdown(
         "P(second class in sorted order); multiclass: macro one-vs-rest). Cross-validation "
         f"inside the peers is {FOLDS}-fold, lowered to the smallest training class count where "
         f"a class is smaller; insightome chooses its own ({FOLDS}, fewer when the smallest "
-        "class asks; a class too small to keep 2 samples in every training fold is left out, "
-        "its hold-out samples then scored with probability 0). Each tool x dataset x split "
+        "class asks, 2 for a class of 2 training samples; a class of 1 training sample, too "
+        "small to give every training fold one, is left out, its hold-out samples then scored "
+        "with probability 0). Each tool x dataset x split "
         "runs in its own fresh subprocess (insightome in the product venv, peers through "
         "`benchmarks/peers_runner.py` in `benchmarks/.venv-peers`, offline: hub switches set, "
         "TPOT's update check disabled, non-loopback connections refused and counted).",

@@ -92,7 +92,7 @@ def run_one(dataset: str, split: int, n_jobs: int) -> dict[str, Any]:
     train, hold = train_test_split(idx, test_size=0.5, stratify=labels[idx], random_state=split)
     start = time.perf_counter()
     # no --folds: insightome's own choice (5, fewer when the smallest class asks; a class
-    # too small to keep 2 samples in every training fold is left out, with a note)
+    # of 1 training sample, too small to give every training fold one, is left out with a note)
     run = insightome.run(adata[np.sort(train)].copy(), "Y", seed=0, n_jobs=n_jobs, out_dir=None)
     wall = time.perf_counter() - start
     res = run.results

@@ -3,8 +3,12 @@ featurizer and a stage plugged in from here without editing any other module."""
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pandas as pd
 import pytest
+from sklearn import datasets
 
 import insightome
 from insightome.errors import UserError
@@ -125,6 +129,37 @@ def test_a_run_resumed_from_a_named_stage_equals_an_uninterrupted_run(adata, tmp
     assert resumed.results["timings"]["total"] >= sum(
         resumed.results["timings"][name] for name in restored
     )
+
+
+def test_a_resumed_run_redoes_its_study_with_the_class_rule_it_began_with(tmp_path, monkeypatch):
+    """The study is never saved: a run begun under the legacy class rule (2 samples of a
+    class in every training fold), or before the rule was recorded, resumes with that rule,
+    not today's, so the restored plan and fits still match its samples."""
+    from insightome.compute.checkpoint import INVOCATION
+
+    X = datasets.load_breast_cancer(as_frame=True).data.iloc[:62, :8]
+    y = np.array(["a"] * 30 + ["b"] * 30 + ["c"] * 2)
+    data = tmp_path / "three.csv"
+    X.assign(kind=np.random.default_rng(0).permutation(y)).to_csv(data, index_label="sample")
+    crash = Stage("crash", interrupt, after="select")
+    options = {**FAST, "folds": None, "discover": False, "audit": False}  # folds: the data's
+    with monkeypatch.context() as legacy, pytest.raises(Interrupted):
+        legacy.setattr("insightome.stages.modelling.MIN_TRAINING_PER_CLASS", 2)
+        insightome.run(data, "kind", out_dir=tmp_path / "runs", stages=[crash], **options)
+    (partial,) = (tmp_path / "runs").iterdir()
+    recorded = json.loads((partial / INVOCATION).read_text())
+    assert recorded["min_training_per_class"] == 2
+    del recorded["min_training_per_class"]  # as a run begun before the rule was recorded
+    (partial / INVOCATION).write_text(json.dumps(recorded))
+    resumed = insightome.resume(partial)
+    outcome = resumed.results["outcome"]
+    assert outcome["min_training_per_class"] == 2 and outcome["classes"] == ["a", "b"]
+    assert outcome["classes_left_out"] == [{"label": "c", "n_samples": 2}]
+    assert "min_training_per_class" not in resumed.results["invocation"]
+    # today's rule learns 'c' with 2 folds
+    today = insightome.run(data, "kind", out_dir=tmp_path / "today", **options)
+    assert today.results["outcome"]["classes"] == ["a", "b", "c"]
+    assert today.results["resampling"]["folds"] == 2
 
 
 def crashed_run(adata, tmp_path, after: str):

@@ -13,8 +13,8 @@ rule (issue 17):
   training fold (3 samples; ``LEGACY_MIN_TRAINING_PER_CLASS``, which a saved run without
   the rule recorded was made with): on lymphoma's training halves that left out a class of
   2 samples, whose hold-out samples the model then could not predict (the peers benchmark's
-  hold-out AUC 0.921 against 0.988 with the class learned by 2-fold CV,
-  benchmarks/results/peers.md).
+  lymphoma hold-out AUC 0.921 with the class left out, benchmarks/results/peers.md at git
+  commit 1f3b57f; 0.988 with it learned by 2-fold CV, the table since).
 * **The fold count**: without ``--folds``, the default (5) or, when the smallest class
   learned (or the number of groups) is smaller, the largest fold count it allows — never
   below 2. An explicit ``--folds`` is never changed: a value the data cannot support is
@@ -40,6 +40,12 @@ from insightome.errors import UserError
 DEFAULT_FOLDS = 5
 MIN_TRAINING_PER_CLASS = 1  # samples (groups) of a class every training fold must hold
 LEGACY_MIN_TRAINING_PER_CLASS = 2  # the rule of runs that did not record theirs
+# --image-features cnn: the CNN's own inner cross-fit splits each training fold again by
+# class (models.image_cnn), so every training fold needs 2 of each class
+CNN_MIN_TRAINING_PER_CLASS = 2
+# where a run's checkpoint records the rule its study was made with (a resume redoes the
+# study with it; results.json keeps it in outcome.min_training_per_class)
+CLASS_RULE_KEY = "min_training_per_class"
 
 
 @dataclass(frozen=True)
@@ -220,22 +226,20 @@ def _refuse_unless_two(
         column=column,
         left_out=", ".join(c.words() for c in sorted(out, key=lambda c: c.label)),
         remaining=remaining,
-        rule=class_rule(min_training, "groups" if grouped else "samples"),
+        rule=class_rule(min_training, grouped),
     )
 
 
-def class_rule(min_training: int, unit: str = "samples") -> str:
-    """The rule that left classes out, in words (notes, the report, the refusal)."""
-    if min_training == 1:
-        return (
-            f"a class is learned only when every training fold holds at least one of its "
-            f"samples, which needs at least 2 {unit}"
-        )
-    return (
-        f"a class is learned only when every training fold holds at least {min_training} "
-        f"of its samples, which needs at least {min_training + 1} {unit} "
-        f"({2 * min_training} with 2 folds)"
+def class_rule(min_training: int, grouped: bool = False) -> str:
+    """The rule that left classes out, in words (notes, the report, the refusal);
+    ``grouped``: counted in patients (--groups)."""
+    units = "groups (patients, --groups)" if grouped else "samples"
+    held = "one" if min_training == 1 else str(min_training)
+    rule = (
+        f"a class is learned only when every training fold holds at least {held} of its "
+        f"{units}, so it needs at least {min_training + 1}"
     )
+    return rule if min_training == 1 else f"{rule} ({2 * min_training} with 2 folds)"
 
 
 def left_out_note(
@@ -246,13 +250,13 @@ def left_out_note(
 ) -> str:
     """The note of a study that left classes out (results.json notes, run log, console)."""
     n = sum(c.n_samples for c in left_out)
-    unit = "groups (--groups)" if grouped else "samples"
+    one = len(left_out) == 1
     return (
-        f"left out {'class' if len(left_out) == 1 else 'classes'} "
+        f"left out {'class' if one else 'classes'} "
         f"{', '.join(c.words() for c in left_out)} of '{column}': "
-        f"{class_rule(min_training, unit)}; their {_plural(n, 'sample')} "
-        f"{'is' if n == 1 else 'are'} not modelled, and the model never predicts "
-        f"{'this class' if len(left_out) == 1 else 'these classes'}"
+        f"{class_rule(min_training, grouped)}; {'its' if one else 'their'} "
+        f"{_plural(n, 'sample')} {'is' if n == 1 else 'are'} not modelled, and the model "
+        f"never predicts {'this class' if one else 'these classes'}"
     )
 
 

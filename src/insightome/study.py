@@ -30,6 +30,7 @@ import pandas as pd
 from insightome import errors
 from insightome.errors import UserError, closest_names_hint
 from insightome.fold_design import (
+    CNN_MIN_TRAINING_PER_CLASS,
     DEFAULT_FOLDS,
     MIN_TRAINING_PER_CLASS,
     FoldChoice,
@@ -253,6 +254,8 @@ def make_study(
     (:mod:`insightome.fold_design` states the rule; ``min_training_per_class``: a saved
     run's own, when a follow-up rebuilds its study)."""
     path = _data_path(adata)
+    if learned_features:  # the CNN's inner cross-fit needs 2 of a class in a training fold
+        min_training_per_class = max(min_training_per_class, CNN_MIN_TRAINING_PER_CLASS)
     target = _checked_outcome(adata, path, target, task, time, event)
     sensitive, exclude = tuple(sensitive), tuple(exclude)
     _check_roles(target if time is None else None, time, event, sensitive, groups, site)

@@ -18,6 +18,7 @@ from insightome import errors
 from insightome.compute.backends import SlurmConfig
 from insightome.compute.checkpoint import Checkpoint
 from insightome.errors import UserError
+from insightome.fold_design import CLASS_RULE_KEY, LEGACY_MIN_TRAINING_PER_CLASS
 from insightome.options import RunOptions, check_run_options, invocation, recorded_options
 from insightome.run_directory import Run
 from insightome.stages import Featurizer, RunState, Stage, arrange, run_stages
@@ -153,6 +154,10 @@ def _run(
     sequence = arrange(STAGES, stages, opts.skipped())
     if checkpoint is not None:
         recorded["data_sha256"] = checkpoint.invocation.get("data_sha256")
+        # the study is redone on resume: with the class rule the run began with
+        recorded[CLASS_RULE_KEY] = checkpoint.invocation.get(
+            CLASS_RULE_KEY, LEGACY_MIN_TRAINING_PER_CLASS
+        )
     state = RunState(data, opts, recorded, checkpoint=checkpoint, featurizers=tuple(featurizers))
     return run_stages(state, sequence, from_stage=from_stage)
 

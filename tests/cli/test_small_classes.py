@@ -121,6 +121,33 @@ def test_integer_codes_are_classes_and_the_rule_is_printed(cli, coded_csv, tmp_p
         assert log.index(note) < log.index(" winner ")
 
 
+def test_a_run_saved_before_the_rule_was_recorded_is_rebuilt_with_its_own(
+    cli, coded_csv, tmp_path, monkeypatch
+):
+    """A run made under the legacy rule (2 samples of a class in every training fold: class
+    '9' of 2 samples left out, 3-fold CV) whose results.json does not record its rule, as
+    runs before issue 27 do not: follow-ups rebuild its study as it was made."""
+    out = tmp_path / "runs"
+    with monkeypatch.context() as legacy:
+        legacy.setattr("insightome.stages.modelling.MIN_TRAINING_PER_CLASS", 2)
+        r = cli("run", coded_csv, "--target", "type", "--out", out, *QUICK, "--no-discover",
+                "--skip", "audit")  # fmt: skip
+    assert r.code == 0, r.err
+    (run_dir,) = run_dirs(out)
+    path = run_dir / "results.json"
+    results = json.loads(path.read_text())
+    assert results["outcome"]["min_training_per_class"] == 2
+    assert results["outcome"]["classes_left_out"] == [{"label": "9", "n_samples": 2}]
+    del results["outcome"]["min_training_per_class"]
+    path.write_text(json.dumps(results))
+    again = reload(run_dir, command="audit", winner_oof=False)
+    assert [c.label for c in again.study.classes_left_out] == ["9"]
+    assert again.study.n_samples == 28 and again.plan.folds == 3
+    v = cli("validate", run_dir, coded_csv, "--allow-training-overlap")
+    assert v.code == 0, v.err
+    assert "'9'" in " ".join(v.err.split())
+
+
 def test_task_regression_keeps_codes_a_regression_target(cli, coded_csv, tmp_path):
     out = tmp_path / "runs"
     r = cli("run", coded_csv, "--target", "type", "--task", "regression", "--out", out, *QUICK,

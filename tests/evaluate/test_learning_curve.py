@@ -85,6 +85,19 @@ def test_a_size_leaving_a_class_under_two_training_samples_is_dropped_with_the_r
             assert np.bincount(y[sub]).min() >= 2
 
 
+def test_a_class_the_training_fold_holds_once_keeps_the_sizes_that_hold_it():
+    """A class of 2 under 2-fold CV (fold_design): each training fold holds it once, so the
+    sizes that keep that one sample stay, and those that lose it are dropped."""
+    y = np.array([0] * 30 + [1] * 20 + [2] * 2)
+    plan = make_plan(y, "multiclass", folds=2, repeats=1, seed=0)
+    curve = curve_plan(plan, y, "multiclass", seed=0)
+    assert list(curve.fractions) == [0.6, 0.8, 1.0], curve.dropped
+    assert any(d.startswith("0.45") and "(fewer than 1)" in d for d in curve.dropped)
+    for folds in curve.plan.splits:
+        for sub, _ in folds:
+            assert np.bincount(y[sub], minlength=3)[2] == 1
+
+
 def test_the_power_law_recovers_known_parameters():
     n = np.array([20, 30, 45, 60, 80, 100, 150, 200], dtype=float)
     truth = (0.92, 1.4, 0.6)

@@ -125,8 +125,8 @@ def test_default_folds_follow_the_smallest_learnable_class():
     assert "class '3' has 4 samples" in study.folds.reason
     left, folds = study.design_lines()[1:]
     assert left.startswith("left out class '4' (1 sample) of 'y'")
-    assert "at least one of its samples, which needs at least 2 samples" in left
-    assert "their 1 sample is not modelled" in left and "never predicts this class" in left
+    assert "at least one of its samples, so it needs at least 2;" in left
+    assert "its 1 sample is not modelled" in left and "never predicts this class" in left
     assert folds.startswith("4-fold cross-validation (stratified)")
     assert "set --folds to choose (at most 4)" in folds
     assert left in study.notes and folds in study.notes
@@ -178,7 +178,15 @@ def test_a_class_of_two_is_learned_with_two_folds():
     assert legacy.classes == ["1", "2"] and [c.label for c in legacy.classes_left_out] == ["3"]
     assert legacy.outcome_summary()["min_training_per_class"] == 2
     (_, left, _) = legacy.design_lines()
-    assert "at least 2 of its samples, which needs at least 3 samples (4 with 2 folds)" in left
+    assert "at least 2 of its samples, so it needs at least 3 (4 with 2 folds);" in left
+    # the report states the rule the run was made with; a run saved before the rule was
+    # recorded was made with the legacy one
+    outcome = legacy.outcome_summary()
+    assert "at least 2 of its samples" in design_paragraph({"outcome": outcome})
+    del outcome["min_training_per_class"]
+    paragraph = design_paragraph({"outcome": outcome})
+    assert "at least 2 of its samples, so it needs at least 3 (4 with 2 folds)." in paragraph
+    assert "These 2 samples were not modelled" in paragraph
 
 
 def test_the_legacy_rule_with_two_folds_leaves_out_a_class_of_three_too():
@@ -279,8 +287,8 @@ def test_explicit_multiclass_left_with_two_classes_is_refused_not_switched():
     ("sizes", "fragments"),
     [
         ({1: 40, 2: 1}, ["'2' (1 sample) cannot be learned (a class is learned only when "
-                         "every training fold holds at least one of its samples, which needs "
-                         "at least 2 samples)", "only '1' (40 samples) remains"]),
+                         "every training fold holds at least one of its samples, so it needs "
+                         "at least 2)", "only '1' (40 samples) remains"]),
         ({1: 1, 2: 1, 3: 1}, ["'1' (1 sample), '2' (1 sample), '3' (1 sample)",
                               "no class remains"]),
     ],
@@ -302,13 +310,41 @@ def test_groups_count_patients_and_never_straddle_folds():
     assert [c.to_dict() for c in study.classes_left_out] == [
         {"label": "3", "n_samples": 6, "n_groups": 1}
     ]
-    assert "'3' (6 samples from 1 group)" in study.design_lines()[1]
+    left = study.design_lines()[1]
+    assert "'3' (6 samples from 1 group)" in left
+    assert "at least one of its groups (patients, --groups), so it needs at least 2" in left
+    paragraph = design_paragraph({"outcome": study.outcome_summary()})
+    assert "one of its groups (patients, --groups)" in paragraph
+    assert "These 6 samples were not modelled" in paragraph
     assert study.spec.task == "binary" and study.folds.chosen == 5
     plan = make_plan(study.y, "binary", folds=5, repeats=2, seed=0, groups=study.groups)
     for repeat in plan.splits:
         for train, test in repeat:
             assert not set(study.groups[train]) & set(study.groups[test])
             assert np.bincount(study.y[train], minlength=2).min() >= 2
+
+
+def test_a_class_seen_in_two_patients_is_learned_one_patient_per_fold():
+    patients = np.concatenate([np.repeat(np.arange(12), 3), np.repeat(np.arange(12, 24), 2)])
+    y = np.concatenate([[1] * 36, [2] * 24, [3] * 6])
+    patients = np.concatenate([patients, [24, 24, 24, 25, 25, 25]])
+    study = insightome.make_study(study_data(y, groups=patients), target="y", groups="patient")
+    assert study.classes == ["1", "2", "3"] and not study.classes_left_out
+    assert study.folds.chosen == 2 and "class '3' is in 2 groups" in study.folds.reason
+    plan = make_plan(study.y, "multiclass", folds=2, repeats=3, seed=0, groups=study.groups)
+    rare = study.y == 2
+    for repeat in plan.splits:
+        for train, test in repeat:
+            assert not set(study.groups[train]) & set(study.groups[test])
+            assert len(set(study.groups[train][rare[train]])) == 1
+            assert len(set(study.groups[test][rare[test]])) == 1
+
+
+def test_a_single_left_out_sample_is_said_in_the_singular():
+    study = insightome.make_study(study_data(codes({1: 30, 2: 12, 3: 1})), target="y")
+    paragraph = design_paragraph({"outcome": study.outcome_summary()})
+    assert "Class '3' (1 sample) of 'y' was left out: a class is learned only" in paragraph
+    assert "This sample was not modelled, and the model never predicts this class." in paragraph
 
 
 def test_few_groups_choose_the_fold_count_or_refuse_an_explicit_one():

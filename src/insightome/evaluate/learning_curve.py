@@ -20,7 +20,9 @@ repeat) pairs, so they run in parallel, on a cluster, and from the fit cache on 
 
 A fraction is dropped, with the reason, when a subsample would leave a class (binary,
 multiclass) or the events (survival) with fewer than :data:`MIN_PER_CLASS` training
-samples in some fold, or fewer than :data:`MIN_SAMPLES` samples in all.
+samples in some fold (a class with fewer in the training fold itself — one sample of a
+class of 2 under 2-fold CV, :mod:`insightome.fold_design` — needs all of them), or fewer
+than :data:`MIN_SAMPLES` samples in all.
 
 Scores: the task's primary metric (:data:`insightome.evaluate.metrics.PRIMARY`), per
 fraction the mean over repeats of the pooled out-of-fold score (as the run scores its
@@ -122,16 +124,23 @@ def take(orders: list[np.ndarray], fraction: float, codes: np.ndarray | None) ->
     return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=int)
 
 
-def _too_small(sub: np.ndarray, y: np.ndarray, task: str) -> str | None:
-    """Why a training subsample is too small to fit, or None."""
+def _too_small(sub: np.ndarray, y: np.ndarray, task: str, fold: np.ndarray) -> str | None:
+    """Why a training subsample of the training ``fold`` is too small to fit, or None."""
     if len(sub) < MIN_SAMPLES:
         return f"{len(sub)} training samples (fewer than {MIN_SAMPLES})"
     if task in ("binary", "multiclass"):
-        counts = np.bincount(np.asarray(y[sub], dtype=int), minlength=int(y.max()) + 1)
-        if counts.min() < MIN_PER_CLASS:
+        size = int(y.max()) + 1
+        counts = np.bincount(np.asarray(y[sub], dtype=int), minlength=size)
+        # a class the fold itself holds fewer of than MIN_PER_CLASS needs all of them
+        need = np.minimum(
+            MIN_PER_CLASS, np.bincount(np.asarray(y[fold], dtype=int), minlength=size)
+        )
+        short = np.flatnonzero(counts < need)
+        if len(short):
+            c = short[0]
             return (
-                f"a class would have {int(counts.min())} training sample(s) in some fold "
-                f"(fewer than {MIN_PER_CLASS})"
+                f"a class would have {int(counts[c])} training sample(s) in some fold "
+                f"(fewer than {int(need[c])})"
             )
     if task == "survival" and int((y[sub] > 0).sum()) < MIN_PER_CLASS:
         return f"fewer than {MIN_PER_CLASS} events in some training fold"
@@ -161,7 +170,12 @@ def curve_plan(
     for fraction in sorted(set(fractions)):
         subs = [[take(o, fraction, codes) for o in fold_orders] for fold_orders in orders]
         why = next(
-            (w for row in subs for sub in row if (w := _too_small(sub, y, task)) is not None),
+            (
+                w
+                for row, fold_orders in zip(subs, orders, strict=True)
+                for sub, o in zip(row, fold_orders, strict=True)
+                if (w := _too_small(sub, y, task, np.concatenate(o))) is not None
+            ),
             None,
         )
         mean_n = np.mean([len(sub) for row in subs for sub in row])

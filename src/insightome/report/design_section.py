@@ -43,13 +43,14 @@ def design_paragraph(results: Mapping[str, Any]) -> str:
         n = sum(int(c.get("n_samples", 0)) for c in left_out)
         names = ", ".join(f"'{c.get('label')}' ({_size(c)})" for c in left_out)
         word = "Class" if len(left_out) == 1 else "Classes"
+        grouped = any("n_groups" in c for c in left_out)
         rule = class_rule(
-            int(outcome.get("min_training_per_class", LEGACY_MIN_TRAINING_PER_CLASS)),
-            "samples (patients with --groups)",
+            int(outcome.get("min_training_per_class", LEGACY_MIN_TRAINING_PER_CLASS)), grouped
         )
+        these = "This sample was" if n == 1 else f"These {n} samples were"
         parts.append(
             f"{word} {names} of '{column}' {'was' if len(left_out) == 1 else 'were'} left "
-            f"out: {rule}. These {n} samples were not modelled, and the model never predicts "
+            f"out: {rule}. {these} not modelled, and the model never predicts "
             f"{'this class' if len(left_out) == 1 else 'these classes'}."
         )
     if detection and final:

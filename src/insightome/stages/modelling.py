@@ -36,6 +36,7 @@ from insightome.evaluate.permutation import PermutationResult, best_cv_score, pe
 from insightome.evaluate.search import BBCSearchCV
 from insightome.evaluate.small_n import RunRegime, small_n_finding
 from insightome.evaluate.splitters import make_plan
+from insightome.fold_design import CLASS_RULE_KEY, MIN_TRAINING_PER_CLASS
 from insightome.images_features import cnn_settings
 from insightome.io.atomic import run_directory_name
 from insightome.models.calibrated_svm import GROUPS_NOTE, PLATT_FAMILIES
@@ -74,6 +75,8 @@ def study(state: RunState) -> None:
         positive_class=o.positive_class,
         folds=o.folds,
         learned_features="cnn" in o.image_features,
+        # a resumed run's own rule (its checkpoint's invocation); a new run: today's
+        min_training_per_class=state.invocation.get(CLASS_RULE_KEY, MIN_TRAINING_PER_CLASS),
     )
     state.study = made
     log(
@@ -123,6 +126,7 @@ def _open_checkpoint(state: RunState) -> None:
     if state.checkpoint is not None or out_dir is None:
         return
     state.invocation["data_sha256"] = state.data_sha256
+    state.invocation[CLASS_RULE_KEY] = state.require("study").min_training_per_class
     out_dir_existed = Path(out_dir).exists()
     state.checkpoint = Checkpoint.create(
         out_dir, run_directory_name(state.require("run_name")), state.invocation

@@ -11,6 +11,7 @@ import pandas as pd
 
 from insightome.audit.documents import documents_markdown, documents_summary
 from insightome.audit.drift import reference_profile
+from insightome.fold_design import CLASS_RULE_KEY
 from insightome.io.json_values import json_ready
 from insightome.models.image_cnn import without_images
 from insightome.models.note_terms import without_texts
@@ -84,7 +85,9 @@ def document(state: RunState) -> None:
         qubits = fitted_qubits(state.model) if state.quantum["winner_is_quantum"] else None
         if qubits is not None:
             results["quantum"]["winner_qubits"] = qubits
-    results["invocation"] = {k: v for k, v in state.invocation.items() if k != "data_sha256"}
+    results["invocation"] = {
+        k: v for k, v in state.invocation.items() if k not in ("data_sha256", CLASS_RULE_KEY)
+    }  # the class rule is in outcome.min_training_per_class
     if found is not None:
         results["discovery"] = found.to_dict()
         if state.gene_sets is not None:
