@@ -34,6 +34,8 @@ from insightome.io import read
 from insightome.io.genesets import read_gmt
 from insightome.living_documents import render_documents
 from insightome.models.candidates import Candidate
+from insightome.models.ensemble import FAMILY as ENSEMBLE_FAMILY
+from insightome.models.ensemble import averaged
 from insightome.models.image_cnn import ImageBank, without_images
 from insightome.models.note_terms import NoteTexts, without_texts
 from insightome.options import check_options, recorded_options
@@ -65,6 +67,9 @@ def candidate_from(
     """A configuration from its results.json entry (``winner`` or ``configurations[i]``);
     with ``--notes-tfidf`` terms, ``note_texts`` are the samples' notes they are taken from;
     with the CNN (``--image-features cnn``), ``images`` are the samples' CNN input."""
+    if entry["family"] == ENSEMBLE_FAMILY:  # --ensemble: the average of its members
+        members = entry["params"]["members"]
+        return averaged([candidate_from(m, task, note_texts, images) for m in members])
     # the selection size, --augment's twin, --notes-tfidf's terms and the CNN's settings
     made = ("k", "augment", "augment_ratio", "note_terms", "note_min_df", "cnn")
     given = entry["params"]
@@ -260,9 +265,16 @@ def rediscover(
     )
     # the signature's estimate is corrected for the configuration choice too: every
     # configuration's out-of-fold predictions, on the repeats the signature search uses
-    configurations = [
-        candidate_from(c, results["task"], texts, bank) for c in results["configurations"]
-    ]
+    # (not the average of the top ones, --ensemble: it has no signature of its own; an
+    # average winner's signature is its best configuration's, as the run searched it)
+    entries = [c for c in results["configurations"] if c["family"] != ENSEMBLE_FAMILY]
+    configurations = [candidate_from(c, results["task"], texts, bank) for c in entries]
+    winner_name = winner.name
+    if winner.family == ENSEMBLE_FAMILY:
+        members = {m.name for m in winner.members}  # type: ignore[attr-defined]
+        winner_name = max(
+            (c for c in entries if c["name"] in members), key=lambda c: c["cv_value"]
+        )["name"]
     n = min(SEARCH_REPEATS, plan.repeats)
     search = ResamplingPlan(plan.splits[:n], plan.folds, n, plan.seeds[:n], plan.grouped)
     oof = cross_validated_predictions(
@@ -272,7 +284,7 @@ def rediscover(
     found = discover(
         study,
         configurations,
-        [c.name for c in configurations].index(winner.name),
+        [c.name for c in configurations].index(winner_name),
         plan,
         oof,
         gene_sets=gene_sets,

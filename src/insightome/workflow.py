@@ -67,6 +67,8 @@ STAGES: tuple[Stage, ...] = (
         estimate,
         makes=(
             "search",
+            "candidates",  # with the average of the top configurations (--ensemble)
+            "cv",
             "thresholds",
             "bbc",
             "winner",

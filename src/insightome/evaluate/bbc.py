@@ -71,6 +71,10 @@ class BBCResult:
     # samples out of its bag: the distribution the interval is read off
     oob_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
     oob_fraction: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # average_top: the configurations averaged in column C (the top ones by plain CV); the
+    # arrays above then have C + 1 entries, the last the average's (its selection
+    # frequency: the bootstraps that chose an average, of whichever top configurations)
+    averaged: tuple[int, ...] = ()
 
 
 def bootstrap_weights(
@@ -229,6 +233,7 @@ def bbc_cv(
     pooling: str = DEFAULT_POOLING,
     folds: np.ndarray | None = None,
     interval: str = DEFAULT_INTERVAL,
+    average_top: int = 0,
 ) -> BBCResult:
     """BBC-CV estimate of the select-the-best procedure's performance, with a 95% CI.
 
@@ -250,6 +255,13 @@ def bbc_cv(
     ``pooling`` (:data:`POOLINGS`) is how a bootstrap scores a candidate; ``per_fold``
     needs ``folds`` (R × n, :func:`fold_membership`). ``interval`` (:data:`INTERVALS`) is
     how the 95% interval is read off the out-of-bag scores.
+
+    ``average_top`` (≥ 2; classification: the candidates' predictions are probabilities)
+    adds the average of the ``average_top`` best candidates to the selection: the plain CV
+    ranking picks them and their average wins when its score beats the best candidate's;
+    every bootstrap repeats both steps in-bag (its own top candidates, then average or
+    not), so the estimate is corrected for the averaging as for the choice. The average of
+    the reported top candidates is column C of the result (``averaged``: their indices).
     """
     if pooling not in POOLINGS:
         raise ValueError(f"pooling={pooling!r}: choose one of {POOLINGS}")
@@ -257,6 +269,8 @@ def bbc_cv(
         raise ValueError(f"interval={interval!r}: choose one of {INTERVALS}")
     if pooling == "per_fold" and folds is None:
         raise ValueError("pooling='per_fold' needs the fold of every sample (folds=)")
+    if average_top and (average_top < 2 or select is not select_best or choice is not None):
+        raise ValueError("average_top needs >= 2 and the default selection rule")
     metric = metric or PRIMARY[task]
     R, C, n, _ = oof.shape
     secondary_specs = SECONDARY[task]
@@ -274,6 +288,24 @@ def bbc_cv(
     oriented = cv_mean if metric.higher_is_better else -cv_mean
     winner = int(select(np.where(usable, oriented, -np.inf)[None, :])[0])
     winner = winner if choice is None else choice
+    averages: dict[tuple[int, ...], np.ndarray] = {}  # top candidates -> (R, n, k) mean
+
+    def average(members: tuple[int, ...]) -> np.ndarray:
+        if members not in averages:
+            averages[members] = np.nan_to_num(oof[:, list(members)]).mean(axis=1)
+        return averages[members]
+
+    averaged: tuple[int, ...] = ()
+    if average_top and usable.sum() >= average_top:
+        ranked = np.argsort(-np.where(usable, oriented, -np.inf), kind="stable")
+        averaged = tuple(sorted(int(c) for c in ranked[:average_top]))
+        per_repeat_avg = cv_scores(average(averaged)[:, None], y, metric, thresholds, fold_of)
+        per_repeat = np.column_stack([per_repeat, per_repeat_avg[:, 0]])
+        cv_mean = per_repeat.mean(axis=0)
+        cv_sd = per_repeat.std(axis=0, ddof=1) if R > 1 else np.full(C + 1, np.nan)
+        oriented = cv_mean if metric.higher_is_better else -cv_mean
+        if oriented[C] > oriented[winner]:
+            winner = C
 
     rng = np.random.default_rng(seed)
     repeat_of = np.arange(n_bootstrap) % R
@@ -301,8 +333,50 @@ def bbc_cv(
             fold_r = None if fold_of is None else fold_of[r]
             for c in np.unique(pick):
                 on = pick == c
-                values[on] += _values(fn, y, oof_clean[r, c], W[on], fold_r)
+                values[on] += _values(fn, y, prediction(r, int(c)), W[on], fold_r)
         return values / len(repeats)
+
+    # the averages bootstraps choose: column C is the reported one, C + 1, ... the others
+    average_ids: dict[tuple[int, ...], int] = {averaged: C} if averaged else {}
+    average_of = {C: averaged} if averaged else {}
+
+    def prediction(r: int, c: int) -> np.ndarray:
+        """(n, k) out-of-fold predictions of column ``c`` in repeat ``r``."""
+        return oof_clean[r, c] if c < C else average(average_of[c])[r]
+
+    def with_averages(
+        in_bag: np.ndarray, pick: np.ndarray, W: np.ndarray, repeats: Sequence[int]
+    ) -> np.ndarray:
+        """Each bag's choice between its best candidate and the average of its
+        ``average_top`` best (in-bag), the average winning when it scores higher."""
+        top = np.sort(np.argsort(-in_bag, axis=1, kind="stable")[:, :average_top], axis=1)
+        full = np.isfinite(np.take_along_axis(in_bag, top, axis=1)).all(axis=1)
+        pick = pick.copy()
+        keys, inverse = np.unique(top, axis=0, return_inverse=True)
+        for i, key in enumerate(keys):
+            rows = np.flatnonzero((inverse.ravel() == i) & full)
+            if not len(rows):
+                continue
+            members = tuple(int(c) for c in key)
+            score = np.mean(
+                [
+                    _pooled_scores(
+                        metric, y, average(members)[r][None], W[rows],
+                        None if thresholds is None else thresholds[r],
+                        None if fold_of is None else fold_of[r],
+                    )[:, 0]
+                    for r in repeats
+                ],
+                axis=0,
+            )  # fmt: skip
+            score = np.where(np.isnan(score), -np.inf, score)
+            better = score > in_bag[rows, pick[rows]]
+            if better.any():
+                if members not in average_ids:
+                    average_ids[members] = C + len(average_ids)
+                    average_of[average_ids[members]] = members
+                pick[rows[better]] = average_ids[members]
+        return pick
 
     # Bootstraps are drawn and scored in chunks of at most ~CHUNK_CELLS weights, in order,
     # so memory stays bounded for large n and the draws are the same as in one batch.
@@ -331,6 +405,8 @@ def bbc_cv(
             if not len(local):
                 continue
             pick = select(in_bag)
+            if averaged:
+                pick = with_averages(in_bag, pick, W_in[local], repeats)
             chosen[rows] = pick
             oob[rows] = chosen_values(metric, W_out[local], pick, repeats)
             for m in secondary_specs:
@@ -346,19 +422,23 @@ def bbc_cv(
         return MetricEstimate(centre, (float(lo), float(hi)), float(plain))
 
     secondary = {}
+    winner_oof = oof[:, [winner]] if winner < C else average(averaged)[:, None]
     for m in secondary_specs:
-        plain = float(np.nanmean(cv_scores(oof[:, [winner]], y, m, thresholds, fold_of)))
+        plain = float(np.nanmean(cv_scores(winner_oof, y, m, thresholds, fold_of)))
         secondary[m.name] = summarize(oob_secondary[m.name], plain)
+    width = C + 1 if averaged else C
     return BBCResult(
         metric=metric.name,
         estimate=summarize(oob, float(cv_mean[winner])),
         winner=winner,
         cv_mean=cv_mean,
         cv_sd=cv_sd,
-        selection_frequency=np.bincount(chosen[chosen >= 0], minlength=C) / n_bootstrap,
+        selection_frequency=np.bincount(np.minimum(chosen[chosen >= 0], width - 1), minlength=width)
+        / n_bootstrap,
         n_bootstrap=n_bootstrap,
         chance=metric.chance,
         secondary=secondary,
         oob_scores=oob,
         oob_fraction=oob_fraction,
+        averaged=averaged,
     )

@@ -75,6 +75,8 @@ from insightome.evaluate.search_inputs import (
     signed_survival_time,
 )
 from insightome.evaluate.splitters import ResamplingPlan, make_plan
+from insightome.models.ensemble import TASKS as ENSEMBLE_TASKS
+from insightome.models.ensemble import averaged
 from insightome.models.estimator_candidate import EstimatorCandidate
 from insightome.outcome_encoding import TASKS, detect_task
 
@@ -126,6 +128,9 @@ class BBCSearchCV(BaseEstimator):
     pooling, interval: how a bootstrap scores a candidate and how the 95% interval is read
         (:data:`~insightome.evaluate.bbc.POOLINGS`, :data:`~insightome.evaluate.bbc.INTERVALS`;
         benchmarks/results/estimators.md compares them).
+    average_top: 0, or ≥ 2 (classification): the average of the ``average_top`` best
+        candidates joins the selection (:mod:`insightome.models.ensemble`; chosen and
+        corrected for inside every bootstrap); it is then the last of ``candidates_``.
     """
 
     def __init__(
@@ -146,6 +151,7 @@ class BBCSearchCV(BaseEstimator):
         progress: ProgressFn | None = None,
         pooling: str = DEFAULT_POOLING,
         interval: str = DEFAULT_INTERVAL,
+        average_top: int = 0,
     ) -> None:
         self.candidates = candidates
         self.task = task
@@ -162,6 +168,7 @@ class BBCSearchCV(BaseEstimator):
         self.progress = progress
         self.pooling = pooling
         self.interval = interval
+        self.average_top = average_top
 
     # ----------------------------------------------------------------- the three steps
     def fit(self, X: Any, y: Any, groups: Any = None) -> BBCSearchCV:
@@ -207,6 +214,7 @@ class BBCSearchCV(BaseEstimator):
             cache=self.cache,
         )
         self.oof_ = self.cv_predictions_.oof
+        self.n_configurations_ = len(self.candidates_)  # without an average estimate() adds
         self._y_model = y_model
         return self.cv_predictions_
 
@@ -220,7 +228,11 @@ class BBCSearchCV(BaseEstimator):
         """
         if not hasattr(self, "cv_predictions_"):
             raise NotFittedError("call cross_validate(X, y) before estimate()")
-        cv = self.cv_predictions_
+        # called again: from the cross-validated candidates, without the average it added
+        n = self.n_configurations_
+        self.candidates_ = self.candidates_[:n]
+        self.cv_predictions_ = cv = _first(self.cv_predictions_, n)
+        self.oof_ = cv.oof
         if (cv.failed_folds > 0).all():
             shown = "; ".join(f"{self.candidates_[c].name}: {e}" for c, e in cv.errors.items())
             raise ValueError(f"every candidate failed on at least one fold ({shown})")
@@ -236,7 +248,13 @@ class BBCSearchCV(BaseEstimator):
             **estimator_arguments(
                 self.pooling, self.interval, self.plan_.splits, len(self._y_model)
             ),
+            average_top=self.average_top,
         )
+        if self.bbc_.averaged:  # the average joins the configurations, last
+            members = [self.candidates_[c] for c in self.bbc_.averaged]
+            self.candidates_ = [*self.candidates_, averaged(members)]
+            self.cv_predictions_ = cv = _with_average(cv, self.bbc_.averaged)
+            self.oof_ = cv.oof
         est = self.bbc_.estimate
         self.bbc_estimate_ = BBCEstimate(
             self.bbc_.metric, est.value, est.ci95, est.plain_cv_value, self.bbc_.chance
@@ -327,6 +345,13 @@ class BBCSearchCV(BaseEstimator):
         for name, allowed in (("pooling", POOLINGS), ("interval", INTERVALS)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name}={getattr(self, name)!r}: choose one of {allowed}")
+        if self.average_top and (
+            self.average_top < 2 or self.task not in (*ENSEMBLE_TASKS, "auto")
+        ):
+            raise ValueError(
+                f"average_top={self.average_top!r}: give 0, or >= 2 for a classification task "
+                f"({', '.join(ENSEMBLE_TASKS)}: their probabilities are averaged)"
+            )
         for name, low in (("folds", 2), ("n_bootstrap", 1)):
             value = getattr(self, name)
             if not isinstance(value, int | np.integer) or value < low:
@@ -419,3 +444,27 @@ class BBCSearchCV(BaseEstimator):
                 "refit_best(X, y) first"
             )
         return self.best_estimator_
+
+
+def _first(cv: CVPredictions, n: int) -> CVPredictions:
+    """``cv`` of its first ``n`` candidates."""
+    if cv.oof.shape[1] == n:
+        return cv
+    return CVPredictions(
+        cv.oof[:, :n], cv.fit_seconds[:n], cv.failed_folds[:n],
+        {c: e for c, e in cv.errors.items() if c < n}, cv.fit_warnings[:n], cv.n_fits[:n],
+    )  # fmt: skip
+
+
+def _with_average(cv: CVPredictions, members: tuple[int, ...]) -> CVPredictions:
+    """``cv`` with the average of ``members`` appended: the mean of their out-of-fold
+    predictions (no fit of its own: its fit time is theirs, its fits none)."""
+    mean = cv.oof[:, list(members)].mean(axis=1, keepdims=True)
+    return CVPredictions(
+        np.concatenate([cv.oof, mean], axis=1),
+        np.append(cv.fit_seconds, cv.fit_seconds[list(members)].sum()),
+        np.append(cv.failed_folds, 0),
+        dict(cv.errors),
+        [*cv.fit_warnings, {}],
+        np.append(cv.n_fits, 0),
+    )

@@ -38,6 +38,11 @@ DEFAULT_INTERVAL = "percentile"
 #: al.'s BBC-CV): a saved run or table that does not name its estimator was made with these
 LEGACY_POOLING = "one_repeat"
 LEGACY_INTERVAL = "percentile"
+#: --ensemble's choices: auto = top3 with the default preset for a classification outcome
+#: (without --augment), else off; a run recorded before the option made no average
+ENSEMBLES = ("auto", "top3", "off")
+LEGACY_ENSEMBLE = "off"
+ENSEMBLE_SIZE = 3  # top3: the configurations averaged
 #: ``calibrated``: the out-of-bag scores' spread around their mean times this multiple (per
 #: --bbc-pooling), then their 2.5th and 97.5th percentiles: the narrowest multiple of the
 #: grid 0.6-0.9 that kept coverage of held-out scores >= 90% at every n of the development

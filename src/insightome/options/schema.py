@@ -434,6 +434,16 @@ class RunOptions:
         check=checks.choice(checks.INTERVALS),
         commands=("run",),
     )
+    ensemble: str = option(
+        "auto",
+        "Average of the top configurations: top3 (the average of the three with the best CV "
+        "scores joins the selection; it wins when its score is higher, and BBC-CV repeats "
+        "both choices in every bootstrap, so the estimate is corrected for it), off, or "
+        "auto (top3 with the default preset for a binary or multiclass outcome without "
+        "--augment; off otherwise).",
+        check=checks.choice(checks.ENSEMBLES),
+        commands=("run",),
+    )
     permutations: int = option(
         0,
         "Label permutations for an empirical p-value (0 = off).",
@@ -714,6 +724,8 @@ def recorded_options(recorded: Mapping[str, Any], options_class: type = RunOptio
         # a run older than these options used Tsamardinos et al.'s BBC-CV, not today's default
         given["bbc_pooling"] = checks.LEGACY_POOLING
         given["bbc_interval"] = checks.LEGACY_INTERVAL
+    if "ensemble" in names and "ensemble" not in given:
+        given["ensemble"] = checks.LEGACY_ENSEMBLE  # a run older than the option averaged none
     return options_class(**given)
 
 

@@ -29,6 +29,7 @@ from insightome.models.candidates import (
     candidates,
     quantum_candidates,
 )
+from insightome.models.ensemble import FAMILY as ENSEMBLE_FAMILY
 from insightome.models.quantum import (
     CONTROL_FAMILY,
     QUANTUM_FAMILIES,
@@ -100,6 +101,8 @@ def quantum_summary(state: RunState) -> dict[str, Any]:
     names = [c.name for c in cands]
     groups: dict[str, list[int]] = {}
     for i, c in enumerate(cands):
+        if c.family == ENSEMBLE_FAMILY:  # not a family of its own (--ensemble)
+            continue
         family = c.family if c.family in (*QUANTUM_FAMILIES, CONTROL_FAMILY) else "default"
         groups.setdefault(family, []).append(i)
     families = family_estimates(

@@ -13,12 +13,16 @@ def discover(state: RunState) -> None:
     the minimal signature, effects, attributions, subgroups, pathways and hypotheses."""
 
     o, log = state.options, state.log
+    bbc, n = state.require("bbc"), state.require("search").n_configurations_
+    configurations, winner = state.require("candidates")[:n], bbc.winner
+    if winner >= n:  # the average of the top configurations: its best one's signature
+        winner = max(bbc.averaged, key=lambda c: bbc.cv_mean[c])
     found = run_discovery(
         state.require("study"),
-        state.require("candidates"),
-        state.require("bbc").winner,
+        configurations,
+        winner,
         state.require("plan"),
-        state.require("cv").oof,
+        state.require("cv").oof[:, :n],
         gene_sets=state.gene_sets,
         tolerance=o.signature_tolerance,
         n_bootstrap=o.n_bootstrap,
@@ -32,6 +36,12 @@ def discover(state: RunState) -> None:
         n_jobs=o.n_jobs,
         min_cell=o.min_cell,
     )
+    if winner != bbc.winner:
+        found.notes.append(
+            f"the winner averages {len(bbc.averaged)} configurations; a signature is searched "
+            f"per configuration, so discovery (signature, attributions) used the best of them "
+            f"by plain CV, {configurations[winner].name}"
+        )
     state.found = found
     for note in found.notes:
         log("discovery: " + note)

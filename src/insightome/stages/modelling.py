@@ -47,10 +47,13 @@ from insightome.models.candidates import (
     with_cnn,
     with_note_terms,
 )
+from insightome.models.ensemble import TASKS as ENSEMBLE_TASKS
+from insightome.models.ensemble import AveragedCandidate
 from insightome.models.estimators import MODELS, logistic, multinomial_l1
 from insightome.models.image_cnn import ImageBank, require_torch
 from insightome.models.multinomial import SOLVER_NOTE
 from insightome.models.note_terms import NoteTexts
+from insightome.options.checks import ENSEMBLE_SIZE
 from insightome.run_content import default_name
 from insightome.stages.budget_pilot import fit_budget
 from insightome.stages.candidate_sets import chosen_sets, quantum_summary
@@ -202,6 +205,17 @@ def plan(state: RunState) -> None:
             "a binary outcome only (its comparison reads AUC, Brier score and calibration "
             "slope); drop --augment",
         )
+    if o.ensemble == "top3" and (made.spec.task not in ENSEMBLE_TASKS or o.augment != "off"):
+        why = (
+            "--augment compares the best real-only and the best augmented configuration"
+            if o.augment != "off"
+            else f"this is a {made.spec.task} outcome, and only class probabilities are averaged"
+        )
+        raise UserError(
+            errors.OPTION_INVALID, option="--ensemble",
+            reason=f"top3 averages the class probabilities of binary or multiclass models, but "
+            f"{why}; use --ensemble off",
+        )  # fmt: skip
     repeats = o.repeats
     if repeats is None:
         repeats = 3 if made.n_samples < LARGE_N else 1
@@ -261,6 +275,7 @@ def select(state: RunState) -> None:
                 cands, task=made.spec.task, cv=resampling, n_bootstrap=o.n_bootstrap,
                 seed=o.seed, n_jobs=o.n_jobs, cache=state.fit_cache(), progress=advance,
                 pooling=o.bbc_pooling, interval=o.bbc_interval,
+                average_top=ensemble_size(o.ensemble, o.preset, made.spec.task, o.augment),
             )  # fmt: skip
             return state.search.cross_validate(made.features, made.y, made.groups)
 
@@ -268,6 +283,16 @@ def select(state: RunState) -> None:
         # a bar's callback and the fit cache do not outlive the stage (nor go into its checkpoint)
         state.search.progress = state.search.cache = None
     _note_fit_problems(state)
+
+
+def ensemble_size(ensemble: str, preset: str, task: str, augment: str) -> int:
+    """How many top configurations the selection may average (0: none): ``--ensemble``
+    top3, or auto with the default preset for a classification outcome without --augment."""
+    if ensemble == "top3" or (
+        ensemble == "auto" and preset == "default" and task in ENSEMBLE_TASKS and augment == "off"
+    ):
+        return ENSEMBLE_SIZE
+    return 0
 
 
 def _note_fit_problems(state: RunState) -> None:
@@ -309,11 +334,24 @@ def estimate(state: RunState) -> None:
     search = state.require("search")
     bbc = search.estimate()
     state.thresholds = search.fold_thresholds_
+    # with --ensemble the average of the top configurations is the last configuration
+    state.candidates, state.cv = cands, cv = search.candidates_, search.cv_predictions_
     state.bbc, state.winner = bbc, cands[bbc.winner]
     state.log(
         f"winner {state.winner.name}; BBC-CV {bbc.metric} {bbc.estimate.value:.3f} "
         f"{bbc.estimate.ci95}"
     )
+    if bbc.averaged:
+        chosen = bbc.selection_frequency[-1]
+        won = isinstance(state.winner, AveragedCandidate)
+        note = (
+            f"ensemble: the average of the top {len(bbc.averaged)} configurations (plain CV "
+            f"{bbc.cv_mean[-1]:.3f}) {'is the winner' if won else 'did not beat the best one'}; "
+            f"{chosen:.0%} of the BBC-CV bootstraps chose an average of their own top "
+            f"{len(bbc.averaged)}, and the estimate is corrected for that choice"
+        )
+        made.notes.append(note)
+        state.log("note: " + note)
     _note_small_n(state, bbc.metric)
     if o.augment != "off":
         state.augmentation = compare_augmentation(
@@ -335,7 +373,10 @@ def estimate(state: RunState) -> None:
             )
             return permutation_test(
                 made.features, made.y, cands,
-                observed=best_cv_score(cv.oof, made.y, made.spec.task),
+                # the best single configuration's CV score, as every permutation rerun scores
+                observed=best_cv_score(
+                    cv.oof[:, : search.n_configurations_], made.y, made.spec.task
+                ),
                 n_permutations=permutations, folds=resampling.folds,
                 repeats=state.require("repeats"), seed=o.seed, n_classes=len(made.classes),
                 groups=made.groups, n_jobs=o.n_jobs, progress=advance, cache=state.fit_cache(),
