@@ -85,20 +85,22 @@ def test_target_single_class(cli, tmp_path, small):
 
 
 def test_class_too_small_to_learn_leaves_nothing_to_predict(cli, tmp_path, small):
-    # issue 17: a class of 2 is left out (no fold count gives every training fold 2 of
-    # it); with one class left there is nothing to predict
-    small["response"] = ["rare"] * 2 + ["common"] * 38
+    # issue 17 (rule of issue 27): a class of 1 is left out (no fold count gives every
+    # training fold one of it); with one class left there is nothing to predict
+    small["response"] = ["rare"] + ["common"] * 39
     r = run(cli, tmp_path, small, "--target", "response")
-    assert_user_error(r, "'rare' (2 samples) cannot give every training fold 2 samples",
-                      "only 'common' (38 samples) remains")  # fmt: skip
+    assert_user_error(r, "'rare' (1 sample) cannot be learned (a class is learned only when "
+                      "every training fold holds at least one of its samples, so it needs at "
+                      "least 2)", "only 'common' (39 samples) remains")  # fmt: skip
 
 
-def test_classes_from_two_patients_leave_nothing_to_predict(cli, tmp_path, small):
-    small["patient"] = ["A"] * 20 + ["B"] * 20  # both classes in both patients
+def test_classes_from_one_patient_leave_nothing_to_predict(cli, tmp_path, small):
+    small["patient"] = ["A"] * 40  # both classes in the one patient
     r = run(cli, tmp_path, small, "--target", "response", "--groups", "patient")
-    assert_user_error(r, "'no' (20 samples from 2 groups), 'yes' (20 samples from 2 groups) "
-                      "cannot give every training fold 2 samples (a class needs at least 3 "
-                      "groups)", "no class remains")  # fmt: skip
+    assert_user_error(r, "'no' (20 samples from 1 group), 'yes' (20 samples from 1 group) "
+                      "cannot be learned (a class is learned only when every training fold "
+                      "holds at least one of its groups (patients, --groups), so it needs at "
+                      "least 2)", "no class remains")  # fmt: skip
 
 
 def test_duplicate_sample_ids(cli, tmp_path, small):
