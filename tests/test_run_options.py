@@ -71,6 +71,7 @@ ADDED_SINCE = {  # issue 17
     "candidates",  # issue 26
     "bbc_pooling",  # issue 27
     "bbc_interval",
+    "ensemble",
 }
 
 

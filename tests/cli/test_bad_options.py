@@ -60,6 +60,7 @@ RANGE_CASES = [
     ("preset", ["--preset", "turbo"], ["--preset", "'turbo'", "'fast'"]),
     ("bbc_pooling", ["--bbc-pooling", "pooled"], ["--bbc-pooling", "'pooled'", "'all_repeats'"]),
     ("bbc_interval", ["--bbc-interval", "bca"], ["--bbc-interval", "'bca'", "'oob_scaled'"]),
+    ("ensemble", ["--ensemble", "top5"], ["--ensemble", "'top5'", "'top3'"]),
     ("seed", ["--seed", "-1"], ["--seed", "between 0 and"]),
     ("seed", ["--seed", str(2**31)], ["--seed", "between 0 and"]),
     ("n_jobs", ["--n-jobs", "0"], ["--n-jobs", "-1 for all"]),
