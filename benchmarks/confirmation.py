@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import subprocess
 import sys
@@ -52,6 +51,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from omics_suite import machine_info
+from small_n_cohorts import tcga_cdr  # the small-n study's TCGA table, another endpoint
 
 REPO = Path(__file__).resolve().parents[1]
 COHORTS_DIR = REPO.parent / "shared" / "data" / "cohorts"
@@ -92,30 +94,8 @@ def _metabric_5y() -> pd.DataFrame:
     return out.sort_index()
 
 
-def _stage(value: object) -> str:
-    text = str(value)
-    if not text.startswith("Stage "):
-        return "not staged"
-    roman = text.removeprefix("Stage ").rstrip("ABC")
-    return f"stage {roman}" if roman in ("I", "II", "III", "IV") else "not staged"
-
-
 def _tcga_pfi() -> pd.DataFrame:
-    df = pd.read_csv(COHORTS_DIR / "tcga_pancan_cdr" / "TCGA-CDR_clinical.csv")
-    df = df[df["PFI"].notna() & (df["PFI.time"] > 0)]
-    race = df["race"].where(~df["race"].astype(str).str.startswith("["))  # [Not Available]
-    out = pd.DataFrame(
-        {
-            "cancer_type": df["type"],
-            "age": df["age_at_initial_pathologic_diagnosis"],
-            "gender": df["gender"].str.lower(),
-            "race": race.str.lower(),
-            "stage": df["ajcc_pathologic_tumor_stage"].map(_stage),
-            "PFI": df["PFI"].astype(int),
-            "PFI.time": df["PFI.time"],
-        }
-    )
-    return out.set_axis(df["bcr_patient_barcode"].to_numpy())
+    return tcga_cdr("PFI")
 
 
 STUDIES: dict[str, Study] = {
@@ -301,16 +281,6 @@ def rows_metric(rows: list[dict[str, Any]], name: str) -> str:
     return next(r["metric"] for r in rows if r["study"] == name)
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
-
-
 def _commit() -> str:
     out = subprocess.run(
         ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
@@ -349,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import insightome
 
+    machine = machine_info()
     start = time.perf_counter()
     rows = []
     for name in names:
@@ -368,8 +339,8 @@ def main(argv: list[str] | None = None) -> int:
             "command": f"python benchmarks/confirmation.py {argv_shown}".strip(),
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "seconds": time.perf_counter() - start,
-            "machine": _cpu_model(),
-            "cores": len(__import__("os").sched_getaffinity(0)),
+            "machine": machine["cpu"],
+            "cores": machine["usable_cores"],
             "insightome": insightome.__version__,
             "scikit_learn": sklearn.__version__,
             "commit": _commit(),

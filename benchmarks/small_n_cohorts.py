@@ -59,9 +59,11 @@ def _stage(value: object) -> str:
     return f"stage {roman}" if roman in ("I", "II", "III", "IV") else "not staged"
 
 
-def _tcga_pancan() -> pd.DataFrame:
+def tcga_cdr(endpoint: str = "OS") -> pd.DataFrame:
+    """The TCGA pan-cancer clinical table as a survival study of ``endpoint`` (OS, PFI, DSS,
+    DFI: its event and ``<endpoint>.time``) from cancer type, age, sex, race and stage."""
     df = pd.read_csv(COHORTS_DIR / "tcga_pancan_cdr" / "TCGA-CDR_clinical.csv")
-    df = df[df["OS"].notna() & (df["OS.time"] > 0)]
+    df = df[df[endpoint].notna() & (df[f"{endpoint}.time"] > 0)]
     race = df["race"].where(~df["race"].astype(str).str.startswith("["))  # [Not Available] ...
     out = pd.DataFrame(
         {
@@ -70,11 +72,15 @@ def _tcga_pancan() -> pd.DataFrame:
             "gender": df["gender"].str.lower(),
             "race": race.str.lower(),
             "stage": df["ajcc_pathologic_tumor_stage"].map(_stage),
-            "OS": df["OS"].astype(int),
-            "OS.time": df["OS.time"],
+            endpoint: df[endpoint].astype(int),
+            f"{endpoint}.time": df[f"{endpoint}.time"],
         }
     )
     return out.set_axis(df["bcr_patient_barcode"].to_numpy())
+
+
+def _tcga_pancan() -> pd.DataFrame:
+    return tcga_cdr("OS")
 
 
 #: discharge to hospice or death: such a patient cannot be readmitted (Strack et al. 2014
