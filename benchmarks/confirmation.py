@@ -5,8 +5,8 @@ tuned insightome's defaults (the BBC-CV scoring, the candidate set, the forests'
 class rule) on the six omics sets, breast cancer, ACTG 175, heart failure and the small-n
 study's four cohorts (ACTG 175, TCGA pan-cancer overall survival, diabetes 130-US
 readmission, METABRIC ER status). This benchmark asks the same question — is the estimate
-on the training half what the model scores on an untouched half? — of three studies none
-of that work looked at:
+on the training half what the model scores on an untouched half? — of three outcomes none
+of that work modelled (two of them from cohorts it used for other outcomes):
 
 * **OASIS-2 dementia, by subject** (``../shared/data/cohorts/oasis``): demented vs
   nondemented at each MRI visit from age, sex, education, SES, MMSE and the brain volumes

@@ -178,6 +178,7 @@ def capture_omics(dataset: str, split: int, captures: Path) -> str:
     start = time.process_time()
     run = insightome.run(
         adata[train_idx].copy(), target="Y", preset="default", seed=0, n_jobs=1, out_dir=None,
+        ensemble="off",  # the study compares estimators of the selection of one configuration
         discover=False, audit=False, progress=False, stages=[_capture_stage(box)],
     )  # fmt: skip
     hold = adata[hold_idx].copy()

@@ -35,7 +35,7 @@ from insightome.io.genesets import read_gmt
 from insightome.living_documents import render_documents
 from insightome.models.candidates import Candidate
 from insightome.models.ensemble import FAMILY as ENSEMBLE_FAMILY
-from insightome.models.ensemble import averaged
+from insightome.models.ensemble import averaged, searched_note
 from insightome.models.image_cnn import ImageBank, without_images
 from insightome.models.note_terms import NoteTexts, without_texts
 from insightome.options import check_options, recorded_options
@@ -269,22 +269,24 @@ def rediscover(
     # average winner's signature is its best configuration's, as the run searched it)
     entries = [c for c in results["configurations"] if c["family"] != ENSEMBLE_FAMILY]
     configurations = [candidate_from(c, results["task"], texts, bank) for c in entries]
-    winner_name = winner.name
+    winner_name, note = winner.name, None
     if winner.family == ENSEMBLE_FAMILY:
         members = {m.name for m in winner.members}  # type: ignore[attr-defined]
         winner_name = max(
             (c for c in entries if c["name"] in members), key=lambda c: c["cv_value"]
         )["name"]
+        note = searched_note(len(members), winner_name)
     n = min(SEARCH_REPEATS, plan.repeats)
     search = ResamplingPlan(plan.splits[:n], plan.folds, n, plan.seeds[:n], plan.grouped)
     oof = cross_validated_predictions(
         study.features, study.y, configurations, search, n_classes=len(study.classes),
         seed=rs["seed"], n_jobs=n_jobs,
     ).oof  # fmt: skip
+    searched = [c.name for c in configurations].index(winner_name)
     found = discover(
         study,
         configurations,
-        [c.name for c in configurations].index(winner_name),
+        searched,
         plan,
         oof,
         gene_sets=gene_sets,
@@ -297,6 +299,8 @@ def rediscover(
         n_jobs=n_jobs,
         min_cell=int(recorded.min_cell),
     )
+    if note is not None:
+        found.notes.append(note)
     results["discovery"] = found.to_dict()
     if gene_sets is not None:
         results["discovery"]["gene_set_files"] = gene_sets.files
@@ -311,7 +315,7 @@ def rediscover(
         run.signature_model = without_images(without_texts(found.signature.model))
         run.model_card["signature"] = {
             "features": found.signature.features,
-            "winner": winner.to_dict(),
+            "winner": configurations[searched].to_dict(),  # the configuration searched
         }
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     run.log.append(f"{stamp} discovery rerun: {len(found.hypotheses)} hypotheses")

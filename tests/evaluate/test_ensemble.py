@@ -44,11 +44,14 @@ def test_an_average_of_independent_errors_wins_and_is_estimated_like_a_choice():
     # its plain CV is the mean of the three members' predictions' AUC
     assert avg.cv_mean[5] > avg.cv_mean[:5].max()
     assert avg.estimate.plain_cv_value == pytest.approx(avg.cv_mean[5])
-    assert avg.selection_frequency[5] > 0.9 and avg.selection_frequency.sum() <= 1 + 1e-9
+    assert avg.selection_frequency[5] > 0.9
     # better than the best single one, and still corrected below its own plain CV
     assert avg.estimate.value > single.estimate.value + 0.03
     assert avg.estimate.value < avg.estimate.plain_cv_value
-    assert set(avg.secondary) == set(single.secondary)
+    # the secondary metrics' plain values are the average's (Brier score of the mean)
+    mean = oof[:, :3].mean(axis=1)[..., 0]
+    brier = np.mean([np.mean((mean[r] - y) ** 2) for r in range(3)])
+    assert avg.secondary["brier"].plain_cv_value == pytest.approx(brier)
 
 
 def test_on_pure_noise_the_average_adds_no_optimism():
@@ -64,6 +67,7 @@ def test_on_pure_noise_the_average_adds_no_optimism():
                      thresholds=thresholds(y, 3), average_top=3)  # fmt: skip
         estimates.append(res.estimate.value)
         plain.append(res.estimate.plain_cv_value)
+        assert res.selection_frequency[-1] > 0  # bags did choose averages
     assert abs(np.mean(estimates) - 0.5) < 0.03, estimates
     assert np.mean(plain) > np.mean(estimates) + 0.03, (plain, estimates)
 
@@ -94,14 +98,36 @@ def test_the_averaged_model_is_the_mean_of_its_members_probabilities():
     expected = (a.predict_proba(X) + b.predict_proba(X)) / 2
     np.testing.assert_allclose(model.predict_proba(X), expected)
     assert list(model.classes_) == [0, 1]
-    # a member that never saw a class contributes 0 for it
+    # fitted members that saw different classes (as in a training fold without one): each
+    # contributes 0 for the classes it never saw, its columns aligned by class
     c = LogisticRegression(max_iter=2000).fit(X[y == 1][:5].tolist() + X[y == 0][:5].tolist(),
                                               [1] * 5 + [2] * 5)  # fmt: skip
     three = AveragedClassifier([a, c])
     three.members_, three.classes_ = [a, c], np.array([0, 1, 2])
-    p = three.predict_proba(X)
-    np.testing.assert_allclose(p[:, 0], a.predict_proba(X)[:, 0] / 2)
-    np.testing.assert_allclose(p.sum(axis=1), 1)
+    p, pa, pc = three.predict_proba(X), a.predict_proba(X), c.predict_proba(X)
+    np.testing.assert_allclose(p[:, 0], pa[:, 0] / 2)
+    np.testing.assert_allclose(p[:, 1], (pa[:, 1] + pc[:, 0]) / 2)
+    np.testing.assert_allclose(p[:, 2], pc[:, 1] / 2)
+
+
+def test_auto_averages_with_the_default_preset_and_plain_configurations_only():
+    from types import SimpleNamespace
+
+    from insightome.stages.modelling import ensemble_size
+
+    def opts(**kw):
+        base = {"ensemble": "auto", "preset": "default", "augment": "off", "notes_tfidf": 0,
+                "image_features": ()}  # fmt: skip
+        return SimpleNamespace(**{**base, **kw})
+
+    assert ensemble_size(opts(), "binary") == 3 and ensemble_size(opts(), "multiclass") == 3
+    assert ensemble_size(opts(), "regression") == 0
+    assert ensemble_size(opts(preset="fast"), "binary") == 0
+    assert ensemble_size(opts(augment="cart"), "binary") == 0
+    assert ensemble_size(opts(notes_tfidf=50), "binary") == 0  # models that carry notes
+    assert ensemble_size(opts(image_features=("cnn",)), "binary") == 0
+    assert ensemble_size(opts(ensemble="off"), "binary") == 0
+    assert ensemble_size(opts(ensemble="top3", preset="fast"), "binary") == 3
 
 
 def test_an_average_is_offered_for_classification_only():
@@ -112,6 +138,13 @@ def test_an_average_is_offered_for_classification_only():
         BBCSearchCV(task="regression", average_top=3).fit(
             pd.DataFrame({"a": np.arange(30.0)}), np.arange(30.0)
         )
+    # task "auto" that reads a regression outcome: refused before any fit
+    search = BBCSearchCV(average_top=3)
+    with pytest.raises(ValueError, match="regression"):
+        search.cross_validate(pd.DataFrame({"a": np.arange(40.0)}), np.linspace(0, 1, 40))
+    assert not hasattr(search, "cv_predictions_")
+    with pytest.raises(ValueError, match="class probabilities"):
+        bbc_cv(np.zeros((1, 3, 10, 1)), np.arange(10.0), "regression", average_top=3)
 
 
 @pytest.fixture(scope="module")
@@ -143,14 +176,24 @@ def test_the_search_appends_the_average_and_refits_it(breast):
     np.testing.assert_allclose(average.predict_proba(X.to_numpy()), expected)
 
 
-def test_a_run_ends_in_the_average_when_it_wins_and_follow_ups_rebuild_it(tmp_path):
+def test_a_run_ends_in_the_average_when_it_wins_and_follow_ups_rebuild_it(tmp_path, monkeypatch):
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     X, y = X.iloc[:240, :10], y.iloc[:240]
     data = X.assign(diagnosis=np.where(y == 1, "benign", "malignant"))
     path = tmp_path / "breast.csv"
     data.to_csv(path, index_label="sample")
+    seen = []
+
+    def permutation_test(features, y, cands, **kwargs):  # what the null reruns
+        seen.extend(cands)
+        return real_permutation_test(features, y, cands, **kwargs)
+
+    import insightome.stages.modelling as modelling
+
+    real_permutation_test = modelling.permutation_test
+    monkeypatch.setattr(modelling, "permutation_test", permutation_test)
     run = insightome.run(path, "diagnosis", id_column="sample", repeats=2, n_bootstrap=300,
-                         discover=False, audit=False, out_dir=tmp_path / "runs")  # fmt: skip
+                         permutations=2, audit=False, out_dir=tmp_path / "runs")  # fmt: skip
     res = run.results
     entries = res["configurations"]
     assert entries[-1]["family"] == "average" and len(entries[-1]["params"]["members"]) == 3
@@ -159,6 +202,13 @@ def test_a_run_ends_in_the_average_when_it_wins_and_follow_ups_rebuild_it(tmp_pa
     # on these 240 tumours the average of the top 3 wins (plain CV and most bootstraps)
     assert res["winner"]["family"] == "average", res["winner"]["name"]
     assert isinstance(run.model, AveragedClassifier) and len(run.model.members_) == 3
+    # the permutation null reruns the configurations, not the average (it is chosen from them)
+    assert seen and not any(isinstance(c, AveragedCandidate) for c in seen)
+    assert len(res["permutation"]["null"]) == 2
+    # discovery searched the signature of the average's best member, and says so
+    assert any("used the best of them by plain CV" in n for n in res["discovery"]["notes"])
+    members = [m["name"] for m in res["winner"]["params"]["members"]]
+    assert run.model_card["signature"]["winner"]["name"] in members
     rebuilt = winner_candidate(res)
     assert isinstance(rebuilt, AveragedCandidate) and rebuilt.name == res["winner"]["name"]
     # predict: the saved model's probabilities, the mean of its members'

@@ -29,6 +29,7 @@ from insightome.audit.performance_figures import (
     figure,
     labelled,
 )
+from insightome.models.ensemble import FAMILY as AVERAGE
 
 
 def estimate(r: Mapping[str, Any]) -> str | None:
@@ -209,19 +210,28 @@ def winning_model(r: Mapping[str, Any]) -> str | None:
     w = r.get("winner")
     if not isinstance(w, Mapping) or not w.get("family"):
         return None
+    members = (w.get("params") or {}).get("members") if w["family"] == AVERAGE else None
+    if members:  # --ensemble: the average of the top configurations
+        names = "; ".join(str(m.get("name")) for m in members)
+        return f"the average of {len(members)} configurations' predicted probabilities ({names})"
     params = ", ".join(f"{k}={v}" for k, v in (w.get("params") or {}).items())
     return f"{w['family']} ({params or 'defaults'}), configuration '{w.get('name')}'"
 
 
 def candidates(r: Mapping[str, Any]) -> str | None:
-    configs = mapping_rows(r.get("configurations"))
+    rows = mapping_rows(r.get("configurations"))
+    configs = [c for c in rows if c.get("family") != AVERAGE]
     if not configs:
         return None
     families = sorted({str(c.get("family")) for c in configs})
     metric = metric_name(nested(r, "estimate", "metric"))
+    averages = [c for c in rows if c.get("family") == AVERAGE]
+    k = len((averages[0].get("params") or {}).get("members") or ()) if averages else 0
+    average = f", or the average of the top {k} when its score was higher" if averages else ""
     return (
         f"{len(configs)} candidate configurations from {len(families)} families "
-        f"({', '.join(families)}); the one with the best pooled out-of-fold {metric} was chosen."
+        f"({', '.join(families)}); the one with the best pooled out-of-fold {metric} was "
+        f"chosen{average}."
     )
 
 

@@ -271,6 +271,8 @@ def bbc_cv(
         raise ValueError("pooling='per_fold' needs the fold of every sample (folds=)")
     if average_top and (average_top < 2 or select is not select_best or choice is not None):
         raise ValueError("average_top needs >= 2 and the default selection rule")
+    if average_top and task not in ("binary", "multiclass"):
+        raise ValueError(f"average_top averages class probabilities: not for a {task} task")
     metric = metric or PRIMARY[task]
     R, C, n, _ = oof.shape
     secondary_specs = SECONDARY[task]
@@ -296,8 +298,9 @@ def bbc_cv(
         return averages[members]
 
     averaged: tuple[int, ...] = ()
-    if average_top and usable.sum() >= average_top:
-        ranked = np.argsort(-np.where(usable, oriented, -np.inf), kind="stable")
+    finite = usable & np.isfinite(oriented)  # a usable candidate may still score NaN
+    if average_top and finite.sum() >= average_top:
+        ranked = np.argsort(-np.where(finite, oriented, -np.inf), kind="stable")
         averaged = tuple(sorted(int(c) for c in ranked[:average_top]))
         per_repeat_avg = cv_scores(average(averaged)[:, None], y, metric, thresholds, fold_of)
         per_repeat = np.column_stack([per_repeat, per_repeat_avg[:, 0]])

@@ -190,6 +190,11 @@ class BBCSearchCV(BaseEstimator):
         features = self._features(X, fitting=True)
         y_raw = outcome_vector(y, len(features))
         self.task_ = self._task(y_raw)
+        if self.average_top and self.task_ not in ENSEMBLE_TASKS:  # before any fit
+            raise ValueError(
+                f"average_top={self.average_top!r}: the outcome is a {self.task_} one; an "
+                f"average of configurations is offered for {', '.join(ENSEMBLE_TASKS)}"
+            )
         y_model = self._encode(y_raw, fitting=True)
         self.groups_ = None if groups is None else group_labels(groups, len(y_model))
         self.candidates_ = resolve_candidates(self.candidates, self.task_, features, self.preset)
@@ -458,11 +463,11 @@ def _first(cv: CVPredictions, n: int) -> CVPredictions:
 
 def _with_average(cv: CVPredictions, members: tuple[int, ...]) -> CVPredictions:
     """``cv`` with the average of ``members`` appended: the mean of their out-of-fold
-    predictions (no fit of its own: its fit time is theirs, its fits none)."""
+    predictions (no fit of its own: no fit time, no fits; its members' are theirs)."""
     mean = cv.oof[:, list(members)].mean(axis=1, keepdims=True)
     return CVPredictions(
         np.concatenate([cv.oof, mean], axis=1),
-        np.append(cv.fit_seconds, cv.fit_seconds[list(members)].sum()),
+        np.append(cv.fit_seconds, 0.0),
         np.append(cv.failed_folds, 0),
         dict(cv.errors),
         [*cv.fit_warnings, {}],

@@ -79,6 +79,15 @@ class AveragedCandidate(Candidate):
         return AveragedClassifier([m.build(features, seed) for m in self.members])
 
 
+def searched_note(n_members: int, name: str) -> str:
+    """Discovery's note when the winner is an average (run and ``insightome discover``)."""
+    return (
+        f"the winner averages {n_members} configurations; a signature is searched per "
+        f"configuration, so discovery (signature, attributions) used the best of them by plain "
+        f"CV, {name}"
+    )
+
+
 def averaged(members: list[Candidate]) -> AveragedCandidate:
     """The average of ``members`` as a configuration of their task."""
     task = members[0].task

@@ -152,7 +152,10 @@ def quantum_summary(state: RunState) -> dict[str, Any]:
         "families": [f.to_dict() for f in families],
         "families_not_estimated": not_estimated,
         "winner_family": winner.family,
-        "winner_is_quantum": winner.family in QUANTUM_FAMILIES,
+        # an average of the top configurations (--ensemble) with a quantum one among them
+        "winner_is_quantum": any(
+            c.family in QUANTUM_FAMILIES for c in getattr(winner, "members", ()) or (winner,)
+        ),
         "quantum_estimated": any(f.family in QUANTUM_FAMILIES for f in families),
         "simulation_cost": {
             "fit_seconds": seconds,
@@ -181,5 +184,7 @@ def fitted_qubits(model: Any) -> int | None:
         if isinstance(obj, Pipeline):
             todo.extend(step for _, step in obj.steps)
         elif isinstance(obj, BaseEstimator):
-            todo.extend(v for k, v in vars(obj).items() if k.endswith("_") or k == "estimator")
+            for k, v in vars(obj).items():
+                if k.endswith("_") or k == "estimator":  # an average's members_: a list
+                    todo.extend(v if isinstance(v, list) else [v])
     return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from insightome.audit.auditing import audit_model
 from insightome.discover.discovery import discover as run_discovery
 from insightome.evaluate.bbc import estimator_arguments
+from insightome.models.ensemble import searched_note
 from insightome.stages.state import RunState
 
 
@@ -14,9 +15,7 @@ def discover(state: RunState) -> None:
 
     o, log = state.options, state.log
     bbc, n = state.require("bbc"), state.require("search").n_configurations_
-    configurations, winner = state.require("candidates")[:n], bbc.winner
-    if winner >= n:  # the average of the top configurations: its best one's signature
-        winner = max(bbc.averaged, key=lambda c: bbc.cv_mean[c])
+    configurations, winner = state.require("candidates")[:n], discovery_configuration(state)
     found = run_discovery(
         state.require("study"),
         configurations,
@@ -37,11 +36,7 @@ def discover(state: RunState) -> None:
         min_cell=o.min_cell,
     )
     if winner != bbc.winner:
-        found.notes.append(
-            f"the winner averages {len(bbc.averaged)} configurations; a signature is searched "
-            f"per configuration, so discovery (signature, attributions) used the best of them "
-            f"by plain CV, {configurations[winner].name}"
-        )
+        found.notes.append(searched_note(len(bbc.averaged), configurations[winner].name))
     state.found = found
     for note in found.notes:
         log("discovery: " + note)
@@ -52,6 +47,15 @@ def discover(state: RunState) -> None:
             f"{sig.bbc.estimate.value:.3f}; {len(sig.stability.stable)} stable feature(s); "
             f"{len(found.hypotheses)} hypotheses"
         )
+
+
+def discovery_configuration(state: RunState) -> int:
+    """The configuration discovery searches a signature for: the winner, or the best of
+    the configurations an average winner averages (--ensemble)."""
+    bbc = state.require("bbc")
+    if bbc.winner < state.require("search").n_configurations_:
+        return int(bbc.winner)
+    return int(max(bbc.averaged, key=lambda c: bbc.cv_mean[c]))
 
 
 def audit(state: RunState) -> None:

@@ -205,10 +205,16 @@ def plan(state: RunState) -> None:
             "a binary outcome only (its comparison reads AUC, Brier score and calibration "
             "slope); drop --augment",
         )
-    if o.ensemble == "top3" and (made.spec.task not in ENSEMBLE_TASKS or o.augment != "off"):
+    wrapped = o.notes_tfidf or "cnn" in o.image_features
+    if o.ensemble == "top3" and (
+        made.spec.task not in ENSEMBLE_TASKS or o.augment != "off" or wrapped
+    ):
         why = (
             "--augment compares the best real-only and the best augmented configuration"
             if o.augment != "off"
+            else "--notes-tfidf and --image-features cnn fit models that carry the notes or "
+            "images, which an average cannot yet shed when the model is saved"
+            if wrapped
             else f"this is a {made.spec.task} outcome, and only class probabilities are averaged"
         )
         raise UserError(
@@ -275,7 +281,7 @@ def select(state: RunState) -> None:
                 cands, task=made.spec.task, cv=resampling, n_bootstrap=o.n_bootstrap,
                 seed=o.seed, n_jobs=o.n_jobs, cache=state.fit_cache(), progress=advance,
                 pooling=o.bbc_pooling, interval=o.bbc_interval,
-                average_top=ensemble_size(o.ensemble, o.preset, made.spec.task, o.augment),
+                average_top=ensemble_size(o, made.spec.task),
             )  # fmt: skip
             return state.search.cross_validate(made.features, made.y, made.groups)
 
@@ -285,11 +291,14 @@ def select(state: RunState) -> None:
     _note_fit_problems(state)
 
 
-def ensemble_size(ensemble: str, preset: str, task: str, augment: str) -> int:
+def ensemble_size(o: Any, task: str) -> int:
     """How many top configurations the selection may average (0: none): ``--ensemble``
-    top3, or auto with the default preset for a classification outcome without --augment."""
-    if ensemble == "top3" or (
-        ensemble == "auto" and preset == "default" and task in ENSEMBLE_TASKS and augment == "off"
+    top3, or auto with the default preset for a classification outcome without --augment,
+    note terms or the CNN (their models carry the run's notes or images, which the saved
+    model drops from the model itself, not from inside an average)."""
+    plain = o.augment == "off" and not o.notes_tfidf and "cnn" not in o.image_features
+    if o.ensemble == "top3" or (
+        o.ensemble == "auto" and o.preset == "default" and task in ENSEMBLE_TASKS and plain
     ):
         return ENSEMBLE_SIZE
     return 0
@@ -341,6 +350,15 @@ def estimate(state: RunState) -> None:
         f"winner {state.winner.name}; BBC-CV {bbc.metric} {bbc.estimate.value:.3f} "
         f"{bbc.estimate.ci95}"
     )
+    singles = cands[: search.n_configurations_]  # without the average (--ensemble)
+    size = ensemble_size(o, made.spec.task)
+    if size and not bbc.averaged:
+        note = (
+            f"ensemble: no average of the top {size} configurations: fewer than {size} could "
+            "be fitted on every fold"
+        )
+        made.notes.append(note)
+        state.log("note: " + note)
     if bbc.averaged:
         chosen = bbc.selection_frequency[-1]
         won = isinstance(state.winner, AveragedCandidate)
@@ -369,10 +387,10 @@ def estimate(state: RunState) -> None:
         def permute() -> PermutationResult:  # again, with a new bar, if a cluster lost its data
             advance = bar(
                 f"Permutation null ({permutations} reruns)",
-                permutations * n_units(cands, resampling),
+                permutations * n_units(singles, resampling),
             )
             return permutation_test(
-                made.features, made.y, cands,
+                made.features, made.y, singles,
                 # the best single configuration's CV score, as every permutation rerun scores
                 observed=best_cv_score(
                     cv.oof[:, : search.n_configurations_], made.y, made.spec.task

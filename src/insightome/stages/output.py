@@ -22,6 +22,7 @@ from insightome.results import validate_results
 from insightome.run_content import build_results, model_card, oof_table
 from insightome.run_directory import Run, write_run
 from insightome.stages.candidate_sets import fitted_qubits
+from insightome.stages.findings import discovery_configuration
 from insightome.stages.state import RunState
 
 
@@ -115,7 +116,11 @@ def document(state: RunState) -> None:
         result.hypotheses = found.hypotheses
         if found.signature is not None:
             result.signature_model = without_images(without_texts(found.signature.model))
-            card["signature"] = {"features": found.signature.features, "winner": winner.to_dict()}
+            searched = state.require("candidates")[discovery_configuration(state)]
+            card["signature"] = {
+                "features": found.signature.features,
+                "winner": searched.to_dict(),  # the configuration searched (--ensemble)
+            }
     state.result = result
     if o.out_dir is None:
         validate_results(result.results)
