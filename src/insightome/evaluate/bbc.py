@@ -263,6 +263,78 @@ def bbc_cv(
     not), so the estimate is corrected for the averaging as for the choice. The average of
     the reported top candidates is column C of the result (``averaged``: their indices).
     """
+    _check_arguments(pooling, interval, folds, average_top, select, choice, task)
+    metric = metric or PRIMARY[task]
+    R, C = oof.shape[:2]
+    secondary_specs = SECONDARY[task]
+    if thresholds is None and any(m.at for m in (metric, *secondary_specs)):
+        raise ValueError(f"{task} BBC-CV needs the out-of-fold decision thresholds")
+    thresholds = None if thresholds is None else np.asarray(thresholds)[:R]
+    usable = ~np.isnan(oof).any(axis=(0, 2, 3))
+    if not usable.any():
+        raise RuntimeError("no candidate configuration could be fitted on every fold")
+    fold_of = None if folds is None or pooling != "per_fold" else np.asarray(folds)[:R]
+    scorer = _Scorer(
+        np.nan_to_num(oof), y, metric, thresholds, fold_of, np.flatnonzero(usable), average_top
+    )  # unusable candidates are never picked (their NaN predictions read as 0 here)
+    # the reported choice is made as every bootstrap makes it: per fold under per_fold
+    per_repeat = cv_scores(oof, y, metric, thresholds, fold_of)  # NaN: unusable ones
+    oriented = _oriented(per_repeat.mean(axis=0), metric)
+    winner = int(select(np.where(usable, oriented, -np.inf)[None, :])[0])
+    winner = winner if choice is None else choice
+    finite = usable & np.isfinite(oriented)  # a usable candidate may still score NaN
+    if average_top and finite.sum() >= average_top:
+        ranked = np.argsort(-np.where(finite, oriented, -np.inf), kind="stable")
+        scorer.report(tuple(sorted(int(c) for c in ranked[:average_top])))
+        average = scorer.average(scorer.averaged)[:, None]
+        per_repeat = np.column_stack(
+            [per_repeat, cv_scores(average, y, metric, thresholds, fold_of)]
+        )
+        if _oriented(per_repeat.mean(axis=0), metric)[C] > oriented[winner]:
+            winner = C
+    cv_mean = per_repeat.mean(axis=0)
+    cv_sd = per_repeat.std(axis=0, ddof=1) if R > 1 else np.full(len(cv_mean), np.nan)
+
+    draws = _draw_and_score(
+        scorer, select, usable, n_bootstrap, seed, groups, pooling, secondary_specs
+    )
+    chosen, oob_fraction = draws.chosen, draws.oob_fraction
+
+    def summarize(values: np.ndarray, plain: float) -> MetricEstimate:
+        return _summarize(values, plain, interval, pooling, oob_fraction)
+
+    secondary = {}
+    winner_oof = oof[:, [winner]] if winner < C else scorer.average(scorer.averaged)[:, None]
+    for m in secondary_specs:
+        plain = float(np.nanmean(cv_scores(winner_oof, y, m, thresholds, fold_of)))
+        secondary[m.name] = summarize(draws.secondary[m.name], plain)
+    width = len(cv_mean)  # C, or C + 1 with the reported average
+    return BBCResult(
+        metric=metric.name,
+        estimate=summarize(draws.oob, float(cv_mean[winner])),
+        winner=winner,
+        cv_mean=cv_mean,
+        cv_sd=cv_sd,
+        selection_frequency=np.bincount(np.minimum(chosen[chosen >= 0], width - 1), minlength=width)
+        / n_bootstrap,
+        n_bootstrap=n_bootstrap,
+        chance=metric.chance,
+        secondary=secondary,
+        oob_scores=draws.oob,
+        oob_fraction=oob_fraction,
+        averaged=scorer.averaged,
+    )
+
+
+def _check_arguments(
+    pooling: str,
+    interval: str,
+    folds: np.ndarray | None,
+    average_top: int,
+    select: SelectionRule,
+    choice: int | None,
+    task: str,
+) -> None:
     if pooling not in POOLINGS:
         raise ValueError(f"pooling={pooling!r}: choose one of {POOLINGS}")
     if interval not in INTERVALS:
@@ -273,86 +345,97 @@ def bbc_cv(
         raise ValueError("average_top needs >= 2 and the default selection rule")
     if average_top and task not in ("binary", "multiclass"):
         raise ValueError(f"average_top averages class probabilities: not for a {task} task")
-    metric = metric or PRIMARY[task]
-    R, C, n, _ = oof.shape
-    secondary_specs = SECONDARY[task]
-    if thresholds is None and any(m.at for m in (metric, *secondary_specs)):
-        raise ValueError(f"{task} BBC-CV needs the out-of-fold decision thresholds")
-    thresholds = None if thresholds is None else np.asarray(thresholds)[:R]
-    usable = ~np.isnan(oof).any(axis=(0, 2, 3))
-    if not usable.any():
-        raise RuntimeError("no candidate configuration could be fitted on every fold")
-    fold_of = None if folds is None or pooling != "per_fold" else np.asarray(folds)[:R]
-    # the reported choice is made as every bootstrap makes it: per fold under per_fold
-    per_repeat = cv_scores(oof, y, metric, thresholds, fold_of)  # NaN: unusable ones
-    cv_mean = per_repeat.mean(axis=0)
-    cv_sd = per_repeat.std(axis=0, ddof=1) if R > 1 else np.full(C, np.nan)
-    oriented = cv_mean if metric.higher_is_better else -cv_mean
-    winner = int(select(np.where(usable, oriented, -np.inf)[None, :])[0])
-    winner = winner if choice is None else choice
-    averages: dict[tuple[int, ...], np.ndarray] = {}  # top candidates -> (R, n, k) mean
 
-    def average(members: tuple[int, ...]) -> np.ndarray:
-        if members not in averages:
-            averages[members] = np.nan_to_num(oof[:, list(members)]).mean(axis=1)
-        return averages[members]
 
-    averaged: tuple[int, ...] = ()
-    finite = usable & np.isfinite(oriented)  # a usable candidate may still score NaN
-    if average_top and finite.sum() >= average_top:
-        ranked = np.argsort(-np.where(finite, oriented, -np.inf), kind="stable")
-        averaged = tuple(sorted(int(c) for c in ranked[:average_top]))
-        per_repeat_avg = cv_scores(average(averaged)[:, None], y, metric, thresholds, fold_of)
-        per_repeat = np.column_stack([per_repeat, per_repeat_avg[:, 0]])
-        cv_mean = per_repeat.mean(axis=0)
-        cv_sd = per_repeat.std(axis=0, ddof=1) if R > 1 else np.full(C + 1, np.nan)
-        oriented = cv_mean if metric.higher_is_better else -cv_mean
-        if oriented[C] > oriented[winner]:
-            winner = C
+def _oriented(values: np.ndarray, metric: MetricSpec) -> np.ndarray:
+    """``values`` of ``metric`` with higher = better."""
+    return values if metric.higher_is_better else -values
 
-    rng = np.random.default_rng(seed)
-    repeat_of = np.arange(n_bootstrap) % R
-    chosen = np.full(n_bootstrap, -1)  # -1: the bag chose nothing
-    oob = np.full(n_bootstrap, np.nan)
-    oob_fraction = np.full(n_bootstrap, np.nan)
-    oob_secondary = {m.name: np.full(n_bootstrap, np.nan) for m in secondary_specs}
-    oof_clean = np.nan_to_num(oof)  # unusable candidates are never picked (below)
 
-    usable_columns = np.flatnonzero(usable)
+def _summarize(
+    values: np.ndarray, plain: float, interval: str, pooling: str, oob_fraction: np.ndarray
+) -> MetricEstimate:
+    """The estimate (mean out-of-bag score) and its 95% interval, read as ``interval``."""
+    centre = float(np.nanmean(values))
+    if interval == "oob_scaled":
+        values = centre + (values - centre) * np.sqrt(oob_fraction)
+    elif interval == "calibrated":
+        values = centre + (values - centre) * CALIBRATED_WIDTH[pooling]
+    lo, hi = np.nanpercentile(values, [2.5, 97.5])
+    return MetricEstimate(centre, (float(lo), float(hi)), float(plain))
 
-    def scores(W: np.ndarray, r: int) -> np.ndarray:  # in-bag: every usable candidate
-        thr = None if thresholds is None else thresholds[r]
-        fold_r = None if fold_of is None else fold_of[r]
-        return _pooled_scores(metric, y, oof_clean[r], W, thr, fold_r, usable_columns)
+
+@dataclass
+class _Scorer:
+    """What every bag of one BBC-CV scores: the candidates' out-of-fold predictions (NaN as
+    0), the metric with each repeat's thresholds and folds, and the averages of top
+    candidates bags choose (``average_top``): column C is the reported average, C + 1, …
+    the others, numbered as bags first choose them."""
+
+    oof: np.ndarray  # (R, C, n, k)
+    y: np.ndarray
+    metric: MetricSpec
+    thresholds: np.ndarray | None
+    fold_of: np.ndarray | None
+    usable_columns: np.ndarray
+    average_top: int = 0
+    averaged: tuple[int, ...] = ()  # the reported average's members (column C)
+    averages: dict[tuple[int, ...], np.ndarray] = field(default_factory=dict)
+    average_ids: dict[tuple[int, ...], int] = field(default_factory=dict)
+    average_of: dict[int, tuple[int, ...]] = field(default_factory=dict)
+
+    @property
+    def n_candidates(self) -> int:
+        return self.oof.shape[1]
+
+    def threshold(self, r: int) -> np.ndarray | None:
+        return None if self.thresholds is None else self.thresholds[r]
+
+    def fold(self, r: int) -> np.ndarray | None:
+        return None if self.fold_of is None else self.fold_of[r]
+
+    def report(self, members: tuple[int, ...]) -> None:
+        """The plain CV's average of top candidates: column C."""
+        self.averaged = members
+        self.average_ids[members] = self.n_candidates
+        self.average_of[self.n_candidates] = members
+
+    def average(self, members: tuple[int, ...]) -> np.ndarray:
+        """(R, n, k) mean out-of-fold predictions of ``members``."""
+        if members not in self.averages:
+            self.averages[members] = self.oof[:, list(members)].mean(axis=1)
+        return self.averages[members]
+
+    def prediction(self, r: int, c: int) -> np.ndarray:
+        """(n, k) out-of-fold predictions of column ``c`` in repeat ``r``."""
+        return self.oof[r, c] if c < self.n_candidates else self.average(self.average_of[c])[r]
+
+    def in_bag(self, W: np.ndarray, r: int) -> np.ndarray:
+        """(B × C) oriented scores of every usable candidate in repeat ``r``."""
+        return _pooled_scores(
+            self.metric, self.y, self.oof[r], W, self.threshold(r), self.fold(r),
+            self.usable_columns,
+        )  # fmt: skip
 
     def chosen_values(
-        spec: MetricSpec, W: np.ndarray, pick: np.ndarray, repeats: Sequence[int]
+        self, spec: MetricSpec, W: np.ndarray, pick: np.ndarray, repeats: Sequence[int]
     ) -> np.ndarray:
         """(rows,) ``spec`` of each row's chosen candidate under its weights, averaged over
         ``repeats``: out of the bag, only the chosen candidates are scored."""
         values = np.zeros(len(pick))
         for r in repeats:
-            fn = spec.thresholded(None if thresholds is None else thresholds[r])
-            fold_r = None if fold_of is None else fold_of[r]
+            fn = spec.thresholded(self.threshold(r))
             for c in np.unique(pick):
                 on = pick == c
-                values[on] += _values(fn, y, prediction(r, int(c)), W[on], fold_r)
+                values[on] += _values(fn, self.y, self.prediction(r, int(c)), W[on], self.fold(r))
         return values / len(repeats)
 
-    # the averages bootstraps choose: column C is the reported one, C + 1, ... the others
-    average_ids: dict[tuple[int, ...], int] = {averaged: C} if averaged else {}
-    average_of = {C: averaged} if averaged else {}
-
-    def prediction(r: int, c: int) -> np.ndarray:
-        """(n, k) out-of-fold predictions of column ``c`` in repeat ``r``."""
-        return oof_clean[r, c] if c < C else average(average_of[c])[r]
-
     def with_averages(
-        in_bag: np.ndarray, pick: np.ndarray, W: np.ndarray, repeats: Sequence[int]
+        self, in_bag: np.ndarray, pick: np.ndarray, W: np.ndarray, repeats: Sequence[int]
     ) -> np.ndarray:
         """Each bag's choice between its best candidate and the average of its
         ``average_top`` best (in-bag), the average winning when it scores higher."""
-        top = np.sort(np.argsort(-in_bag, axis=1, kind="stable")[:, :average_top], axis=1)
+        top = np.sort(np.argsort(-in_bag, axis=1, kind="stable")[:, : self.average_top], axis=1)
         full = np.isfinite(np.take_along_axis(in_bag, top, axis=1)).all(axis=1)
         pick = pick.copy()
         keys, inverse = np.unique(top, axis=0, return_inverse=True)
@@ -364,9 +447,8 @@ def bbc_cv(
             score = np.mean(
                 [
                     _pooled_scores(
-                        metric, y, average(members)[r][None], W[rows],
-                        None if thresholds is None else thresholds[r],
-                        None if fold_of is None else fold_of[r],
+                        self.metric, self.y, self.average(members)[r][None], W[rows],
+                        self.threshold(r), self.fold(r),
                     )[:, 0]
                     for r in repeats
                 ],
@@ -375,12 +457,43 @@ def bbc_cv(
             score = np.where(np.isnan(score), -np.inf, score)
             better = score > in_bag[rows, pick[rows]]
             if better.any():
-                if members not in average_ids:
-                    average_ids[members] = C + len(average_ids)
-                    average_of[average_ids[members]] = members
-                pick[rows[better]] = average_ids[members]
+                if members not in self.average_ids:
+                    self.average_ids[members] = self.n_candidates + len(self.average_ids)
+                    self.average_of[self.average_ids[members]] = members
+                pick[rows[better]] = self.average_ids[members]
         return pick
 
+
+@dataclass
+class _Draws:
+    """Per bootstrap: the column its bag chose (-1: none), the out-of-bag score of that
+    choice (primary and secondary metrics) and the share of samples out of its bag."""
+
+    chosen: np.ndarray
+    oob: np.ndarray
+    oob_fraction: np.ndarray
+    secondary: dict[str, np.ndarray]
+
+
+def _draw_and_score(
+    scorer: _Scorer,
+    select: SelectionRule,
+    usable: np.ndarray,
+    n_bootstrap: int,
+    seed: int,
+    groups: np.ndarray | None,
+    pooling: str,
+    secondary_specs: Sequence[MetricSpec],
+) -> _Draws:
+    """Draw the bootstraps, let each bag choose (``select``, then an average of its top
+    candidates when ``scorer`` offers one) and score the choice out of the bag."""
+    R, _, n, _ = scorer.oof.shape
+    rng = np.random.default_rng(seed)
+    repeat_of = np.arange(n_bootstrap) % R
+    draws = _Draws(
+        np.full(n_bootstrap, -1), np.full(n_bootstrap, np.nan), np.full(n_bootstrap, np.nan),
+        {m.name: np.full(n_bootstrap, np.nan) for m in secondary_specs},
+    )  # fmt: skip
     # Bootstraps are drawn and scored in chunks of at most ~CHUNK_CELLS weights, in order,
     # so memory stays bounded for large n and the draws are the same as in one batch.
     chunk = max(1, CHUNK_CELLS // max(n, 1))
@@ -388,7 +501,7 @@ def bbc_cv(
         block = np.arange(start, min(start + chunk, n_bootstrap))
         W_in = bootstrap_weights(n, len(block), rng, groups)
         W_out = (W_in == 0).astype(float)
-        oob_fraction[block] = W_out.mean(axis=1)
+        draws.oob_fraction[block] = W_out.mean(axis=1)
         # (rows of the block, the repeats each row is scored on)
         if pooling == "all_repeats":
             parts = [(np.arange(len(block)), tuple(range(R)))]
@@ -398,7 +511,7 @@ def bbc_cv(
             if not len(local):
                 continue
             rows = block[local]
-            in_bag = np.mean([scores(W_in[local], r) for r in repeats], axis=0)
+            in_bag = np.mean([scorer.in_bag(W_in[local], r) for r in repeats], axis=0)
             in_bag[:, ~usable] = -np.inf
             in_bag = np.where(np.isnan(in_bag), -np.inf, in_bag)
             # a bag where no candidate could be scored (e.g. no positive drawn) chooses
@@ -408,40 +521,10 @@ def bbc_cv(
             if not len(local):
                 continue
             pick = select(in_bag)
-            if averaged:
-                pick = with_averages(in_bag, pick, W_in[local], repeats)
-            chosen[rows] = pick
-            oob[rows] = chosen_values(metric, W_out[local], pick, repeats)
+            if scorer.averaged:
+                pick = scorer.with_averages(in_bag, pick, W_in[local], repeats)
+            draws.chosen[rows] = pick
+            draws.oob[rows] = scorer.chosen_values(scorer.metric, W_out[local], pick, repeats)
             for m in secondary_specs:
-                oob_secondary[m.name][rows] = chosen_values(m, W_out[local], pick, repeats)
-
-    def summarize(values: np.ndarray, plain: float) -> MetricEstimate:
-        centre = float(np.nanmean(values))
-        if interval == "oob_scaled":
-            values = centre + (values - centre) * np.sqrt(oob_fraction)
-        elif interval == "calibrated":
-            values = centre + (values - centre) * CALIBRATED_WIDTH[pooling]
-        lo, hi = np.nanpercentile(values, [2.5, 97.5])
-        return MetricEstimate(centre, (float(lo), float(hi)), float(plain))
-
-    secondary = {}
-    winner_oof = oof[:, [winner]] if winner < C else average(averaged)[:, None]
-    for m in secondary_specs:
-        plain = float(np.nanmean(cv_scores(winner_oof, y, m, thresholds, fold_of)))
-        secondary[m.name] = summarize(oob_secondary[m.name], plain)
-    width = C + 1 if averaged else C
-    return BBCResult(
-        metric=metric.name,
-        estimate=summarize(oob, float(cv_mean[winner])),
-        winner=winner,
-        cv_mean=cv_mean,
-        cv_sd=cv_sd,
-        selection_frequency=np.bincount(np.minimum(chosen[chosen >= 0], width - 1), minlength=width)
-        / n_bootstrap,
-        n_bootstrap=n_bootstrap,
-        chance=metric.chance,
-        secondary=secondary,
-        oob_scores=oob,
-        oob_fraction=oob_fraction,
-        averaged=averaged,
-    )
+                draws.secondary[m.name][rows] = scorer.chosen_values(m, W_out[local], pick, repeats)
+    return draws
