@@ -337,8 +337,7 @@ def _note_fit_problems(state: RunState) -> None:
 
 
 def estimate(state: RunState) -> None:
-    o, made, cv = state.options, state.require("study"), state.require("cv")
-    cands, resampling = state.require("candidates"), state.require("plan")
+    o, made, resampling = state.options, state.require("study"), state.require("plan")
     # each out-of-fold prediction is thresholded at its own training folds' prevalence
     search = state.require("search")
     bbc = search.estimate()
@@ -351,23 +350,21 @@ def estimate(state: RunState) -> None:
         f"{bbc.estimate.ci95}"
     )
     singles = cands[: search.n_configurations_]  # without the average (--ensemble)
-    size = ensemble_size(o, made.spec.task)
-    if size and not bbc.averaged:
+    size = search.average_top
+    if bbc.averaged:
+        won = isinstance(state.winner, AveragedCandidate)
+        note = (
+            f"ensemble: the average of the top {size} configurations (plain CV "
+            f"{bbc.cv_mean[-1]:.3f}) {'is the winner' if won else 'did not beat the best one'}; "
+            f"{bbc.selection_frequency[-1]:.0%} of the BBC-CV bootstraps chose an average of "
+            f"their own top {size}, and the estimate is corrected for that choice"
+        )
+    elif size:
         note = (
             f"ensemble: no average of the top {size} configurations: fewer than {size} could "
             "be fitted on every fold"
         )
-        made.notes.append(note)
-        state.log("note: " + note)
-    if bbc.averaged:
-        chosen = bbc.selection_frequency[-1]
-        won = isinstance(state.winner, AveragedCandidate)
-        note = (
-            f"ensemble: the average of the top {len(bbc.averaged)} configurations (plain CV "
-            f"{bbc.cv_mean[-1]:.3f}) {'is the winner' if won else 'did not beat the best one'}; "
-            f"{chosen:.0%} of the BBC-CV bootstraps chose an average of their own top "
-            f"{len(bbc.averaged)}, and the estimate is corrected for that choice"
-        )
+    if size:
         made.notes.append(note)
         state.log("note: " + note)
     _note_small_n(state, bbc.metric)
