@@ -287,6 +287,27 @@ def test_a_run_with_note_terms_saves_no_note_text(files, tmp_path):
         model.predict_proba(pd.DataFrame({"age": [60.0]}, index=["P000"]))
 
 
+def test_the_average_of_note_term_models_is_offered_and_saves_no_note_text(files, tmp_path):
+    """--ensemble top3 with --notes-tfidf: the average joins the selection, and nothing the
+    run writes holds a note (the members' stripping: tests/evaluate/test_ensemble.py)."""
+    cohort, notes, lexicon = files
+    run = insightome.run(
+        cohort, target="hf", id_column="patient", notes=notes, notes_id="patient",
+        lexicon=lexicon, notes_tfidf=20, min_cell=5, ensemble="top3", out_dir=tmp_path,
+        **API_FAST,
+    )  # fmt: skip
+    average = run.results["configurations"][-1]
+    assert average["family"] == "average" and len(average["params"]["members"]) == 3
+    assert all(m["name"].endswith("+terms(k=20)") for m in average["params"]["members"])
+    (run_dir,) = run_dirs(tmp_path)
+    for path in run_dir.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path.name
+    pred = insightome.predict(run.path, cohort, id_column="patient", notes=notes,
+                              notes_id="patient")  # fmt: skip
+    assert len(pred) == 80 and pred.filter(like="prob_").notna().all().all()
+
+
 def test_note_terms_are_refused_with_augment_and_survival(files, tmp_path):
     cohort, notes, _ = files
     with pytest.raises(UserError, match="--notes-tfidf: synthetic rows have no notes"):

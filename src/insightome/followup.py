@@ -35,9 +35,9 @@ from insightome.io.genesets import read_gmt
 from insightome.living_documents import render_documents
 from insightome.models.candidates import Candidate
 from insightome.models.ensemble import FAMILY as ENSEMBLE_FAMILY
-from insightome.models.ensemble import averaged, searched_note
-from insightome.models.image_cnn import ImageBank, without_images
-from insightome.models.note_terms import NoteTexts, without_texts
+from insightome.models.ensemble import averaged, saved_form, searched_note
+from insightome.models.image_cnn import ImageBank
+from insightome.models.note_terms import NoteTexts
 from insightome.options import check_options, recorded_options
 from insightome.run_directory import Run, file_sha256, rewrite_run
 from insightome.saved_run_images import (
@@ -312,7 +312,7 @@ def rediscover(
     run.hypotheses = found.hypotheses
     if found.signature is not None:
         # no note text, no image saved
-        run.signature_model = without_images(without_texts(found.signature.model))
+        run.signature_model = saved_form(found.signature.model)
         run.model_card["signature"] = {
             "features": found.signature.features,
             "winner": configurations[searched].to_dict(),  # the configuration searched

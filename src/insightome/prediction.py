@@ -17,6 +17,7 @@ from insightome.audit.prediction_log import log_predictions
 from insightome.errors import UserError
 from insightome.evaluate.engine import predict_matrix
 from insightome.io import read
+from insightome.models.ensemble import each_member
 from insightome.options import recorded_options
 from insightome.run_content import class_table, in_memory_provenance
 from insightome.run_directory import Run, file_sha256
@@ -220,8 +221,12 @@ def new_notes_line(adata: ad.AnnData) -> str:
 
 def saved_model(run: Run, adata: ad.AnnData, model: Any = None) -> Any:
     """The run's model (or ``model``) as it predicts ``adata``: with note terms, given the
-    samples' notes for this prediction only."""
-    return model_with_images(model_with_texts(run.model if model is None else model, adata), adata)
+    samples' notes (and the CNN, their images) for this prediction only, in an average's
+    members too."""
+    return each_member(
+        run.model if model is None else model,
+        lambda m: model_with_images(model_with_texts(m, adata), adata),
+    )
 
 
 def unmatched_note(adata: ad.AnnData, *, examples: bool = False) -> str:

@@ -4,6 +4,9 @@ the saved run."""
 
 from __future__ import annotations
 
+import dataclasses
+
+import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,7 +19,13 @@ from insightome.evaluate.bbc import bbc_cv
 from insightome.evaluate.search import BBCSearchCV
 from insightome.followup import winner_candidate
 from insightome.models.candidates import Candidate
-from insightome.models.ensemble import AveragedCandidate, AveragedClassifier, averaged
+from insightome.models.ensemble import (
+    AveragedCandidate,
+    AveragedClassifier,
+    averaged,
+    each_member,
+    saved_form,
+)
 from insightome.options import recorded_options
 
 
@@ -244,3 +253,39 @@ def test_top3_where_it_cannot_apply_is_refused_in_one_line(breast, tmp_path, ext
     message = str(refused.value)
     assert message.startswith("--ensemble: top3 averages") and fragment in message
     assert "\n" not in message and not (tmp_path / "o").exists()
+
+
+def test_an_average_of_note_term_models_is_saved_without_the_notes():
+    """--ensemble top3 with --notes-tfidf: every member carries the run's notes while it
+    fits; the saved average keeps none (each member's vocabulary only), and a prediction
+    given the notes again predicts what the fitted average predicted."""
+    import pickle
+
+    from insightome.models.note_terms import NoteTerms, NoteTexts
+    from insightome.saved_run_notes import TEXTS_KEY, model_with_texts
+
+    secret = "Zebulon Quixote"
+    n = 60
+    ids = [f"S{i}" for i in range(n)]
+    y = np.array([i % 2 for i in range(n)])
+    texts = {s: f"Seen by {secret}. {'fever cough' if label else 'no fever'} today"
+             for s, label in zip(ids, y, strict=True)}  # fmt: skip
+    features = pd.DataFrame({"age": np.linspace(40, 80, n)}, index=ids)
+    members = [
+        dataclasses.replace(Candidate(f, params, task="binary"), note_terms=5,
+                            note_texts=NoteTexts(texts), note_min_df=1)
+        for f, params in (("ridge_logistic", {"C": 1.0}), ("random_forest", {}))
+    ]  # fmt: skip
+    model = averaged(members).build(features, 0).fit(features, y)
+    expected = model.predict_proba(features)
+    saved = saved_form(model)
+    blob = pickle.dumps(saved)
+    assert secret.encode() not in blob and b"fever cough today" not in blob
+    assert all(isinstance(m, NoteTerms) and m.texts is None for m in saved.members_)
+    assert saved.members == saved.members_ and all(len(m.terms_) > 0 for m in saved.members_)
+    assert all(m.texts is not None for m in model.members_)  # the fitted model is unchanged
+    with pytest.raises(UserError, match="give the samples' notes"):
+        pickle.loads(blob).predict_proba(features)
+    adata = ad.AnnData(obs=pd.DataFrame(index=ids), uns={TEXTS_KEY: pd.Series(texts)})
+    given = each_member(pickle.loads(blob), lambda m: model_with_texts(m, adata))
+    np.testing.assert_allclose(given.predict_proba(features), expected)

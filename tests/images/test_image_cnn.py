@@ -201,6 +201,30 @@ def test_groups_never_straddle_the_inner_splits(monkeypatch):
         assert len(train_groups) < len(everyone)
 
 
+def test_an_average_of_cnn_models_is_saved_without_images():
+    """--ensemble top3 with --image-features cnn: each member's saved form holds no image,
+    and given the images again the average predicts what it predicted when fitted."""
+    from insightome.models.ensemble import AveragedClassifier, each_member, saved_form
+
+    bank, table, y = bank_and_table(80)
+    members = [
+        CNNScore(Candidate("ridge_logistic", {"C": c, "l1_ratio": 0.0}), bank, cnn_params=FAST,
+                 inner_folds=2)
+        for c in (0.1, 1.0)
+    ]  # fmt: skip
+    model = AveragedClassifier(members).fit(table, y)
+    expected = model.predict_proba(table)
+    saved = saved_form(model)
+    assert all(m.images is None and not hasattr(m, "train_scores_") for m in saved.members_)
+    assert all(m.images is not None for m in model.members_)  # the fitted model is unchanged
+    blob = pickle.dumps(saved)
+    assert len(blob) < 400_000  # two members' weights, not the images
+    with pytest.raises(UserError):
+        pickle.loads(blob).predict_proba(table)
+    restored = each_member(pickle.loads(blob), lambda m: with_images(m, bank))
+    np.testing.assert_allclose(restored.predict_proba(table), expected)
+
+
 def test_saved_model_has_no_images_and_no_torch(tmp_path):
     bank, table, y = bank_and_table(80)
     ridge = Candidate("ridge_logistic", {"C": 1.0, "l1_ratio": 0.0})  # insightome's own

@@ -15,6 +15,7 @@ their unpicklable inputs in; the members here are built fresh for every fit inst
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from insightome.models.candidates import Candidate
+from insightome.models.image_cnn import without_images
+from insightome.models.note_terms import without_texts
 
 FAMILY = "average"
 TASKS = ("binary", "multiclass")  # probabilities average; risks and values are not offered
@@ -52,6 +55,28 @@ class AveragedClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+def each_member(model: Any, change: Callable[[Any], Any]) -> Any:
+    """``change(model)``, or for an :class:`AveragedClassifier` a copy of it with
+    ``change`` applied to every member: how the saved model sheds the run's notes and images
+    (``without_texts``, ``without_images``) and a prediction gives them back
+    (``model_with_texts``, ``model_with_images``) inside an average too. The model given is
+    not changed."""
+    if not isinstance(model, AveragedClassifier):
+        return change(model)
+    fitted = hasattr(model, "members_")
+    members = [change(m) for m in (model.members_ if fitted else model.members)]
+    out = AveragedClassifier(members)
+    if fitted:
+        out.members_, out.classes_ = members, model.classes_
+    return out
+
+
+def saved_form(model: Any) -> Any:
+    """The model to save: without the run's notes (``--notes-tfidf``) and images
+    (``--image-features cnn``), in an average's members too."""
+    return each_member(model, lambda m: without_images(without_texts(m)))
 
 
 @dataclass(frozen=True)

@@ -440,7 +440,7 @@ class RunOptions:
         "scores joins the selection; it wins when its score is higher, and BBC-CV repeats "
         "both choices in every bootstrap, so the estimate is corrected for it), off, or "
         "auto (top3 with the default preset for a binary or multiclass outcome without "
-        "--augment; off otherwise).",
+        "--augment, --notes-tfidf or the CNN; off otherwise). --augment refuses top3.",
         check=checks.choice(checks.ENSEMBLES),
         commands=("run",),
     )

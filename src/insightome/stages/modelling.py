@@ -205,16 +205,10 @@ def plan(state: RunState) -> None:
             "a binary outcome only (its comparison reads AUC, Brier score and calibration "
             "slope); drop --augment",
         )
-    wrapped = o.notes_tfidf or "cnn" in o.image_features
-    if o.ensemble == "top3" and (
-        made.spec.task not in ENSEMBLE_TASKS or o.augment != "off" or wrapped
-    ):
+    if o.ensemble == "top3" and (made.spec.task not in ENSEMBLE_TASKS or o.augment != "off"):
         why = (
             "--augment compares the best real-only and the best augmented configuration"
             if o.augment != "off"
-            else "--notes-tfidf and --image-features cnn fit models that carry the notes or "
-            "images, which an average cannot yet shed when the model is saved"
-            if wrapped
             else f"this is a {made.spec.task} outcome, and only class probabilities are averaged"
         )
         raise UserError(
@@ -294,8 +288,9 @@ def select(state: RunState) -> None:
 def ensemble_size(o: Any, task: str) -> int:
     """How many top configurations the selection may average (0: none): ``--ensemble``
     top3, or auto with the default preset for a classification outcome without --augment,
-    note terms or the CNN (their models carry the run's notes or images, which the saved
-    model drops from the model itself, not from inside an average)."""
+    note terms or the CNN (auto leaves those as the notes and imaging benchmarks measured
+    them, with single configurations; top3 averages them, and the saved model sheds the
+    notes and images of every member: ``models.ensemble.saved_form``)."""
     plain = o.augment == "off" and not o.notes_tfidf and "cnn" not in o.image_features
     if o.ensemble == "top3" or (
         o.ensemble == "auto" and o.preset == "default" and task in ENSEMBLE_TASKS and plain

@@ -13,8 +13,7 @@ from insightome.audit.documents import documents_markdown, documents_summary
 from insightome.audit.drift import reference_profile
 from insightome.fold_design import CLASS_RULE_KEY
 from insightome.io.json_values import json_ready
-from insightome.models.image_cnn import without_images
-from insightome.models.note_terms import without_texts
+from insightome.models.ensemble import saved_form
 from insightome.overlap import training_hashes, with_image_keys
 from insightome.report import render_html
 from insightome.report.images_section import image_figures
@@ -102,11 +101,12 @@ def document(state: RunState) -> None:
     if state.conformal_thresholds is not None:
         card["conformal"] = state.conformal_thresholds
     # the saved models hold no note text (--notes-tfidf: models.note_terms.without_texts) and
-    # no image (--image-features cnn: models.image_cnn.without_images)
+    # no image (--image-features cnn: models.image_cnn.without_images), an average's members
+    # neither
     result = Run(
         json_ready(results),
         predictions,
-        without_images(without_texts(state.model)),
+        saved_form(state.model),
         card,
         state.log.lines,
     )
@@ -115,7 +115,7 @@ def document(state: RunState) -> None:
     if found is not None:
         result.hypotheses = found.hypotheses
         if found.signature is not None:
-            result.signature_model = without_images(without_texts(found.signature.model))
+            result.signature_model = saved_form(found.signature.model)
             searched = state.require("candidates")[discovery_configuration(state)]
             card["signature"] = {
                 "features": found.signature.features,
