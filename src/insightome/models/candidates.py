@@ -27,7 +27,6 @@ synthetic rows; only ``fit`` synthesizes, so synthetic rows never reach a test f
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -295,24 +294,6 @@ LARGE_EXTRA_TREES = {"n_estimators": 100, "min_samples_leaf": 5}
 # tree ensembles there (the fast preset is for tests and quick looks)
 DEFAULT_ONLY = frozenset({"extra_trees"})
 LARGE_L1 = {"solver": "saga"}
-# wide data (more than WIDE numeric features): the univariate selection sizes follow the
-# dataset, a small and a large multiple of sqrt(p) (selection_sizes)
-WIDE = 200
-WIDE_SIZES = (2.0, 6.0)
-
-
-def selection_sizes(n_numeric: int) -> tuple[int, int]:
-    """The univariate selection sizes of wide data: ``WIDE_SIZES`` × sqrt(p), to two
-    significant figures (p = 7,129: 170 and 510; p = 2,000: 89 and 270; p = 20,000: 280
-    and 850; p = 250: 32 and 95).
-
-    The sizes were fixed at 200 and 500 until issue 27. Those fit the 2,000–7,000-gene
-    microarrays they were chosen on, but kept 80% of a 250-feature panel and 1% of a
-    50,000-probe array. The number of features a model can use from a few dozen
-    samples grows far more slowly than p, so the sizes grow with its square root, equal to
-    close to the old ones near p = 7,000. benchmarks/results/omics_suite.md measured the change.
-    """
-    return tuple(int(float(f"{m * math.sqrt(n_numeric):.2g}")) for m in WIDE_SIZES)
 
 
 def candidates(
@@ -340,37 +321,36 @@ def candidates(
     def k(size: int) -> int | None:
         return size if size < n_numeric else None
 
-    wide = n_numeric > WIDE
-    small, large = selection_sizes(n_numeric) if wide else (0, 0)
+    wide = n_numeric > 200
     if task in ("binary", "multiclass"):
         grid = [
             Candidate("l1_logistic", {"C": 0.3, "l1_ratio": 1.0}),
             Candidate("l1_logistic", {"C": 1.0, "l1_ratio": 1.0}),
             Candidate(
-                "elastic_net_logistic", {"C": 0.1, "l1_ratio": 0.5}, k(small) if wide else None
+                "elastic_net_logistic", {"C": 0.1, "l1_ratio": 0.5}, k(200) if wide else None
             ),
             Candidate("ridge_logistic", {"C": 0.01}, k(50)),
             Candidate("linear_svm", {"C": 0.01}),
-            Candidate("linear_svm", {"C": 1.0}, k(small) if wide else None),
+            Candidate("linear_svm", {"C": 1.0}, k(200) if wide else None),
             Candidate("random_forest", {"min_samples_leaf": 1}),
-            Candidate("random_forest", {"min_samples_leaf": 3}, k(large) if wide else None),
+            Candidate("random_forest", {"min_samples_leaf": 3}, k(500) if wide else None),
             # added in issue 27: over the 30 captured omics runs of
             # benchmarks/results/candidates_study.md it raised the BBC-CV estimate of the
             # whole selection by 0.003 AUC on average (GLIOMA and colon up to +0.03)
             Candidate("extra_trees", {"min_samples_leaf": 1}),
             Candidate("xgboost", {"max_depth": 2}),
-            Candidate("xgboost", {"max_depth": 4}, k(large) if wide else None),
+            Candidate("xgboost", {"max_depth": 4}, k(500) if wide else None),
         ]
     elif task == "regression":
         grid = [
             Candidate("ridge", {"alpha": 1.0}, k(50)),
             Candidate("ridge", {"alpha": 100.0}),
             Candidate("elastic_net", {"alpha": 0.05, "l1_ratio": 0.5}),
-            Candidate("elastic_net", {"alpha": 0.2, "l1_ratio": 0.5}, k(small) if wide else None),
+            Candidate("elastic_net", {"alpha": 0.2, "l1_ratio": 0.5}, k(200) if wide else None),
             Candidate("linear_svr", {"C": 0.1}),
             Candidate("random_forest_regressor"),
             Candidate("xgboost_regressor", {"max_depth": 2}),
-            Candidate("xgboost_regressor", {"max_depth": 4}, k(large) if wide else None),
+            Candidate("xgboost_regressor", {"max_depth": 4}, k(500) if wide else None),
         ]
     elif task == "survival":
         grid = [
@@ -378,7 +358,7 @@ def candidates(
             Candidate("cox_elastic_net", {"penalizer": 0.2, "l1_ratio": 0.5}, k(50)),
             Candidate("cox_ridge", {"penalizer": 0.5, "l1_ratio": 0.0}, k(50)),
             Candidate("xgboost_cox", {"max_depth": 2}),
-            Candidate("xgboost_cox", {"max_depth": 4}, k(large) if wide else None),
+            Candidate("xgboost_cox", {"max_depth": 4}, k(500) if wide else None),
         ]
     else:
         raise ValueError(f"unknown task {task!r}")
