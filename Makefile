@@ -18,7 +18,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -n 2 --dist loadscope -q -m "not cluster"
+	$(BIN)/python -m pytest -n 2 --dist loadscope -q -m "not cluster" --durations=30
 
 # a real one-node SLURM cluster on loopback (apt installs slurm-wlm and munge when absent;
 # needs root or sudo), the tests marked "cluster" on it, then the cluster stopped
