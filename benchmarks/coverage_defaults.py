@@ -37,6 +37,7 @@ import os
 import platform
 import sys
 import time
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ from estimators import (
     RESULTS_DIR,
     SIZES,
     TARGET_COVERAGE,
+    _f,
     error_stats,
     interval_stats,
 )
@@ -126,26 +128,41 @@ def _task(job: tuple[str, int, int, str]) -> str:
     name, n, rep, captures = job
     try:
         return capture(name, n, rep, Path(captures))
-    except Exception as exc:  # a run that stops is reported, the others go on
-        return f"{name} n={n} rep={rep}: FAILED {type(exc).__name__}: {exc}"[:300]
+    except Exception as exc:  # a run that stops is recorded and counted; the others go on
+        message = f"{type(exc).__name__}: {exc}"[:300]
+        path = Path(captures) / f"{name}-n{n}-r{rep}.failed.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"dataset": name, "n": n, "rep": rep, "failed": message}))
+        return f"{name} n={n} rep={rep}: FAILED {message}"
 
 
 def cells_of(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     cells: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         part = "development" if row["rep"] < CONFIRM_FROM_REP else "confirmation"
+        binary = row["task"] != "survival"
         for key in (
             f"{part} draws, n = {row['n']}",
             f"{part} draws, all n",
             f"{part} draws, binary outcomes (the average in the selection)"
-            if row["task"] != "survival"
+            if binary
             else f"{part} draws, survival (TCGA; no average)",
+            f"{part} draws, binary outcomes, n = {row['n']}" if binary else "",
             f"{part} draws, runs the average won",
         ):
+            if not key:
+                continue
             if key.endswith("won") and not row["average_won"]:
                 continue
             cells.setdefault(key, []).append(row)
     return cells
+
+
+def _errors(errors: np.ndarray) -> dict[str, float]:
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        # a cell of one run has no SE (NaN, shown "—")
+        warnings.filterwarnings("ignore", "Degrees of freedom", RuntimeWarning)
+        return error_stats(errors)
 
 
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -158,7 +175,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "average_won": sum(r["average_won"] for r in cell),
             "average_possible": sum(bool(r["averaged"]) for r in cell),
             "cpu_seconds_mean": float(np.mean([r["cpu_seconds"] for r in cell])),
-            "errors": error_stats(estimate - truth),
+            "errors": _errors(estimate - truth),
             "intervals": {},
         }
         for name in ["run"] + [f"x{m:.2f}" for m in MULTIPLES if m != 1.0]:
@@ -171,13 +188,14 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def narrowest(summary: dict[str, Any]) -> str | None:
     """The smallest multiple whose interval covered >= 90% at every n of the development
-    draws."""
+    draws (``run``: the run's own interval, x1.00; None: not even that)."""
     cells = [k for k in summary if k.startswith("development draws, n = ")]
-    for m in sorted(m for m in MULTIPLES if m != 1.0):
+    names = [f"x{m:.2f}" for m in sorted(MULTIPLES) if m != 1.0] + ["run"]  # run: x1.00
+    for name in names:
         if cells and all(
-            summary[k]["intervals"][f"x{m:.2f}"]["coverage"] >= TARGET_COVERAGE for k in cells
+            summary[k]["intervals"][name]["coverage"] >= TARGET_COVERAGE for k in cells
         ):
-            return f"x{m:.2f}"
+            return name
     return None
 
 
@@ -198,6 +216,8 @@ def render(summary: dict[str, Any], meta: dict[str, Any]) -> str:
         f"- Date: {meta['date']}; machine: {meta['machine']}",
         f"- Runs: {meta['runs']} (the coverage study's cohorts and draws, preset `default`, "
         "every option at its default; discovery and audit off)",
+        f"- Left out: {'; '.join(meta.get('left_out', [])) or 'none'} (a run that failed, or "
+        "whose held-out score is not finite)",
         "",
         "Each run is insightome's default run on a training draw; its refitted model is scored "
         "on the cohort's > 1,000 other patients (**held-out**); **error** = estimate − "
@@ -216,7 +236,7 @@ def render(summary: dict[str, Any], meta: dict[str, Any]) -> str:
         s, e = summary[k], summary[k]["errors"]
         lines.append(
             f"| {k} | {s['runs']} | {s['average_won']} / {s['average_possible']} | "
-            f"{e['mean_error']:+.3f} ± {e['mean_error_se']:.3f} | {e['median_abs_error']:.3f} "
+            f"{e['mean_error']:+.3f} ± {_f(e['mean_error_se'])} | {e['median_abs_error']:.3f} "
             f"| {e['mean_abs_error']:.3f} | {s['cpu_seconds_mean']:.1f} |"
         )
     lines += [
@@ -276,13 +296,20 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"[{i}/{len(jobs)}] {line}", flush=True)
     if not args.summarize:
         return 0
-    rows = [json.loads(p.read_text()) for p in sorted(args.captures.glob("*.json"))]
+    found = [json.loads(p.read_text()) for p in sorted(args.captures.glob("*.json"))]
+    rows = [r for r in found if "failed" not in r and np.isfinite(r["heldout"])]
     summary = summarize(rows)
     meta = {
         "command": "python benchmarks/coverage_defaults.py " + " ".join(argv or sys.argv[1:]),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "runs": len(rows),
+        "left_out": [
+            f"{r['dataset']} n={r['n']} rep={r['rep']}: "
+            + (r["failed"] if "failed" in r else "no finite held-out score")
+            for r in found
+            if "failed" in r or not np.isfinite(r["heldout"])
+        ],
     }
     RESULTS_DIR.mkdir(exist_ok=True)
     (RESULTS_DIR / "coverage_defaults.json").write_text(

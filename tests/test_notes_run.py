@@ -287,23 +287,34 @@ def test_a_run_with_note_terms_saves_no_note_text(files, tmp_path):
         model.predict_proba(pd.DataFrame({"age": [60.0]}, index=["P000"]))
 
 
-def test_the_average_of_note_term_models_is_offered_and_saves_no_note_text(files, tmp_path):
-    """--ensemble top3 with --notes-tfidf: the average joins the selection, and nothing the
-    run writes holds a note (the members' stripping: tests/evaluate/test_ensemble.py)."""
+def test_the_average_of_note_term_models_wins_and_saves_no_note_text(files, tmp_path):
+    """--ensemble top3 with --notes-tfidf on a noisy outcome (a quarter of the labels
+    flipped), where the average of the top 3 wins: nothing the run writes holds a note,
+    each saved member keeps its terms only, and predict gives the notes back to every member
+    (the members' stripping itself: tests/evaluate/test_ensemble.py)."""
+    from insightome.models.ensemble import AveragedClassifier
+    from insightome.models.note_terms import NoteTerms
+
     cohort, notes, lexicon = files
+    noisy = pd.read_csv(cohort)
+    flip = np.random.default_rng(5).random(len(noisy)) < 0.25
+    noisy.loc[flip, "hf"] = 1 - noisy.loc[flip, "hf"]
+    noisy_path = tmp_path / "cohort_noisy.csv"
+    noisy.to_csv(noisy_path, index=False)
     run = insightome.run(
-        cohort, target="hf", id_column="patient", notes=notes, notes_id="patient",
-        lexicon=lexicon, notes_tfidf=20, min_cell=5, ensemble="top3", out_dir=tmp_path,
+        noisy_path, target="hf", id_column="patient", notes=notes, notes_id="patient",
+        lexicon=lexicon, notes_tfidf=20, min_cell=5, ensemble="top3", out_dir=tmp_path / "o",
         **API_FAST,
     )  # fmt: skip
-    average = run.results["configurations"][-1]
-    assert average["family"] == "average" and len(average["params"]["members"]) == 3
-    assert all(m["name"].endswith("+terms(k=20)") for m in average["params"]["members"])
-    (run_dir,) = run_dirs(tmp_path)
+    assert run.results["winner"]["family"] == "average", run.results["winner"]["name"]
+    assert isinstance(run.model, AveragedClassifier) and len(run.model.members_) == 3
+    assert all(isinstance(m, NoteTerms) and m.texts is None for m in run.model.members_)
+    (run_dir,) = run_dirs(tmp_path / "o")
     for path in run_dir.rglob("*"):
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), path.name
-    pred = insightome.predict(run.path, cohort, id_column="patient", notes=notes,
+            assert b"denies shortness" not in path.read_bytes(), path.name
+    pred = insightome.predict(run.path, noisy_path, id_column="patient", notes=notes,
                               notes_id="patient")  # fmt: skip
     assert len(pred) == 80 and pred.filter(like="prob_").notna().all().all()
 

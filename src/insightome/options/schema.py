@@ -440,7 +440,8 @@ class RunOptions:
         "scores joins the selection; it wins when its score is higher, and BBC-CV repeats "
         "both choices in every bootstrap, so the estimate is corrected for it), off, or "
         "auto (top3 with the default preset for a binary or multiclass outcome without "
-        "--augment, --notes-tfidf or the CNN; off otherwise). --augment refuses top3.",
+        "--augment, --notes-tfidf or the CNN; off otherwise). top3 is refused with --augment "
+        "and for a regression or survival outcome.",
         check=checks.choice(checks.ENSEMBLES),
         commands=("run",),
     )
