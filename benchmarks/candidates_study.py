@@ -368,6 +368,26 @@ def render(res: dict[str, Any], meta: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_atomically(path: Path, text: str) -> None:
+    """``text`` to ``path`` through a temporary file beside it (never half-written)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def study_meta(captures: Path) -> dict[str, Any]:
+    """When, on which source and machine, from which captures a study on captured runs ran."""
+    state, m = omics_suite.source_state(), omics_suite.machine_info()
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "source": f"git commit {state['commit']}"
+        + (" (src/ clean)" if not state["src_modified"] else " (src/ modified)"),
+        "machine": f"{m['cpu']}, {m['usable_cores']} usable cores",
+        "captures": str(captures).replace(str(Path.home()), "~"),
+    }
+
+
 def _source(run: str) -> str:
     return "cohorts" if "-n" in run and "-r" in run else "omics"
 
@@ -381,28 +401,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.rerender:
         saved = json.loads(RESULTS.with_suffix(".json").read_text())
-        md = RESULTS.with_suffix(".md.tmp")
-        md.write_text(render(saved, saved["meta"]))
-        md.replace(RESULTS.with_suffix(".md"))
+        write_atomically(RESULTS.with_suffix(".md"), render(saved, saved["meta"]))
         return 0
     if not _captures("omics", args.captures):
         sys.exit(f"no captured runs under {args.captures}: run benchmarks/estimators.py first")
     res = run(args.captures, args.workers)
-    state, m = omics_suite.source_state(), omics_suite.machine_info()
-    meta = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "source": f"git commit {state['commit']}"
-        + (" (src/ clean)" if not state["src_modified"] else " (src/ modified)"),
-        "machine": f"{m['cpu']}, {m['usable_cores']} usable cores",
-        "captures": str(args.captures).replace(str(Path.home()), "~"),
-    }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"meta": meta, **res}, indent=1, default=float) + "\n")
-    tmp.replace(RESULTS.with_suffix(".json"))
-    md = RESULTS.with_suffix(".md.tmp")
-    md.write_text(render(res, meta))
-    md.replace(RESULTS.with_suffix(".md"))
+    meta = study_meta(args.captures)
+    payload = json.dumps({"meta": meta, **res}, indent=1, default=float) + "\n"
+    write_atomically(RESULTS.with_suffix(".json"), payload)
+    write_atomically(RESULTS.with_suffix(".md"), render(res, meta))
     print(f"wrote {RESULTS.with_suffix('.md')}")
     return 0
 

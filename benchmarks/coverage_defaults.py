@@ -55,7 +55,7 @@ from estimators import (
     error_stats,
     interval_stats,
 )
-from small_n_cohorts import COHORTS, cohort_data, draw_seed, draw_subsample
+from small_n_cohorts import COHORTS, draw
 
 DEFAULT_CAPTURES = CACHE_DIR / "insightome" / "coverage_defaults"
 
@@ -93,9 +93,7 @@ def capture(cohort_name: str, n: int, rep: int, captures: Path) -> str:
     path = captures / f"{cohort_name}-n{n}-r{rep}.json"
     if path.exists():
         return f"{path.name}: kept"
-    cohort, data = COHORTS[cohort_name], cohort_data(cohort_name)
-    seed = draw_seed(cohort_name, n, rep)
-    train, score = draw_subsample(data.strata, data.groups, n, np.random.default_rng(seed))
+    cohort, data, seed, train, score = draw(cohort_name, n, rep)
     box: dict[str, Any] = {}
     start = time.process_time()
     run = insightome.run(

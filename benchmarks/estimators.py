@@ -64,7 +64,7 @@ from typing import Any
 import numpy as np
 
 import omics_suite
-from small_n_cohorts import COHORTS, REPO, cohort_data, draw_seed, draw_subsample
+from small_n_cohorts import COHORTS, REPO, draw
 
 RESULTS_DIR = REPO / "benchmarks" / "results"
 OMICS_DIR = REPO.parent / "shared" / "data" / "omics"
@@ -123,9 +123,7 @@ def capture_cohort(cohort_name: str, n: int, rep: int, captures: Path) -> str:
     path = captures / "cohorts" / f"{cohort_name}-n{n}-r{rep}.npz"
     if path.exists():
         return f"{path.name}: kept"
-    cohort, data = COHORTS[cohort_name], cohort_data(cohort_name)
-    seed = draw_seed(cohort_name, n, rep)
-    train, score = draw_subsample(data.strata, data.groups, n, np.random.default_rng(seed))
+    cohort, data, seed, train, score = draw(cohort_name, n, rep)
     box: dict[str, Any] = {}
     start = time.process_time()
     run = insightome.run(

@@ -45,7 +45,6 @@ import concurrent.futures as cf
 import json
 import math
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +52,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import estimators as E
-import omics_suite
-from candidates_study import _captures, _fold_predictions, _load, _mean_se, _training_half
+from candidates_study import (
+    _captures,
+    _fold_predictions,
+    _load,
+    _mean_se,
+    _training_half,
+    study_meta,
+    write_atomically,
+)
 
 RESULTS = E.REPO / "benchmarks" / "results" / "models_study"
 N_BOOTSTRAP = 1000
@@ -234,21 +240,10 @@ def main(argv: list[str] | None = None) -> int:
             sys.exit(f"no captured omics runs under {args.captures}: run estimators.py first")
         with cf.ProcessPoolExecutor(args.workers) as pool:
             rows = list(pool.map(study_one, paths))
-        state, m = omics_suite.source_state(), omics_suite.machine_info()
-        meta = {
-            "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "source": f"git commit {state['commit']}"
-            + (" (src/ clean)" if not state["src_modified"] else " (src/ modified)"),
-            "machine": f"{m['cpu']}, {m['usable_cores']} usable cores",
-            "captures": str(args.captures).replace(str(Path.home()), "~"),
-        }
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        tmp = RESULTS.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps({"meta": meta, "runs": rows}, indent=1) + "\n")
-        tmp.replace(RESULTS.with_suffix(".json"))
-    md = RESULTS.with_suffix(".md.tmp")
-    md.write_text(render(rows, meta))
-    md.replace(RESULTS.with_suffix(".md"))
+        meta = study_meta(args.captures)
+        payload = json.dumps({"meta": meta, "runs": rows}, indent=1) + "\n"
+        write_atomically(RESULTS.with_suffix(".json"), payload)
+    write_atomically(RESULTS.with_suffix(".md"), render(rows, meta))
     print(f"wrote {RESULTS.with_suffix('.md')}")
     return 0
 

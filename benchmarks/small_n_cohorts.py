@@ -227,6 +227,15 @@ def allocate(n: int, counts: np.ndarray) -> np.ndarray:
     return take
 
 
+def draw(cohort_name: str, n: int, rep: int) -> tuple[Cohort, CohortData, int, Any, Any]:
+    """The coverage study's draw ``rep`` of ``n`` patients from a cohort: the cohort, its
+    data, the draw's seed and the training and scoring row indices."""
+    cohort, data = COHORTS[cohort_name], cohort_data(cohort_name)
+    seed = draw_seed(cohort_name, n, rep)
+    train, score = draw_subsample(data.strata, data.groups, n, np.random.default_rng(seed))
+    return cohort, data, seed, train, score
+
+
 def draw_subsample(
     strata: np.ndarray, groups: np.ndarray, n: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
