@@ -27,8 +27,9 @@ REPO = Path(__file__).resolve().parents[1]
 def test_the_kept_bootstraps_give_back_the_runs_interval():
     box: dict = {}
     run = insightome.run(
-        breast_cancer_adata(n_cols=8), "diagnosis", out_dir=None, discover=False, audit=False,
-        repeats=2, n_bootstrap=300, seed=0, stages=[coverage_defaults._keep_bbc(box)],
+        breast_cancer_adata(n_rows=200, n_cols=6), "diagnosis", out_dir=None, discover=False,
+        audit=False, repeats=2, n_bootstrap=300, seed=0,
+        stages=[coverage_defaults._keep_bbc(box)],
     )  # fmt: skip
     est = run.results["estimate"]
     assert coverage_defaults.widened(box["oob"], 1.0) == pytest.approx(est["ci95"], abs=1e-12)
