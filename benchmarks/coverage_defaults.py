@@ -54,6 +54,7 @@ from estimators import (
     _f,
     error_stats,
     interval_stats,
+    widened,
 )
 from small_n_cohorts import COHORTS, draw
 
@@ -75,14 +76,6 @@ def _keep_bbc(box: dict[str, Any]) -> Any:
         )
 
     return Stage("keep_bbc_for_coverage", keep, after="estimate", saved=False)
-
-
-def widened(oob: np.ndarray, multiple: float) -> list[float]:
-    """The 95% percentile interval of the out-of-bag scores after multiplying their spread
-    around their mean by ``multiple`` (1.0: the run's own interval)."""
-    centre = float(np.nanmean(oob))
-    lo, hi = np.nanpercentile(centre + (oob - centre) * multiple, [2.5, 97.5])
-    return [float(lo), float(hi)]
 
 
 def capture(cohort_name: str, n: int, rep: int, captures: Path) -> str:
@@ -120,8 +113,6 @@ def capture(cohort_name: str, n: int, rep: int, captures: Path) -> str:
 
 
 def _task(job: tuple[str, int, int, str]) -> str:
-    import warnings
-
     warnings.filterwarnings("ignore")  # fits' warnings are counted in the run's notes
     name, n, rep, captures = job
     try:

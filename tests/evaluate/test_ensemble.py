@@ -282,7 +282,7 @@ def test_an_average_of_note_term_models_is_saved_without_the_notes():
     blob = pickle.dumps(saved)
     assert secret.encode() not in blob and b"fever cough today" not in blob
     assert all(isinstance(m, NoteTerms) and m.texts is None for m in saved.members_)
-    assert saved.members == saved.members_ and all(len(m.terms_) > 0 for m in saved.members_)
+    assert all(len(m.terms_) > 0 for m in saved.members_)  # each keeps its own terms
     assert all(m.texts is not None for m in model.members_)  # the fitted model is unchanged
     with pytest.raises(UserError, match="give the samples' notes"):
         pickle.loads(blob).predict_proba(features)
